@@ -1,0 +1,48 @@
+"""basisctl: spot-perpetual basis trading on permissionless venues as a collateral control problem.
+
+The public API re-exports the pieces users call from notebooks; see docs/ for units and conventions.
+"""
+
+from __future__ import annotations
+
+from basisctl.model.bands import alpha_lower, alpha_upper, upper_delta
+from basisctl.model.margin import theta_f_for, theta_f_from_l_max
+from basisctl.model.policy import Action, BandPolicy, CostCurve, Decision, decide
+from basisctl.model.static import (
+    StaticInputs,
+    StaticResult,
+    alpha_liq,
+    barrier_z,
+    hedge_leverage,
+    pi_liq,
+    solve_alpha_econ,
+    solve_alpha_risk,
+    solve_static,
+    solve_static_grid,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Action",
+    "BandPolicy",
+    "CostCurve",
+    "Decision",
+    "StaticInputs",
+    "StaticResult",
+    "__version__",
+    "alpha_liq",
+    "alpha_lower",
+    "alpha_upper",
+    "barrier_z",
+    "decide",
+    "hedge_leverage",
+    "pi_liq",
+    "solve_alpha_econ",
+    "solve_alpha_risk",
+    "solve_static",
+    "solve_static_grid",
+    "theta_f_for",
+    "theta_f_from_l_max",
+    "upper_delta",
+]

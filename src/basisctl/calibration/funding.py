@@ -1,0 +1,154 @@
+"""Rolling-horizon funding estimator kappa_h (paper Section V.C) and funding-window diagnostics (Tables I-III).
+
+A funding row at settlement time t with ``interval_hours`` = c accrues over (t - c, t]. The cumulative carry
+over a window (T - h, T] is the sum of the rates of the rows whose accrual lies inside it. Only windows that
+are fully covered (accrued hours == h) count: gaps are excluded, never filled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from basisctl.errors import DataCoverageError
+from basisctl.units import DAYS_PER_YEAR
+
+
+def _utc(t: pd.Timestamp | str) -> pd.Timestamp:
+    t = pd.Timestamp(t)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def rolling_carry(funding: pd.DataFrame, horizon_hours: float) -> pd.Series:
+    """Cumulative funding over (t - h, t] for every settlement t whose window is fully covered [decimal].
+
+    Index: window end (settlement ts). Windows containing a gap or a row that straddles the window start are
+    dropped. ``horizon_hours`` must be a multiple of the funding cadence in the window to produce rows.
+    """
+    if horizon_hours <= 0:
+        raise ValueError("horizon_hours must be > 0")
+    f = funding.sort_values("ts")
+    ts = f["ts"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    rate = f["rate"].to_numpy(dtype=float)
+    ih = f["interval_hours"].to_numpy(dtype=float)
+    h_ns = int(round(horizon_hours * 3600e9))
+    csum_r = np.concatenate([[0.0], np.cumsum(rate)])
+    csum_h = np.concatenate([[0.0], np.cumsum(ih)])
+    # first row j whose settlement is > t_i - h
+    j = np.searchsorted(ts, ts - h_ns, side="right")
+    i = np.arange(ts.size)
+    hours = csum_h[i + 1] - csum_h[j]
+    total = csum_r[i + 1] - csum_r[j]
+    accrual_start_first = ts[j] - (ih[j] * 3600e9).astype(np.int64)
+    ok = np.isclose(hours, horizon_hours) & (accrual_start_first >= ts - h_ns)
+    idx = pd.DatetimeIndex(f["ts"].to_numpy()[ok])
+    return pd.Series(total[ok], index=idx, name=f"carry_{horizon_hours:g}h")
+
+
+@dataclass(frozen=True)
+class KappaEstimate:
+    """kappa_h: mean cumulative funding over h-long windows ending in (start, end] [decimal of notional]."""
+
+    kappa: float
+    horizon_hours: float
+    n_windows: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    first_window_end: pd.Timestamp | None
+    last_window_end: pd.Timestamp | None
+
+    @property
+    def kappa_bps(self) -> float:
+        return self.kappa * 1e4
+
+    @property
+    def apy(self) -> float:
+        """Simple annualisation of kappa: kappa * (8760 / h) [decimal per year]."""
+        return self.kappa * 8760.0 / self.horizon_hours
+
+    @property
+    def days_covered(self) -> float:
+        if self.first_window_end is None or self.last_window_end is None:
+            return 0.0
+        span = self.last_window_end - self.first_window_end
+        return span.total_seconds() / 86400.0 + self.horizon_hours / 24.0
+
+
+def kappa_tilde(
+    funding: pd.DataFrame,
+    horizon_hours: float,
+    end: pd.Timestamp | str,
+    lookback_days: float,
+) -> KappaEstimate:
+    """Rolling-horizon estimator kappa_h over the calibration sample [end - lookback, end).
+
+    Windows lie entirely inside the sample (window start >= sample start, window end < ``end`` or equal).
+    """
+    end_ts = _utc(end)
+    start_ts = end_ts - pd.Timedelta(days=lookback_days)
+    inside = funding[(funding["ts"] > start_ts) & (funding["ts"] <= end_ts)]
+    carry = rolling_carry(inside, horizon_hours) if len(inside) else pd.Series(dtype=float)
+    if carry.empty:
+        raise DataCoverageError(
+            f"no complete {horizon_hours:g}h funding windows in ({start_ts:%Y-%m-%d}, {end_ts:%Y-%m-%d}]"
+        )
+    return KappaEstimate(
+        kappa=float(carry.mean()),
+        horizon_hours=float(horizon_hours),
+        n_windows=int(carry.size),
+        start=start_ts,
+        end=end_ts,
+        first_window_end=carry.index[0],
+        last_window_end=carry.index[-1],
+    )
+
+
+@dataclass(frozen=True)
+class FundingWindowStats:
+    """Distribution of 1-day cumulative funding expressed as APY (x365) over one window (Tables I-III)."""
+
+    window_days: float
+    mean: float
+    median: float
+    std: float
+    q05: float
+    q95: float
+    share_positive: float
+    n_windows: int
+    days_covered: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.__dict__.items()}
+
+
+def funding_window_stats(
+    funding: pd.DataFrame,
+    end: pd.Timestamp | str,
+    windows_days: tuple[float, ...] = (90.0, 180.0, 360.0),
+    horizon_hours: float = 24.0,
+) -> list[FundingWindowStats]:
+    """Mean, median, std, q05, q95 and positive share of h-cumulative funding as APY, per lookback window."""
+    out = []
+    end_ts = _utc(end)
+    for w in windows_days:
+        start_ts = end_ts - pd.Timedelta(days=w)
+        inside = funding[(funding["ts"] > start_ts) & (funding["ts"] <= end_ts)]
+        carry = rolling_carry(inside, horizon_hours) if len(inside) else pd.Series(dtype=float)
+        if carry.empty:
+            raise DataCoverageError(f"no funding windows in the {w:g}-day window ending {end_ts:%Y-%m-%d}")
+        apy = carry.to_numpy() * (DAYS_PER_YEAR * 24.0 / horizon_hours)
+        covered = (carry.index[-1] - carry.index[0]).total_seconds() / 86400.0 + horizon_hours / 24.0
+        out.append(FundingWindowStats(
+            window_days=float(w),
+            mean=float(apy.mean()),
+            median=float(np.median(apy)),
+            std=float(apy.std(ddof=1)) if apy.size > 1 else 0.0,
+            q05=float(np.quantile(apy, 0.05)),
+            q95=float(np.quantile(apy, 0.95)),
+            share_positive=float((apy > 0).mean()),
+            n_windows=int(apy.size),
+            days_covered=float(covered),
+        ))
+    return out

@@ -1,0 +1,1 @@
+"""Command-line interface (typer + rich). Each command group lives in its own module."""

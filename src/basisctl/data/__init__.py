@@ -1,0 +1,1 @@
+"""Data layer: canonical schemas, shipped datasets, readers, validation and downloaders."""

@@ -1,0 +1,26 @@
+"""Unit constants and conversions. Volatility is annualised with 8760 hours per year."""
+
+from __future__ import annotations
+
+HOURS_PER_YEAR: float = 8760.0
+DAYS_PER_YEAR: float = 365.0
+BPS: float = 1e-4
+MS_PER_HOUR: int = 3_600_000
+
+
+def hours_to_years(hours: float) -> float:
+    """Convert a horizon in hours to years (8760 h/yr), the time unit of annualised sigma."""
+    return hours / HOURS_PER_YEAR
+
+
+def days_to_years(days: float) -> float:
+    """Convert a horizon in days to years (365 d/yr = 8760 h/yr)."""
+    return days * 24.0 / HOURS_PER_YEAR
+
+
+def bps_to_decimal(bps: float) -> float:
+    return bps * BPS
+
+
+def decimal_to_bps(x: float) -> float:
+    return x / BPS
