@@ -23,20 +23,26 @@ class DataValidationError(BasisctlError, ValueError):
 
 
 class ValidationIssue:
-    """One problem in one file: ``row`` is the 0-based data row (None for whole-file problems)."""
+    """One problem in one file: ``row`` is the 0-based data row (None for whole-file problems).
 
-    __slots__ = ("column", "expected", "got", "row")
+    ``line`` is the 1-based line in a text file (CSV: header = line 1, so line = row + 2), None otherwise.
+    """
 
-    def __init__(self, row: int | None, column: str | None, expected: str, got: str = "") -> None:
+    __slots__ = ("column", "expected", "got", "line", "row")
+
+    def __init__(
+        self, row: int | None, column: str | None, expected: str, got: str = "", line: int | None = None
+    ) -> None:
         self.row = row
         self.column = column
         self.expected = expected
         self.got = got
+        self.line = line
 
     def __str__(self) -> str:
         where = []
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"row {self.row}" + (f" (line {self.line})" if self.line is not None else ""))
         if self.column is not None:
             where.append(f"column '{self.column}'")
         loc = ", ".join(where) or "file"
@@ -44,7 +50,13 @@ class ValidationIssue:
         return f"{loc}: expected {self.expected}{got}"
 
     def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, "column": self.column, "expected": self.expected, "got": self.got}
+        return {
+            "row": self.row,
+            "line": self.line,
+            "column": self.column,
+            "expected": self.expected,
+            "got": self.got,
+        }
 
 
 class DataCoverageError(BasisctlError, ValueError):

@@ -33,7 +33,7 @@ def rolling_carry(funding: pd.DataFrame, horizon_hours: float) -> pd.Series:
     ts = f["ts"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     rate = f["rate"].to_numpy(dtype=float)
     ih = f["interval_hours"].to_numpy(dtype=float)
-    h_ns = int(round(horizon_hours * 3600e9))
+    h_ns = round(horizon_hours * 3600e9)
     csum_r = np.concatenate([[0.0], np.cumsum(rate)])
     csum_h = np.concatenate([[0.0], np.cumsum(ih)])
     # first row j whose settlement is > t_i - h

@@ -35,7 +35,7 @@ def log_returns_consecutive(candles: pd.DataFrame, interval_hours: float) -> tup
     """
     ts = candles["ts"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     close = candles["close"].to_numpy(dtype=float)
-    step = int(round(interval_hours * 3600e9))
+    step = round(interval_hours * 3600e9)
     ok = np.diff(ts) == step
     r = np.diff(np.log(close))
     return r[ok], ts[1:][ok]
@@ -58,7 +58,7 @@ def realised_vol(
     end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
     start = end - pd.Timedelta(days=lookback_days)
     r, ts = log_returns_consecutive(candles, interval_hours)
-    step_ns = int(round(interval_hours * 3600e9))
+    step_ns = round(interval_hours * 3600e9)
     lo = start.value  # the earlier bar of the first return opens at or after start
     hi = end.value - step_ns  # the later bar must close by end
     sel = (ts - step_ns >= lo) & (ts <= hi)

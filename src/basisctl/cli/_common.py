@@ -15,7 +15,7 @@ from rich.console import Console
 
 from basisctl.errors import BasisctlError
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 140)
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,9 +1,163 @@
-"""Static control commands: static, static-grid, funding-stats (filled in below)."""
+"""Static control commands: ``static``, ``static-grid``, ``funding-stats``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
 import typer
+from rich.table import Table
+
+from basisctl.calibration.funding import funding_window_stats
+from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma, utc
+from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
+from basisctl.data import shipped
+from basisctl.model.margin import check_venue, theta_f_for
+from basisctl.model.static import StaticInputs, solve_static
+from basisctl.static_grid import static_grid_frame
+
+ASOF_HELP = f"Calibration end (UTC date, exclusive); default {DEFAULT_ASOF:%Y-%m-%d}."
+
+
+@handle_errors
+def static(
+    venue: Annotated[str, typer.Option(help="binance | hyperliquid (sets the margin rule theta_F).")],
+    asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC.")],
+    sigma: Annotated[float | None, typer.Option(help="Unstressed annualised volatility [1/sqrt(yr)], "
+                                                "e.g. 0.5. Default: realised from shipped hourly data.")] = None,
+    asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
+    lookback_days: Annotated[float, typer.Option(help="Calibration lookback [days].")] = 180.0,
+    stress: Annotated[float, typer.Option(help="Multiplicative volatility stress [x].")] = 1.5,
+    epsilon: Annotated[float, typer.Option(help="Liquidation-probability budget over the horizon.")] = 1e-3,
+    lgd: Annotated[float, typer.Option(help="Loss given liquidation [fraction of capital].")] = 0.1,
+    kappa_bps: Annotated[float | None, typer.Option(help="Expected cumulative funding over the horizon "
+                                                    "[bps of notional]. Default: shipped funding data.")] = None,
+    horizon_days: Annotated[float, typer.Option(help="Review horizon h [days].")] = 1.0,
+    mu: Annotated[float, typer.Option(help="Annual drift of spot [1/yr].")] = 0.0,
+    l_max: Annotated[float | None, typer.Option(help="Venue max leverage (sets theta_F).")] = None,
+    theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Risk-constrained (Variant 2) and economic (Variant 1) collateral share for one venue/asset."""
+    venue = check_venue(venue)
+    asset = asset.upper()
+    end = utc(asof)
+    theta, lmax = theta_f_for(venue, asset, l_max=l_max, theta_f=theta_f)
+    extra: dict[str, object] = {"asof": end.isoformat(), "lookback_days": lookback_days}
+    if sigma is None:
+        v = calibrate_sigma(asset, end, lookback_days)
+        sigma = v.sigma_annual
+        extra.update(sigma_source=f"realised {v.interval_hours:g}h bars, {v.n_returns} returns")
+    else:
+        extra["sigma_source"] = "--sigma"
+    if kappa_bps is None:
+        k = calibrate_kappa(venue, asset, end, lookback_days, horizon_days * 24.0)
+        kappa = k.kappa
+        extra.update(kappa_source=f"{venue} funding, {k.n_windows} windows, {k.days_covered:.0f} days")
+    else:
+        kappa = kappa_bps * 1e-4
+        extra["kappa_source"] = "--kappa-bps"
+    res = solve_static(StaticInputs(venue, asset, sigma, stress, theta, lmax, horizon_days, epsilon, lgd,
+                                    kappa, mu))
+    out = {**res.to_dict(), **extra}
+    if kappa <= 0:
+        out["alpha_econ_note"] = "kappa <= 0: carry cannot pay for liquidation risk; alpha_econ = 1 (stay out)"
+    if as_json:
+        print_json(out)
+        return
+    t = Table(title=f"Static control: {venue} {asset}", show_header=False)
+    for key, label, fmt in (
+        ("sigma_annual", "sigma (annual, unstressed)", "{:.4f}"), ("stress", "stress", "{:.2f}x"),
+        ("sigma_stressed", "sigma (stressed)", "{:.4f}"), ("theta_f", "theta_F", "{:.4f}"),
+        ("l_max", "L_max", "{:g}x"), ("alpha_liq", "alpha_liq = theta/(1+theta)", "{:.4f}"),
+        ("kappa_bps", "kappa_h [bps]", "{:.3f}"), ("alpha_risk", "alpha* Variant 2 (risk)", "{:.4f}"),
+        ("leverage_risk", "hedge leverage at alpha*", "{:.2f}x"),
+        ("pi_liq_at_alpha_risk", "Pi_liq at alpha*", "{:.3e}"), ("alpha_econ", "alpha* Variant 1 (econ)", "{:.4f}"),
+    ):
+        t.add_row(label, fmt.format(out[key]))
+    t.add_row("sigma source", str(out["sigma_source"]))
+    t.add_row("kappa source", str(out["kappa_source"]))
+    console.print(t)
+
+
+@handle_errors
+def static_grid(
+    venues: Annotated[str, typer.Option(help="Comma-separated venues.")] = "binance,hyperliquid",
+    assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = "BTC,ETH,LINK,DOGE",
+    lookbacks: Annotated[str, typer.Option(help="Comma-separated lookbacks [days].")] = "30,90,180,360",
+    stresses: Annotated[str, typer.Option(help="Comma-separated volatility stresses [x].")] = "1,1.5,2",
+    asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
+    epsilon: Annotated[float, typer.Option(help="Variant 2 budget.")] = 1e-3,
+    lgd: Annotated[float, typer.Option(help="Variant 1 LGD [fraction of capital].")] = 0.1,
+    horizon_days: Annotated[float, typer.Option(help="Review horizon [days].")] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of rows.")] = False,
+    csv: Annotated[Path | None, typer.Option(help="Write the grid to this CSV file.")] = None,
+    parquet: Annotated[Path | None, typer.Option(help="Write the grid to this Parquet file.")] = None,
+) -> None:
+    """Both variants for every venue x asset x lookback x stress, calibrated from the shipped data."""
+    vs = [check_venue(v) for v in parse_strs(venues)]
+    df = static_grid_frame(vs, parse_strs(assets), parse_floats(lookbacks, "lookbacks"),
+                           parse_floats(stresses, "stresses"), asof, epsilon, lgd, horizon_days)
+    if csv is not None:
+        df.to_csv(csv, index=False)
+    if parquet is not None:
+        df.to_parquet(parquet, index=False)
+    if as_json:
+        print_json(df.replace({np.nan: None}).to_dict(orient="records"))
+        return
+    if csv is not None or parquet is not None:
+        console.print(f"wrote {len(df)} rows to {csv or parquet}")
+        return
+    t = Table(title=f"Static grid (eps={epsilon:g}, LGD={lgd:g}, h={horizon_days:g}d, asof {df['asof'].iloc[0][:10]})"
+              if len(df) else "Static grid")
+    for col in ("venue", "asset", "lookback", "stress", "sigma", "kappa bps", "alpha_risk", "lev", "Pi_liq",
+                "alpha_econ", "note"):
+        t.add_column(col, justify="left" if col in ("venue", "asset", "note") else "right", no_wrap=col != "note")
+    for r in df.itertuples():
+        if pd.isna(r.alpha_risk):
+            t.add_row(r.venue, r.asset, f"{r.lookback_days:g}d", f"{r.stress:g}x", *["n/a"] * 6, str(r.note))
+            continue
+        t.add_row(r.venue, r.asset, f"{r.lookback_days:g}d", f"{r.stress:g}x", f"{r.sigma_annual:.3f}",
+                  f"{r.kappa_bps:.2f}", f"{r.alpha_risk:.4f}", f"{r.leverage_risk:.2f}x",
+                  f"{r.pi_liq_at_alpha_risk:.0e}", f"{r.alpha_econ:.4f}", str(r.note))
+    console.print(t)
+    console.print("[dim]regenerate: basisctl static-grid --json; alpha_econ = 1 means kappa <= 0 (stay out)[/]")
+
+
+@handle_errors
+def funding_stats(
+    venue: Annotated[str, typer.Option(help="binance | hyperliquid | bybit.")],
+    asset: Annotated[str, typer.Option(help="Asset symbol.")],
+    asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
+    windows: Annotated[str, typer.Option(help="Comma-separated lookback windows [days].")] = "90,180,360",
+    horizon_hours: Annotated[float, typer.Option(help="Cumulation horizon [h]; 24 = the paper's 1-day.")] = 24.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """1-day cumulative funding as APY per lookback window (shape of the paper's Tables I-III)."""
+    v = venue.lower()
+    if v not in shipped.FUNDING_VENUES:
+        fail(f"unknown venue '{venue}': expected one of {', '.join(shipped.FUNDING_VENUES)}")
+    f = shipped.load_funding(v, asset)
+    end = utc(asof)
+    stats = funding_window_stats(f, end, tuple(parse_floats(windows, "windows")), horizon_hours)
+    rows = [s.to_dict() for s in stats]
+    if as_json:
+        print_json({"venue": v, "asset": asset.upper(), "asof": end.isoformat(), "horizon_hours": horizon_hours,
+                    "unit": "APY (decimal per year)", "windows": rows})
+        return
+    t = Table(title=f"{v} {asset.upper()}: {horizon_hours:g}h cumulative funding as APY, windows ending "
+              f"{end:%Y-%m-%d}")
+    for col in ("window", "mean", "median", "std", "q0.05", "q0.95", "share +", "windows", "days covered"):
+        t.add_column(col, justify="right")
+    for s in stats:
+        t.add_row(f"{s.window_days:g}d", f"{s.mean:.2%}", f"{s.median:.2%}", f"{s.std:.2%}", f"{s.q05:.2%}",
+                  f"{s.q95:.2%}", f"{s.share_positive:.1%}", str(s.n_windows), f"{s.days_covered:.0f}")
+    console.print(t)
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command("static")(static)
+    app.command("static-grid")(static_grid)
+    app.command("funding-stats")(funding_stats)

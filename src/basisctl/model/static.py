@@ -30,13 +30,13 @@ ALPHA_TOL: float = 1e-10  # bisection tolerance in alpha (well inside the 1e-6 p
 
 def _check_positive(name: str, x: FloatArray) -> None:
     if not np.all(np.isfinite(x)) or np.any(x <= 0):
-        bad = x[~(np.isfinite(x) & (x > 0))].ravel()[0]
+        bad = float(x[~(np.isfinite(x) & (x > 0))].ravel()[0])
         raise ModelDomainError(f"{name} must be finite and > 0 (got {bad!r})")
 
 
 def _check_open_unit(name: str, x: FloatArray) -> None:
     if not np.all(np.isfinite(x)) or np.any((x <= 0) | (x >= 1)):
-        bad = x[~(np.isfinite(x) & (x > 0) & (x < 1))].ravel()[0]
+        bad = float(x[~(np.isfinite(x) & (x > 0) & (x < 1))].ravel()[0])
         raise ModelDomainError(f"{name} must lie in the open interval (0, 1) (got {bad!r})")
 
 

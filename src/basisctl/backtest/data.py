@@ -1,0 +1,229 @@
+"""Backtest inputs: the bar series of one test window and the funding stream aligned to it.
+
+Bars: ``ts`` = bar OPEN (UTC). A test window [start, end) takes the bars whose open lies in it; the bars must
+be contiguous at the series' own interval (a gap is refused with a clear error, never bridged). With the
+shipped data, ``bar="auto"`` uses the 1-hour Binance perp series and falls back to the gap-free 4-hour series
+when the hourly one has a gap inside the window (2024-06-16 -> 2025-03-06, LINK to 2025-09-13).
+
+Funding: a row settled at instant t accrues to the position carried into t. It is credited at the open of the
+first bar whose open is >= t, priced at that open (for hourly bars and hourly/8-hourly settlements this is
+exactly the bar whose OPEN is t, as in the fractal-defi reference). Settlements in (start, last bar open] count;
+the one at ``start`` itself belongs to the interval before the position existed. Missing settlements are counted
+from each row's own ``interval_hours`` and reported, never filled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from basisctl.data import shipped
+from basisctl.errors import DataCoverageError
+
+PRICE_MARKETS: dict[str, str] = {"binance": "binance_perp", "hyperliquid": "hyperliquid_perp", "bybit": "bybit_perp"}
+
+
+def utc(t: pd.Timestamp | str) -> pd.Timestamp:
+    ts = pd.Timestamp(t)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+@dataclass(frozen=True)
+class FundingAlignment:
+    """Funding rates per bar [decimal, summed over settlements credited at that bar's open] and coverage."""
+
+    rate: np.ndarray
+    n_settlements: int
+    missing_settlements: int
+    off_grid: int
+    hours_covered: float
+    hours_window: float
+    interval_hours: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class BacktestData:
+    """Everything the kernel needs for one asset and window (arrays aligned to ``ts``)."""
+
+    asset: str
+    ts: pd.DatetimeIndex
+    bar_hours: float
+    p_open: np.ndarray
+    p_high: np.ndarray
+    p_close: np.ndarray
+    s_open: np.ndarray
+    s_close: np.ndarray
+    funding: FundingAlignment
+    prices_source: str
+    funding_source: str
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return self.ts[0]
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """End of the last bar [UTC]."""
+        return self.ts[-1] + pd.Timedelta(hours=self.bar_hours)
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start).total_seconds() / 86400.0
+
+    def with_funding(self, funding: pd.DataFrame, source: str) -> BacktestData:
+        """Same bars, another funding stream (the funding-environment experiment)."""
+        al = align_funding(funding, self.ts, self.bar_hours)
+        return BacktestData(self.asset, self.ts, self.bar_hours, self.p_open, self.p_high, self.p_close,
+                            self.s_open, self.s_close, al, self.prices_source, source)
+
+
+def _bar_hours(ts: pd.Series) -> float:
+    d = np.diff(ts.to_numpy(dtype="datetime64[ms]").astype(np.int64))
+    if d.size == 0:
+        raise DataCoverageError("need at least two price bars")
+    vals, counts = np.unique(d, return_counts=True)
+    return float(vals[np.argmax(counts)]) / 3.6e6
+
+
+def select_window(candles: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, bar_hours: float,
+                  label: str) -> pd.DataFrame:
+    """Bars with open in [start, end); contiguous and covering the window, else DataCoverageError."""
+    c = candles.sort_values("ts")
+    c = c[(c["ts"] >= start) & (c["ts"] < end)]
+    step = pd.Timedelta(hours=bar_hours)
+    if len(c) < 2:
+        raise DataCoverageError(f"{label}: fewer than 2 bars in [{start:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M})")
+    if c["ts"].iloc[0] - start >= step:
+        raise DataCoverageError(f"{label}: first bar in the window opens {c['ts'].iloc[0]:%Y-%m-%d %H:%M}, "
+                                f"after the requested start {start:%Y-%m-%d %H:%M} (data starts later)")
+    if end - c["ts"].iloc[-1] > 2 * step and end < pd.Timestamp.max.tz_localize("UTC"):
+        raise DataCoverageError(f"{label}: last bar opens {c['ts'].iloc[-1]:%Y-%m-%d %H:%M}, before the "
+                                f"requested end {end:%Y-%m-%d %H:%M} (data ends earlier)")
+    gaps = np.flatnonzero(c["ts"].diff().iloc[1:].to_numpy() != np.timedelta64(step))
+    if gaps.size:
+        k = int(gaps[0]) + 1
+        a, b = c["ts"].iloc[k - 1], c["ts"].iloc[k]
+        raise DataCoverageError(f"{label}: {gaps.size} gap(s) in the {bar_hours:g}h bars, first after "
+                                f"{a:%Y-%m-%d %H:%M} (next bar {b:%Y-%m-%d %H:%M}); gaps are never bridged")
+    return c
+
+
+def align_funding(funding: pd.DataFrame, bar_ts: pd.DatetimeIndex, bar_hours: float) -> FundingAlignment:
+    """Credit each settlement in (start, last open] at the first bar with open >= settlement [decimal/bar]."""
+    start, last_open = bar_ts[0], bar_ts[-1]
+    f = funding.sort_values("ts")
+    f = f[(f["ts"] > start) & (f["ts"] <= last_open)]
+    hours_window = (last_open - start).total_seconds() / 3600.0
+    n = len(bar_ts)
+    rate = np.zeros(n)
+    if f.empty:
+        raise DataCoverageError(
+            f"no funding settlements in ({start:%Y-%m-%d %H:%M}, {last_open:%Y-%m-%d %H:%M}]: refusing to run "
+            "with zero funding (supply --funding-file or choose a covered window)")
+    fts = pd.DatetimeIndex(f["ts"]).as_unit("ns")
+    bts = bar_ts.as_unit("ns")
+    idx = np.searchsorted(bts.asi8, fts.asi8, side="left")
+    np.add.at(rate, idx, f["rate"].to_numpy(dtype=float))
+    off_grid = int(np.sum(bts.asi8[idx] != fts.asi8))
+    ih = f["interval_hours"].to_numpy(dtype=float)
+    t_h = (fts.asi8 - start.value) / 3.6e12
+    # missing settlements: leading, between rows (each gap measured in the later row's cadence), trailing
+    lead = int(np.floor(t_h[0] / ih[0] - 1e-9))
+    between = np.maximum(np.rint(np.diff(t_h) / ih[1:]) - 1, 0).sum() if t_h.size > 1 else 0
+    trail = int(np.floor((hours_window - t_h[-1]) / ih[-1] + 1e-9))
+    return FundingAlignment(
+        rate=rate,
+        n_settlements=len(f),
+        missing_settlements=int(lead + between + trail),
+        off_grid=off_grid,
+        hours_covered=float(ih.sum()),
+        hours_window=float(hours_window),
+        interval_hours=tuple(sorted({float(x) for x in ih})),
+    )
+
+
+def load_prices(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp, bar: str = "auto",
+                prices_file: str | Path | None = None) -> tuple[pd.DataFrame, float, str]:
+    """Bars of the window from a user file or the shipped series (1h, 4h fallback). Returns (bars, h, source)."""
+    if prices_file is not None:
+        from basisctl.data.io import read_candles
+
+        c = read_candles(prices_file)
+        bh = _bar_hours(c)
+        return select_window(c, start, end, bh, str(prices_file)), bh, str(prices_file)
+    market = PRICE_MARKETS.get(venue.lower())
+    if market is None:
+        raise DataCoverageError(f"unknown prices venue '{venue}': expected one of {', '.join(PRICE_MARKETS)}")
+    intervals = ["1h", "4h"] if bar == "auto" else [bar]
+    errors = []
+    for iv in intervals:
+        if not shipped.has_candles(market, asset, iv):
+            errors.append(f"no shipped {market} {asset} {iv} bars")
+            continue
+        bh = {"1h": 1.0, "4h": 4.0, "1d": 24.0}[iv]
+        try:
+            c = shipped.load_candles(market, asset, iv)
+            return select_window(c, start, end, bh, f"shipped {market}/{asset}_{iv}"), bh, f"{market}/{asset}_{iv}"
+        except DataCoverageError as e:
+            errors.append(str(e))
+    raise DataCoverageError("; ".join(errors))
+
+
+def load_funding_stream(asset: str, venue: str, funding_file: str | Path | None = None) -> tuple[pd.DataFrame, str]:
+    """Full funding history from a user file or the shipped stream of ``venue``."""
+    if funding_file is not None:
+        from basisctl.data.io import read_funding
+
+        return read_funding(funding_file), str(funding_file)
+    if not shipped.has_funding(venue, asset):
+        raise DataCoverageError(f"no shipped {venue} funding for {asset} (supply --funding-file)")
+    return shipped.load_funding(venue, asset), f"{venue}/{asset}"
+
+
+def prepare(
+    asset: str,
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    prices_venue: str = "binance",
+    funding_venue: str = "hyperliquid",
+    prices_file: str | Path | None = None,
+    funding_file: str | Path | None = None,
+    spot_file: str | Path | None = None,
+    bar: str = "auto",
+    prices: pd.DataFrame | None = None,
+    funding: pd.DataFrame | None = None,
+) -> BacktestData:
+    """Bars + aligned funding for one asset over [start, end). Spot = the perp series unless ``spot_file``."""
+    s, e = utc(start), utc(end)
+    if e <= s:
+        raise DataCoverageError(f"empty test window: end {e:%Y-%m-%d} <= start {s:%Y-%m-%d}")
+    if prices is not None:
+        bh = _bar_hours(prices)
+        bars, src = select_window(prices, s, e, bh, "prices frame"), "frame"
+    else:
+        bars, bh, src = load_prices(asset, prices_venue, s, e, bar, prices_file)
+    ts = pd.DatetimeIndex(bars["ts"])
+    if spot_file is not None:
+        from basisctl.data.io import read_candles
+
+        sp = read_candles(spot_file).set_index("ts").reindex(ts)
+        if sp["close"].isna().any():
+            first = sp.index[sp["close"].isna()][0]
+            raise DataCoverageError(f"{spot_file}: no spot bar at {first:%Y-%m-%d %H:%M} (needed for every perp bar)")
+        s_open, s_close = sp["open"].to_numpy(float), sp["close"].to_numpy(float)
+    else:
+        s_open, s_close = bars["open"].to_numpy(float), bars["close"].to_numpy(float)
+    if funding is not None:
+        fsrc = "frame"
+    else:
+        funding, fsrc = load_funding_stream(asset, funding_venue, funding_file)
+    al = align_funding(funding, ts, bh)
+    return BacktestData(
+        asset=asset.upper(), ts=ts, bar_hours=bh,
+        p_open=bars["open"].to_numpy(float), p_high=bars["high"].to_numpy(float),
+        p_close=bars["close"].to_numpy(float), s_open=s_open, s_close=s_close,
+        funding=al, prices_source=src, funding_source=fsrc,
+    )

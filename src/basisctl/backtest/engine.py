@@ -1,0 +1,61 @@
+"""Run a backtest: frozen rule + cost model + bars/funding -> :class:`BacktestResult`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from basisctl.backtest.costs import CostModel
+from basisctl.backtest.data import BacktestData
+from basisctl.backtest.kernel import backtest_nb
+from basisctl.backtest.results import BacktestResult
+from basisctl.backtest.rule import FrozenRule
+from basisctl.errors import ModelDomainError
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """Execution settings. capital_usd [USD]; q_min_usd [USD spot notional]; buffer_bps [bps of notional];
+    delay_bars: fill the policy's trade this many bars after the decision (0 = at the deciding bar's close);
+    charge_entry: pay the buy-basis cost on the initial position; reenter_after_liquidation: rebuild the basis
+    at alpha_target at the liquidation bar's close (else sell the spot and stop); split_legs: charge half the
+    cost on each leg's own notional (fractal-defi) instead of the whole cost on the spot notional.
+    """
+
+    capital_usd: float = 1_000_000.0
+    q_min_usd: float = 10_000.0
+    buffer_bps: float = 10.0
+    delay_bars: int = 0
+    charge_entry: bool = True
+    reenter_after_liquidation: bool = True
+    split_legs: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.capital_usd > 0:
+            raise ModelDomainError(f"capital_usd must be > 0 (got {self.capital_usd!r})")
+        if self.q_min_usd < 0 or self.buffer_bps < 0 or self.delay_bars < 0:
+            raise ModelDomainError("q_min_usd, buffer_bps and delay_bars must be >= 0")
+
+
+def run_kernel(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: BacktestConfig,
+               kernel=backtest_nb) -> tuple[np.ndarray, ...]:  # noqa: ANN001
+    """Call the compiled loop (or ``kernel`` = a twin with the same signature) on prepared arrays."""
+    return kernel(
+        data.p_open, data.p_high, data.p_close, data.s_open, data.s_close, data.funding.rate,
+        float(cfg.capital_usd), float(rule.alpha_target), float(rule.alpha_lower), float(rule.alpha_upper),
+        float(rule.kappa_14d), float(rule.k_reb_fix), float(cfg.q_min_usd), float(cfg.buffer_bps),
+        costs.sell.notional_usd, costs.sell.cost_bps, float(costs.sell_budget_bps),
+        costs.buy.notional_usd, costs.buy.cost_bps, float(costs.buy_budget_bps),
+        float(rule.theta_f), int(cfg.delay_bars), bool(cfg.charge_entry), bool(cfg.reenter_after_liquidation),
+        bool(cfg.split_legs),
+    )
+
+
+def run_backtest(data: BacktestData, rule: FrozenRule, costs: CostModel | None = None,
+                 config: BacktestConfig | None = None) -> BacktestResult:
+    """Replay ``data`` under the frozen ``rule``; costs default to the paper's Table VIII schedule."""
+    cm = costs or CostModel.paper(data.asset)
+    cfg = config or BacktestConfig()
+    out = run_kernel(data, rule, cm, cfg)
+    return BacktestResult(data=data, rule=rule, costs=cm, config=cfg, arrays=out)

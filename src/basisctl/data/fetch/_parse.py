@@ -1,0 +1,105 @@
+"""Shared helpers for the venue clients: time conversion, strict field parsing with row-level errors."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+from basisctl.errors import BasisctlError, DataValidationError, ValidationIssue
+
+HOUR_MS = 3_600_000
+#: Bar lengths the fetchers accept (both venues; 6h is Binance only) [label -> ms].
+INTERVAL_MS: dict[str, int] = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": HOUR_MS,
+    "2h": 2 * HOUR_MS,
+    "4h": 4 * HOUR_MS,
+    "6h": 6 * HOUR_MS,
+    "8h": 8 * HOUR_MS,
+    "12h": 12 * HOUR_MS,
+    "1d": 24 * HOUR_MS,
+}
+
+
+def interval_ms(label: str) -> int:
+    try:
+        return INTERVAL_MS[label]
+    except KeyError:
+        raise BasisctlError(f"interval '{label}': expected one of {', '.join(INTERVAL_MS)}") from None
+
+
+def to_ms(t: int | float | str | date | datetime | pd.Timestamp) -> int:
+    """Epoch milliseconds (UTC) from an int [ms], an ISO date/time string, a date or a datetime (naive = UTC)."""
+    if isinstance(t, int | float) and not isinstance(t, bool):
+        return int(t)
+    ts = pd.Timestamp(t)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return int(ts.tz_convert("UTC").value // 1_000_000)
+
+
+def round_settlement_ms(ms: int, tol_ms: int = 60_000) -> int:
+    """Round a settlement time to the hour when within ``tol_ms`` of it (APIs carry ms jitter)."""
+    nearest = int(round(ms / HOUR_MS)) * HOUR_MS
+    return nearest if abs(ms - nearest) <= tol_ms else ms
+
+
+class RowErrors:
+    """Collects per-field problems of one API response, then raises one DataValidationError for all."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.issues: list[ValidationIssue] = []
+
+    def add(self, row: int | None, column: str | None, expected: str, got: object) -> None:
+        self.issues.append(ValidationIssue(row, column, expected, _short(got)))
+
+    def number(self, row: int, obj: Any, key: str | int, positive: bool = False) -> float:
+        try:
+            v = obj[key]
+        except (KeyError, IndexError, TypeError):
+            self.add(row, str(key), "a field present", "missing")
+            return math.nan
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            self.add(row, str(key), "a number (JSON number or numeric string)", v)
+            return math.nan
+        if not math.isfinite(x) or (positive and x <= 0):
+            self.add(row, str(key), "a finite number > 0" if positive else "a finite number", v)
+            return math.nan
+        return x
+
+    def epoch_ms(self, row: int, obj: Any, key: str | int) -> int | None:
+        try:
+            v = obj[key]
+        except (KeyError, IndexError, TypeError):
+            self.add(row, str(key), "a field present", "missing")
+            return None
+        if isinstance(v, bool) or not isinstance(v, int | float | str):
+            self.add(row, str(key), "an integer epoch time [ms]", v)
+            return None
+        try:
+            x = int(v) if not isinstance(v, float) else (int(v) if v.is_integer() else None)
+        except ValueError:
+            x = None
+        if x is None or not (1_230_768_000_000 <= x < 4_102_444_800_000):  # 2009-01-01 .. 2100-01-01
+            self.add(row, str(key), "an integer epoch time [ms] between 2009 and 2100", v)
+            return None
+        return x
+
+    def raise_if_any(self) -> None:
+        if self.issues:
+            raise DataValidationError(self.source, self.issues)
+
+
+def _short(v: object) -> str:
+    s = repr(v)
+    return s if len(s) <= 80 else s[:77] + "..."

@@ -1,0 +1,187 @@
+"""Binance USD-M futures public market data: funding history, klines and mark-price klines.
+
+Endpoints (public, no key): ``GET /fapi/v1/fundingRate`` (rows ``{symbol, fundingTime, fundingRate,
+markPrice}``, at most 1000 per call), ``GET /fapi/v1/klines`` and ``GET /fapi/v1/markPriceKlines`` (arrays
+``[openTime, open, high, low, close, volume, closeTime, ...]``, at most 1500 per call). Pages are walked
+forward from ``startTime`` until the window ``[start, end)`` is covered; every row is parsed strictly and a
+malformed row raises :class:`~basisctl.errors.DataValidationError` naming the request, row and field.
+
+Funding rows: ``fundingTime`` is rounded to the hour when within 60 s (the API carries ms jitter);
+``interval_hours`` is the observed spacing to the previous settlement capped at the nominal 8 h (the first
+row uses the spacing to the next one), so data gaps never become long intervals and 4 h symbols read as 4.
+Klines: bars whose ``closeTime`` is not yet in the past (the bar still forming) are dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from basisctl.data.fetch._parse import RowErrors, interval_ms, round_settlement_ms, to_ms
+from basisctl.data.fetch.http import FetchError, HttpClient, RetryPolicy
+from basisctl.data.validate import validate_candles, validate_funding
+
+BINANCE_USDM_URL = "https://fapi.binance.com"
+#: Client-side pace [s between requests]: /fapi/v1/fundingRate shares 500 requests / 5 min / IP.
+BINANCE_MIN_INTERVAL_S = 0.6
+NOMINAL_FUNDING_HOURS = 8.0
+SOURCE = "binance_api"
+TimeLike = int | str | pd.Timestamp
+
+
+def binance_symbol(asset: str) -> str:
+    """``BTC`` -> ``BTCUSDT``; a full symbol (``BTCUSDC``, ``1000PEPEUSDT``) is kept as given."""
+    a = asset.upper()
+    return a if a.endswith(("USDT", "USDC", "BUSD")) else f"{a}USDT"
+
+
+class BinanceUsdm:
+    """Binance USD-M market-data client. ``http`` (or ``transport``/``base_url``) is the I/O seam."""
+
+    funding_limit = 1000
+    klines_limit = 1500
+
+    def __init__(
+        self,
+        http: HttpClient | None = None,
+        *,
+        base_url: str = BINANCE_USDM_URL,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        min_interval_s: float = BINANCE_MIN_INTERVAL_S,
+        sleep: Callable[[float], None] = time.sleep,
+        now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
+        self.http = http or HttpClient(
+            base_url, transport=transport, retry=retry, min_interval_s=min_interval_s, sleep=sleep
+        )
+        self._now_ms = now_ms
+
+    def _source(self, path: str, params: dict[str, Any]) -> str:
+        q = "&".join(f"{k}={v}" for k, v in params.items())
+        return f"GET {self.http.base_url}{path}?{q}"
+
+    # ------------------------------------------------------------------ funding
+    def funding_history(self, asset: str, start: TimeLike, end: TimeLike) -> pd.DataFrame:
+        """Settlements in ``[start, end)``: ts (UTC), rate [decimal per interval, + = longs pay],
+        interval_hours [h], source."""
+        symbol = binance_symbol(asset)
+        start_ms, end_ms = to_ms(start), to_ms(end)
+        times: list[int] = []
+        rates: list[float] = []
+        cur = start_ms
+        while cur < end_ms:
+            params = {"symbol": symbol, "startTime": cur, "endTime": end_ms - 1, "limit": self.funding_limit}
+            page = self.http.get_json("/fapi/v1/fundingRate", params)
+            src = self._source("/fapi/v1/fundingRate", params)
+            if not isinstance(page, list):
+                raise FetchError(f"{src}: expected a JSON array of funding rows, got {str(page)[:200]}")
+            errs = RowErrors(src)
+            page_times: list[int] = []
+            for i, row in enumerate(page):
+                if not isinstance(row, dict):
+                    errs.add(i, None, "an object {symbol, fundingTime, fundingRate, markPrice}", row)
+                    continue
+                if row.get("symbol", symbol) != symbol:
+                    errs.add(i, "symbol", f"'{symbol}'", row.get("symbol"))
+                t = errs.epoch_ms(i, row, "fundingTime")
+                r = errs.number(i, row, "fundingRate")
+                if t is not None:
+                    page_times.append(t)
+                    times.append(round_settlement_ms(t))
+                    rates.append(r)
+            errs.raise_if_any()
+            if not page_times:
+                break
+            last = max(page_times)
+            if last < cur:
+                raise FetchError(f"{src}: rows end at {last} before startTime {cur} (server ignores paging)")
+            cur = last + 1
+            if len(page) < self.funding_limit:
+                break
+        frame = pd.DataFrame({"ts": np.asarray(times, dtype=np.int64), "rate": np.asarray(rates, dtype=float)})
+        frame = frame[(frame["ts"] >= start_ms) & (frame["ts"] < end_ms)].reset_index(drop=True)
+        frame["interval_hours"] = _binance_intervals(frame["ts"].to_numpy())
+        frame["ts"] = pd.to_datetime(frame["ts"], unit="ms", utc=True).astype("datetime64[ms, UTC]")
+        frame["source"] = SOURCE
+        return validate_funding(frame, f"binance fundingRate {symbol}")
+
+    # ------------------------------------------------------------------ klines
+    def klines(self, asset: str, interval: str, start: TimeLike, end: TimeLike) -> pd.DataFrame:
+        """Last-trade OHLCV bars opening in ``[start, end)``: ts (bar open, UTC), open/high/low/close
+        [USDT], volume [base], source."""
+        return self._klines("/fapi/v1/klines", asset, interval, start, end, with_volume=True)
+
+    def mark_price_klines(self, asset: str, interval: str, start: TimeLike, end: TimeLike) -> pd.DataFrame:
+        """Mark-price OHLC bars opening in ``[start, end)`` (no volume): ts (bar open), open/high/low/close."""
+        return self._klines("/fapi/v1/markPriceKlines", asset, interval, start, end, with_volume=False)
+
+    def _klines(
+        self, path: str, asset: str, interval: str, start: TimeLike, end: TimeLike, *, with_volume: bool
+    ) -> pd.DataFrame:
+        symbol = binance_symbol(asset)
+        step = interval_ms(interval)
+        start_ms, end_ms = to_ms(start), to_ms(end)
+        now = self._now_ms()
+        rows: list[tuple[int, float, float, float, float, float]] = []
+        cur = start_ms
+        while cur < end_ms:
+            params = {
+                "symbol": symbol,
+                "interval": interval,
+                "startTime": cur,
+                "endTime": end_ms - 1,
+                "limit": self.klines_limit,
+            }
+            page = self.http.get_json(path, params)
+            src = self._source(path, params)
+            if not isinstance(page, list):
+                raise FetchError(f"{src}: expected a JSON array of klines, got {str(page)[:200]}")
+            errs = RowErrors(src)
+            opens: list[int] = []
+            for i, k in enumerate(page):
+                if not isinstance(k, list) or len(k) < 7:
+                    errs.add(i, None, "an array [openTime, open, high, low, close, volume, closeTime, ...]", k)
+                    continue
+                t = errs.epoch_ms(i, k, 0)
+                o, h, lo, c = (errs.number(i, k, j, positive=True) for j in (1, 2, 3, 4))
+                v = errs.number(i, k, 5) if with_volume else float("nan")
+                close_t = errs.epoch_ms(i, k, 6)
+                if t is None:
+                    continue
+                opens.append(t)
+                if close_t is not None and close_t >= now:
+                    continue  # bar still forming
+                rows.append((t, o, h, lo, c, v))
+            errs.raise_if_any()
+            if not opens:
+                break
+            last = max(opens)
+            if last < cur:
+                raise FetchError(f"{src}: bars end at {last} before startTime {cur} (server ignores paging)")
+            cur = last + step
+            if len(page) < self.klines_limit:
+                break
+        frame = pd.DataFrame(rows, columns=["ts", "open", "high", "low", "close", "volume"])
+        frame = frame[(frame["ts"] >= start_ms) & (frame["ts"] < end_ms)].reset_index(drop=True)
+        frame["ts"] = pd.to_datetime(frame["ts"].astype(np.int64), unit="ms", utc=True).astype("datetime64[ms, UTC]")
+        if not with_volume:
+            frame = frame.drop(columns="volume")
+        frame["source"] = SOURCE
+        return validate_candles(frame, f"binance {path.rsplit('/', 1)[-1]} {symbol} {interval}", step / 3_600_000)
+
+
+def _binance_intervals(ts_ms: np.ndarray) -> np.ndarray:
+    """interval_hours per settlement: spacing to the previous one, capped at 8 h (first: spacing to next)."""
+    n = ts_ms.size
+    out = np.full(n, NOMINAL_FUNDING_HOURS)
+    if n >= 2:
+        gaps = np.diff(ts_ms) / 3_600_000
+        out[1:] = np.minimum(gaps, NOMINAL_FUNDING_HOURS)
+        out[0] = min(gaps[0], NOMINAL_FUNDING_HOURS)
+    return out

@@ -1,0 +1,146 @@
+"""JSON-over-HTTP client with retry/backoff and client-side rate limiting (the one I/O seam of the fetchers).
+
+The network is injected by constructor (``transport``: any ``httpx.BaseTransport``; ``base_url``), and so are
+``sleep`` and ``clock``, so tests run against a local server on 127.0.0.1 without real waiting.
+
+Retry policy: HTTP 429 and 5xx and transport errors (connect/read timeouts, resets) are retried up to
+``max_retries`` times. The wait is the server's ``Retry-After`` (seconds) when given, else exponential
+``backoff_base_s * 2**attempt`` capped at ``backoff_max_s``, times (1 + U[0, jitter)) from a seeded RNG. Other 4xx
+(bad symbol, bad parameters; Binance 418 = IP ban) fail at once with the server's message.
+
+Rate limit: at least ``min_interval_s`` between the starts of consecutive requests (venue weight budgets
+converted to a steady pace; see the venue clients for their defaults).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from basisctl.errors import BasisctlError
+
+RETRY_STATUS: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+
+
+class FetchError(BasisctlError):
+    """A download failed for good (non-retryable status, retries exhausted, or a non-JSON body)."""
+
+    def __init__(self, message: str, status: int | None = None, url: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``max_retries`` [count], ``backoff_base_s``/``backoff_max_s`` [s], ``jitter`` [fraction of the wait]."""
+
+    max_retries: int = 5
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    jitter: float = 0.1
+    seed: int = 0
+
+
+class HttpClient:
+    """GET/POST JSON with retries and pacing. ``sleeps`` records every wait [s] (for logs and tests)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float = 15.0,
+        retry: RetryPolicy | None = None,
+        min_interval_s: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        user_agent: str = "basisctl",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client = httpx.Client(
+            base_url=self.base_url, transport=transport, timeout=timeout_s, headers={"User-Agent": user_agent}
+        )
+        self.retry = retry or RetryPolicy()
+        self.min_interval_s = min_interval_s
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = random.Random(self.retry.seed)
+        self._last_start: float | None = None
+        self.sleeps: list[float] = []
+        self.requests = 0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self.sleeps.append(seconds)
+            self._sleep(seconds)
+
+    def _pace(self) -> None:
+        if self._last_start is not None and self.min_interval_s > 0:
+            elapsed = self._clock() - self._last_start
+            if elapsed < self.min_interval_s:
+                self._wait(self.min_interval_s - elapsed)
+        self._last_start = self._clock()
+
+    def _backoff(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after is not None:
+            try:
+                return max(0.0, float(retry_after))
+            except ValueError:
+                pass  # HTTP-date form: fall back to exponential backoff
+        base = min(self.retry.backoff_max_s, self.retry.backoff_base_s * 2**attempt)
+        return base * (1.0 + self.retry.jitter * self._rng.random())
+
+    def request_json(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+        """Send one request (with retries) and return the decoded JSON body."""
+        url = f"{self.base_url}{path}"
+        last = ""
+        for attempt in range(self.retry.max_retries + 1):
+            self._pace()
+            self.requests += 1
+            try:
+                resp = self._client.request(method, path, params=params, json=body)
+            except httpx.TransportError as e:
+                last = f"{type(e).__name__}: {e}"
+                if attempt < self.retry.max_retries:
+                    self._wait(self._backoff(attempt, None))
+                    continue
+                raise FetchError(f"{method} {url}: {last} after {attempt + 1} attempts", None, url) from e
+            if resp.status_code in RETRY_STATUS:
+                last = f"HTTP {resp.status_code} {resp.text[:200]!r}"
+                if attempt < self.retry.max_retries:
+                    self._wait(self._backoff(attempt, resp.headers.get("Retry-After")))
+                    continue
+                raise FetchError(f"{method} {url}: {last} after {attempt + 1} attempts", resp.status_code, url)
+            if resp.status_code >= 400:
+                raise FetchError(
+                    f"{method} {url} (params {params or body}): HTTP {resp.status_code} {resp.text[:300]!r}",
+                    resp.status_code,
+                    url,
+                )
+            try:
+                return resp.json()
+            except (json.JSONDecodeError, ValueError) as e:
+                raise FetchError(f"{method} {url}: expected a JSON body, got {resp.text[:200]!r}", None, url) from e
+        raise FetchError(f"{method} {url}: {last}", None, url)  # pragma: no cover - loop always returns/raises
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request_json("GET", path, params=params)
+
+    def post_json(self, path: str, body: Any) -> Any:
+        return self.request_json("POST", path, body=body)

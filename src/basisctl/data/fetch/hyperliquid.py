@@ -1,0 +1,239 @@
+"""Hyperliquid info API (``POST /info``): fundingHistory, candleSnapshot, metaAndAssetCtxs.
+
+- ``{"type": "fundingHistory", "coin", "startTime", "endTime"}`` -> ``[{coin, fundingRate, premium, time}]``
+  (strings for the decimals, ms for ``time``), at most 500 rows per call: pages are walked forward from the
+  last ``time`` + 1 ms. ``time`` is rounded to the hour when within 60 s. ``interval_hours`` is 8 for
+  settlements before 2023-06-08 01:00 UTC (Hyperliquid then settled every 8 h) and 1 afterwards.
+- ``{"type": "candleSnapshot", "req": {coin, interval, startTime, endTime}}`` ->
+  ``[{t, T, s, i, o, c, h, l, v, n}]`` (t/T open/close ms; o/c/h/l/v strings). Paged by last ``t`` + bar
+  length; bars whose close ``T`` is not yet in the past are dropped. Hyperliquid serves only the most recent
+  5000 candles of an interval.
+- ``{"type": "metaAndAssetCtxs"}`` -> ``[meta, ctxs]``: the perp universe (maxLeverage, marginTableId...),
+  margin tables and current per-asset contexts (funding, markPx, oraclePx, openInterest...).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from basisctl.data.fetch._parse import RowErrors, interval_ms, round_settlement_ms, to_ms
+from basisctl.data.fetch.http import FetchError, HttpClient, RetryPolicy
+from basisctl.data.validate import validate_candles, validate_funding
+from basisctl.errors import DataValidationError, ValidationIssue
+
+HYPERLIQUID_URL = "https://api.hyperliquid.xyz"
+#: Client-side pace [s between requests]: info requests weigh 20 of a 1200-per-minute IP budget.
+HYPERLIQUID_MIN_INTERVAL_S = 1.0
+#: First hourly settlement [ms]; earlier settlements covered 8 h.
+HOURLY_FUNDING_FROM_MS = 1_686_186_000_000  # 2023-06-08T01:00:00Z
+SOURCE = "hyperliquid_api"
+TimeLike = int | str | pd.Timestamp
+
+
+@dataclass(frozen=True)
+class HyperliquidMeta:
+    """``universe``: one row per perp (index = asset id) with meta fields and ``ctx_*`` context fields;
+    ``margin_tables``: margin_table_id, description, tier, lower_bound_usd [USD notional], max_leverage."""
+
+    universe: pd.DataFrame
+    margin_tables: pd.DataFrame
+
+
+class HyperliquidInfo:
+    """Hyperliquid info-endpoint client. ``http`` (or ``transport``/``base_url``) is the I/O seam."""
+
+    funding_page_limit = 500
+    candle_page_limit = 5000
+
+    def __init__(
+        self,
+        http: HttpClient | None = None,
+        *,
+        base_url: str = HYPERLIQUID_URL,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        min_interval_s: float = HYPERLIQUID_MIN_INTERVAL_S,
+        sleep: Callable[[float], None] = time.sleep,
+        now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        candle_page_limit: int | None = None,
+    ) -> None:
+        self.http = http or HttpClient(
+            base_url, transport=transport, retry=retry, min_interval_s=min_interval_s, sleep=sleep
+        )
+        self._now_ms = now_ms
+        if candle_page_limit is not None:
+            self.candle_page_limit = candle_page_limit
+
+    def _info(self, body: dict[str, Any]) -> tuple[Any, str]:
+        return self.http.post_json("/info", body), f"POST {self.http.base_url}/info {body}"
+
+    # ------------------------------------------------------------------ funding
+    def funding_history(self, coin: str, start: TimeLike, end: TimeLike) -> pd.DataFrame:
+        """Settlements in ``[start, end)``: ts (UTC), rate [decimal per interval, + = longs pay],
+        interval_hours [h], premium [decimal], source."""
+        coin = coin.upper()
+        start_ms, end_ms = to_ms(start), to_ms(end)
+        times: list[int] = []
+        rates: list[float] = []
+        prem: list[float] = []
+        cur = start_ms
+        while cur < end_ms:
+            body = {"type": "fundingHistory", "coin": coin, "startTime": cur, "endTime": end_ms - 1}
+            page, src = self._info(body)
+            if not isinstance(page, list):
+                raise FetchError(f"{src}: expected a JSON array of funding rows, got {str(page)[:200]}")
+            errs = RowErrors(src)
+            raw_times: list[int] = []
+            for i, row in enumerate(page):
+                if not isinstance(row, dict):
+                    errs.add(i, None, "an object {coin, fundingRate, premium, time}", row)
+                    continue
+                if row.get("coin", coin) != coin:
+                    errs.add(i, "coin", f"'{coin}'", row.get("coin"))
+                t = errs.epoch_ms(i, row, "time")
+                r = errs.number(i, row, "fundingRate")
+                p = errs.number(i, row, "premium") if "premium" in row else float("nan")
+                if t is not None:
+                    raw_times.append(t)
+                    times.append(round_settlement_ms(t))
+                    rates.append(r)
+                    prem.append(p)
+            errs.raise_if_any()
+            if not raw_times:
+                break
+            last = max(raw_times)
+            if last < cur:
+                raise FetchError(f"{src}: rows end at {last} before startTime {cur} (server ignores paging)")
+            cur = last + 1
+            if len(page) < self.funding_page_limit:
+                break
+        ts = np.asarray(times, dtype=np.int64)
+        frame = pd.DataFrame(
+            {
+                "ts": ts,
+                "rate": np.asarray(rates, dtype=float),
+                "interval_hours": np.where(ts < HOURLY_FUNDING_FROM_MS, 8.0, 1.0),
+                "premium": np.asarray(prem, dtype=float),
+            }
+        )
+        frame = frame[(frame["ts"] >= start_ms) & (frame["ts"] < end_ms)].reset_index(drop=True)
+        frame["ts"] = pd.to_datetime(frame["ts"], unit="ms", utc=True).astype("datetime64[ms, UTC]")
+        frame["source"] = SOURCE
+        return validate_funding(frame, f"hyperliquid fundingHistory {coin}")
+
+    # ------------------------------------------------------------------ candles
+    def candles(self, coin: str, interval: str, start: TimeLike, end: TimeLike) -> pd.DataFrame:
+        """Trade OHLCV bars opening in ``[start, end)``: ts (bar open, UTC), open/high/low/close [USDC],
+        volume [base], source."""
+        coin = coin.upper()
+        step = interval_ms(interval)
+        start_ms, end_ms = to_ms(start), to_ms(end)
+        now = self._now_ms()
+        rows: list[tuple[int, float, float, float, float, float]] = []
+        cur = start_ms
+        while cur < end_ms:
+            req = {"coin": coin, "interval": interval, "startTime": cur, "endTime": end_ms - 1}
+            page, src = self._info({"type": "candleSnapshot", "req": req})
+            if not isinstance(page, list):
+                raise FetchError(f"{src}: expected a JSON array of candles, got {str(page)[:200]}")
+            errs = RowErrors(src)
+            opens: list[int] = []
+            for i, k in enumerate(page):
+                if not isinstance(k, dict):
+                    errs.add(i, None, "an object {t, T, s, i, o, c, h, l, v, n}", k)
+                    continue
+                if k.get("s", coin) != coin:
+                    errs.add(i, "s", f"'{coin}'", k.get("s"))
+                if k.get("i", interval) != interval:
+                    errs.add(i, "i", f"'{interval}'", k.get("i"))
+                t = errs.epoch_ms(i, k, "t")
+                close_t = errs.epoch_ms(i, k, "T")
+                o, h, lo, c = (errs.number(i, k, f, positive=True) for f in ("o", "h", "l", "c"))
+                v = errs.number(i, k, "v")
+                if t is None:
+                    continue
+                opens.append(t)
+                if close_t is not None and close_t >= now:
+                    continue  # bar still forming
+                rows.append((t, o, h, lo, c, v))
+            errs.raise_if_any()
+            if not opens:
+                break
+            last = max(opens)
+            if last < cur:
+                raise FetchError(f"{src}: candles end at {last} before startTime {cur} (server ignores paging)")
+            cur = last + step
+            if len(page) < self.candle_page_limit:
+                break
+        frame = pd.DataFrame(rows, columns=["ts", "open", "high", "low", "close", "volume"])
+        frame = frame[(frame["ts"] >= start_ms) & (frame["ts"] < end_ms)].reset_index(drop=True)
+        frame["ts"] = pd.to_datetime(frame["ts"].astype(np.int64), unit="ms", utc=True).astype("datetime64[ms, UTC]")
+        frame["source"] = SOURCE
+        return validate_candles(frame, f"hyperliquid candleSnapshot {coin} {interval}", step / 3_600_000)
+
+    # ------------------------------------------------------------------ meta
+    def meta_and_asset_ctxs(self) -> HyperliquidMeta:
+        """Current perp universe with asset contexts, and the margin tables."""
+        resp, src = self._info({"type": "metaAndAssetCtxs"})
+        if not (isinstance(resp, list) and len(resp) == 2 and isinstance(resp[0], dict) and isinstance(resp[1], list)):
+            raise DataValidationError(src, [ValidationIssue(None, None, "[meta, assetCtxs]", str(resp)[:200])])
+        meta, ctxs = resp
+        universe = meta.get("universe")
+        if not isinstance(universe, list):
+            raise DataValidationError(src, [ValidationIssue(None, "universe", "a list of assets", str(universe))])
+        errs = RowErrors(src)
+        if len(ctxs) != len(universe):
+            errs.add(None, None, f"one asset context per universe entry ({len(universe)})", len(ctxs))
+        rows = []
+        for i, u in enumerate(universe):
+            if not isinstance(u, dict) or "name" not in u:
+                errs.add(i, "universe", "an object with name, szDecimals, maxLeverage", u)
+                continue
+            lev = errs.number(i, u, "maxLeverage", positive=True)
+            row: dict[str, Any] = {
+                "name": u["name"],
+                "szDecimals": u.get("szDecimals"),
+                "maxLeverage": lev,
+                "marginTableId": u.get("marginTableId"),
+                "isDelisted": u.get("isDelisted"),
+                "onlyIsolated": u.get("onlyIsolated"),
+            }
+            ctx = ctxs[i] if i < len(ctxs) and isinstance(ctxs[i], dict) else {}
+            for key, val in ctx.items():
+                if key == "impactPxs":
+                    val = ",".join(map(str, val)) if isinstance(val, list) else val
+                    row[f"ctx_{key}"] = val
+                    continue
+                try:
+                    row[f"ctx_{key}"] = float(val) if val is not None else np.nan
+                except (TypeError, ValueError):
+                    errs.add(i, f"ctx.{key}", "a numeric string", val)
+            rows.append(row)
+        tiers = []
+        for j, entry in enumerate(meta.get("marginTables", []) or []):
+            if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict)):
+                errs.add(j, "marginTables", "[id, {description, marginTiers}]", entry)
+                continue
+            tid, tab = entry
+            for k, tier in enumerate(tab.get("marginTiers", [])):
+                lb = errs.number(j, tier, "lowerBound")
+                ml = errs.number(j, tier, "maxLeverage", positive=True)
+                tiers.append(
+                    {
+                        "margin_table_id": int(tid),
+                        "description": tab.get("description", ""),
+                        "tier": k,
+                        "lower_bound_usd": lb,
+                        "max_leverage": ml,
+                    }
+                )
+        errs.raise_if_any()
+        cols = ["margin_table_id", "description", "tier", "lower_bound_usd", "max_leverage"]
+        return HyperliquidMeta(universe=pd.DataFrame(rows), margin_tables=pd.DataFrame(tiers, columns=cols))

@@ -1,0 +1,166 @@
+"""Readers and writers for funding and candle files (CSV or Parquet) in the ``../shared/data`` schema.
+
+Accepted on input (case-insensitive column names):
+
+- funding: ``timestamp`` (ISO-8601 UTC) and/or ``ts_ms`` (epoch ms) or ``ts``; ``rate`` (decimal per
+  interval, + = longs pay); ``interval_hours`` [h]; optional ``premium``, ``source``;
+- candles: the same timestamp columns (bar OPEN); ``open, high, low, close`` [quote]; optional ``volume``
+  [base], ``source``.
+
+Every reader validates (see :mod:`basisctl.data.validate`) and raises
+:class:`~basisctl.errors.DataValidationError` with ALL issues; it returns the canonical frame of
+:mod:`basisctl.data.schemas` (``ts`` as ``datetime64[ms, UTC]``). CSV issues name the 0-based data row and the
+1-based file line (header = line 1). Nothing is sorted, deduplicated or filled on read.
+
+Writers: ``.csv`` gets the shared schema (``timestamp`` ISO ``...Z``, ``ts_ms``, then the value columns),
+``.parquet`` the canonical frame (zstd). Both are written atomically (temp file + ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from basisctl.data.schemas import INTERVAL_HOURS
+from basisctl.data.validate import Kind, ValidationReport, check_candles, check_funding, detect_kind
+from basisctl.errors import DataValidationError, ValidationIssue
+
+CSV_LINE_OFFSET = 2  # data row 0 is line 2 (header = line 1)
+_INTERVAL_RE = re.compile(r"_(\d+)([mhd])$", re.IGNORECASE)
+_UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0}
+
+
+def interval_from_name(path: str | Path) -> float | None:
+    """Bar length [h] from a file name like ``BTC_4h.csv`` / ``ETH_1d.parquet``; None if absent."""
+    stem = Path(path).name.split(".")[0]
+    m = _INTERVAL_RE.search(stem)
+    if not m:
+        return None
+    return int(m.group(1)) * _UNIT_HOURS[m.group(2).lower()]
+
+
+def read_raw(path: str | Path) -> pd.DataFrame:
+    """The file as a DataFrame, values untouched (CSV cells as strings, so bad cells can be quoted back)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        try:
+            return pd.read_parquet(p)
+        except (OSError, ValueError) as e:
+            if not p.exists():
+                raise
+            raise DataValidationError(
+                str(p), [ValidationIssue(None, None, "a readable Parquet file", str(e))]
+            ) from e
+    try:
+        return pd.read_csv(p, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except pd.errors.EmptyDataError as e:
+        raise DataValidationError(
+            str(p), [ValidationIssue(None, None, "a CSV header and rows", "empty file")]
+        ) from e
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise DataValidationError(
+            str(p), [ValidationIssue(None, None, "a well-formed CSV file", str(e))]
+        ) from e
+
+
+def check_file(
+    path: str | Path, kind: Kind | None = None, interval_hours: float | None = None
+) -> ValidationReport:
+    """Validate a funding or candle file; ``kind`` is detected from the columns when None.
+
+    ``interval_hours`` (candles) defaults to the file-name suffix (``_1h``/``_4h``/``_1d``), else inferred.
+    """
+    p = Path(path)
+    raw = read_raw(p)
+    offset = CSV_LINE_OFFSET if p.suffix.lower() not in (".parquet", ".pq") else None
+    kind = kind or detect_kind(raw.columns)
+    if kind is None:
+        raise DataValidationError(
+            str(p),
+            [
+                ValidationIssue(
+                    None,
+                    None,
+                    "funding columns (ts/timestamp/ts_ms, rate, interval_hours) or candle columns "
+                    "(ts/timestamp/ts_ms, open, high, low, close)",
+                    f"columns {list(raw.columns)}",
+                )
+            ],
+        )
+    if kind == "funding":
+        return check_funding(raw, str(p), line_offset=offset)
+    return check_candles(raw, str(p), interval_hours or interval_from_name(p), line_offset=offset)
+
+
+def read_funding(path: str | Path) -> pd.DataFrame:
+    """Canonical funding frame: ts (UTC settlement), rate [decimal/interval], interval_hours [h], extras."""
+    rep = check_file(path, "funding")
+    rep.raise_if_invalid()
+    assert rep.frame is not None
+    return rep.frame
+
+
+def read_candles(path: str | Path, interval_hours: float | None = None) -> pd.DataFrame:
+    """Canonical candle frame [ts UTC bar open, open/high/low/close quote, (volume base, source)]."""
+    rep = check_file(path, "candles", interval_hours)
+    rep.raise_if_invalid()
+    assert rep.frame is not None
+    return rep.frame
+
+
+def to_shared_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Canonical frame -> the ``../shared/data`` CSV layout (``timestamp``, ``ts_ms`` first)."""
+    ts = pd.to_datetime(frame["ts"], utc=True).astype("datetime64[ms, UTC]")
+    whole = ts.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    frac = ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+    out = pd.DataFrame({"timestamp": whole.where(ts.dt.microsecond == 0, frac), "ts_ms": ts.astype("int64")})
+    for c in frame.columns:
+        if c != "ts":
+            out[c] = frame[c].to_numpy()
+    return out
+
+
+def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
+    """Write via a temp file in the same directory, then ``os.replace`` (readers never see a partial file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a canonical funding/candle frame to ``.csv`` (shared layout) or ``.parquet`` atomically."""
+    p = Path(path)
+    if p.suffix.lower() == ".csv":
+        out = to_shared_csv_frame(frame)
+        _atomic_write(p, lambda t: out.to_csv(t, index=False))
+    else:
+        f = frame.copy()
+        f["ts"] = pd.to_datetime(f["ts"], utc=True).astype("datetime64[ms, UTC]")
+        _atomic_write(p, lambda t: f.to_parquet(t, index=False, compression="zstd"))
+    return p
+
+
+__all__ = [
+    "CSV_LINE_OFFSET",
+    "INTERVAL_HOURS",
+    "check_file",
+    "interval_from_name",
+    "read_candles",
+    "read_funding",
+    "read_raw",
+    "to_shared_csv_frame",
+    "write_frame",
+]

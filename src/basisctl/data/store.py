@@ -1,0 +1,154 @@
+"""Local Parquet store for downloaded history: one file per (kind, venue, asset[, interval]).
+
+Layout: ``<root>/<kind>/<venue>/<ASSET>[_<interval>].parquet`` with kind in {funding, candles, mark}.
+Appends are incremental: new rows are validated, merged with what is stored, de-duplicated on ``ts`` (the
+newer download wins, e.g. a bar that was still open when first fetched), sorted, validated again as a whole
+and written atomically (temp file in the same directory + ``os.replace``), so a crash or an invalid batch
+never leaves a partial or corrupted file. One writer per file at a time (no cross-process lock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from basisctl.data.io import write_frame
+from basisctl.data.schemas import INTERVAL_HOURS
+from basisctl.data.validate import ValidationReport, check_candles, check_funding
+from basisctl.errors import BasisctlError, DataCoverageError
+
+STORE_KINDS: tuple[str, ...] = ("funding", "candles", "mark")
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """``added`` new timestamps, ``replaced`` existing timestamps whose values changed, ``total`` rows after."""
+
+    path: Path
+    added: int
+    replaced: int
+    total: int
+    report: ValidationReport
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": str(self.path),
+            "added": self.added,
+            "replaced": self.replaced,
+            "total": self.total,
+            "gaps": [g.as_dict() for g in self.report.gaps],
+            "missing_total": self.report.missing_total,
+            "first": self.report.first.isoformat() if self.report.first is not None else None,
+            "last": self.report.last.isoformat() if self.report.last is not None else None,
+        }
+
+
+def interval_hours_of(label: str) -> float:
+    """``"1h"`` -> 1.0, ``"4h"`` -> 4.0, ``"1d"`` -> 24.0, ``"15m"`` -> 0.25 [h]."""
+    if label in INTERVAL_HOURS:
+        return INTERVAL_HOURS[label]
+    unit = label[-1:].lower()
+    try:
+        n = int(label[:-1])
+    except ValueError:
+        n = -1
+    mult = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}.get(unit)
+    if mult is None or n <= 0:
+        raise BasisctlError(f"interval '{label}': expected e.g. 1m, 15m, 1h, 4h, 1d")
+    return n * mult
+
+
+class ParquetStore:
+    """Incremental Parquet store rooted at ``root`` (created on first write)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path(self, kind: str, venue: str, asset: str, interval: str | None = None) -> Path:
+        if kind not in STORE_KINDS:
+            raise BasisctlError(f"store kind '{kind}': expected one of {', '.join(STORE_KINDS)}")
+        if kind != "funding" and not interval:
+            raise BasisctlError(f"store kind '{kind}' needs an interval (e.g. 1h)")
+        name = asset.upper() + (f"_{interval}" if kind != "funding" else "")
+        return self.root / kind / venue.lower() / f"{name}.parquet"
+
+    def exists(self, kind: str, venue: str, asset: str, interval: str | None = None) -> bool:
+        return self.path(kind, venue, asset, interval).exists()
+
+    def read(self, kind: str, venue: str, asset: str, interval: str | None = None) -> pd.DataFrame:
+        """Stored canonical frame (sorted by ts); DataCoverageError when nothing is stored."""
+        p = self.path(kind, venue, asset, interval)
+        if not p.exists():
+            raise DataCoverageError(f"{p}: nothing stored for {kind} {venue} {asset} {interval or ''}".rstrip())
+        return pd.read_parquet(p)
+
+    def last_ts(self, kind: str, venue: str, asset: str, interval: str | None = None) -> pd.Timestamp | None:
+        p = self.path(kind, venue, asset, interval)
+        if not p.exists():
+            return None
+        ts = pd.read_parquet(p, columns=["ts"])["ts"]
+        return None if ts.empty else pd.Timestamp(ts.max())
+
+    def _check(self, kind: str, frame: pd.DataFrame, source: str, interval: str | None) -> ValidationReport:
+        if kind == "funding":
+            return check_funding(frame, source)
+        return check_candles(frame, source, interval_hours_of(interval or "1h"))
+
+    def append(
+        self, frame: pd.DataFrame, kind: str, venue: str, asset: str, interval: str | None = None
+    ) -> AppendResult:
+        """Merge ``frame`` (canonical) into the stored file; raise DataValidationError and leave it untouched
+        if the batch or the merged result is invalid."""
+        p = self.path(kind, venue, asset, interval)
+        self._check(kind, frame, f"{p} (new batch)", interval).raise_if_invalid()
+        new = frame.copy()
+        new["ts"] = pd.to_datetime(new["ts"], utc=True).astype("datetime64[ms, UTC]")
+        if p.exists():
+            old = pd.read_parquet(p)
+            old["ts"] = old["ts"].astype("datetime64[ms, UTC]")
+            common = old.merge(new, on="ts", suffixes=("_old", "_new"))
+            cols = [c for c in new.columns if c != "ts" and c in old.columns and c != "source"]
+            changed = np.zeros(len(common), dtype=bool)
+            for c in cols:
+                a, b = common[f"{c}_old"], common[f"{c}_new"]
+                if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+                    same = np.isclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-12, atol=0.0, equal_nan=True)
+                else:
+                    same = (a.astype(str) == b.astype(str)).to_numpy()
+                changed |= ~same
+            replaced = int(changed.sum())
+            added = int((~new["ts"].isin(old["ts"])).sum())
+            merged = pd.concat([old, new], ignore_index=True)
+        else:
+            replaced, added, merged = 0, len(new), new
+        merged = merged.drop_duplicates(subset="ts", keep="last").sort_values("ts", kind="stable")
+        merged = merged.reset_index(drop=True)
+        report = self._check(kind, merged, str(p), interval)
+        report.raise_if_invalid()
+        write_frame(merged, p)
+        return AppendResult(path=p, added=added, replaced=replaced, total=len(merged), report=report)
+
+    def list(self) -> pd.DataFrame:
+        """One row per stored file: kind, venue, asset, interval, rows, first, last, path."""
+        rows = []
+        for p in sorted(self.root.glob("*/*/*.parquet")):
+            kind, venue = p.parent.parent.name, p.parent.name
+            stem = p.stem
+            asset, _, interval = stem.partition("_")
+            ts = pd.read_parquet(p, columns=["ts"])["ts"]
+            rows.append(
+                {
+                    "kind": kind,
+                    "venue": venue,
+                    "asset": asset,
+                    "interval": interval or None,
+                    "rows": len(ts),
+                    "first": ts.min() if len(ts) else None,
+                    "last": ts.max() if len(ts) else None,
+                    "path": str(p),
+                }
+            )
+        return pd.DataFrame(rows, columns=["kind", "venue", "asset", "interval", "rows", "first", "last", "path"])

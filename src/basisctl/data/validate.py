@@ -1,0 +1,519 @@
+"""Validation of funding and candle frames: every issue is collected, gaps are reported, nothing is filled.
+
+Entry points
+------------
+- :func:`check_funding` / :func:`check_candles` return a :class:`ValidationReport` (never raise for bad data);
+  ``report.frame`` is the canonical frame (see :mod:`basisctl.data.schemas`) in FILE ORDER.
+- :func:`validate_funding` / :func:`validate_candles` raise :class:`~basisctl.errors.DataValidationError`
+  listing ALL issues, or return the canonical frame.
+
+Input frames may use any of the column conventions found in ``../shared/data`` and the shipped Parquet:
+``ts`` (datetime or epoch ms or ISO string), ``ts_ms`` (epoch ms) and/or ``timestamp`` (ISO-8601). When both
+``ts_ms`` and ``timestamp`` are present they must name the same instant. Naive timestamps are read as UTC.
+
+Row numbers in issues are 0-based data rows in file order. When ``line_offset`` is given (CSV: 2, because the
+header is line 1) each issue also carries the 1-based file line, printed as ``row 17 (line 19)``.
+
+Rules (documented in docs/data.md):
+
+- timestamps: parsable, within [2009-01-01, 2100-01-01) (catches epoch seconds read as ms), strictly
+  increasing in file order (each descent and each duplicate is one issue naming the earlier row);
+- prices: finite and > 0; ``high >= low``; ``open`` and ``close`` within ``[low, high]``; ``volume`` finite
+  and >= 0 when the column exists; bar opens aligned to the bar length (UTC epoch multiple);
+- funding: ``rate`` finite with ``|rate| <= MAX_ABS_RATE`` (0.05 per interval, above every venue cap, e.g.
+  Hyperliquid's 4 %/h); file-level "looks like percent" when the median of ``|rate| / interval_hours * 8760``
+  exceeds ``PERCENT_APR_THRESHOLD`` (1.0 = 100 % APR) over at least 10 rows; ``interval_hours`` finite in
+  (0, 24];
+- funding intervals may change (Hyperliquid 8 h -> 1 h on 2023-06-08, Binance 8 h -> 4 h for some symbols),
+  but (a) a settlement may not come sooner than the interval it claims to cover (spacing < interval_hours:
+  overlapping accrual), (b) spacing must be a whole multiple of interval_hours, and (c) a single row whose
+  interval differs from both neighbours (which agree) is an error: a real cadence switch persists;
+- gaps (spacing = k x interval, k > 1) are reported as :class:`Gap` (first and last missing instant, count)
+  and never filled; they are warnings, not issues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from basisctl.data.schemas import CANDLE_REQUIRED, FUNDING_REQUIRED
+from basisctl.errors import DataValidationError, ValidationIssue
+
+Kind = Literal["funding", "candles"]
+
+#: Largest plausible |funding rate| per settlement interval [decimal]; venue caps are below it.
+MAX_ABS_RATE: float = 0.05
+#: Median |rate| annualised above this [decimal APR, 1.0 = 100 %] marks a file as "looks like percent".
+PERCENT_APR_THRESHOLD: float = 1.0
+#: Minimum rows before the percent heuristic is applied.
+PERCENT_MIN_ROWS: int = 10
+#: Tolerance on spacings [ms] (sources carry sub-second jitter).
+SPACING_TOL_MS: int = 60_000
+_MIN_TS = pd.Timestamp("2009-01-01", tz="UTC")
+_MAX_TS = pd.Timestamp("2100-01-01", tz="UTC")
+_HOUR_MS = 3_600_000
+_TS_COLUMNS = ("ts", "ts_ms", "timestamp")
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Missing settlements or bars between two present rows: ``start``/``end`` are the first and last
+    missing instants (UTC), ``missing`` their count, ``after_row`` the 0-based row before the gap."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    missing: int
+    after_row: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "missing": self.missing,
+            "after_row": self.after_row,
+        }
+
+
+@dataclass
+class ValidationReport:
+    """Outcome of one check: ``issues`` are errors, ``gaps`` and ``notes`` are informational."""
+
+    kind: Kind
+    source: str
+    rows: int
+    issues: list[ValidationIssue] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    interval_hours: float | None = None
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+    frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    @property
+    def missing_total(self) -> int:
+        return sum(g.missing for g in self.gaps)
+
+    def raise_if_invalid(self) -> None:
+        if self.issues:
+            raise DataValidationError(self.source, self.issues)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "ok": self.ok,
+            "rows": self.rows,
+            "first": self.first.isoformat() if self.first is not None else None,
+            "last": self.last.isoformat() if self.last is not None else None,
+            "interval_hours": self.interval_hours,
+            "issues": [i.as_dict() for i in self.issues],
+            "gaps": [g.as_dict() for g in self.gaps],
+            "missing_total": self.missing_total,
+            "notes": list(self.notes),
+        }
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+class _Collector:
+    def __init__(self, line_offset: int | None) -> None:
+        self.issues: list[ValidationIssue] = []
+        self.line_offset = line_offset
+
+    def add(self, row: int | None, column: str | None, expected: str, got: str = "") -> None:
+        line = row + self.line_offset if (row is not None and self.line_offset is not None) else None
+        self.issues.append(ValidationIssue(row, column, expected, got, line=line))
+
+    def rows(self, mask: np.ndarray, column: str, expected: str, got: pd.Series | np.ndarray) -> None:
+        idx = np.flatnonzero(mask)
+        vals = np.asarray(got, dtype=object)
+        for i in idx:
+            self.add(int(i), column, expected, _fmt(vals[i]))
+
+
+def _fmt(v: object) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "empty"
+    if isinstance(v, str):
+        return repr(v) if v.strip() else "empty"
+    if isinstance(v, float | np.floating):
+        return repr(float(v))
+    return str(v)
+
+
+def detect_kind(columns: list[str] | pd.Index) -> Kind | None:
+    """``"funding"`` if a ``rate`` column exists, ``"candles"`` if OHLC columns exist, else None."""
+    cols = {str(c).lower() for c in columns}
+    if "rate" in cols or "funding_rate" in cols:
+        return "funding"
+    if {"open", "high", "low", "close"} & cols:
+        return "candles"
+    return None
+
+
+def _lower_columns(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out.columns = [str(c).strip().lower() for c in out.columns]
+    return out
+
+
+def _numeric(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(float values, mask of present-but-unparsable entries)."""
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        vals = raw.to_numpy(dtype=float, na_value=np.nan)
+        return vals, np.zeros(len(vals), dtype=bool)
+    vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    present = raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+    return vals, present & np.isnan(vals)
+
+
+def _ms_from_any(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch ms as float (NaN where missing/unparsable) and the unparsable mask for a ts-like column."""
+    if isinstance(raw.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(raw):
+        s = raw
+        s = s.dt.tz_convert("UTC") if isinstance(s.dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
+        ms = s.astype("datetime64[ms, UTC]").astype("int64").to_numpy(dtype=float)
+        ms[s.isna().to_numpy()] = np.nan
+        return ms, np.zeros(len(ms), dtype=bool)
+    if pd.api.types.is_numeric_dtype(raw):
+        vals, bad = _numeric(raw)
+        return vals, bad | np.isnan(vals)
+    # strings: integers are epoch ms, anything else ISO-8601
+    text = raw.astype("string").str.strip()
+    as_num = pd.to_numeric(text, errors="coerce")
+    numeric = as_num.notna().to_numpy()
+    ms = np.full(len(raw), np.nan)
+    ms[numeric] = as_num.to_numpy(dtype=float, na_value=np.nan)[numeric]
+    rest = ~numeric
+    if rest.any():
+        parsed = pd.to_datetime(text[rest], utc=True, errors="coerce", format="ISO8601")
+        ok = parsed.notna().to_numpy()
+        vals = np.full(int(rest.sum()), np.nan)
+        vals[ok] = parsed[ok].astype("datetime64[ms, UTC]").astype("int64").to_numpy(dtype=float)
+        ms[rest] = vals
+    return ms, np.isnan(ms)
+
+
+def _timestamps(df: pd.DataFrame, col: _Collector) -> np.ndarray | None:
+    """Epoch ms (float, NaN for bad rows) from ts / ts_ms / timestamp; issues for bad or inconsistent rows."""
+    present = [c for c in _TS_COLUMNS if c in df.columns]
+    if not present:
+        col.add(
+            None, "ts", "a timestamp column: one of 'ts', 'ts_ms', 'timestamp'", f"columns {list(df.columns)}"
+        )
+        return None
+    primary = "ts_ms" if "ts_ms" in present else present[0]
+    ms, bad = _ms_from_any(df[primary])
+    if primary == "ts_ms" or pd.api.types.is_numeric_dtype(df[primary]):
+        frac = ~np.isnan(ms) & (ms != np.round(ms))
+        bad = bad | frac
+        ms[frac] = np.nan
+    col.rows(bad, primary, "a timestamp (epoch ms or ISO-8601 UTC)", df[primary])
+    lo, hi = _MIN_TS.value // 1_000_000, _MAX_TS.value // 1_000_000
+    out_of_range = ~np.isnan(ms) & ((ms < lo) | (ms >= hi))
+    if out_of_range.any():
+        shown = np.asarray(df[primary], dtype=object)
+        for i in np.flatnonzero(out_of_range):
+            hint = " (looks like epoch seconds)" if 1e9 <= ms[i] < 1e10 else ""
+            col.add(
+                int(i),
+                primary,
+                "a timestamp between 2009-01-01 and 2100-01-01 (epoch ms)",
+                f"{_fmt(shown[i])}{hint}",
+            )
+        ms[out_of_range] = np.nan
+    for other in present:
+        if other == primary:
+            continue
+        oms, obad = _ms_from_any(df[other])
+        col.rows(obad & ~bad, other, "a timestamp (epoch ms or ISO-8601 UTC)", df[other])
+        both = ~np.isnan(ms) & ~np.isnan(oms)
+        mismatch = both & (np.abs(ms - oms) > 0.5)
+        shown = np.asarray(df[other], dtype=object)
+        for i in np.flatnonzero(mismatch):
+            want = pd.Timestamp(int(ms[i]), unit="ms", tz="UTC").isoformat()
+            col.add(int(i), other, f"the same instant as {primary} ({want})", _fmt(shown[i]))
+            ms[i] = np.nan
+    return ms
+
+
+def _order(ms: np.ndarray, col: _Collector) -> bool:
+    """Strictly increasing check in file order; returns True when spacing analysis is meaningful."""
+    valid = np.flatnonzero(~np.isnan(ms))
+    if valid.size < 2:
+        return not np.isnan(ms).any()
+    v = pd.Series(ms[valid])
+    dup = v.duplicated(keep="first").to_numpy()
+    first_row = dict(zip(v[~dup].to_numpy(), valid[~dup], strict=True))
+    arr = v.to_numpy()
+    desc = np.zeros(arr.size, dtype=bool)
+    desc[1:] = (arr[1:] < arr[:-1]) & ~dup[1:]
+    for k in np.flatnonzero(dup | desc):
+        i = int(valid[k])
+        iso = pd.Timestamp(int(arr[k]), unit="ms", tz="UTC").isoformat()
+        if dup[k]:
+            col.add(i, "ts", f"unique timestamps (duplicate of row {int(first_row[arr[k]])})", iso)
+        else:
+            prev = pd.Timestamp(int(arr[k - 1]), unit="ms", tz="UTC").isoformat()
+            col.add(i, "ts", f"timestamps increasing (row {int(valid[k - 1])} is {prev})", iso)
+    return not (dup.any() or desc.any() or np.isnan(ms).any())
+
+
+def _ts_series(ms: np.ndarray) -> pd.Series:
+    out = pd.Series(pd.to_datetime(np.where(np.isnan(ms), np.nan, ms), unit="ms", utc=True))
+    return out.astype("datetime64[ms, UTC]")
+
+
+def _span(report: ValidationReport, ms: np.ndarray) -> None:
+    ok = ms[~np.isnan(ms)]
+    if ok.size:
+        report.first = pd.Timestamp(int(ok.min()), unit="ms", tz="UTC")
+        report.last = pd.Timestamp(int(ok.max()), unit="ms", tz="UTC")
+
+
+def _gap(prev_ms: float, step_ms: float, k: int, row: int) -> Gap:
+    start = pd.Timestamp(int(prev_ms + step_ms), unit="ms", tz="UTC")
+    end = pd.Timestamp(int(prev_ms + (k - 1) * step_ms), unit="ms", tz="UTC")
+    return Gap(start=start, end=end, missing=k - 1, after_row=row)
+
+
+# --------------------------------------------------------------------------------------------------- funding
+def check_funding(
+    df: pd.DataFrame, source: str = "<frame>", line_offset: int | None = None
+) -> ValidationReport:
+    """Check a funding frame (any supported column convention); see the module docstring for the rules.
+
+    ``rate`` is the realised funding per settlement interval as a decimal [+ = longs pay];
+    ``interval_hours`` the accrual interval it covers [h].
+    """
+    d = _lower_columns(df)
+    if "rate" not in d.columns and "funding_rate" in d.columns:
+        d = d.rename(columns={"funding_rate": "rate"})
+    col = _Collector(line_offset)
+    report = ValidationReport(kind="funding", source=source, rows=len(d))
+    for c in FUNDING_REQUIRED[1:]:
+        if c not in d.columns:
+            col.add(None, c, f"a '{c}' column", f"columns {list(df.columns)}")
+    ms = _timestamps(d, col)
+    n = len(d)
+    rate = np.full(n, np.nan)
+    if "rate" in d.columns:
+        rate, bad = _numeric(d["rate"])
+        col.rows(bad | np.isnan(rate), "rate", "a finite decimal funding rate per interval", d["rate"])
+        inf = np.isinf(rate)
+        col.rows(inf, "rate", "a finite decimal funding rate per interval", d["rate"])
+        big = np.isfinite(rate) & (np.abs(rate) > MAX_ABS_RATE)
+        col.rows(big, "rate", f"|rate| <= {MAX_ABS_RATE} per interval (a decimal, not percent)", d["rate"])
+    ih = np.full(n, np.nan)
+    if "interval_hours" in d.columns:
+        ih, bad = _numeric(d["interval_hours"])
+        invalid = bad | ~np.isfinite(ih) | (ih <= 0) | (ih > 24)
+        col.rows(invalid, "interval_hours", "interval_hours in (0, 24] [h]", d["interval_hours"])
+        ih = np.where(invalid, np.nan, ih)
+    premium = None
+    if "premium" in d.columns:
+        premium, bad = _numeric(d["premium"])
+        col.rows(bad | np.isinf(premium), "premium", "a finite decimal premium or empty", d["premium"])
+    # percent heuristic (file level)
+    use = np.isfinite(rate) & np.isfinite(ih)
+    if use.sum() >= PERCENT_MIN_ROWS:
+        apr = np.abs(rate[use]) / ih[use] * 8760.0
+        med = float(np.median(apr))
+        if med > PERCENT_APR_THRESHOLD:
+            med_rate = float(np.median(np.abs(rate[use])))
+            col.add(
+                None,
+                "rate",
+                f"decimal rates (median |rate| annualised <= {PERCENT_APR_THRESHOLD:.0%} APR)",
+                f"median |rate| {med_rate:.6g} per interval = {med:.0%} APR: looks like percent (/100?)",
+            )
+    if ms is not None:
+        _span(report, ms)
+        sorted_ok = _order(ms, col)
+        finite_ih = np.isfinite(ih)
+        if sorted_ok and n >= 2 and finite_ih.all():
+            _funding_spacing(ms, ih, col, report)
+        elif n >= 2 and not sorted_ok:
+            report.notes.append(
+                "spacing, interval and gap checks skipped: timestamps are not a clean sequence"
+            )
+        if finite_ih.any():
+            vals, counts = np.unique(ih[finite_ih], return_counts=True)
+            report.interval_hours = float(vals[np.argmax(counts)])
+    report.issues = col.issues
+    if ms is not None and "rate" in d.columns and "interval_hours" in d.columns:
+        frame = pd.DataFrame({"ts": _ts_series(ms), "rate": rate, "interval_hours": ih})
+        if premium is not None:
+            frame["premium"] = premium
+        if "source" in d.columns:
+            frame["source"] = d["source"].astype("string").fillna("").astype(str).to_numpy()
+        report.frame = frame
+    return report
+
+
+def _funding_spacing(ms: np.ndarray, ih: np.ndarray, col: _Collector, report: ValidationReport) -> None:
+    dt = np.diff(ms)  # ms, > 0 here
+    step = ih[1:] * _HOUR_MS
+    over = dt < step - SPACING_TOL_MS
+    for j in np.flatnonzero(over):
+        col.add(
+            int(j + 1),
+            "interval_hours",
+            f"interval_hours <= spacing to the previous settlement ({dt[j] / _HOUR_MS:g} h)",
+            f"{ih[j + 1]:g}",
+        )
+    k = np.round(dt / step)
+    misaligned = ~over & (np.abs(dt - k * step) > SPACING_TOL_MS)
+    for j in np.flatnonzero(misaligned):
+        col.add(
+            int(j + 1),
+            "ts",
+            f"spacing to the previous settlement a whole multiple of interval_hours ({ih[j + 1]:g} h)",
+            f"{dt[j] / _HOUR_MS:g} h",
+        )
+    # isolated interval value (differs from both neighbours, which agree)
+    if ih.size >= 3:
+        mid = ih[1:-1]
+        iso = (mid != ih[:-2]) & (mid != ih[2:]) & (ih[:-2] == ih[2:])
+        for j in np.flatnonzero(iso):
+            col.add(
+                int(j + 1),
+                "interval_hours",
+                f"the cadence of its neighbours ({ih[j]:g} h); one-row interval changes are not switches",
+                f"{ih[j + 1]:g}",
+            )
+    gaps = ~over & ~misaligned & (k > 1)
+    for j in np.flatnonzero(gaps):
+        report.gaps.append(_gap(ms[j], step[j], int(k[j]), int(j)))
+    changes = np.flatnonzero(ih[1:] != ih[:-1])
+    for j in changes[:20]:
+        when = pd.Timestamp(int(ms[j + 1]), unit="ms", tz="UTC").isoformat()
+        report.notes.append(f"interval change at row {j + 1} ({when}): {ih[j]:g} h -> {ih[j + 1]:g} h")
+    if changes.size > 20:
+        report.notes.append(f"... {changes.size - 20} more interval changes")
+
+
+# --------------------------------------------------------------------------------------------------- candles
+def check_candles(
+    df: pd.DataFrame,
+    source: str = "<frame>",
+    interval_hours: float | None = None,
+    line_offset: int | None = None,
+) -> ValidationReport:
+    """Check a candle frame (bar OPEN timestamps, prices [quote], volume [base]).
+
+    ``interval_hours`` is the bar length [h]; when None it is inferred as the most common spacing.
+    """
+    d = _lower_columns(df)
+    col = _Collector(line_offset)
+    report = ValidationReport(kind="candles", source=source, rows=len(d))
+    for c in CANDLE_REQUIRED[1:]:
+        if c not in d.columns:
+            col.add(None, c, f"a '{c}' column", f"columns {list(df.columns)}")
+    ms = _timestamps(d, col)
+    prices: dict[str, np.ndarray] = {}
+    for c in ("open", "high", "low", "close"):
+        if c not in d.columns:
+            continue
+        v, bad = _numeric(d[c])
+        invalid = bad | ~np.isfinite(v) | (v <= 0)
+        col.rows(invalid, c, "a finite price > 0", d[c])
+        prices[c] = np.where(invalid, np.nan, v)
+    if "high" in prices and "low" in prices:
+        hl = prices["high"] < prices["low"]
+        for i in np.flatnonzero(hl):
+            col.add(int(i), "high", f"high >= low ({prices['low'][i]:g})", f"{prices['high'][i]:g}")
+        for c in ("open", "close"):
+            if c in prices:
+                out = ~hl & ((prices[c] < prices["low"]) | (prices[c] > prices["high"]))
+                for i in np.flatnonzero(out):
+                    col.add(
+                        int(i),
+                        c,
+                        f"{c} within [low, high] = [{prices['low'][i]:g}, {prices['high'][i]:g}]",
+                        f"{prices[c][i]:g}",
+                    )
+    volume = None
+    if "volume" in d.columns:
+        volume, bad = _numeric(d["volume"])
+        invalid = bad | ~np.isfinite(volume) | (volume < 0)
+        col.rows(invalid, "volume", "a finite volume >= 0 [base units]", d["volume"])
+    if ms is not None:
+        _span(report, ms)
+        sorted_ok = _order(ms, col)
+        if sorted_ok and len(d) >= 2:
+            dt = np.diff(ms)
+            if interval_hours is None:
+                vals, counts = np.unique(dt, return_counts=True)
+                interval_hours = float(vals[np.argmax(counts)]) / _HOUR_MS
+                report.notes.append(f"bar length inferred from the most common spacing: {interval_hours:g} h")
+            step = interval_hours * _HOUR_MS
+            short = dt < step - SPACING_TOL_MS
+            for j in np.flatnonzero(short):
+                col.add(
+                    int(j + 1),
+                    "ts",
+                    f"bars at least one bar length apart ({interval_hours:g} h)",
+                    f"{dt[j] / _HOUR_MS:g} h after row {j}",
+                )
+            k = np.round(dt / step)
+            mis = ~short & (np.abs(dt - k * step) > SPACING_TOL_MS)
+            for j in np.flatnonzero(mis):
+                col.add(
+                    int(j + 1),
+                    "ts",
+                    f"spacing a whole multiple of the bar length ({interval_hours:g} h)",
+                    f"{dt[j] / _HOUR_MS:g} h after row {j}",
+                )
+            for j in np.flatnonzero(~short & ~mis & (k > 1)):
+                report.gaps.append(_gap(ms[j], step, int(k[j]), int(j)))
+        elif len(d) >= 2:
+            report.notes.append("spacing and gap checks skipped: timestamps are not a clean sequence")
+        if interval_hours is not None and interval_hours <= 24:
+            step_ms = round(interval_hours * _HOUR_MS)
+            valid = ~np.isnan(ms)
+            unaligned = np.zeros(len(ms), dtype=bool)
+            unaligned[valid] = (ms[valid].astype(np.int64) % step_ms) != 0
+            for i in np.flatnonzero(unaligned):
+                col.add(
+                    int(i),
+                    "ts",
+                    f"bar open aligned to the {interval_hours:g} h grid (UTC)",
+                    pd.Timestamp(int(ms[i]), unit="ms", tz="UTC").isoformat(),
+                )
+        report.interval_hours = interval_hours
+    report.issues = col.issues
+    if ms is not None and len(prices) == 4:
+        frame = pd.DataFrame({"ts": _ts_series(ms), **prices})
+        if volume is not None:
+            frame["volume"] = volume
+        if "source" in d.columns:
+            frame["source"] = d["source"].astype("string").fillna("").astype(str).to_numpy()
+        report.frame = frame
+    return report
+
+
+# --------------------------------------------------------------------------------------------------- raising
+def validate_funding(df: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
+    """Canonical funding frame, or DataValidationError listing every issue."""
+    rep = check_funding(df, source)
+    rep.raise_if_invalid()
+    assert rep.frame is not None
+    return rep.frame
+
+
+def validate_candles(
+    df: pd.DataFrame, source: str = "<frame>", interval_hours: float | None = None
+) -> pd.DataFrame:
+    """Canonical candle frame, or DataValidationError listing every issue."""
+    rep = check_candles(df, source, interval_hours)
+    rep.raise_if_invalid()
+    assert rep.frame is not None
+    return rep.frame

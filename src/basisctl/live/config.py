@@ -1,0 +1,200 @@
+"""Controller configuration: one TOML file validated by pydantic, with errors naming file, field and expectation.
+
+Paths inside the file (journal, sim state, trade log, kill file) are relative to the config file's folder.
+Secrets never live here: the config names the environment variable (or keystore file + password variable)
+that holds the key; ``account`` is the public address.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from basisctl.errors import BasisctlError
+from basisctl.live.sim_venue import SimConfig
+
+
+class ConfigError(BasisctlError):
+    pass
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VenueConfig(_Strict):
+    kind: Literal["sim", "hyperliquid"] = "sim"
+    asset: str = "BTC"
+    spot_coin: str = Field("UBTC/USDC", description="Hyperliquid spot pair name ('UBTC/USDC' or '@142')")
+    base_url: str = "https://api.hyperliquid.xyz"
+    sz_decimals: int = Field(5, ge=0, le=8, description="perp lot decimals")
+    spot_sz_decimals: int = Field(5, ge=0, le=8, description="spot lot decimals")
+    http_timeout_secs: float = Field(5.0, gt=0)
+    rate_limit_weight_per_min: float = Field(1200.0, gt=0, description="Hyperliquid: 1200 weight/min per IP")
+    secret_env: str = "BASISCTL_HL_SECRET_KEY"
+    keystore: str | None = None
+    keystore_password_env: str = "BASISCTL_KEYSTORE_PASSWORD"
+    dead_man_seconds: float = Field(60.0, ge=0, description="scheduleCancel horizon; 0 disables")
+
+
+class SimSection(_Strict):
+    """The simulated venue (paper mode)."""
+
+    state_file: str = "sim-venue.sqlite"
+    start: str = "2025-03-07T00:00:00Z"
+    clock: Literal["manual", "wall"] = "manual"
+    speed: float = Field(3600.0, gt=0, description="wall clock: sim seconds per wall second")
+    capital_usd: float = Field(1_000_000.0, gt=0, description="starting capital, opened hedged at alpha_target")
+    basis_bps: float = 0.0
+    spot_taker_fee_bps: float = Field(7.0, ge=0)
+    perp_taker_fee_bps: float = Field(4.5, ge=0)
+    half_spread_bps: float = Field(0.5, ge=0)
+    level_bps: float = Field(1.0, gt=0)
+    spot_depth_usd_per_level: float = Field(250_000.0, gt=0)
+    perp_depth_usd_per_level: float = Field(1_000_000.0, gt=0)
+    levels: int = Field(40, ge=1)
+    max_leverage: float = Field(40.0, gt=1)
+    partial_fill_prob: float = Field(0.0, ge=0, le=1)
+    reject_prob: float = Field(0.0, ge=0, le=1)
+    seed: int = 0
+
+
+class BandSection(_Strict):
+    """Band parameters: fixed values, or calibrated from shipped data at start (paper Sec. 8 + production table)."""
+
+    mode: Literal["fixed", "calibrate"] = "calibrate"
+    alpha_target: float | None = Field(None, gt=0, lt=1)
+    alpha_lower: float | None = Field(None, gt=0, lt=1)
+    alpha_upper: float | None = Field(None, gt=0, lt=1)
+    kappa_fix: float | None = Field(None, description="carry over the upper-trigger horizon [decimal]")
+    k_reb_fix_bps: float = Field(20.0, ge=0, description="K_reb^fix [bps of capital]")
+    # calibration inputs
+    asof: str | None = Field(None, description="calibration date (UTC); default: replay start or now")
+    lookback_days: float = Field(180.0, gt=0)
+    stress: float = Field(1.5, gt=0)
+    epsilon: float = Field(1e-3, gt=0, lt=1)
+    horizon_days: float = Field(1.0, gt=0)
+    h_liq_hours: float = Field(3.0, gt=0)
+    eps_liq: float = Field(1e-4, gt=0, lt=1)
+    upper_horizon_days: float = Field(14.0, gt=0)
+    funding_venue: str = "hyperliquid"
+
+    @model_validator(mode="after")
+    def _fixed_needs_values(self) -> BandSection:
+        if self.mode == "fixed":
+            missing = [k for k in ("alpha_target", "alpha_lower", "alpha_upper", "kappa_fix")
+                       if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"band.mode = 'fixed' needs {', '.join('band.' + m for m in missing)}")
+            if not self.alpha_lower <= self.alpha_target <= self.alpha_upper:  # type: ignore[operator]
+                raise ValueError("band needs alpha_lower <= alpha_target <= alpha_upper")
+        return self
+
+
+class CostSection(_Strict):
+    model: Literal["flat", "book"] = "book"
+    sell_basis_bps: float = Field(39.0, ge=0, description="flat model: sell-basis cost [bps of notional]")
+    buy_basis_bps: float = Field(20.0, ge=0, description="flat model: buy-basis cost [bps of notional]")
+    q_min_usd: float = Field(10_000.0, ge=0)
+    buffer_bps: float = Field(10.0, ge=0)
+    sell_budget_bps: float | None = Field(None, ge=0)
+    buy_budget_bps: float | None = Field(None, ge=0)
+    max_slippage_bps: float = Field(30.0, gt=0, description="IOC limit offset from mid [bps]")
+    emergency_slippage_bps: float = Field(300.0, gt=0)
+
+
+class LimitSection(_Strict):
+    max_order_usd: float = Field(2_000_000.0, gt=0)
+    hedge_tolerance_usd: float = Field(50.0, ge=0, description="|spot + perp| x px tolerated [USD]")
+    max_unhedged_seconds: float = Field(60.0, gt=0)
+    max_unhedged_usd: float = Field(500_000.0, gt=0)
+    stale_after_seconds: float = Field(30.0, gt=0, description="no action on prices older than this [s]")
+    action_expiry_seconds: float = Field(15.0, gt=0, description="expiresAfter on every action [s]")
+    min_transfer_usd: float = Field(1.0, ge=0)
+
+
+class SafetySection(_Strict):
+    kill_file: str = "basisctl.kill"
+    flatten_on_kill: bool = False
+    alert_log: str = "alerts.log"
+
+
+class ControllerConfig(_Strict):
+    """The whole controller config (see docs/operations.md for every field)."""
+
+    mode: Literal["paper", "live"] = "paper"
+    account: str | None = Field(None, description="public address of the trading account (required for live)")
+    journal: str = "journal.sqlite"
+    trade_log: str = "trades.csv"
+    cadence_seconds: float = Field(60.0, gt=0)
+    venue: VenueConfig = VenueConfig()
+    sim: SimSection = SimSection()
+    band: BandSection = BandSection()
+    costs: CostSection = CostSection()
+    limits: LimitSection = LimitSection()
+    safety: SafetySection = SafetySection()
+    base_dir: str = Field(".", description="set by the loader: folder of the config file")
+
+    @model_validator(mode="after")
+    def _live_rules(self) -> ControllerConfig:
+        if self.mode == "live":
+            if self.venue.kind == "sim":
+                raise ValueError("mode = 'live' needs venue.kind = 'hyperliquid'")
+            if not self.account:
+                raise ValueError("mode = 'live' needs 'account' (the trading account's public address)")
+        return self
+
+    def resolve(self, rel: str) -> Path:
+        p = Path(rel)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    def sim_config(self, alpha0: float, p0: float) -> SimConfig:
+        """The sim venue opened hedged at alpha0: spot (1-a)V/p0, short the same size, margin aV [USD]."""
+        s = self.sim
+        v = s.capital_usd
+        spot = round((1.0 - alpha0) * v / p0, self.venue.spot_sz_decimals)
+        base = SimConfig()
+        kw = {k: getattr(s, k) for k in asdict(base) if hasattr(s, k)}
+        kw.update(asset=self.venue.asset, sz_decimals=self.venue.sz_decimals,
+                  hedge_tolerance_usd=self.limits.hedge_tolerance_usd, initial_spot_base=spot,
+                  initial_spot_usdc=v - spot * p0 - alpha0 * v, initial_perp_usdc=alpha0 * v + spot * p0,
+                  initial_perp_size=-spot)
+        return SimConfig(**kw)
+
+
+def _fmt(e: ValidationError, source: str) -> str:
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        parts.append(f"{source}: field '{loc}': {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(parts)
+
+
+def parse_config(data: dict[str, object], source: str = "<config>", base_dir: str | Path = ".") -> ControllerConfig:
+    try:
+        return ControllerConfig.model_validate({**data, "base_dir": str(base_dir)})
+    except ValidationError as e:
+        raise ConfigError(_fmt(e, source)) from None
+
+
+def load_config(path: str | Path) -> ControllerConfig:
+    """Read and validate a TOML config; ConfigError names the file, the field and the expectation."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from None
+    return parse_config(data, str(p), p.resolve().parent)
+
+
+def example_config_path() -> Path:
+    """The shipped paper-trading example (BTC on the simulated venue replaying shipped Hyperliquid data)."""
+    return Path(__file__).resolve().parent.parent / "examples" / "paper_btc.toml"

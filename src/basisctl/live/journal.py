@@ -1,0 +1,193 @@
+"""The durable journal: an append-only SQLite log with idempotency keys.
+
+Guarantees
+----------
+* WAL mode, ``synchronous=FULL``: a committed append survives a process kill or power loss.
+* One transaction per append; every entry has a unique ``key``; appending an existing key is a no-op that
+  returns ``False`` (that is what makes fill, funding and transfer ingestion idempotent).
+* Write-ahead discipline (enforced by the controller): an order/transfer *intent* - with its cloid/nonce and
+  expiry - is committed here BEFORE the request leaves the process; its *result* is appended after.
+* Nonces are allocated inside the same transaction that records the intent: strictly increasing across
+  restarts (max(clock ms, last + 1)).
+
+Entry kinds: genesis, cycle, decision, intent, result, fill, funding, transfer, alert, trade, control.
+Secrets never reach this file: payloads are plain dicts built by the controller from public data only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from basisctl.errors import BasisctlError
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS entries(seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, "
+    "kind TEXT NOT NULL, ts_ms INTEGER NOT NULL, wall_ms INTEGER NOT NULL, payload TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS entries_kind ON entries(kind, seq)",
+    "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+)
+
+
+class JournalError(BasisctlError):
+    pass
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    key: str
+    kind: str
+    ts_ms: int
+    wall_ms: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DerivedPosition:
+    """Balances implied by genesis + every journaled fill, funding payment and transfer [base units / USDC]."""
+
+    spot_base: float
+    spot_usdc: float
+    perp_size: float
+    perp_cash: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"spot_base": self.spot_base, "spot_usdc": self.spot_usdc, "perp_size": self.perp_size,
+                "perp_cash": self.perp_cash}
+
+
+class Journal:
+    """Append-only journal in one SQLite file (``:memory:`` for throwaway use)."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if self.path != ":memory:" and str(mode).lower() != "wal":
+            raise JournalError(f"{self.path}: could not enable WAL mode (got {mode})")
+        self._db.execute("PRAGMA synchronous=FULL")
+        for stmt in _SCHEMA:
+            self._db.execute(stmt)
+
+    # ------------------------------------------------------------------ writes
+    def append(self, kind: str, key: str, payload: dict[str, Any], ts_ms: int) -> bool:
+        """Append one entry in its own transaction; False (and nothing written) if ``key`` already exists."""
+        body = json.dumps(payload, sort_keys=True, allow_nan=True)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES(?,?,?,?,?)",
+                (key, kind, int(ts_ms), int(time.time() * 1000), body),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return cur.rowcount == 1
+
+    def append_intent(self, key: str, payload: dict[str, Any], ts_ms: int, need_nonce: bool = False) -> dict[str, Any]:
+        """Record an intent (idempotent by key). With ``need_nonce`` a fresh monotonic nonce [ms-like integer]
+        is allocated in the same transaction and stored in the payload. Returns the stored payload."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._db.execute("SELECT payload FROM entries WHERE key=?", (key,)).fetchone()
+            if row is not None:
+                self._db.execute("COMMIT")
+                return dict(json.loads(row[0]))
+            body = dict(payload)
+            if need_nonce:
+                last = self._db.execute("SELECT value FROM counters WHERE name='nonce'").fetchone()
+                nonce = max(int(time.time() * 1000), (int(last[0]) + 1) if last else 0)
+                self._db.execute("INSERT INTO counters(name, value) VALUES('nonce', ?) "
+                                 "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (nonce,))
+                body["nonce"] = nonce
+            self._db.execute("INSERT INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES(?,?,?,?,?)",
+                             (key, "intent", int(ts_ms), int(time.time() * 1000), json.dumps(body, sort_keys=True)))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return body
+
+    def next_nonce(self) -> int:
+        """A fresh nonce for an action that is not an intent (e.g. scheduleCancel)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        last = self._db.execute("SELECT value FROM counters WHERE name='nonce'").fetchone()
+        nonce = max(int(time.time() * 1000), (int(last[0]) + 1) if last else 0)
+        self._db.execute("INSERT INTO counters(name, value) VALUES('nonce', ?) "
+                         "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (nonce,))
+        self._db.execute("COMMIT")
+        return nonce
+
+    # ------------------------------------------------------------------ reads
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> Iterator[Entry]:
+        for r in self._db.execute(sql, args):
+            yield Entry(int(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]), json.loads(r[5]))
+
+    def get(self, key: str) -> Entry | None:
+        return next(self._rows("SELECT seq, key, kind, ts_ms, wall_ms, payload FROM entries WHERE key=?", (key,)),
+                    None)
+
+    def has(self, key: str) -> bool:
+        return self._db.execute("SELECT 1 FROM entries WHERE key=?", (key,)).fetchone() is not None
+
+    def entries(self, kind: str | None = None, limit: int | None = None, newest_first: bool = False) -> list[Entry]:
+        order = "DESC" if newest_first else "ASC"
+        sql = "SELECT seq, key, kind, ts_ms, wall_ms, payload FROM entries"
+        args: tuple[Any, ...] = ()
+        if kind is not None:
+            sql += " WHERE kind=?"
+            args = (kind,)
+        sql += f" ORDER BY seq {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return list(self._rows(sql, args))
+
+    def open_intents(self) -> list[Entry]:
+        """Intents with no result entry yet (in flight when the process stopped), oldest first."""
+        return list(self._rows(
+            "SELECT i.seq, i.key, i.kind, i.ts_ms, i.wall_ms, i.payload FROM entries i WHERE i.kind='intent' "
+            "AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.key = 'result:' || substr(i.key, 8)) ORDER BY i.seq"))
+
+    def count(self, kind: str) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM entries WHERE kind=?", (kind,)).fetchone()[0])
+
+    def genesis(self) -> Entry | None:
+        return self.get("genesis")
+
+    def derived_position(self) -> DerivedPosition:
+        """Balances from genesis plus all journaled fills, funding and transfers (fees paid in USDC)."""
+        g = self.genesis()
+        if g is None:
+            raise JournalError(f"{self.path}: journal has no genesis entry (never started)")
+        sb, su = float(g.payload["spot_base"]), float(g.payload["spot_usdc"])
+        ps, pc = float(g.payload["perp_size"]), float(g.payload["perp_cash"])
+        for e in self.entries("fill"):
+            p = e.payload
+            sgn = 1.0 if p["side"] == "buy" else -1.0
+            if p["market"] == "spot":
+                sb += sgn * p["size"]
+                su -= sgn * p["size"] * p["px"] + p["fee_usd"]
+            else:
+                ps += sgn * p["size"]
+                pc -= sgn * p["size"] * p["px"] + p["fee_usd"]
+        for e in self.entries("funding"):
+            pc += float(e.payload["amount_usd"])
+        for e in self.entries("transfer"):
+            a = float(e.payload["amount_usd"])
+            if e.payload["to_perp"]:
+                su, pc = su - a, pc + a
+            else:
+                su, pc = su + a, pc - a
+        return DerivedPosition(sb, su, ps, pc)
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,461 @@
+"""A simulated Hyperliquid-like venue (spot book + perp book + USDC class transfers) for paper trading and chaos.
+
+* Prices replay shipped Hyperliquid perp 1h candles: inside bar [open, open+1h) the mid moves linearly from the
+  bar's open to its close (the venue's truth; the controller only sees the present). Spot mid = perp mid
+  x (1 + basis_bps/1e4); oracle = mark = perp mid.
+* Funding settles at every shipped Hyperliquid funding timestamp (hourly) on the position held over the
+  preceding interval: payment = -perp_size x oracle_px x rate [USDC] (positive rate: shorts receive).
+* Orders are IOC limit orders that walk a synthetic book: levels every ``level_bps`` starting ``half_spread_bps``
+  from mid, each holding ``depth_usd_per_level`` [USD]. Fees (taker, [bps of notional]) are charged in USDC.
+  Optional fault injection: a fraction of orders fill only partly (``partial_fill_prob``) or are rejected.
+* Margin: initial margin = notional / max_leverage; maintenance = notional / (2 max_leverage) (Hyperliquid);
+  an account below maintenance is liquidated at mark (recorded as an event).
+* The whole state lives in one SQLite file, so a controller process can die at any instant and the venue
+  keeps its truth (orders by cloid, fills by trade id, transfers by nonce). Duplicate cloids/nonces are
+  refused and counted - the chaos suite reads those counts.
+
+Clock: ``manual`` (paper replay; time advances only through :meth:`SimVenue.advance`) or ``wall``
+(sim time = start + wall elapsed x speed, shared by every process that opens the file).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from basisctl.data import shipped
+from basisctl.errors import DataCoverageError
+from basisctl.live.venue import (
+    BookSide,
+    Fill,
+    FundingPayment,
+    Market,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    Transfer,
+    TransferRequest,
+    VenueError,
+    VenueState,
+)
+
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Parameters of the simulated venue (persisted in its state file)."""
+
+    asset: str = "BTC"
+    start: str = "2025-03-07T00:00:00Z"  # replay start [UTC]
+    clock: str = "manual"  # 'manual' | 'wall'
+    speed: float = 3600.0  # sim seconds per wall second in 'wall' mode
+    basis_bps: float = 0.0  # spot mid premium over perp mid [bps]
+    spot_taker_fee_bps: float = 7.0  # Hyperliquid base tier spot taker 0.070%
+    perp_taker_fee_bps: float = 4.5  # Hyperliquid base tier perp taker 0.045%
+    half_spread_bps: float = 0.5
+    level_bps: float = 1.0
+    spot_depth_usd_per_level: float = 250_000.0
+    perp_depth_usd_per_level: float = 1_000_000.0
+    levels: int = 40
+    max_leverage: float = 40.0
+    sz_decimals: int = 5
+    initial_spot_base: float = 0.0
+    initial_spot_usdc: float = 0.0
+    initial_perp_usdc: float = 0.0
+    partial_fill_prob: float = 0.0
+    reject_prob: float = 0.0
+    hedge_tolerance_usd: float = 50.0  # for the venue-side unhedged statistics
+    seed: int = 0
+
+
+class PriceReplay:
+    """Mid price and funding settlements from shipped Hyperliquid data, as functions of venue time [ms]."""
+
+    def __init__(self, asset: str, candles: pd.DataFrame | None = None, funding: pd.DataFrame | None = None):
+        c = candles if candles is not None else shipped.load_candles("hyperliquid_perp", asset, "1h")
+        f = funding if funding is not None else shipped.load_funding("hyperliquid", asset)
+        c = c.sort_values("ts")
+        self.open_ms = (c["ts"].astype("int64") // 10**6).to_numpy(np.int64)
+        self.open = c["open"].to_numpy(float)
+        self.close = c["close"].to_numpy(float)
+        f = f.sort_values("ts")
+        self.f_ms = (f["ts"].astype("int64") // 10**6).to_numpy(np.int64)
+        self.f_rate = f["rate"].to_numpy(float)
+        self.start_ms = int(self.open_ms[0])
+        self.end_ms = int(self.open_ms[-1] + HOUR_MS)
+
+    def mid(self, t_ms: int) -> float:
+        if t_ms < self.start_ms or t_ms >= self.end_ms:
+            raise DataCoverageError(
+                f"replay has prices from {pd.Timestamp(self.start_ms, unit='ms', tz='UTC')} to "
+                f"{pd.Timestamp(self.end_ms, unit='ms', tz='UTC')}; asked for {pd.Timestamp(t_ms, unit='ms', tz='UTC')}"
+            )
+        i = int(np.searchsorted(self.open_ms, t_ms, side="right") - 1)
+        w = (t_ms - self.open_ms[i]) / HOUR_MS
+        return float(self.open[i] + min(max(w, 0.0), 1.0) * (self.close[i] - self.open[i]))
+
+    def settlements(self, after_ms: int, upto_ms: int) -> list[tuple[int, float]]:
+        """Funding settlements with after_ms < ts <= upto_ms: [(ts_ms, rate per interval)]."""
+        lo = int(np.searchsorted(self.f_ms, after_ms, side="right"))
+        hi = int(np.searchsorted(self.f_ms, upto_ms, side="right"))
+        return [(int(self.f_ms[k]), float(self.f_rate[k])) for k in range(lo, hi)]
+
+    def rate_at(self, t_ms: int) -> float:
+        i = int(np.searchsorted(self.f_ms, t_ms, side="right") - 1)
+        return float(self.f_rate[max(i, 0)])
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders(cloid TEXT PRIMARY KEY, oid INTEGER, market TEXT, side TEXT, size REAL,
+  limit_px REAL, state TEXT, filled REAL, avg_px REAL, ts_ms INTEGER, reason TEXT);
+CREATE TABLE IF NOT EXISTS order_requests(seq INTEGER PRIMARY KEY AUTOINCREMENT, cloid TEXT, ts_ms INTEGER,
+  outcome TEXT);
+CREATE TABLE IF NOT EXISTS fills(tid INTEGER PRIMARY KEY, oid INTEGER, cloid TEXT, market TEXT, side TEXT,
+  size REAL, px REAL, fee REAL, ts_ms INTEGER);
+CREATE TABLE IF NOT EXISTS funding(ts_ms INTEGER PRIMARY KEY, amount REAL, rate REAL, size REAL);
+CREATE TABLE IF NOT EXISTS transfers(nonce INTEGER PRIMARY KEY, amount REAL, to_perp INTEGER, ts_ms INTEGER);
+CREATE TABLE IF NOT EXISTS transfer_requests(seq INTEGER PRIMARY KEY AUTOINCREMENT, nonce INTEGER,
+  ts_ms INTEGER, outcome TEXT);
+CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER, kind TEXT, detail TEXT);
+"""
+
+
+class SimVenue:
+    """The simulated venue; implements :class:`basisctl.live.venue.Venue`. Thread-safe; multi-process safe."""
+
+    def __init__(self, path: str | Path, config: SimConfig | None = None, replay: PriceReplay | None = None):
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        for stmt in _SCHEMA.strip().split(";"):
+            if stmt.strip():
+                self._db.execute(stmt)
+        with self._tx():
+            row = self._db.execute("SELECT v FROM meta WHERE k='config'").fetchone()
+            if row is None:
+                cfg = config or SimConfig()
+                self._put("config", json.dumps(asdict(cfg)))
+                self._init_state(cfg, replay)
+            else:
+                cfg = SimConfig(**json.loads(row[0]))
+        self.config = cfg
+        self.replay = replay or PriceReplay(cfg.asset)
+        self._theta = 1.0 / (2.0 * cfg.max_leverage)
+
+    # ------------------------------------------------------------------ plumbing
+    def _tx(self) -> _Tx:
+        return _Tx(self)
+
+    def _get(self, k: str, default: str | None = None) -> str:
+        row = self._db.execute("SELECT v FROM meta WHERE k=?", (k,)).fetchone()
+        if row is None:
+            if default is None:
+                raise KeyError(k)
+            return default
+        return str(row[0])
+
+    def _put(self, k: str, v: object) -> None:
+        self._db.execute("INSERT INTO meta(k, v) VALUES(?, ?) ON CONFLICT(k) DO UPDATE SET v=excluded.v", (k, str(v)))
+
+    def _f(self, k: str) -> float:
+        return float(self._get(k))
+
+    def _init_state(self, cfg: SimConfig, replay: PriceReplay | None) -> None:
+        start_ms = int(pd.Timestamp(cfg.start).value // 10**6)
+        self._put("spot_base", cfg.initial_spot_base)
+        self._put("spot_usdc", cfg.initial_spot_usdc)
+        self._put("perp_size", 0.0)
+        self._put("perp_cash", cfg.initial_perp_usdc)
+        self._put("sim_t0_ms", start_ms)
+        self._put("manual_now_ms", start_ms)
+        self._put("wall_t0", repr(time.time()))
+        self._put("last_funding_ms", start_ms)
+        self._put("seq", 0)
+        self._put("unhedged_since_wall", "")
+        self._put("max_unhedged_usd", 0.0)
+        self._put("max_unhedged_seconds", 0.0)
+
+    # ------------------------------------------------------------------ clock
+    def now_ms(self) -> int:
+        if self.config.clock == "manual":
+            return int(self._get("manual_now_ms"))
+        t0 = int(self._get("sim_t0_ms"))
+        return int(t0 + (time.time() - float(self._get("wall_t0"))) * self.config.speed * 1000.0)
+
+    def advance(self, seconds: float) -> None:
+        """Manual clock: move venue time forward [s] (settling funding on the way)."""
+        if self.config.clock != "manual":
+            return
+        with self._lock, self._tx():
+            self._put("manual_now_ms", int(self._get("manual_now_ms")) + int(seconds * 1000))
+            self._settle(self.now_ms())
+
+    # ------------------------------------------------------------------ internals
+    def _balances(self) -> tuple[float, float, float, float]:
+        return self._f("spot_base"), self._f("spot_usdc"), self._f("perp_size"), self._f("perp_cash")
+
+    def _mids(self, t_ms: int) -> tuple[float, float]:
+        perp = self.replay.mid(t_ms)
+        return perp * (1.0 + self.config.basis_bps / 1e4), perp
+
+    def _settle(self, now: int) -> None:
+        """Apply funding settlements up to ``now`` and the liquidation check (inside a transaction)."""
+        last = int(self._get("last_funding_ms"))
+        if now > last:
+            for ts, rate in self.replay.settlements(last, now):
+                size = self._f("perp_size")
+                if size != 0.0:
+                    px = self.replay.mid(min(ts, self.replay.end_ms - 1))
+                    amt = -size * px * rate
+                    self._db.execute("INSERT OR IGNORE INTO funding VALUES(?,?,?,?)", (ts, amt, rate, size))
+                    self._put("perp_cash", self._f("perp_cash") + amt)
+            self._put("last_funding_ms", now)
+        _, mark = self._mids(now)
+        size, cash = self._f("perp_size"), self._f("perp_cash")
+        if size != 0.0 and cash + size * mark < abs(size) * mark * self._theta:
+            self._db.execute("INSERT INTO events(ts_ms, kind, detail) VALUES(?,?,?)",
+                             (now, "liquidation", json.dumps({"size": size, "mark": mark, "cash": cash})))
+            self._put("perp_cash", cash + size * mark)
+            self._put("perp_size", 0.0)
+        self._track_hedge(now)
+
+    def _track_hedge(self, now: int) -> None:
+        spot_mid, _ = self._mids(now)
+        gap_usd = abs(self._f("spot_base") + self._f("perp_size")) * spot_mid
+        since = self._get("unhedged_since_wall")
+        wall = time.time()
+        if gap_usd > self.config.hedge_tolerance_usd:
+            self._put("max_unhedged_usd", max(self._f("max_unhedged_usd"), gap_usd))
+            if not since:
+                self._put("unhedged_since_wall", repr(wall))
+            else:
+                self._put("max_unhedged_seconds", max(self._f("max_unhedged_seconds"), wall - float(since)))
+        elif since:
+            self._put("max_unhedged_seconds", max(self._f("max_unhedged_seconds"), wall - float(since)))
+            self._put("unhedged_since_wall", "")
+
+    def _rng(self) -> random.Random:
+        seq = int(self._get("seq")) + 1
+        self._put("seq", seq)
+        return random.Random(f"{self.config.seed}:{seq}")
+
+    def _levels(self, market: Market, mid: float, side: str) -> list[tuple[float, float]]:
+        c = self.config
+        depth = c.spot_depth_usd_per_level if market == "spot" else c.perp_depth_usd_per_level
+        sgn = 1.0 if side == "ask" else -1.0
+        return [(mid * (1.0 + sgn * (c.half_spread_bps + k * c.level_bps) / 1e4), depth / mid) for k in range(c.levels)]
+
+    # ------------------------------------------------------------------ protocol
+    def state(self) -> VenueState:
+        with self._lock, self._tx():
+            now = self.now_ms()
+            self._settle(now)
+            spot_mid, mark = self._mids(now)
+            sb, su, ps, pc = self._balances()
+        return VenueState(ts_ms=now, spot_mid=spot_mid, mark_px=mark, oracle_px=mark, spot_base=sb, spot_usdc=su,
+                          perp_size=ps, perp_cash=pc, max_leverage=self.config.max_leverage,
+                          funding_rate=self.replay.rate_at(now))
+
+    def book(self, market: Market, depth: int = 20) -> tuple[BookSide, BookSide]:
+        now = self.now_ms()
+        spot_mid, perp_mid = self._mids(now)
+        mid = spot_mid if market == "spot" else perp_mid
+        return BookSide(self._levels(market, mid, "bid")[:depth]), BookSide(self._levels(market, mid, "ask")[:depth])
+
+    def place_order(self, req: OrderRequest) -> OrderStatus:
+        with self._lock, self._tx():
+            now = self.now_ms()
+            self._settle(now)
+            if self._db.execute("SELECT 1 FROM orders WHERE cloid=?", (req.cloid,)).fetchone():
+                self._db.execute("INSERT INTO order_requests(cloid, ts_ms, outcome) VALUES(?,?,?)",
+                                 (req.cloid, now, "duplicate"))
+                outcome = None
+            else:
+                outcome = self._execute(req, now)
+                self._db.execute("INSERT INTO order_requests(cloid, ts_ms, outcome) VALUES(?,?,?)",
+                                 (req.cloid, now, outcome.state.value))
+                self._track_hedge(now)
+        if outcome is None:
+            raise VenueError(f"duplicate cloid {req.cloid}")
+        if outcome.state is OrderState.REJECTED:
+            raise VenueError(f"order {req.cloid} rejected: {outcome.reason}")
+        return outcome
+
+    def _record(self, req: OrderRequest, oid: int, state: OrderState, filled: float, avg: float, now: int,
+                reason: str) -> OrderStatus:
+        self._db.execute("INSERT INTO orders VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                         (req.cloid, oid, req.market, req.side, req.size, req.limit_px, state.value, filled, avg,
+                          now, reason))
+        return OrderStatus(req.cloid, state, filled, avg, reason)
+
+    def _execute(self, req: OrderRequest, now: int) -> OrderStatus:
+        c = self.config
+        oid = int(self._db.execute("SELECT COALESCE(MAX(oid), 0) + 1 FROM orders").fetchone()[0])
+        rng = self._rng()
+        if now > req.expires_at_ms:
+            return self._record(req, oid, OrderState.REJECTED, 0.0, 0.0, now, "expired")
+        if not (req.size > 0 and math.isfinite(req.size) and req.limit_px > 0):
+            return self._record(req, oid, OrderState.REJECTED, 0.0, 0.0, now, "invalid size or price")
+        if rng.random() < c.reject_prob:
+            return self._record(req, oid, OrderState.REJECTED, 0.0, 0.0, now, "injected reject")
+        spot_mid, perp_mid = self._mids(now)
+        mid = spot_mid if req.market == "spot" else perp_mid
+        want = round(req.size, c.sz_decimals)
+        if rng.random() < c.partial_fill_prob:
+            want = round(want * rng.uniform(0.2, 0.9), c.sz_decimals)
+        book = self._levels(req.market, mid, "ask" if req.side == "buy" else "bid")
+        got, cost = 0.0, 0.0
+        for px, sz in book:
+            if (req.side == "buy" and px > req.limit_px) or (req.side == "sell" and px < req.limit_px):
+                break
+            take = min(sz, want - got)
+            got += take
+            cost += take * px
+            if got >= want - 1e-12:
+                break
+        got = round(got, c.sz_decimals)
+        if got <= 0:
+            return self._record(req, oid, OrderState.CANCELED, 0.0, 0.0, now, "no match within limit (IOC)")
+        avg = cost / got if got else 0.0
+        sgn = 1.0 if req.side == "buy" else -1.0
+        fee_bps = c.spot_taker_fee_bps if req.market == "spot" else c.perp_taker_fee_bps
+        fee = got * avg * fee_bps / 1e4
+        sb, su, ps, pc = self._balances()
+        if req.market == "spot":
+            if req.side == "sell" and got > sb + 1e-12:
+                return self._record(req, oid, OrderState.REJECTED, 0.0, 0.0, now, "insufficient spot balance")
+            if req.side == "buy" and got * avg + fee > su + 1e-9:
+                return self._record(req, oid, OrderState.REJECTED, 0.0, 0.0, now, "insufficient USDC on spot")
+            self._put("spot_base", sb + sgn * got)
+            self._put("spot_usdc", su - sgn * got * avg - fee)
+        else:
+            new_size = ps + sgn * got
+            new_cash = pc - sgn * got * avg - fee
+            if req.reduce_only and (abs(new_size) > abs(ps) + 1e-12 or new_size * ps < 0):
+                return self._record(req, oid, OrderState.REJECTED, 0.0, 0.0, now, "reduce only would increase")
+            if abs(new_size) > abs(ps) and new_cash + new_size * perp_mid < abs(new_size) * perp_mid / c.max_leverage:
+                return self._record(req, oid, OrderState.REJECTED, 0.0, 0.0, now, "insufficient margin")
+            self._put("perp_size", new_size)
+            self._put("perp_cash", new_cash)
+        tid = int(self._db.execute("SELECT COALESCE(MAX(tid), 0) + 1 FROM fills").fetchone()[0])
+        self._db.execute("INSERT INTO fills VALUES(?,?,?,?,?,?,?,?,?)",
+                         (tid, oid, req.cloid, req.market, req.side, got, avg, fee, now))
+        state = OrderState.FILLED if got >= round(req.size, c.sz_decimals) - 1e-12 else OrderState.CANCELED
+        return self._record(req, oid, state, got, avg, now, "" if state is OrderState.FILLED else "partial (IOC)")
+
+    def order_status(self, cloid: str) -> OrderStatus | None:
+        with self._lock:
+            row = self._db.execute("SELECT state, filled, avg_px, reason FROM orders WHERE cloid=?",
+                                   (cloid,)).fetchone()
+        if row is None:
+            return None
+        return OrderStatus(cloid, OrderState(row[0]), float(row[1]), float(row[2]), str(row[3]))
+
+    def cancel(self, market: Market, cloid: str) -> None:
+        return None  # IOC orders never rest
+
+    def fills(self, since_ms: int = 0) -> list[Fill]:
+        with self._lock:
+            rows = self._db.execute("SELECT tid, cloid, market, side, size, px, fee, ts_ms FROM fills "
+                                    "WHERE ts_ms >= ? ORDER BY tid", (since_ms,)).fetchall()
+        return [Fill(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+
+    def funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
+        with self._lock:
+            rows = self._db.execute("SELECT ts_ms, amount, rate, size FROM funding WHERE ts_ms >= ? ORDER BY ts_ms",
+                                    (since_ms,)).fetchall()
+        return [FundingPayment(f"funding:{r[0]}", r[0], r[1], r[2], r[3]) for r in rows]
+
+    def transfer(self, req: TransferRequest) -> None:
+        with self._lock, self._tx():
+            now = self.now_ms()
+            self._settle(now)
+            why = self._transfer(req, now)
+            self._db.execute("INSERT INTO transfer_requests(nonce, ts_ms, outcome) VALUES(?,?,?)",
+                             (req.nonce, now, why or "ok"))
+            self._track_hedge(now)
+        if why:
+            raise VenueError(f"transfer nonce {req.nonce} refused: {why}")
+
+    def _transfer(self, req: TransferRequest, now: int) -> str:
+        if self._db.execute("SELECT 1 FROM transfers WHERE nonce=?", (req.nonce,)).fetchone():
+            return "duplicate"
+        if now > req.expires_at_ms:
+            return "expired"
+        if not (req.amount_usd > 0 and math.isfinite(req.amount_usd)):
+            return "invalid amount"
+        sb, su, ps, pc = self._balances()
+        _, mark = self._mids(now)
+        if req.to_perp:
+            if req.amount_usd > su + 1e-9:
+                return "insufficient USDC on spot"
+            self._put("spot_usdc", su - req.amount_usd)
+            self._put("perp_cash", pc + req.amount_usd)
+        else:
+            withdrawable = pc + ps * mark - abs(ps) * mark / self.config.max_leverage
+            if req.amount_usd > withdrawable + 1e-9:
+                return f"exceeds withdrawable {withdrawable:.2f}"
+            self._put("perp_cash", pc - req.amount_usd)
+            self._put("spot_usdc", su + req.amount_usd)
+        self._db.execute("INSERT INTO transfers VALUES(?,?,?,?)", (req.nonce, req.amount_usd, int(req.to_perp), now))
+        return ""
+
+    def transfers(self, since_ms: int = 0) -> list[Transfer]:
+        with self._lock:
+            rows = self._db.execute("SELECT nonce, amount, to_perp, ts_ms FROM transfers WHERE ts_ms >= ? "
+                                    "ORDER BY ts_ms, nonce", (since_ms,)).fetchall()
+        return [Transfer(f"transfer:{r[0]}", int(r[0]), float(r[1]), bool(r[2]), int(r[3])) for r in rows]
+
+    def schedule_cancel(self, at_ms: int | None) -> None:
+        with self._lock, self._tx():
+            self._put("dead_man_at_ms", "" if at_ms is None else at_ms)
+
+    # ------------------------------------------------------------------ audit (chaos suite, tests)
+    def stats(self) -> dict[str, float | int]:
+        """Venue-side truth for audits: duplicate requests, hedge statistics, liquidations."""
+        with self._lock, self._tx():
+            self._track_hedge(self.now_ms())
+            dup_orders = self._db.execute("SELECT COUNT(*) FROM order_requests WHERE outcome='duplicate'").fetchone()[0]
+            dup_tr = self._db.execute("SELECT COUNT(*) FROM transfer_requests WHERE outcome='duplicate'").fetchone()[0]
+            n_orders = self._db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+            n_fills = self._db.execute("SELECT COUNT(*) FROM fills").fetchone()[0]
+            liq = self._db.execute("SELECT COUNT(*) FROM events WHERE kind='liquidation'").fetchone()[0]
+            return {"duplicate_order_requests": int(dup_orders), "duplicate_transfer_requests": int(dup_tr),
+                    "orders": int(n_orders), "fills": int(n_fills), "liquidations": int(liq),
+                    "max_unhedged_usd": self._f("max_unhedged_usd"),
+                    "max_unhedged_seconds": self._f("max_unhedged_seconds")}
+
+    def close(self) -> None:
+        self._db.close()
+
+
+@dataclass
+class _Tx:
+    venue: SimVenue
+    depth: list[int] = field(default_factory=list)
+
+    def __enter__(self) -> _Tx:
+        db = self.venue._db
+        if db.in_transaction:
+            self.depth.append(0)
+        else:
+            db.execute("BEGIN IMMEDIATE")
+            self.depth.append(1)
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self.depth.pop():
+            self.venue._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

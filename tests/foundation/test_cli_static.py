@@ -1,0 +1,80 @@
+"""The static CLI contract: keys other tools script against, grid shape, file outputs and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from basisctl.cli.main import app
+from basisctl.model.static import pi_liq, solve_alpha_risk
+
+runner = CliRunner()
+STATIC_KEYS = {"venue", "asset", "sigma_annual", "stress", "sigma_stressed", "horizon_days", "theta_f", "l_max",
+               "epsilon", "lgd", "kappa_bps", "alpha_risk", "alpha_econ", "leverage_risk", "pi_liq_at_alpha_risk"}
+
+
+def test_static_json_with_user_inputs_matches_the_model():
+    r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "BTC", "--sigma", "0.5", "--stress",
+                            "1.5", "--kappa-bps", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out.keys() >= STATIC_KEYS
+    assert out["theta_f"] == pytest.approx(0.0125)
+    assert out["sigma_stressed"] == pytest.approx(0.75)
+    assert out["alpha_risk"] == pytest.approx(float(solve_alpha_risk(0.75, 0.0125, 1 / 365, 1e-3)), abs=1e-9)
+    assert out["pi_liq_at_alpha_risk"] == pytest.approx(float(pi_liq(out["alpha_risk"], 0.75, 0.0125, 1 / 365)))
+    assert out["leverage_risk"] == pytest.approx((1 - out["alpha_risk"]) / out["alpha_risk"])
+
+
+def test_static_overrides_theta_via_l_max_and_theta_f():
+    r = runner.invoke(app, ["static", "--venue", "binance", "--asset", "SOL", "--sigma", "0.8", "--kappa-bps", "1",
+                            "--l-max", "20", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["theta_f"] == pytest.approx(0.05)
+    r = runner.invoke(app, ["static", "--venue", "binance", "--asset", "SOL", "--sigma", "0.8", "--kappa-bps", "1",
+                            "--theta-f", "0.03", "--json"])
+    assert json.loads(r.stdout)["theta_f"] == pytest.approx(0.03)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--venue", "kraken", "--asset", "BTC"], "unknown venue"),
+        (["--venue", "binance", "--asset", "BTC", "--epsilon", "1.5"], "epsilon"),
+        (["--venue", "binance", "--asset", "BTC", "--sigma", "-0.2"], "sigma"),
+        (["--venue", "binance", "--asset", "SOL", "--sigma", "0.5", "--kappa-bps", "1"], "--l-max"),
+        (["--venue", "binance", "--asset", "BTC", "--asof", "2019-01-01"], "window"),
+    ],
+)
+def test_static_bad_input_is_one_line_and_nonzero(args, needle):
+    r = runner.invoke(app, ["static", *args])
+    assert r.exit_code == 2
+    assert needle in r.output
+    assert "Traceback" not in r.output
+
+
+def test_static_grid_json_has_every_cell(tmp_path):
+    r = runner.invoke(app, ["static-grid", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert len(rows) == 2 * 4 * 4 * 3
+    assert STATIC_KEYS | {"lookback_days"} <= rows[0].keys()
+    # alpha_risk rises with stress within each venue/asset/lookback
+    df = pd.DataFrame(rows)
+    for _, g in df.groupby(["venue", "asset", "lookback_days"]):
+        assert g.sort_values("stress")["alpha_risk"].is_monotonic_increasing
+    csv = tmp_path / "grid.csv"
+    r = runner.invoke(app, ["static-grid", "--assets", "BTC", "--csv", str(csv)])
+    assert r.exit_code == 0
+    assert len(pd.read_csv(csv)) == 2 * 4 * 3
+
+
+def test_funding_stats_json():
+    r = runner.invoke(app, ["funding-stats", "--venue", "binance", "--asset", "BTC", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert [w["window_days"] for w in out["windows"]] == [90, 180, 360]
+    assert {"mean", "median", "std", "q05", "q95", "share_positive"} <= out["windows"][0].keys()
