@@ -16,7 +16,7 @@ from rich.console import Console
 from basisctl.errors import BasisctlError
 
 console = Console(width=None if sys.stdout.isatty() else 140)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one-line errors, never wrapped
 F = TypeVar("F", bound=Callable[..., Any])
 
 

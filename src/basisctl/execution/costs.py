@@ -338,13 +338,16 @@ class CostHistory:
         need = ["ts", "side", "notional_usd", "cost_bps"]
         missing = [c for c in need if c not in df.columns]
         if missing:
-            raise DataValidationError(source, [ValidationIssue(None, m, "a column of the cost history") for m in missing])
+            raise DataValidationError(source, [ValidationIssue(None, m, "a column of the cost history")
+                                               for m in missing])
         d = df[df["side"] == side]
         if d.empty:
             raise DataValidationError(source, [ValidationIssue(None, "side", f"rows with side == {side!r}", "none")])
         ts = d["ts"]
-        ts_ms = (pd.to_datetime(ts, utc=True).astype("int64") // 10**6 if not np.issubdtype(ts.dtype, np.integer)
-                 else ts.astype("int64"))
+        if pd.api.types.is_integer_dtype(ts.dtype):
+            ts_ms = ts.astype("int64")
+        else:
+            ts_ms = pd.to_datetime(ts, utc=True).map(lambda x: int(x.timestamp() * 1000))
         wide = pd.DataFrame({"ts": ts_ms.to_numpy(), "q": d["notional_usd"].astype(float).to_numpy(),
                              "c": d["cost_bps"].astype(float).to_numpy()}).pivot_table(
             index="ts", columns="q", values="c", aggfunc="last").sort_index()

@@ -98,7 +98,7 @@ class L2Book:
             arrays.append((pa, np.array(sz)))
         (bp, bs), (ap, as_) = arrays
         if bp[0] >= ap[0]:
-            raise bad("levels", "best bid < best ask (uncrossed book)", (bp[0], ap[0]))
+            raise bad("levels", "best bid < best ask (uncrossed book)", (float(bp[0]), float(ap[0])))
         try:
             t = int(obj["time"])
         except (TypeError, ValueError):

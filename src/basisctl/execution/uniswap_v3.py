@@ -422,7 +422,7 @@ class FloatSwapCurve:
     def exact_in(self, zero_for_one: bool, amount_in: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
         """Output [base units] for gross inputs [base units]; second array: filled fully (liquidity sufficed)."""
         a = np.asarray(amount_in, dtype=np.float64)
-        net = a * (1.0 - self.fee)
+        net = np.floor(a * (1.0 - self.fee))  # the contract floors the fee-less input to whole base units
         seg = self.down if zero_for_one else self.up
         n_seg = seg.sqrt_start.size
         k = np.clip(np.searchsorted(seg.cum_in[:n_seg], net, side="right") - 1, 0, n_seg - 1)
