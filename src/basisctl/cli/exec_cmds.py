@@ -140,13 +140,33 @@ def quote_cmd(
         console.print("[yellow]size exceeds the available depth of at least one leg[/]")
 
 
+def _calibrated_band(asset: str, venue: str, k_reb_bps: float) -> dict[str, float]:
+    """alpha_target, alpha_L, alpha_U at the default as-of from shipped data (venue's margin rule and funding)."""
+    from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma
+    from basisctl.model.bands import alpha_lower as _alpha_lower
+    from basisctl.model.bands import alpha_upper as _alpha_upper
+    from basisctl.model.margin import check_venue, theta_f_for
+    from basisctl.model.static import solve_alpha_risk
+
+    v = check_venue(venue)
+    theta, _ = theta_f_for(v, asset)
+    sig = calibrate_sigma(asset, DEFAULT_ASOF, 180.0).sigma_annual * 1.5
+    at = float(solve_alpha_risk(sig, theta, 1 / 365, 1e-3))
+    kap = calibrate_kappa(v, asset, DEFAULT_ASOF, 180.0, 336.0).kappa
+    return {"alpha_target": at, "alpha_lower": float(_alpha_lower(sig, theta)),
+            "alpha_upper": float(_alpha_upper(at, k_reb_bps * 1e-4, kap))}
+
+
 @costs_app.command("capacity")
 @handle_errors
 def capacity_cmd(
     asset: str = typer.Option(..., "--asset", help="Asset, e.g. ETH."),
-    alpha_target: float = typer.Option(..., help="Reset target alpha† \\[fraction of capital]."),
-    alpha_lower: float = typer.Option(..., help="Lower band alpha_L \\[fraction of capital]."),
-    alpha_upper: float = typer.Option(..., help="Upper band alpha_U \\[fraction of capital]."),
+    alpha_target: float | None = typer.Option(None, help="Reset target alpha† \\[fraction of capital]. Default: "
+                                               "calibrated from shipped data (Hyperliquid rule, 180d, 1.5x stress)."),
+    alpha_lower: float | None = typer.Option(None, help="Lower band alpha_L \\[fraction of capital]. Default: "
+                                              "calibrated (h_liq 3 h, eps_liq 1e-4)."),
+    alpha_upper: float | None = typer.Option(None, help="Upper band alpha_U \\[fraction of capital]. Default: "
+                                              "calibrated (eq. 45 with K_reb = --budget-buy-bps, 14-day kappa)."),
     budget_buy_bps: float = typer.Option(20.0, help="K^max for buy-basis \\[bps of notional]."),
     budget_sell_bps: float = typer.Option(20.0, help="K^max for sell-basis \\[bps of notional]."),
     buffer_bps: float = typer.Option(10.0, help="Execution buffer b \\[bps] taken off each budget."),
@@ -169,6 +189,12 @@ def capacity_cmd(
     alpha_U."""
     from basisctl.execution.capacity import capacity_from_curves
     from basisctl.execution.costs import CostHistory, FixedFrictions, build_instant_costs, smoothed_cost
+
+    if alpha_target is None or alpha_lower is None or alpha_upper is None:
+        band = _calibrated_band(asset, venue, budget_buy_bps)
+        alpha_target = band["alpha_target"] if alpha_target is None else alpha_target
+        alpha_lower = band["alpha_lower"] if alpha_lower is None else alpha_lower
+        alpha_upper = band["alpha_upper"] if alpha_upper is None else alpha_upper
 
     ts: list[int] | None
     if curves is not None:

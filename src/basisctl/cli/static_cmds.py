@@ -25,17 +25,17 @@ ASOF_HELP = f"Calibration end (UTC date, exclusive); default {DEFAULT_ASOF:%Y-%m
 def static(
     venue: Annotated[str, typer.Option(help="binance | hyperliquid (sets the margin rule theta_F).")],
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC.")],
-    sigma: Annotated[float | None, typer.Option(help="Unstressed annualised volatility [1/sqrt(yr)], "
+    sigma: Annotated[float | None, typer.Option(help="Unstressed annualised volatility \\[1/sqrt(yr)], "
                                                 "e.g. 0.5. Default: realised from shipped hourly data.")] = None,
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
-    lookback_days: Annotated[float, typer.Option(help="Calibration lookback [days].")] = 180.0,
-    stress: Annotated[float, typer.Option(help="Multiplicative volatility stress [x].")] = 1.5,
+    lookback_days: Annotated[float, typer.Option(help="Calibration lookback \\[days].")] = 180.0,
+    stress: Annotated[float, typer.Option(help="Multiplicative volatility stress \\[x].")] = 1.5,
     epsilon: Annotated[float, typer.Option(help="Liquidation-probability budget over the horizon.")] = 1e-3,
-    lgd: Annotated[float, typer.Option(help="Loss given liquidation [fraction of capital].")] = 0.1,
+    lgd: Annotated[float, typer.Option(help="Loss given liquidation \\[fraction of capital].")] = 0.1,
     kappa_bps: Annotated[float | None, typer.Option(help="Expected cumulative funding over the horizon "
-                                                    "[bps of notional]. Default: shipped funding data.")] = None,
-    horizon_days: Annotated[float, typer.Option(help="Review horizon h [days].")] = 1.0,
-    mu: Annotated[float, typer.Option(help="Annual drift of spot [1/yr].")] = 0.0,
+                                                    "\\[bps of notional]. Default: shipped funding data.")] = None,
+    horizon_days: Annotated[float, typer.Option(help="Review horizon h \\[days].")] = 1.0,
+    mu: Annotated[float, typer.Option(help="Annual drift of spot \\[1/yr].")] = 0.0,
     l_max: Annotated[float | None, typer.Option(help="Venue max leverage (sets theta_F).")] = None,
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -86,12 +86,12 @@ def static(
 def static_grid(
     venues: Annotated[str, typer.Option(help="Comma-separated venues.")] = "binance,hyperliquid",
     assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = "BTC,ETH,LINK,DOGE",
-    lookbacks: Annotated[str, typer.Option(help="Comma-separated lookbacks [days].")] = "30,90,180,360",
-    stresses: Annotated[str, typer.Option(help="Comma-separated volatility stresses [x].")] = "1,1.5,2",
+    lookbacks: Annotated[str, typer.Option(help="Comma-separated lookbacks \\[days].")] = "30,90,180,360",
+    stresses: Annotated[str, typer.Option(help="Comma-separated volatility stresses \\[x].")] = "1,1.5,2",
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
     epsilon: Annotated[float, typer.Option(help="Variant 2 budget.")] = 1e-3,
-    lgd: Annotated[float, typer.Option(help="Variant 1 LGD [fraction of capital].")] = 0.1,
-    horizon_days: Annotated[float, typer.Option(help="Review horizon [days].")] = 1.0,
+    lgd: Annotated[float, typer.Option(help="Variant 1 LGD \\[fraction of capital].")] = 0.1,
+    horizon_days: Annotated[float, typer.Option(help="Review horizon \\[days].")] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of rows.")] = False,
     csv: Annotated[Path | None, typer.Option(help="Write the grid to this CSV file.")] = None,
     parquet: Annotated[Path | None, typer.Option(help="Write the grid to this Parquet file.")] = None,
@@ -131,8 +131,8 @@ def funding_stats(
     venue: Annotated[str, typer.Option(help="binance | hyperliquid | bybit.")],
     asset: Annotated[str, typer.Option(help="Asset symbol.")],
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
-    windows: Annotated[str, typer.Option(help="Comma-separated lookback windows [days].")] = "90,180,360",
-    horizon_hours: Annotated[float, typer.Option(help="Cumulation horizon [h]; 24 = the paper's 1-day.")] = 24.0,
+    windows: Annotated[str, typer.Option(help="Comma-separated lookback windows \\[days].")] = "90,180,360",
+    horizon_hours: Annotated[float, typer.Option(help="Cumulation horizon \\[h]; 24 = the paper's 1-day.")] = 24.0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """1-day cumulative funding as APY per lookback window (shape of the paper's Tables I-III)."""

@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from basisctl.data.schemas import INTERVAL_HOURS
@@ -54,24 +55,27 @@ def read_raw(path: str | Path) -> pd.DataFrame:
         except (OSError, ValueError) as e:
             if not p.exists():
                 raise
-            raise DataValidationError(
-                str(p), [ValidationIssue(None, None, "a readable Parquet file", str(e))]
-            ) from e
+            raise DataValidationError(str(p), [ValidationIssue(None, None, "a readable Parquet file", str(e))]) from e
     try:
-        return pd.read_csv(p, dtype=str, keep_default_na=False, skip_blank_lines=False)
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig")
     except pd.errors.EmptyDataError as e:
-        raise DataValidationError(
-            str(p), [ValidationIssue(None, None, "a CSV header and rows", "empty file")]
-        ) from e
+        raise DataValidationError(str(p), [ValidationIssue(None, None, "a CSV header and rows", "empty file")]) from e
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise DataValidationError(
-            str(p), [ValidationIssue(None, None, "a well-formed CSV file", str(e))]
-        ) from e
+        raise DataValidationError(str(p), [ValidationIssue(None, None, "a well-formed CSV file", str(e))]) from e
+    blank = _blank_rows(df)
+    n = len(df)
+    while n and blank[n - 1]:  # trailing blank lines are harmless
+        n -= 1
+    return df.iloc[:n]
 
 
-def check_file(
-    path: str | Path, kind: Kind | None = None, interval_hours: float | None = None
-) -> ValidationReport:
+def _blank_rows(df: pd.DataFrame) -> np.ndarray:
+    if df.empty:
+        return np.zeros(0, dtype=bool)
+    return df.apply(lambda c: c.isna() | (c.astype(str).str.strip() == "")).all(axis=1).to_numpy()
+
+
+def check_file(path: str | Path, kind: Kind | None = None, interval_hours: float | None = None) -> ValidationReport:
     """Validate a funding or candle file; ``kind`` is detected from the columns when None.
 
     ``interval_hours`` (candles) defaults to the file-name suffix (``_1h``/``_4h``/``_1d``), else inferred.
@@ -94,8 +98,22 @@ def check_file(
             ],
         )
     if kind == "funding":
-        return check_funding(raw, str(p), line_offset=offset)
-    return check_candles(raw, str(p), interval_hours or interval_from_name(p), line_offset=offset)
+        rep = check_funding(raw, str(p), line_offset=offset)
+    else:
+        rep = check_candles(raw, str(p), interval_hours or interval_from_name(p), line_offset=offset)
+    if rep.rows == 0:
+        rep.issues.insert(0, ValidationIssue(None, None, "at least one data row", "header only"))
+    blank = _blank_rows(raw)
+    if blank.any():  # one issue per blank line instead of one per column
+        rows = set(np.flatnonzero(blank).tolist())
+        kept = [i for i in rep.issues if i.row not in rows]
+        for r in sorted(rows):
+            line = r + offset if offset is not None else None
+            kept.append(
+                ValidationIssue(r, None, "a data row (no blank lines inside the data)", "blank line", line=line)
+            )
+        rep.issues = sorted(kept, key=lambda i: -1 if i.row is None else i.row)
+    return rep
 
 
 def read_funding(path: str | Path) -> pd.DataFrame:
@@ -148,7 +166,8 @@ def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
         _atomic_write(p, lambda t: out.to_csv(t, index=False))
     else:
         f = frame.copy()
-        f["ts"] = pd.to_datetime(f["ts"], utc=True).astype("datetime64[ms, UTC]")
+        if "ts" in f.columns:
+            f["ts"] = pd.to_datetime(f["ts"], utc=True).astype("datetime64[ms, UTC]")
         _atomic_write(p, lambda t: f.to_parquet(t, index=False, compression="zstd"))
     return p
 

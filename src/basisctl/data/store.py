@@ -131,10 +131,19 @@ class ParquetStore:
         write_frame(merged, p)
         return AppendResult(path=p, added=added, replaced=replaced, total=len(merged), report=report)
 
+    def write_snapshot(self, venue: str, name: str, frame: pd.DataFrame, asof: pd.Timestamp) -> Path:
+        """Write a point-in-time table (e.g. Hyperliquid universe) as ``snapshots/<venue>/<name>_<asof>.parquet``."""
+        stamp = pd.Timestamp(asof).tz_convert("UTC").strftime("%Y%m%dT%H%M%SZ")
+        p = self.root / "snapshots" / venue.lower() / f"{name}_{stamp}.parquet"
+        write_frame(frame, p)
+        return p
+
     def list(self) -> pd.DataFrame:
         """One row per stored file: kind, venue, asset, interval, rows, first, last, path."""
         rows = []
         for p in sorted(self.root.glob("*/*/*.parquet")):
+            if p.parent.parent.name not in STORE_KINDS:
+                continue
             kind, venue = p.parent.parent.name, p.parent.name
             stem = p.stem
             asset, _, interval = stem.partition("_")

@@ -138,6 +138,11 @@ class _Collector:
             self.add(int(i), column, expected, _fmt(vals[i]))
 
 
+def _sorted(issues: list[ValidationIssue]) -> list[ValidationIssue]:
+    """File-level issues first, then by row (stable: checks keep their order within a row)."""
+    return sorted(issues, key=lambda i: -1 if i.row is None else i.row)
+
+
 def _fmt(v: object) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "empty"
@@ -201,14 +206,13 @@ def _ms_from_any(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return ms, np.isnan(ms)
 
 
-def _timestamps(df: pd.DataFrame, col: _Collector) -> np.ndarray | None:
-    """Epoch ms (float, NaN for bad rows) from ts / ts_ms / timestamp; issues for bad or inconsistent rows."""
+def _timestamps(df: pd.DataFrame, col: _Collector) -> tuple[np.ndarray | None, str]:
+    """Epoch ms (float, NaN for bad rows) from ts / ts_ms / timestamp, and the column used (ts_ms wins);
+    issues for bad or inconsistent rows."""
     present = [c for c in _TS_COLUMNS if c in df.columns]
     if not present:
-        col.add(
-            None, "ts", "a timestamp column: one of 'ts', 'ts_ms', 'timestamp'", f"columns {list(df.columns)}"
-        )
-        return None
+        col.add(None, "ts", "a timestamp column: one of 'ts', 'ts_ms', 'timestamp'", f"columns {list(df.columns)}")
+        return None, "ts"
     primary = "ts_ms" if "ts_ms" in present else present[0]
     ms, bad = _ms_from_any(df[primary])
     if primary == "ts_ms" or pd.api.types.is_numeric_dtype(df[primary]):
@@ -240,15 +244,14 @@ def _timestamps(df: pd.DataFrame, col: _Collector) -> np.ndarray | None:
         for i in np.flatnonzero(mismatch):
             want = pd.Timestamp(int(ms[i]), unit="ms", tz="UTC").isoformat()
             col.add(int(i), other, f"the same instant as {primary} ({want})", _fmt(shown[i]))
-            ms[i] = np.nan
-    return ms
+    return ms, primary
 
 
-def _order(ms: np.ndarray, col: _Collector) -> bool:
+def _order(ms: np.ndarray, col: _Collector, ts_col: str) -> bool:
     """Strictly increasing check in file order; returns True when spacing analysis is meaningful."""
     valid = np.flatnonzero(~np.isnan(ms))
     if valid.size < 2:
-        return not np.isnan(ms).any()
+        return True
     v = pd.Series(ms[valid])
     dup = v.duplicated(keep="first").to_numpy()
     first_row = dict(zip(v[~dup].to_numpy(), valid[~dup], strict=True))
@@ -259,11 +262,11 @@ def _order(ms: np.ndarray, col: _Collector) -> bool:
         i = int(valid[k])
         iso = pd.Timestamp(int(arr[k]), unit="ms", tz="UTC").isoformat()
         if dup[k]:
-            col.add(i, "ts", f"unique timestamps (duplicate of row {int(first_row[arr[k]])})", iso)
+            col.add(i, ts_col, f"unique timestamps (duplicate of row {int(first_row[arr[k]])})", iso)
         else:
             prev = pd.Timestamp(int(arr[k - 1]), unit="ms", tz="UTC").isoformat()
-            col.add(i, "ts", f"timestamps increasing (row {int(valid[k - 1])} is {prev})", iso)
-    return not (dup.any() or desc.any() or np.isnan(ms).any())
+            col.add(i, ts_col, f"timestamps increasing (row {int(valid[k - 1])} is {prev})", iso)
+    return not (dup.any() or desc.any())
 
 
 def _ts_series(ms: np.ndarray) -> pd.Series:
@@ -285,9 +288,7 @@ def _gap(prev_ms: float, step_ms: float, k: int, row: int) -> Gap:
 
 
 # --------------------------------------------------------------------------------------------------- funding
-def check_funding(
-    df: pd.DataFrame, source: str = "<frame>", line_offset: int | None = None
-) -> ValidationReport:
+def check_funding(df: pd.DataFrame, source: str = "<frame>", line_offset: int | None = None) -> ValidationReport:
     """Check a funding frame (any supported column convention); see the module docstring for the rules.
 
     ``rate`` is the realised funding per settlement interval as a decimal [+ = longs pay];
@@ -301,7 +302,7 @@ def check_funding(
     for c in FUNDING_REQUIRED[1:]:
         if c not in d.columns:
             col.add(None, c, f"a '{c}' column", f"columns {list(df.columns)}")
-    ms = _timestamps(d, col)
+    ms, ts_col = _timestamps(d, col)
     n = len(d)
     rate = np.full(n, np.nan)
     if "rate" in d.columns:
@@ -336,18 +337,22 @@ def check_funding(
             )
     if ms is not None:
         _span(report, ms)
-        sorted_ok = _order(ms, col)
+        sorted_ok = _order(ms, col, ts_col)
         finite_ih = np.isfinite(ih)
-        if sorted_ok and n >= 2 and finite_ih.all():
-            _funding_spacing(ms, ih, col, report)
+        sel = ~np.isnan(ms) & finite_ih
+        if sorted_ok and sel.sum() >= 2:
+            if not sel.all():
+                report.notes.append(
+                    f"{int((~sel).sum())} rows with an invalid ts or interval_hours left out of "
+                    "the spacing and gap checks"
+                )
+            _funding_spacing(ms[sel], ih[sel], np.flatnonzero(sel), col, report, ts_col)
         elif n >= 2 and not sorted_ok:
-            report.notes.append(
-                "spacing, interval and gap checks skipped: timestamps are not a clean sequence"
-            )
+            report.notes.append("spacing, interval and gap checks skipped: timestamps are not a clean sequence")
         if finite_ih.any():
             vals, counts = np.unique(ih[finite_ih], return_counts=True)
             report.interval_hours = float(vals[np.argmax(counts)])
-    report.issues = col.issues
+    report.issues = _sorted(col.issues)
     if ms is not None and "rate" in d.columns and "interval_hours" in d.columns:
         frame = pd.DataFrame({"ts": _ts_series(ms), "rate": rate, "interval_hours": ih})
         if premium is not None:
@@ -358,13 +363,16 @@ def check_funding(
     return report
 
 
-def _funding_spacing(ms: np.ndarray, ih: np.ndarray, col: _Collector, report: ValidationReport) -> None:
+def _funding_spacing(
+    ms: np.ndarray, ih: np.ndarray, rows: np.ndarray, col: _Collector, report: ValidationReport, ts_col: str
+) -> None:
+    """Spacing/interval/gap checks on valid rows (``rows`` maps positions back to file rows)."""
     dt = np.diff(ms)  # ms, > 0 here
     step = ih[1:] * _HOUR_MS
     over = dt < step - SPACING_TOL_MS
     for j in np.flatnonzero(over):
         col.add(
-            int(j + 1),
+            int(rows[j + 1]),
             "interval_hours",
             f"interval_hours <= spacing to the previous settlement ({dt[j] / _HOUR_MS:g} h)",
             f"{ih[j + 1]:g}",
@@ -373,8 +381,8 @@ def _funding_spacing(ms: np.ndarray, ih: np.ndarray, col: _Collector, report: Va
     misaligned = ~over & (np.abs(dt - k * step) > SPACING_TOL_MS)
     for j in np.flatnonzero(misaligned):
         col.add(
-            int(j + 1),
-            "ts",
+            int(rows[j + 1]),
+            ts_col,
             f"spacing to the previous settlement a whole multiple of interval_hours ({ih[j + 1]:g} h)",
             f"{dt[j] / _HOUR_MS:g} h",
         )
@@ -384,18 +392,18 @@ def _funding_spacing(ms: np.ndarray, ih: np.ndarray, col: _Collector, report: Va
         iso = (mid != ih[:-2]) & (mid != ih[2:]) & (ih[:-2] == ih[2:])
         for j in np.flatnonzero(iso):
             col.add(
-                int(j + 1),
+                int(rows[j + 1]),
                 "interval_hours",
                 f"the cadence of its neighbours ({ih[j]:g} h); one-row interval changes are not switches",
                 f"{ih[j + 1]:g}",
             )
     gaps = ~over & ~misaligned & (k > 1)
     for j in np.flatnonzero(gaps):
-        report.gaps.append(_gap(ms[j], step[j], int(k[j]), int(j)))
+        report.gaps.append(_gap(ms[j], step[j], int(k[j]), int(rows[j])))
     changes = np.flatnonzero(ih[1:] != ih[:-1])
     for j in changes[:20]:
         when = pd.Timestamp(int(ms[j + 1]), unit="ms", tz="UTC").isoformat()
-        report.notes.append(f"interval change at row {j + 1} ({when}): {ih[j]:g} h -> {ih[j + 1]:g} h")
+        report.notes.append(f"interval change at row {rows[j + 1]} ({when}): {ih[j]:g} h -> {ih[j + 1]:g} h")
     if changes.size > 20:
         report.notes.append(f"... {changes.size - 20} more interval changes")
 
@@ -417,7 +425,7 @@ def check_candles(
     for c in CANDLE_REQUIRED[1:]:
         if c not in d.columns:
             col.add(None, c, f"a '{c}' column", f"columns {list(df.columns)}")
-    ms = _timestamps(d, col)
+    ms, ts_col = _timestamps(d, col)
     prices: dict[str, np.ndarray] = {}
     for c in ("open", "high", "low", "close"):
         if c not in d.columns:
@@ -447,9 +455,13 @@ def check_candles(
         col.rows(invalid, "volume", "a finite volume >= 0 [base units]", d["volume"])
     if ms is not None:
         _span(report, ms)
-        sorted_ok = _order(ms, col)
-        if sorted_ok and len(d) >= 2:
-            dt = np.diff(ms)
+        sorted_ok = _order(ms, col, ts_col)
+        rows = np.flatnonzero(~np.isnan(ms))
+        if sorted_ok and rows.size >= 2:
+            if rows.size < len(d):
+                report.notes.append(f"{len(d) - rows.size} rows with an invalid ts left out of the spacing checks")
+            vms = ms[rows]
+            dt = np.diff(vms)
             if interval_hours is None:
                 vals, counts = np.unique(dt, return_counts=True)
                 interval_hours = float(vals[np.argmax(counts)]) / _HOUR_MS
@@ -458,23 +470,23 @@ def check_candles(
             short = dt < step - SPACING_TOL_MS
             for j in np.flatnonzero(short):
                 col.add(
-                    int(j + 1),
-                    "ts",
+                    int(rows[j + 1]),
+                    ts_col,
                     f"bars at least one bar length apart ({interval_hours:g} h)",
-                    f"{dt[j] / _HOUR_MS:g} h after row {j}",
+                    f"{dt[j] / _HOUR_MS:g} h after row {rows[j]}",
                 )
             k = np.round(dt / step)
             mis = ~short & (np.abs(dt - k * step) > SPACING_TOL_MS)
             for j in np.flatnonzero(mis):
                 col.add(
-                    int(j + 1),
-                    "ts",
+                    int(rows[j + 1]),
+                    ts_col,
                     f"spacing a whole multiple of the bar length ({interval_hours:g} h)",
-                    f"{dt[j] / _HOUR_MS:g} h after row {j}",
+                    f"{dt[j] / _HOUR_MS:g} h after row {rows[j]}",
                 )
             for j in np.flatnonzero(~short & ~mis & (k > 1)):
-                report.gaps.append(_gap(ms[j], step, int(k[j]), int(j)))
-        elif len(d) >= 2:
+                report.gaps.append(_gap(vms[j], step, int(k[j]), int(rows[j])))
+        elif len(d) >= 2 and not sorted_ok:
             report.notes.append("spacing and gap checks skipped: timestamps are not a clean sequence")
         if interval_hours is not None and interval_hours <= 24:
             step_ms = round(interval_hours * _HOUR_MS)
@@ -484,12 +496,12 @@ def check_candles(
             for i in np.flatnonzero(unaligned):
                 col.add(
                     int(i),
-                    "ts",
+                    ts_col,
                     f"bar open aligned to the {interval_hours:g} h grid (UTC)",
                     pd.Timestamp(int(ms[i]), unit="ms", tz="UTC").isoformat(),
                 )
         report.interval_hours = interval_hours
-    report.issues = col.issues
+    report.issues = _sorted(col.issues)
     if ms is not None and len(prices) == 4:
         frame = pd.DataFrame({"ts": _ts_series(ms), **prices})
         if volume is not None:
@@ -509,9 +521,7 @@ def validate_funding(df: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
     return rep.frame
 
 
-def validate_candles(
-    df: pd.DataFrame, source: str = "<frame>", interval_hours: float | None = None
-) -> pd.DataFrame:
+def validate_candles(df: pd.DataFrame, source: str = "<frame>", interval_hours: float | None = None) -> pd.DataFrame:
     """Canonical candle frame, or DataValidationError listing every issue."""
     rep = check_candles(df, source, interval_hours)
     rep.raise_if_invalid()

@@ -47,7 +47,7 @@ def to_ms(t: int | float | str | date | datetime | pd.Timestamp) -> int:
 
 def round_settlement_ms(ms: int, tol_ms: int = 60_000) -> int:
     """Round a settlement time to the hour when within ``tol_ms`` of it (APIs carry ms jitter)."""
-    nearest = int(round(ms / HOUR_MS)) * HOUR_MS
+    nearest = ((ms + HOUR_MS // 2) // HOUR_MS) * HOUR_MS
     return nearest if abs(ms - nearest) <= tol_ms else ms
 
 

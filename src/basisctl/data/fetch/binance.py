@@ -62,14 +62,20 @@ class BinanceUsdm:
         )
         self._now_ms = now_ms
 
+    def close(self) -> None:
+        self.http.close()
+
     def _source(self, path: str, params: dict[str, Any]) -> str:
         q = "&".join(f"{k}={v}" for k, v in params.items())
         return f"GET {self.http.base_url}{path}?{q}"
 
     # ------------------------------------------------------------------ funding
-    def funding_history(self, asset: str, start: TimeLike, end: TimeLike) -> pd.DataFrame:
+    def funding_history(
+        self, asset: str, start: TimeLike, end: TimeLike, previous: TimeLike | None = None
+    ) -> pd.DataFrame:
         """Settlements in ``[start, end)``: ts (UTC), rate [decimal per interval, + = longs pay],
-        interval_hours [h], source."""
+        interval_hours [h], source. ``previous`` (the last settlement already stored, if any) sets the
+        first row's interval from its spacing instead of the spacing to the next row."""
         symbol = binance_symbol(asset)
         start_ms, end_ms = to_ms(start), to_ms(end)
         times: list[int] = []
@@ -106,7 +112,8 @@ class BinanceUsdm:
                 break
         frame = pd.DataFrame({"ts": np.asarray(times, dtype=np.int64), "rate": np.asarray(rates, dtype=float)})
         frame = frame[(frame["ts"] >= start_ms) & (frame["ts"] < end_ms)].reset_index(drop=True)
-        frame["interval_hours"] = _binance_intervals(frame["ts"].to_numpy())
+        prev_ms = to_ms(previous) if previous is not None else None
+        frame["interval_hours"] = _binance_intervals(frame["ts"].to_numpy(), prev_ms)
         frame["ts"] = pd.to_datetime(frame["ts"], unit="ms", utc=True).astype("datetime64[ms, UTC]")
         frame["source"] = SOURCE
         return validate_funding(frame, f"binance fundingRate {symbol}")
@@ -176,12 +183,15 @@ class BinanceUsdm:
         return validate_candles(frame, f"binance {path.rsplit('/', 1)[-1]} {symbol} {interval}", step / 3_600_000)
 
 
-def _binance_intervals(ts_ms: np.ndarray) -> np.ndarray:
-    """interval_hours per settlement: spacing to the previous one, capped at 8 h (first: spacing to next)."""
+def _binance_intervals(ts_ms: np.ndarray, previous_ms: int | None = None) -> np.ndarray:
+    """interval_hours per settlement: spacing to the previous one, capped at 8 h. The first row uses
+    ``previous_ms`` when given, else the spacing to the next row, else 8 h."""
     n = ts_ms.size
     out = np.full(n, NOMINAL_FUNDING_HOURS)
     if n >= 2:
         gaps = np.diff(ts_ms) / 3_600_000
         out[1:] = np.minimum(gaps, NOMINAL_FUNDING_HOURS)
         out[0] = min(gaps[0], NOMINAL_FUNDING_HOURS)
+    if n >= 1 and previous_ms is not None and ts_ms[0] > previous_ms:
+        out[0] = min((ts_ms[0] - previous_ms) / 3_600_000, NOMINAL_FUNDING_HOURS)
     return out

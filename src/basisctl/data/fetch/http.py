@@ -129,7 +129,7 @@ class HttpClient:
                 raise FetchError(f"{method} {url}: {last} after {attempt + 1} attempts", resp.status_code, url)
             if resp.status_code >= 400:
                 raise FetchError(
-                    f"{method} {url} (params {params or body}): HTTP {resp.status_code} {resp.text[:300]!r}",
+                    f"{method} {url} (params {params or body}): HTTP {resp.status_code} {_reason(resp)}",
                     resp.status_code,
                     url,
                 )
@@ -144,3 +144,14 @@ class HttpClient:
 
     def post_json(self, path: str, body: Any) -> Any:
         return self.request_json("POST", path, body=body)
+
+
+def _reason(resp: httpx.Response) -> str:
+    """The venue's error message (Binance ``{"code", "msg"}``) or the start of the body."""
+    try:
+        data = resp.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and "msg" in data:
+        return f"{data['msg']} (code {data.get('code')})"
+    return repr(resp.text[:300])

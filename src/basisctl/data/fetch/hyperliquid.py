@@ -71,6 +71,9 @@ class HyperliquidInfo:
         if candle_page_limit is not None:
             self.candle_page_limit = candle_page_limit
 
+    def close(self) -> None:
+        self.http.close()
+
     def _info(self, body: dict[str, Any]) -> tuple[Any, str]:
         return self.http.post_json("/info", body), f"POST {self.http.base_url}/info {body}"
 

@@ -1,0 +1,177 @@
+"""``basisctl data list | check | fetch`` through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from basisctl.cli.main import app
+from basisctl.data import shipped
+from basisctl.data.io import write_frame
+
+from .venue_server import VenueServer
+
+runner = CliRunner()
+
+
+class Out:
+    def __init__(self, r) -> None:
+        self.exit_code = r.exit_code
+        self.stdout = r.stdout
+        self.output = " ".join(r.output.split())  # rich wraps stderr lines; compare word sequences
+
+
+def run(*args: str) -> Out:
+    return Out(runner.invoke(app, ["data", *args], env={"COLUMNS": "200"}))
+
+
+def test_list_json_matches_provenance() -> None:
+    r = run("list", "--json")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    ref = shipped.list_datasets()
+    assert len(rows) == len(ref)
+    assert set(rows[0]) == {"kind", "venue", "asset", "interval", "rows", "first", "last", "sources", "notes"}
+    hl = next(x for x in rows if x["kind"] == "funding" and x["venue"] == "hyperliquid" and x["asset"] == "BTC")
+    assert hl["rows"] == len(shipped.load_funding("hyperliquid", "BTC"))
+
+
+def test_list_table() -> None:
+    r = run("list")
+    assert r.exit_code == 0 and "binance_perp" in r.stdout and "hyperliquid" in r.stdout
+
+
+def test_check_good_file_exits_zero_and_warns_about_gaps(tmp_path: Path) -> None:
+    f = shipped.load_candles("binance_spot", "ETH", "1h")
+    p = write_frame(f, tmp_path / "ETH_1h.csv")
+    r = run("check", str(p))
+    assert r.exit_code == 0, r.output
+    assert "OK" in r.stdout and "1 missing row " in r.stdout
+
+
+def test_check_detects_funding_by_columns(tmp_path: Path) -> None:
+    p = write_frame(shipped.load_funding("bybit", "DOGE"), tmp_path / "whatever.csv")
+    r = run("check", str(p), "--json")
+    assert r.exit_code == 0
+    rep = json.loads(r.stdout)
+    assert rep["kind"] == "funding" and rep["ok"] and rep["rows"] == 1592
+
+
+def test_check_bad_file_exits_nonzero_with_issues(tmp_path: Path) -> None:
+    f = shipped.load_candles("binance_perp", "LINK", "1d").iloc[:100]
+    p = write_frame(f, tmp_path / "LINK_1d.csv")
+    lines = p.read_text().splitlines()
+    cells = lines[18].split(",")  # data row 17, file line 19
+    cells[3], cells[4] = cells[4], cells[3]  # swap high and low
+    lines[18] = ",".join(cells)
+    p.write_text("\n".join(lines) + "\n")
+    r = run("check", str(p))
+    assert r.exit_code == 1
+    assert "INVALID" in r.stdout and "high >= low" in r.stdout
+    assert "│ 17  │ 19   │ high" in r.stdout
+    j = run("check", str(p), "--json")
+    assert j.exit_code == 1
+    issues = json.loads(j.stdout)["issues"]
+    assert [(i["row"], i["line"], i["column"]) for i in issues] == [(17, 19, "high")]
+
+
+def test_check_unknown_columns_and_missing_file(tmp_path: Path) -> None:
+    p = tmp_path / "x.csv"
+    p.write_text("a,b\n1,2\n")
+    r = run("check", str(p))
+    assert r.exit_code == 1 and "funding columns" in r.stdout
+    r = run("check", str(tmp_path / "nope.csv"))
+    assert r.exit_code == 2 and "no such file" in r.output
+
+
+def test_fetch_into_store_then_resume(venue: VenueServer, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    common = ("--venue", "hyperliquid", "--asset", "BTC", "--store", str(store), "--base-url", venue.url, "--json")
+    r = run("fetch", *common, "--from", "2024-03-01", "--to", "2024-03-05")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert (out["added"], out["total"], out["fetched"]) == (96, 96, 96)
+    r = run("fetch", *common, "--from", "2024-03-03", "--to", "2024-03-10")
+    out = json.loads(r.stdout)
+    assert (out["added"], out["total"]) == (5 * 24, 9 * 24)
+    r = run("fetch", *common, "--to", "2024-03-11")  # resume after the last stored settlement
+    out = json.loads(r.stdout)
+    assert (out["fetched"], out["added"], out["total"]) == (24, 24, 10 * 24)
+    stored = pd.read_parquet(store / "funding" / "hyperliquid" / "BTC.parquet")
+    ref = shipped.load_funding("hyperliquid", "BTC")
+    ref = ref[(ref["ts"] >= "2024-03-01") & (ref["ts"] < "2024-03-11")]
+    assert stored["ts"].tolist() == ref["ts"].tolist() and stored["ts"].is_unique
+
+
+def test_fetch_binance_candles_table_output(venue: VenueServer, tmp_path: Path) -> None:
+    r = run(
+        "fetch",
+        "--venue",
+        "binance",
+        "--asset",
+        "ETH",
+        "--kind",
+        "candles",
+        "--interval",
+        "1d",
+        "--from",
+        "2021-01-01",
+        "--to",
+        "2021-03-01",
+        "--store",
+        str(tmp_path),
+        "--base-url",
+        venue.url,
+    )
+    assert r.exit_code == 0, r.output
+    assert "fetched 59 rows in 1 request; added 59" in r.stdout
+    assert (tmp_path / "candles" / "binance" / "ETH_1d.parquet").exists()
+
+
+def test_fetch_usage_errors(venue: VenueServer, tmp_path: Path) -> None:
+    r = run("fetch", "--venue", "hyperliquid", "--asset", "BTC", "--kind", "mark", "--store", str(tmp_path))
+    assert r.exit_code == 2 and "no mark-price history" in r.output
+    r = run("fetch", "--venue", "binance", "--asset", "BTC", "--store", str(tmp_path), "--base-url", venue.url)
+    assert r.exit_code == 2 and "--from is required" in r.output
+    r = run("fetch", "--venue", "kraken", "--asset", "BTC", "--from", "2024-01-01")
+    assert r.exit_code == 2 and "--venue" in r.output
+    r = run(
+        "fetch",
+        "--venue",
+        "binance",
+        "--asset",
+        "NOPE",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-02",
+        "--store",
+        str(tmp_path),
+        "--base-url",
+        venue.url,
+    )
+    assert r.exit_code == 2 and "Invalid symbol" in r.output
+
+
+def test_fetch_hyperliquid_meta_snapshot(venue: VenueServer, tmp_path: Path) -> None:
+    r = run(
+        "fetch",
+        "--venue",
+        "hyperliquid",
+        "--asset",
+        "BTC",
+        "--kind",
+        "meta",
+        "--store",
+        str(tmp_path),
+        "--base-url",
+        venue.url,
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    uni = pd.read_parquet(out["universe"])
+    assert out["assets"] == len(shipped.hyperliquid_universe()) == len(uni)
