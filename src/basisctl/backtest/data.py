@@ -80,8 +80,10 @@ class BacktestData:
                             self.s_open, self.s_close, al, self.prices_source, source)
 
 
-def _bar_hours(ts: pd.Series) -> float:
-    d = np.diff(ts.to_numpy(dtype="datetime64[ms]").astype(np.int64))
+def _bar_hours(candles: pd.DataFrame) -> float:
+    """Most common spacing of the bar opens [h]."""
+    ts = pd.DatetimeIndex(candles["ts"]).sort_values()
+    d = np.diff(ts.as_unit("ms").asi8)
     if d.size == 0:
         raise DataCoverageError("need at least two price bars")
     vals, counts = np.unique(d, return_counts=True)
@@ -96,12 +98,15 @@ def select_window(candles: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
     step = pd.Timedelta(hours=bar_hours)
     if len(c) < 2:
         raise DataCoverageError(f"{label}: fewer than 2 bars in [{start:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M})")
+    all_ts = candles["ts"]
     if c["ts"].iloc[0] - start >= step:
+        why = "gap in the data" if (all_ts < start).any() else "data starts later"
         raise DataCoverageError(f"{label}: first bar in the window opens {c['ts'].iloc[0]:%Y-%m-%d %H:%M}, "
-                                f"after the requested start {start:%Y-%m-%d %H:%M} (data starts later)")
-    if end - c["ts"].iloc[-1] > 2 * step and end < pd.Timestamp.max.tz_localize("UTC"):
+                                f"after the requested start {start:%Y-%m-%d %H:%M} ({why})")
+    if end - c["ts"].iloc[-1] > 2 * step:
+        why = "gap in the data" if (all_ts >= end).any() else "data ends earlier"
         raise DataCoverageError(f"{label}: last bar opens {c['ts'].iloc[-1]:%Y-%m-%d %H:%M}, before the "
-                                f"requested end {end:%Y-%m-%d %H:%M} (data ends earlier)")
+                                f"requested end {end:%Y-%m-%d %H:%M} ({why})")
     gaps = np.flatnonzero(c["ts"].diff().iloc[1:].to_numpy() != np.timedelta64(step))
     if gaps.size:
         k = int(gaps[0]) + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,17 @@ from basisctl.backtest.data import BacktestData
 from basisctl.backtest.kernel import backtest_nb
 from basisctl.backtest.results import BacktestResult
 from basisctl.backtest.rule import FrozenRule
-from basisctl.errors import ModelDomainError
+from basisctl.data import shipped
+from basisctl.errors import BasisctlError, ModelDomainError
+
+
+@functools.lru_cache(maxsize=64)
+def _shipped_tiers(asset: str) -> tuple[tuple[float, float], ...]:
+    """((lower bound [USD], theta_F = 1/(2 L_max)), ...) of the shipped Hyperliquid table; () if absent."""
+    try:
+        return tuple((t.lower_bound_usd, 1.0 / (2.0 * t.max_leverage)) for t in shipped.hyperliquid_tiers(asset))
+    except (BasisctlError, FileNotFoundError):
+        return ()
 
 
 @dataclass(frozen=True)
@@ -20,7 +31,10 @@ class BacktestConfig:
     delay_bars: fill the policy's trade this many bars after the decision (0 = at the deciding bar's close);
     charge_entry: pay the buy-basis cost on the initial position; reenter_after_liquidation: rebuild the basis
     at alpha_target at the liquidation bar's close (else sell the spot and stop); split_legs: charge half the
-    cost on each leg's own notional (fractal-defi) instead of the whole cost on the spot notional.
+    cost on each leg's own notional (fractal-defi) instead of the whole cost on the spot notional;
+    liq_at_high: test liquidation at the bar high (conservative) rather than at the close;
+    margin_tiers: ((lower bound [USD notional], theta_F), ...) applied to the whole position once its notional
+    reaches a bound (stricter of tier and rule); None = the shipped Hyperliquid margin table of the asset.
     """
 
     capital_usd: float = 1_000_000.0
@@ -30,6 +44,14 @@ class BacktestConfig:
     charge_entry: bool = True
     reenter_after_liquidation: bool = True
     split_legs: bool = False
+    liq_at_high: bool = True
+    margin_tiers: tuple[tuple[float, float], ...] | None = None
+
+    def tiers_for(self, asset: str) -> tuple[np.ndarray, np.ndarray]:
+        """(lower bound [USD notional], theta_F) of the tiers above the first; None = shipped Hyperliquid table."""
+        tiers = self.margin_tiers if self.margin_tiers is not None else _shipped_tiers(asset.upper())
+        sel = [(lo, th) for lo, th in tiers if lo > 0.0]
+        return np.array([x[0] for x in sel], dtype=float), np.array([x[1] for x in sel], dtype=float)
 
     def __post_init__(self) -> None:
         if not self.capital_usd > 0:
@@ -38,18 +60,23 @@ class BacktestConfig:
             raise ModelDomainError("q_min_usd, buffer_bps and delay_bars must be >= 0")
 
 
-def run_kernel(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: BacktestConfig,
-               kernel=backtest_nb) -> tuple[np.ndarray, ...]:  # noqa: ANN001
-    """Call the compiled loop (or ``kernel`` = a twin with the same signature) on prepared arrays."""
-    return kernel(
+def kernel_args(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: BacktestConfig) -> tuple:
+    """The positional arguments of :func:`backtest_nb` for one run."""
+    return (
         data.p_open, data.p_high, data.p_close, data.s_open, data.s_close, data.funding.rate,
         float(cfg.capital_usd), float(rule.alpha_target), float(rule.alpha_lower), float(rule.alpha_upper),
         float(rule.kappa_14d), float(rule.k_reb_fix), float(cfg.q_min_usd), float(cfg.buffer_bps),
         costs.sell.notional_usd, costs.sell.cost_bps, float(costs.sell_budget_bps),
         costs.buy.notional_usd, costs.buy.cost_bps, float(costs.buy_budget_bps),
         float(rule.theta_f), int(cfg.delay_bars), bool(cfg.charge_entry), bool(cfg.reenter_after_liquidation),
-        bool(cfg.split_legs),
+        bool(cfg.split_legs), bool(cfg.liq_at_high), *cfg.tiers_for(data.asset),
     )
+
+
+def run_kernel(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: BacktestConfig,
+               kernel=backtest_nb) -> tuple[np.ndarray, ...]:
+    """Call the compiled loop (or ``kernel`` = a twin with the same signature) on prepared arrays."""
+    return kernel(*kernel_args(data, rule, costs, cfg))
 
 
 def run_backtest(data: BacktestData, rule: FrozenRule, costs: CostModel | None = None,

@@ -5,8 +5,9 @@ One bar i (open time t_i, perp OHLC, spot open/close) is processed in this order
 1. mark the perp to the bar OPEN (gap from the previous close), then credit the funding settled at t_i
    (``fund_rate[i]``, already aligned by the caller to the bar whose open is the settlement instant) on the
    short carried into the bar: cash = -H * rate * open  (H < 0, positive rate pays the short);
-2. liquidation check at the bar HIGH (worst price for a short inside the bar; conservative):
-   liquidated iff M + H (high - open) <= theta_F |H| high. The whole margin account is lost, the short is
+2. liquidation check at the bar HIGH (worst price for a short inside the bar; conservative; ``liq_at_high``
+   False checks at the close instead, like an engine that sees one price per bar): liquidated iff
+   M + H (high - open) <= theta_F |H| high. The whole margin account is lost, the short is
    gone at the high; ``reenter`` re-opens the basis at the bar close at alpha_target, otherwise the spot is sold
    at the close and the strategy stays in cash;
 3. mark the perp to the CLOSE; equity V = Q * spot_close + M, alpha = M / V;
@@ -17,6 +18,9 @@ One bar i (open time t_i, perp OHLC, spot open/close) is processed in this order
 Trades keep the hedge delta-neutral in units (|H| = Q): a sell-basis trade of spot notional q sells q / s
 spot units, buys back as many perp units and moves q USD into margin; a buy-basis trade does the reverse.
 The cost C(q) [bps of notional] of the side is charged to the margin account. EMERGENCY executes q* in full.
+With ``split_legs`` (fractal-defi semantics) half the cost is charged on each leg's own notional, and on spot
+purchases (entry, buy-basis) the spot half is paid in units (q (1 - C/2) / s units received, the hedge matched
+to them) rather than from the margin.
 """
 
 from __future__ import annotations
@@ -73,10 +77,15 @@ def backtest_nb(
     charge_entry: bool,
     reenter: bool,
     split_legs: bool,
-) -> tuple[F64, F64, F64, F64, F64, F64, F64, F64, NDArray[np.int64], F64, NDArray[np.int64]]:
-    """Run one backtest. Returns per-bar arrays
-    (nav [USD], alpha [fraction], margin M [USD], spot Q [units], hedge H [units, < 0], funding cash [USD],
-    cost [USD], liquidation loss [USD], action code, traded spot notional [USD], reason code).
+    liq_at_high: bool,
+    tier_lo: F64,
+    tier_theta: F64,
+) -> tuple[F64, F64, F64, F64, F64, F64, F64, F64, NDArray[np.int64], F64, NDArray[np.int64], F64]:
+    """Run one backtest. ``tier_lo``/``tier_theta``: notional tiers [USD] above which a stricter maintenance
+    fraction applies to the whole position (empty arrays: ``theta_f`` everywhere). Returns per-bar arrays
+    (nav [USD], alpha after trades [fraction], margin M [USD], spot Q [units], hedge H [units, < 0],
+    funding cash [USD], cost [USD], liquidation loss [USD], action code, traded spot notional [USD], reason code,
+    alpha observed by the policy before trading [fraction]).
     """
     n = p_open.size
     nav = np.empty(n)
@@ -90,15 +99,23 @@ def backtest_nb(
     action = np.zeros(n, dtype=np.int64)
     traded = np.zeros(n, dtype=np.float64)
     reason = np.zeros(n, dtype=np.int64)
+    alpha_pre = np.empty(n)
 
     # entry at the open of bar 0: alpha_target * D as margin, the rest in spot, short the same units
-    q_units = (1.0 - alpha_target) * capital / s_open[0]
-    h = -q_units
+    q0 = (1.0 - alpha_target) * capital
+    q_units = q0 / s_open[0]
     m = alpha_target * capital
     entry_cost = 0.0
     if charge_entry:
-        entry_cost = _trade_cost_nb((1.0 - alpha_target) * capital, q_units, p_open[0], buy_q, buy_c, split_legs)
-        m -= entry_cost
+        if split_legs:  # spot fee paid in units bought, hedge matched to them, perp fee from margin
+            half = 0.5 * cost_at_nb(buy_q, buy_c, q0) * 1e-4
+            q_units = q0 * (1.0 - half) / s_open[0]
+            entry_cost = half * q0 + half * q_units * p_open[0]
+            m -= half * q_units * p_open[0]
+        else:
+            entry_cost = _trade_cost_nb(q0, q_units, p_open[0], buy_q, buy_c, split_legs)
+            m -= entry_cost
+    h = -q_units
     p_prev = p_open[0]
     stopped = False
     pend_bar = -1
@@ -118,8 +135,12 @@ def backtest_nb(
         liquidated = False
         # 2. liquidation at the bar high (the short's worst price)
         if h != 0.0:
-            ph = p_high[i]
-            if m + h * (ph - po) <= theta_f * (-h) * ph:
+            ph = p_high[i] if liq_at_high else p_close[i]
+            th = theta_f
+            for k in range(tier_lo.size):
+                if -h * ph >= tier_lo[k] and tier_theta[k] > th:
+                    th = tier_theta[k]
+            if m + h * (ph - po) <= th * (-h) * ph:
                 liquidated = True
                 liq_loss[i] = m + h * (ph - po)  # margin equity lost at the liquidation price
                 m = 0.0
@@ -132,6 +153,7 @@ def backtest_nb(
             m += h * (pc - p_prev)
         p_prev = pc
         v = q_units * sc + m
+        alpha_pre[i] = m / v if v > 0.0 else 0.0
         if liquidated:
             action[i] = ACT_STOP
             if reenter and v > 0.0:
@@ -164,7 +186,7 @@ def backtest_nb(
                 pend_bar = -1
             elif pend_bar < 0 and v > 0.0:
                 a_t = m / v
-                a_code, r_code, q_t, q_max, q_hat = decide_nb(
+                a_code, r_code, q_t, _q_max, q_hat = decide_nb(
                     a_t, v, alpha_target, alpha_lower, alpha_upper, kappa_fix, k_reb_fix, q_min_usd,
                     buffer_bps, sell_q, sell_c, sell_budget_bps, buy_q, buy_c, buy_budget_bps,
                 )
@@ -195,11 +217,16 @@ def backtest_nb(
             elif act == 2:  # lower collateral: buy-basis
                 q = min(q, m)
                 u = q / sc
+                if split_legs:  # the spot fee buys fewer units; the hedge matches the units received
+                    half = 0.5 * cost_at_nb(buy_q, buy_c, q) * 1e-4
+                    u = q * (1.0 - half) / sc
+                    c = half * q + half * u * pc
+                    m -= q + half * u * pc
+                else:
+                    c = _trade_cost_nb(q, u, pc, buy_q, buy_c, split_legs)
+                    m -= q + c
                 q_units += u
                 h -= u
-                m -= q
-                c = _trade_cost_nb(q, u, pc, buy_q, buy_c, split_legs)
-                m -= c
                 cost[i] += c
                 traded[i] = q
                 action[i] = act
@@ -210,4 +237,4 @@ def backtest_nb(
         spot_q[i] = q_units
         hedge[i] = h
     cost[0] += entry_cost
-    return nav, alpha_out, margin, spot_q, hedge, fund, cost, liq_loss, action, traded, reason
+    return nav, alpha_out, margin, spot_q, hedge, fund, cost, liq_loss, action, traded, reason, alpha_pre

@@ -49,6 +49,8 @@ class RuleSpec:
     upper_horizon_hours: float = UPPER_HORIZON_HOURS
     margin_venue: str = "hyperliquid"
     kappa_venue: str = "binance"
+    l_max: float | None = None
+    theta_f: float | None = None
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def calibrate_rule(
         vol = realised_vol(candles, c_to, sp.lookback_days, candles_bar_hours or 1.0, 0.9)
     else:
         vol = calibrate_sigma(a, c_to, sp.lookback_days)
-    theta, l_max = theta_f_for(sp.margin_venue, a)
+    theta, l_max = theta_f_for(sp.margin_venue, a, l_max=sp.l_max, theta_f=sp.theta_f)
     sig_s = vol.sigma_annual * sp.stress
     at = float(solve_alpha_risk(sig_s, theta, sp.horizon_days / 365.0, sp.epsilon))
     al = float(alpha_lower(sig_s, theta, sp.h_liq_hours, sp.eps_liq))

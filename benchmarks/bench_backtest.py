@@ -1,0 +1,111 @@
+"""Backtest kernel timing: the numba-compiled loop vs the same source as plain Python, in the same run.
+
+Run:  .venv/bin/python benchmarks/bench_backtest.py [--repeat 200] [--json]
+
+Workload: BTC, 2025-03-10 -> 2026-03-10, 8,760 hourly Binance perp bars, Hyperliquid funding, the rule frozen on
+the two years before (what ``basisctl backtest --asset BTC`` runs). Timed after compilation:
+
+* ``kernel``: one call of ``backtest_nb`` on prepared arrays (the compiled loop, incl. the shared ``decide_nb``);
+* ``run_backtest``: kernel + result object; ``metrics``: all metrics (pandas daily resampling dominates);
+* ``python_twin``: the identical kernel source run as plain Python (``BASISCTL_DISABLE_JIT=1``, in a child
+  process started by this script, so both numbers come from the same run on the same machine);
+* ``sweep``: a 96-point grid through ``run_sweep`` serially and on a 2-process pool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def _setup():
+    from basisctl.backtest import BacktestConfig, CostModel, calibrate_rule, prepare
+
+    data = prepare("BTC", "2025-03-10", "2026-03-10", funding_venue="hyperliquid")
+    rule = calibrate_rule("BTC", "2023-03-10", "2025-03-10", 20.0)
+    return data, rule, CostModel.paper("BTC"), BacktestConfig()
+
+
+def _time(fn, repeat: int) -> float:
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def child_python_twin(repeat: int) -> None:
+    """Runs under BASISCTL_DISABLE_JIT=1: prints the median seconds of one plain-Python kernel call."""
+    from basisctl.backtest.engine import kernel_args
+    from basisctl.backtest.kernel import backtest_nb
+
+    data, rule, cm, cfg = _setup()
+    assert not hasattr(backtest_nb, "py_func"), "JIT is not disabled in the twin"
+    args = kernel_args(data, rule, cm, cfg)
+    print(json.dumps({"python_twin_s": _time(lambda: backtest_nb(*args), repeat)}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=200)
+    ap.add_argument("--twin-repeat", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        child_python_twin(a.twin_repeat)
+        return
+
+    from basisctl.backtest import run_backtest
+    from basisctl.backtest.engine import kernel_args
+    from basisctl.backtest.kernel import backtest_nb
+    from basisctl.backtest.sweep import SweepGrid, run_sweep
+
+    t0 = time.perf_counter()
+    data, rule, cm, cfg = _setup()
+    t_setup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = run_backtest(data, rule, cm, cfg)
+    t_first = time.perf_counter() - t0  # includes compilation or cache load
+    args = kernel_args(data, rule, cm, cfg)
+    t_kernel = _time(lambda: backtest_nb(*args), a.repeat)
+    t_run = _time(lambda: run_backtest(data, rule, cm, cfg), a.repeat)
+    t_metrics = _time(lambda: res.metrics(), max(a.repeat // 10, 5))
+
+    env = {**os.environ, "BASISCTL_DISABLE_JIT": "1"}
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", "--twin-repeat", str(a.twin_repeat)],
+                          env=env, capture_output=True, text=True, check=True)
+    t_py = json.loads(proc.stdout.strip().splitlines()[-1])["python_twin_s"]
+
+    grid = SweepGrid(alpha_target_mult=(0.8, 0.9, 1.0, 1.1, 1.2, 1.5), cost_bps=(10.0, 20.0, 30.0, 40.0),
+                     q_min_usd=(1e4, 1e5), buffer_bps=(5.0, 10.0))
+    n_pts = len(grid.points())
+    t0 = time.perf_counter()
+    run_sweep(data, rule, grid, cfg, executor="serial")
+    t_sweep_serial = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_sweep(data, rule, grid, cfg, executor="process", workers=2)
+    t_sweep_pool = time.perf_counter() - t0
+
+    out = {
+        "bars": int(data.p_open.size), "cpu_count": os.cpu_count(),
+        "setup_load_and_calibrate_s": t_setup, "first_call_s (compile or cache load)": t_first,
+        "kernel_ms": t_kernel * 1e3, "run_backtest_ms": t_run * 1e3, "metrics_ms": t_metrics * 1e3,
+        "python_twin_ms": t_py * 1e3, "speedup_numba_vs_python": t_py / t_kernel,
+        f"sweep_{n_pts}pts_serial_s": t_sweep_serial, f"sweep_{n_pts}pts_pool2_s": t_sweep_pool,
+    }
+    if a.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for k, v in out.items():
+            print(f"{k:40s} {v:.4g}" if isinstance(v, float) else f"{k:40s} {v}")
+
+
+if __name__ == "__main__":
+    main()

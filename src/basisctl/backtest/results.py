@@ -1,0 +1,189 @@
+"""Backtest results: per-bar frame, trades, funding cash flows and the metrics users expect.
+
+All metrics are fractions (0.0973 = 9.73 %), never percent, except where the name says ``_bps``.
+
+* ``acc_return`` = NAV_end / D - 1; ``apy`` = acc_return * 365 / days (simple annualisation, which is how the
+  paper's Table X relates its accumulated return and APY); ``funding_apy`` = funding cash / D * 365 / days
+  (only settlements actually present in the data are paid; missing ones are counted in
+  ``missing_funding_settlements``);
+* ``max_drawdown`` = min_t (NAV_t / max_{s<=t} NAV_s - 1) <= 0, NAV at bar closes with D prepended;
+* ``avg_leverage`` = time average over bars of the hedge leverage (1 - alpha_t) / alpha_t (bars with a hedge);
+* ``rebalances`` = policy trades (raise + lower + emergency; entry and liquidation re-entries excluded);
+  ``turnover_pct`` = sum of their spot notional / D (a fraction despite the name, kept for the CLI contract);
+  ``avg_rebalance_pct`` = turnover_pct / rebalances;
+* ``sharpe`` = mean / std (ddof=1) of daily NAV returns (UTC days, last bar close per day) * sqrt(365);
+* decomposition [fraction of D]: ``ret_funding`` + ``ret_costs`` (<= 0) + ``ret_mtm`` (spot-perp mark-to-market
+  residual, including ``ret_liquidation`` = margin forfeited at liquidations) = ``acc_return``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from basisctl.backtest.kernel import ACT_REENTRY, ACT_STOP
+from basisctl.model.policy import Reason
+
+if TYPE_CHECKING:
+    from basisctl.backtest.costs import CostModel
+    from basisctl.backtest.data import BacktestData
+    from basisctl.backtest.engine import BacktestConfig
+    from basisctl.backtest.rule import FrozenRule
+
+ACTION_NAMES = {0: "none", 1: "raise_collateral", 2: "lower_collateral", 3: "emergency", 4: "entry",
+                ACT_REENTRY: "liquidation_reentry", ACT_STOP: "liquidation_stop"}
+
+#: Keys ``basisctl backtest --json`` promises (issue 4 item 7).
+JSON_KEYS: tuple[str, ...] = ("acc_return", "apy", "funding_apy", "max_drawdown", "avg_leverage", "rebalances",
+                              "turnover_pct", "liquidations", "sharpe", "alpha_target", "alpha_lower",
+                              "alpha_upper", "bars", "start", "end")
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Output of :func:`basisctl.backtest.run_backtest`: raw kernel arrays plus the inputs that made them."""
+
+    data: BacktestData
+    rule: FrozenRule
+    costs: CostModel
+    config: BacktestConfig
+    arrays: tuple[np.ndarray, ...]
+
+    # ---- raw series -------------------------------------------------------------------------------------
+    @property
+    def nav(self) -> np.ndarray:
+        """NAV at each bar close [USD]."""
+        return self.arrays[0]
+
+    @property
+    def alpha(self) -> np.ndarray:
+        return self.arrays[1]
+
+    @property
+    def leverage(self) -> np.ndarray:
+        """Hedge leverage (1 - alpha)/alpha [x]; 0 where no hedge is open."""
+        a, h = self.arrays[1], self.arrays[4]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lev = np.where((h != 0) & (a > 0), (1.0 - a) / a, 0.0)
+        return lev
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per bar (index = bar open, UTC): prices, state, cash flows, action."""
+        nav, alpha, m, q, h, fund, cost, liq, act, traded, reason, alpha_pre = self.arrays
+        return pd.DataFrame({
+            "perp_close": self.data.p_close, "spot_close": self.data.s_close, "nav": nav,
+            "alpha_pre_trade": alpha_pre, "alpha": alpha,
+            "leverage": self.leverage, "margin_usd": m, "spot_qty": q, "hedge_qty": h,
+            "funding_rate": self.data.funding.rate, "funding_usd": fund, "cost_usd": cost,
+            "liquidation_loss_usd": liq, "action": [ACTION_NAMES[int(x)] for x in act], "traded_usd": traded,
+            "reason": [Reason(int(r)).name.lower() if a in (1, 2, 3) else "" for a, r in zip(act, reason, strict=True)],
+        }, index=pd.DatetimeIndex(self.data.ts, name="ts"))
+
+    def trades(self) -> pd.DataFrame:
+        """Executed trades (policy rebalances, emergencies, liquidation re-entries/stops)."""
+        f = self.to_frame()
+        return f.loc[f["action"] != "none", ["action", "reason", "alpha_pre_trade", "alpha", "traded_usd",
+                                             "cost_usd", "nav", "perp_close"]]
+
+    def funding_flows(self) -> pd.DataFrame:
+        """Funding cash credited per bar where a settlement was paid [USD, + = received by the short]."""
+        f = self.to_frame()
+        return f.loc[f["funding_rate"] != 0.0, ["funding_rate", "funding_usd", "hedge_qty"]]
+
+    # ---- metrics ----------------------------------------------------------------------------------------
+    def daily_returns(self) -> pd.Series:
+        d = self.data
+        close_ts = pd.DatetimeIndex(d.ts) + pd.Timedelta(hours=d.bar_hours)
+        s = pd.Series(self.nav, index=close_ts)
+        # NAV at the end of each UTC day (a bar closing exactly at midnight belongs to the day it ends)
+        day = (close_ts - pd.Timedelta(microseconds=1)).normalize()
+        daily = s.groupby(day).last()
+        daily = pd.concat([pd.Series([self.config.capital_usd], index=[d.start.normalize() - pd.Timedelta(days=1)]),
+                           daily])
+        return daily.pct_change().dropna()
+
+    def metrics(self) -> dict[str, Any]:
+        nav, alpha, _m, _q, h, fund, cost, liq, act, traded, _reason, _pre = self.arrays
+        d, cap = self.data, self.config.capital_usd
+        days = d.days
+        acc = nav[-1] / cap - 1.0
+        path = np.concatenate([[cap], nav])
+        dd = float(np.min(path / np.maximum.accumulate(path) - 1.0))
+        reb = np.isin(act, (1, 2, 3))
+        n_reb = int(reb.sum())
+        turnover = float(traded[reb].sum() / cap)
+        hedged = h != 0
+        lev = self.leverage
+        r = self.daily_returns()
+        sd = float(r.std(ddof=1)) if r.size > 1 else 0.0
+        sharpe = float(r.mean() / sd * np.sqrt(365.0)) if sd > 0 else float("nan")
+        fund_ret = float(fund.sum() / cap)
+        cost_ret = float(-cost.sum() / cap)
+        return {
+            "asset": d.asset,
+            "start": d.start.isoformat(),
+            "end": d.end.isoformat(),
+            "bars": int(nav.size),
+            "bar_hours": d.bar_hours,
+            "days": days,
+            "prices_source": d.prices_source,
+            "funding_source": d.funding_source,
+            "acc_return": float(acc),
+            "apy": float(acc * 365.0 / days),
+            "funding_apy": float(fund_ret * 365.0 / days),
+            "max_drawdown": dd,
+            "avg_leverage": float(lev[hedged].mean()) if hedged.any() else 0.0,
+            "max_leverage": float(lev.max()),
+            "min_alpha": float(alpha[hedged].min()) if hedged.any() else float("nan"),
+            "rebalances": n_reb,
+            "raise_collateral": int((act == 1).sum()),
+            "lower_collateral": int((act == 2).sum()),
+            "emergencies": int((act == 3).sum()),
+            "turnover_pct": turnover,
+            "avg_rebalance_pct": turnover / n_reb if n_reb else 0.0,
+            "liquidations": int(np.isin(act, (ACT_REENTRY, ACT_STOP)).sum()),
+            "sharpe": sharpe,
+            "ret_funding": fund_ret,
+            "ret_costs": cost_ret,
+            "ret_liquidation": float(liq.sum() and -liq.sum() / cap),
+            "ret_mtm": float(acc - fund_ret - cost_ret),
+            "funding_settlements": d.funding.n_settlements,
+            "missing_funding_settlements": d.funding.missing_settlements,
+            "funding_interval_hours": list(d.funding.interval_hours),
+            "alpha_target": self.rule.alpha_target,
+            "alpha_lower": self.rule.alpha_lower,
+            "alpha_upper": self.rule.alpha_upper,
+            "leverage_target": self.rule.leverage_target,
+            "theta_f": self.rule.theta_f,
+            "kappa_14d_bps": self.rule.kappa_14d * 1e4,
+            "kappa_source": self.rule.kappa_source,
+            "k_reb_fix": self.rule.k_reb_fix,
+            "sigma_annual": self.rule.sigma_annual,
+            "calib_from": self.rule.calib_from.isoformat(),
+            "calib_to": self.rule.calib_to.isoformat(),
+            "cost_model": self.costs.label,
+            "capital_usd": cap,
+            "q_min_usd": self.config.q_min_usd,
+            "buffer_bps": self.config.buffer_bps,
+            "delay_bars": self.config.delay_bars,
+        }
+
+    def summary(self) -> str:
+        k = self.metrics()
+        return (
+            f"{k['asset']} {k['start'][:10]} -> {k['end'][:10]} ({k['bars']} x {k['bar_hours']:g}h bars, "
+            f"funding {k['funding_source']}, {k['missing_funding_settlements']} settlements missing)\n"
+            f"  rule: alpha_target={k['alpha_target']:.4f} ({k['leverage_target']:.2f}x) "
+            f"band [{k['alpha_lower']:.4f}, {k['alpha_upper']:.4f}] theta_F={k['theta_f']:.4f} "
+            f"kappa_14d={k['kappa_14d_bps']:.2f} bps, cost {k['cost_model']}\n"
+            f"  acc return {k['acc_return']:.2%}  APY {k['apy']:.2%}  funding APY {k['funding_apy']:.2%}  "
+            f"max DD {k['max_drawdown']:.2%}  avg lev {k['avg_leverage']:.2f}x  Sharpe {k['sharpe']:.2f}\n"
+            f"  rebalances {k['rebalances']} (raise {k['raise_collateral']}, lower {k['lower_collateral']}, "
+            f"emergency {k['emergencies']})  turnover {k['turnover_pct']:.2%}  avg {k['avg_rebalance_pct']:.2%}  "
+            f"liquidations {k['liquidations']}\n"
+            f"  decomposition: funding {k['ret_funding']:+.2%}  costs {k['ret_costs']:+.2%}  "
+            f"spot-perp MTM {k['ret_mtm']:+.2%} (liquidation {k['ret_liquidation']:+.2%})"
+        )

@@ -1,0 +1,231 @@
+"""Backtest commands: ``backtest``, ``sweep``, ``report``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from basisctl.backtest import (
+    JSON_KEYS,
+    BacktestConfig,
+    CostModel,
+    calibrate_rule,
+    paper_cost_bps,
+    prepare,
+    run_backtest,
+)
+from basisctl.backtest.data import _bar_hours, utc
+from basisctl.backtest.results import BacktestResult
+from basisctl.backtest.rule import RuleSpec
+from basisctl.backtest.sweep import EXECUTORS, SweepGrid, run_sweep
+from basisctl.cli._common import console, err_console, fail, handle_errors, parse_floats, print_json
+from basisctl.errors import DataCoverageError
+
+DEFAULT_FROM = "2025-03-10"
+DEFAULT_TO = "2026-03-10"
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=False)
+
+
+def build_backtest(
+    asset: str, prices_venue: str, funding_venue: str, prices_file: Path | None, funding_file: Path | None,
+    spot_file: Path | None, date_from: str, date_to: str, calib_from: str | None, calib_to: str | None,
+    cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
+    kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
+    l_max: float | None = None, theta_f: float | None = None,
+) -> BacktestResult:
+    """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
+    a = asset.upper()
+    start = utc(date_from)
+    c_to = utc(calib_to) if calib_to else start
+    c_from = utc(calib_from) if calib_from else c_to - pd.DateOffset(years=2)
+    if c_to > start:
+        raise DataCoverageError(f"calibration window must end at or before the test start (no look-ahead): "
+                                f"--calib-to {c_to:%Y-%m-%d} > --from {start:%Y-%m-%d}")
+    cost = paper_cost_bps(a) if cost_bps is None else cost_bps
+    candles = funding = None
+    bar_h = None
+    if prices_file is not None:
+        from basisctl.data.io import read_candles
+
+        candles = read_candles(prices_file)
+        bar_h = _bar_hours(candles)
+    if funding_file is not None:
+        from basisctl.data.io import read_funding
+
+        funding = read_funding(funding_file)
+    rule = calibrate_rule(a, c_from, c_to, cost, RuleSpec(l_max=l_max, theta_f=theta_f), candles=candles,
+                          candles_bar_hours=bar_h, funding=funding,
+                          kappa_bps_14d=kappa_bps)
+    data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
+                   prices=candles, funding=funding)
+    if prices_file is not None or funding_file is not None:
+        data = type(data)(**{**data.__dict__,
+                             "prices_source": str(prices_file) if prices_file else data.prices_source,
+                             "funding_source": str(funding_file) if funding_file else data.funding_source})
+    costs = CostModel.fixed(cost, budget_bps=budget_bps)
+    cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd, buffer_bps=buffer_bps, delay_bars=delay_bars)
+    return run_backtest(data, rule, costs, cfg)
+
+
+def write_outputs(res: BacktestResult, out: Path) -> list[Path]:
+    """DIR/metrics.json, DIR/bars.parquet, DIR/trades.csv, DIR/summary.txt."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "metrics.json", out / "bars.parquet", out / "trades.csv", out / "summary.txt"]
+    from basisctl.cli._common import _clean
+
+    paths[0].write_text(json.dumps(_clean(res.metrics()), indent=2) + "\n")
+    res.to_frame().to_parquet(paths[1])
+    res.trades().to_csv(paths[2])
+    paths[3].write_text(res.summary() + "\n")
+    return paths
+
+
+@handle_errors
+def backtest(
+    asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC (any symbol with --prices-file/--funding-file).")],
+    prices_venue: Annotated[str, typer.Option(help="Shipped perp bars to replay: binance (1h, 4h fallback).")]
+    = "binance",
+    funding_venue: Annotated[str, typer.Option(help="Funding stream credited to the short: hyperliquid | binance "
+                                               "| bybit.")] = "hyperliquid",
+    prices_file: Annotated[Path | None, typer.Option(help="CSV/Parquet candles (shipped schema, ts = bar open) "
+                                                     "replacing the shipped prices for calibration and test.")]
+    = None,
+    funding_file: Annotated[Path | None, typer.Option(help="CSV/Parquet funding (rate per interval, + = longs pay) "
+                                                      "replacing the shipped funding (test and kappa).")] = None,
+    spot_file: Annotated[Path | None, typer.Option(help="Separate spot candles (default: spot = perp series).")]
+    = None,
+    date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date, inclusive).")] = DEFAULT_FROM,
+    date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = DEFAULT_TO,
+    calib_from: Annotated[str | None, typer.Option(help="Calibration start; default --calib-to minus 2 years.")]
+    = None,
+    calib_to: Annotated[str | None, typer.Option(help="Calibration end (exclusive, <= --from); default --from.")]
+    = None,
+    cost_bps: Annotated[float | None, typer.Option(help="Fixed execution cost per basis trade [bps of notional]"
+                                                   "; also K_reb_fix [bps of capital]. Default Table VIII.")]
+    = None,
+    q_min_usd: Annotated[float, typer.Option(help="Minimum executable size q_min [USD].")] = 10_000.0,
+    buffer_bps: Annotated[float, typer.Option(help="Execution buffer b [bps]; bites only with --budget-bps.")]
+    = 10.0,
+    budget_bps: Annotated[float, typer.Option(help="Per-side cost budget [bps]; inf = liquidity never binds "
+                                              "(paper Sec. IX).")] = math.inf,
+    capital_usd: Annotated[float, typer.Option(help="Initial capital D [USD].")] = 1_000_000.0,
+    delay_bars: Annotated[int, typer.Option(help="Fill rebalances N bars after the decision.")] = 0,
+    kappa_bps: Annotated[float | None, typer.Option(help="Override the 14-day carry kappa [bps] for alpha_U.")]
+    = None,
+    bar: Annotated[str, typer.Option(help="Shipped bar size: auto (1h, 4h over gaps) | 1h | 4h.")] = "auto",
+    l_max: Annotated[float | None, typer.Option(help="Hyperliquid max leverage (theta_F = 1/(2 L_max)); "
+                                                "default: the paper's table.")] = None,
+    theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object (fractions).")]
+    = False,
+    out: Annotated[Path | None, typer.Option(help="Write metrics.json, bars.parquet, trades.csv, summary.txt.")]
+    = None,
+) -> None:
+    """Replay one asset under the frozen band rule (calibrated before --from) with real funding."""
+    res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
+                         date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
+                         kappa_bps, bar, budget_bps, l_max, theta_f)
+    if out is not None:
+        write_outputs(res, out)
+    if as_json:
+        m = res.metrics()
+        print_json({**{k: m[k] for k in JSON_KEYS}, **m})
+        return
+    console.print(res.summary(), highlight=False)
+    if out is not None:
+        console.print(f"wrote {out}/metrics.json, bars.parquet, trades.csv, summary.txt")
+
+
+@handle_errors
+def sweep(
+    asset: Annotated[str, typer.Option(help="Asset symbol.")],
+    funding_venue: Annotated[str, typer.Option(help="Funding stream: hyperliquid | binance.")] = "hyperliquid",
+    date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date).")] = DEFAULT_FROM,
+    date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = DEFAULT_TO,
+    alpha_mult: Annotated[str, typer.Option(help="alpha_target multipliers, comma-separated.")] = "0.8,1,1.2",
+    alpha_lower: Annotated[str, typer.Option(help="alpha_L values (empty = frozen).")] = "",
+    alpha_upper: Annotated[str, typer.Option(help="alpha_U values (empty = from kappa and cost).")] = "",
+    cost_bps: Annotated[str, typer.Option(help="Costs [bps of notional] (empty = Table VIII).")] = "",
+    q_min_usd: Annotated[str, typer.Option(help="q_min values [USD].")] = "10000",
+    buffer_bps: Annotated[str, typer.Option(help="Buffer values [bps].")] = "10",
+    budget_bps: Annotated[str, typer.Option(help="Cost budgets [bps], 'inf' allowed.")] = "inf",
+    executor: Annotated[str, typer.Option(help=f"{' | '.join(EXECUTORS)} (ray needs basisctl[ray]).")]
+    = "process",
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print rows as a JSON list.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the table (.csv or .parquet).")] = None,
+) -> None:
+    """Evaluate the rule over a parameter grid (results identical for every executor)."""
+    a = asset.upper()
+    start = utc(date_from)
+    costs = parse_floats(cost_bps, "cost-bps") or [paper_cost_bps(a)]
+    rule = calibrate_rule(a, start - pd.DateOffset(years=2), start, costs[0])
+    data = prepare(a, start, utc(date_to), "binance", funding_venue)
+    grid = SweepGrid(
+        alpha_target_mult=parse_floats(alpha_mult, "alpha-mult") or [1.0],
+        alpha_lower=parse_floats(alpha_lower, "alpha-lower") or [None],
+        alpha_upper=parse_floats(alpha_upper, "alpha-upper") or [None],
+        cost_bps=costs, q_min_usd=parse_floats(q_min_usd, "q-min-usd") or [10_000.0],
+        buffer_bps=parse_floats(buffer_bps, "buffer-bps") or [10.0],
+        budget_bps=parse_floats(budget_bps, "budget-bps") or [math.inf],
+    )
+    n = len(grid.points())
+    with _progress() as prog:
+        tid = prog.add_task(f"sweep {a} ({executor})", total=n)
+        df = run_sweep(data, rule, grid, executor=executor, workers=workers,
+                       on_progress=lambda d, t: prog.update(tid, completed=d))
+    if out is not None:
+        df.to_parquet(out) if out.suffix == ".parquet" else df.to_csv(out, index=False)
+    if as_json:
+        print_json(df.to_dict(orient="records"))
+        return
+    t = Table(title=f"Sweep {a} {date_from} -> {date_to}, {funding_venue} funding ({n} points)")
+    cols = ["alpha_target_mult", "alpha_target", "alpha_lower_eff", "alpha_upper_eff", "cost_bps", "q_min_usd",
+            "buffer_bps", "budget_bps", "apy", "funding_apy", "max_drawdown", "avg_leverage", "rebalances",
+            "emergencies", "liquidations"]
+    for c in cols:
+        t.add_column(c, justify="right")
+    for _, r in df.iterrows():
+        if r.get("error"):
+            continue
+        t.add_row(*[f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols])
+    console.print(t)
+
+
+@handle_errors
+def report(
+    out: Annotated[Path, typer.Option(help="Output directory; writes DIR/index.html (self-contained).")],
+    assets: Annotated[str, typer.Option(help="Assets for the static grid and backtests.")] = "BTC,ETH,LINK,DOGE",
+    quick: Annotated[bool, typer.Option(help="Small subset (first period per asset, fewer grid cells).")] = False,
+) -> None:
+    """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report."""
+    from basisctl.report import build_report
+
+    names = [x.strip().upper() for x in assets.split(",") if x.strip()]
+    if not names:
+        fail("--assets needs at least one symbol")
+    with _progress() as prog:
+        tid = prog.add_task("report", total=None)
+
+        def step(label: str, done: int, total: int) -> None:
+            prog.update(tid, description=f"report: {label}", completed=done, total=total)
+
+        path = build_report(out, assets=names, quick=quick, on_step=step)
+    console.print(f"wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backtest")(backtest)
+    app.command("sweep")(sweep)
+    app.command("report")(report)
