@@ -1,0 +1,417 @@
+"""Dynamic band commands: ``bands`` and the ``simulate`` group (``upper``, ``upper-grid``, ``lower-grid``).
+
+Units on the command line: sigma annualised (8760 h/yr); alpha as a fraction of capital; costs K_reb in bps
+of capital; kappa14 = expected cumulative 14-day funding in bps of notional; horizons in hours or days as
+named. Inputs not given on the command line come from the shipped datasets (`basisctl data list`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma, utc
+from basisctl.calibration.volatility import log_returns_consecutive
+from basisctl.cli._common import console, err_console, fail, handle_errors, parse_floats, parse_strs, print_json
+from basisctl.data import shipped
+from basisctl.errors import DataCoverageError, ModelDomainError
+from basisctl.model.bands import (
+    ALPHA_UPPER_CAP,
+    DEFAULT_EPS_LIQ,
+    DEFAULT_H_LIQ_HOURS,
+    DEFAULT_UPPER_HORIZON_DAYS,
+    alpha_lower,
+    alpha_upper,
+    upper_delta,
+)
+from basisctl.model.margin import VENUES, theta_f_for
+from basisctl.model.static import alpha_liq, hit_probability_log_barrier, solve_alpha_risk
+from basisctl.simulate.bootstrap import alpha_lower_bootstrap
+from basisctl.simulate.engine import BACKENDS, simulate_hits
+from basisctl.simulate.models import GBM, Bootstrap, FullState, PathModel
+
+DEFAULT_COSTS_BPS = "5,10,20,30"
+DEFAULT_STRESS = 1.5
+DEFAULT_EPSILON = 1e-3
+DEFAULT_LOOKBACK_DAYS = 180.0
+DEFAULT_MC_HORIZON_DAYS = 60.0
+MIN_BOOT_COVERAGE = 0.9
+
+
+@dataclass(frozen=True)
+class BandInputs:
+    """Everything the band formulas need for one venue/asset, with where each number came from."""
+
+    venue: str
+    asset: str
+    sigma: float  # unstressed [annualised]
+    sigma_source: str
+    stress: float
+    theta_f: float
+    l_max: float
+    kappa14: float  # expected cumulative 14-day funding [decimal of notional]
+    kappa14_source: str
+    epsilon: float
+
+    @property
+    def sigma_stressed(self) -> float:
+        return self.sigma * self.stress
+
+    @property
+    def alpha_target(self) -> float:
+        """Variant 2 static target: 1-day horizon, budget ``epsilon``, stressed sigma (Table IV slice)."""
+        return float(solve_alpha_risk(self.sigma_stressed, self.theta_f, 1.0 / 365.0, self.epsilon))
+
+
+def _resolve(venue: str, asset: str, asof: str | None, lookback_days: float, sigma: float | None, stress: float,
+             kappa14_bps: float | None, l_max: float | None, epsilon: float) -> BandInputs:
+    if stress <= 0 or not math.isfinite(stress):
+        raise ModelDomainError(f"--stress must be > 0 (got {stress!r})")
+    theta, lm = theta_f_for(venue, asset, l_max=l_max)
+    when = utc(asof)
+    if sigma is None:
+        est = calibrate_sigma(asset, when, lookback_days)
+        sig, sig_src = est.sigma_annual, (f"{shipped.VOL_PRICE_MARKET} {est.interval_hours:g}h bars, "
+                                          f"{lookback_days:g}d to {when:%Y-%m-%d}")
+    else:
+        if not (math.isfinite(sigma) and sigma > 0):
+            raise ModelDomainError(f"--sigma must be > 0 [annualised] (got {sigma!r})")
+        sig, sig_src = float(sigma), "--sigma"
+    if kappa14_bps is None:
+        k = calibrate_kappa(venue, asset, when, lookback_days, horizon_hours=DEFAULT_UPPER_HORIZON_DAYS * 24.0)
+        kap, kap_src = k.kappa, f"{venue} funding, {k.n_windows} 14d windows, {lookback_days:g}d to {when:%Y-%m-%d}"
+    else:
+        kap, kap_src = float(kappa14_bps) * 1e-4, "--kappa14-bps"
+    return BandInputs(venue.lower(), asset.upper(), sig, sig_src, float(stress), theta, lm, kap, kap_src, epsilon)
+
+
+def hourly_returns(asset: str, asof: pd.Timestamp | str | None, lookback_days: float) -> np.ndarray:
+    """1-hour log returns of the shipped perp mark-like series over [asof - lookback, asof) (no look-ahead:
+    the later bar of each return closes by ``asof``); raises when fewer than 90% of the hours are present."""
+    end = utc(asof)
+    c = shipped.load_candles(shipped.VOL_PRICE_MARKET, asset, "1h")
+    r, ts = log_returns_consecutive(c, 1.0)
+    step = 3_600_000_000_000
+    start = end - pd.Timedelta(days=lookback_days)
+    sel = (ts - step >= start.value) & (ts <= end.value - step)
+    out = r[sel]
+    expected = max(int(lookback_days * 24) - 1, 1)
+    if out.size < MIN_BOOT_COVERAGE * expected:
+        raise DataCoverageError(
+            f"{shipped.VOL_PRICE_MARKET} {asset.upper()} 1h returns cover {out.size / expected:.0%} of the "
+            f"{lookback_days:g}-day window ending {end:%Y-%m-%d} (bootstrap needs {MIN_BOOT_COVERAGE:.0%}); "
+            "choose another --asof")
+    return out
+
+
+def _upper_rows(inp: BandInputs, alpha_t: float, costs: list[float]) -> list[dict[str, float | bool]]:
+    rows = []
+    for c in costs:
+        k = c * 1e-4
+        d = float(upper_delta(k, inp.kappa14))
+        au = float(alpha_upper(alpha_t, k, inp.kappa14))
+        rows.append({"cost_bps": c, "delta_upper": d, "alpha_upper": au, "clipped": au >= ALPHA_UPPER_CAP})
+    return rows
+
+
+@contextmanager
+def _progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err_console, transient=True) as prog:
+        task = prog.add_task(label, total=total)
+        yield lambda desc=None: prog.update(task, advance=1, description=desc or label)
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        fail(f"--backend must be one of {', '.join(BACKENDS)} (got '{backend}')")
+    return backend
+
+
+def register(app: typer.Typer) -> None:
+    sim = typer.Typer(help="Monte Carlo evidence for the dynamic band (paper Sec. VIII).", no_args_is_help=True)
+    app.add_typer(sim, name="simulate")
+
+    @app.command("bands")
+    @handle_errors
+    def bands_cmd(
+        venue: str = typer.Option(..., help="binance | hyperliquid (sets theta_F and the funding stream)."),
+        asset: str = typer.Option(..., help="BTC, ETH, LINK, DOGE (shipped data); other assets need "
+                                  "--sigma, --kappa14-bps and --l-max."),
+        sigma: float | None = typer.Option(None, help="Unstressed annualised vol; default: shipped 1h candles."),
+        asof: str | None = typer.Option(None, help=f"Calibration end (UTC), default {DEFAULT_ASOF:%Y-%m-%d}."),
+        lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
+        stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier for alpha_target and alpha_L."),
+        h_liq_hours: float = typer.Option(DEFAULT_H_LIQ_HOURS, help="Operational solvency horizon h_liq [h]."),
+        eps_liq: float = typer.Option(DEFAULT_EPS_LIQ, help="Liquidation budget over h_liq [probability]."),
+        epsilon: float = typer.Option(DEFAULT_EPSILON, help="Static 1-day budget for alpha_target."),
+        kappa14_bps: float | None = typer.Option(None, help="Expected 14-day cumulative funding [bps]; "
+                                                 "default: rolling-window estimate from shipped funding."),
+        cost_bps: str = typer.Option(DEFAULT_COSTS_BPS, help="Rebalance cost scenarios K_reb [bps of capital]."),
+        l_max: float | None = typer.Option(None, help="Override the venue max leverage (theta_F = c / L_max)."),
+        bootstrap: bool = typer.Option(False, "--bootstrap", help="Add alpha_L^boot (eq. 40) and its CI, from "
+                                       "the shipped 1h returns of the lookback window (also with --sigma)."),
+        boot_paths: int | None = typer.Option(None, help="Bootstrap paths (default: sized from the CI)."),
+        boot_rel_halfwidth: float = typer.Option(0.1, help="Target relative CI half-width of the hit freq."),
+        demean: bool = typer.Option(True, help="Demean bootstrap returns before the stress multiplier."),
+        seed: int = typer.Option(0, help="Seed of the bootstrap."),
+        json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
+    ) -> None:
+        """Band boundaries for one venue/asset: alpha_target, alpha_L (eq. 38), alpha_U per cost (eq. 45)."""
+        costs = parse_floats(cost_bps, "cost-bps")
+        inp = _resolve(venue, asset, asof, lookback_days, sigma, stress, kappa14_bps, l_max, epsilon)
+        a_t = inp.alpha_target
+        a_l = float(alpha_lower(inp.sigma_stressed, inp.theta_f, h_liq_hours, eps_liq))
+        out: dict[str, Any] = {
+            "venue": inp.venue, "asset": inp.asset, "asof": utc(asof).isoformat(), "lookback_days": lookback_days,
+            "sigma": inp.sigma, "sigma_source": inp.sigma_source, "stress": inp.stress,
+            "sigma_stressed": inp.sigma_stressed, "theta_f": inp.theta_f, "l_max": inp.l_max,
+            "alpha_liq": float(alpha_liq(inp.theta_f)), "epsilon": epsilon,
+            "alpha_target": a_t, "leverage_target": (1 - a_t) / a_t,
+            "alpha_lower": a_l, "h_liq_hours": h_liq_hours, "eps_liq": eps_liq,
+            "kappa14_bps": inp.kappa14 * 1e4, "kappa14_source": inp.kappa14_source,
+            "upper": _upper_rows(inp, a_t, costs),
+        }
+        if bootstrap:
+            r = hourly_returns(inp.asset, asof, lookback_days)
+            b = alpha_lower_bootstrap(r, inp.theta_f, h_liq_hours, eps_liq, inp.stress, demean=demean,
+                                      paths=boot_paths, rel_halfwidth=boot_rel_halfwidth, seed=seed)
+            out["alpha_lower_boot"] = b.alpha_lower_boot
+            out["alpha_lower_boot_ci"] = list(b.alpha_ci)
+            out["bootstrap"] = b.to_dict()
+        if json_out:
+            print_json(out)
+            return
+        console.print(f"[bold]{inp.venue} {inp.asset}[/]  sigma={inp.sigma:.4f} x{inp.stress:g} "
+                      f"({inp.sigma_source})  theta_F={inp.theta_f:.4f}  kappa14={inp.kappa14 * 1e4:.2f} bps "
+                      f"({inp.kappa14_source})")
+        console.print(f"alpha_target={a_t:.4f} ({(1 - a_t) / a_t:.2f}x)   alpha_L={a_l:.4f} "
+                      f"(h_liq {h_liq_hours:g} h, eps {eps_liq:g})   alpha_liq={out['alpha_liq']:.4f}")
+        if bootstrap:
+            b_d = out["bootstrap"]
+            console.print(f"alpha_L^boot={b_d['alpha_lower_boot']:.4f} CI [{b_d['alpha_lower_boot_ci'][0]:.4f}, "
+                          f"{b_d['alpha_lower_boot_ci'][1]:.4f}] ({b_d['paths']:,} paths, freq "
+                          f"{b_d['hit_freq']:.2e})")
+        t = Table(title="upper boundary alpha_U = alpha_target + K_reb / kappa14 (cap 0.99)")
+        for col in ("K_reb [bps]", "Delta_U", "alpha_U"):
+            t.add_column(col, justify="right")
+        for u in out["upper"]:
+            t.add_row(f"{u['cost_bps']:g}", f"{u['delta_upper']:.4f}",
+                      f"{u['alpha_upper']:.4f}" + (" (cap)" if u["clipped"] else ""))
+        console.print(t)
+
+    @sim.command("upper")
+    @handle_errors
+    def upper_cmd(
+        alpha_target: float = typer.Option(..., help="Start and reset point alpha_0 [fraction of capital]."),
+        alpha_upper_: float = typer.Option(..., "--alpha-upper", help="Upper band alpha_U to hit."),
+        sigma: float = typer.Option(..., help="Annualised vol of the paths, used as is (no stress applied)."),
+        mu: float = typer.Option(0.0, help="Annual spot drift [1/yr]."),
+        horizon_days: float = typer.Option(DEFAULT_MC_HORIZON_DAYS, help="Simulation horizon [days]."),
+        step_hours: float = typer.Option(1.0, help="Time step [hours]."),
+        paths: int = typer.Option(100_000, help="Number of paths."),
+        seed: int = typer.Option(0, help="Seed (numpy SeedSequence)."),
+        backend: str = typer.Option("numba", help="numpy | numba | jax."),
+        monitoring: str = typer.Option("continuous", help="continuous (Brownian bridge) | discrete."),
+        antithetic: bool = typer.Option(False, "--antithetic", help="Antithetic pairs (z, -z)."),
+        alpha_lower_: float | None = typer.Option(None, "--alpha-lower", help="Also track a lower band."),
+        funding_bps_per_day: float = typer.Option(0.0, help="Constant funding accrued into margin (eq. 30) "
+                                                  "[bps of notional per day, + = short earns]."),
+        json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
+    ) -> None:
+        """Hit rate and hit time of alpha_U (a price fall) within a horizon, starting at alpha_target."""
+        _check_backend(backend)
+        if monitoring not in ("continuous", "discrete"):
+            fail(f"--monitoring must be continuous or discrete (got '{monitoring}')")
+        model = (GBM(sigma, mu) if funding_bps_per_day == 0.0
+                 else FullState(sigma, funding_bps_per_day * 1e-4 / 24.0, mu))
+        res = simulate_hits(model, alpha_target, [alpha_upper_], None if alpha_lower_ is None else [alpha_lower_],
+                            horizon_hours=horizon_days * 24.0, step_hours=step_hours, paths=paths, seed=seed,
+                            backend=backend, monitoring=monitoring, antithetic=antithetic)  # type: ignore[arg-type]
+        col = res.columns()[0]
+        out: dict[str, Any] = {
+            "alpha_target": alpha_target, "alpha_upper": alpha_upper_, "sigma": sigma, "mu": mu,
+            "horizon_days": horizon_days, "step_hours": step_hours,
+            "hit_rate": col["upper_hit_rate"], "hit_rate_se": col["upper_hit_rate_se"],
+            "median_hit_days": col["upper_hit_days_median"], "hit_days_q10": col["upper_hit_days_q10"],
+            "hit_days_q90": col["upper_hit_days_q90"],
+            "paths": res.paths, "steps": res.steps, "backend": backend, "monitoring": monitoring,
+            "antithetic": antithetic, "seed": seed, "funding_bps_per_day": funding_bps_per_day,
+            "seconds": res.seconds, "path_steps_per_s": res.path_steps_per_s,
+        }
+        if funding_bps_per_day == 0.0:
+            b = math.log((1.0 - alpha_upper_) / (1.0 - alpha_target))
+            # alpha_U hit = log price falls to b < 0; mirror: -x has log drift sigma^2/2 - mu
+            out["exact_hit_rate"] = float(hit_probability_log_barrier(-b, sigma, horizon_days / 365.0,
+                                                                      sigma * sigma - mu))
+        if alpha_lower_ is not None:
+            out.update(lower_hit_rate=col["lower_hit_rate"], lower_hit_rate_se=col["lower_hit_rate_se"],
+                       lower_median_hit_days=col["lower_hit_days_median"])
+        if json_out:
+            print_json(out)
+            return
+        t = Table(title=f"alpha {alpha_target:.4f} -> alpha_U {alpha_upper_:.4f}, sigma {sigma:g}, "
+                        f"{horizon_days:g} d in {step_hours:g} h steps")
+        t.add_column("quantity")
+        t.add_column("value", justify="right")
+        for k in ("hit_rate", "hit_rate_se", "exact_hit_rate", "median_hit_days", "hit_days_q10", "hit_days_q90",
+                  "paths", "steps", "backend", "seconds", "path_steps_per_s"):
+            if k in out:
+                v = out[k]
+                t.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
+        console.print(t)
+
+    @sim.command("upper-grid")
+    @handle_errors
+    def upper_grid_cmd(
+        venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
+        assets: str = typer.Option(",".join(shipped.ASSETS), help="Comma-separated assets."),
+        cost_bps: str = typer.Option(DEFAULT_COSTS_BPS, help="K_reb scenarios [bps of capital]."),
+        asof: str | None = typer.Option(None, help="Calibration end (UTC)."),
+        lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
+        stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier for alpha_target (Table IV slice)."),
+        path_stress: float = typer.Option(1.0, help="Vol multiplier for the simulated paths (1 = calibrated)."),
+        horizon_days: float = typer.Option(DEFAULT_MC_HORIZON_DAYS, help="Simulation horizon [days]."),
+        step_hours: float = typer.Option(1.0, help="Time step [hours]."),
+        paths: int = typer.Option(20_000, help="Paths per venue/asset (shared by all cost columns)."),
+        seed: int = typer.Option(0, help="Seed (same paths for every cell: common random numbers)."),
+        backend: str = typer.Option("numba", help="numpy | numba | jax."),
+        funding: bool = typer.Option(False, "--funding", help="Accrue kappa14/336 per hour into margin (eq. 30)."),
+        model: str = typer.Option("gbm", help="gbm | bootstrap (resample the window's demeaned 1h returns x "
+                                  "path-stress; 1 h steps)."),
+        json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
+    ) -> None:
+        """Sec. VIII.E / Table XIX: time to reach alpha_U (14-day funding) per venue x asset x cost."""
+        _check_backend(backend)
+        if model not in ("gbm", "bootstrap"):
+            fail(f"--model must be gbm or bootstrap (got '{model}')")
+        if model == "bootstrap" and step_hours != 1.0:
+            fail("--model bootstrap resamples 1-hour returns: use --step-hours 1")
+        costs = parse_floats(cost_bps, "cost-bps")
+        cells = [(v, a) for v in parse_strs(venues) for a in parse_strs(assets)]
+        rows: list[dict[str, Any]] = []
+        with _progress(not json_out, len(cells), "upper-grid") as tick:
+            for v, a in cells:
+                inp = _resolve(v, a, asof, lookback_days, None, stress, None, None, DEFAULT_EPSILON)
+                a_t = inp.alpha_target
+                ups = _upper_rows(inp, a_t, costs)
+                sig = inp.sigma * path_stress
+                f_h = inp.kappa14 / (DEFAULT_UPPER_HORIZON_DAYS * 24.0) if funding else 0.0
+                paths_model: PathModel
+                if model == "bootstrap":
+                    paths_model = Bootstrap(hourly_returns(inp.asset, asof, lookback_days), 1.0, path_stress,
+                                            True, None, f_h)
+                else:
+                    paths_model = FullState(sig, f_h) if funding else GBM(sig)
+                res = simulate_hits(paths_model, a_t, [u["alpha_upper"] for u in ups], None,
+                                    horizon_hours=horizon_days * 24.0, step_hours=step_hours, paths=paths,
+                                    seed=seed, backend=backend)  # type: ignore[arg-type]
+                for u, col in zip(ups, res.columns(), strict=True):
+                    rows.append({
+                        "venue": inp.venue, "asset": inp.asset, "sigma_paths": sig, "theta_f": inp.theta_f,
+                        "alpha_target": a_t, "kappa14_bps": inp.kappa14 * 1e4, **u,
+                        "hit_rate": col["upper_hit_rate"], "hit_rate_se": col["upper_hit_rate_se"],
+                        "median_hit_days": col["upper_hit_days_median"], "hit_days_q90": col["upper_hit_days_q90"],
+                    })
+                if tick:
+                    tick(f"upper-grid {inp.venue} {inp.asset}")
+        meta = {"asof": utc(asof).isoformat(), "lookback_days": lookback_days, "stress_target": stress,
+                "path_stress": path_stress, "horizon_days": horizon_days, "step_hours": step_hours,
+                "paths": paths, "seed": seed, "backend": backend, "funding_in_margin": funding,
+                "model": model, "monitoring": "continuous"}
+        if json_out:
+            print_json({**meta, "rows": rows})
+            return
+        t = Table(title=f"alpha_U hit within {horizon_days:g} d ({paths:,} {model} paths, sigma x{path_stress:g}, "
+                        f"{step_hours:g} h steps + bridge)",
+                  caption=f"basisctl simulate upper-grid --paths {paths} --seed {seed} --horizon-days "
+                          f"{horizon_days:g}")
+        for col_name in ("venue", "asset", "alpha_t", "kappa14 bps", "K bps", "Delta_U", "alpha_U", "hit rate",
+                         "se", "median d", "q90 d"):
+            t.add_column(col_name, justify="right")
+        for r in rows:
+            t.add_row(r["venue"], r["asset"], f"{r['alpha_target']:.3f}", f"{r['kappa14_bps']:.2f}",
+                      f"{r['cost_bps']:g}", f"{r['delta_upper']:.3f}",
+                      f"{r['alpha_upper']:.3f}" + ("*" if r["clipped"] else ""), f"{r['hit_rate']:.3f}",
+                      f"{r['hit_rate_se']:.3f}", _fmt_days(r["median_hit_days"]), _fmt_days(r["hit_days_q90"]))
+        console.print(t)
+
+    @sim.command("lower-grid")
+    @handle_errors
+    def lower_grid_cmd(
+        venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
+        assets: str = typer.Option(",".join(shipped.ASSETS), help="Comma-separated assets."),
+        asof: str | None = typer.Option(None, help="Calibration end (UTC)."),
+        lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
+        stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier (closed form, MC and bootstrap)."),
+        h_liq_hours: float = typer.Option(DEFAULT_H_LIQ_HOURS, help="Solvency horizon [h]."),
+        eps_liq: float = typer.Option(DEFAULT_EPS_LIQ, help="Liquidation budget over h_liq."),
+        mc_paths: int = typer.Option(1_000_000, help="GBM paths checking Pi_liq(alpha_L) = eps_liq."),
+        boot_rel_halfwidth: float = typer.Option(0.1, help="Bootstrap CI relative half-width (sizes paths)."),
+        demean: bool = typer.Option(True, help="Demean bootstrap returns before stressing."),
+        seed: int = typer.Option(0, help="Seed."),
+        backend: str = typer.Option("numba", help="numpy | numba | jax (GBM check)."),
+        json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
+    ) -> None:
+        """Sec. VIII.B/C: alpha_L closed form, its GBM Monte Carlo check and bootstrap alpha_L^boot per cell."""
+        _check_backend(backend)
+        cells = [(v, a) for v in parse_strs(venues) for a in parse_strs(assets)]
+        rows: list[dict[str, Any]] = []
+        returns_cache: dict[str, np.ndarray] = {}
+        with _progress(not json_out, len(cells), "lower-grid") as tick:
+            for v, a in cells:
+                inp = _resolve(v, a, asof, lookback_days, None, stress, 0.0, None, DEFAULT_EPSILON)
+                a_l = float(alpha_lower(inp.sigma_stressed, inp.theta_f, h_liq_hours, eps_liq))
+                # liquidation at alpha_liq seen from alpha_L: a LOWER alpha barrier (price rise) in the engine
+                mc = simulate_hits(GBM(inp.sigma_stressed), a_l, [np.nan], [float(alpha_liq(inp.theta_f))],
+                                   horizon_hours=h_liq_hours, step_hours=min(1.0, h_liq_hours), paths=mc_paths,
+                                   seed=seed, backend=backend)  # type: ignore[arg-type]
+                if inp.asset not in returns_cache:
+                    returns_cache[inp.asset] = hourly_returns(inp.asset, asof, lookback_days)
+                b = alpha_lower_bootstrap(returns_cache[inp.asset], inp.theta_f, h_liq_hours, eps_liq, stress,
+                                          demean=demean, rel_halfwidth=boot_rel_halfwidth, seed=seed)
+                rows.append({
+                    "venue": inp.venue, "asset": inp.asset, "sigma": inp.sigma, "sigma_stressed": inp.sigma_stressed,
+                    "theta_f": inp.theta_f, "alpha_liq": float(alpha_liq(inp.theta_f)),
+                    "alpha_target": inp.alpha_target, "alpha_lower": a_l,
+                    "mc_liq_rate": float(mc.lower_hit_rate[0]), "mc_liq_rate_se": float(mc.lower_hit_rate_se[0]),
+                    "alpha_lower_boot": b.alpha_lower_boot, "alpha_lower_boot_ci": list(b.alpha_ci),
+                    "boot_hit_freq": b.hit_freq, "boot_hit_freq_ci": list(b.hit_freq_ci), "boot_paths": b.paths,
+                })
+                if tick:
+                    tick(f"lower-grid {inp.venue} {inp.asset}")
+        meta = {"asof": utc(asof).isoformat(), "lookback_days": lookback_days, "stress": stress,
+                "h_liq_hours": h_liq_hours, "eps_liq": eps_liq, "mc_paths": mc_paths, "seed": seed,
+                "demeaned": demean, "backend": backend}
+        if json_out:
+            print_json({**meta, "rows": rows})
+            return
+        t = Table(title=f"solvency band: h_liq {h_liq_hours:g} h, eps_liq {eps_liq:g}, sigma x{stress:g}",
+                  caption=f"basisctl simulate lower-grid --seed {seed} --stress {stress:g}")
+        for col_name in ("venue", "asset", "sigma", "theta_F", "alpha_liq", "alpha_L", "MC Pi_liq(alpha_L)",
+                         "alpha_L^boot", "95% CI", "boot paths"):
+            t.add_column(col_name, justify="right")
+        for r in rows:
+            t.add_row(r["venue"], r["asset"], f"{r['sigma']:.3f}", f"{r['theta_f']:.4f}", f"{r['alpha_liq']:.4f}",
+                      f"{r['alpha_lower']:.4f}", f"{r['mc_liq_rate']:.2e} ± {r['mc_liq_rate_se']:.1e}",
+                      f"{r['alpha_lower_boot']:.4f}",
+                      f"[{r['alpha_lower_boot_ci'][0]:.4f}, {r['alpha_lower_boot_ci'][1]:.4f}]",
+                      f"{r['boot_paths']:,}")
+        console.print(t)
+
+
+def _fmt_days(x: float) -> str:
+    return "-" if not math.isfinite(x) else f"{x:.1f}"
+
