@@ -7,6 +7,7 @@ that holds the key; ``account`` is the public address.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict
 from pathlib import Path
@@ -103,6 +104,8 @@ class CostSection(_Strict):
     buffer_bps: float = Field(10.0, ge=0)
     sell_budget_bps: float | None = Field(None, ge=0)
     buy_budget_bps: float | None = Field(None, ge=0)
+    spot_fee_bps: float = Field(7.0, ge=0, description="book model: spot taker fee [bps]")
+    perp_fee_bps: float = Field(4.5, ge=0, description="book model: perp taker fee [bps]")
     max_slippage_bps: float = Field(30.0, gt=0, description="IOC limit offset from mid [bps]")
     emergency_slippage_bps: float = Field(300.0, gt=0)
 
@@ -156,7 +159,7 @@ class ControllerConfig(_Strict):
         """The sim venue opened hedged at alpha0: spot (1-a)V/p0, short the same size, margin aV [USD]."""
         s = self.sim
         v = s.capital_usd
-        spot = round((1.0 - alpha0) * v / p0, self.venue.spot_sz_decimals)
+        spot = math.floor((1.0 - alpha0) * v / p0 * 10**self.venue.spot_sz_decimals) / 10**self.venue.spot_sz_decimals
         base = SimConfig()
         kw = {k: getattr(s, k) for k in asdict(base) if hasattr(s, k)}
         kw.update(asset=self.venue.asset, sz_decimals=self.venue.sz_decimals,

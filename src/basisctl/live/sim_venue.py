@@ -72,10 +72,16 @@ class SimConfig:
     initial_spot_base: float = 0.0
     initial_spot_usdc: float = 0.0
     initial_perp_usdc: float = 0.0
+    initial_perp_size: float = 0.0
     partial_fill_prob: float = 0.0
     reject_prob: float = 0.0
     hedge_tolerance_usd: float = 50.0  # for the venue-side unhedged statistics
     seed: int = 0
+
+
+def _ms(ts: pd.Series) -> np.ndarray:
+    """UTC timestamps -> epoch milliseconds, whatever the stored resolution."""
+    return (pd.to_datetime(ts, utc=True).dt.as_unit("ns").astype("int64") // 10**6).to_numpy(np.int64)
 
 
 class PriceReplay:
@@ -85,11 +91,11 @@ class PriceReplay:
         c = candles if candles is not None else shipped.load_candles("hyperliquid_perp", asset, "1h")
         f = funding if funding is not None else shipped.load_funding("hyperliquid", asset)
         c = c.sort_values("ts")
-        self.open_ms = (c["ts"].astype("int64") // 10**6).to_numpy(np.int64)
+        self.open_ms = _ms(c["ts"])
         self.open = c["open"].to_numpy(float)
         self.close = c["close"].to_numpy(float)
         f = f.sort_values("ts")
-        self.f_ms = (f["ts"].astype("int64") // 10**6).to_numpy(np.int64)
+        self.f_ms = _ms(f["ts"])
         self.f_rate = f["rate"].to_numpy(float)
         self.start_ms = int(self.open_ms[0])
         self.end_ms = int(self.open_ms[-1] + HOUR_MS)
@@ -177,7 +183,7 @@ class SimVenue:
         start_ms = int(pd.Timestamp(cfg.start).value // 10**6)
         self._put("spot_base", cfg.initial_spot_base)
         self._put("spot_usdc", cfg.initial_spot_usdc)
-        self._put("perp_size", 0.0)
+        self._put("perp_size", cfg.initial_perp_size)
         self._put("perp_cash", cfg.initial_perp_usdc)
         self._put("sim_t0_ms", start_ms)
         self._put("manual_now_ms", start_ms)
@@ -259,10 +265,12 @@ class SimVenue:
         return [(mid * (1.0 + sgn * (c.half_spread_bps + k * c.level_bps) / 1e4), depth / mid) for k in range(c.levels)]
 
     # ------------------------------------------------------------------ protocol
-    def state(self) -> VenueState:
+    def state(self, settle: bool = True) -> VenueState:
+        """Observe (``settle=False``: balances as last settled, for audits that must not move the venue)."""
         with self._lock, self._tx():
             now = self.now_ms()
-            self._settle(now)
+            if settle:
+                self._settle(now)
             spot_mid, mark = self._mids(now)
             sb, su, ps, pc = self._balances()
         return VenueState(ts_ms=now, spot_mid=spot_mid, mark_px=mark, oracle_px=mark, spot_base=sb, spot_usdc=su,
@@ -364,6 +372,16 @@ class SimVenue:
             return None
         return OrderStatus(cloid, OrderState(row[0]), float(row[1]), float(row[2]), str(row[3]))
 
+    def order_detail(self, cloid: str) -> dict[str, object] | None:
+        """The stored order row (for the local HTTP server's orderStatus / fills shapes)."""
+        with self._lock:
+            r = self._db.execute("SELECT cloid, oid, market, side, size, limit_px, state, filled, avg_px, ts_ms, reason "
+                                 "FROM orders WHERE cloid=?", (cloid,)).fetchone()
+        if r is None:
+            return None
+        keys = ("cloid", "oid", "market", "side", "size", "limit_px", "state", "filled", "avg_px", "ts_ms", "reason")
+        return dict(zip(keys, r, strict=True))
+
     def cancel(self, market: Market, cloid: str) -> None:
         return None  # IOC orders never rest
 
@@ -377,7 +395,7 @@ class SimVenue:
         with self._lock:
             rows = self._db.execute("SELECT ts_ms, amount, rate, size FROM funding WHERE ts_ms >= ? ORDER BY ts_ms",
                                     (since_ms,)).fetchall()
-        return [FundingPayment(f"funding:{r[0]}", r[0], r[1], r[2], r[3]) for r in rows]
+        return [FundingPayment(f"{r[0]}:{self.config.asset}", r[0], r[1], r[2], r[3]) for r in rows]
 
     def transfer(self, req: TransferRequest) -> None:
         with self._lock, self._tx():
