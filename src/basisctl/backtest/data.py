@@ -103,7 +103,7 @@ def select_window(candles: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
         why = "gap in the data" if (all_ts < start).any() else "data starts later"
         raise DataCoverageError(f"{label}: first bar in the window opens {c['ts'].iloc[0]:%Y-%m-%d %H:%M}, "
                                 f"after the requested start {start:%Y-%m-%d %H:%M} ({why})")
-    if end - c["ts"].iloc[-1] > 2 * step:
+    if end - c["ts"].iloc[-1] > step:  # the last bar must open within one step of the end
         why = "gap in the data" if (all_ts >= end).any() else "data ends earlier"
         raise DataCoverageError(f"{label}: last bar opens {c['ts'].iloc[-1]:%Y-%m-%d %H:%M}, before the "
                                 f"requested end {end:%Y-%m-%d %H:%M} ({why})")

@@ -124,6 +124,8 @@ def min_buffer_for(slack_bps: NDArray[np.float64], notional_usd: NDArray[np.floa
     q = np.asarray(notional_usd, dtype=np.float64)
     if s.size == 0 or not 0.0 <= p <= 1.0:
         return None
+    if p <= 0.0:  # WR$(0) >= 0 always: b = 0 is the smallest admissible buffer
+        return 0.0
     order = np.argsort(s, kind="stable")
     s, q = s[order], q[order]
     share = np.cumsum(q) / np.sum(q)
