@@ -10,117 +10,44 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma, utc
-from basisctl.calibration.volatility import log_returns_consecutive
+from basisctl.calibration.inputs import DEFAULT_ASOF, utc
 from basisctl.cli._common import console, err_console, fail, handle_errors, parse_floats, parse_strs, print_json
 from basisctl.data import shipped
-from basisctl.errors import DataCoverageError, ModelDomainError
-from basisctl.model.bands import (
-    ALPHA_UPPER_CAP,
-    DEFAULT_EPS_LIQ,
-    DEFAULT_H_LIQ_HOURS,
-    DEFAULT_UPPER_HORIZON_DAYS,
-    alpha_lower,
-    alpha_upper,
-    upper_delta,
-)
-from basisctl.model.margin import VENUES, theta_f_for
-from basisctl.model.static import alpha_liq, hit_probability_log_barrier, solve_alpha_risk
+from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
+from basisctl.model.margin import VENUES
+from basisctl.model.static import alpha_liq, hit_probability_log_barrier
 from basisctl.simulate.bootstrap import alpha_lower_bootstrap
 from basisctl.simulate.engine import BACKENDS, simulate_hits
-from basisctl.simulate.models import GBM, Bootstrap, FullState, PathModel
+from basisctl.simulate.grids import (
+    DEFAULT_EPSILON,
+    DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_LOWER_MC_PATHS,
+    DEFAULT_MC_HORIZON_DAYS,
+    DEFAULT_STRESS,
+    DEFAULT_UPPER_PATHS,
+    MIN_BOOT_COVERAGE,
+    BandInputs,
+    hourly_returns,
+    lower_grid,
+    resolve_band_inputs,
+    upper_grid,
+    upper_rows,
+)
+from basisctl.simulate.models import GBM, FullState
+
+__all__ = ["MIN_BOOT_COVERAGE", "BandInputs", "hourly_returns", "register"]
 
 DEFAULT_COSTS_BPS = "5,10,20,30"
-DEFAULT_STRESS = 1.5
-DEFAULT_EPSILON = 1e-3
-DEFAULT_LOOKBACK_DAYS = 180.0
-DEFAULT_MC_HORIZON_DAYS = 60.0
-MIN_BOOT_COVERAGE = 0.9
 
-
-@dataclass(frozen=True)
-class BandInputs:
-    """Everything the band formulas need for one venue/asset, with where each number came from."""
-
-    venue: str
-    asset: str
-    sigma: float  # unstressed [annualised]
-    sigma_source: str
-    stress: float
-    theta_f: float
-    l_max: float
-    kappa14: float  # expected cumulative 14-day funding [decimal of notional]
-    kappa14_source: str
-    epsilon: float
-
-    @property
-    def sigma_stressed(self) -> float:
-        return self.sigma * self.stress
-
-    @property
-    def alpha_target(self) -> float:
-        """Variant 2 static target: 1-day horizon, budget ``epsilon``, stressed sigma (Table IV slice)."""
-        return float(solve_alpha_risk(self.sigma_stressed, self.theta_f, 1.0 / 365.0, self.epsilon))
-
-
-def _resolve(venue: str, asset: str, asof: str | None, lookback_days: float, sigma: float | None, stress: float,
-             kappa14_bps: float | None, l_max: float | None, epsilon: float) -> BandInputs:
-    if stress <= 0 or not math.isfinite(stress):
-        raise ModelDomainError(f"--stress must be > 0 (got {stress!r})")
-    theta, lm = theta_f_for(venue, asset, l_max=l_max)
-    when = utc(asof)
-    if sigma is None:
-        est = calibrate_sigma(asset, when, lookback_days)
-        sig, sig_src = est.sigma_annual, (f"{shipped.VOL_PRICE_MARKET} {est.interval_hours:g}h bars, "
-                                          f"{lookback_days:g}d to {when:%Y-%m-%d}")
-    else:
-        if not (math.isfinite(sigma) and sigma > 0):
-            raise ModelDomainError(f"--sigma must be > 0 [annualised] (got {sigma!r})")
-        sig, sig_src = float(sigma), "--sigma"
-    if kappa14_bps is None:
-        k = calibrate_kappa(venue, asset, when, lookback_days, horizon_hours=DEFAULT_UPPER_HORIZON_DAYS * 24.0)
-        kap, kap_src = k.kappa, f"{venue} funding, {k.n_windows} 14d windows, {lookback_days:g}d to {when:%Y-%m-%d}"
-    else:
-        kap, kap_src = float(kappa14_bps) * 1e-4, "--kappa14-bps"
-    return BandInputs(venue.lower(), asset.upper(), sig, sig_src, float(stress), theta, lm, kap, kap_src, epsilon)
-
-
-def hourly_returns(asset: str, asof: pd.Timestamp | str | None, lookback_days: float) -> np.ndarray:
-    """1-hour log returns of the shipped perp mark-like series over [asof - lookback, asof) (no look-ahead:
-    the later bar of each return closes by ``asof``); raises when fewer than 90% of the hours are present."""
-    end = utc(asof)
-    c = shipped.load_candles(shipped.VOL_PRICE_MARKET, asset, "1h")
-    r, ts = log_returns_consecutive(c, 1.0)
-    step = 3_600_000_000_000
-    start = end - pd.Timedelta(days=lookback_days)
-    sel = (ts - step >= start.value) & (ts <= end.value - step)
-    out = r[sel]
-    expected = max(int(lookback_days * 24) - 1, 1)
-    if out.size < MIN_BOOT_COVERAGE * expected:
-        raise DataCoverageError(
-            f"{shipped.VOL_PRICE_MARKET} {asset.upper()} 1h returns cover {out.size / expected:.0%} of the "
-            f"{lookback_days:g}-day window ending {end:%Y-%m-%d} (bootstrap needs {MIN_BOOT_COVERAGE:.0%}); "
-            "choose another --asof")
-    return out
-
-
-def _upper_rows(inp: BandInputs, alpha_t: float, costs: list[float]) -> list[dict[str, float | bool]]:
-    rows = []
-    for c in costs:
-        k = c * 1e-4
-        d = float(upper_delta(k, inp.kappa14))
-        au = float(alpha_upper(alpha_t, k, inp.kappa14))
-        rows.append({"cost_bps": c, "delta_upper": d, "alpha_upper": au, "clipped": au >= ALPHA_UPPER_CAP})
-    return rows
+# the band inputs and grids live in basisctl.simulate.grids (shared with the HTML report)
+_resolve = resolve_band_inputs
+_upper_rows = upper_rows
 
 
 @contextmanager
@@ -285,7 +212,7 @@ def register(app: typer.Typer) -> None:
         path_stress: float = typer.Option(1.0, help="Vol multiplier for the simulated paths (1 = calibrated)."),
         horizon_days: float = typer.Option(DEFAULT_MC_HORIZON_DAYS, help="Simulation horizon [days]."),
         step_hours: float = typer.Option(1.0, help="Time step [hours]."),
-        paths: int = typer.Option(20_000, help="Paths per venue/asset (shared by all cost columns)."),
+        paths: int = typer.Option(DEFAULT_UPPER_PATHS, help="Paths per venue/asset (shared by all cost columns)."),
         seed: int = typer.Option(0, help="Seed (same paths for every cell: common random numbers)."),
         backend: str = typer.Option("numba", help="numpy | numba | jax."),
         funding: bool = typer.Option(False, "--funding", help="Accrue kappa14/336 per hour into margin (eq. 30)."),
@@ -300,37 +227,12 @@ def register(app: typer.Typer) -> None:
         if model == "bootstrap" and step_hours != 1.0:
             fail("--model bootstrap resamples 1-hour returns: use --step-hours 1")
         costs = parse_floats(cost_bps, "cost-bps")
-        cells = [(v, a) for v in parse_strs(venues) for a in parse_strs(assets)]
-        rows: list[dict[str, Any]] = []
-        with _progress(not json_out, len(cells), "upper-grid") as tick:
-            for v, a in cells:
-                inp = _resolve(v, a, asof, lookback_days, None, stress, None, None, DEFAULT_EPSILON)
-                a_t = inp.alpha_target
-                ups = _upper_rows(inp, a_t, costs)
-                sig = inp.sigma * path_stress
-                f_h = inp.kappa14 / (DEFAULT_UPPER_HORIZON_DAYS * 24.0) if funding else 0.0
-                paths_model: PathModel
-                if model == "bootstrap":
-                    paths_model = Bootstrap(hourly_returns(inp.asset, asof, lookback_days), 1.0, path_stress,
-                                            True, None, f_h)
-                else:
-                    paths_model = FullState(sig, f_h) if funding else GBM(sig)
-                res = simulate_hits(paths_model, a_t, [u["alpha_upper"] for u in ups], None,
-                                    horizon_hours=horizon_days * 24.0, step_hours=step_hours, paths=paths,
-                                    seed=seed, backend=backend)  # type: ignore[arg-type]
-                for u, col in zip(ups, res.columns(), strict=True):
-                    rows.append({
-                        "venue": inp.venue, "asset": inp.asset, "sigma_paths": sig, "theta_f": inp.theta_f,
-                        "alpha_target": a_t, "kappa14_bps": inp.kappa14 * 1e4, **u,
-                        "hit_rate": col["upper_hit_rate"], "hit_rate_se": col["upper_hit_rate_se"],
-                        "median_hit_days": col["upper_hit_days_median"], "hit_days_q90": col["upper_hit_days_q90"],
-                    })
-                if tick:
-                    tick(f"upper-grid {inp.venue} {inp.asset}")
-        meta = {"asof": utc(asof).isoformat(), "lookback_days": lookback_days, "stress_target": stress,
-                "path_stress": path_stress, "horizon_days": horizon_days, "step_hours": step_hours,
-                "paths": paths, "seed": seed, "backend": backend, "funding_in_margin": funding,
-                "model": model, "monitoring": "continuous"}
+        vs, as_ = parse_strs(venues), parse_strs(assets)
+        with _progress(not json_out, len(vs) * len(as_), "upper-grid") as tick:
+            grid = upper_grid(vs, as_, costs, asof=asof, lookback_days=lookback_days, stress=stress,
+                              path_stress=path_stress, horizon_days=horizon_days, step_hours=step_hours, paths=paths,
+                              seed=seed, backend=backend, funding=funding, model=model, on_cell=tick)
+        meta, rows = grid.meta, grid.rows
         if json_out:
             print_json({**meta, "rows": rows})
             return
@@ -358,7 +260,7 @@ def register(app: typer.Typer) -> None:
         stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier (closed form, MC and bootstrap)."),
         h_liq_hours: float = typer.Option(DEFAULT_H_LIQ_HOURS, help="Solvency horizon [h]."),
         eps_liq: float = typer.Option(DEFAULT_EPS_LIQ, help="Liquidation budget over h_liq."),
-        mc_paths: int = typer.Option(1_000_000, help="GBM paths checking Pi_liq(alpha_L) = eps_liq."),
+        mc_paths: int = typer.Option(DEFAULT_LOWER_MC_PATHS, help="GBM paths checking Pi_liq(alpha_L) = eps_liq."),
         boot_rel_halfwidth: float = typer.Option(0.1, help="Bootstrap CI relative half-width (sizes paths)."),
         demean: bool = typer.Option(True, help="Demean bootstrap returns before stressing."),
         seed: int = typer.Option(0, help="Seed."),
@@ -367,34 +269,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Sec. VIII.B/C: alpha_L closed form, its GBM Monte Carlo check and bootstrap alpha_L^boot per cell."""
         _check_backend(backend)
-        cells = [(v, a) for v in parse_strs(venues) for a in parse_strs(assets)]
-        rows: list[dict[str, Any]] = []
-        returns_cache: dict[str, np.ndarray] = {}
-        with _progress(not json_out, len(cells), "lower-grid") as tick:
-            for v, a in cells:
-                inp = _resolve(v, a, asof, lookback_days, None, stress, 0.0, None, DEFAULT_EPSILON)
-                a_l = float(alpha_lower(inp.sigma_stressed, inp.theta_f, h_liq_hours, eps_liq))
-                # liquidation at alpha_liq seen from alpha_L: a LOWER alpha barrier (price rise) in the engine
-                mc = simulate_hits(GBM(inp.sigma_stressed), a_l, [np.nan], [float(alpha_liq(inp.theta_f))],
-                                   horizon_hours=h_liq_hours, step_hours=min(1.0, h_liq_hours), paths=mc_paths,
-                                   seed=seed, backend=backend)  # type: ignore[arg-type]
-                if inp.asset not in returns_cache:
-                    returns_cache[inp.asset] = hourly_returns(inp.asset, asof, lookback_days)
-                b = alpha_lower_bootstrap(returns_cache[inp.asset], inp.theta_f, h_liq_hours, eps_liq, stress,
-                                          demean=demean, rel_halfwidth=boot_rel_halfwidth, seed=seed)
-                rows.append({
-                    "venue": inp.venue, "asset": inp.asset, "sigma": inp.sigma, "sigma_stressed": inp.sigma_stressed,
-                    "theta_f": inp.theta_f, "alpha_liq": float(alpha_liq(inp.theta_f)),
-                    "alpha_target": inp.alpha_target, "alpha_lower": a_l,
-                    "mc_liq_rate": float(mc.lower_hit_rate[0]), "mc_liq_rate_se": float(mc.lower_hit_rate_se[0]),
-                    "alpha_lower_boot": b.alpha_lower_boot, "alpha_lower_boot_ci": list(b.alpha_ci),
-                    "boot_hit_freq": b.hit_freq, "boot_hit_freq_ci": list(b.hit_freq_ci), "boot_paths": b.paths,
-                })
-                if tick:
-                    tick(f"lower-grid {inp.venue} {inp.asset}")
-        meta = {"asof": utc(asof).isoformat(), "lookback_days": lookback_days, "stress": stress,
-                "h_liq_hours": h_liq_hours, "eps_liq": eps_liq, "mc_paths": mc_paths, "seed": seed,
-                "demeaned": demean, "backend": backend}
+        vs, as_ = parse_strs(venues), parse_strs(assets)
+        with _progress(not json_out, len(vs) * len(as_), "lower-grid") as tick:
+            grid = lower_grid(vs, as_, asof=asof, lookback_days=lookback_days, stress=stress, h_liq_hours=h_liq_hours,
+                              eps_liq=eps_liq, mc_paths=mc_paths, boot_rel_halfwidth=boot_rel_halfwidth, demean=demean,
+                              seed=seed, backend=backend, on_cell=tick)
+        meta, rows = grid.meta, grid.rows
         if json_out:
             print_json({**meta, "rows": rows})
             return
