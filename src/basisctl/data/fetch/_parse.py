@@ -6,8 +6,10 @@ import math
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from basisctl.data.fetch.http import FetchError
 from basisctl.errors import BasisctlError, DataValidationError, ValidationIssue
 
 HOUR_MS = 3_600_000
@@ -103,3 +105,22 @@ class RowErrors:
 def _short(v: object) -> str:
     s = repr(v)
     return s if len(s) <= 80 else s[:77] + "..."
+
+
+def next_page_start(opens: list[int], cur: int, step_ms: int, src: str, what: str) -> int:
+    """Cursor after a page of bars opening at ``opens`` [ms]: last open + one bar; refuses a server that
+    ignores paging (returns bars before the requested start)."""
+    last = max(opens)
+    if last < cur:
+        raise FetchError(f"{src}: {what} end at {last} before startTime {cur} (server ignores paging)")
+    return last + step_ms
+
+
+def candles_frame(rows: list[tuple[int, float, float, float, float, float]], start_ms: int, end_ms: int,
+                  source: str) -> pd.DataFrame:
+    """Canonical candle frame from (open_ms, o, h, l, c, v) rows, restricted to [start_ms, end_ms)."""
+    frame = pd.DataFrame(rows, columns=["ts", "open", "high", "low", "close", "volume"])
+    frame = frame[(frame["ts"] >= start_ms) & (frame["ts"] < end_ms)].reset_index(drop=True)
+    frame["ts"] = pd.to_datetime(frame["ts"].astype(np.int64), unit="ms", utc=True).astype("datetime64[ms, UTC]")
+    frame["source"] = source
+    return frame

@@ -23,7 +23,14 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from basisctl.data.fetch._parse import RowErrors, interval_ms, round_settlement_ms, to_ms
+from basisctl.data.fetch._parse import (
+    RowErrors,
+    candles_frame,
+    interval_ms,
+    next_page_start,
+    round_settlement_ms,
+    to_ms,
+)
 from basisctl.data.fetch.http import FetchError, HttpClient, RetryPolicy
 from basisctl.data.validate import validate_candles, validate_funding
 from basisctl.errors import DataValidationError, ValidationIssue
@@ -169,16 +176,10 @@ class HyperliquidInfo:
             errs.raise_if_any()
             if not opens:
                 break
-            last = max(opens)
-            if last < cur:
-                raise FetchError(f"{src}: candles end at {last} before startTime {cur} (server ignores paging)")
-            cur = last + step
+            cur = next_page_start(opens, cur, step, src, "candles")
             if len(page) < self.candle_page_limit:
                 break
-        frame = pd.DataFrame(rows, columns=["ts", "open", "high", "low", "close", "volume"])
-        frame = frame[(frame["ts"] >= start_ms) & (frame["ts"] < end_ms)].reset_index(drop=True)
-        frame["ts"] = pd.to_datetime(frame["ts"].astype(np.int64), unit="ms", utc=True).astype("datetime64[ms, UTC]")
-        frame["source"] = SOURCE
+        frame = candles_frame(rows, start_ms, end_ms, SOURCE)
         return validate_candles(frame, f"hyperliquid candleSnapshot {coin} {interval}", step / 3_600_000)
 
     # ------------------------------------------------------------------ meta
