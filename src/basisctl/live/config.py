@@ -87,8 +87,9 @@ class BandSection(_Strict):
     @model_validator(mode="after")
     def _fixed_needs_values(self) -> BandSection:
         if self.mode == "fixed":
-            missing = [k for k in ("alpha_target", "alpha_lower", "alpha_upper", "kappa_fix")
-                       if getattr(self, k) is None]
+            missing = [
+                k for k in ("alpha_target", "alpha_lower", "alpha_upper", "kappa_fix") if getattr(self, k) is None
+            ]
             if missing:
                 raise ValueError(f"band.mode = 'fixed' needs {', '.join('band.' + m for m in missing)}")
             if not self.alpha_lower <= self.alpha_target <= self.alpha_upper:  # type: ignore[operator]
@@ -162,10 +163,15 @@ class ControllerConfig(_Strict):
         spot = math.floor((1.0 - alpha0) * v / p0 * 10**self.venue.spot_sz_decimals) / 10**self.venue.spot_sz_decimals
         base = SimConfig()
         kw = {k: getattr(s, k) for k in asdict(base) if hasattr(s, k)}
-        kw.update(asset=self.venue.asset, sz_decimals=self.venue.sz_decimals,
-                  hedge_tolerance_usd=self.limits.hedge_tolerance_usd, initial_spot_base=spot,
-                  initial_spot_usdc=v - spot * p0 - alpha0 * v, initial_perp_usdc=alpha0 * v + spot * p0,
-                  initial_perp_size=-spot)
+        kw.update(
+            asset=self.venue.asset,
+            sz_decimals=self.venue.sz_decimals,
+            hedge_tolerance_usd=self.limits.hedge_tolerance_usd,
+            initial_spot_base=spot,
+            initial_spot_usdc=v - spot * p0 - alpha0 * v,
+            initial_perp_usdc=alpha0 * v + spot * p0,
+            initial_perp_size=-spot,
+        )
         return SimConfig(**kw)
 
 

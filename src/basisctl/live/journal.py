@@ -58,8 +58,12 @@ class DerivedPosition:
     perp_cash: float
 
     def to_dict(self) -> dict[str, float]:
-        return {"spot_base": self.spot_base, "spot_usdc": self.spot_usdc, "perp_size": self.perp_size,
-                "perp_cash": self.perp_cash}
+        return {
+            "spot_base": self.spot_base,
+            "spot_usdc": self.spot_usdc,
+            "perp_size": self.perp_size,
+            "perp_cash": self.perp_cash,
+        }
 
 
 class Journal:
@@ -106,11 +110,16 @@ class Journal:
             if need_nonce:
                 last = self._db.execute("SELECT value FROM counters WHERE name='nonce'").fetchone()
                 nonce = max(int(time.time() * 1000), (int(last[0]) + 1) if last else 0)
-                self._db.execute("INSERT INTO counters(name, value) VALUES('nonce', ?) "
-                                 "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (nonce,))
+                self._db.execute(
+                    "INSERT INTO counters(name, value) VALUES('nonce', ?) "
+                    "ON CONFLICT(name) DO UPDATE SET value=excluded.value",
+                    (nonce,),
+                )
                 body["nonce"] = nonce
-            self._db.execute("INSERT INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES(?,?,?,?,?)",
-                             (key, "intent", int(ts_ms), int(time.time() * 1000), json.dumps(body, sort_keys=True)))
+            self._db.execute(
+                "INSERT INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES(?,?,?,?,?)",
+                (key, "intent", int(ts_ms), int(time.time() * 1000), json.dumps(body, sort_keys=True)),
+            )
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -120,11 +129,18 @@ class Journal:
     def next_nonce(self) -> int:
         """A fresh nonce for an action that is not an intent (e.g. scheduleCancel)."""
         self._db.execute("BEGIN IMMEDIATE")
-        last = self._db.execute("SELECT value FROM counters WHERE name='nonce'").fetchone()
-        nonce = max(int(time.time() * 1000), (int(last[0]) + 1) if last else 0)
-        self._db.execute("INSERT INTO counters(name, value) VALUES('nonce', ?) "
-                         "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (nonce,))
-        self._db.execute("COMMIT")
+        try:
+            last = self._db.execute("SELECT value FROM counters WHERE name='nonce'").fetchone()
+            nonce = max(int(time.time() * 1000), (int(last[0]) + 1) if last else 0)
+            self._db.execute(
+                "INSERT INTO counters(name, value) VALUES('nonce', ?) "
+                "ON CONFLICT(name) DO UPDATE SET value=excluded.value",
+                (nonce,),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         return nonce
 
     # ------------------------------------------------------------------ reads
@@ -133,8 +149,7 @@ class Journal:
             yield Entry(int(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]), json.loads(r[5]))
 
     def get(self, key: str) -> Entry | None:
-        return next(self._rows("SELECT seq, key, kind, ts_ms, wall_ms, payload FROM entries WHERE key=?", (key,)),
-                    None)
+        return next(self._rows("SELECT seq, key, kind, ts_ms, wall_ms, payload FROM entries WHERE key=?", (key,)), None)
 
     def has(self, key: str) -> bool:
         return self._db.execute("SELECT 1 FROM entries WHERE key=?", (key,)).fetchone() is not None
@@ -153,9 +168,17 @@ class Journal:
 
     def open_intents(self) -> list[Entry]:
         """Intents with no result entry yet (in flight when the process stopped), oldest first."""
-        return list(self._rows(
-            "SELECT i.seq, i.key, i.kind, i.ts_ms, i.wall_ms, i.payload FROM entries i WHERE i.kind='intent' "
-            "AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.key = 'result:' || substr(i.key, 8)) ORDER BY i.seq"))
+        return list(
+            self._rows(
+                "SELECT i.seq, i.key, i.kind, i.ts_ms, i.wall_ms, i.payload FROM entries i WHERE i.kind='intent' "
+                "AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.key = 'result:' || substr(i.key, 8)) ORDER BY i.seq"
+            )
+        )
+
+    def max_ts(self, kind: str) -> int | None:
+        """Newest ``ts_ms`` among entries of ``kind`` [ms], None when there are none."""
+        row = self._db.execute("SELECT MAX(ts_ms) FROM entries WHERE kind=?", (kind,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def count(self, kind: str) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM entries WHERE kind=?", (kind,)).fetchone()[0])
@@ -164,7 +187,8 @@ class Journal:
         return self.get("genesis")
 
     def derived_position(self) -> DerivedPosition:
-        """Balances from genesis plus all journaled fills, funding and transfers (fees paid in USDC)."""
+        """Balances from genesis plus all journaled fills, funding and transfers (fees in USDC, or in the base
+        token where the venue charged it there: ``fee_base``)."""
         g = self.genesis()
         if g is None:
             raise JournalError(f"{self.path}: journal has no genesis entry (never started)")
@@ -174,7 +198,7 @@ class Journal:
             p = e.payload
             sgn = 1.0 if p["side"] == "buy" else -1.0
             if p["market"] == "spot":
-                sb += sgn * p["size"]
+                sb += sgn * p["size"] - float(p.get("fee_base", 0.0))
                 su -= sgn * p["size"] * p["px"] + p["fee_usd"]
             else:
                 ps += sgn * p["size"]

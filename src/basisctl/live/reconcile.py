@@ -61,7 +61,10 @@ def resolve_order(intent: Mapping[str, Any], status: OrderStatus | None, venue_n
 
 
 def resolve_transfer(
-    intent: Mapping[str, Any], venue_transfers: Sequence[Transfer], claimed: set[str], venue_now_ms: int,
+    intent: Mapping[str, Any],
+    venue_transfers: Sequence[Transfer],
+    claimed: set[str],
+    venue_now_ms: int,
     slack_ms: int = 5_000,
 ) -> Resolution:
     """Verdict on a transfer intent. Match by nonce when the venue reports nonces, else by amount [USDC,
@@ -73,8 +76,13 @@ def resolve_transfer(
             return Resolution(Verdict.DONE, transfer_id=t.transfer_id)
     amt, to_perp, t0 = float(intent["amount_usd"]), bool(intent["to_perp"]), int(intent["created_ms"])
     for t in venue_transfers:
-        if (t.nonce is None and t.transfer_id not in claimed and t.to_perp == to_perp
-                and math.isclose(t.amount_usd, amt, rel_tol=1e-6) and t.ts_ms >= t0 - slack_ms):
+        if (
+            t.nonce is None
+            and t.transfer_id not in claimed
+            and t.to_perp == to_perp
+            and math.isclose(t.amount_usd, amt, rel_tol=1e-6)
+            and t.ts_ms >= t0 - slack_ms
+        ):
             return Resolution(Verdict.DONE, transfer_id=t.transfer_id, detail="matched by amount/direction/time")
     if venue_now_ms > int(intent["expires_at_ms"]):
         return Resolution(Verdict.ABSENT, detail="not in the venue ledger after expiry")
@@ -92,12 +100,17 @@ def new_fills(journaled_ids: Iterable[str], venue_fills: Iterable[Fill]) -> list
     return out
 
 
-def position_mismatches(derived: Mapping[str, float], state: VenueState, size_tol: float = 1e-9,
-                        usd_tol: float = 1e-6) -> dict[str, tuple[float, float]]:
+def position_mismatches(
+    derived: Mapping[str, float], state: VenueState, size_tol: float = 1e-9, usd_tol: float = 1e-6
+) -> dict[str, tuple[float, float]]:
     """Fields where journal-derived balances differ from the venue's: {field: (journal, venue)}.
     Tolerances: size_tol [base units], usd_tol [USDC]."""
-    venue = {"spot_base": state.spot_base, "spot_usdc": state.spot_usdc, "perp_size": state.perp_size,
-             "perp_cash": state.perp_cash}
+    venue = {
+        "spot_base": state.spot_base,
+        "spot_usdc": state.spot_usdc,
+        "perp_size": state.perp_size,
+        "perp_cash": state.perp_cash,
+    }
     out: dict[str, tuple[float, float]] = {}
     for k, v in venue.items():
         tol = size_tol if k.endswith(("base", "size")) else usd_tol * max(1.0, abs(v))

@@ -232,8 +232,10 @@ class SimVenue:
         _, mark = self._mids(now)
         size, cash = self._f("perp_size"), self._f("perp_cash")
         if size != 0.0 and cash + size * mark < abs(size) * mark * self._theta:
-            self._db.execute("INSERT INTO events(ts_ms, kind, detail) VALUES(?,?,?)",
-                             (now, "liquidation", json.dumps({"size": size, "mark": mark, "cash": cash})))
+            self._db.execute(
+                "INSERT INTO events(ts_ms, kind, detail) VALUES(?,?,?)",
+                (now, "liquidation", json.dumps({"size": size, "mark": mark, "cash": cash})),
+            )
             self._put("perp_cash", cash + size * mark)
             self._put("perp_size", 0.0)
         self._track_hedge(now)
@@ -273,9 +275,18 @@ class SimVenue:
                 self._settle(now)
             spot_mid, mark = self._mids(now)
             sb, su, ps, pc = self._balances()
-        return VenueState(ts_ms=now, spot_mid=spot_mid, mark_px=mark, oracle_px=mark, spot_base=sb, spot_usdc=su,
-                          perp_size=ps, perp_cash=pc, max_leverage=self.config.max_leverage,
-                          funding_rate=self.replay.rate_at(now))
+        return VenueState(
+            ts_ms=now,
+            spot_mid=spot_mid,
+            mark_px=mark,
+            oracle_px=mark,
+            spot_base=sb,
+            spot_usdc=su,
+            perp_size=ps,
+            perp_cash=pc,
+            max_leverage=self.config.max_leverage,
+            funding_rate=self.replay.rate_at(now),
+        )
 
     def book(self, market: Market, depth: int = 20) -> tuple[BookSide, BookSide]:
         now = self.now_ms()
@@ -288,13 +299,16 @@ class SimVenue:
             now = self.now_ms()
             self._settle(now)
             if self._db.execute("SELECT 1 FROM orders WHERE cloid=?", (req.cloid,)).fetchone():
-                self._db.execute("INSERT INTO order_requests(cloid, ts_ms, outcome) VALUES(?,?,?)",
-                                 (req.cloid, now, "duplicate"))
+                self._db.execute(
+                    "INSERT INTO order_requests(cloid, ts_ms, outcome) VALUES(?,?,?)", (req.cloid, now, "duplicate")
+                )
                 outcome = None
             else:
                 outcome = self._execute(req, now)
-                self._db.execute("INSERT INTO order_requests(cloid, ts_ms, outcome) VALUES(?,?,?)",
-                                 (req.cloid, now, outcome.state.value))
+                self._db.execute(
+                    "INSERT INTO order_requests(cloid, ts_ms, outcome) VALUES(?,?,?)",
+                    (req.cloid, now, outcome.state.value),
+                )
                 self._track_hedge(now)
         if outcome is None:
             raise VenueError(f"duplicate cloid {req.cloid}")
@@ -302,11 +316,13 @@ class SimVenue:
             raise VenueError(f"order {req.cloid} rejected: {outcome.reason}")
         return outcome
 
-    def _record(self, req: OrderRequest, oid: int, state: OrderState, filled: float, avg: float, now: int,
-                reason: str) -> OrderStatus:
-        self._db.execute("INSERT INTO orders VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-                         (req.cloid, oid, req.market, req.side, req.size, req.limit_px, state.value, filled, avg,
-                          now, reason))
+    def _record(
+        self, req: OrderRequest, oid: int, state: OrderState, filled: float, avg: float, now: int, reason: str
+    ) -> OrderStatus:
+        self._db.execute(
+            "INSERT INTO orders VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+            (req.cloid, oid, req.market, req.side, req.size, req.limit_px, state.value, filled, avg, now, reason),
+        )
         return OrderStatus(req.cloid, state, filled, avg, reason)
 
     def _execute(self, req: OrderRequest, now: int) -> OrderStatus:
@@ -359,15 +375,18 @@ class SimVenue:
             self._put("perp_size", new_size)
             self._put("perp_cash", new_cash)
         tid = int(self._db.execute("SELECT COALESCE(MAX(tid), 0) + 1 FROM fills").fetchone()[0])
-        self._db.execute("INSERT INTO fills VALUES(?,?,?,?,?,?,?,?,?)",
-                         (tid, oid, req.cloid, req.market, req.side, got, avg, fee, now))
+        self._db.execute(
+            "INSERT INTO fills VALUES(?,?,?,?,?,?,?,?,?)",
+            (tid, oid, req.cloid, req.market, req.side, got, avg, fee, now),
+        )
         state = OrderState.FILLED if got >= round(req.size, c.sz_decimals) - 1e-12 else OrderState.CANCELED
         return self._record(req, oid, state, got, avg, now, "" if state is OrderState.FILLED else "partial (IOC)")
 
     def order_status(self, cloid: str) -> OrderStatus | None:
         with self._lock:
-            row = self._db.execute("SELECT state, filled, avg_px, reason FROM orders WHERE cloid=?",
-                                   (cloid,)).fetchone()
+            row = self._db.execute(
+                "SELECT state, filled, avg_px, reason FROM orders WHERE cloid=?", (cloid,)
+            ).fetchone()
         if row is None:
             return None
         return OrderStatus(cloid, OrderState(row[0]), float(row[1]), float(row[2]), str(row[3]))
@@ -375,8 +394,11 @@ class SimVenue:
     def order_detail(self, cloid: str) -> dict[str, object] | None:
         """The stored order row (for the local HTTP server's orderStatus / fills shapes)."""
         with self._lock:
-            r = self._db.execute("SELECT cloid, oid, market, side, size, limit_px, state, filled, avg_px, ts_ms, reason "
-                                 "FROM orders WHERE cloid=?", (cloid,)).fetchone()
+            r = self._db.execute(
+                "SELECT cloid, oid, market, side, size, limit_px, state, filled, avg_px, ts_ms, reason "
+                "FROM orders WHERE cloid=?",
+                (cloid,),
+            ).fetchone()
         if r is None:
             return None
         keys = ("cloid", "oid", "market", "side", "size", "limit_px", "state", "filled", "avg_px", "ts_ms", "reason")
@@ -387,14 +409,17 @@ class SimVenue:
 
     def fills(self, since_ms: int = 0) -> list[Fill]:
         with self._lock:
-            rows = self._db.execute("SELECT tid, cloid, market, side, size, px, fee, ts_ms FROM fills "
-                                    "WHERE ts_ms >= ? ORDER BY tid", (since_ms,)).fetchall()
+            rows = self._db.execute(
+                "SELECT tid, cloid, market, side, size, px, fee, ts_ms FROM fills WHERE ts_ms >= ? ORDER BY tid",
+                (since_ms,),
+            ).fetchall()
         return [Fill(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
     def funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
         with self._lock:
-            rows = self._db.execute("SELECT ts_ms, amount, rate, size FROM funding WHERE ts_ms >= ? ORDER BY ts_ms",
-                                    (since_ms,)).fetchall()
+            rows = self._db.execute(
+                "SELECT ts_ms, amount, rate, size FROM funding WHERE ts_ms >= ? ORDER BY ts_ms", (since_ms,)
+            ).fetchall()
         return [FundingPayment(f"{r[0]}:{self.config.asset}", r[0], r[1], r[2], r[3]) for r in rows]
 
     def transfer(self, req: TransferRequest) -> None:
@@ -402,8 +427,9 @@ class SimVenue:
             now = self.now_ms()
             self._settle(now)
             why = self._transfer(req, now)
-            self._db.execute("INSERT INTO transfer_requests(nonce, ts_ms, outcome) VALUES(?,?,?)",
-                             (req.nonce, now, why or "ok"))
+            self._db.execute(
+                "INSERT INTO transfer_requests(nonce, ts_ms, outcome) VALUES(?,?,?)", (req.nonce, now, why or "ok")
+            )
             self._track_hedge(now)
         if why:
             raise VenueError(f"transfer nonce {req.nonce} refused: {why}")
@@ -415,7 +441,7 @@ class SimVenue:
             return "expired"
         if not (req.amount_usd > 0 and math.isfinite(req.amount_usd)):
             return "invalid amount"
-        sb, su, ps, pc = self._balances()
+        _, su, ps, pc = self._balances()
         _, mark = self._mids(now)
         if req.to_perp:
             if req.amount_usd > su + 1e-9:
@@ -433,8 +459,10 @@ class SimVenue:
 
     def transfers(self, since_ms: int = 0) -> list[Transfer]:
         with self._lock:
-            rows = self._db.execute("SELECT nonce, amount, to_perp, ts_ms FROM transfers WHERE ts_ms >= ? "
-                                    "ORDER BY ts_ms, nonce", (since_ms,)).fetchall()
+            rows = self._db.execute(
+                "SELECT nonce, amount, to_perp, ts_ms FROM transfers WHERE ts_ms >= ? ORDER BY ts_ms, nonce",
+                (since_ms,),
+            ).fetchall()
         return [Transfer(f"transfer:{r[0]}", int(r[0]), float(r[1]), bool(r[2]), int(r[3])) for r in rows]
 
     def schedule_cancel(self, at_ms: int | None) -> None:
@@ -451,10 +479,15 @@ class SimVenue:
             n_orders = self._db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
             n_fills = self._db.execute("SELECT COUNT(*) FROM fills").fetchone()[0]
             liq = self._db.execute("SELECT COUNT(*) FROM events WHERE kind='liquidation'").fetchone()[0]
-            return {"duplicate_order_requests": int(dup_orders), "duplicate_transfer_requests": int(dup_tr),
-                    "orders": int(n_orders), "fills": int(n_fills), "liquidations": int(liq),
-                    "max_unhedged_usd": self._f("max_unhedged_usd"),
-                    "max_unhedged_seconds": self._f("max_unhedged_seconds")}
+            return {
+                "duplicate_order_requests": int(dup_orders),
+                "duplicate_transfer_requests": int(dup_tr),
+                "orders": int(n_orders),
+                "fills": int(n_fills),
+                "liquidations": int(liq),
+                "max_unhedged_usd": self._f("max_unhedged_usd"),
+                "max_unhedged_seconds": self._f("max_unhedged_seconds"),
+            }
 
     def close(self) -> None:
         self._db.close()

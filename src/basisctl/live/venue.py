@@ -113,9 +113,16 @@ class VenueState:
 
     def to_dict(self) -> dict[str, float | int]:
         d: dict[str, float | int] = asdict(self)
-        d.update(perp_account_value=self.perp_account_value, spot_value=self.spot_value, equity=self.equity,
-                 alpha=self.alpha, hedge_gap=self.hedge_gap, unhedged_usd=self.unhedged_usd,
-                 leverage=self.leverage, liquidation_px=self.liquidation_px)
+        d.update(
+            perp_account_value=self.perp_account_value,
+            spot_value=self.spot_value,
+            equity=self.equity,
+            alpha=self.alpha,
+            hedge_gap=self.hedge_gap,
+            unhedged_usd=self.unhedged_usd,
+            leverage=self.leverage,
+            liquidation_px=self.liquidation_px,
+        )
         return d
 
 
@@ -145,7 +152,8 @@ class OrderStatus:
 
 @dataclass(frozen=True)
 class Fill:
-    """One execution. fill_id is the venue's unique trade id; fee_usd >= 0 is paid by us [USDC]."""
+    """One execution. fill_id is the venue's unique trade id; fee_usd >= 0 is paid by us [USDC]; fee_base >= 0
+    is a fee the venue took in the base token instead (Hyperliquid spot buys pay fees in the bought token)."""
 
     fill_id: str
     cloid: str
@@ -155,6 +163,7 @@ class Fill:
     px: float
     fee_usd: float
     ts_ms: int
+    fee_base: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,179 @@
+"""Live/paper operation: `basisctl run` (the controller) and `basisctl chaos` (the fault-injection suite)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+import typer
+
+from basisctl.cli._common import console, fail, handle_errors, print_json
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    @handle_errors
+    def run_cmd(
+        config: Path | None = typer.Option(
+            None, "--config", help="controller TOML; default: the shipped BTC paper example on the simulated venue"
+        ),
+        paper: bool = typer.Option(
+            True,
+            "--paper/--live",
+            help="paper (default) or live; live also needs mode='live' and 'account' in the config",
+        ),
+        max_cycles: int | None = typer.Option(
+            None, "--max-cycles", min=1, help="stop after N cycles (default: 48 for the example, unbounded otherwise)"
+        ),
+        serve: bool = typer.Option(
+            False, "--serve/--no-serve", help="serve /health /state /metrics and the dashboard on 127.0.0.1"
+        ),
+        port: int = typer.Option(8787, "--port", help="dashboard/API port (localhost only)"),
+        state_dir: Path = typer.Option(
+            Path("basisctl-paper"),
+            "--state-dir",
+            help="example only: folder for the journal, sim state and trade log (an existing one is resumed)",
+        ),
+        pace: float = typer.Option(0.0, "--pace", min=0.0, help="paper replay: wall seconds between cycles"),
+        json_out: bool = typer.Option(False, "--json", help="print the final state as JSON"),
+        quiet: bool = typer.Option(False, "--quiet", help="no per-cycle lines"),
+    ) -> None:
+        """Run the band-policy controller: observe -> alpha_t & band -> policy -> execute (spot leg first)."""
+        from basisctl.errors import DataCoverageError
+        from basisctl.live.config import example_config_path, load_config, parse_config
+        from basisctl.live.runner import build
+        from basisctl.live.venue import VenueUnavailable
+
+        if config is None:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            src = example_config_path()
+            cfg = parse_config(tomllib.loads(src.read_text()), str(src), state_dir.resolve())
+            if max_cycles is None:
+                max_cycles = 48
+            console.print(
+                f"[bold]basisctl paper example[/]: BTC on the simulated venue (shipped Hyperliquid "
+                f"data); state in {state_dir}/",
+                highlight=False,
+            )
+        else:
+            cfg = load_config(config)
+        live = not paper
+        built = build(cfg, live=live)
+        ctl = built.controller
+        if live:
+            console.print(f"[bold red]LIVE[/] on {cfg.venue.base_url} account {cfg.account}", highlight=False)
+        ctl.install_signal_handlers()
+        server = None
+        if serve:
+            from basisctl.live.api import serve_in_thread
+
+            server = serve_in_thread(ctl, port)
+            console.print(f"dashboard: http://127.0.0.1:{port}/  (API: /health /state /metrics)", highlight=False)
+        p = ctl.policy
+        console.print(
+            f"band: alpha_L={p.alpha_lower:.4f}  alpha_target={p.alpha_target:.4f}  "
+            f"alpha_U={p.alpha_upper:.4f}  ({ctl.band_info.get('source')})",
+            highlight=False,
+        )
+
+        def advance(seconds: float) -> None:
+            if pace:
+                time.sleep(pace)
+            if built.advance is not None:
+                built.advance(seconds)
+            else:
+                time.sleep(seconds)
+
+        ctl.start()
+        n = 0
+        stop = threading.Event()
+        while not ctl.stop_requested and (max_cycles is None or n < max_cycles) and not stop.is_set():
+            try:
+                rec = ctl.cycle()
+            except VenueUnavailable as e:
+                ctl.alerts.raise_("VENUE_UNAVAILABLE", f"cycle aborted: {e}", ctl._now())
+                n += 1
+                time.sleep(min(cfg.cadence_seconds, 5.0)) if built.advance is None else built.advance(
+                    cfg.cadence_seconds
+                )
+                continue
+            except DataCoverageError as e:
+                console.print(f"replay data ended: {e}", highlight=False)
+                break
+            n += 1
+            if not quiet and not json_out:
+                d = ctl.last_decision
+                st = ctl.last_state
+                ts = time.strftime("%Y-%m-%d %H:%M", time.gmtime(rec["ts_ms"] / 1000))
+                px = f"{st.spot_mid:,.0f}" if st else "-"
+                console.print(
+                    f"{ts}  px {px:>9}  alpha {rec['alpha']:.4f}  equity ${rec['equity_usd']:,.0f}  "
+                    f"{(d.action.name.lower() if d else '-'):<16} {d.reason if d and d.action else ''}",
+                    highlight=False,
+                )
+            if ctl.stop_requested or (max_cycles is not None and n >= max_cycles):
+                break
+            try:
+                advance(cfg.cadence_seconds)
+            except DataCoverageError as e:
+                console.print(f"replay data ended: {e}", highlight=False)
+                break
+        if ctl.halted and cfg.safety.flatten_on_kill and not ctl.flattened:
+            ctl.flatten(built.venue.state())
+        state = ctl.public_state()
+        if server is not None:
+            server.stop()
+        if json_out:
+            print_json(
+                {
+                    k: state[k]
+                    for k in (
+                        "mode",
+                        "asset",
+                        "cycles",
+                        "halted",
+                        "halt_reason",
+                        "band",
+                        "state",
+                        "last",
+                        "alert_counts",
+                        "trades",
+                        "unhedged",
+                    )
+                }
+            )
+        else:
+            console.print(
+                f"done: {n} cycles, {state['journal']['fills']} fills journaled, "
+                f"{len(state['trades'])} rebalances, alerts {state['alert_counts'] or 'none'}; "
+                f"trade log {cfg.resolve(cfg.trade_log)}",
+                highlight=False,
+            )
+
+    @app.command("chaos")
+    @handle_errors
+    def chaos_cmd(
+        kills: int = typer.Option(20, "--kills", min=1, help="number of SIGKILLs of the controller process"),
+        seed: int = typer.Option(0, "--seed", help="seed of the kill schedule and the injected faults"),
+        transport: str = typer.Option(
+            "auto",
+            "--transport",
+            help="'http' (local Hyperliquid-shaped server, "
+            "needs the 'live' extra), 'file' (shared sim state file) or 'auto'",
+        ),
+        workdir: Path | None = typer.Option(None, "--workdir", help="keep the run's files here (default: temp)"),
+        json_out: bool = typer.Option(False, "--json", help="machine-readable result"),
+    ) -> None:
+        """Kill the controller with SIGKILL at random points during rebalances, restart it, audit the books."""
+        from basisctl.live.chaos import run_chaos
+
+        res = run_chaos(kills=kills, seed=seed, transport=transport, workdir=workdir)
+        if json_out:
+            print_json(res)
+        else:
+            for k, v in res.items():
+                console.print(f"{k:>24}: {v}", highlight=False)
+        if not res["ok"]:
+            fail("chaos audit failed: " + "; ".join(res["failures"]), code=1)

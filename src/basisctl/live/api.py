@@ -1,0 +1,255 @@
+"""Operating surface on 127.0.0.1: /health, /state (JSON), /metrics (Prometheus text) and the dashboard page.
+
+The dashboard is one self-contained HTML page (plain JS, inline SVG, no CDN - works offline) that polls
+/state every second: alpha_t against alpha_L / alpha_target / alpha_U (and alpha_liq), leverage, distance to
+liquidation, funding carry, PnL, recent decisions with reasons, execution costs against targets, alerts.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+
+from basisctl.live.controller import Controller
+
+
+def _clean(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_clean(v) for v in o]
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    return o
+
+
+def health(ctl: Controller, max_silence_s: float | None = None) -> tuple[int, dict[str, Any]]:
+    """200 when the loop cycled recently and is not halted; 503 otherwise (with the reason)."""
+    silence = max_silence_s if max_silence_s is not None else max(3 * ctl.cfg.cadence_seconds, 30.0)
+    age = None if ctl.last_cycle_wall is None else time.time() - ctl.last_cycle_wall
+    ok = age is not None and age <= silence and not ctl.halted
+    why = (
+        "ok"
+        if ok
+        else (
+            "halted: " + ctl.halt_reason
+            if ctl.halted
+            else "no cycle yet"
+            if age is None
+            else f"no cycle for {age:.0f}s"
+        )
+    )
+    return (200 if ok else 503), {
+        "status": "ok" if ok else "degraded",
+        "reason": why,
+        "cycles": ctl.cycles,
+        "last_cycle_age_s": age,
+        "halted": ctl.halted,
+        "mode": ctl.cfg.mode,
+    }
+
+
+def metrics_text(ctl: Controller) -> str:
+    """Prometheus exposition format (text 0.0.4)."""
+    s = ctl.public_state()
+    st = s["state"] or {}
+    last = s["last"] or {}
+    band = s["band"]
+    lines: list[str] = []
+
+    def g(name: str, help_: str, value: Any, labels: str = "", kind: str = "gauge") -> None:
+        if not any(ln.startswith(f"# HELP {name} ") for ln in lines):
+            lines.append(f"# HELP {name} {help_}")
+            lines.append(f"# TYPE {name} {kind}")
+        v = float("nan") if value is None else float(value)
+        lines.append(f"{name}{labels} {v!r}" if math.isfinite(v) else f"{name}{labels} NaN")
+
+    g("basisctl_alpha", "margin share of capital alpha_t [fraction]", st.get("alpha"))
+    for k in ("alpha_lower", "alpha_target", "alpha_upper"):
+        g("basisctl_band", "band boundaries [fraction of capital]", band[k], f'{{bound="{k}"}}')
+    g("basisctl_equity_usd", "total capital V_t [USD]", st.get("equity"))
+    g("basisctl_perp_account_value_usd", "perp margin account value [USD]", st.get("perp_account_value"))
+    g("basisctl_leverage", "perp notional / perp account value [x]", st.get("leverage"))
+    g("basisctl_liquidation_distance", "liquidation price / mark - 1 [fraction]", last.get("liq_distance"))
+    g("basisctl_unhedged_usd", "|spot + perp| x price [USD]", st.get("unhedged_usd"))
+    g("basisctl_funding_usd_total", "funding received since genesis [USD]", last.get("funding_usd"))
+    g("basisctl_pnl_usd", "equity change since genesis [USD]", last.get("pnl_usd"))
+    g("basisctl_cycles_total", "control cycles run by this process", s["cycles"], kind="counter")
+    g("basisctl_halted", "1 when new risk is halted (kill switch / escalation)", 1.0 if s["halted"] else 0.0)
+    g("basisctl_journal_fills", "fills in the journal", s["journal"]["fills"])
+    for kind, n in sorted(s["alert_counts"].items()):
+        g("basisctl_alerts_total", "alerts raised by this process", n, f'{{kind="{kind}"}}', kind="counter")
+    return "\n".join(lines) + "\n"
+
+
+def create_app(ctl: Controller) -> FastAPI:
+    app = FastAPI(title="basisctl controller", docs_url=None, redoc_url=None)
+
+    @app.get("/health")
+    def _health() -> JSONResponse:
+        code, body = health(ctl)
+        return JSONResponse(_clean(body), status_code=code)
+
+    @app.get("/state")
+    def _state() -> JSONResponse:
+        return JSONResponse(_clean(ctl.public_state()))
+
+    @app.get("/metrics")
+    def _metrics() -> PlainTextResponse:
+        return PlainTextResponse(metrics_text(ctl), media_type="text/plain; version=0.0.4")
+
+    @app.get("/")
+    def _dashboard() -> HTMLResponse:
+        return HTMLResponse(DASHBOARD_HTML)
+
+    return app
+
+
+class ServerThread:
+    """uvicorn in a daemon thread, bound to 127.0.0.1 only."""
+
+    def __init__(self, ctl: Controller, port: int):
+        self.config = uvicorn.Config(create_app(ctl), host="127.0.0.1", port=port, log_level="warning")
+        self.server = uvicorn.Server(self.config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        t0 = time.time()
+        while not self.server.started and time.time() - t0 < 10:
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+
+
+def serve_in_thread(ctl: Controller, port: int) -> ServerThread:
+    return ServerThread(ctl, port).start()
+
+
+DASHBOARD_HTML = r"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>basisctl controller</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+ body{font:14px system-ui,sans-serif;margin:0;background:#0f1419;color:#dde3ea}
+ header{padding:10px 16px;background:#17202a;display:flex;gap:16px;align-items:center}
+ h1{font-size:16px;margin:0} .pill{padding:2px 8px;border-radius:10px;background:#2a3a4a}
+ .halted{background:#8b1e1e} .ok{background:#1e6b3a}
+ main{display:grid;grid-template-columns:2fr 1fr;gap:12px;padding:12px}
+ .card{background:#17202a;border-radius:8px;padding:10px 12px}
+ .kpis{display:grid;grid-template-columns:repeat(3,1fr);gap:8px;align-content:start}
+ .kpi b{display:block;font-size:18px} .kpi span{color:#8aa0b4;font-size:12px}
+ table{width:100%;border-collapse:collapse;font-size:12px}
+ td,th{padding:3px 4px;border-bottom:1px solid #26323e;text-align:left}
+ svg text{fill:#8aa0b4;font-size:10px}
+</style></head><body>
+<header><h1>basisctl</h1><span id="mode" class="pill">-</span><span id="asset" class="pill">-</span>
+<span id="status" class="pill">connecting</span><span id="cycles" class="pill">cycles 0</span></header>
+<main>
+<section class="card"><div>alpha<sub>t</sub> against the band</div>
+<svg id="chart" viewBox="0 0 640 260" width="100%" role="img" aria-label="alpha chart"></svg>
+<div style="font-size:12px;color:#8aa0b4"><span style="color:#4fc3f7">&#9632; alpha_t</span>
+<span style="color:#e57373">&#9632; alpha_L</span> <span style="color:#81c784">&#9632; alpha&dagger;</span>
+<span style="color:#ffb74d">&#9632; alpha_U</span> <span style="color:#9e9e9e">&#9632; alpha_liq</span></div></section>
+<section class="card kpis">
+<div class="kpi"><span>alpha_t</span><b id="k-alpha">-</b></div>
+<div class="kpi"><span>leverage</span><b id="k-lev">-</b></div>
+<div class="kpi"><span>to liquidation</span><b id="k-liq">-</b></div>
+<div class="kpi"><span>equity</span><b id="k-eq">-</b></div>
+<div class="kpi"><span>PnL</span><b id="k-pnl">-</b></div>
+<div class="kpi"><span>funding carry</span><b id="k-fund">-</b></div>
+<div class="kpi"><span>unhedged</span><b id="k-unh">-</b></div>
+<div class="kpi"><span>band</span><b id="k-band" style="font-size:13px">-</b></div>
+<div class="kpi"><span>alerts</span><b id="k-alerts" style="font-size:13px">-</b></div>
+</section>
+<section class="card"><div>recent decisions</div><table id="decisions"><thead><tr><th>time</th><th>action</th>
+<th>reason</th></tr></thead><tbody></tbody></table></section>
+<section class="card"><div>execution: realised vs target [bps]</div>
+<svg id="costs" viewBox="0 0 300 150" width="100%" role="img" aria-label="execution cost scatter"></svg>
+<table id="trades"><thead><tr><th>time</th>
+<th>side</th><th>notional</th><th>target</th><th>realised</th></tr></thead><tbody></tbody></table>
+<div style="margin-top:8px">alerts</div><table id="alerts"><tbody></tbody></table></section>
+</main>
+<script>
+const $ = id => document.getElementById(id);
+const fmt = (x, d=4) => (x === null || x === undefined) ? '-' : Number(x).toFixed(d);
+const usd = x => (x === null || x === undefined) ? '-' : '$' + Math.round(x).toLocaleString('en-US');
+const iso = ms => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+function esc(s){return String(s).replace(/[&<>"]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));}
+function rows(tbody, items, cells){
+  tbody.innerHTML = items.map(r => '<tr>' + cells(r).map(c => '<td>' + esc(c) + '</td>').join('') + '</tr>')
+    .join('');
+}
+function chart(s){
+  const svg = $('chart'), W = 640, H = 260, P = 34, h = s.history || [], b = s.band;
+  if (!h.length) { svg.innerHTML = '<text x="20" y="130">waiting for the first cycle</text>'; return; }
+  const lines = [b.alpha_lower, b.alpha_target, b.alpha_upper, b.alpha_liq].filter(v => v !== undefined && v !== null);
+  let lo = Math.min(...h.map(p => p.alpha), ...lines), hi = Math.max(...h.map(p => p.alpha), ...lines);
+  const pad = (hi - lo) * 0.08 || 0.01; lo -= pad; hi += pad;
+  const t0 = h[0].ts_ms, t1 = h[h.length - 1].ts_ms || t0 + 1;
+  const x = t => P + (W - P - 8) * (t1 === t0 ? 1 : (t - t0) / (t1 - t0));
+  const y = a => H - 20 - (H - 30) * (a - lo) / (hi - lo);
+  let out = '';
+  for (let k = 0; k <= 4; k++) { const a = lo + (hi - lo) * k / 4;
+    out += `<line x1="${P}" x2="${W}" y1="${y(a)}" y2="${y(a)}" stroke="#26323e"/>` +
+           `<text x="2" y="${y(a) + 3}">${a.toFixed(3)}</text>`; }
+  const hl = (v, c, id) => v === undefined || v === null ? '' :
+    `<line id="${id}" x1="${P}" x2="${W}" y1="${y(v)}" y2="${y(v)}" stroke="${c}" stroke-dasharray="5 3"/>`;
+  out += hl(b.alpha_lower, '#e57373', 'l-lower') + hl(b.alpha_target, '#81c784', 'l-target') +
+         hl(b.alpha_upper, '#ffb74d', 'l-upper') + hl(b.alpha_liq, '#9e9e9e', 'l-liq');
+  const pts = h.map(p => `${x(p.ts_ms).toFixed(1)},${y(p.alpha).toFixed(1)}`).join(' ');
+  out += `<polyline id="alpha-line" fill="none" stroke="#4fc3f7" stroke-width="1.6" points="${pts}"/>`;
+  out += `<text x="${P}" y="${H - 4}">${iso(t0)}</text><text x="${W - 110}" y="${H - 4}">${iso(t1)}</text>`;
+  svg.innerHTML = out;
+}
+function costs(trades){
+  const svg = $('costs'), W = 300, H = 150, P = 26;
+  if (!trades.length) { svg.innerHTML = '<text x="10" y="75">no rebalance yet</text>'; return; }
+  const v = trades.flatMap(t => [t.target_bps, t.realized_bps]);
+  const hi = Math.max(...v, 1) * 1.15, lo = Math.min(0, ...v);
+  const x = b => P + (W - P - 6) * (b - lo) / (hi - lo), y = b => H - 16 - (H - 24) * (b - lo) / (hi - lo);
+  let out = `<line x1="${x(lo)}" y1="${y(lo)}" x2="${x(hi)}" y2="${y(hi)}" stroke="#555" stroke-dasharray="4 3"/>`;
+  out += `<text x="${P}" y="${H - 3}">target ${lo.toFixed(0)}..${hi.toFixed(0)}</text>`;
+  out += `<text x="2" y="12">realised</text>`;
+  for (const t of trades) {
+    const c = t.side === 'sell-basis' ? '#e57373' : '#81c784';
+    out += `<circle class="trade-dot" cx="${x(t.target_bps)}" cy="${y(t.realized_bps)}" r="3.5" fill="${c}"/>`;
+  }
+  svg.innerHTML = out;
+}
+async function tick(){
+  try {
+    const s = await (await fetch('/state', {cache: 'no-store'})).json();
+    $('mode').textContent = s.mode; $('asset').textContent = s.asset + ' / ' + s.venue;
+    $('cycles').textContent = 'cycles ' + s.cycles;
+    const st = $('status'); st.textContent = s.halted ? 'HALTED: ' + s.halt_reason : 'running';
+    st.className = 'pill ' + (s.halted ? 'halted' : 'ok');
+    const q = s.state || {}, l = s.last || {};
+    $('k-alpha').textContent = fmt(q.alpha); $('k-lev').textContent = fmt(q.leverage, 2) + 'x';
+    $('k-liq').textContent = l.liq_distance === null || l.liq_distance === undefined ? '-'
+      : (100 * l.liq_distance).toFixed(1) + '%';
+    $('k-eq').textContent = usd(q.equity); $('k-pnl').textContent = usd(l.pnl_usd);
+    $('k-fund').textContent = usd(l.funding_usd);
+    $('k-unh').textContent = usd(q.unhedged_usd);
+    $('k-band').textContent = fmt(s.band.alpha_lower) + ' / ' + fmt(s.band.alpha_target) + ' / ' +
+      fmt(s.band.alpha_upper);
+    $('k-alerts').textContent = Object.entries(s.alert_counts).map(([k, v]) => k + ' ' + v).join(', ') || 'none';
+    chart(s); costs(s.trades);
+    rows($('decisions').tBodies[0], s.decisions.slice(0, 12),
+      d => [iso(d.ts_ms), d.action + (d.blocked ? ' (' + d.blocked + ')' : ''), d.reason]);
+    rows($('trades').tBodies[0], s.trades.slice(0, 12),
+      t => [t.timestamp.slice(0, 16), t.side, usd(t.notional_usd), fmt(t.target_bps, 1), fmt(t.realized_bps, 1)]);
+    rows($('alerts').tBodies[0], s.alerts.slice(0, 8), a => [iso(a.ts_ms), a.kind, a.message]);
+  } catch (e) { $('status').textContent = 'disconnected'; $('status').className = 'pill halted'; }
+}
+tick(); setInterval(tick, 1000);
+</script></body></html>
+"""

@@ -1,0 +1,790 @@
+"""The live/paper controller: observe -> alpha_t and band -> policy.decide -> execute, journaled write-ahead.
+
+One cycle
+---------
+1. Kill switch (file / SIGUSR1 / SIGTERM) -> no new risk; optional flatten.
+2. Observe the venue (prices, balances, position); stale prices -> no action this cycle (alert).
+3. Resolve in-flight intents left by a crash (``reconcile.resolve_order`` / ``resolve_transfer``); while any is
+   undecided (WAIT) nothing new is sent.
+4. Ingest fills, funding payments and transfers into the journal (idempotent by venue id); compare the
+   journal-derived balances with the venue's (POSITION_MISMATCH halts new risk).
+5. One-legged repair: |spot + perp| x px above the tolerance -> perp order to re-hedge; unhedged beyond the
+   configured time or notional -> ONE_LEGGED_ESCALATION (halt new risk, keep repairing).
+6. Sweep idle USDC on the spot account into perp margin (completes a rebalance interrupted after its trades).
+7. alpha_t = perp account value / (perp account value + spot inventory incl. idle spot USDC) and
+   ``basisctl.model.policy.decide`` (THE shared policy) with side-specific cost curves.
+8. Execute: RAISE_COLLATERAL / EMERGENCY (sell-basis): sell spot -> buy back perp (the filled size) -> move the
+   spot USDC into margin. LOWER_COLLATERAL (buy-basis): withdraw margin -> buy spot -> sell perp (filled size)
+   -> sweep leftovers back. Spot leg first, then the hedge (paper Sec. 10).
+
+Every order/transfer intent (cloid / nonce / expiry) is committed to the journal BEFORE it is sent.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import signal
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from basisctl.live.config import ControllerConfig
+from basisctl.live.journal import Journal
+from basisctl.live.reconcile import (
+    UnhedgedTracker,
+    Verdict,
+    hedge_repair,
+    position_mismatches,
+    resolve_order,
+    resolve_transfer,
+)
+from basisctl.live.venue import (
+    BookSide,
+    Market,
+    OrderRequest,
+    Side,
+    TransferRequest,
+    Venue,
+    VenueError,
+    VenueState,
+    VenueUnavailable,
+    new_cloid,
+)
+from basisctl.model.policy import Action, BandPolicy, CostCurve, Decision, decide
+
+CRASHPOINT_ENV = "BASISCTL_CRASHPOINT"
+INGEST_OVERLAP_MS = 3_600_000  # re-read this much before the newest journaled event of a kind [ms]
+TRADE_LOG_COLUMNS = ("timestamp", "side", "notional_usd", "target_bps", "realized_bps")
+
+
+def maybe_crash(name: str) -> None:
+    """Chaos hook: SIGKILL this process at the named point when ``BASISCTL_CRASHPOINT`` = 'name' or 'name@k'
+    (the k-th time the point is reached in this process). No effect otherwise."""
+    spec = os.environ.get(CRASHPOINT_ENV)
+    if not spec:
+        return
+    want, _, nth = spec.partition("@")
+    if want != name:
+        return
+    _CRASH_HITS[name] = _CRASH_HITS.get(name, 0) + 1
+    if _CRASH_HITS[name] >= int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_CRASH_HITS: dict[str, int] = {}
+
+
+# ---------------------------------------------------------------------------------------------- cost curves
+def walk_cost_bps(levels: BookSide, mid: float, notional_usd: float) -> float:
+    """Average distance of the fill from mid when taking ``notional_usd`` [USD] from a book side [bps].
+    Beyond the visible book the last level's distance is extended (conservative: x2)."""
+    if notional_usd <= 0 or not levels.levels:
+        return 0.0
+    left, cost_usd = notional_usd, 0.0
+    for px, sz in levels.levels:
+        take = min(left, px * sz)
+        cost_usd += take * abs(px / mid - 1.0)
+        left -= take
+        if left <= 1e-9:
+            break
+    if left > 1e-9:
+        cost_usd += left * 2.0 * abs(levels.levels[-1][0] / mid - 1.0)
+    return cost_usd / notional_usd * 1e4
+
+
+def book_cost_curves(
+    venue: Venue, state: VenueState, spot_fee_bps: float, perp_fee_bps: float, max_notional_usd: float
+) -> tuple[CostCurve, CostCurve]:
+    """(sell-basis, buy-basis) CostCurves [bps of spot notional] from the current spot and perp books:
+    fees of both legs + impact of walking each book."""
+    sb, sa = venue.book("spot")
+    pb, pa = venue.book("perp")
+    fees = spot_fee_bps + perp_fee_bps
+
+    def sell(q: float) -> float:
+        return fees + walk_cost_bps(sb, state.spot_mid, q) + walk_cost_bps(pa, state.mark_px, q)
+
+    def buy(q: float) -> float:
+        return fees + walk_cost_bps(sa, state.spot_mid, q) + walk_cost_bps(pb, state.mark_px, q)
+
+    return (CostCurve.from_function(sell, max_notional_usd, 32), CostCurve.from_function(buy, max_notional_usd, 32))
+
+
+# ---------------------------------------------------------------------------------------------- alerts
+@dataclass
+class Alerts:
+    """Alert sink: journal entry + one line in the alert log + the recent list shown by /state."""
+
+    journal: Journal
+    log_path: Path | None
+    recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def raise_(self, kind: str, message: str, ts_ms: int, **extra: Any) -> None:
+        rec = {"kind": kind, "message": message, "ts_ms": ts_ms, **extra}
+        self.recent.appendleft(rec)
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.journal.append("alert", f"alert:{uuid.uuid4().hex}", rec, ts_ms)
+        if self.log_path is not None:
+            with open(self.log_path, "a") as fh:
+                fh.write(f"{pd.Timestamp(ts_ms, unit='ms', tz='UTC').isoformat()} {kind} {message}\n")
+
+
+# ---------------------------------------------------------------------------------------------- controller
+@dataclass
+class LegResult:
+    cloid: str
+    filled: float  # [base units]
+    avg_px: float  # [USD]
+    verdict: str
+
+
+class Controller:
+    """Runs the band policy against one venue with a durable journal. See the module docstring."""
+
+    def __init__(
+        self,
+        cfg: ControllerConfig,
+        venue: Venue,
+        journal: Journal,
+        policy: BandPolicy,
+        band_info: dict[str, Any] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ):
+        self.cfg = cfg
+        self.venue = venue
+        self.journal = journal
+        self.policy = policy
+        self.band_info = band_info or {}
+        self._sleep = sleep or time.sleep
+        lim = cfg.limits
+        self.tracker = UnhedgedTracker(lim.max_unhedged_seconds, lim.max_unhedged_usd)
+        self.alerts = Alerts(journal, cfg.resolve(cfg.safety.alert_log))
+        self.kill_file = cfg.resolve(cfg.safety.kill_file)
+        self.halted = False
+        self.halt_reason = ""
+        self.stop_requested = False
+        self.flattened = False
+        self.cycles = 0
+        self.last_state: VenueState | None = None
+        self.last_decision: Decision | None = None
+        self.recent_decisions: deque[dict[str, Any]] = deque(maxlen=50)
+        self.recent_trades: deque[dict[str, Any]] = deque(maxlen=50)
+        self.history: deque[dict[str, Any]] = deque(maxlen=2000)
+        self.errors: deque[str] = deque(maxlen=20)
+        self.last_cycle_wall: float | None = None
+        self.journal_counts: dict[str, int] = {"fills": 0, "decisions": 0, "intents": 0}
+        self._lock = threading.Lock()
+        self.trade_log = cfg.resolve(cfg.trade_log)
+        self.sz_spot = cfg.venue.spot_sz_decimals
+        self.sz_perp = cfg.venue.sz_decimals
+
+    # ------------------------------------------------------------------ signals and kill switch
+    def install_signal_handlers(self) -> None:
+        """SIGUSR1: halt new risk (keep monitoring/repairing). SIGTERM: halt, optional flatten, then exit."""
+
+        def on_usr1(signum: int, frame: object) -> None:
+            self._halt("KILL_SWITCH", "SIGUSR1 received: no new risk")
+
+        def on_term(signum: int, frame: object) -> None:
+            self._halt("KILL_SWITCH", "SIGTERM received: no new risk, stopping after this cycle")
+            self.stop_requested = True
+
+        signal.signal(signal.SIGUSR1, on_usr1)
+        signal.signal(signal.SIGTERM, on_term)
+
+    def _halt(self, kind: str, why: str) -> None:
+        if not self.halted:
+            self.halted = True
+            self.halt_reason = why
+            self.alerts.raise_(kind, why, self._now())
+
+    def _now(self) -> int:
+        try:
+            return int(self.venue.now_ms())
+        except Exception:  # the clock must never take the alert path down
+            return int(time.time() * 1000)
+
+    # ------------------------------------------------------------------ journal helpers
+    def _known_ids(self) -> tuple[list[str], list[str], list[str]]:
+        return (
+            [f.fill_id for f in self.venue.fills(0)],
+            [f.funding_id for f in self.venue.funding_payments(0)],
+            [t.transfer_id for t in self.venue.transfers(0)],
+        )
+
+    def _ensure_genesis(self, st: VenueState) -> None:
+        """First start: record the venue's balances and the ids of every event already in them. The event lists
+        are read before and after the balance snapshot until they agree, so no event straddles genesis."""
+        if self.journal.genesis() is not None:
+            return
+        for _ in range(20):
+            before = self._known_ids()
+            st = self.venue.state()
+            after = self._known_ids()
+            if before == after:
+                break
+        else:
+            raise VenueUnavailable("venue events keep changing while taking the genesis snapshot; retry later")
+        self.journal.append(
+            "genesis",
+            "genesis",
+            {
+                "spot_base": st.spot_base,
+                "spot_usdc": st.spot_usdc,
+                "perp_size": st.perp_size,
+                "perp_cash": st.perp_cash,
+                "equity": st.equity,
+                "ts_ms": st.ts_ms,
+                "known_fills": after[0],
+                "known_funding": after[1],
+                "known_transfers": after[2],
+            },
+            st.ts_ms,
+        )
+
+    def check_positions(self) -> tuple[VenueState, dict[str, tuple[float, float]]]:
+        """Journal-derived vs venue balances on a stable read: ingest -> state -> ingest, repeated until the
+        second ingest finds nothing new (an event settling in between would fake a mismatch)."""
+        self.ingest()
+        for _ in range(5):
+            st = self.venue.state()
+            if self.ingest() == 0:
+                return st, position_mismatches(self.journal.derived_position().to_dict(), st)
+        return st, {}
+
+    def ingest(self) -> int:
+        """Pull fills, funding and transfers from the venue into the journal (each once, by venue id).
+
+        Each kind is read from a cursor: the newest journaled timestamp of that kind minus ``INGEST_OVERLAP_MS``
+        (genesis time before the first), so venue pagination limits never starve it. Returns new entries."""
+        g = self.journal.genesis()
+        assert g is not None
+        g_ts = int(g.payload["ts_ms"])
+
+        def since(kind: str) -> int:
+            last = self.journal.max_ts(kind)
+            return (g_ts if last is None else last) - INGEST_OVERLAP_MS
+
+        n = 0
+        skip = set(g.payload.get("known_fills", []))
+        for f in self.venue.fills(since("fill")):
+            if f.fill_id in skip or self.journal.has(f"fill:{f.fill_id}"):
+                continue
+            payload = {
+                "fill_id": f.fill_id,
+                "cloid": f.cloid,
+                "market": f.market,
+                "side": f.side,
+                "size": f.size,
+                "px": f.px,
+                "fee_usd": f.fee_usd,
+                "fee_base": f.fee_base,
+                "ts_ms": f.ts_ms,
+            }
+            n += self.journal.append("fill", f"fill:{f.fill_id}", payload, f.ts_ms)
+        skip = set(g.payload.get("known_funding", []))
+        for p in self.venue.funding_payments(since("funding")):
+            if p.funding_id in skip or self.journal.has(f"funding:{p.funding_id}"):
+                continue
+            payload = {"amount_usd": p.amount_usd, "rate": p.rate, "size": p.size, "ts_ms": p.ts_ms}
+            n += self.journal.append("funding", f"funding:{p.funding_id}", payload, p.ts_ms)
+        skip = set(g.payload.get("known_transfers", []))
+        for t in self.venue.transfers(since("transfer")):
+            if t.transfer_id in skip or self.journal.has(f"transfer:{t.transfer_id}"):
+                continue
+            payload = {
+                "transfer_id": t.transfer_id,
+                "nonce": t.nonce,
+                "amount_usd": t.amount_usd,
+                "to_perp": t.to_perp,
+                "ts_ms": t.ts_ms,
+            }
+            n += self.journal.append("transfer", f"transfer:{t.transfer_id}", payload, t.ts_ms)
+        return n
+
+    # ------------------------------------------------------------------ reconciliation of in-flight intents
+    def reconcile_intents(self, wait_budget_s: float = 30.0) -> int:
+        """Resolve every open intent; cancels resting orders; waits (bounded) for undecided ones.
+        Returns the number still undecided (0 = safe to act)."""
+        deadline = time.monotonic() + wait_budget_s
+        while True:
+            pending = 0
+            claimed = {
+                str(e.payload.get("transfer_id"))
+                for e in self.journal.entries("result")
+                if e.payload.get("transfer_id")
+            }
+            for e in self.journal.open_intents():
+                p = e.payload
+                now = self._now()
+                if p["kind"] == "order":
+                    res = resolve_order(p, self.venue.order_status(p["cloid"]), now)
+                    if res.verdict is Verdict.CANCEL:
+                        self.venue.cancel(p["market"], p["cloid"])
+                        res = resolve_order(p, self.venue.order_status(p["cloid"]), now)
+                else:
+                    res = resolve_transfer(p, self.venue.transfers(int(p["created_ms"]) - 60_000), claimed, now)
+                if not res.final:
+                    pending += 1
+                    continue
+                self.journal.append(
+                    "result",
+                    "result:" + e.key[7:],
+                    {
+                        "verdict": res.verdict.value,
+                        "filled": res.filled_size,
+                        "avg_px": res.avg_px,
+                        "transfer_id": res.transfer_id,
+                        "detail": res.detail,
+                        "recovered": True,
+                    },
+                    now,
+                )
+                claimed.add(res.transfer_id)
+            if pending == 0 or time.monotonic() > deadline:
+                if pending:
+                    self.alerts.raise_("RECONCILE_WAIT", f"{pending} in-flight intent(s) still undecided", self._now())
+                return pending
+            self._sleep(0.5)
+
+    # ------------------------------------------------------------------ order / transfer primitives
+    def _expiry(self) -> int:
+        return self._now() + int(self.cfg.limits.action_expiry_seconds * 1000)
+
+    def send_order(
+        self, plan: str, leg: str, market: Market, side: Side, size: float, limit_px: float, reduce_only: bool = False
+    ) -> LegResult:
+        """Journal the intent, send one IOC order, resolve its outcome (never re-sent), journal the result."""
+        cloid = new_cloid()
+        now = self._now()
+        intent = {
+            "kind": "order",
+            "plan": plan,
+            "leg": leg,
+            "cloid": cloid,
+            "market": market,
+            "side": side,
+            "size": size,
+            "limit_px": limit_px,
+            "reduce_only": reduce_only,
+            "created_ms": now,
+            "expires_at_ms": self._expiry(),
+        }
+        self.journal.append_intent(f"intent:{cloid}", intent, now)
+        maybe_crash(f"before_send:{leg}")
+        req = OrderRequest(cloid, market, side, size, limit_px, int(intent["expires_at_ms"]), reduce_only)
+        verdict, filled, avg = "rejected", 0.0, 0.0
+        try:
+            st = self.venue.place_order(req)
+            res = resolve_order(intent, st, self._now())
+            verdict, filled, avg = res.verdict.value, res.filled_size, res.avg_px
+            if not res.final:  # resting (not expected for IOC): cancel and resolve by cloid
+                verdict, filled, avg = self._resolve_unknown_order(intent)
+        except VenueError as e:
+            self.alerts.raise_("ORDER_REJECTED", f"{leg} {side} {size} {market}: {e}", self._now())
+        except VenueUnavailable as e:
+            self.alerts.raise_("VENUE_UNAVAILABLE", f"{leg} outcome unknown ({e}); resolving by cloid", self._now())
+            verdict, filled, avg = self._resolve_unknown_order(intent)
+        maybe_crash(f"after_send:{leg}")
+        self.journal.append(
+            "result", f"result:{cloid}", {"verdict": verdict, "filled": filled, "avg_px": avg}, self._now()
+        )
+        return LegResult(cloid, filled, avg, verdict)
+
+    def _resolve_unknown_order(self, intent: dict[str, Any]) -> tuple[str, float, float]:
+        for _ in range(400):
+            try:
+                res = resolve_order(intent, self.venue.order_status(intent["cloid"]), self._now())
+                if res.verdict is Verdict.CANCEL:
+                    self.venue.cancel(intent["market"], intent["cloid"])
+                    continue
+                if res.final:
+                    return res.verdict.value, res.filled_size, res.avg_px
+            except VenueUnavailable:
+                pass
+            self._sleep(0.25)
+        raise VenueUnavailable(f"order {intent['cloid']} could not be resolved; will reconcile on restart")
+
+    def _claimed(self) -> set[str]:
+        """Venue transfer ids already attributed to an intent (never matched twice)."""
+        return {str(e.payload["transfer_id"]) for e in self.journal.entries("result") if e.payload.get("transfer_id")}
+
+    def send_transfer(self, plan: str, amount_usd: float, to_perp: bool) -> bool:
+        """Journal (with a fresh monotonic nonce), send, resolve. True when the venue executed it."""
+        amount_usd = math.floor(amount_usd * 1e6) / 1e6
+        if amount_usd < max(self.cfg.limits.min_transfer_usd, 1e-6):
+            return False
+        key = f"tr-{uuid.uuid4().hex}"
+        now = self._now()
+        intent = self.journal.append_intent(
+            f"intent:{key}",
+            {
+                "kind": "transfer",
+                "plan": plan,
+                "amount_usd": amount_usd,
+                "to_perp": to_perp,
+                "created_ms": now,
+                "expires_at_ms": self._expiry(),
+            },
+            now,
+            need_nonce=True,
+        )
+        maybe_crash("before_send:transfer")
+        req = TransferRequest(int(intent["nonce"]), amount_usd, to_perp, int(intent["expires_at_ms"]))
+        done, tid = False, ""
+        try:
+            self.venue.transfer(req)
+            done = True
+            res = resolve_transfer(intent, self.venue.transfers(now - 60_000), self._claimed(), self._now())
+            tid = res.transfer_id
+        except VenueError as e:
+            self.alerts.raise_("TRANSFER_REJECTED", f"{amount_usd:.2f} USDC to_perp={to_perp}: {e}", self._now())
+        except VenueUnavailable as e:
+            self.alerts.raise_("VENUE_UNAVAILABLE", f"transfer outcome unknown ({e})", self._now())
+            for _ in range(400):
+                try:
+                    res = resolve_transfer(intent, self.venue.transfers(now - 60_000), self._claimed(), self._now())
+                    if res.final:
+                        done, tid = res.verdict is Verdict.DONE, res.transfer_id
+                        break
+                except VenueUnavailable:
+                    pass
+                self._sleep(0.25)
+            else:
+                raise
+        maybe_crash("after_send:transfer")
+        self.journal.append(
+            "result", f"result:{key}", {"verdict": "done" if done else "absent", "transfer_id": tid}, self._now()
+        )
+        return done
+
+    # ------------------------------------------------------------------ repair steps
+    def repair_hedge(self, st: VenueState, slippage_bps: float | None = None) -> VenueState:
+        """Re-hedge a one-legged book with perp orders (bounded attempts); returns the fresh state."""
+        slip = (slippage_bps or self.cfg.costs.max_slippage_bps) / 1e4
+        for attempt in range(3):
+            fix = hedge_repair(st, self.cfg.limits.hedge_tolerance_usd, self.sz_perp)
+            if fix is None:
+                break
+            if attempt == 0:
+                self.alerts.raise_(
+                    "ONE_LEGGED",
+                    f"hedge gap {fix.gap:+.6f} (${fix.unhedged_usd:,.0f}): perp {fix.side} {fix.size}",
+                    st.ts_ms,
+                )
+            px = (
+                st.mark_px * (1 + slip * (attempt + 1))
+                if fix.side == "buy"
+                else st.mark_px * (1 - slip * (attempt + 1))
+            )
+            self.send_order(
+                "repair",
+                "hedge_repair",
+                "perp",
+                fix.side,
+                fix.size,
+                px,
+                reduce_only=fix.side == "buy" and st.perp_size < 0,
+            )
+            self.ingest()
+            st = self.venue.state()
+        return st
+
+    def sweep_spot_usdc(self, st: VenueState, plan: str = "sweep") -> VenueState:
+        """Idle USDC on the spot account goes to perp margin (it is capital not at work)."""
+        idle = st.spot_usdc > max(self.cfg.limits.min_transfer_usd, 1.0)
+        if idle and self.send_transfer(plan, st.spot_usdc, to_perp=True):
+            self.ingest()
+            st = self.venue.state()
+        return st
+
+    # ------------------------------------------------------------------ plans
+    def _limit(self, mid: float, side: Side, slippage_bps: float) -> float:
+        return mid * (1 + slippage_bps / 1e4) if side == "buy" else mid * (1 - slippage_bps / 1e4)
+
+    def _trade_row(
+        self, st: VenueState, side: str, spot: LegResult, perp: LegResult | None, target_bps: float, fees_bps: float
+    ) -> None:
+        if spot.filled <= 0:
+            return
+        notional = spot.filled * spot.avg_px
+        sgn = 1.0 if side == "buy-basis" else -1.0  # buy spot (pay above mid) / sell spot (receive below)
+        spot_bps = sgn * (spot.avg_px / st.spot_mid - 1.0) * 1e4
+        perp_bps = 0.0
+        if perp is not None and perp.filled > 0:
+            perp_bps = -sgn * (perp.avg_px / st.mark_px - 1.0) * 1e4 * perp.filled / spot.filled
+        row = {
+            "timestamp": pd.Timestamp(st.ts_ms, unit="ms", tz="UTC").isoformat(),
+            "side": side,
+            "notional_usd": round(notional, 2),
+            "target_bps": round(target_bps, 4),
+            "realized_bps": round(spot_bps + perp_bps + fees_bps, 4),
+        }
+        self.recent_trades.appendleft(row)
+        self.journal.append("trade", f"trade:{spot.cloid}", row, st.ts_ms)
+        new = not self.trade_log.exists()
+        self.trade_log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.trade_log, "a", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=TRADE_LOG_COLUMNS)
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
+    def execute(self, d: Decision, st: VenueState, curves: tuple[CostCurve, CostCurve]) -> None:
+        c = self.cfg.costs
+        plan = f"plan-{uuid.uuid4().hex[:12]}"
+        fees = c.spot_fee_bps + c.perp_fee_bps
+        if d.action in (Action.RAISE_COLLATERAL, Action.EMERGENCY):
+            q = d.q_hat_usd if d.action is Action.RAISE_COLLATERAL else d.q_target_usd
+            slip = c.max_slippage_bps if d.action is Action.RAISE_COLLATERAL else c.emergency_slippage_bps
+            if d.action is Action.EMERGENCY:
+                self.alerts.raise_("EMERGENCY_REBALANCE", d.reason, st.ts_ms)
+            q = min(q, self.cfg.limits.max_order_usd)
+            size = math.floor(min(q / st.spot_mid, st.spot_base) * 10**self.sz_spot) / 10**self.sz_spot
+            if size <= 0:
+                return
+            spot = self.send_order(plan, "spot", "spot", "sell", size, self._limit(st.spot_mid, "sell", slip))
+            perp = None
+            if spot.filled > 0:
+                psize = round(min(spot.filled, abs(st.perp_size)), self.sz_perp)
+                perp = self.send_order(
+                    plan, "perp", "perp", "buy", psize, self._limit(st.mark_px, "buy", slip), reduce_only=True
+                )
+            self.ingest()
+            st2 = self.repair_hedge(self.venue.state(), slip)
+            self.sweep_spot_usdc(st2, plan)
+            self._trade_row(st, "sell-basis", spot, perp, curves[0](spot.filled * st.spot_mid), fees)
+        elif d.action is Action.LOWER_COLLATERAL:
+            q = min(d.q_hat_usd, self.cfg.limits.max_order_usd)
+            withdrawable = st.perp_account_value - abs(st.perp_size) * st.mark_px / st.max_leverage
+            q = min(q, max(withdrawable - 1.0, 0.0))
+            if q < max(c.q_min_usd, 1.0) or not self.send_transfer(plan, q, to_perp=False):
+                return
+            self.ingest()
+            st1 = self.venue.state()
+            slip = c.max_slippage_bps
+            px_cap = st1.spot_mid * (1 + slip / 1e4) * (1 + c.spot_fee_bps / 1e4 * 1.5)
+            size = math.floor(st1.spot_usdc / px_cap * 10**self.sz_spot) / 10**self.sz_spot
+            spot = self.send_order(plan, "spot", "spot", "buy", size, self._limit(st1.spot_mid, "buy", slip))
+            perp = None
+            if spot.filled > 0:
+                perp = self.send_order(
+                    plan,
+                    "perp",
+                    "perp",
+                    "sell",
+                    round(spot.filled, self.sz_perp),
+                    self._limit(st1.mark_px, "sell", slip),
+                )
+            self.ingest()
+            st2 = self.repair_hedge(self.venue.state(), slip)
+            self.sweep_spot_usdc(st2, plan)
+            self._trade_row(st1, "buy-basis", spot, perp, curves[1](spot.filled * st1.spot_mid), fees)
+
+    def flatten(self, st: VenueState) -> None:
+        """Close both legs (kill switch with flatten_on_kill): sell all spot, buy back the short."""
+        slip = self.cfg.costs.emergency_slippage_bps
+        plan = f"flatten-{uuid.uuid4().hex[:8]}"
+        size = math.floor(st.spot_base * 10**self.sz_spot) / 10**self.sz_spot
+        if size > 0:
+            self.send_order(plan, "spot", "spot", "sell", size, self._limit(st.spot_mid, "sell", slip))
+        self.ingest()
+        st = self.venue.state()
+        if st.perp_size < 0:
+            self.send_order(
+                plan,
+                "perp",
+                "perp",
+                "buy",
+                round(-st.perp_size, self.sz_perp),
+                self._limit(st.mark_px, "buy", slip),
+                reduce_only=True,
+            )
+        self.ingest()
+        self.flattened = True
+        self.alerts.raise_("FLATTENED", "kill switch: both legs closed", self._now())
+
+    # ------------------------------------------------------------------ the loop
+    def start(self) -> None:
+        """Connect -> genesis (first run) -> reconcile in-flight intents -> ingest -> check positions."""
+        st = self.venue.state()
+        self._ensure_genesis(st)
+        self.reconcile_intents()
+        self.ingest()
+        if self.kill_file.exists():
+            self._halt("KILL_SWITCH", f"kill file {self.kill_file} present: no new risk")
+
+    def cycle(self) -> dict[str, Any]:
+        """One observe -> decide -> act cycle; returns the cycle record (also journaled)."""
+        now_wall = time.time()
+        if self.kill_file.exists():
+            self._halt("KILL_SWITCH", f"kill file {self.kill_file} present: no new risk")
+        st = self.venue.state()
+        stale_s = (self._now() - st.ts_ms) / 1000.0
+        stale = stale_s > self.cfg.limits.stale_after_seconds
+        if stale:
+            self.alerts.raise_(
+                "STALE_DATA", f"prices {stale_s:.1f}s old > {self.cfg.limits.stale_after_seconds}s: no action", st.ts_ms
+            )
+        undecided = self.reconcile_intents(wait_budget_s=5.0)
+        st, mism = self.check_positions()
+        if mism:
+            self._halt("POSITION_MISMATCH", f"journal vs venue differ: {mism}")
+        acted = not stale and undecided == 0
+        if acted:
+            st = self.repair_hedge(st)
+        if self.tracker.update(st.unhedged_usd, self.cfg.limits.hedge_tolerance_usd, time.time()):
+            self._halt(
+                "ONE_LEGGED_ESCALATION",
+                f"unhedged ${st.unhedged_usd:,.0f} for {self.tracker.worst_seconds:.1f}s exceeds the configured bound",
+            )
+        if self.halted and self.cfg.safety.flatten_on_kill and not self.flattened and acted:
+            self.flatten(st)
+            st = self.venue.state()
+        if acted and not self.flattened:
+            st = self.sweep_spot_usdc(st)
+        decision = None
+        if st.equity > 0 and not self.flattened:
+            cap = max(st.equity, 1.0)
+            if self.cfg.costs.model == "book":
+                curves = book_cost_curves(self.venue, st, self.cfg.costs.spot_fee_bps, self.cfg.costs.perp_fee_bps, cap)
+            else:
+                curves = (CostCurve.flat(self.cfg.costs.sell_basis_bps), CostCurve.flat(self.cfg.costs.buy_basis_bps))
+            decision = decide(st.alpha, st.equity, self.policy, curves[0], curves[1])
+            blocked = (
+                ""
+                if acted and not self.halted
+                else ("halted: " + self.halt_reason if self.halted else "stale data" if stale else "undecided intents")
+            )
+            drec = {
+                **decision.to_dict(),
+                "equity_usd": st.equity,
+                "ts_ms": st.ts_ms,
+                "blocked": blocked,
+                "target_sell_bps": curves[0](decision.q_hat_usd),
+                "target_buy_bps": curves[1](decision.q_hat_usd),
+            }
+            self.journal.append("decision", f"decision:{uuid.uuid4().hex}", drec, st.ts_ms)
+            self.last_decision = decision
+            if decision.action is not Action.NONE:
+                self.recent_decisions.appendleft(drec)
+            if decision.action is not Action.NONE and not blocked:
+                maybe_crash("before_execute")
+                self.execute(decision, st, curves)
+                st = self.venue.state()
+        self.refresh_dead_man()
+        self.cycles += 1
+        rec = self.cycle_record(st, decision, now_wall)
+        self.journal.append("cycle", f"cycle:{uuid.uuid4().hex}", rec, st.ts_ms)
+        counts = {
+            "fills": self.journal.count("fill"),
+            "decisions": self.journal.count("decision"),
+            "intents": self.journal.count("intent"),
+        }
+        with self._lock:
+            self.journal_counts = counts
+            self.last_state = st
+            self.history.append(
+                {
+                    k: rec[k]
+                    for k in ("ts_ms", "alpha", "equity_usd", "leverage", "funding_usd", "pnl_usd", "liq_distance")
+                }
+            )
+        self.last_cycle_wall = time.time()
+        return rec
+
+    def refresh_dead_man(self) -> None:
+        secs = self.cfg.venue.dead_man_seconds
+        if secs > 0:
+            try:
+                self.venue.schedule_cancel(self._now() + int(secs * 1000))
+            except (VenueError, VenueUnavailable) as e:
+                self.errors.appendleft(f"scheduleCancel failed: {e}")
+
+    def cycle_record(self, st: VenueState, d: Decision | None, wall: float) -> dict[str, Any]:
+        g = self.journal.genesis()
+        funding = sum(float(e.payload["amount_usd"]) for e in self.journal.entries("funding"))
+        liq = st.liquidation_px
+        return {
+            "ts_ms": st.ts_ms,
+            "wall_s": wall,
+            "alpha": st.alpha,
+            "equity_usd": st.equity,
+            "perp_account_value": st.perp_account_value,
+            "spot_value": st.spot_value,
+            "leverage": st.leverage,
+            "liq_px": liq if math.isfinite(liq) else None,
+            "liq_distance": (liq / st.mark_px - 1.0) if math.isfinite(liq) else None,
+            "funding_usd": funding,
+            "pnl_usd": st.equity - float(g.payload["equity"]) if g else 0.0,
+            "unhedged_usd": st.unhedged_usd,
+            "action": d.action.name.lower() if d else None,
+            "halted": self.halted,
+        }
+
+    def run(self, max_cycles: int | None = None, advance: Callable[[float], None] | None = None) -> int:
+        """Start, then cycle until ``max_cycles``, SIGTERM or end of data. Returns cycles run."""
+        self.start()
+        n = 0
+        while not self.stop_requested and (max_cycles is None or n < max_cycles):
+            try:
+                self.cycle()
+            except VenueUnavailable as e:
+                self.alerts.raise_("VENUE_UNAVAILABLE", f"cycle aborted: {e}", self._now())
+            n += 1
+            if self.stop_requested or (max_cycles is not None and n >= max_cycles):
+                break
+            (advance or self._sleep)(self.cfg.cadence_seconds)
+        if self.halted and self.cfg.safety.flatten_on_kill and not self.flattened:
+            self.flatten(self.venue.state())
+        self.ingest()
+        return n
+
+    # ------------------------------------------------------------------ operating surface
+    def public_state(self) -> dict[str, Any]:
+        """Everything /state and the dashboard show (plain JSON types)."""
+        with self._lock:
+            st = self.last_state
+            hist = list(self.history)
+            trades = list(self.recent_trades)
+            decisions = list(self.recent_decisions)
+            alerts = list(self.alerts.recent)
+        p = self.policy
+        return {
+            "mode": self.cfg.mode,
+            "venue": self.cfg.venue.kind,
+            "asset": self.cfg.venue.asset,
+            "cycles": self.cycles,
+            "halted": self.halted,
+            "halt_reason": self.halt_reason,
+            "last_cycle_wall": self.last_cycle_wall,
+            "band": {
+                "alpha_lower": p.alpha_lower,
+                "alpha_target": p.alpha_target,
+                "alpha_upper": p.alpha_upper,
+                "kappa_fix": p.kappa_fix,
+                "k_reb_fix": p.k_reb_fix,
+                "q_min_usd": p.q_min_usd,
+                "buffer_bps": p.buffer_bps,
+                **self.band_info,
+            },
+            "state": st.to_dict() if st else None,
+            "last": hist[-1] if hist else None,
+            "history": hist[-500:],
+            "decisions": decisions,
+            "trades": trades,
+            "alerts": alerts,
+            "alert_counts": dict(self.alerts.counts),
+            "unhedged": {"worst_usd": self.tracker.worst_usd, "worst_seconds": self.tracker.worst_seconds},
+            "journal": dict(self.journal_counts),
+        }

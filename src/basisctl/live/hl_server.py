@@ -1,0 +1,497 @@
+"""A local HTTP server on 127.0.0.1 speaking Hyperliquid's documented /info and /exchange shapes, backed by
+the simulated venue (its state in SQLite), with fault injection. It lets the real adapter run in tests and
+in the chaos suite without the internet.
+
+/info types: meta, spotMeta, metaAndAssetCtxs, clearinghouseState, spotClearinghouseState, openOrders,
+orderStatus (by cloid), userFills, userFillsByTime, l2Book, allMids, fundingHistory, userFunding,
+userNonFundingLedgerUpdates (accountClassTransfer deltas carry an extra 'nonce' field), and the local-only
+'basisctlTime' (the simulated clock). /exchange actions: order (IOC limit with cloid), cancelByCloid,
+usdClassTransfer, scheduleCancel. Signatures are verified (recovered signer must be the account) when the
+official SDK is installed. GET /debug/stats returns the venue's audit counters.
+
+Faults (``FaultPlan``), drawn per request or scripted in order: '5xx' (502, not processed), '429' (not
+processed), 'timeout' (the response is delayed past the client's timeout; the request IS processed),
+'disconnect' (processed, then the connection is dropped without an answer), 'reject' (an order is refused).
+Partial fills and random rejects come from the simulated venue's own settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from basisctl.live.sim_venue import SimVenue
+from basisctl.live.venue import OrderRequest, TransferRequest, VenueError
+
+SPOT_PAIR_INDEX = 142
+SPOT_TOKEN_INDEX = 197
+DAY_MS = 86_400_000
+
+
+@dataclass
+class FaultPlan:
+    """Fault probabilities per request (exchange and info alike) and an optional scripted queue."""
+
+    error_5xx: float = 0.0
+    rate_limited: float = 0.0
+    timeout: float = 0.0
+    disconnect: float = 0.0
+    reject: float = 0.0
+    timeout_s: float = 2.0
+    seed: int = 0
+    exchange_only: bool = False
+    script: deque[str] = field(default_factory=deque)
+    stale_ms: int = 0  # report book times this much in the past (stale-data guard tests)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+
+    def draw(self, is_exchange: bool) -> str | None:
+        with self._lock:
+            if self.script and is_exchange:
+                f = self.script.popleft()
+                return None if f == "ok" else f
+            if self.exchange_only and not is_exchange:
+                return None
+            u = self._rng.random()
+        for name, p in (
+            ("5xx", self.error_5xx),
+            ("429", self.rate_limited),
+            ("timeout", self.timeout),
+            ("disconnect", self.disconnect),
+            ("reject", self.reject),
+        ):
+            if u < p:
+                return name
+            u -= p
+        return None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return None  # clients that time out / are killed reset connections: expected here
+
+
+def _s(x: float) -> str:
+    return f"{x:.8f}".rstrip("0").rstrip(".") or "0"
+
+
+class HLServer:
+    """Threaded HTTP server on 127.0.0.1 (port 0 = any free port). ``start()`` / ``stop()``."""
+
+    def __init__(
+        self,
+        venue: SimVenue,
+        account: str,
+        faults: FaultPlan | None = None,
+        port: int = 0,
+        verify_signatures: bool = True,
+    ):
+        self.venue = venue
+        self.account = account.lower()
+        self.faults = faults or FaultPlan()
+        self.verify = verify_signatures
+        self.requests: list[dict[str, Any]] = []
+        self.faults_injected: dict[str, int] = {}
+        self.dead_man_at_ms: int | None = None
+        self._httpd = _QuietServer(("127.0.0.1", port), self._handler())
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> HLServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    # ------------------------------------------------------------------ handlers
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16  # headers + body leave in one write (no Nagle / delayed-ACK stall)
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+            def _send(self, code: int, body: Any) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_GET(self) -> None:
+                if self.path == "/debug/stats":
+                    self._send(200, {**server.venue.stats(), "faults": server.faults_injected})
+                else:
+                    self._send(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                n = int(self.headers.get("Content-Length", 0))
+                try:
+                    body = json.loads(self.rfile.read(n) or b"{}")
+                except json.JSONDecodeError:
+                    self._send(400, {"error": "invalid JSON"})
+                    return
+                is_ex = self.path == "/exchange"
+                fault = server.faults.draw(is_ex)
+                if fault:
+                    server.faults_injected[fault] = server.faults_injected.get(fault, 0) + 1
+                if fault == "5xx":
+                    self._send(502, {"error": "injected 502"})
+                    return
+                if fault == "429":
+                    self._send(429, {"error": "injected rate limit"})
+                    return
+                try:
+                    if self.path == "/info":
+                        code, out = 200, server.info(body)
+                    elif is_ex:
+                        code, out = 200, server.exchange(body, reject=fault == "reject")
+                    else:
+                        code, out = 404, {"error": "not found"}
+                except (KeyError, ValueError, TypeError) as e:
+                    code, out = 422, {"error": f"bad request: {e}"}
+                if fault == "timeout":
+                    time.sleep(server.faults.timeout_s)
+                if fault == "disconnect":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._send(code, out)
+
+        return Handler
+
+    # ------------------------------------------------------------------ /info
+    def _coin(self, market: str) -> str:
+        return self.venue.config.asset if market == "perp" else f"@{SPOT_PAIR_INDEX}"
+
+    def _fill_json(self, f: Any) -> dict[str, Any]:
+        return {
+            "coin": self._coin(f.market),
+            "px": _s(f.px),
+            "sz": _s(f.size),
+            "side": "B" if f.side == "buy" else "A",
+            "time": f.ts_ms,
+            "fee": _s(f.fee_usd),
+            "feeToken": "USDC",
+            "tid": int(f.fill_id),
+            "oid": self.venue.order_detail(f.cloid)["oid"],
+            "cloid": f.cloid,
+            "crossed": True,
+            "hash": "0x" + "0" * 64,
+            "closedPnl": "0",
+            "dir": "",
+            "startPosition": "0",
+        }
+
+    def info(self, body: dict[str, Any]) -> Any:
+        t = body["type"]
+        v = self.venue
+        asset = v.config.asset
+        if t == "basisctlTime":
+            return {"time": v.now_ms()}
+        if t == "meta":
+            return {
+                "universe": [
+                    {"name": asset, "szDecimals": v.config.sz_decimals, "maxLeverage": int(v.config.max_leverage)}
+                ]
+            }
+        if t == "spotMeta":
+            return {
+                "tokens": [
+                    {"name": "USDC", "index": 0, "szDecimals": 8, "weiDecimals": 8},
+                    {
+                        "name": f"U{asset}",
+                        "index": SPOT_TOKEN_INDEX,
+                        "szDecimals": v.config.sz_decimals,
+                        "weiDecimals": 10,
+                    },
+                ],
+                "universe": [
+                    {"name": f"@{SPOT_PAIR_INDEX}", "tokens": [SPOT_TOKEN_INDEX, 0], "index": SPOT_PAIR_INDEX}
+                ],
+            }
+        user_types = (
+            "clearinghouseState",
+            "spotClearinghouseState",
+            "openOrders",
+            "orderStatus",
+            "userFills",
+            "userFillsByTime",
+            "userFunding",
+            "userNonFundingLedgerUpdates",
+        )
+        if t in user_types and str(body.get("user", "")).lower() != self.account:
+            if t == "orderStatus":
+                return {"status": "unknownOid"}
+            return self._empty_state(t) if t in ("clearinghouseState", "spotClearinghouseState") else []
+        st = v.state() if t in ("metaAndAssetCtxs", "clearinghouseState", "spotClearinghouseState", "allMids") else None
+        if t == "metaAndAssetCtxs":
+            return [
+                self.info({"type": "meta"}),
+                [
+                    {
+                        "funding": _s(st.funding_rate),
+                        "openInterest": "1000",
+                        "prevDayPx": _s(st.mark_px),
+                        "dayNtlVlm": "0",
+                        "premium": "0",
+                        "oraclePx": _s(st.oracle_px),
+                        "markPx": _s(st.mark_px),
+                        "midPx": _s(st.mark_px),
+                        "impactPxs": [_s(st.mark_px), _s(st.mark_px)],
+                    }
+                ],
+            ]
+        if t == "clearinghouseState":
+            ntl = abs(st.perp_size) * st.mark_px
+            pos = (
+                []
+                if st.perp_size == 0
+                else [
+                    {
+                        "type": "oneWay",
+                        "position": {
+                            "coin": asset,
+                            "szi": _s(st.perp_size),
+                            "positionValue": _s(ntl),
+                            "entryPx": _s(st.mark_px),
+                            "unrealizedPnl": "0",
+                            "leverage": {"type": "cross", "value": int(v.config.max_leverage)},
+                            "marginUsed": _s(ntl / v.config.max_leverage),
+                            "maxLeverage": int(v.config.max_leverage),
+                            "liquidationPx": _s(st.liquidation_px) if st.liquidation_px != float("inf") else None,
+                        },
+                    }
+                ]
+            )
+            av = st.perp_account_value
+            summ = {
+                "accountValue": _s(av),
+                "totalNtlPos": _s(ntl),
+                "totalRawUsd": _s(st.perp_cash),
+                "totalMarginUsed": _s(ntl / v.config.max_leverage),
+            }
+            return {
+                "assetPositions": pos,
+                "marginSummary": summ,
+                "crossMarginSummary": summ,
+                "crossMaintenanceMarginUsed": _s(ntl / (2 * v.config.max_leverage)),
+                "withdrawable": _s(max(av - ntl / v.config.max_leverage, 0.0)),
+                "time": st.ts_ms,
+            }
+        if t == "spotClearinghouseState":
+            return {
+                "balances": [
+                    {"coin": "USDC", "token": 0, "hold": "0", "total": _s(st.spot_usdc), "entryNtl": "0"},
+                    {
+                        "coin": f"U{asset}",
+                        "token": SPOT_TOKEN_INDEX,
+                        "hold": "0",
+                        "total": _s(st.spot_base),
+                        "entryNtl": "0",
+                    },
+                ]
+            }
+        if t == "openOrders":
+            return []  # IOC orders never rest
+        if t == "orderStatus":
+            d = v.order_detail(str(body["oid"]))
+            if d is None:
+                return {"status": "unknownOid"}
+            status = {"filled": "filled", "canceled": "canceled", "rejected": "rejected", "open": "open"}[d["state"]]
+            left = d["size"] - d["filled"] if status != "filled" else 0.0
+            return {
+                "status": "order",
+                "order": {
+                    "order": {
+                        "coin": self._coin(d["market"]),
+                        "side": "B" if d["side"] == "buy" else "A",
+                        "limitPx": _s(d["limit_px"]),
+                        "sz": _s(left),
+                        "origSz": _s(d["size"]),
+                        "oid": d["oid"],
+                        "timestamp": d["ts_ms"],
+                        "cloid": d["cloid"],
+                    },
+                    "status": status,
+                    "statusTimestamp": d["ts_ms"],
+                },
+            }
+        if t == "userFills":
+            return [self._fill_json(f) for f in reversed(v.fills(0))][:2000]
+        if t == "userFillsByTime":
+            return [self._fill_json(f) for f in v.fills(int(body.get("startTime", 0)))][:2000]
+        if t == "l2Book":
+            market = "perp" if body["coin"] == asset else "spot"
+            bids, asks = v.book(market, 20)
+            ts = v.now_ms() - self.faults.stale_ms
+            return {
+                "coin": body["coin"],
+                "time": ts,
+                "levels": [
+                    [{"px": _s(p), "sz": _s(s), "n": 1} for p, s in bids.levels],
+                    [{"px": _s(p), "sz": _s(s), "n": 1} for p, s in asks.levels],
+                ],
+            }
+        if t == "allMids":
+            return {asset: _s(st.mark_px), f"@{SPOT_PAIR_INDEX}": _s(st.spot_mid)}
+        if t == "fundingHistory":
+            start = int(body.get("startTime", 0))
+            end = int(body.get("endTime", v.now_ms()))
+            return [
+                {"coin": asset, "fundingRate": _s(r), "premium": "0", "time": ts}
+                for ts, r in v.replay.settlements(start - 1, end)
+            ][:500]
+        if t == "userFunding":
+            return [
+                {
+                    "time": p.ts_ms,
+                    "hash": "0x" + "0" * 64,
+                    "delta": {
+                        "type": "funding",
+                        "coin": asset,
+                        "usdc": _s(p.amount_usd),
+                        "szi": _s(p.size),
+                        "fundingRate": _s(p.rate),
+                    },
+                }
+                for p in v.funding_payments(int(body.get("startTime", 0)))
+            ][:500]
+        if t == "userNonFundingLedgerUpdates":
+            return [
+                {
+                    "time": x.ts_ms,
+                    "hash": x.transfer_id,
+                    "delta": {
+                        "type": "accountClassTransfer",
+                        "usdc": _s(x.amount_usd),
+                        "toPerp": x.to_perp,
+                        "nonce": x.nonce,
+                    },
+                }
+                for x in v.transfers(int(body.get("startTime", 0)))
+            ]
+        raise ValueError(f"unsupported info type {t!r}")
+
+    def _empty_state(self, t: str) -> dict[str, Any]:
+        if t == "spotClearinghouseState":
+            return {"balances": []}
+        z = {"accountValue": "0", "totalNtlPos": "0", "totalRawUsd": "0", "totalMarginUsed": "0"}
+        return {"assetPositions": [], "marginSummary": z, "crossMarginSummary": z, "withdrawable": "0"}
+
+    # ------------------------------------------------------------------ /exchange
+    def _check_sig(self, body: dict[str, Any]) -> str | None:
+        if not self.verify:
+            return None
+        try:
+            from hyperliquid.utils import signing
+        except ImportError:  # pragma: no cover - verification needs the 'live' extra
+            return None
+        action = dict(body["action"])
+        try:
+            if action["type"] == "usdClassTransfer":
+                signer = signing.recover_user_from_user_signed_action(
+                    action,
+                    body["signature"],
+                    signing.USD_CLASS_TRANSFER_SIGN_TYPES,
+                    "HyperliquidTransaction:UsdClassTransfer",
+                    False,
+                )
+            else:
+                signer = signing.recover_agent_or_user_from_l1_action(
+                    action,
+                    body["signature"],
+                    body.get("vaultAddress"),
+                    int(body["nonce"]),
+                    body.get("expiresAfter"),
+                    False,
+                )
+        except Exception as e:  # malformed signature
+            return f"invalid signature: {e}"
+        if str(signer).lower() != self.account:
+            return f"User or API Wallet {signer} does not exist."
+        return None
+
+    def exchange(self, body: dict[str, Any], reject: bool = False) -> dict[str, Any]:
+        a = body["action"]
+        bad = self._check_sig(body)
+        self.requests.append({"type": a["type"], "nonce": body.get("nonce")})
+        if bad:
+            return {"status": "err", "response": bad}
+        v = self.venue
+        expires = body.get("expiresAfter") or (v.now_ms() + DAY_MS)
+        if a["type"] == "order":
+            statuses = []
+            for o in a["orders"]:
+                if reject:
+                    statuses.append({"error": "Injected reject: order rejected by the venue."})
+                    continue
+                market = "spot" if int(o["a"]) >= 10_000 else "perp"
+                req = OrderRequest(
+                    o["c"],
+                    market,
+                    "buy" if o["b"] else "sell",
+                    float(o["s"]),
+                    float(o["p"]),
+                    int(expires),
+                    bool(o.get("r", False)),
+                )
+                try:
+                    st = v.place_order(req)
+                except VenueError as e:
+                    statuses.append({"error": str(e)})
+                    continue
+                oid = v.order_detail(o["c"])["oid"]
+                if st.filled_size <= 0:
+                    statuses.append({"error": "Order could not immediately match against any resting orders."})
+                else:
+                    statuses.append({"filled": {"totalSz": _s(st.filled_size), "avgPx": _s(st.avg_px), "oid": oid}})
+            return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
+        if a["type"] == "cancelByCloid":
+            return {
+                "status": "ok",
+                "response": {
+                    "type": "cancel",
+                    "data": {
+                        "statuses": [
+                            {"error": "Order was never placed, already canceled, or filled."} for _ in a["cancels"]
+                        ]
+                    },
+                },
+            }
+        if a["type"] == "usdClassTransfer":
+            if reject:
+                return {"status": "err", "response": "Injected reject"}
+            try:
+                v.transfer(TransferRequest(int(a["nonce"]), float(a["amount"]), bool(a["toPerp"]), int(expires)))
+            except VenueError as e:
+                return {"status": "err", "response": str(e)}
+            return {"status": "ok", "response": {"type": "default"}}
+        if a["type"] == "scheduleCancel":
+            self.dead_man_at_ms = a.get("time")
+            v.schedule_cancel(a.get("time"))
+            return {"status": "ok", "response": {"type": "default"}}
+        return {"status": "err", "response": f"unsupported action {a['type']!r}"}

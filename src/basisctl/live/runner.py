@@ -1,0 +1,113 @@
+"""Wiring: config -> band policy (fixed or calibrated) -> venue -> journal -> Controller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma
+from basisctl.data import shipped
+from basisctl.errors import BasisctlError
+from basisctl.live.config import ControllerConfig
+from basisctl.live.controller import Controller
+from basisctl.live.journal import Journal
+from basisctl.live.sim_venue import PriceReplay, SimVenue
+from basisctl.live.venue import Venue
+from basisctl.model.bands import alpha_lower, alpha_upper
+from basisctl.model.margin import theta_f_for
+from basisctl.model.policy import BandPolicy
+from basisctl.model.static import solve_alpha_risk
+
+
+def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float) -> tuple[BandPolicy, dict[str, Any]]:
+    """BandPolicy from config: fixed values, or calibrated from shipped data with windows ending at ``asof``.
+
+    alpha_target = Variant 2 (eps, 1-day horizon, stressed sigma); alpha_L = eq. 38 (h_liq, eps_liq, stressed
+    sigma), clipped to <= alpha_target; alpha_U = eq. 45 with K_reb^fix and kappa over the upper-trigger horizon.
+    """
+    b, c = cfg.band, cfg.costs
+    k_reb = b.k_reb_fix_bps / 1e4
+    common = {
+        "q_min_usd": c.q_min_usd,
+        "buffer_bps": c.buffer_bps,
+        "sell_budget_bps": c.sell_budget_bps,
+        "buy_budget_bps": c.buy_budget_bps,
+    }
+    if b.mode == "fixed":
+        pol = BandPolicy(
+            float(b.alpha_target),
+            float(b.alpha_lower),
+            float(b.alpha_upper),  # type: ignore[arg-type]
+            float(b.kappa_fix),
+            k_reb,
+            **common,
+        )  # type: ignore[arg-type]
+        return pol, {"source": "config"}
+    asset = cfg.venue.asset
+    vol = calibrate_sigma(asset, asof, b.lookback_days)
+    sigma = vol.sigma_annual * b.stress
+    try:
+        tiers = shipped.hyperliquid_tiers(asset)
+    except BasisctlError:
+        tiers = None
+    theta, l_max = theta_f_for("hyperliquid", asset, notional_usd=capital_usd, tiers=tiers)
+    a_t = float(solve_alpha_risk(sigma, theta, b.horizon_days / 365.0, b.epsilon))
+    a_l = min(float(alpha_lower(sigma, theta, b.h_liq_hours, b.eps_liq)), a_t)
+    kap = calibrate_kappa(b.funding_venue, asset, asof, b.lookback_days, b.upper_horizon_days * 24.0).kappa
+    a_u = float(alpha_upper(a_t, k_reb, kap))
+    pol = BandPolicy(a_t, a_l, max(a_u, a_t), kap, k_reb, **common)
+    info = {
+        "source": "calibrated",
+        "asof": asof.isoformat(),
+        "sigma_stressed": sigma,
+        "theta_f": theta,
+        "l_max": l_max,
+        "lookback_days": b.lookback_days,
+        "vol_bar_hours": vol.interval_hours,
+        "kappa_upper_horizon": kap,
+        "alpha_liq": theta / (1 + theta),
+    }
+    return pol, info
+
+
+@dataclass
+class Built:
+    controller: Controller
+    venue: Venue
+    journal: Journal
+    advance: Any  # Callable[[float], None] | None: sim clock stepper in paper mode
+
+
+def build(cfg: ControllerConfig, live: bool = False, venue: Venue | None = None) -> Built:
+    """Create the controller for ``cfg``. ``live`` must be requested explicitly AND the config must be live."""
+    if live and (cfg.mode != "live" or not cfg.account):
+        raise BasisctlError("--live needs a config with mode = 'live' and account = '<address>'; refusing")
+    if not live and cfg.venue.kind != "sim" and venue is None:
+        raise BasisctlError("paper mode runs on the simulated venue: set venue.kind = 'sim' (or pass --live)")
+    journal = Journal(cfg.resolve(cfg.journal))
+    advance = None
+    if venue is None and cfg.venue.kind == "sim":
+        replay = PriceReplay(cfg.venue.asset)
+        start = pd.Timestamp(cfg.sim.start)
+        asof = pd.Timestamp(cfg.band.asof) if cfg.band.asof else start
+        policy, info = calibrate_band(cfg, asof, cfg.sim.capital_usd)
+        p0 = replay.mid(int(start.value // 10**6))
+        sim = SimVenue(cfg.resolve(cfg.sim.state_file), cfg.sim_config(policy.alpha_target, p0), replay)
+        venue = sim
+        if sim.config.clock == "manual":
+            advance = sim.advance
+    elif venue is None:
+        from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
+
+        venue = HyperliquidVenue.from_config(cfg)
+        asof = pd.Timestamp(cfg.band.asof) if cfg.band.asof else pd.Timestamp.now(tz="UTC")
+        policy, info = calibrate_band(cfg, asof, venue.state().equity)
+    else:
+        asof = pd.Timestamp(cfg.band.asof) if cfg.band.asof else pd.Timestamp(cfg.sim.start)
+        policy, info = calibrate_band(cfg, asof, cfg.sim.capital_usd)
+    if getattr(venue, "nonce_source", "absent") is None:
+        venue.nonce_source = journal.next_nonce  # type: ignore[union-attr]  # one monotonic nonce stream
+    ctl = Controller(cfg, venue, journal, policy, info, sleep=advance)
+    return Built(ctl, venue, journal, advance)

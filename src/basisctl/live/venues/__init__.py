@@ -1,0 +1,1 @@
+"""Venue adapters, one folder per venue (``venues/<venue>/``)."""

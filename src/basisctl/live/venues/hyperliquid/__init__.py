@@ -1,0 +1,1 @@
+"""Hyperliquid spot + perp adapter over the documented /info and /exchange HTTP API."""
