@@ -43,13 +43,39 @@ def test_missing_settlements_counted_not_filled() -> None:
     assert al2.missing_settlements == 5
 
 
-def test_hourly_funding_on_four_hour_bars_accrues_at_next_open() -> None:
+def test_hourly_funding_on_four_hour_bars_accrues_inside_its_bar() -> None:
     ts = _ts(10, 4.0)
     f = pd.DataFrame({"ts": pd.date_range(T0 + pd.Timedelta(hours=1), periods=36, freq="1h"), "rate": 1e-5,
                       "interval_hours": 1.0})
     al = align_funding(f, ts, 4.0)
-    assert al.rate[1] == pytest.approx(4e-5) and al.rate[0] == 0.0
+    # hours 1-3 settle inside bar 0 (credited at its close), hour 4 at bar 1's open, hours 5-7 inside bar 1
+    assert al.rate[0] == 0.0 and al.rate_in[0] == pytest.approx(3e-5)
+    assert al.rate[1] == pytest.approx(1e-5) and al.rate_in[1] == pytest.approx(3e-5)
+    assert al.rate_total.sum() == pytest.approx(36e-5)
     assert al.off_grid == 27  # every settlement not exactly on a 4h open
+
+
+def test_intra_bar_funding_is_paid_on_the_position_held_during_the_bar() -> None:
+    """A rebalance at a 4h bar's close must not change the funding of the hours inside that bar."""
+    from basisctl.backtest.data import BacktestData
+
+    from ._bt_synth import make_rule
+
+    close = np.array([100.0, 100.0, 111.0, 111.0, 111.0])  # the rise at bar 2's close breaches alpha_L
+    op = np.r_[close[0], close[:-1]]
+    ts = _ts(close.size, 4.0)
+    f = pd.DataFrame({"ts": pd.date_range(T0 + pd.Timedelta(hours=1), periods=19, freq="1h"), "rate": 1e-4,
+                      "interval_hours": 1.0})
+    data = BacktestData("TST", ts, 4.0, op, np.maximum(op, close), close, op, close.copy(),
+                        align_funding(f, ts, 4.0), "synthetic", "synthetic")
+    res = run_backtest(data, make_rule(alpha_target=0.2, alpha_lower=0.15), CostModel.fixed(0.0), BacktestConfig())
+    fr = res.to_frame()
+    traded = np.flatnonzero(fr["traded_usd"].to_numpy() > 0)
+    assert traded.size and traded[0] == 2
+    units_before = 0.8 * 1e6 / 100.0  # the short held through bar 2 (entry: (1 - alpha) D / p0)
+    # bar 2: settlement at its open (hour 8, price 100) and three inside it (hours 9-11, paid at the close, 111)
+    expected = units_before * (1e-4 * 100.0 + 3e-4 * 111.0)
+    assert fr["funding_usd"].iloc[2] == pytest.approx(expected, rel=1e-12)
 
 
 def test_no_funding_in_window_is_an_error() -> None:

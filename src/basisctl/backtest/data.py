@@ -33,7 +33,12 @@ def utc(t: pd.Timestamp | str) -> pd.Timestamp:
 
 @dataclass(frozen=True)
 class FundingAlignment:
-    """Funding rates per bar [decimal, summed over settlements credited at that bar's open] and coverage."""
+    """Funding rates per bar and coverage.
+
+    ``rate[i]``: settlements at bar i's open instant, credited at that open on the position carried into the bar
+    [decimal]. ``rate_in[i]``: settlements strictly inside bar i (hourly funding on 4-hour bars), credited at bar
+    i's close on the position held during the bar, before the close trade [decimal].
+    """
 
     rate: np.ndarray
     n_settlements: int
@@ -42,6 +47,12 @@ class FundingAlignment:
     hours_covered: float
     hours_window: float
     interval_hours: tuple[float, ...]
+    rate_in: np.ndarray | None = None
+
+    @property
+    def rate_total(self) -> np.ndarray:
+        """All funding credited in bar i (at its open and inside it) [decimal]."""
+        return self.rate if self.rate_in is None else self.rate + self.rate_in
 
 
 @dataclass(frozen=True)
@@ -117,7 +128,8 @@ def select_window(candles: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
 
 
 def align_funding(funding: pd.DataFrame, bar_ts: pd.DatetimeIndex, bar_hours: float) -> FundingAlignment:
-    """Credit each settlement in (start, last open] at the first bar with open >= settlement [decimal/bar]."""
+    """Credit each settlement in (start, last open]: at the bar whose open is the settlement instant, or, for a
+    settlement strictly inside a bar, at that bar's close (see :class:`FundingAlignment`) [decimal/bar]."""
     start, last_open = bar_ts[0], bar_ts[-1]
     f = funding.sort_values("ts")
     f = f[(f["ts"] > start) & (f["ts"] <= last_open)]
@@ -131,8 +143,13 @@ def align_funding(funding: pd.DataFrame, bar_ts: pd.DatetimeIndex, bar_hours: fl
     fts = pd.DatetimeIndex(f["ts"]).as_unit("ns")
     bts = bar_ts.as_unit("ns")
     idx = np.searchsorted(bts.asi8, fts.asi8, side="left")
-    np.add.at(rate, idx, f["rate"].to_numpy(dtype=float))
-    off_grid = int(np.sum(bts.asi8[idx] != fts.asi8))
+    on_grid = bts.asi8[idx] == fts.asi8
+    r = f["rate"].to_numpy(dtype=float)
+    np.add.at(rate, idx[on_grid], r[on_grid])
+    # a settlement strictly inside bar i (i = idx - 1) accrues on the position held during that bar
+    rate_in = np.zeros(n)
+    np.add.at(rate_in, idx[~on_grid] - 1, r[~on_grid])
+    off_grid = int(np.sum(~on_grid))
     ih = f["interval_hours"].to_numpy(dtype=float)
     t_h = (fts.asi8 - start.value) / 3.6e12
     # missing settlements: leading, between rows (each gap measured in the later row's cadence), trailing
@@ -147,6 +164,7 @@ def align_funding(funding: pd.DataFrame, bar_ts: pd.DatetimeIndex, bar_hours: fl
         hours_covered=float(ih.sum()),
         hours_window=float(hours_window),
         interval_hours=tuple(sorted({float(x) for x in ih})),
+        rate_in=rate_in,
     )
 
 

@@ -64,6 +64,7 @@ def kernel_args(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: Bac
     """The positional arguments of :func:`backtest_nb` for one run."""
     return (
         data.p_open, data.p_high, data.p_close, data.s_open, data.s_close, data.funding.rate,
+        _rate_in(data),
         float(cfg.capital_usd), float(rule.alpha_target), float(rule.alpha_lower), float(rule.alpha_upper),
         float(rule.kappa_14d), float(rule.k_reb_fix), float(cfg.q_min_usd), float(cfg.buffer_bps),
         costs.sell.notional_usd, costs.sell.cost_bps, float(costs.sell_budget_bps),
@@ -86,3 +87,9 @@ def run_backtest(data: BacktestData, rule: FrozenRule, costs: CostModel | None =
     cfg = config or BacktestConfig()
     out = run_kernel(data, rule, cm, cfg)
     return BacktestResult(data=data, rule=rule, costs=cm, config=cfg, arrays=out)
+
+
+def _rate_in(data: BacktestData) -> np.ndarray:
+    """Intra-bar funding per bar [decimal] (zeros when every settlement falls on a bar open)."""
+    r = data.funding.rate_in
+    return np.zeros_like(data.funding.rate) if r is None else r

@@ -58,6 +58,7 @@ def backtest_nb(
     s_open: F64,
     s_close: F64,
     fund_rate: F64,
+    fund_rate_in: F64,
     capital: float,
     alpha_target: float,
     alpha_lower: float,
@@ -146,11 +147,16 @@ def backtest_nb(
                 m = 0.0
                 h = 0.0
                 pend_bar = -1
-        # 3. mark to the close
+        # 3. mark to the close; settlements strictly inside the bar (hourly funding on coarser bars) accrue on
+        # the position held during the bar, credited at the close before any trade
         pc = p_close[i]
         sc = s_close[i]
         if h != 0.0:
             m += h * (pc - p_prev)
+            if fund_rate_in[i] != 0.0:
+                f_in = -h * fund_rate_in[i] * pc
+                m += f_in
+                fund[i] += f_in
         p_prev = pc
         v = q_units * sc + m
         alpha_pre[i] = m / v if v > 0.0 else 0.0

@@ -77,7 +77,7 @@ class BacktestResult:
             "perp_close": self.data.p_close, "spot_close": self.data.s_close, "nav": nav,
             "alpha_pre_trade": alpha_pre, "alpha": alpha,
             "leverage": self.leverage, "margin_usd": m, "spot_qty": q, "hedge_qty": h,
-            "funding_rate": self.data.funding.rate, "funding_usd": fund, "cost_usd": cost,
+            "funding_rate": self.data.funding.rate_total, "funding_usd": fund, "cost_usd": cost,
             "liquidation_loss_usd": liq, "action": [ACTION_NAMES[int(x)] for x in act], "traded_usd": traded,
             "reason": [Reason(int(r)).name.lower() if a in (1, 2, 3) else "" for a, r in zip(act, reason, strict=True)],
         }, index=pd.DatetimeIndex(self.data.ts, name="ts"))
