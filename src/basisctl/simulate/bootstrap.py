@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 from numba import prange
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from basisctl._jit import njit
 from basisctl.errors import ModelDomainError
@@ -42,6 +41,7 @@ BOOT_BLOCK_PATHS: int = 1 << 22
 def required_paths(eps: float, rel_halfwidth: float = 0.1, conf: float = 0.95, minimum: int = 10_000) -> int:
     """Paths so that a binomial frequency near ``eps`` has a ``conf`` CI of relative half-width
     ``rel_halfwidth``: n = z^2 (1 - eps) / (eps r^2) (normal approximation), at least ``minimum``."""
+    from scipy import stats  # lazy: keeps `basisctl` start-up fast
     if not 0.0 < eps < 1.0:
         raise ModelDomainError(f"eps must lie in (0, 1) (got {eps!r})")
     if not 0.0 < rel_halfwidth < 1.0:
@@ -54,6 +54,7 @@ def required_paths(eps: float, rel_halfwidth: float = 0.1, conf: float = 0.95, m
 
 def clopper_pearson(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     """Exact binomial CI for k successes in n trials."""
+    from scipy import stats  # lazy: keeps `basisctl` start-up fast
     a = 1.0 - conf
     lo = 0.0 if k == 0 else float(stats.beta.ppf(a / 2, k, n - k + 1))
     hi = 1.0 if k == n else float(stats.beta.ppf(1 - a / 2, k + 1, n - k))
@@ -153,6 +154,7 @@ def alpha_lower_bootstrap(
     notional]; h_liq_hours must be a whole number of bars; paths: None sizes it with
     :func:`required_paths` (eps_liq, rel_halfwidth, conf).
     """
+    from scipy import stats  # lazy: keeps `basisctl` start-up fast
     r = np.asarray(returns, dtype=float)
     if r.ndim != 1 or r.size < 2 or not np.all(np.isfinite(r)):
         raise ModelDomainError("bootstrap needs a 1-D array of at least 2 finite returns")
