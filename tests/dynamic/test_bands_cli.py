@@ -126,3 +126,14 @@ def test_errors_are_one_line_with_exit_code_2(args: list[str]) -> None:
     res = runner.invoke(app, args)
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--alpha-target", "0.5", "--alpha-upper", "0.3"], ["--alpha-target", "0.2", "--alpha-upper", "1.2"],
+     ["--alpha-target", "0.2", "--alpha-upper", "0.4", "--alpha-lower", "0.25"]],
+)
+def test_simulate_upper_rejects_an_inverted_band(args):
+    r = runner.invoke(app, ["simulate", "upper", "--sigma", "0.5", "--paths", "1000", *args])
+    assert r.exit_code == 2
+    assert "need 0 <" in r.output

@@ -162,6 +162,11 @@ def register(app: typer.Typer) -> None:
         _check_backend(backend)
         if monitoring not in ("continuous", "discrete"):
             fail(f"--monitoring must be continuous or discrete (got '{monitoring}')")
+        if not 0.0 < alpha_target < alpha_upper_ < 1.0:
+            fail(f"need 0 < --alpha-target < --alpha-upper < 1 (got {alpha_target:g} and {alpha_upper_:g}): "
+                 "alpha_U is reached by a price fall from alpha_target")
+        if alpha_lower_ is not None and not 0.0 < alpha_lower_ < alpha_target:
+            fail(f"need 0 < --alpha-lower < --alpha-target (got {alpha_lower_:g} and {alpha_target:g})")
         model = (GBM(sigma, mu) if funding_bps_per_day == 0.0
                  else FullState(sigma, funding_bps_per_day * 1e-4 / 24.0, mu))
         res = simulate_hits(model, alpha_target, [alpha_upper_], None if alpha_lower_ is None else [alpha_lower_],
