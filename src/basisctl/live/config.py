@@ -127,6 +127,37 @@ class SafetySection(_Strict):
     alert_log: str = "alerts.log"
 
 
+class SlippageSection(_Strict):
+    """Paper settlement of aggregator swaps: output worse than quoted by max(0, N(mean, sd)) [bps]."""
+
+    mean_bps: float = Field(0.0, ge=0)
+    sd_bps: float = Field(0.0, ge=0)
+    seed: int = 0
+
+
+class SpotRouteSection(_Strict):
+    """How the SPOT leg executes: on the venue's spot book ('venue', default) or as a DEX-aggregator swap
+    ('1inch' Swap API v6 / '0x' Swap API v2) from an on-chain wallet (docs/operations.md, "Aggregator spot route").
+    """
+
+    kind: Literal["venue", "1inch", "0x"] = "venue"
+    base_url: str | None = Field(None, description="aggregator API root; default the public one")
+    api_key_env: str | None = Field(None, description="env var holding the API key (ONEINCH_API_KEY / ZEROX_API_KEY)")
+    chain_id: int = Field(42161, gt=0, description="EVM chain id (42161 = Arbitrum One)")
+    base_token: str = "0x2f2a2543B76A4166549F7aaB2e75Bef0aefC5B0f"  # WBTC on Arbitrum
+    base_decimals: int = Field(8, ge=0, le=36)
+    usdc_token: str = "0xaf88d065e77c8cC2239327C5EDb3A432268e5831"  # native USDC on Arbitrum
+    usdc_decimals: int = Field(6, ge=0, le=36)
+    max_quote_age_seconds: float = Field(10.0, gt=0, description="a quote older than this is refused [s]")
+    max_retries: int = Field(2, ge=0, description="HTTP 429 retries (Retry-After) per quote")
+    http_timeout_secs: float = Field(10.0, gt=0)
+    wallet_file: str = Field("aggregator-wallet.sqlite", description="wallet + swap/bridge ledger (paper chain)")
+    quote_store: str | None = Field("quotes.sqlite", description="every quote is appended here (None: off)")
+    gas_usd_per_swap: float = Field(0.0, ge=0, description="gas charged per swap [USD]")
+    slippage: SlippageSection = SlippageSection()
+    from_address: str | None = Field(None, description="live: the wallet address that sends swaps")
+
+
 class ControllerConfig(_Strict):
     """The whole controller config (see docs/operations.md for every field)."""
 
@@ -141,6 +172,7 @@ class ControllerConfig(_Strict):
     costs: CostSection = CostSection()
     limits: LimitSection = LimitSection()
     safety: SafetySection = SafetySection()
+    spot_route: SpotRouteSection = SpotRouteSection()
     base_dir: str = Field(".", description="set by the loader: folder of the config file")
 
     @model_validator(mode="after")

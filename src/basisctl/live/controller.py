@@ -187,6 +187,8 @@ class Controller:
         self.trade_log = cfg.resolve(cfg.trade_log)
         self.sz_spot = cfg.venue.spot_sz_decimals
         self.sz_perp = cfg.venue.sz_decimals
+        # aggregator spot route (venues/aggregator): the venue quotes + cost-checks spot swaps before any intent
+        self.spot_route: Any = venue if hasattr(venue, "spot_precheck") else None
 
     # ------------------------------------------------------------------ signals and kill switch
     def install_signal_handlers(self) -> None:
@@ -518,6 +520,11 @@ class Controller:
         if spot.filled <= 0:
             return
         notional = spot.filled * spot.avg_px
+        if self.spot_route is not None:  # target = the quote the swap was checked at; spot fees are in its price
+            quoted = self.spot_route.quoted_cost_bps(spot.cloid)
+            if quoted is not None and math.isfinite(quoted):
+                target_bps = quoted
+            fees_bps = self.cfg.costs.perp_fee_bps + self.spot_route.gas_bps(notional)
         sgn = 1.0 if side == "buy-basis" else -1.0  # buy spot (pay above mid) / sell spot (receive below)
         spot_bps = sgn * (spot.avg_px / st.spot_mid - 1.0) * 1e4
         perp_bps = 0.0
@@ -540,6 +547,29 @@ class Controller:
                 w.writeheader()
             w.writerow(row)
 
+    def _route_ok(self, plan: str, side: Side, base_size: float, st: VenueState) -> bool:
+        """Aggregator spot route: quote + freshness + side cost check BEFORE any intent. A refusal is journaled
+        (kind 'refusal', with the reason) and alerted (SPOT_ROUTE_REFUSED); nothing is sent."""
+        if self.spot_route is None:
+            return True
+        chk = self.spot_route.spot_precheck(side, base_size, st.spot_mid)
+        if chk.ok:
+            return True
+        rec = {
+            "plan": plan,
+            "route": self.spot_route.route_name,
+            "side": side,
+            "size": base_size,
+            "reason": chk.reason,
+            "quoted_bps": chk.quoted_bps,
+            "limit_bps": chk.limit_bps,
+        }
+        self.journal.append("refusal", f"refusal:{plan}", rec, st.ts_ms)
+        self.alerts.raise_("SPOT_ROUTE_REFUSED", chk.reason, st.ts_ms)
+        if self.recent_decisions:
+            self.recent_decisions[0]["blocked"] = "spot route: " + chk.reason
+        return False
+
     def execute(self, d: Decision, st: VenueState, curves: tuple[CostCurve, CostCurve]) -> None:
         c = self.cfg.costs
         plan = f"plan-{uuid.uuid4().hex[:12]}"
@@ -551,7 +581,7 @@ class Controller:
                 self.alerts.raise_("EMERGENCY_REBALANCE", d.reason, st.ts_ms)
             q = min(q, self.cfg.limits.max_order_usd)
             size = math.floor(min(q / st.spot_mid, st.spot_base) * 10**self.sz_spot) / 10**self.sz_spot
-            if size <= 0:
+            if size <= 0 or not self._route_ok(plan, "sell", size, st):
                 return
             spot = self.send_order(plan, "spot", "spot", "sell", size, self._limit(st.spot_mid, "sell", slip))
             perp = None
@@ -568,7 +598,9 @@ class Controller:
             q = min(d.q_hat_usd, self.cfg.limits.max_order_usd)
             withdrawable = st.perp_account_value - abs(st.perp_size) * st.mark_px / st.max_leverage
             q = min(q, max(withdrawable - 1.0, 0.0))
-            if q < max(c.q_min_usd, 1.0) or not self.send_transfer(plan, q, to_perp=False):
+            if q < max(c.q_min_usd, 1.0) or not self._route_ok(plan, "buy", q / st.spot_mid, st):
+                return
+            if not self.send_transfer(plan, q, to_perp=False):
                 return
             self.ingest()
             st1 = self.venue.state()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,12 +81,23 @@ class Built:
     advance: Any  # Callable[[float], None] | None: sim clock stepper in paper mode
 
 
-def build(cfg: ControllerConfig, live: bool = False, venue: Venue | None = None) -> Built:
-    """Create the controller for ``cfg``. ``live`` must be requested explicitly AND the config must be live."""
+def build(
+    cfg: ControllerConfig, live: bool = False, venue: Venue | None = None, spot_settlement: Any = None
+) -> Built:
+    """Create the controller for ``cfg``. ``live`` must be requested explicitly AND the config must be live.
+
+    With ``[spot_route] kind = '1inch' | '0x'`` the venue is wrapped in the aggregator spot route (paper: the
+    simulated venue's starting spot inventory moves to the simulated wallet; live: ``spot_settlement`` needed)."""
+    route_on = cfg.spot_route.kind != "venue"
+    wallet_seed = (0.0, 0.0)
     if live and (cfg.mode != "live" or not cfg.account):
         raise BasisctlError("--live needs a config with mode = 'live' and account = '<address>'; refusing")
     if not live and cfg.venue.kind != "sim" and venue is None:
         raise BasisctlError("paper mode runs on the simulated venue: set venue.kind = 'sim' (or pass --live)")
+    if route_on:
+        from basisctl.live.venues.aggregator.build import require_live_settlement
+
+        require_live_settlement(cfg, live, spot_settlement)
     journal = Journal(cfg.resolve(cfg.journal))
     advance = None
     if venue is None and cfg.venue.kind == "sim":
@@ -94,7 +106,11 @@ def build(cfg: ControllerConfig, live: bool = False, venue: Venue | None = None)
         asof = pd.Timestamp(cfg.band.asof) if cfg.band.asof else start
         policy, info = calibrate_band(cfg, asof, cfg.sim.capital_usd)
         p0 = replay.mid(int(start.value // 10**6))
-        sim = SimVenue(cfg.resolve(cfg.sim.state_file), cfg.sim_config(policy.alpha_target, p0), replay)
+        sim_cfg = cfg.sim_config(policy.alpha_target, p0)
+        if route_on:  # spot inventory lives in the (simulated) on-chain wallet, not on the venue's spot book
+            wallet_seed = (sim_cfg.initial_spot_base, sim_cfg.initial_spot_usdc)
+            sim_cfg = dataclasses.replace(sim_cfg, initial_spot_base=0.0, initial_spot_usdc=0.0)
+        sim = SimVenue(cfg.resolve(cfg.sim.state_file), sim_cfg, replay)
         venue = sim
         if sim.config.clock == "manual":
             advance = sim.advance
@@ -107,6 +123,12 @@ def build(cfg: ControllerConfig, live: bool = False, venue: Venue | None = None)
     else:
         asof = pd.Timestamp(cfg.band.asof) if cfg.band.asof else pd.Timestamp(cfg.sim.start)
         policy, info = calibrate_band(cfg, asof, cfg.sim.capital_usd)
+    if route_on:
+        from basisctl.live.venues.aggregator.build import build_route_venue
+        from basisctl.live.venues.aggregator.route import AggregatorRouteVenue
+
+        if not isinstance(venue, AggregatorRouteVenue):
+            venue = build_route_venue(cfg, venue, wallet_seed, live=live, settlement=spot_settlement)
     if getattr(venue, "nonce_source", "absent") is None:
         venue.nonce_source = journal.next_nonce  # type: ignore[union-attr]  # one monotonic nonce stream
     ctl = Controller(cfg, venue, journal, policy, info, sleep=advance)
