@@ -13,11 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"
 
 
+def _have_fractal() -> bool:
+    return BENCH_PY.exists() and subprocess.run([str(BENCH_PY), "-c", "import fractal"],
+                                                capture_output=True).returncode == 0
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not _have_fractal(), reason="fractal-defi bench venv (.venv-bench) not installed (docs/parity.md)")
 def test_nav_path_matches_fractal_defi_with_liquidations() -> None:
-    if not BENCH_PY.exists() or subprocess.run([str(BENCH_PY), "-c", "import fractal"],
-                                               capture_output=True).returncode != 0:
-        pytest.skip("fractal-defi bench venv (.venv-bench) not installed")
     # a tight venue cap forces liquidations and re-entries, a narrow band forces both rebalance sides
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "parity_fractal.py"), "--json", "--reps", "1",
                            "--hl-cap", "5", "--min-leverage", "4", "--max-leverage", "30", "--funding", "binance"],

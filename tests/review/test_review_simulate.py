@@ -32,8 +32,10 @@ def test_eq31_mapping() -> None:
     # alpha_t = 1 - (1 - alpha_0) p_t / p_0 reaches alpha_U when p/p0 = (1-aU)/(1-a0) (a fall)
     assert bu[0] == pytest.approx(math.log((1 - AU) / (1 - A0))) and bu[0] < 0
     assert bl[0] == pytest.approx(math.log((1 - AL) / (1 - A0))) and bl[0] > 0
-    assert 1 - (1 - A0) * math.exp(bu[0]) == pytest.approx(AU)
-    assert 1 - (1 - A0) * math.exp(bl[0]) == pytest.approx(AL)
+    alpha_at_upper = 1 - (1 - A0) * math.exp(bu[0])
+    alpha_at_lower = 1 - (1 - A0) * math.exp(bl[0])
+    assert alpha_at_upper == pytest.approx(AU)
+    assert alpha_at_lower == pytest.approx(AL)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
