@@ -26,6 +26,28 @@ SURV_FLOOR: float = 1e-12
 BRIDGE_CUTOFF: float = 40.0  # exp(-40) ~ 4e-18: skip the exp when the crossing probability is below
 
 
+@njit(inline="always")
+def _zone_nb(su: NDArray[np.float64], sl: NDArray[np.float64], bu: NDArray[np.float64], bl: NDArray[np.float64],
+             d_safe: float) -> tuple[float, float]:
+    """Safe zone (zu, zl) over the columns still alive in any sub-path: inside it no live barrier can be hit in
+    one step (discrete: strictly inside; bridge: crossing probability below exp(-BRIDGE_CUTOFF))."""
+    zu = -np.inf
+    zl = np.inf
+    for j in range(bu.size):
+        live_u = False
+        live_l = False
+        for s in range(su.shape[0]):
+            if su[s, j] > 0.0:
+                live_u = True
+            if sl[s, j] > 0.0:
+                live_l = True
+        if live_u and bu[j] + d_safe > zu:
+            zu = bu[j] + d_safe
+        if live_l and bl[j] - d_safe < zl:
+            zl = bl[j] - d_safe
+    return zu, zl
+
+
 @njit(parallel=True, cache=True)
 def hits_kernel_nb(
     chunk_lo: int, chunk_hi: int, chunk_units: int, n_units: int, n_sub: int,
@@ -73,6 +95,10 @@ def hits_kernel_nb(
         u_end = min(u_start + chunk_units, n_units)
         for _unit in range(u_start, u_end):
             alive = 0
+            # the safe zone widens as columns die (a dead column can no longer be hit), so paths that have hit
+            # alpha_L keep running in the tight loop for the alpha_U columns; draws and their order are unchanged
+            zu = zone_u
+            zl = zone_l
             for s in range(n_sub):
                 x[s] = 0.0
                 fcum[s] = 0.0
@@ -107,7 +133,7 @@ def hits_kernel_nb(
                         z, s0, s1, s2, s3 = std_normal(s0, s1, s2, s3, zx, zr)
                         ta = ya + (drift + vol * z)
                         tb = yb + (drift - vol * z)
-                        if zone_u < ta < zone_l and (n_sub == 1 or zone_u < tb < zone_l):
+                        if zu < ta < zl and (n_sub == 1 or zu < tb < zl):
                             ya = ta
                             yb = tb
                             k += 1
@@ -145,10 +171,11 @@ def hits_kernel_nb(
                         y1 = x1
                     x[s] = x1
                     y[s] = y1
-                    safe1 = zone_u < y1 < zone_l
+                    safe1 = zu < y1 < zl
                     if safe1 and safe[s]:
                         continue
                     safe[s] = safe1
+                    alive_before = alive
                     for j in range(n_col):
                         w = su[s, j]
                         if w > 0.0:
@@ -186,6 +213,8 @@ def hits_kernel_nb(
                                     else:
                                         sl[s, j] = 0.0
                                         alive -= 1
+                    if alive < alive_before:
+                        zu, zl = _zone_nb(su, sl, bu, bl, d_safe)
                 k += 1
             for j in range(n_col):
                 hu = 0.0
