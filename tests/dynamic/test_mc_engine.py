@@ -308,3 +308,24 @@ def test_jax_unrolled_scan_gives_the_same_numbers() -> None:
     b = run_jax(sp, 5_000, 2, bu, bl, 1 - A0, 20, True, 5, None, unroll=8)  # the accelerator setting
     np.testing.assert_allclose(a[0], b[0], rtol=1e-6)
     np.testing.assert_allclose(a[1], b[1], rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("antithetic", [False, True])
+def test_upper_hits_stay_exact_while_a_tracked_lower_band_dies(antithetic):
+    """With alpha_L tracked the kernel's safe zone starts narrow and widens once alpha_L is hit; the alpha_U hit
+    rates must still match the exact first-passage law (eq. 31 mapping: a price fall to ln((1-aU)/(1-a0)))."""
+    import math
+
+    from basisctl.model.static import hit_probability_log_barrier
+    from basisctl.simulate.engine import simulate_hits
+    from basisctl.simulate.models import GBM
+
+    sigma, a0, days = 0.7, 0.15, 30.0
+    res = simulate_hits(GBM(sigma, 0.0), a0, [0.3, 0.4], [0.08, 0.08], horizon_hours=days * 24, step_hours=1.0,
+                        paths=40_000, seed=11, backend="numba", monitoring="continuous", antithetic=antithetic)
+    cols = res.columns()
+    assert cols[0]["lower_hit_rate"] > 0.3  # alpha_L is hit often, so the zone does widen
+    for au, c in zip([0.3, 0.4], cols, strict=True):
+        b = math.log((1 - au) / (1 - a0))
+        exact = float(hit_probability_log_barrier(-b, sigma, days / 365.0, sigma * sigma))
+        assert abs(c["upper_hit_rate"] - exact) <= 4 * c["upper_hit_rate_se"] + 1e-4
