@@ -78,3 +78,11 @@ def test_funding_stats_json():
     out = json.loads(r.stdout)
     assert [w["window_days"] for w in out["windows"]] == [90, 180, 360]
     assert {"mean", "median", "std", "q05", "q95", "share_positive"} <= out["windows"][0].keys()
+
+
+def test_version_flag():
+    import basisctl
+
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0
+    assert r.stdout.strip() == f"basisctl {basisctl.__version__}"

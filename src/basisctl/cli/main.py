@@ -16,6 +16,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+def _version(value: bool) -> None:
+    if value:
+        from basisctl import __version__
+
+        typer.echo(f"basisctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Spot-perp basis trading as a collateral control problem (arXiv 2605.05089)."""
+
+
 static_cmds.register(app)
 
 for _name in ("data_cmds", "bands_cmds", "backtest_cmds", "exec_cmds", "live_cmds"):
