@@ -86,3 +86,38 @@ def test_version_flag():
     r = runner.invoke(app, ["--version"])
     assert r.exit_code == 0
     assert r.stdout.strip() == f"basisctl {basisctl.__version__}"
+
+
+def test_static_from_user_files_matches_the_shipped_answer(tmp_path):
+    """Copies of the shipped series given as files reproduce the shipped calibration exactly."""
+    from basisctl.data import shipped
+    from basisctl.data.io import write_frame
+
+    prices, funding = tmp_path / "btc_1h.csv", tmp_path / "btc_funding.parquet"
+    write_frame(shipped.load_candles("binance_perp", "BTC", "1h"), prices)
+    write_frame(shipped.load_funding("hyperliquid", "BTC"), funding)
+    base = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--json"]
+    ref = json.loads(runner.invoke(app, [*base, "--asof", "2026-03-10"]).stdout)
+    files = ["--prices-file", str(prices), "--funding-file", str(funding)]
+    r = runner.invoke(app, [*base, "--asof", "2026-03-10", *files])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["alpha_risk"] == ref["alpha_risk"] and out["kappa_bps"] == ref["kappa_bps"]
+    assert str(prices) in out["sigma_source"] and str(funding) in out["kappa_source"]
+    # without --asof the calibration ends where the files end (last bar close / last settlement)
+    out = json.loads(runner.invoke(app, [*base, *files]).stdout)
+    assert out["asof"].startswith("2026-03-19T20:00")
+
+
+def test_static_with_a_corrupt_user_file_names_file_and_row(tmp_path):
+    from basisctl.data import shipped
+    from basisctl.data.io import write_frame
+
+    c = shipped.load_candles("binance_perp", "ETH", "1h").tail(2000).reset_index(drop=True)
+    c.loc[17, "high"] = c.loc[17, "low"] * 0.5  # high < low
+    path = tmp_path / "eth.csv"
+    write_frame(c, path)
+    r = runner.invoke(app, ["static", "--venue", "binance", "--asset", "ETH", "--prices-file", str(path),
+                            "--kappa-bps", "1"])
+    assert r.exit_code == 2
+    assert str(path) in r.output and "row 17" in r.output and "Traceback" not in r.output

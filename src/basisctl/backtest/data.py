@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from basisctl.calibration.volatility import bar_hours_of
 from basisctl.data import shipped
 from basisctl.errors import DataCoverageError
 
@@ -93,12 +94,7 @@ class BacktestData:
 
 def _bar_hours(candles: pd.DataFrame) -> float:
     """Most common spacing of the bar opens [h]."""
-    ts = pd.DatetimeIndex(candles["ts"]).sort_values()
-    d = np.diff(ts.as_unit("ms").asi8)
-    if d.size == 0:
-        raise DataCoverageError("need at least two price bars")
-    vals, counts = np.unique(d, return_counts=True)
-    return float(vals[np.argmax(counts)]) / 3.6e6
+    return bar_hours_of(candles)
 
 
 def select_window(candles: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, bar_hours: float,

@@ -82,3 +82,13 @@ def realised_vol(
             f"{end:%Y-%m-%d} (need {min_coverage:.0%})"
         )
     return est
+
+
+def bar_hours_of(candles: pd.DataFrame) -> float:
+    """Most common spacing of the bar opens [h] (the bar length of a candle series)."""
+    ts = pd.DatetimeIndex(candles["ts"]).sort_values()
+    d = np.diff(ts.as_unit("ms").asi8)
+    if d.size == 0:
+        raise DataCoverageError("need at least two price bars")
+    vals, counts = np.unique(d, return_counts=True)
+    return float(vals[np.argmax(counts)]) / 3.6e6

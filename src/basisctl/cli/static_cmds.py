@@ -12,8 +12,10 @@ from rich.table import Table
 
 from basisctl.calibration.funding import funding_window_stats
 from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma, utc
+from basisctl.calibration.volatility import bar_hours_of, realised_vol
 from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
 from basisctl.data import shipped
+from basisctl.data.io import read_candles, read_funding
 from basisctl.model.margin import check_venue, theta_f_for
 from basisctl.model.static import StaticInputs, solve_static
 from basisctl.static_grid import static_grid_frame
@@ -38,24 +40,47 @@ def static(
     mu: Annotated[float, typer.Option(help="Annual drift of spot \\[1/yr].")] = 0.0,
     l_max: Annotated[float | None, typer.Option(help="Venue max leverage (sets theta_F).")] = None,
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
+    prices_file: Annotated[Path | None, typer.Option(help="Your candles (CSV/Parquet, shipped schema) for sigma "
+                                                     "instead of the shipped perp series, e.g. from "
+                                                     "`basisctl data fetch`.")] = None,
+    funding_file: Annotated[Path | None, typer.Option(help="Your funding history (CSV/Parquet) for kappa instead "
+                                                      "of the shipped one.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Risk-constrained (Variant 2) and economic (Variant 1) collateral share for one venue/asset."""
+    """Risk-constrained (Variant 2) and economic (Variant 1) collateral share for one venue/asset.
+
+    With --prices-file/--funding-file and no --asof, the calibration ends where the given files end."""
     venue = check_venue(venue)
     asset = asset.upper()
-    end = utc(asof)
+    candles = read_candles(prices_file) if prices_file is not None and sigma is None else None
+    funding = read_funding(funding_file) if funding_file is not None and kappa_bps is None else None
+    if asof is None and (candles is not None or funding is not None):
+        ends = []
+        if candles is not None:
+            ends.append(candles["ts"].max() + pd.Timedelta(hours=bar_hours_of(candles)))
+        if funding is not None:
+            ends.append(funding["ts"].max() + pd.Timedelta(seconds=1))
+        end = min(ends)
+    else:
+        end = utc(asof)
     theta, lmax = theta_f_for(venue, asset, l_max=l_max, theta_f=theta_f)
     extra: dict[str, object] = {"asof": end.isoformat(), "lookback_days": lookback_days}
-    if sigma is None:
+    if sigma is None and candles is not None:
+        bh = bar_hours_of(candles)
+        v = realised_vol(candles, end, lookback_days, bh, min_coverage=0.9)
+        sigma = v.sigma_annual
+        extra.update(sigma_source=f"{prices_file}: realised {bh:g}h bars, {v.n_returns} returns")
+    elif sigma is None:
         v = calibrate_sigma(asset, end, lookback_days)
         sigma = v.sigma_annual
         extra.update(sigma_source=f"realised {v.interval_hours:g}h bars, {v.n_returns} returns")
     else:
         extra["sigma_source"] = "--sigma"
     if kappa_bps is None:
-        k = calibrate_kappa(venue, asset, end, lookback_days, horizon_days * 24.0)
+        k = calibrate_kappa(venue, asset, end, lookback_days, horizon_days * 24.0, funding=funding)
         kappa = k.kappa
-        extra.update(kappa_source=f"{venue} funding, {k.n_windows} windows, {k.days_covered:.0f} days")
+        src = str(funding_file) if funding is not None else f"{venue} funding"
+        extra.update(kappa_source=f"{src}, {k.n_windows} windows, {k.days_covered:.0f} days")
     else:
         kappa = kappa_bps * 1e-4
         extra["kappa_source"] = "--kappa-bps"
