@@ -137,3 +137,25 @@ def test_simulate_upper_rejects_an_inverted_band(args):
     r = runner.invoke(app, ["simulate", "upper", "--sigma", "0.5", "--paths", "1000", *args])
     assert r.exit_code == 2
     assert "need 0 <" in r.output
+
+
+def test_bands_from_user_files_match_the_shipped_answer(tmp_path):
+    """Copies of the shipped series given as files reproduce the shipped bands, bootstrap included."""
+    import json
+
+    from basisctl.data import shipped
+    from basisctl.data.io import write_frame
+
+    prices, funding = tmp_path / "eth_1h.parquet", tmp_path / "eth_funding.csv"
+    write_frame(shipped.load_candles("binance_perp", "ETH", "1h"), prices)
+    write_frame(shipped.load_funding("hyperliquid", "ETH"), funding)
+    base = ["bands", "--venue", "hyperliquid", "--asset", "ETH", "--asof", "2026-03-10", "--bootstrap",
+            "--boot-paths", "200000", "--json"]
+    ref = json.loads(runner.invoke(app, base).stdout)
+    r = runner.invoke(app, [*base, "--prices-file", str(prices), "--funding-file", str(funding)])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    for k in ("alpha_target", "alpha_lower", "kappa14_bps", "alpha_lower_boot"):
+        assert out[k] == ref[k], k
+    assert out["upper"] == ref["upper"]
+    assert "prices file" in out["sigma_source"] and "funding file" in out["kappa14_source"]

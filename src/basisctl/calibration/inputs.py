@@ -8,6 +8,7 @@ series is used (the 2024-06 -> 2025-03 hourly gap), annualised for 4-hour bars. 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -103,3 +104,35 @@ def calibrate_cell(
         vol=calibrate_sigma(asset, end, lookback_days),
         kappa=calibrate_kappa(venue, asset, end, lookback_days, horizon_hours),
     )
+
+
+@dataclass(frozen=True)
+class UserSeries:
+    """Validated user candle and/or funding files and the calibration end they imply."""
+
+    candles: pd.DataFrame | None
+    funding: pd.DataFrame | None
+    asof: pd.Timestamp
+    candles_bar_hours: float | None
+
+
+def user_series(prices_file: str | Path | None, funding_file: str | Path | None,
+                asof: pd.Timestamp | str | None) -> UserSeries:
+    """Read and validate user files (errors name file, row, column). Without ``asof`` the calibration ends where
+    the given files end (last bar close, last settlement); without files it is ``DEFAULT_ASOF``."""
+    from basisctl.calibration.volatility import bar_hours_of
+    from basisctl.data.io import read_candles, read_funding
+
+    candles = read_candles(prices_file) if prices_file is not None else None
+    funding = read_funding(funding_file) if funding_file is not None else None
+    bh = bar_hours_of(candles) if candles is not None else None
+    if asof is None and (candles is not None or funding is not None):
+        ends = []
+        if candles is not None and bh is not None:
+            ends.append(candles["ts"].max() + pd.Timedelta(hours=bh))
+        if funding is not None:
+            ends.append(funding["ts"].max() + pd.Timedelta(seconds=1))
+        end = min(ends)
+    else:
+        end = utc(asof)
+    return UserSeries(candles, funding, end, bh)

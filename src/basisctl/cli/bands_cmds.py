@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from basisctl.calibration.inputs import DEFAULT_ASOF, utc
+from basisctl.calibration.inputs import DEFAULT_ASOF, user_series, utc
 from basisctl.cli._common import console, err_console, fail, handle_errors, parse_floats, parse_strs, print_json
 from basisctl.data import shipped
 from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
@@ -94,11 +95,19 @@ def register(app: typer.Typer) -> None:
         boot_rel_halfwidth: float = typer.Option(0.1, help="Target relative CI half-width of the hit freq."),
         demean: bool = typer.Option(True, help="Demean bootstrap returns before the stress multiplier."),
         seed: int = typer.Option(0, help="Seed of the bootstrap."),
+        prices_file: Path | None = typer.Option(None, help="Your 1h candles (CSV/Parquet) for sigma and the "
+                                                "bootstrap instead of the shipped series."),
+        funding_file: Path | None = typer.Option(None, help="Your funding history (CSV/Parquet) for kappa14."),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
     ) -> None:
-        """Band boundaries for one venue/asset: alpha_target, alpha_L (eq. 38), alpha_U per cost (eq. 45)."""
+        """Band boundaries for one venue/asset: alpha_target, alpha_L (eq. 38), alpha_U per cost (eq. 45).
+
+        With --prices-file/--funding-file and no --asof, the calibration ends where the given files end."""
         costs = parse_floats(cost_bps, "cost-bps")
-        inp = _resolve(venue, asset, asof, lookback_days, sigma, stress, kappa14_bps, l_max, epsilon)
+        us = user_series(prices_file, funding_file, asof)
+        asof = us.asof.isoformat()
+        inp = _resolve(venue, asset, asof, lookback_days, sigma, stress, kappa14_bps, l_max, epsilon,
+                       candles=us.candles, funding=us.funding)
         a_t = inp.alpha_target
         a_l = float(alpha_lower(inp.sigma_stressed, inp.theta_f, h_liq_hours, eps_liq))
         out: dict[str, Any] = {
@@ -112,7 +121,9 @@ def register(app: typer.Typer) -> None:
             "upper": _upper_rows(inp, a_t, costs),
         }
         if bootstrap:
-            r = hourly_returns(inp.asset, asof, lookback_days)
+            if us.candles is not None and us.candles_bar_hours != 1.0:
+                fail(f"--bootstrap needs 1h bars; {prices_file} has {us.candles_bar_hours:g}h bars")
+            r = hourly_returns(inp.asset, asof, lookback_days, candles=us.candles)
             b = alpha_lower_bootstrap(r, inp.theta_f, h_liq_hours, eps_liq, inp.stress, demean=demean,
                                       paths=boot_paths, rel_halfwidth=boot_rel_halfwidth, seed=seed)
             out["alpha_lower_boot"] = b.alpha_lower_boot

@@ -11,11 +11,10 @@ import typer
 from rich.table import Table
 
 from basisctl.calibration.funding import funding_window_stats
-from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma, utc
-from basisctl.calibration.volatility import bar_hours_of, realised_vol
+from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma, user_series, utc
+from basisctl.calibration.volatility import realised_vol
 from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
 from basisctl.data import shipped
-from basisctl.data.io import read_candles, read_funding
 from basisctl.model.margin import check_venue, theta_f_for
 from basisctl.model.static import StaticInputs, solve_static
 from basisctl.static_grid import static_grid_frame
@@ -52,21 +51,12 @@ def static(
     With --prices-file/--funding-file and no --asof, the calibration ends where the given files end."""
     venue = check_venue(venue)
     asset = asset.upper()
-    candles = read_candles(prices_file) if prices_file is not None and sigma is None else None
-    funding = read_funding(funding_file) if funding_file is not None and kappa_bps is None else None
-    if asof is None and (candles is not None or funding is not None):
-        ends = []
-        if candles is not None:
-            ends.append(candles["ts"].max() + pd.Timedelta(hours=bar_hours_of(candles)))
-        if funding is not None:
-            ends.append(funding["ts"].max() + pd.Timedelta(seconds=1))
-        end = min(ends)
-    else:
-        end = utc(asof)
+    us = user_series(prices_file if sigma is None else None, funding_file if kappa_bps is None else None, asof)
+    candles, funding, end = us.candles, us.funding, us.asof
     theta, lmax = theta_f_for(venue, asset, l_max=l_max, theta_f=theta_f)
     extra: dict[str, object] = {"asof": end.isoformat(), "lookback_days": lookback_days}
     if sigma is None and candles is not None:
-        bh = bar_hours_of(candles)
+        bh = us.candles_bar_hours or 1.0
         v = realised_vol(candles, end, lookback_days, bh, min_coverage=0.9)
         sigma = v.sigma_annual
         extra.update(sigma_source=f"{prices_file}: realised {bh:g}h bars, {v.n_returns} returns")

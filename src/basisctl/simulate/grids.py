@@ -24,7 +24,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, utc
-from basisctl.calibration.volatility import log_returns_consecutive
+from basisctl.calibration.volatility import bar_hours_of, log_returns_consecutive, realised_vol
 from basisctl.data import shipped
 from basisctl.errors import DataCoverageError, ModelDomainError
 from basisctl.model.bands import (
@@ -83,14 +83,20 @@ class BandInputs:
 
 def resolve_band_inputs(venue: str, asset: str, asof: pd.Timestamp | str | None, lookback_days: float,
                         sigma: float | None, stress: float, kappa14_bps: float | None, l_max: float | None,
-                        epsilon: float) -> BandInputs:
+                        epsilon: float, candles: pd.DataFrame | None = None,
+                        funding: pd.DataFrame | None = None) -> BandInputs:
     """Band inputs for one venue/asset: ``sigma`` [annualised] and ``kappa14_bps`` [bps of notional] from the
-    arguments when given, else calibrated on the shipped data over ``lookback_days`` to ``asof`` (UTC)."""
+    arguments when given, else calibrated over ``lookback_days`` to ``asof`` (UTC) on ``candles``/``funding``
+    (validated user frames) or the shipped data."""
     if stress <= 0 or not math.isfinite(stress):
         raise ModelDomainError(f"--stress must be > 0 (got {stress!r})")
     theta, lm = theta_f_for(venue, asset, l_max=l_max)
     when = utc(asof)
-    if sigma is None:
+    if sigma is None and candles is not None:
+        bh = bar_hours_of(candles)
+        est = realised_vol(candles, when, lookback_days, bh, min_coverage=0.9)
+        sig, sig_src = est.sigma_annual, f"prices file {bh:g}h bars, {lookback_days:g}d to {when:%Y-%m-%d}"
+    elif sigma is None:
         est = calibrate_sigma(asset, when, lookback_days)
         sig, sig_src = est.sigma_annual, (f"{shipped.VOL_PRICE_MARKET} {est.interval_hours:g}h bars, "
                                           f"{lookback_days:g}d to {when:%Y-%m-%d}")
@@ -99,18 +105,22 @@ def resolve_band_inputs(venue: str, asset: str, asof: pd.Timestamp | str | None,
             raise ModelDomainError(f"--sigma must be > 0 [annualised] (got {sigma!r})")
         sig, sig_src = float(sigma), "--sigma"
     if kappa14_bps is None:
-        k = calibrate_kappa(venue, asset, when, lookback_days, horizon_hours=DEFAULT_UPPER_HORIZON_DAYS * 24.0)
-        kap, kap_src = k.kappa, f"{venue} funding, {k.n_windows} 14d windows, {lookback_days:g}d to {when:%Y-%m-%d}"
+        k = calibrate_kappa(venue, asset, when, lookback_days, horizon_hours=DEFAULT_UPPER_HORIZON_DAYS * 24.0,
+                            funding=funding)
+        src = "funding file" if funding is not None else f"{venue} funding"
+        kap, kap_src = k.kappa, f"{src}, {k.n_windows} 14d windows, {lookback_days:g}d to {when:%Y-%m-%d}"
     else:
         kap, kap_src = float(kappa14_bps) * 1e-4, "--kappa14-bps"
     return BandInputs(venue.lower(), asset.upper(), sig, sig_src, float(stress), theta, lm, kap, kap_src, epsilon)
 
 
-def hourly_returns(asset: str, asof: pd.Timestamp | str | None, lookback_days: float) -> NDArray[np.float64]:
-    """1-hour log returns of the shipped perp mark-like series over [asof - lookback, asof) (no look-ahead:
-    the later bar of each return closes by ``asof``); raises when fewer than 90% of the hours are present."""
+def hourly_returns(asset: str, asof: pd.Timestamp | str | None, lookback_days: float,
+                   candles: pd.DataFrame | None = None) -> NDArray[np.float64]:
+    """1-hour log returns of ``candles`` (default: the shipped perp mark-like series) over [asof - lookback, asof)
+    (no look-ahead: the later bar of each return closes by ``asof``); raises when fewer than 90% of the hours
+    are present."""
     end = utc(asof)
-    c = shipped.load_candles(shipped.VOL_PRICE_MARKET, asset, "1h")
+    c = candles if candles is not None else shipped.load_candles(shipped.VOL_PRICE_MARKET, asset, "1h")
     r, ts = log_returns_consecutive(c, 1.0)
     step = 3_600_000_000_000
     start = end - pd.Timedelta(days=lookback_days)
