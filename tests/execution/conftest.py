@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
+
+from tests.localhttp import json_get_server
 
 Reply = tuple[int, dict[str, str], Any]  # status, headers, JSON body (or str)
 
@@ -33,31 +31,11 @@ class LocalServer:
 def local_server() -> Iterator[LocalServer]:
     state = LocalServer("")
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            u = urlparse(self.path)
-            req = Request(u.path, {k: v[-1] for k, v in parse_qs(u.query).items()},
-                          {k.lower(): v for k, v in self.headers.items()})
-            state.requests.append(req)
-            status, headers, body = state.handler(req)
-            data = (body if isinstance(body, str) else json.dumps(body)).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
+    def respond(path: str, query: dict[str, str], headers: dict[str, str]) -> Reply:
+        req = Request(path, query, headers)
+        state.requests.append(req)
+        return state.handler(req)
 
-        def log_message(self, *args: object) -> None:
-            return None
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.base_url = f"http://127.0.0.1:{srv.server_address[1]}"
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    try:
+    with json_get_server(respond) as url:
+        state.base_url = url
         yield state
-    finally:
-        srv.shutdown()
-        srv.server_close()

@@ -8,15 +8,11 @@ s base returns s x P0 x (1 - cost) USDC; the perp leg pays half a spread (0.5 bp
 from __future__ import annotations
 
 import csv
-import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -34,6 +30,7 @@ from basisctl.live.venues.aggregator.route import (
     Settled,
     SwapTx,
 )
+from tests.localhttp import json_get_server
 
 from .conftest import P0, fixed_config, make_sim
 
@@ -100,32 +97,16 @@ def sim(tmp_path: Path) -> Iterator[SimVenue]:
 def agg(sim: SimVenue) -> Iterator[Aggregator]:
     state = Aggregator(mid=lambda: sim.state(settle=False).spot_mid)
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            u = urlparse(self.path)
-            state.paths.append(u.path)
-            state.auth.append(self.headers.get("Authorization", ""))
-            status, headers, body = state.answer(u.path, {k: v[-1] for k, v in parse_qs(u.query).items()})
-            state.statuses.append(status)
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
+    def respond(path: str, q: dict[str, str], headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        state.paths.append(path)
+        state.auth.append(headers.get("authorization", ""))
+        status, h, body = state.answer(path, q)
+        state.statuses.append(status)
+        return status, h, body
 
-        def log_message(self, *args: object) -> None:
-            return None
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.base_url = f"http://127.0.0.1:{srv.server_address[1]}"
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    yield state
-    srv.shutdown()
-    srv.server_close()
+    with json_get_server(respond) as url:
+        state.base_url = url
+        yield state
 
 
 def _cfg(tmp: Path, agg: Aggregator, band: dict[str, float], kind: str = "1inch", **route: Any) -> ControllerConfig:
