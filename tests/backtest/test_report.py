@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shlex
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,11 +32,44 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def doc(tmp_path_factory: pytest.TempPathFactory) -> str:
+def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report")
     res = runner.invoke(app, ["report", "--out", str(out), "--assets", "BTC", "--quick"])
     assert res.exit_code == 0, res.output
-    return (out / "index.html").read_text()
+    return out
+
+
+@pytest.fixture(scope="module")
+def doc(report_dir: Path) -> str:
+    return (report_dir / "index.html").read_text()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian chromium at /usr/bin/chromium")
+def test_report_renders_in_a_real_browser(report_dir: Path) -> None:
+    """The report opened from disk in headless Chromium: every figure decodes, every nav link has its section,
+    and nothing is fetched from outside the file (offline, self-contained)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        external: list[str] = []
+        page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+        page.goto((report_dir / "index.html").as_uri())
+        page.wait_for_load_state("load")
+        sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.complete, e.naturalWidth])")
+        assert len(sizes) >= 11 and all(ok and w > 100 for ok, w in sizes)
+        targets = page.eval_on_selector_all("nav a", "els => els.map(e => e.getAttribute('href'))")
+        assert len(targets) >= 6
+        for href in targets:
+            assert page.locator(href).count() == 1, href
+        assert page.locator("table").count() >= 7
+        browser.close()
+    assert not external
 
 
 class _Tables(HTMLParser):
