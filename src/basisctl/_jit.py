@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 DISABLE_JIT = os.environ.get("BASISCTL_DISABLE_JIT", "0") == "1"
 
+_numba: Any  # the numba module, or None without it
 try:  # pragma: no cover - exercised implicitly
     import numba as _numba
 
@@ -29,7 +30,7 @@ def njit(*args: Any, **kwargs: Any) -> Any:
     def wrap(fn: F) -> F:
         if not HAVE_NUMBA:
             return fn
-        return _numba.njit(**kwargs)(fn)  # type: ignore[union-attr, no-any-return]
+        return cast(F, _numba.njit(**kwargs)(fn))
 
     if args and callable(args[0]):
         return wrap(args[0])

@@ -87,7 +87,9 @@ class ExperimentResult:
         rows = []
         for (lab, asset) in dict.fromkeys((p, t) for p, t, _ in m.index):
             try:
-                b, h = m.loc[(lab, asset, "binance")], m.loc[(lab, asset, "hyperliquid")]
+                # pandas-stubs has no overload for a full 3-level MultiIndex key (returns the row Series)
+                b = m.loc[(lab, asset, "binance")]  # type: ignore[index]
+                h = m.loc[(lab, asset, "hyperliquid")]  # type: ignore[index]
             except KeyError:
                 continue
             rows.append({"period": lab, "ticker": asset, "d_apy": h["apy"] - b["apy"],

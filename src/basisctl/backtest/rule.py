@@ -18,6 +18,7 @@ start in 2025), kappa falls back to the paper's own Table VII kappa_1d x 14 and 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,7 +78,7 @@ class FrozenRule:
     def leverage_target(self) -> float:
         return float(hedge_leverage(self.alpha_target))
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["calib_from"] = self.calib_from.isoformat()
         d["calib_to"] = self.calib_to.isoformat()

@@ -56,7 +56,9 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON 
     """List the datasets shipped inside the package (provenance: source, span, caveats)."""
     df = shipped.list_datasets()
     cols = [c for c in LIST_COLUMNS if c in df.columns]
-    records = [{c: (None if pd.isna(r[c]) else r[c]) for c in cols} for r in df.to_dict("records")]
+    records: list[dict[str, Any]] = [
+        {c: (None if pd.isna(r[c]) else r[c]) for c in cols} for r in df.to_dict("records")
+    ]
     for r in records:
         if isinstance(r.get("rows"), float):
             r["rows"] = int(r["rows"])

@@ -199,7 +199,7 @@ def capacity_cmd(
     ts: list[int] | None
     if curves is not None:
         df = _read_table(curves)
-        hist = {s: CostHistory.from_frame(df, s, str(curves)) for s in ("buy-basis", "sell-basis")}  # type: ignore[arg-type]
+        hist = {s: CostHistory.from_frame(df, s, str(curves)) for s in ("buy-basis", "sell-basis")}
         if not np.array_equal(hist["buy-basis"].ts_ms, hist["sell-basis"].ts_ms):
             raise DataValidationError(str(curves), [ValidationIssue(None, "ts", "the same timestamps for both sides",
                                                                     "they differ")])

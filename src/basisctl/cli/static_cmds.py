@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -130,6 +130,7 @@ def static_grid(
     for col in ("venue", "asset", "lookback", "stress", "sigma", "kappa bps", "alpha_risk", "lev", "Pi_liq",
                 "alpha_econ", "note"):
         t.add_column(col, justify="left" if col in ("venue", "asset", "note") else "right", no_wrap=col != "note")
+    r: Any  # pandas-stubs types itertuples() fields as any Scalar; these columns are str/float
     for r in df.itertuples():
         if pd.isna(r.alpha_risk):
             t.add_row(r.venue, r.asset, f"{r.lookback_days:g}d", f"{r.stress:g}x", *["n/a"] * 6, str(r.note))

@@ -87,4 +87,8 @@ def hyperliquid_tiers(asset: str) -> list[LeverageTier]:
     tiers = mt[mt["margin_table_id"] == table_id].sort_values("lower_bound_usd")
     if tiers.empty:  # single-tier tables are implicit in the API: max leverage from the universe
         return [LeverageTier(0.0, float(row["maxLeverage"].iloc[0]))]
-    return [LeverageTier(float(r.lower_bound_usd), float(r.max_leverage)) for r in tiers.itertuples()]
+    # pandas-stubs types itertuples() fields as any Scalar (incl. NaT/Period); these columns are float
+    return [
+        LeverageTier(float(r.lower_bound_usd), float(r.max_leverage))  # type: ignore[arg-type]
+        for r in tiers.itertuples()
+    ]

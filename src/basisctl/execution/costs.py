@@ -39,7 +39,7 @@ INFEASIBLE_BPS: float = 1e6
 def _check_side(side: str) -> BasisSide:
     if side not in SIDES:
         raise ModelDomainError(f"side must be 'buy-basis' or 'sell-basis' (got {side!r})")
-    return side  # type: ignore[return-value]
+    return side
 
 
 def _sizes(notional_usd: ArrayLike) -> NDArray[np.float64]:
@@ -52,7 +52,8 @@ def _sizes(notional_usd: ArrayLike) -> NDArray[np.float64]:
 class Leg(Protocol):
     """One leg's all-in cost [bps of notional] against its mid; inf where the venue cannot fill the size."""
 
-    name: str
+    @property
+    def name(self) -> str: ...  # read-only: the frozen dataclass legs satisfy it
 
     def cost_bps(self, side: BasisSide, notional_usd: ArrayLike) -> NDArray[np.float64]: ...
 
@@ -322,7 +323,7 @@ class CostHistory:
                    notional_usd: ArrayLike) -> CostHistory:
         """Evaluate a time series of cost functions on one grid."""
         grid = _sizes(notional_usd)
-        rows = []
+        rows: list[list[float] | NDArray[np.float64]] = []
         for _, fn in costs:
             if isinstance(fn, CostCurve):
                 rows.append([fn(x) for x in grid])

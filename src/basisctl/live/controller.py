@@ -369,7 +369,7 @@ class Controller:
         """Journal the intent, send one IOC order, resolve its outcome (never re-sent), journal the result."""
         cloid = new_cloid()
         now = self._now()
-        intent = {
+        intent: dict[str, Any] = {
             "kind": "order",
             "plan": plan,
             "leg": leg,

@@ -25,10 +25,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 from basisctl.live.sim_venue import SimVenue
-from basisctl.live.venue import OrderRequest, TransferRequest, VenueError
+from basisctl.live.venue import Market, OrderRequest, TransferRequest, VenueError
 
 SPOT_PAIR_INDEX = 142
 SPOT_TOKEN_INDEX = 197
@@ -197,7 +197,7 @@ class HLServer:
             "fee": _s(f.fee_usd),
             "feeToken": "USDC",
             "tid": int(f.fill_id),
-            "oid": self.venue.order_detail(f.cloid)["oid"],
+            "oid": cast("dict[str, Any]", self.venue.order_detail(f.cloid))["oid"],
             "cloid": f.cloid,
             "crossed": True,
             "hash": "0x" + "0" * 64,
@@ -249,6 +249,7 @@ class HLServer:
             return self._empty_state(t) if t in ("clearinghouseState", "spotClearinghouseState") else []
         st = v.state() if t in ("metaAndAssetCtxs", "clearinghouseState", "spotClearinghouseState", "allMids") else None
         if t == "metaAndAssetCtxs":
+            assert st is not None  # fetched above for exactly these types
             return [
                 self.info({"type": "meta"}),
                 [
@@ -266,6 +267,7 @@ class HLServer:
                 ],
             ]
         if t == "clearinghouseState":
+            assert st is not None
             ntl = abs(st.perp_size) * st.mark_px
             pos = (
                 []
@@ -303,6 +305,7 @@ class HLServer:
                 "time": st.ts_ms,
             }
         if t == "spotClearinghouseState":
+            assert st is not None
             return {
                 "balances": [
                     {"coin": "USDC", "token": 0, "hold": "0", "total": _s(st.spot_usdc), "entryNtl": "0"},
@@ -318,7 +321,7 @@ class HLServer:
         if t == "openOrders":
             return []  # IOC orders never rest
         if t == "orderStatus":
-            d = v.order_detail(str(body["oid"]))
+            d = cast("dict[str, Any] | None", v.order_detail(str(body["oid"])))
             if d is None:
                 return {"status": "unknownOid"}
             status = {"filled": "filled", "canceled": "canceled", "rejected": "rejected", "open": "open"}[d["state"]]
@@ -345,7 +348,7 @@ class HLServer:
         if t == "userFillsByTime":
             return [self._fill_json(f) for f in v.fills(int(body.get("startTime", 0)))][:2000]
         if t == "l2Book":
-            market = "perp" if body["coin"] == asset else "spot"
+            market: Market = "perp" if body["coin"] == asset else "spot"
             bids, asks = v.book(market, 20)
             ts = v.now_ms() - self.faults.stale_ms
             return {
@@ -357,6 +360,7 @@ class HLServer:
                 ],
             }
         if t == "allMids":
+            assert st is not None
             return {asset: _s(st.mark_px), f"@{SPOT_PAIR_INDEX}": _s(st.spot_mid)}
         if t == "fundingHistory":
             start = int(body.get("startTime", 0))
@@ -444,12 +448,12 @@ class HLServer:
         v = self.venue
         expires = body.get("expiresAfter") or (v.now_ms() + DAY_MS)
         if a["type"] == "order":
-            statuses = []
+            statuses: list[dict[str, Any]] = []
             for o in a["orders"]:
                 if reject:
                     statuses.append({"error": "Injected reject: order rejected by the venue."})
                     continue
-                market = "spot" if int(o["a"]) >= 10_000 else "perp"
+                market: Market = "spot" if int(o["a"]) >= 10_000 else "perp"
                 req = OrderRequest(
                     o["c"],
                     market,
@@ -464,7 +468,7 @@ class HLServer:
                 except VenueError as e:
                     statuses.append({"error": str(e)})
                     continue
-                oid = v.order_detail(o["c"])["oid"]
+                oid = cast("dict[str, Any]", v.order_detail(o["c"]))["oid"]
                 if st.filled_size <= 0:
                     statuses.append({"error": "Order could not immediately match against any resting orders."})
                 else:

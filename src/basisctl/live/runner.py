@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -30,21 +30,22 @@ def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float
     """
     b, c = cfg.band, cfg.costs
     k_reb = b.k_reb_fix_bps / 1e4
-    common = {
+    common: dict[str, Any] = {
         "q_min_usd": c.q_min_usd,
         "buffer_bps": c.buffer_bps,
         "sell_budget_bps": c.sell_budget_bps,
         "buy_budget_bps": c.buy_budget_bps,
     }
     if b.mode == "fixed":
+        # BandConfig's validator guarantees all four are set in 'fixed' mode
         pol = BandPolicy(
-            float(b.alpha_target),
-            float(b.alpha_lower),
-            float(b.alpha_upper),  # type: ignore[arg-type]
-            float(b.kappa_fix),
+            float(cast(float, b.alpha_target)),
+            float(cast(float, b.alpha_lower)),
+            float(cast(float, b.alpha_upper)),
+            float(cast(float, b.kappa_fix)),
             k_reb,
             **common,
-        )  # type: ignore[arg-type]
+        )
         return pol, {"source": "config"}
     asset = cfg.venue.asset
     vol = calibrate_sigma(asset, asof, b.lookback_days)
@@ -130,6 +131,6 @@ def build(
         if not isinstance(venue, AggregatorRouteVenue):
             venue = build_route_venue(cfg, venue, wallet_seed, live=live, settlement=spot_settlement)
     if getattr(venue, "nonce_source", "absent") is None:
-        venue.nonce_source = journal.next_nonce  # type: ignore[union-attr]  # one monotonic nonce stream
+        venue.nonce_source = journal.next_nonce  # type: ignore[attr-defined]  # one monotonic nonce stream
     ctl = Controller(cfg, venue, journal, policy, info, sleep=advance)
     return Built(ctl, venue, journal, advance)

@@ -44,7 +44,7 @@ def check_venue(venue: str) -> Venue:
     v = venue.lower()
     if v not in VENUES:
         raise ModelDomainError(f"unknown venue '{venue}': expected one of {', '.join(VENUES)}")
-    return v  # type: ignore[return-value]
+    return v
 
 
 def theta_f_from_l_max(venue: str, l_max: float) -> float:

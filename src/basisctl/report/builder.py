@@ -30,6 +30,7 @@ from basisctl.errors import BasisctlError
 from basisctl.execution.capacity import CapacityReport, capacity_from_curves
 from basisctl.execution.costs import (
     SIDES,
+    BasisSide,
     FixedFrictions,
     InstantCost,
     OrderBookPerpLeg,
@@ -148,7 +149,7 @@ BAND_COSTS_BPS = (10.0, 20.0, 30.0)
 
 
 def _bands_section(assets: Sequence[str]) -> str:
-    rows = []
+    rows: list[dict[str, object]] = []
     for v in VENUES:
         for a in assets:
             try:
@@ -350,7 +351,7 @@ WITHDRAWAL_USD = 1.0
 BASE_TOKENS = ("WETH", "ETH")
 
 
-def _exec_costs() -> tuple[UniswapV3SpotLeg, OrderBookPerpLeg, dict[str, InstantCost]]:
+def _exec_costs() -> tuple[UniswapV3SpotLeg, OrderBookPerpLeg, dict[BasisSide, InstantCost]]:
     """The defaults of ``basisctl costs quote|capacity --asset ETH``: shipped Uniswap v3 USDC/WETH 0.05% pool,
     SYNTHETIC Hyperliquid book from the shipped depth snapshot, taker 4.5 bps, $1 withdrawal, no gas."""
     pool = shipped_pool(EXEC_ASSET)
@@ -394,7 +395,7 @@ def execution_frames() -> dict[str, pd.DataFrame]:
     return {"legs": pd.DataFrame(legs), "capacity": pd.DataFrame(cap)}
 
 
-def _exec_figure(ic: dict[str, InstantCost], spot: UniswapV3SpotLeg, perp: OrderBookPerpLeg,
+def _exec_figure(ic: dict[BasisSide, InstantCost], spot: UniswapV3SpotLeg, perp: OrderBookPerpLeg,
                  cap: pd.DataFrame) -> plt.Figure:
     q = np.geomspace(1e3, CAP_MAX_NOTIONAL_USD, 320)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -650,7 +651,8 @@ def _findings(exp: ExperimentResult) -> str:
         return ""
     up = int((ix["d_apy"] > 0).sum())
     gap = float(ix["d_apy_minus_d_funding_apy"].abs().max())
-    worst = ix.loc[ix["d_apy_minus_d_funding_apy"].abs().idxmax()]
+    # pandas-stubs types idxmax() as Hashable, which no .loc overload accepts; it is a row label
+    worst = ix.loc[ix["d_apy_minus_d_funding_apy"].abs().idxmax()]  # type: ignore[call-overload]
     items = [
         f"Hyperliquid funding raised APY in {up} of {len(ix)} asset-periods (range {ix['d_apy'].min():+.2%} to "
         f"{ix['d_apy'].max():+.2%}).",

@@ -55,7 +55,7 @@ def chunk_states(seed: int | np.random.SeedSequence, n_chunks: int) -> NDArray[n
 
 
 @njit(inline="always")
-def xoshiro_next(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64) -> tuple:  # type: ignore[type-arg]
+def xoshiro_next(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64) -> tuple:
     """One xoshiro256** step: returns (output, new state...)."""
     x = s1 * np.uint64(5)
     result = ((x << np.uint64(7)) | (x >> np.uint64(57))) * np.uint64(9)
@@ -79,7 +79,7 @@ def to_unit(r: np.uint64) -> float:
 def std_normal(
     s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64,
     zx: NDArray[np.float64], zr: NDArray[np.float64],
-) -> tuple:  # type: ignore[type-arg]
+) -> tuple:
     """One N(0,1) draw by the ZIGNOR ziggurat; returns (z, new state...).
 
     (An out-of-line slow path was tried: faster in isolation, slower inside the hit kernel.)"""
@@ -112,10 +112,10 @@ def std_normal(
 @njit(inline="always")
 def uniform_index(
     s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, n: int
-) -> tuple:  # type: ignore[type-arg]
+) -> tuple:
     """Uniform integer in [0, n) (bias below n / 2^53, negligible for n < 1e9); returns (j, new state...)."""
     r, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-    j = np.int64(to_unit(r) * n)
+    j: np.int64 | int = np.int64(to_unit(r) * n)  # local annotation: never evaluated, numba sees no change
     if j >= n:
         j = n - 1
     return j, s0, s1, s2, s3

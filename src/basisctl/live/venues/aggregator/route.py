@@ -386,8 +386,9 @@ class Wallet:
                 ok = st is not None and st.ok
                 self._db.execute(
                     "INSERT INTO swaps VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-                    (cloid, side, "filled" if ok else "rejected", st.base_amount if ok else 0.0,
-                     st.usdc_amount if ok else 0.0, st.gas_usd if ok else 0.0, ts_ms, quoted_bps, venue,
+                    (cloid, side, "filled" if ok else "rejected", st.base_amount if ok and st is not None else 0.0,
+                     st.usdc_amount if ok and st is not None else 0.0,
+                     st.gas_usd if ok and st is not None else 0.0, ts_ms, quoted_bps, venue,
                      st.tx_hash if st else "", reason or (st.reason if st else "")))
                 if ok:
                     assert st is not None
