@@ -83,6 +83,11 @@ class BandSection(_Strict):
     eps_liq: float = Field(1e-4, gt=0, lt=1)
     upper_horizon_days: float = Field(14.0, gt=0)
     funding_venue: str = "hyperliquid"
+    prices_file: str | None = Field(
+        None, description="candles (CSV/Parquet, shipped schema) for sigma, e.g. a `basisctl data fetch` store file; "
+        "relative to the config file; default: the shipped perp series")
+    funding_file: str | None = Field(
+        None, description="funding history (CSV/Parquet) for kappa; relative to the config file; default: shipped")
 
     @model_validator(mode="after")
     def _fixed_needs_values(self) -> BandSection:

@@ -8,7 +8,8 @@ from typing import Any, cast
 
 import pandas as pd
 
-from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma
+from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, user_series
+from basisctl.calibration.volatility import realised_vol
 from basisctl.data import shipped
 from basisctl.errors import BasisctlError
 from basisctl.live.config import ControllerConfig
@@ -48,7 +49,15 @@ def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float
         )
         return pol, {"source": "config"}
     asset = cfg.venue.asset
-    vol = calibrate_sigma(asset, asof, b.lookback_days)
+    files = {k: str(cfg.resolve(v)) for k, v in (("prices_file", b.prices_file), ("funding_file", b.funding_file))
+             if v is not None}
+    us = user_series(files.get("prices_file"), files.get("funding_file"), None) if files else None
+    if us is not None and b.asof is None and us.asof < asof:
+        asof = us.asof  # the given files end before 'now': calibrate on what they hold (reported in info)
+    if us is not None and us.candles is not None:
+        vol = realised_vol(us.candles, asof, b.lookback_days, us.candles_bar_hours or 1.0, min_coverage=0.9)
+    else:
+        vol = calibrate_sigma(asset, asof, b.lookback_days)
     sigma = vol.sigma_annual * b.stress
     try:
         tiers = shipped.hyperliquid_tiers(asset)
@@ -57,7 +66,8 @@ def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float
     theta, l_max = theta_f_for("hyperliquid", asset, notional_usd=capital_usd, tiers=tiers)
     a_t = float(solve_alpha_risk(sigma, theta, b.horizon_days / 365.0, b.epsilon))
     a_l = min(float(alpha_lower(sigma, theta, b.h_liq_hours, b.eps_liq)), a_t)
-    kap = calibrate_kappa(b.funding_venue, asset, asof, b.lookback_days, b.upper_horizon_days * 24.0).kappa
+    kap = calibrate_kappa(b.funding_venue, asset, asof, b.lookback_days, b.upper_horizon_days * 24.0,
+                          funding=us.funding if us is not None else None).kappa
     a_u = float(alpha_upper(a_t, k_reb, kap))
     pol = BandPolicy(a_t, a_l, max(a_u, a_t), kap, k_reb, **common)
     info = {
@@ -70,6 +80,7 @@ def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float
         "vol_bar_hours": vol.interval_hours,
         "kappa_upper_horizon": kap,
         "alpha_liq": theta / (1 + theta),
+        **files,
     }
     return pol, info
 
