@@ -30,7 +30,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,41 +277,28 @@ class Controller:
             last = self.journal.max_ts(kind)
             return (g_ts if last is None else last) - INGEST_OVERLAP_MS
 
-        n = 0
-        skip = set(g.payload.get("known_fills", []))
-        for f in self.venue.fills(since("fill")):
-            if f.fill_id in skip or self.journal.has(f"fill:{f.fill_id}"):
-                continue
-            payload = {
-                "fill_id": f.fill_id,
-                "cloid": f.cloid,
-                "market": f.market,
-                "side": f.side,
-                "size": f.size,
-                "px": f.px,
-                "fee_usd": f.fee_usd,
-                "fee_base": f.fee_base,
-                "ts_ms": f.ts_ms,
-            }
-            n += self.journal.append("fill", f"fill:{f.fill_id}", payload, f.ts_ms)
-        skip = set(g.payload.get("known_funding", []))
-        for p in self.venue.funding_payments(since("funding")):
-            if p.funding_id in skip or self.journal.has(f"funding:{p.funding_id}"):
-                continue
-            payload = {"amount_usd": p.amount_usd, "rate": p.rate, "size": p.size, "ts_ms": p.ts_ms}
-            n += self.journal.append("funding", f"funding:{p.funding_id}", payload, p.ts_ms)
-        skip = set(g.payload.get("known_transfers", []))
-        for t in self.venue.transfers(since("transfer")):
-            if t.transfer_id in skip or self.journal.has(f"transfer:{t.transfer_id}"):
-                continue
-            payload = {
-                "transfer_id": t.transfer_id,
-                "nonce": t.nonce,
-                "amount_usd": t.amount_usd,
-                "to_perp": t.to_perp,
-                "ts_ms": t.ts_ms,
-            }
-            n += self.journal.append("transfer", f"transfer:{t.transfer_id}", payload, t.ts_ms)
+        def ingest(kind: str, known: str, events: Iterable[Any], event_id: Callable[[Any], str],
+                   payload: Callable[[Any], dict[str, Any]]) -> int:
+            """Append each venue event once, keyed '<kind>:<id>' (already journaled or known at genesis: skip)."""
+            skip = set(g.payload.get(known, []))
+            added = 0
+            for e in events:
+                eid = event_id(e)
+                if eid in skip or self.journal.has(f"{kind}:{eid}"):
+                    continue
+                added += self.journal.append(kind, f"{kind}:{eid}", payload(e), e.ts_ms)
+            return added
+
+        n = ingest("fill", "known_fills", self.venue.fills(since("fill")), lambda f: f.fill_id, lambda f: {
+            "fill_id": f.fill_id, "cloid": f.cloid, "market": f.market, "side": f.side, "size": f.size,
+            "px": f.px, "fee_usd": f.fee_usd, "fee_base": f.fee_base, "ts_ms": f.ts_ms})
+        n += ingest("funding", "known_funding", self.venue.funding_payments(since("funding")),
+                    lambda p: p.funding_id,
+                    lambda p: {"amount_usd": p.amount_usd, "rate": p.rate, "size": p.size, "ts_ms": p.ts_ms})
+        n += ingest("transfer", "known_transfers", self.venue.transfers(since("transfer")),
+                    lambda t: t.transfer_id, lambda t: {
+                        "transfer_id": t.transfer_id, "nonce": t.nonce, "amount_usd": t.amount_usd,
+                        "to_perp": t.to_perp, "ts_ms": t.ts_ms})
         return n
 
     # ------------------------------------------------------------------ reconciliation of in-flight intents

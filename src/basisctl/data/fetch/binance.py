@@ -14,11 +14,8 @@ Klines: bars whose ``closeTime`` is not yet in the past (the bar still forming) 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
-import httpx
 import numpy as np
 import pandas as pd
 
@@ -30,7 +27,7 @@ from basisctl.data.fetch._parse import (
     round_settlement_ms,
     to_ms,
 )
-from basisctl.data.fetch.http import FetchError, HttpClient, RetryPolicy
+from basisctl.data.fetch.http import FetchError, VenueClient
 from basisctl.data.validate import validate_candles, validate_funding
 
 BINANCE_USDM_URL = "https://fapi.binance.com"
@@ -47,30 +44,13 @@ def binance_symbol(asset: str) -> str:
     return a if a.endswith(("USDT", "USDC", "BUSD")) else f"{a}USDT"
 
 
-class BinanceUsdm:
+class BinanceUsdm(VenueClient):
     """Binance USD-M market-data client. ``http`` (or ``transport``/``base_url``) is the I/O seam."""
 
+    default_base_url = BINANCE_USDM_URL
+    default_min_interval_s = BINANCE_MIN_INTERVAL_S
     funding_limit = 1000
     klines_limit = 1500
-
-    def __init__(
-        self,
-        http: HttpClient | None = None,
-        *,
-        base_url: str = BINANCE_USDM_URL,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        min_interval_s: float = BINANCE_MIN_INTERVAL_S,
-        sleep: Callable[[float], None] = time.sleep,
-        now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
-    ) -> None:
-        self.http = http or HttpClient(
-            base_url, transport=transport, retry=retry, min_interval_s=min_interval_s, sleep=sleep
-        )
-        self._now_ms = now_ms
-
-    def close(self) -> None:
-        self.http.close()
 
     def _source(self, path: str, params: dict[str, Any]) -> str:
         q = "&".join(f"{k}={v}" for k, v in params.items())

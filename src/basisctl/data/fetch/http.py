@@ -155,3 +155,34 @@ def _reason(resp: httpx.Response) -> str:
     if isinstance(data, dict) and "msg" in data:
         return f"{data['msg']} (code {data.get('code')})"
     return repr(resp.text[:300])
+
+
+class VenueClient:
+    """Base of the market-data clients: ``http`` (or ``transport``/``base_url``) is the one I/O seam;
+    ``sleep`` and ``now_ms`` are injectable so tests never wait or depend on the wall clock."""
+
+    default_base_url: str = ""
+    default_min_interval_s: float = 0.0
+
+    def __init__(
+        self,
+        http: HttpClient | None = None,
+        *,
+        base_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        min_interval_s: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
+        self.http = http or HttpClient(
+            base_url or self.default_base_url,
+            transport=transport,
+            retry=retry,
+            min_interval_s=self.default_min_interval_s if min_interval_s is None else min_interval_s,
+            sleep=sleep,
+        )
+        self._now_ms = now_ms
+
+    def close(self) -> None:
+        self.http.close()

@@ -14,12 +14,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import numpy as np
 import pandas as pd
 
@@ -31,7 +28,7 @@ from basisctl.data.fetch._parse import (
     round_settlement_ms,
     to_ms,
 )
-from basisctl.data.fetch.http import FetchError, HttpClient, RetryPolicy
+from basisctl.data.fetch.http import FetchError, HttpClient, VenueClient
 from basisctl.data.validate import validate_candles, validate_funding
 from basisctl.errors import DataValidationError, ValidationIssue
 
@@ -53,33 +50,20 @@ class HyperliquidMeta:
     margin_tables: pd.DataFrame
 
 
-class HyperliquidInfo:
+class HyperliquidInfo(VenueClient):
     """Hyperliquid info-endpoint client. ``http`` (or ``transport``/``base_url``) is the I/O seam."""
 
+    default_base_url = HYPERLIQUID_URL
+    default_min_interval_s = HYPERLIQUID_MIN_INTERVAL_S
     funding_page_limit = 500
     candle_page_limit = 5000
 
-    def __init__(
-        self,
-        http: HttpClient | None = None,
-        *,
-        base_url: str = HYPERLIQUID_URL,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        min_interval_s: float = HYPERLIQUID_MIN_INTERVAL_S,
-        sleep: Callable[[float], None] = time.sleep,
-        now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
-        candle_page_limit: int | None = None,
-    ) -> None:
-        self.http = http or HttpClient(
-            base_url, transport=transport, retry=retry, min_interval_s=min_interval_s, sleep=sleep
-        )
-        self._now_ms = now_ms
+    def __init__(self, http: HttpClient | None = None, *, candle_page_limit: int | None = None,
+                 **kwargs: Any) -> None:
+        """``kwargs``: base_url, transport, retry, min_interval_s, sleep, now_ms (see :class:`VenueClient`)."""
+        super().__init__(http, **kwargs)
         if candle_page_limit is not None:
             self.candle_page_limit = candle_page_limit
-
-    def close(self) -> None:
-        self.http.close()
 
     def _info(self, body: dict[str, Any]) -> tuple[Any, str]:
         return self.http.post_json("/info", body), f"POST {self.http.base_url}/info {body}"
