@@ -65,3 +65,15 @@ def test_kou_rejects_bad_parameters() -> None:
         KouRisk.of(0.0, 10.0, 0.5, 0.03, 0.03)
     with pytest.raises(ModelDomainError, match="up-jump"):
         KouRisk.of(0.5, 10.0, 0.5, 1.5, 0.03)
+
+
+def test_gbm_model_is_the_static_closed_form() -> None:
+    from basisctl.model.static import pi_liq as static_pi_liq
+    from basisctl.model.static import solve_alpha_risk
+
+    sig = np.array([0.3, 0.6, 1.2])
+    m = GBMRisk.of(sig)
+    for h in (1.0, 24.0, 168.0):
+        want = solve_alpha_risk(sig, 0.0125, h / 8760.0, 1e-3)
+        assert np.max(np.abs(alpha_at(m, 1e-3, 0.0125, h) - want)) < 1e-9
+        assert np.array_equal(pi_liq(m, 0.1, 0.0125, h), static_pi_liq(0.1, sig, 0.0125, h / 8760.0))

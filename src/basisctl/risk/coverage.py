@@ -118,7 +118,7 @@ def compute_barriers(bars: Bars, cfg: StudyConfig, start_ns: int | None = None, 
     horizons = list(cfg.horizons_hours)
     for h in horizons:
         fhs_mod.steps_of(h, bh)  # a clear error for a horizon that is not a whole number of bars
-    L = int(round(cfg.lookback_days * 24.0 / bh))
+    L = round(cfg.lookback_days * 24.0 / bh)
     o = daily_origins(bars, L, start_ns, end_ns)
     if o.size == 0:
         raise DataCoverageError(

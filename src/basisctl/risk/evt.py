@@ -39,7 +39,7 @@ def excursions(bars: Bars, horizon_hours: float) -> FloatArray:
     k = horizon_hours / bars.bar_hours
     if k < 1 or abs(k - round(k)) > 1e-9:
         raise ModelDomainError(f"horizon {horizon_hours:g}h is not a whole number of {bars.bar_hours:g}h bars")
-    k = int(round(k))
+    k = round(k)
     n = len(bars)
     out = np.full(n, np.nan)
     if n <= k:

@@ -25,6 +25,7 @@ from basisctl._jit import njit
 from basisctl.errors import ModelDomainError
 from basisctl.risk.base import Bars, FloatArray, ModelFitError, require_returns
 from basisctl.risk.garch import GarchFit, fit_garch
+from basisctl.simulate._rng import chunk_states, uniform_index
 
 MIN_RETURNS: int = 24 * 30
 DEFAULT_PATHS: int = 4000
@@ -32,9 +33,11 @@ DEFAULT_PATHS: int = 4000
 
 @njit
 def fhs_max_nb(z: FloatArray, u: FloatArray, s2_next: float, omega: float, a: float, beta: float, mean: float,
-               steps: np.ndarray, n_paths: int, seed: int) -> FloatArray:
-    """Running maxima of the log price (with bar highs) after steps[j] bars, shape (n_paths, len(steps))."""
-    np.random.seed(seed)
+               steps: np.ndarray, n_paths: int, state: np.ndarray) -> FloatArray:
+    """Running maxima of the log price (with bar highs) after steps[j] bars, shape (n_paths, len(steps)).
+
+    ``state``: one xoshiro256** state (4 uint64, ``simulate._rng.chunk_states``), the project's RNG stream."""
+    s0, s1, s2r, s3 = state[0], state[1], state[2], state[3]
     n_pool = z.size
     n_out = steps.size
     last = steps[n_out - 1]
@@ -45,7 +48,7 @@ def fhs_max_nb(z: FloatArray, u: FloatArray, s2_next: float, omega: float, a: fl
         mx = -1e300
         j = 0
         for k in range(1, last + 1):
-            idx = np.random.randint(0, n_pool)
+            idx, s0, s1, s2r, s3 = uniform_index(s0, s1, s2r, s3, n_pool)
             sd = np.sqrt(s2)
             hi = cum + mean + sd * u[idx]
             if hi > mx:
@@ -93,7 +96,7 @@ def steps_of(horizon_hours: float, bar_hours: float) -> int:
     k = horizon_hours / bar_hours
     if k < 1 or abs(k - round(k)) > 1e-9:
         raise ModelDomainError(f"horizon {horizon_hours:g}h is not a whole number of {bar_hours:g}h bars")
-    return int(round(k))
+    return round(k)
 
 
 def simulate_maxima(cal: FHSCalibration, horizons_hours: list[float], n_paths: int, seed: int) -> FloatArray:
@@ -101,7 +104,8 @@ def simulate_maxima(cal: FHSCalibration, horizons_hours: list[float], n_paths: i
     steps = np.array([steps_of(h, cal.bar_hours) for h in horizons_hours], dtype=np.int64)
     order = np.argsort(steps, kind="stable")
     g = cal.garch
-    m = fhs_max_nb(cal.z, cal.u, cal.s2_next, g.omega, g.a, g.beta, 0.0, steps[order], int(n_paths), int(seed))
+    st = chunk_states(int(seed), 1)[0]
+    m = fhs_max_nb(cal.z, cal.u, cal.s2_next, g.omega, g.a, g.beta, 0.0, steps[order], int(n_paths), st)
     out = np.empty_like(m)
     out[:, order] = m
     return out

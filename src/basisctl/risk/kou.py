@@ -118,7 +118,7 @@ class KouRisk:
         c1 = a1 * e1 * e2 + a0 * (e1 - e2) + lam * (p * e1 - q * e2)
         c0 = -s * e1 * e2 + 0 * lam
         shape = c2.shape
-        comp = np.zeros(shape + (4, 4), dtype=complex)
+        comp = np.zeros((*shape, 4, 4), dtype=complex)
         comp[..., 0, 0] = -c3 / c4
         comp[..., 0, 1] = -c2 / c4
         comp[..., 0, 2] = -c1 / c4
@@ -181,10 +181,10 @@ def fit_kou(returns: FloatArray, bar_hours: float, span: str = "the window",
     years = r.size * bar_hours / HOURS_PER_YEAR
     m_u = float(up.mean()) if up.size else (float(down.mean()) if down.size else c)
     m_d = float(down.mean()) if down.size else m_u
-    det_u = np.exp(-c / m_u + 0.5 * (sig_h / m_u) ** 2)
-    det_d = np.exp(-c / m_d + 0.5 * (sig_h / m_d) ** 2)
-    lam_u = up.size / years / min(det_u, 1.0)
-    lam_d = down.size / years / min(det_d, 1.0)
+    det_u = np.exp(min(-c / m_u + 0.5 * (sig_h / m_u) ** 2, 0.0))  # <= 1 (the formula needs m >> sigma)
+    det_d = np.exp(min(-c / m_d + 0.5 * (sig_h / m_d) ** 2, 0.0))
+    lam_u = up.size / years / det_u
+    lam_d = down.size / years / det_d
     lam = lam_u + lam_d
     p_up = lam_u / lam if lam > 0 else 0.5
     if m_u >= 1.0:
