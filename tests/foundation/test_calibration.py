@@ -9,7 +9,7 @@ import pytest
 from basisctl.calibration.funding import funding_window_stats, kappa_tilde, rolling_carry
 from basisctl.calibration.inputs import calibrate_sigma
 from basisctl.calibration.volatility import realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError
 
 T0 = pd.Timestamp("2025-01-01", tz="UTC")
@@ -125,5 +125,5 @@ def test_funding_window_stats_hand_calculation_on_8h_stream():
 
 def test_binance_interest_component_scale():
     # sanity on shipped data: Binance's 0.01%/8h interest floor -> typical 1-day carry about 3 bps
-    k = kappa_tilde(shipped.load_funding("binance", "BTC"), 24.0, "2023-12-31", 360)
+    k = kappa_tilde(locator.load_funding("binance", "BTC"), 24.0, "2023-12-31", 360)
     assert 0.5e-4 < k.kappa < 4e-4

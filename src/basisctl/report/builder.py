@@ -25,7 +25,7 @@ from basisctl import __version__
 from basisctl.backtest.experiment import DEFAULT_PERIODS, ExperimentResult, Period, run_experiment
 from basisctl.calibration.funding import funding_window_stats, rolling_carry
 from basisctl.calibration.inputs import DEFAULT_ASOF
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import BasisctlError
 from basisctl.execution.capacity import CapacityReport, capacity_from_curves
 from basisctl.execution.costs import (
@@ -38,7 +38,7 @@ from basisctl.execution.costs import (
     build_instant_costs,
 )
 from basisctl.execution.orderbook import HL_TAKER_FEE_BPS, PerpFees, synthetic_book_from_depth
-from basisctl.execution.uniswap_v3 import shipped_pool
+from basisctl.execution.uniswap_v3 import default_pool
 from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
 from basisctl.simulate.grids import (
     DEFAULT_COSTS_BPS,
@@ -354,7 +354,7 @@ BASE_TOKENS = ("WETH", "ETH")
 def _exec_costs() -> tuple[UniswapV3SpotLeg, OrderBookPerpLeg, dict[BasisSide, InstantCost]]:
     """The defaults of ``basisctl costs quote|capacity --asset ETH``: shipped Uniswap v3 USDC/WETH 0.05% pool,
     SYNTHETIC Hyperliquid book from the shipped depth snapshot, taker 4.5 bps, $1 withdrawal, no gas."""
-    pool = shipped_pool(EXEC_ASSET)
+    pool = default_pool(EXEC_ASSET)
     base = next(t.symbol for t in (pool.token0, pool.token1) if t.symbol.upper() in BASE_TOKENS)
     spot = UniswapV3SpotLeg(pool, base)
     perp = OrderBookPerpLeg(synthetic_book_from_depth(EXEC_ASSET, EXEC_VENUE), PerpFees(taker_bps=HL_TAKER_FEE_BPS))
@@ -508,9 +508,9 @@ def _funding_section(assets: Sequence[str]) -> str:
     rows, series = [], {}
     for v in VENUES:
         for a in assets:
-            if not shipped.has_funding(v, a):
+            if not locator.has_funding(v, a):
                 continue
-            f = shipped.load_funding(v, a)
+            f = locator.load_funding(v, a)
             try:
                 for s in funding_window_stats(f, DEFAULT_ASOF):
                     rows.append({"venue": v, "asset": a, **s.to_dict()})
