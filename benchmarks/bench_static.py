@@ -47,8 +47,7 @@ def naive_cell(c: StaticInputs) -> tuple[float, float]:
 
 
 def clear_caches() -> None:
-    for fn in (shipped._read_parquet, locator.hyperliquid_universe, locator.hyperliquid_margin_tables):
-        fn.cache_clear()
+    locator.clear_caches()
 
 
 def main() -> None:

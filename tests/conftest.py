@@ -8,9 +8,13 @@ beside the checkout, as in development and CI). Without it they skip with one re
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# A developer's real user store never leaks into tests (set before collection: parametrisations read data).
+os.environ["BASISCTL_STORE"] = tempfile.mkdtemp(prefix="basisctl-test-store-")
 
 REPO = Path(__file__).resolve().parents[1]
 _DEFAULT_SHARED = REPO.parent / "shared" / "data"
@@ -42,7 +46,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _isolated_user_store(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """A developer's real user store never leaks into tests."""
-    os.environ["BASISCTL_STORE"] = str(tmp_path_factory.mktemp("user-store"))
+
+
+@pytest.fixture
+def gappy_hourly_data_dir(tmp_path: Path) -> object:
+    """A data dir like ../shared/data but with the BTC 1h Binance perp bars removed for 2024-06-16 13:00 ->
+    2025-03-06 11:00 (the hole the old data had), so the 4h fallback can be tested. Other files are symlinked
+    (read in place); the holed file is written to tmp_path only."""
+    if not HAVE_DATA:
+        pytest.skip(NO_DATA_REASON)
+    from basisctl.data import locator
+    from basisctl.data.io import write_frame
+
+    assert DATA_DIR is not None
+    root = tmp_path / "gappy"
+    for rel in ("prices/binance_perp/BTC_4h.csv", "funding/hyperliquid/BTC.csv", "funding/binance/BTC.csv",
+                "hyperliquid/metaAndAssetCtxs_2026-03-10.json"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).symlink_to(DATA_DIR / rel)
+    c = locator.load_candles("binance_perp", "BTC", "1h")
+    hole = (c["ts"] >= "2024-06-16 13:00") & (c["ts"] <= "2025-03-06 11:00")
+    write_frame(c[~hole].reset_index(drop=True), root / "prices/binance_perp/BTC_1h.parquet")
+    locator.set_data_dir(root)
+    yield root
+    locator.set_data_dir(None)

@@ -84,7 +84,7 @@ def test_no_funding_in_window_is_an_error() -> None:
         align_funding(f, _ts(10), 1.0)
 
 
-def test_hourly_gap_falls_back_to_4h_or_refuses() -> None:
+def test_hourly_gap_falls_back_to_4h_or_refuses(gappy_hourly_data_dir: object) -> None:
     d = prepare("BTC", "2024-07-01", "2024-08-01", funding_venue="hyperliquid")
     assert d.bar_hours == 4.0 and d.prices_source.endswith("_4h")
     with pytest.raises(DataCoverageError, match="gap"):

@@ -28,15 +28,16 @@ def run(*args: str) -> Out:
     return Out(runner.invoke(app, ["data", *args], env={"COLUMNS": "200"}))
 
 
-def test_list_json_matches_provenance() -> None:
+def test_list_json_shows_roots_and_files() -> None:
     r = run("list", "--json")
     assert r.exit_code == 0, r.output
-    rows = json.loads(r.stdout)
-    ref = locator.list_datasets()
-    assert len(rows) == len(ref)
-    assert set(rows[0]) == {"kind", "venue", "asset", "interval", "rows", "first", "last", "sources", "notes"}
+    out = json.loads(r.stdout)
+    assert [x["origin"] for x in out["roots"]][-1] == "user store"
+    rows = out["files"]
+    assert set(rows[0]) == {"kind", "venue", "asset", "interval", "format", "root", "path"}
     hl = next(x for x in rows if x["kind"] == "funding" and x["venue"] == "hyperliquid" and x["asset"] == "BTC")
-    assert hl["rows"] == len(locator.load_funding("hyperliquid", "BTC"))
+    assert hl["path"] == str(locator.funding_path("hyperliquid", "BTC"))
+    assert out["hyperliquid_meta"].endswith(".json")
 
 
 def test_list_table() -> None:
@@ -128,7 +129,7 @@ def test_fetch_binance_candles_table_output(venue: VenueServer, tmp_path: Path) 
     )
     assert r.exit_code == 0, r.output
     assert "fetched 59 rows in 1 request; added 59" in r.stdout
-    assert (tmp_path / "candles" / "binance" / "ETH_1d.parquet").exists()
+    assert (tmp_path / "prices" / "binance_perp" / "ETH_1d.parquet").exists()
 
 
 def test_fetch_usage_errors(venue: VenueServer, tmp_path: Path) -> None:
@@ -173,5 +174,6 @@ def test_fetch_hyperliquid_meta_snapshot(venue: VenueServer, tmp_path: Path) -> 
     )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    uni = pd.read_parquet(out["universe"])
-    assert out["assets"] == len(locator.hyperliquid_universe()) == len(uni)
+    raw = json.loads(Path(out["path"]).read_text())  # the raw metaAndAssetCtxs response, as the API gave it
+    assert Path(out["path"]).parent == tmp_path / "hyperliquid"
+    assert out["assets"] == len(locator.hyperliquid_universe()) == len(raw[0]["universe"])

@@ -24,7 +24,7 @@ def test_append_overlapping_batches(tmp_path: Path, candles: pd.DataFrame) -> No
     b = st.append(candles.iloc[150:], "candles", "binance", "DOGE", "4h")
     assert (a.added, a.total, b.added, b.replaced, b.total) == (200, 200, 100, 0, 300)
     pd.testing.assert_frame_equal(st.read("candles", "binance", "DOGE", "4h"), candles)
-    assert a.path == tmp_path / "candles" / "binance" / "DOGE_4h.parquet"
+    assert a.path == tmp_path / "prices" / "binance_perp" / "DOGE_4h.parquet"  # the shared data layout
     assert st.last_ts("candles", "binance", "DOGE", "4h") == candles["ts"].iat[-1]
 
 

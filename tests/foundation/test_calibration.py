@@ -64,8 +64,8 @@ def test_no_look_ahead_bars_closing_after_asof_are_ignored():
     assert est.n_returns == 2
 
 
-def test_hourly_gap_falls_back_to_4h_series_and_says_so():
-    # shipped binance_perp hourly has a gap 2024-06-16 -> 2025-03-06: a window inside it must use 4h bars
+def test_hourly_gap_falls_back_to_4h_series_and_says_so(gappy_hourly_data_dir):
+    # hourly bars with a gap 2024-06-16 -> 2025-03-06: a window inside it must use 4h bars
     est = calibrate_sigma("BTC", "2025-01-01", 90)
     assert est.interval_hours == 4.0
     assert est.coverage > 0.99

@@ -106,7 +106,8 @@ def test_static_from_user_files_matches_the_shipped_answer(tmp_path):
     assert str(prices) in out["sigma_source"] and str(funding) in out["kappa_source"]
     # without --asof the calibration ends where the files end (last bar close / last settlement)
     out = json.loads(runner.invoke(app, [*base, *files]).stdout)
-    assert out["asof"].startswith("2026-03-19T20:00")
+    last_close = locator.load_candles("binance_perp", "BTC", "1h")["ts"].max() + pd.Timedelta(hours=1)
+    assert pd.Timestamp(out["asof"]) == last_close
 
 
 def test_static_with_a_corrupt_user_file_names_file_and_row(tmp_path):

@@ -190,12 +190,12 @@ def fetch_cmd(
     if as_json:
         print_json(summary)
         return
-    if summary.get("up_to_date") or summary.get("fetched", 0) == 0:
+    if kind != "meta" and (summary.get("up_to_date") or summary.get("fetched", 0) == 0):
         console.print(f"{series.label}: nothing new in the window; store unchanged ({summary['path']})",
                       highlight=False, markup=False)
         return
     if kind == "meta":
-        console.print(f"wrote {summary['path']} ({summary['added']} assets)", highlight=False, markup=False)
+        console.print(f"wrote {summary['path']} ({summary['assets']} assets)", highlight=False, markup=False)
         return
     console.print(
         f"{series.label}: fetched {_n(summary['fetched'], 'row')} in {_n(summary_requests, 'request')}; "

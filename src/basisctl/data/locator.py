@@ -60,7 +60,7 @@ def set_data_dir(path: str | Path | None) -> None:
         _override = p
     else:
         _override = None
-    _clear_caches()
+    clear_caches()
 
 
 def user_store() -> Path:
@@ -179,7 +179,7 @@ def _read_candles_cached(key: tuple[str, int, int], interval_hours: float | None
     return read_candles(key[0], interval_hours)
 
 
-def _clear_caches() -> None:
+def clear_caches() -> None:
     _read_funding_cached.cache_clear()
     _read_candles_cached.cache_clear()
     _hl_meta.cache_clear()

@@ -7,7 +7,7 @@ The store uses the shared data layout (:mod:`basisctl.data.store`), so it is a d
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,23 +59,25 @@ def default_set(assets: tuple[str, ...] = ("BTC", "ETH", "LINK", "DOGE"), start:
 
 @dataclass
 class Clients:
-    """Venue clients (base URLs overridable for mirrors and local test servers)."""
+    """Venue clients, created on first use. Base URLs are overridable (mirrors, local test servers);
+    ``options`` go to every client (e.g. ``transport``, ``sleep``, ``min_interval_s``; see ``VenueClient``)."""
 
     binance_url: str = BINANCE_USDM_URL
     hyperliquid_url: str = HYPERLIQUID_URL
+    options: dict[str, Any] = field(default_factory=dict)
     _bn: BinanceUsdm | None = None
     _hl: HyperliquidInfo | None = None
 
     @property
     def binance(self) -> BinanceUsdm:
         if self._bn is None:
-            self._bn = BinanceUsdm(base_url=self.binance_url)
+            self._bn = BinanceUsdm(base_url=self.binance_url, **self.options)
         return self._bn
 
     @property
     def hyperliquid(self) -> HyperliquidInfo:
         if self._hl is None:
-            self._hl = HyperliquidInfo(base_url=self.hyperliquid_url)
+            self._hl = HyperliquidInfo(base_url=self.hyperliquid_url, **self.options)
         return self._hl
 
     def requests(self) -> int:
@@ -103,7 +105,7 @@ def fetch_series(
             raise BasisctlError("--kind meta is the Hyperliquid metaAndAssetCtxs snapshot; use --venue hyperliquid")
         resp, _ = clients.hyperliquid.meta_and_asset_ctxs_raw()
         p = store.write_json_snapshot("hyperliquid", "metaAndAssetCtxs", resp, pd.Timestamp.now(tz="UTC"))
-        return {"path": str(p), "added": len(resp[0]["universe"]), "fetched": len(resp[0]["universe"])}
+        return {"path": str(p), "assets": len(resp[0]["universe"]), "fetched": 1}
     interval = None if s.kind == "funding" else s.interval
     end_ms = to_ms(end) if end is not None else to_ms(pd.Timestamp.now(tz="UTC"))
     if start is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from basisctl.backtest.experiment import DEFAULT_PERIODS, ExperimentResult, Peri
 from basisctl.calibration.funding import funding_window_stats, rolling_carry
 from basisctl.calibration.inputs import DEFAULT_ASOF
 from basisctl.data import locator
+from basisctl.errors import DataNotFoundError
+from basisctl.report.data_section import data_section
 from basisctl.errors import BasisctlError
 from basisctl.execution.capacity import CapacityReport, capacity_from_curves
 from basisctl.execution.costs import (
@@ -105,7 +108,7 @@ def _static_section(assets: Sequence[str], quick: bool) -> tuple[str, pd.DataFra
     cmd = (f"basisctl static-grid --venues {','.join(VENUES)} --assets {','.join(assets)} "
            f"--lookbacks {','.join(f'{x:g}' for x in lbs)} --stresses {','.join(f'{x:g}' for x in stresses)}")
     out = ["<h2 id='static'>Static collateral share &alpha;* (Variant 2)</h2>",
-           f"<p>Calibrated at {DEFAULT_ASOF:%Y-%m-%d} from the shipped data: &epsilon; = 10<sup>-3</sup> over a 1-day "
+           f"<p>Calibrated at {DEFAULT_ASOF:%Y-%m-%d} from the data dirs: &epsilon; = 10<sup>-3</sup> over a 1-day "
            "horizon, venue margin rule &theta;<sub>F</sub> from the paper's L<sub>max</sub> table.</p>"]
     s15 = g[np.isclose(g["stress"], 1.5)]
     # heat map venue x asset (rows) vs lookback (columns)
@@ -702,7 +705,12 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     step("bands")
     mc_html = _mc_section(assets, note)
     step("Monte Carlo grids")
-    exec_html = _execution_section()
+    try:
+        exec_html = _execution_section()
+    except DataNotFoundError as e:  # liquidity snapshots are optional inputs: say what is missing, go on
+        exec_html = (f"<section id='execution'><h2>Execution</h2><p class='warn'>Not computed: "
+                     f"{html.escape(str(e))}</p></section>")
+        print(f"warning: report: execution section skipped: {e}", file=sys.stderr)
     step("execution costs and capacity")
     funding_html = _funding_section(assets)
     step("funding diagnostics")
@@ -710,13 +718,15 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     bt_html = _backtest_section(exp, periods)
     step("figures")
     nav = ("<nav><a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
-           "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a></nav>")
+           "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
+           "<a href='#data'>Data</a></nav>")
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>basisctl report</title>"
            f"<style>{CSS}</style></head><body><h1>basisctl report</h1>"
-           f"<p>basisctl {__version__}; shipped data; static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
+           f"<p>basisctl {__version__}; market data from the data dirs listed under <a href='#data'>Data</a>; "
+           "static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
            "All returns are fractions of initial capital shown as %. Generated offline by "
            f"<code>basisctl report --out {html.escape(str(out_dir))}{' --quick' if quick else ''}</code>.</p>{nav}"
-           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}</body></html>")
+           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}{data_section()}</body></html>")
     path = out_dir / "index.html"
     path.write_text(doc, encoding="utf-8")
     return path
