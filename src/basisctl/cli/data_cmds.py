@@ -14,6 +14,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from basisctl.cli import pool_cmds
 from basisctl.cli._common import console, err_console, fail, handle_errors, print_json
 from basisctl.data import shipped
 from basisctl.data.fetch import BINANCE_USDM_URL, HYPERLIQUID_URL, BinanceUsdm, HyperliquidInfo
@@ -252,4 +253,5 @@ def register(app: typer.Typer) -> None:
     data_app.command("list")(list_cmd)
     data_app.command("check")(check_cmd)
     data_app.command("fetch")(fetch_cmd)
+    pool_cmds.register(data_app)
     app.add_typer(data_app, name="data")
