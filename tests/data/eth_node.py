@@ -123,11 +123,14 @@ def synthetic_pool(seed: int = 7, tick: int = -1234, spacing: int = 10, fee: int
     special = [lo_end, hi_end, -spacing, 0, spacing, 255 * spacing, 256 * spacing, -256 * spacing,
                -257 * spacing, 511 * spacing, -512 * spacing, -513 * spacing]
     near = [(tick // spacing + k) * spacing for k in range(-40, 41, 3)]
-    cands = sorted(set(special + near + [rng.randrange(-3000, 3000) * spacing for _ in range(10)]))
+    pairs = [(sp, rng.choice(near)) for sp in special]  # every special tick is initialised
+    pairs += [tuple(rng.sample([*near, rng.randrange(-3000, 3000) * spacing], 2)) for _ in range(14)]
     ticks: dict[int, list[int]] = {}
-    for i in range(24):
-        a, b = sorted(rng.sample(cands, 2))
-        big = i % 6 == 0
+    for i, (x, y) in enumerate(pairs):
+        if x == y:
+            continue
+        a, b = min(x, y), max(x, y)
+        big = i % 5 == 0
         liq = rng.randrange(1 << 118, 1 << 120) if big else rng.randrange(10**6, 10**20)
         for t, sgn in ((a, 1), (b, -1)):
             n, g = ticks.setdefault(t, [0, 0])
