@@ -255,6 +255,23 @@ def test_inconsistent_liquidity_is_rejected() -> None:
         fetch_pool_state(rpc)
 
 
+def test_price_on_a_tick_after_a_downward_swap_warns() -> None:
+    pool = synthetic_pool()
+    t = max(x for x in pool.ticks if x <= pool.tick)  # cross the initialised tick t downwards, stop exactly on it
+    pool.sqrt_price_x96, pool.tick = get_sqrt_ratio_at_tick(t), t - 1
+    pool.liquidity -= pool.ticks[t][0]
+    node = EthNode({5: contracts_for(pool)}, head=5)
+    warnings: list[str] = []
+    with serve(node) as url, client(url, warnings=warnings) as rpc:
+        st = fetch_pool_state(rpc)
+    assert st.tick == t - 1 and st.liquidity == pool.liquidity
+    assert len(warnings) == 1 and "one below the tick of sqrtPriceX96" in warnings[0]
+    pool.tick = t - 2
+    node = EthNode({5: contracts_for(pool)}, head=5)
+    with serve(node) as url, client(url) as rpc, pytest.raises(RpcError, match="does not match sqrtPriceX96"):
+        fetch_pool_state(rpc)
+
+
 def test_bytes32_symbol_token() -> None:
     pool = synthetic_pool()
     c = contracts_for(pool)

@@ -474,7 +474,10 @@ def fetch_pool_state(
     if active != liquidity:
         raise RpcError(f"{tag} via {rpc.host}: liquidity() = {liquidity} but the liquidityNet of the ticks <= "
                        f"current tick {tick} sum to {active}; the node did not answer from one block")
-    if get_tick_at_sqrt_ratio(sqrt_p) != tick:
+    implied = get_tick_at_sqrt_ratio(sqrt_p)
+    if implied not in (tick, tick + 1):
+        raise RpcError(f"{lbl(head[4])}: tick {tick} does not match sqrtPriceX96 {sqrt_p} (tick {implied})")
+    if implied == tick + 1:
         rpc._warn(f"{tag}: slot0 tick {tick} is one below the tick of sqrtPriceX96 (price exactly on a tick "
                   "boundary after a downward swap); readers that require them to agree will reject this snapshot")
     return PoolState(pool, pinned, tokens[0], tokens[1], fee, spacing, sqrt_p, tick, liquidity, rows, rpc.calls)
