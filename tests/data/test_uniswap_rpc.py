@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from basisctl.data.fetch import uniswap_rpc as ur
 from basisctl.data.fetch.http import RetryPolicy
 from basisctl.data.fetch.uniswap_rpc import EthRpc, RpcError, fetch_pool_state, write_pool_snapshot
 from basisctl.execution.uniswap_v3 import Token, V3Pool, get_sqrt_ratio_at_tick, load_pool_snapshot
+from tests.localhttp import json_post_server
 
 from .eth_node import POOL_ADDR, Erc20, EthNode, Pool, contracts_for, serve, synthetic_pool
 
@@ -201,6 +203,30 @@ def test_http_retries_exhausted_name_host_not_key() -> None:
     msg = str(ei.value)
     assert "eth_blockNumber via 127.0.0.1:" in msg and "HTTP 503" in msg and "after 4 attempts" in msg
     assert SECRET not in msg
+
+
+def test_connection_refused_names_host_not_key() -> None:
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sleeps: list[float] = []
+    with client(f"http://u:{SECRET}@127.0.0.1:{port}/v2/{SECRET}?k={SECRET}", sleeps=sleeps) as rpc, \
+            pytest.raises(RpcError) as ei:
+        fetch_pool_state(rpc)
+    msg = str(ei.value)
+    assert f"eth_blockNumber via 127.0.0.1:{port}" in msg and "ConnectError" in msg and SECRET not in msg
+    assert len(sleeps) == 3
+
+
+def test_http_401_bad_key_is_not_retried_and_redacted() -> None:
+    def deny(path: str, query: dict, headers: dict, raw: bytes) -> tuple[int, dict, object]:
+        return 401, {}, {"jsonrpc": "2.0", "id": 1, "error": {"code": -32600, "message": f"invalid key {SECRET}"}}
+
+    sleeps: list[float] = []
+    with json_post_server(deny) as url, client(f"{url}/v2/{SECRET}", sleeps=sleeps) as rpc, \
+            pytest.raises(RpcError) as ei:
+        fetch_pool_state(rpc)
+    assert "HTTP 401" in str(ei.value) and SECRET not in str(ei.value) and sleeps == []
 
 
 def test_jsonrpc_rate_limit_errors_are_retried() -> None:

@@ -27,6 +27,7 @@ The snapshot is checked before it is returned: every set bitmap bit has ``initia
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -202,7 +203,10 @@ class EthRpc:
         self._path = (u.path or "/") + (f"?{u.query}" if u.query else "")
         self._full = f"{u.scheme}://{u.netloc}{self._path}"
         userinfo = u.netloc.rpartition("@")[0]
+        # whole parts, and every path segment, query value and user-info field long enough to be a key
+        parts = [*u.path.split("/"), *(v for kv in u.query.split("&") for v in kv.split("=")), *userinfo.split(":")]
         self._secrets = [s for s in (url, u.path, u.query, userinfo) if s and s != "/"]
+        self._secrets += [s for s in parts if len(s) >= 8]
         self.http = HttpClient(
             f"{u.scheme}://{u.netloc}",
             transport=transport,
@@ -238,7 +242,7 @@ class EthRpc:
         try:
             return self.http.post_json(self._path, body)
         except FetchError as e:
-            msg = self._redact(str(e))
+            msg = self._redact(re.sub(r" \(params .*?\): HTTP", ": HTTP", str(e), count=1, flags=re.S))
             msg = msg if len(msg) <= 300 else msg[:300] + "..."
             raise RpcError(f"{what} via {self.host}: {msg}", e.status) from None
 
@@ -459,10 +463,10 @@ def fetch_pool_state(
     res = rpc.eth_calls(tcalls, pinned, bump("ticks", len(tcalls)))
     rows: list[tuple[int, int, int]] = []
     for t, call, hexres in zip(init_ticks, tcalls, res, strict=True):
-        w = words_of(call, hexres, 8)
-        gross = as_uint(w[0], 128, lbl(call))
-        net = as_int(w[1], 128, lbl(call))
-        initialized = as_uint(w[7], 1, lbl(call))
+        tw = words_of(call, hexres, 8)
+        gross = as_uint(tw[0], 128, lbl(call))
+        net = as_int(tw[1], 128, lbl(call))
+        initialized = as_uint(tw[7], 1, lbl(call))
         if not initialized or gross == 0:
             raise RpcError(f"{lbl(call)}: bitmap bit is set but the tick is not initialised "
                            f"(initialized={initialized}, liquidityGross={gross}); inconsistent state")
