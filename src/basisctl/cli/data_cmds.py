@@ -250,8 +250,8 @@ def fetch_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    pool_cmds.register(data_app)
     data_app.command("list")(list_cmd)
     data_app.command("check")(check_cmd)
     data_app.command("fetch")(fetch_cmd)
-    pool_cmds.register(data_app)
     app.add_typer(data_app, name="data")
