@@ -409,3 +409,19 @@ def test_cli_errors_one_line_exit_2(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert "empty result 0x" in r.output and "token0()" in r.output and SECRET not in r.output
     assert not (tmp_path / "liquidity").exists()
+
+
+def test_cli_output_is_found_by_the_data_locator(tmp_path: Path) -> None:
+    locator = pytest.importorskip("basisctl.data.locator", reason="data locator not merged yet")
+    pool = synthetic_pool()
+    node = EthNode({100: contracts_for(pool)}, head=100)
+    with serve(node) as url:
+        r = runner.invoke(app, ["data", "pool", "--rpc-url", url, "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    locator.set_data_dir(tmp_path)
+    try:
+        meta = locator.pool_snapshot_path("ETH")
+    finally:
+        locator.set_data_dir(None)
+    assert meta == tmp_path / "liquidity" / "uniswap_v3" / "USDC_WETH_0p05_mainnet.meta.json"
+    assert load_pool_snapshot(meta).swap_exact_in(True, 10**9) == direct(pool).swap_exact_in(True, 10**9)
