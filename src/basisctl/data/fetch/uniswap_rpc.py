@@ -217,7 +217,7 @@ class EthRpc:
         )
         self.batch_size = batch_size
         self.batch = batch
-        self._warn = warn or (lambda m: None)
+        self.warn: Callable[[str], None] = warn or (lambda m: None)  # one-line warnings
         self._next_id = 1
         self.calls = 0  # JSON-RPC calls made (a batch of n counts n)
 
@@ -316,8 +316,8 @@ class EthRpc:
         try:
             resp = self._post(reqs, what)
         except RpcError as e:
-            if e.status is None or not 400 <= e.status < 500 or e.status == 429:
-                raise
+            if e.status is None or not 400 <= e.status < 500 or e.status in (401, 403, 429):
+                raise  # not about batching: server error, bad key, rate limit after retries
             return self._unbatch(chunk, block, f"HTTP {e.status}")
         if not isinstance(resp, list):
             reason = self._error_text(resp.get("error")) if isinstance(resp, dict) and "error" in resp else \
@@ -337,7 +337,7 @@ class EthRpc:
 
     def _unbatch(self, chunk: Sequence[Call], block: int, reason: str) -> list[str]:
         self.batch = False
-        self._warn(f"{self.host} rejected a JSON-RPC batch ({reason}); sending calls one at a time")
+        self.warn(f"{self.host} rejected a JSON-RPC batch ({reason}); sending calls one at a time")
         return [self.eth_call(c, block) for c in chunk]
 
 
@@ -482,7 +482,7 @@ def fetch_pool_state(
     if implied not in (tick, tick + 1):
         raise RpcError(f"{lbl(head[4])}: tick {tick} does not match sqrtPriceX96 {sqrt_p} (tick {implied})")
     if implied == tick + 1:
-        rpc._warn(f"{tag}: slot0 tick {tick} is one below the tick of sqrtPriceX96 (price exactly on a tick "
+        rpc.warn(f"{tag}: slot0 tick {tick} is one below the tick of sqrtPriceX96 (price exactly on a tick "
                   "boundary after a downward swap); readers that require them to agree will reject this snapshot")
     return PoolState(pool, pinned, tokens[0], tokens[1], fee, spacing, sqrt_p, tick, liquidity, rows, rpc.calls)
 
