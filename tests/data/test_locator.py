@@ -72,7 +72,8 @@ def test_missing_file_names_every_place_and_the_fetch_command(roots: dict[str, P
     msg = str(e.value)
     for k in ("flag", "env", "store"):
         assert str(roots[k] / "funding/hyperliquid/XRP") in msg
-    assert f"basisctl data fetch --venue hyperliquid --asset XRP --kind funding --from 2021-01-01 --store {roots['flag']}" in msg
+    cmd = "basisctl data fetch --venue hyperliquid --asset XRP --kind funding --from 2021-01-01"
+    assert f"{cmd} --store {roots['flag']}" in msg
     with pytest.raises(DataNotFoundError, match="no downloader covers it"):
         locator.load_candles("coinbase_spot", "BTC", "1d")
 

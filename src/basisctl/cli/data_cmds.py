@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from basisctl.cli import pool_cmds
 from basisctl.cli._common import console, err_console, fail, handle_errors, print_json
 from basisctl.data import locator
 from basisctl.data.fetch import BINANCE_USDM_URL, HYPERLIQUID_URL
@@ -263,6 +264,7 @@ def pull_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    pool_cmds.register(data_app)
     data_app.command("list")(list_cmd)
     data_app.command("check")(check_cmd)
     data_app.command("fetch")(fetch_cmd)

@@ -27,9 +27,7 @@ from basisctl.backtest.experiment import DEFAULT_PERIODS, ExperimentResult, Peri
 from basisctl.calibration.funding import funding_window_stats, rolling_carry
 from basisctl.calibration.inputs import DEFAULT_ASOF
 from basisctl.data import locator
-from basisctl.errors import DataNotFoundError
-from basisctl.report.data_section import data_section
-from basisctl.errors import BasisctlError
+from basisctl.errors import BasisctlError, DataNotFoundError
 from basisctl.execution.capacity import CapacityReport, capacity_from_curves
 from basisctl.execution.costs import (
     SIDES,
@@ -43,6 +41,7 @@ from basisctl.execution.costs import (
 from basisctl.execution.orderbook import HL_TAKER_FEE_BPS, PerpFees, synthetic_book_from_depth
 from basisctl.execution.uniswap_v3 import default_pool
 from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
+from basisctl.report.data_section import data_section
 from basisctl.simulate.grids import (
     DEFAULT_COSTS_BPS,
     DEFAULT_EPSILON,
