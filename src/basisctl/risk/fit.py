@@ -32,17 +32,17 @@ def check_model(name: str) -> str:
 def load_bars(asset: str, prices_file: str | Path | None = None) -> Bars:
     """Bars of ``asset``: the user's file, else the data's 1h perp bars, else its 4h bars (with a warning)."""
     from basisctl.calibration.volatility import bar_hours_of
-    from basisctl.data import shipped
+    from basisctl.data import locator
     from basisctl.data.io import read_candles
 
     if prices_file is not None:
         c = read_candles(prices_file)
         return bars_from_frame(c, bar_hours_of(c))
     for interval, hours in (("1h", 1.0), ("4h", 4.0)):
-        if shipped.has_candles(PRICE_MARKET, asset, interval):
+        if locator.has_candles(PRICE_MARKET, asset, interval):
             if hours != 1.0:
                 sys.stderr.write(f"warning: no 1h {PRICE_MARKET} bars for {asset.upper()}; using 4h bars\n")
-            return bars_from_frame(shipped.load_candles(PRICE_MARKET, asset, interval), hours)
+            return bars_from_frame(locator.load_candles(PRICE_MARKET, asset, interval), hours)
     raise DataCoverageError(f"no {PRICE_MARKET} candles for {asset.upper()} (pass --prices-file)")
 
 
