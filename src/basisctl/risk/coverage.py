@@ -33,6 +33,7 @@ from basisctl.risk import evt as evt_mod
 from basisctl.risk import fhs as fhs_mod
 from basisctl.risk.adaptive import DEFAULT_HALF_LIFE_HOURS, ewma_sigma_annual
 from basisctl.risk.base import Bars, FloatArray, ModelFitError, alpha_of_barrier, solve_barrier
+from basisctl.risk.garch import GarchFit, fit_garch
 from basisctl.risk.gbm import GBMRisk
 from basisctl.risk.kou import KouRisk, fit_kou
 from basisctl.risk.stats import christoffersen_p, kupiec_p
@@ -68,6 +69,9 @@ class StudyConfig:
             raise ModelDomainError("horizons must be > 0 hours")
         if self.lookback_days <= 0:
             raise ModelDomainError("lookback must be > 0 days")
+        if "fhs" in self.models and self.fhs_paths * min(self.epsilons) < 1.0:
+            raise ModelDomainError(f"fhs: {self.fhs_paths} paths cannot resolve epsilon={min(self.epsilons):g} "
+                                   f"(need at least {int(np.ceil(1 / min(self.epsilons)))}; raise --fhs-paths)")
 
 
 @dataclass(frozen=True)
@@ -158,48 +162,92 @@ def compute_barriers(bars: Bars, cfg: StudyConfig, start_ns: int | None = None, 
         elif name == "fhs":
             barrier[name], params[name] = _fhs_barriers(bars, o, L, cfg, eps, horizons)
         elif name == "evt":
-            out = np.full((o.size, len(eps), len(horizons)), np.nan)
-            plist: list[dict[str, Any]] = [{} for _ in o]
-            for k, h in enumerate(horizons):
-                kk = fhs_mod.steps_of(h, bh)
-                ex = evt_mod.excursions(bars, h)
-                for i, a in enumerate(o):
-                    a = int(a)
-                    sample = ex[a - L + 1 : a - kk + 1]  # windows inside bars a-L .. a-1
-                    try:
-                        f = evt_mod.fit_evt_sample(sample, h, bars.span_text(a - L, a))
-                    except ModelFitError:
-                        skipped[name] += 1
-                        continue
-                    out[i, :, k] = f.barrier_at(eps, h)
-                    plist[i][f"h{h:g}"] = f.params()
-            barrier[name] = out
-            params[name] = plist
+            barrier[name], params[name], skipped[name] = _evt_barriers(bars, o, L, eps, horizons)
     return Barriers(o, bars.ts_ns[o], realised, barrier, params, cfg, bh, skipped)
+
+
+def _needed(origin_ts_ns: NDArrayInt, horizons: list[float]) -> np.ndarray:
+    """(O, H) mask of the (origin, horizon) cells the tests use (see ``subsample_mask``); others stay NaN for
+    the expensive models (FHS, EVT), which is what keeps the weekly horizon cheap."""
+    return np.column_stack([subsample_mask(origin_ts_ns, h) for h in horizons])
+
+
+def _evt_barriers(bars: Bars, o: NDArrayInt, L: int, eps: list[float], horizons: list[float]
+                  ) -> tuple[FloatArray, list[dict[str, Any]], int]:
+    """POT fit per needed (origin, horizon) on the excursions inside the origin's window; quantiles in one
+    vectorised ``genpareto.isf`` call."""
+    from scipy.stats import genpareto
+
+    need = _needed(bars.ts_ns[o], horizons)
+    out = np.full((o.size, len(eps), len(horizons)), np.nan)
+    plist: list[dict[str, Any]] = [{} for _ in o]
+    skipped = 0
+    e = np.asarray(eps)[None, :]
+    for k, h in enumerate(horizons):
+        kk = fhs_mod.steps_of(h, bars.bar_hours)
+        ex = evt_mod.excursions(bars, h)
+        rows, fits = [], []
+        for i in np.flatnonzero(need[:, k]):
+            a = int(o[i])
+            try:
+                f = evt_mod.fit_evt_sample(ex[a - L + 1 : a - kk + 1], h, bars.span_text(a - L, a))
+            except ModelFitError:
+                skipped += 1
+                continue
+            rows.append(i)
+            fits.append(f)
+            plist[i][f"h{h:g}"] = {"threshold_log": f.threshold, "gpd_xi": f.xi, "gpd_scale": f.scale}
+        if not fits:
+            continue
+        u = np.array([f.threshold for f in fits])[:, None]
+        zeta = np.array([f.zeta for f in fits])[:, None]
+        xi = np.array([f.xi for f in fits])[:, None]
+        sc = np.array([f.scale for f in fits])[:, None]
+        tail = u + genpareto.isf(np.minimum(e / zeta, 1.0), xi, scale=sc)
+        body = np.stack([np.quantile(f.sorted_sample, 1.0 - np.asarray(eps)) for f in fits])
+        out[np.array(rows), :, k] = np.where(e < zeta, tail, body)
+    return out, plist, skipped
 
 
 def _fhs_barriers(bars: Bars, o: NDArrayInt, L: int, cfg: StudyConfig, eps: list[float], horizons: list[float]
                   ) -> tuple[FloatArray, list[dict[str, Any]]]:
     """FHS per origin: GARCH refitted every ``fhs_refit_days`` origins (params from a past origin's window),
-    variance filtered and residuals taken on the origin's own window, one path set for all horizons."""
-    out = np.empty((o.size, len(eps), len(horizons)))
+    variance filtered and residuals taken on the origin's own window, one path set for the horizons the
+    tests need at that origin."""
+    need = _needed(bars.ts_ns[o], horizons)
+    out = np.full((o.size, len(eps), len(horizons)), np.nan)
     plist: list[dict[str, Any]] = []
-    garch = None
+    garch: GarchFit | None = None
     last_fit_day = None
+    kept = 0
     for i, a in enumerate(o):
         a = int(a)
         day = int(bars.ts_ns[a] // DAY_NS)
         refit = garch is None or last_fit_day is None or day - last_fit_day >= cfg.fhs_refit_days
-        cal = fhs_mod.calibrate_fhs(bars, a - L, a, None if refit else garch)
         if refit:
-            garch, last_fit_day = cal.garch, day
+            r = np.diff(np.log(bars.close[a - L : a]))
+            try:
+                garch = fit_garch(r, bars.span_text(a - L, a),
+                                  start=(0.08, 0.9) if garch is None else (garch.a, garch.beta))
+            except ModelFitError:
+                if garch is None:
+                    raise
+                kept += 1  # keep last week's parameters (reported as a warning)
+            last_fit_day = day
+        assert garch is not None
+        cal = fhs_mod.calibrate_fhs(bars, a - L, a, garch)
         seed = (cfg.seed * 1_000_003 + day) % (2**31 - 1)
-        mx = fhs_mod.simulate_maxima(cal, horizons, cfg.fhs_paths, seed)
-        for j, e in enumerate(eps):
-            out[i, j, :] = fhs_mod.quantile_barrier(mx, e)
+        ks = np.flatnonzero(need[i])
+        if ks.size:
+            mx = fhs_mod.simulate_maxima(cal, [horizons[k] for k in ks], cfg.fhs_paths, seed)
+            for j, e in enumerate(eps):
+                out[i, j, ks] = fhs_mod.quantile_barrier(mx, e)
         g = cal.garch
         plist.append({"garch_alpha": g.a, "garch_beta": g.beta, "garch_omega": g.omega,
                       "sigma_next_annual": math.sqrt(cal.s2_next * HOURS_PER_YEAR / bars.bar_hours)})
+    if kept:
+        sys.stderr.write(f"warning: fhs: the GARCH(1,1) refit did not converge at {kept} weekly refits; "
+                         "the previous parameters were kept there\n")
     return out, plist
 
 

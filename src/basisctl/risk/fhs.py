@@ -36,31 +36,40 @@ def fhs_max_nb(z: FloatArray, u: FloatArray, s2_next: float, omega: float, a: fl
                steps: np.ndarray, n_paths: int, state: np.ndarray) -> FloatArray:
     """Running maxima of the log price (with bar highs) after steps[j] bars, shape (n_paths, len(steps)).
 
-    ``state``: one xoshiro256** state (4 uint64, ``simulate._rng.chunk_states``), the project's RNG stream."""
+    ``state``: one xoshiro256** state (4 uint64, ``simulate._rng.chunk_states``), the project's RNG stream.
+    Bar draws for path i, step k are taken in the order (k, i); the inner loop runs over paths, so the
+    variance recursion of different paths pipelines instead of waiting on one sqrt after another.
+    """
     s0, s1, s2r, s3 = state[0], state[1], state[2], state[3]
     n_pool = z.size
     n_out = steps.size
     last = steps[n_out - 1]
     out = np.empty((n_paths, n_out))
-    for i in range(n_paths):
-        s2 = s2_next
-        cum = 0.0
-        mx = -1e300
-        j = 0
-        for k in range(1, last + 1):
-            idx, s0, s1, s2r, s3 = uniform_index(s0, s1, s2r, s3, n_pool)
-            sd = np.sqrt(s2)
-            hi = cum + mean + sd * u[idx]
-            if hi > mx:
-                mx = hi
-            e = sd * z[idx]
-            cum += mean + e
-            if cum > mx:
-                mx = cum
-            s2 = omega + a * e * e + beta * s2
-            while j < n_out and steps[j] == k:
-                out[i, j] = mx
-                j += 1
+    s2 = np.full(n_paths, s2_next)
+    cum = np.zeros(n_paths)
+    mx = np.full(n_paths, -1e300)
+    idx = np.empty(n_paths, dtype=np.int64)
+    j = 0
+    for k in range(1, last + 1):
+        for i in range(n_paths):
+            idx[i], s0, s1, s2r, s3 = uniform_index(s0, s1, s2r, s3, n_pool)
+        for i in range(n_paths):
+            sd = np.sqrt(s2[i])
+            hi = cum[i] + mean + sd * u[idx[i]]
+            e = sd * z[idx[i]]
+            c = cum[i] + mean + e
+            m = mx[i]
+            if hi > m:
+                m = hi
+            if c > m:
+                m = c
+            mx[i] = m
+            cum[i] = c
+            s2[i] = omega + a * e * e + beta * s2[i]
+        while j < n_out and steps[j] == k:
+            for i in range(n_paths):
+                out[i, j] = mx[i]
+            j += 1
     return out
 
 
