@@ -140,6 +140,8 @@ def risk_backtest(
     lookback_days: Annotated[float, typer.Option(help="Calibration window before each origin \\[days].")] = 180.0,
     fhs_paths: Annotated[int, typer.Option(help="FHS Monte Carlo paths per origin.")] = cov.fhs_mod.DEFAULT_PATHS,
     seed: Annotated[int, typer.Option(help="FHS seed (per-origin streams derive from it and the date).")] = 0,
+    gbm_stress: Annotated[float, typer.Option(help="Multiply GBM's sigma (1.5 = the paper's alpha_target).")]
+    = 1.0,
     details: Annotated[Path | None, typer.Option(help="Write per-origin rows (.csv or .parquet).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as a JSON list.")] = False,
 ) -> None:
@@ -150,7 +152,7 @@ def risk_backtest(
     cfg = cov.StudyConfig(models=tuple(x.lower() for x in parse_strs(models)),
                           epsilons=tuple(parse_floats(epsilons, "epsilons")),
                           horizons_hours=tuple(parse_floats(horizons, "horizons")), lookback_days=lookback_days,
-                          fhs_paths=fhs_paths, seed=seed)
+                          fhs_paths=fhs_paths, seed=seed, gbm_stress=gbm_stress)
     cfg.check()
     bars = load_bars(asset, prices_file)
     bt = cov.compute_barriers(bars, cfg, utc(date_from).value if date_from else None,

@@ -58,6 +58,7 @@ class StudyConfig:
     fhs_refit_days: int = 7
     seed: int = 0
     adaptive_half_life_hours: float = DEFAULT_HALF_LIFE_HOURS
+    gbm_stress: float = 1.0  # the paper sizes alpha_target with sigma x 1.5; the honest test default is x 1
 
     def check(self) -> None:
         bad = [m for m in self.models if m not in MODELS]
@@ -143,7 +144,7 @@ def compute_barriers(bars: Bars, cfg: StudyConfig, start_ns: int | None = None, 
         skipped[name] = 0
         if name == "gbm":
             w = r_all[idx]
-            sig = w.std(axis=1, ddof=1) * math.sqrt(HOURS_PER_YEAR / bh)
+            sig = w.std(axis=1, ddof=1) * math.sqrt(HOURS_PER_YEAR / bh) * cfg.gbm_stress
             m: Any = GBMRisk.of(sig)
             barrier[name] = _barriers_closed_form(m, eps, horizons)
             params[name] = [{"sigma_annual": float(s)} for s in sig]

@@ -63,3 +63,54 @@ def run_study(assets: Sequence[str], cfg: StudyConfig | None = None, venues: Seq
             if i == 0:
                 dets.append(det.assign(asset=a))
     return pd.DataFrame(rows), (pd.concat(dets, ignore_index=True) if dets else pd.DataFrame())
+
+
+_VENUE_TAG = {"binance": "BN", "hyperliquid": "HL"}
+
+
+def _cell(r: pd.Series) -> str:
+    ok = r["kupiec_p"] >= 0.05 and not (r["christoffersen_p"] < 0.05)
+    return f"{int(r['breaches'])}/{r['expected_breaches']:.1f} ({r['kupiec_p']:.2f}){' ✓' if ok else ''}"
+
+
+def markdown_tables(rows: pd.DataFrame, venue: str = "hyperliquid") -> str:
+    """Coverage (breaches/expected, Kupiec p, ✓ = Kupiec and Christoffersen p >= 0.05) and the price of safety
+    (mean alpha per venue at each epsilon and h) as markdown."""
+    cells = sorted({(e, h) for e, h in zip(rows["epsilon"], rows["horizon_hours"], strict=True)},
+                   key=lambda x: (-x[0], x[1]))
+    r = rows[rows["venue"] == venue]
+    head = "| asset | model | " + " | ".join(f"ε={e:g}, h={h:g}h" for e, h in cells) + " |"
+    out = [head, "|" + "---|" * (2 + len(cells))]
+    for (a, m), g in r.groupby(["asset", "model"], sort=False):
+        by = {(x["epsilon"], x["horizon_hours"]): x for _, x in g.iterrows()}
+        out.append(f"| {a} | {m} | " + " | ".join(_cell(by[c]) if c in by else "" for c in cells) + " |")
+    venues = list(dict.fromkeys(rows["venue"]))
+    out += ["", "| asset | model | " + " | ".join(f"{_VENUE_TAG.get(v, v)} ε={e:g} h={h:g}h" for v in venues
+                                                  for e, h in cells) + " |",
+            "|" + "---|" * (2 + len(cells) * len(venues))]
+    for (a, m), g in rows.groupby(["asset", "model"], sort=False):
+        by = {(x["venue"], x["epsilon"], x["horizon_hours"]): x["mean_alpha"] for _, x in g.iterrows()}
+        out.append(f"| {a} | {m} | " + " | ".join(f"{by.get((v, e, h), float('nan')):.3f}" for v in venues
+                                                  for e, h in cells) + " |")
+    return "\n".join(out)
+
+
+def main() -> None:  # pragma: no cover - a thin command for regenerating docs/risk.md tables
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Coverage study over assets x both venue rules (docs/risk.md).")
+    ap.add_argument("--assets", default="BTC,ETH,DOGE,LINK")
+    ap.add_argument("--models", default="gbm,kou,fhs,evt")
+    ap.add_argument("--gbm-stress", type=float, default=1.0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=None, help="also write the rows (.csv)")
+    a = ap.parse_args()
+    cfg = StudyConfig(models=tuple(a.models.split(",")), gbm_stress=a.gbm_stress)
+    rows, _ = run_study(a.assets.split(","), cfg, workers=a.workers)
+    if a.out:
+        rows.to_csv(a.out, index=False)
+    print(markdown_tables(rows))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
