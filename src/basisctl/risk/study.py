@@ -20,27 +20,29 @@ from basisctl.risk.coverage import Barriers, StudyConfig, compute_barriers, cove
 from basisctl.risk.fit import load_bars
 
 
-def _asset_barriers(job: tuple[str, StudyConfig, Path | None]) -> tuple[Bars, Barriers]:
-    a, cfg, prices_file = job
+def _asset_barriers(job: tuple[str, StudyConfig, Path | None, int | None]) -> tuple[Bars, Barriers]:
+    a, cfg, prices_file, last_days = job
     bars = load_bars(a, prices_file)
     short = [h for h in cfg.horizons_hours if h < bars.bar_hours]
     if short:
         sys.stderr.write(f"warning: {a}: {bars.bar_hours:g}h bars cannot test horizons "
                          f"{', '.join(f'{h:g}h' for h in short)}; dropped\n")
         cfg = replace(cfg, horizons_hours=tuple(h for h in cfg.horizons_hours if h >= bars.bar_hours))
-    return bars, compute_barriers(bars, cfg)
+    start = None if last_days is None else int(bars.ts_ns[-1]) - last_days * 86_400 * 10**9
+    return bars, compute_barriers(bars, cfg, start)
 
 
 def run_study(assets: Sequence[str], cfg: StudyConfig | None = None, venues: Sequence[str] = VENUES,
               prices_files: dict[str, Path] | None = None, progress: Callable[[str], None] | None = None,
-              workers: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+              workers: int = 1, last_days: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows, details): one row per asset x venue x model x epsilon x h with ``venue``, ``theta_f`` and
     ``bar_hours`` next to the CLI's keys; details per origin (venue-independent, alpha for the first venue).
-    ``workers`` > 1 runs assets in a process pool (the study is CPU-bound per asset)."""
+    ``workers`` > 1 runs assets in a process pool (the study is CPU-bound per asset); ``last_days`` keeps only
+    the origins of the last days of each asset's data (quick reports)."""
     cfg = cfg or StudyConfig()
     rows: list[dict[str, object]] = []
     dets: list[pd.DataFrame] = []
-    jobs = [(a.upper(), cfg, (prices_files or {}).get(a.upper())) for a in assets]
+    jobs = [(a.upper(), cfg, (prices_files or {}).get(a.upper()), last_days) for a in assets]
     if workers > 1 and len(jobs) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -52,7 +54,7 @@ def run_study(assets: Sequence[str], cfg: StudyConfig | None = None, venues: Seq
             results = list(ex.map(_asset_barriers, jobs))
     else:
         results = [_asset_barriers(j) for j in jobs]
-    for (a, _, _), (bars, bt) in zip(jobs, results, strict=True):
+    for (a, *_), (bars, bt) in zip(jobs, results, strict=True):
         if progress:
             progress(a)
         warn_skipped(bt)
