@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from basisctl.cli.main import app
 from basisctl.model.static import pi_liq as static_pi_liq
+from basisctl.risk import alpha_at
 from basisctl.risk.coverage import ROW_KEYS
 from basisctl.risk.kou import KouRisk
 from tests.risk.synth import candles, to_frame
@@ -70,3 +73,32 @@ def test_risk_backtest_json_rows_and_too_little_data(tmp_path: Path) -> None:
             "--lookback-days", "10", "--json")
     assert r.exit_code == 2
     assert "kou: too little data to calibrate (239 returns in 240 bars of 1h" in " ".join(r.output.split())
+
+
+@pytest.mark.needs_data
+def test_static_bands_backtest_select_a_risk_model() -> None:
+    from basisctl.model.bands import alpha_lower
+    from basisctl.risk.fit import fit_model, load_bars, window
+    from basisctl.risk.kou import KouRisk
+
+    r = run("static", "--venue", "hyperliquid", "--asset", "BTC", "--model", "kou", "--json")
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert s["model"] == "kou" and s["alpha_risk"] != s["alpha_risk_gbm"]
+    assert abs(s["pi_liq_at_alpha"] - 1e-3) < 1e-6
+    # the same alpha from the model fitted directly on the same window (asof 2026-03-10, 180 days)
+    bars = load_bars("BTC")
+    lo, hi = window(bars, pd.Timestamp("2026-03-10", tz="UTC"), 180.0)
+    k = fit_model("kou", bars, lo, hi, 24.0)
+    assert isinstance(k, KouRisk)
+    assert abs(float(alpha_at(k, 1e-3, 1 / 80, 24.0)[0]) - s["alpha_risk"]) < 1e-9
+    r = run("bands", "--venue", "hyperliquid", "--asset", "BTC", "--risk-model", "kou", "--json")
+    assert r.exit_code == 0, r.output
+    b = json.loads(r.stdout)
+    assert b["risk_model"] == "kou" and b["alpha_target"] == pytest.approx(s["alpha_risk"], abs=1e-9)
+    assert b["alpha_lower_gbm"] == pytest.approx(float(alpha_lower(b["sigma_stressed"], 1 / 80, 3.0, 1e-4)))
+    r = run("backtest", "--asset", "BTC", "--funding-venue", "hyperliquid", "--from", "2025-09-01", "--to",
+            "2025-10-01", "--risk-model", "kou", "--json")
+    assert r.exit_code == 0, r.output
+    bt = json.loads(r.stdout)
+    assert bt["risk_model"] == "kou" and 0 < bt["alpha_lower"] <= bt["alpha_target"] < bt["alpha_upper"]

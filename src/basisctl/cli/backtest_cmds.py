@@ -42,7 +42,7 @@ def build_backtest(
     spot_file: Path | None, date_from: str, date_to: str, calib_from: str | None, calib_to: str | None,
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
-    l_max: float | None = None, theta_f: float | None = None,
+    l_max: float | None = None, theta_f: float | None = None, risk_model: str = "gbm",
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
     a = asset.upper()
@@ -67,6 +67,10 @@ def build_backtest(
     rule = calibrate_rule(a, c_from, c_to, cost, RuleSpec(l_max=l_max, theta_f=theta_f), candles=candles,
                           candles_bar_hours=bar_h, funding=funding,
                           kappa_bps_14d=kappa_bps)
+    if risk_model != "gbm":  # alpha_target / alpha_L under another liquidation-risk model (docs/risk.md)
+        from basisctl.risk.rule import with_risk_model
+
+        rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f), prices_file)
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
                    prices=candles, funding=funding)
     if prices_file is not None or funding_file is not None:
@@ -127,6 +131,8 @@ def backtest(
     l_max: Annotated[float | None, typer.Option(help="Hyperliquid max leverage (theta_F = 1/(2 L_max)); "
                                                 "default: the paper's table.")] = None,
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
+    risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target/alpha_L: gbm (paper) | "
+                                            "kou | fhs | evt | adaptive (docs/risk.md).")] = "gbm",
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object (fractions).")]
     = False,
     out: Annotated[Path | None, typer.Option(help="Write metrics.json, bars.parquet, trades.csv, summary.txt.")]
@@ -135,12 +141,12 @@ def backtest(
     """Replay one asset under the frozen band rule (calibrated before --from) with real funding."""
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
-                         kappa_bps, bar, budget_bps, l_max, theta_f)
+                         kappa_bps, bar, budget_bps, l_max, theta_f, risk_model)
     if out is not None:
         write_outputs(res, out)
     if as_json:
         m = res.metrics()
-        print_json({**{k: m[k] for k in JSON_KEYS}, **m})
+        print_json({**{k: m[k] for k in JSON_KEYS}, **m, "risk_model": risk_model})
         return
     console.print(res.summary(), highlight=False)
     if out is not None:
