@@ -102,3 +102,20 @@ def test_static_bands_backtest_select_a_risk_model() -> None:
     assert r.exit_code == 0, r.output
     bt = json.loads(r.stdout)
     assert bt["risk_model"] == "kou" and 0 < bt["alpha_lower"] <= bt["alpha_target"] < bt["alpha_upper"]
+
+
+@pytest.mark.needs_data
+def test_risk_backtest_uses_4h_bars_where_1h_bars_are_missing(gappy_hourly_data_dir: object) -> None:
+    args = ["risk-backtest", "--asset", "BTC", "--venue", "binance", "--models", "gbm", "--epsilons", "0.01",
+            "--horizons", "1,24", "--lookback-days", "30", "--from", "2024-05-01", "--to", "2025-05-01", "--json"]
+    r = run(*args)
+    assert r.exit_code == 0, r.output
+    rows = {x["horizon_hours"]: x for x in json.loads(r.stdout)}
+    assert rows[24.0]["n"] == 365  # every day: 1h origins, 4h origins across the hole
+    # 1h origins only: the hole (2024-06-16 -> 2025-03-06) plus 30 days of lookback after it are not testable
+    assert 365 - 300 < rows[1.0]["n"] < 365 - 280
+    out = " ".join(r.output.split())
+    assert "warning: BTC:" in out and "daily origins use 4h bars where 1h bars are missing (2024-06-1" in out
+    r = run(*args[:-1], "--no-4h", "--json")
+    no4 = {x["horizon_hours"]: x for x in json.loads(r.stdout)}
+    assert no4[1.0]["n"] == rows[1.0]["n"] and no4[24.0]["n"] < rows[1.0]["n"] + 2

@@ -24,6 +24,7 @@ from basisctl.risk.base import alpha_at, pi_liq
 from basisctl.risk.fit import check_model, fit_model, load_bars, window
 from basisctl.risk.gbm import GBMRisk
 from basisctl.risk.kou import KouRisk
+from basisctl.risk.study import asset_barriers
 
 MODEL_HELP = "gbm | kou | fhs | evt | adaptive."
 
@@ -142,6 +143,8 @@ def risk_backtest(
     seed: Annotated[int, typer.Option(help="FHS seed (per-origin streams derive from it and the date).")] = 0,
     gbm_stress: Annotated[float, typer.Option(help="Multiply GBM's sigma (1.5 = the paper's alpha_target).")]
     = 1.0,
+    use_4h: Annotated[bool, typer.Option("--use-4h/--no-4h", help="Add origins from 4h bars on days 1h bars "
+                                         "cannot serve (data dir only; stated as a warning).")] = True,
     details: Annotated[Path | None, typer.Option(help="Write per-origin rows (.csv or .parquet).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as a JSON list.")] = False,
 ) -> None:
@@ -154,9 +157,8 @@ def risk_backtest(
                           horizons_hours=tuple(parse_floats(horizons, "horizons")), lookback_days=lookback_days,
                           fhs_paths=fhs_paths, seed=seed, gbm_stress=gbm_stress)
     cfg.check()
-    bars = load_bars(asset, prices_file)
-    bt = cov.compute_barriers(bars, cfg, utc(date_from).value if date_from else None,
-                              utc(date_to).value if date_to else None)
+    bt = asset_barriers(asset, cfg, prices_file, start_ns=utc(date_from).value if date_from else None,
+                        end_ns=utc(date_to).value if date_to else None, use_4h=use_4h)
     cov.warn_skipped(bt)
     rows, det = cov.coverage_table(bt, asset.upper(), th)
     if details is not None:
@@ -164,7 +166,9 @@ def risk_backtest(
     if as_json:
         print_json(rows)
         return
-    t = Table(title=f"Coverage: {asset.upper()} ({venue}, theta_F={th:.4f}), {bars.span_text()}")
+    span = (f"{pd.Timestamp(int(bt.origin_ts_ns[0]), tz='UTC'):%Y-%m-%d} -> "
+            f"{pd.Timestamp(int(bt.origin_ts_ns[-1]), tz='UTC'):%Y-%m-%d}")
+    t = Table(title=f"Coverage: {asset.upper()} ({venue}, theta_F={th:.4f}), origins {span}")
     for col in ("model", "eps", "h", "n", "breaches", "expected", "kupiec p", "christoffersen p", "mean alpha"):
         t.add_column(col, justify="left" if col == "model" else "right")
     for r in rows:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -87,6 +87,7 @@ class Barriers:
     config: StudyConfig
     bar_hours: float
     skipped: dict[str, int]
+    origin_bar_hours: FloatArray | None = None  # per origin, when 1h and 4h origins are spliced
 
 
 NDArrayInt = np.ndarray
@@ -164,7 +165,69 @@ def compute_barriers(bars: Bars, cfg: StudyConfig, start_ns: int | None = None, 
             barrier[name], params[name] = _fhs_barriers(bars, o, L, cfg, eps, horizons)
         elif name == "evt":
             barrier[name], params[name], skipped[name] = _evt_barriers(bars, o, L, eps, horizons)
-    return Barriers(o, bars.ts_ns[o], realised, barrier, params, cfg, bh, skipped)
+    return Barriers(o, bars.ts_ns[o], realised, barrier, params, cfg, bh, skipped, np.full(o.size, bh))
+
+
+def empty_barriers(cfg: StudyConfig, bar_hours: float) -> Barriers:
+    """A study with no origins (the base to splice coarse origins into)."""
+    e, h = len(cfg.epsilons), len(cfg.horizons_hours)
+    return Barriers(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((0, h)),
+                    {m: np.empty((0, e, h)) for m in cfg.models}, {m: [] for m in cfg.models}, cfg, bar_hours,
+                    {m: 0 for m in cfg.models}, np.empty(0))
+
+
+def _fill_untestable(fine: Barriers, coarse: Barriers) -> Barriers:
+    """On days both have, take coarse's (origin, horizon) cells where fine's forward window had a gap."""
+    hf, hc = list(fine.config.horizons_hours), list(coarse.config.horizons_hours)
+    common, fi, ci = np.intersect1d(fine.origin_ts_ns, coarse.origin_ts_ns, return_indices=True)
+    if common.size == 0:
+        return fine
+    real = fine.realised.copy()
+    barrier = {m: b.copy() for m, b in fine.barrier.items()}
+    for k, h in enumerate(hf):
+        if h not in hc:
+            continue
+        kc = hc.index(h)
+        take = np.isnan(real[fi, k]) & np.isfinite(coarse.realised[ci, kc])
+        real[fi[take], k] = coarse.realised[ci[take], kc]
+        for m in barrier:
+            barrier[m][fi[take], :, k] = coarse.barrier[m][ci[take], :, kc]
+    return replace(fine, realised=real, barrier=barrier)
+
+
+def splice_barriers(fine: Barriers, coarse: Barriers) -> Barriers:
+    """Add ``coarse``'s origins (e.g. from 4h bars) on days where ``fine`` (1h) has none, in time order.
+
+    Horizons the coarse study could not test (shorter than its bar) are NaN at its origins, so they drop out of
+    those rows' n. On days both have, a fine cell whose forward window crosses a gap takes the coarse cell.
+    ``origins`` is -1 for the coarse origins (their bar index is in another series).
+    """
+    hf = list(fine.config.horizons_hours)
+    hc = list(coarse.config.horizons_hours)
+    fine = _fill_untestable(fine, coarse)
+    add = ~np.isin(coarse.origin_ts_ns, fine.origin_ts_ns)
+    if not add.any():
+        return fine
+    ts = np.concatenate([fine.origin_ts_ns, coarse.origin_ts_ns[add]])
+    order = np.argsort(ts, kind="stable")
+
+    def widen(x: FloatArray) -> FloatArray:  # coarse (O, ..., Hc) -> (O, ..., Hf), NaN where h is missing
+        out = np.full((*x.shape[:-1], len(hf)), np.nan)
+        for k, h in enumerate(hf):
+            if h in hc:
+                out[..., k] = x[..., hc.index(h)]
+        return out
+
+    real = np.concatenate([fine.realised, widen(coarse.realised[add])])[order]
+    barrier = {m: np.concatenate([fine.barrier[m], widen(coarse.barrier[m][add])])[order] for m in fine.barrier}
+    params = {m: [([*fine.params[m], *(p for p, a in zip(coarse.params[m], add, strict=True) if a)])[i]
+                  for i in order] for m in fine.params}
+    obh = np.concatenate([fine.origin_bar_hours if fine.origin_bar_hours is not None
+                          else np.full(fine.origins.size, fine.bar_hours),
+                          np.full(int(add.sum()), coarse.bar_hours)])[order]
+    origins = np.concatenate([fine.origins, np.full(int(add.sum()), -1)])[order]
+    skipped = {m: fine.skipped.get(m, 0) + coarse.skipped.get(m, 0) for m in fine.skipped}
+    return Barriers(origins, ts[order], real, barrier, params, fine.config, fine.bar_hours, skipped, obh)
 
 
 def _needed(origin_ts_ns: NDArrayInt, horizons: list[float]) -> np.ndarray:
@@ -282,7 +345,9 @@ def coverage_table(bt: Barriers, asset: str, theta_f: float) -> tuple[list[dict[
                 details.append(pd.DataFrame({
                     "ts": pd.to_datetime(bt.origin_ts_ns[keep], utc=True), "model": name, "epsilon": float(e),
                     "horizon_hours": float(h), "barrier_log": b[keep], "realised_log": real[keep],
-                    "alpha": alpha, "breach": breach}))
+                    "alpha": alpha, "breach": breach,
+                    "bar_hours": (bt.origin_bar_hours[keep] if bt.origin_bar_hours is not None
+                                  else bt.bar_hours)}))
     det = pd.concat(details, ignore_index=True) if details else pd.DataFrame()
     return rows, det
 
