@@ -72,3 +72,11 @@ def test_christoffersen_matches_hand_computation() -> None:
     assert christoffersen_p(seq) == pytest.approx(math.erfc(math.sqrt(2.231435 / 2)), abs=2e-6)
     # alternating pattern with identical transition rates: no evidence of clustering
     assert christoffersen_lr([0, 0, 1, 1, 0, 0, 0, 1, 0, 0]) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_sorted_quantile_is_numpys_linear_quantile() -> None:
+    from basisctl.risk.evt import sorted_quantile
+
+    x = np.sort(np.random.default_rng(4).standard_normal(1001))
+    q = np.array([0.0, 0.05, 0.5, 0.95, 0.999, 1.0])
+    assert np.allclose(sorted_quantile(x, q), np.quantile(x, q), rtol=0, atol=1e-15)

@@ -220,8 +220,10 @@ def splice_barriers(fine: Barriers, coarse: Barriers) -> Barriers:
 
     real = np.concatenate([fine.realised, widen(coarse.realised[add])])[order]
     barrier = {m: np.concatenate([fine.barrier[m], widen(coarse.barrier[m][add])])[order] for m in fine.barrier}
-    params = {m: [([*fine.params[m], *(p for p, a in zip(coarse.params[m], add, strict=True) if a)])[i]
-                  for i in order] for m in fine.params}
+    params = {}
+    for m in fine.params:
+        merged = [*fine.params[m], *(p for p, a in zip(coarse.params[m], add, strict=True) if a)]
+        params[m] = [merged[i] for i in order]
     obh = np.concatenate([fine.origin_bar_hours if fine.origin_bar_hours is not None
                           else np.full(fine.origins.size, fine.bar_hours),
                           np.full(int(add.sum()), coarse.bar_hours)])[order]
@@ -268,7 +270,7 @@ def _evt_barriers(bars: Bars, o: NDArrayInt, L: int, eps: list[float], horizons:
         xi = np.array([f.xi for f in fits])[:, None]
         sc = np.array([f.scale for f in fits])[:, None]
         tail = u + genpareto.isf(np.minimum(e / zeta, 1.0), xi, scale=sc)
-        body = np.stack([np.quantile(f.sorted_sample, 1.0 - np.asarray(eps)) for f in fits])
+        body = np.stack([evt_mod.sorted_quantile(f.sorted_sample, 1.0 - np.asarray(eps)) for f in fits])
         out[np.array(rows), :, k] = np.where(e < zeta, tail, body)
     return out, plist, skipped
 

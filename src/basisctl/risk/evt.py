@@ -54,6 +54,15 @@ def excursions(bars: Bars, horizon_hours: float) -> FloatArray:
     return out
 
 
+def sorted_quantile(x_sorted: FloatArray, q: ArrayLike) -> FloatArray:
+    """numpy's default (linear) quantile of an already sorted sample, without re-sorting it."""
+    qq = np.asarray(q, dtype=float)
+    pos = qq * (x_sorted.size - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, x_sorted.size - 1)
+    return x_sorted[lo] + (pos - lo) * (x_sorted[hi] - x_sorted[lo])
+
+
 def gpd_mle(y: FloatArray, grid: int = 64, rounds: int = 3) -> tuple[float, float]:
     """(xi, scale) of a GPD fitted by maximum likelihood to excesses y > 0 (Grimshaw profile in theta)."""
     n = y.size
@@ -112,7 +121,7 @@ class EVTRisk:
         self._check_h(horizon_hours)
         eps = np.atleast_1d(np.asarray(epsilon, dtype=float))
         tail = self.threshold + genpareto.isf(np.minimum(eps / self.zeta, 1.0), self.xi, scale=self.scale)
-        body = np.quantile(self.sorted_sample, 1.0 - eps)
+        body = sorted_quantile(self.sorted_sample, 1.0 - eps)
         return np.where(eps < self.zeta, tail, body)
 
     def params(self) -> dict[str, Any]:
@@ -125,7 +134,7 @@ def fit_evt_sample(m: FloatArray, horizon_hours: float, span: str = "the window"
                    threshold_q: float = THRESHOLD_Q, min_exceed: int = MIN_EXCEEDANCES) -> EVTRisk:
     """POT fit to excursion samples ``m`` (NaNs dropped). Too few exceedances is a ModelFitError."""
     x = np.sort(m[np.isfinite(m)])
-    u = float(np.quantile(x, threshold_q)) if x.size else np.nan
+    u = float(sorted_quantile(x, threshold_q)) if x.size else np.nan
     y = x[x > u] - u if x.size else x
     if y.size < min_exceed:
         raise ModelFitError(
