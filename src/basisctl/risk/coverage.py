@@ -12,8 +12,8 @@ An origin is used for a horizon only when its calibration window and its next h 
 
 Overlapping windows: daily origins with h > 24 h share bars, so their breaches are dependent and a test that
 treats them as independent overstates its evidence. Every statistic (n, breaches, both tests, mean_alpha) is
-computed on the non-overlapping subsample of origins spaced ceil(h / 24) days apart, starting at the first
-origin of the study; for h <= 24 h that is every daily origin. The Christoffersen test takes consecutive
+computed on the non-overlapping subsample of origins spaced ceil(h / 24) days apart (UTC days since 1970-01-01
+divisible by the spacing); for h <= 24 h that is every daily origin. The Christoffersen test takes consecutive
 retained origins as consecutive observations.
 """
 
@@ -318,10 +318,12 @@ def _fhs_barriers(bars: Bars, o: NDArrayInt, L: int, cfg: StudyConfig, eps: list
 
 
 def subsample_mask(origin_ts_ns: NDArrayInt, horizon_hours: float) -> np.ndarray:
-    """Origins kept for the tests: days since the first origin divisible by ceil(h / 24) (non-overlapping)."""
+    """Origins kept for the tests: UTC days since 1970-01-01 divisible by ceil(h / 24) (non-overlapping windows).
+
+    Anchored to the calendar, not to the first origin, so every sub-study (1h and 4h origins, --from) keeps the
+    same days and spliced studies line up."""
     stride = max(1, math.ceil(horizon_hours / 24.0))
-    d = (origin_ts_ns - origin_ts_ns[0]) // DAY_NS
-    return (d % stride) == 0
+    return ((origin_ts_ns // DAY_NS) % stride) == 0
 
 
 def coverage_table(bt: Barriers, asset: str, theta_f: float) -> tuple[list[dict[str, Any]], pd.DataFrame]:
