@@ -77,3 +77,30 @@ def test_gbm_model_is_the_static_closed_form() -> None:
         want = solve_alpha_risk(sig, 0.0125, h / 8760.0, 1e-3)
         assert np.max(np.abs(alpha_at(m, 1e-3, 0.0125, h) - want)) < 1e-9
         assert np.array_equal(pi_liq(m, 0.1, 0.0125, h), static_pi_liq(0.1, sig, 0.0125, h / 8760.0))
+
+
+def test_root_continuation_equals_companion_eigenvalues_on_random_parameters() -> None:
+    from basisctl.risk.kou import _roots_eig
+
+    rng = np.random.default_rng(12)
+    n = 300
+    k = KouRisk.of(rng.uniform(0.05, 2.0, n), rng.choice([0.0, 5.0, 300.0, 5000.0], n), rng.uniform(0, 1, n),
+                   rng.uniform(0.001, 0.2, n), rng.uniform(0.001, 0.3, n))
+    for h in (1.0, 24.0, 168.0):
+        b1, b2, *_ = k._nodes(h)
+        e1, e2 = _roots_eig(np.stack(np.broadcast_arrays(*_coefficients(k, h)), axis=-1))
+        got = np.sort_complex(np.stack([b1, b2], -1))
+        want = np.sort_complex(np.stack([e1, e2], -1))
+        assert np.allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+def _coefficients(k: KouRisk, h: float) -> tuple[np.ndarray, ...]:
+    """The quartic (G(x) - s)(eta1 - x)(eta2 + x) written out by hand, highest power first."""
+    from basisctl.risk.kou import _K, EULER_A
+
+    s = ((EULER_A + 2j * np.pi * _K) / (2.0 * h / 8760.0))[None, :]
+    e1, e2 = (1 / k.mean_up)[:, None], (1 / k.mean_down)[:, None]
+    lam, p = k.jump_rate_annual[:, None], k.p_up[:, None]
+    a2, a1, a0 = 0.5 * k.sigma_annual[:, None] ** 2, k.mu_log_annual[:, None], -(lam + s)
+    return (-a2 + 0 * s, a2 * (e1 - e2) - a1 + 0 * s, a2 * e1 * e2 + a1 * (e1 - e2) - a0,
+            a1 * e1 * e2 + a0 * (e1 - e2) + lam * (p * e1 - (1 - p) * e2), -s * e1 * e2 + 0 * lam)

@@ -157,9 +157,16 @@ def compute_barriers(bars: Bars, cfg: StudyConfig, start_ns: int | None = None, 
             params[name] = [{"sigma_ewma_annual": float(s)} for s in sig]
         elif name == "kou":
             fits = [fit_kou(r_all[row], bh, bars.span_text(int(a) - L, int(a))) for row, a in zip(idx, o, strict=True)]
-            m = KouRisk(*(np.concatenate([getattr(f, k) for f in fits]) for k in
-                          ("sigma_annual", "jump_rate_annual", "p_up", "mean_up", "mean_down", "mu_log_annual")))
-            barrier[name] = _barriers_closed_form(m, eps, horizons)
+            cols = [np.concatenate([getattr(f, k) for f in fits]) for k in
+                    ("sigma_annual", "jump_rate_annual", "p_up", "mean_up", "mean_down", "mu_log_annual")]
+            need = _needed(bars.ts_ns[o], horizons)
+            out = np.full((o.size, len(eps), len(horizons)), np.nan)
+            for k, h in enumerate(horizons):  # only the tested rows: the inversion is the costly part
+                rows = np.flatnonzero(need[:, k])
+                if rows.size:
+                    sub = KouRisk(*(c[rows] for c in cols))
+                    out[rows, :, k] = _barriers_closed_form(sub, eps, [h])[:, :, 0]
+            barrier[name] = out
             params[name] = [f.params() for f in fits]
         elif name == "fhs":
             barrier[name], params[name] = _fhs_barriers(bars, o, L, cfg, eps, horizons)

@@ -24,11 +24,12 @@ zeta = p eta1/(eta1 - 1) + q eta2/(eta2 + 1) - 1 (needs m_u < 1).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import comb
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from basisctl.errors import ModelDomainError
 from basisctl.risk.base import FloatArray, ModelFitError, require_returns, scalar_params
@@ -40,6 +41,59 @@ EULER_M: int = 14
 #: jump threshold in robust standard deviations of the bar returns
 JUMP_THRESHOLD_SD: float = 4.0
 MIN_RETURNS: int = 24 * 30
+
+
+def _roots_eig(coef: NDArray[np.complex128]) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
+    """The two roots with the largest real parts of quartics ``coef`` (..., 5), by companion eigenvalues."""
+    comp = np.zeros((*coef.shape[:-1], 4, 4), dtype=complex)
+    comp[..., 0, :] = -coef[..., 1:] / coef[..., :1]
+    comp[..., 1, 0] = comp[..., 2, 1] = comp[..., 3, 2] = 1.0
+    roots = np.linalg.eigvals(comp)
+    r = np.take_along_axis(roots, np.argsort(-roots.real, axis=-1), axis=-1)
+    return r[..., 0], r[..., 1]
+
+
+def _poly(coef: NDArray[np.complex128], x: NDArray[np.complex128]) -> tuple[Any, Any, Any]:
+    """Value, derivative and a magnitude scale of the quartic at x (Horner)."""
+    p = coef[..., 0]
+    dp = np.zeros_like(x)
+    scale = np.abs(coef[..., 0])
+    ax = np.abs(x)
+    for j in range(1, 5):
+        dp = dp * x + p
+        p = p * x + coef[..., j]
+        scale = scale * ax + np.abs(coef[..., j])
+    return p, dp, scale
+
+
+def positive_roots(coef: NDArray[np.complex128], newton_steps: int = 12
+                   ) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
+    """The two roots with positive real part of the quartics ``coef`` (n, K, 5) along the Euler nodes.
+
+    Node 0 by companion eigenvalues; each next node by Newton from the previous node's roots (continuation:
+    the roots move smoothly with s). A row is accepted only if both roots converged (relative residual
+    < 1e-12), have positive real parts and are distinct: the quartic has exactly two such roots, so they are
+    the right ones. Other rows fall back to eigenvalues (tested against the eigenvalue path).
+    """
+    n, k_nodes = coef.shape[:2]
+    b1 = np.empty((n, k_nodes), dtype=complex)
+    b2 = np.empty((n, k_nodes), dtype=complex)
+    b1[:, 0], b2[:, 0] = _roots_eig(coef[:, 0])
+    x = np.stack([b1[:, 0], b2[:, 0]], axis=-1)  # (n, 2)
+    for k in range(1, k_nodes):
+        c = coef[:, k, None, :]  # (n, 1, 5)
+        for _ in range(newton_steps):
+            p, dp, _ = _poly(c, x)
+            x = x - p / np.where(dp == 0, 1.0, dp)
+        p, _, scale = _poly(c, x)
+        ok = ((np.abs(p) <= 1e-12 * scale).all(axis=-1) & (x.real > 0).all(axis=-1)
+              & (np.abs(x[:, 0] - x[:, 1]) > 1e-9 * np.abs(x).max(axis=-1)))
+        if not ok.all():
+            bad = ~ok
+            e1_, e2_ = _roots_eig(coef[bad, k])
+            x[bad, 0], x[bad, 1] = e1_, e2_
+        b1[:, k], b2[:, k] = x[:, 0], x[:, 1]
+    return b1, b2
 
 
 def _euler_weights() -> tuple[FloatArray, FloatArray]:
@@ -117,18 +171,9 @@ class KouRisk:
         c2 = a2 * e1 * e2 + a1 * (e1 - e2) - a0
         c1 = a1 * e1 * e2 + a0 * (e1 - e2) + lam * (p * e1 - q * e2)
         c0 = -s * e1 * e2 + 0 * lam
-        shape = c2.shape
-        comp = np.zeros((*shape, 4, 4), dtype=complex)
-        comp[..., 0, 0] = -c3 / c4
-        comp[..., 0, 1] = -c2 / c4
-        comp[..., 0, 2] = -c1 / c4
-        comp[..., 0, 3] = -c0 / c4
-        comp[..., 1, 0] = comp[..., 2, 1] = comp[..., 3, 2] = 1.0
-        roots = np.linalg.eigvals(comp)
-        order = np.argsort(-roots.real, axis=-1)
-        r = np.take_along_axis(roots, order, axis=-1)
-        b1, b2 = r[..., 0], r[..., 1]
-        if np.any(b2.real <= 0):  # pragma: no cover - guarded by the theory for Re(s) > 0
+        coef = np.stack(np.broadcast_arrays(c4, c3, c2, c1, c0), axis=-1)  # (n, K, 5), highest power first
+        b1, b2 = positive_roots(coef)
+        if np.any(np.minimum(b1.real, b2.real) <= 0):  # pragma: no cover - guarded by the theory for Re(s) > 0
             raise ModelDomainError("kou: root count on Re(s) > 0 is not two (numerical trouble)")
         den = e1 * (b2 - b1)
         k1 = (e1 - b1) * b2 / den / s
@@ -153,6 +198,14 @@ class KouRisk:
         })
 
 
+@lru_cache(maxsize=8)
+def _truncated_normal_var(k: float) -> float:
+    """Variance of a standard normal truncated to [-k, k]."""
+    from scipy.stats import norm
+
+    return float(1.0 - 2.0 * k * norm.pdf(k) / (1.0 - 2.0 * norm.sf(k)))
+
+
 def fit_kou(returns: FloatArray, bar_hours: float, span: str = "the window",
             threshold_sd: float = JUMP_THRESHOLD_SD) -> KouRisk:
     """Threshold calibration from bar log returns (one row).
@@ -164,8 +217,6 @@ def fit_kou(returns: FloatArray, bar_hours: float, span: str = "the window",
        detection probability is P(Y + Z > c) ~ exp(-eta c + eta^2 s^2 / 2), which corrects the raw jump count.
     Both sides alike. A side with no detected jump gets rate 0 (and, harmlessly, the other side's mean size).
     """
-    from scipy.stats import norm
-
     r = returns[np.isfinite(returns)]
     require_returns("kou", r, MIN_RETURNS, span)
     med = float(np.median(r))
@@ -175,8 +226,7 @@ def fit_kou(returns: FloatArray, bar_hours: float, span: str = "the window",
         raise ModelFitError(f"kou: returns in {span} have zero spread; cannot calibrate")
     c = threshold_sd * s_rob
     up, down, body = x[x > c] - c, -x[x < -c] - c, x[np.abs(x) <= c]
-    k = threshold_sd
-    trunc = 1.0 - 2.0 * k * norm.pdf(k) / (1.0 - 2.0 * norm.sf(k))
+    trunc = _truncated_normal_var(threshold_sd)
     sig_h = float(np.std(body, ddof=1) / np.sqrt(trunc))
     years = r.size * bar_hours / HOURS_PER_YEAR
     m_u = float(up.mean()) if up.size else (float(down.mean()) if down.size else c)
