@@ -80,7 +80,8 @@ def pi_liq_cmd(
     if explicit:
         if m == "gbm" and sigma is not None and not any(x is not None for x in jumps):
             fitted: Any = GBMRisk.of(sigma)
-        elif m == "kou" and sigma is not None and all(x is not None for x in jumps):
+        elif (m == "kou" and sigma is not None and jump_rate is not None and jump_p_up is not None
+              and jump_mean_up is not None and jump_mean_down is not None):
             fitted = KouRisk.of(sigma, jump_rate, jump_p_up, jump_mean_up, jump_mean_down)
         elif m in ("gbm", "kou"):
             need = "--sigma" if m == "gbm" else "--sigma, --jump-rate, --jump-p-up, --jump-mean-up, --jump-mean-down"

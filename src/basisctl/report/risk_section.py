@@ -6,6 +6,7 @@ import base64
 import html
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 
@@ -61,7 +62,8 @@ def risk_section_html(rows: pd.DataFrame, details: pd.DataFrame, note: str = "")
     tab = hl[cols].to_html(index=False, border=0, float_format=lambda x: f"{x:.4g}")
     price = r.pivot_table(index=["asset", "model"], columns=["venue", "epsilon", "horizon_hours"],
                           values="mean_alpha", sort=False)
-    price.columns = [f"{v} ε={e:g} h={h:g}h" for v, e, h in price.columns]
+    keys: list[Any] = list(price.columns)
+    price.columns = [f"{v} ε={e:g} h={h:g}h" for v, e, h in keys]
     price_html = price.reset_index().to_html(index=False, border=0, float_format=lambda x: f"{x:.3f}")
     score = r.drop_duplicates(["asset", "model", "epsilon", "horizon_hours"]).groupby("model", sort=False)["passes"]
     summary = ", ".join(f"{m}: {int(v.sum())}/{len(v)}" for m, v in score)

@@ -85,7 +85,10 @@ def bars_from_frame(candles: Any, bar_hours: float) -> Bars:
 class RiskModel(Protocol):
     """A fitted liquidation-risk model (parameters as arrays of one shape (n,))."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Model name (gbm, kou, fhs, evt, adaptive)."""
+        ...
 
     @property
     def n(self) -> int:

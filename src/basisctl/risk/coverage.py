@@ -164,7 +164,8 @@ def compute_barriers(bars: Bars, cfg: StudyConfig, start_ns: int | None = None, 
             for k, h in enumerate(horizons):  # only the tested rows: the inversion is the costly part
                 rows = np.flatnonzero(need[:, k])
                 if rows.size:
-                    sub = KouRisk(*(c[rows] for c in cols))
+                    sub = KouRisk(cols[0][rows], cols[1][rows], cols[2][rows], cols[3][rows], cols[4][rows],
+                                  cols[5][rows])
                     out[rows, :, k] = _barriers_closed_form(sub, eps, [h])[:, :, 0]
             barrier[name] = out
             params[name] = [f.params() for f in fits]

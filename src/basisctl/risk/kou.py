@@ -43,7 +43,7 @@ JUMP_THRESHOLD_SD: float = 4.0
 MIN_RETURNS: int = 24 * 30
 
 
-def _roots_eig(coef: NDArray[np.complex128]) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
+def _roots_eig(coef: NDArray[np.complex128]) -> tuple[Any, Any]:
     """The two roots with the largest real parts of quartics ``coef`` (..., 5), by companion eigenvalues."""
     comp = np.zeros((*coef.shape[:-1], 4, 4), dtype=complex)
     comp[..., 0, :] = -coef[..., 1:] / coef[..., :1]

@@ -144,8 +144,8 @@ def markdown_tables(rows: pd.DataFrame, venue: str = "hyperliquid") -> str:
                                                   for e, h in cells) + " |",
             "|" + "---|" * (2 + len(cells) * len(venues))]
     for (a, m), g in rows.groupby(["asset", "model"], sort=False):
-        by = {(x["venue"], x["epsilon"], x["horizon_hours"]): x["mean_alpha"] for _, x in g.iterrows()}
-        out.append(f"| {a} | {m} | " + " | ".join(f"{by.get((v, e, h), float('nan')):.3f}" for v in venues
+        alpha_by = {(x["venue"], x["epsilon"], x["horizon_hours"]): x["mean_alpha"] for _, x in g.iterrows()}
+        out.append(f"| {a} | {m} | " + " | ".join(f"{alpha_by.get((v, e, h), float('nan')):.3f}" for v in venues
                                                   for e, h in cells) + " |")
     return "\n".join(out)
 
