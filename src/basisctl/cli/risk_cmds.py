@@ -177,7 +177,11 @@ def risk_backtest(
                   f"{r['expected_breaches']:.2f}", f"{r['kupiec_p']:.3f}", f"{r['christoffersen_p']:.3f}",
                   f"{r['mean_alpha']:.4f}")
     console.print(t)
-    sys.stderr.write("regenerate: basisctl risk-backtest --asset " + asset.upper() + " --json\n")
+    cmd = (f"basisctl risk-backtest --asset {asset.upper()} --venue {venue} --models {models} --epsilons {epsilons} "
+           f"--horizons {horizons} --lookback-days {lookback_days:g}"
+           + (f" --from {date_from}" if date_from else "") + (f" --to {date_to}" if date_to else "")
+           + (f" --prices-file {prices_file}" if prices_file else "") + " --json")
+    sys.stderr.write(f"regenerate: {cmd}\n")
 
 
 def register(app: typer.Typer) -> None:
