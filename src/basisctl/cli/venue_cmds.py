@@ -95,7 +95,7 @@ def allocate(
     max_venue_share: Annotated[float, typer.Option(help="Cap per venue \\[fraction of capital].")] = 0.4,
     max_asset_share: Annotated[float, typer.Option(help="Cap per asset \\[fraction of capital].")] = 0.4,
     capacity_usd: Annotated[list[str] | None, typer.Option(help="V^max per position, repeatable: VENUE=USD or "
-                                                           "VENUE:ASSET=USD (from `basisctl exec capacity`).")] = None,
+                                                           "VENUE:ASSET=USD (from `basisctl costs capacity`).")] = None,
     risk_aversion: Annotated[float, typer.Option(help="Mean-variance risk aversion on weekly funding APY "
                                                  "(0 = maximise expected net carry only).")] = 1.0,
     funding_file: Annotated[list[str] | None, typer.Option(help="VENUE:ASSET=PATH, repeatable.")] = None,

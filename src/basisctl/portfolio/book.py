@@ -1,7 +1,7 @@
 """Allocation of capital across (asset, venue) from venue tables (the Python API returns DataFrames).
 
 Inputs per position: ``expected_apy`` (net carry APY from :mod:`basisctl.venues.choice`), ``alpha_target``,
-``capacity_usd`` (V^max from the execution layer, ``basisctl exec capacity``; inf = not given) and, optionally,
+``capacity_usd`` (V^max from the execution layer, ``basisctl costs capacity``; inf = not given) and, optionally,
 a history of the position's carry APY for the covariance (weekly means of 1-day carry x 365, aligned on common
 weeks; Ledoit-Wolf shrinkage). Solved by :func:`basisctl.portfolio.allocate.solve`.
 """
