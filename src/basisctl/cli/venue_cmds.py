@@ -152,9 +152,65 @@ def allocate(
         console.print(f"[yellow]warning:[/] {w}")
 
 
+@handle_errors
+def backtest_portfolio(
+    date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date).")] = "2025-03-10",
+    date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = "2026-03-10",
+    rebalance: Annotated[str, typer.Option(help="monthly | quarterly | none.")] = "monthly",
+    assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = "BTC,ETH",
+    capital_usd: Annotated[float, typer.Option(help="Initial capital \\[USD].")] = 1_000_000.0,
+    max_venue_share: Annotated[float, typer.Option(help="Cap per venue \\[fraction].")] = 0.4,
+    max_asset_share: Annotated[float, typer.Option(help="Cap per asset \\[fraction].")] = 0.4,
+    risk_aversion: Annotated[float, typer.Option(help="Mean-variance risk aversion (0 = LP).")] = 1.0,
+    funding_file: Annotated[list[str] | None, typer.Option(help="VENUE:ASSET=PATH, repeatable.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write DIR/portfolio.html (NAV + allocation figures).")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Walk-forward book over the data dir and your files, against a Hyperliquid-only and an equal-weight book."""
+    from basisctl.backtest.portfolio import run_portfolio
+
+    start, end = utc(date_from), utc(date_to)
+    files = parse_funding_files(funding_file or [], with_asset=True)
+    names = [x.upper() for x in parse_strs(assets)]
+    st = {}
+    for a in names:
+        for v, (f, _) in streams(a, venue_names(), files).items():
+            if f is not None:
+                st[(a, v)] = f
+    if not st:
+        raise BasisctlError("no funding streams for these assets")
+    kw = dict(capital_usd=capital_usd, rebalance=rebalance, max_venue_share=max_venue_share,
+              max_asset_share=max_asset_share, risk_aversion=risk_aversion)
+    books = [run_portfolio(names, st, start, end, label="book", **kw),  # type: ignore[arg-type]
+             run_portfolio(names, st, start, end, venues=["hyperliquid"], label="hyperliquid only", **kw),  # type: ignore[arg-type]
+             run_portfolio(names, st, start, end, equal_weight=True, label="equal weight", **kw)]  # type: ignore[arg-type]
+    cmd = (f"basisctl backtest-portfolio --from {date_from} --to {date_to} --rebalance {rebalance} "
+           f"--assets {','.join(names)}")
+    if report is not None:
+        from basisctl.report.portfolio_section import portfolio_section, standalone_html
+
+        report.mkdir(parents=True, exist_ok=True)
+        (report / "portfolio.html").write_text(standalone_html(portfolio_section(books, cmd)))
+    out = {"command": cmd, "books": [b.metrics() for b in books],
+           "allocations": books[0].allocations.to_dict(orient="records"),
+           "positions": books[0].segments,
+           "nav_daily": {b.label: b.nav.resample("1D").last().dropna().to_dict() for b in books}}
+    if as_json:
+        print_json(out)
+        return
+    t = Table(title=cmd)
+    for c in ("book", "acc_return", "apy", "max_drawdown", "positions_opened"):
+        t.add_column(c)
+    for m in out["books"]:
+        t.add_row(str(m["book"]), f"{m['acc_return']:.2%}", f"{m['apy']:.2%}", f"{m['max_drawdown']:.2%}",
+                  str(m["positions_opened"]))
+    console.print(t)
+    if report is not None:
+        console.print(f"wrote {report / 'portfolio.html'}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("venues")(venues)
     app.command("allocate")(allocate)
-
-
-_ = Path  # re-exported type for callers building file lists
+    app.command("backtest-portfolio")(backtest_portfolio)
