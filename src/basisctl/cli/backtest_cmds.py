@@ -149,7 +149,7 @@ def backtest(
 
 @handle_errors
 def sweep(
-    asset: Annotated[str, typer.Option(help="Asset symbol.")],
+    asset: Annotated[str | None, typer.Option(help="Asset symbol (or --universe).")] = None,
     funding_venue: Annotated[str, typer.Option(help="Funding stream: hyperliquid | binance.")] = "hyperliquid",
     date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date).")] = DEFAULT_FROM,
     date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = DEFAULT_TO,
@@ -165,8 +165,21 @@ def sweep(
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print rows as a JSON list.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the table (.csv or .parquet).")] = None,
+    universe: Annotated[Path | None, typer.Option(help="Folder of user files (funding/<venue>/<ASSET>.csv, "
+                                                  "prices/<market>/<ASSET>_1h.csv): venue table per asset, "
+                                                  "calibrated up to --to.")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster (e.g. ray://head:10001 or "
+                                                    "auto) for --executor ray.")] = None,
 ) -> None:
-    """Evaluate the rule over a parameter grid (results identical for every executor)."""
+    """Evaluate the rule over a parameter grid (results identical for every executor), or with --universe DIR
+    rank venues for every asset with data in a folder of your files (one independent task per asset)."""
+    if universe is not None:
+        from basisctl.cli.venue_cmds import universe_sweep
+
+        universe_sweep(universe, date_to, executor, workers, ray_address, as_json, out)
+        return
+    if asset is None:
+        fail("give --asset (parameter grid) or --universe DIR (every asset in a folder)")
     a = asset.upper()
     start = utc(date_from)
     costs = parse_floats(cost_bps, "cost-bps") or [paper_cost_bps(a)]

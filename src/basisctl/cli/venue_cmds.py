@@ -210,6 +210,27 @@ def backtest_portfolio(
         console.print(f"wrote {report / 'portfolio.html'}")
 
 
+def universe_sweep(folder: Path, date_to: str, executor: str, workers: int | None, ray_address: str | None,
+                   as_json: bool, out: Path | None) -> None:
+    """``sweep --universe DIR``: the venue table of every asset in the folder (see basisctl.backtest.universe)."""
+    from basisctl.backtest.universe import run_universe
+
+    df = run_universe(folder, utc(date_to), executor=executor, workers=workers, ray_address=ray_address)
+    if out is not None:
+        df.to_parquet(out) if out.suffix == ".parquet" else df.to_csv(out, index=False)
+    if as_json:
+        print_json(df.replace({np.nan: None}).to_dict(orient="records"))
+        return
+    t = Table(title=f"Universe {folder}: {df['asset'].nunique()} assets, venues by net carry")
+    for c in ("asset", "venue", "net_carry_apy", "kappa_bps_day", "alpha_target", "error"):
+        t.add_column(c)
+    for r in df.itertuples():
+        t.add_row(str(r.asset), str(r.venue), "n/a" if pd.isna(r.net_carry_apy) else f"{r.net_carry_apy:.2%}",
+                  "n/a" if pd.isna(r.kappa_bps_day) else f"{r.kappa_bps_day:.2f}",
+                  "n/a" if pd.isna(r.alpha_target) else f"{r.alpha_target:.3f}", str(r.error)[:60])
+    console.print(t)
+
+
 def register(app: typer.Typer) -> None:
     app.command("venues")(venues)
     app.command("allocate")(allocate)
