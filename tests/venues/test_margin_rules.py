@@ -50,3 +50,27 @@ def test_registry_has_one_row_per_venue_with_a_working_downloader() -> None:
         assert hasattr(c, "funding_history")
         c.close()
         assert spec.funding_docs.startswith("https://") and spec.margin_docs.startswith("https://")
+
+
+def test_static_and_bands_accept_the_new_venues(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    ts = pd.date_range("2025-01-01", periods=24 * 400, freq="h", tz="UTC") + pd.Timedelta(hours=1)
+    f = tmp_path / "funding.csv"
+    pd.DataFrame({"timestamp": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "ts_ms": (ts - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1), "rate": 1e-5,
+                  "interval_hours": 1.0}).to_csv(f, index=False)
+    base = [sys.executable, "-m", "basisctl.cli.main"]
+    common = ["--asset", "BTC", "--funding-file", str(f), "--asof", "2026-01-01", "--json"]
+    r = subprocess.run([*base, "static", "--venue", "dydx", *common], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["theta_f"] == pytest.approx(0.012)
+    r = subprocess.run([*base, "bands", "--venue", "kraken", *common], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["theta_f"] == pytest.approx(0.01)
+    r = subprocess.run([*base, "static", "--venue", "okx", *common], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "--theta-f" in r.stderr
