@@ -191,8 +191,9 @@ def _read(p: Path, reader: Any, *args: Any) -> pd.DataFrame:
         return reader(_stat_key(p), *args)
     except DataValidationError as e:
         if p.is_relative_to(user_store()):
+            first = e.issues[0] if e.issues else "?"
             hint = ValidationIssue(None, None, "a valid store file: delete it and fetch it again (`basisctl data "
-                                   f"pull` or `basisctl data fetch`); first problem: {e.issues[0] if e.issues else '?'}")
+                                   f"pull` or `basisctl data fetch`); first problem: {first}")
             raise DataValidationError(e.path, [hint, *e.issues[1:]]) from e
         raise
 
