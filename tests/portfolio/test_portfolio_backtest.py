@@ -11,7 +11,7 @@ from basisctl.backtest import CostModel, calibrate_rule, prepare, run_backtest
 from basisctl.backtest.engine import BacktestConfig
 from basisctl.backtest.portfolio import allocation_at, rebalance_dates, run_portfolio
 from basisctl.backtest.rule import RuleSpec
-from basisctl.data import shipped
+from basisctl.data import locator as shipped
 
 START, END = pd.Timestamp("2025-06-01", tz="UTC"), pd.Timestamp("2025-09-01", tz="UTC")
 

@@ -1,6 +1,6 @@
 """``basisctl report --out DIR``: static grid, bands, Monte Carlo evidence for the band (Sec. VIII.B-E),
 execution costs and capacity (Secs. X-XI), funding diagnostics and the funding-environment backtests on the
-shipped data, written as one offline, self-contained ``DIR/index.html`` (figures are matplotlib PNGs embedded as
+data-dir data, written as one offline, self-contained ``DIR/index.html`` (figures are matplotlib PNGs embedded as
 base64; no scripts, fonts or styles are fetched).
 
 Every table and figure caption prints the CLI command that regenerates its numbers.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,8 +26,8 @@ from basisctl import __version__
 from basisctl.backtest.experiment import DEFAULT_PERIODS, ExperimentResult, Period, run_experiment
 from basisctl.calibration.funding import funding_window_stats, rolling_carry
 from basisctl.calibration.inputs import DEFAULT_ASOF
-from basisctl.data import shipped
-from basisctl.errors import BasisctlError
+from basisctl.data import locator
+from basisctl.errors import BasisctlError, DataNotFoundError
 from basisctl.execution.capacity import CapacityReport, capacity_from_curves
 from basisctl.execution.costs import (
     SIDES,
@@ -38,8 +39,9 @@ from basisctl.execution.costs import (
     build_instant_costs,
 )
 from basisctl.execution.orderbook import HL_TAKER_FEE_BPS, PerpFees, synthetic_book_from_depth
-from basisctl.execution.uniswap_v3 import shipped_pool
+from basisctl.execution.uniswap_v3 import default_pool
 from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
+from basisctl.report.data_section import data_section
 from basisctl.simulate.grids import (
     DEFAULT_COSTS_BPS,
     DEFAULT_EPSILON,
@@ -105,7 +107,7 @@ def _static_section(assets: Sequence[str], quick: bool) -> tuple[str, pd.DataFra
     cmd = (f"basisctl static-grid --venues {','.join(VENUES)} --assets {','.join(assets)} "
            f"--lookbacks {','.join(f'{x:g}' for x in lbs)} --stresses {','.join(f'{x:g}' for x in stresses)}")
     out = ["<h2 id='static'>Static collateral share &alpha;* (Variant 2)</h2>",
-           f"<p>Calibrated at {DEFAULT_ASOF:%Y-%m-%d} from the shipped data: &epsilon; = 10<sup>-3</sup> over a 1-day "
+           f"<p>Calibrated at {DEFAULT_ASOF:%Y-%m-%d} from the data dirs: &epsilon; = 10<sup>-3</sup> over a 1-day "
            "horizon, venue margin rule &theta;<sub>F</sub> from the paper's L<sub>max</sub> table.</p>"]
     s15 = g[np.isclose(g["stress"], 1.5)]
     # heat map venue x asset (rows) vs lookback (columns)
@@ -352,9 +354,9 @@ BASE_TOKENS = ("WETH", "ETH")
 
 
 def _exec_costs() -> tuple[UniswapV3SpotLeg, OrderBookPerpLeg, dict[BasisSide, InstantCost]]:
-    """The defaults of ``basisctl costs quote|capacity --asset ETH``: shipped Uniswap v3 USDC/WETH 0.05% pool,
-    SYNTHETIC Hyperliquid book from the shipped depth snapshot, taker 4.5 bps, $1 withdrawal, no gas."""
-    pool = shipped_pool(EXEC_ASSET)
+    """The defaults of ``basisctl costs quote|capacity --asset ETH``: Uniswap v3 USDC/WETH 0.05% pool snapshot,
+    SYNTHETIC Hyperliquid book from the depth snapshot, taker 4.5 bps, $1 withdrawal, no gas."""
+    pool = default_pool(EXEC_ASSET)
     base = next(t.symbol for t in (pool.token0, pool.token1) if t.symbol.upper() in BASE_TOKENS)
     spot = UniswapV3SpotLeg(pool, base)
     perp = OrderBookPerpLeg(synthetic_book_from_depth(EXEC_ASSET, EXEC_VENUE), PerpFees(taker_bps=HL_TAKER_FEE_BPS))
@@ -455,9 +457,9 @@ def _execution_section() -> str:
            f"taker {HL_TAKER_FEE_BPS:g} bps against a <b>SYNTHETIC</b> book ({html.escape(perp.book.source)}); "
            f"nothing beyond its 20 levels is fillable. Fixed layer: ${WITHDRAWAL_USD:g} withdrawal, no gas.</p>",
            "<p class='note'>Sec. X's trade-log evidence (Tables XIII, XIV, XXV) needs a trade log: "
-           "<code>basisctl exec-report --trades FILE --out DIR</code>. No real log is shipped, so it is not in this "
-           "report. The perp book is synthetic (rebuilt from a top-20 bid-depth snapshot, not a recorded "
-           "book) and the two snapshots are about a month apart; the curves illustrate the method on shipped data, "
+           "<code>basisctl exec-report --trades FILE --out DIR</code>. No real trade log is in the data, so it is "
+           "not in this report. The perp book is synthetic (rebuilt from a top-20 bid-depth snapshot, not a recorded "
+           "book) and the two snapshots are about a month apart; the curves illustrate the method on snapshot data, "
            "not a synchronous market state. Pass <code>--pool-file</code> / <code>--book-file</code> to the CLI for "
            "real snapshots.</p>"]
     out.append(_table(legs, "Leg decomposition of C_buy(q) and C_sell(q) [bps of notional] (spot: Uniswap v3 pool "
@@ -508,9 +510,9 @@ def _funding_section(assets: Sequence[str]) -> str:
     rows, series = [], {}
     for v in VENUES:
         for a in assets:
-            if not shipped.has_funding(v, a):
+            if not locator.has_funding(v, a):
                 continue
-            f = shipped.load_funding(v, a)
+            f = locator.load_funding(v, a)
             try:
                 for s in funding_window_stats(f, DEFAULT_ASOF):
                     rows.append({"venue": v, "asset": a, **s.to_dict()})
@@ -702,7 +704,12 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     step("bands")
     mc_html = _mc_section(assets, note)
     step("Monte Carlo grids")
-    exec_html = _execution_section()
+    try:
+        exec_html = _execution_section()
+    except DataNotFoundError as e:  # liquidity snapshots are optional inputs: say what is missing, go on
+        exec_html = (f"<section id='execution'><h2>Execution</h2><p class='warn'>Not computed: "
+                     f"{html.escape(str(e))}</p></section>")
+        print(f"warning: report: execution section skipped: {e}", file=sys.stderr)
     step("execution costs and capacity")
     funding_html = _funding_section(assets)
     step("funding diagnostics")
@@ -710,13 +717,15 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     bt_html = _backtest_section(exp, periods)
     step("figures")
     nav = ("<nav><a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
-           "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a></nav>")
+           "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
+           "<a href='#data'>Data</a></nav>")
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>basisctl report</title>"
            f"<style>{CSS}</style></head><body><h1>basisctl report</h1>"
-           f"<p>basisctl {__version__}; shipped data; static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
+           f"<p>basisctl {__version__}; market data from the data dirs listed under <a href='#data'>Data</a>; "
+           "static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
            "All returns are fractions of initial capital shown as %. Generated offline by "
            f"<code>basisctl report --out {html.escape(str(out_dir))}{' --quick' if quick else ''}</code>.</p>{nav}"
-           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}</body></html>")
+           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}{data_section()}</body></html>")
     path = out_dir / "index.html"
     path.write_text(doc, encoding="utf-8")
     return path

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from basisctl.data import shipped
+from basisctl.data import locator as shipped
 from basisctl.errors import BasisctlError
 from basisctl.venues.registry import get_venue, venue_names
 

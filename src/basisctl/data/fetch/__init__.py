@@ -9,9 +9,18 @@ from basisctl.data.fetch.hyperliquid import HYPERLIQUID_URL, HyperliquidInfo, Hy
 from basisctl.data.fetch.kraken import KRAKEN_FUTURES_URL, KrakenFuturesFunding
 from basisctl.data.fetch.okx import OKX_URL, OkxFunding
 
+#: Which venues each ``basisctl data fetch --kind`` can download (the locator's "how to get it" hint).
+DOWNLOADERS: dict[str, tuple[str, ...]] = {
+    "funding": ("binance", "hyperliquid"),
+    "candles": ("binance", "hyperliquid"),
+    "mark": ("binance",),
+    "meta": ("hyperliquid",),
+}
+
 __all__ = [
     "BINANCE_USDM_URL",
     "BYBIT_URL",
+    "DOWNLOADERS",
     "DYDX_INDEXER_URL",
     "HYPERLIQUID_URL",
     "KRAKEN_FUTURES_URL",
