@@ -11,13 +11,13 @@ from basisctl.backtest import CostModel, calibrate_rule, prepare, run_backtest
 from basisctl.backtest.engine import BacktestConfig
 from basisctl.backtest.portfolio import allocation_at, rebalance_dates, run_portfolio
 from basisctl.backtest.rule import RuleSpec
-from basisctl.data import locator as shipped
+from basisctl.data import locator
 
 START, END = pd.Timestamp("2025-06-01", tz="UTC"), pd.Timestamp("2025-09-01", tz="UTC")
 
 
 def stream(venue: str, asset: str = "BTC") -> pd.DataFrame:
-    return shipped.load_funding(venue, asset)
+    return locator.load_funding(venue, asset)
 
 
 def test_one_asset_one_venue_book_is_the_single_position_backtest() -> None:

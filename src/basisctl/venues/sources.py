@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from basisctl.data import locator as shipped
+from basisctl.data import locator
 from basisctl.errors import BasisctlError
 from basisctl.venues.registry import get_venue, venue_names
 
@@ -45,8 +45,8 @@ def load_stream(venue: str, asset: str, files: dict[tuple[str, str], Path]) -> t
     path = files.get((venue, asset.upper())) or files.get((venue, ""))
     if path is not None:
         return read_funding(path), str(path)
-    if shipped.has_funding(venue, asset):
-        return shipped.load_funding(venue, asset), f"data dir funding/{venue}/{asset.upper()}"
+    if locator.has_funding(venue, asset):
+        return locator.load_funding(venue, asset), f"data dir funding/{venue}/{asset.upper()}"
     return None, "none"
 
 
