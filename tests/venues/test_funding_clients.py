@@ -162,3 +162,27 @@ def test_kraken_relative_rate_and_4h_to_1h_change() -> None:
             client(KrakenFuturesFunding, srv).funding_history("NOPE", "2024-01-01", "2024-02-01")
     finally:
         srv.stop()
+
+
+# ------------------------------------------------------------------------------------------------ data fetch
+@pytest.mark.parametrize("venue", ["bybit", "okx"])
+def test_data_fetch_stores_the_new_venues_incrementally(fsrv: FundingServer, venue: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import subprocess
+    import sys
+
+    _, _, steps = series(150, 120, 260)
+    base = [sys.executable, "-m", "basisctl.cli.main", "data", "fetch", "--venue", venue, "--asset", "BTC",
+            "--store", str(tmp_path), "--base-url", fsrv.url, "--json"]
+    mid = pd.Timestamp(int(fsrv.ts[300]), unit="ms", tz="UTC").isoformat()
+    r1 = subprocess.run([*base, "--from", "2023-12-01", "--to", mid], capture_output=True, text=True,
+                        timeout=300)
+    assert r1.returncode == 0, r1.stderr
+    r2 = subprocess.run([*base, "--to", "2025-01-01"], capture_output=True, text=True, timeout=300)  # resume
+    assert r2.returncode == 0, r2.stderr
+    out = json.loads(r2.stdout)
+    assert out["total"] == len(fsrv.ts)
+    stored = pd.read_parquet(out["path"])
+    np.testing.assert_array_equal(ms(stored), fsrv.ts)
+    np.testing.assert_array_equal(stored["rate"].to_numpy(), fsrv.rate)
+    np.testing.assert_array_equal(stored["interval_hours"].to_numpy(), steps)  # resumed row 300 keeps its 1 h
