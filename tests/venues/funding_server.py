@@ -38,6 +38,18 @@ def series(n8: int, n4: int, n1: int, seed: int = 0) -> tuple[np.ndarray, np.nda
     return ts, rate, steps.astype(float)
 
 
+def bars(n: int, seed: int = 1) -> np.ndarray:
+    """n hourly bars from T0 (open ms, o, h, l, c, volume), prices rounded to 2 decimals."""
+    rng = np.random.default_rng(seed)
+    close = np.round(40_000 * np.exp(np.cumsum(rng.normal(0, 0.004, n))), 2)
+    opn = np.concatenate([[40_000.0], close[:-1]])
+    hi = np.round(np.maximum(opn, close) * 1.002, 2)
+    lo = np.round(np.minimum(opn, close) * 0.998, 2)
+    vol = np.round(rng.uniform(1, 100, n), 3)
+    t = T0_MS + np.arange(n, dtype=np.int64) * HOUR_MS
+    return np.column_stack([t, opn, hi, lo, close, vol])
+
+
 def dec(x: float) -> str:
     return np.format_float_positional(float(x), trim="-")
 
@@ -61,6 +73,7 @@ class FundingServer:
     log: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     drift: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    bar: np.ndarray = field(default_factory=lambda: bars(2500))
     ignore_paging: bool = False
     _srv: ThreadingHTTPServer | None = None
 
@@ -131,7 +144,46 @@ class FundingServer:
                   "relativeFundingRate": float(self.rate[i])} for i in range(self.ts.size)]
         return 200, {"result": "success", "serverTime": "2026-01-01T00:00:00.000Z", "rates": rates}
 
+    def _bars_between(self, lo: int, hi: int, limit: int) -> np.ndarray:
+        t = self.bar[:, 0].astype(np.int64)
+        idx = np.flatnonzero((t >= lo) & (t <= hi))
+        return self.bar[idx[::-1][:limit]]
+
+    def bybit_kline(self, q: dict[str, str]) -> tuple[int, Any]:
+        if q.get("symbol") != "BTCUSDT" or q.get("interval") != "60":
+            return 200, {"retCode": 10001, "retMsg": "params error", "result": {}, "time": 0}
+        sel = self._bars_between(int(q.get("start", 0)), int(q.get("end", 2**62)), min(int(q.get("limit", 200)), 1000))
+        lst = [[str(int(b[0])), *(dec(x) for x in b[1:6]), dec(b[5] * b[4])] for b in sel]
+        return 200, {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "symbol": "BTCUSDT",
+                                                                 "list": lst}, "time": 0}
+
+    def okx_candles(self, q: dict[str, str]) -> tuple[int, Any]:
+        if q.get("instId") != "BTC-USDT-SWAP" or q.get("bar") != "1H":
+            return 200, {"code": "51000", "msg": "Parameter bar error", "data": []}
+        sel = self._bars_between(0, int(q.get("after", 2**62)) - 1, min(int(q.get("limit", 100)), 100))
+        last = int(self.bar[-1, 0])
+        data = [[str(int(b[0])), *(dec(x) for x in b[1:5]), dec(b[5] * 100), dec(b[5]), dec(b[5] * b[4]),
+                 "0" if int(b[0]) == last else "1"] for b in sel]
+        return 200, {"code": "0", "msg": "", "data": data}
+
+    def dydx_candles(self, ticker: str, q: dict[str, str]) -> tuple[int, Any]:
+        if ticker != "BTC-USD":
+            return 404, {"errors": [{"msg": f"{ticker} not found"}]}
+        lo = int(pd.Timestamp(q["fromISO"]).value // 1_000_000) if "fromISO" in q else 0
+        hi = int(pd.Timestamp(q["toISO"]).value // 1_000_000) if "toISO" in q else 2**62
+        sel = self._bars_between(lo, hi, min(int(q.get("limit", 100)), 100))
+        return 200, {"candles": [{"startedAt": iso(int(b[0])), "ticker": "BTC-USD", "resolution": q.get("resolution"),
+                                  "low": dec(b[3]), "high": dec(b[2]), "open": dec(b[1]), "close": dec(b[4]),
+                                  "baseTokenVolume": dec(b[5]), "usdVolume": dec(b[5] * b[4]), "trades": 10,
+                                  "startingOpenInterest": "100"} for b in sel]}
+
     def route(self, path: str, q: dict[str, str]) -> tuple[int, Any]:
+        if path == "/v5/market/kline":
+            return self.bybit_kline(q)
+        if path == "/api/v5/market/history-candles":
+            return self.okx_candles(q)
+        if path.startswith("/v4/candles/perpetualMarkets/"):
+            return self.dydx_candles(path.rsplit("/", 1)[-1], q)
         if path == "/v5/market/funding/history":
             return self.bybit(q)
         if path == "/api/v5/public/funding-rate-history":

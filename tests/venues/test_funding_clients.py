@@ -186,3 +186,32 @@ def test_data_fetch_stores_the_new_venues_incrementally(fsrv: FundingServer, ven
     np.testing.assert_array_equal(ms(stored), fsrv.ts)
     np.testing.assert_array_equal(stored["rate"].to_numpy(), fsrv.rate)
     np.testing.assert_array_equal(stored["interval_hours"].to_numpy(), steps)  # resumed row 300 keeps its 1 h
+
+
+# ------------------------------------------------------------------------------------------------ candles
+@pytest.mark.parametrize(("cls", "prefix", "n_calls"), [(BybitFunding, "/v5/market/kline", 3),
+                                                        (OkxFunding, "/api/v5/market/history-candles", 23),
+                                                        (DydxFunding, "/v4/candles/perpetualMarkets/", 23)])
+def test_candles_page_backwards_with_exact_values(fsrv: FundingServer, cls, prefix: str, n_calls: int) -> None:  # type: ignore[no-untyped-def]
+    b = fsrv.bar
+    start, end = int(b[100, 0]), int(b[2400, 0])
+    c = cls(base_url=fsrv.url, retry=FAST, min_interval_s=0.0, sleep=[].append, now_ms=lambda: 4_000_000_000_000)
+    got = c.candles("BTC", "1h", start, end)
+    want = b[100:2400]
+    np.testing.assert_array_equal(ms(got), want[:, 0].astype(np.int64))
+    for j, col in enumerate(("open", "high", "low", "close", "volume"), start=1):
+        np.testing.assert_array_equal(got[col].to_numpy(), want[:, j])  # OKX: volCcy (base), not contracts
+    # 2,300 bars: Bybit 1000 + 1000 + 300 (it is given the start); OKX and dYdX 23 pages of 100, the last one
+    # reaching the start exactly
+    assert len(fsrv.calls(prefix)) == n_calls
+
+
+def test_candles_drop_the_bar_still_forming(fsrv: FundingServer) -> None:
+    b = fsrv.bar
+    last = int(b[-1, 0])
+    by = BybitFunding(base_url=fsrv.url, retry=FAST, min_interval_s=0.0, sleep=[].append, now_ms=lambda: last + 60_000)
+    got = by.candles("BTC", "1h", int(b[-10, 0]), last + 3_600_000)
+    assert ms(got)[-1] == int(b[-2, 0])  # the last bar closes in the future: dropped
+    ok = OkxFunding(base_url=fsrv.url, retry=FAST, min_interval_s=0.0, sleep=[].append,
+                    now_ms=lambda: 4_000_000_000_000)
+    assert ms(ok.candles("BTC", "1h", int(b[-10, 0]), last + 3_600_000))[-1] == int(b[-2, 0])  # confirm "0"

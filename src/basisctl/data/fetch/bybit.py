@@ -12,8 +12,9 @@ Docs: https://bybit-exchange.github.io/docs/v5/market/history-fund-rate
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from basisctl.data.fetch._bars import Bar, NewestFirstBars
 from basisctl.data.fetch._funding import NewestFirstFunding, Row
 from basisctl.data.fetch._parse import RowErrors
 from basisctl.data.fetch.http import FetchError
@@ -29,8 +30,14 @@ def bybit_symbol(asset: str) -> str:
     return a if a.endswith(("USDT", "USDC", "PERP")) else f"{a}USDT"
 
 
-class BybitFunding(NewestFirstFunding):
+class BybitFunding(NewestFirstFunding, NewestFirstBars):
+    """Funding history and klines (``GET /v5/market/kline``: ``result.list`` of string arrays
+    ``[startTime, open, high, low, close, volume, turnover]``, newest first, <= 1000 per call,
+    https://bybit-exchange.github.io/docs/v5/market/kline)."""
+
     default_base_url = BYBIT_URL
+    bar_page_limit = 1000
+    bar_codes: ClassVar[dict[str, str]] = {"1h": "60", "4h": "240", "1d": "D"}
     default_min_interval_s = BYBIT_MIN_INTERVAL_S
     page_limit = 200
     cap_hours = 8.0
@@ -40,9 +47,9 @@ class BybitFunding(NewestFirstFunding):
     def symbol(self, asset: str) -> str:
         return bybit_symbol(asset)
 
-    def _get(self, params: dict[str, Any], src: str) -> Any:
+    def _get(self, params: dict[str, Any], src: str, path: str = "/v5/market/funding/history") -> Any:
         for attempt in range(self.http.retry.max_retries + 1):
-            body = self.http.get_json("/v5/market/funding/history", params)
+            body = self.http.get_json(path, params)
             if not isinstance(body, dict) or "retCode" not in body:
                 raise FetchError(f"{src}: expected {{retCode, retMsg, result}}, got {str(body)[:200]}")
             if body["retCode"] == BYBIT_RATE_LIMIT_CODE and attempt < self.http.retry.max_retries:
@@ -74,3 +81,25 @@ class BybitFunding(NewestFirstFunding):
                 rows.append((t, r, None))
         errs.raise_if_any()
         return rows, src
+
+    def _bar_page(self, symbol: str, code: str, before_ms: int, start_ms: int) -> tuple[list[Bar], str]:
+        params = {"category": "linear", "symbol": symbol, "interval": code, "start": start_ms, "end": before_ms - 1,
+                  "limit": self.bar_page_limit}
+        src = f"GET {self.http.base_url}/v5/market/kline?" + "&".join(f"{k}={v}" for k, v in params.items())
+        body = self._get(params, src, "/v5/market/kline")
+        lst = body.get("result", {}).get("list") if isinstance(body.get("result"), dict) else None
+        if not isinstance(lst, list):
+            raise FetchError(f"{src}: expected result.list to be an array, got {str(body)[:200]}")
+        errs = RowErrors(src)
+        bars: list[Bar] = []
+        for i, k in enumerate(lst):
+            if not isinstance(k, list) or len(k) < 6:
+                errs.add(i, None, "an array [startTime, open, high, low, close, volume, turnover]", k)
+                continue
+            t = errs.epoch_ms(i, k, 0)
+            o, h, lo, c = (errs.number(i, k, j, positive=True) for j in (1, 2, 3, 4))
+            v = errs.number(i, k, 5)
+            if t is not None:
+                bars.append((t, o, h, lo, c, v))
+        errs.raise_if_any()
+        return bars, src

@@ -10,8 +10,11 @@ Docs: https://docs.dydx.exchange/api_integration-indexer/indexer_api#gethistoric
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pandas as pd
 
+from basisctl.data.fetch._bars import Bar, NewestFirstBars
 from basisctl.data.fetch._funding import NewestFirstFunding, Row
 from basisctl.data.fetch._parse import RowErrors
 from basisctl.data.fetch.http import FetchError
@@ -45,8 +48,14 @@ def _iso_to_ms(errs: RowErrors, i: int, row: dict, key: str) -> int | None:
     return int(ts.value // 1_000_000)
 
 
-class DydxFunding(NewestFirstFunding):
+class DydxFunding(NewestFirstFunding, NewestFirstBars):
+    """Funding history and candles (``GET /v4/candles/perpetualMarkets/{ticker}?resolution=1HOUR&limit&toISO``:
+    ``{candles: [{startedAt, ticker, resolution, open, high, low, close, baseTokenVolume, usdVolume, trades,
+    startingOpenInterest}]}``, newest first, <= 100 per call; ``toISO`` inclusive)."""
+
     default_base_url = DYDX_INDEXER_URL
+    bar_page_limit = 100
+    bar_codes: ClassVar[dict[str, str]] = {"1h": "1HOUR", "4h": "4HOURS", "1d": "1DAY"}
     default_min_interval_s = DYDX_MIN_INTERVAL_S
     page_limit = 100
     cap_hours = DYDX_FUNDING_HOURS
@@ -78,3 +87,28 @@ class DydxFunding(NewestFirstFunding):
                 rows.append((t, r, DYDX_FUNDING_HOURS))
         errs.raise_if_any()
         return rows, src
+
+    def _bar_page(self, symbol: str, code: str, before_ms: int, start_ms: int) -> tuple[list[Bar], str]:
+        path = f"/v4/candles/perpetualMarkets/{symbol}"
+        params = {"resolution": code, "limit": self.bar_page_limit, "fromISO": iso_ms(start_ms),
+                  "toISO": iso_ms(before_ms - 1)}
+        src = f"GET {self.http.base_url}{path}?" + "&".join(f"{k}={v}" for k, v in params.items())
+        body = self.http.get_json(path, params)
+        lst = body.get("candles") if isinstance(body, dict) else None
+        if not isinstance(lst, list):
+            raise FetchError(f"{src}: expected {{candles: [...]}}, got {str(body)[:200]}")
+        errs = RowErrors(src)
+        bars: list[Bar] = []
+        for i, k in enumerate(lst):
+            if not isinstance(k, dict):
+                errs.add(i, None, "an object {startedAt, open, high, low, close, baseTokenVolume}", k)
+                continue
+            if k.get("resolution", code) != code:
+                errs.add(i, "resolution", f"'{code}'", k.get("resolution"))
+            t = _iso_to_ms(errs, i, k, "startedAt")
+            o, h, lo, c = (errs.number(i, k, f, positive=True) for f in ("open", "high", "low", "close"))
+            v = errs.number(i, k, "baseTokenVolume")
+            if t is not None:
+                bars.append((t, o, h, lo, c, v))
+        errs.raise_if_any()
+        return bars, src

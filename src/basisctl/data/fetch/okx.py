@@ -12,6 +12,9 @@ OKX settles most swaps every 8 h but moves symbols to 4 h/2 h/1 h; interval_hour
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from basisctl.data.fetch._bars import Bar, NewestFirstBars
 from basisctl.data.fetch._funding import NewestFirstFunding, Row
 from basisctl.data.fetch._parse import RowErrors
 from basisctl.data.fetch.http import FetchError
@@ -26,8 +29,15 @@ def okx_inst_id(asset: str) -> str:
     return a if a.endswith("-SWAP") else f"{a}-USDT-SWAP"
 
 
-class OkxFunding(NewestFirstFunding):
+class OkxFunding(NewestFirstFunding, NewestFirstBars):
+    """Funding history and candles (``GET /api/v5/market/history-candles?instId&bar&after&limit``: ``data`` of
+    string arrays ``[ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]``, newest first, <= 100 per call,
+    ``after`` exclusive; ``vol`` is in contracts for swaps, so ``volCcy`` (base currency) is stored;
+    ``confirm`` "0" marks the bar still forming)."""
+
     default_base_url = OKX_URL
+    bar_page_limit = 100
+    bar_codes: ClassVar[dict[str, str]] = {"1h": "1H", "4h": "4H", "1d": "1Dutc"}
     default_min_interval_s = OKX_MIN_INTERVAL_S
     page_limit = 100
     cap_hours = 8.0
@@ -64,3 +74,29 @@ class OkxFunding(NewestFirstFunding):
                 rows.append((t, r, None))
         errs.raise_if_any()
         return rows, src
+
+    def _bar_page(self, symbol: str, code: str, before_ms: int, start_ms: int) -> tuple[list[Bar], str]:
+        params = {"instId": symbol, "bar": code, "after": before_ms, "limit": self.bar_page_limit}
+        src = f"GET {self.http.base_url}/api/v5/market/history-candles?" + "&".join(
+            f"{k}={v}" for k, v in params.items())
+        body = self.http.get_json("/api/v5/market/history-candles", params)
+        if not isinstance(body, dict) or "code" not in body:
+            raise FetchError(f"{src}: expected {{code, msg, data}}, got {str(body)[:200]}")
+        if str(body["code"]) != "0":
+            raise FetchError(f"{src}: OKX error {body['code']}: {body.get('msg')}")
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise FetchError(f"{src}: expected data to be an array, got {str(body)[:200]}")
+        errs = RowErrors(src)
+        bars: list[Bar] = []
+        for i, k in enumerate(data):
+            if not isinstance(k, list) or len(k) < 7:
+                errs.add(i, None, "an array [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]", k)
+                continue
+            t = errs.epoch_ms(i, k, 0)
+            o, h, lo, c = (errs.number(i, k, j, positive=True) for j in (1, 2, 3, 4))
+            v = errs.number(i, k, 6)
+            if t is not None and not (len(k) > 8 and str(k[8]) == "0"):
+                bars.append((t, o, h, lo, c, v))
+        errs.raise_if_any()
+        return bars, src
