@@ -120,6 +120,31 @@ class PortfolioResult:
     capital_usd: float = 1_000_000.0
 
 
+@dataclass(frozen=True)
+class _Open:
+    start: pd.Timestamp
+    capital: float
+
+
+@dataclass(frozen=True)
+class _Segment:
+    asset: str
+    venue: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    capital_usd: float
+    result: BacktestResult
+    closed: bool
+
+    def exit_cost_usd(self) -> float:
+        fr = self.result.to_frame()
+        return float(fr["spot_qty"].iloc[-1] * fr["spot_close"].iloc[-1]) * paper_cost_bps(self.asset) * 1e-4
+
+    def public(self) -> dict[str, object]:
+        return {"asset": self.asset, "venue": self.venue, "start": self.start, "end": self.end,
+                "capital_usd": self.capital_usd, "metrics": self.result.metrics()}
+
+
 def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end: pd.Timestamp, *,
                   capital_usd: float = 1_000_000.0, rebalance: str = "monthly", lookback_days: float = 180.0,
                   max_venue_share: float = 0.4, max_asset_share: float = 0.4, risk_aversion: float = 1.0,
@@ -130,80 +155,63 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
     target capital differs from its current NAV by more than this fraction is closed and reopened at the target
     (paying exit and entry costs); within it, the position runs on."""
     dates = rebalance_dates(start, end, rebalance)
-    open_: dict[tuple[str, str], dict[str, object]] = {}  # key -> {start, capital, funding}
-    closed: list[dict[str, object]] = []
+    open_: dict[tuple[str, str], _Open] = {}
+    segments: list[_Segment] = []
     cash = capital_usd
-    alloc_rows = []
+    alloc_rows: list[dict[str, object]] = []
+    runs: dict[tuple[str, str, pd.Timestamp, pd.Timestamp], BacktestResult] = {}
 
-    runs: dict[tuple[object, ...], BacktestResult] = {}
-
-    def seg_nav_at(seg: dict[str, object], key: tuple[str, str], t: pd.Timestamp) -> tuple[float, BacktestResult]:
-        ck = (*key, seg["start"], t)
-        if ck not in runs:
-            runs[ck] = position_run(key[0], key[1], seg["start"], t, seg["capital"], streams[key])  # type: ignore[arg-type]
-        res = runs[ck]
-        return float(res.nav[-1]), res
+    def run_to(key: tuple[str, str], seg: _Open, t: pd.Timestamp) -> BacktestResult:
+        ck = (key[0], key[1], seg.start, t)
+        if ck not in runs:  # the kernel is causal: a longer run repeats the shorter one's prefix exactly
+            runs[ck] = position_run(key[0], key[1], seg.start, t, seg.capital, streams[key])
+        return runs[ck]
 
     for d in dates:
-        marks = {k: seg_nav_at(s, k, d)[0] if s["start"] < d else s["capital"] for k, s in open_.items()}
+        marks = {k: float(run_to(k, s, d).nav[-1]) if s.start < d else s.capital for k, s in open_.items()}
         book = cash + sum(marks.values())
         pos = allocation_at(d, assets, streams, book, lookback_days=lookback_days, max_venue_share=max_venue_share,
                             max_asset_share=max_asset_share, risk_aversion=risk_aversion, venues=venues,
                             equal_weight=equal_weight, sigma_of=sigma_of)
-        want = {(r.asset, r.venue): float(r.capital_usd) for r in pos.itertuples()}
+        want = {(str(a), str(v)): float(c) for a, v, c in zip(pos["asset"], pos["venue"], pos["capital_usd"],
+                                                                strict=True)}
         resize = [k for k in open_ if k in want and abs(want[k] - marks[k]) > resize_tolerance * marks[k]]
         for k in [k for k in open_ if k not in want] + resize:  # exits pay the exit cost on the spot notional
             s = open_.pop(k)
-            _, res = seg_nav_at(s, k, d)
-            fr = res.to_frame()
-            exit_cost = float(fr["spot_qty"].iloc[-1] * fr["spot_close"].iloc[-1]) * paper_cost_bps(k[0]) * 1e-4
-            cash += float(res.nav[-1]) - exit_cost
-            closed.append({"asset": k[0], "venue": k[1], "start": s["start"], "end": d, "capital_usd": s["capital"],
-                           "result": res})
+            seg = _Segment(k[0], k[1], s.start, d, s.capital, run_to(k, s, d), closed=True)
+            cash += float(seg.result.nav[-1]) - seg.exit_cost_usd()
+            segments.append(seg)
         new = {k: c for k, c in want.items() if k not in open_}
-        scale = min(1.0, cash / sum(new.values())) if new and sum(new.values()) > 0 else 1.0
+        total_new = sum(new.values())
+        scale = min(1.0, cash / total_new) if total_new > 0 else 1.0
         for k, c in new.items():
-            cap = c * scale
-            if cap <= 0:
-                continue
-            open_[k] = {"start": d, "capital": cap}
-            cash -= cap
+            if c * scale > 0:
+                open_[k] = _Open(d, c * scale)
+                cash -= c * scale
         for k, s in open_.items():
             alloc_rows.append({"date": d, "asset": k[0], "venue": k[1],
-                               "capital_usd": s["capital"] if s["start"] == d else marks.get(k, s["capital"])})
-    segments = []
+                               "capital_usd": s.capital if s.start == d else marks.get(k, s.capital)})
     for k, s in open_.items():
-        _, res = seg_nav_at(s, k, end)
-        segments.append({"asset": k[0], "venue": k[1], "start": s["start"], "end": end, "capital_usd": s["capital"],
-                         "result": res})
-    segments = closed + segments
-    nav = _book_nav(segments, cash, start, end, capital_usd)
+        segments.append(_Segment(k[0], k[1], s.start, end, s.capital, run_to(k, s, end), closed=False))
+    nav = _book_nav(segments, cash, start, capital_usd)
     return PortfolioResult(nav, pd.DataFrame(alloc_rows, columns=["date", "asset", "venue", "capital_usd"]),
-                           [{k: v for k, v in s.items() if k != "result"} | {"metrics": s["result"].metrics()}
-                            for s in segments], label, capital_usd)
+                           [seg.public() for seg in segments], label, capital_usd)
 
 
-def _book_nav(segments: list[dict[str, object]], final_cash: float, start: pd.Timestamp, end: pd.Timestamp,
-              capital_usd: float) -> pd.Series:
-    """Cash + open segments' NAV at every bar close. Cash before a segment opens holds its capital; after it
-    closes, its final NAV (less exit cost, already in ``final_cash``) — reconstructed per segment."""
+def _book_nav(segments: list[_Segment], final_cash: float, start: pd.Timestamp, capital_usd: float) -> pd.Series:
+    """Book NAV at every bar close: final cash, plus each segment's capital before it opens, its NAV while open,
+    and minus its proceeds (NAV less exit cost, part of ``final_cash``) until it closes."""
     if not segments:
-        return pd.Series([capital_usd], index=[start])
-    idx = pd.DatetimeIndex(sorted({t for s in segments for t in s["result"].data.ts}))  # type: ignore[attr-defined]
+        return pd.Series([capital_usd], index=pd.DatetimeIndex([start]), name="book_nav")
+    idx = pd.DatetimeIndex(sorted({t for s in segments for t in s.result.data.ts}))
     total = np.full(idx.size, final_cash)
     for s in segments:
-        res: BacktestResult = s["result"]  # type: ignore[assignment]
-        ser = pd.Series(res.nav, index=res.data.ts).reindex(idx)
-        before = idx < s["start"]  # type: ignore[operator]
-        after = idx >= s["end"]  # type: ignore[operator]
-        last = float(res.nav[-1])
-        if s["end"] != end:  # closed: its proceeds are in final_cash from the close on
-            fr = res.to_frame()
-            exit_cost = float(fr["spot_qty"].iloc[-1] * fr["spot_close"].iloc[-1]) * paper_cost_bps(
-                str(s["asset"])) * 1e-4
-            total[~after] -= last - exit_cost  # before the close the proceeds were not cash yet
-        total[before] += float(s["capital_usd"])  # type: ignore[arg-type]
+        nav = pd.Series(s.result.nav, index=s.result.data.ts).reindex(idx)
+        before = np.asarray(idx < s.start)
+        after = np.asarray(idx >= s.end)
+        if s.closed:
+            total[~after] -= float(s.result.nav[-1]) - s.exit_cost_usd()
+        total[before] += s.capital_usd
         inside = ~before & ~after
-        total[inside] += ser[inside].ffill().fillna(float(s["capital_usd"])).to_numpy()  # type: ignore[arg-type]
+        total[inside] += nav[inside].ffill().fillna(s.capital_usd).to_numpy()
     return pd.Series(total, index=idx, name="book_nav")
-

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -71,7 +72,8 @@ def asset_task(files: AssetFiles, asof: pd.Timestamp, lookback_days: float,
                           theta_f=theta_f)
     except BasisctlError as e:
         return [{"asset": files.asset, **{k: None for k in KEYS}, "sigma_annual": None, "error": str(e)}]
-    return [{"asset": files.asset, **r, "sigma_annual": sigma, "error": ""} for r in tab.to_dict(orient="records")]
+    records: list[dict[str, object]] = [{str(k): v for k, v in r.items()} for r in tab.to_dict(orient="records")]
+    return [{"asset": files.asset, **r, "sigma_annual": sigma, "error": ""} for r in records]
 
 
 def run_universe(folder: str | Path, asof: pd.Timestamp, lookback_days: float = 180.0, executor: str = "process",
@@ -111,7 +113,7 @@ def run_universe(folder: str | Path, asof: pd.Timestamp, lookback_days: float = 
             else:
                 ray.init(num_cpus=n_workers, include_dashboard=False, log_to_driver=False)
         try:
-            remote = ray.remote(asset_task)
+            remote: Any = ray.remote(asset_task)
             refs = {remote.remote(it, asof, lookback_days, theta_f): it.asset for it in items}
             pending = list(refs)
             while pending:

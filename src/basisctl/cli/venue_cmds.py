@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -67,11 +67,13 @@ def venues(
                         sigma_annual=sigma, theta_f=_kv_floats(theta_f or [], "theta-f"), stress=stress,
                         epsilon=epsilon, spread_bps=spread_bps)
     start = end - pd.Timedelta(days=lookback_days)
-    out = {"asset": asset, "calibration_window": {"start": start.isoformat(), "end": end.isoformat(),
+    rows: list[dict[str, Any]] = [{k: r[k] for k in KEYS}
+                                  for r in table.replace({np.nan: None}).to_dict(orient="records")]
+    out: dict[str, Any] = {"asset": asset, "calibration_window": {"start": start.isoformat(), "end": end.isoformat(),
                                                   "lookback_days": lookback_days},
            "sigma_annual": sigma, "sigma_source": sigma_src, "stress": stress, "epsilon": epsilon,
            "funding_sources": {v: s for v, (_, s) in src.items()},
-           "venues": [{k: r[k] for k in KEYS} for r in table.replace({np.nan: None}).to_dict(orient="records")]}
+           "venues": rows}
     if as_json:
         print_json(out)
         return
@@ -79,7 +81,7 @@ def venues(
     for c in ("venue", "kappa bps/day", "share +", "q05 APR", "theta_F", "alpha*", "net carry APY", "days",
               "warnings"):
         t.add_column(c)
-    for r in out["venues"]:
+    for r in rows:
         f = (lambda x, fmt: "n/a" if x is None else fmt.format(x))  # noqa: E731
         t.add_row(r["venue"], f(r["kappa_bps_day"], "{:.2f}"), f(r["share_positive"], "{:.0%}"),
                   f(r["q05_apr"], "{:.1%}"), f(r["theta_f"], "{:.4f}"), f(r["alpha_target"], "{:.3f}"),
@@ -135,8 +137,8 @@ def allocate(
         notes.append("no --capacity-usd given: positions limited by the venue and asset caps only")
     res = allocate_book(pd.DataFrame(rows), capital_usd, max_venue_share=max_venue_share,
                         max_asset_share=max_asset_share, risk_aversion=risk_aversion, history=history)
-    out = {**res.to_dict(), "asof": end.isoformat(), "lookback_days": lookback_days,
-           "warnings": res.warnings + notes}
+    warnings = res.warnings + notes
+    out = {**res.to_dict(), "asof": end.isoformat(), "lookback_days": lookback_days, "warnings": warnings}
     if as_json:
         print_json(out)
         return
@@ -148,7 +150,7 @@ def allocate(
                   f"{p.expected_apy:.2%}")
     console.print(t)
     console.print(f"[dim]{res.method}[/]")
-    for w in out["warnings"]:
+    for w in warnings:
         console.print(f"[yellow]warning:[/] {w}")
 
 
@@ -192,7 +194,8 @@ def backtest_portfolio(
 
         report.mkdir(parents=True, exist_ok=True)
         (report / "portfolio.html").write_text(standalone_html(portfolio_section(books, cmd)))
-    out = {"command": cmd, "books": [b.metrics() for b in books],
+    metrics = [b.metrics() for b in books]
+    out = {"command": cmd, "books": metrics,
            "allocations": books[0].allocations.to_dict(orient="records"),
            "positions": books[0].segments,
            "nav_daily": {b.label: b.nav.resample("1D").last().dropna().to_dict() for b in books}}
@@ -202,7 +205,7 @@ def backtest_portfolio(
     t = Table(title=cmd)
     for c in ("book", "acc_return", "apy", "max_drawdown", "positions_opened"):
         t.add_column(c)
-    for m in out["books"]:
+    for m in metrics:
         t.add_row(str(m["book"]), f"{m['acc_return']:.2%}", f"{m['apy']:.2%}", f"{m['max_drawdown']:.2%}",
                   str(m["positions_opened"]))
     console.print(t)
@@ -224,10 +227,10 @@ def universe_sweep(folder: Path, date_to: str, executor: str, workers: int | Non
     t = Table(title=f"Universe {folder}: {df['asset'].nunique()} assets, venues by net carry")
     for c in ("asset", "venue", "net_carry_apy", "kappa_bps_day", "alpha_target", "error"):
         t.add_column(c)
-    for r in df.itertuples():
-        t.add_row(str(r.asset), str(r.venue), "n/a" if pd.isna(r.net_carry_apy) else f"{r.net_carry_apy:.2%}",
-                  "n/a" if pd.isna(r.kappa_bps_day) else f"{r.kappa_bps_day:.2f}",
-                  "n/a" if pd.isna(r.alpha_target) else f"{r.alpha_target:.3f}", str(r.error)[:60])
+    fmt = (lambda x, spec: "n/a" if x is None or pd.isna(x) else format(float(x), spec))  # noqa: E731
+    for r in df.to_dict(orient="records"):
+        t.add_row(str(r["asset"]), str(r["venue"]), fmt(r["net_carry_apy"], ".2%"), fmt(r["kappa_bps_day"], ".2f"),
+                  fmt(r["alpha_target"], ".3f"), str(r["error"])[:60])
     console.print(t)
 
 

@@ -95,7 +95,7 @@ def check_venue(venue: str) -> Venue:
     v = venue.lower()
     if v not in ALL_VENUES:
         raise ModelDomainError(f"unknown venue '{venue}': expected one of {', '.join(ALL_VENUES)}")
-    return v  # type: ignore[return-value]  # membership checked above
+    return v  # membership checked above
 
 
 def _multiplier(venue: str) -> float:

@@ -82,7 +82,8 @@ def allocate(table: pd.DataFrame, capital_usd: float, *, max_venue_share: float 
     lam = 0.0
     method = "linear programme (maximise expected net carry; no covariance)"
     if history is not None and risk_aversion > 0:
-        cols = {i: history.get((r.asset, r.venue)) for i, r in enumerate(t.itertuples())}
+        keys = list(zip(t["asset"].astype(str), t["venue"].astype(str), strict=True))
+        cols = {i: history.get(k) for i, k in enumerate(keys)}
         frame = pd.DataFrame({i: s for i, s in cols.items() if s is not None and len(s)})
         frame = frame.dropna()
         if frame.shape[1] == len(t) and frame.shape[0] >= MIN_COMMON_WEEKS:
