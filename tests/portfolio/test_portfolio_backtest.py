@@ -88,3 +88,10 @@ def test_cli_backtest_portfolio_json_and_report(tmp_path) -> None:  # type: igno
     assert all(a["date"] in ("2025-06-01T00:00:00+00:00", "2025-07-01T00:00:00+00:00") for a in out["allocations"])
     page = (tmp_path / "portfolio.html").read_text()
     assert page.count("data:image/png;base64,") == 2 and "id='portfolio'" in page
+
+
+def test_report_section_states_missing_data() -> None:
+    from basisctl.report.portfolio_section import report_section
+
+    html = report_section(["NOPE"], quick=True)
+    assert "id='portfolio'" in html and "Not computed: no funding data for NOPE" in html

@@ -65,3 +65,29 @@ def standalone_html(section: str) -> str:
             "<style>body{font-family:sans-serif;max-width:1000px;margin:auto}img{max-width:100%}"
             "table{border-collapse:collapse}td,th{padding:2px 8px}</style></head><body>"
             f"{section}</body></html>")
+
+
+def report_section(assets: Sequence[str], quick: bool = False) -> str:
+    """The section for ``basisctl report``: the three books over the default test year (quick: the first asset,
+    one quarter), from the data dir; a missing input is stated instead of failing the report."""
+    from basisctl.backtest.portfolio import run_portfolio
+    from basisctl.errors import BasisctlError
+    from basisctl.venues.registry import venue_names
+    from basisctl.venues.sources import streams
+
+    names = [a.upper() for a in assets][: 1 if quick else 2]
+    start = pd.Timestamp("2025-12-10" if quick else "2025-03-10", tz="UTC")
+    end = pd.Timestamp("2026-03-10", tz="UTC")
+    cmd = (f"basisctl backtest-portfolio --from {start:%Y-%m-%d} --to {end:%Y-%m-%d} --rebalance monthly "
+           f"--assets {','.join(names)} --report DIR")
+    try:
+        st = {(a, v): f for a in names for v, (f, _) in streams(a, venue_names(), {}).items() if f is not None}
+        if not st:
+            raise BasisctlError(f"no funding data for {', '.join(names)} in the data dir")
+        books = [run_portfolio(names, st, start, end, label="book"),
+                 run_portfolio(names, st, start, end, venues=["hyperliquid"], label="hyperliquid only"),
+                 run_portfolio(names, st, start, end, equal_weight=True, label="equal weight")]
+    except BasisctlError as e:
+        return (f"<section id='portfolio'><h2>Portfolio across venues and assets</h2><p class='warn'>Not computed: "
+                f"{html.escape(str(e))}</p></section>")
+    return portfolio_section(books, cmd)
