@@ -124,6 +124,33 @@ def test_adapter_reads_real_meta_book_funding_and_transfers(adapter_server) -> N
     assert {(t.amount_usd, t.to_perp, t.nonce) for t in transfers} == {(12.0, False, None), (2684105.01, False, None)}
 
 
+def test_adapter_state_reads_the_recorded_clearinghouse_state() -> None:
+    # recorded: meta, clearinghouseState (12 positions), l2Book; not recorded anywhere: metaAndAssetCtxs and
+    # spotClearinghouseState, so those two are built here in their documented shapes (marked SYNTH)
+    meta = response("meta", "info_test/test_get_info")
+    ch = response("clearinghouseState", "info_test")
+    book = response("l2Book", "info_test")
+    ctxs = [{"funding": "0.0000125", "markPx": "30000.0", "oraclePx": "30001.0"} for _ in meta["universe"]]  # SYNTH
+    spot = {"balances": [{"coin": "USDC", "token": 0, "hold": "0", "total": "50.0", "entryNtl": "0"},  # SYNTH
+                         {"coin": "PURR", "token": 1, "hold": "0", "total": "7.0", "entryNtl": "0"}]}
+    answers = {"meta": meta, "spotMeta": response("spotMetaAndAssetCtxs")[0], "clearinghouseState": ch,
+               "spotClearinghouseState": spot, "metaAndAssetCtxs": [meta, ctxs], "l2Book": book}
+    with replay_server(answers) as (url, _):
+        from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
+        from basisctl.live.venues.hyperliquid.keys import Signer
+
+        hv = HyperliquidVenue(url, "0x0000000000000000000000000000000000000001", Signer(None), "BTC", "PURR/USDC",
+                              weight_per_min=1e6, max_retries=0)
+        st = hv.state()
+    btc = next(p["position"] for p in ch["assetPositions"] if p["position"]["coin"] == "BTC")
+    assert st.perp_size == float(btc["szi"]) == -0.00785
+    # perp cash = accountValue - signed position value = 1182.312496 + 211.64542 (short)
+    assert st.perp_cash == pytest.approx(1182.312496 + 211.64542, abs=1e-9)
+    bid, ask = float(book["levels"][0][0]["px"]), float(book["levels"][1][0]["px"])
+    assert st.spot_mid == pytest.approx((bid + ask) / 2) and st.ts_ms == book["time"]
+    assert st.spot_base == 7.0 and st.spot_usdc == 50.0 and st.max_leverage == meta["universe"][0]["maxLeverage"]
+
+
 @pytest.mark.xfail(strict=True, raises=KeyError, reason="recorded (2023) fills carry no 'tid'; the adapter keys "
                    "fills by tid -- reported to the live/ owner, adapter.py is not ours to change")
 def test_adapter_fills_on_recorded_fills(adapter_server) -> None:  # type: ignore[no-untyped-def]
