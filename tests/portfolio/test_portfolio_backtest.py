@@ -13,6 +13,8 @@ from basisctl.backtest.portfolio import allocation_at, rebalance_dates, run_port
 from basisctl.backtest.rule import RuleSpec
 from basisctl.data import locator
 
+pytestmark = pytest.mark.needs_data
+
 START, END = pd.Timestamp("2025-06-01", tz="UTC"), pd.Timestamp("2025-09-01", tz="UTC")
 
 

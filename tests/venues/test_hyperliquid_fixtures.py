@@ -190,6 +190,7 @@ def hl_server(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("kind", ["meta", "spotMeta", "clearinghouseState", "l2Book", "allMids", "fundingHistory",
                                   "userFills", "userFillsByTime", "userFunding", "userNonFundingLedgerUpdates"])
+@pytest.mark.needs_data
 def test_local_hl_server_answers_in_the_recorded_shapes(hl_server, kind: str) -> None:  # type: ignore[no-untyped-def]
     if kind == "spotMeta":
         real, req = response("spotMetaAndAssetCtxs")[0], {"type": "spotMeta"}
@@ -207,6 +208,7 @@ def test_local_hl_server_answers_in_the_recorded_shapes(hl_server, kind: str) ->
 
 
 @pytest.mark.parametrize("kind", ["fundingHistory", "candleSnapshot"])
+@pytest.mark.needs_data
 def test_data_venue_server_answers_in_the_recorded_shapes(kind: str) -> None:
     from ..data.venue_server import VenueServer
 

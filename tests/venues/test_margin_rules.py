@@ -52,7 +52,8 @@ def test_registry_has_one_row_per_venue_with_a_working_downloader() -> None:
         assert spec.funding_docs.startswith("https://") and spec.margin_docs.startswith("https://")
 
 
-def test_static_and_bands_accept_the_new_venues(tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.needs_data
+def test_static_bands_and_backtest_accept_the_new_venues(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
     import subprocess
     import sys
@@ -74,3 +75,7 @@ def test_static_and_bands_accept_the_new_venues(tmp_path) -> None:  # type: igno
     assert json.loads(r.stdout)["theta_f"] == pytest.approx(0.01)
     r = subprocess.run([*base, "static", "--venue", "okx", *common], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "--theta-f" in r.stderr
+    r = subprocess.run([*base, "backtest", "--asset", "BTC", "--venue", "dydx", "--from", "2025-06-01", "--to",
+                        "2025-07-01", "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["theta_f"] == pytest.approx(0.012)

@@ -87,6 +87,7 @@ def write_funding(path: Path, rate: float, days: float = 200, scale: float = 1.0
     return path
 
 
+@pytest.mark.needs_data
 def test_cli_venues_json_with_a_user_file(tmp_path: Path) -> None:
     p = write_funding(tmp_path / "dydx_btc.csv", 3e-5)
     r = run("venues", "--asset", "BTC", "--funding-file", f"dydx={p}", "--json")
@@ -101,18 +102,21 @@ def test_cli_venues_json_with_a_user_file(tmp_path: Path) -> None:
     assert {r["venue"] for r in rows if r["net_carry_apy"] is None} == {"okx", "kraken"}
 
 
+@pytest.mark.needs_data
 def test_cli_duplicate_funding_file_is_an_error(tmp_path: Path) -> None:
     p = write_funding(tmp_path / "a.csv", 1e-5)
     r = run("venues", "--asset", "BTC", "--funding-file", f"dydx={p}", "--funding-file", f"DYDX={p}")
     assert r.returncode == 2 and "two files for dydx" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.needs_data
 def test_cli_percent_scaled_file_is_refused_by_the_shared_validation(tmp_path: Path) -> None:
     p = write_funding(tmp_path / "pct.csv", 2e-5, scale=100.0)  # 0.002 "per hour" = 1752% APR
     r = run("venues", "--asset", "BTC", "--funding-file", f"kraken={p}")
     assert r.returncode == 2 and "pct.csv" in r.stderr and "percent" in r.stderr
 
 
+@pytest.mark.needs_data
 def test_cli_allocate_respects_the_caps(tmp_path: Path) -> None:
     r = run("allocate", "--capital-usd", "1000000", "--assets", "BTC,ETH", "--max-venue-share", "0.3",
             "--max-asset-share", "0.5", "--capacity-usd", "hyperliquid:BTC=20000", "--json")

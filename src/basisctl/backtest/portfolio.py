@@ -33,7 +33,7 @@ from basisctl.backtest.results import BacktestResult
 from basisctl.backtest.rule import RuleSpec, calibrate_rule
 from basisctl.calibration.inputs import calibrate_sigma
 from basisctl.errors import BasisctlError
-from basisctl.model.margin import MMR_TIERS
+from basisctl.model.margin import venue_margin_tiers
 from basisctl.portfolio.book import allocate, weekly_apy
 from basisctl.venues.choice import venue_table
 
@@ -91,9 +91,8 @@ def position_run(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp,
     rule = calibrate_rule(asset, start - pd.DateOffset(years=2), start, cost,
                           RuleSpec(margin_venue=venue, kappa_venue=venue), funding=funding[funding["ts"] <= start])
     data = prepare(asset, start, end, "binance", venue, funding=funding)
-    tiers = None if venue == "hyperliquid" else tuple((t.lower_bound_usd, t.mmr)
-                                                      for t in MMR_TIERS.get((venue, asset.upper()), ()))
-    cfg = BacktestConfig(capital_usd=capital_usd, charge_entry=charge_entry, margin_tiers=tiers)
+    cfg = BacktestConfig(capital_usd=capital_usd, charge_entry=charge_entry,
+                         margin_tiers=venue_margin_tiers(venue, asset))
     return run_backtest(data, rule, CostModel.paper(asset), cfg)
 
 

@@ -42,7 +42,7 @@ def build_backtest(
     spot_file: Path | None, date_from: str, date_to: str, calib_from: str | None, calib_to: str | None,
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
-    l_max: float | None = None, theta_f: float | None = None,
+    l_max: float | None = None, theta_f: float | None = None, margin_venue: str = "hyperliquid",
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
     a = asset.upper()
@@ -64,7 +64,11 @@ def build_backtest(
         from basisctl.data.io import read_funding
 
         funding = read_funding(funding_file)
-    rule = calibrate_rule(a, c_from, c_to, cost, RuleSpec(l_max=l_max, theta_f=theta_f), candles=candles,
+    from basisctl.model.margin import check_venue, venue_margin_tiers
+
+    mv = check_venue(margin_venue)
+    rule = calibrate_rule(a, c_from, c_to, cost, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv),
+                          candles=candles,
                           candles_bar_hours=bar_h, funding=funding,
                           kappa_bps_14d=kappa_bps)
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
@@ -74,7 +78,8 @@ def build_backtest(
                              "prices_source": str(prices_file) if prices_file else data.prices_source,
                              "funding_source": str(funding_file) if funding_file else data.funding_source})
     costs = CostModel.fixed(cost, budget_bps=budget_bps)
-    cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd, buffer_bps=buffer_bps, delay_bars=delay_bars)
+    cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd, buffer_bps=buffer_bps, delay_bars=delay_bars,
+                         margin_tiers=venue_margin_tiers(mv, a))
     return run_backtest(data, rule, costs, cfg)
 
 
@@ -127,6 +132,8 @@ def backtest(
     l_max: Annotated[float | None, typer.Option(help="Hyperliquid max leverage (theta_F = 1/(2 L_max)); "
                                                 "default: the paper's table.")] = None,
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
+    venue: Annotated[str, typer.Option(help="Margin venue (theta_F rule): hyperliquid | binance | bybit | okx | "
+                                       "dydx | kraken.")] = "hyperliquid",
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object (fractions).")]
     = False,
     out: Annotated[Path | None, typer.Option(help="Write metrics.json, bars.parquet, trades.csv, summary.txt.")]
@@ -135,7 +142,7 @@ def backtest(
     """Replay one asset under the frozen band rule (calibrated before --from) with real funding."""
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
-                         kappa_bps, bar, budget_bps, l_max, theta_f)
+                         kappa_bps, bar, budget_bps, l_max, theta_f, margin_venue=venue)
     if out is not None:
         write_outputs(res, out)
     if as_json:

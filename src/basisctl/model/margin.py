@@ -180,3 +180,13 @@ def theta_f_for(
     if l_max is None:
         l_max = l_max_for_notional(tiers, notional_usd) if tiers else default_l_max(venue, asset)
     return theta_f_from_l_max(venue, l_max), float(l_max)
+
+
+def venue_margin_tiers(venue: str, asset: str) -> tuple[tuple[float, float], ...] | None:
+    """Notional tiers ((lower bound [USD notional], theta_F), ...) for the backtest engine's ``margin_tiers``:
+    None for Hyperliquid (the engine reads its margin table from the data dir), the documented MMR table where
+    there is one (Bybit BTC), else () (no tiers above the base rule)."""
+    v = check_venue(venue)
+    if v == "hyperliquid":
+        return None
+    return tuple((t.lower_bound_usd, t.mmr) for t in MMR_TIERS.get((v, asset.upper()), ()))
