@@ -118,7 +118,7 @@ def test_cli_percent_scaled_file_is_refused_by_the_shared_validation(tmp_path: P
 
 @pytest.mark.needs_data
 def test_cli_allocate_respects_the_caps(tmp_path: Path) -> None:
-    r = run("allocate", "--capital-usd", "1000000", "--assets", "BTC,ETH", "--max-venue-share", "0.3",
+    r = run("allocate", "--capital-usd", "1000000", "--assets", "BTC,ETH,XYZ", "--max-venue-share", "0.3",
             "--max-asset-share", "0.5", "--capacity-usd", "hyperliquid:BTC=20000", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
@@ -129,3 +129,4 @@ def test_cli_allocate_respects_the_caps(tmp_path: Path) -> None:
     hl = pos[(pos.asset == "BTC") & (pos.venue == "hyperliquid")]["capital_usd"]
     assert hl.empty or hl.iloc[0] <= 20_000 + 1e-6
     assert out["book_apy"] == pytest.approx((pos["capital_usd"] * pos["expected_apy"]).sum() / 1e6)
+    assert any(w.startswith("XYZ: left out: no binance_perp candles") for w in out["warnings"])

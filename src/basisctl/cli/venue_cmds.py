@@ -117,7 +117,11 @@ def allocate(
     rows, history, notes = [], {}, []
     for a in [x.upper() for x in parse_strs(assets)]:
         src = streams(a, vs, files)
-        sigma, _ = _calibration(a, end, lookback_days)
+        try:
+            sigma, _ = _calibration(a, end, lookback_days)
+        except BasisctlError as e:  # one asset without candles does not sink the book: said, and left out
+            notes.append(f"{a}: left out: {e}")
+            continue
         tab = venue_table(a, {v: f for v, (f, _) in src.items()}, asof=end, lookback_days=lookback_days,
                           sigma_annual=sigma)
         for r in tab.to_dict(orient="records"):

@@ -88,7 +88,7 @@ def venue_row(venue: str, asset: str, funding: pd.DataFrame | None, *, asof: pd.
         warnings.append(f"{e}: not ranked")
         return row
     row["theta_f"] = theta
-    res = solve_static(StaticInputs(venue, asset, sigma_annual, stress, theta, lmax if lmax == lmax else 1 / theta,
+    res = solve_static(StaticInputs(venue, asset, sigma_annual, stress, theta, lmax,  # lmax: reported only (NaN: OKX)
                                     horizon_days, epsilon, 0.1, kappa_day * horizon_days))
     a_t = float(res.alpha_risk)
     row["alpha_target"] = a_t
