@@ -220,3 +220,43 @@ def test_data_venue_server_answers_in_the_recorded_shapes(kind: str) -> None:
     status, got = srv.hl_info(req)
     assert status == 200 and got
     assert diff(shape(newest(kind)[1]), shape(got)) == set()
+
+
+# ------------------------------------------------------------------------------------------------ metaAndAssetCtxs
+def recorded_meta_and_ctxs() -> list:
+    """The real metaAndAssetCtxs response archived in the data dir (source AG, 2026-03-10), read in place."""
+    import json
+    import os
+
+    data = os.environ.get("BASISCTL_DATA_DIR")
+    if not data or not list(Path(data, "hyperliquid").glob("metaAndAssetCtxs_*.json")):
+        pytest.skip("no recorded metaAndAssetCtxs in the data dir")
+    return json.loads(sorted(Path(data, "hyperliquid").glob("metaAndAssetCtxs_*.json"))[-1].read_text())
+
+
+@pytest.mark.needs_data
+def test_downloader_meta_parser_on_the_recorded_meta_and_asset_ctxs() -> None:
+    from basisctl.data.fetch.hyperliquid import parse_meta_and_asset_ctxs
+
+    resp = recorded_meta_and_ctxs()
+    m = parse_meta_and_asset_ctxs(resp, "recorded metaAndAssetCtxs")
+    assert list(m.universe["name"]) == [u["name"] for u in resp[0]["universe"]]
+    btc = m.universe.set_index("name").loc["BTC"]
+    assert btc["maxLeverage"] == 40 and btc["ctx_markPx"] == float(resp[1][0]["markPx"])
+    n_tiers = sum(len(t[1]["marginTiers"]) for t in resp[0]["marginTables"])
+    assert len(m.margin_tables) == n_tiers
+    # and the 2023 recording (before margin tables existed) parses with an empty tier table
+    old = parse_meta_and_asset_ctxs([response("meta", "info_test/test_get_info"),
+                                     [{"markPx": "1.0"}] * len(response("meta", "info_test/test_get_info")
+                                                               ["universe"])], "recorded meta (2023)")
+    assert len(old.margin_tables) == 0 and old.universe["maxLeverage"].notna().all()
+
+
+@pytest.mark.needs_data
+def test_data_venue_server_meta_matches_the_recorded_meta_and_asset_ctxs() -> None:
+    from ..data.venue_server import VenueServer
+
+    real = recorded_meta_and_ctxs()
+    status, got = VenueServer().hl_info({"type": "metaAndAssetCtxs"})
+    assert status == 200
+    assert diff(shape(real), shape(got)) == set()
