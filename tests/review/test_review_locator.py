@@ -278,3 +278,25 @@ def test_meta_snapshot_with_an_impossible_date_is_not_the_newest(empty: Path, tm
         assert "2026-13-45" in str(e)
         return
     assert chosen == good
+
+
+@pytest.mark.needs_data
+@pytest.mark.xfail(strict=True, reason="review12 F15: BASISCTL_STORE pointing at a file: `data list` calls it "
+                   "'empty: not created yet' and `data pull` dies with a NotADirectoryError traceback (exit 1), "
+                   "where BASISCTL_DATA_DIR at a file is one line 'not a directory', exit 2")
+def test_store_that_is_a_file_is_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # repro: BASISCTL_STORE=/etc/hostname basisctl data pull --assets BTC --from 2026-08-01 ; echo $?
+    from ..data.venue_server import VenueServer  # serves the data dir's history in the venues' API shapes
+
+    not_a_dir = tmp_path / "store"
+    not_a_dir.write_text("x")
+    monkeypatch.setenv("BASISCTL_STORE", str(not_a_dir))
+    srv = VenueServer().start()
+    try:
+        res = CliRunner().invoke(app, ["data", "pull", "--assets", "BTC", "--from", "2026-08-20",
+                                       "--binance-url", srv.url, "--hyperliquid-url", srv.url])
+    finally:
+        srv.stop()
+        locator.set_data_dir(None)
+    assert res.exit_code == 2 and "not a directory" in res.output.lower(), (res.exit_code, res.output,
+                                                                             repr(res.exception))
