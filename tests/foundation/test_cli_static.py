@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from basisctl.cli.main import app
 from basisctl.model.static import pi_liq, solve_alpha_risk
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 runner = CliRunner()
 STATIC_KEYS = {"venue", "asset", "sigma_annual", "stress", "sigma_stressed", "horizon_days", "theta_f", "l_max",
                "epsilon", "lgd", "kappa_bps", "alpha_risk", "alpha_econ", "leverage_risk", "pi_liq_at_alpha_risk"}
@@ -42,7 +44,7 @@ def test_static_overrides_theta_via_l_max_and_theta_f():
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--venue", "kraken", "--asset", "BTC"], "unknown venue"),
+        (["--venue", "deribit", "--asset", "BTC"], "unknown venue"),
         (["--venue", "binance", "--asset", "BTC", "--epsilon", "1.5"], "epsilon"),
         (["--venue", "binance", "--asset", "BTC", "--sigma", "-0.2"], "sigma"),
         (["--venue", "binance", "--asset", "SOL", "--sigma", "0.5", "--kappa-bps", "1"], "--l-max"),
