@@ -92,9 +92,7 @@ def _cost_matrix_nb(alpha: NDArray[np.float64], fixed_frac: float, capital_usd: 
         for z in range(n):
             dz = alpha[z] - alpha[i]
             move = abs(dz)
-            if z == i or z == 0 or z == n - 1:
-                k[i, z] = np.inf
-            elif move < min_move - 1e-12:
+            if z == i or z == 0 or z == n - 1 or move < min_move - 1e-12:
                 k[i, z] = np.inf
             elif dz > 0.0:
                 k[i, z] = fixed_frac + cost_at_nb(sell_q, sell_c, move * capital_usd) * 1e-4 * move
@@ -148,7 +146,8 @@ def solve_band_nb(alpha: NDArray[np.float64], d: float, sigma: float, kappa: flo
     g = 0.0
     it = 0
     scale = 1e-12 * max(abs(kappa), 1e-6)
-    for it in range(1, max_iter + 1):
+    while it < max_iter:
+        it += 1
         h, g = _evaluate_nb(target, r, pu, pd, dt, k, True)
         cont = np.full(n, -np.inf)
         for i in range(1, n - 1):

@@ -17,9 +17,9 @@ q_hat = min(q*, Q^max). Per-side reset targets (issue 13): a lower breach restor
 breach ``reset_upper`` (the paper resets both to alpha_target; the optimal band of
 :mod:`basisctl.model.optimal_band` may reset elsewhere, e.g. to an interior point under fixed costs).
 ``reset_due`` (a driver's clock, e.g. the weekly ``periodic`` baseline) asks for a reset to alpha_target from
-inside the band: executed if the size reaches q_min and Q^max allows it (no eq. 47 gate). Lower breach with q_hat < q_min -> ``EMERGENCY`` (the driver executes q* at any
-cost and raises an alert); upper breach needs (alpha_t - alpha_target) kappa_fix >= K_reb_fix (eq. 47) and
-q_hat >= q_min, else no action.
+inside the band: executed if the size reaches q_min and Q^max allows it (no eq. 47 gate).
+Lower breach with q_hat < q_min -> ``EMERGENCY`` (the driver executes q* at any cost and raises an alert);
+upper breach needs (alpha_t - reset_upper) kappa_fix >= K_reb_fix (eq. 47) and q_hat >= q_min, else no action.
 
 The core ``decide_nb`` takes scalars and arrays only, so the compiled backtest loop calls the same code.
 """

@@ -53,7 +53,7 @@ class BandScores:
 def gbm_paths(sigma_annual: float, years: float, n_paths: int, seed: int) -> NDArray[np.float64]:
     """Hourly close prices, shape (paths, bars + 1), p_0 = 1, from the GBM model's step parameters."""
     sp = GBM(sigma_annual).step_params(1.0)
-    n = int(round(years * HOURS_PER_YEAR))
+    n = round(years * HOURS_PER_YEAR)
     z = np.random.default_rng(np.random.SeedSequence(seed)).standard_normal((n_paths, n))
     x = np.cumsum(sp.drift + sp.vol * z, axis=1)
     return np.exp(np.concatenate([np.zeros((n_paths, 1)), x], axis=1))

@@ -1,0 +1,73 @@
+"""Rule builders: every rule is a parameter set for the one band policy (``model.policy.decide_nb``).
+
+Each builder takes the frozen paper rule of a window (calibrated on data strictly before the window, see
+:func:`basisctl.backtest.rule.calibrate_rule`) and derives its own parameters from it and from nothing else,
+so every rule sees exactly the calibration data of ``paper``:
+
+* ``paper``: the frozen rule (alpha_target = alpha_dagger, alpha_L eq. 38, alpha_U eq. 45, eq. 47 gate);
+* ``optimal``: the impulse-control band of :mod:`basisctl.model.optimal_band` with sigma = the calibrated
+  (unstressed) realised vol, kappa = kappa_14d x 365/14 per year, floor = alpha_L, the window's cost curves
+  and q_min; entry at ``reset_upper``; eq. 47 gate off (the solver already priced the trade);
+  ``optimal_dagger`` is the same solver with the floor at alpha_dagger (Pi_liq over 1 day <= 1e-3) instead;
+* ``hold``: enter at alpha_dagger and never rebalance except below alpha_L (reset to alpha_dagger);
+* ``fixed_leverage``: a fractal-style leverage band: hedge leverage L = (1 - alpha)/alpha kept in
+  [L_dagger / 2, 1.5 L_dagger] around L_dagger = (1 - alpha_dagger)/alpha_dagger, full reset to alpha_dagger,
+  never below alpha_L;
+* ``periodic``: reset to alpha_dagger every 168 h (weekly) from wherever alpha is, plus the alpha_L floor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from basisctl.backtest.costs import CostModel
+from basisctl.backtest.engine import BacktestConfig
+from basisctl.backtest.rule import FrozenRule
+from basisctl.errors import ModelDomainError
+from basisctl.model.optimal_band import OptimalBand, solve_optimal_band
+
+RULES: tuple[str, ...] = ("paper", "optimal", "hold", "fixed_leverage", "periodic")
+#: selectable with ``--rules`` but not in the default set
+EXTRA_RULES: tuple[str, ...] = ("optimal_dagger",)
+NEVER_UPPER: float = 1.0  # alpha never exceeds 1 with a long spot leg, so the upper trigger never fires
+PERIODIC_HOURS: float = 168.0
+OPTIMAL_FLOOR: str = "alpha_lower"
+LEVERAGE_BAND: tuple[float, float] = (0.5, 1.5)  # fixed_leverage trigger multiples of L_dagger
+
+
+def kappa_annual(rule: FrozenRule, upper_horizon_hours: float = 336.0) -> float:
+    """kappa_14d [decimal over the horizon] as a rate per year."""
+    return rule.kappa_14d * 8760.0 / upper_horizon_hours
+
+
+def solve_for_rule(rule: FrozenRule, costs: CostModel, cfg: BacktestConfig, fixed_usd: float = 0.0,
+                   floor: str = OPTIMAL_FLOOR) -> OptimalBand:
+    """The optimal band for a frozen rule's calibration (sigma, kappa, floor) and a window's costs.
+    floor: ``alpha_target`` (alpha_dagger: Pi_liq over 1 day <= 1e-3) or ``alpha_lower`` (alpha_L: 3 h, 1e-4)."""
+    fl = rule.alpha_target if floor == "alpha_target" else rule.alpha_lower
+    return solve_optimal_band(rule.sigma_annual, kappa_annual(rule), fl, buy_cost=costs.buy,
+                              sell_cost=costs.sell, fixed_usd=fixed_usd, capital_usd=cfg.capital_usd,
+                              q_min_usd=cfg.q_min_usd)
+
+
+def build_rule(name: str, paper: FrozenRule, costs: CostModel, cfg: BacktestConfig) -> FrozenRule:
+    """The rule ``name`` derived from the window's frozen paper rule."""
+    at, al = paper.alpha_target, paper.alpha_lower
+    if name == "paper":
+        return replace(paper, rule="paper")
+    if name in ("optimal", "optimal_dagger"):
+        ob = solve_for_rule(paper, costs, cfg, floor="alpha_target" if name == "optimal_dagger" else OPTIMAL_FLOOR)
+        return replace(paper, alpha_target=ob.reset_upper, alpha_lower=ob.alpha_lower, alpha_upper=ob.alpha_upper,
+                       reset_lower=ob.reset_lower, reset_upper=ob.reset_upper, k_reb_fix=0.0, rule=name)
+    if name == "hold":
+        return replace(paper, alpha_upper=NEVER_UPPER, k_reb_fix=0.0, rule="hold")
+    if name == "fixed_leverage":
+        lev = (1.0 - at) / at
+        lo_mult, hi_mult = LEVERAGE_BAND
+        a_lo = max(al, 1.0 / (1.0 + hi_mult * lev))
+        a_hi = 1.0 / (1.0 + lo_mult * lev)
+        return replace(paper, alpha_lower=a_lo, alpha_upper=a_hi, k_reb_fix=0.0, rule="fixed_leverage")
+    if name == "periodic":
+        return replace(paper, alpha_upper=NEVER_UPPER, k_reb_fix=0.0, reset_every_hours=PERIODIC_HOURS,
+                       rule="periodic")
+    raise ModelDomainError(f"unknown rule '{name}': expected one of {', '.join(RULES + EXTRA_RULES)}")
