@@ -11,6 +11,7 @@ from rich.table import Table
 from basisctl.backtest.data import utc
 from basisctl.backtest.engine import BacktestConfig
 from basisctl.backtest.experiment import DEFAULT_PERIODS, VENUES, Period
+from basisctl.backtest.rule import RuleSpec
 from basisctl.cli._common import console, err_console, fail, handle_errors, parse_strs, print_json
 from basisctl.errors import DataCoverageError
 from basisctl.rules.builders import EXTRA_RULES, RULES
@@ -50,6 +51,8 @@ def compare_rules_cmd(
     = None,
     q_min_usd: Annotated[float, typer.Option(help="Minimum trade q_min [USD].")] = 10_000.0,
     capital_usd: Annotated[float, typer.Option(help="Initial capital D [USD].")] = 1_000_000.0,
+    l_max: Annotated[float | None, typer.Option(help="Hyperliquid max leverage (theta_F = 1/(2 L_max)); "
+                                                "default: the paper's table.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print rows and per-rule summary as JSON.")] = False,
 ) -> None:
     """Walk-forward comparison: every rule calibrated only on data before its window, same bars and costs."""
@@ -72,7 +75,8 @@ def compare_rules_cmd(
     periods = _periods(assets, date_from, date_to)
     cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd)
     try:
-        res = compare_rules(periods, venue_list, rule_list, cfg, prices=prices, funding=funding, cost_bps=cost_bps,
+        res = compare_rules(periods, venue_list, rule_list, cfg, RuleSpec(l_max=l_max), prices=prices,
+                            funding=funding, cost_bps=cost_bps,
                             on_step=lambda s: err_console.print(f"compare-rules: {s}", highlight=False))
     except DataCoverageError as e:
         raise DataCoverageError(f"compare-rules: {e}") from e
