@@ -25,6 +25,7 @@ from basisctl.backtest.engine import BacktestConfig
 from basisctl.backtest.rule import FrozenRule
 from basisctl.errors import ModelDomainError
 from basisctl.model.optimal_band import OptimalBand, solve_optimal_band
+from basisctl.model.policy import BandPolicy
 
 RULES: tuple[str, ...] = ("paper", "optimal", "hold", "fixed_leverage", "periodic")
 #: selectable with ``--rules`` but not in the default set
@@ -71,3 +72,20 @@ def build_rule(name: str, paper: FrozenRule, costs: CostModel, cfg: BacktestConf
         return replace(paper, alpha_upper=NEVER_UPPER, k_reb_fix=0.0, reset_every_hours=PERIODIC_HOURS,
                        rule="periodic")
     raise ModelDomainError(f"unknown rule '{name}': expected one of {', '.join(RULES + EXTRA_RULES)}")
+
+
+def optimal_band_policy(sigma_annual: float, kappa_horizon: float, horizon_days: float, alpha_floor: float,
+                        sell_basis_bps: float, buy_basis_bps: float, capital_usd: float, q_min_usd: float,
+                        buffer_bps: float, budget_bps: float) -> tuple[BandPolicy, dict[str, float]]:
+    """The controller's ``rule = "optimal"``: the solved band as a :class:`BandPolicy` (eq. 47 gate off,
+    per-side resets, entry at reset_upper). sigma unstressed [annualised]; kappa_horizon: carry over
+    ``horizon_days`` [decimal]; costs [bps of notional]; budget_bps: per-side Q^max budget [bps]."""
+    ob = solve_optimal_band(sigma_annual, kappa_horizon * 365.0 / horizon_days, alpha_floor,
+                            buy_cost=buy_basis_bps, sell_cost=sell_basis_bps, capital_usd=capital_usd,
+                            q_min_usd=q_min_usd)
+    pol = BandPolicy(ob.reset_upper, ob.alpha_lower, ob.alpha_upper, kappa_horizon, 0.0, q_min_usd=q_min_usd,
+                     buffer_bps=buffer_bps, sell_budget_bps=budget_bps, buy_budget_bps=budget_bps,
+                     reset_lower=ob.reset_lower, reset_upper=ob.reset_upper)
+    info = {f"optimal_{k}": float(v) for k, v in ob.to_dict().items()
+            if k in ("alpha_lower", "reset_lower", "alpha_upper", "reset_upper", "net_carry_apy")}
+    return pol, info
