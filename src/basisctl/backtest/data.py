@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from basisctl.calibration.volatility import bar_hours_of
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError
 
 PRICE_MARKETS: dict[str, str] = {"binance": "binance_perp", "hyperliquid": "hyperliquid_perp", "bybit": "bybit_perp"}
@@ -179,12 +179,12 @@ def load_prices(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp, 
     intervals = ["1h", "4h"] if bar == "auto" else [bar]
     errors = []
     for iv in intervals:
-        if not shipped.has_candles(market, asset, iv):
+        if not locator.has_candles(market, asset, iv):
             errors.append(f"no shipped {market} {asset} {iv} bars")
             continue
         bh = {"1h": 1.0, "4h": 4.0, "1d": 24.0}[iv]
         try:
-            c = shipped.load_candles(market, asset, iv)
+            c = locator.load_candles(market, asset, iv)
             return select_window(c, start, end, bh, f"shipped {market}/{asset}_{iv}"), bh, f"{market}/{asset}_{iv}"
         except DataCoverageError as e:
             errors.append(str(e))
@@ -197,9 +197,9 @@ def load_funding_stream(asset: str, venue: str, funding_file: str | Path | None 
         from basisctl.data.io import read_funding
 
         return read_funding(funding_file), str(funding_file)
-    if not shipped.has_funding(venue, asset):
+    if not locator.has_funding(venue, asset):
         raise DataCoverageError(f"no shipped {venue} funding for {asset} (supply --funding-file)")
-    return shipped.load_funding(venue, asset), f"{venue}/{asset}"
+    return locator.load_funding(venue, asset), f"{venue}/{asset}"
 
 
 def prepare(

@@ -12,7 +12,7 @@ from basisctl.backtest.data import BacktestData
 from basisctl.backtest.kernel import backtest_nb
 from basisctl.backtest.results import BacktestResult
 from basisctl.backtest.rule import FrozenRule
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import BasisctlError, ModelDomainError
 
 
@@ -20,7 +20,7 @@ from basisctl.errors import BasisctlError, ModelDomainError
 def _shipped_tiers(asset: str) -> tuple[tuple[float, float], ...]:
     """((lower bound [USD], theta_F = 1/(2 L_max)), ...) of the shipped Hyperliquid table; () if absent."""
     try:
-        return tuple((t.lower_bound_usd, 1.0 / (2.0 * t.max_leverage)) for t in shipped.hyperliquid_tiers(asset))
+        return tuple((t.lower_bound_usd, 1.0 / (2.0 * t.max_leverage)) for t in locator.hyperliquid_tiers(asset))
     except (BasisctlError, FileNotFoundError):
         return ()
 

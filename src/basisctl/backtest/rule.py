@@ -26,7 +26,7 @@ import pandas as pd
 from basisctl.calibration.funding import kappa_tilde
 from basisctl.calibration.inputs import calibrate_sigma
 from basisctl.calibration.volatility import realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError, ModelDomainError
 from basisctl.model.bands import ALPHA_UPPER_CAP, alpha_lower, alpha_upper
 from basisctl.model.margin import theta_f_for
@@ -162,7 +162,7 @@ def calibrate_rule(
     else:
         lookback = (c_to - c_from).total_seconds() / 86400.0
         try:
-            f = funding if funding is not None else shipped.load_funding(sp.kappa_venue, a)
+            f = funding if funding is not None else locator.load_funding(sp.kappa_venue, a)
             est = kappa_tilde(f, sp.upper_horizon_hours, c_to, lookback)
             kap, n_win = est.kappa, est.n_windows
             ksrc = f"{sp.kappa_venue if funding is None else 'funding file'} {sp.upper_horizon_hours:g}h windows " \

@@ -14,7 +14,7 @@ import pandas as pd
 
 from basisctl.calibration.funding import KappaEstimate, kappa_tilde
 from basisctl.calibration.volatility import VolEstimate, realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError
 
 #: Default calibration date: the refreshed layer of the paper (Hyperliquid meta snapshot 2026-03-10).
@@ -34,23 +34,23 @@ def calibrate_sigma(
     asset: str,
     asof: pd.Timestamp | str | None = None,
     lookback_days: float = 180.0,
-    market: str = shipped.VOL_PRICE_MARKET,
+    market: str = locator.VOL_PRICE_MARKET,
     candles_1h: pd.DataFrame | None = None,
     candles_4h: pd.DataFrame | None = None,
 ) -> VolEstimate:
     """Unstressed annualised sigma over the lookback ending at ``asof`` (hourly bars, 4-hour fallback)."""
     end = utc(asof)
     c1 = candles_1h
-    if c1 is None and shipped.has_candles(market, asset, "1h"):
-        c1 = shipped.load_candles(market, asset, "1h")
+    if c1 is None and locator.has_candles(market, asset, "1h"):
+        c1 = locator.load_candles(market, asset, "1h")
     if c1 is not None:
         try:
             return realised_vol(c1, end, lookback_days, 1.0, MIN_HOURLY_COVERAGE)
         except DataCoverageError:
             pass
     c4 = candles_4h
-    if c4 is None and shipped.has_candles(market, asset, "4h"):
-        c4 = shipped.load_candles(market, asset, "4h")
+    if c4 is None and locator.has_candles(market, asset, "4h"):
+        c4 = locator.load_candles(market, asset, "4h")
     if c4 is None:
         raise DataCoverageError(f"no {market} candles for {asset} cover the {lookback_days:g}-day window")
     return realised_vol(c4, end, lookback_days, 4.0, MIN_4H_COVERAGE)
@@ -65,7 +65,7 @@ def calibrate_kappa(
     funding: pd.DataFrame | None = None,
 ) -> KappaEstimate:
     """kappa_h from the venue's own funding stream over the lookback ending at ``asof`` [decimal]."""
-    f = funding if funding is not None else shipped.load_funding(venue, asset)
+    f = funding if funding is not None else locator.load_funding(venue, asset)
     return kappa_tilde(f, horizon_hours, utc(asof), lookback_days)
 
 

@@ -215,6 +215,7 @@ def report(
     names = [x.strip().upper() for x in assets.split(",") if x.strip()]
     if not names:
         fail("--assets needs at least one symbol")
+    _ensure_data(names)
     with _progress() as prog:
         tid = prog.add_task("report", total=None)
 
@@ -223,6 +224,27 @@ def report(
 
         path = build_report(out, assets=names, quick=quick, on_step=step)
     console.print(f"wrote {path}")
+
+
+def _ensure_data(assets: list[str]) -> None:
+    """No market data at all: offer to download it (interactive) or say exactly how (scripts, CI)."""
+    import sys
+
+    from basisctl.data import locator
+
+    if any(locator.has_funding("binance", a) for a in assets):
+        return
+    looked = ", ".join(str(r) for r in locator.roots())
+    how = (f"run `basisctl data pull --assets {','.join(assets)}` (public Binance and Hyperliquid endpoints, no "
+           "keys), or point --data-dir / BASISCTL_DATA_DIR at a folder in the shared layout (e.g. ../shared/data)")
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        err_console.print(f"No market data found (looked in {looked}).", highlight=False, markup=False)
+        if typer.confirm("Download the default data set now with `basisctl data pull`?", default=True, err=True):
+            from basisctl.cli.data_cmds import pull_cmd
+
+            pull_cmd(assets=",".join(assets))
+            return
+    fail(f"no market data found (looked in {looked}): {how}")
 
 
 def register(app: typer.Typer) -> None:

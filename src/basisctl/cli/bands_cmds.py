@@ -19,7 +19,7 @@ from rich.table import Table
 
 from basisctl.calibration.inputs import DEFAULT_ASOF, user_series, utc
 from basisctl.cli._common import console, err_console, fail, handle_errors, parse_floats, parse_strs, print_json
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
 from basisctl.model.margin import VENUES
 from basisctl.model.static import alpha_liq, hit_probability_log_barrier
@@ -238,7 +238,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def upper_grid_cmd(
         venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
-        assets: str = typer.Option(",".join(shipped.ASSETS), help="Comma-separated assets."),
+        assets: str = typer.Option(",".join(locator.ASSETS), help="Comma-separated assets."),
         cost_bps: str = typer.Option(DEFAULT_COSTS_BPS, help="K_reb scenarios [bps of capital]."),
         asof: str | None = typer.Option(None, help="Calibration end (UTC)."),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
@@ -288,7 +288,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def lower_grid_cmd(
         venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
-        assets: str = typer.Option(",".join(shipped.ASSETS), help="Comma-separated assets."),
+        assets: str = typer.Option(",".join(locator.ASSETS), help="Comma-separated assets."),
         asof: str | None = typer.Option(None, help="Calibration end (UTC)."),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
         stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier (closed form, MC and bootstrap)."),

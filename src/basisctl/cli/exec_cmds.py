@@ -34,7 +34,7 @@ _BASE_TOKENS = {"ETH": ("WETH", "ETH"), "BTC": ("WBTC", "BTC", "cbBTC", "tBTC")}
 
 def _spot_leg(asset: str, pool_file: Path | None, fee_bps: float | None, impact_bps: float | None) -> Any:
     from basisctl.execution.costs import ParametricSpotLeg, UniswapV3SpotLeg
-    from basisctl.execution.uniswap_v3 import load_pool_snapshot, shipped_pool
+    from basisctl.execution.uniswap_v3 import default_pool, load_pool_snapshot
 
     a = asset.upper()
     if fee_bps is not None or impact_bps is not None:
@@ -44,7 +44,7 @@ def _spot_leg(asset: str, pool_file: Path | None, fee_bps: float | None, impact_
     if pool_file is None and a != "ETH":
         fail(f"no shipped spot pool for {a}: pass --pool-file META_JSON (Uniswap v3 snapshot with its _ticks.csv) "
              "or a parametric spot model with --spot-fee-bps and --spot-impact-bps-at-1m")
-    pool = load_pool_snapshot(pool_file) if pool_file is not None else shipped_pool(a)
+    pool = load_pool_snapshot(pool_file) if pool_file is not None else default_pool(a)
     candidates = _BASE_TOKENS.get(a, (a, f"W{a}"))
     base = next((t.symbol for t in (pool.token0, pool.token1) if t.symbol.upper() in
                  {c.upper() for c in candidates}), None)

@@ -14,7 +14,7 @@ from basisctl.calibration.funding import funding_window_stats
 from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma, user_series, utc
 from basisctl.calibration.volatility import realised_vol
 from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.model.margin import check_venue, theta_f_for
 from basisctl.model.static import StaticInputs, solve_static
 from basisctl.static_grid import static_grid_frame
@@ -153,9 +153,9 @@ def funding_stats(
 ) -> None:
     """1-day cumulative funding as APY per lookback window (shape of the paper's Tables I-III)."""
     v = venue.lower()
-    if v not in shipped.FUNDING_VENUES:
-        fail(f"unknown venue '{venue}': expected one of {', '.join(shipped.FUNDING_VENUES)}")
-    f = shipped.load_funding(v, asset)
+    if v not in locator.FUNDING_VENUES:
+        fail(f"unknown venue '{venue}': expected one of {', '.join(locator.FUNDING_VENUES)}")
+    f = locator.load_funding(v, asset)
     end = utc(asof)
     stats = funding_window_stats(f, end, tuple(parse_floats(windows, "windows")), horizon_hours)
     rows = [s.to_dict() for s in stats]

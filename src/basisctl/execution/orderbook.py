@@ -189,9 +189,9 @@ def impact_cost_bps(book: L2Book, side: BookSide, notional_usd: ArrayLike,
 
 # ------------------------------------------------------------------------------------- offline snapshot
 def _depth_snapshot_path() -> Path:
-    from basisctl.data.shipped import dataset_root
+    from basisctl.data.locator import depth_snapshot_path
 
-    return dataset_root() / "liquidity" / "orderbook" / "bid_depth_snapshot_2026-03.csv"
+    return depth_snapshot_path()
 
 
 def load_depth_snapshot(path: str | Path | None = None) -> list[dict[str, object]]:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, user_series
 from basisctl.calibration.volatility import realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import BasisctlError
 from basisctl.live.config import ControllerConfig
 from basisctl.live.controller import Controller
@@ -60,7 +60,7 @@ def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float
         vol = calibrate_sigma(asset, asof, b.lookback_days)
     sigma = vol.sigma_annual * b.stress
     try:
-        tiers = shipped.hyperliquid_tiers(asset)
+        tiers = locator.hyperliquid_tiers(asset)
     except BasisctlError:
         tiers = None
     theta, l_max = theta_f_for("hyperliquid", asset, notional_usd=capital_usd, tiers=tiers)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError
 from basisctl.live.venue import (
     BookSide,
@@ -88,8 +88,8 @@ class PriceReplay:
     """Mid price and funding settlements from shipped Hyperliquid data, as functions of venue time [ms]."""
 
     def __init__(self, asset: str, candles: pd.DataFrame | None = None, funding: pd.DataFrame | None = None):
-        c = candles if candles is not None else shipped.load_candles("hyperliquid_perp", asset, "1h")
-        f = funding if funding is not None else shipped.load_funding("hyperliquid", asset)
+        c = candles if candles is not None else locator.load_candles("hyperliquid_perp", asset, "1h")
+        f = funding if funding is not None else locator.load_funding("hyperliquid", asset)
         c = c.sort_values("ts")
         self.open_ms = _ms(c["ts"])
         self.open = c["open"].to_numpy(float)

@@ -9,15 +9,18 @@ Every table and figure caption prints the CLI command that regenerates its numbe
 from __future__ import annotations
 
 import html
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from basisctl import __version__
 from basisctl.backtest.experiment import DEFAULT_PERIODS, run_experiment
 from basisctl.calibration.inputs import DEFAULT_ASOF
+from basisctl.errors import DataNotFoundError
 from basisctl.report._html import CSS
 from basisctl.report.backtest_section import backtest_section
 from basisctl.report.bands_section import bands_section
+from basisctl.report.data_section import data_section
 from basisctl.report.execution_section import execution_frames, execution_section
 from basisctl.report.funding_section import funding_section
 from basisctl.report.mc_section import mc_grids, mc_section
@@ -57,7 +60,12 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     step("bands")
     mc_html = mc_section(assets, note)
     step("Monte Carlo grids")
-    exec_html = execution_section()
+    try:
+        exec_html = execution_section()
+    except DataNotFoundError as e:  # liquidity snapshots are optional inputs: say what is missing, go on
+        exec_html = (f"<section id='execution'><h2>Execution</h2><p class='warn'>Not computed: "
+                     f"{html.escape(str(e))}</p></section>")
+        print(f"warning: report: execution section skipped: {e}", file=sys.stderr)
     step("execution costs and capacity")
     funding_html = funding_section(assets)
     step("funding diagnostics")
@@ -65,13 +73,15 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     bt_html = backtest_section(exp, periods)
     step("figures")
     nav = ("<nav><a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
-           "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a></nav>")
+           "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
+           "<a href='#data'>Data</a></nav>")
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>basisctl report</title>"
            f"<style>{CSS}</style></head><body><h1>basisctl report</h1>"
-           f"<p>basisctl {__version__}; shipped data; static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
+           f"<p>basisctl {__version__}; market data from the data dirs listed under <a href='#data'>Data</a>; "
+           f"static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
            "All returns are fractions of initial capital shown as %. Generated offline by "
            f"<code>basisctl report --out {html.escape(str(out_dir))}{' --quick' if quick else ''}</code>.</p>{nav}"
-           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}</body></html>")
+           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}{data_section()}</body></html>")
     path = out_dir / "index.html"
     path.write_text(doc, encoding="utf-8")
     return path

@@ -23,7 +23,7 @@ from basisctl.execution.costs import (
     build_instant_costs,
 )
 from basisctl.execution.orderbook import HL_TAKER_FEE_BPS, PerpFees, synthetic_book_from_depth
-from basisctl.execution.uniswap_v3 import shipped_pool
+from basisctl.execution.uniswap_v3 import default_pool
 from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
 from basisctl.report._html import F2, F4, _figure, _table
 from basisctl.simulate.grids import (
@@ -49,7 +49,7 @@ BASE_TOKENS = ("WETH", "ETH")
 def _exec_costs() -> tuple[UniswapV3SpotLeg, OrderBookPerpLeg, dict[BasisSide, InstantCost]]:
     """The defaults of ``basisctl costs quote|capacity --asset ETH``: shipped Uniswap v3 USDC/WETH 0.05% pool,
     SYNTHETIC Hyperliquid book from the shipped depth snapshot, taker 4.5 bps, $1 withdrawal, no gas."""
-    pool = shipped_pool(EXEC_ASSET)
+    pool = default_pool(EXEC_ASSET)
     base = next(t.symbol for t in (pool.token0, pool.token1) if t.symbol.upper() in BASE_TOKENS)
     spot = UniswapV3SpotLeg(pool, base)
     perp = OrderBookPerpLeg(synthetic_book_from_depth(EXEC_ASSET, EXEC_VENUE), PerpFees(taker_bps=HL_TAKER_FEE_BPS))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from basisctl.calibration.funding import funding_window_stats, rolling_carry
 from basisctl.calibration.inputs import DEFAULT_ASOF
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import BasisctlError
 from basisctl.report._html import COLORS, PCT, VENUES, _figure, _table
 
@@ -21,9 +21,9 @@ def funding_section(assets: Sequence[str]) -> str:
     rows, series = [], {}
     for v in VENUES:
         for a in assets:
-            if not shipped.has_funding(v, a):
+            if not locator.has_funding(v, a):
                 continue
-            f = shipped.load_funding(v, a)
+            f = locator.load_funding(v, a)
             try:
                 for s in funding_window_stats(f, DEFAULT_ASOF):
                     rows.append({"venue": v, "asset": a, **s.to_dict()})

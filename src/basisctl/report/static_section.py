@@ -22,7 +22,7 @@ def static_section(assets: Sequence[str], quick: bool) -> tuple[str, pd.DataFram
     cmd = (f"basisctl static-grid --venues {','.join(VENUES)} --assets {','.join(assets)} "
            f"--lookbacks {','.join(f'{x:g}' for x in lbs)} --stresses {','.join(f'{x:g}' for x in stresses)}")
     out = ["<h2 id='static'>Static collateral share &alpha;* (Variant 2)</h2>",
-           f"<p>Calibrated at {DEFAULT_ASOF:%Y-%m-%d} from the shipped data: &epsilon; = 10<sup>-3</sup> over a 1-day "
+           f"<p>Calibrated at {DEFAULT_ASOF:%Y-%m-%d} from the data dirs: &epsilon; = 10<sup>-3</sup> over a 1-day "
            "horizon, venue margin rule &theta;<sub>F</sub> from the paper's L<sub>max</sub> table.</p>"]
     s15 = g[np.isclose(g["stress"], 1.5)]
     # heat map venue x asset (rows) vs lookback (columns)

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, utc
 from basisctl.calibration.volatility import bar_hours_of, log_returns_consecutive, realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError, ModelDomainError
 from basisctl.model.bands import (
     ALPHA_UPPER_CAP,
@@ -98,7 +98,7 @@ def resolve_band_inputs(venue: str, asset: str, asof: pd.Timestamp | str | None,
         sig, sig_src = est.sigma_annual, f"prices file {bh:g}h bars, {lookback_days:g}d to {when:%Y-%m-%d}"
     elif sigma is None:
         est = calibrate_sigma(asset, when, lookback_days)
-        sig, sig_src = est.sigma_annual, (f"{shipped.VOL_PRICE_MARKET} {est.interval_hours:g}h bars, "
+        sig, sig_src = est.sigma_annual, (f"{locator.VOL_PRICE_MARKET} {est.interval_hours:g}h bars, "
                                           f"{lookback_days:g}d to {when:%Y-%m-%d}")
     else:
         if not (math.isfinite(sigma) and sigma > 0):
@@ -120,7 +120,7 @@ def hourly_returns(asset: str, asof: pd.Timestamp | str | None, lookback_days: f
     (no look-ahead: the later bar of each return closes by ``asof``); raises when fewer than 90% of the hours
     are present."""
     end = utc(asof)
-    c = candles if candles is not None else shipped.load_candles(shipped.VOL_PRICE_MARKET, asset, "1h")
+    c = candles if candles is not None else locator.load_candles(locator.VOL_PRICE_MARKET, asset, "1h")
     r, ts = log_returns_consecutive(c, 1.0)
     step = 3_600_000_000_000
     start = end - pd.Timedelta(days=lookback_days)
@@ -129,7 +129,7 @@ def hourly_returns(asset: str, asof: pd.Timestamp | str | None, lookback_days: f
     expected = max(int(lookback_days * 24) - 1, 1)
     if out.size < MIN_BOOT_COVERAGE * expected:
         raise DataCoverageError(
-            f"{shipped.VOL_PRICE_MARKET} {asset.upper()} 1h returns cover {out.size / expected:.0%} of the "
+            f"{locator.VOL_PRICE_MARKET} {asset.upper()} 1h returns cover {out.size / expected:.0%} of the "
             f"{lookback_days:g}-day window ending {end:%Y-%m-%d} (bootstrap needs {MIN_BOOT_COVERAGE:.0%}); "
             "choose another --asof")
     return np.asarray(out, dtype=np.float64)
