@@ -17,11 +17,28 @@ def _bt_cmd(p: Period, venue: str) -> str:
     return f"basisctl backtest --asset {p.asset} --funding-venue {venue} --from {p.start} --to {p.end}"
 
 
-def backtest_section(exp: ExperimentResult, periods: Sequence[Period]) -> str:
-    out = ["<h2 id='backtest'>Funding-environment experiment (paper Sec. IX, Tables VII, IX-XI)</h2>",
-           "<p>Same Binance perp bars (spot = perp), same rule frozen on the 2 years before each test window "
-           "(Binance data, Hyperliquid margin rule), costs from Table VIII with unlimited liquidity at that cost; "
-           "only the funding stream credited to the short changes.</p>"]
+INTRO = ("<p>Same Binance perp bars (spot = perp), same rule frozen on the 2 years before each test window "
+         "(Binance data, Hyperliquid margin rule), costs from Table VIII with unlimited liquidity at that cost; "
+         "only the funding stream credited to the short changes.</p>")
+
+
+def _fig_legend(fig: plt.Figure, axes: np.ndarray, ncol: int = 6) -> None:
+    """One legend for the whole grid, below the panels, so that no legend covers a series."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    if seen:
+        fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(ncol, len(seen)), fontsize=7,
+                   frameon=False)
+    bottom = min(0.3, 0.55 / fig.get_figheight()) if seen else 0.0  # about 0.55 in for two legend rows
+    fig.tight_layout(rect=(0.0, bottom, 1.0, 1.0 - min(0.15, 0.35 / fig.get_figheight())))
+
+
+def backtest_section(exp: ExperimentResult, periods: Sequence[Period], anchor: str = "backtest",
+                     title: str = "Funding-environment experiment (paper Sec. IX, Tables VII, IX-XI)",
+                     intro: str = INTRO) -> str:
+    out = [f"<h2 id='{anchor}'>{title}</h2>", intro]
     rules = exp.rules_frame()
     out.append(_table(rules, "Frozen rule per asset and period (Table VII shape).",
                       "basisctl backtest --asset ASSET --from START --json  (keys alpha_target, alpha_lower, ...)",
@@ -52,32 +69,33 @@ def backtest_section(exp: ExperimentResult, periods: Sequence[Period]) -> str:
             f = r.to_frame()
             nav = f["nav"] / r.config.capital_usd
             ls = "-" if v == "binance" else "--"
-            ax_nav[k].plot(f.index, nav, ls, color=COLORS[v], lw=1.1, label=v)
-            ax_dd[k].plot(f.index, nav / nav.cummax() - 1, ls, color=COLORS[v], lw=1.0, label=v)
-            ax_lev[k].plot(f.index, f["leverage"], ls, color=COLORS[v], lw=0.8, label=v)
+            ax_nav[k].plot(f.index, nav, ls, color=COLORS[v], lw=1.1, label=f"{v} funding")
+            ax_dd[k].plot(f.index, nav / nav.cummax() - 1, ls, color=COLORS[v], lw=1.0, label=f"{v} funding")
+            ax_lev[k].plot(f.index, f["leverage"], ls, color=COLORS[v], lw=0.8, label=f"{v} funding")
             if v == "hyperliquid":
                 ax = ax_al[k]
-                ax.plot(f.index, f["alpha"], color="k", lw=0.7)
+                ax.plot(f.index, f["alpha"], color="k", lw=0.7, label="alpha_t")
                 for y, c, name in ((r.rule.alpha_lower, "r", "alpha_L"), (r.rule.alpha_target, "g", "alpha_target"),
                                    (r.rule.alpha_upper, "b", "alpha_U")):
-                    ax.axhline(y, color=c, lw=0.9, ls=":", label=f"{name} {y:.3f}")
+                    ax.axhline(y, color=c, lw=0.9, ls=":", label=name)
                 for act, mk, c in (("raise_collateral", "^", "r"), ("lower_collateral", "v", "b"),
                                    ("emergency", "X", "m"), ("liquidation_reentry", "X", "k")):
                     sel = f[f["action"] == act]
                     if len(sel):
                         ax.scatter(sel.index, sel["alpha_pre_trade"], marker=mk, color=c, s=28, zorder=3, label=act)
                 ax.set_ylim(0, min(1.0, r.rule.alpha_upper + 0.05))
-        for axs in (ax_nav, ax_dd, ax_lev, ax_al):
-            axs[k].set_title(f"{a} {lab}", fontsize=9)
+                ax.set_title(f"{a} {lab}: L {r.rule.alpha_lower:.3f}, target {r.rule.alpha_target:.3f}, "
+                             f"U {r.rule.alpha_upper:.3f}", fontsize=8)
+        for axs, ylab in ((ax_nav, "NAV / initial capital"), (ax_dd, "drawdown"), (ax_lev, "leverage [x]"),
+                          (ax_al, "alpha_t [share of equity]")):
+            if axs is not ax_al or not ax_al[k].get_title():
+                axs[k].set_title(f"{a} {lab}", fontsize=9)
+            axs[k].set_ylabel(ylab, fontsize=8)
             axs[k].tick_params(axis="x", labelsize=7, rotation=30)
             axs[k].grid(alpha=0.3)
         ax_dd[k].yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=1))
-        ax_al[k].legend(fontsize=6, loc="upper right")
-        ax_nav[k].legend(fontsize=7)
-    fig_nav.tight_layout()
-    fig_dd.tight_layout()
-    fig_lev.tight_layout()
-    fig_al.tight_layout()
+    for fig, axs in ((fig_nav, ax_nav), (fig_dd, ax_dd), (fig_lev, ax_lev), (fig_al, ax_al)):
+        _fig_legend(fig, axs)
     cmd_all = "basisctl backtest --asset ASSET --funding-venue {binance|hyperliquid} --from START --to END --out DIR"
     out.append(_figure(fig_nav, "NAV per asset under both funding streams (paper Figs. 7/14).", cmd_all))
     out.append(_figure(fig_al, "alpha_t against [alpha_L, alpha_U] with rebalance markers.", cmd_all))
@@ -95,6 +113,7 @@ def backtest_section(exp: ExperimentResult, periods: Sequence[Period]) -> str:
     ax.set_xticks(x, [f"{t}\n{p}\n{f[:2].upper()}" for t, p, f in zip(m.ticker, m.period, m.funding, strict=True)],
                   fontsize=7)
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_ylabel("share of initial capital")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, axis="y")
     out.append(_figure(fig, "Return decomposition [fraction of initial capital] (paper Fig. 8); BI = Binance, "

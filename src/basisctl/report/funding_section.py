@@ -51,6 +51,8 @@ def funding_section(assets: Sequence[str]) -> str:
         ax.axvline(0, color="k", lw=0.8)
         ax.set_title(f"{a}: 1-day funding as APY")
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.set_xlabel("1-day funding x 365")
+        ax.set_ylabel("density")
         ax.legend(fontsize=7)
     cmd = "basisctl funding-stats --venue VENUE --asset ASSET --windows 90,180,360"
     return ("<h2 id='funding'>Funding diagnostics</h2>"

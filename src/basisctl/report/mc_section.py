@@ -24,6 +24,8 @@ from basisctl.simulate.grids import (
     upper_grid,
 )
 
+MIN_HITS_FOR_MEDIAN: int = 20
+
 
 def _upper_cmd(assets: Sequence[str]) -> str:
     return (f"basisctl simulate upper-grid --venues {','.join(VENUES)} --assets {','.join(assets)} "
@@ -81,14 +83,18 @@ def mc_section(assets: Sequence[str], note: Note | None = None) -> str:
         tab = ok_u.groupby(["venue", "asset"], sort=False)[["alpha_target", "kappa14_bps"]].first()
         fmt: dict[str, str] = {"alpha_target": F4, "kappa14_bps": F2}
         for c in DEFAULT_COSTS_BPS:
-            for key, name, f in (("alpha_upper", f"alpha_U {c:g}bps", F4), ("hit_rate", f"hit {c:g}bps", "{:.3f}"),
+            for key, name, f in (("alpha_upper", f"alpha_U {c:g}bps", F4), ("hit_rate", f"hit {c:g}bps", "{:.4f}"),
                                  ("median_hit_days", f"median d {c:g}bps", "{:.1f}")):
                 tab[name] = wide[(key, c)]
                 fmt[name] = f
+            # a median of a handful of hitting paths next to a hit rate that rounds to 0 misleads: blank it
+            few = wide[("hit_rate", c)] * DEFAULT_UPPER_PATHS < MIN_HITS_FOR_MEDIAN
+            tab.loc[few.to_numpy(), f"median d {c:g}bps"] = np.nan
         se = float(ok_u["hit_rate_se"].max())
         out.append(_table(tab.reset_index(), f"alpha_U hit rate within {DEFAULT_MC_HORIZON_DAYS:g} days and median "
                           f"hit time [days] per venue x asset x cost (Table XIX shape); largest standard error of a "
-                          f"hit rate {se:.4f}.", cmd_u, fmt))
+                          f"hit rate {se:.4f}; the median is left blank where fewer than {MIN_HITS_FOR_MEDIAN} of "
+                          f"the {DEFAULT_UPPER_PATHS:,} paths hit.", cmd_u, fmt))
         out.append(_figure(_hit_rate_figure(ok_u), "alpha_U hit rate (top, error bars 2 SE) and median hit time "
                            "(bottom) against the rebalancing cost K_reb.", cmd_u))
     if len(ok_l):
@@ -96,13 +102,22 @@ def mc_section(assets: Sequence[str], note: Note | None = None) -> str:
         t["mc_z"] = (t["mc_liq_rate"] - DEFAULT_EPS_LIQ) / t["mc_liq_rate_se"]
         t["boot_ci_low"] = [c[0] for c in t["alpha_lower_boot_ci"]]
         t["boot_ci_high"] = [c[1] for c in t["alpha_lower_boot_ci"]]
-        cols = ["venue", "asset", "sigma_stressed", "theta_f", "alpha_liq", "alpha_lower", "mc_liq_rate",
-                "mc_liq_rate_se", "mc_z", "alpha_lower_boot", "boot_ci_low", "boot_ci_high", "boot_paths",
+        mc_cols = ["mc_liq_rate", "mc_liq_rate_se", "mc_z"]
+        one_check = len(t) > 1 and float(t["mc_z"].max() - t["mc_z"].min()) < 1e-6
+        cols = ["venue", "asset", "sigma_stressed", "theta_f", "alpha_liq", "alpha_lower",
+                *([] if one_check else mc_cols), "alpha_lower_boot", "boot_ci_low", "boot_ci_high", "boot_paths",
                 "alpha_target"]
-        out.append(_table(t[cols], "Solvency band: alpha_L closed form vs its GBM Monte Carlo check "
-                          "(mc_z = (MC - eps_liq) / SE) vs bootstrap alpha_L^boot with its 95% interval.", cmd_l,
-                          {"sigma_stressed": F4, "theta_f": F4, "alpha_liq": F4, "alpha_lower": F4,
-                           "mc_liq_rate": "{:.2e}", "mc_liq_rate_se": "{:.1e}", "mc_z": "{:+.2f}",
+        mc_fmt = {"mc_liq_rate": "{:.2e}", "mc_liq_rate_se": "{:.1e}", "mc_z": "{:+.2f}"}
+        if one_check:  # the same barrier distance in sigma sqrt(h) units and the same seed: one test, print it once
+            out.append(_table(t[mc_cols].iloc[[0]].assign(cells=len(t), paths=DEFAULT_LOWER_MC_PATHS),
+                              f"GBM check of the closed-form alpha_L (one check: alpha_L puts the barrier at the same "
+                              f"distance in sigma sqrt(h) units in all {len(t)} cells and the seed is shared, so "
+                              "every cell gives this same number; mc_z = (MC - eps_liq) / SE).", cmd_l,
+                              {**mc_fmt, "paths": "{:,}"}))
+        out.append(_table(t[cols], "Solvency band: alpha_L closed form"
+                          + ("" if one_check else " vs its GBM Monte Carlo check (mc_z = (MC - eps_liq) / SE)")
+                          + " vs bootstrap alpha_L^boot with its 95% interval.", cmd_l,
+                          {"sigma_stressed": F4, "theta_f": F4, "alpha_liq": F4, "alpha_lower": F4, **mc_fmt,
                            "alpha_lower_boot": F4, "boot_ci_low": F4, "boot_ci_high": F4, "boot_paths": "{:,}",
                            "alpha_target": F4}))
         out.append(_figure(_lower_figure(t), "alpha_liq < alpha_L (closed form) vs alpha_L^boot (95% interval) "
