@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from basisctl import __version__
-from basisctl.backtest.experiment import DEFAULT_PERIODS, run_experiment
+from basisctl.backtest.experiment import DEFAULT_PERIODS, PAPER_PERIODS, run_experiment
 from basisctl.calibration.inputs import DEFAULT_ASOF
 from basisctl.errors import DataNotFoundError
 from basisctl.report._html import CSS
@@ -24,7 +24,10 @@ from basisctl.report.data_section import data_section
 from basisctl.report.execution_section import execution_frames, execution_section
 from basisctl.report.funding_section import funding_section
 from basisctl.report.mc_section import mc_grids, mc_section
+from basisctl.report.paper_section import paper_section
+from basisctl.report.rules_section import rules_section
 from basisctl.report.static_section import static_section
+from basisctl.rules.compare import compare_rules
 
 __all__ = ["build_report", "execution_frames", "mc_grids"]
 
@@ -41,7 +44,8 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     if quick:
         seen: set[str] = set()
         periods = [p for p in periods if not (p.asset in seen or seen.add(p.asset))]  # type: ignore[func-returns-value]
-    total = 3 + 2 * len(periods) + 1 + 2
+    paper_periods = [p for p in PAPER_PERIODS if p.asset in assets]
+    total = 3 + 2 * len(periods) + 1 + 2 + 2 * len(paper_periods) + 2 * (len(periods) + len(paper_periods))
     done = 0
 
     def step(label: str) -> None:
@@ -70,9 +74,15 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     funding_html = funding_section(assets)
     step("funding diagnostics")
     exp = run_experiment(periods, on_step=lambda s: step(f"backtest {s}"))
-    bt_html = backtest_section(exp, periods)
+    bt_html = backtest_section(exp, periods, title="Out-of-time extension: the funding-environment experiment on the "
+                               "later windows (paper Sec. IX, Tables VII, IX-XI)")
     step("figures")
-    nav = ("<nav><a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
+    exp_paper = run_experiment(paper_periods, on_step=lambda s: step(f"paper window {s}"))
+    paper_html = paper_section(exp_paper, paper_periods)
+    cmp = compare_rules([*paper_periods, *periods], on_step=lambda s: step(f"compare-rules {s}"))
+    rules_html = rules_section(cmp)
+    nav = ("<nav><a href='#paper'>Paper window 2024</a><a href='#rules'>Rules compared</a>"
+           "<a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
            "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
            "<a href='#data'>Data</a></nav>")
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>basisctl report</title>"
@@ -81,7 +91,7 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
            f"static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
            "All returns are fractions of initial capital shown as %. Generated offline by "
            f"<code>basisctl report --out {html.escape(str(out_dir))}{' --quick' if quick else ''}</code>.</p>{nav}"
-           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}{data_section()}</body></html>")
+           f"{paper_html}{rules_html}{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}{data_section()}</body></html>")
     path = out_dir / "index.html"
     path.write_text(doc, encoding="utf-8")
     return path
