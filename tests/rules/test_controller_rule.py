@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from basisctl.live.runner import calibrate_band
 from basisctl.model.optimal_band import solve_optimal_band
@@ -15,6 +16,7 @@ CALIBRATE = {"mode": "calibrate", "alpha_target": None, "alpha_lower": None, "al
              "kappa_fix": None}
 
 
+@pytest.mark.needs_data
 def test_optimal_rule_in_controller_config(tmp_path: Path) -> None:
     paper, pinfo = calibrate_band(fixed_config(tmp_path, band=CALIBRATE), ASOF, 1e6)
     opt, info = calibrate_band(fixed_config(tmp_path, band={**CALIBRATE, "rule": "optimal"}), ASOF, 1e6)
