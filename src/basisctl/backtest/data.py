@@ -71,6 +71,13 @@ class BacktestData:
     funding: FundingAlignment
     prices_source: str
     funding_source: str
+    #: where the spot leg's prices came from; SPOT_PROXY when spot = the perp series (basis P&L zero by construction)
+    spot_source: str = "proxy: spot = perp"
+
+    @property
+    def basis_proxy(self) -> bool:
+        """True when the spot leg is valued at the perp prices (no real basis)."""
+        return self.spot_source == SPOT_PROXY
 
     @property
     def start(self) -> pd.Timestamp:
@@ -89,7 +96,44 @@ class BacktestData:
         """Same bars, another funding stream (the funding-environment experiment)."""
         al = align_funding(funding, self.ts, self.bar_hours)
         return BacktestData(self.asset, self.ts, self.bar_hours, self.p_open, self.p_high, self.p_close,
-                            self.s_open, self.s_close, al, self.prices_source, source)
+                            self.s_open, self.s_close, al, self.prices_source, source, self.spot_source)
+
+
+SPOT_PROXY = "proxy: spot = perp"
+SPOT_MODES = ("auto", "perp", "binance_spot")
+#: at most this share of the window's spot bars may be missing (each filled with the previous spot close)
+MAX_SPOT_FILL = 0.005
+
+
+def load_spot(asset: str, ts: pd.DatetimeIndex, mode: str) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """Spot open/close aligned to the perp bars ``ts`` from the Binance spot 1h series, or None (proxy).
+
+    ``auto``: the Binance spot series when it covers the window (missing bars <= MAX_SPOT_FILL of the window, each
+    filled with the previous spot close and counted in the source label), else None. ``binance_spot``: the same,
+    but a series that does not cover the window is an error. ``perp``: None."""
+    if mode not in SPOT_MODES:
+        raise DataCoverageError(f"spot must be one of {', '.join(SPOT_MODES)} (got '{mode}')")
+    if mode == "perp":
+        return None
+    a = asset.upper()
+    if len(ts) < 2 or float((ts[1] - ts[0]).total_seconds()) != 3600.0 or not locator.has_candles("binance_spot", a,
+                                                                                                     "1h"):
+        if mode == "binance_spot":
+            raise DataCoverageError(f"no Binance spot 1h bars for {a} on this window's 1h grid")
+        return None
+    sp = locator.load_candles("binance_spot", a, "1h").set_index("ts")
+    sp = sp[~sp.index.duplicated()].reindex(ts)
+    miss = int(sp["close"].isna().sum())
+    if miss > MAX_SPOT_FILL * len(ts) or pd.isna(sp["close"].iloc[0]):
+        if mode == "binance_spot":
+            raise DataCoverageError(f"Binance spot 1h bars for {a} miss {miss} of {len(ts)} bars of the window "
+                                    f"{ts[0]:%Y-%m-%d} -> {ts[-1]:%Y-%m-%d} "
+                                    f"(at most {MAX_SPOT_FILL:.1%} may be filled)")
+        return None
+    close = sp["close"].ffill()
+    op = sp["open"].fillna(close.shift(1)).fillna(close)
+    label = f"binance_spot/{a}_1h" + (f" ({miss} missing bars filled with the previous spot close)" if miss else "")
+    return op.to_numpy(float), close.to_numpy(float), label
 
 
 def _bar_hours(candles: pd.DataFrame) -> float:
@@ -214,8 +258,10 @@ def prepare(
     bar: str = "auto",
     prices: pd.DataFrame | None = None,
     funding: pd.DataFrame | None = None,
+    spot: str = "perp",
 ) -> BacktestData:
-    """Bars + aligned funding for one asset over [start, end). Spot = the perp series unless ``spot_file``."""
+    """Bars + aligned funding for one asset over [start, end). The spot leg: ``spot_file``, else ``spot``
+    (``perp`` = the perp series, the flagged proxy; ``auto`` / ``binance_spot``: see :func:`load_spot`)."""
     s, e = utc(start), utc(end)
     if e <= s:
         raise DataCoverageError(f"empty test window: end {e:%Y-%m-%d} <= start {s:%Y-%m-%d}")
@@ -233,8 +279,13 @@ def prepare(
             first = sp.index[sp["close"].isna()][0]
             raise DataCoverageError(f"{spot_file}: no spot bar at {first:%Y-%m-%d %H:%M} (needed for every perp bar)")
         s_open, s_close = sp["open"].to_numpy(float), sp["close"].to_numpy(float)
+        spot_src = str(spot_file)
     else:
-        s_open, s_close = bars["open"].to_numpy(float), bars["close"].to_numpy(float)
+        got = load_spot(asset, ts, spot)
+        if got is None:
+            s_open, s_close, spot_src = bars["open"].to_numpy(float), bars["close"].to_numpy(float), SPOT_PROXY
+        else:
+            s_open, s_close, spot_src = got
     if funding is not None:
         fsrc = "frame"
     else:
@@ -244,5 +295,5 @@ def prepare(
         asset=asset.upper(), ts=ts, bar_hours=bh,
         p_open=bars["open"].to_numpy(float), p_high=bars["high"].to_numpy(float),
         p_close=bars["close"].to_numpy(float), s_open=s_open, s_close=s_close,
-        funding=al, prices_source=src, funding_source=fsrc,
+        funding=al, prices_source=src, funding_source=fsrc, spot_source=spot_src,
     )

@@ -82,7 +82,7 @@ class ExperimentResult:
         m = self.metrics_frame()
         m["funding_environment"] = m["funding"].map(VENUE_LABEL)
         return m[["period", "ticker", "funding_environment", "start", "end", "acc_return", "apy", "funding_apy",
-                  "max_drawdown", "avg_leverage", "sharpe", "missing_funding_settlements"]]
+                  "max_drawdown", "avg_leverage", "sharpe", "missing_funding_settlements", "basis_proxy"]]
 
     def table_xi(self) -> pd.DataFrame:
         """Table XI shape: rebalances, turnover and average rebalance [fractions of initial capital]."""

@@ -42,7 +42,7 @@ def build_backtest(
     spot_file: Path | None, date_from: str, date_to: str, calib_from: str | None, calib_to: str | None,
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
-    l_max: float | None = None, theta_f: float | None = None,
+    l_max: float | None = None, theta_f: float | None = None, spot: str = "auto",
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
     a = asset.upper()
@@ -68,7 +68,7 @@ def build_backtest(
                           candles_bar_hours=bar_h, funding=funding,
                           kappa_bps_14d=kappa_bps)
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
-                   prices=candles, funding=funding)
+                   prices=candles, funding=funding, spot=spot)
     if prices_file is not None or funding_file is not None:
         data = type(data)(**{**data.__dict__,
                              "prices_source": str(prices_file) if prices_file else data.prices_source,
@@ -103,8 +103,11 @@ def backtest(
     = None,
     funding_file: Annotated[Path | None, typer.Option(help="CSV/Parquet funding (rate per interval, + = longs pay) "
                                                       "replacing the shipped funding (test and kappa).")] = None,
-    spot_file: Annotated[Path | None, typer.Option(help="Separate spot candles (default: spot = perp series).")]
+    spot_file: Annotated[Path | None, typer.Option(help="Separate spot candles (overrides --spot).")]
     = None,
+    spot: Annotated[str, typer.Option(help="Spot leg without --spot-file: auto (Binance spot 1h where it covers "
+                                      "the window, 2022-23; else the perp series, flagged as a proxy) | perp | "
+                                      "binance_spot (error if it does not cover the window).")] = "auto",
     date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date, inclusive).")] = DEFAULT_FROM,
     date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = DEFAULT_TO,
     calib_from: Annotated[str | None, typer.Option(help="Calibration start; default --calib-to minus 2 years.")]
@@ -135,7 +138,7 @@ def backtest(
     """Replay one asset under the frozen band rule (calibrated before --from) with real funding."""
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
-                         kappa_bps, bar, budget_bps, l_max, theta_f)
+                         kappa_bps, bar, budget_bps, l_max, theta_f, spot)
     if out is not None:
         write_outputs(res, out)
     if as_json:
