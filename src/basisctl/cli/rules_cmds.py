@@ -10,7 +10,7 @@ from rich.table import Table
 
 from basisctl.backtest.data import utc
 from basisctl.backtest.engine import BacktestConfig
-from basisctl.backtest.experiment import DEFAULT_PERIODS, VENUES, Period
+from basisctl.backtest.experiment import DEFAULT_PERIODS, PAPER_PERIODS, VENUES, Period
 from basisctl.backtest.rule import RuleSpec
 from basisctl.cli._common import console, err_console, fail, handle_errors, parse_strs, print_json
 from basisctl.errors import DataCoverageError
@@ -18,7 +18,12 @@ from basisctl.rules.builders import EXTRA_RULES, RULES
 from basisctl.rules.compare import ROW_KEYS, compare_rules
 
 
-def _periods(assets: list[str], date_from: str | None, date_to: str | None) -> list[Period]:
+def _periods(assets: list[str], date_from: str | None, date_to: str | None, paper_window: bool = False
+             ) -> list[Period]:
+    if paper_window:
+        if date_from is not None or date_to is not None:
+            fail("--paper-window sets the window itself (2024, rule frozen on 2023): drop --from/--to")
+        return [p for p in PAPER_PERIODS if not assets or p.asset in assets]
     if (date_from is None) != (date_to is None):
         fail("--from and --to go together (or neither: the funding-environment experiment's windows)")
     if date_from is not None and date_to is not None:
@@ -53,6 +58,8 @@ def compare_rules_cmd(
     capital_usd: Annotated[float, typer.Option(help="Initial capital D [USD].")] = 1_000_000.0,
     l_max: Annotated[float | None, typer.Option(help="Hyperliquid max leverage (theta_F = 1/(2 L_max)); "
                                                 "default: the paper's table.")] = None,
+    paper_window: Annotated[bool, typer.Option("--paper-window", help="The paper's validation year instead: "
+                                               "2024-01-01 -> 2025-01-01, rules frozen on 2023.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print rows and per-rule summary as JSON.")] = False,
 ) -> None:
     """Walk-forward comparison: every rule calibrated only on data before its window, same bars and costs."""
@@ -72,7 +79,9 @@ def compare_rules_cmd(
         funding = read_funding(funding_file) if funding_file is not None else None
         if funding is not None:
             venue_list = [str(funding_file)]
-    periods = _periods(assets, date_from, date_to)
+    periods = _periods(assets, date_from, date_to, paper_window)
+    if not periods:
+        fail(f"no window for {', '.join(assets)}")
     cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd)
     try:
         res = compare_rules(periods, venue_list, rule_list, cfg, RuleSpec(l_max=l_max), prices=prices,
