@@ -138,7 +138,7 @@ def calibrate_rule(
     funding: pd.DataFrame | None = None,
     kappa_bps_14d: float | None = None,
 ) -> FrozenRule:
-    """Freeze the rule on [calib_from, calib_to). ``candles``/``funding`` replace the shipped series.
+    """Freeze the rule on [calib_from, calib_to). ``candles``/``funding`` replace the data-dir series.
 
     cost_bps: fixed execution cost [bps of notional] = K_reb_fix in bps of capital (eq. 47).
     kappa_bps_14d: explicit 14-day carry [bps] overriding the estimate.

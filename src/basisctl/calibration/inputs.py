@@ -1,4 +1,4 @@
-"""Model inputs from (shipped or user) market data: sigma from perp candles, kappa from a venue's funding.
+"""Model inputs from (data-dir or user) market data: sigma from perp candles, kappa from a venue's funding.
 
 Volatility uses a common perp price series for both venues (paper Section VI: Delta vol = 0). Hourly bars
 are used when they cover at least ``MIN_HOURLY_COVERAGE`` of the window; otherwise the gap-free 4-hour

@@ -98,11 +98,11 @@ def backtest(
     = "binance",
     funding_venue: Annotated[str, typer.Option(help="Funding stream credited to the short: hyperliquid | binance "
                                                "| bybit.")] = "hyperliquid",
-    prices_file: Annotated[Path | None, typer.Option(help="CSV/Parquet candles (shipped schema, ts = bar open) "
-                                                     "replacing the shipped prices for calibration and test.")]
+    prices_file: Annotated[Path | None, typer.Option(help="CSV/Parquet candles (shared data schema, ts = bar open) "
+                                                     "replacing the data-dir prices for calibration and test.")]
     = None,
     funding_file: Annotated[Path | None, typer.Option(help="CSV/Parquet funding (rate per interval, + = longs pay) "
-                                                      "replacing the shipped funding (test and kappa).")] = None,
+                                                      "replacing the data-dir funding (test and kappa).")] = None,
     spot_file: Annotated[Path | None, typer.Option(help="Separate spot candles (overrides --spot).")]
     = None,
     spot: Annotated[str, typer.Option(help="Spot leg without --spot-file: auto (Binance spot 1h where it covers "

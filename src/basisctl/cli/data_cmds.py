@@ -244,9 +244,10 @@ def pull_cmd(
             progress.update(task, description=s.label)
             if err:
                 err_console.print(f"warning: {s.label}: {err}", highlight=False, markup=False)
-            elif not as_json:
-                err_console.print(f"{s.label}: +{row.get('added', 0) if row else 0} rows", highlight=False,
-                                  markup=False)
+            elif not as_json and row is not None:
+                what = (f"snapshot of {row['assets']} assets" if "assets" in row
+                        else f"+{row.get('added', 0)} rows, {row.get('total', 'no')} stored")
+                err_console.print(f"{s.label}: {what}", highlight=False, markup=False)
 
         try:
             rows = pull(st, series, clients, on_item=step)

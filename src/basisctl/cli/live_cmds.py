@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def run_cmd(
         config: Path | None = typer.Option(
-            None, "--config", help="controller TOML; default: the shipped BTC paper example on the simulated venue"
+            None, "--config", help="controller TOML; default: the BTC paper example on the simulated venue"
         ),
         paper: bool = typer.Option(
             True,
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
             if max_cycles is None:
                 max_cycles = 48
             console.print(
-                f"[bold]basisctl paper example[/]: BTC on the simulated venue (shipped Hyperliquid "
+                f"[bold]basisctl paper example[/]: BTC on the simulated venue (Hyperliquid "
                 f"data); state in {state_dir}/",
                 highlight=False,
             )

@@ -185,6 +185,19 @@ def clear_caches() -> None:
     _hl_meta.cache_clear()
 
 
+def _read(p: Path, reader: Any, *args: Any) -> pd.DataFrame:
+    """Read through the per-process cache; a bad file in the user store says how to recover."""
+    try:
+        return reader(_stat_key(p), *args)
+    except DataValidationError as e:
+        if p.is_relative_to(user_store()):
+            first = e.issues[0] if e.issues else "?"
+            hint = ValidationIssue(None, None, "a valid store file: delete it and fetch it again (`basisctl data "
+                                   f"pull` or `basisctl data fetch`); first problem: {first}")
+            raise DataValidationError(e.path, [hint, *e.issues[1:]]) from e
+        raise
+
+
 def load_funding(venue: str, asset: str) -> pd.DataFrame:
     """Funding history: ts (settlement, UTC), rate [decimal per interval, + = longs pay], interval_hours [h]."""
     v, a = venue.lower(), asset.upper()
@@ -192,7 +205,7 @@ def load_funding(venue: str, asset: str) -> pd.DataFrame:
     if p is None:
         raise _missing(f"{v} funding {a}", f"funding/{v}/{a}", fetch_command("funding", v, a))
     _files_read[f"funding {v} {a}"] = str(p)
-    return _read_funding_cached(_stat_key(p)).copy()
+    return _read(p, _read_funding_cached).copy()
 
 
 def load_candles(market: str, asset: str, interval: str = "1h") -> pd.DataFrame:
@@ -206,7 +219,7 @@ def load_candles(market: str, asset: str, interval: str = "1h") -> pd.DataFrame:
         cmd = fetch_command("candles", venue, a, interval) if kind == "perp" else None
         raise _missing(f"{m} {interval} candles {a}", f"prices/{m}/{a}_{interval}", cmd)
     _files_read[f"prices {m} {a} {interval}"] = str(p)
-    return _read_candles_cached(_stat_key(p), interval_from_name(f"x_{interval}")).copy()
+    return _read(p, _read_candles_cached, interval_from_name(f"x_{interval}")).copy()
 
 
 def list_assets(kind: str = "funding", venue: str | None = None) -> list[str]:

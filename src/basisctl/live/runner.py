@@ -24,7 +24,7 @@ from basisctl.model.static import solve_alpha_risk
 
 
 def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float) -> tuple[BandPolicy, dict[str, Any]]:
-    """BandPolicy from config: fixed values, or calibrated from shipped data with windows ending at ``asof``.
+    """BandPolicy from config: fixed values, or calibrated from the data dir with windows ending at ``asof``.
 
     alpha_target = Variant 2 (eps, 1-day horizon, stressed sigma); alpha_L = eq. 38 (h_liq, eps_liq, stressed
     sigma), clipped to <= alpha_target; alpha_U = eq. 45 with K_reb^fix and kappa over the upper-trigger horizon.

@@ -1,6 +1,6 @@
 """``basisctl report --out DIR``: static grid, bands, Monte Carlo evidence for the band (Sec. VIII.B-E),
 execution costs and capacity (Secs. X-XI), funding diagnostics and the funding-environment backtests on the
-shipped data, written as one offline, self-contained ``DIR/index.html`` (figures are matplotlib PNGs embedded as
+data-dir data, written as one offline, self-contained ``DIR/index.html`` (figures are matplotlib PNGs embedded as
 base64; no scripts, fonts or styles are fetched).
 
 Every table and figure caption prints the CLI command that regenerates its numbers.

@@ -47,8 +47,8 @@ BASE_TOKENS = ("WETH", "ETH")
 
 
 def _exec_costs() -> tuple[UniswapV3SpotLeg, OrderBookPerpLeg, dict[BasisSide, InstantCost]]:
-    """The defaults of ``basisctl costs quote|capacity --asset ETH``: shipped Uniswap v3 USDC/WETH 0.05% pool,
-    SYNTHETIC Hyperliquid book from the shipped depth snapshot, taker 4.5 bps, $1 withdrawal, no gas."""
+    """The defaults of ``basisctl costs quote|capacity --asset ETH``: Uniswap v3 USDC/WETH 0.05% pool snapshot,
+    SYNTHETIC Hyperliquid book from the depth snapshot, taker 4.5 bps, $1 withdrawal, no gas."""
     pool = default_pool(EXEC_ASSET)
     base = next(t.symbol for t in (pool.token0, pool.token1) if t.symbol.upper() in BASE_TOKENS)
     spot = UniswapV3SpotLeg(pool, base)
@@ -150,9 +150,9 @@ def execution_section() -> str:
            f"taker {HL_TAKER_FEE_BPS:g} bps against a <b>SYNTHETIC</b> book ({html.escape(perp.book.source)}); "
            f"nothing beyond its 20 levels is fillable. Fixed layer: ${WITHDRAWAL_USD:g} withdrawal, no gas.</p>",
            "<p class='note'>Sec. X's trade-log evidence (Tables XIII, XIV, XXV) needs a trade log: "
-           "<code>basisctl exec-report --trades FILE --out DIR</code>. No real log is shipped, so it is not in this "
-           "report. The perp book is synthetic (rebuilt from a top-20 bid-depth snapshot, not a recorded "
-           "book) and the two snapshots are about a month apart; the curves illustrate the method on shipped data, "
+           "<code>basisctl exec-report --trades FILE --out DIR</code>. No real trade log is in the data, so it is "
+           "not in this report. The perp book is synthetic (rebuilt from a top-20 bid-depth snapshot, not a recorded "
+           "book) and the two snapshots are about a month apart; the curves illustrate the method on snapshot data, "
            "not a synchronous market state. Pass <code>--pool-file</code> / <code>--book-file</code> to the CLI for "
            "real snapshots.</p>"]
     out.append(_table(legs, "Leg decomposition of C_buy(q) and C_sell(q) [bps of notional] (spot: Uniswap v3 pool "

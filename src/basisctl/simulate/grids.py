@@ -7,7 +7,7 @@ upper-grid | lower-grid`` and the HTML report (``basisctl report``).
 * :func:`lower_grid` (Sec. VIII.B/C): alpha_L in closed form (eq. 38), its GBM Monte Carlo check
   Pi_liq(alpha_L; h_liq) ~= eps_liq, and the bootstrap alpha_L^boot (eq. 40) with its interval.
 
-Inputs not given come from the shipped data (:func:`resolve_band_inputs`). Units: sigma annualised (8760 h/yr);
+Inputs not given come from the data dir (:func:`resolve_band_inputs`). Units: sigma annualised (8760 h/yr);
 alpha a fraction of capital; K_reb in bps of capital; kappa14 the expected cumulative 14-day funding as a decimal
 of notional (``*_bps`` fields: bps); horizons in hours or days as named.
 """
@@ -87,7 +87,7 @@ def resolve_band_inputs(venue: str, asset: str, asof: pd.Timestamp | str | None,
                         funding: pd.DataFrame | None = None) -> BandInputs:
     """Band inputs for one venue/asset: ``sigma`` [annualised] and ``kappa14_bps`` [bps of notional] from the
     arguments when given, else calibrated over ``lookback_days`` to ``asof`` (UTC) on ``candles``/``funding``
-    (validated user frames) or the shipped data."""
+    (validated user frames) or the data dir."""
     if stress <= 0 or not math.isfinite(stress):
         raise ModelDomainError(f"--stress must be > 0 (got {stress!r})")
     theta, lm = theta_f_for(venue, asset, l_max=l_max)
@@ -116,7 +116,7 @@ def resolve_band_inputs(venue: str, asset: str, asof: pd.Timestamp | str | None,
 
 def hourly_returns(asset: str, asof: pd.Timestamp | str | None, lookback_days: float,
                    candles: pd.DataFrame | None = None) -> NDArray[np.float64]:
-    """1-hour log returns of ``candles`` (default: the shipped perp mark-like series) over [asof - lookback, asof)
+    """1-hour log returns of ``candles`` (default: the data dir's perp mark-like series) over [asof - lookback, asof)
     (no look-ahead: the later bar of each return closes by ``asof``); raises when fewer than 90% of the hours
     are present."""
     end = utc(asof)
