@@ -270,3 +270,37 @@ def test_capacity_by_brute_force_and_by_caption(doc: str) -> None:
         assert au == pytest.approx(out["alpha"]["upper"], abs=6e-5)
     assert num(rows[0]["budget_bps"]) == 20 and num(rows[0]["v_max_usd"]) == 0.0  # CLI default: nothing fits
     assert any(num(r["v_max_usd"]) > 0 for r in rows)
+
+
+def test_headline_paper_window_cells(doc: str) -> None:
+    """The headline compares Table X/XI cell by cell: the paper column is the printed value, the ours column is
+    what the caption's backtest command gives for BTC (the quick report's asset)."""
+    from basisctl.backtest.paper_tables import PAPER_TABLE_X, PAPER_TABLE_XI
+
+    assert "id='paper'" in doc and "<a href='#paper'>" in doc and "id='rules'" in doc
+    assert doc.index("id='paper'") < doc.index("id='rules'") < doc.index("id='backtest'")
+    cmd, rows = table(doc, "Table X and XI cell by cell")
+    assert {r["ticker"] for r in rows} == {"BTC"} and len(rows) == 16
+
+    def val(r: dict[str, str], col: str) -> float:
+        s = r[col]
+        return float(s.rstrip("%").replace(",", "")) / (100.0 if s.endswith("%") else 1.0)
+
+    for r in rows:
+        ref = {**PAPER_TABLE_X, **{k: {**PAPER_TABLE_X.get(k, {}), **v} for k, v in PAPER_TABLE_XI.items()}}
+        assert val(r, "paper") == pytest.approx(ref[(r["ticker"], r["funding"])][r["metric"]], abs=6e-5)
+        assert val(r, "diff") == pytest.approx(val(r, "ours") - val(r, "paper"), abs=2e-4)
+    for venue in ("binance", "hyperliquid"):
+        out = cli_json(cmd.replace("{binance|hyperliquid}", venue).replace("ASSET", "BTC"))
+        (apy,) = [r for r in rows if r["funding"] == venue and r["metric"] == "apy"]
+        assert val(apy, "ours") == pytest.approx(out["apy"], abs=6e-5)
+        assert out["basis_proxy"] is True  # no spot data in 2024: the proxy is flagged
+
+
+def test_rules_section_pairs_against_paper(doc: str) -> None:
+    _, rows = table(doc, "Walk-forward comparison per rule")
+    assert {r["rule"] for r in rows} == {"paper", "optimal", "hold", "fixed_leverage", "periodic"}
+    paper = {(r["asset"], r["window"], r["venue"]): num(r["apy"].rstrip("%")) for r in rows if r["rule"] == "paper"}
+    for r in rows:
+        d = num(r["apy"].rstrip("%")) - paper[(r["asset"], r["window"], r["venue"])]
+        assert num(r["apy_vs_paper"].rstrip("%")) == pytest.approx(d, abs=0.011)

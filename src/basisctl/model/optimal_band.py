@@ -128,7 +128,7 @@ def _evaluate_nb(target: NDArray[np.int64], r: NDArray[np.float64], pu: NDArray[
             rhs[i] = -k[i, z] if use_costs else 0.0
     a[n, ref] = 1.0
     x = np.linalg.solve(a, rhs)
-    return x[:n], x[n]
+    return x[:n], float(x[n])  # type: ignore[return-value]  # numpy-stubs: solve returns floating[Any]
 
 
 @njit

@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.artist import Artist
 
 from basisctl.backtest.experiment import ExperimentResult, Period
 from basisctl.report._html import COLORS, F2, F4, PCT, VENUES, _figure, _table
@@ -24,7 +25,7 @@ INTRO = ("<p>Same Binance perp bars (spot = perp), same rule frozen on the 2 yea
 
 def _fig_legend(fig: plt.Figure, axes: np.ndarray, ncol: int = 6) -> None:
     """One legend for the whole grid, below the panels, so that no legend covers a series."""
-    seen: dict[str, object] = {}
+    seen: dict[str, Artist] = {}
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(lab, h)

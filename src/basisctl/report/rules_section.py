@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from basisctl.report._html import PCT, _figure, _table
@@ -32,7 +33,7 @@ def _summary_html(cmp: CompareResult) -> str:
     df = cmp.frame()
     opt = df[df["rule"] == "optimal"]
     if len(opt):
-        worst = opt.loc[opt["apy_vs_paper"].idxmin()]
+        worst = opt.iloc[int(np.argmin(opt["apy_vs_paper"].to_numpy()))]
         items.append(f"The optimal rule's worst window is {worst['asset']} {worst['window']} {worst['venue']} "
                      f"({worst['apy_vs_paper']:+.2%} vs paper, {int(worst['liquidations'])} liquidation(s)): it keeps "
                      "alpha near alpha_L, so an hourly wick through the GBM-sized floor costs the whole margin; "
