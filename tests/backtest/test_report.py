@@ -299,7 +299,7 @@ def test_headline_paper_window_cells(doc: str) -> None:
 
 def test_rules_section_pairs_against_paper(doc: str) -> None:
     _, rows = table(doc, "Walk-forward comparison per rule")
-    assert {r["rule"] for r in rows} == {"paper", "optimal", "hold", "fixed_leverage", "periodic"}
+    assert {r["rule"] for r in rows} == {"paper", "optimal", "hold", "fixed_leverage", "periodic", "optimal_boot"}
     paper = {(r["asset"], r["window"], r["venue"]): num(r["apy"].rstrip("%")) for r in rows if r["rule"] == "paper"}
     for r in rows:
         d = num(r["apy"].rstrip("%")) - paper[(r["asset"], r["window"], r["venue"])]

@@ -15,7 +15,7 @@ from basisctl.backtest.engine import BacktestConfig, run_backtest
 from basisctl.backtest.experiment import Period
 from basisctl.backtest.rule import RuleSpec
 from basisctl.cli.main import app
-from basisctl.rules.builders import RULES, build_rule
+from basisctl.rules.builders import DEFAULT_RULES, RULES, build_rule
 from basisctl.rules.compare import ROW_KEYS, block_indices, compare_rules
 from tests.backtest._bt_synth import make_data, make_rule
 
@@ -41,13 +41,13 @@ def _series(seed: int = 3, days: int = 800) -> tuple[pd.DataFrame, pd.DataFrame]
 def test_rules_do_not_change_when_data_after_the_calibration_end_changes() -> None:
     c, f = _series()
     per = [Period("TST", "2024-01-01", "2024-02-15", "w")]
-    a = compare_rules(per, ["file"], RULES, prices=c, funding=f, cost_bps=20.0, spec=SPEC)
+    a = compare_rules(per, ["file"], DEFAULT_RULES, prices=c, funding=f, cost_bps=20.0, spec=SPEC)
     c2, f2 = c.copy(), f.copy()
     after = c2["ts"] >= START
     for col in ("open", "high", "low", "close"):
         c2.loc[after, col] *= 1.3
     f2.loc[f2["ts"] > START, "rate"] *= -5.0
-    b = compare_rules(per, ["file"], RULES, prices=c2, funding=f2, cost_bps=20.0, spec=SPEC)
+    b = compare_rules(per, ["file"], DEFAULT_RULES, prices=c2, funding=f2, cost_bps=20.0, spec=SPEC)
     for key, rule in a.rules.items():
         assert rule.to_dict() == b.rules[key].to_dict(), key
     # ...while the test-window outcome does change (the perturbation is real)
@@ -132,7 +132,7 @@ def test_cli_json_on_files_and_bad_rule(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["row_keys"] == list(ROW_KEYS)
-    assert {r["rule"] for r in out["rows"]} == set(RULES)
+    assert {r["rule"] for r in out["rows"]} == set(DEFAULT_RULES)
     bad = runner.invoke(app, [*args[:-1], "--rules", "paper,magic"])
     assert bad.exit_code == 2
     assert "magic" in bad.output

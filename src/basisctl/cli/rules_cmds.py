@@ -14,7 +14,7 @@ from basisctl.backtest.experiment import DEFAULT_PERIODS, PAPER_PERIODS, VENUES,
 from basisctl.backtest.rule import RuleSpec
 from basisctl.cli._common import console, err_console, fail, handle_errors, parse_strs, print_json
 from basisctl.errors import DataCoverageError
-from basisctl.rules.builders import EXTRA_RULES, RULES
+from basisctl.rules.builders import DEFAULT_RULES, EXTRA_RULES, RULES
 from basisctl.rules.compare import ROW_KEYS, compare_rules
 
 
@@ -50,7 +50,7 @@ def compare_rules_cmd(
                                                   "calibrated on the 2 years before it.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Test end (UTC date, exclusive).")] = None,
     rules: Annotated[str, typer.Option(help=f"Rules, comma-separated: {', '.join(RULES + EXTRA_RULES)}.")]
-    = ",".join(RULES),
+    = ",".join(DEFAULT_RULES),
     venues: Annotated[str, typer.Option(help="Funding venues credited to the short.")] = ",".join(VENUES),
     cost_bps: Annotated[float | None, typer.Option(help="Flat cost [bps of notional]; default Table VIII.")]
     = None,

@@ -16,7 +16,8 @@ from basisctl.rules.compare import CompareResult
 
 CMD = "basisctl compare-rules --json"
 RULE_COLORS = {"paper": "#1f6fb2", "optimal": "#c0392b", "hold": "#777777", "fixed_leverage": "#2a9d55",
-               "periodic": "#d08b00", "optimal_dagger": "#8e44ad"}
+               "periodic": "#d08b00", "optimal_dagger": "#8e44ad",
+               "optimal_boot": "#e377c2"}
 TRADE_ROWS = 60
 
 

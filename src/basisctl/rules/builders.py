@@ -8,7 +8,9 @@ so every rule sees exactly the calibration data of ``paper``:
 * ``optimal``: the impulse-control band of :mod:`basisctl.model.optimal_band` with sigma = the calibrated
   (unstressed) realised vol, kappa = kappa_14d x 365/14 per year, floor = alpha_L, the window's cost curves
   and q_min; entry at ``reset_upper``; eq. 47 gate off (the solver already priced the trade);
-  ``optimal_dagger`` is the same solver with the floor at alpha_dagger (Pi_liq over 1 day <= 1e-3) instead;
+  ``optimal_dagger`` is the same solver with the floor at alpha_dagger (Pi_liq over 1 day <= 1e-3) instead,
+  ``optimal_boot`` with the floor at max(alpha_L, alpha_L^boot) (eq. 40 on the 180 days of 1 h returns before
+  the window);
 * ``hold``: enter at alpha_dagger and never rebalance except below alpha_L (reset to alpha_dagger);
 * ``fixed_leverage``: a fractal-style leverage band: hedge leverage L = (1 - alpha)/alpha kept in
   [L_dagger / 2, 1.5 L_dagger] around L_dagger = (1 - alpha_dagger)/alpha_dagger, full reset to alpha_dagger,
@@ -20,16 +22,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+from numpy.typing import NDArray
+
 from basisctl.backtest.costs import CostModel
 from basisctl.backtest.engine import BacktestConfig
 from basisctl.backtest.rule import FrozenRule
 from basisctl.errors import ModelDomainError
 from basisctl.model.optimal_band import OptimalBand, solve_optimal_band
 from basisctl.model.policy import BandPolicy
+from basisctl.simulate.bootstrap import alpha_lower_bootstrap
 
 RULES: tuple[str, ...] = ("paper", "optimal", "hold", "fixed_leverage", "periodic")
 #: selectable with ``--rules`` but not in the default set
-EXTRA_RULES: tuple[str, ...] = ("optimal_dagger",)
+EXTRA_RULES: tuple[str, ...] = ("optimal_dagger", "optimal_boot")
+#: what ``compare-rules`` and the report run by default: the issue's five plus the bootstrap-floor variant
+DEFAULT_RULES: tuple[str, ...] = (*RULES, "optimal_boot")
 NEVER_UPPER: float = 1.0  # alpha never exceeds 1 with a long spot leg, so the upper trigger never fires
 PERIODIC_HOURS: float = 168.0
 OPTIMAL_FLOOR: str = "alpha_lower"
@@ -42,18 +50,35 @@ def kappa_annual(rule: FrozenRule, upper_horizon_hours: float = 336.0) -> float:
 
 
 def solve_for_rule(rule: FrozenRule, costs: CostModel, cfg: BacktestConfig, fixed_usd: float = 0.0,
-                   floor: str = OPTIMAL_FLOOR) -> OptimalBand:
+                   floor: str | float = OPTIMAL_FLOOR) -> OptimalBand:
     """The optimal band for a frozen rule's calibration (sigma, kappa, floor) and a window's costs.
-    floor: ``alpha_target`` (alpha_dagger: Pi_liq over 1 day <= 1e-3) or ``alpha_lower`` (alpha_L: 3 h, 1e-4)."""
-    fl = rule.alpha_target if floor == "alpha_target" else rule.alpha_lower
+    floor: ``alpha_target`` (alpha_dagger: Pi_liq over 1 day <= 1e-3), ``alpha_lower`` (alpha_L: 3 h, 1e-4) or
+    a number [fraction]."""
+    fl = floor if isinstance(floor, float) else rule.alpha_target if floor == "alpha_target" else rule.alpha_lower
     return solve_optimal_band(rule.sigma_annual, kappa_annual(rule), fl, buy_cost=costs.buy,
                               sell_cost=costs.sell, fixed_usd=fixed_usd, capital_usd=cfg.capital_usd,
                               q_min_usd=cfg.q_min_usd)
 
 
-def build_rule(name: str, paper: FrozenRule, costs: CostModel, cfg: BacktestConfig) -> FrozenRule:
-    """The rule ``name`` derived from the window's frozen paper rule."""
+def bootstrap_floor(paper: FrozenRule, returns_1h: NDArray[np.float64], seed: int = 0) -> float:
+    """max(alpha_L, alpha_L^boot): eq. 40 on the calibration window's demeaned 1 h returns (x the rule's stress,
+    h_liq 3 h, eps_liq 1e-4), never below the GBM alpha_L."""
+    b = alpha_lower_bootstrap(returns_1h, paper.theta_f, 3.0, 1e-4, paper.stress, seed=seed)
+    return float(max(paper.alpha_lower, b.alpha_lower_boot))
+
+
+def build_rule(name: str, paper: FrozenRule, costs: CostModel, cfg: BacktestConfig,
+               returns_1h: NDArray[np.float64] | None = None) -> FrozenRule:
+    """The rule ``name`` derived from the window's frozen paper rule (``optimal_boot`` also needs the calibration
+    window's 1 h log returns, ``returns_1h``, all before the window)."""
     at, al = paper.alpha_target, paper.alpha_lower
+    if name == "optimal_boot":
+        if returns_1h is None:
+            raise ModelDomainError("rule optimal_boot needs the calibration window's 1 h returns")
+        fl = bootstrap_floor(paper, returns_1h)
+        ob = solve_for_rule(paper, costs, cfg, floor=fl)
+        return replace(paper, alpha_target=ob.reset_upper, alpha_lower=ob.alpha_lower, alpha_upper=ob.alpha_upper,
+                       reset_lower=ob.reset_lower, reset_upper=ob.reset_upper, k_reb_fix=0.0, rule=name)
     if name == "paper":
         return replace(paper, rule="paper")
     if name in ("optimal", "optimal_dagger"):

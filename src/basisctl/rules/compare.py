@@ -32,11 +32,13 @@ from basisctl.backtest.engine import BacktestConfig, run_backtest
 from basisctl.backtest.experiment import DEFAULT_PERIODS, VENUES, Period
 from basisctl.backtest.results import BacktestResult
 from basisctl.backtest.rule import FrozenRule, RuleSpec, calibrate_rule
-from basisctl.rules.builders import RULES, build_rule
+from basisctl.rules.builders import DEFAULT_RULES, build_rule
+from basisctl.simulate.grids import hourly_returns
 
 ROW_KEYS: tuple[str, ...] = ("rule", "asset", "window", "apy", "funding_apy", "ret_costs", "rebalances",
                              "liquidations", "max_drawdown", "time_in_band", "avg_idle_margin", "apy_ci90",
                              "apy_vs_paper")
+BOOT_LOOKBACK_DAYS: float = 180.0
 BLOCK_DAYS: int = 7
 BOOT_REPS: int = 2000
 
@@ -115,12 +117,12 @@ def window_row(res: BacktestResult, paper_floor: float) -> dict[str, Any]:
 
 
 def compare_window(data: BacktestData, paper: FrozenRule, window: str, venue: str, rules: Sequence[str],
-                   costs: CostModel, cfg: BacktestConfig, seed: int = 0) -> tuple[list[dict[str, Any]],
-                                                                                dict[str, BacktestResult],
-                                                                                dict[str, FrozenRule]]:
+                   costs: CostModel, cfg: BacktestConfig, seed: int = 0,
+                   returns_1h: np.ndarray | None = None) -> tuple[list[dict[str, Any]], dict[str, BacktestResult],
+                                                                  dict[str, FrozenRule]]:
     """Run every rule on one prepared window; rows carry the paired comparison against ``paper``."""
     names = list(dict.fromkeys(["paper", *rules]))
-    built = {r: build_rule(r, paper, costs, cfg) for r in names}
+    built = {r: build_rule(r, paper, costs, cfg, returns_1h) for r in names}
     res = {r: run_backtest(data, built[r], costs, cfg) for r in names}
     daily = {r: res[r].daily_returns().to_numpy() for r in names}
     n = min(x.size for x in daily.values())
@@ -142,7 +144,7 @@ def compare_window(data: BacktestData, paper: FrozenRule, window: str, venue: st
 def compare_rules(
     periods: Iterable[Period] = DEFAULT_PERIODS,
     venues: Iterable[str] = VENUES,
-    rules: Sequence[str] = RULES,
+    rules: Sequence[str] = DEFAULT_RULES,
     config: BacktestConfig | None = None,
     spec: RuleSpec | None = None,
     prices: pd.DataFrame | None = None,
@@ -164,6 +166,8 @@ def compare_rules(
         paper = calibrate_rule(p.asset, p.calib_from, p.calib_to, cost, spec, candles=prices, candles_bar_hours=bh,
                                funding=funding)
         costs = CostModel.fixed(cost)
+        rets = (hourly_returns(p.asset, p.calib_to, BOOT_LOOKBACK_DAYS, candles=prices)
+                if "optimal_boot" in rules else None)
         base: BacktestData | None = None
         for v in venues:
             if funding is not None:
@@ -175,7 +179,7 @@ def compare_rules(
                 data = base
             else:
                 data = base.with_funding(f, src)
-            rows, res, built = compare_window(data, paper, p.label, v, rules, costs, cfg)
+            rows, res, built = compare_window(data, paper, p.label, v, rules, costs, cfg, returns_1h=rets)
             out.rows += rows
             for r in rules:
                 out.results[(p.label, p.asset, v, r)] = res[r]
