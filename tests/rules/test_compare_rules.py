@@ -136,3 +136,22 @@ def test_cli_json_on_files_and_bad_rule(tmp_path: Path) -> None:
     bad = runner.invoke(app, [*args[:-1], "--rules", "paper,magic"])
     assert bad.exit_code == 2
     assert "magic" in bad.output
+
+
+def test_optimal_boot_floor_is_the_bootstrap_alpha_l_and_needs_returns() -> None:
+    from basisctl.errors import ModelDomainError
+    from basisctl.rules.builders import bootstrap_floor
+    from basisctl.simulate.bootstrap import alpha_lower_bootstrap
+
+    paper = make_rule(alpha_target=0.2, alpha_lower=0.05, alpha_upper=0.6)
+    rng = np.random.default_rng(1)
+    fat = 0.004 * rng.standard_t(3, size=4000)  # fat-tailed hourly returns: the bootstrap floor binds
+    rule = build_rule("optimal_boot", paper, CostModel.fixed(20.0), BacktestConfig(), returns_1h=fat)
+    boot = alpha_lower_bootstrap(fat, paper.theta_f, 3.0, 1e-4, paper.stress).alpha_lower_boot
+    assert boot > paper.alpha_lower
+    assert bootstrap_floor(paper, fat) == pytest.approx(boot)
+    assert rule.alpha_lower == pytest.approx(boot) and rule.rule == "optimal_boot"
+    calm = 1e-5 * rng.standard_normal(4000)  # tiny moves: the GBM alpha_L is the binding floor
+    assert bootstrap_floor(paper, calm) == paper.alpha_lower
+    with pytest.raises(ModelDomainError, match="returns"):
+        build_rule("optimal_boot", paper, CostModel.fixed(20.0), BacktestConfig())

@@ -93,3 +93,21 @@ def test_solver_band_earns_as_much_as_the_best_brute_force_band(sigma: float, ka
     se0 = float(s.growth[0].std(ddof=1) / np.sqrt(s.growth.shape[1]))
     assert abs(s.mean[0] - ob.net_carry_apy) < 3.0 * se0 + 0.002
     assert s.liquidations[0] == 0
+
+
+def test_numba_solver_matches_its_plain_python_twin() -> None:
+    """The compiled kernels and the same source run as Python (BASISCTL_DISABLE_JIT=1) give the same band."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json; from basisctl.model.optimal_band import solve_optimal_band as s; "
+            "b = s(0.6, 0.12, 0.1, 25.0, 15.0, fixed_usd=200.0, grid_step=0.01); print(json.dumps(b.to_dict()))")
+    env = {**os.environ, "BASISCTL_DISABLE_JIT": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    py = json.loads(out.stdout.strip().splitlines()[-1])
+    nb = solve_optimal_band(0.6, 0.12, 0.1, 25.0, 15.0, fixed_usd=200.0, grid_step=0.01).to_dict()
+    for k in ("alpha_lower", "reset_lower", "alpha_upper", "reset_upper", "iterations"):
+        assert py[k] == nb[k], k
+    assert py["net_carry_apy"] == pytest.approx(nb["net_carry_apy"], rel=1e-9)

@@ -74,6 +74,8 @@ def _chain_nb(alpha: NDArray[np.float64], d: float, sigma: float, kappa: float
         b = u * u * kappa
         s2 = (u * sigma) ** 2
         q = s2 + d * abs(b)
+        if q <= 0.0:  # alpha = 1 (only the forced end state can sit there): no diffusion, never continues
+            continue
         pu[i] = (0.5 * s2 + d * max(b, 0.0)) / q
         pd[i] = (0.5 * s2 + d * max(-b, 0.0)) / q
         dt[i] = d * d / q
