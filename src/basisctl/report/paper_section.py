@@ -35,12 +35,13 @@ def _findings(cmp: pd.DataFrame, exp: ExperimentResult) -> str:
     if len(apy):
         bt = apy[apy["ticker"].isin(["BTC", "ETH"])]
         if len(bt):
-            items.append(f"BTC and ETH: APY within {bt['diff'].abs().max():.2%} of Table X under both funding "
-                         f"streams (ours - paper from {bt['diff'].min():+.2%} to {bt['diff'].max():+.2%}).")
+            items.append(f"BTC and ETH: APY within {bt['diff'].abs().max() * 100:.2f} pp of Table X under both "
+                         f"funding streams (ours - paper from {bt['diff'].min() * 100:+.2f} to "
+                         f"{bt['diff'].max() * 100:+.2f} pp).")
         other = apy[~apy["ticker"].isin(["BTC", "ETH"])]
         for _, r in other.iterrows():
             items.append(f"{r['ticker']} {r['funding']}: APY {r['ours']:.2%} vs {r['paper']:.2%} printed "
-                         f"({r['diff']:+.2%}).")
+                         f"({r['diff'] * 100:+.2f} pp).")
     m = exp.metrics_frame()
     for _, r in m[m["liquidations"] > 0].iterrows():
         items.append(f"<b>{r['ticker']} under {r['funding']} funding was liquidated {int(r['liquidations'])}x</b> "
