@@ -29,16 +29,16 @@ def _summary_html(cmp: CompareResult) -> str:
                          f"liquidation(s), {s['rebalances']} rebalances.")
             continue
         items.append(f"{name}: beats paper in {s['beats_paper']} of {s['windows']} windows; mean APY vs paper "
-                     f"{s['mean_apy_vs_paper']:+.2%}; {s['liquidations']} liquidation(s) (paper "
+                     f"{s['mean_apy_vs_paper'] * 100:+.2f} pp; {s['liquidations']} liquidation(s) (paper "
                      f"{cmp.summary()['paper']['liquidations']}); {s['rebalances']} rebalances.")
     df = cmp.frame()
     opt = df[df["rule"] == "optimal"]
     if len(opt):
         worst = opt.iloc[int(np.argmin(opt["apy_vs_paper"].to_numpy()))]
         items.append(f"The optimal rule's worst window is {worst['asset']} {worst['window']} {worst['venue']} "
-                     f"({worst['apy_vs_paper']:+.2%} vs paper, {int(worst['liquidations'])} liquidation(s)): it keeps "
-                     "alpha near alpha_L, so an hourly wick through the GBM-sized floor costs the whole margin; "
-                     "docs/rules.md discusses why.")
+                     f"({worst['apy_vs_paper'] * 100:+.2f} pp vs paper, {int(worst['liquidations'])} liquidation(s)): "
+                     "it keeps alpha near alpha_L, so an hourly wick through the GBM-sized floor costs the whole "
+                     "margin; docs/rules.md discusses why.")
     return "<p><b>Findings</b></p><ul class='find'>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
 
@@ -90,6 +90,8 @@ def rules_section(cmp: CompareResult) -> str:
            "<p>Every rule is calibrated only on data before its window (the paper rule is frozen at the window "
            "start; the others are derived from that frozen rule alone: docs/rules.md) and replays the same bars, "
            "funding and Table VIII costs. <b>optimal</b>: the impulse-control band (floor alpha_L, per-side resets); "
+           "<b>optimal_boot</b>: the same solver with the floor at the bootstrap alpha_L^boot of the calibration "
+           "window (eq. 40); "
            "<b>hold</b>: alpha_dagger, never rebalance except below alpha_L; <b>fixed_leverage</b>: rebalance to "
            "L_dagger when leverage leaves [L_dagger/2, 1.5 L_dagger]; <b>periodic</b>: reset to alpha_dagger weekly. "
            "apy_ci90: circular 7-day block bootstrap of daily NAV returns; apy_vs_paper: paired difference on the "
