@@ -71,3 +71,25 @@ def test_backtest_json_has_ret_basis_and_spot_source() -> None:
     bad = runner.invoke(app, ["backtest", "--asset", "ETH", "--from", "2024-03-01", "--to", "2024-04-01",
                               "--spot", "binance_spot"])
     assert bad.exit_code == 2 and "Binance spot" in bad.output
+
+
+@pytest.mark.needs_data
+def test_hyperliquid_premium_spot_by_hand() -> None:
+    """On Hyperliquid perp bars the auto spot is p / (1 + premium), the premium read straight from the funding CSV
+    row settled at the bar's close."""
+    import os
+
+    import pandas as pd
+
+    got = prepare("BTC", "2024-10-01", "2024-10-08", "hyperliquid", "hyperliquid", spot="auto")
+    assert got.spot_source.startswith("hyperliquid premium/BTC") and not got.basis_proxy
+    raw = pd.read_csv(os.path.join(os.environ["BASISCTL_DATA_DIR"], "funding", "hyperliquid", "BTC.csv"))
+    raw["ts"] = pd.to_datetime(raw["timestamp"], utc=True)
+    prem = raw.set_index("ts")["premium"]
+    for i in (0, 17, 100, len(got.ts) - 1):
+        p = prem[got.ts[i] + pd.Timedelta(hours=1)]
+        assert got.s_close[i] == pytest.approx(got.p_close[i] / (1.0 + p), rel=1e-12)
+    binance_bars = prepare("BTC", "2024-10-01", "2024-10-08", "binance", "hyperliquid", spot="auto")
+    assert binance_bars.basis_proxy  # the premium is Hyperliquid's: never applied to Binance bars by auto
+    with pytest.raises(DataCoverageError, match="premium"):
+        prepare("LINK", "2024-10-01", "2024-10-08", "hyperliquid", "hyperliquid", spot="hl_premium")

@@ -100,21 +100,61 @@ class BacktestData:
 
 
 SPOT_PROXY = "proxy: spot = perp"
-SPOT_MODES = ("auto", "perp", "binance_spot")
+SPOT_MODES = ("auto", "perp", "binance_spot", "hl_premium")
 #: at most this share of the window's spot bars may be missing (each filled with the previous spot close)
 MAX_SPOT_FILL = 0.005
 
 
-def load_spot(asset: str, ts: pd.DatetimeIndex, mode: str) -> tuple[np.ndarray, np.ndarray, str] | None:
-    """Spot open/close aligned to the perp bars ``ts`` from the Binance spot 1h series, or None (proxy).
+def premium_spot(asset: str, ts: pd.DatetimeIndex, p_close: np.ndarray, strict: bool
+                 ) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """Spot implied by the premium component of Hyperliquid funding: s_i = p_i / (1 + premium_i), premium_i the
+    hourly average premium of the perp over the oracle settled at the close of 1 h bar i (the settlement at
+    t_i + 1 h covers [t_i, t_i + 1 h)). Only for Hyperliquid perp bars (the premium is that venue's). An
+    approximation: an hourly average premium stands in for the premium at the bar close."""
+    a = asset.upper()
+    if len(ts) < 2 or float((ts[1] - ts[0]).total_seconds()) != 3600.0 or not locator.has_funding("hyperliquid", a):
+        if strict:
+            raise DataCoverageError(f"no Hyperliquid funding premium for {a} on this window's 1h grid")
+        return None
+    f = locator.load_funding("hyperliquid", a)
+    if "premium" not in f:
+        if strict:
+            raise DataCoverageError(f"Hyperliquid funding for {a} has no premium column")
+        return None
+    prem = f.set_index("ts")["premium"]
+    prem = prem[~prem.index.duplicated()].reindex(ts + pd.Timedelta(hours=1))
+    miss = int(prem.isna().sum())
+    if miss > MAX_SPOT_FILL * len(ts) or pd.isna(prem.iloc[0]):
+        if strict:
+            raise DataCoverageError(f"Hyperliquid premium for {a} misses {miss} of {len(ts)} bars of the window "
+                                    f"{ts[0]:%Y-%m-%d} -> {ts[-1]:%Y-%m-%d} "
+                                    f"(at most {MAX_SPOT_FILL:.1%} may be filled)")
+        return None
+    close = p_close / (1.0 + prem.ffill().to_numpy(float))
+    op = np.r_[close[0], close[:-1]]
+    label = f"hyperliquid premium/{a} (spot = perp / (1 + hourly premium))" + (
+        f" ({miss} missing hours filled with the previous premium)" if miss else "")
+    return op, close, label
 
-    ``auto``: the Binance spot series when it covers the window (missing bars <= MAX_SPOT_FILL of the window, each
-    filled with the previous spot close and counted in the source label), else None. ``binance_spot``: the same,
-    but a series that does not cover the window is an error. ``perp``: None."""
+
+def load_spot(asset: str, ts: pd.DatetimeIndex, mode: str, prices_market: str = "binance_perp",
+              p_close: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """Spot open/close aligned to the perp bars ``ts``, or None (proxy).
+
+    ``auto``: the Binance spot 1h series when it covers the window (missing bars <= MAX_SPOT_FILL of the window,
+    each filled with the previous spot close and counted in the source label); for Hyperliquid perp bars the
+    premium-implied spot (:func:`premium_spot`); else None. ``binance_spot`` / ``hl_premium``: that source, and a
+    source that does not cover the window is an error. ``perp``: None."""
     if mode not in SPOT_MODES:
         raise DataCoverageError(f"spot must be one of {', '.join(SPOT_MODES)} (got '{mode}')")
     if mode == "perp":
         return None
+    if mode == "hl_premium" or (mode == "auto" and prices_market == "hyperliquid_perp"):
+        if p_close is None:
+            raise DataCoverageError("the premium-implied spot needs the perp closes")
+        got = premium_spot(asset, ts, p_close, strict=mode == "hl_premium")
+        if got is not None or mode == "hl_premium":
+            return got
     a = asset.upper()
     if len(ts) < 2 or float((ts[1] - ts[0]).total_seconds()) != 3600.0 or not locator.has_candles("binance_spot", a,
                                                                                                      "1h"):
@@ -281,7 +321,8 @@ def prepare(
         s_open, s_close = sp["open"].to_numpy(float), sp["close"].to_numpy(float)
         spot_src = str(spot_file)
     else:
-        got = load_spot(asset, ts, spot)
+        got = load_spot(asset, ts, spot, PRICE_MARKETS.get(prices_venue.lower(), "") if prices is None
+                        and prices_file is None else "file", bars["close"].to_numpy(float))
         if got is None:
             s_open, s_close, spot_src = bars["open"].to_numpy(float), bars["close"].to_numpy(float), SPOT_PROXY
         else:

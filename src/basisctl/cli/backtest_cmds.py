@@ -106,8 +106,10 @@ def backtest(
     spot_file: Annotated[Path | None, typer.Option(help="Separate spot candles (overrides --spot).")]
     = None,
     spot: Annotated[str, typer.Option(help="Spot leg without --spot-file: auto (Binance spot 1h where it covers "
-                                      "the window, 2022-23; else the perp series, flagged as a proxy) | perp | "
-                                      "binance_spot (error if it does not cover the window).")] = "auto",
+                                      "the window, 2022-23; on Hyperliquid perp bars the spot implied by the "
+                                      "funding premium; else the perp series, flagged as a proxy) | perp | "
+                                      "binance_spot | hl_premium (error if it does not cover the window).")]
+    = "auto",
     date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date, inclusive).")] = DEFAULT_FROM,
     date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = DEFAULT_TO,
     calib_from: Annotated[str | None, typer.Option(help="Calibration start; default --calib-to minus 2 years.")]
