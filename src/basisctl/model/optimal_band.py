@@ -135,9 +135,11 @@ def _evaluate_nb(target: NDArray[np.int64], r: NDArray[np.float64], pu: NDArray[
 
 @njit
 def solve_band_nb(alpha: NDArray[np.float64], d: float, sigma: float, kappa: float, k: NDArray[np.float64],
-                  init_target: int, max_iter: int) -> tuple[NDArray[np.int64], NDArray[np.float64], float, int]:
+                  init_target: int, max_iter: int
+                  ) -> tuple[NDArray[np.int64], NDArray[np.float64], float, int, bool]:
     """Policy iteration on the grid ``alpha`` (index 0 and n-1 are the forced states). Returns the policy
-    (target per state, i = continue), the relative values h, the gain g [per year] and the iterations used."""
+    (target per state, i = continue), the relative values h, the gain g [per year], the iterations used and
+    whether the policy repeated (converged) within ``max_iter``."""
     n = alpha.size
     pu, pd, dt = _chain_nb(alpha, d, sigma, kappa)
     r = (1.0 - alpha) * kappa
@@ -147,6 +149,7 @@ def solve_band_nb(alpha: NDArray[np.float64], d: float, sigma: float, kappa: flo
     h = np.zeros(n)
     g = 0.0
     it = 0
+    converged = False
     scale = 1e-12 * max(abs(kappa), 1e-6)
     while it < max_iter:
         it += 1
@@ -193,8 +196,9 @@ def solve_band_nb(alpha: NDArray[np.float64], d: float, sigma: float, kappa: flo
                 break
         target = new
         if same:
+            converged = True
             break
-    return target, h, g, it
+    return target, h, g, it, converged
 
 
 @dataclass(frozen=True)
@@ -266,7 +270,7 @@ def solve_optimal_band(
     k = _cost_matrix_nb(alpha, fixed_usd / capital_usd, float(capital_usd), q_min_usd / capital_usd,
                         sc.notional_usd, sc.cost_bps, bc.notional_usd, bc.cost_bps)
     init = int(min(n - 2, 1 + round(0.1 / grid_step)))
-    target, _h, g, it = solve_band_nb(alpha, grid_step, float(sigma_annual), float(kappa_annual), k, init,
+    target, _h, g, it, conv = solve_band_nb(alpha, grid_step, float(sigma_annual), float(kappa_annual), k, init,
                                       max_iter)
     pu, pd, dt = _chain_nb(alpha, grid_step, float(sigma_annual), float(kappa_annual))
     _h0, g_gross = _evaluate_nb(target, (1.0 - alpha) * kappa_annual, pu, pd, dt, k, False)
@@ -283,5 +287,5 @@ def solve_optimal_band(
         cost_drag_apy=float(g_gross - g), alpha_floor=float(alpha_floor), sigma_annual=float(sigma_annual),
         kappa_annual=float(kappa_annual), fixed_usd=float(fixed_usd), capital_usd=float(capital_usd),
         q_min_usd=float(q_min_usd), grid_step=float(grid_step), grid_points=int(n), iterations=int(it),
-        converged=bool(it < max_iter), contiguous=contiguous,
+        converged=bool(conv), contiguous=contiguous,
     )

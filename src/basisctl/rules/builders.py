@@ -55,9 +55,13 @@ def solve_for_rule(rule: FrozenRule, costs: CostModel, cfg: BacktestConfig, fixe
     floor: ``alpha_target`` (alpha_dagger: Pi_liq over 1 day <= 1e-3), ``alpha_lower`` (alpha_L: 3 h, 1e-4) or
     a number [fraction]."""
     fl = floor if isinstance(floor, float) else rule.alpha_target if floor == "alpha_target" else rule.alpha_lower
-    return solve_optimal_band(rule.sigma_annual, kappa_annual(rule), fl, buy_cost=costs.buy,
-                              sell_cost=costs.sell, fixed_usd=fixed_usd, capital_usd=cfg.capital_usd,
-                              q_min_usd=cfg.q_min_usd)
+    ob = solve_optimal_band(rule.sigma_annual, kappa_annual(rule), fl, buy_cost=costs.buy,
+                            sell_cost=costs.sell, fixed_usd=fixed_usd, capital_usd=cfg.capital_usd,
+                            q_min_usd=cfg.q_min_usd)
+    if not (ob.converged and ob.contiguous):
+        raise ModelDomainError(f"optimal band for {rule.asset} (calibrated to {rule.calib_to:%Y-%m-%d}) did not "
+                               f"converge to one band (converged={ob.converged}, contiguous={ob.contiguous})")
+    return ob
 
 
 def bootstrap_floor(paper: FrozenRule, returns_1h: NDArray[np.float64], seed: int = 0) -> float:
