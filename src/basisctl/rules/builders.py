@@ -112,6 +112,9 @@ def optimal_band_policy(sigma_annual: float, kappa_horizon: float, horizon_days:
     ob = solve_optimal_band(sigma_annual, kappa_horizon * 365.0 / horizon_days, alpha_floor,
                             buy_cost=buy_basis_bps, sell_cost=sell_basis_bps, capital_usd=capital_usd,
                             q_min_usd=q_min_usd)
+    if not (ob.converged and ob.contiguous):
+        raise ModelDomainError(f"optimal band did not converge to one band (converged={ob.converged}, "
+                               f"contiguous={ob.contiguous})")
     pol = BandPolicy(ob.reset_upper, ob.alpha_lower, ob.alpha_upper, kappa_horizon, 0.0, q_min_usd=q_min_usd,
                      buffer_bps=buffer_bps, sell_budget_bps=budget_bps, buy_budget_bps=budget_bps,
                      reset_lower=ob.reset_lower, reset_upper=ob.reset_upper)
