@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from basisctl.cli.main import app
@@ -13,6 +14,8 @@ from basisctl.data import locator
 from basisctl.data.io import write_frame
 
 from .venue_server import VenueServer
+
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
 
 runner = CliRunner()
 
@@ -137,7 +140,7 @@ def test_fetch_usage_errors(venue: VenueServer, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "no mark-price history" in r.output
     r = run("fetch", "--venue", "binance", "--asset", "BTC", "--store", str(tmp_path), "--base-url", venue.url)
     assert r.exit_code == 2 and "--from is required" in r.output
-    r = run("fetch", "--venue", "kraken", "--asset", "BTC", "--from", "2024-01-01")
+    r = run("fetch", "--venue", "deribit", "--asset", "BTC", "--from", "2024-01-01")
     assert r.exit_code == 2 and "--venue" in r.output
     r = run(
         "fetch",

@@ -52,6 +52,8 @@ def calibrate_sigma(
     if c4 is None and locator.has_candles(market, asset, "4h"):
         c4 = locator.load_candles(market, asset, "4h")
     if c4 is None:
+        if c1 is None:  # neither bar length in any data dir: say where we looked and how to fetch it
+            locator.load_candles(market, asset, "1h")
         raise DataCoverageError(f"no {market} candles for {asset} cover the {lookback_days:g}-day window")
     return realised_vol(c4, end, lookback_days, 4.0, MIN_4H_COVERAGE)
 

@@ -142,7 +142,8 @@ def check_cmd(
 # ---------------------------------------------------------------------------------------------------- fetch
 @handle_errors
 def fetch_cmd(
-    venue: Annotated[str, typer.Option(help="binance (USD-M) | hyperliquid.")],
+    venue: Annotated[str, typer.Option(help="binance (USD-M) | hyperliquid | bybit | okx | dydx | kraken "
+                                            "(the last four: funding).")],
     asset: Annotated[str | None, typer.Option(help="Asset, e.g. BTC (Binance symbol BTCUSDT); not for meta.")] = None,
     from_: Annotated[
         str | None,
@@ -161,11 +162,14 @@ def fetch_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the append summary as JSON.")] = False,
 ) -> None:
     """Download history into the local Parquet store (incremental: re-fetching never duplicates rows)."""
-    from basisctl.data.pull import Clients, Series, fetch_series, store_for
+    from basisctl.data.pull import OTHER_FUNDING_VENUES, Clients, Series, fetch_series, store_for
 
     venue = venue.lower()
-    if venue not in ("binance", "hyperliquid"):
-        fail(f"--venue expects binance or hyperliquid (got '{venue}')")
+    if venue not in ("binance", "hyperliquid", *OTHER_FUNDING_VENUES):
+        fail(f"--venue expects binance, hyperliquid or (funding only) {', '.join(OTHER_FUNDING_VENUES)} "
+             f"(got '{venue}')")
+    if venue in OTHER_FUNDING_VENUES and kind != "funding":
+        fail(f"--venue {venue}: only --kind funding is downloaded for this venue")
     if kind not in ("funding", "candles", "mark", "meta"):
         fail(f"--kind expects funding, candles, mark or meta (got '{kind}')")
     if kind == "mark" and venue == "hyperliquid":
@@ -177,10 +181,13 @@ def fetch_cmd(
     if kind != "meta" and not asset:
         fail("--asset is required (e.g. --asset BTC)")
     st = store_for(store)
+    if st.root.exists() and not st.root.is_dir():
+        fail(f"store {st.root}: not a directory")
     series = Series(venue, kind, (asset or "").upper(), None if kind in ("funding", "meta") else interval)
     if kind != "meta" and from_ is None and st.last_ts(kind, venue, series.asset, series.interval) is None:
         fail(f"--from is required: nothing stored yet for {series.label} in {st.root}")
-    clients = Clients(binance_url=base_url or BINANCE_USDM_URL, hyperliquid_url=base_url or HYPERLIQUID_URL)
+    clients = Clients(binance_url=base_url or BINANCE_USDM_URL, hyperliquid_url=base_url or HYPERLIQUID_URL,
+                      other_url=base_url)
     try:
         with err_console.status(f"fetching {series.label}"):
             summary = fetch_series(st, series, clients, start=from_, end=to)
@@ -231,7 +238,13 @@ def pull_cmd(
     names = tuple(a.strip().upper() for a in assets.split(",") if a.strip())
     if not names:
         fail("--assets is empty")
+    from basisctl.data.pull import parse_time_ms
+
+    if parse_time_ms(from_, "--from") >= parse_time_ms(pd.Timestamp.now(tz="UTC"), "--from"):
+        fail(f"--from {from_} is not in the past")
     st = store_for(store)
+    if st.root.exists() and not st.root.is_dir():
+        fail(f"store {st.root}: not a directory")
     series = default_set(names, from_)
     clients = Clients(binance_url=binance_url, hyperliquid_url=hyperliquid_url)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -245,8 +258,12 @@ def pull_cmd(
             if err:
                 err_console.print(f"warning: {s.label}: {err}", highlight=False, markup=False)
             elif not as_json and row is not None:
-                what = (f"snapshot of {row['assets']} assets" if "assets" in row
-                        else f"+{row.get('added', 0)} rows, {row.get('total', 'no')} stored")
+                if "assets" in row:
+                    what = f"snapshot of {row['assets']} assets"
+                elif row.get("up_to_date"):
+                    what = f"up to date, {row.get('total', 0)} stored (last row {row.get('last') or 'none'})"
+                else:
+                    what = f"+{row.get('added', 0)} rows, {row.get('total', 0)} stored"
                 err_console.print(f"{s.label}: {what}", highlight=False, markup=False)
 
         try:

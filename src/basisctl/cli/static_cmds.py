@@ -13,7 +13,7 @@ from rich.table import Table
 from basisctl.calibration.funding import funding_window_stats
 from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma, user_series, utc
 from basisctl.calibration.volatility import realised_vol
-from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
+from basisctl.cli._common import console, err_console, fail, handle_errors, parse_floats, parse_strs, print_json
 from basisctl.data import locator
 from basisctl.model.margin import check_venue, theta_f_for
 from basisctl.model.static import StaticInputs, solve_static
@@ -24,7 +24,8 @@ ASOF_HELP = f"Calibration end (UTC date, exclusive); default {DEFAULT_ASOF:%Y-%m
 
 @handle_errors
 def static(
-    venue: Annotated[str, typer.Option(help="binance | hyperliquid (sets the margin rule theta_F).")],
+    venue: Annotated[str, typer.Option(help="binance | hyperliquid | bybit | okx | dydx | kraken "
+                                            "(sets the margin rule theta_F; docs/venues.md).")],
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC.")],
     sigma: Annotated[float | None, typer.Option(help="Unstressed annualised volatility \\[1/sqrt(yr)], "
                                                 "e.g. 0.5. Default: realised from data-dir hourly bars.")] = None,
@@ -115,6 +116,13 @@ def static_grid(
     vs = [check_venue(v) for v in parse_strs(venues)]
     df = static_grid_frame(vs, parse_strs(assets), parse_floats(lookbacks, "lookbacks"),
                            parse_floats(stresses, "stresses"), asof, epsilon, lgd, horizon_days)
+    bad = df[df["alpha_risk"].isna()]
+    if len(df) and len(bad) == len(df):  # nothing computable: an error, never a grid of nulls with exit 0
+        fail(f"no cell of the static grid could be calibrated; first: {bad['venue'].iloc[0]} {bad['asset'].iloc[0]}: "
+             f"{bad['note'].iloc[0]}")
+    for (v, a), g in bad.groupby(["venue", "asset"], sort=False):
+        err_console.print(f"warning: static-grid {v} {a}: {len(g)} cells not computed: {g['note'].iloc[0]}",
+                          highlight=False, markup=False)
     if csv is not None:
         df.to_csv(csv, index=False)
     if parquet is not None:

@@ -45,7 +45,7 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
         seen: set[str] = set()
         periods = [p for p in periods if not (p.asset in seen or seen.add(p.asset))]  # type: ignore[func-returns-value]
     paper_periods = [p for p in PAPER_PERIODS if p.asset in assets]
-    total = 3 + 2 * len(periods) + 1 + 2 + 2 * len(paper_periods) + 2 * (len(periods) + len(paper_periods))
+    total = 3 + 2 * len(periods) + 1 + 2 + 1 + 2 * len(paper_periods) + 2 * (len(periods) + len(paper_periods))
     done = 0
 
     def step(label: str) -> None:
@@ -81,17 +81,22 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     paper_html = paper_section(exp_paper, paper_periods)
     cmp = compare_rules([*paper_periods, *periods], on_step=lambda s: step(f"compare-rules {s}"))
     rules_html = rules_section(cmp)
+    from basisctl.report.portfolio_section import report_section  # issue 14: the book across venues
+
+    portfolio_html = report_section(assets, quick)
+    step("portfolio")
     nav = ("<nav><a href='#paper'>Paper window 2024</a><a href='#rules'>Rules compared</a>"
            "<a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
            "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
-           "<a href='#data'>Data</a></nav>")
+           "<a href='#portfolio'>Portfolio</a><a href='#data'>Data</a></nav>")
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>basisctl report</title>"
            f"<style>{CSS}</style></head><body><h1>basisctl report</h1>"
            f"<p>basisctl {__version__}; market data from the data dirs listed under <a href='#data'>Data</a>; "
            f"static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
            "All returns are fractions of initial capital shown as %. Generated offline by "
            f"<code>basisctl report --out {html.escape(str(out_dir))}{' --quick' if quick else ''}</code>.</p>{nav}"
-           f"{paper_html}{rules_html}{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}{data_section()}</body></html>")
+           f"{paper_html}{rules_html}{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}"
+           f"{portfolio_html}{data_section()}</body></html>")
     path = out_dir / "index.html"
     path.write_text(doc, encoding="utf-8")
     return path
