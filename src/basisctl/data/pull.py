@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from basisctl.data.fetch import BINANCE_USDM_URL, HYPERLIQUID_URL, BinanceUsdm, HyperliquidInfo
+from basisctl.data.fetch import BINANCE_USDM_URL, DOWNLOADERS, HYPERLIQUID_URL, BinanceUsdm, HyperliquidInfo
 from basisctl.data.fetch._parse import to_ms
 from basisctl.data.store import ParquetStore
 from basisctl.errors import BasisctlError
@@ -58,7 +58,7 @@ def default_set(assets: tuple[str, ...] = ("BTC", "ETH", "LINK", "DOGE"), start:
 
 
 #: Venues with a funding-history client in the venue registry besides Binance and Hyperliquid.
-OTHER_FUNDING_VENUES: tuple[str, ...] = ("bybit", "okx", "dydx", "kraken")
+OTHER_FUNDING_VENUES: tuple[str, ...] = tuple(v for v in DOWNLOADERS["funding"] if v not in ("binance", "hyperliquid"))
 
 
 @dataclass

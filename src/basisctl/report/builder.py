@@ -73,6 +73,9 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     step("execution costs and capacity")
     funding_html = funding_section(assets)
     step("funding diagnostics")
+    from basisctl.report.risk_section import risk_section
+
+    risk_html = risk_section(assets, quick)
     exp = run_experiment(periods, on_step=lambda s: step(f"backtest {s}"))
     bt_html = backtest_section(exp, periods, title="Out-of-time extension: the funding-environment experiment on the "
                                "later windows (paper Sec. IX, Tables VII, IX-XI)")
@@ -88,7 +91,7 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     nav = ("<nav><a href='#paper'>Paper window 2024</a><a href='#rules'>Rules compared</a>"
            "<a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
            "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
-           "<a href='#portfolio'>Portfolio</a><a href='#data'>Data</a></nav>")
+           "<a href='#portfolio'>Portfolio</a><a href='#risk'>Risk honesty</a><a href='#data'>Data</a></nav>")
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>basisctl report</title>"
            f"<style>{CSS}</style></head><body><h1>basisctl report</h1>"
            f"<p>basisctl {__version__}; market data from the data dirs listed under <a href='#data'>Data</a>; "
@@ -96,7 +99,7 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
            "All returns are fractions of initial capital shown as %. Generated offline by "
            f"<code>basisctl report --out {html.escape(str(out_dir))}{' --quick' if quick else ''}</code>.</p>{nav}"
            f"{paper_html}{rules_html}{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}"
-           f"{portfolio_html}{data_section()}</body></html>")
+           f"{portfolio_html}{risk_html}{data_section()}</body></html>")
     path = out_dir / "index.html"
     path.write_text(doc, encoding="utf-8")
     return path
