@@ -155,3 +155,20 @@ def test_optimal_boot_floor_is_the_bootstrap_alpha_l_and_needs_returns() -> None
     assert bootstrap_floor(paper, calm) == paper.alpha_lower
     with pytest.raises(ModelDomainError, match="returns"):
         build_rule("optimal_boot", paper, CostModel.fixed(20.0), BacktestConfig())
+
+
+@pytest.mark.needs_data
+def test_optimal_fhs_floor_uses_the_risk_layer_before_the_window() -> None:
+    from basisctl.backtest.rule import calibrate_rule
+    from basisctl.risk.rule import model_band
+    from basisctl.rules.builders import fhs_floor
+
+    paper = calibrate_rule("ETH", "2022-01-01", "2024-01-01", 20.0)
+    b = model_band("fhs", "ETH", paper.theta_f, paper.calib_to, 180.0, 1e-3, 24.0, 1e-4, 3.0)
+    assert fhs_floor(paper) == max(paper.alpha_lower, b["alpha_lower"])
+    rule = build_rule("optimal_fhs", paper, CostModel.fixed(20.0), BacktestConfig())
+    assert rule.alpha_lower == pytest.approx(fhs_floor(paper)) and rule.alpha_lower > paper.alpha_lower
+    c, f = _series()
+    with pytest.raises(Exception, match="optimal_fhs"):
+        compare_rules([Period("TST", "2024-01-01", "2024-02-15", "w")], ["file"], ["paper", "optimal_fhs"],
+                      prices=c, funding=f, cost_bps=20.0, spec=SPEC)

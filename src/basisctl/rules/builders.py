@@ -10,7 +10,8 @@ so every rule sees exactly the calibration data of ``paper``:
   and q_min; entry at ``reset_upper``; eq. 47 gate off (the solver already priced the trade);
   ``optimal_dagger`` is the same solver with the floor at alpha_dagger (Pi_liq over 1 day <= 1e-3) instead,
   ``optimal_boot`` with the floor at max(alpha_L, alpha_L^boot) (eq. 40 on the 180 days of 1 h returns before
-  the window);
+  the window); ``optimal_fhs`` with the floor from filtered historical simulation (the risk layer's recommended
+  model, data-dir bars before the window);
 * ``hold``: enter at alpha_dagger and never rebalance except below alpha_L (reset to alpha_dagger);
 * ``fixed_leverage``: a fractal-style leverage band: hedge leverage L = (1 - alpha)/alpha kept in
   [L_dagger / 2, 1.5 L_dagger] around L_dagger = (1 - alpha_dagger)/alpha_dagger, full reset to alpha_dagger,
@@ -35,7 +36,7 @@ from basisctl.simulate.bootstrap import alpha_lower_bootstrap
 
 RULES: tuple[str, ...] = ("paper", "optimal", "hold", "fixed_leverage", "periodic")
 #: selectable with ``--rules`` but not in the default set
-EXTRA_RULES: tuple[str, ...] = ("optimal_dagger", "optimal_boot")
+EXTRA_RULES: tuple[str, ...] = ("optimal_dagger", "optimal_boot", "optimal_fhs")
 #: what ``compare-rules`` and the report run by default: the issue's five plus the bootstrap-floor variant
 DEFAULT_RULES: tuple[str, ...] = (*RULES, "optimal_boot")
 NEVER_UPPER: float = 1.0  # alpha never exceeds 1 with a long spot leg, so the upper trigger never fires
@@ -71,15 +72,28 @@ def bootstrap_floor(paper: FrozenRule, returns_1h: NDArray[np.float64], seed: in
     return float(max(paper.alpha_lower, b.alpha_lower_boot))
 
 
+def fhs_floor(paper: FrozenRule, lookback_days: float = 180.0) -> float:
+    """max(alpha_L, alpha_L under filtered historical simulation): the risk layer's recommended model
+    (docs/risk.md), fitted on the data dir's bars of the ``lookback_days`` before the window, h_liq 3 h,
+    eps_liq 1e-4, unstressed as the coverage study tests it."""
+    from basisctl.risk.rule import model_band
+
+    b = model_band("fhs", paper.asset, paper.theta_f, paper.calib_to, lookback_days, 1e-3, 24.0, 1e-4, 3.0)
+    return float(max(paper.alpha_lower, b["alpha_lower"]))
+
+
 def build_rule(name: str, paper: FrozenRule, costs: CostModel, cfg: BacktestConfig,
                returns_1h: NDArray[np.float64] | None = None) -> FrozenRule:
     """The rule ``name`` derived from the window's frozen paper rule (``optimal_boot`` also needs the calibration
     window's 1 h log returns, ``returns_1h``, all before the window)."""
     at, al = paper.alpha_target, paper.alpha_lower
-    if name == "optimal_boot":
-        if returns_1h is None:
+    if name in ("optimal_boot", "optimal_fhs"):
+        if name == "optimal_fhs":
+            fl = fhs_floor(paper)
+        elif returns_1h is None:
             raise ModelDomainError("rule optimal_boot needs the calibration window's 1 h returns")
-        fl = bootstrap_floor(paper, returns_1h)
+        else:
+            fl = bootstrap_floor(paper, returns_1h)
         ob = solve_for_rule(paper, costs, cfg, floor=fl)
         return replace(paper, alpha_target=ob.reset_upper, alpha_lower=ob.alpha_lower, alpha_upper=ob.alpha_upper,
                        reset_lower=ob.reset_lower, reset_upper=ob.reset_upper, k_reb_fix=0.0, rule=name)

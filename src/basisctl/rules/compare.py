@@ -32,6 +32,7 @@ from basisctl.backtest.engine import BacktestConfig, run_backtest
 from basisctl.backtest.experiment import DEFAULT_PERIODS, VENUES, Period
 from basisctl.backtest.results import BacktestResult
 from basisctl.backtest.rule import FrozenRule, RuleSpec, calibrate_rule
+from basisctl.errors import ModelDomainError
 from basisctl.rules.builders import DEFAULT_RULES, build_rule
 from basisctl.simulate.grids import hourly_returns
 
@@ -155,6 +156,8 @@ def compare_rules(
     """Walk-forward comparison over ``periods`` x ``venues``. ``prices``/``funding`` replace the shipped series
     (for calibration and test alike; then ``venues`` only labels the run)."""
     cfg = config or BacktestConfig()
+    if prices is not None and "optimal_fhs" in rules:
+        raise ModelDomainError("rule optimal_fhs fits its risk model on the data dir's bars: not with a prices file")
     out = CompareResult()
     for p in periods:
         cost = paper_cost_bps(p.asset) if cost_bps is None else cost_bps
