@@ -174,16 +174,22 @@ def test_broken_entry_in_data_dir_is_not_silently_skipped(empty: Path, tmp_path:
 #  build_report, introduced by d1920a3)
 def test_report_header_has_no_unformatted_placeholder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # repro: BASISCTL_DATA_DIR=../shared/data basisctl report --out /tmp/r; grep -c 'DEFAULT_ASOF' /tmp/r/index.html
-    from basisctl.report import builder
-
     # the sections are not the point (and take minutes): stub them, keep build_report's own header
-    monkeypatch.setattr(builder, "_static_section", lambda assets, quick: ("", None))
-    monkeypatch.setattr(builder, "_bands_section", lambda assets: "")
-    monkeypatch.setattr(builder, "_mc_section", lambda assets, note=None: "")
-    monkeypatch.setattr(builder, "_execution_section", lambda: "")
-    monkeypatch.setattr(builder, "_funding_section", lambda assets: "")
+    # (issue 13 split builder.py into one module per section; build_report calls them by these names)
+    from basisctl.report import builder, portfolio_section, risk_section
+
+    monkeypatch.setattr(builder, "static_section", lambda assets, quick: ("", None))
+    monkeypatch.setattr(builder, "bands_section", lambda assets: "")
+    monkeypatch.setattr(builder, "mc_section", lambda assets, note=None: "")
+    monkeypatch.setattr(builder, "execution_section", lambda: "")
+    monkeypatch.setattr(builder, "funding_section", lambda assets: "")
     monkeypatch.setattr(builder, "run_experiment", lambda periods, on_step=None: None)
-    monkeypatch.setattr(builder, "_backtest_section", lambda exp, periods: "")
+    monkeypatch.setattr(builder, "backtest_section", lambda exp, periods, **kw: "")
+    monkeypatch.setattr(builder, "paper_section", lambda exp, periods: "")
+    monkeypatch.setattr(builder, "compare_rules", lambda periods, on_step=None: None)
+    monkeypatch.setattr(builder, "rules_section", lambda cmp: "")
+    monkeypatch.setattr(risk_section, "risk_section", lambda assets, quick: "")
+    monkeypatch.setattr(portfolio_section, "report_section", lambda assets, quick: "")
     monkeypatch.setattr(builder, "data_section", lambda: "")
     text = builder.build_report(tmp_path / "r").read_text()
     assert "{DEFAULT_ASOF" not in text

@@ -72,7 +72,15 @@ def kernel_args(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: Bac
         costs.buy.notional_usd, costs.buy.cost_bps, float(costs.buy_budget_bps),
         float(rule.theta_f), int(cfg.delay_bars), bool(cfg.charge_entry), bool(cfg.reenter_after_liquidation),
         bool(cfg.split_legs), bool(cfg.liq_at_high), *cfg.tiers_for(data.asset),
+        float(rule.reset_lower_target), float(rule.reset_upper_target), _reset_every_bars(rule, data),
     )
+
+
+def _reset_every_bars(rule: FrozenRule, data: BacktestData) -> int:
+    """The periodic reset interval in bars (0 = none); at least one bar."""
+    if rule.reset_every_hours <= 0:
+        return 0
+    return max(1, round(rule.reset_every_hours / data.bar_hours))
 
 
 def run_kernel(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: BacktestConfig,

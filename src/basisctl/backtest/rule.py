@@ -73,6 +73,21 @@ class FrozenRule:
     kappa_windows: int
     kappa_source: str
     k_reb_fix: float
+    #: per-side reset targets [fraction]; None = alpha_target (the paper's rule)
+    reset_lower: float | None = None
+    reset_upper: float | None = None
+    #: scheduled reset to alpha_target every this many hours (0 = never; the ``periodic`` baseline)
+    reset_every_hours: float = 0.0
+    #: which rule builder made it: paper | optimal | hold | fixed_leverage | periodic
+    rule: str = "paper"
+
+    @property
+    def reset_lower_target(self) -> float:
+        return self.alpha_target if self.reset_lower is None else self.reset_lower
+
+    @property
+    def reset_upper_target(self) -> float:
+        return self.alpha_target if self.reset_upper is None else self.reset_upper
 
     @property
     def leverage_target(self) -> float:

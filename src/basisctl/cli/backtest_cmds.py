@@ -43,7 +43,7 @@ def build_backtest(
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
     l_max: float | None = None, theta_f: float | None = None, margin_venue: str = "hyperliquid",
-    risk_model: str = "gbm",
+    risk_model: str = "gbm", spot: str = "auto",
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
     a = asset.upper()
@@ -78,7 +78,7 @@ def build_backtest(
         rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv),
                                prices_file)
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
-                   prices=candles, funding=funding)
+                   prices=candles, funding=funding, spot=spot)
     if prices_file is not None or funding_file is not None:
         data = type(data)(**{**data.__dict__,
                              "prices_source": str(prices_file) if prices_file else data.prices_source,
@@ -114,8 +114,13 @@ def backtest(
     = None,
     funding_file: Annotated[Path | None, typer.Option(help="CSV/Parquet funding (rate per interval, + = longs pay) "
                                                       "replacing the data-dir funding (test and kappa).")] = None,
-    spot_file: Annotated[Path | None, typer.Option(help="Separate spot candles (default: spot = perp series).")]
+    spot_file: Annotated[Path | None, typer.Option(help="Separate spot candles (overrides --spot).")]
     = None,
+    spot: Annotated[str, typer.Option(help="Spot leg without --spot-file: auto (Binance spot 1h where it covers "
+                                      "the window, 2022-23; on Hyperliquid perp bars the spot implied by the "
+                                      "funding premium; else the perp series, flagged as a proxy) | perp | "
+                                      "binance_spot | hl_premium (error if it does not cover the window).")]
+    = "auto",
     date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date, inclusive).")] = DEFAULT_FROM,
     date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = DEFAULT_TO,
     calib_from: Annotated[str | None, typer.Option(help="Calibration start; default --calib-to minus 2 years.")]
@@ -150,7 +155,8 @@ def backtest(
     """Replay one asset under the frozen band rule (calibrated before --from) with real funding."""
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
-                         kappa_bps, bar, budget_bps, l_max, theta_f, margin_venue=venue, risk_model=risk_model)
+                         kappa_bps, bar, budget_bps, l_max, theta_f, margin_venue=venue, risk_model=risk_model,
+                         spot=spot)
     if out is not None:
         write_outputs(res, out)
     if as_json:

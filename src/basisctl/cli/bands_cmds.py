@@ -99,6 +99,12 @@ def register(app: typer.Typer) -> None:
         prices_file: Path | None = typer.Option(None, help="Your 1h candles (CSV/Parquet) for sigma and the "
                                                 "bootstrap instead of the data dir's series."),
         funding_file: Path | None = typer.Option(None, help="Your funding history (CSV/Parquet) for kappa14."),
+        optimal: bool = typer.Option(False, "--optimal", help="Add the optimal band (impulse control, "
+                                     "model.optimal_band) per --cost-bps, read as bps of traded notional on both "
+                                     "sides: key 'optimal'."),
+        fixed_usd: float = typer.Option(0.0, help="--optimal: fixed cost per rebalance [USD]."),
+        capital_usd: float = typer.Option(1_000_000.0, help="--optimal: capital D [USD]."),
+        q_min_usd: float = typer.Option(0.0, help="--optimal: smallest trade [USD]."),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
         risk_model: str = typer.Option("gbm", help="Liquidation-risk model for alpha_target and alpha_L: gbm "
                                        "(paper, stressed) | kou | fhs | evt | adaptive (unstressed; docs/risk.md)."),
@@ -131,6 +137,8 @@ def register(app: typer.Typer) -> None:
             "kappa14_bps": inp.kappa14 * 1e4, "kappa14_source": inp.kappa14_source,
             "upper": _upper_rows(inp, a_t, costs), **risk,
         }
+        if optimal:
+            out["optimal"] = _optimal_rows(inp.sigma, inp.kappa14, a_l, costs, fixed_usd, capital_usd, q_min_usd)
         if bootstrap:
             if us.candles is not None and us.candles_bar_hours != 1.0:
                 fail(f"--bootstrap needs 1h bars; {prices_file} has {us.candles_bar_hours:g}h bars")
@@ -160,6 +168,16 @@ def register(app: typer.Typer) -> None:
             t.add_row(f"{u['cost_bps']:g}", f"{u['delta_upper']:.4f}",
                       f"{u['alpha_upper']:.4f}" + (" (cap)" if u["clipped"] else ""))
         console.print(t)
+        if optimal:
+            t = Table(title="optimal band (impulse control, floor alpha_L; long-run net carry)")
+            for col in ("cost [bps]", "fixed [USD]", "alpha_lower", "reset_lower", "reset_upper", "alpha_upper",
+                        "net carry APY", "cost drag"):
+                t.add_column(col, justify="right")
+            for o in out["optimal"]:
+                t.add_row(f"{o['cost_bps']:g}", f"{o['fixed_usd']:,.0f}", f"{o['alpha_lower']:.4f}",
+                          f"{o['reset_lower']:.4f}", f"{o['reset_upper']:.4f}", f"{o['alpha_upper']:.4f}",
+                          f"{o['net_carry_apy']:.2%}", f"{o['cost_drag_apy']:.2%}")
+            console.print(t)
 
     @sim.command("upper")
     @handle_errors
@@ -317,6 +335,19 @@ def register(app: typer.Typer) -> None:
                       f"[{r['alpha_lower_boot_ci'][0]:.4f}, {r['alpha_lower_boot_ci'][1]:.4f}]",
                       f"{r['boot_paths']:,}")
         console.print(t)
+
+
+def _optimal_rows(sigma: float, kappa14: float, floor: float, costs: list[float], fixed_usd: float,
+                  capital_usd: float, q_min_usd: float) -> list[dict[str, Any]]:
+    """The optimal band per proportional cost [bps of notional, both sides]; kappa14 x 365/14 per year."""
+    from basisctl.model.optimal_band import solve_optimal_band
+
+    rows = []
+    for c in costs:
+        b = solve_optimal_band(sigma, kappa14 * 365.0 / 14.0, floor, buy_cost=c, sell_cost=c, fixed_usd=fixed_usd,
+                               capital_usd=capital_usd, q_min_usd=q_min_usd)
+        rows.append({"cost_bps": c, **b.to_dict()})
+    return rows
 
 
 def _fmt_days(x: float) -> str:

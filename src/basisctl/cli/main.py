@@ -54,7 +54,8 @@ def _root(
 
 static_cmds.register(app)
 
-for _name in ("data_cmds", "bands_cmds", "backtest_cmds", "exec_cmds", "live_cmds", "venue_cmds", "risk_cmds"):
+for _name in ("data_cmds", "bands_cmds", "backtest_cmds", "exec_cmds", "live_cmds", "venue_cmds", "risk_cmds",
+              "rules_cmds"):
     try:
         _mod = __import__(f"basisctl.cli.{_name}", fromlist=["register"])
     except ModuleNotFoundError as _e:  # a command group under construction is simply absent

@@ -68,6 +68,8 @@ class BandSection(_Strict):
     """Band parameters: fixed values, or calibrated from the data dir at start (paper Sec. 8 + production table)."""
 
     mode: Literal["fixed", "calibrate"] = "calibrate"
+    rule: Literal["paper", "optimal"] = Field(
+        "paper", description="calibrate mode: the paper's band (eq. 45) or the optimal band (basisctl.rules)")
     alpha_target: float | None = Field(None, gt=0, lt=1)
     alpha_lower: float | None = Field(None, gt=0, lt=1)
     alpha_upper: float | None = Field(None, gt=0, lt=1)

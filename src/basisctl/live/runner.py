@@ -70,7 +70,16 @@ def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float
                           funding=us.funding if us is not None else None).kappa
     a_u = float(alpha_upper(a_t, k_reb, kap))
     pol = BandPolicy(a_t, a_l, max(a_u, a_t), kap, k_reb, **common)
+    extra: dict[str, Any] = {"rule": b.rule}
+    if b.rule == "optimal":  # one policy function; only its parameters change (basisctl.rules.builders)
+        from basisctl.rules.builders import optimal_band_policy
+
+        pol, extra_o = optimal_band_policy(vol.sigma_annual, kap, b.upper_horizon_days, a_l, c.sell_basis_bps,
+                                           c.buy_basis_bps, capital_usd, c.q_min_usd, c.buffer_bps,
+                                           c.sell_budget_bps if c.sell_budget_bps is not None else b.k_reb_fix_bps)
+        extra.update(extra_o)
     info = {
+        **extra,
         "source": "calibrated",
         "asof": asof.isoformat(),
         "sigma_stressed": sigma,
