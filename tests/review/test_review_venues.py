@@ -298,3 +298,58 @@ def test_universe_sweep_can_rank_user_assets(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     (row,) = json.loads(r.stdout)
     assert row["alpha_target"] is not None and row["net_carry_apy"] is not None
+
+
+# ------------------------------------------------------------------------------ mean-variance with shrinkage
+
+def test_ledoit_wolf_and_mean_variance_optimum_match_independent_references() -> None:
+    from scipy.optimize import minimize
+
+    from basisctl.portfolio import shrinkage_covariance
+
+    rng = np.random.default_rng(3)
+    assets, venues = [f"A{i}" for i in range(6)], [f"v{j}" for j in range(3)]
+    idx = pd.date_range("2025-01-01", periods=26, freq="7D", tz="UTC")
+    rows, hist = [], {}
+    for a in assets:
+        base = rng.normal(0.08, 0.03, len(idx))
+        for v in venues:
+            mu_i = rng.normal(0.06, 0.04)
+            rows.append(dict(asset=a, venue=v, expected_apy=mu_i, alpha_target=0.15,
+                             capacity_usd=rng.uniform(5e4, 5e5)))
+            hist[(a, v)] = pd.Series(base + rng.normal(mu_i - 0.08, 0.05, len(idx)), idx)
+    table = pd.DataFrame(rows)
+    keys = list(zip(table.asset, table.venue, strict=True))
+    x = np.column_stack([hist[k].to_numpy() for k in keys])
+    # Ledoit & Wolf (2004), target mean(diag) * I, biased sample covariance (as in sklearn.covariance.ledoit_wolf)
+    t_n, n = x.shape
+    xc = x - x.mean(0)
+    x2 = xc ** 2
+    tr = x2.sum(0) / t_n
+    m = tr.sum() / n
+    beta_, delta_ = (x2.T @ x2).sum(), ((xc.T @ xc) ** 2).sum() / t_n ** 2
+    beta, delta = (beta_ / t_n - delta_) / (n * t_n), (delta_ - 2 * m * tr.sum() + n * m ** 2) / n
+    s = min(beta, delta) / delta
+    sig = (1 - s) * (xc.T @ xc / t_n) + s * m * np.eye(n)
+    sig_b, s_b = shrinkage_covariance(x)
+    assert s_b == pytest.approx(s, rel=1e-12)
+    np.testing.assert_allclose(sig_b, sig, rtol=1e-12, atol=1e-15)
+
+    alloc = allocate_book(table, 1e6, max_venue_share=0.4, max_asset_share=0.4, risk_aversion=1.0, history=hist)
+    pos = alloc.to_frame().set_index(["asset", "venue"])["capital_usd"]
+    w = np.array([pos.get(k, 0.0) for k in keys]) / 1e6
+    mu = table.expected_apy.to_numpy()
+    ub = np.minimum(table.capacity_usd.to_numpy() / 1e6, 1.0)
+
+    def neg_obj(v: np.ndarray) -> float:
+        return float(-(mu @ v - 0.5 * v @ sig @ v))
+
+    va, aa = table.venue.to_numpy(), table.asset.to_numpy()
+    cons = [{"type": "ineq", "fun": (lambda v, g=g: 0.4 - v[va == g].sum())} for g in venues]
+    cons += [{"type": "ineq", "fun": (lambda v, g=g: 0.4 - v[aa == g].sum())} for g in assets]
+    cons += [{"type": "ineq", "fun": lambda v: 1.0 - v.sum()}]
+    ref = min((minimize(neg_obj, np.random.default_rng(k).uniform(0, 0.05, n) * ub, method="SLSQP",
+                        bounds=list(zip(np.zeros(n), ub, strict=True)), constraints=cons,
+                        options={"maxiter": 500, "ftol": 1e-13}) for k in range(4)), key=lambda r: r.fun)
+    assert -neg_obj(w) >= -ref.fun - 1e-9
+    assert (w <= ub + 1e-9).all() and w.sum() <= 1 + 1e-9
