@@ -144,12 +144,10 @@ def fetch_command(kind: str, venue: str, asset: str, interval: str | None = None
 
     if venue not in DOWNLOADERS.get(kind, ()):
         return None
-    target = ""
-    r = roots()[0]
-    if r.origin != "user store":
-        target = f" --store {r.path}"
+    # Into the user store (searched file by file after the data dirs), never into a data dir the user pointed at:
+    # that may be someone else's read-only folder.
     iv = f" --interval {interval}" if interval else ""
-    return f"basisctl data fetch --venue {venue} --asset {asset} --kind {kind}{iv} --from 2021-01-01{target}"
+    return f"basisctl data fetch --venue {venue} --asset {asset} --kind {kind}{iv} --from 2021-01-01"
 
 
 def funding_path(venue: str, asset: str) -> Path | None:
@@ -303,14 +301,9 @@ def hyperliquid_tables() -> HyperliquidTables:
     p = hyperliquid_meta_path()
     if p is None:
         raise _missing("Hyperliquid margin-table (metaAndAssetCtxs)", "hyperliquid/metaAndAssetCtxs_<date>",
-                       "basisctl data fetch --venue hyperliquid --kind meta" + _store_flag(), (".json",))
+                       "basisctl data fetch --venue hyperliquid --kind meta", (".json",))
     _files_read["hyperliquid metaAndAssetCtxs"] = str(p)
     return _hl_meta(_stat_key(p))
-
-
-def _store_flag() -> str:
-    r = roots()[0]
-    return "" if r.origin == "user store" else f" --store {r.path}"
 
 
 def hyperliquid_universe() -> pd.DataFrame:
@@ -358,7 +351,7 @@ def pool_snapshot_path(asset: str) -> Path:
     p = _find(f"liquidity/uniswap_v3/{stem}", (".meta.json",))
     if p is None:
         raise _missing(f"Uniswap v3 pool snapshot {stem}", f"liquidity/uniswap_v3/{stem}",
-                       "basisctl data pool --rpc-url URL" + _store_flag().replace("--store", "--out"),
+                       "basisctl data pool --rpc-url URL",
                        (".meta.json",))
     _files_read[f"uniswap_v3 {stem}"] = str(p)
     return p
