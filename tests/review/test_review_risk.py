@@ -226,11 +226,15 @@ def test_christoffersen_matches_hand_computation(seq: str) -> None:
     assert rstats.christoffersen_p(s) == pytest.approx(_chi2_1_sf(lr), abs=1e-6)  # sf is steep at LR = 0
 
 
-@pytest.mark.xfail(strict=True, reason="review11 D9 (low): christoffersen_lr silently accepts a non-0/1 "
-                   "sequence ([0, 2, 1] -> LR 0, p 1.0) instead of raising")
+# fixed: review11 D9, christoffersen_lr raises on a non-0/1 sequence ([0, 2, 1] gave LR 0, p 1.0)
 def test_christoffersen_rejects_non_binary_sequences() -> None:
     with pytest.raises(ValueError):
         rstats.christoffersen_lr([0, 2, 1])
+
+
+def test_kupiec_breach_at_zero_nominal_probability_has_p_value_zero() -> None:
+    assert rstats.kupiec_p(10, 1, 0.0) == 0.0  # impossible under the null (was NaN)
+    assert rstats.kupiec_p(10, 0, 0.0) == 1.0
 
 
 # ----------------------------------------------------------------------------- 3. coverage study

@@ -14,6 +14,8 @@ from numpy.typing import ArrayLike
 from scipy.special import xlog1py, xlogy
 from scipy.stats import chi2
 
+from basisctl.errors import ModelDomainError
+
 
 def kupiec_lr(n: int, x: int, p: float) -> float:
     """Kupiec likelihood-ratio statistic for x breaches in n trials at nominal probability p."""
@@ -26,14 +28,25 @@ def kupiec_lr(n: int, x: int, p: float) -> float:
 
 
 def kupiec_p(n: int, x: int, p: float) -> float:
-    """p-value of the Kupiec test (chi2 with 1 degree of freedom); NaN when n = 0."""
+    """p-value of the Kupiec test (chi2 with 1 degree of freedom); NaN when n = 0.
+
+    A breach at nominal p = 0 is impossible under the null: LR = +inf and the p-value is 0."""
     lr = kupiec_lr(n, x, p)
+    if lr == float("inf"):
+        return 0.0
     return float(chi2.sf(lr, 1)) if np.isfinite(lr) else float("nan")
 
 
 def transitions(seq: ArrayLike) -> tuple[int, int, int, int]:
-    """(n00, n01, n10, n11) of a 0/1 sequence."""
-    s = np.asarray(seq, dtype=bool)
+    """(n00, n01, n10, n11) of a 0/1 sequence (anything other than 0/1/False/True raises)."""
+    raw = np.asarray(seq)
+    if raw.dtype != np.bool_:
+        v = raw.astype(float)
+        bad = ~((v == 0.0) | (v == 1.0))
+        if bad.any():
+            raise ModelDomainError(f"breach sequence must hold only 0/1 (got {raw[bad].ravel()[0].item()!r} at "
+                                   f"position {int(np.flatnonzero(bad.ravel())[0])})")
+    s = raw.astype(bool)
     a, b = s[:-1], s[1:]
     return (int(np.sum(~a & ~b)), int(np.sum(~a & b)), int(np.sum(a & ~b)), int(np.sum(a & b)))
 
