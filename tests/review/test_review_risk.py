@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from basisctl.cli.main import app
-from basisctl.risk import KouRisk, pi_liq
+from basisctl.risk import GBMRisk, KouRisk, pi_liq
 from basisctl.risk import stats as rstats
 
 HOURS_PER_YEAR = 8760.0
@@ -334,9 +334,7 @@ PI_LIQ_DEFECTS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="review11 D1-D3 (medium): pi-liq does not validate horizon, alpha or "
-                   "GBM sigma: exit 0 with pi_liq null/0/1 and numpy RuntimeWarnings, or (kou, h=0) a "
-                   "70-line traceback with exit 1; `static` refuses the same values")
+# fixed: review11 D1-D3, pi-liq refuses a non-positive horizon, alpha outside (0, 1) and sigma <= 0 or NaN
 @pytest.mark.parametrize("args", PI_LIQ_DEFECTS)
 def test_pi_liq_refuses_invalid_horizon_alpha_sigma(args: list[str]) -> None:
     _assert_one_line_exit2(_cli(*args))
@@ -360,27 +358,45 @@ def test_risk_backtest_bad_input_that_is_refused(tmp_path: Path) -> None:
         _assert_one_line_exit2(_cli(*base, *extra))
 
 
-@pytest.mark.xfail(strict=True, reason="review11 D4 (medium): GBM (and adaptive) calibrated on constant "
-                   "prices (sigma = 0) is not refused: risk-backtest exits 0 with mean_alpha 0.95 and numpy "
-                   "RuntimeWarnings; kou and fhs refuse the same file with a clear error")
-def test_risk_backtest_gbm_on_constant_prices_is_refused(tmp_path: Path) -> None:
+# fixed: review11 D4, gbm and adaptive on constant prices (sigma = 0) are refused like kou and fhs
+@pytest.mark.parametrize("model", ["gbm", "adaptive"])
+def test_risk_backtest_gbm_on_constant_prices_is_refused(tmp_path: Path, model: str) -> None:
     f = tmp_path / "const.csv"
     _candles(f, days=60, seed=5, constant=True)
-    _assert_one_line_exit2(_cli(*RB, "--prices-file", str(f), "--models", "gbm",
-                                "--lookback-days", "30", "--json"))
+    r = _cli(*RB, "--prices-file", str(f), "--models", model, "--lookback-days", "30", "--json")
+    _assert_one_line_exit2(r)
+    assert "zero spread" in r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="review11 D4 (medium): pi-liq --model gbm calibrated on constant prices "
-                   "exits 0 with pi_liq null and RuntimeWarnings")
-def test_pi_liq_gbm_on_constant_prices_is_refused(tmp_path: Path) -> None:
+# fixed: review11 D4, pi-liq gbm/adaptive calibrated on constant prices is refused ("zero spread")
+@pytest.mark.parametrize("model", ["gbm", "adaptive"])
+def test_pi_liq_gbm_on_constant_prices_is_refused(tmp_path: Path, model: str) -> None:
     f = tmp_path / "const.csv"
     _candles(f, days=60, seed=5, constant=True)
-    _assert_one_line_exit2(_cli("pi-liq", "--model", "gbm", "--asset", "TST", "--prices-file", str(f),
-                                "--theta-f", "0.01", "--lookback-days", "30", "--json"))
+    r = _cli("pi-liq", "--model", model, "--asset", "TST", "--prices-file", str(f),
+             "--theta-f", "0.01", "--lookback-days", "30", "--json")
+    _assert_one_line_exit2(r)
+    assert "zero spread" in r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="review11 D5 (low): --gbm-stress 0 / -1 are accepted (exit 0; "
-                   "stress 0 gives mean_alpha 0.95 with RuntimeWarnings, -1 gives mean_alpha 1.0)")
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: GBMRisk.of(0.0), id="gbm-sigma-0"),
+    pytest.param(lambda: GBMRisk.of(float("nan")), id="gbm-sigma-nan"),
+    pytest.param(lambda: GBMRisk(_one(-0.5), _one(0.0)), id="gbm-direct-negative-sigma"),
+    pytest.param(lambda: _kou(0.0, 5.0, 0.5, 0.1, 0.1), id="kou-sigma-0"),
+    pytest.param(lambda: KouRisk(_one(0.5), _one(-1.0), _one(0.5), _one(0.1), _one(0.1), _one(0.0)),
+                 id="kou-direct-negative-rate"),
+    pytest.param(lambda: KouRisk(_one(0.5), _one(5.0), _one(1.5), _one(0.1), _one(0.1), _one(0.0)),
+                 id="kou-direct-p-up>1"),
+    pytest.param(lambda: pi_liq(GBMRisk.of(0.5), 0.1, 0.01, 0.0), id="api-zero-horizon"),
+    pytest.param(lambda: pi_liq(GBMRisk.of(0.5), 1.5, 0.01, 24.0), id="api-alpha>1"),
+])
+def test_python_api_fails_closed_on_invalid_parameters(make: object) -> None:
+    with pytest.raises(ValueError):
+        make()  # type: ignore[operator]
+
+
+# fixed: review11 D5, --gbm-stress <= 0 is refused
 @pytest.mark.parametrize("stress", ["0", "-1"])
 def test_risk_backtest_refuses_nonpositive_gbm_stress(tmp_path: Path, stress: str) -> None:
     f = tmp_path / "c.csv"
@@ -390,8 +406,7 @@ def test_risk_backtest_refuses_nonpositive_gbm_stress(tmp_path: Path, stress: st
                                 "--gbm-stress", stress, "--json"))
 
 
-@pytest.mark.xfail(strict=True, reason="review11 D6 (low): a study with nothing to test exits 0 - "
-                   "--models '' prints [], and a horizon longer than the data prints n = 0 rows with null p-values")
+# fixed: review11 D6, a study with nothing to test (no models, horizon longer than the data) is an error
 @pytest.mark.parametrize("extra", [["--models", ""], ["--models", "gbm", "--horizons", "1e9"]],
                          ids=["empty-models", "horizon-longer-than-data"])
 def test_risk_backtest_with_nothing_to_test_is_an_error(tmp_path: Path, extra: list[str]) -> None:

@@ -20,7 +20,7 @@ from basisctl.cli._common import console, fail, handle_errors, parse_floats, par
 from basisctl.model.margin import check_venue, theta_f_for
 from basisctl.model.static import alpha_liq
 from basisctl.risk import coverage as cov
-from basisctl.risk.base import alpha_at, pi_liq
+from basisctl.risk.base import alpha_at, check_horizon, pi_liq
 from basisctl.risk.fit import check_model, fit_model, load_bars, window
 from basisctl.risk.gbm import GBMRisk
 from basisctl.risk.kou import KouRisk
@@ -70,6 +70,12 @@ def pi_liq_cmd(
 ) -> None:
     """Pi_liq(alpha; h, theta_F) under a risk model, for explicit parameters or calibrated from data."""
     m = check_model(model)
+    if not (np.isfinite(alpha) and 0 < alpha < 1):
+        fail(f"--alpha must lie in the open interval (0, 1) (got {alpha:g})")
+    if not (np.isfinite(horizon_hours) and horizon_hours > 0):
+        fail(f"--horizon-hours must be finite and > 0 (got {horizon_hours:g})")
+    if sigma is not None and not (np.isfinite(sigma) and sigma > 0):
+        fail(f"--sigma must be finite and > 0 (got {sigma:g})")
     th, v = resolve_theta(venue, asset, theta_f, l_max)
     jumps = (jump_rate, jump_p_up, jump_mean_up, jump_mean_down)
     explicit = sigma is not None or any(x is not None for x in jumps)
@@ -112,6 +118,7 @@ def model_alpha(model: str, asset: str, venue: str, theta: float, epsilon: float
                 seed: int = 0) -> dict[str, Any]:
     """alpha at epsilon under a calibrated model, for the ``--model``/``--risk-model`` options of other commands."""
     m = check_model(model)
+    check_horizon(horizon_hours)
     bars = load_bars(asset, prices_file)
     lo, hi = window(bars, asof, lookback_days)
     fitted = fit_model(m, bars, lo, hi, horizon_hours, seed=seed, stress=stress, fhs_paths=20_000)
@@ -160,6 +167,7 @@ def risk_backtest(
     cfg.check()
     bt = asset_barriers(asset, cfg, prices_file, start_ns=utc(date_from).value if date_from else None,
                         end_ns=utc(date_to).value if date_to else None, use_4h=use_4h)
+    cov.check_testable(bt)
     cov.warn_skipped(bt)
     rows, det = cov.coverage_table(bt, asset.upper(), th)
     if details is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import lfilter
 
-from basisctl.risk.base import FloatArray, alpha_at, require_returns
+from basisctl.risk.base import FloatArray, ModelFitError, alpha_at, require_returns
 from basisctl.risk.gbm import GBMRisk
 from basisctl.units import HOURS_PER_YEAR
 
@@ -39,6 +39,8 @@ def fit_adaptive(returns: FloatArray, bar_hours: float, span: str = "the window"
     r = returns[np.isfinite(returns)]
     require_returns("adaptive", r, MIN_RETURNS, span)
     s = ewma_sigma_annual(r, bar_hours, half_life_hours)[-1]
+    if not s > 0:
+        raise ModelFitError(f"adaptive: returns in {span} have zero spread; cannot calibrate")
     return GBMRisk(np.array([s]), np.array([0.0]), name="adaptive")
 
 

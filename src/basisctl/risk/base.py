@@ -112,12 +112,30 @@ def require_returns(model: str, r: FloatArray, minimum: int, span: str) -> None:
         )
 
 
+def check_horizon(horizon_hours: float) -> float:
+    """The horizon as a float, or a ModelDomainError unless it is finite and > 0 [hours]."""
+    h = float(horizon_hours)
+    if not (np.isfinite(h) and h > 0):
+        raise ModelDomainError(f"horizon must be finite and > 0 hours (got {h!r})")
+    return h
+
+
+def check_alpha(alpha: ArrayLike) -> FloatArray:
+    """alpha as an array, or a ModelDomainError unless every entry lies in the open interval (0, 1)."""
+    a = np.asarray(alpha, dtype=float)
+    ok = np.isfinite(a) & (a > 0) & (a < 1)
+    if not np.all(ok):
+        raise ModelDomainError(f"alpha must lie in the open interval (0, 1) (got {float(a[~ok].ravel()[0])!r})")
+    return a
+
+
 def solve_barrier(model: RiskModel, epsilon: ArrayLike, horizon_hours: float, tol: float = BARRIER_TOL) -> FloatArray:
     """b_eps = smallest log barrier with hit_prob(b, h) <= epsilon, per parameter row (vectorised bisection).
 
     Models with a direct quantile (``barrier_at``) answer themselves. Rows where even ``B_MAX`` is not safe
     get +inf (no alpha < 1 meets the budget).
     """
+    horizon_hours = check_horizon(horizon_hours)
     direct = getattr(model, "barrier_at", None)
     if direct is not None:
         return np.asarray(direct(epsilon, horizon_hours), dtype=float)
@@ -142,7 +160,8 @@ def alpha_of_barrier(b: ArrayLike, theta_f: ArrayLike) -> FloatArray:
 
 def pi_liq(model: RiskModel, alpha: ArrayLike, theta_f: ArrayLike, horizon_hours: float) -> FloatArray:
     """Pi_liq(alpha; h, theta_F) under ``model`` [probability]; alpha at or below alpha_liq gives 1."""
-    b = log_barrier(alpha, theta_f)
+    horizon_hours = check_horizon(horizon_hours)
+    b = log_barrier(check_alpha(alpha), theta_f)
     return np.where(b <= 0.0, 1.0, model.hit_prob(np.maximum(b, 1e-300), horizon_hours))
 
 

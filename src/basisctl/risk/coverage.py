@@ -61,15 +61,23 @@ class StudyConfig:
     gbm_stress: float = 1.0  # the paper sizes alpha_target with sigma x 1.5; the honest test default is x 1
 
     def check(self) -> None:
+        if not self.models:
+            raise ModelDomainError(f"no models to test: give some of {', '.join(MODELS)}")
+        if not self.epsilons:
+            raise ModelDomainError("no epsilons to test")
+        if not self.horizons_hours:
+            raise ModelDomainError("no horizons to test")
         bad = [m for m in self.models if m not in MODELS]
         if bad:
             raise ModelDomainError(f"unknown model(s) {', '.join(bad)}: expected some of {', '.join(MODELS)}")
         if any(not 0 < e < 1 for e in self.epsilons):
             raise ModelDomainError("epsilons must lie in (0, 1)")
-        if any(h <= 0 for h in self.horizons_hours):
-            raise ModelDomainError("horizons must be > 0 hours")
-        if self.lookback_days <= 0:
-            raise ModelDomainError("lookback must be > 0 days")
+        if any(not (math.isfinite(h) and h > 0) for h in self.horizons_hours):
+            raise ModelDomainError("horizons must be finite and > 0 hours")
+        if not (math.isfinite(self.lookback_days) and self.lookback_days > 0):
+            raise ModelDomainError("lookback must be finite and > 0 days")
+        if not (math.isfinite(self.gbm_stress) and self.gbm_stress > 0):
+            raise ModelDomainError(f"--gbm-stress must be finite and > 0 (got {self.gbm_stress:g})")
         if "fhs" in self.models and self.fhs_paths * min(self.epsilons) < 1.0:
             raise ModelDomainError(f"fhs: {self.fhs_paths} paths cannot resolve epsilon={min(self.epsilons):g} "
                                    f"(need at least {int(np.ceil(1 / min(self.epsilons)))}; raise --fhs-paths)")
@@ -146,12 +154,14 @@ def compute_barriers(bars: Bars, cfg: StudyConfig, start_ns: int | None = None, 
         if name == "gbm":
             w = r_all[idx]
             sig = w.std(axis=1, ddof=1) * math.sqrt(HOURS_PER_YEAR / bh) * cfg.gbm_stress
+            _require_spread("gbm", sig, bars, o, L)
             m: Any = GBMRisk.of(sig)
             barrier[name] = _barriers_closed_form(m, eps, horizons)
             params[name] = [{"sigma_annual": float(s)} for s in sig]
         elif name == "adaptive":
             sig_path = ewma_sigma_annual(r_all, bh, cfg.adaptive_half_life_hours)
             sig = sig_path[o - 2]  # after the return into bar o-1 (closed by the origin)
+            _require_spread("adaptive", sig, bars, o, L)
             m = GBMRisk(sig, np.zeros_like(sig), name="adaptive")
             barrier[name] = _barriers_closed_form(m, eps, horizons)
             params[name] = [{"sigma_ewma_annual": float(s)} for s in sig]
@@ -174,6 +184,15 @@ def compute_barriers(bars: Bars, cfg: StudyConfig, start_ns: int | None = None, 
         elif name == "evt":
             barrier[name], params[name], skipped[name] = _evt_barriers(bars, o, L, eps, horizons)
     return Barriers(o, bars.ts_ns[o], realised, barrier, params, cfg, bh, skipped, np.full(o.size, bh))
+
+
+def _require_spread(model: str, sigma: FloatArray, bars: Bars, o: NDArrayInt, L: int) -> None:
+    """Like kou and fhs, refuse a window whose returns have zero spread (sigma = 0 has no first-passage law)."""
+    bad = np.flatnonzero(~(sigma > 0))
+    if bad.size:
+        a = int(o[bad[0]])
+        raise ModelFitError(f"{model}: returns in {bars.span_text(a - L, a)} have zero spread; cannot calibrate "
+                            f"({bad.size} of {o.size} origins)")
 
 
 def empty_barriers(cfg: StudyConfig, bar_hours: float) -> Barriers:
@@ -362,6 +381,19 @@ def coverage_table(bt: Barriers, asset: str, theta_f: float) -> tuple[list[dict[
                                   else bt.bar_hours)}))
     det = pd.concat(details, ignore_index=True) if details else pd.DataFrame()
     return rows, det
+
+
+def check_testable(bt: Barriers) -> None:
+    """Fail closed when the study has nothing to test: a horizon that no origin's forward window covers."""
+    hs = list(bt.config.horizons_hours)
+    dead = [h for k, h in enumerate(hs) if not np.isfinite(bt.realised[:, k]).any()]
+    if dead:
+        a = np.datetime64(int(bt.origin_ts_ns[0]), "ns").astype("datetime64[D]")
+        b = np.datetime64(int(bt.origin_ts_ns[-1]), "ns").astype("datetime64[D]")
+        raise DataCoverageError(
+            f"nothing to test at horizon(s) {', '.join(f'{h:g}h' for h in dead)}: no origin among "
+            f"{bt.origin_ts_ns.size} ({a} -> {b}) has that many hours of gap-free bars after it "
+            "(shorten the horizon or give more data)")
 
 
 def warn_skipped(bt: Barriers) -> None:

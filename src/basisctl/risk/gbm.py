@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from basisctl.errors import ModelDomainError
 from basisctl.model import static
-from basisctl.risk.base import FloatArray, require_returns, scalar_params
+from basisctl.risk.base import FloatArray, ModelFitError, require_returns, scalar_params
 from basisctl.units import HOURS_PER_YEAR
 
 MIN_RETURNS: int = 48
@@ -27,6 +28,15 @@ class GBMRisk:
     sigma_annual: FloatArray
     mu_annual: FloatArray
     name: str = "gbm"
+
+    def __post_init__(self) -> None:
+        """Fail closed: sigma finite and > 0 (sigma = 0 has no first-passage law), drift finite."""
+        s = np.asarray(self.sigma_annual, dtype=float)
+        if not np.all(np.isfinite(s) & (s > 0)):
+            bad = float(s[~(np.isfinite(s) & (s > 0))].ravel()[0])
+            raise ModelDomainError(f"{self.name}: sigma_annual must be finite and > 0 (got {bad!r})")
+        if not np.all(np.isfinite(np.asarray(self.mu_annual, dtype=float))):
+            raise ModelDomainError(f"{self.name}: mu_annual must be finite")
 
     @classmethod
     def of(cls, sigma_annual: ArrayLike, mu_annual: ArrayLike = 0.0) -> GBMRisk:
@@ -49,4 +59,9 @@ def fit_gbm(returns: FloatArray, bar_hours: float, span: str = "the window", str
     """sigma = std(log returns, ddof=1) * sqrt(8760 / bar_hours) * stress; price drift 0 (the paper's choice)."""
     r = returns[np.isfinite(returns)]
     require_returns("gbm", r, MIN_RETURNS, span)
-    return GBMRisk.of(float(np.std(r, ddof=1)) * np.sqrt(HOURS_PER_YEAR / bar_hours) * stress)
+    if not (np.isfinite(stress) and stress > 0):
+        raise ModelDomainError(f"gbm: stress must be finite and > 0 (got {stress!r})")
+    sd = float(np.std(r, ddof=1))
+    if not sd > 0:
+        raise ModelFitError(f"gbm: returns in {span} have zero spread; cannot calibrate")
+    return GBMRisk.of(sd * np.sqrt(HOURS_PER_YEAR / bar_hours) * stress)

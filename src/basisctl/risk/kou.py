@@ -110,6 +110,16 @@ def _euler_weights() -> tuple[FloatArray, FloatArray]:
 _W, _K = _euler_weights()
 
 
+def _check_params(s: ArrayLike, lam: ArrayLike, p: ArrayLike, m_up: ArrayLike, m_down: ArrayLike) -> None:
+    s, lam, p, m_up, m_down = (np.asarray(x, dtype=float) for x in (s, lam, p, m_up, m_down))
+    if not np.all(np.isfinite(s) & (s > 0)):
+        raise ModelDomainError("kou: sigma must be finite and > 0")
+    if not np.all(np.isfinite(lam) & (lam >= 0)) or not np.all((p >= 0) & (p <= 1)):
+        raise ModelDomainError("kou: jump rate must be finite and >= 0 and p_up in [0, 1]")
+    if not np.all(np.isfinite(m_up) & (m_up > 0)) or not np.all(np.isfinite(m_down) & (m_down > 0)):
+        raise ModelDomainError("kou: mean jump sizes must be finite and > 0")
+
+
 @dataclass(frozen=True)
 class KouRisk:
     """Fitted Kou models, one row per calibration. Rates per year, jump sizes as log-price fractions."""
@@ -123,6 +133,12 @@ class KouRisk:
     name: str = "kou"
     _cache: dict[float, tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        """Fail closed on parameters outside the model's domain (the Python API, not only the CLI)."""
+        _check_params(self.sigma_annual, self.jump_rate_annual, self.p_up, self.mean_up, self.mean_down)
+        if not np.all(np.isfinite(np.asarray(self.mu_log_annual, dtype=float))):
+            raise ModelDomainError("kou: mu_log_annual must be finite")
+
     @classmethod
     def of(cls, sigma_annual: ArrayLike, jump_rate_annual: ArrayLike, p_up: ArrayLike, mean_up: ArrayLike,
            mean_down: ArrayLike, mu_annual: ArrayLike = 0.0, mu_log_annual: ArrayLike | None = None) -> KouRisk:
@@ -130,12 +146,9 @@ class KouRisk:
         arrs = np.broadcast_arrays(*(np.atleast_1d(np.asarray(x, dtype=float)) for x in
                                      (sigma_annual, jump_rate_annual, p_up, mean_up, mean_down, mu_annual)))
         s, lam, p, mu_, md, mu = (np.array(a, dtype=float) for a in arrs)
-        if np.any(~np.isfinite(s)) or np.any(s <= 0):
-            raise ModelDomainError("kou: sigma must be > 0")
-        if np.any(lam < 0) or np.any((p < 0) | (p > 1)):
-            raise ModelDomainError("kou: jump rate must be >= 0 and p_up in [0, 1]")
-        if np.any(mu_ <= 0) or np.any(md <= 0):
-            raise ModelDomainError("kou: mean jump sizes must be > 0")
+        _check_params(s, lam, p, mu_, md)
+        if not np.all(np.isfinite(mu)):
+            raise ModelDomainError("kou: mu_annual must be finite")
         if mu_log_annual is None:
             if np.any((mu_ >= 1.0) & (lam * p > 0)):
                 raise ModelDomainError("kou: mean up-jump must be < 1 (log) for a finite expected price")
