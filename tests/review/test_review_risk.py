@@ -416,12 +416,11 @@ def test_risk_backtest_with_nothing_to_test_is_an_error(tmp_path: Path, extra: l
                                 "--lookback-days", "30", "--json", *extra))
 
 
-@pytest.mark.xfail(strict=True, reason="review11 D7 (low): kou/fhs need 720 returns but a 30-day window of "
-                   "gap-free 1h bars holds 720 bars = 719 returns, so --lookback-days 30 can never calibrate "
-                   "('719 returns in 720 bars ...; need at least 720')")
-def test_kou_calibrates_on_a_full_30_day_window(tmp_path: Path) -> None:
+# fixed: review11 D7, a 30-day window of gap-free 1h bars (720 bars = 719 returns) calibrates kou and fhs
+@pytest.mark.parametrize("model", ["kou", "fhs"])
+def test_kou_calibrates_on_a_full_30_day_window(tmp_path: Path, model: str) -> None:
     f = tmp_path / "c.csv"
     _candles(f, days=60, seed=8)
-    r = _cli(*RB, "--prices-file", str(f), "--models", "kou", "--horizons", "24",
+    r = _cli(*RB, "--prices-file", str(f), "--models", model, "--horizons", "24", "--fhs-paths", "1000",
              "--epsilons", "0.01", "--lookback-days", "30", "--json")
     assert r.returncode == 0, r.stderr

@@ -81,5 +81,5 @@ def test_fhs_too_little_data_names_model_span_and_minimum() -> None:
     from basisctl.risk import ModelFitError
 
     bars = candles(100, 0.5, seed=1)
-    with pytest.raises(ModelFitError, match=r"fhs: too little data .*99 returns in 100 bars of 1h.*need at least 720"):
+    with pytest.raises(ModelFitError, match=r"fhs: too little data .*99 returns in 100 bars of 1h.*need at least 719"):
         calibrate_fhs(bars, 0, len(bars))

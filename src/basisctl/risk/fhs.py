@@ -27,7 +27,8 @@ from basisctl.risk.base import Bars, FloatArray, ModelFitError, require_returns
 from basisctl.risk.garch import GarchFit, fit_garch
 from basisctl.simulate._rng import chunk_states, uniform_index
 
-MIN_RETURNS: int = 24 * 30
+#: 30 days of gap-free 1h bars hold 720 bars, i.e. 719 close-to-close returns (returns = bars - 1)
+MIN_RETURNS: int = 24 * 30 - 1
 DEFAULT_PATHS: int = 4000
 
 

@@ -40,7 +40,8 @@ EULER_N: int = 20
 EULER_M: int = 14
 #: jump threshold in robust standard deviations of the bar returns
 JUMP_THRESHOLD_SD: float = 4.0
-MIN_RETURNS: int = 24 * 30
+#: 30 days of gap-free 1h bars hold 720 bars, i.e. 719 close-to-close returns (returns = bars - 1)
+MIN_RETURNS: int = 24 * 30 - 1
 
 
 def _roots_eig(coef: NDArray[np.complex128]) -> tuple[Any, Any]:
