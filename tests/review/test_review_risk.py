@@ -281,9 +281,7 @@ def test_no_look_ahead_perturbing_after_an_origin_keeps_its_alpha(tmp_path: Path
     assert (m.alpha_a[~cut] != m.alpha_b[~cut]).any()  # the perturbation is seen afterwards
 
 
-@pytest.mark.xfail(strict=True, reason="review11 D8 (low): FHS alpha at a fixed origin depends on --from, "
-                   "because the weekly GARCH refit schedule and warm start are anchored to the first origin "
-                   "of the run (max |d alpha| 0.015 on 45-day synthetic GBM)")
+# fixed: review11 D8, FHS refits GARCH at calendar Mondays from a fixed start, so alpha does not depend on --from
 def test_fhs_alpha_at_an_origin_does_not_depend_on_from(tmp_path: Path) -> None:
     f, d1, d2 = tmp_path / "c.csv", tmp_path / "d1.csv", tmp_path / "d2.csv"
     _candles(f, days=80, seed=3)

@@ -33,7 +33,7 @@ from basisctl.risk import evt as evt_mod
 from basisctl.risk import fhs as fhs_mod
 from basisctl.risk.adaptive import DEFAULT_HALF_LIFE_HOURS, ewma_sigma_annual
 from basisctl.risk.base import Bars, FloatArray, ModelFitError, alpha_of_barrier, solve_barrier
-from basisctl.risk.garch import GarchFit, fit_garch
+from basisctl.risk.garch import GARCH_START, GarchFit, fit_garch
 from basisctl.risk.gbm import GBMRisk
 from basisctl.risk.kou import KouRisk, fit_kou
 from basisctl.risk.stats import christoffersen_p, kupiec_p
@@ -302,44 +302,74 @@ def _evt_barriers(bars: Bars, o: NDArrayInt, L: int, eps: list[float], horizons:
     return out, plist, skipped
 
 
+#: days since 1970-01-01 (a Thursday) that are Mondays: day % 7 == 4
+MONDAY_MOD7: int = 4
+
+
 def _fhs_barriers(bars: Bars, o: NDArrayInt, L: int, cfg: StudyConfig, eps: list[float], horizons: list[float]
                   ) -> tuple[FloatArray, list[dict[str, Any]]]:
-    """FHS per origin: GARCH refitted every ``fhs_refit_days`` origins (params from a past origin's window),
-    variance filtered and residuals taken on the origin's own window, one path set for the horizons the
-    tests need at that origin."""
+    """FHS per origin: GARCH parameters from a calendar-anchored refit, variance filtered and residuals taken on
+    the origin's own window, one path set for the horizons the tests need at that origin.
+
+    Refit schedule (anchored to the calendar, not to the study's first origin, so a study cut with --from or
+    spliced from 1h and 4h origins gives the same alpha at shared origins): the GARCH of an origin on UTC day d
+    is fitted on the ``lookback`` window that ends at the anchor A = the latest day <= d with
+    (A - 4) % fhs_refit_days == 0 (Mondays 00:00 UTC for the default 7 days), always from the same fixed start
+    (no warm start), so the fit depends only on that window's data. Where the anchor's window is not available
+    (before the data start or across a gap) the origin's own window is fitted instead. A refit that does not
+    converge keeps the previous anchor's parameters (a warning), or raises when there are none.
+    """
     need = _needed(bars.ts_ns[o], horizons)
     out = np.full((o.size, len(eps), len(horizons)), np.nan)
     plist: list[dict[str, Any]] = []
-    garch: GarchFit | None = None
-    last_fit_day = None
-    kept = 0
+    k_days = max(int(cfg.fhs_refit_days), 1)
+    step = round(bars.bar_hours * 3600e9)
+    ts = bars.ts_ns
+    cache: dict[int, GarchFit | ModelFitError | None] = {}
+    kept: set[int] = set()
+
+    def fit_window(end: int) -> GarchFit:  # bars end-L .. end-1
+        return fit_garch(np.diff(np.log(bars.close[end - L : end])), bars.span_text(end - L, end),
+                         start=GARCH_START)
+
+    def anchor_fit(day: int) -> GarchFit | ModelFitError | None:
+        if day not in cache:
+            t = day * DAY_NS
+            e = int(np.searchsorted(ts, t))  # first bar opening at or after the anchor
+            usable = e >= L and ts[e - 1] == t - step and ts[e - 1] - ts[e - L] == (L - 1) * step
+            if not usable:
+                cache[day] = None
+            else:
+                try:
+                    cache[day] = fit_window(e)
+                except ModelFitError as err:
+                    cache[day] = err
+        return cache[day]
+
     for i, a in enumerate(o):
         a = int(a)
-        day = int(bars.ts_ns[a] // DAY_NS)
-        refit = garch is None or last_fit_day is None or day - last_fit_day >= cfg.fhs_refit_days
-        if refit:
-            r = np.diff(np.log(bars.close[a - L : a]))
-            try:
-                garch = fit_garch(r, bars.span_text(a - L, a),
-                                  start=(0.08, 0.9) if garch is None else (garch.a, garch.beta))
-            except ModelFitError:
-                if garch is None:
-                    raise
-                kept += 1  # keep last week's parameters (reported as a warning)
-            last_fit_day = day
-        assert garch is not None
-        cal = fhs_mod.calibrate_fhs(bars, a - L, a, garch)
+        day = int(ts[a] // DAY_NS)
+        anchor = day - ((day - MONDAY_MOD7) % k_days)
+        g = anchor_fit(anchor)
+        if g is None:
+            g = fit_window(a)  # no anchor window: the origin's own (raises if it does not converge)
+        elif isinstance(g, ModelFitError):
+            prev = anchor_fit(anchor - k_days)
+            if not isinstance(prev, GarchFit):
+                raise g
+            g = prev
+            kept.add(anchor)
+        cal = fhs_mod.calibrate_fhs(bars, a - L, a, g)
         seed = (cfg.seed * 1_000_003 + day) % (2**31 - 1)
         ks = np.flatnonzero(need[i])
         if ks.size:
             mx = fhs_mod.simulate_maxima(cal, [horizons[k] for k in ks], cfg.fhs_paths, seed)
             for j, e in enumerate(eps):
                 out[i, j, ks] = fhs_mod.quantile_barrier(mx, e)
-        g = cal.garch
         plist.append({"garch_alpha": g.a, "garch_beta": g.beta, "garch_omega": g.omega,
                       "sigma_next_annual": math.sqrt(cal.s2_next * HOURS_PER_YEAR / bars.bar_hours)})
     if kept:
-        sys.stderr.write(f"warning: fhs: the GARCH(1,1) refit did not converge at {kept} weekly refits; "
+        sys.stderr.write(f"warning: fhs: the GARCH(1,1) refit did not converge at {len(kept)} weekly refits; "
                          "the previous parameters were kept there\n")
     return out, plist
 
