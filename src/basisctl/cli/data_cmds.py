@@ -1,7 +1,8 @@
 """``basisctl data``: list shipped datasets, check a data file, fetch venue history into a Parquet store.
 
-Exit codes: 0 success (``check``: file valid; gaps are printed as warnings), 1 ``check`` found issues
-(all listed), 2 usage errors, unreadable files and failed downloads (one line on stderr).
+Exit codes (the scheme of every command, docs/conventions.md): 0 success (``check``: file valid; gaps and
+settlement-grid offsets are printed as warnings), 1 ``check`` read the file and found issues (all listed),
+2 usage errors, unreadable files, files whose kind cannot be told and failed downloads (one line on stderr).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from basisctl.cli._common import console, err_console, fail, handle_errors, print_json
@@ -21,7 +23,6 @@ from basisctl.data.fetch._parse import INTERVAL_MS, to_ms
 from basisctl.data.io import check_file
 from basisctl.data.store import ParquetStore
 from basisctl.data.validate import ValidationReport
-from basisctl.errors import DataValidationError
 
 data_app = typer.Typer(
     help="Data: shipped datasets, file checks, downloads.\n\nUnits: funding rates are decimals per settlement "
@@ -80,18 +81,20 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON 
 # ---------------------------------------------------------------------------------------------------- check
 def _print_report(rep: ValidationReport, max_issues: int) -> None:
     status = "[bold green]OK[/]" if rep.ok else f"[bold red]INVALID[/] ({len(rep.issues)} issues)"
-    console.print(f"{rep.source}: {rep.kind}, {rep.rows} rows: {status}", highlight=False)
+    console.print(f"{escape(rep.source)}: {rep.kind}, {rep.rows} rows: {status}", highlight=False)
     if rep.first is not None:
         iv = f", interval {rep.interval_hours:g} h" if rep.interval_hours else ""
         console.print(f"  span {rep.first.isoformat()} -> {rep.last.isoformat() if rep.last else ''}{iv}")
     for n in rep.notes:
-        console.print(f"  note: {n}", highlight=False)
+        console.print(f"  note: {n}", highlight=False, markup=False)
+    for w in rep.warnings:
+        err_console.print(f"warning: {rep.source}: {w}", highlight=False, markup=False)
     if rep.issues:
         t = Table(title="Issues (row = 0-based data row; line = file line, header = line 1)")
         for c in ("row", "line", "column", "expected", "got"):
             t.add_column(c, overflow="fold")
         for i in rep.issues[:max_issues]:
-            t.add_row(_cell(i.row), _cell(i.line), _cell(i.column), i.expected, i.got)
+            t.add_row(_cell(i.row), _cell(i.line), escape(_cell(i.column)), escape(i.expected), escape(i.got))
         console.print(t)
         if len(rep.issues) > max_issues:
             console.print(f"  ... and {len(rep.issues) - max_issues} more issues (use --max-issues or --json)")
@@ -119,9 +122,13 @@ def check_cmd(
         str | None, typer.Option(help="Candle bar length, e.g. 1h (default: file-name suffix, else inferred).")
     ] = None,
     max_issues: Annotated[int, typer.Option(help="Issues and gaps printed in the table.")] = 50,
+    exclude_spikes: Annotated[bool, typer.Option(
+        "--exclude-spikes", help="Leave one-bar reverting price spikes out (noted) instead of failing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
 ) -> None:
-    """Validate a funding or candle file; exit 1 and list every issue if it is invalid. Gaps are warnings."""
+    """Validate a funding or candle file; exit 1 and list every issue if it is invalid. Gaps are warnings.
+
+    Exit codes: 0 valid, 1 invalid (every issue listed), 2 unreadable file, unknown kind or bad option."""
     if kind not in (None, "funding", "candles"):
         fail(f"--kind expects funding or candles (got '{kind}')")
     if not path.exists():
@@ -131,10 +138,7 @@ def check_cmd(
         if interval not in INTERVAL_MS:
             fail(f"--interval expects one of {', '.join(INTERVAL_MS)} (got '{interval}')")
         ih = INTERVAL_MS[interval] / 3_600_000
-    try:
-        rep = check_file(path, kind, ih)  # type: ignore[arg-type]
-    except DataValidationError as e:  # unreadable or undetectable file: report its issues the same way
-        rep = ValidationReport(kind=kind or "funding", source=str(path), rows=0, issues=e.issues)  # type: ignore[arg-type]
+    rep = check_file(path, kind, ih, exclude_spikes=exclude_spikes)  # type: ignore[arg-type]
     if as_json:
         print_json(rep.as_dict())
     else:
