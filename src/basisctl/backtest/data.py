@@ -85,11 +85,34 @@ class BacktestData:
     def days(self) -> float:
         return (self.end - self.start).total_seconds() / 86400.0
 
-    def with_funding(self, funding: pd.DataFrame, source: str) -> BacktestData:
+    def with_funding(self, funding: pd.DataFrame, source: str, allow_missing_funding: bool = False) -> BacktestData:
         """Same bars, another funding stream (the funding-environment experiment)."""
         al = align_funding(funding, self.ts, self.bar_hours)
+        check_missing_funding(al, source, allow_missing_funding)
         return BacktestData(self.asset, self.ts, self.bar_hours, self.p_open, self.p_high, self.p_close,
                             self.s_open, self.s_close, al, self.prices_source, source)
+
+
+#: Missing settlements above this share of a backtest window's expected settlements are an error [decimal].
+MAX_MISSING_FUNDING_SHARE: float = 0.02
+
+
+def check_missing_funding(al: FundingAlignment, source: str, allow: bool = False) -> None:
+    """Missing settlements are never paid: above ``MAX_MISSING_FUNDING_SHARE`` of the window refuse (unless
+    ``allow``, the CLI's ``--allow-missing-funding``), and say so with a warning whenever any are missing."""
+    missing = al.missing_settlements
+    if missing <= 0:
+        return
+    expected = missing + al.n_settlements
+    share = missing / expected
+    what = (f"{source}: {missing:,} of {expected:,} funding settlements ({share:.1%}) missing in the backtest "
+            "window; they are not paid")
+    if share > MAX_MISSING_FUNDING_SHARE and not allow:
+        raise DataCoverageError(f"{what} - above {MAX_MISSING_FUNDING_SHARE:.0%}: choose a covered window, supply "
+                                "--funding-file, or pass --allow-missing-funding")
+    from basisctl.warnings import substitute
+
+    substitute("missing_data", what)
 
 
 def _bar_hours(candles: pd.DataFrame) -> float:
@@ -214,8 +237,12 @@ def prepare(
     bar: str = "auto",
     prices: pd.DataFrame | None = None,
     funding: pd.DataFrame | None = None,
+    allow_missing_funding: bool = False,
 ) -> BacktestData:
-    """Bars + aligned funding for one asset over [start, end). Spot = the perp series unless ``spot_file``."""
+    """Bars + aligned funding for one asset over [start, end). Spot = the perp series unless ``spot_file``.
+
+    More than 2 % of the window's funding settlements missing is an error unless ``allow_missing_funding``
+    (any missing settlement is a warning, see :func:`check_missing_funding`)."""
     s, e = utc(start), utc(end)
     if e <= s:
         raise DataCoverageError(f"empty test window: end {e:%Y-%m-%d} <= start {s:%Y-%m-%d}")
@@ -240,6 +267,7 @@ def prepare(
     else:
         funding, fsrc = load_funding_stream(asset, funding_venue, funding_file)
     al = align_funding(funding, ts, bh)
+    check_missing_funding(al, str(funding_file) if funding_file is not None else fsrc, allow_missing_funding)
     return BacktestData(
         asset=asset.upper(), ts=ts, bar_hours=bh,
         p_open=bars["open"].to_numpy(float), p_high=bars["high"].to_numpy(float),

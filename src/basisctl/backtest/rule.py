@@ -148,17 +148,25 @@ def calibrate_rule(
         lookback = (c_to - c_from).total_seconds() / 86400.0
         try:
             f = funding if funding is not None else shipped.load_funding(sp.kappa_venue, a)
-            est = kappa_tilde(f, sp.upper_horizon_hours, c_to, lookback)
+            est = kappa_tilde(f, sp.upper_horizon_hours, c_to, lookback,
+                              label=f"{sp.kappa_venue if funding is None else 'funding file'} {a}")
             kap, n_win = est.kappa, est.n_windows
             ksrc = f"{sp.kappa_venue if funding is None else 'funding file'} {sp.upper_horizon_hours:g}h windows " \
                    f"{est.first_window_end:%Y-%m-%d}..{est.last_window_end:%Y-%m-%d}"
         except (DataCoverageError, FileNotFoundError, KeyError) as e:
             if a not in PAPER_KAPPA_1D_BPS:
                 raise DataCoverageError(f"no {sp.upper_horizon_hours:g}h funding windows to calibrate kappa for {a} "
-                                        f"in {c_from:%Y-%m-%d}..{c_to:%Y-%m-%d}: pass kappa_bps_14d") from e
+                                        f"in {c_from:%Y-%m-%d}..{c_to:%Y-%m-%d}: pass --kappa-bps "
+                                        "(kappa_bps_14d in Python) or a --funding-file that covers it") from e
             kap = PAPER_KAPPA_1D_BPS[a] * 1e-4 * sp.upper_horizon_hours / 24.0
             n_win = 0
             ksrc = "paper Table VII kappa_1d x 14 (no complete 14-day calibration funding windows)"
+            from basisctl.warnings import substitute
+
+            substitute("paper_input", f"{a}: kappa_14d = {kap * 1e4:.1f} bps is the paper's Table VII number "
+                                      f"({PAPER_KAPPA_1D_BPS[a]:g} bps/day x {sp.upper_horizon_hours / 24.0:g}), not "
+                                      f"data: no complete {sp.upper_horizon_hours:g}h funding windows in "
+                                      f"{c_from:%Y-%m-%d}..{c_to:%Y-%m-%d} (pass --kappa-bps or --funding-file)")
     au = float(alpha_upper(at, k_reb, kap))
     return FrozenRule(
         asset=a, calib_from=c_from, calib_to=c_to, sigma_annual=float(vol.sigma_annual),

@@ -66,7 +66,8 @@ def calibrate_kappa(
 ) -> KappaEstimate:
     """kappa_h from the venue's own funding stream over the lookback ending at ``asof`` [decimal]."""
     f = funding if funding is not None else shipped.load_funding(venue, asset)
-    return kappa_tilde(f, horizon_hours, utc(asof), lookback_days)
+    label = f"{venue} {asset.upper()}" if funding is None else f"{asset.upper()} funding file"
+    return kappa_tilde(f, horizon_hours, utc(asof), lookback_days, label=label)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,11 @@
-"""Shared CLI plumbing: one-line errors with non-zero exit, JSON output, rich console."""
+"""Shared CLI plumbing: one-line errors with non-zero exit, JSON output, rich console, warnings, dates.
+
+Exit codes (one scheme for every command, docs/conventions.md): 0 success; 1 a check ran and its verdict is
+negative (``data check`` found issues); 2 bad input: usage errors, malformed dates or numbers, unreadable or
+invalid files, inputs outside the model's domain, and any warning under ``--strict``.
+
+Everything here is light: no numpy/pandas at import time (``basisctl --help`` stays fast; a test pins it).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,9 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
-import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from basisctl.errors import BasisctlError
 
@@ -19,13 +26,24 @@ console = Console(width=None if sys.stdout.isatty() else 140)
 err_console = Console(stderr=True, soft_wrap=True)  # one-line errors, never wrapped
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Parameter name -> flag of every date option; handle_errors checks them before the command runs.
+DATE_OPTIONS: dict[str, str] = {
+    "asof": "--asof",
+    "date_from": "--from",
+    "date_to": "--to",
+    "from_": "--from",
+    "to": "--to",
+    "calib_from": "--calib-from",
+    "calib_to": "--calib-to",
+}
+
 
 def _clean(o: Any) -> Any:
     if isinstance(o, dict):
         return {str(k): _clean(v) for k, v in o.items()}
     if isinstance(o, list | tuple):
         return [_clean(v) for v in o]
-    if isinstance(o, np.generic):
+    if type(o).__module__ == "numpy" and hasattr(o, "item"):  # numpy scalar, without importing numpy
         o = o.item()
     if isinstance(o, float) and not math.isfinite(o):
         return None
@@ -35,26 +53,62 @@ def _clean(o: Any) -> Any:
 
 
 def print_json(obj: Any) -> None:
-    """Print strict JSON (NaN/inf -> null) to stdout."""
+    """Print strict JSON (NaN/inf -> null) to stdout. A dict gets the run's ``warnings`` (substitutions)."""
+    from basisctl.warnings import current
+
+    if isinstance(obj, dict) and "warnings" not in obj:
+        obj = {**obj, "warnings": current()}
     sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """One ``error:`` line on stderr (the message is printed literally: ``[...]`` survives) and exit ``code``."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    """One ``warning:`` line on stderr, printed literally."""
+    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+
+def check_date(text: str, flag: str) -> None:
+    """Fail with one line unless ``text`` is a date/time pandas can read (UTC assumed when naive)."""
+    import pandas as pd
+
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, OverflowError) as e:  # DateParseError, OutOfBoundsDatetime
+        fail(f"{flag}: cannot read date '{text}': expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC) ({e})")
+    if ts is pd.NaT:
+        fail(f"{flag}: cannot read date '{text}': expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)")
+
+
 def handle_errors(fn: F) -> F:
-    """Turn expected errors (BasisctlError, bad files) into one line on stderr and exit code 2."""
+    """Turn expected errors (BasisctlError, bad files, bad dates) into one line on stderr and exit code 2.
+
+    Substitutions made during the command (:mod:`basisctl.warnings`) are printed as ``warning:`` lines on
+    stderr after it; with a ``strict=True`` argument (``--strict``) the first one is an error (exit 2).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except BasisctlError as e:
-            fail(str(e))
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
-            fail(f"{e.filename}: {e.strerror}")
+        from basisctl.warnings import collecting
+
+        for name, flag in DATE_OPTIONS.items():
+            v = kwargs.get(name)
+            if isinstance(v, str) and v.strip():
+                check_date(v, flag)
+        with collecting(strict=bool(kwargs.get("strict", False))) as col:
+            try:
+                return fn(*args, **kwargs)
+            except BasisctlError as e:
+                fail(str(e))
+            except (FileNotFoundError, PermissionError, IsADirectoryError, FileExistsError) as e:
+                fail(f"{e.filename}: {e.strerror}")
+            finally:
+                for msg in col.messages:
+                    warn(msg)
         return None
 
     return wrapper  # type: ignore[return-value]
@@ -70,3 +124,6 @@ def parse_floats(text: str, name: str) -> list[float]:
 
 def parse_strs(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
+
+
+STRICT_HELP = "Treat every warning (substituted input, thin sample, missing data) as an error: exit 2."

@@ -22,8 +22,9 @@ Rules (documented in docs/data.md):
   and >= 0 when the column exists; bar opens aligned to the bar length (UTC epoch multiple);
 - prices: a one-bar spike is an error naming the row: the close jumps more than ``SPIKE_SIGMAS`` robust
   sigmas (1.4826 x median |log return| over the ``SPIKE_WINDOW`` surrounding bars) and by more than
-  ``SPIKE_MIN_JUMP``, and the next bar reverts at least ``SPIKE_REVERT`` of the jump (also > 30 sigmas). Crashes that do not revert pass. ``spikes="exclude"``
-  drops such rows instead (reported in ``notes``; the CLI needs an explicit flag);
+  ``SPIKE_MIN_JUMP``, and the next bar reverts at least ``SPIKE_REVERT`` of the jump (also > 30 sigmas).
+  Crashes that do not revert pass. ``spikes="exclude"`` drops such rows instead (reported in ``notes``; the
+  CLI needs an explicit flag);
 - funding: ``rate`` finite with ``|rate| <= MAX_ABS_RATE`` (0.05 per interval, above every venue cap, e.g.
   Hyperliquid's 4 %/h); "looks like percent" per segment: the centred rolling median of the NON-ZERO
   ``|rate| / interval_hours * 8760`` over ``PERCENT_WINDOW`` non-zero rows exceeds ``PERCENT_APR_THRESHOLD``

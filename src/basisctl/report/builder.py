@@ -40,6 +40,7 @@ from basisctl.execution.costs import (
 from basisctl.execution.orderbook import HL_TAKER_FEE_BPS, PerpFees, synthetic_book_from_depth
 from basisctl.execution.uniswap_v3 import shipped_pool
 from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
+from basisctl.report.warnings_section import with_warnings
 from basisctl.simulate.grids import (
     DEFAULT_COSTS_BPS,
     DEFAULT_EPSILON,
@@ -66,7 +67,8 @@ table{border-collapse:collapse;font-size:.82em;margin:.6em 0}
 td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
 th{background:#eef3f8}figure{margin:1em 0}img{max-width:100%}figcaption,.cap{font-size:.85em;color:#444}
 code{background:#f3f3f3;padding:1px 4px;border-radius:3px;font-size:.92em}.note{background:#fff8e5;padding:.6em 1em;
-border-left:4px solid #d08b00}ul.find li{margin:.3em 0}nav a{margin-right:1em}
+border-left:4px solid #d08b00}.warnings{background:#fdecea;padding:.4em 1em;border-left:4px solid #c0392b;
+font-size:.88em}ul.find li{margin:.3em 0}nav a{margin-right:1em}
 """
 
 
@@ -674,8 +676,10 @@ def _findings(exp: ExperimentResult) -> str:
 
 
 def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK", "DOGE"), quick: bool = False,
-                 on_step: Step | None = None) -> Path:
-    """Write ``out/index.html`` and return its path. ``quick`` = one period per asset and a smaller grid."""
+                 on_step: Step | None = None, allow_missing_funding: bool = False) -> Path:
+    """Write ``out/index.html`` and return its path. ``quick`` = one period per asset and a smaller grid.
+
+    Each section lists the warnings (substitutions, thin samples, missing funding) made while building it."""
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     assets = [a.upper() for a in assets]
@@ -696,18 +700,24 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
         if on_step:
             on_step(label, done, total)
 
-    static_html, _ = _static_section(assets, quick)
+    (static_html, _), w = with_warnings(lambda: _static_section(assets, quick))
+    static_html += w
     step("static grid")
-    bands_html = _bands_section(assets)
+    bands_html, w = with_warnings(lambda: _bands_section(assets))
+    bands_html += w
     step("bands")
-    mc_html = _mc_section(assets, note)
+    mc_html, w = with_warnings(lambda: _mc_section(assets, note))
+    mc_html += w
     step("Monte Carlo grids")
-    exec_html = _execution_section()
+    exec_html, w = with_warnings(_execution_section)
+    exec_html += w
     step("execution costs and capacity")
-    funding_html = _funding_section(assets)
+    funding_html, w = with_warnings(lambda: _funding_section(assets))
+    funding_html += w
     step("funding diagnostics")
-    exp = run_experiment(periods, on_step=lambda s: step(f"backtest {s}"))
-    bt_html = _backtest_section(exp, periods)
+    exp, w = with_warnings(lambda: run_experiment(periods, on_step=lambda s: step(f"backtest {s}"),
+                                                  allow_missing_funding=allow_missing_funding))
+    bt_html = _backtest_section(exp, periods) + w
     step("figures")
     nav = ("<nav><a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
            "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a></nav>")
