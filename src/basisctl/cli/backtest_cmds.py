@@ -5,29 +5,23 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from basisctl.backtest import (
-    JSON_KEYS,
-    BacktestConfig,
-    CostModel,
-    calibrate_rule,
-    paper_cost_bps,
-    prepare,
-    run_backtest,
-)
-from basisctl.backtest.data import _bar_hours, utc
-from basisctl.backtest.results import BacktestResult
-from basisctl.backtest.rule import RuleSpec
-from basisctl.backtest.sweep import EXECUTORS, SweepGrid, run_sweep
-from basisctl.cli._common import console, err_console, fail, handle_errors, parse_floats, print_json
+from basisctl.cli._common import STRICT_HELP, console, err_console, fail, handle_errors, parse_floats, print_json
+from basisctl.cli._defaults import SWEEP_EXECUTORS as EXECUTORS
 from basisctl.errors import DataCoverageError
 
+if TYPE_CHECKING:
+    from basisctl.backtest.results import BacktestResult
+
+# numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
+
+ALLOW_MISSING_HELP = ("Run even when more than 2% of the window's funding settlements are missing (they are not "
+                      "paid; a warning says how many).")
 DEFAULT_FROM = "2025-03-10"
 DEFAULT_TO = "2026-03-10"
 
@@ -42,9 +36,15 @@ def build_backtest(
     spot_file: Path | None, date_from: str, date_to: str, calib_from: str | None, calib_to: str | None,
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
-    l_max: float | None = None, theta_f: float | None = None,
+    l_max: float | None = None, theta_f: float | None = None, allow_missing_funding: bool = False,
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
+    import pandas as pd
+
+    from basisctl.backtest import BacktestConfig, CostModel, calibrate_rule, paper_cost_bps, prepare, run_backtest
+    from basisctl.backtest.data import _bar_hours, utc
+    from basisctl.backtest.rule import RuleSpec
+
     a = asset.upper()
     start = utc(date_from)
     c_to = utc(calib_to) if calib_to else start
@@ -68,7 +68,7 @@ def build_backtest(
                           candles_bar_hours=bar_h, funding=funding,
                           kappa_bps_14d=kappa_bps)
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
-                   prices=candles, funding=funding)
+                   prices=candles, funding=funding, allow_missing_funding=allow_missing_funding)
     if prices_file is not None or funding_file is not None:
         data = type(data)(**{**data.__dict__,
                              "prices_source": str(prices_file) if prices_file else data.prices_source,
@@ -131,11 +131,16 @@ def backtest(
     = False,
     out: Annotated[Path | None, typer.Option(help="Write metrics.json, bars.parquet, trades.csv, summary.txt.")]
     = None,
+    allow_missing_funding: Annotated[bool, typer.Option(
+        "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
     """Replay one asset under the frozen band rule (calibrated before --from) with real funding."""
+    from basisctl.backtest import JSON_KEYS
+
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
-                         kappa_bps, bar, budget_bps, l_max, theta_f)
+                         kappa_bps, bar, budget_bps, l_max, theta_f, allow_missing_funding)
     if out is not None:
         write_outputs(res, out)
     if as_json:
@@ -165,13 +170,22 @@ def sweep(
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print rows as a JSON list.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the table (.csv or .parquet).")] = None,
+    allow_missing_funding: Annotated[bool, typer.Option(
+        "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
     """Evaluate the rule over a parameter grid (results identical for every executor)."""
+    import pandas as pd
+
+    from basisctl.backtest import calibrate_rule, paper_cost_bps, prepare
+    from basisctl.backtest.data import utc
+    from basisctl.backtest.sweep import SweepGrid, run_sweep
+
     a = asset.upper()
     start = utc(date_from)
     costs = parse_floats(cost_bps, "cost-bps") or [paper_cost_bps(a)]
     rule = calibrate_rule(a, start - pd.DateOffset(years=2), start, costs[0])
-    data = prepare(a, start, utc(date_to), "binance", funding_venue)
+    data = prepare(a, start, utc(date_to), "binance", funding_venue, allow_missing_funding=allow_missing_funding)
     grid = SweepGrid(
         alpha_target_mult=parse_floats(alpha_mult, "alpha-mult") or [1.0],
         alpha_lower=parse_floats(alpha_lower, "alpha-lower") or [None],
@@ -208,20 +222,28 @@ def report(
     out: Annotated[Path, typer.Option(help="Output directory; writes DIR/index.html (self-contained).")],
     assets: Annotated[str, typer.Option(help="Assets for the static grid and backtests.")] = "BTC,ETH,LINK,DOGE",
     quick: Annotated[bool, typer.Option(help="Small subset (first period per asset, fewer grid cells).")] = False,
+    allow_missing_funding: Annotated[bool, typer.Option(
+        "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
-    """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report."""
+    """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report.
+
+    Warnings (substituted inputs, thin samples, missing funding) are listed under the section they affect."""
     from basisctl.report import build_report
 
     names = [x.strip().upper() for x in assets.split(",") if x.strip()]
     if not names:
         fail("--assets needs at least one symbol")
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is an existing file; the report writes DIR/index.html, so give a directory")
     with _progress() as prog:
         tid = prog.add_task("report", total=None)
 
         def step(label: str, done: int, total: int) -> None:
             prog.update(tid, description=f"report: {label}", completed=done, total=total)
 
-        path = build_report(out, assets=names, quick=quick, on_step=step)
+        path = build_report(out, assets=names, quick=quick, on_step=step,
+                            allow_missing_funding=allow_missing_funding)
     console.print(f"wrote {path}")
 
 

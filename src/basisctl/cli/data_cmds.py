@@ -7,24 +7,24 @@ settlement-grid offsets are printed as warnings), 1 ``check`` read the file and 
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from basisctl.cli._common import console, err_console, fail, handle_errors, print_json
-from basisctl.data import shipped
-from basisctl.data.fetch import BINANCE_USDM_URL, HYPERLIQUID_URL, BinanceUsdm, HyperliquidInfo
-from basisctl.data.fetch._parse import INTERVAL_MS, to_ms
-from basisctl.data.io import check_file
-from basisctl.data.store import ParquetStore
-from basisctl.data.validate import ValidationReport
+
+if TYPE_CHECKING:
+    from basisctl.data.validate import ValidationReport
+
+# numerical/data modules are imported inside the commands: `basisctl --help` must not load numpy/pandas
 
 data_app = typer.Typer(
+    rich_markup_mode=None,  # help is printed literally: [days], [h], basisctl[gpu] survive
     help="Data: shipped datasets, file checks, downloads.\n\nUnits: funding rates are decimals per settlement "
     "interval (+ = longs pay shorts), interval_hours in hours; candles are stamped at bar OPEN (UTC).",
     no_args_is_help=True,
@@ -44,7 +44,7 @@ def _n(count: int, noun: str) -> str:
 
 
 def _cell(v: Any) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
@@ -55,6 +55,10 @@ def _cell(v: Any) -> str:
 @handle_errors
 def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False) -> None:
     """List the datasets shipped inside the package (provenance: source, span, caveats)."""
+    import pandas as pd
+
+    from basisctl.data import shipped
+
     df = shipped.list_datasets()
     cols = [c for c in LIST_COLUMNS if c in df.columns]
     records: list[dict[str, Any]] = [
@@ -129,6 +133,9 @@ def check_cmd(
     """Validate a funding or candle file; exit 1 and list every issue if it is invalid. Gaps are warnings.
 
     Exit codes: 0 valid, 1 invalid (every issue listed), 2 unreadable file, unknown kind or bad option."""
+    from basisctl.data.fetch._parse import INTERVAL_MS
+    from basisctl.data.io import check_file
+
     if kind not in (None, "funding", "candles"):
         fail(f"--kind expects funding or candles (got '{kind}')")
     if not path.exists():
@@ -168,6 +175,12 @@ def fetch_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the append summary as JSON.")] = False,
 ) -> None:
     """Download history into the local Parquet store (incremental: re-fetching never duplicates rows)."""
+    import pandas as pd
+
+    from basisctl.data.fetch import BINANCE_USDM_URL, HYPERLIQUID_URL, BinanceUsdm, HyperliquidInfo
+    from basisctl.data.fetch._parse import INTERVAL_MS, to_ms
+    from basisctl.data.store import ParquetStore
+
     venue = venue.lower()
     if venue not in ("binance", "hyperliquid"):
         fail(f"--venue expects binance or hyperliquid (got '{venue}')")

@@ -5,38 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
-from basisctl.calibration.funding import funding_window_stats
-from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma, user_series, utc
-from basisctl.calibration.volatility import realised_vol
-from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
-from basisctl.data import shipped
-from basisctl.model.margin import check_venue, theta_f_for
-from basisctl.model.static import StaticInputs, solve_static
-from basisctl.static_grid import static_grid_frame
+from basisctl.cli._common import STRICT_HELP, console, fail, handle_errors, parse_floats, parse_strs, print_json
+from basisctl.cli._defaults import DEFAULT_ASOF_DATE
 
-ASOF_HELP = f"Calibration end (UTC date, exclusive); default {DEFAULT_ASOF:%Y-%m-%d}."
+# numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
+ASOF_HELP = f"Calibration end (UTC date, exclusive); default {DEFAULT_ASOF_DATE}."
 
 
 @handle_errors
 def static(
     venue: Annotated[str, typer.Option(help="binance | hyperliquid (sets the margin rule theta_F).")],
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC.")],
-    sigma: Annotated[float | None, typer.Option(help="Unstressed annualised volatility \\[1/sqrt(yr)], "
+    sigma: Annotated[float | None, typer.Option(help="Unstressed annualised volatility [1/sqrt(yr)], "
                                                 "e.g. 0.5. Default: realised from shipped hourly data.")] = None,
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
-    lookback_days: Annotated[float, typer.Option(help="Calibration lookback \\[days].")] = 180.0,
-    stress: Annotated[float, typer.Option(help="Multiplicative volatility stress \\[x].")] = 1.5,
+    lookback_days: Annotated[float, typer.Option(help="Calibration lookback [days].")] = 180.0,
+    stress: Annotated[float, typer.Option(help="Multiplicative volatility stress [x].")] = 1.5,
     epsilon: Annotated[float, typer.Option(help="Liquidation-probability budget over the horizon.")] = 1e-3,
-    lgd: Annotated[float, typer.Option(help="Loss given liquidation \\[fraction of capital].")] = 0.1,
+    lgd: Annotated[float, typer.Option(help="Loss given liquidation [fraction of capital].")] = 0.1,
     kappa_bps: Annotated[float | None, typer.Option(help="Expected cumulative funding over the horizon "
-                                                    "\\[bps of notional]. Default: shipped funding data.")] = None,
-    horizon_days: Annotated[float, typer.Option(help="Review horizon h \\[days].")] = 1.0,
-    mu: Annotated[float, typer.Option(help="Annual drift of spot \\[1/yr].")] = 0.0,
+                                                    "[bps of notional]. Default: shipped funding data.")] = None,
+    horizon_days: Annotated[float, typer.Option(help="Review horizon h [days].")] = 1.0,
+    mu: Annotated[float, typer.Option(help="Annual drift of spot [1/yr].")] = 0.0,
     l_max: Annotated[float | None, typer.Option(help="Venue max leverage (sets theta_F).")] = None,
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
     prices_file: Annotated[Path | None, typer.Option(help="Your candles (CSV/Parquet, shipped schema) for sigma "
@@ -45,10 +38,16 @@ def static(
     funding_file: Annotated[Path | None, typer.Option(help="Your funding history (CSV/Parquet) for kappa instead "
                                                       "of the shipped one.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
     """Risk-constrained (Variant 2) and economic (Variant 1) collateral share for one venue/asset.
 
     With --prices-file/--funding-file and no --asof, the calibration ends where the given files end."""
+    from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, user_series
+    from basisctl.calibration.volatility import realised_vol
+    from basisctl.model.margin import check_venue, theta_f_for
+    from basisctl.model.static import StaticInputs, solve_static
+
     venue = check_venue(venue)
     asset = asset.upper()
     us = user_series(prices_file if sigma is None else None, funding_file if kappa_bps is None else None, asof)
@@ -101,17 +100,23 @@ def static(
 def static_grid(
     venues: Annotated[str, typer.Option(help="Comma-separated venues.")] = "binance,hyperliquid",
     assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = "BTC,ETH,LINK,DOGE",
-    lookbacks: Annotated[str, typer.Option(help="Comma-separated lookbacks \\[days].")] = "30,90,180,360",
-    stresses: Annotated[str, typer.Option(help="Comma-separated volatility stresses \\[x].")] = "1,1.5,2",
+    lookbacks: Annotated[str, typer.Option(help="Comma-separated lookbacks [days].")] = "30,90,180,360",
+    stresses: Annotated[str, typer.Option(help="Comma-separated volatility stresses [x].")] = "1,1.5,2",
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
     epsilon: Annotated[float, typer.Option(help="Variant 2 budget.")] = 1e-3,
-    lgd: Annotated[float, typer.Option(help="Variant 1 LGD \\[fraction of capital].")] = 0.1,
-    horizon_days: Annotated[float, typer.Option(help="Review horizon \\[days].")] = 1.0,
+    lgd: Annotated[float, typer.Option(help="Variant 1 LGD [fraction of capital].")] = 0.1,
+    horizon_days: Annotated[float, typer.Option(help="Review horizon [days].")] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of rows.")] = False,
     csv: Annotated[Path | None, typer.Option(help="Write the grid to this CSV file.")] = None,
     parquet: Annotated[Path | None, typer.Option(help="Write the grid to this Parquet file.")] = None,
 ) -> None:
     """Both variants for every venue x asset x lookback x stress, calibrated from the shipped data."""
+    import numpy as np
+    import pandas as pd
+
+    from basisctl.model.margin import check_venue
+    from basisctl.static_grid import static_grid_frame
+
     vs = [check_venue(v) for v in parse_strs(venues)]
     df = static_grid_frame(vs, parse_strs(assets), parse_floats(lookbacks, "lookbacks"),
                            parse_floats(stresses, "stresses"), asof, epsilon, lgd, horizon_days)
@@ -147,11 +152,15 @@ def funding_stats(
     venue: Annotated[str, typer.Option(help="binance | hyperliquid | bybit.")],
     asset: Annotated[str, typer.Option(help="Asset symbol.")],
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
-    windows: Annotated[str, typer.Option(help="Comma-separated lookback windows \\[days].")] = "90,180,360",
-    horizon_hours: Annotated[float, typer.Option(help="Cumulation horizon \\[h]; 24 = the paper's 1-day.")] = 24.0,
+    windows: Annotated[str, typer.Option(help="Comma-separated lookback windows [days].")] = "90,180,360",
+    horizon_hours: Annotated[float, typer.Option(help="Cumulation horizon [h]; 24 = the paper's 1-day.")] = 24.0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """1-day cumulative funding as APY per lookback window (shape of the paper's Tables I-III)."""
+    from basisctl.calibration.funding import funding_window_stats
+    from basisctl.calibration.inputs import utc
+    from basisctl.data import shipped
+
     v = venue.lower()
     if v not in shipped.FUNDING_VENUES:
         fail(f"unknown venue '{venue}': expected one of {', '.join(shipped.FUNDING_VENUES)}")

@@ -1,0 +1,34 @@
+"""Literal defaults shown in ``--help``, kept here so the CLI modules import nothing heavy at load time.
+
+Each value equals a library constant (named in the comment); ``tests/inputs/test_startup.py`` pins that.
+"""
+
+from __future__ import annotations
+
+DEFAULT_ASOF_DATE = "2026-03-10"  # basisctl.calibration.inputs.DEFAULT_ASOF
+DEFAULT_LOOKBACK_DAYS = 180.0  # basisctl.simulate.grids.DEFAULT_LOOKBACK_DAYS
+DEFAULT_STRESS = 1.5  # basisctl.simulate.grids.DEFAULT_STRESS
+DEFAULT_EPSILON = 1e-3  # basisctl.simulate.grids.DEFAULT_EPSILON
+DEFAULT_H_LIQ_HOURS = 3.0  # basisctl.model.bands.DEFAULT_H_LIQ_HOURS
+DEFAULT_EPS_LIQ = 1e-4  # basisctl.model.bands.DEFAULT_EPS_LIQ
+DEFAULT_MC_HORIZON_DAYS = 60.0  # basisctl.simulate.grids.DEFAULT_MC_HORIZON_DAYS
+DEFAULT_UPPER_PATHS = 20_000  # basisctl.simulate.grids.DEFAULT_UPPER_PATHS
+DEFAULT_LOWER_MC_PATHS = 1_000_000  # basisctl.simulate.grids.DEFAULT_LOWER_MC_PATHS
+MARGIN_VENUES: tuple[str, ...] = ("binance", "hyperliquid")  # basisctl.model.margin.VENUES
+SIM_BACKENDS: tuple[str, ...] = ("numpy", "numba", "jax")  # basisctl.simulate.engine.BACKENDS
+SWEEP_EXECUTORS: tuple[str, ...] = ("process", "serial", "ray")  # basisctl.backtest.sweep.EXECUTORS
+
+#: Library constant each literal mirrors: (module, attribute, transform applied before comparing).
+MIRRORS: dict[str, tuple[str, str]] = {
+    "DEFAULT_LOOKBACK_DAYS": ("basisctl.simulate.grids", "DEFAULT_LOOKBACK_DAYS"),
+    "DEFAULT_STRESS": ("basisctl.simulate.grids", "DEFAULT_STRESS"),
+    "DEFAULT_EPSILON": ("basisctl.simulate.grids", "DEFAULT_EPSILON"),
+    "DEFAULT_H_LIQ_HOURS": ("basisctl.model.bands", "DEFAULT_H_LIQ_HOURS"),
+    "DEFAULT_EPS_LIQ": ("basisctl.model.bands", "DEFAULT_EPS_LIQ"),
+    "DEFAULT_MC_HORIZON_DAYS": ("basisctl.simulate.grids", "DEFAULT_MC_HORIZON_DAYS"),
+    "DEFAULT_UPPER_PATHS": ("basisctl.simulate.grids", "DEFAULT_UPPER_PATHS"),
+    "DEFAULT_LOWER_MC_PATHS": ("basisctl.simulate.grids", "DEFAULT_LOWER_MC_PATHS"),
+    "MARGIN_VENUES": ("basisctl.model.margin", "VENUES"),
+    "SIM_BACKENDS": ("basisctl.simulate.engine", "BACKENDS"),
+    "SWEEP_EXECUTORS": ("basisctl.backtest.sweep", "EXECUTORS"),
+}
