@@ -24,12 +24,11 @@ import numpy as np
 import pandas as pd
 
 from basisctl.calibration.funding import kappa_tilde
-from basisctl.calibration.inputs import calibrate_sigma
+from basisctl.calibration.inputs import calibrate_sigma, margin_for
 from basisctl.calibration.volatility import realised_vol
 from basisctl.data import shipped
 from basisctl.errors import DataCoverageError, ModelDomainError
 from basisctl.model.bands import ALPHA_UPPER_CAP, alpha_lower, alpha_upper
-from basisctl.model.margin import theta_f_for
 from basisctl.model.static import hedge_leverage, solve_alpha_risk
 
 #: Paper Table VII kappa_1d [bps] (Binance 2023-2024), used only when no calibration funding exists.
@@ -137,7 +136,7 @@ def calibrate_rule(
         vol = realised_vol(candles, c_to, sp.lookback_days, candles_bar_hours or 1.0, 0.9)
     else:
         vol = calibrate_sigma(a, c_to, sp.lookback_days)
-    theta, l_max = theta_f_for(sp.margin_venue, a, l_max=sp.l_max, theta_f=sp.theta_f)
+    theta, l_max = margin_for(sp.margin_venue, a, l_max=sp.l_max, theta_f=sp.theta_f)
     sig_s = vol.sigma_annual * sp.stress
     at = float(solve_alpha_risk(sig_s, theta, sp.horizon_days / 365.0, sp.epsilon))
     al = float(alpha_lower(sig_s, theta, sp.h_liq_hours, sp.eps_liq))

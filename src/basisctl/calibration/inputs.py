@@ -20,6 +20,7 @@ from basisctl.errors import DataCoverageError
 #: Default calibration date: the refreshed layer of the paper (Hyperliquid meta snapshot 2026-03-10).
 DEFAULT_ASOF = pd.Timestamp("2026-03-10", tz="UTC")
 MIN_HOURLY_COVERAGE: float = 0.9
+_ASSETS: tuple[str, ...] = getattr(shipped, "ASSETS", ("BTC", "ETH", "LINK", "DOGE"))  # listed in messages
 MIN_4H_COVERAGE: float = 0.9
 
 
@@ -52,6 +53,10 @@ def calibrate_sigma(
     if c4 is None and shipped.has_candles(market, asset, "4h"):
         c4 = shipped.load_candles(market, asset, "4h")
     if c4 is None:
+        if c1 is None:
+            have = [a for a in _ASSETS if shipped.has_candles(market, a, "1h") or shipped.has_candles(market, a, "4h")]
+            raise DataCoverageError(_no_data_hint(f"{market} candles", asset, have, "--prices-file (or --sigma)",
+                                                  "CSV/Parquet with timestamp, open, high, low, close"))
         raise DataCoverageError(f"no {market} candles for {asset} cover the {lookback_days:g}-day window")
     return realised_vol(c4, end, lookback_days, 4.0, MIN_4H_COVERAGE)
 
@@ -65,9 +70,45 @@ def calibrate_kappa(
     funding: pd.DataFrame | None = None,
 ) -> KappaEstimate:
     """kappa_h from the venue's own funding stream over the lookback ending at ``asof`` [decimal]."""
+    if funding is None and not shipped.has_funding(venue, asset):
+        have = [a for a in _ASSETS if shipped.has_funding(venue, a)]
+        raise DataCoverageError(_no_data_hint(f"{venue} funding", asset, have, "--funding-file (or --kappa-bps)",
+                                              "CSV/Parquet with timestamp, rate per interval, interval_hours"))
     f = funding if funding is not None else shipped.load_funding(venue, asset)
     label = f"{venue} {asset.upper()}" if funding is None else f"{asset.upper()} funding file"
     return kappa_tilde(f, horizon_hours, utc(asof), lookback_days, label=label)
+
+
+def margin_for(venue: str, asset: str, l_max: float | None = None,
+               theta_f: float | None = None) -> tuple[float, float]:
+    """(theta_F, L_max) for a venue/asset: explicit ``theta_f`` > explicit ``l_max`` > the paper's table (the
+    four paper assets) > for Hyperliquid, the first tier of the asset's margin table in the data (every asset
+    the venue lists). Otherwise a ModelDomainError that says which assets have a default and what to pass."""
+    from basisctl.errors import ModelDomainError
+    from basisctl.model.margin import PAPER_L_MAX, check_venue, theta_f_for
+
+    v = check_venue(venue)
+    a = asset.upper()
+    if theta_f is not None or l_max is not None or (v, a) in PAPER_L_MAX:
+        return theta_f_for(v, a, l_max=l_max, theta_f=theta_f)
+    if v == "hyperliquid":
+        try:
+            tiers = shipped.hyperliquid_tiers(a)
+        except DataCoverageError:
+            names = sorted(str(n) for n in shipped.hyperliquid_universe()["name"])
+            raise ModelDomainError(
+                f"no default max leverage for hyperliquid {a}: not in the Hyperliquid margin table of the data "
+                f"({len(names)} assets, e.g. {', '.join(names[:8])}, ...); pass --l-max or --theta-f"
+            ) from None
+        return theta_f_for(v, a, tiers=tiers)
+    known = sorted(x for (vv, x) in PAPER_L_MAX if vv == v)
+    raise ModelDomainError(f"no default max leverage for {v} {a} (defaults exist for {', '.join(known)}; "
+                           "Hyperliquid has one for every listed asset): pass --l-max or --theta-f")
+
+
+def _no_data_hint(kind: str, asset: str, have: list[str], flag: str, fmt: str) -> str:
+    return (f"no {kind} for {asset.upper()} in the data (it has {', '.join(have) or 'none'}); supply your own "
+            f"with {flag} ({fmt}; `basisctl data fetch` downloads them, `basisctl data check` validates them)")
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,33 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def require(ok: bool, flag: str, expected: str, value: float) -> None:
+    """Fail naming the flag the user typed and the value as typed (not a derived one, e.g. stressed sigma)."""
+    if not ok:
+        fail(f"{flag} must be {expected} (got {value:g})")
+
+
+def check_model_flags(**flags: float | None) -> None:
+    """Check the usual model flags by their CLI names before anything is derived from them."""
+    rules: dict[str, tuple[str, Callable[[float], bool]]] = {
+        "sigma": ("> 0 [annualised]", lambda v: v > 0 and math.isfinite(v)),
+        "stress": ("> 0 [x]", lambda v: v > 0 and math.isfinite(v)),
+        "lookback_days": ("> 0 [days]", lambda v: v > 0 and math.isfinite(v)),
+        "horizon_days": ("> 0 [days]", lambda v: v > 0 and math.isfinite(v)),
+        "h_liq_hours": ("> 0 [h]", lambda v: v > 0 and math.isfinite(v)),
+        "epsilon": ("in (0, 1)", lambda v: 0 < v < 1),
+        "eps_liq": ("in (0, 1)", lambda v: 0 < v < 1),
+        "lgd": ("in (0, 1]", lambda v: 0 < v <= 1),
+        "l_max": ("> 0 [x]", lambda v: v > 0 and math.isfinite(v)),
+        "theta_f": ("in (0, 1)", lambda v: 0 < v < 1),
+    }
+    for name, value in flags.items():
+        if value is None or name not in rules:
+            continue
+        expected, ok = rules[name]
+        require(ok(value), "--" + name.replace("_", "-"), expected, value)
+
+
 def parse_floats(text: str, name: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]

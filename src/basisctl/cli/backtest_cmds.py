@@ -31,6 +31,18 @@ def _progress() -> Progress:
                     console=err_console, transient=False)
 
 
+FUNDING_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.data.shipped.FUNDING_VENUES
+PRICES_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.backtest.data.PRICE_MARKETS
+
+
+def check_venues(prices_venue: str | None, funding_venue: str | None) -> None:
+    """A misspelt venue is named with the valid ones before any data is read."""
+    if prices_venue is not None and prices_venue.lower() not in PRICES_VENUES:
+        fail(f"unknown --prices-venue '{prices_venue}': expected one of {', '.join(PRICES_VENUES)}")
+    if funding_venue is not None and funding_venue.lower() not in FUNDING_VENUES:
+        fail(f"unknown --funding-venue '{funding_venue}': expected one of {', '.join(FUNDING_VENUES)}")
+
+
 def build_backtest(
     asset: str, prices_venue: str, funding_venue: str, prices_file: Path | None, funding_file: Path | None,
     spot_file: Path | None, date_from: str, date_to: str, calib_from: str | None, calib_to: str | None,
@@ -39,6 +51,7 @@ def build_backtest(
     l_max: float | None = None, theta_f: float | None = None, allow_missing_funding: bool = False,
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
+    check_venues(prices_venue if prices_file is None else None, funding_venue if funding_file is None else None)
     import pandas as pd
 
     from basisctl.backtest import BacktestConfig, CostModel, calibrate_rule, paper_cost_bps, prepare, run_backtest
@@ -181,6 +194,7 @@ def sweep(
     from basisctl.backtest.data import utc
     from basisctl.backtest.sweep import SweepGrid, run_sweep
 
+    check_venues(None, funding_venue)
     a = asset.upper()
     start = utc(date_from)
     costs = parse_floats(cost_bps, "cost-bps") or [paper_cost_bps(a)]

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from basisctl.cli._common import (
     STRICT_HELP,
+    check_model_flags,
     console,
     err_console,
     fail,
@@ -116,6 +117,8 @@ def register(app: typer.Typer) -> None:
         from basisctl.simulate.bootstrap import alpha_lower_bootstrap
         from basisctl.simulate.grids import hourly_returns, resolve_band_inputs, upper_rows
 
+        check_model_flags(sigma=sigma, stress=stress, lookback_days=lookback_days, h_liq_hours=h_liq_hours,
+                          eps_liq=eps_liq, epsilon=epsilon, l_max=l_max)
         costs = parse_floats(cost_bps, "cost-bps")
         us = user_series(prices_file, funding_file, asof)
         asof = us.asof.isoformat()

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from basisctl.cli._common import STRICT_HELP, console, fail, handle_errors, parse_floats, parse_strs, print_json
+from basisctl.cli._common import (
+    STRICT_HELP,
+    check_model_flags,
+    console,
+    fail,
+    handle_errors,
+    parse_floats,
+    parse_strs,
+    print_json,
+)
 from basisctl.cli._defaults import DEFAULT_ASOF_DATE
 
 # numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
@@ -43,16 +52,17 @@ def static(
     """Risk-constrained (Variant 2) and economic (Variant 1) collateral share for one venue/asset.
 
     With --prices-file/--funding-file and no --asof, the calibration ends where the given files end."""
-    from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, user_series
+    from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, margin_for, user_series
     from basisctl.calibration.volatility import realised_vol
-    from basisctl.model.margin import check_venue, theta_f_for
+    from basisctl.model.margin import check_venue
     from basisctl.model.static import StaticInputs, solve_static
 
+    check_model_flags(sigma=sigma, stress=stress, lookback_days=lookback_days, horizon_days=horizon_days,
+                      epsilon=epsilon, lgd=lgd, l_max=l_max, theta_f=theta_f)
     venue = check_venue(venue)
     asset = asset.upper()
     us = user_series(prices_file if sigma is None else None, funding_file if kappa_bps is None else None, asof)
     candles, funding, end = us.candles, us.funding, us.asof
-    theta, lmax = theta_f_for(venue, asset, l_max=l_max, theta_f=theta_f)
     extra: dict[str, object] = {"asof": end.isoformat(), "lookback_days": lookback_days}
     if sigma is None and candles is not None:
         bh = us.candles_bar_hours or 1.0
@@ -73,6 +83,7 @@ def static(
     else:
         kappa = kappa_bps * 1e-4
         extra["kappa_source"] = "--kappa-bps"
+    theta, lmax = margin_for(venue, asset, l_max=l_max, theta_f=theta_f)
     res = solve_static(StaticInputs(venue, asset, sigma, stress, theta, lmax, horizon_days, epsilon, lgd,
                                     kappa, mu))
     out = {**res.to_dict(), **extra}
