@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
@@ -22,7 +23,14 @@ from rich.markup import escape
 
 from basisctl.errors import BasisctlError
 
-console = Console(width=None if sys.stdout.isatty() else 140)
+
+def _stdout_width() -> int | None:
+    """``$COLUMNS`` when set (Rich reads it), the terminal's width on a tty, else 140 (pipes, files)."""
+    cols = os.environ.get("COLUMNS", "")
+    return None if cols.isdigit() or sys.stdout.isatty() else 140
+
+
+console = Console(width=_stdout_width())
 err_console = Console(stderr=True, soft_wrap=True)  # one-line errors, never wrapped
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +67,7 @@ def print_json(obj: Any) -> None:
     if isinstance(obj, dict) and "warnings" not in obj:
         obj = {**obj, "warnings": current()}
     sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
+    sys.stdout.flush()
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -139,6 +148,34 @@ def check_model_flags(**flags: float | None) -> None:
             continue
         expected, ok = rules[name]
         require(ok(value), "--" + name.replace("_", "-"), expected, value)
+
+
+def full_table(title: str, header: list[str], rows: list[list[str]], **kw: Any) -> Any:
+    """A Rich table whose cells are never shortened (no ``0.074…``): each column is at least as wide as its
+    longest cell; headers fold to fit ``$COLUMNS``, and a table that still does not fit runs past it."""
+    from rich.table import Table
+
+    t = Table(title=title, **kw)
+    for j, h in enumerate(header):  # headers may fold onto two lines; the numbers never do
+        width = max([min(len(h), 6)] + [len(r[j]) for r in rows])
+        t.add_column(h, justify="right", min_width=width, overflow="fold")
+    for r in rows:
+        t.add_row(*r)
+    return t
+
+
+def fmt_number(v: Any) -> str:
+    """A number as text without losing what matters: ints as ints, floats to 6 significant digits, no -0."""
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e15):
+        return str(int(v))
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return str(v)
+        s = f"{v:.6g}"
+        return s[1:] if s.startswith("-") and float(s) == 0 else s
+    return str(v)
 
 
 def parse_floats(text: str, name: str) -> list[float]:

@@ -9,9 +9,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from basisctl.cli._common import STRICT_HELP, console, err_console, fail, handle_errors, parse_floats, print_json
+from basisctl.cli._common import (
+    STRICT_HELP,
+    console,
+    err_console,
+    fail,
+    fmt_number,
+    full_table,
+    handle_errors,
+    parse_floats,
+    print_json,
+)
 from basisctl.cli._defaults import SWEEP_EXECUTORS as EXECUTORS
 from basisctl.errors import DataCoverageError
 
@@ -183,6 +192,8 @@ def sweep(
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print rows as a JSON list.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the table (.csv or .parquet).")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the table as CSV on stdout (full precision).")]
+    = False,
     allow_missing_funding: Annotated[bool, typer.Option(
         "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
@@ -218,17 +229,17 @@ def sweep(
     if as_json:
         print_json(df.to_dict(orient="records"))
         return
-    t = Table(title=f"Sweep {a} {date_from} -> {date_to}, {funding_venue} funding ({n} points)")
+    if as_csv:
+        import sys
+
+        df.to_csv(sys.stdout, index=False)
+        return
     cols = ["alpha_target_mult", "alpha_target", "alpha_lower_eff", "alpha_upper_eff", "cost_bps", "q_min_usd",
             "buffer_bps", "budget_bps", "apy", "funding_apy", "max_drawdown", "avg_leverage", "rebalances",
             "emergencies", "liquidations"]
-    for c in cols:
-        t.add_column(c, justify="right")
-    for _, r in df.iterrows():
-        if r.get("error"):
-            continue
-        t.add_row(*[f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols])
-    console.print(t)
+    rows = [[fmt_number(r[c]) for c in cols] for _, r in df.iterrows() if not r.get("error")]
+    console.print(full_table(f"Sweep {a} {date_from} -> {date_to}, {funding_venue} funding ({n} points)",
+                             cols, rows), crop=False)
 
 
 @handle_errors
