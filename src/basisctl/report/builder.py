@@ -84,11 +84,25 @@ def _figure(fig: plt.Figure, caption: str, cmd: str) -> str:
             f"<figcaption>{html.escape(caption)} Regenerate: <code>{html.escape(cmd)}</code></figcaption></figure>")
 
 
+def _no_negative_zero(text: str) -> str:
+    """'-0.00%' -> '0.00%': a value that rounds to zero has no sign."""
+    if text.startswith("-") and not any(ch in "123456789" for ch in text):
+        return text[1:]
+    return text
+
+
 def _table(df: pd.DataFrame, caption: str, cmd: str, fmt: dict[str, str] | None = None) -> str:
     d = df.copy()
     for c, f in (fmt or {}).items():
         if c in d:
-            d[c] = [("" if (isinstance(v, float) and np.isnan(v)) else f.format(v)) for v in d[c]]
+            d[c] = [("" if (isinstance(v, float) and np.isnan(v)) else _no_negative_zero(f.format(v))) for v in d[c]]
+    for c in d.columns:  # counts stored as float (a NaN in the column) print as counts: 268, not 268.0
+        if c in (fmt or {}) or not pd.api.types.is_float_dtype(d[c]):
+            continue
+        vals = d[c].to_numpy(dtype=float)
+        fin = vals[np.isfinite(vals)]
+        if fin.size and np.all(fin == np.round(fin)):
+            d[c] = ["" if not np.isfinite(v) else str(int(v)) for v in vals]
     body = d.to_html(index=False, escape=True, border=0)
     return (f'<p class="cap"><b>{html.escape(caption)}</b> Regenerate: <code>{html.escape(cmd)}</code></p>'
             f"{body}")
