@@ -95,7 +95,13 @@ def margin_for(venue: str, asset: str, l_max: float | None = None,
         try:
             tiers = shipped.hyperliquid_tiers(a)
         except DataCoverageError:
-            names = sorted(str(n) for n in shipped.hyperliquid_universe()["name"])
+            uni = shipped.hyperliquid_universe()
+            row = uni[uni["name"].astype(str).str.upper() == a]  # mixed-case names such as kPEPE
+            if len(row):
+                from basisctl.model.margin import LeverageTier
+
+                return theta_f_for(v, a, tiers=[LeverageTier(0.0, float(row["maxLeverage"].iloc[0]))])
+            names = sorted(str(n) for n in uni["name"])
             raise ModelDomainError(
                 f"no default max leverage for hyperliquid {a}: not in the Hyperliquid margin table of the data "
                 f"({len(names)} assets, e.g. {', '.join(names[:8])}, ...); pass --l-max or --theta-f"
