@@ -105,7 +105,7 @@ def check_missing_funding(al: FundingAlignment, source: str, allow: bool = False
         return
     expected = missing + al.n_settlements
     share = missing / expected
-    what = (f"{source}: {missing:,} of {expected:,} funding settlements ({share:.1%}) missing in the backtest "
+    what = (f"{source}: {missing:,} of {expected:,} funding settlements ({share:.2%}) missing in the backtest "
             "window; they are not paid")
     if share > MAX_MISSING_FUNDING_SHARE and not allow:
         raise DataCoverageError(f"{what} - above {MAX_MISSING_FUNDING_SHARE:.0%}: choose a covered window, supply "
