@@ -165,3 +165,16 @@ def test_no_warning_leaks_as_python_warning_in_the_cli() -> None:
         warnings.simplefilter("error", SubstitutionWarning)
         r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "BTC", "--json"])
     assert r.exit_code == 0, r.output
+
+
+# ------------------------------------------------------------------------------------ the report lists them
+def test_report_section_lists_its_warnings_under_it() -> None:
+    from basisctl.backtest.experiment import DEFAULT_PERIODS, run_experiment
+    from basisctl.report.warnings_section import with_warnings
+
+    doge = [p for p in DEFAULT_PERIODS if p.asset == "DOGE"][:1]
+    exp, html = with_warnings(lambda: run_experiment(doge))
+    assert exp.results and "class='warnings'" in html
+    assert "DOGE: kappa_14d = 36.4 bps is the paper&#x27;s Table VII number" in html
+    _, empty = with_warnings(lambda: None)
+    assert empty == ""
