@@ -23,7 +23,7 @@ from basisctl.execution import (
     OrderBookPerpLeg,
     UniswapV3SpotLeg,
     build_instant_costs,
-    shipped_pool,
+    default_pool,
     synthetic_book_from_depth,
 )
 from basisctl.model.static import hit_probability_log_barrier, pi_liq
@@ -216,7 +216,7 @@ def test_lower_grid_table_checks(doc: str) -> None:
 
 
 def _eth_costs() -> dict:  # type: ignore[type-arg]
-    pool = shipped_pool("ETH")
+    pool = default_pool("ETH")
     perp = OrderBookPerpLeg(synthetic_book_from_depth("ETH", "hyperliquid"))
     return build_instant_costs(UniswapV3SpotLeg(pool, "WETH"), perp, FixedFrictions(withdrawal_usd=1.0))
 

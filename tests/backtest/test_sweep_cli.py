@@ -64,11 +64,11 @@ def test_backtest_cli_json_contract() -> None:
 
 def test_backtest_cli_user_files_and_out_dir(tmp_path) -> None:
     """--prices-file/--funding-file replace shipped data (any symbol)."""
-    from basisctl.data import shipped
+    from basisctl.data import locator
     from basisctl.data.io import write_frame
 
-    c = shipped.load_candles("binance_perp", "ETH", "4h")
-    f = shipped.load_funding("hyperliquid", "ETH")
+    c = locator.load_candles("binance_perp", "ETH", "4h")
+    f = locator.load_funding("hyperliquid", "ETH")
     pf, ff = tmp_path / "XYZ_4h.csv", tmp_path / "fund.parquet"
     write_frame(c[c.ts >= "2024-06-01"], pf)
     write_frame(f, ff)

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from basisctl.cli.main import app
-from basisctl.execution.uniswap_v3 import shipped_pool
+from basisctl.execution.uniswap_v3 import default_pool
 
 getcontext().prec = 60
 runner = CliRunner()
@@ -31,7 +31,7 @@ def test_costs_quote_eth_contract(side: str) -> None:
     assert d["total_bps"] == pytest.approx(d["spot_bps"] + d["perp_bps"] + d["fixed_bps"])
     assert d["fixed_bps"] == pytest.approx(1.0 / 250000 * 1e4)  # default $1 withdrawal
     # spot cost re-derived from the swap amounts and a Decimal mid from sqrtPriceX96
-    pool = shipped_pool("ETH")
+    pool = default_pool("ETH")
     s = Decimal(pool.sqrt_price_x96) / Decimal(2) ** 96
     mid = Decimal(10) ** 12 / (s * s)
     a_in, a_out = Decimal(d["spot"]["amount_in"]), Decimal(d["spot"]["amount_out"])

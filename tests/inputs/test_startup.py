@@ -60,13 +60,12 @@ def test_cli_defaults_mirror_the_library_constants() -> None:
     for name, (mod, attr) in _defaults.MIRRORS.items():
         assert getattr(_defaults, name) == getattr(importlib.import_module(mod), attr), name
     from basisctl.calibration.inputs import DEFAULT_ASOF
-    from basisctl.data import shipped
+    from basisctl.data import locator
 
     assert f"{DEFAULT_ASOF:%Y-%m-%d}" == _defaults.DEFAULT_ASOF_DATE
-    from basisctl.cli import backtest_cmds, bands_cmds
+    from basisctl.cli import backtest_cmds
 
-    assert bands_cmds.SHIPPED_ASSETS == shipped.ASSETS
-    assert set(backtest_cmds.FUNDING_VENUES) == set(shipped.FUNDING_VENUES)
+    assert set(backtest_cmds.FUNDING_VENUES) == set(locator.FUNDING_VENUES)
     from basisctl.backtest.data import PRICE_MARKETS
 
     assert set(backtest_cmds.PRICES_VENUES) == set(PRICE_MARKETS)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.live.sim_venue import PriceReplay, SimVenue
 from basisctl.live.venue import OrderRequest, OrderState, TransferRequest, VenueError, new_cloid
 
@@ -17,7 +17,7 @@ T0 = int(pd.Timestamp(START).value // 10**6)
 
 
 def test_replay_matches_shipped_bar() -> None:
-    c = shipped.load_candles("hyperliquid_perp", "BTC", "1h").set_index("ts")
+    c = locator.load_candles("hyperliquid_perp", "BTC", "1h").set_index("ts")
     bar = c.loc[pd.Timestamp(START)]
     r = PriceReplay("BTC")
     assert r.mid(T0) == pytest.approx(bar["open"]) == pytest.approx(P0)
@@ -46,7 +46,7 @@ def test_limit_price_caps_fill_partial(sim: SimVenue) -> None:
 
 
 def test_funding_paid_to_short_at_settlement(sim: SimVenue) -> None:
-    f = shipped.load_funding("hyperliquid", "BTC").set_index("ts")["rate"]
+    f = locator.load_funding("hyperliquid", "BTC").set_index("ts")["rate"]
     sim.advance(3600)
     pays = sim.funding_payments(0)
     ts = pd.Timestamp(START) + pd.Timedelta(hours=1)

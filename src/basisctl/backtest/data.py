@@ -2,7 +2,7 @@
 
 Bars: ``ts`` = bar OPEN (UTC). A test window [start, end) takes the bars whose open lies in it; the bars must
 be contiguous at the series' own interval (a gap is refused with a clear error, never bridged). With the
-shipped data, ``bar="auto"`` uses the 1-hour Binance perp series and falls back to the gap-free 4-hour series
+data-dir data, ``bar="auto"`` uses the 1-hour Binance perp series and falls back to the gap-free 4-hour series
 when the hourly one has a gap inside the window (2024-06-16 -> 2025-03-06, LINK to 2025-09-13).
 
 Funding: a row settled at instant t accrues to the position carried into t. It is credited at the open of the
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from basisctl.calibration.volatility import bar_hours_of
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError
 
 PRICE_MARKETS: dict[str, str] = {"binance": "binance_perp", "hyperliquid": "hyperliquid_perp", "bybit": "bybit_perp"}
@@ -189,7 +189,7 @@ def align_funding(funding: pd.DataFrame, bar_ts: pd.DatetimeIndex, bar_hours: fl
 
 def load_prices(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp, bar: str = "auto",
                 prices_file: str | Path | None = None) -> tuple[pd.DataFrame, float, str]:
-    """Bars of the window from a user file or the shipped series (1h, 4h fallback). Returns (bars, h, source)."""
+    """Bars of the window from a user file or the data dir (1h, 4h fallback). Returns (bars, h, source)."""
     if prices_file is not None:
         from basisctl.data.io import read_candles
 
@@ -202,27 +202,27 @@ def load_prices(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp, 
     intervals = ["1h", "4h"] if bar == "auto" else [bar]
     errors = []
     for iv in intervals:
-        if not shipped.has_candles(market, asset, iv):
-            errors.append(f"no shipped {market} {asset} {iv} bars")
+        if not locator.has_candles(market, asset, iv):
+            errors.append(f"no {market} {asset} {iv} bars in the data dirs")
             continue
         bh = {"1h": 1.0, "4h": 4.0, "1d": 24.0}[iv]
         try:
-            c = shipped.load_candles(market, asset, iv)
-            return select_window(c, start, end, bh, f"shipped {market}/{asset}_{iv}"), bh, f"{market}/{asset}_{iv}"
+            c = locator.load_candles(market, asset, iv)
+            return select_window(c, start, end, bh, f"{market}/{asset}_{iv}"), bh, f"{market}/{asset}_{iv}"
         except DataCoverageError as e:
             errors.append(str(e))
     raise DataCoverageError("; ".join(errors))
 
 
 def load_funding_stream(asset: str, venue: str, funding_file: str | Path | None = None) -> tuple[pd.DataFrame, str]:
-    """Full funding history from a user file or the shipped stream of ``venue``."""
+    """Full funding history from a user file or the data dir's stream of ``venue``."""
     if funding_file is not None:
         from basisctl.data.io import read_funding
 
         return read_funding(funding_file), str(funding_file)
-    if not shipped.has_funding(venue, asset):
-        raise DataCoverageError(f"no shipped {venue} funding for {asset} (supply --funding-file)")
-    return shipped.load_funding(venue, asset), f"{venue}/{asset}"
+    if not locator.has_funding(venue, asset):
+        raise DataCoverageError(f"no {venue} funding for {asset} in the data dirs (supply --funding-file)")
+    return locator.load_funding(venue, asset), f"{venue}/{asset}"
 
 
 def prepare(

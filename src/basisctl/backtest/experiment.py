@@ -41,7 +41,7 @@ class Period:
         return self.calib_to - pd.DateOffset(years=CALIB_YEARS)
 
 
-#: Every asset/period where the shipped data has both Binance and Hyperliquid funding and perp bars.
+#: Every asset/period where the data has both Binance and Hyperliquid funding and perp bars.
 DEFAULT_PERIODS: tuple[Period, ...] = (
     Period("BTC", "2025-03-10", "2026-03-10", "2025-26"),
     Period("ETH", "2025-03-10", "2026-03-10", "2025-26"),

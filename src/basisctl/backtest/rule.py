@@ -26,7 +26,7 @@ import pandas as pd
 from basisctl.calibration.funding import kappa_tilde
 from basisctl.calibration.inputs import calibrate_sigma, margin_for
 from basisctl.calibration.volatility import realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError, ModelDomainError
 from basisctl.model.bands import ALPHA_UPPER_CAP, alpha_lower, alpha_upper
 from basisctl.model.static import hedge_leverage, solve_alpha_risk
@@ -122,7 +122,7 @@ def calibrate_rule(
     funding: pd.DataFrame | None = None,
     kappa_bps_14d: float | None = None,
 ) -> FrozenRule:
-    """Freeze the rule on [calib_from, calib_to). ``candles``/``funding`` replace the shipped series.
+    """Freeze the rule on [calib_from, calib_to). ``candles``/``funding`` replace the data-dir series.
 
     cost_bps: fixed execution cost [bps of notional] = K_reb_fix in bps of capital (eq. 47).
     kappa_bps_14d: explicit 14-day carry [bps] overriding the estimate.
@@ -146,7 +146,7 @@ def calibrate_rule(
     else:
         lookback = (c_to - c_from).total_seconds() / 86400.0
         try:
-            f = funding if funding is not None else shipped.load_funding(sp.kappa_venue, a)
+            f = funding if funding is not None else locator.load_funding(sp.kappa_venue, a)
             est = kappa_tilde(f, sp.upper_horizon_hours, c_to, lookback,
                               label=f"{sp.kappa_venue if funding is None else 'funding file'} {a}")
             kap, n_win = est.kappa, est.n_windows

@@ -1,4 +1,4 @@
-"""Model inputs from (shipped or user) market data: sigma from perp candles, kappa from a venue's funding.
+"""Model inputs from (data-dir or user) market data: sigma from perp candles, kappa from a venue's funding.
 
 Volatility uses a common perp price series for both venues (paper Section VI: Delta vol = 0). Hourly bars
 are used when they cover at least ``MIN_HOURLY_COVERAGE`` of the window; otherwise the gap-free 4-hour
@@ -14,13 +14,12 @@ import pandas as pd
 
 from basisctl.calibration.funding import KappaEstimate, kappa_tilde
 from basisctl.calibration.volatility import VolEstimate, realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError
 
 #: Default calibration date: the refreshed layer of the paper (Hyperliquid meta snapshot 2026-03-10).
 DEFAULT_ASOF = pd.Timestamp("2026-03-10", tz="UTC")
 MIN_HOURLY_COVERAGE: float = 0.9
-_ASSETS: tuple[str, ...] = getattr(shipped, "ASSETS", ("BTC", "ETH", "LINK", "DOGE"))  # listed in messages
 MIN_4H_COVERAGE: float = 0.9
 
 
@@ -35,26 +34,26 @@ def calibrate_sigma(
     asset: str,
     asof: pd.Timestamp | str | None = None,
     lookback_days: float = 180.0,
-    market: str = shipped.VOL_PRICE_MARKET,
+    market: str = locator.VOL_PRICE_MARKET,
     candles_1h: pd.DataFrame | None = None,
     candles_4h: pd.DataFrame | None = None,
 ) -> VolEstimate:
     """Unstressed annualised sigma over the lookback ending at ``asof`` (hourly bars, 4-hour fallback)."""
     end = utc(asof)
     c1 = candles_1h
-    if c1 is None and shipped.has_candles(market, asset, "1h"):
-        c1 = shipped.load_candles(market, asset, "1h")
+    if c1 is None and locator.has_candles(market, asset, "1h"):
+        c1 = locator.load_candles(market, asset, "1h")
     if c1 is not None:
         try:
             return realised_vol(c1, end, lookback_days, 1.0, MIN_HOURLY_COVERAGE)
         except DataCoverageError:
             pass
     c4 = candles_4h
-    if c4 is None and shipped.has_candles(market, asset, "4h"):
-        c4 = shipped.load_candles(market, asset, "4h")
+    if c4 is None and locator.has_candles(market, asset, "4h"):
+        c4 = locator.load_candles(market, asset, "4h")
     if c4 is None:
         if c1 is None:
-            have = [a for a in _ASSETS if shipped.has_candles(market, a, "1h") or shipped.has_candles(market, a, "4h")]
+            have = locator.list_assets("prices", market)
             raise DataCoverageError(_no_data_hint(f"{market} candles", asset, have, "--prices-file (or --sigma)",
                                                   "CSV/Parquet with timestamp, open, high, low, close"))
         raise DataCoverageError(f"no {market} candles for {asset} cover the {lookback_days:g}-day window")
@@ -70,11 +69,11 @@ def calibrate_kappa(
     funding: pd.DataFrame | None = None,
 ) -> KappaEstimate:
     """kappa_h from the venue's own funding stream over the lookback ending at ``asof`` [decimal]."""
-    if funding is None and not shipped.has_funding(venue, asset):
-        have = [a for a in _ASSETS if shipped.has_funding(venue, a)]
+    if funding is None and not locator.has_funding(venue, asset):
+        have = locator.list_assets("funding", venue)
         raise DataCoverageError(_no_data_hint(f"{venue} funding", asset, have, "--funding-file (or --kappa-bps)",
                                               "CSV/Parquet with timestamp, rate per interval, interval_hours"))
-    f = funding if funding is not None else shipped.load_funding(venue, asset)
+    f = funding if funding is not None else locator.load_funding(venue, asset)
     label = f"{venue} {asset.upper()}" if funding is None else f"{asset.upper()} funding file"
     return kappa_tilde(f, horizon_hours, utc(asof), lookback_days, label=label)
 
@@ -93,9 +92,9 @@ def margin_for(venue: str, asset: str, l_max: float | None = None,
         return theta_f_for(v, a, l_max=l_max, theta_f=theta_f)
     if v == "hyperliquid":
         try:
-            tiers = shipped.hyperliquid_tiers(a)
+            tiers = locator.hyperliquid_tiers(a)
         except DataCoverageError:
-            uni = shipped.hyperliquid_universe()
+            uni = locator.hyperliquid_universe()
             row = uni[uni["name"].astype(str).str.upper() == a]  # mixed-case names such as kPEPE
             if len(row):
                 from basisctl.model.margin import LeverageTier

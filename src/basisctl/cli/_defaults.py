@@ -17,6 +17,13 @@ DEFAULT_LOWER_MC_PATHS = 1_000_000  # basisctl.simulate.grids.DEFAULT_LOWER_MC_P
 MARGIN_VENUES: tuple[str, ...] = ("binance", "hyperliquid")  # basisctl.model.margin.VENUES
 SIM_BACKENDS: tuple[str, ...] = ("numpy", "numba", "jax")  # basisctl.simulate.engine.BACKENDS
 SWEEP_EXECUTORS: tuple[str, ...] = ("process", "serial", "ray")  # basisctl.backtest.sweep.EXECUTORS
+DATA_ASSETS: tuple[str, ...] = ("BTC", "ETH", "LINK", "DOGE")  # basisctl.data.locator.ASSETS
+BINANCE_USDM_URL = "https://fapi.binance.com"  # basisctl.data.fetch.BINANCE_USDM_URL
+HYPERLIQUID_URL = "https://api.hyperliquid.xyz"  # basisctl.data.fetch.HYPERLIQUID_URL
+RPC_DEFAULT_BATCH_SIZE = 100  # basisctl.data.fetch.uniswap_rpc.DEFAULT_BATCH_SIZE
+RPC_DEFAULT_POOL_NAME = "USDC_WETH_0p05_mainnet"  # basisctl.data.fetch.uniswap_rpc.DEFAULT_POOL_NAME
+RPC_ENV_URL = "BASISCTL_ETH_RPC_URL"  # basisctl.data.fetch.uniswap_rpc.ENV_RPC_URL
+USDC_WETH_005_POOL = "0x88e6a0c2ddd26feeb64f039a2c41296fcb3f5640"  # basisctl.data.fetch.uniswap_rpc
 
 #: Library constant each literal mirrors: (module, attribute, transform applied before comparing).
 MIRRORS: dict[str, tuple[str, str]] = {
@@ -31,4 +38,11 @@ MIRRORS: dict[str, tuple[str, str]] = {
     "MARGIN_VENUES": ("basisctl.model.margin", "VENUES"),
     "SIM_BACKENDS": ("basisctl.simulate.engine", "BACKENDS"),
     "SWEEP_EXECUTORS": ("basisctl.backtest.sweep", "EXECUTORS"),
+    "DATA_ASSETS": ("basisctl.data.locator", "ASSETS"),
+    "BINANCE_USDM_URL": ("basisctl.data.fetch", "BINANCE_USDM_URL"),
+    "HYPERLIQUID_URL": ("basisctl.data.fetch", "HYPERLIQUID_URL"),
+    "RPC_DEFAULT_BATCH_SIZE": ("basisctl.data.fetch.uniswap_rpc", "DEFAULT_BATCH_SIZE"),
+    "RPC_DEFAULT_POOL_NAME": ("basisctl.data.fetch.uniswap_rpc", "DEFAULT_POOL_NAME"),
+    "RPC_ENV_URL": ("basisctl.data.fetch.uniswap_rpc", "ENV_RPC_URL"),
+    "USDC_WETH_005_POOL": ("basisctl.data.fetch.uniswap_rpc", "USDC_WETH_005_POOL"),
 }

@@ -40,7 +40,7 @@ def _progress() -> Progress:
                     console=err_console, transient=False)
 
 
-FUNDING_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.data.shipped.FUNDING_VENUES
+FUNDING_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.data.locator.FUNDING_VENUES
 PRICES_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.backtest.data.PRICE_MARKETS
 
 
@@ -120,11 +120,11 @@ def backtest(
     = "binance",
     funding_venue: Annotated[str, typer.Option(help="Funding stream credited to the short: hyperliquid | binance "
                                                "| bybit.")] = "hyperliquid",
-    prices_file: Annotated[Path | None, typer.Option(help="CSV/Parquet candles (shipped schema, ts = bar open) "
-                                                     "replacing the shipped prices for calibration and test.")]
+    prices_file: Annotated[Path | None, typer.Option(help="CSV/Parquet candles (shared data schema, ts = bar open) "
+                                                     "replacing the data-dir prices for calibration and test.")]
     = None,
     funding_file: Annotated[Path | None, typer.Option(help="CSV/Parquet funding (rate per interval, + = longs pay) "
-                                                      "replacing the shipped funding (test and kappa).")] = None,
+                                                      "replacing the data-dir funding (test and kappa).")] = None,
     spot_file: Annotated[Path | None, typer.Option(help="Separate spot candles (default: spot = perp series).")]
     = None,
     date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date, inclusive).")] = DEFAULT_FROM,
@@ -270,6 +270,27 @@ def report(
         path = build_report(out, assets=names, quick=quick, on_step=step,
                             allow_missing_funding=allow_missing_funding)
     console.print(f"wrote {path}")
+
+
+def _ensure_data(assets: list[str]) -> None:
+    """No market data at all: offer to download it (interactive) or say exactly how (scripts, CI)."""
+    import sys
+
+    from basisctl.data import locator
+
+    if any(locator.has_funding("binance", a) for a in assets):
+        return
+    looked = ", ".join(str(r) for r in locator.roots())
+    how = (f"run `basisctl data pull --assets {','.join(assets)}` (public Binance and Hyperliquid endpoints, no "
+           "keys), or point --data-dir / BASISCTL_DATA_DIR at a folder in the shared layout (e.g. ../shared/data)")
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        err_console.print(f"No market data found (looked in {looked}).", highlight=False, markup=False)
+        if typer.confirm("Download the default data set now with `basisctl data pull`?", default=True, err=True):
+            from basisctl.cli.data_cmds import pull_cmd
+
+            pull_cmd(assets=",".join(assets))
+            return
+    fail(f"no market data found (looked in {looked}): {how}")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,7 @@
 
 Units on the command line: sigma annualised (8760 h/yr); alpha as a fraction of capital; costs K_reb in bps
 of capital; kappa14 = expected cumulative 14-day funding in bps of notional; horizons in hours or days as
-named. Inputs not given on the command line come from the shipped datasets (`basisctl data list`).
+named. Inputs not given on the command line come from the data dir (`basisctl data list`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from basisctl.cli._common import (
     print_json,
 )
 from basisctl.cli._defaults import (
+    DATA_ASSETS,
     DEFAULT_ASOF_DATE,
     DEFAULT_EPS_LIQ,
     DEFAULT_EPSILON,
@@ -46,7 +47,6 @@ from basisctl.cli._defaults import MARGIN_VENUES as VENUES
 __all__ = ["register"]
 
 DEFAULT_COSTS_BPS = "5,10,20,30"
-SHIPPED_ASSETS = ("BTC", "ETH", "LINK", "DOGE")  # basisctl.data.shipped.ASSETS
 
 
 def __getattr__(name: str) -> Any:  # the band inputs and grids live in basisctl.simulate.grids
@@ -83,9 +83,9 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def bands_cmd(
         venue: str = typer.Option(..., help="binance | hyperliquid (sets theta_F and the funding stream)."),
-        asset: str = typer.Option(..., help="BTC, ETH, LINK, DOGE (shipped data); other assets need "
+        asset: str = typer.Option(..., help="BTC, ETH, LINK, DOGE (data-dir assets); other assets need "
                                   "--sigma, --kappa14-bps and --l-max."),
-        sigma: float | None = typer.Option(None, help="Unstressed annualised vol; default: shipped 1h candles."),
+        sigma: float | None = typer.Option(None, help="Unstressed annualised vol; default: 1h data-dir candles."),
         asof: str | None = typer.Option(None, help=f"Calibration end (UTC), default {DEFAULT_ASOF_DATE}."),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
         stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier for alpha_target and alpha_L."),
@@ -93,17 +93,17 @@ def register(app: typer.Typer) -> None:
         eps_liq: float = typer.Option(DEFAULT_EPS_LIQ, help="Liquidation budget over h_liq [probability]."),
         epsilon: float = typer.Option(DEFAULT_EPSILON, help="Static 1-day budget for alpha_target."),
         kappa14_bps: float | None = typer.Option(None, help="Expected 14-day cumulative funding [bps]; "
-                                                 "default: rolling-window estimate from shipped funding."),
+                                                 "default: rolling-window estimate from the data dir's funding."),
         cost_bps: str = typer.Option(DEFAULT_COSTS_BPS, help="Rebalance cost scenarios K_reb [bps of capital]."),
         l_max: float | None = typer.Option(None, help="Override the venue max leverage (theta_F = c / L_max)."),
         bootstrap: bool = typer.Option(False, "--bootstrap", help="Add alpha_L^boot (eq. 40) and its CI, from "
-                                       "the shipped 1h returns of the lookback window (also with --sigma)."),
+                                       "the data dir's 1h returns of the lookback window (also with --sigma)."),
         boot_paths: int | None = typer.Option(None, help="Bootstrap paths (default: sized from the CI)."),
         boot_rel_halfwidth: float = typer.Option(0.1, help="Target relative CI half-width of the hit freq."),
         demean: bool = typer.Option(True, help="Demean bootstrap returns before the stress multiplier."),
         seed: int = typer.Option(0, help="Seed of the bootstrap."),
         prices_file: Path | None = typer.Option(None, help="Your 1h candles (CSV/Parquet) for sigma and the "
-                                                "bootstrap instead of the shipped series."),
+                                                "bootstrap instead of the data dir's series."),
         funding_file: Path | None = typer.Option(None, help="Your funding history (CSV/Parquet) for kappa14."),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
         strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
@@ -240,7 +240,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def upper_grid_cmd(
         venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
-        assets: str = typer.Option(",".join(SHIPPED_ASSETS), help="Comma-separated assets."),
+        assets: str = typer.Option(",".join(DATA_ASSETS), help="Comma-separated assets."),
         cost_bps: str = typer.Option(DEFAULT_COSTS_BPS, help="K_reb scenarios [bps of capital]."),
         asof: str | None = typer.Option(None, help="Calibration end (UTC)."),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
@@ -292,7 +292,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def lower_grid_cmd(
         venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
-        assets: str = typer.Option(",".join(SHIPPED_ASSETS), help="Comma-separated assets."),
+        assets: str = typer.Option(",".join(DATA_ASSETS), help="Comma-separated assets."),
         asof: str | None = typer.Option(None, help="Calibration end (UTC)."),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
         stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier (closed form, MC and bootstrap)."),

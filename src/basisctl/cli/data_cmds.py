@@ -1,4 +1,4 @@
-"""``basisctl data``: list shipped datasets, check a data file, fetch venue history into a Parquet store.
+"""``basisctl data``: list the data the locator finds, check a file, download venue history into a Parquet store.
 
 Exit codes (the scheme of every command, docs/conventions.md): 0 success (``check``: file valid; gaps and
 settlement-grid offsets are printed as warnings), 1 ``check`` read the file and found issues (all listed),
@@ -8,7 +8,6 @@ settlement-grid offsets are printed as warnings), 1 ``check`` read the file and 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,27 +15,24 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from basisctl.cli import pool_cmds
 from basisctl.cli._common import console, err_console, fail, handle_errors, print_json
+from basisctl.cli._defaults import BINANCE_USDM_URL, DATA_ASSETS, HYPERLIQUID_URL
 
 if TYPE_CHECKING:
     from basisctl.data.validate import ValidationReport
 
-# numerical/data modules are imported inside the commands: `basisctl --help` must not load numpy/pandas
+# data/numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas
 
 data_app = typer.Typer(
     rich_markup_mode=None,  # help is printed literally: [days], [h], basisctl[gpu] survive
-    help="Data: shipped datasets, file checks, downloads.\n\nUnits: funding rates are decimals per settlement "
+    help="Data: where it is read from (data dirs, user store), file checks, downloads.\n\n"
+    "Units: funding rates are decimals per settlement "
     "interval (+ = longs pay shorts), interval_hours in hours; candles are stamped at bar OPEN (UTC).",
     no_args_is_help=True,
 )
 
-LIST_COLUMNS = ("kind", "venue", "asset", "interval", "rows", "first", "last", "sources", "notes")
-DEFAULT_STORE_ENV = "BASISCTL_STORE"
-
-
-def default_store() -> Path:
-    """``$BASISCTL_STORE`` or ``~/.basisctl/store``."""
-    return Path(os.environ.get(DEFAULT_STORE_ENV) or Path.home() / ".basisctl" / "store")
+LIST_COLUMNS = ("kind", "venue", "asset", "interval", "format", "root", "path")
 
 
 def _n(count: int, noun: str) -> str:
@@ -53,33 +49,32 @@ def _cell(v: Any) -> str:
 
 # ---------------------------------------------------------------------------------------------------- list
 @handle_errors
-def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False) -> None:
-    """List the datasets shipped inside the package (provenance: source, span, caveats)."""
-    import pandas as pd
+def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False) -> None:
+    """List the data the locator finds: each data dir in search order and every funding/price file in it."""
+    from basisctl.data import locator
 
-    from basisctl.data import shipped
-
-    df = shipped.list_datasets()
-    cols = [c for c in LIST_COLUMNS if c in df.columns]
-    records: list[dict[str, Any]] = [
-        {c: (None if pd.isna(r[c]) else r[c]) for c in cols} for r in df.to_dict("records")
-    ]
-    for r in records:
-        if isinstance(r.get("rows"), float):
-            r["rows"] = int(r["rows"])
+    rts = locator.roots()
+    records = locator.describe()
+    meta = locator.hyperliquid_meta_path()
     if as_json:
-        print_json(records)
+        print_json({"roots": [{"path": str(r.path), "origin": r.origin, "exists": r.path.is_dir()} for r in rts],
+                    "files": records, "hyperliquid_meta": str(meta) if meta else None})
         return
-    table = Table(title="Shipped datasets (basisctl/datasets; sources in SOURCES.md)", show_lines=False)
-    for c in cols:
-        table.add_column(c, overflow="fold", no_wrap=c not in ("notes", "sources"))
+    for k, r in enumerate(rts, 1):
+        state = "" if r.path.is_dir() else " [dim](empty: not created yet)[/]"
+        console.print(f"{k}. {escape(str(r.path))} ({r.origin}){state}", highlight=False)
+    if not records:
+        console.print("no market data found. Download the default set with `basisctl data pull`, or point "
+                      "--data-dir / BASISCTL_DATA_DIR at a folder in the shared layout (see docs/data.md).",
+                      highlight=False, markup=False)
+        return
+    table = Table(title="Data files (first data dir holding a file wins)", show_lines=False)
+    for c in LIST_COLUMNS:
+        table.add_column(c, overflow="fold", no_wrap=c != "path")
     for r in records:
-        row = [_cell(r[c]) for c in cols]
-        for i, c in enumerate(cols):
-            if c in ("first", "last") and row[i]:
-                row[i] = row[i][:16].replace("T", " ")
-        table.add_row(*row)
+        table.add_row(*[escape(_cell(r[c])) for c in LIST_COLUMNS])
     console.print(table)
+    console.print(f"Hyperliquid margin tables: {escape(str(meta)) if meta else 'none found'}", highlight=False)
 
 
 # ---------------------------------------------------------------------------------------------------- check
@@ -158,14 +153,15 @@ def check_cmd(
 @handle_errors
 def fetch_cmd(
     venue: Annotated[str, typer.Option(help="binance (USD-M) | hyperliquid.")],
-    asset: Annotated[str, typer.Option(help="Asset, e.g. BTC (Binance symbol BTCUSDT).")],
+    asset: Annotated[str | None, typer.Option(help="Asset, e.g. BTC (Binance symbol BTCUSDT); not for meta.")] = None,
     from_: Annotated[
         str | None,
         typer.Option("--from", help="Start (UTC date/time, inclusive). Default: resume after the stored data."),
     ] = None,
     to: Annotated[str | None, typer.Option("--to", help="End (UTC date/time, exclusive). Default: now.")] = None,
     store: Annotated[
-        Path | None, typer.Option(help=f"Store root (default ${DEFAULT_STORE_ENV} or ~/.basisctl/store).")
+        Path | None, typer.Option(help="Store root (default: the user store, $BASISCTL_STORE or the platform "
+                                       "cache dir; see `basisctl data list`).")
     ] = None,
     kind: Annotated[
         str, typer.Option(help="funding | candles | mark (Binance mark-price klines) | meta (Hyperliquid snapshot).")
@@ -175,11 +171,8 @@ def fetch_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the append summary as JSON.")] = False,
 ) -> None:
     """Download history into the local Parquet store (incremental: re-fetching never duplicates rows)."""
-    import pandas as pd
-
-    from basisctl.data.fetch import BINANCE_USDM_URL, HYPERLIQUID_URL, BinanceUsdm, HyperliquidInfo
-    from basisctl.data.fetch._parse import INTERVAL_MS, to_ms
-    from basisctl.data.store import ParquetStore
+    from basisctl.data.fetch._parse import INTERVAL_MS
+    from basisctl.data.pull import Clients, Series, fetch_series, store_for
 
     venue = venue.lower()
     if venue not in ("binance", "hyperliquid"):
@@ -192,81 +185,100 @@ def fetch_cmd(
         fail("--kind meta is the Hyperliquid metaAndAssetCtxs snapshot; use --venue hyperliquid")
     if kind in ("candles", "mark") and interval not in INTERVAL_MS:
         fail(f"--interval expects one of {', '.join(INTERVAL_MS)} (got '{interval}')")
-    st = ParquetStore(store or default_store())
-    if venue == "hyperliquid":
-        hl = HyperliquidInfo(base_url=base_url or HYPERLIQUID_URL)
-        if kind == "meta":
-            with err_console.status("fetching Hyperliquid metaAndAssetCtxs"):
-                meta = hl.meta_and_asset_ctxs()
-            hl.close()
-            now = pd.Timestamp.now(tz="UTC")
-            p1 = st.write_snapshot("hyperliquid", "universe", meta.universe, now)
-            p2 = st.write_snapshot("hyperliquid", "margin_tables", meta.margin_tables, now)
-            out = {"universe": str(p1), "margin_tables": str(p2), "assets": len(meta.universe)}
-            print_json(out) if as_json else console.print(f"wrote {p1} ({len(meta.universe)} assets) and {p2}")
-            return
-    store_interval = None if kind == "funding" else interval
-    end_ms = to_ms(to) if to else to_ms(pd.Timestamp.now(tz="UTC"))
-    if from_ is not None:
-        start_ms = to_ms(from_)
-    else:
-        last = st.last_ts(kind, venue, asset, store_interval)
-        if last is None:
-            fail(f"--from is required: nothing stored yet for {kind} {venue} {asset.upper()} in {st.root}")
-        start_ms = to_ms(last) + 1
-    if start_ms >= end_ms:
-        fail(f"empty window: --from {pd.Timestamp(start_ms, unit='ms', tz='UTC')} is not before --to")
-    desc = f"{venue} {kind} {asset.upper()}{' ' + interval if store_interval else ''}"
-    with err_console.status(f"fetching {desc}"):
-        if venue == "binance":
-            bn = BinanceUsdm(base_url=base_url or BINANCE_USDM_URL)
-            if kind == "funding":
-                prev = st.last_ts(kind, venue, asset)
-                prev_ms = to_ms(prev) if prev is not None and to_ms(prev) < start_ms else None
-                frame = bn.funding_history(asset, start_ms, end_ms, previous=prev_ms)
-            elif kind == "candles":
-                frame = bn.klines(asset, interval, start_ms, end_ms)
-            else:
-                frame = bn.mark_price_klines(asset, interval, start_ms, end_ms)
-            requests = bn.http.requests
-            bn.close()
-        else:
-            if kind == "funding":
-                frame = hl.funding_history(asset, start_ms, end_ms)
-            else:
-                frame = hl.candles(asset, interval, start_ms, end_ms)
-            requests = hl.http.requests
-            hl.close()
-    if frame.empty:
-        summary: dict[str, object] = {
-            "path": str(st.path(kind, venue, asset, store_interval)),
-            "added": 0,
-            "fetched": 0,
-            "requests": requests,
-        }
-        print_json(summary) if as_json else console.print(f"{desc}: no rows in the window; store unchanged")
-        return
-    res = st.append(frame, kind, venue, asset, store_interval)
-    summary = {**res.as_dict(), "fetched": len(frame), "requests": requests}
+    if kind != "meta" and not asset:
+        fail("--asset is required (e.g. --asset BTC)")
+    st = store_for(store)
+    series = Series(venue, kind, (asset or "").upper(), None if kind in ("funding", "meta") else interval)
+    if kind != "meta" and from_ is None and st.last_ts(kind, venue, series.asset, series.interval) is None:
+        fail(f"--from is required: nothing stored yet for {series.label} in {st.root}")
+    clients = Clients(binance_url=base_url or BINANCE_USDM_URL, hyperliquid_url=base_url or HYPERLIQUID_URL)
+    try:
+        with err_console.status(f"fetching {series.label}"):
+            summary = fetch_series(st, series, clients, start=from_, end=to)
+    finally:
+        summary_requests = clients.requests()
+        clients.close()
+    summary["requests"] = summary_requests
     if as_json:
         print_json(summary)
         return
+    if kind != "meta" and (summary.get("up_to_date") or summary.get("fetched", 0) == 0):
+        console.print(f"{series.label}: nothing new in the window; store unchanged ({summary['path']})",
+                      highlight=False, markup=False)
+        return
+    if kind == "meta":
+        console.print(f"wrote {summary['path']} ({summary['assets']} assets)", highlight=False, markup=False)
+        return
     console.print(
-        f"{desc}: fetched {_n(len(frame), 'row')} in {_n(requests, 'request')}; added {res.added}, "
-        f"replaced {res.replaced}; "
-        f"{res.total} rows in {res.path}",
-        highlight=False,
+        f"{series.label}: fetched {_n(summary['fetched'], 'row')} in {_n(summary_requests, 'request')}; "
+        f"added {summary['added']}, replaced {summary['replaced']}; {summary['total']} rows in {summary['path']}",
+        highlight=False, markup=False,
     )
-    if res.report.gaps:
-        console.print(
-            f"[yellow]warning:[/] stored series has {_n(len(res.report.gaps), 'gap')}, "
-            f"{_n(res.report.missing_total, 'missing row')} (not filled); `basisctl data check` lists them",
-            highlight=False,
+    if summary.get("gaps"):
+        err_console.print(
+            f"warning: stored series has {_n(len(summary['gaps']), 'gap')}, "
+            f"{_n(summary['missing_total'], 'missing row')} (not filled); `basisctl data check` lists them",
+            highlight=False, markup=False,
         )
 
 
+# ---------------------------------------------------------------------------------------------------- pull
+@handle_errors
+def pull_cmd(
+    assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = ",".join(DATA_ASSETS),
+    from_: Annotated[str, typer.Option("--from", help="Earliest UTC date of the history (resumes after what is "
+                                                      "stored).")] = "2020-11-01",
+    store: Annotated[Path | None, typer.Option(help="Store root (default: the user store, see `data list`).")] = None,
+    binance_url: Annotated[str, typer.Option(help="Binance USD-M API base URL (mirrors, tests).")] = BINANCE_USDM_URL,
+    hyperliquid_url: Annotated[str, typer.Option(help="Hyperliquid API base URL (mirrors, tests).")] = HYPERLIQUID_URL,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one summary row per series as JSON.")] = False,
+) -> None:
+    """Download the data the main job needs (public endpoints, no keys): Binance USD-M funding and 1h/4h klines,
+    Hyperliquid funding, recent 1h candles and margin tables. Resumable: run it again to continue or update."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from basisctl.data.pull import Clients, default_set, pull, store_for
+
+    names = tuple(a.strip().upper() for a in assets.split(",") if a.strip())
+    if not names:
+        fail("--assets is empty")
+    st = store_for(store)
+    series = default_set(names, from_)
+    clients = Clients(binance_url=binance_url, hyperliquid_url=hyperliquid_url)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err_console, transient=True, disable=as_json or not err_console.is_terminal)
+    with progress:
+        task = progress.add_task("pull", total=len(series))
+
+        def step(s: Any, row: dict[str, Any] | None, err: str | None) -> None:
+            progress.advance(task)
+            progress.update(task, description=s.label)
+            if err:
+                err_console.print(f"warning: {s.label}: {err}", highlight=False, markup=False)
+            elif not as_json and row is not None:
+                what = (f"snapshot of {row['assets']} assets" if "assets" in row
+                        else f"+{row.get('added', 0)} rows, {row.get('total', 'no')} stored")
+                err_console.print(f"{s.label}: {what}", highlight=False, markup=False)
+
+        try:
+            rows = pull(st, series, clients, on_item=step)
+        finally:
+            clients.close()
+    failed = [r for r in rows if not r["ok"]]
+    if as_json:
+        print_json({"store": str(st.root), "series": rows, "failed": len(failed)})
+    else:
+        console.print(f"store {st.root}: {len(rows) - len(failed)} of {len(rows)} series up to date",
+                      highlight=False, markup=False)
+    if failed:
+        fail(f"{len(failed)} of {len(rows)} series failed (first: {failed[0]['series']}: {failed[0]['error']}); "
+             "run `basisctl data pull` again to resume")
+
+
 def register(app: typer.Typer) -> None:
+    pool_cmds.register(data_app)
     data_app.command("list")(list_cmd)
     data_app.command("check")(check_cmd)
     data_app.command("fetch")(fetch_cmd)
+    data_app.command("pull")(pull_cmd)
     app.add_typer(data_app, name="data")

@@ -36,7 +36,7 @@ _BASE_TOKENS = {"ETH": ("WETH", "ETH"), "BTC": ("WBTC", "BTC", "cbBTC", "tBTC")}
 
 def _spot_leg(asset: str, pool_file: Path | None, fee_bps: float | None, impact_bps: float | None) -> Any:
     from basisctl.execution.costs import ParametricSpotLeg, UniswapV3SpotLeg
-    from basisctl.execution.uniswap_v3 import load_pool_snapshot, shipped_pool
+    from basisctl.execution.uniswap_v3 import default_pool, load_pool_snapshot
 
     a = asset.upper()
     if fee_bps is not None or impact_bps is not None:
@@ -44,9 +44,9 @@ def _spot_leg(asset: str, pool_file: Path | None, fee_bps: float | None, impact_
             fail("give either --pool-file or the parametric spot model (--spot-fee-bps/--spot-impact-bps-at-1m)")
         return ParametricSpotLeg(fee_bps or 0.0, impact_bps or 0.0)
     if pool_file is None and a != "ETH":
-        fail(f"no shipped spot pool for {a}: pass --pool-file META_JSON (Uniswap v3 snapshot with its _ticks.csv) "
+        fail(f"no spot pool snapshot for {a}: pass --pool-file META_JSON (Uniswap v3 snapshot with its _ticks.csv) "
              "or a parametric spot model with --spot-fee-bps and --spot-impact-bps-at-1m")
-    pool = load_pool_snapshot(pool_file) if pool_file is not None else shipped_pool(a)
+    pool = load_pool_snapshot(pool_file) if pool_file is not None else default_pool(a)
     candidates = _BASE_TOKENS.get(a, (a, f"W{a}"))
     base = next((t.symbol for t in (pool.token0, pool.token1) if t.symbol.upper() in
                  {c.upper() for c in candidates}), None)
@@ -75,10 +75,10 @@ def _spot_source(leg: Any) -> str:
             "(user-supplied model)")
 
 
-_POOL_HELP = "Uniswap v3 snapshot <name>.meta.json (ticks read from <name>_ticks.csv). Default for ETH: shipped " \
+_POOL_HELP = "Uniswap v3 snapshot <name>.meta.json (ticks read from <name>_ticks.csv). Default for ETH: data-dir " \
              "USDC/WETH 0.05% mainnet pool."
-_BOOK_HELP = "A Hyperliquid l2Book JSON response. Default: SYNTHETIC book rebuilt from the shipped top-20 bid-depth " \
-             "snapshot (2026-03)."
+_BOOK_HELP = "A Hyperliquid l2Book JSON response. Default: SYNTHETIC book rebuilt from the data dir's " \
+             "top-20 bid-depth snapshot (2026-03)."
 
 
 @costs_app.command("quote")
@@ -89,7 +89,7 @@ def quote_cmd(
     notional_usd: float = typer.Option(..., "--notional-usd", help="Spot notional [USD]."),
     pool_file: Path | None = typer.Option(None, "--pool-file", help=_POOL_HELP),
     book_file: Path | None = typer.Option(None, "--book-file", help=_BOOK_HELP),
-    venue: str = typer.Option("hyperliquid", help="Venue of the shipped depth snapshot (hyperliquid, lighter)."),
+    venue: str = typer.Option("hyperliquid", help="Venue of the depth snapshot (hyperliquid, lighter)."),
     taker_fee_bps: float = typer.Option(4.5, help="Perp taker fee [bps] (Hyperliquid base tier 4.5)."),
     gas_usd: float = typer.Option(0.0, help="Fixed gas per trade [USD]."),
     withdrawal_usd: float = typer.Option(1.0, help="Fixed withdrawal/bridge charge per trade [USD]."),
@@ -145,7 +145,7 @@ def quote_cmd(
 
 
 def _calibrated_band(asset: str, venue: str, k_reb_bps: float) -> dict[str, float]:
-    """alpha_target, alpha_L, alpha_U at the default as-of from shipped data (venue's margin rule and funding)."""
+    """alpha_target, alpha_L, alpha_U at the default as-of from the data dir (venue's margin rule and funding)."""
     from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma
     from basisctl.model.bands import alpha_lower as _alpha_lower
     from basisctl.model.bands import alpha_upper as _alpha_upper
@@ -166,7 +166,7 @@ def _calibrated_band(asset: str, venue: str, k_reb_bps: float) -> dict[str, floa
 def capacity_cmd(
     asset: str = typer.Option(..., "--asset", help="Asset, e.g. ETH."),
     alpha_target: float | None = typer.Option(None, help="Reset target alpha† [fraction of capital]. Default: "
-                                               "calibrated from shipped data (Hyperliquid rule, 180d, 1.5x stress)."),
+                                               "calibrated from the data dir (Hyperliquid rule, 180d, 1.5x stress)."),
     alpha_lower: float | None = typer.Option(None, help="Lower band alpha_L [fraction of capital]. Default: "
                                               "calibrated (h_liq 3 h, eps_liq 1e-4)."),
     alpha_upper: float | None = typer.Option(None, help="Upper band alpha_U [fraction of capital]. Default: "
@@ -183,7 +183,7 @@ def capacity_cmd(
     window_hours: float = typer.Option(0.0, help="Smoothing window Δ [hours] for --curves (0: instantaneous)."),
     pool_file: Path | None = typer.Option(None, "--pool-file", help=_POOL_HELP),
     book_file: Path | None = typer.Option(None, "--book-file", help=_BOOK_HELP),
-    venue: str = typer.Option("hyperliquid", help="Venue of the shipped depth snapshot."),
+    venue: str = typer.Option("hyperliquid", help="Venue of the depth snapshot in the data dir."),
     taker_fee_bps: float = typer.Option(4.5, help="Perp taker fee [bps]."),
     gas_usd: float = typer.Option(0.0, help="Fixed gas per trade [USD]."),
     withdrawal_usd: float = typer.Option(1.0, help="Fixed withdrawal/bridge charge per trade [USD]."),

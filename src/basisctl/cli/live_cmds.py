@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def run_cmd(
         config: Path | None = typer.Option(
-            None, "--config", help="controller TOML; default: the shipped BTC paper example on the simulated venue"
+            None, "--config", help="controller TOML; default: the BTC paper example on the simulated venue"
         ),
         paper: bool = typer.Option(
             True,
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         info = err_console if json_out else console  # --json: stdout carries the JSON only
         if config is None and not paper:
             fail("--live needs --config: a controller TOML with mode = 'live' and account = '<address>' "
-                 "(the shipped example is paper only); refusing")
+                 "(the built-in example is paper only); refusing")
         if config is None:
             state_dir.mkdir(parents=True, exist_ok=True)
             src = example_config_path()
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
             if max_cycles is None:
                 max_cycles = 48
             info.print(
-                f"[bold]basisctl paper example[/]: BTC on the simulated venue (shipped Hyperliquid "
+                f"[bold]basisctl paper example[/]: BTC on the simulated venue (Hyperliquid "
                 f"data); state in {state_dir}/",
                 highlight=False,
             )

@@ -25,9 +25,28 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _data_dir(value: str | None) -> str | None:
+    if value is not None:
+        from basisctl.data.locator import set_data_dir
+        from basisctl.errors import BasisctlError
+
+        try:
+            set_data_dir(value)
+        except BasisctlError as e:
+            from basisctl.cli._common import fail
+
+            fail(str(e))
+    return value
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    data_dir: str | None = typer.Option(
+        None, "--data-dir", callback=_data_dir, metavar="DIR",
+        help="Market data folder in the shared layout (funding/, prices/, hyperliquid/, liquidity/), searched "
+        "before $BASISCTL_DATA_DIR and the user store. See `basisctl data list`.",
+    ),
 ) -> None:
     """Spot-perp basis trading as a collateral control problem (arXiv 2605.05089)."""
 

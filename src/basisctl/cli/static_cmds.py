@@ -29,23 +29,23 @@ def static(
     venue: Annotated[str, typer.Option(help="binance | hyperliquid (sets the margin rule theta_F).")],
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC.")],
     sigma: Annotated[float | None, typer.Option(help="Unstressed annualised volatility [1/sqrt(yr)], "
-                                                "e.g. 0.5. Default: realised from shipped hourly data.")] = None,
+                                                "e.g. 0.5. Default: realised from data-dir hourly bars.")] = None,
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
     lookback_days: Annotated[float, typer.Option(help="Calibration lookback [days].")] = 180.0,
     stress: Annotated[float, typer.Option(help="Multiplicative volatility stress [x].")] = 1.5,
     epsilon: Annotated[float, typer.Option(help="Liquidation-probability budget over the horizon.")] = 1e-3,
     lgd: Annotated[float, typer.Option(help="Loss given liquidation [fraction of capital].")] = 0.1,
     kappa_bps: Annotated[float | None, typer.Option(help="Expected cumulative funding over the horizon "
-                                                    "[bps of notional]. Default: shipped funding data.")] = None,
+                                                    "[bps of notional]. Default: funding from the data dir.")] = None,
     horizon_days: Annotated[float, typer.Option(help="Review horizon h [days].")] = 1.0,
     mu: Annotated[float, typer.Option(help="Annual drift of spot [1/yr].")] = 0.0,
     l_max: Annotated[float | None, typer.Option(help="Venue max leverage (sets theta_F).")] = None,
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
-    prices_file: Annotated[Path | None, typer.Option(help="Your candles (CSV/Parquet, shipped schema) for sigma "
-                                                     "instead of the shipped perp series, e.g. from "
+    prices_file: Annotated[Path | None, typer.Option(help="Your candles (CSV/Parquet, shared data schema) for sigma "
+                                                     "instead of the data dir's perp series, e.g. from "
                                                      "`basisctl data fetch`.")] = None,
     funding_file: Annotated[Path | None, typer.Option(help="Your funding history (CSV/Parquet) for kappa instead "
-                                                      "of the shipped one.")] = None,
+                                                      "of the data dir's.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
@@ -121,7 +121,7 @@ def static_grid(
     csv: Annotated[Path | None, typer.Option(help="Write the grid to this CSV file.")] = None,
     parquet: Annotated[Path | None, typer.Option(help="Write the grid to this Parquet file.")] = None,
 ) -> None:
-    """Both variants for every venue x asset x lookback x stress, calibrated from the shipped data."""
+    """Both variants for every venue x asset x lookback x stress, calibrated from the data dir."""
     import numpy as np
     import pandas as pd
 
@@ -170,12 +170,12 @@ def funding_stats(
     """1-day cumulative funding as APY per lookback window (shape of the paper's Tables I-III)."""
     from basisctl.calibration.funding import funding_window_stats
     from basisctl.calibration.inputs import utc
-    from basisctl.data import shipped
+    from basisctl.data import locator
 
     v = venue.lower()
-    if v not in shipped.FUNDING_VENUES:
-        fail(f"unknown venue '{venue}': expected one of {', '.join(shipped.FUNDING_VENUES)}")
-    f = shipped.load_funding(v, asset)
+    if v not in locator.FUNDING_VENUES:
+        fail(f"unknown venue '{venue}': expected one of {', '.join(locator.FUNDING_VENUES)}")
+    f = locator.load_funding(v, asset)
     end = utc(asof)
     stats = funding_window_stats(f, end, tuple(parse_floats(windows, "windows")), horizon_hours)
     rows = [s.to_dict() for s in stats]

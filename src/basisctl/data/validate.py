@@ -7,7 +7,7 @@ Entry points
 - :func:`validate_funding` / :func:`validate_candles` raise :class:`~basisctl.errors.DataValidationError`
   listing ALL issues, or return the canonical frame.
 
-Input frames may use any of the column conventions found in ``../shared/data`` and the shipped Parquet:
+Input frames may use any of the column conventions found in ``../shared/data`` and the Parquet store:
 ``ts`` (datetime or epoch ms or ISO string), ``ts_ms`` (epoch ms) and/or ``timestamp`` (ISO-8601). When both
 ``ts_ms`` and ``timestamp`` are present they must name the same instant. Naive timestamps are read as UTC.
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, user_series
 from basisctl.calibration.volatility import realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import BasisctlError
 from basisctl.live.config import ControllerConfig
 from basisctl.live.controller import Controller
@@ -24,7 +24,7 @@ from basisctl.model.static import solve_alpha_risk
 
 
 def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float) -> tuple[BandPolicy, dict[str, Any]]:
-    """BandPolicy from config: fixed values, or calibrated from shipped data with windows ending at ``asof``.
+    """BandPolicy from config: fixed values, or calibrated from the data dir with windows ending at ``asof``.
 
     alpha_target = Variant 2 (eps, 1-day horizon, stressed sigma); alpha_L = eq. 38 (h_liq, eps_liq, stressed
     sigma), clipped to <= alpha_target; alpha_U = eq. 45 with K_reb^fix and kappa over the upper-trigger horizon.
@@ -60,7 +60,7 @@ def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float
         vol = calibrate_sigma(asset, asof, b.lookback_days)
     sigma = vol.sigma_annual * b.stress
     try:
-        tiers = shipped.hyperliquid_tiers(asset)
+        tiers = locator.hyperliquid_tiers(asset)
     except BasisctlError:
         tiers = None
     theta, l_max = theta_f_for("hyperliquid", asset, notional_usd=capital_usd, tiers=tiers)

@@ -1,6 +1,6 @@
 """``basisctl report --out DIR``: static grid, bands, Monte Carlo evidence for the band (Sec. VIII.B-E),
 execution costs and capacity (Secs. X-XI), funding diagnostics and the funding-environment backtests on the
-shipped data, written as one offline, self-contained ``DIR/index.html`` (figures are matplotlib PNGs embedded as
+data-dir data, written as one offline, self-contained ``DIR/index.html`` (figures are matplotlib PNGs embedded as
 base64; no scripts, fonts or styles are fetched).
 
 Every table and figure caption prints the CLI command that regenerates its numbers.
@@ -25,8 +25,8 @@ from basisctl import __version__
 from basisctl.backtest.experiment import DEFAULT_PERIODS, ExperimentResult, Period, run_experiment
 from basisctl.calibration.funding import funding_window_stats, rolling_carry
 from basisctl.calibration.inputs import DEFAULT_ASOF
-from basisctl.data import shipped
-from basisctl.errors import BasisctlError
+from basisctl.data import locator
+from basisctl.errors import BasisctlError, DataNotFoundError
 from basisctl.execution.capacity import CapacityReport, capacity_from_curves
 from basisctl.execution.costs import (
     SIDES,
@@ -38,8 +38,9 @@ from basisctl.execution.costs import (
     build_instant_costs,
 )
 from basisctl.execution.orderbook import HL_TAKER_FEE_BPS, PerpFees, synthetic_book_from_depth
-from basisctl.execution.uniswap_v3 import shipped_pool
+from basisctl.execution.uniswap_v3 import default_pool
 from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
+from basisctl.report.data_section import data_section
 from basisctl.report.warnings_section import with_warnings
 from basisctl.simulate.grids import (
     DEFAULT_COSTS_BPS,
@@ -121,7 +122,7 @@ def _static_section(assets: Sequence[str], quick: bool) -> tuple[str, pd.DataFra
     cmd = (f"basisctl static-grid --venues {','.join(VENUES)} --assets {','.join(assets)} "
            f"--lookbacks {','.join(f'{x:g}' for x in lbs)} --stresses {','.join(f'{x:g}' for x in stresses)}")
     out = ["<h2 id='static'>Static collateral share &alpha;* (Variant 2)</h2>",
-           f"<p>Calibrated at {DEFAULT_ASOF:%Y-%m-%d} from the shipped data: &epsilon; = 10<sup>-3</sup> over a 1-day "
+           f"<p>Calibrated at {DEFAULT_ASOF:%Y-%m-%d} from the data dirs: &epsilon; = 10<sup>-3</sup> over a 1-day "
            "horizon, venue margin rule &theta;<sub>F</sub> from the paper's L<sub>max</sub> table.</p>"]
     s15 = g[np.isclose(g["stress"], 1.5)]
     # heat map venue x asset (rows) vs lookback (columns)
@@ -368,9 +369,9 @@ BASE_TOKENS = ("WETH", "ETH")
 
 
 def _exec_costs() -> tuple[UniswapV3SpotLeg, OrderBookPerpLeg, dict[BasisSide, InstantCost]]:
-    """The defaults of ``basisctl costs quote|capacity --asset ETH``: shipped Uniswap v3 USDC/WETH 0.05% pool,
-    SYNTHETIC Hyperliquid book from the shipped depth snapshot, taker 4.5 bps, $1 withdrawal, no gas."""
-    pool = shipped_pool(EXEC_ASSET)
+    """The defaults of ``basisctl costs quote|capacity --asset ETH``: Uniswap v3 USDC/WETH 0.05% pool snapshot,
+    SYNTHETIC Hyperliquid book from the depth snapshot, taker 4.5 bps, $1 withdrawal, no gas."""
+    pool = default_pool(EXEC_ASSET)
     base = next(t.symbol for t in (pool.token0, pool.token1) if t.symbol.upper() in BASE_TOKENS)
     spot = UniswapV3SpotLeg(pool, base)
     perp = OrderBookPerpLeg(synthetic_book_from_depth(EXEC_ASSET, EXEC_VENUE), PerpFees(taker_bps=HL_TAKER_FEE_BPS))
@@ -471,9 +472,9 @@ def _execution_section() -> str:
            f"taker {HL_TAKER_FEE_BPS:g} bps against a <b>SYNTHETIC</b> book ({html.escape(perp.book.source)}); "
            f"nothing beyond its 20 levels is fillable. Fixed layer: ${WITHDRAWAL_USD:g} withdrawal, no gas.</p>",
            "<p class='note'>Sec. X's trade-log evidence (Tables XIII, XIV, XXV) needs a trade log: "
-           "<code>basisctl exec-report --trades FILE --out DIR</code>. No real log is shipped, so it is not in this "
-           "report. The perp book is synthetic (rebuilt from a top-20 bid-depth snapshot, not a recorded "
-           "book) and the two snapshots are about a month apart; the curves illustrate the method on shipped data, "
+           "<code>basisctl exec-report --trades FILE --out DIR</code>. No real trade log is in the data, so it is "
+           "not in this report. The perp book is synthetic (rebuilt from a top-20 bid-depth snapshot, not a recorded "
+           "book) and the two snapshots are about a month apart; the curves illustrate the method on snapshot data, "
            "not a synchronous market state. Pass <code>--pool-file</code> / <code>--book-file</code> to the CLI for "
            "real snapshots.</p>"]
     out.append(_table(legs, "Leg decomposition of C_buy(q) and C_sell(q) [bps of notional] (spot: Uniswap v3 pool "
@@ -524,9 +525,9 @@ def _funding_section(assets: Sequence[str]) -> str:
     rows, series = [], {}
     for v in VENUES:
         for a in assets:
-            if not shipped.has_funding(v, a):
+            if not locator.has_funding(v, a):
                 continue
-            f = shipped.load_funding(v, a)
+            f = locator.load_funding(v, a)
             try:
                 for s in funding_window_stats(f, DEFAULT_ASOF):
                     rows.append({"venue": v, "asset": a, **s.to_dict()})
@@ -723,7 +724,17 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     mc_html, w = with_warnings(lambda: _mc_section(assets, note))
     mc_html += w
     step("Monte Carlo grids")
-    exec_html, w = with_warnings(_execution_section)
+    def execution() -> str:
+        try:
+            return _execution_section()
+        except DataNotFoundError as e:  # liquidity snapshots are optional inputs: say what is missing, go on
+            from basisctl.warnings import substitute
+
+            substitute("missing_data", f"report: execution section skipped: {e}")
+            return ("<section id='execution'><h2>Execution</h2><p class='warn'>Not computed: "
+                    f"{html.escape(str(e))}</p></section>")
+
+    exec_html, w = with_warnings(execution)
     exec_html += w
     step("execution costs and capacity")
     funding_html, w = with_warnings(lambda: _funding_section(assets))
@@ -734,13 +745,15 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     bt_html = _backtest_section(exp, periods) + w
     step("figures")
     nav = ("<nav><a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
-           "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a></nav>")
+           "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
+           "<a href='#data'>Data</a></nav>")
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>basisctl report</title>"
            f"<style>{CSS}</style></head><body><h1>basisctl report</h1>"
-           f"<p>basisctl {__version__}; shipped data; static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
+           f"<p>basisctl {__version__}; market data from the data dirs listed under <a href='#data'>Data</a>; "
+           "static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
            "All returns are fractions of initial capital shown as %. Generated offline by "
            f"<code>basisctl report --out {html.escape(str(out_dir))}{' --quick' if quick else ''}</code>.</p>{nav}"
-           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}</body></html>")
+           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}{data_section()}</body></html>")
     path = out_dir / "index.html"
     path.write_text(doc, encoding="utf-8")
     return path
