@@ -151,10 +151,10 @@ def test_messages_name_the_flag_and_the_value_typed(cmd: str, flag: str, value: 
 
 def test_kappa_error_names_the_cli_flag() -> None:
     from basisctl.backtest.rule import calibrate_rule
-    from basisctl.data import shipped
+    from basisctl.data import locator
     from basisctl.errors import DataCoverageError
 
-    candles = shipped.load_candles("binance_perp", "BTC", "4h")
+    candles = locator.load_candles("binance_perp", "BTC", "4h")
     tiny = pd.DataFrame({"ts": pd.to_datetime(["2024-01-01 08:00"], utc=True), "rate": [1e-4],
                          "interval_hours": [8.0]})
     with pytest.raises(DataCoverageError, match="pass --kappa-bps"):

@@ -47,11 +47,11 @@ def test_flat_cost_for_unknown_asset_is_a_warning_not_silent() -> None:
 
 # ------------------------------------------------------------------------------ Table VII kappa fallback, --strict
 def test_paper_kappa_fallback_warns_and_strict_refuses() -> None:
-    # the shipped Binance DOGE funding starts too late for a complete 14-day window before 2025-03-10
-    args = ["--asset", "DOGE", "--from", "2025-03-10", "--to", "2025-03-24"]
+    # Binance LINK funding starts 2023-12-10: no complete 14-day calibration window before 2023-12-20
+    args = ["--asset", "LINK", "--from", "2023-12-20", "--to", "2024-01-03"]
     r = _bt(*args, "--json")
     assert r.exit_code == 0, r.output
-    assert "warning: DOGE: kappa_14d = 36.4 bps is the paper's Table VII number" in r.stderr
+    assert "warning: LINK: kappa_14d = 36.8 bps is the paper's Table VII number" in r.stderr
     assert any("Table VII" in w for w in json.loads(r.stdout)["warnings"])
     s = _bt(*args, "--strict")
     assert s.exit_code == 2 and "error:" in s.stderr and "Table VII" in s.stderr
@@ -145,7 +145,7 @@ def test_static_for_a_listed_asset_uses_the_table(real: Path) -> None:
 def test_unknown_asset_lists_the_data_and_how_to_supply_files() -> None:
     r = runner.invoke(app, ["static", "--venue", "binance", "--asset", "XRP"])
     assert r.exit_code == 2
-    assert "it has BTC, ETH, LINK, DOGE" in r.stderr and "--prices-file" in r.stderr
+    assert "it has BTC, DOGE, ETH, LINK" in r.stderr and "--prices-file" in r.stderr
     assert "basisctl data fetch" in r.stderr
     r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "NOPE", "--sigma", ".5",
                             "--kappa-bps", "1"])
@@ -169,12 +169,12 @@ def test_no_warning_leaks_as_python_warning_in_the_cli() -> None:
 
 # ------------------------------------------------------------------------------------ the report lists them
 def test_report_section_lists_its_warnings_under_it() -> None:
-    from basisctl.backtest.experiment import DEFAULT_PERIODS, run_experiment
+    from basisctl.backtest.experiment import Period, run_experiment
     from basisctl.report.warnings_section import with_warnings
 
-    doge = [p for p in DEFAULT_PERIODS if p.asset == "DOGE"][:1]
-    exp, html = with_warnings(lambda: run_experiment(doge))
+    link = [Period("LINK", "2023-12-20", "2024-01-03", "test")]
+    exp, html = with_warnings(lambda: run_experiment(link))
     assert exp.results and "class='warnings'" in html
-    assert "DOGE: kappa_14d = 36.4 bps is the paper&#x27;s Table VII number" in html
+    assert "LINK: kappa_14d = 36.8 bps is the paper&#x27;s Table VII number" in html
     _, empty = with_warnings(lambda: None)
     assert empty == ""
