@@ -145,7 +145,7 @@ def test_static_for_a_listed_asset_uses_the_table(real: Path) -> None:
 def test_unknown_asset_lists_the_data_and_how_to_supply_files() -> None:
     r = runner.invoke(app, ["static", "--venue", "binance", "--asset", "XRP"])
     assert r.exit_code == 2
-    assert "it has BTC, DOGE, ETH, LINK" in r.stderr and "--prices-file" in r.stderr
+    assert "the data has binance_perp candles for BTC, DOGE, ETH, LINK" in r.stderr and "--prices-file" in r.stderr
     assert "basisctl data fetch" in r.stderr
     r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "NOPE", "--sigma", ".5",
                             "--kappa-bps", "1"])

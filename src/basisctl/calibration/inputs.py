@@ -54,8 +54,11 @@ def calibrate_sigma(
     if c4 is None:
         if c1 is None:
             have = locator.list_assets("prices", market)
-            raise DataCoverageError(_no_data_hint(f"{market} candles", asset, have, "--prices-file (or --sigma)",
-                                                  "CSV/Parquet with timestamp, open, high, low, close"))
+            try:
+                locator.load_candles(market, asset, "1h")  # the locator's message: where it looked, how to fetch
+            except DataCoverageError as e:
+                raise type(e)(f"{e}; the data has {market} candles for {_have(have)}; or supply your own with "
+                              "--prices-file (CSV/Parquet: timestamp, open, high, low, close) or --sigma") from None
         raise DataCoverageError(f"no {market} candles for {asset} cover the {lookback_days:g}-day window")
     return realised_vol(c4, end, lookback_days, 4.0, MIN_4H_COVERAGE)
 
@@ -70,9 +73,11 @@ def calibrate_kappa(
 ) -> KappaEstimate:
     """kappa_h from the venue's own funding stream over the lookback ending at ``asof`` [decimal]."""
     if funding is None and not locator.has_funding(venue, asset):
-        have = locator.list_assets("funding", venue)
-        raise DataCoverageError(_no_data_hint(f"{venue} funding", asset, have, "--funding-file (or --kappa-bps)",
-                                              "CSV/Parquet with timestamp, rate per interval, interval_hours"))
+        try:
+            locator.load_funding(venue, asset)  # the locator's message: where it looked, how to fetch it
+        except DataCoverageError as e:
+            raise type(e)(f"{e}; the data has {venue} funding for {_have(locator.list_assets('funding', venue))}; "
+                          "or supply your own with --funding-file (or --kappa-bps)") from None
     f = funding if funding is not None else locator.load_funding(venue, asset)
     label = f"{venue} {asset.upper()}" if funding is None else f"{asset.upper()} funding file"
     return kappa_tilde(f, horizon_hours, utc(asof), lookback_days, label=label)
@@ -111,9 +116,8 @@ def margin_for(venue: str, asset: str, l_max: float | None = None,
                            "Hyperliquid has one for every listed asset): pass --l-max or --theta-f")
 
 
-def _no_data_hint(kind: str, asset: str, have: list[str], flag: str, fmt: str) -> str:
-    return (f"no {kind} for {asset.upper()} in the data (it has {', '.join(have) or 'none'}); supply your own "
-            f"with {flag} ({fmt}; `basisctl data fetch` downloads them, `basisctl data check` validates them)")
+def _have(assets: list[str]) -> str:
+    return ", ".join(assets) if assets else "no asset"
 
 
 @dataclass(frozen=True)

@@ -261,6 +261,7 @@ def report(
         fail("--assets needs at least one symbol")
     if out.exists() and not out.is_dir():
         fail(f"--out {out} is an existing file; the report writes DIR/index.html, so give a directory")
+    _ensure_data(names)
     with _progress() as prog:
         tid = prog.add_task("report", total=None)
 
