@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from basisctl.cli.main import app
 from basisctl.data.io import check_file, read_candles
+from basisctl.warnings import SubstitutionWarning
 
 runner = CliRunner()
 
@@ -101,7 +103,8 @@ def test_price_spike_is_an_error_naming_the_row(real: Path, tmp_path: Path) -> N
     assert [(i.row, i.column) for i in rep.issues] == [(row, "close")]
     assert "spike" in rep.issues[0].expected
     # opt-out: explicitly excluded, the row is left out and noted
-    f = read_candles(p, exclude_spikes=True)
+    with pytest.warns(SubstitutionWarning, match="1 one-bar price spikes excluded on request: rows 1234"):
+        f = read_candles(p, exclude_spikes=True)
     assert len(f) == len(df) - 1 and pd.Timestamp(df["timestamp"][row]) not in set(f["ts"])
     r = runner.invoke(app, ["data", "check", str(p)])
     assert r.exit_code == 1 and "spike" in r.stdout
@@ -142,3 +145,21 @@ def test_unknown_kind_names_the_columns(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert "cannot tell candles from funding: columns ['a', 'b']" in r.stderr
     assert "funding, 0 rows" not in r.output
+
+
+def test_static_refuses_a_spiked_prices_file_unless_told_to_exclude(real: Path, tmp_path: Path) -> None:
+    df = _raw(real / "prices/binance_perp/BTC_1h.csv").iloc[-6000:].reset_index(drop=True)
+    clean = _write(df, tmp_path / "BTC_1h_clean.csv")
+    row = 5000
+    spiked = _write(_scale(df, np.array([row]), 10.0, ("close", "high")), tmp_path / "BTC_1h.csv")
+    base = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--kappa-bps", "1", "--json"]
+    r = runner.invoke(app, [*base, "--prices-file", str(spiked)])
+    assert r.exit_code == 2 and f"row {row} (line {row + 2}), column 'close'" in r.stderr and "spike" in r.stderr
+    ok = runner.invoke(app, [*base, "--prices-file", str(spiked), "--exclude-spikes"])
+    assert ok.exit_code == 0, ok.output
+    assert "warning:" in ok.stderr and "spikes excluded" in ok.stderr
+    ref = runner.invoke(app, [*base, "--prices-file", str(clean)])
+    s_ex, s_ref = json.loads(ok.stdout)["sigma_annual"], json.loads(ref.stdout)["sigma_annual"]
+    assert abs(s_ex - s_ref) / s_ref < 0.02  # one bar less, same volatility (a x10 bar would add ~2000 %)
+    st = runner.invoke(app, [*base, "--prices-file", str(spiked), "--exclude-spikes", "--strict"])
+    assert st.exit_code == 2 and "spikes excluded" in st.stderr

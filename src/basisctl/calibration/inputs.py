@@ -168,13 +168,14 @@ class UserSeries:
 
 
 def user_series(prices_file: str | Path | None, funding_file: str | Path | None,
-                asof: pd.Timestamp | str | None) -> UserSeries:
+                asof: pd.Timestamp | str | None, exclude_spikes: bool = False) -> UserSeries:
     """Read and validate user files (errors name file, row, column). Without ``asof`` the calibration ends where
-    the given files end (last bar close, last settlement); without files it is ``DEFAULT_ASOF``."""
+    the given files end (last bar close, last settlement); without files it is ``DEFAULT_ASOF``.
+    ``exclude_spikes`` leaves one-bar price spikes out of the candles (with a warning) instead of failing."""
     from basisctl.calibration.volatility import bar_hours_of
     from basisctl.data.io import read_candles, read_funding
 
-    candles = read_candles(prices_file) if prices_file is not None else None
+    candles = read_candles(prices_file, exclude_spikes=exclude_spikes) if prices_file is not None else None
     funding = read_funding(funding_file) if funding_file is not None else None
     bh = bar_hours_of(candles) if candles is not None else None
     if asof is None and (candles is not None or funding is not None):

@@ -190,4 +190,6 @@ def parse_strs(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
+SPIKES_HELP = ("Leave one-bar price spikes in --prices-file out (a warning lists them) instead of refusing the "
+               "file; see `basisctl data check`.")
 STRICT_HELP = "Treat every warning (substituted input, thin sample, missing data) as an error: exit 2."

@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from basisctl.cli._common import (
+    SPIKES_HELP,
     STRICT_HELP,
     console,
     err_console,
@@ -58,6 +59,7 @@ def build_backtest(
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
     l_max: float | None = None, theta_f: float | None = None, allow_missing_funding: bool = False,
+    exclude_spikes: bool = False,
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
     check_venues(prices_venue if prices_file is None else None, funding_venue if funding_file is None else None)
@@ -80,7 +82,7 @@ def build_backtest(
     if prices_file is not None:
         from basisctl.data.io import read_candles
 
-        candles = read_candles(prices_file)
+        candles = read_candles(prices_file, exclude_spikes=exclude_spikes)
         bar_h = _bar_hours(candles)
     if funding_file is not None:
         from basisctl.data.io import read_funding
@@ -155,6 +157,7 @@ def backtest(
     = None,
     allow_missing_funding: Annotated[bool, typer.Option(
         "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
+    exclude_spikes: Annotated[bool, typer.Option("--exclude-spikes", help=SPIKES_HELP)] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
     """Replay one asset under the frozen band rule (calibrated before --from) with real funding."""
@@ -162,7 +165,7 @@ def backtest(
 
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
-                         kappa_bps, bar, budget_bps, l_max, theta_f, allow_missing_funding)
+                         kappa_bps, bar, budget_bps, l_max, theta_f, allow_missing_funding, exclude_spikes)
     if out is not None:
         write_outputs(res, out)
     if as_json:

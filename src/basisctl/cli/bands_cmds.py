@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from basisctl.cli._common import (
+    SPIKES_HELP,
     STRICT_HELP,
     check_model_flags,
     console,
@@ -106,6 +107,7 @@ def register(app: typer.Typer) -> None:
                                                 "bootstrap instead of the data dir's series."),
         funding_file: Path | None = typer.Option(None, help="Your funding history (CSV/Parquet) for kappa14."),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
+        exclude_spikes: bool = typer.Option(False, "--exclude-spikes", help=SPIKES_HELP),
         strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
     ) -> None:
         """Band boundaries for one venue/asset: alpha_target, alpha_L (eq. 38), alpha_U per cost (eq. 45).
@@ -120,7 +122,7 @@ def register(app: typer.Typer) -> None:
         check_model_flags(sigma=sigma, stress=stress, lookback_days=lookback_days, h_liq_hours=h_liq_hours,
                           eps_liq=eps_liq, epsilon=epsilon, l_max=l_max)
         costs = parse_floats(cost_bps, "cost-bps")
-        us = user_series(prices_file, funding_file, asof)
+        us = user_series(prices_file, funding_file, asof, exclude_spikes=exclude_spikes)
         asof = us.asof.isoformat()
         inp = resolve_band_inputs(venue, asset, asof, lookback_days, sigma, stress, kappa14_bps, l_max, epsilon,
                        candles=us.candles, funding=us.funding)

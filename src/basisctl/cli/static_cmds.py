@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from basisctl.cli._common import (
+    SPIKES_HELP,
     STRICT_HELP,
     check_model_flags,
     console,
@@ -47,6 +48,7 @@ def static(
     funding_file: Annotated[Path | None, typer.Option(help="Your funding history (CSV/Parquet) for kappa instead "
                                                       "of the data dir's.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    exclude_spikes: Annotated[bool, typer.Option("--exclude-spikes", help=SPIKES_HELP)] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
     """Risk-constrained (Variant 2) and economic (Variant 1) collateral share for one venue/asset.
@@ -61,7 +63,8 @@ def static(
                       epsilon=epsilon, lgd=lgd, l_max=l_max, theta_f=theta_f)
     venue = check_venue(venue)
     asset = asset.upper()
-    us = user_series(prices_file if sigma is None else None, funding_file if kappa_bps is None else None, asof)
+    us = user_series(prices_file if sigma is None else None, funding_file if kappa_bps is None else None, asof,
+                     exclude_spikes=exclude_spikes)
     candles, funding, end = us.candles, us.funding, us.asof
     extra: dict[str, object] = {"asof": end.isoformat(), "lookback_days": lookback_days}
     if sigma is None and candles is not None:

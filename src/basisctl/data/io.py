@@ -150,6 +150,11 @@ def read_candles(path: str | Path, interval_hours: float | None = None, exclude_
     rep = check_file(path, "candles", interval_hours, exclude_spikes=exclude_spikes)
     rep.raise_if_invalid()
     assert rep.frame is not None
+    for note in rep.notes:
+        if "spikes excluded" in note:  # leaving bars out is a substitution: never silent
+            from basisctl.warnings import substitute
+
+            substitute("missing_data", f"{path}: {note}")
     return rep.frame
 
 
