@@ -16,12 +16,14 @@ Contexts nest: what an inner context records is passed on to the outer one when 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import warnings as _py_warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
 from basisctl.errors import BasisctlError
 
@@ -97,10 +99,39 @@ def substitute(kind: Kind, message: str) -> Substitution:
     return sub
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def records_warnings(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorator for functions returning a frozen dataclass with a ``warnings: tuple[str, ...]`` field: the
+    substitutions made inside are attached to the result (and still reach the caller's collector)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with collecting() as col:
+            out = fn(*args, **kwargs)
+        if col.items:
+            merged = tuple(dict.fromkeys([*getattr(out, "warnings", ()), *col.messages]))
+            out = dataclasses.replace(out, warnings=merged)  # type: ignore[type-var]
+        return out
+
+    return wrapper
+
+
 def current() -> list[str]:
     """Messages recorded so far in the innermost active context ([] outside any)."""
     col = _active.get()
     return col.messages if col is not None else []
 
 
-__all__ = ["Collector", "StrictError", "Substitution", "SubstitutionWarning", "collecting", "current", "substitute"]
+__all__ = [
+    "Collector",
+    "StrictError",
+    "Substitution",
+    "SubstitutionWarning",
+    "collecting",
+    "current",
+    "records_warnings",
+    "substitute",
+]

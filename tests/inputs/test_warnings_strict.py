@@ -178,3 +178,17 @@ def test_report_section_lists_its_warnings_under_it() -> None:
     assert "LINK: kappa_14d = 36.8 bps is the paper&#x27;s Table VII number" in html
     _, empty = with_warnings(lambda: None)
     assert empty == ""
+
+
+def test_result_objects_carry_their_warnings() -> None:
+    from basisctl.backtest import CostModel, calibrate_rule, prepare, run_backtest
+
+    with collecting() as col:
+        rule = calibrate_rule("LINK", "2021-12-20", "2023-12-20", 30.0)
+        data = prepare("LINK", "2023-12-20", "2024-01-03", funding_venue="hyperliquid")
+    assert len(rule.warnings) == 1 and "Table VII" in rule.warnings[0]
+    assert list(rule.warnings) == [m for m in col.messages if "Table VII" in m]  # also reached the caller
+    res = run_backtest(data, rule, CostModel.fixed(30.0))
+    assert res.metrics()["warnings"][0] == rule.warnings[0]
+    clean = calibrate_rule("BTC", "2024-03-10", "2025-03-10", 20.0, kappa_bps_14d=30.0)
+    assert clean.warnings == ()

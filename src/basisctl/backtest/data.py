@@ -23,6 +23,7 @@ import pandas as pd
 from basisctl.calibration.volatility import bar_hours_of
 from basisctl.data import locator
 from basisctl.errors import DataCoverageError
+from basisctl.warnings import records_warnings
 
 PRICE_MARKETS: dict[str, str] = {"binance": "binance_perp", "hyperliquid": "hyperliquid_perp", "bybit": "bybit_perp"}
 
@@ -71,6 +72,8 @@ class BacktestData:
     funding: FundingAlignment
     prices_source: str
     funding_source: str
+    #: substitutions behind these inputs (basisctl.warnings), e.g. funding settlements missing in the window
+    warnings: tuple[str, ...] = ()
 
     @property
     def start(self) -> pd.Timestamp:
@@ -85,6 +88,7 @@ class BacktestData:
     def days(self) -> float:
         return (self.end - self.start).total_seconds() / 86400.0
 
+    @records_warnings
     def with_funding(self, funding: pd.DataFrame, source: str, allow_missing_funding: bool = False) -> BacktestData:
         """Same bars, another funding stream (the funding-environment experiment)."""
         al = align_funding(funding, self.ts, self.bar_hours)
@@ -225,6 +229,7 @@ def load_funding_stream(asset: str, venue: str, funding_file: str | Path | None 
     return locator.load_funding(venue, asset), f"{venue}/{asset}"
 
 
+@records_warnings
 def prepare(
     asset: str,
     start: pd.Timestamp | str,

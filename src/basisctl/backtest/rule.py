@@ -30,6 +30,7 @@ from basisctl.data import locator
 from basisctl.errors import DataCoverageError, ModelDomainError
 from basisctl.model.bands import ALPHA_UPPER_CAP, alpha_lower, alpha_upper
 from basisctl.model.static import hedge_leverage, solve_alpha_risk
+from basisctl.warnings import records_warnings
 
 #: Paper Table VII kappa_1d [bps] (Binance 2023-2024), used only when no calibration funding exists.
 PAPER_KAPPA_1D_BPS: dict[str, float] = {"BTC": 2.19, "ETH": 2.56, "LINK": 2.63, "DOGE": 2.60}
@@ -72,6 +73,8 @@ class FrozenRule:
     kappa_windows: int
     kappa_source: str
     k_reb_fix: float
+    #: substitutions and thin samples behind this rule (basisctl.warnings), e.g. the paper's Table VII kappa
+    warnings: tuple[str, ...] = ()
 
     @property
     def leverage_target(self) -> float:
@@ -111,6 +114,7 @@ def _utc(t: pd.Timestamp | str) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+@records_warnings
 def calibrate_rule(
     asset: str,
     calib_from: pd.Timestamp | str,

@@ -64,8 +64,8 @@ def print_json(obj: Any) -> None:
     """Print strict JSON (NaN/inf -> null) to stdout. A dict gets the run's ``warnings`` (substitutions)."""
     from basisctl.warnings import current
 
-    if isinstance(obj, dict) and "warnings" not in obj:
-        obj = {**obj, "warnings": current()}
+    if isinstance(obj, dict):  # the result's own warnings plus every one this command printed
+        obj = {**obj, "warnings": list(dict.fromkeys([*(obj.get("warnings") or []), *current()]))}
     sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
     sys.stdout.flush()
 
