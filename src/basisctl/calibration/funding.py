@@ -106,7 +106,7 @@ def kappa_tilde(
         first_window_end=carry.index[0],
         last_window_end=carry.index[-1],
     )
-    _warn_if_thin(est, lookback_days, carry.index, label)
+    _warn_if_thin(est, lookback_days, pd.DatetimeIndex(carry.index), label)
     return est
 
 

@@ -71,8 +71,8 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON 
     table = Table(title="Data files (first data dir holding a file wins)", show_lines=False)
     for c in LIST_COLUMNS:
         table.add_column(c, overflow="fold", no_wrap=c != "path")
-    for r in records:
-        table.add_row(*[escape(_cell(r[c])) for c in LIST_COLUMNS])
+    for rec in records:
+        table.add_row(*[escape(_cell(rec[c])) for c in LIST_COLUMNS])
     console.print(table)
     console.print(f"Hyperliquid margin tables: {escape(str(meta)) if meta else 'none found'}", highlight=False)
 

@@ -569,14 +569,14 @@ def check_candles(
         report.interval_hours = interval_hours
     spike_rows = find_spikes(prices["close"]) if "close" in prices else np.zeros(0, dtype=np.int64)
     if spikes == "error":
+        closes = prices["close"]
         for i in spike_rows:
-            c = prices["close"]
             col.add(
                 int(i),
                 "close",
                 f"no one-bar spike (jump > {SPIKE_SIGMAS:g} robust sigmas that the next bar reverts); "
                 "exclude it only with an explicit flag",
-                f"{c[i]:g} between {c[i - 1]:g} and {c[i + 1]:g}",
+                f"{closes[i]:g} between {closes[i - 1]:g} and {closes[i + 1]:g}",
             )
     elif spike_rows.size:
         report.notes.append(f"{spike_rows.size} one-bar price spikes excluded on request: rows "
