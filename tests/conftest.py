@@ -37,12 +37,16 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"basisctl data dir: {DATA_DIR if HAVE_DATA else 'none (data-dependent tests skip)'}"
 
 
+#: Fixtures that replay real history (the simulated venue, the local venue API server): tests using them need data.
+DATA_FIXTURES = frozenset({"sim", "venue", "_venue_server", "gappy_hourly_data_dir"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if HAVE_DATA:
         return
     skip = pytest.mark.skip(reason=NO_DATA_REASON)
     for item in items:
-        if item.get_closest_marker("needs_data"):
+        if item.get_closest_marker("needs_data") or DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(skip)
 
 

@@ -15,6 +15,8 @@ from basisctl.data import locator
 from basisctl.errors import DataCoverageError
 from tests.backtest._bt_synth import T0, make_data, make_rule
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 
 def _ts(n: int, h: float = 1.0) -> pd.DatetimeIndex:
     return pd.date_range(T0, periods=n, freq=f"{h:g}h")

@@ -28,6 +28,8 @@ from basisctl.execution import (
 )
 from basisctl.model.static import hit_probability_log_barrier, pi_liq
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 runner = CliRunner()
 
 

@@ -14,6 +14,8 @@ from basisctl.backtest.sweep import SweepGrid, run_sweep
 from basisctl.cli.main import app
 from tests.backtest._bt_synth import make_data, make_rule
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 runner = CliRunner()
 GRID = SweepGrid(alpha_target_mult=(0.9, 1.0, 1.2), cost_bps=(10.0, 30.0), q_min_usd=(0.0, 2e5),
                  budget_bps=(float("inf"), 35.0), buffer_bps=(10.0,))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from basisctl.cli.main import app
@@ -13,6 +14,8 @@ from basisctl.data import locator
 from basisctl.data.io import write_frame
 
 from .venue_server import VenueServer
+
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
 
 runner = CliRunner()
 

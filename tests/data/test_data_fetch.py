@@ -20,6 +20,8 @@ from basisctl.errors import DataValidationError
 
 from .venue_server import BINANCE_FUNDING_MAX, HL_FUNDING_MAX, VenueServer, jitter
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 FAST = RetryPolicy(max_retries=3, backoff_base_s=0.25, jitter=0.0)
 FAR_FUTURE = lambda: 4_000_000_000_000  # noqa: E731 - every served bar is closed
 

@@ -12,6 +12,8 @@ from basisctl.data.io import _atomic_write
 from basisctl.data.store import ParquetStore, interval_hours_of
 from basisctl.errors import BasisctlError, DataCoverageError, DataValidationError
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 
 @pytest.fixture
 def candles() -> pd.DataFrame:

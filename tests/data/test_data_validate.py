@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -337,7 +338,9 @@ def test_header_only_and_unreadable_files(tmp_path: Path) -> None:
         check_file(e)
 
 
-_BASE_CANDLES = locator.load_candles("binance_perp", "ETH", "1h").iloc[:300].reset_index(drop=True)
+@functools.cache
+def _base_candles() -> pd.DataFrame:
+    return locator.load_candles("binance_perp", "ETH", "1h").iloc[:300].reset_index(drop=True)
 
 
 @settings(max_examples=60, deadline=None)
@@ -347,7 +350,7 @@ _BASE_CANDLES = locator.load_candles("binance_perp", "ETH", "1h").iloc[:300].res
     value=st.sampled_from(["-1", "0", "nan", "inf", "-inf", "abc", "", "1e400"]),
 )
 def test_any_single_bad_price_cell_is_one_issue_at_that_cell(row: int, column: str, value: str) -> None:
-    raw = _BASE_CANDLES.astype({c: object for c in ("open", "high", "low", "close")})
+    raw = _base_candles().astype({c: object for c in ("open", "high", "low", "close")})
     raw.loc[row, column] = value
     rep = check_candles(raw, interval_hours=1.0)
     assert [(i.row, i.column) for i in rep.issues] == [(row, column)]

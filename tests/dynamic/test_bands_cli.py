@@ -14,6 +14,8 @@ from basisctl.cli.main import app
 from basisctl.model.bands import alpha_lower
 from basisctl.model.static import pi_liq, solve_alpha_risk
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 runner = CliRunner()
 
 

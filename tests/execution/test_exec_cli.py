@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from basisctl.cli.main import app
 from basisctl.execution.uniswap_v3 import default_pool
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 getcontext().prec = 60
 runner = CliRunner()
 

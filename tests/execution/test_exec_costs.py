@@ -28,6 +28,8 @@ from basisctl.execution.orderbook import synthetic_book_from_depth
 from basisctl.execution.uniswap_v3 import default_pool
 from basisctl.model.policy import Action, BandPolicy, CostCurve, decide
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 
 @pytest.fixture(scope="module")
 def eth_costs() -> dict[str, InstantCost]:

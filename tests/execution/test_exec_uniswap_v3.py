@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from basisctl.errors import DataValidationError
 from basisctl.execution import uniswap_v3 as v3
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 getcontext().prec = 80
 Q96 = 2**96
 

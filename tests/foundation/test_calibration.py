@@ -123,6 +123,7 @@ def test_funding_window_stats_hand_calculation_on_8h_stream():
     assert s.share_positive == 1.0
 
 
+@pytest.mark.needs_data
 def test_binance_interest_component_scale():
     # sanity on shipped data: Binance's 0.01%/8h interest floor -> typical 1-day carry about 3 bps
     k = kappa_tilde(locator.load_funding("binance", "BTC"), 24.0, "2023-12-31", 360)

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from basisctl.cli.main import app
 from basisctl.model.static import pi_liq, solve_alpha_risk
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 runner = CliRunner()
 STATIC_KEYS = {"venue", "asset", "sigma_annual", "stress", "sigma_stressed", "horizon_days", "theta_f", "l_max",
                "epsilon", "lgd", "kappa_bps", "alpha_risk", "alpha_econ", "leverage_risk", "pi_liq_at_alpha_risk"}

@@ -11,6 +11,8 @@ from basisctl.model.margin import PAPER_L_MAX, theta_f_for, theta_f_from_l_max
 from basisctl.model.static import hedge_leverage, solve_alpha_risk
 from basisctl.static_grid import static_grid_frame
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 H1D = 1 / 365
 # Table IV (Variant 2, eps 0.001, 1.5x stress, 180d): alpha*, printed leverage, theta_F
 TABLE_IV = {

@@ -14,6 +14,8 @@ from basisctl.live.runner import calibrate_band
 
 from .conftest import fixed_config
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 ASOF = pd.Timestamp("2026-03-10", tz="UTC")
 CALIBRATE = {"mode": "calibrate", "alpha_target": None, "alpha_lower": None, "alpha_upper": None,
              "kappa_fix": None}
