@@ -1,4 +1,8 @@
-"""Fixtures for issue 10 (trustworthy inputs, CLI edges): the real files of ../shared/data, read in place."""
+"""Fixtures for issue 10 (trustworthy inputs, CLI edges): the real files of the data dir, read in place.
+
+The data dir is the one tests/conftest.py resolves (``BASISCTL_DATA_DIR``, default ``../shared/data``); the same
+folder the data locator reads, so corrupted copies made in ``tmp_path`` are compared with what commands see.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +11,16 @@ from pathlib import Path
 
 import pytest
 
-_REPO = Path(__file__).resolve().parents[2]
-
 
 def data_dir() -> Path | None:
-    """``$BASISCTL_DATA_DIR``, else ``<repo>/../shared/data`` (or one level up for a worktree under wt/)."""
     env = os.environ.get("BASISCTL_DATA_DIR")
-    cands = [Path(env)] if env else []
-    cands += [_REPO.parent / "shared" / "data", _REPO.parent.parent / "shared" / "data"]
-    return next((c for c in cands if (c / "funding").is_dir()), None)
+    d = Path(env) if env else None
+    return d if d is not None and (d / "funding").is_dir() else None
 
 
 @pytest.fixture(scope="session")
 def real() -> Path:
     d = data_dir()
     if d is None:
-        pytest.skip("real market data (../shared/data or BASISCTL_DATA_DIR) not available")
+        pytest.skip("no market data: set BASISCTL_DATA_DIR to a folder in the shared layout (e.g. ../shared/data)")
     return d

@@ -97,6 +97,7 @@ def test_malformed_date_is_one_line_exit_2(args: list[str]) -> None:
 
 
 # 3. and 7. run --json stdout is pure JSON; --live without a config refuses before any banner ---------------------
+@pytest.mark.needs_data
 def test_run_json_stdout_is_pure_json(tmp_path: Path) -> None:
     r = cli("run", "--json", "--max-cycles", "2", "--state-dir", str(tmp_path / "p"))
     assert r.returncode == 0, r.stderr
@@ -118,6 +119,7 @@ def test_report_out_existing_file_is_one_line(tmp_path: Path) -> None:
 
 
 # 5. sweep table: numbers never shortened, COLUMNS honoured, --csv ----------------------------------------------
+@pytest.mark.needs_data
 def test_sweep_numbers_are_never_shortened_and_csv_is_full() -> None:
     base = ["sweep", "--asset", "BTC", "--executor", "serial", "--alpha-mult", "0.8,1", "--from", "2025-03-10",
             "--to", "2025-04-10"]
@@ -147,8 +149,7 @@ def test_sweep_numbers_are_never_shortened_and_csv_is_full() -> None:
 def test_messages_name_the_flag_and_the_value_typed(cmd: str, flag: str, value: str, expect: str) -> None:
     r = runner.invoke(app, [cmd, "--venue", "hyperliquid", "--asset", "BTC", flag, value])
     assert r.exit_code == 2 and expect in r.stderr and "-0.75" not in r.stderr
-
-
+@pytest.mark.needs_data
 def test_kappa_error_names_the_cli_flag() -> None:
     from basisctl.backtest.rule import calibrate_rule
     from basisctl.data import locator
@@ -167,8 +168,7 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
+@pytest.mark.needs_data
 def test_run_serve_keeps_serving_until_interrupted(tmp_path: Path) -> None:
     port = _free_port()
     p = subprocess.Popen([*BASISCTL, "run", "--serve", "--port", str(port), "--max-cycles", "2", "--quiet",

@@ -18,6 +18,7 @@ from basisctl.execution.costs import UniswapV3SpotLeg
 from basisctl.execution.uniswap_v3 import load_pool_snapshot
 
 getcontext().prec = 60
+pytestmark = pytest.mark.needs_data
 Q = 10_000_000.0  # $10M
 
 

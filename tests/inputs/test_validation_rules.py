@@ -15,6 +15,7 @@ from basisctl.data.io import check_file, read_candles
 from basisctl.warnings import SubstitutionWarning
 
 runner = CliRunner()
+pytestmark = pytest.mark.needs_data
 
 
 def _raw(p: Path) -> pd.DataFrame:

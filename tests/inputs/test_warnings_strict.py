@@ -46,6 +46,7 @@ def test_flat_cost_for_unknown_asset_is_a_warning_not_silent() -> None:
 
 
 # ------------------------------------------------------------------------------ Table VII kappa fallback, --strict
+@pytest.mark.needs_data
 def test_paper_kappa_fallback_warns_and_strict_refuses() -> None:
     # Binance LINK funding starts 2023-12-10: no complete 14-day calibration window before 2023-12-20
     args = ["--asset", "LINK", "--from", "2023-12-20", "--to", "2024-01-03"]
@@ -131,8 +132,7 @@ def test_default_l_max_for_every_listed_hyperliquid_asset(real: Path) -> None:
             continue
         theta, l_max = margin_for("hyperliquid", asset)
         assert l_max == lev and theta == pytest.approx(0.5 / lev), asset
-
-
+@pytest.mark.needs_data
 def test_static_for_a_listed_asset_uses_the_table(real: Path) -> None:
     lev = _margin_table(real)["XRP"]
     r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "XRP", "--sigma", "0.6",
@@ -140,8 +140,7 @@ def test_static_for_a_listed_asset_uses_the_table(real: Path) -> None:
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["l_max"] == lev and out["theta_f"] == pytest.approx(0.5 / lev)
-
-
+@pytest.mark.needs_data
 def test_unknown_asset_lists_the_data_and_how_to_supply_files() -> None:
     r = runner.invoke(app, ["static", "--venue", "binance", "--asset", "XRP"])
     assert r.exit_code == 2
@@ -152,14 +151,14 @@ def test_unknown_asset_lists_the_data_and_how_to_supply_files() -> None:
     assert r.exit_code == 2 and "not in the Hyperliquid margin table" in r.stderr and "--l-max" in r.stderr
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("flag", ["--funding-venue", "--prices-venue"])
 def test_misspelt_venue_on_backtest_lists_valid_venues(flag: str) -> None:
     r = _bt("--asset", "BTC", flag, "hyperliqiud")
     assert r.exit_code == 2
     assert f"unknown {flag} 'hyperliqiud': expected one of binance, hyperliquid, bybit" in r.stderr
     assert "warning" not in r.stderr  # refused before any calibration
-
-
+@pytest.mark.needs_data
 def test_no_warning_leaks_as_python_warning_in_the_cli() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", SubstitutionWarning)
@@ -168,6 +167,7 @@ def test_no_warning_leaks_as_python_warning_in_the_cli() -> None:
 
 
 # ------------------------------------------------------------------------------------ the report lists them
+@pytest.mark.needs_data
 def test_report_section_lists_its_warnings_under_it() -> None:
     from basisctl.backtest.experiment import Period, run_experiment
     from basisctl.report.warnings_section import with_warnings
@@ -178,8 +178,7 @@ def test_report_section_lists_its_warnings_under_it() -> None:
     assert "LINK: kappa_14d = 36.8 bps is the paper&#x27;s Table VII number" in html
     _, empty = with_warnings(lambda: None)
     assert empty == ""
-
-
+@pytest.mark.needs_data
 def test_result_objects_carry_their_warnings() -> None:
     from basisctl.backtest import CostModel, calibrate_rule, prepare, run_backtest
 
