@@ -146,14 +146,14 @@ def quote_cmd(
 
 def _calibrated_band(asset: str, venue: str, k_reb_bps: float) -> dict[str, float]:
     """alpha_target, alpha_L, alpha_U at the default as-of from the data dir (venue's margin rule and funding)."""
-    from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma
+    from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma, margin_for
     from basisctl.model.bands import alpha_lower as _alpha_lower
     from basisctl.model.bands import alpha_upper as _alpha_upper
-    from basisctl.model.margin import check_venue, theta_f_for
+    from basisctl.model.margin import check_venue
     from basisctl.model.static import solve_alpha_risk
 
     v = check_venue(venue)
-    theta, _ = theta_f_for(v, asset)
+    theta, _ = margin_for(v, asset)
     sig = calibrate_sigma(asset, DEFAULT_ASOF, 180.0).sigma_annual * 1.5
     at = float(solve_alpha_risk(sig, theta, 1 / 365, 1e-3))
     kap = calibrate_kappa(v, asset, DEFAULT_ASOF, 180.0, 336.0).kappa
