@@ -140,7 +140,7 @@ def test_fetch_usage_errors(venue: VenueServer, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "no mark-price history" in r.output
     r = run("fetch", "--venue", "binance", "--asset", "BTC", "--store", str(tmp_path), "--base-url", venue.url)
     assert r.exit_code == 2 and "--from is required" in r.output
-    r = run("fetch", "--venue", "kraken", "--asset", "BTC", "--from", "2024-01-01")
+    r = run("fetch", "--venue", "deribit", "--asset", "BTC", "--from", "2024-01-01")
     assert r.exit_code == 2 and "--venue" in r.output
     r = run(
         "fetch",

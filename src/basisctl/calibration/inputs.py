@@ -85,35 +85,32 @@ def calibrate_kappa(
 
 def margin_for(venue: str, asset: str, l_max: float | None = None,
                theta_f: float | None = None) -> tuple[float, float]:
-    """(theta_F, L_max) for a venue/asset: explicit ``theta_f`` > explicit ``l_max`` > the paper's table (the
-    four paper assets) > for Hyperliquid, the first tier of the asset's margin table in the data (every asset
-    the venue lists). Otherwise a ModelDomainError that says which assets have a default and what to pass."""
+    """(theta_F, L_max) for a venue/asset: explicit ``theta_f`` > explicit ``l_max`` > the documented tables of
+    :mod:`basisctl.model.margin` (the paper's L_max, venue MMR tables) > for Hyperliquid, the first tier of the
+    asset's margin table in the data (every asset the venue lists). Otherwise a ModelDomainError that says what
+    to pass."""
     from basisctl.errors import ModelDomainError
     from basisctl.model.margin import PAPER_L_MAX, check_venue, theta_f_for
 
     v = check_venue(venue)
     a = asset.upper()
-    if theta_f is not None or l_max is not None or (v, a) in PAPER_L_MAX:
+    if theta_f is not None or l_max is not None or v != "hyperliquid" or (v, a) in PAPER_L_MAX:
         return theta_f_for(v, a, l_max=l_max, theta_f=theta_f)
-    if v == "hyperliquid":
-        try:
-            tiers = locator.hyperliquid_tiers(a)
-        except DataCoverageError:
-            uni = locator.hyperliquid_universe()
-            row = uni[uni["name"].astype(str).str.upper() == a]  # mixed-case names such as kPEPE
-            if len(row):
-                from basisctl.model.margin import LeverageTier
+    try:
+        tiers = locator.hyperliquid_tiers(a)
+    except DataCoverageError:
+        uni = locator.hyperliquid_universe()
+        row = uni[uni["name"].astype(str).str.upper() == a]  # mixed-case names such as kPEPE
+        if len(row):
+            from basisctl.model.margin import LeverageTier
 
-                return theta_f_for(v, a, tiers=[LeverageTier(0.0, float(row["maxLeverage"].iloc[0]))])
-            names = sorted(str(n) for n in uni["name"])
-            raise ModelDomainError(
-                f"no default max leverage for hyperliquid {a}: not in the Hyperliquid margin table of the data "
-                f"({len(names)} assets, e.g. {', '.join(names[:8])}, ...); pass --l-max or --theta-f"
-            ) from None
-        return theta_f_for(v, a, tiers=tiers)
-    known = sorted(x for (vv, x) in PAPER_L_MAX if vv == v)
-    raise ModelDomainError(f"no default max leverage for {v} {a} (defaults exist for {', '.join(known)}; "
-                           "Hyperliquid has one for every listed asset): pass --l-max or --theta-f")
+            return theta_f_for(v, a, tiers=[LeverageTier(0.0, float(row["maxLeverage"].iloc[0]))])
+        names = sorted(str(n) for n in uni["name"])
+        raise ModelDomainError(
+            f"no default max leverage for hyperliquid {a}: not in the Hyperliquid margin table of the data "
+            f"({len(names)} assets, e.g. {', '.join(names[:8])}, ...); pass --l-max or --theta-f"
+        ) from None
+    return theta_f_for(v, a, tiers=tiers)
 
 
 def _have(assets: list[str]) -> str:

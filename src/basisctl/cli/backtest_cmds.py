@@ -59,7 +59,7 @@ def build_backtest(
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
     l_max: float | None = None, theta_f: float | None = None, allow_missing_funding: bool = False,
-    exclude_spikes: bool = False,
+    exclude_spikes: bool = False, margin_venue: str = "hyperliquid",
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
     check_venues(prices_venue if prices_file is None else None, funding_venue if funding_file is None else None)
@@ -88,7 +88,11 @@ def build_backtest(
         from basisctl.data.io import read_funding
 
         funding = read_funding(funding_file)
-    rule = calibrate_rule(a, c_from, c_to, cost, RuleSpec(l_max=l_max, theta_f=theta_f), candles=candles,
+    from basisctl.model.margin import check_venue, venue_margin_tiers
+
+    mv = check_venue(margin_venue)
+    rule = calibrate_rule(a, c_from, c_to, cost, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv),
+                          candles=candles,
                           candles_bar_hours=bar_h, funding=funding,
                           kappa_bps_14d=kappa_bps)
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
@@ -98,7 +102,8 @@ def build_backtest(
                              "prices_source": str(prices_file) if prices_file else data.prices_source,
                              "funding_source": str(funding_file) if funding_file else data.funding_source})
     costs = CostModel.fixed(cost, budget_bps=budget_bps)
-    cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd, buffer_bps=buffer_bps, delay_bars=delay_bars)
+    cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd, buffer_bps=buffer_bps, delay_bars=delay_bars,
+                         margin_tiers=venue_margin_tiers(mv, a))
     return run_backtest(data, rule, costs, cfg)
 
 
@@ -151,6 +156,8 @@ def backtest(
     l_max: Annotated[float | None, typer.Option(help="Hyperliquid max leverage (theta_F = 1/(2 L_max)); "
                                                 "default: the paper's table.")] = None,
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
+    venue: Annotated[str, typer.Option(help="Margin venue (theta_F rule): hyperliquid | binance | bybit | okx | "
+                                       "dydx | kraken.")] = "hyperliquid",
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object (fractions).")]
     = False,
     out: Annotated[Path | None, typer.Option(help="Write metrics.json, bars.parquet, trades.csv, summary.txt.")]
@@ -165,7 +172,8 @@ def backtest(
 
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
-                         kappa_bps, bar, budget_bps, l_max, theta_f, allow_missing_funding, exclude_spikes)
+                         kappa_bps, bar, budget_bps, l_max, theta_f, allow_missing_funding, exclude_spikes,
+                         margin_venue=venue)
     if out is not None:
         write_outputs(res, out)
     if as_json:
@@ -179,7 +187,7 @@ def backtest(
 
 @handle_errors
 def sweep(
-    asset: Annotated[str, typer.Option(help="Asset symbol.")],
+    asset: Annotated[str | None, typer.Option(help="Asset symbol (or --universe).")] = None,
     funding_venue: Annotated[str, typer.Option(help="Funding stream: hyperliquid | binance.")] = "hyperliquid",
     date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date).")] = DEFAULT_FROM,
     date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = DEFAULT_TO,
@@ -197,11 +205,24 @@ def sweep(
     out: Annotated[Path | None, typer.Option(help="Write the table (.csv or .parquet).")] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the table as CSV on stdout (full precision).")]
     = False,
+    universe: Annotated[Path | None, typer.Option(help="Folder of user files (funding/<venue>/<ASSET>.csv, "
+                                                  "prices/<market>/<ASSET>_1h.csv): venue table per asset, "
+                                                  "calibrated up to --to.")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster (e.g. ray://head:10001 or "
+                                                    "auto) for --executor ray.")] = None,
     allow_missing_funding: Annotated[bool, typer.Option(
         "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
-    """Evaluate the rule over a parameter grid (results identical for every executor)."""
+    """Evaluate the rule over a parameter grid (results identical for every executor), or with --universe DIR
+    rank venues for every asset with data in a folder of your files (one independent task per asset)."""
+    if universe is not None:
+        from basisctl.cli.venue_cmds import universe_sweep
+
+        universe_sweep(universe, date_to, executor, workers, ray_address, as_json, out)
+        return
+    if asset is None:
+        fail("give --asset (parameter grid) or --universe DIR (every asset in a folder)")
     import pandas as pd
 
     from basisctl.backtest import calibrate_rule, paper_cost_bps, prepare

@@ -83,7 +83,8 @@ def register(app: typer.Typer) -> None:
     @app.command("bands")
     @handle_errors
     def bands_cmd(
-        venue: str = typer.Option(..., help="binance | hyperliquid (sets theta_F and the funding stream)."),
+        venue: str = typer.Option(..., help="binance | hyperliquid | bybit | okx | dydx | kraken "
+                                  "(sets theta_F and the funding stream)."),
         asset: str = typer.Option(..., help="BTC, ETH, LINK, DOGE (data-dir assets); other assets need "
                                   "--sigma, --kappa14-bps and --l-max."),
         sigma: float | None = typer.Option(None, help="Unstressed annualised vol; default: 1h data-dir candles."),

@@ -152,7 +152,8 @@ def check_cmd(
 # ---------------------------------------------------------------------------------------------------- fetch
 @handle_errors
 def fetch_cmd(
-    venue: Annotated[str, typer.Option(help="binance (USD-M) | hyperliquid.")],
+    venue: Annotated[str, typer.Option(help="binance (USD-M) | hyperliquid | bybit | okx | dydx | kraken "
+                                            "(the last four: funding).")],
     asset: Annotated[str | None, typer.Option(help="Asset, e.g. BTC (Binance symbol BTCUSDT); not for meta.")] = None,
     from_: Annotated[
         str | None,
@@ -172,11 +173,14 @@ def fetch_cmd(
 ) -> None:
     """Download history into the local Parquet store (incremental: re-fetching never duplicates rows)."""
     from basisctl.data.fetch._parse import INTERVAL_MS
-    from basisctl.data.pull import Clients, Series, fetch_series, store_for
+    from basisctl.data.pull import OTHER_FUNDING_VENUES, Clients, Series, fetch_series, store_for
 
     venue = venue.lower()
-    if venue not in ("binance", "hyperliquid"):
-        fail(f"--venue expects binance or hyperliquid (got '{venue}')")
+    if venue not in ("binance", "hyperliquid", *OTHER_FUNDING_VENUES):
+        fail(f"--venue expects binance, hyperliquid or (funding only) {', '.join(OTHER_FUNDING_VENUES)} "
+             f"(got '{venue}')")
+    if venue in OTHER_FUNDING_VENUES and kind != "funding":
+        fail(f"--venue {venue}: only --kind funding is downloaded for this venue")
     if kind not in ("funding", "candles", "mark", "meta"):
         fail(f"--kind expects funding, candles, mark or meta (got '{kind}')")
     if kind == "mark" and venue == "hyperliquid":
@@ -191,7 +195,8 @@ def fetch_cmd(
     series = Series(venue, kind, (asset or "").upper(), None if kind in ("funding", "meta") else interval)
     if kind != "meta" and from_ is None and st.last_ts(kind, venue, series.asset, series.interval) is None:
         fail(f"--from is required: nothing stored yet for {series.label} in {st.root}")
-    clients = Clients(binance_url=base_url or BINANCE_USDM_URL, hyperliquid_url=base_url or HYPERLIQUID_URL)
+    clients = Clients(binance_url=base_url or BINANCE_USDM_URL, hyperliquid_url=base_url or HYPERLIQUID_URL,
+                      other_url=base_url)
     try:
         with err_console.status(f"fetching {series.label}"):
             summary = fetch_series(st, series, clients, start=from_, end=to)

@@ -27,7 +27,8 @@ ASOF_HELP = f"Calibration end (UTC date, exclusive); default {DEFAULT_ASOF_DATE}
 
 @handle_errors
 def static(
-    venue: Annotated[str, typer.Option(help="binance | hyperliquid (sets the margin rule theta_F).")],
+    venue: Annotated[str, typer.Option(help="binance | hyperliquid | bybit | okx | dydx | kraken "
+                                            "(sets the margin rule theta_F; docs/venues.md).")],
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC.")],
     sigma: Annotated[float | None, typer.Option(help="Unstressed annualised volatility [1/sqrt(yr)], "
                                                 "e.g. 0.5. Default: realised from data-dir hourly bars.")] = None,

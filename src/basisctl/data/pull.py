@@ -57,6 +57,10 @@ def default_set(assets: tuple[str, ...] = ("BTC", "ETH", "LINK", "DOGE"), start:
     return out
 
 
+#: Venues with a funding-history client in the venue registry besides Binance and Hyperliquid.
+OTHER_FUNDING_VENUES: tuple[str, ...] = ("bybit", "okx", "dydx", "kraken")
+
+
 @dataclass
 class Clients:
     """Venue clients, created on first use. Base URLs are overridable (mirrors, local test servers);
@@ -67,6 +71,9 @@ class Clients:
     options: dict[str, Any] = field(default_factory=dict)
     _bn: BinanceUsdm | None = None
     _hl: HyperliquidInfo | None = None
+    #: base URL for the other registry venues (bybit, okx, dydx, kraken); None = each venue's default
+    other_url: str | None = None
+    _others: dict[str, Any] = field(default_factory=dict)
 
     @property
     def binance(self) -> BinanceUsdm:
@@ -80,11 +87,22 @@ class Clients:
             self._hl = HyperliquidInfo(base_url=self.hyperliquid_url, **self.options)
         return self._hl
 
+    def venue(self, name: str) -> Any:
+        """The funding client of any registry venue (``basisctl.venues.registry``), created on first use."""
+        if name not in self._others:
+            from basisctl.venues.registry import get_venue
+
+            kw = dict(self.options)
+            if self.other_url:
+                kw["base_url"] = self.other_url
+            self._others[name] = get_venue(name).client(**kw)
+        return self._others[name]
+
     def requests(self) -> int:
-        return sum(c.http.requests for c in (self._bn, self._hl) if c is not None)
+        return sum(c.http.requests for c in (self._bn, self._hl, *self._others.values()) if c is not None)
 
     def close(self) -> None:
-        for c in (self._bn, self._hl):
+        for c in (self._bn, self._hl, *self._others.values()):
             if c is not None:
                 c.close()
 
@@ -135,8 +153,12 @@ def fetch_series(
         else:
             raise BasisctlError("Hyperliquid's info API has no mark-price history; use --kind meta for the "
                                 "current mark/oracle snapshot")
+    elif s.kind == "funding" and s.venue in OTHER_FUNDING_VENUES:
+        prev = store.last_ts("funding", s.venue, s.asset)
+        prev_ms = to_ms(prev) if prev is not None and to_ms(prev) < start_ms else None
+        frame = clients.venue(s.venue).funding_history(s.asset, start_ms, end_ms, previous=prev_ms)
     else:
-        raise BasisctlError(f"no downloader for venue '{s.venue}'")
+        raise BasisctlError(f"no {s.kind} downloader for venue '{s.venue}'")
     if frame.empty:
         return {"path": str(path), "added": 0, "fetched": 0}
     res = store.append(frame, s.kind, s.venue, s.asset, interval)

@@ -702,7 +702,7 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     if quick:
         seen: set[str] = set()
         periods = [p for p in periods if not (p.asset in seen or seen.add(p.asset))]  # type: ignore[func-returns-value]
-    total = 3 + 2 * len(periods) + 1 + 2
+    total = 3 + 2 * len(periods) + 1 + 2 + 1
     done = 0
 
     def step(label: str) -> None:
@@ -744,16 +744,20 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
                                                   allow_missing_funding=allow_missing_funding))
     bt_html = _backtest_section(exp, periods) + w
     step("figures")
+    from basisctl.report.portfolio_section import report_section  # issue 14: the book across venues
+
+    portfolio_html = report_section(assets, quick)
+    step("portfolio")
     nav = ("<nav><a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
            "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
-           "<a href='#data'>Data</a></nav>")
+           "<a href='#portfolio'>Portfolio</a><a href='#data'>Data</a></nav>")
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>basisctl report</title>"
            f"<style>{CSS}</style></head><body><h1>basisctl report</h1>"
            f"<p>basisctl {__version__}; market data from the data dirs listed under <a href='#data'>Data</a>; "
            "static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
            "All returns are fractions of initial capital shown as %. Generated offline by "
            f"<code>basisctl report --out {html.escape(str(out_dir))}{' --quick' if quick else ''}</code>.</p>{nav}"
-           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}{data_section()}</body></html>")
+           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}{portfolio_html}{data_section()}</body></html>")
     path = out_dir / "index.html"
     path.write_text(doc, encoding="utf-8")
     return path

@@ -2,7 +2,8 @@
 
 - ``{"type": "fundingHistory", "coin", "startTime", "endTime"}`` -> ``[{coin, fundingRate, premium, time}]``
   (strings for the decimals, ms for ``time``), at most 500 rows per call: pages are walked forward from the
-  last ``time`` + 1 ms. ``time`` is rounded to the hour when within 60 s. ``interval_hours`` is 8 for
+  last ``time`` + 1 ms. ``time`` is rounded to the nearest hour (settlements are hourly; some are stamped
+  late, up to 24 min in the recorded history). ``interval_hours`` is 8 for
   settlements before 2023-06-08 01:00 UTC (Hyperliquid then settled every 8 h) and 1 afterwards.
 - ``{"type": "candleSnapshot", "req": {coin, interval, startTime, endTime}}`` ->
   ``[{t, T, s, i, o, c, h, l, v, n}]`` (t/T open/close ms; o/c/h/l/v strings). Paged by last ``t`` + bar
@@ -38,6 +39,9 @@ HYPERLIQUID_MIN_INTERVAL_S = 1.0
 #: First hourly settlement [ms]; earlier settlements covered 8 h.
 HOURLY_FUNDING_FROM_MS = 1_686_186_000_000  # 2023-06-08T01:00:00Z
 SOURCE = "hyperliquid_api"
+#: Settlements are on the hour; the API stamps some late (recorded: BTC 2023-05-23 08:23:53.040 for the 08:00
+#: settlement, in ../shared/fixtures/hyperliquid), so times round to the nearest hour within 30 min.
+LATE_SETTLEMENT_TOL_MS = 1_800_000 - 1
 TimeLike = int | str | pd.Timestamp
 
 
@@ -48,6 +52,14 @@ class HyperliquidMeta:
 
     universe: pd.DataFrame
     margin_tables: pd.DataFrame
+
+
+def hl_coin(coin: str) -> str:
+    """Hyperliquid's coin name: upper case, except the ``k`` prefix of the 1000x-scaled coins (``kPEPE``), which
+    the API matches case-sensitively (the recorded candleSnapshot for kPEPE answers with ``"s": "kPEPE"``)."""
+    if coin.startswith("k") and len(coin) > 1 and coin[1:].isupper():
+        return coin
+    return coin.upper()
 
 
 class HyperliquidInfo(VenueClient):
@@ -72,7 +84,7 @@ class HyperliquidInfo(VenueClient):
     def funding_history(self, coin: str, start: TimeLike, end: TimeLike) -> pd.DataFrame:
         """Settlements in ``[start, end)``: ts (UTC), rate [decimal per interval, + = longs pay],
         interval_hours [h], premium [decimal], source."""
-        coin = coin.upper()
+        coin = hl_coin(coin)
         start_ms, end_ms = to_ms(start), to_ms(end)
         times: list[int] = []
         rates: list[float] = []
@@ -96,7 +108,7 @@ class HyperliquidInfo(VenueClient):
                 p = errs.number(i, row, "premium") if "premium" in row else float("nan")
                 if t is not None:
                     raw_times.append(t)
-                    times.append(round_settlement_ms(t))
+                    times.append(round_settlement_ms(t, LATE_SETTLEMENT_TOL_MS))
                     rates.append(r)
                     prem.append(p)
             errs.raise_if_any()
@@ -126,7 +138,7 @@ class HyperliquidInfo(VenueClient):
     def candles(self, coin: str, interval: str, start: TimeLike, end: TimeLike) -> pd.DataFrame:
         """Trade OHLCV bars opening in ``[start, end)``: ts (bar open, UTC), open/high/low/close [USDC],
         volume [base], source."""
-        coin = coin.upper()
+        coin = hl_coin(coin)
         step = interval_ms(interval)
         start_ms, end_ms = to_ms(start), to_ms(end)
         now = self._now_ms()
