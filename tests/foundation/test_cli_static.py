@@ -44,7 +44,7 @@ def test_static_overrides_theta_via_l_max_and_theta_f():
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--venue", "kraken", "--asset", "BTC"], "unknown venue"),
+        (["--venue", "deribit", "--asset", "BTC"], "unknown venue"),
         (["--venue", "binance", "--asset", "BTC", "--epsilon", "1.5"], "epsilon"),
         (["--venue", "binance", "--asset", "BTC", "--sigma", "-0.2"], "sigma"),
         (["--venue", "binance", "--asset", "SOL", "--sigma", "0.5", "--kappa-bps", "1"], "--l-max"),

@@ -1,8 +1,8 @@
 """Review of issue 12 (data locator, user store, downloads) as a hostile user/operator.
 
-Every test here reproduces one defect found by trying the CLI and the Python API on fresh and damaged data
-dirs and stores. Each is marked ``xfail(strict=True)``: it fails on the current code (so the suite stays green)
-and turns into an XPASS failure once the defect is fixed, so the marker must then be removed.
+Every test here reproduces one defect found by an independent reviewer trying the CLI and the Python API on
+fresh and damaged data dirs and stores (F1-F15). Each failed on the code as reviewed and passes since its fix; the
+comment above each test says what was wrong.
 
 Inputs are built in code (synthetic frames, hand-written JSON) or read in place from the data dir; nothing
 is copied into the repository.
@@ -67,9 +67,8 @@ def _write_meta(root: Path, payload: object) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ HIGH
-@pytest.mark.xfail(strict=True, reason="review12 F1: a well-formed metaAndAssetCtxs with an empty universe "
-                   "crashes hyperliquid_tiers with KeyError 'name' (CLI: traceback, exit 1) instead of a "
-                   "DataValidationError naming the file")
+# fixed: review12 F1: a well-formed metaAndAssetCtxs with an empty universe crashes hyperliquid_tiers with KeyError
+#  'name' (CLI: traceback, exit 1) instead of a DataValidationError naming the file
 def test_meta_with_empty_universe_is_one_clear_error(empty: Path, tmp_path: Path) -> None:
     # repro: basisctl --data-dir D backtest --asset BTC --funding-venue hyperliquid ... where
     # D/hyperliquid/metaAndAssetCtxs_<date>.json is `[{"universe": []}, []]` -> KeyError traceback, exit 1
@@ -80,9 +79,8 @@ def test_meta_with_empty_universe_is_one_clear_error(empty: Path, tmp_path: Path
         locator.hyperliquid_tiers("BTC")
 
 
-@pytest.mark.xfail(strict=True, reason="review12 F2: appending to a store file that is valid Parquet with the "
-                   "wrong columns raises KeyError 'ts' (CLI `data fetch`: traceback, exit 1) instead of the "
-                   "'corrupt store file ... delete it and fetch it again' error")
+# fixed: review12 F2: appending to a store file that is valid Parquet with the wrong columns raises KeyError 'ts'
+#  (CLI `data fetch`: traceback, exit 1) instead of the 'corrupt store file ... delete it and fetch it again' error
 def test_append_to_wrong_schema_store_file_names_the_file(tmp_path: Path) -> None:
     # repro: a store file funding/hyperliquid/DOGE.parquet holding columns ['a'], then
     # basisctl data fetch --venue hyperliquid --asset DOGE --from 2026-08-01 --store S --base-url URL
@@ -95,9 +93,9 @@ def test_append_to_wrong_schema_store_file_names_the_file(tmp_path: Path) -> Non
 
 
 # ------------------------------------------------------------------------------------------------ MEDIUM
-@pytest.mark.xfail(strict=True, reason="review12 F3: missing candles in static/bands/backtest/costs capacity/"
-                   "report say only 'no binance_perp candles for BTC cover the 180-day window': no path looked "
-                   "at and no `basisctl data fetch` command (issue 12: what, where, how to fetch)")
+# fixed: review12 F3: missing candles in static/bands/backtest/costs capacity/report say only 'no binance_perp
+#  candles for BTC cover the 180-day window': no path looked at and no `basisctl data fetch` command (issue 12:
+#  what, where, how to fetch)
 def test_missing_candles_say_where_and_how_to_fetch(empty: Path) -> None:
     # repro: BASISCTL_STORE=$(mktemp -d) basisctl static --venue binance --asset BTC
     res = CliRunner().invoke(app, ["static", "--venue", "binance", "--asset", "BTC"])
@@ -106,8 +104,8 @@ def test_missing_candles_say_where_and_how_to_fetch(empty: Path) -> None:
     assert "basisctl data fetch" in res.output and "--kind candles" in res.output
 
 
-@pytest.mark.xfail(strict=True, reason="review12 F4: static-grid with no market data at all exits 0 with 96 "
-                   "all-n/a rows (fail-open) instead of exit 2 saying how to get data, as `report` does")
+# fixed: review12 F4: static-grid with no market data at all exits 0 with 96 all-n/a rows (fail-open) instead of
+#  exit 2 saying how to get data, as `report` does
 def test_static_grid_without_any_data_fails_closed(empty: Path) -> None:
     # repro: BASISCTL_STORE=$(mktemp -d) basisctl static-grid --json ; echo $?   -> 0, every number null
     res = CliRunner().invoke(app, ["static-grid", "--json"])
@@ -116,8 +114,8 @@ def test_static_grid_without_any_data_fails_closed(empty: Path) -> None:
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="review12 F5: backtest with no funding file says 'no hyperliquid funding "
-                   "for BTC in the data dirs (supply --funding-file)': no path looked at, no fetch command")
+# fixed: review12 F5: backtest with no funding file says 'no hyperliquid funding for BTC in the data dirs (supply
+#  --funding-file)': no path looked at, no fetch command
 def test_backtest_missing_funding_says_where_and_how_to_fetch(empty: Path, tmp_path: Path) -> None:
     # repro: a data dir with binance_perp candles + meta but no funding/hyperliquid/, then
     # basisctl --data-dir D backtest --asset BTC --funding-venue hyperliquid --from 2025-03-10 --to 2026-03-10
@@ -133,9 +131,9 @@ def test_backtest_missing_funding_says_where_and_how_to_fetch(empty: Path, tmp_p
     assert "basisctl data fetch --venue hyperliquid --asset BTC --kind funding" in res.output
 
 
-@pytest.mark.xfail(strict=True, reason="review12 F6: an asset whose marginTableId is not in marginTables (or a "
-                   "response without marginTables) silently gets one tier at the universe maxLeverage: BTC loses "
-                   "its 20x tier above $150M with no error and no warning (fail-open substitution)")
+# fixed: review12 F6: an asset whose marginTableId is not in marginTables (or a response without marginTables)
+#  silently gets one tier at the universe maxLeverage: BTC loses its 20x tier above $150M with no error and no
+#  warning (fail-open substitution)
 def test_margin_table_id_missing_from_tables_fails_closed(empty: Path, tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     # repro: take hyperliquid/metaAndAssetCtxs_2026-03-10.json, delete key marginTables, then
@@ -152,10 +150,9 @@ def test_margin_table_id_missing_from_tables_fails_closed(empty: Path, tmp_path:
     assert "warning" in capsys.readouterr().err, f"silently substituted {tiers}"
 
 
-@pytest.mark.xfail(strict=True, reason="review12 F7: a directory (or a dangling/looping symlink) where a data "
-                   "file should be is treated as absent: the locator silently serves the next root's file "
-                   "(here the user store) and, with nothing behind it, says 'no data' instead of naming the "
-                   "broken path")
+# fixed: review12 F7: a directory (or a dangling/looping symlink) where a data file should be is treated as absent:
+#  the locator silently serves the next root's file (here the user store) and, with nothing behind it, says 'no
+#  data' instead of naming the broken path
 def test_broken_entry_in_data_dir_is_not_silently_skipped(empty: Path, tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     # repro: mkdir D/funding/hyperliquid/BTC.csv (or ln -s BTC.csv BTC.csv); basisctl --data-dir D funding-stats
@@ -173,8 +170,8 @@ def test_broken_entry_in_data_dir_is_not_silently_skipped(empty: Path, tmp_path:
     assert "warning" in capsys.readouterr().err, f"silently read the store instead: rate {got['rate'].iloc[0]}"
 
 
-@pytest.mark.xfail(strict=True, reason="review12 F8: the report header prints the literal text "
-                   "'{DEFAULT_ASOF:%Y-%m-%d}' (missing f-prefix in build_report, introduced by d1920a3)")
+# fixed: review12 F8: the report header prints the literal text '{DEFAULT_ASOF:%Y-%m-%d}' (missing f-prefix in
+#  build_report, introduced by d1920a3)
 def test_report_header_has_no_unformatted_placeholder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # repro: BASISCTL_DATA_DIR=../shared/data basisctl report --out /tmp/r; grep -c 'DEFAULT_ASOF' /tmp/r/index.html
     from basisctl.report import builder
@@ -193,8 +190,8 @@ def test_report_header_has_no_unformatted_placeholder(tmp_path: Path, monkeypatc
 
 
 # ------------------------------------------------------------------------------------------------ LOW
-@pytest.mark.xfail(strict=True, reason="review12 F9: with both BTC.parquet and BTC.csv in one root the Parquet "
-                   "file silently wins (here a stale 48-row file over a 96-row CSV): no warning, no error")
+# fixed: review12 F9: with both BTC.parquet and BTC.csv in one root the Parquet file silently wins (here a stale
+#  48-row file over a 96-row CSV): no warning, no error
 def test_two_formats_of_one_file_in_one_root_are_not_silently_resolved(
         empty: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # repro: a data dir with funding/hyperliquid/BTC.csv (full) and a stale BTC.parquet beside it;
@@ -211,8 +208,8 @@ def test_two_formats_of_one_file_in_one_root_are_not_silently_resolved(
     assert "warning" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, reason="review12 F10: a store file with the wrong columns makes `data pull` "
-                   "print a multi-line Arrow schema dump in its warning and final error (not one line)")
+# fixed: review12 F10: a store file with the wrong columns makes `data pull` print a multi-line Arrow schema dump in
+#  its warning and final error (not one line)
 def test_wrong_schema_store_file_error_is_one_line(tmp_path: Path) -> None:
     # repro: store funding/hyperliquid/DOGE.parquet with columns ['a'];
     # basisctl data pull --assets DOGE --store S ... -> 'corrupt store file (ArrowInvalid: No match for
@@ -226,36 +223,30 @@ def test_wrong_schema_store_file_error_is_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(e.value), str(e.value)
 
 
-@pytest.mark.xfail(strict=True, reason="review12 F11: `data pull` on a series that is already up to date prints "
-                   "'+0 rows, no stored' although the store holds its rows (the summary row has no 'total')")
-def test_pull_summary_of_an_up_to_date_series_counts_the_stored_rows(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # repro: basisctl data pull --assets BTC --from 2026-08-01 --store S --binance-url U --hyperliquid-url U, twice:
-    # the second run prints 'binance funding BTC: +0 rows, no stored'
-    import basisctl.data.pull as pull_mod
+def test_pull_summary_of_an_up_to_date_series_counts_the_stored_rows(tmp_path: Path) -> None:
+    # review12 F11: a second `data pull` printed '+0 rows, no stored'. The summary of every series now carries the
+    # rows stored, also when nothing new was fetched or the series is already up to date.
+    import pandas as pd
 
-    store = tmp_path / "store"
-    ParquetStore(store).append(_funding(1e-5), "funding", "hyperliquid", "ZZZ")
-    only = [pull_mod.Series("hyperliquid", "funding", "ZZZ", None, "2026-01-01")]
-    monkeypatch.setattr(pull_mod, "default_set", lambda *a, **k: only)
+    from basisctl.data.pull import Clients, Series, fetch_series
 
-    def no_download(st, s, clients, start=None, end=None):  # nothing new at the venue
-        return {"path": str(st.path(s.kind, s.venue, s.asset, s.interval)), "added": 0, "fetched": 0}
-
-    monkeypatch.setattr(pull_mod, "fetch_series", no_download)
-    res = CliRunner().invoke(app, ["data", "pull", "--assets", "ZZZ", "--store", str(store)])
-    assert "no stored" not in res.output and "48 stored" in res.output, res.output
+    st = ParquetStore(tmp_path / "store")
+    st.append(_funding(1e-5), "funding", "hyperliquid", "ZZZ")
+    last = st.last_ts("funding", "hyperliquid", "ZZZ")
+    s = Series("hyperliquid", "funding", "ZZZ", None, "2026-01-01")
+    out = fetch_series(st, s, Clients(), end=last + pd.Timedelta(milliseconds=1))  # nothing after the stored rows
+    assert out["up_to_date"] and out["total"] == 48 and out["added"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="review12 F12: `--data-dir ''` is silently taken as the current directory "
-                   "(`data list` shows '1. . (--data-dir)') instead of a usage error")
+# fixed: review12 F12: `--data-dir ''` is silently taken as the current directory (`data list` shows '1. .
+#  (--data-dir)') instead of a usage error
 def test_empty_data_dir_option_is_an_error(empty: Path) -> None:
     res = CliRunner().invoke(app, ["--data-dir", "", "data", "list"])
     assert res.exit_code == 2
 
 
-@pytest.mark.xfail(strict=True, reason="review12 F13: `data fetch --from yesterday` (or 2026-02-30) and `data pull "
-                   "--from yesterday` end in a pandas DateParseError traceback, exit 1, not one line with exit 2")
+# fixed: review12 F13: `data fetch --from yesterday` (or 2026-02-30) and `data pull --from yesterday` end in a
+#  pandas DateParseError traceback, exit 1, not one line with exit 2
 def test_fetch_with_an_unparsable_date_is_one_line_exit_2(tmp_path: Path) -> None:
     # repro: basisctl data fetch --venue binance --asset BTC --from yesterday --store S ; echo $?   -> traceback, 1
     res = CliRunner().invoke(app, ["data", "fetch", "--venue", "binance", "--asset", "BTC", "--from", "2026-02-30",
@@ -263,9 +254,9 @@ def test_fetch_with_an_unparsable_date_is_one_line_exit_2(tmp_path: Path) -> Non
     assert res.exit_code == 2 and "--from" in res.output, (res.exit_code, res.output, res.exception)
 
 
-@pytest.mark.xfail(strict=True, reason="review12 F14: a margin-table snapshot named with an impossible date "
-                   "(metaAndAssetCtxs_2026-13-45.json) is accepted and even chosen as the newest; the name is "
-                   "the snapshot's as-of, so it should be rejected (or at least not win)")
+# fixed: review12 F14: a margin-table snapshot named with an impossible date (metaAndAssetCtxs_2026-13-45.json) is
+#  accepted and even chosen as the newest; the name is the snapshot's as-of, so it should be rejected (or at least
+#  not win)
 def test_meta_snapshot_with_an_impossible_date_is_not_the_newest(empty: Path, tmp_path: Path) -> None:
     d = tmp_path / "d"
     universe = [{"szDecimals": 5, "name": "BTC", "maxLeverage": 40, "marginTableId": 40}]
@@ -281,9 +272,9 @@ def test_meta_snapshot_with_an_impossible_date_is_not_the_newest(empty: Path, tm
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="review12 F15: BASISCTL_STORE pointing at a file: `data list` calls it "
-                   "'empty: not created yet' and `data pull` dies with a NotADirectoryError traceback (exit 1), "
-                   "where BASISCTL_DATA_DIR at a file is one line 'not a directory', exit 2")
+# fixed: review12 F15: BASISCTL_STORE pointing at a file: `data list` calls it 'empty: not created yet' and `data
+#  pull` dies with a NotADirectoryError traceback (exit 1), where BASISCTL_DATA_DIR at a file is one line 'not a
+#  directory', exit 2
 def test_store_that_is_a_file_is_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # repro: BASISCTL_STORE=/etc/hostname basisctl data pull --assets BTC --from 2026-08-01 ; echo $?
     from ..data.venue_server import VenueServer  # serves the data dir's history in the venues' API shapes

@@ -204,6 +204,8 @@ def load_prices(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp, 
     if market is None:
         raise DataCoverageError(f"unknown prices venue '{venue}': expected one of {', '.join(PRICE_MARKETS)}")
     intervals = ["1h", "4h"] if bar == "auto" else [bar]
+    if not any(locator.has_candles(market, asset, iv) for iv in intervals):
+        locator.load_candles(market, asset, intervals[0])  # raises: where it looked and how to fetch it
     errors = []
     for iv in intervals:
         if not locator.has_candles(market, asset, iv):
@@ -224,9 +226,7 @@ def load_funding_stream(asset: str, venue: str, funding_file: str | Path | None 
         from basisctl.data.io import read_funding
 
         return read_funding(funding_file), str(funding_file)
-    if not locator.has_funding(venue, asset):
-        raise DataCoverageError(f"no {venue} funding for {asset} in the data dirs (supply --funding-file)")
-    return locator.load_funding(venue, asset), f"{venue}/{asset}"
+    return locator.load_funding(venue, asset), f"{venue}/{asset}"  # missing: where it looked, how to fetch
 
 
 @records_warnings

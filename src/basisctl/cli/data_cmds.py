@@ -192,6 +192,8 @@ def fetch_cmd(
     if kind != "meta" and not asset:
         fail("--asset is required (e.g. --asset BTC)")
     st = store_for(store)
+    if st.root.exists() and not st.root.is_dir():
+        fail(f"store {st.root}: not a directory")
     series = Series(venue, kind, (asset or "").upper(), None if kind in ("funding", "meta") else interval)
     if kind != "meta" and from_ is None and st.last_ts(kind, venue, series.asset, series.interval) is None:
         fail(f"--from is required: nothing stored yet for {series.label} in {st.root}")
@@ -247,7 +249,13 @@ def pull_cmd(
     names = tuple(a.strip().upper() for a in assets.split(",") if a.strip())
     if not names:
         fail("--assets is empty")
+    from basisctl.data.pull import parse_time_ms
+
+    if parse_time_ms(from_, "--from") >= parse_time_ms(pd.Timestamp.now(tz="UTC"), "--from"):
+        fail(f"--from {from_} is not in the past")
     st = store_for(store)
+    if st.root.exists() and not st.root.is_dir():
+        fail(f"store {st.root}: not a directory")
     series = default_set(names, from_)
     clients = Clients(binance_url=binance_url, hyperliquid_url=hyperliquid_url)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -261,8 +269,12 @@ def pull_cmd(
             if err:
                 err_console.print(f"warning: {s.label}: {err}", highlight=False, markup=False)
             elif not as_json and row is not None:
-                what = (f"snapshot of {row['assets']} assets" if "assets" in row
-                        else f"+{row.get('added', 0)} rows, {row.get('total', 'no')} stored")
+                if "assets" in row:
+                    what = f"snapshot of {row['assets']} assets"
+                elif row.get("up_to_date"):
+                    what = f"up to date, {row.get('total', 0)} stored (last row {row.get('last') or 'none'})"
+                else:
+                    what = f"+{row.get('added', 0)} rows, {row.get('total', 0)} stored"
                 err_console.print(f"{s.label}: {what}", highlight=False, markup=False)
 
         try:

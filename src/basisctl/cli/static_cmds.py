@@ -18,6 +18,7 @@ from basisctl.cli._common import (
     parse_floats,
     parse_strs,
     print_json,
+    warn,
 )
 from basisctl.cli._defaults import DEFAULT_ASOF_DATE
 
@@ -135,6 +136,12 @@ def static_grid(
     vs = [check_venue(v) for v in parse_strs(venues)]
     df = static_grid_frame(vs, parse_strs(assets), parse_floats(lookbacks, "lookbacks"),
                            parse_floats(stresses, "stresses"), asof, epsilon, lgd, horizon_days)
+    bad = df[df["alpha_risk"].isna()]
+    if len(df) and len(bad) == len(df):  # nothing computable: an error, never a grid of nulls with exit 0
+        fail(f"no cell of the static grid could be calibrated; first: {bad['venue'].iloc[0]} {bad['asset'].iloc[0]}: "
+             f"{bad['note'].iloc[0]}")
+    for (v, a), g in bad.groupby(["venue", "asset"], sort=False):
+        warn(f"static-grid {v} {a}: {len(g)} cells not computed: {g['note'].iloc[0]}")
     if csv is not None:
         df.to_csv(csv, index=False)
     if parquet is not None:

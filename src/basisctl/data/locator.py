@@ -54,6 +54,8 @@ def set_data_dir(path: str | Path | None) -> None:
     """Search ``path`` first (the CLI's ``--data-dir``); None removes the override."""
     global _override
     if path is not None:
+        if not str(path).strip():
+            raise DataNotFoundError("--data-dir is empty: give a folder in the shared data layout")
         p = Path(path).expanduser()
         if not p.is_dir():
             raise DataNotFoundError(f"--data-dir {p}: not a directory")
@@ -67,7 +69,10 @@ def user_store() -> Path:
     """The user's Parquet store: ``$BASISCTL_STORE`` or ``<platform cache dir>/basisctl/store``."""
     env = os.environ.get(ENV_STORE)
     if env:
-        return Path(env).expanduser()
+        p = Path(env).expanduser()
+        if p.exists() and not p.is_dir():
+            raise DataNotFoundError(f"{ENV_STORE}={env}: not a directory")
+        return p
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("basisctl")) / "store"
@@ -101,11 +106,23 @@ def roots() -> list[Root]:
 
 # ---------------------------------------------------------------------------------------------- lookup
 def _find(rel_stem: str, suffixes: tuple[str, ...] = SUFFIXES) -> Path | None:
+    """First root holding the file. A broken entry (a directory, a dangling or looping link) or two formats of
+    one file in one root is an error: never skipped in favour of a later root, never resolved by guessing."""
     for r in roots():
+        hits = []
         for s in suffixes:
             p = r.path / f"{rel_stem}{s}"
-            if p.is_file():
-                return p
+            if not os.path.lexists(p):
+                continue
+            if not p.is_file():
+                raise DataValidationError(str(p), [ValidationIssue(None, None, "a readable data file",
+                                                                   "a directory or a broken link")])
+            hits.append(p)
+        if len(hits) > 1:
+            raise DataValidationError(str(hits[0]), [ValidationIssue(
+                None, None, "one file per series in a data dir", f"also {hits[1].name}: remove the stale one")])
+        if hits:
+            return hits[0]
     return None
 
 
@@ -247,6 +264,12 @@ def hyperliquid_meta_path() -> Path | None:
         if not d.is_dir():
             continue
         dated = sorted((m.group(1), p) for p in d.iterdir() if (m := _META_RE.match(p.name)))
+        for day, p in dated:
+            try:
+                pd.Timestamp(day)
+            except ValueError as e:
+                raise DataValidationError(str(p), [ValidationIssue(None, None, "a file name with a real date "
+                                                                   "(metaAndAssetCtxs_YYYY-MM-DD.json)", day)]) from e
         if dated:
             return dated[-1][1]
     return None
@@ -306,12 +329,18 @@ def hyperliquid_tiers(asset: str) -> list[LeverageTier]:
     if row.empty:
         raise DataCoverageError(f"{asset.upper()} is not in the Hyperliquid universe of {t.path}")
     table_id = row["marginTableId"].iloc[0]
+    max_lev = float(row["maxLeverage"].iloc[0])
     tiers = pd.DataFrame()
     if pd.notna(table_id):
         mt = t.margin_tables
         tiers = mt[mt["margin_table_id"] == int(table_id)].sort_values("lower_bound_usd")
-    if tiers.empty:  # single-tier tables are implicit in the API: max leverage from the universe
-        return [LeverageTier(0.0, float(row["maxLeverage"].iloc[0]))]
+    if tiers.empty:
+        # Hyperliquid lists only tiered tables; an id below 50 is the implicit single tier at maxLeverage. A tiered
+        # id that the snapshot does not list is a broken file, never "one tier".
+        if pd.notna(table_id) and int(table_id) >= 50:
+            raise DataValidationError(str(t.path), [ValidationIssue(
+                None, "marginTables", f"margin table {int(table_id)} (the table of {asset.upper()})", "absent")])
+        return [LeverageTier(0.0, max_lev)]
     return [
         LeverageTier(float(lb), float(ml))
         for lb, ml in zip(tiers["lower_bound_usd"].to_numpy(float), tiers["max_leverage"].to_numpy(float), strict=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from basisctl.data.fetch import BINANCE_USDM_URL, HYPERLIQUID_URL, BinanceUsdm, HyperliquidInfo
+from basisctl.data.fetch import BINANCE_USDM_URL, DOWNLOADERS, HYPERLIQUID_URL, BinanceUsdm, HyperliquidInfo
 from basisctl.data.fetch._parse import to_ms
 from basisctl.data.store import ParquetStore
 from basisctl.errors import BasisctlError
@@ -58,7 +58,7 @@ def default_set(assets: tuple[str, ...] = ("BTC", "ETH", "LINK", "DOGE"), start:
 
 
 #: Venues with a funding-history client in the venue registry besides Binance and Hyperliquid.
-OTHER_FUNDING_VENUES: tuple[str, ...] = ("bybit", "okx", "dydx", "kraken")
+OTHER_FUNDING_VENUES: tuple[str, ...] = tuple(v for v in DOWNLOADERS["funding"] if v not in ("binance", "hyperliquid"))
 
 
 @dataclass
@@ -107,6 +107,45 @@ class Clients:
                 c.close()
 
 
+#: Window of one download chunk [ms]: each chunk is validated and appended on its own, so an interrupted
+#: download keeps every finished chunk and the next run resumes after it.
+CHUNK_MS = 60 * 86_400_000
+
+
+def parse_time_ms(value: str | int | pd.Timestamp, flag: str) -> int:
+    """Epoch ms from a CLI time; a bad value is one clear error naming the flag."""
+    try:
+        return to_ms(value)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise BasisctlError(f"{flag} '{value}': expected a UTC date or time like 2026-01-31 or "
+                            "2026-01-31T08:00 (or epoch milliseconds)") from e
+
+
+def _download(store: ParquetStore, s: Series, clients: Clients, start_ms: int, end_ms: int) -> pd.DataFrame:
+    if s.venue == "binance":
+        bn = clients.binance
+        if s.kind == "funding":
+            prev = store.last_ts("funding", "binance", s.asset)
+            prev_ms = to_ms(prev) if prev is not None and to_ms(prev) < start_ms else None
+            return bn.funding_history(s.asset, start_ms, end_ms, previous=prev_ms)
+        if s.kind == "candles":
+            return bn.klines(s.asset, s.interval or "1h", start_ms, end_ms)
+        return bn.mark_price_klines(s.asset, s.interval or "1h", start_ms, end_ms)
+    if s.venue == "hyperliquid":
+        hl = clients.hyperliquid
+        if s.kind == "funding":
+            return hl.funding_history(s.asset, start_ms, end_ms)
+        if s.kind == "candles":
+            return hl.candles(s.asset, s.interval or "1h", start_ms, end_ms)
+        raise BasisctlError("Hyperliquid's info API has no mark-price history; use --kind meta for the "
+                            "current mark/oracle snapshot")
+    if s.kind == "funding" and s.venue in OTHER_FUNDING_VENUES:
+        prev = store.last_ts("funding", s.venue, s.asset)
+        prev_ms = to_ms(prev) if prev is not None and to_ms(prev) < start_ms else None
+        return clients.venue(s.venue).funding_history(s.asset, start_ms, end_ms, previous=prev_ms)
+    raise BasisctlError(f"no {s.kind} downloader for venue '{s.venue}'")
+
+
 def fetch_series(
     store: ParquetStore,
     s: Series,
@@ -116,7 +155,8 @@ def fetch_series(
 ) -> dict[str, Any]:
     """Download one series into ``store``; ``start`` None resumes after the stored data (else ``s.start``).
 
-    Returns the append summary: path, added, replaced, total, fetched, gaps, first, last.
+    The window is fetched in chunks of :data:`CHUNK_MS`, each appended atomically, so a killed download loses at
+    most the chunk in flight. Returns the summary: path, added, replaced, total, fetched (and gaps, first, last).
     """
     if s.kind == "meta":
         if s.venue != "hyperliquid":
@@ -125,44 +165,41 @@ def fetch_series(
         p = store.write_json_snapshot("hyperliquid", "metaAndAssetCtxs", resp, pd.Timestamp.now(tz="UTC"))
         return {"path": str(p), "assets": len(resp[0]["universe"]), "fetched": 1}
     interval = None if s.kind == "funding" else s.interval
-    end_ms = to_ms(end) if end is not None else to_ms(pd.Timestamp.now(tz="UTC"))
+    end_ms = parse_time_ms(end, "--to") if end is not None else to_ms(pd.Timestamp.now(tz="UTC"))
     if start is not None:
-        start_ms = to_ms(start)
+        start_ms = parse_time_ms(start, "--from")
+        if start_ms >= end_ms:
+            raise BasisctlError(f"empty window: --from {pd.Timestamp(start_ms, unit='ms', tz='UTC')} is not before "
+                                f"--to {pd.Timestamp(end_ms, unit='ms', tz='UTC')}")
     else:
         last = store.last_ts(s.kind, s.venue, s.asset, interval)
-        start_ms = to_ms(last) + 1 if last is not None else to_ms(s.start)
+        start_ms = to_ms(last) + 1 if last is not None else parse_time_ms(s.start, "--from")
     path = store.path(s.kind, s.venue, s.asset, interval)
+    summary: dict[str, Any] = {"path": str(path), "added": 0, "replaced": 0, "fetched": 0}
     if start_ms >= end_ms:
-        return {"path": str(path), "added": 0, "fetched": 0, "up_to_date": True}
-    if s.venue == "binance":
-        bn = clients.binance
-        if s.kind == "funding":
-            prev = store.last_ts("funding", "binance", s.asset)
-            prev_ms = to_ms(prev) if prev is not None and to_ms(prev) < start_ms else None
-            frame = bn.funding_history(s.asset, start_ms, end_ms, previous=prev_ms)
-        elif s.kind == "candles":
-            frame = bn.klines(s.asset, s.interval or "1h", start_ms, end_ms)
-        else:
-            frame = bn.mark_price_klines(s.asset, s.interval or "1h", start_ms, end_ms)
-    elif s.venue == "hyperliquid":
-        hl = clients.hyperliquid
-        if s.kind == "funding":
-            frame = hl.funding_history(s.asset, start_ms, end_ms)
-        elif s.kind == "candles":
-            frame = hl.candles(s.asset, s.interval or "1h", start_ms, end_ms)
-        else:
-            raise BasisctlError("Hyperliquid's info API has no mark-price history; use --kind meta for the "
-                                "current mark/oracle snapshot")
-    elif s.kind == "funding" and s.venue in OTHER_FUNDING_VENUES:
-        prev = store.last_ts("funding", s.venue, s.asset)
-        prev_ms = to_ms(prev) if prev is not None and to_ms(prev) < start_ms else None
-        frame = clients.venue(s.venue).funding_history(s.asset, start_ms, end_ms, previous=prev_ms)
-    else:
-        raise BasisctlError(f"no {s.kind} downloader for venue '{s.venue}'")
-    if frame.empty:
-        return {"path": str(path), "added": 0, "fetched": 0}
-    res = store.append(frame, s.kind, s.venue, s.asset, interval)
-    return {**res.as_dict(), "fetched": len(frame)}
+        stored = store.last_ts(s.kind, s.venue, s.asset, interval)
+        return {**summary, "up_to_date": True, "total": _stored_rows(path),
+                "last": None if stored is None else stored.isoformat()}
+    lo = start_ms
+    while lo < end_ms:
+        hi = min(end_ms, lo + CHUNK_MS)
+        frame = _download(store, s, clients, lo, hi)
+        if not frame.empty:
+            res = store.append(frame, s.kind, s.venue, s.asset, interval)
+            d = res.as_dict()
+            summary.update({k: v for k, v in d.items() if k not in ("added", "replaced")})
+            summary["added"] += res.added
+            summary["replaced"] += res.replaced
+            summary["fetched"] += len(frame)
+        lo = hi
+    summary.setdefault("total", _stored_rows(path))
+    return summary
+
+
+def _stored_rows(path: Path) -> int:
+    from basisctl.data.store import read_store_file
+
+    return len(read_store_file(path, ["ts"])) if path.exists() else 0
 
 
 def pull(

@@ -67,11 +67,15 @@ def interval_hours_of(label: str) -> float:
 def read_store_file(p: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Read one store file; a corrupt or truncated file is one error naming the file to delete and re-fetch."""
     try:
-        return pd.read_parquet(p, columns=columns)
+        frame = pd.read_parquet(p, columns=columns)
+        if "ts" not in frame.columns:
+            raise KeyError("no 'ts' column")
+        return frame
     except (OSError, ValueError, KeyError) as e:
         if not p.exists():
             raise
-        raise BasisctlError(f"{p}: corrupt store file ({type(e).__name__}: {e}); delete it and fetch it "
+        why = " ".join(f"{type(e).__name__}: {e}".split())[:160]  # one line, whatever pyarrow printed
+        raise BasisctlError(f"{p}: corrupt store file ({why}); delete it and fetch it "
                             "again (`basisctl data fetch` or `basisctl data pull`)") from e
 
 

@@ -754,7 +754,7 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>basisctl report</title>"
            f"<style>{CSS}</style></head><body><h1>basisctl report</h1>"
            f"<p>basisctl {__version__}; market data from the data dirs listed under <a href='#data'>Data</a>; "
-           "static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
+           f"static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
            "All returns are fractions of initial capital shown as %. Generated offline by "
            f"<code>basisctl report --out {html.escape(str(out_dir))}{' --quick' if quick else ''}</code>.</p>{nav}"
            f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}{portfolio_html}{data_section()}</body></html>")

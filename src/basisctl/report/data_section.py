@@ -25,7 +25,8 @@ def data_sources_frame() -> pd.DataFrame:
         rows.append({"dataset": label, "data_dir": origin, "rows": n,
                      "first": None if first is None else f"{first:%Y-%m-%d %H:%M}",
                      "last": None if last is None else f"{last:%Y-%m-%d %H:%M}", "path": path})
-    return pd.DataFrame(rows, columns=["dataset", "data_dir", "rows", "first", "last", "path"])
+    frame = pd.DataFrame(rows, columns=["dataset", "data_dir", "rows", "first", "last", "path"])
+    return frame.astype({"rows": "Int64"})
 
 
 def data_section() -> str:

@@ -11,7 +11,7 @@ from basisctl.data.fetch.okx import OKX_URL, OkxFunding
 
 #: Which venues each ``basisctl data fetch --kind`` can download (the locator's "how to get it" hint).
 DOWNLOADERS: dict[str, tuple[str, ...]] = {
-    "funding": ("binance", "hyperliquid"),
+    "funding": ("binance", "hyperliquid", "bybit", "okx", "dydx", "kraken"),
     "candles": ("binance", "hyperliquid"),
     "mark": ("binance",),
     "meta": ("hyperliquid",),

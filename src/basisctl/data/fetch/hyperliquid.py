@@ -197,7 +197,7 @@ def parse_meta_and_asset_ctxs(resp: Any, src: str) -> HyperliquidMeta:
         raise DataValidationError(src, [ValidationIssue(None, None, "[meta, assetCtxs]", str(resp)[:200])])
     meta, ctxs = resp
     universe = meta.get("universe")
-    if not isinstance(universe, list):
+    if not isinstance(universe, list) or not universe:
         raise DataValidationError(src, [ValidationIssue(None, "universe", "a list of assets", str(universe))])
     errs = RowErrors(src)
     if len(ctxs) != len(universe):
