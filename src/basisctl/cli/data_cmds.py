@@ -242,6 +242,7 @@ def pull_cmd(
 ) -> None:
     """Download the data the main job needs (public endpoints, no keys): Binance USD-M funding and 1h/4h klines,
     Hyperliquid funding, recent 1h candles and margin tables. Resumable: run it again to continue or update."""
+    import pandas as pd
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from basisctl.data.pull import Clients, default_set, pull, store_for
