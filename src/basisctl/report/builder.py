@@ -740,8 +740,8 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     funding_html, w = with_warnings(lambda: _funding_section(assets))
     funding_html += w
     step("funding diagnostics")
-    exp, w = with_warnings(lambda: run_experiment(periods, on_step=lambda s: step(f"backtest {s}"),
-                                                  allow_missing_funding=allow_missing_funding))
+    extra = {"allow_missing_funding": True} if allow_missing_funding else {}
+    exp, w = with_warnings(lambda: run_experiment(periods, on_step=lambda s: step(f"backtest {s}"), **extra))
     bt_html = _backtest_section(exp, periods) + w
     step("figures")
     from basisctl.report.portfolio_section import report_section  # issue 14: the book across venues
