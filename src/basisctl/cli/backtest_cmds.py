@@ -182,7 +182,7 @@ def backtest(
         return
     console.print(res.summary(), highlight=False)
     if out is not None:
-        console.print(f"wrote {out}/metrics.json, bars.parquet, trades.csv, summary.txt")
+        console.print(f"wrote {out}/metrics.json, bars.parquet, trades.csv, summary.txt", highlight=False, markup=False)
 
 
 @handle_errors
@@ -294,7 +294,7 @@ def report(
 
         path = build_report(out, assets=names, quick=quick, on_step=step,
                             allow_missing_funding=allow_missing_funding)
-    console.print(f"wrote {path}")
+    console.print(f"wrote {path}", highlight=False, markup=False)
 
 
 def _ensure_data(assets: list[str]) -> None:

@@ -139,7 +139,7 @@ def quote_cmd(
         t.add_column(c, justify="right")
     t.add_row(*(f"{out[c]:.2f}" for c in ("spot_bps", "perp_bps", "fixed_bps", "total_bps")))
     console.print(t)
-    console.print(f"spot: {spot_info['source']}\nperp: {out['perp']['source']}", highlight=False)
+    console.print(f"spot: {spot_info['source']}\nperp: {out['perp']['source']}", highlight=False, markup=False)
     if not out["fillable"]:
         console.print("[yellow]size exceeds the available depth of at least one leg[/]")
 

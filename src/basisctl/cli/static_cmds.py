@@ -150,7 +150,7 @@ def static_grid(
         print_json(df.replace({np.nan: None}).to_dict(orient="records"))
         return
     if csv is not None or parquet is not None:
-        console.print(f"wrote {len(df)} rows to {csv or parquet}")
+        console.print(f"wrote {len(df)} rows to {csv or parquet}", highlight=False, markup=False)
         return
     t = Table(title=f"Static grid (eps={epsilon:g}, LGD={lgd:g}, h={horizon_days:g}d, asof {df['asof'].iloc[0][:10]})"
               if len(df) else "Static grid")

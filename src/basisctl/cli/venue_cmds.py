@@ -234,7 +234,7 @@ def backtest_portfolio(
                   str(m["positions_opened"]))
     console.print(t)
     if report is not None:
-        console.print(f"wrote {report / 'portfolio.html'}")
+        console.print(f"wrote {report / 'portfolio.html'}", highlight=False, markup=False)
 
 
 def universe_sweep(folder: Path, date_to: str, executor: str, workers: int | None, ray_address: str | None,
