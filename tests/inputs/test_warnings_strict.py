@@ -191,3 +191,42 @@ def test_result_objects_carry_their_warnings() -> None:
     assert res.metrics()["warnings"][0] == rule.warnings[0]
     clean = calibrate_rule("BTC", "2024-03-10", "2025-03-10", 20.0, kappa_bps_14d=30.0)
     assert clean.warnings == ()
+
+
+@pytest.mark.needs_data
+def test_report_strict_refuses_and_plain_report_lists_under_the_section(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from basisctl.report import builder, portfolio_section
+
+    def static(assets: list[str], quick: bool) -> tuple[str, None]:
+        substitute("thin_sample", "XYZ: kappa from 3 of 180 days (stub)")
+        return "<section id='static'></section>", None
+
+    # the sections are not the point (and take minutes): stub them, keep the CLI, the collector and the layout
+    monkeypatch.setattr(builder, "_static_section", static)
+    monkeypatch.setattr(builder, "_bands_section", lambda assets: "")
+    monkeypatch.setattr(builder, "_mc_section", lambda assets, note=None: "")
+    monkeypatch.setattr(builder, "_execution_section", lambda: "")
+    monkeypatch.setattr(builder, "_funding_section", lambda assets: "")
+    monkeypatch.setattr(builder, "run_experiment", lambda periods, on_step=None, **kw: None)
+    monkeypatch.setattr(builder, "_backtest_section", lambda exp, periods: "")
+    monkeypatch.setattr(builder, "data_section", lambda: "")
+    monkeypatch.setattr(portfolio_section, "report_section", lambda assets, quick: "")
+    s = runner.invoke(app, ["report", "--out", str(tmp_path / "s"), "--strict"])
+    assert s.exit_code == 2 and "XYZ: kappa from 3 of 180 days (stub)" in s.stderr and "--strict" in s.stderr
+    assert not (tmp_path / "s" / "index.html").exists()
+    r = runner.invoke(app, ["report", "--out", str(tmp_path / "r")])
+    assert r.exit_code == 0, r.output
+    assert "warning: XYZ: kappa from 3 of 180 days (stub)" in r.stderr
+    page = (tmp_path / "r" / "index.html").read_text()
+    after_static = page[page.index("<section id='static'>"):]
+    assert "<li>warning: XYZ: kappa from 3 of 180 days (stub)</li>" in after_static  # listed under that section
+
+
+@pytest.mark.needs_data
+def test_bands_strict_refuses_a_thin_kappa(real: Path, tmp_path: Path) -> None:
+    f = _real_funding_slice(real, tmp_path, 42)
+    args = ["bands", "--venue", "hyperliquid", "--asset", "BTC", "--sigma", "0.5", "--funding-file", str(f)]
+    assert runner.invoke(app, args).exit_code == 0
+    r = runner.invoke(app, [*args, "--strict"])
+    assert r.exit_code == 2 and "42 of 180 days" in r.stderr

@@ -746,7 +746,8 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     step("figures")
     from basisctl.report.portfolio_section import report_section  # issue 14: the book across venues
 
-    portfolio_html = report_section(assets, quick)
+    portfolio_html, w = with_warnings(lambda: report_section(assets, quick))
+    portfolio_html += w
     step("portfolio")
     nav = ("<nav><a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
            "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
