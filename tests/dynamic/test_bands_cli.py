@@ -116,7 +116,7 @@ def test_human_tables_render() -> None:
 
 
 @pytest.mark.parametrize("args", [
-    ["bands", "--venue", "kraken", "--asset", "BTC", "--sigma", "0.5", "--kappa14-bps", "10"],
+    ["bands", "--venue", "deribit", "--asset", "BTC", "--sigma", "0.5", "--kappa14-bps", "10"],
     ["bands", "--venue", "binance", "--asset", "BTC", "--sigma", "-0.5", "--kappa14-bps", "10"],
     ["bands", "--venue", "binance", "--asset", "BTC", "--sigma", "0.5", "--kappa14-bps", "10", "--cost-bps", "x"],
     ["bands", "--venue", "binance", "--asset", "BTC", "--kappa14-bps", "10", "--asof", "2019-01-01"],

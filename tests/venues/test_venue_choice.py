@@ -129,4 +129,4 @@ def test_cli_allocate_respects_the_caps(tmp_path: Path) -> None:
     hl = pos[(pos.asset == "BTC") & (pos.venue == "hyperliquid")]["capital_usd"]
     assert hl.empty or hl.iloc[0] <= 20_000 + 1e-6
     assert out["book_apy"] == pytest.approx((pos["capital_usd"] * pos["expected_apy"]).sum() / 1e6)
-    assert any(w.startswith("XYZ: left out: no binance_perp candles") for w in out["warnings"])
+    assert any(w.startswith("XYZ: left out: no binance_perp 1h candles XYZ data") for w in out["warnings"])

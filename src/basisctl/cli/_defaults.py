@@ -24,6 +24,8 @@ RPC_DEFAULT_BATCH_SIZE = 100  # basisctl.data.fetch.uniswap_rpc.DEFAULT_BATCH_SI
 RPC_DEFAULT_POOL_NAME = "USDC_WETH_0p05_mainnet"  # basisctl.data.fetch.uniswap_rpc.DEFAULT_POOL_NAME
 RPC_ENV_URL = "BASISCTL_ETH_RPC_URL"  # basisctl.data.fetch.uniswap_rpc.ENV_RPC_URL
 USDC_WETH_005_POOL = "0x88e6a0c2ddd26feeb64f039a2c41296fcb3f5640"  # basisctl.data.fetch.uniswap_rpc
+RISK_DEFAULT_MODELS: tuple[str, ...] = ("gbm", "kou", "fhs", "evt")  # basisctl.risk.coverage.DEFAULT_MODELS
+FHS_DEFAULT_PATHS = 4000  # basisctl.risk.fhs.DEFAULT_PATHS
 
 #: Library constant each literal mirrors: (module, attribute, transform applied before comparing).
 MIRRORS: dict[str, tuple[str, str]] = {
@@ -45,4 +47,6 @@ MIRRORS: dict[str, tuple[str, str]] = {
     "RPC_DEFAULT_POOL_NAME": ("basisctl.data.fetch.uniswap_rpc", "DEFAULT_POOL_NAME"),
     "RPC_ENV_URL": ("basisctl.data.fetch.uniswap_rpc", "ENV_RPC_URL"),
     "USDC_WETH_005_POOL": ("basisctl.data.fetch.uniswap_rpc", "USDC_WETH_005_POOL"),
+    "RISK_DEFAULT_MODELS": ("basisctl.risk.coverage", "DEFAULT_MODELS"),
+    "FHS_DEFAULT_PATHS": ("basisctl.risk.fhs", "DEFAULT_PATHS"),
 }

@@ -59,7 +59,7 @@ def build_backtest(
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
     l_max: float | None = None, theta_f: float | None = None, allow_missing_funding: bool = False,
-    exclude_spikes: bool = False, margin_venue: str = "hyperliquid",
+    exclude_spikes: bool = False, margin_venue: str = "hyperliquid", risk_model: str = "gbm",
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
     check_venues(prices_venue if prices_file is None else None, funding_venue if funding_file is None else None)
@@ -95,6 +95,11 @@ def build_backtest(
                           candles=candles,
                           candles_bar_hours=bar_h, funding=funding,
                           kappa_bps_14d=kappa_bps)
+    if risk_model != "gbm":  # alpha_target / alpha_L under another liquidation-risk model (docs/risk.md)
+        from basisctl.risk.rule import with_risk_model
+
+        rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv),
+                               prices_file)
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
                    prices=candles, funding=funding, allow_missing_funding=allow_missing_funding)
     if prices_file is not None or funding_file is not None:
@@ -158,6 +163,8 @@ def backtest(
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
     venue: Annotated[str, typer.Option(help="Margin venue (theta_F rule): hyperliquid | binance | bybit | okx | "
                                        "dydx | kraken.")] = "hyperliquid",
+    risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target/alpha_L: gbm (paper) | "
+                                            "kou | fhs | evt | adaptive (docs/risk.md).")] = "gbm",
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object (fractions).")]
     = False,
     out: Annotated[Path | None, typer.Option(help="Write metrics.json, bars.parquet, trades.csv, summary.txt.")]
@@ -173,12 +180,12 @@ def backtest(
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
                          kappa_bps, bar, budget_bps, l_max, theta_f, allow_missing_funding, exclude_spikes,
-                         margin_venue=venue)
+                         margin_venue=venue, risk_model=risk_model)
     if out is not None:
         write_outputs(res, out)
     if as_json:
         m = res.metrics()
-        print_json({**{k: m[k] for k in JSON_KEYS}, **m})
+        print_json({**{k: m[k] for k in JSON_KEYS}, **m, "risk_model": risk_model})
         return
     console.print(res.summary(), highlight=False)
     if out is not None:

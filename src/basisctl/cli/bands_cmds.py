@@ -108,6 +108,8 @@ def register(app: typer.Typer) -> None:
                                                 "bootstrap instead of the data dir's series."),
         funding_file: Path | None = typer.Option(None, help="Your funding history (CSV/Parquet) for kappa14."),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
+        risk_model: str = typer.Option("gbm", help="Liquidation-risk model for alpha_target and alpha_L: gbm "
+                                       "(paper, stressed) | kou | fhs | evt | adaptive (unstressed; docs/risk.md)."),
         exclude_spikes: bool = typer.Option(False, "--exclude-spikes", help=SPIKES_HELP),
         strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
     ) -> None:
@@ -129,6 +131,14 @@ def register(app: typer.Typer) -> None:
                        candles=us.candles, funding=us.funding)
         a_t = inp.alpha_target
         a_l = float(alpha_lower(inp.sigma_stressed, inp.theta_f, h_liq_hours, eps_liq))
+        risk: dict[str, Any] = {"risk_model": "gbm"}
+        if risk_model.lower() != "gbm":
+            from basisctl.risk.rule import model_band
+
+            risk = model_band(risk_model, inp.asset, inp.theta_f, utc(asof), lookback_days, epsilon, 24.0,
+                              eps_liq, h_liq_hours, prices_file)
+            risk.update(alpha_target_gbm=a_t, alpha_lower_gbm=a_l)
+            a_t, a_l = risk.pop("alpha_target"), risk.pop("alpha_lower")
         out: dict[str, Any] = {
             "venue": inp.venue, "asset": inp.asset, "asof": utc(asof).isoformat(), "lookback_days": lookback_days,
             "sigma": inp.sigma, "sigma_source": inp.sigma_source, "stress": inp.stress,
@@ -137,7 +147,7 @@ def register(app: typer.Typer) -> None:
             "alpha_target": a_t, "leverage_target": (1 - a_t) / a_t,
             "alpha_lower": a_l, "h_liq_hours": h_liq_hours, "eps_liq": eps_liq,
             "kappa14_bps": inp.kappa14 * 1e4, "kappa14_source": inp.kappa14_source,
-            "upper": upper_rows(inp, a_t, costs),
+            "upper": upper_rows(inp, a_t, costs), **risk,
         }
         if bootstrap:
             if us.candles is not None and us.candles_bar_hours != 1.0:

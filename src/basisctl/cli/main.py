@@ -54,7 +54,7 @@ def _root(
 #: Command modules under basisctl.cli, each with ``register(app)``; a new command group adds one name here.
 #: Keep every module light at import time (numpy/pandas/scipy/numba inside the commands): a test pins it.
 COMMAND_MODULES: list[str] = [
-    "static_cmds", "data_cmds", "bands_cmds", "backtest_cmds", "exec_cmds", "live_cmds", "venue_cmds",
+    "static_cmds", "data_cmds", "bands_cmds", "backtest_cmds", "exec_cmds", "live_cmds", "venue_cmds", "risk_cmds",
 ]
 
 for _name in COMMAND_MODULES:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -21,6 +21,9 @@ from basisctl.cli._common import (
     warn,
 )
 from basisctl.cli._defaults import DEFAULT_ASOF_DATE
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
 ASOF_HELP = f"Calibration end (UTC date, exclusive); default {DEFAULT_ASOF_DATE}."
@@ -50,6 +53,9 @@ def static(
     funding_file: Annotated[Path | None, typer.Option(help="Your funding history (CSV/Parquet) for kappa instead "
                                                       "of the data dir's.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_risk: gbm (paper) | kou | fhs | "
+                                       "evt | adaptive; non-GBM models calibrate on the bars before --asof, "
+                                       "unstressed (docs/risk.md).")] = "gbm",
     exclude_spikes: Annotated[bool, typer.Option("--exclude-spikes", help=SPIKES_HELP)] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
@@ -92,6 +98,7 @@ def static(
     res = solve_static(StaticInputs(venue, asset, sigma, stress, theta, lmax, horizon_days, epsilon, lgd,
                                     kappa, mu))
     out = {**res.to_dict(), **extra}
+    out.update(_risk_model_fields(model, res, asset, venue, prices_file, end, lookback_days))
     if kappa <= 0:
         out["alpha_econ_note"] = "kappa <= 0: carry cannot pay for liquidation risk; alpha_econ = 1 (stay out)"
     if as_json:
@@ -110,6 +117,23 @@ def static(
     t.add_row("sigma source", str(out["sigma_source"]))
     t.add_row("kappa source", str(out["kappa_source"]))
     console.print(t)
+
+
+def _risk_model_fields(model: str, res: Any, asset: str, venue: str, prices_file: Path | None, end: pd.Timestamp,
+                       lookback_days: float) -> dict[str, Any]:
+    """``model``, ``alpha_risk``, ``pi_liq_at_alpha`` and fitted ``params`` (see basisctl.risk)."""
+    from basisctl.cli.risk_cmds import model_alpha
+    from basisctl.risk.fit import check_model
+
+    m = check_model(model)
+    if m == "gbm":
+        return {"model": "gbm", "pi_liq_at_alpha": res.pi_liq_at_alpha_risk,
+                "params": {"sigma_annual": res.sigma_stressed, "mu_annual": res.inputs.mu}}
+    i = res.inputs
+    r = model_alpha(m, asset, venue, i.theta_f, i.epsilon, i.horizon_days * 24.0, end, lookback_days, prices_file)
+    return {**r, "alpha_risk_gbm": res.alpha_risk, "leverage_risk": (1 - r["alpha_risk"]) / r["alpha_risk"],
+            "pi_liq_at_alpha_risk": r["pi_liq_at_alpha"],
+            "model_note": "alpha_risk under the chosen model (unstressed); alpha_econ stays the GBM Variant 1"}
 
 
 @handle_errors

@@ -740,6 +740,10 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     funding_html, w = with_warnings(lambda: _funding_section(assets))
     funding_html += w
     step("funding diagnostics")
+    from basisctl.report.risk_section import risk_section
+
+    risk_html, w = with_warnings(lambda: risk_section(assets, quick))
+    risk_html += w
     extra = {"allow_missing_funding": True} if allow_missing_funding else {}
     exp, w = with_warnings(lambda: run_experiment(periods, on_step=lambda s: step(f"backtest {s}"), **extra))
     bt_html = _backtest_section(exp, periods) + w
@@ -751,14 +755,15 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     step("portfolio")
     nav = ("<nav><a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
            "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
-           "<a href='#portfolio'>Portfolio</a><a href='#data'>Data</a></nav>")
+           "<a href='#portfolio'>Portfolio</a><a href='#risk'>Risk honesty</a><a href='#data'>Data</a></nav>")
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>basisctl report</title>"
            f"<style>{CSS}</style></head><body><h1>basisctl report</h1>"
            f"<p>basisctl {__version__}; market data from the data dirs listed under <a href='#data'>Data</a>; "
            f"static layer calibrated at {DEFAULT_ASOF:%Y-%m-%d}. "
            "All returns are fractions of initial capital shown as %. Generated offline by "
            f"<code>basisctl report --out {html.escape(str(out_dir))}{' --quick' if quick else ''}</code>.</p>{nav}"
-           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}{portfolio_html}{data_section()}</body></html>")
+           f"{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}{portfolio_html}{risk_html}"
+           f"{data_section()}</body></html>")
     path = out_dir / "index.html"
     path.write_text(doc, encoding="utf-8")
     return path
