@@ -41,6 +41,9 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     Each section lists the warnings (substitutions, thin samples, missing funding) made while building it."""
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    from basisctl.data.locator import clear_files_read
+
+    clear_files_read()  # the Data section lists the files of this run only
     assets = [a.upper() for a in assets]
     periods = [p for p in DEFAULT_PERIODS if p.asset in assets]
     if quick:
