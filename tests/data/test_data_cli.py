@@ -86,7 +86,7 @@ def test_check_unknown_columns_and_missing_file(tmp_path: Path) -> None:
     p = tmp_path / "x.csv"
     p.write_text("a,b\n1,2\n")
     r = run("check", str(p))
-    assert r.exit_code == 1 and "funding columns" in r.stdout
+    assert r.exit_code == 2 and "cannot tell candles from funding" in r.output
     r = run("check", str(tmp_path / "nope.csv"))
     assert r.exit_code == 2 and "no such file" in r.output
 

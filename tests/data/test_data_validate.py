@@ -219,8 +219,9 @@ def test_funding_in_percent_is_flagged(funding_csv) -> None:
     _, _, frame = funding_csv
     pct = frame.assign(rate=frame["rate"] * 100)
     rep = check_funding(pct)
-    file_level = [i for i in rep.issues if i.row is None]
-    assert len(file_level) == 1 and file_level[0].column == "rate" and "percent" in file_level[0].got
+    pct_issues = [i for i in rep.issues if "percent" in i.got]  # one issue naming the first scaled row
+    assert len(pct_issues) == 1 and pct_issues[0].column == "rate"
+    assert pct_issues[0].row == int((frame["rate"] != 0).to_numpy().argmax())
 
 
 def test_single_percent_row_above_cap(funding_csv) -> None:

@@ -38,8 +38,8 @@ def test_costs_quote_eth_contract(side: str) -> None:
     mid = Decimal(10) ** 12 / (s * s)
     a_in, a_out = Decimal(d["spot"]["amount_in"]), Decimal(d["spot"]["amount_out"])
     if side == "buy-basis":
-        eff = (a_in / Decimal(10) ** 6) / (a_out / Decimal(10) ** 18)
-        expect = (eff / mid - 1) * 10_000
+        # one convention (issue 10): USD lost vs mid / USD notional = 1 - base received x mid / USD spent
+        expect = (1 - (a_out / Decimal(10) ** 18) * mid / (a_in / Decimal(10) ** 6)) * 10_000
     else:
         eff = (a_out / Decimal(10) ** 6) / (a_in / Decimal(10) ** 18)
         expect = (1 - eff / mid) * 10_000

@@ -23,6 +23,7 @@ import pandas as pd
 from basisctl.calibration.volatility import bar_hours_of
 from basisctl.data import locator
 from basisctl.errors import DataCoverageError
+from basisctl.warnings import records_warnings
 
 PRICE_MARKETS: dict[str, str] = {"binance": "binance_perp", "hyperliquid": "hyperliquid_perp", "bybit": "bybit_perp"}
 
@@ -78,6 +79,8 @@ class BacktestData:
     def basis_proxy(self) -> bool:
         """True when the spot leg is valued at the perp prices (no real basis)."""
         return self.spot_source == SPOT_PROXY
+    #: substitutions behind these inputs (basisctl.warnings), e.g. funding settlements missing in the window
+    warnings: tuple[str, ...] = ()
 
     @property
     def start(self) -> pd.Timestamp:
@@ -92,9 +95,11 @@ class BacktestData:
     def days(self) -> float:
         return (self.end - self.start).total_seconds() / 86400.0
 
-    def with_funding(self, funding: pd.DataFrame, source: str) -> BacktestData:
+    @records_warnings
+    def with_funding(self, funding: pd.DataFrame, source: str, allow_missing_funding: bool = False) -> BacktestData:
         """Same bars, another funding stream (the funding-environment experiment)."""
         al = align_funding(funding, self.ts, self.bar_hours)
+        check_missing_funding(al, source, allow_missing_funding)
         return BacktestData(self.asset, self.ts, self.bar_hours, self.p_open, self.p_high, self.p_close,
                             self.s_open, self.s_close, al, self.prices_source, source, self.spot_source)
 
@@ -174,6 +179,28 @@ def load_spot(asset: str, ts: pd.DatetimeIndex, mode: str, prices_market: str = 
     op = sp["open"].fillna(close.shift(1)).fillna(close)
     label = f"binance_spot/{a}_1h" + (f" ({miss} missing bars filled with the previous spot close)" if miss else "")
     return op.to_numpy(float), close.to_numpy(float), label
+
+
+#: Missing settlements above this share of a backtest window's expected settlements are an error [decimal].
+MAX_MISSING_FUNDING_SHARE: float = 0.02
+
+
+def check_missing_funding(al: FundingAlignment, source: str, allow: bool = False) -> None:
+    """Missing settlements are never paid: above ``MAX_MISSING_FUNDING_SHARE`` of the window refuse (unless
+    ``allow``, the CLI's ``--allow-missing-funding``), and say so with a warning whenever any are missing."""
+    missing = al.missing_settlements
+    if missing <= 0:
+        return
+    expected = missing + al.n_settlements
+    share = missing / expected
+    what = (f"{source}: {missing:,} of {expected:,} funding settlements ({share:.2%}) missing in the backtest "
+            "window; they are not paid")
+    if share > MAX_MISSING_FUNDING_SHARE and not allow:
+        raise DataCoverageError(f"{what} - above {MAX_MISSING_FUNDING_SHARE:.0%}: choose a covered window, supply "
+                                "--funding-file, or pass --allow-missing-funding")
+    from basisctl.warnings import substitute
+
+    substitute("missing_data", what)
 
 
 def _bar_hours(candles: pd.DataFrame) -> float:
@@ -286,6 +313,7 @@ def load_funding_stream(asset: str, venue: str, funding_file: str | Path | None 
     return locator.load_funding(venue, asset), f"{venue}/{asset}"  # missing: where it looked, how to fetch
 
 
+@records_warnings
 def prepare(
     asset: str,
     start: pd.Timestamp | str,
@@ -299,9 +327,13 @@ def prepare(
     prices: pd.DataFrame | None = None,
     funding: pd.DataFrame | None = None,
     spot: str = "perp",
+    allow_missing_funding: bool = False,
 ) -> BacktestData:
     """Bars + aligned funding for one asset over [start, end). The spot leg: ``spot_file``, else ``spot``
-    (``perp`` = the perp series, the flagged proxy; ``auto`` / ``binance_spot``: see :func:`load_spot`)."""
+    (``perp`` = the perp series, the flagged proxy; ``auto`` / ``binance_spot``: see :func:`load_spot`).
+
+    More than 2 % of the window's funding settlements missing is an error unless ``allow_missing_funding``
+    (any missing settlement is a warning, see :func:`check_missing_funding`)."""
     s, e = utc(start), utc(end)
     if e <= s:
         raise DataCoverageError(f"empty test window: end {e:%Y-%m-%d} <= start {s:%Y-%m-%d}")
@@ -332,6 +364,7 @@ def prepare(
     else:
         funding, fsrc = load_funding_stream(asset, funding_venue, funding_file)
     al = align_funding(funding, ts, bh)
+    check_missing_funding(al, str(funding_file) if funding_file is not None else fsrc, allow_missing_funding)
     return BacktestData(
         asset=asset.upper(), ts=ts, bar_hours=bh,
         p_open=bars["open"].to_numpy(float), p_high=bars["high"].to_numpy(float),

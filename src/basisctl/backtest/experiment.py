@@ -127,6 +127,7 @@ def run_experiment(
     config: BacktestConfig | None = None,
     spec: RuleSpec | None = None,
     on_step: Callable[[str], None] | None = None,
+    allow_missing_funding: bool = False,
 ) -> ExperimentResult:
     """Run every (period, venue) backtest; ``on_step`` is called with a label after each one."""
     out = ExperimentResult()
@@ -139,11 +140,11 @@ def run_experiment(
         for v in venues:
             f, src = load_funding_stream(p.asset, v)
             if base is None:
-                base = prepare(p.asset, p.start, p.end, funding=f)
+                base = prepare(p.asset, p.start, p.end, funding=f, allow_missing_funding=allow_missing_funding)
                 data = base
             else:
-                data = base.with_funding(f, src)
-            data = data if data.funding_source != "frame" else base.with_funding(f, src)
+                data = base.with_funding(f, src, allow_missing_funding)
+            data = data if data.funding_source != "frame" else base.with_funding(f, src, allow_missing_funding)
             out.results[(p.label, p.asset, v)] = run_backtest(data, rule, CostModel.paper(p.asset), cfg)
             if on_step:
                 on_step(f"{p.asset} {p.label} {v}")

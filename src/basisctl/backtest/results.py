@@ -189,6 +189,7 @@ class BacktestResult:
             "q_min_usd": self.config.q_min_usd,
             "buffer_bps": self.config.buffer_bps,
             "delay_bars": self.config.delay_bars,
+            "warnings": list(dict.fromkeys([*self.rule.warnings, *self.data.warnings])),
         }
 
     def summary(self) -> str:

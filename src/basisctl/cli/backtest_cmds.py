@@ -5,29 +5,33 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from basisctl.backtest import (
-    JSON_KEYS,
-    BacktestConfig,
-    CostModel,
-    calibrate_rule,
-    paper_cost_bps,
-    prepare,
-    run_backtest,
+from basisctl.cli._common import (
+    SPIKES_HELP,
+    STRICT_HELP,
+    console,
+    err_console,
+    fail,
+    fmt_number,
+    full_table,
+    handle_errors,
+    parse_floats,
+    print_json,
 )
-from basisctl.backtest.data import _bar_hours, utc
-from basisctl.backtest.results import BacktestResult
-from basisctl.backtest.rule import RuleSpec
-from basisctl.backtest.sweep import EXECUTORS, SweepGrid, run_sweep
-from basisctl.cli._common import console, err_console, fail, handle_errors, parse_floats, print_json
+from basisctl.cli._defaults import SWEEP_EXECUTORS as EXECUTORS
 from basisctl.errors import DataCoverageError
 
+if TYPE_CHECKING:
+    from basisctl.backtest.results import BacktestResult
+
+# numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
+
+ALLOW_MISSING_HELP = ("Run even when more than 2% of the window's funding settlements are missing (they are not "
+                      "paid; a warning says how many).")
 DEFAULT_FROM = "2025-03-10"
 DEFAULT_TO = "2026-03-10"
 
@@ -37,15 +41,34 @@ def _progress() -> Progress:
                     console=err_console, transient=False)
 
 
+FUNDING_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.data.locator.FUNDING_VENUES
+PRICES_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.backtest.data.PRICE_MARKETS
+
+
+def check_venues(prices_venue: str | None, funding_venue: str | None) -> None:
+    """A misspelt venue is named with the valid ones before any data is read."""
+    if prices_venue is not None and prices_venue.lower() not in PRICES_VENUES:
+        fail(f"unknown --prices-venue '{prices_venue}': expected one of {', '.join(PRICES_VENUES)}")
+    if funding_venue is not None and funding_venue.lower() not in FUNDING_VENUES:
+        fail(f"unknown --funding-venue '{funding_venue}': expected one of {', '.join(FUNDING_VENUES)}")
+
+
 def build_backtest(
     asset: str, prices_venue: str, funding_venue: str, prices_file: Path | None, funding_file: Path | None,
     spot_file: Path | None, date_from: str, date_to: str, calib_from: str | None, calib_to: str | None,
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
-    l_max: float | None = None, theta_f: float | None = None, margin_venue: str = "hyperliquid",
-    risk_model: str = "gbm", spot: str = "auto",
+    l_max: float | None = None, theta_f: float | None = None, allow_missing_funding: bool = False,
+    exclude_spikes: bool = False, margin_venue: str = "hyperliquid", risk_model: str = "gbm", spot: str = "auto",
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
+    check_venues(prices_venue if prices_file is None else None, funding_venue if funding_file is None else None)
+    import pandas as pd
+
+    from basisctl.backtest import BacktestConfig, CostModel, calibrate_rule, paper_cost_bps, prepare, run_backtest
+    from basisctl.backtest.data import _bar_hours, utc
+    from basisctl.backtest.rule import RuleSpec
+
     a = asset.upper()
     start = utc(date_from)
     c_to = utc(calib_to) if calib_to else start
@@ -59,7 +82,7 @@ def build_backtest(
     if prices_file is not None:
         from basisctl.data.io import read_candles
 
-        candles = read_candles(prices_file)
+        candles = read_candles(prices_file, exclude_spikes=exclude_spikes)
         bar_h = _bar_hours(candles)
     if funding_file is not None:
         from basisctl.data.io import read_funding
@@ -78,7 +101,7 @@ def build_backtest(
         rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv),
                                prices_file)
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
-                   prices=candles, funding=funding, spot=spot)
+                   prices=candles, funding=funding, spot=spot, allow_missing_funding=allow_missing_funding)
     if prices_file is not None or funding_file is not None:
         data = type(data)(**{**data.__dict__,
                              "prices_source": str(prices_file) if prices_file else data.prices_source,
@@ -151,12 +174,18 @@ def backtest(
     = False,
     out: Annotated[Path | None, typer.Option(help="Write metrics.json, bars.parquet, trades.csv, summary.txt.")]
     = None,
+    allow_missing_funding: Annotated[bool, typer.Option(
+        "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
+    exclude_spikes: Annotated[bool, typer.Option("--exclude-spikes", help=SPIKES_HELP)] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
     """Replay one asset under the frozen band rule (calibrated before --from) with real funding."""
+    from basisctl.backtest import JSON_KEYS
+
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
-                         kappa_bps, bar, budget_bps, l_max, theta_f, margin_venue=venue, risk_model=risk_model,
-                         spot=spot)
+                         kappa_bps, bar, budget_bps, l_max, theta_f, allow_missing_funding, exclude_spikes,
+                         margin_venue=venue, risk_model=risk_model, spot=spot)
     if out is not None:
         write_outputs(res, out)
     if as_json:
@@ -165,7 +194,7 @@ def backtest(
         return
     console.print(res.summary(), highlight=False)
     if out is not None:
-        console.print(f"wrote {out}/metrics.json, bars.parquet, trades.csv, summary.txt")
+        console.print(f"wrote {out}/metrics.json, bars.parquet, trades.csv, summary.txt", highlight=False, markup=False)
 
 
 @handle_errors
@@ -186,11 +215,16 @@ def sweep(
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print rows as a JSON list.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the table (.csv or .parquet).")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the table as CSV on stdout (full precision).")]
+    = False,
     universe: Annotated[Path | None, typer.Option(help="Folder of user files (funding/<venue>/<ASSET>.csv, "
                                                   "prices/<market>/<ASSET>_1h.csv): venue table per asset, "
                                                   "calibrated up to --to.")] = None,
     ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster (e.g. ray://head:10001 or "
                                                     "auto) for --executor ray.")] = None,
+    allow_missing_funding: Annotated[bool, typer.Option(
+        "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
     """Evaluate the rule over a parameter grid (results identical for every executor), or with --universe DIR
     rank venues for every asset with data in a folder of your files (one independent task per asset)."""
@@ -201,11 +235,18 @@ def sweep(
         return
     if asset is None:
         fail("give --asset (parameter grid) or --universe DIR (every asset in a folder)")
+    import pandas as pd
+
+    from basisctl.backtest import calibrate_rule, paper_cost_bps, prepare
+    from basisctl.backtest.data import utc
+    from basisctl.backtest.sweep import SweepGrid, run_sweep
+
+    check_venues(None, funding_venue)
     a = asset.upper()
     start = utc(date_from)
     costs = parse_floats(cost_bps, "cost-bps") or [paper_cost_bps(a)]
     rule = calibrate_rule(a, start - pd.DateOffset(years=2), start, costs[0])
-    data = prepare(a, start, utc(date_to), "binance", funding_venue)
+    data = prepare(a, start, utc(date_to), "binance", funding_venue, allow_missing_funding=allow_missing_funding)
     grid = SweepGrid(
         alpha_target_mult=parse_floats(alpha_mult, "alpha-mult") or [1.0],
         alpha_lower=parse_floats(alpha_lower, "alpha-lower") or [None],
@@ -224,17 +265,17 @@ def sweep(
     if as_json:
         print_json(df.to_dict(orient="records"))
         return
-    t = Table(title=f"Sweep {a} {date_from} -> {date_to}, {funding_venue} funding ({n} points)")
+    if as_csv:
+        import sys
+
+        df.to_csv(sys.stdout, index=False)
+        return
     cols = ["alpha_target_mult", "alpha_target", "alpha_lower_eff", "alpha_upper_eff", "cost_bps", "q_min_usd",
             "buffer_bps", "budget_bps", "apy", "funding_apy", "max_drawdown", "avg_leverage", "rebalances",
             "emergencies", "liquidations"]
-    for c in cols:
-        t.add_column(c, justify="right")
-    for _, r in df.iterrows():
-        if r.get("error"):
-            continue
-        t.add_row(*[f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols])
-    console.print(t)
+    rows = [[fmt_number(r[c]) for c in cols] for _, r in df.iterrows() if not r.get("error")]
+    console.print(full_table(f"Sweep {a} {date_from} -> {date_to}, {funding_venue} funding ({n} points)",
+                             cols, rows), crop=False)
 
 
 @handle_errors
@@ -242,13 +283,20 @@ def report(
     out: Annotated[Path, typer.Option(help="Output directory; writes DIR/index.html (self-contained).")],
     assets: Annotated[str, typer.Option(help="Assets for the static grid and backtests.")] = "BTC,ETH,LINK,DOGE",
     quick: Annotated[bool, typer.Option(help="Small subset (first period per asset, fewer grid cells).")] = False,
+    allow_missing_funding: Annotated[bool, typer.Option(
+        "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
-    """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report."""
+    """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report.
+
+    Warnings (substituted inputs, thin samples, missing funding) are listed under the section they affect."""
     from basisctl.report import build_report
 
     names = [x.strip().upper() for x in assets.split(",") if x.strip()]
     if not names:
         fail("--assets needs at least one symbol")
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is an existing file; the report writes DIR/index.html, so give a directory")
     _ensure_data(names)
     with _progress() as prog:
         tid = prog.add_task("report", total=None)
@@ -256,8 +304,9 @@ def report(
         def step(label: str, done: int, total: int) -> None:
             prog.update(tid, description=f"report: {label}", completed=done, total=total)
 
-        path = build_report(out, assets=names, quick=quick, on_step=step)
-    console.print(f"wrote {path}")
+        path = build_report(out, assets=names, quick=quick, on_step=step,
+                            allow_missing_funding=allow_missing_funding)
+    console.print(f"wrote {path}", highlight=False, markup=False)
 
 
 def _ensure_data(assets: list[str]) -> None:

@@ -17,38 +17,45 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from basisctl.calibration.inputs import DEFAULT_ASOF, user_series, utc
-from basisctl.cli._common import console, err_console, fail, handle_errors, parse_floats, parse_strs, print_json
-from basisctl.data import locator
-from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
-from basisctl.model.margin import VENUES
-from basisctl.model.static import alpha_liq, hit_probability_log_barrier
-from basisctl.simulate.bootstrap import alpha_lower_bootstrap
-from basisctl.simulate.engine import BACKENDS, simulate_hits
-from basisctl.simulate.grids import (
+from basisctl.cli._common import (
+    SPIKES_HELP,
+    STRICT_HELP,
+    check_model_flags,
+    console,
+    err_console,
+    fail,
+    handle_errors,
+    parse_floats,
+    parse_strs,
+    print_json,
+)
+from basisctl.cli._defaults import (
+    DATA_ASSETS,
+    DEFAULT_ASOF_DATE,
+    DEFAULT_EPS_LIQ,
     DEFAULT_EPSILON,
+    DEFAULT_H_LIQ_HOURS,
     DEFAULT_LOOKBACK_DAYS,
     DEFAULT_LOWER_MC_PATHS,
     DEFAULT_MC_HORIZON_DAYS,
     DEFAULT_STRESS,
     DEFAULT_UPPER_PATHS,
-    MIN_BOOT_COVERAGE,
-    BandInputs,
-    hourly_returns,
-    lower_grid,
-    resolve_band_inputs,
-    upper_grid,
-    upper_rows,
+    SIM_BACKENDS,
 )
-from basisctl.simulate.models import GBM, FullState
+from basisctl.cli._defaults import MARGIN_VENUES as VENUES
 
-__all__ = ["MIN_BOOT_COVERAGE", "BandInputs", "hourly_returns", "register"]
+# numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
+__all__ = ["register"]
 
 DEFAULT_COSTS_BPS = "5,10,20,30"
 
-# the band inputs and grids live in basisctl.simulate.grids (shared with the HTML report)
-_resolve = resolve_band_inputs
-_upper_rows = upper_rows
+
+def __getattr__(name: str) -> Any:  # the band inputs and grids live in basisctl.simulate.grids
+    if name in ("MIN_BOOT_COVERAGE", "BandInputs", "hourly_returns"):
+        from basisctl.simulate import grids
+
+        return getattr(grids, name)
+    raise AttributeError(name)
 
 
 @contextmanager
@@ -63,13 +70,14 @@ def _progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
 
 
 def _check_backend(backend: str) -> str:
-    if backend not in BACKENDS:
-        fail(f"--backend must be one of {', '.join(BACKENDS)} (got '{backend}')")
+    if backend not in SIM_BACKENDS:
+        fail(f"--backend must be one of {', '.join(SIM_BACKENDS)} (got '{backend}')")
     return backend
 
 
 def register(app: typer.Typer) -> None:
-    sim = typer.Typer(help="Monte Carlo evidence for the dynamic band (paper Sec. VIII).", no_args_is_help=True)
+    sim = typer.Typer(rich_markup_mode=None, help="Monte Carlo evidence for the dynamic band (paper Sec. VIII).",
+                      no_args_is_help=True)
     app.add_typer(sim, name="simulate")
 
     @app.command("bands")
@@ -80,7 +88,7 @@ def register(app: typer.Typer) -> None:
         asset: str = typer.Option(..., help="BTC, ETH, LINK, DOGE (data-dir assets); other assets need "
                                   "--sigma, --kappa14-bps and --l-max."),
         sigma: float | None = typer.Option(None, help="Unstressed annualised vol; default: 1h data-dir candles."),
-        asof: str | None = typer.Option(None, help=f"Calibration end (UTC), default {DEFAULT_ASOF:%Y-%m-%d}."),
+        asof: str | None = typer.Option(None, help=f"Calibration end (UTC), default {DEFAULT_ASOF_DATE}."),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
         stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier for alpha_target and alpha_L."),
         h_liq_hours: float = typer.Option(DEFAULT_H_LIQ_HOURS, help="Operational solvency horizon h_liq [h]."),
@@ -108,14 +116,24 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
         risk_model: str = typer.Option("gbm", help="Liquidation-risk model for alpha_target and alpha_L: gbm "
                                        "(paper, stressed) | kou | fhs | evt | adaptive (unstressed; docs/risk.md)."),
+        exclude_spikes: bool = typer.Option(False, "--exclude-spikes", help=SPIKES_HELP),
+        strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
     ) -> None:
         """Band boundaries for one venue/asset: alpha_target, alpha_L (eq. 38), alpha_U per cost (eq. 45).
 
         With --prices-file/--funding-file and no --asof, the calibration ends where the given files end."""
+        from basisctl.calibration.inputs import user_series, utc
+        from basisctl.model.bands import alpha_lower
+        from basisctl.model.static import alpha_liq
+        from basisctl.simulate.bootstrap import alpha_lower_bootstrap
+        from basisctl.simulate.grids import hourly_returns, resolve_band_inputs, upper_rows
+
+        check_model_flags(sigma=sigma, stress=stress, lookback_days=lookback_days, h_liq_hours=h_liq_hours,
+                          eps_liq=eps_liq, epsilon=epsilon, l_max=l_max)
         costs = parse_floats(cost_bps, "cost-bps")
-        us = user_series(prices_file, funding_file, asof)
+        us = user_series(prices_file, funding_file, asof, exclude_spikes=exclude_spikes)
         asof = us.asof.isoformat()
-        inp = _resolve(venue, asset, asof, lookback_days, sigma, stress, kappa14_bps, l_max, epsilon,
+        inp = resolve_band_inputs(venue, asset, asof, lookback_days, sigma, stress, kappa14_bps, l_max, epsilon,
                        candles=us.candles, funding=us.funding)
         a_t = inp.alpha_target
         a_l = float(alpha_lower(inp.sigma_stressed, inp.theta_f, h_liq_hours, eps_liq))
@@ -135,7 +153,7 @@ def register(app: typer.Typer) -> None:
             "alpha_target": a_t, "leverage_target": (1 - a_t) / a_t,
             "alpha_lower": a_l, "h_liq_hours": h_liq_hours, "eps_liq": eps_liq,
             "kappa14_bps": inp.kappa14 * 1e4, "kappa14_source": inp.kappa14_source,
-            "upper": _upper_rows(inp, a_t, costs), **risk,
+            "upper": upper_rows(inp, a_t, costs), **risk,
         }
         if optimal:
             out["optimal"] = _optimal_rows(inp.sigma, inp.kappa14, a_l, costs, fixed_usd, capital_usd, q_min_usd)
@@ -199,6 +217,10 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
     ) -> None:
         """Hit rate and hit time of alpha_U (a price fall) within a horizon, starting at alpha_target."""
+        from basisctl.model.static import hit_probability_log_barrier
+        from basisctl.simulate.engine import simulate_hits
+        from basisctl.simulate.models import GBM, FullState
+
         _check_backend(backend)
         if monitoring not in ("continuous", "discrete"):
             fail(f"--monitoring must be continuous or discrete (got '{monitoring}')")
@@ -249,7 +271,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def upper_grid_cmd(
         venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
-        assets: str = typer.Option(",".join(locator.ASSETS), help="Comma-separated assets."),
+        assets: str = typer.Option(",".join(DATA_ASSETS), help="Comma-separated assets."),
         cost_bps: str = typer.Option(DEFAULT_COSTS_BPS, help="K_reb scenarios [bps of capital]."),
         asof: str | None = typer.Option(None, help="Calibration end (UTC)."),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
@@ -266,6 +288,8 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
     ) -> None:
         """Sec. VIII.E / Table XIX: time to reach alpha_U (14-day funding) per venue x asset x cost."""
+        from basisctl.simulate.grids import upper_grid
+
         _check_backend(backend)
         if model not in ("gbm", "bootstrap"):
             fail(f"--model must be gbm or bootstrap (got '{model}')")
@@ -299,7 +323,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def lower_grid_cmd(
         venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
-        assets: str = typer.Option(",".join(locator.ASSETS), help="Comma-separated assets."),
+        assets: str = typer.Option(",".join(DATA_ASSETS), help="Comma-separated assets."),
         asof: str | None = typer.Option(None, help="Calibration end (UTC)."),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
         stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier (closed form, MC and bootstrap)."),
@@ -313,6 +337,8 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
     ) -> None:
         """Sec. VIII.B/C: alpha_L closed form, its GBM Monte Carlo check and bootstrap alpha_L^boot per cell."""
+        from basisctl.simulate.grids import lower_grid
+
         _check_backend(backend)
         vs, as_ = parse_strs(venues), parse_strs(assets)
         with _progress(not json_out, len(vs) * len(as_), "lower-grid") as tick:

@@ -1,29 +1,31 @@
 """``basisctl data``: list the data the locator finds, check a file, download venue history into a Parquet store.
 
-Exit codes: 0 success (``check``: file valid; gaps are printed as warnings), 1 ``check`` found issues
-(all listed), 2 usage errors, unreadable files and failed downloads (one line on stderr).
+Exit codes (the scheme of every command, docs/conventions.md): 0 success (``check``: file valid; gaps and
+settlement-grid offsets are printed as warnings), 1 ``check`` read the file and found issues (all listed),
+2 usage errors, unreadable files, files whose kind cannot be told and failed downloads (one line on stderr).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from basisctl.cli import pool_cmds
 from basisctl.cli._common import console, err_console, fail, handle_errors, print_json
-from basisctl.data import locator
-from basisctl.data.fetch import BINANCE_USDM_URL, HYPERLIQUID_URL
-from basisctl.data.fetch._parse import INTERVAL_MS
-from basisctl.data.io import check_file
-from basisctl.data.validate import ValidationReport
-from basisctl.errors import DataValidationError
+from basisctl.cli._defaults import BINANCE_USDM_URL, DATA_ASSETS, HYPERLIQUID_URL
+
+if TYPE_CHECKING:
+    from basisctl.data.validate import ValidationReport
+
+# data/numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas
 
 data_app = typer.Typer(
+    rich_markup_mode=None,  # help is printed literally: [days], [h], basisctl[gpu] survive
     help="Data: where it is read from (data dirs, user store), file checks, downloads.\n\n"
     "Units: funding rates are decimals per settlement "
     "interval (+ = longs pay shorts), interval_hours in hours; candles are stamped at bar OPEN (UTC).",
@@ -38,7 +40,7 @@ def _n(count: int, noun: str) -> str:
 
 
 def _cell(v: Any) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
@@ -49,6 +51,8 @@ def _cell(v: Any) -> str:
 @handle_errors
 def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False) -> None:
     """List the data the locator finds: each data dir in search order and every funding/price file in it."""
+    from basisctl.data import locator
+
     rts = locator.roots()
     records = locator.describe()
     meta = locator.hyperliquid_meta_path()
@@ -76,18 +80,20 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON 
 # ---------------------------------------------------------------------------------------------------- check
 def _print_report(rep: ValidationReport, max_issues: int) -> None:
     status = "[bold green]OK[/]" if rep.ok else f"[bold red]INVALID[/] ({len(rep.issues)} issues)"
-    console.print(f"{rep.source}: {rep.kind}, {rep.rows} rows: {status}", highlight=False)
+    console.print(f"{escape(rep.source)}: {rep.kind}, {rep.rows} rows: {status}", highlight=False)
     if rep.first is not None:
         iv = f", interval {rep.interval_hours:g} h" if rep.interval_hours else ""
         console.print(f"  span {rep.first.isoformat()} -> {rep.last.isoformat() if rep.last else ''}{iv}")
     for n in rep.notes:
-        console.print(f"  note: {n}", highlight=False)
+        console.print(f"  note: {n}", highlight=False, markup=False)
+    for w in rep.warnings:
+        err_console.print(f"warning: {rep.source}: {w}", highlight=False, markup=False)
     if rep.issues:
         t = Table(title="Issues (row = 0-based data row; line = file line, header = line 1)")
         for c in ("row", "line", "column", "expected", "got"):
             t.add_column(c, overflow="fold")
         for i in rep.issues[:max_issues]:
-            t.add_row(_cell(i.row), _cell(i.line), _cell(i.column), i.expected, i.got)
+            t.add_row(_cell(i.row), _cell(i.line), escape(_cell(i.column)), escape(i.expected), escape(i.got))
         console.print(t)
         if len(rep.issues) > max_issues:
             console.print(f"  ... and {len(rep.issues) - max_issues} more issues (use --max-issues or --json)")
@@ -115,9 +121,16 @@ def check_cmd(
         str | None, typer.Option(help="Candle bar length, e.g. 1h (default: file-name suffix, else inferred).")
     ] = None,
     max_issues: Annotated[int, typer.Option(help="Issues and gaps printed in the table.")] = 50,
+    exclude_spikes: Annotated[bool, typer.Option(
+        "--exclude-spikes", help="Leave one-bar reverting price spikes out (noted) instead of failing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
 ) -> None:
-    """Validate a funding or candle file; exit 1 and list every issue if it is invalid. Gaps are warnings."""
+    """Validate a funding or candle file; exit 1 and list every issue if it is invalid. Gaps are warnings.
+
+    Exit codes: 0 valid, 1 invalid (every issue listed), 2 unreadable file, unknown kind or bad option."""
+    from basisctl.data.fetch._parse import INTERVAL_MS
+    from basisctl.data.io import check_file
+
     if kind not in (None, "funding", "candles"):
         fail(f"--kind expects funding or candles (got '{kind}')")
     if not path.exists():
@@ -127,10 +140,7 @@ def check_cmd(
         if interval not in INTERVAL_MS:
             fail(f"--interval expects one of {', '.join(INTERVAL_MS)} (got '{interval}')")
         ih = INTERVAL_MS[interval] / 3_600_000
-    try:
-        rep = check_file(path, kind, ih)  # type: ignore[arg-type]
-    except DataValidationError as e:  # unreadable or undetectable file: report its issues the same way
-        rep = ValidationReport(kind=kind or "funding", source=str(path), rows=0, issues=e.issues)  # type: ignore[arg-type]
+    rep = check_file(path, kind, ih, exclude_spikes=exclude_spikes)  # type: ignore[arg-type]
     if as_json:
         print_json(rep.as_dict())
     else:
@@ -162,6 +172,7 @@ def fetch_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the append summary as JSON.")] = False,
 ) -> None:
     """Download history into the local Parquet store (incremental: re-fetching never duplicates rows)."""
+    from basisctl.data.fetch._parse import INTERVAL_MS
     from basisctl.data.pull import OTHER_FUNDING_VENUES, Clients, Series, fetch_series, store_for
 
     venue = venue.lower()
@@ -221,7 +232,7 @@ def fetch_cmd(
 # ---------------------------------------------------------------------------------------------------- pull
 @handle_errors
 def pull_cmd(
-    assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = ",".join(locator.ASSETS),
+    assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = ",".join(DATA_ASSETS),
     from_: Annotated[str, typer.Option("--from", help="Earliest UTC date of the history (resumes after what is "
                                                       "stored).")] = "2020-11-01",
     store: Annotated[Path | None, typer.Option(help="Store root (default: the user store, see `data list`).")] = None,
@@ -231,6 +242,7 @@ def pull_cmd(
 ) -> None:
     """Download the data the main job needs (public endpoints, no keys): Binance USD-M funding and 1h/4h klines,
     Hyperliquid funding, recent 1h candles and margin tables. Resumable: run it again to continue or update."""
+    import pandas as pd
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from basisctl.data.pull import Clients, default_set, pull, store_for

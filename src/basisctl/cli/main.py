@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from basisctl.cli import static_cmds
-
 app = typer.Typer(
+    rich_markup_mode=None,  # help is printed literally: [days], [h], basisctl[gpu] survive
     name="basisctl",
     help="Spot-perp basis trading as a collateral control problem (arXiv 2605.05089).\n\n"
     "Units: alpha = margin share of capital; sigma annualised (8760 h/yr); funding as decimals per interval; "
@@ -52,10 +51,14 @@ def _root(
     """Spot-perp basis trading as a collateral control problem (arXiv 2605.05089)."""
 
 
-static_cmds.register(app)
+#: Command modules under basisctl.cli, each with ``register(app)``; a new command group adds one name here.
+#: Keep every module light at import time (numpy/pandas/scipy/numba inside the commands): a test pins it.
+COMMAND_MODULES: list[str] = [
+    "static_cmds", "data_cmds", "bands_cmds", "backtest_cmds", "exec_cmds", "live_cmds", "venue_cmds", "risk_cmds",
+    "rules_cmds",
+]
 
-for _name in ("data_cmds", "bands_cmds", "backtest_cmds", "exec_cmds", "live_cmds", "venue_cmds", "risk_cmds",
-              "rules_cmds"):
+for _name in COMMAND_MODULES:
     try:
         _mod = __import__(f"basisctl.cli.{_name}", fromlist=["register"])
     except ModuleNotFoundError as _e:  # a command group under construction is simply absent

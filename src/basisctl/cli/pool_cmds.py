@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from basisctl.cli._common import console, err_console, fail, handle_errors, print_json
-from basisctl.data.fetch.uniswap_rpc import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_POOL_NAME,
-    ENV_RPC_URL,
-    USDC_WETH_005_POOL,
-    EthRpc,
-    PoolState,
-    fetch_pool_state,
-    normalise_address,
-    write_pool_snapshot,
-)
+from basisctl.cli._defaults import RPC_DEFAULT_BATCH_SIZE, RPC_DEFAULT_POOL_NAME, RPC_ENV_URL, USDC_WETH_005_POOL
+
+# light literals (pinned to basisctl.data.fetch.uniswap_rpc by a test): the fetch module is imported in the command
+DEFAULT_BATCH_SIZE, DEFAULT_POOL_NAME, ENV_RPC_URL = RPC_DEFAULT_BATCH_SIZE, RPC_DEFAULT_POOL_NAME, RPC_ENV_URL
+
+if TYPE_CHECKING:
+    from basisctl.data.fetch.uniswap_rpc import PoolState
 
 POOL_SUBDIR = Path("liquidity") / "uniswap_v3"
 
@@ -77,6 +73,8 @@ def pool_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Fetch a Uniswap v3 pool's state (slot0, liquidity, initialised ticks) at one block from your RPC URL."""
+    from basisctl.data.fetch.uniswap_rpc import EthRpc, fetch_pool_state, normalise_address, write_pool_snapshot
+
     if not rpc_url:
         fail(f"no RPC URL: pass --rpc-url URL or set {ENV_RPC_URL} (an Ethereum mainnet JSON-RPC endpoint)")
     if batch_size < 1:

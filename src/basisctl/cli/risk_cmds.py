@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
-from basisctl.calibration.inputs import utc
 from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
-from basisctl.model.margin import check_venue, theta_f_for
-from basisctl.model.static import alpha_liq
-from basisctl.risk import coverage as cov
-from basisctl.risk.base import alpha_at, check_horizon, pi_liq
-from basisctl.risk.fit import check_model, fit_model, load_bars, window
-from basisctl.risk.gbm import GBMRisk
-from basisctl.risk.kou import KouRisk
-from basisctl.risk.study import asset_barriers
+from basisctl.cli._defaults import FHS_DEFAULT_PATHS, RISK_DEFAULT_MODELS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
 
 MODEL_HELP = "gbm | kou | fhs | evt | adaptive."
 
@@ -32,6 +27,8 @@ MODEL_HELP = "gbm | kou | fhs | evt | adaptive."
 def resolve_theta(venue: str | None, asset: str | None, theta_f: float | None, l_max: float | None
                   ) -> tuple[float, str | None]:
     """theta_F from --theta-f, or the venue's rule for the asset (--l-max overrides the paper's table)."""
+    from basisctl.model.margin import check_venue, theta_f_for
+
     if theta_f is not None:
         th, _ = theta_f_for(venue or "binance", asset or "", l_max=None, theta_f=theta_f)
         return th, (check_venue(venue) if venue else None)
@@ -45,30 +42,39 @@ def resolve_theta(venue: str | None, asset: str | None, theta_f: float | None, l
 @handle_errors
 def pi_liq_cmd(
     model: Annotated[str, typer.Option(help=MODEL_HELP)] = "gbm",
-    alpha: Annotated[float, typer.Option(help="Collateral share \\[fraction of capital].")] = 0.1,
-    horizon_hours: Annotated[float, typer.Option(help="Horizon h \\[hours].")] = 24.0,
+    alpha: Annotated[float, typer.Option(help="Collateral share [fraction of capital].")] = 0.1,
+    horizon_hours: Annotated[float, typer.Option(help="Horizon h [hours].")] = 24.0,
     venue: Annotated[str | None, typer.Option(help="binance | hyperliquid (margin rule theta_F).")] = None,
     asset: Annotated[str | None, typer.Option(help="Asset (margin rule and calibration data).")] = None,
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction (overrides the venue rule).")]
     = None,
     l_max: Annotated[float | None, typer.Option(help="Venue max leverage (sets theta_F).")] = None,
-    sigma: Annotated[float | None, typer.Option(help="Diffusion volatility \\[1/sqrt(yr)] (gbm, kou).")] = None,
-    jump_rate: Annotated[float | None, typer.Option(help="Kou jump rate \\[jumps per year].")] = None,
+    sigma: Annotated[float | None, typer.Option(help="Diffusion volatility [1/sqrt(yr)] (gbm, kou).")] = None,
+    jump_rate: Annotated[float | None, typer.Option(help="Kou jump rate [jumps per year].")] = None,
     jump_p_up: Annotated[float | None, typer.Option(help="Kou probability that a jump is upward.")] = None,
-    jump_mean_up: Annotated[float | None, typer.Option(help="Kou mean up-jump of the log price \\[fraction].")]
+    jump_mean_up: Annotated[float | None, typer.Option(help="Kou mean up-jump of the log price [fraction].")]
     = None,
-    jump_mean_down: Annotated[float | None, typer.Option(help="Kou mean down-jump size \\[fraction, > 0].")]
+    jump_mean_down: Annotated[float | None, typer.Option(help="Kou mean down-jump size [fraction, > 0].")]
     = None,
     prices_file: Annotated[Path | None, typer.Option(help="Candles (CSV/Parquet) to calibrate on instead of the "
                                                      "data's binance_perp bars.")] = None,
     asof: Annotated[str | None, typer.Option(help="Calibration end (UTC, exclusive); default: end of data.")]
     = None,
-    lookback_days: Annotated[float, typer.Option(help="Calibration lookback \\[days].")] = 180.0,
+    lookback_days: Annotated[float, typer.Option(help="Calibration lookback [days].")] = 180.0,
     seed: Annotated[int, typer.Option(help="FHS Monte Carlo seed.")] = 0,
     fhs_paths: Annotated[int, typer.Option(help="FHS Monte Carlo paths.")] = 20_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Pi_liq(alpha; h, theta_F) under a risk model, for explicit parameters or calibrated from data."""
+    import numpy as np
+
+    from basisctl.calibration.inputs import utc
+    from basisctl.model.static import alpha_liq
+    from basisctl.risk.base import pi_liq
+    from basisctl.risk.fit import check_model, fit_model, load_bars, window
+    from basisctl.risk.gbm import GBMRisk
+    from basisctl.risk.kou import KouRisk
+
     m = check_model(model)
     if not (np.isfinite(alpha) and 0 < alpha < 1):
         fail(f"--alpha must lie in the open interval (0, 1) (got {alpha:g})")
@@ -117,6 +123,11 @@ def model_alpha(model: str, asset: str, venue: str, theta: float, epsilon: float
                 asof: pd.Timestamp | None, lookback_days: float, prices_file: Path | None, stress: float = 1.0,
                 seed: int = 0) -> dict[str, Any]:
     """alpha at epsilon under a calibrated model, for the ``--model``/``--risk-model`` options of other commands."""
+    import numpy as np
+
+    from basisctl.risk.base import alpha_at, check_horizon, pi_liq
+    from basisctl.risk.fit import check_model, fit_model, load_bars, window
+
     m = check_model(model)
     check_horizon(horizon_hours)
     bars = load_bars(asset, prices_file)
@@ -141,13 +152,13 @@ def risk_backtest(
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction (overrides the venue rule).")]
     = None,
     l_max: Annotated[float | None, typer.Option(help="Venue max leverage (sets theta_F).")] = None,
-    models: Annotated[str, typer.Option(help="Comma-separated models: " + MODEL_HELP)] = ",".join(cov.DEFAULT_MODELS),
+    models: Annotated[str, typer.Option(help="Comma-separated models: " + MODEL_HELP)] = ",".join(RISK_DEFAULT_MODELS),
     epsilons: Annotated[str, typer.Option(help="Comma-separated liquidation budgets.")] = "0.01,0.001",
-    horizons: Annotated[str, typer.Option(help="Comma-separated horizons \\[hours].")] = "1,24,168",
+    horizons: Annotated[str, typer.Option(help="Comma-separated horizons [hours].")] = "1,24,168",
     date_from: Annotated[str | None, typer.Option("--from", help="First origin (UTC date, inclusive).")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Last origin before this (UTC date).")] = None,
-    lookback_days: Annotated[float, typer.Option(help="Calibration window before each origin \\[days].")] = 180.0,
-    fhs_paths: Annotated[int, typer.Option(help="FHS Monte Carlo paths per origin.")] = cov.fhs_mod.DEFAULT_PATHS,
+    lookback_days: Annotated[float, typer.Option(help="Calibration window before each origin [days].")] = 180.0,
+    fhs_paths: Annotated[int, typer.Option(help="FHS Monte Carlo paths per origin.")] = FHS_DEFAULT_PATHS,
     seed: Annotated[int, typer.Option(help="FHS seed (per-origin streams derive from it and the date).")] = 0,
     gbm_stress: Annotated[float, typer.Option(help="Multiply GBM's sigma (1.5 = the paper's alpha_target).")]
     = 1.0,
@@ -159,6 +170,12 @@ def risk_backtest(
     """Out-of-sample coverage of each model's alpha at epsilon: daily origins, calibrated on the past only;
     a breach is the next h hours of bar highs crossing that alpha's liquidation barrier. Tests use
     non-overlapping origins (ceil(h/24) days apart)."""
+    import pandas as pd
+
+    from basisctl.calibration.inputs import utc
+    from basisctl.risk import coverage as cov
+    from basisctl.risk.study import asset_barriers
+
     th, _ = resolve_theta(venue, asset, theta_f, l_max)
     cfg = cov.StudyConfig(models=tuple(x.lower() for x in parse_strs(models)),
                           epsilons=tuple(parse_floats(epsilons, "epsilons")),

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
-from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_sigma, utc
 from basisctl.cli._common import console, handle_errors, parse_strs, print_json
+from basisctl.cli._defaults import DEFAULT_ASOF_DATE
 from basisctl.errors import BasisctlError
-from basisctl.portfolio.book import allocate as allocate_book
-from basisctl.portfolio.book import weekly_apy
-from basisctl.venues.choice import KEYS, venue_table
-from basisctl.venues.registry import get_venue, venue_names
-from basisctl.venues.sources import parse_funding_files, streams
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
 
 FF_HELP = ("Your funding file for a venue, repeatable: VENUE=PATH (CSV/Parquet in the funding schema; validated, "
            "percent-scaled or implausible rates refused). One file per venue.")
@@ -37,6 +35,8 @@ def _kv_floats(entries: list[str], what: str) -> dict[str, float]:
 
 
 def _calibration(asset: str, asof: pd.Timestamp, lookback_days: float) -> tuple[float, str]:
+    from basisctl.calibration.inputs import calibrate_sigma
+
     v = calibrate_sigma(asset, asof, lookback_days)
     return v.sigma_annual, f"realised {v.interval_hours:g}h perp bars, {v.n_returns} returns"
 
@@ -45,19 +45,27 @@ def _calibration(asset: str, asof: pd.Timestamp, lookback_days: float) -> tuple[
 def venues(
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC.")],
     funding_file: Annotated[list[str] | None, typer.Option(help=FF_HELP)] = None,
-    lookback_days: Annotated[float, typer.Option(help="Calibration window \\[days] ending at --asof.")] = 180.0,
-    asof: Annotated[str | None, typer.Option(help=f"Calibration end (UTC); default {DEFAULT_ASOF:%Y-%m-%d}.")] = None,
+    lookback_days: Annotated[float, typer.Option(help="Calibration window [days] ending at --asof.")] = 180.0,
+    asof: Annotated[str | None, typer.Option(help=f"Calibration end (UTC); default {DEFAULT_ASOF_DATE}.")] = None,
     theta_f: Annotated[list[str] | None, typer.Option(help="VENUE=THETA maintenance margin fraction where the "
                                                       "venue has no documented rule for the asset (e.g. okx).")] = None,
-    stress: Annotated[float, typer.Option(help="Volatility stress \\[x].")] = 1.5,
+    stress: Annotated[float, typer.Option(help="Volatility stress [x].")] = 1.5,
     epsilon: Annotated[float, typer.Option(help="Liquidation budget over the horizon.")] = 1e-3,
-    spread_bps: Annotated[float, typer.Option(help="Bid-ask spread per leg \\[bps of notional].")] = 2.0,
+    spread_bps: Annotated[float, typer.Option(help="Bid-ask spread per leg [bps of notional].")] = 2.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Rank venues for one asset by net carry under each venue's margin rule, best first.
 
     net_carry_apy = (1 - alpha_target) * carry - expected rebalancing cost [decimal per year]. Venues with no data
     (or no margin rule) are listed with a warning and never ranked."""
+    import numpy as np
+    import pandas as pd
+
+    from basisctl.calibration.inputs import utc
+    from basisctl.venues.choice import KEYS, venue_table
+    from basisctl.venues.registry import venue_names
+    from basisctl.venues.sources import parse_funding_files, streams
+
     asset = asset.upper()
     end = utc(asof)
     files = parse_funding_files(funding_file or [])
@@ -91,22 +99,31 @@ def venues(
 
 @handle_errors
 def allocate(
-    capital_usd: Annotated[float, typer.Option(help="Capital D to allocate \\[USD].")],
+    capital_usd: Annotated[float, typer.Option(help="Capital D to allocate [USD].")],
     assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = "BTC,ETH,LINK,DOGE",
     venues_: Annotated[str | None, typer.Option("--venues", help="Comma-separated venues (default: all).")] = None,
-    max_venue_share: Annotated[float, typer.Option(help="Cap per venue \\[fraction of capital].")] = 0.4,
-    max_asset_share: Annotated[float, typer.Option(help="Cap per asset \\[fraction of capital].")] = 0.4,
+    max_venue_share: Annotated[float, typer.Option(help="Cap per venue [fraction of capital].")] = 0.4,
+    max_asset_share: Annotated[float, typer.Option(help="Cap per asset [fraction of capital].")] = 0.4,
     capacity_usd: Annotated[list[str] | None, typer.Option(help="V^max per position, repeatable: VENUE=USD or "
                                                            "VENUE:ASSET=USD (from `basisctl costs capacity`).")] = None,
     risk_aversion: Annotated[float, typer.Option(help="Mean-variance risk aversion on weekly funding APY "
                                                  "(0 = maximise expected net carry only).")] = 1.0,
     funding_file: Annotated[list[str] | None, typer.Option(help="VENUE:ASSET=PATH, repeatable.")] = None,
-    lookback_days: Annotated[float, typer.Option(help="Calibration window \\[days].")] = 180.0,
+    lookback_days: Annotated[float, typer.Option(help="Calibration window [days].")] = 180.0,
     asof: Annotated[str | None, typer.Option(help="Calibration end (UTC).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Allocate capital across asset x venue: maximise expected net carry under capacity, venue and asset caps,
     with a mean-variance diversification term (Ledoit-Wolf shrinkage covariance)."""
+    import pandas as pd
+
+    from basisctl.calibration.inputs import utc
+    from basisctl.portfolio.book import allocate as allocate_book
+    from basisctl.portfolio.book import weekly_apy
+    from basisctl.venues.choice import venue_table
+    from basisctl.venues.registry import get_venue, venue_names
+    from basisctl.venues.sources import parse_funding_files, streams
+
     end = utc(asof)
     files = parse_funding_files(funding_file or [], with_asset=True)
     vs = [get_venue(v).name for v in parse_strs(venues_)] if venues_ else list(venue_names())
@@ -164,9 +181,9 @@ def backtest_portfolio(
     date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = "2026-03-10",
     rebalance: Annotated[str, typer.Option(help="monthly | quarterly | none.")] = "monthly",
     assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = "BTC,ETH",
-    capital_usd: Annotated[float, typer.Option(help="Initial capital \\[USD].")] = 1_000_000.0,
-    max_venue_share: Annotated[float, typer.Option(help="Cap per venue \\[fraction].")] = 0.4,
-    max_asset_share: Annotated[float, typer.Option(help="Cap per asset \\[fraction].")] = 0.4,
+    capital_usd: Annotated[float, typer.Option(help="Initial capital [USD].")] = 1_000_000.0,
+    max_venue_share: Annotated[float, typer.Option(help="Cap per venue [fraction].")] = 0.4,
+    max_asset_share: Annotated[float, typer.Option(help="Cap per asset [fraction].")] = 0.4,
     risk_aversion: Annotated[float, typer.Option(help="Mean-variance risk aversion (0 = LP).")] = 1.0,
     funding_file: Annotated[list[str] | None, typer.Option(help="VENUE:ASSET=PATH, repeatable.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write DIR/portfolio.html (NAV + allocation figures).")]
@@ -175,6 +192,9 @@ def backtest_portfolio(
 ) -> None:
     """Walk-forward book over the data dir and your files, against a Hyperliquid-only and an equal-weight book."""
     from basisctl.backtest.portfolio import run_portfolio
+    from basisctl.calibration.inputs import utc
+    from basisctl.venues.registry import venue_names
+    from basisctl.venues.sources import parse_funding_files, streams
 
     start, end = utc(date_from), utc(date_to)
     files = parse_funding_files(funding_file or [], with_asset=True)
@@ -214,13 +234,17 @@ def backtest_portfolio(
                   str(m["positions_opened"]))
     console.print(t)
     if report is not None:
-        console.print(f"wrote {report / 'portfolio.html'}")
+        console.print(f"wrote {report / 'portfolio.html'}", highlight=False, markup=False)
 
 
 def universe_sweep(folder: Path, date_to: str, executor: str, workers: int | None, ray_address: str | None,
                    as_json: bool, out: Path | None) -> None:
     """``sweep --universe DIR``: the venue table of every asset in the folder (see basisctl.backtest.universe)."""
+    import numpy as np
+    import pandas as pd
+
     from basisctl.backtest.universe import run_universe
+    from basisctl.calibration.inputs import utc
 
     df = run_universe(folder, utc(date_to), executor=executor, workers=workers, ray_address=ray_address)
     if out is not None:

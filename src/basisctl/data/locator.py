@@ -170,6 +170,11 @@ def has_candles(market: str, asset: str, interval: str) -> bool:
 _files_read: dict[str, str] = {}
 
 
+def clear_files_read() -> None:
+    """Forget the files read so far (a report lists only the files of its own run)."""
+    _files_read.clear()
+
+
 def files_read() -> dict[str, str]:
     """``{dataset label: path}`` of every file read in this process (the report's provenance list)."""
     return dict(_files_read)

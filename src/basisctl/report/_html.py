@@ -26,7 +26,8 @@ table{border-collapse:collapse;font-size:.82em;margin:.6em 0}
 td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
 th{background:#eef3f8}figure{margin:1em 0}img{max-width:100%}figcaption,.cap{font-size:.85em;color:#444}
 code{background:#f3f3f3;padding:1px 4px;border-radius:3px;font-size:.92em}.note{background:#fff8e5;padding:.6em 1em;
-border-left:4px solid #d08b00}ul.find li{margin:.3em 0}nav a{margin-right:1em}
+border-left:4px solid #d08b00}.warnings{background:#fdecea;padding:.4em 1em;border-left:4px solid #c0392b;
+font-size:.88em}ul.find li{margin:.3em 0}nav a{margin-right:1em}
 """
 
 
@@ -42,11 +43,25 @@ def _figure(fig: plt.Figure, caption: str, cmd: str) -> str:
             f"<figcaption>{html.escape(caption)} Regenerate: <code>{html.escape(cmd)}</code></figcaption></figure>")
 
 
+def _no_negative_zero(text: str) -> str:
+    """'-0.00%' -> '0.00%': a value that rounds to zero has no sign."""
+    if text.startswith("-") and not any(ch in "123456789" for ch in text):
+        return text[1:]
+    return text
+
+
 def _table(df: pd.DataFrame, caption: str, cmd: str, fmt: dict[str, str] | None = None) -> str:
     d = df.copy()
     for c, f in (fmt or {}).items():
         if c in d:
-            d[c] = [("" if (isinstance(v, float) and np.isnan(v)) else f.format(v)) for v in d[c]]
+            d[c] = [("" if (isinstance(v, float) and np.isnan(v)) else _no_negative_zero(f.format(v))) for v in d[c]]
+    for c in d.columns:  # counts stored as float (a NaN in the column) print as counts: 268, not 268.0
+        if c in (fmt or {}) or not pd.api.types.is_float_dtype(d[c]):
+            continue
+        vals = d[c].to_numpy(dtype=float)
+        fin = vals[np.isfinite(vals)]
+        if fin.size and np.all(fin == np.round(fin)):
+            d[c] = ["" if not np.isfinite(v) else str(int(v)) for v in vals]
     body = d.to_html(index=False, escape=True, border=0)
     return (f'<p class="cap"><b>{html.escape(caption)}</b> Regenerate: <code>{html.escape(cmd)}</code></p>'
             f"{body}")

@@ -9,12 +9,11 @@ Every table and figure caption prints the CLI command that regenerates its numbe
 from __future__ import annotations
 
 import html
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from basisctl import __version__
-from basisctl.backtest.experiment import DEFAULT_PERIODS, PAPER_PERIODS, run_experiment
+from basisctl.backtest.experiment import DEFAULT_PERIODS, PAPER_PERIODS, ExperimentResult, Period, run_experiment
 from basisctl.calibration.inputs import DEFAULT_ASOF
 from basisctl.errors import DataNotFoundError
 from basisctl.report._html import CSS
@@ -27,6 +26,7 @@ from basisctl.report.mc_section import mc_grids, mc_section
 from basisctl.report.paper_section import paper_section
 from basisctl.report.rules_section import rules_section
 from basisctl.report.static_section import static_section
+from basisctl.report.warnings_section import with_warnings
 from basisctl.rules.compare import compare_rules
 
 __all__ = ["build_report", "execution_frames", "mc_grids"]
@@ -35,10 +35,15 @@ Step = Callable[[str, int, int], None]
 
 
 def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK", "DOGE"), quick: bool = False,
-                 on_step: Step | None = None) -> Path:
-    """Write ``out/index.html`` and return its path. ``quick`` = one period per asset and a smaller grid."""
+                 on_step: Step | None = None, allow_missing_funding: bool = False) -> Path:
+    """Write ``out/index.html`` and return its path. ``quick`` = one period per asset and a smaller grid.
+
+    Each section lists the warnings (substitutions, thin samples, missing funding) made while building it."""
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    from basisctl.data.locator import clear_files_read
+
+    clear_files_read()  # the Data section lists the files of this run only
     assets = [a.upper() for a in assets]
     periods = [p for p in DEFAULT_PERIODS if p.asset in assets]
     if quick:
@@ -58,35 +63,55 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
         if on_step:
             on_step(label, done, total)
 
-    static_html, _ = static_section(assets, quick)
+    (static_html, _), w = with_warnings(lambda: static_section(assets, quick))
+    static_html += w
     step("static grid")
-    bands_html = bands_section(assets)
+    bands_html, w = with_warnings(lambda: bands_section(assets))
+    bands_html += w
     step("bands")
-    mc_html = mc_section(assets, note)
+    mc_html, w = with_warnings(lambda: mc_section(assets, note))
+    mc_html += w
     step("Monte Carlo grids")
-    try:
-        exec_html = execution_section()
-    except DataNotFoundError as e:  # liquidity snapshots are optional inputs: say what is missing, go on
-        exec_html = (f"<section id='execution'><h2>Execution</h2><p class='warn'>Not computed: "
-                     f"{html.escape(str(e))}</p></section>")
-        print(f"warning: report: execution section skipped: {e}", file=sys.stderr)
+
+    def execution() -> str:
+        try:
+            return execution_section()
+        except DataNotFoundError as e:  # liquidity snapshots are optional inputs: say what is missing, go on
+            from basisctl.warnings import substitute
+
+            substitute("missing_data", f"report: execution section skipped: {e}")
+            return ("<section id='execution'><h2>Execution</h2><p class='warn'>Not computed: "
+                    f"{html.escape(str(e))}</p></section>")
+
+    exec_html, w = with_warnings(execution)
+    exec_html += w
     step("execution costs and capacity")
-    funding_html = funding_section(assets)
+    funding_html, w = with_warnings(lambda: funding_section(assets))
+    funding_html += w
     step("funding diagnostics")
     from basisctl.report.risk_section import risk_section
 
-    risk_html = risk_section(assets, quick)
-    exp = run_experiment(periods, on_step=lambda s: step(f"backtest {s}"))
+    risk_html, w = with_warnings(lambda: risk_section(assets, quick))
+    risk_html += w
+
+    def experiment(ps: list[Period], label: str) -> ExperimentResult:  # flag only when set (test stubs)
+        if allow_missing_funding:
+            return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"), allow_missing_funding=True)
+        return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"))
+
+    exp, w = with_warnings(lambda: experiment(periods, "backtest "))
     bt_html = backtest_section(exp, periods, title="Out-of-time extension: the funding-environment experiment on the "
-                               "later windows (paper Sec. IX, Tables VII, IX-XI)")
+                               "later windows (paper Sec. IX, Tables VII, IX-XI)") + w
     step("figures")
-    exp_paper = run_experiment(paper_periods, on_step=lambda s: step(f"paper window {s}"))
-    paper_html = paper_section(exp_paper, paper_periods)
-    cmp = compare_rules([*paper_periods, *periods], on_step=lambda s: step(f"compare-rules {s}"))
-    rules_html = rules_section(cmp)
+    exp_paper, w = with_warnings(lambda: experiment(paper_periods, "paper window "))
+    paper_html = paper_section(exp_paper, paper_periods) + w
+    cmp, w = with_warnings(lambda: compare_rules([*paper_periods, *periods],
+                                                 on_step=lambda s: step(f"compare-rules {s}")))
+    rules_html = rules_section(cmp) + w
     from basisctl.report.portfolio_section import report_section  # issue 14: the book across venues
 
-    portfolio_html = report_section(assets, quick)
+    portfolio_html, w = with_warnings(lambda: report_section(assets, quick))
+    portfolio_html += w
     step("portfolio")
     nav = ("<nav><a href='#paper'>Paper window 2024</a><a href='#rules'>Rules compared</a>"
            "<a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"

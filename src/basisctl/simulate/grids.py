@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, utc
+from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, margin_for, utc
 from basisctl.calibration.volatility import bar_hours_of, log_returns_consecutive, realised_vol
 from basisctl.data import locator
 from basisctl.errors import DataCoverageError, ModelDomainError
@@ -36,7 +36,6 @@ from basisctl.model.bands import (
     alpha_upper,
     upper_delta,
 )
-from basisctl.model.margin import theta_f_for
 from basisctl.model.static import alpha_liq, solve_alpha_risk
 from basisctl.simulate.bootstrap import alpha_lower_bootstrap
 from basisctl.simulate.engine import simulate_hits
@@ -90,7 +89,7 @@ def resolve_band_inputs(venue: str, asset: str, asof: pd.Timestamp | str | None,
     (validated user frames) or the data dir."""
     if stress <= 0 or not math.isfinite(stress):
         raise ModelDomainError(f"--stress must be > 0 (got {stress!r})")
-    theta, lm = theta_f_for(venue, asset, l_max=l_max)
+    theta, lm = margin_for(venue, asset, l_max=l_max)
     when = utc(asof)
     if sigma is None and candles is not None:
         bh = bar_hours_of(candles)
