@@ -211,7 +211,7 @@ def test_data_check_unreadable_file_exits_2_and_invalid_file_exits_1(tmp_path: P
 
 # 11. report cosmetics ------------------------------------------------------------------------------------------
 def test_report_tables_print_counts_as_ints_and_no_negative_zero() -> None:
-    from basisctl.report.builder import PCT, _table
+    from basisctl.report._html import PCT, _table
 
     df = pd.DataFrame({"n_windows": [268.0, float("nan")], "apy": [-0.00001, 0.0512]})
     html = _table(df, "c", "cmd", {"apy": PCT})

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from basisctl.backtest.data import utc
-from basisctl.backtest.engine import BacktestConfig
-from basisctl.backtest.experiment import DEFAULT_PERIODS, PAPER_PERIODS, VENUES, Period
-from basisctl.backtest.rule import RuleSpec
 from basisctl.cli._common import console, err_console, fail, handle_errors, parse_strs, print_json
+from basisctl.cli._defaults import DEFAULT_RULE_NAMES as DEFAULT_RULES
+from basisctl.cli._defaults import EXPERIMENT_VENUES as VENUES
+from basisctl.cli._defaults import EXTRA_RULE_NAMES as EXTRA_RULES
+from basisctl.cli._defaults import RULE_NAMES as RULES
 from basisctl.errors import DataCoverageError
-from basisctl.rules.builders import DEFAULT_RULES, EXTRA_RULES, RULES
-from basisctl.rules.compare import ROW_KEYS, compare_rules
+
+if TYPE_CHECKING:
+    from basisctl.backtest.experiment import Period
 
 
 def _periods(assets: list[str], date_from: str | None, date_to: str | None, paper_window: bool = False
              ) -> list[Period]:
+    from basisctl.backtest.data import utc
+    from basisctl.backtest.experiment import DEFAULT_PERIODS, PAPER_PERIODS, Period
+
     if paper_window:
         if date_from is not None or date_to is not None:
             fail("--paper-window sets the window itself (2024, rule frozen on 2023): drop --from/--to")
@@ -82,6 +86,10 @@ def compare_rules_cmd(
     periods = _periods(assets, date_from, date_to, paper_window)
     if not periods:
         fail(f"no window for {', '.join(assets)}")
+    from basisctl.backtest.engine import BacktestConfig
+    from basisctl.backtest.rule import RuleSpec
+    from basisctl.rules.compare import ROW_KEYS, compare_rules
+
     cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd)
     try:
         res = compare_rules(periods, venue_list, rule_list, cfg, RuleSpec(l_max=l_max), prices=prices,
