@@ -943,6 +943,7 @@ class Controller:
         safe = undecided == 0 and not mism
         if safe:  # base-unit repairs need no fresh price: they run on stale data too
             st = self.handle_external(st)
+        if undecided == 0:  # refused (REPAIR_REFUSED) while journal and venue disagree
             st = self.repair_hedge(st)
         tol = self.cfg.limits.hedge_tolerance_usd
         if self.tracker.update(st.unhedged_usd, tol, time.time(), st.ts_ms):
