@@ -152,8 +152,9 @@ class StaleFeed(SimVenue):
 
 def test_stale_feed_does_not_freeze_hedge_repair(tmp_path: Path) -> None:
     """2 BTC (~$180k) unhedged and a stale feed: the old code skipped repair for as long as prices were stale."""
-    from .conftest import START
     from basisctl.live.sim_venue import SimConfig
+
+    from .conftest import START
 
     sim = StaleFeed(tmp_path / "v.sqlite", SimConfig(start=START, initial_spot_base=9.0, initial_perp_size=-7.0,
                                                      initial_perp_usdc=300_000.0 + 7.0 * P0))
@@ -178,8 +179,9 @@ class PerpDown(SimVenue):
 def test_failing_hedge_escalates_by_cycles_then_unwinds(tmp_path: Path, action: str) -> None:
     """Gap of +2 BTC that the perp cannot repair. Escalation counts cycles (3), not only 60 wall seconds; past
     single_leg_timeout_s the controller unwinds spot back to the hedged 7 BTC (or only halts)."""
-    from .conftest import START
     from basisctl.live.sim_venue import SimConfig
+
+    from .conftest import START
 
     sim = PerpDown(tmp_path / "v.sqlite", SimConfig(start=START, initial_spot_base=9.0, initial_perp_size=-7.0,
                                                     initial_perp_usdc=300_000.0 + 7.0 * P0))
@@ -234,7 +236,7 @@ def test_external_position_change_is_detected_and_rehedged(tmp_path: Path, sim: 
 
 @needs_sdk
 def test_liquidation_fill_over_http_is_marked(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
-    srv, hv = hl
+    _srv, hv = hl
     sim.external_fill("perp", "buy", 1.0, "liquidation")
     sim.external_fill("perp", "buy", 0.5, "adl")
     causes = sorted(f.external for f in hv.fills(0))
