@@ -429,6 +429,8 @@ class Controller:
         """Trade SPOT back to the hedged size (spot_base = -perp_size), in slices within the caps."""
         slip = self.cfg.costs.emergency_slippage_bps
         tol_base = self.cfg.limits.hedge_tolerance_usd / st.spot_mid
+        plan = f"{plan}-unwind-{uuid.uuid4().hex[:12]}"
+        total = round(abs(st.hedge_gap), self.sz_spot)
         for _ in range(20):
             gap = st.hedge_gap  # > 0: too much spot
             if abs(gap) <= tol_base:
@@ -443,7 +445,8 @@ class Controller:
             if size <= 0:
                 self.alerts.raise_("UNWIND_BLOCKED", f"cannot {side} spot to unwind gap {gap:+.6f}", st.ts_ms)
                 break
-            r = self.send_order(f"{plan}-unwind", "unwind", "spot", side, size, self._limit(st.spot_mid, side, slip))
+            r = self.send_order(plan, "unwind", "spot", side, size, self._limit(st.spot_mid, side, slip),
+                                plan_qty=total)
             self.ingest()
             st = self.read_state()
             if r.filled <= 0:
@@ -500,7 +503,15 @@ class Controller:
         return self._now() + int(self.cfg.limits.action_expiry_seconds * 1000)
 
     def send_order(
-        self, plan: str, leg: str, market: Market, side: Side, size: float, limit_px: float, reduce_only: bool = False
+        self,
+        plan: str,
+        leg: str,
+        market: Market,
+        side: Side,
+        size: float,
+        limit_px: float,
+        reduce_only: bool = False,
+        plan_qty: float | None = None,
     ) -> LegResult:
         """Journal the intent, send one IOC order, resolve its outcome (never re-sent), journal the result.
         An order that breaks a cap (checked against the latest complete read) is refused before any intent."""
@@ -521,6 +532,7 @@ class Controller:
             "size": size,
             "limit_px": limit_px,
             "reduce_only": reduce_only,
+            "plan_qty": size if plan_qty is None else plan_qty,  # the economic intent's total [base]
             "created_ms": now,
             "expires_at_ms": self._expiry(),
         }
@@ -629,6 +641,8 @@ class Controller:
         if self._stale:
             bps = max(bps, self.cfg.costs.emergency_slippage_bps)
         slip = bps / 1e4
+        plan = f"repair-{uuid.uuid4().hex[:12]}"  # one economic intent: the gap measured now, in <= 3 orders
+        total: float | None = None
         for attempt in range(3):
             fix = hedge_repair(st, self.cfg.limits.hedge_tolerance_usd, self.sz_perp)
             if fix is None:
@@ -644,6 +658,8 @@ class Controller:
                 break
             size = min(fix.size, math.floor(self.caps.max_order_usd / st.mark_px * 10**self.sz_perp)
                        / 10**self.sz_perp)
+            if total is None:
+                total = fix.size
             if attempt == 0:
                 self.alerts.raise_(
                     "ONE_LEGGED",
@@ -656,13 +672,14 @@ class Controller:
                 else st.mark_px * (1 - slip * (attempt + 1))
             )
             self.send_order(
-                "repair",
+                plan,
                 "hedge_repair",
                 "perp",
                 fix.side,
                 size,
                 px,
                 reduce_only=fix.side == "buy" and st.perp_size < 0,
+                plan_qty=total,
             )
             self.ingest()
             st = self.read_state()

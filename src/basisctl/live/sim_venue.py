@@ -295,6 +295,13 @@ class SimVenue:
         gap_usd = abs(self._f("spot_base") + self._f("perp_size")) * spot_mid
         since = self._get("unhedged_since_wall")
         wall = time.time()
+        # unhedged notional x time [USD s]: the previous gap held since the previous observation
+        last_wall, last_gap = float(self._get("track_wall", "0") or 0.0), float(self._get("track_gap_usd", "0"))
+        if last_wall and last_gap > self.config.hedge_tolerance_usd:
+            acc = float(self._get("unhedged_usd_seconds", "0")) + last_gap * max(wall - last_wall, 0.0)
+            self._put("unhedged_usd_seconds", acc)
+        self._put("track_wall", repr(wall))
+        self._put("track_gap_usd", gap_usd)
         if gap_usd > self.config.hedge_tolerance_usd:
             self._put("max_unhedged_usd", max(self._f("max_unhedged_usd"), gap_usd))
             if not since:
@@ -556,6 +563,7 @@ class SimVenue:
             n_orders = self._db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
             n_fills = self._db.execute("SELECT COUNT(*) FROM fills").fetchone()[0]
             liq = self._db.execute("SELECT COUNT(*) FROM events WHERE kind='liquidation'").fetchone()[0]
+            ext = self._db.execute("SELECT COUNT(*) FROM fill_causes").fetchone()[0]
             return {
                 "duplicate_order_requests": int(dup_orders),
                 "duplicate_transfer_requests": int(dup_tr),
@@ -564,6 +572,8 @@ class SimVenue:
                 "liquidations": int(liq),
                 "max_unhedged_usd": self._f("max_unhedged_usd"),
                 "max_unhedged_seconds": self._f("max_unhedged_seconds"),
+                "unhedged_usd_seconds": float(self._get("unhedged_usd_seconds", "0")),
+                "external_fills": int(ext),
             }
 
     def close(self) -> None:
