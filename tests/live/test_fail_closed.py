@@ -303,3 +303,41 @@ def test_rebalance_interrupted_after_spot_reaches_trade_log_once(tmp_path: Path,
     assert len(rows) == 1 and rows[0]["side"] == "sell-basis"
     assert float(rows[0]["notional_usd"]) == pytest.approx(sells[0].size * sells[0].px, abs=0.01)
     assert b.journal.count("trade") == 1
+
+
+# ------------------------------------------------------------------ finding 6: clock skew
+@needs_sdk
+@pytest.mark.parametrize("skew_s", [60.0, -60.0])
+def test_clock_skew_is_measured_and_venue_time_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    skew_s: float) -> None:
+    """Local clock 60 s ahead: the old code flagged every cycle STALE_DATA (prices looked 60 s old); 60 s behind:
+    every order expired on arrival (expiry = local + 15 s = venue - 45 s). Now the offset is measured from the
+    venue's Date header, CLOCK_SKEW is raised and expiry/staleness use venue time: the 2 BTC gap is repaired."""
+    import time as _time
+
+    import pandas as pd
+
+    from basisctl.live.hl_server import HLServer
+    from basisctl.live.sim_venue import SimConfig
+    from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
+    from basisctl.live.venues.hyperliquid.keys import load_signer, test_private_key, test_wallet_address
+
+    now = pd.Timestamp.now(tz="UTC").isoformat()
+    sim = SimVenue(tmp_path / "v.sqlite", SimConfig(start=now, clock="wall", speed=1.0, continue_prices=True,
+                                                    initial_spot_base=9.0, initial_perp_size=-7.0,
+                                                    initial_perp_usdc=300_000.0 + 7.0 * P0))
+    srv = HLServer(sim, test_wallet_address()).start()
+    try:
+        monkeypatch.setenv(KEY_ENV, test_private_key())
+        hv = HyperliquidVenue(srv.url, test_wallet_address(), load_signer(KEY_ENV), "BTC", "UBTC/USDC",
+                              timeout_s=2.0, weight_per_min=1e6, max_retries=1, clock="local",
+                              local_clock=lambda: _time.time() + skew_s)
+        ctl = _ctl(tmp_path, hv, limits={"stale_after_seconds": 30, "action_expiry_seconds": 15})
+        ctl.start()
+        ctl.safe_cycle()
+        assert ctl.alerts.counts.get("CLOCK_SKEW") == 1
+        assert ctl.clock_skew_ms == pytest.approx(-skew_s * 1000, abs=1500)  # Date header: 1 s resolution
+        assert "STALE_DATA" not in ctl.alerts.counts and "ORDER_REJECTED" not in ctl.alerts.counts
+        assert sim.state().unhedged_usd <= 50.0
+    finally:
+        srv.stop()

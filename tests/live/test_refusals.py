@@ -182,3 +182,10 @@ def test_second_controller_on_the_same_journal_is_refused(tmp_path: Path) -> Non
         holder.communicate(timeout=60)
     # the holder is gone: the lock is free again (the kernel released it)
     assert _run("run", "--config", str(cfg), "--max-cycles", "1", "--quiet")[0] == 0
+
+
+def test_dashboard_on_a_non_loopback_host_needs_a_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BASISCTL_API_TOKEN", raising=False)
+    code, out = _run("run", "--config", str(_cfg(tmp_path)), "--serve", "--host", "0.0.0.0", "--max-cycles", "1")
+    _one_line_refusal(code, out, "BASISCTL_API_TOKEN")
+    assert not (tmp_path / "journal.sqlite").exists()
