@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 
-from basisctl.live.ack import acknowledge
 from basisctl.live.controller import Controller
-from basisctl.live.guards import Caps, cap_violation
 from basisctl.live.runner import build
 from basisctl.live.sim_venue import SimVenue
 from basisctl.live.venue import OrderRequest, OrderStatus, VenueError, VenueState
@@ -104,6 +102,8 @@ def test_repair_larger_than_journal_exposure_is_refused(tmp_path: Path, sim: Sim
 
 
 def test_caps_by_hand() -> None:
+    from basisctl.live.guards import Caps, cap_violation
+
     st = VenueState(0, 100.0, 100.0, 100.0, 10.0, 0.0, -10.0, 5_000.0, 40.0)  # $1000 each leg
     caps = Caps(max_order_usd=500.0, max_position_usd=1_200.0, max_gross_notional_usd=2_300.0)
     assert cap_violation(caps, st, "perp", "buy", 5.0) == ""  # $500 order that shrinks the short
@@ -229,6 +229,8 @@ def test_external_position_change_is_detected_and_rehedged(tmp_path: Path, sim: 
     again.start()
     assert again.halted and again.halt_kind == "EXTERNAL_POSITION_CHANGE"
     # ... until an operator acknowledges it
+    from basisctl.live.ack import acknowledge
+
     assert "acknowledged 1 halt" in acknowledge(ctl.cfg)
     again.safe_cycle()
     assert not again.halted and "ACKNOWLEDGED" in again.alerts.counts

@@ -189,3 +189,28 @@ def test_dashboard_on_a_non_loopback_host_needs_a_token(tmp_path: Path, monkeypa
     code, out = _run("run", "--config", str(_cfg(tmp_path)), "--serve", "--host", "0.0.0.0", "--max-cycles", "1")
     _one_line_refusal(code, out, "BASISCTL_API_TOKEN")
     assert not (tmp_path / "journal.sqlite").exists()
+
+
+def test_ack_lifts_an_external_change_halt(tmp_path: Path) -> None:
+    """`basisctl ack --config F`: an external liquidation halts new risk across restarts until acknowledged."""
+    import json
+
+    from basisctl.live.sim_venue import SimVenue
+
+    cfg = _cfg(tmp_path)
+    assert _run("run", "--config", str(cfg), "--max-cycles", "1", "--quiet")[0] == 0
+    assert "no halt is waiting" in _run("ack", "--config", str(cfg))[1]
+    sim = SimVenue(tmp_path / "sim-venue.sqlite")
+    sim.external_fill("perp", "buy", 0.5, "liquidation")
+    sim.close()
+    for _ in range(2):  # halted, and still halted after a restart
+        code, out = _run("run", "--config", str(cfg), "--max-cycles", "1", "--json")
+        s = json.loads(out[out.index("{"):])
+        assert code == 0 and s["halted"] and "EXTERNAL_POSITION_CHANGE" in s["halt_reason"]
+        assert s["state"]["unhedged_usd"] <= 50.0
+    code, out = _run("ack", "--config", str(cfg), "--note", "checked on the venue")
+    assert code == 0 and "acknowledged 1 halt(s) (EXTERNAL_POSITION_CHANGE)" in " ".join(out.split())
+    code, out = _run("run", "--config", str(cfg), "--max-cycles", "1", "--json")
+    assert code == 0 and not json.loads(out[out.index("{"):])["halted"]
+    code, out = _run("ack", "--config", str(tmp_path / "missing.toml"))
+    assert code == 2 and "missing.toml" in out
