@@ -206,7 +206,7 @@ def test_ack_lifts_an_external_change_halt(tmp_path: Path) -> None:
     for _ in range(2):  # halted, and still halted after a restart
         code, out = _run("run", "--config", str(cfg), "--max-cycles", "1", "--json")
         s = json.loads(out[out.index("{"):])
-        assert code == 0 and s["halted"] and "EXTERNAL_POSITION_CHANGE" in s["halt_reason"]
+        assert code == 0 and s["halted"] and "not from a journaled order (liquidation)" in s["halt_reason"]
         assert s["state"]["unhedged_usd"] <= 50.0
     code, out = _run("ack", "--config", str(cfg), "--note", "checked on the venue")
     assert code == 0 and "acknowledged 1 halt(s) (EXTERNAL_POSITION_CHANGE)" in " ".join(out.split())
