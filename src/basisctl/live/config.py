@@ -34,10 +34,10 @@ def _utc_timestamp(v: str | None) -> str | None:
     if v is None:
         return v
     try:
-        ts = pd.Timestamp(v)
+        ok = pd.Timestamp(v) is not pd.NaT
     except (ValueError, TypeError):
-        ts = pd.NaT
-    if ts is pd.NaT:
+        ok = False
+    if not ok:
         raise ValueError("expected an ISO date/time such as 2025-03-07T00:00:00Z")
     return v
 

@@ -271,7 +271,7 @@ class Controller:
             if fix:
                 import dataclasses
 
-                st = dataclasses.replace(st, **fix)
+                st = dataclasses.replace(st, **fix)  # type: ignore[arg-type]  # float fields only
         st = resolve_unknowns(st, derived)
         self._cap_state = st
         self._measure_skew()

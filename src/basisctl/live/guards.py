@@ -34,7 +34,7 @@ def resolve_unknowns(st: VenueState, derived: Mapping[str, float] | None) -> Ven
             unknown.append(k)
     if unknown:
         raise VenueDataError(f"venue read incomplete, unknown: {', '.join(unknown)}; nothing is sent this cycle")
-    return replace(st, **fix) if fix else st
+    return replace(st, **fix) if fix else st  # type: ignore[arg-type]  # float fields only
 
 
 @dataclass(frozen=True)
