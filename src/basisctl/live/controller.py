@@ -169,7 +169,7 @@ class Controller:
         self.policy = policy
         self.band_info = band_info or {}
         self._sleep = sleep or time.sleep
-        self._wall_sleep: Callable[[float], None] = time.sleep  # backoff waits are real time
+        self._wall_sleep: Callable[[float], None] = self._interruptible_sleep  # backoff waits are real time
         lim = cfg.limits
         self.tracker = UnhedgedTracker(
             lim.max_unhedged_seconds, lim.max_unhedged_usd, lim.max_unhedged_cycles, lim.single_leg_timeout_s
@@ -219,6 +219,12 @@ class Controller:
 
         signal.signal(signal.SIGUSR1, on_usr1)
         signal.signal(signal.SIGTERM, on_term)
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        """Real-time wait that ends early once SIGTERM asked the controller to stop [s]."""
+        end = time.monotonic() + seconds
+        while not self.stop_requested and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.2))
 
     def _halt(self, kind: str, why: str, persist: bool = False) -> None:
         """Halt new risk. ``persist``: journal the halt so it survives restarts until `basisctl ack`."""
@@ -1076,9 +1082,16 @@ class Controller:
             if self.stop_requested or (max_cycles is not None and n >= max_cycles):
                 break
             (advance or self._sleep)(self.cfg.cadence_seconds)
-        if self.halted and self.cfg.safety.flatten_on_kill and not self.flattened:
-            self.flatten(self.read_state())
-        self.ingest()
+        for attempt in range(5):  # a last ingest so the journal holds every event (a failed read is retried)
+            try:
+                if self.halted and self.cfg.safety.flatten_on_kill and not self.flattened:
+                    self.flatten(self.read_state())
+                self.ingest()
+                break
+            except (VenueUnavailable, VenueError) as e:
+                why = f"final ingest failed ({e}); retry {attempt + 1}/5"
+                self.alerts.raise_("VENUE_UNAVAILABLE", why, self._now())
+                self._wall_sleep(self.backoff.next_delay())
         return n
 
     # ------------------------------------------------------------------ operating surface
