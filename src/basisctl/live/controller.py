@@ -2,14 +2,20 @@
 
 One cycle
 ---------
+0. An operator's `basisctl ack` lifts a persisted halt (EXTERNAL_POSITION_CHANGE, ONE_LEGGED_TIMEOUT).
 1. Kill switch (file / SIGUSR1 / SIGTERM) -> no new risk; optional flatten.
-2. Observe the venue (prices, balances, position); stale prices -> no action this cycle (alert).
+2. Observe the venue (prices, balances, position). A missing or malformed field is UNKNOWN: the cycle is
+   skipped and nothing is sent (``read_state``; ``safe_cycle`` turns read failures into alerts). Stale prices
+   -> no new risk this cycle (alert); hedge repair still runs, in base units.
 3. Resolve in-flight intents left by a crash (``reconcile.resolve_order`` / ``resolve_transfer``); while any is
    undecided (WAIT) nothing new is sent.
 4. Ingest fills, funding payments and transfers into the journal (idempotent by venue id); compare the
    journal-derived balances with the venue's (POSITION_MISMATCH halts new risk).
-5. One-legged repair: |spot + perp| x px above the tolerance -> perp order to re-hedge; unhedged beyond the
-   configured time or notional -> ONE_LEGGED_ESCALATION (halt new risk, keep repairing).
+5. External position changes (fills no journaled order explains: liquidation, ADL, manual) -> spot back to the
+   hedged size or re-hedge, halt until ack. One-legged repair: |spot + perp| x px above the tolerance -> perp
+   order(s) sized from this cycle's read, capped, refused while journal and venue disagree; unhedged beyond the
+   configured cycles, time or notional -> ONE_LEGGED_ESCALATION (halt new risk, keep repairing); past
+   single_leg_timeout_s -> one_legged_action (unwind spot / halt).
 6. Sweep idle USDC on the spot account into perp margin (completes a rebalance interrupted after its trades).
 7. alpha_t = perp account value / (perp account value + spot inventory incl. idle spot USDC) and
    ``basisctl.model.policy.decide`` (THE shared policy) with side-specific cost curves.
