@@ -28,7 +28,6 @@ Every order/transfer intent (cloid / nonce / expiry) is committed to the journal
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import signal
@@ -54,6 +53,7 @@ from basisctl.live.reconcile import (
     resolve_order,
     resolve_transfer,
 )
+from basisctl.live.trade_log import sync_trade_log
 from basisctl.live.venue import (
     BookSide,
     Market,
@@ -70,7 +70,6 @@ from basisctl.model.policy import Action, BandPolicy, CostCurve, Decision, decid
 
 CRASHPOINT_ENV = "BASISCTL_CRASHPOINT"
 INGEST_OVERLAP_MS = 3_600_000  # re-read this much before the newest journaled event of a kind [ms]
-TRADE_LOG_COLUMNS = ("timestamp", "side", "notional_usd", "target_bps", "realized_bps")
 #: halts that persist in the journal and are lifted only by `basisctl ack`
 ACK_HALTS = ("EXTERNAL_POSITION_CHANGE", "ONE_LEGGED_TIMEOUT")
 
@@ -772,29 +771,8 @@ class Controller:
         return added
 
     def sync_trade_log(self) -> int:
-        """Append to the CSV the journaled trades it lacks (the CSV is written in journal order, so the first n
-        journal trades are the n rows it holds; a row torn by a kill is rewritten). Exactly once per trade."""
-        rows = [e.payload for e in self.journal.entries("trade")]
-        have = 0
-        if self.trade_log.exists():
-            text = self.trade_log.read_text()
-            if text and not text.endswith("\n"):  # a write torn by a kill: drop the partial line
-                text = text[: text.rfind("\n") + 1]
-                self.trade_log.write_text(text)
-            have = max(len(text.splitlines()) - 1, 0)
-        if have >= len(rows):
-            return 0
-        new = not self.trade_log.exists() or self.trade_log.stat().st_size == 0
-        self.trade_log.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.trade_log, "a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=TRADE_LOG_COLUMNS)
-            if new:
-                w.writeheader()
-            for row in rows[have:]:
-                w.writerow({k: row[k] for k in TRADE_LOG_COLUMNS})
-            fh.flush()
-            os.fsync(fh.fileno())
-        return len(rows) - have
+        """Append to the CSV the journaled trades it lacks (exactly once per trade; see ``trade_log``)."""
+        return sync_trade_log(self.journal, self.trade_log)
 
     def _route_ok(self, plan: str, side: Side, base_size: float, st: VenueState) -> bool:
         """Aggregator spot route: quote + freshness + side cost check BEFORE any intent. A refusal is journaled
