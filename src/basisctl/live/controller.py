@@ -53,7 +53,7 @@ from basisctl.live.reconcile import (
     resolve_order,
     resolve_transfer,
 )
-from basisctl.live.trade_log import sync_trade_log
+from basisctl.live.trade_log import TRADE_LOG_COLUMNS, sync_trade_log  # noqa: F401  (re-exported)
 from basisctl.live.venue import (
     BookSide,
     Market,
