@@ -355,7 +355,11 @@ class Controller:
             st = self.read_state()
             if self.ingest() == 0:
                 return st, position_mismatches(self.journal.derived_position().to_dict(), st)
-        raise VenueUnavailable("events keep arriving while reading positions; no stable read this cycle")
+        # events keep arriving between the reads (hourly funding on a fast simulated clock): the read is complete
+        # but cannot be compared this cycle. Repairs still obey the journal-measured exposure; the comparison
+        # runs again next cycle. (Aborting the cycle here left a liquidation unhedged for 23 s in the chaos soak.)
+        self.alerts.raise_("UNSTABLE_READ", "events arrived during every read: position check skipped", st.ts_ms)
+        return st, {}
 
     def ingest(self) -> int:
         """Pull fills, funding and transfers from the venue into the journal (each once, by venue id).
