@@ -184,7 +184,8 @@ class _Zygote:
 
 
 def _zygote(cfg_path: str, err_path: str) -> None:
-    import basisctl.live.runner
+    import basisctl.live.runner  # pre-import: each fork starts warm
+    from basisctl.live.config import load_config
 
     if _have_sdk():
         with contextlib.suppress(ImportError):
@@ -196,6 +197,14 @@ def _zygote(cfg_path: str, err_path: str) -> None:
         pid = _fork_controller(cfg_path, err_path, crash, max_cycles)
         second = ""
         if second_after is not None:  # a second controller on the same journal while the first runs
+            zcfg = load_config(cfg_path)
+            lock = Path(str(zcfg.resolve(zcfg.journal)) + ".lock")
+            t_wait = time.monotonic()
+            while time.monotonic() - t_wait < 10.0:  # the first must hold the lock before the second starts
+                with contextlib.suppress(OSError):
+                    if lock.read_text().strip() == str(pid):
+                        break
+                time.sleep(0.005)
             time.sleep(second_after)
             t0 = time.monotonic()
             pid2 = _fork_controller(cfg_path, err_path, "-", max_cycles)
@@ -350,9 +359,9 @@ def run_chaos(
                 crash = f"{rng.choice(CRASH_POINTS)}@{rng.randint(1, 2)}"
             delay = rng.uniform(0.3, 2.0) if crash is None else round_timeout_s
             second_after = None
-            if k % second_every == second_every // 2:
+            if k % second_every == second_every // 2:  # no crash point: the first must be alive meanwhile
                 second_after = rng.uniform(0.05, 0.3)
-                delay = max(delay, 1.0)
+                crash, delay = None, max(delay, 1.5)
                 faults["second_starts"] += 1
             if rng.random() < 0.08:  # external liquidation / ADL while the controller is down
                 sim.external_fill("perp", "buy", round(rng.uniform(0.02, 0.4), 5), rng.choice(("liquidation", "adl")))
