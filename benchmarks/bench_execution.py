@@ -17,7 +17,7 @@ import numpy as np
 
 from basisctl.execution.analytics import execution_report, synthetic_trade_log, validate_trade_log
 from basisctl.execution.orderbook import impact_cost_bps, synthetic_book_from_depth, walk_book
-from basisctl.execution.uniswap_v3 import shipped_pool
+from basisctl.execution.uniswap_v3 import default_pool
 
 
 def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
@@ -30,7 +30,7 @@ def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
 
 
 def main() -> None:
-    pool = shipped_pool("ETH")
+    pool = default_pool("ETH")
     curve = pool.float_curve()
     mid = pool.price_of("WETH")
     usd = np.geomspace(1e3, 2e7, 64)

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 from scipy.stats import norm
 
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.model.static import StaticInputs, solve_static_grid
 from basisctl.static_grid import static_grid_frame
 
@@ -47,8 +47,7 @@ def naive_cell(c: StaticInputs) -> tuple[float, float]:
 
 
 def clear_caches() -> None:
-    for fn in (shipped._read_parquet, shipped.hyperliquid_universe, shipped.hyperliquid_margin_tables):
-        fn.cache_clear()
+    locator.clear_caches()
 
 
 def main() -> None:

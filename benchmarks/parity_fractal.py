@@ -95,10 +95,10 @@ def main() -> None:
     from basisctl.backtest import BacktestConfig, CostModel, FrozenRule, run_backtest
     from basisctl.backtest.data import BacktestData, FundingAlignment
     from basisctl.backtest.kernel import backtest_nb
-    from basisctl.data import shipped
+    from basisctl.data import locator
 
-    p = shipped.load_candles("binance_perp", "BTC", "1h")
-    f = shipped.load_funding(a.funding, "BTC")
+    p = locator.load_candles("binance_perp", "BTC", "1h")
+    f = locator.load_funding(a.funding, "BTC")
     s, e = pd.Timestamp(START, tz="UTC"), pd.Timestamp(END, tz="UTC")
     p = p[(p.ts >= s) & (p.ts < e)].drop_duplicates("ts").set_index("ts").sort_index()
     f = f[(f.ts >= s) & (f.ts < e)].drop_duplicates("ts").set_index("ts").sort_index()

@@ -26,6 +26,8 @@ def main() -> None:
         ["bench_mc.py", *rep],
         ["bench_backtest.py", *rep],
         ["bench_execution.py"],
+        ["bench_risk.py"],
+        ["bench_allocate.py", *rep],
     ]
     if (HERE.parent / ".venv-bench" / "bin" / "python").exists():
         runs.append(["parity_fractal.py"])

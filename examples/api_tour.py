@@ -1,4 +1,7 @@
-"""A tour of the Python API on the shipped data (runs offline in about 10 s): ``python examples/api_tour.py``.
+"""A tour of the Python API (about 10 s): ``BASISCTL_DATA_DIR=../shared/data python examples/api_tour.py``.
+
+Market data comes from the data locator (``--data-dir`` / ``BASISCTL_DATA_DIR`` / the user store that
+``basisctl data pull`` fills).
 
 Each step is what a notebook cell would hold; every result is a DataFrame or a result object with ``summary()``.
 """
@@ -13,14 +16,15 @@ import pandas as pd
 import basisctl
 from basisctl.backtest import BacktestConfig, CostModel, calibrate_rule, prepare, run_backtest
 from basisctl.calibration.funding import funding_window_stats
-from basisctl.data import list_datasets, load_funding
+from basisctl.data import load_funding
+from basisctl.data.locator import describe
 from basisctl.model.bands import alpha_lower, alpha_upper
 from basisctl.static_grid import static_grid_frame
 
 pd.set_option("display.width", 140)
 
-# 1. What data ships with the package (provenance per file).
-print(list_datasets()[["kind", "venue", "asset", "interval", "rows", "first", "last"]].head(8))
+# 1. What market data the locator finds (file, format, which data dir it comes from).
+print(pd.DataFrame(describe())[["kind", "venue", "asset", "interval", "format", "root"]].head(8))
 
 # 2. Static control: the whole venue x asset grid at the paper's benchmark slice, as a DataFrame.
 grid = static_grid_frame(lookbacks=[180], stresses=[1.5])

@@ -5,21 +5,61 @@ The public API re-exports the pieces users call from notebooks; see docs/ for un
 
 from __future__ import annotations
 
-from basisctl.model.bands import alpha_lower, alpha_upper, upper_delta
-from basisctl.model.margin import theta_f_for, theta_f_from_l_max
-from basisctl.model.policy import Action, BandPolicy, CostCurve, Decision, decide
-from basisctl.model.static import (
-    StaticInputs,
-    StaticResult,
-    alpha_liq,
-    barrier_z,
-    hedge_leverage,
-    pi_liq,
-    solve_alpha_econ,
-    solve_alpha_risk,
-    solve_static,
-    solve_static_grid,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the public names are imported on first use (``basisctl --help`` must not load numpy)
+    from basisctl.model.bands import alpha_lower, alpha_upper, upper_delta
+    from basisctl.model.margin import theta_f_for, theta_f_from_l_max
+    from basisctl.model.policy import Action, BandPolicy, CostCurve, Decision, decide
+    from basisctl.model.static import (
+        StaticInputs,
+        StaticResult,
+        alpha_liq,
+        barrier_z,
+        hedge_leverage,
+        pi_liq,
+        solve_alpha_econ,
+        solve_alpha_risk,
+        solve_static,
+        solve_static_grid,
+    )
+
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("alpha_lower", "alpha_upper", "upper_delta"), "basisctl.model.bands"),
+    **dict.fromkeys(("theta_f_for", "theta_f_from_l_max"), "basisctl.model.margin"),
+    **dict.fromkeys(("Action", "BandPolicy", "CostCurve", "Decision", "decide"), "basisctl.model.policy"),
+    **dict.fromkeys(
+        (
+            "StaticInputs",
+            "StaticResult",
+            "alpha_liq",
+            "barrier_z",
+            "hedge_leverage",
+            "pi_liq",
+            "solve_alpha_econ",
+            "solve_alpha_risk",
+            "solve_static",
+            "solve_static_grid",
+        ),
+        "basisctl.model.static",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'basisctl' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

@@ -61,3 +61,7 @@ class ValidationIssue:
 
 class DataCoverageError(BasisctlError, ValueError):
     """Requested window is not covered by the data (gaps are reported, never filled)."""
+
+
+class DataNotFoundError(DataCoverageError):
+    """A data file is in none of the data dirs; the message says where it looked and how to fetch it."""

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, utc
+from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, margin_for, utc
 from basisctl.errors import BasisctlError
-from basisctl.model.margin import theta_f_for
 from basisctl.model.static import StaticInputs, solve_static_grid
 
 DEFAULT_VENUES: tuple[str, ...] = ("binance", "hyperliquid")
@@ -49,7 +48,7 @@ def static_grid_frame(
     failed: list[dict[str, object]] = []
     for venue in venues:
         for asset in (a.upper() for a in assets):
-            theta, l_max = theta_f_for(venue, asset)
+            theta, l_max = margin_for(venue, asset)
             for lb in lookbacks:
                 key = (asset, float(lb))
                 if key not in sig_cache:

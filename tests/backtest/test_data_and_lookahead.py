@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 
 from basisctl.backtest import BacktestConfig, CostModel, align_funding, calibrate_rule, prepare, run_backtest
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError
 from tests.backtest._bt_synth import T0, make_data, make_rule
+
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
 
 
 def _ts(n: int, h: float = 1.0) -> pd.DatetimeIndex:
@@ -84,7 +86,7 @@ def test_no_funding_in_window_is_an_error() -> None:
         align_funding(f, _ts(10), 1.0)
 
 
-def test_hourly_gap_falls_back_to_4h_or_refuses() -> None:
+def test_hourly_gap_falls_back_to_4h_or_refuses(gappy_hourly_data_dir: object) -> None:
     d = prepare("BTC", "2024-07-01", "2024-08-01", funding_venue="hyperliquid")
     assert d.bar_hours == 4.0 and d.prices_source.endswith("_4h")
     with pytest.raises(DataCoverageError, match="gap"):
@@ -94,8 +96,8 @@ def test_hourly_gap_falls_back_to_4h_or_refuses() -> None:
 def test_calibration_ignores_everything_after_calib_to() -> None:
     """Perturb every price bar and funding row at/after calib_to: the frozen rule is bit-identical."""
     c_to = pd.Timestamp("2025-03-10", tz="UTC")
-    c1 = shipped.load_candles("binance_perp", "BTC", "4h")
-    f = shipped.load_funding("binance", "BTC")
+    c1 = locator.load_candles("binance_perp", "BTC", "4h")
+    f = locator.load_funding("binance", "BTC")
     base = calibrate_rule("BTC", c_to - pd.DateOffset(years=2), c_to, 20.0, candles=c1, candles_bar_hours=4.0,
                           funding=f)
     c2 = c1.copy()

@@ -9,6 +9,8 @@ from basisctl.backtest import BacktestConfig, CostModel, run_backtest
 from basisctl.model.policy import Action, BandPolicy, CostCurve, decide
 from tests.backtest._bt_synth import make_data, make_rule
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 NOCOST = CostModel.fixed(0.0)
 CFG0 = BacktestConfig(capital_usd=1_000_000.0, q_min_usd=0.0, buffer_bps=0.0, charge_entry=False)
 

@@ -14,6 +14,8 @@ from basisctl.backtest.sweep import SweepGrid, run_sweep
 from basisctl.cli.main import app
 from tests.backtest._bt_synth import make_data, make_rule
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 runner = CliRunner()
 GRID = SweepGrid(alpha_target_mult=(0.9, 1.0, 1.2), cost_bps=(10.0, 30.0), q_min_usd=(0.0, 2e5),
                  budget_bps=(float("inf"), 35.0), buffer_bps=(10.0,))
@@ -64,11 +66,11 @@ def test_backtest_cli_json_contract() -> None:
 
 def test_backtest_cli_user_files_and_out_dir(tmp_path) -> None:
     """--prices-file/--funding-file replace shipped data (any symbol)."""
-    from basisctl.data import shipped
+    from basisctl.data import locator
     from basisctl.data.io import write_frame
 
-    c = shipped.load_candles("binance_perp", "ETH", "4h")
-    f = shipped.load_funding("hyperliquid", "ETH")
+    c = locator.load_candles("binance_perp", "ETH", "4h")
+    f = locator.load_funding("hyperliquid", "ETH")
     pf, ff = tmp_path / "XYZ_4h.csv", tmp_path / "fund.parquet"
     write_frame(c[c.ts >= "2024-06-01"], pf)
     write_frame(f, ff)

@@ -6,13 +6,16 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from basisctl.cli.main import app
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.data.io import write_frame
 
 from .venue_server import VenueServer
+
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
 
 runner = CliRunner()
 
@@ -28,15 +31,16 @@ def run(*args: str) -> Out:
     return Out(runner.invoke(app, ["data", *args], env={"COLUMNS": "200"}))
 
 
-def test_list_json_matches_provenance() -> None:
+def test_list_json_shows_roots_and_files() -> None:
     r = run("list", "--json")
     assert r.exit_code == 0, r.output
-    rows = json.loads(r.stdout)
-    ref = shipped.list_datasets()
-    assert len(rows) == len(ref)
-    assert set(rows[0]) == {"kind", "venue", "asset", "interval", "rows", "first", "last", "sources", "notes"}
+    out = json.loads(r.stdout)
+    assert [x["origin"] for x in out["roots"]][-1] == "user store"
+    rows = out["files"]
+    assert set(rows[0]) == {"kind", "venue", "asset", "interval", "format", "root", "path"}
     hl = next(x for x in rows if x["kind"] == "funding" and x["venue"] == "hyperliquid" and x["asset"] == "BTC")
-    assert hl["rows"] == len(shipped.load_funding("hyperliquid", "BTC"))
+    assert hl["path"] == str(locator.funding_path("hyperliquid", "BTC"))
+    assert out["hyperliquid_meta"].endswith(".json")
 
 
 def test_list_table() -> None:
@@ -45,7 +49,7 @@ def test_list_table() -> None:
 
 
 def test_check_good_file_exits_zero_and_warns_about_gaps(tmp_path: Path) -> None:
-    f = shipped.load_candles("binance_spot", "ETH", "1h")
+    f = locator.load_candles("binance_spot", "ETH", "1h")
     p = write_frame(f, tmp_path / "ETH_1h.csv")
     r = run("check", str(p))
     assert r.exit_code == 0, r.output
@@ -53,7 +57,7 @@ def test_check_good_file_exits_zero_and_warns_about_gaps(tmp_path: Path) -> None
 
 
 def test_check_detects_funding_by_columns(tmp_path: Path) -> None:
-    p = write_frame(shipped.load_funding("bybit", "DOGE"), tmp_path / "whatever.csv")
+    p = write_frame(locator.load_funding("bybit", "DOGE"), tmp_path / "whatever.csv")
     r = run("check", str(p), "--json")
     assert r.exit_code == 0
     rep = json.loads(r.stdout)
@@ -61,7 +65,7 @@ def test_check_detects_funding_by_columns(tmp_path: Path) -> None:
 
 
 def test_check_bad_file_exits_nonzero_with_issues(tmp_path: Path) -> None:
-    f = shipped.load_candles("binance_perp", "LINK", "1d").iloc[:100]
+    f = locator.load_candles("binance_perp", "LINK", "1d").iloc[:100]
     p = write_frame(f, tmp_path / "LINK_1d.csv")
     lines = p.read_text().splitlines()
     cells = lines[18].split(",")  # data row 17, file line 19
@@ -82,7 +86,7 @@ def test_check_unknown_columns_and_missing_file(tmp_path: Path) -> None:
     p = tmp_path / "x.csv"
     p.write_text("a,b\n1,2\n")
     r = run("check", str(p))
-    assert r.exit_code == 1 and "funding columns" in r.stdout
+    assert r.exit_code == 2 and "cannot tell candles from funding" in r.output
     r = run("check", str(tmp_path / "nope.csv"))
     assert r.exit_code == 2 and "no such file" in r.output
 
@@ -101,7 +105,7 @@ def test_fetch_into_store_then_resume(venue: VenueServer, tmp_path: Path) -> Non
     out = json.loads(r.stdout)
     assert (out["fetched"], out["added"], out["total"]) == (24, 24, 10 * 24)
     stored = pd.read_parquet(store / "funding" / "hyperliquid" / "BTC.parquet")
-    ref = shipped.load_funding("hyperliquid", "BTC")
+    ref = locator.load_funding("hyperliquid", "BTC")
     ref = ref[(ref["ts"] >= "2024-03-01") & (ref["ts"] < "2024-03-11")]
     assert stored["ts"].tolist() == ref["ts"].tolist() and stored["ts"].is_unique
 
@@ -128,7 +132,7 @@ def test_fetch_binance_candles_table_output(venue: VenueServer, tmp_path: Path) 
     )
     assert r.exit_code == 0, r.output
     assert "fetched 59 rows in 1 request; added 59" in r.stdout
-    assert (tmp_path / "candles" / "binance" / "ETH_1d.parquet").exists()
+    assert (tmp_path / "prices" / "binance_perp" / "ETH_1d.parquet").exists()
 
 
 def test_fetch_usage_errors(venue: VenueServer, tmp_path: Path) -> None:
@@ -136,7 +140,7 @@ def test_fetch_usage_errors(venue: VenueServer, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "no mark-price history" in r.output
     r = run("fetch", "--venue", "binance", "--asset", "BTC", "--store", str(tmp_path), "--base-url", venue.url)
     assert r.exit_code == 2 and "--from is required" in r.output
-    r = run("fetch", "--venue", "kraken", "--asset", "BTC", "--from", "2024-01-01")
+    r = run("fetch", "--venue", "deribit", "--asset", "BTC", "--from", "2024-01-01")
     assert r.exit_code == 2 and "--venue" in r.output
     r = run(
         "fetch",
@@ -173,5 +177,6 @@ def test_fetch_hyperliquid_meta_snapshot(venue: VenueServer, tmp_path: Path) -> 
     )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    uni = pd.read_parquet(out["universe"])
-    assert out["assets"] == len(shipped.hyperliquid_universe()) == len(uni)
+    raw = json.loads(Path(out["path"]).read_text())  # the raw metaAndAssetCtxs response, as the API gave it
+    assert Path(out["path"]).parent == tmp_path / "hyperliquid"
+    assert out["assets"] == len(locator.hyperliquid_universe()) == len(raw[0]["universe"])

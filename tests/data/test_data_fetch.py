@@ -12,13 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.data.fetch import BinanceUsdm, FetchError, HyperliquidInfo, RetryPolicy
 from basisctl.data.fetch._parse import to_ms
 from basisctl.data.store import ParquetStore
 from basisctl.errors import DataValidationError
 
 from .venue_server import BINANCE_FUNDING_MAX, HL_FUNDING_MAX, VenueServer, jitter
+
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
 
 FAST = RetryPolicy(max_retries=3, backoff_base_s=0.25, jitter=0.0)
 FAR_FUTURE = lambda: 4_000_000_000_000  # noqa: E731 - every served bar is closed
@@ -56,7 +58,7 @@ def requests_to(venue: VenueServer, key: str) -> list[dict]:
 # ------------------------------------------------------------------------------------------------ Binance
 def test_binance_funding_pages_stitch_every_row_once(venue: VenueServer) -> None:
     got = binance(venue).funding_history("BTC", "2020-01-01", "2022-01-01")
-    ref = window(shipped.load_funding("binance", "BTC"), "2020-01-01", "2022-01-01")
+    ref = window(locator.load_funding("binance", "BTC"), "2020-01-01", "2022-01-01")
     assert len(ref) > 2 * BINANCE_FUNDING_MAX  # the window needs at least three pages
     np.testing.assert_array_equal(got["ts"].to_numpy(), ref["ts"].to_numpy())
     np.testing.assert_array_equal(got["rate"].to_numpy(), ref["rate"].to_numpy())
@@ -72,14 +74,14 @@ def test_binance_funding_pages_stitch_every_row_once(venue: VenueServer) -> None
 
 def test_binance_funding_intervals_across_the_2024_gap(venue: VenueServer) -> None:
     got = binance(venue).funding_history("ETH", "2023-12-25", "2025-03-15")
-    ref = window(shipped.load_funding("binance", "ETH"), "2023-12-25", "2025-03-15")
+    ref = window(locator.load_funding("binance", "ETH"), "2023-12-25", "2025-03-15")
     np.testing.assert_array_equal(got["ts"].to_numpy(), ref["ts"].to_numpy())
     assert (got["interval_hours"] == 8.0).all()  # a 14-month hole is a gap, not a long interval
 
 
 def test_binance_klines_pages_and_values(venue: VenueServer) -> None:
     got = binance(venue).klines("ETH", "1h", "2022-01-01", "2022-06-01")
-    ref = window(shipped.load_candles("binance_perp", "ETH", "1h"), "2022-01-01", "2022-06-01").reset_index(drop=True)
+    ref = window(locator.load_candles("binance_perp", "ETH", "1h"), "2022-01-01", "2022-06-01").reset_index(drop=True)
     assert len(ref) > 2 * 1500
     pd.testing.assert_frame_equal(got.drop(columns="source"), ref.drop(columns="source"))
     assert len(requests_to(venue, "/fapi/v1/klines")) == 3
@@ -87,13 +89,13 @@ def test_binance_klines_pages_and_values(venue: VenueServer) -> None:
 
 def test_binance_mark_klines_have_no_volume(venue: VenueServer) -> None:
     got = binance(venue).mark_price_klines("BTC", "4h", "2021-01-01", "2021-02-01")
-    ref = window(shipped.load_candles("binance_perp", "BTC", "4h"), "2021-01-01", "2021-02-01")
+    ref = window(locator.load_candles("binance_perp", "BTC", "4h"), "2021-01-01", "2021-02-01")
     assert list(got.columns) == ["ts", "open", "high", "low", "close", "source"]
     np.testing.assert_array_equal(got["close"].to_numpy(), ref["close"].to_numpy())
 
 
 def test_binance_forming_bar_is_dropped(venue: VenueServer) -> None:
-    ref = window(shipped.load_candles("binance_perp", "BTC", "1h"), "2023-03-01", "2023-03-02")
+    ref = window(locator.load_candles("binance_perp", "BTC", "1h"), "2023-03-01", "2023-03-02")
     last_open = int(ref["ts"].iat[-1].value // 1_000_000)
     got = binance(venue, now=lambda: last_open + 30 * 60_000).klines("BTC", "1h", "2023-03-01", "2023-03-02")
     assert len(got) == len(ref) - 1 and got["ts"].iat[-1] == ref["ts"].iat[-2]
@@ -147,7 +149,7 @@ def test_binance_api_rows_are_ms_jittered_and_rounded(venue: VenueServer) -> Non
 # ------------------------------------------------------------------------------------------------ Hyperliquid
 def test_hyperliquid_funding_pages_of_500_across_the_8h_to_1h_switch(venue: VenueServer) -> None:
     got = hyperliquid(venue).funding_history("BTC", "2023-05-12", "2023-08-15")
-    ref = window(shipped.load_funding("hyperliquid", "BTC"), "2023-05-12", "2023-08-15").reset_index(drop=True)
+    ref = window(locator.load_funding("hyperliquid", "BTC"), "2023-05-12", "2023-08-15").reset_index(drop=True)
     assert len(ref) > 2 * HL_FUNDING_MAX
     pd.testing.assert_frame_equal(got.drop(columns="source"), ref.drop(columns="source"))
     calls = requests_to(venue, "fundingHistory")
@@ -158,9 +160,10 @@ def test_hyperliquid_funding_pages_of_500_across_the_8h_to_1h_switch(venue: Venu
 def test_hyperliquid_candles_paged(venue: VenueServer) -> None:
     venue.hl_candle_page = 300
     got = hyperliquid(venue, candle_page_limit=300).candles("ETH", "1h", "2025-03-01", "2025-05-01")
-    ref = shipped.load_candles("hyperliquid_perp", "ETH", "1h")
-    pd.testing.assert_frame_equal(got.drop(columns="source"), ref.drop(columns="source"))
-    assert len(requests_to(venue, "candleSnapshot")) == 4  # 300 + 300 + 300 + 100
+    ref = window(locator.load_candles("hyperliquid_perp", "ETH", "1h"), "2025-03-01", "2025-05-01")
+    assert len(ref) == 61 * 24  # complete hourly bars in the window
+    pd.testing.assert_frame_equal(got.drop(columns="source"), ref.drop(columns="source").reset_index(drop=True))
+    assert len(requests_to(venue, "candleSnapshot")) == 5  # 4 x 300 + 264
 
 
 def test_hyperliquid_500_then_success(venue: VenueServer) -> None:
@@ -185,11 +188,11 @@ def test_hyperliquid_malformed_candle(venue: VenueServer) -> None:
 
 def test_hyperliquid_meta_and_asset_ctxs(venue: VenueServer) -> None:
     meta = hyperliquid(venue).meta_and_asset_ctxs()
-    uni = shipped.hyperliquid_universe()
+    uni = locator.hyperliquid_universe()
     assert list(meta.universe["name"]) == list(uni["name"])
     btc = meta.universe.set_index("name").loc["BTC"]
     assert (btc["maxLeverage"], btc["marginTableId"], btc["ctx_funding"]) == (40, 56, 0.0000125)
-    mt = shipped.hyperliquid_margin_tables()
+    mt = locator.hyperliquid_margin_tables()
     np.testing.assert_array_equal(meta.margin_tables["lower_bound_usd"], mt["lower_bound_usd"])
     np.testing.assert_array_equal(meta.margin_tables["max_leverage"], mt["max_leverage"])
 
@@ -201,7 +204,7 @@ def test_incremental_append_never_duplicates(venue: VenueServer, tmp_path: Path)
     r1 = st.append(hl.funding_history("ETH", "2024-01-01", "2024-02-01"), "funding", "hyperliquid", "ETH")
     r2 = st.append(hl.funding_history("ETH", "2024-01-15", "2024-03-01"), "funding", "hyperliquid", "ETH")
     r3 = st.append(hl.funding_history("ETH", "2024-01-01", "2024-03-01"), "funding", "hyperliquid", "ETH")
-    ref = window(shipped.load_funding("hyperliquid", "ETH"), "2024-01-01", "2024-03-01")
+    ref = window(locator.load_funding("hyperliquid", "ETH"), "2024-01-01", "2024-03-01")
     stored = st.read("funding", "hyperliquid", "ETH")
     assert (r1.added, r2.added, r3.added) == (31 * 24, 29 * 24, 0)
     assert (r2.replaced, r3.replaced) == (0, 0)

@@ -18,6 +18,7 @@ def client(venue: VenueServer, sleeps: list[float], **kw) -> HttpClient:
     return HttpClient(venue.url, sleep=sleeps.append, **kw)
 
 
+@pytest.mark.needs_data
 def test_429_with_retry_after_is_honoured(venue: VenueServer) -> None:
     venue.inject(429, headers={"Retry-After": "7"}, body='{"code":-1003,"msg":"Too many requests"}')
     sleeps: list[float] = []
@@ -27,6 +28,7 @@ def test_429_with_retry_after_is_honoured(venue: VenueServer) -> None:
     assert len(venue.log) == 2
 
 
+@pytest.mark.needs_data
 def test_5xx_exponential_backoff_then_success(venue: VenueServer) -> None:
     venue.inject(503, times=2, body="busy")
     sleeps: list[float] = []
@@ -36,6 +38,7 @@ def test_5xx_exponential_backoff_then_success(venue: VenueServer) -> None:
     assert c.requests == 3
 
 
+@pytest.mark.needs_data
 def test_backoff_is_capped_and_jitter_bounded(venue: VenueServer) -> None:
     venue.inject(500, times=5)
     sleeps: list[float] = []
@@ -82,6 +85,7 @@ def test_transport_errors_are_retried() -> None:
     assert sleeps == [0.5, 1.0]
 
 
+@pytest.mark.needs_data
 def test_rate_limit_paces_requests(venue: VenueServer) -> None:
     now = [100.0]
     sleeps: list[float] = []

@@ -7,15 +7,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.data.io import _atomic_write
 from basisctl.data.store import ParquetStore, interval_hours_of
 from basisctl.errors import BasisctlError, DataCoverageError, DataValidationError
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 
 @pytest.fixture
 def candles() -> pd.DataFrame:
-    return shipped.load_candles("binance_perp", "DOGE", "4h").iloc[:300].reset_index(drop=True)
+    return locator.load_candles("binance_perp", "DOGE", "4h").iloc[:300].reset_index(drop=True)
 
 
 def test_append_overlapping_batches(tmp_path: Path, candles: pd.DataFrame) -> None:
@@ -24,7 +26,7 @@ def test_append_overlapping_batches(tmp_path: Path, candles: pd.DataFrame) -> No
     b = st.append(candles.iloc[150:], "candles", "binance", "DOGE", "4h")
     assert (a.added, a.total, b.added, b.replaced, b.total) == (200, 200, 100, 0, 300)
     pd.testing.assert_frame_equal(st.read("candles", "binance", "DOGE", "4h"), candles)
-    assert a.path == tmp_path / "candles" / "binance" / "DOGE_4h.parquet"
+    assert a.path == tmp_path / "prices" / "binance_perp" / "DOGE_4h.parquet"  # the shared data layout
     assert st.last_ts("candles", "binance", "DOGE", "4h") == candles["ts"].iat[-1]
 
 
@@ -50,7 +52,7 @@ def test_invalid_batch_leaves_store_untouched(tmp_path: Path, candles: pd.DataFr
 
 
 def test_merge_that_breaks_interval_rules_is_rejected(tmp_path: Path) -> None:
-    f = shipped.load_funding("binance", "BTC").iloc[:100].reset_index(drop=True)
+    f = locator.load_funding("binance", "BTC").iloc[:100].reset_index(drop=True)
     st = ParquetStore(tmp_path)
     st.append(f.iloc[:50], "funding", "binance", "BTC")
     shifted = f.iloc[50:].copy()

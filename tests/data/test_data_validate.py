@@ -1,7 +1,8 @@
-"""Validation against the real shipped data and deliberately corrupted copies of it."""
+"""Validation against the real data dir and deliberately corrupted copies of it."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.data.io import check_file, read_candles, read_funding, write_frame
 from basisctl.data.validate import check_candles, check_funding, validate_funding
 from basisctl.errors import DataValidationError
@@ -20,44 +21,43 @@ INTERVAL_H = {"1h": 1.0, "4h": 4.0, "1d": 24.0}
 # Missing-bar counts published in ../shared/data/README.md ("Validation summary"), computed by the data
 # curators independently of this code.
 README_MISSING_BARS = {
-    ("binance_perp", "BTC", "1h"): 6310,
-    ("binance_perp", "ETH", "1h"): 6310,
-    ("binance_perp", "DOGE", "1h"): 6311,
-    ("binance_perp", "LINK", "1h"): 10891,
+    ("binance_perp", "BTC", "1h"): 0,
+    ("binance_perp", "ETH", "1h"): 7,
+    ("binance_perp", "DOGE", "1h"): 7,
+    ("binance_perp", "LINK", "1h"): 7,
     ("binance_perp", "BTC", "4h"): 0,
     ("binance_perp", "LINK", "1d"): 0,
     ("binance_spot", "BTC", "1h"): 1,
     ("binance_spot", "LINK", "1h"): 1,
-    ("hyperliquid_perp", "BTC", "1h"): 10,
-    ("hyperliquid_perp", "DOGE", "1h"): 32,
+    ("hyperliquid_perp", "BTC", "1h"): 0,
+    ("hyperliquid_perp", "DOGE", "1h"): 0,
     ("bybit_perp", "ETH", "1h"): 0,
 }
+pytestmark = pytest.mark.needs_data
 
 
 def _datasets(kind: str) -> list[tuple[str, str, str | None]]:
-    df = shipped.list_datasets()
-    df = df[df["kind"] == kind]
-    return [(r.venue, r.asset, None if pd.isna(r.interval) else r.interval) for r in df.itertuples()]
+    return [(r["venue"], r["asset"], r["interval"]) for r in locator.describe() if r["kind"] == kind]  # type: ignore[misc]
 
 
-# ------------------------------------------------------------------------------------------------ shipped data
+# ------------------------------------------------------------------------------------------------ data dir
 @pytest.mark.parametrize(("venue", "asset", "_iv"), _datasets("funding"))
-def test_shipped_funding_validates_clean(venue: str, asset: str, _iv: None) -> None:
-    rep = check_funding(shipped.load_funding(venue, asset), f"{venue}/{asset}")
+def test_real_funding_validates_clean(venue: str, asset: str, _iv: None) -> None:
+    rep = check_funding(locator.load_funding(venue, asset), f"{venue}/{asset}")
     assert rep.ok, [str(i) for i in rep.issues[:5]]
-    assert rep.rows == len(shipped.load_funding(venue, asset))
+    assert rep.rows == len(locator.load_funding(venue, asset))
 
 
 @pytest.mark.parametrize(("market", "asset", "interval"), _datasets("prices"))
-def test_shipped_candles_validate_clean(market: str, asset: str, interval: str) -> None:
-    rep = check_candles(shipped.load_candles(market, asset, interval), market, INTERVAL_H[interval])
+def test_real_candles_validate_clean(market: str, asset: str, interval: str) -> None:
+    rep = check_candles(locator.load_candles(market, asset, interval), market, INTERVAL_H[interval])
     assert rep.ok, [str(i) for i in rep.issues[:5]]
     if (market, asset, interval) in README_MISSING_BARS:
         assert rep.missing_total == README_MISSING_BARS[(market, asset, interval)]
 
 
-def test_shipped_hyperliquid_funding_gaps_and_interval_switch() -> None:
-    rep = check_funding(shipped.load_funding("hyperliquid", "BTC"))
+def test_real_hyperliquid_funding_gaps_and_interval_switch() -> None:
+    rep = check_funding(locator.load_funding("hyperliquid", "BTC"))
     # README: "continuous except 3 single missing hours"; 8 h until 2023-06-08 00:00, then 1 h.
     assert [g.missing for g in rep.gaps] == [1, 1, 1]
     assert any("2023-06-08T01:00:00+00:00): 8 h -> 1 h" in n for n in rep.notes)
@@ -65,8 +65,8 @@ def test_shipped_hyperliquid_funding_gaps_and_interval_switch() -> None:
         assert g.start == g.end and g.start.minute == 0
 
 
-def test_shipped_binance_funding_2024_gap_reported_not_filled() -> None:
-    f = shipped.load_funding("binance", "BTC")
+def test_bybit_funding_2024_gap_reported_not_filled() -> None:
+    f = locator.load_funding("bybit", "BTC")
     rep = check_funding(f)
     assert len(rep.gaps) == 1
     g = rep.gaps[0]
@@ -98,14 +98,14 @@ def _write(p: Path, lines: list[str]) -> Path:
 
 @pytest.fixture
 def candles_csv(tmp_path: Path) -> tuple[Path, list[str], pd.DataFrame]:
-    frame = shipped.load_candles("binance_perp", "BTC", "1h").iloc[:400].reset_index(drop=True)
+    frame = locator.load_candles("binance_perp", "BTC", "1h").iloc[:400].reset_index(drop=True)
     p, lines = _csv_copy(tmp_path, frame, "BTC_1h.csv")
     return p, lines, frame
 
 
 @pytest.fixture
 def funding_csv(tmp_path: Path) -> tuple[Path, list[str], pd.DataFrame]:
-    frame = shipped.load_funding("hyperliquid", "BTC").iloc[:600].reset_index(drop=True)
+    frame = locator.load_funding("hyperliquid", "BTC").iloc[:600].reset_index(drop=True)
     p, lines = _csv_copy(tmp_path, frame, "hl_BTC.csv")
     return p, lines, frame
 
@@ -201,14 +201,14 @@ def test_all_issues_collected_not_only_the_first(candles_csv) -> None:
 
 
 def test_missing_required_column(tmp_path: Path) -> None:
-    frame = shipped.load_candles("binance_perp", "ETH", "4h").iloc[:50].drop(columns="low")
+    frame = locator.load_candles("binance_perp", "ETH", "4h").iloc[:50].drop(columns="low")
     p = write_frame(frame, tmp_path / "ETH_4h.csv")
     rep = check_file(p)
     assert [(i.row, i.column) for i in rep.issues] == [(None, "low")]
 
 
 def test_epoch_seconds_are_flagged(tmp_path: Path) -> None:
-    f = shipped.load_funding("binance", "ETH").iloc[:20]
+    f = locator.load_funding("binance", "ETH").iloc[:20]
     raw = pd.DataFrame({"ts": f["ts"].astype("int64") // 1000, "rate": f["rate"], "interval_hours": 8.0})
     rep = check_funding(raw)
     assert len(rep.issues) == 20 and "epoch seconds" in rep.issues[0].got
@@ -219,8 +219,9 @@ def test_funding_in_percent_is_flagged(funding_csv) -> None:
     _, _, frame = funding_csv
     pct = frame.assign(rate=frame["rate"] * 100)
     rep = check_funding(pct)
-    file_level = [i for i in rep.issues if i.row is None]
-    assert len(file_level) == 1 and file_level[0].column == "rate" and "percent" in file_level[0].got
+    pct_issues = [i for i in rep.issues if "percent" in i.got]  # one issue naming the first scaled row
+    assert len(pct_issues) == 1 and pct_issues[0].column == "rate"
+    assert pct_issues[0].row == int((frame["rate"] != 0).to_numpy().argmax())
 
 
 def test_single_percent_row_above_cap(funding_csv) -> None:
@@ -233,7 +234,7 @@ def test_single_percent_row_above_cap(funding_csv) -> None:
 
 
 def test_isolated_interval_change_is_an_error(tmp_path: Path) -> None:
-    frame = shipped.load_funding("binance", "BTC").iloc[:100].reset_index(drop=True)
+    frame = locator.load_funding("binance", "BTC").iloc[:100].reset_index(drop=True)
     p, lines = _csv_copy(tmp_path, frame, "bn.csv")
     _set_field(lines, 30, "interval_hours", "4")  # spacing 8 h is a multiple of 4: only the persistence rule sees it
     rep = check_file(_write(p, lines))
@@ -264,7 +265,7 @@ def test_interval_switch_8h_to_1h_is_valid(funding_csv) -> None:
 
 
 def test_funding_rows_as_parquet_report_rows_without_lines(tmp_path: Path) -> None:
-    f = shipped.load_funding("bybit", "LINK").iloc[:200].reset_index(drop=True)
+    f = locator.load_funding("bybit", "LINK").iloc[:200].reset_index(drop=True)
     f.loc[55, "rate"] = np.nan
     p = write_frame(f, tmp_path / "bybit_LINK.parquet")
     with pytest.raises(DataValidationError) as ei:
@@ -274,7 +275,7 @@ def test_funding_rows_as_parquet_report_rows_without_lines(tmp_path: Path) -> No
 
 
 def test_validate_funding_raises_with_source_name() -> None:
-    f = shipped.load_funding("hyperliquid", "LINK").iloc[:50].copy()
+    f = locator.load_funding("hyperliquid", "LINK").iloc[:50].copy()
     f.loc[10, "ts"] = f.loc[9, "ts"]
     with pytest.raises(DataValidationError, match=r"my-frame: row 10, column 'ts'"):
         validate_funding(f, "my-frame")
@@ -284,10 +285,10 @@ def test_validate_funding_raises_with_source_name() -> None:
 @pytest.mark.parametrize("kind", ["funding", "candles"])
 def test_csv_parquet_round_trip(tmp_path: Path, kind: str) -> None:
     if kind == "funding":
-        frame = shipped.load_funding("hyperliquid", "ETH")
+        frame = locator.load_funding("hyperliquid", "ETH")
         reader = read_funding
     else:
-        frame = shipped.load_candles("binance_spot", "DOGE", "1h")
+        frame = locator.load_candles("binance_spot", "DOGE", "1h")
         reader = read_candles
     csv = write_frame(frame, tmp_path / "x.csv")
     from_csv = reader(csv)
@@ -304,10 +305,10 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 @pytest.mark.skipif(not (SHARED / "funding").exists(), reason="../shared/data not present")
 def test_shared_csv_equals_shipped_parquet() -> None:
     pd.testing.assert_frame_equal(
-        read_funding(SHARED / "funding/binance/ETH.csv"), shipped.load_funding("binance", "ETH")
+        read_funding(SHARED / "funding/binance/ETH.csv"), locator.load_funding("binance", "ETH")
     )
     pd.testing.assert_frame_equal(
-        read_candles(SHARED / "prices/binance_perp/LINK_4h.csv"), shipped.load_candles("binance_perp", "LINK", "4h")
+        read_candles(SHARED / "prices/binance_perp/LINK_4h.csv"), locator.load_candles("binance_perp", "LINK", "4h")
     )
 
 
@@ -337,7 +338,9 @@ def test_header_only_and_unreadable_files(tmp_path: Path) -> None:
         check_file(e)
 
 
-_BASE_CANDLES = shipped.load_candles("binance_perp", "ETH", "1h").iloc[:300].reset_index(drop=True)
+@functools.cache
+def _base_candles() -> pd.DataFrame:
+    return locator.load_candles("binance_perp", "ETH", "1h").iloc[:300].reset_index(drop=True)
 
 
 @settings(max_examples=60, deadline=None)
@@ -347,7 +350,7 @@ _BASE_CANDLES = shipped.load_candles("binance_perp", "ETH", "1h").iloc[:300].res
     value=st.sampled_from(["-1", "0", "nan", "inf", "-inf", "abc", "", "1e400"]),
 )
 def test_any_single_bad_price_cell_is_one_issue_at_that_cell(row: int, column: str, value: str) -> None:
-    raw = _BASE_CANDLES.astype({c: object for c in ("open", "high", "low", "close")})
+    raw = _base_candles().astype({c: object for c in ("open", "high", "low", "close")})
     raw.loc[row, column] = value
     rep = check_candles(raw, interval_hours=1.0)
     assert [(i.row, i.column) for i in rep.issues] == [(row, column)]

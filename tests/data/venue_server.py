@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import pandas as pd
 
-from basisctl.data import shipped
+from basisctl.data import locator
 
 BINANCE_FUNDING_MAX = 1000
 BINANCE_KLINES_MAX = 1500
@@ -103,9 +103,9 @@ class VenueServer:
     def binance_funding(self, q: dict[str, str]) -> tuple[int, Any]:
         symbol = q.get("symbol", "")
         asset = self._asset(symbol)
-        if not shipped.has_funding("binance", asset):
+        if not locator.has_funding("binance", asset):
             return 400, {"code": -1121, "msg": "Invalid symbol."}
-        f = shipped.load_funding("binance", asset)
+        f = locator.load_funding("binance", asset)
         ts = jitter(f["ts"].astype("int64").to_numpy())
         limit = min(int(q.get("limit", 100)), BINANCE_FUNDING_MAX)
         lo, hi = int(q.get("startTime", 0)), int(q.get("endTime", 2**62))
@@ -119,9 +119,9 @@ class VenueServer:
     def binance_klines(self, q: dict[str, str], mark: bool) -> tuple[int, Any]:
         symbol, interval = q.get("symbol", ""), q.get("interval", "")
         asset = self._asset(symbol)
-        if interval not in _INTERVAL_MS or not shipped.has_candles("binance_perp", asset, interval):
+        if interval not in _INTERVAL_MS or not locator.has_candles("binance_perp", asset, interval):
             return 400, {"code": -1121, "msg": "Invalid symbol."}
-        c = shipped.load_candles("binance_perp", asset, interval)
+        c = locator.load_candles("binance_perp", asset, interval)
         t = c["ts"].astype("int64").to_numpy()
         limit = min(int(q.get("limit", 500)), BINANCE_KLINES_MAX)
         lo, hi = int(q.get("startTime", 0)), int(q.get("endTime", 2**62))
@@ -138,9 +138,9 @@ class VenueServer:
         kind = body.get("type")
         if kind == "fundingHistory":
             coin = body.get("coin", "")
-            if not shipped.has_funding("hyperliquid", coin):
+            if not locator.has_funding("hyperliquid", coin):
                 return 500, "null"  # the real API answers unknown coins with a 500 and a null body
-            f = shipped.load_funding("hyperliquid", coin)
+            f = locator.load_funding("hyperliquid", coin)
             ts = jitter(f["ts"].astype("int64").to_numpy())
             lo, hi = int(body.get("startTime", 0)), int(body.get("endTime") or 2**62)
             sel = np.flatnonzero((ts >= lo) & (ts <= hi))[:HL_FUNDING_MAX]
@@ -154,9 +154,9 @@ class VenueServer:
         if kind == "candleSnapshot":
             req = body.get("req", {})
             coin, interval = req.get("coin", ""), req.get("interval", "")
-            if interval not in _INTERVAL_MS or not shipped.has_candles("hyperliquid_perp", coin, interval):
+            if interval not in _INTERVAL_MS or not locator.has_candles("hyperliquid_perp", coin, interval):
                 return 500, "null"
-            c = shipped.load_candles("hyperliquid_perp", coin, interval)
+            c = locator.load_candles("hyperliquid_perp", coin, interval)
             t = c["ts"].astype("int64").to_numpy()
             lo, hi = int(req.get("startTime", 0)), int(req.get("endTime") or 2**62)
             sel = np.flatnonzero((t >= lo) & (t <= hi))[: self.hl_candle_page]
@@ -177,8 +177,8 @@ class VenueServer:
                 for i in sel
             ]
         if kind == "metaAndAssetCtxs":
-            uni = shipped.hyperliquid_universe()
-            mt = shipped.hyperliquid_margin_tables()
+            uni = locator.hyperliquid_universe()
+            mt = locator.hyperliquid_margin_tables()
             universe = []
             for r in uni.itertuples():
                 u = {

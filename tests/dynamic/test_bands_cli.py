@@ -14,6 +14,8 @@ from basisctl.cli.main import app
 from basisctl.model.bands import alpha_lower
 from basisctl.model.static import pi_liq, solve_alpha_risk
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 runner = CliRunner()
 
 
@@ -114,7 +116,7 @@ def test_human_tables_render() -> None:
 
 
 @pytest.mark.parametrize("args", [
-    ["bands", "--venue", "kraken", "--asset", "BTC", "--sigma", "0.5", "--kappa14-bps", "10"],
+    ["bands", "--venue", "deribit", "--asset", "BTC", "--sigma", "0.5", "--kappa14-bps", "10"],
     ["bands", "--venue", "binance", "--asset", "BTC", "--sigma", "-0.5", "--kappa14-bps", "10"],
     ["bands", "--venue", "binance", "--asset", "BTC", "--sigma", "0.5", "--kappa14-bps", "10", "--cost-bps", "x"],
     ["bands", "--venue", "binance", "--asset", "BTC", "--kappa14-bps", "10", "--asof", "2019-01-01"],
@@ -143,12 +145,12 @@ def test_bands_from_user_files_match_the_shipped_answer(tmp_path):
     """Copies of the shipped series given as files reproduce the shipped bands, bootstrap included."""
     import json
 
-    from basisctl.data import shipped
+    from basisctl.data import locator
     from basisctl.data.io import write_frame
 
     prices, funding = tmp_path / "eth_1h.parquet", tmp_path / "eth_funding.csv"
-    write_frame(shipped.load_candles("binance_perp", "ETH", "1h"), prices)
-    write_frame(shipped.load_funding("hyperliquid", "ETH"), funding)
+    write_frame(locator.load_candles("binance_perp", "ETH", "1h"), prices)
+    write_frame(locator.load_funding("hyperliquid", "ETH"), funding)
     base = ["bands", "--venue", "hyperliquid", "--asset", "ETH", "--asof", "2026-03-10", "--bootstrap",
             "--boot-paths", "200000", "--json"]
     ref = json.loads(runner.invoke(app, base).stdout)

@@ -191,7 +191,7 @@ def test_from_function_matches_the_function_on_its_grid() -> None:
 
 def test_decide_nb_is_the_core_of_decide() -> None:
     args = (0.60, EQUITY, 0.2, 0.1, 0.4, 30e-4, 10e-4, 10_000.0, 10.0,
-            FLAT.notional_usd, FLAT.cost_bps, 50.0, FLAT.notional_usd, FLAT.cost_bps, 30.0)
+            FLAT.notional_usd, FLAT.cost_bps, 50.0, FLAT.notional_usd, FLAT.cost_bps, 30.0, 0.2, 0.2, False)
     act, rc, qt, qm, qh = decide_nb(*args)
     d = decide(0.60, EQUITY, POLICY, FLAT, FLAT)
     assert (int(act), int(rc)) == (int(d.action), int(d.reason_code))

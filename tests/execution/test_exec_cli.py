@@ -9,7 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from basisctl.cli.main import app
-from basisctl.execution.uniswap_v3 import shipped_pool
+from basisctl.execution.uniswap_v3 import default_pool
+
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
 
 getcontext().prec = 60
 runner = CliRunner()
@@ -31,13 +33,13 @@ def test_costs_quote_eth_contract(side: str) -> None:
     assert d["total_bps"] == pytest.approx(d["spot_bps"] + d["perp_bps"] + d["fixed_bps"])
     assert d["fixed_bps"] == pytest.approx(1.0 / 250000 * 1e4)  # default $1 withdrawal
     # spot cost re-derived from the swap amounts and a Decimal mid from sqrtPriceX96
-    pool = shipped_pool("ETH")
+    pool = default_pool("ETH")
     s = Decimal(pool.sqrt_price_x96) / Decimal(2) ** 96
     mid = Decimal(10) ** 12 / (s * s)
     a_in, a_out = Decimal(d["spot"]["amount_in"]), Decimal(d["spot"]["amount_out"])
     if side == "buy-basis":
-        eff = (a_in / Decimal(10) ** 6) / (a_out / Decimal(10) ** 18)
-        expect = (eff / mid - 1) * 10_000
+        # one convention (issue 10): USD lost vs mid / USD notional = 1 - base received x mid / USD spent
+        expect = (1 - (a_out / Decimal(10) ** 18) * mid / (a_in / Decimal(10) ** 6)) * 10_000
     else:
         eff = (a_out / Decimal(10) ** 6) / (a_in / Decimal(10) ** 18)
         expect = (1 - eff / mid) * 10_000

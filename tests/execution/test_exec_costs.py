@@ -25,13 +25,15 @@ from basisctl.execution.costs import (
     smoothed_cost,
 )
 from basisctl.execution.orderbook import synthetic_book_from_depth
-from basisctl.execution.uniswap_v3 import shipped_pool
+from basisctl.execution.uniswap_v3 import default_pool
 from basisctl.model.policy import Action, BandPolicy, CostCurve, decide
+
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
 
 
 @pytest.fixture(scope="module")
 def eth_costs() -> dict[str, InstantCost]:
-    spot = UniswapV3SpotLeg(shipped_pool("ETH"), "WETH")
+    spot = UniswapV3SpotLeg(default_pool("ETH"), "WETH")
     perp = OrderBookPerpLeg(synthetic_book_from_depth("ETH"))
     return build_instant_costs(spot, perp, FixedFrictions(gas_usd=1.0, withdrawal_usd=1.0))
 

@@ -90,6 +90,7 @@ def test_bad_books_name_the_field(tmp_path, mutate, where: str) -> None:  # type
     assert where in str(e.value)
 
 
+@pytest.mark.needs_data
 def test_synthetic_book_reproduces_the_snapshot() -> None:
     rows = {(r["coin"], r["venue"]): r for r in load_depth_snapshot()}
     for coin in ("BTC", "ETH", "DOGE"):

@@ -16,13 +16,15 @@ from hypothesis import strategies as st
 from basisctl.errors import DataValidationError
 from basisctl.execution import uniswap_v3 as v3
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 getcontext().prec = 80
 Q96 = 2**96
 
 
 @pytest.fixture(scope="module")
 def eth_pool() -> v3.V3Pool:
-    return v3.shipped_pool("ETH")
+    return v3.default_pool("ETH")
 
 
 def make_pool(positions: list[tuple[int, int, int]], tick: int = 0, fee: int = 3000, spacing: int = 10,

@@ -9,7 +9,7 @@ import pytest
 from basisctl.calibration.funding import funding_window_stats, kappa_tilde, rolling_carry
 from basisctl.calibration.inputs import calibrate_sigma
 from basisctl.calibration.volatility import realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError
 
 T0 = pd.Timestamp("2025-01-01", tz="UTC")
@@ -64,8 +64,8 @@ def test_no_look_ahead_bars_closing_after_asof_are_ignored():
     assert est.n_returns == 2
 
 
-def test_hourly_gap_falls_back_to_4h_series_and_says_so():
-    # shipped binance_perp hourly has a gap 2024-06-16 -> 2025-03-06: a window inside it must use 4h bars
+def test_hourly_gap_falls_back_to_4h_series_and_says_so(gappy_hourly_data_dir):
+    # hourly bars with a gap 2024-06-16 -> 2025-03-06: a window inside it must use 4h bars
     est = calibrate_sigma("BTC", "2025-01-01", 90)
     assert est.interval_hours == 4.0
     assert est.coverage > 0.99
@@ -123,7 +123,8 @@ def test_funding_window_stats_hand_calculation_on_8h_stream():
     assert s.share_positive == 1.0
 
 
+@pytest.mark.needs_data
 def test_binance_interest_component_scale():
     # sanity on shipped data: Binance's 0.01%/8h interest floor -> typical 1-day carry about 3 bps
-    k = kappa_tilde(shipped.load_funding("binance", "BTC"), 24.0, "2023-12-31", 360)
+    k = kappa_tilde(locator.load_funding("binance", "BTC"), 24.0, "2023-12-31", 360)
     assert 0.5e-4 < k.kappa < 4e-4

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from basisctl.cli.main import app
 from basisctl.model.static import pi_liq, solve_alpha_risk
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 runner = CliRunner()
 STATIC_KEYS = {"venue", "asset", "sigma_annual", "stress", "sigma_stressed", "horizon_days", "theta_f", "l_max",
                "epsilon", "lgd", "kappa_bps", "alpha_risk", "alpha_econ", "leverage_risk", "pi_liq_at_alpha_risk"}
@@ -42,7 +44,7 @@ def test_static_overrides_theta_via_l_max_and_theta_f():
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--venue", "kraken", "--asset", "BTC"], "unknown venue"),
+        (["--venue", "deribit", "--asset", "BTC"], "unknown venue"),
         (["--venue", "binance", "--asset", "BTC", "--epsilon", "1.5"], "epsilon"),
         (["--venue", "binance", "--asset", "BTC", "--sigma", "-0.2"], "sigma"),
         (["--venue", "binance", "--asset", "SOL", "--sigma", "0.5", "--kappa-bps", "1"], "--l-max"),
@@ -90,12 +92,12 @@ def test_version_flag():
 
 def test_static_from_user_files_matches_the_shipped_answer(tmp_path):
     """Copies of the shipped series given as files reproduce the shipped calibration exactly."""
-    from basisctl.data import shipped
+    from basisctl.data import locator
     from basisctl.data.io import write_frame
 
     prices, funding = tmp_path / "btc_1h.csv", tmp_path / "btc_funding.parquet"
-    write_frame(shipped.load_candles("binance_perp", "BTC", "1h"), prices)
-    write_frame(shipped.load_funding("hyperliquid", "BTC"), funding)
+    write_frame(locator.load_candles("binance_perp", "BTC", "1h"), prices)
+    write_frame(locator.load_funding("hyperliquid", "BTC"), funding)
     base = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--json"]
     ref = json.loads(runner.invoke(app, [*base, "--asof", "2026-03-10"]).stdout)
     files = ["--prices-file", str(prices), "--funding-file", str(funding)]
@@ -106,14 +108,15 @@ def test_static_from_user_files_matches_the_shipped_answer(tmp_path):
     assert str(prices) in out["sigma_source"] and str(funding) in out["kappa_source"]
     # without --asof the calibration ends where the files end (last bar close / last settlement)
     out = json.loads(runner.invoke(app, [*base, *files]).stdout)
-    assert out["asof"].startswith("2026-03-19T20:00")
+    last_close = locator.load_candles("binance_perp", "BTC", "1h")["ts"].max() + pd.Timedelta(hours=1)
+    assert pd.Timestamp(out["asof"]) == last_close
 
 
 def test_static_with_a_corrupt_user_file_names_file_and_row(tmp_path):
-    from basisctl.data import shipped
+    from basisctl.data import locator
     from basisctl.data.io import write_frame
 
-    c = shipped.load_candles("binance_perp", "ETH", "1h").tail(2000).reset_index(drop=True)
+    c = locator.load_candles("binance_perp", "ETH", "1h").tail(2000).reset_index(drop=True)
     c.loc[17, "high"] = c.loc[17, "low"] * 0.5  # high < low
     path = tmp_path / "eth.csv"
     write_frame(c, path)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "api_tour.py"
 
 

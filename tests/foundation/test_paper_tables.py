@@ -6,10 +6,12 @@ import pytest
 from scipy.optimize import brentq
 
 from basisctl.calibration.funding import funding_window_stats
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.model.margin import PAPER_L_MAX, theta_f_for, theta_f_from_l_max
 from basisctl.model.static import hedge_leverage, solve_alpha_risk
 from basisctl.static_grid import static_grid_frame
+
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
 
 H1D = 1 / 365
 # Table IV (Variant 2, eps 0.001, 1.5x stress, 180d): alpha*, printed leverage, theta_F
@@ -47,7 +49,7 @@ def test_printed_leverage_is_one_minus_alpha_over_alpha(key, row):
 
 
 def test_hyperliquid_tiers_from_shipped_margin_tables():
-    tiers = shipped.hyperliquid_tiers("BTC")
+    tiers = locator.hyperliquid_tiers("BTC")
     assert [(t.lower_bound_usd, t.max_leverage) for t in tiers] == [(0.0, 40.0), (150e6, 20.0)]
     assert theta_f_for("hyperliquid", "BTC", tiers=tiers, notional_usd=1e6)[0] == pytest.approx(1 / 80)
     assert theta_f_for("hyperliquid", "BTC", tiers=tiers, notional_usd=2e8)[0] == pytest.approx(1 / 40)
@@ -69,7 +71,7 @@ def test_hyperliquid_btc_360d_funding_window_matches_table_ii():
     """Table II, 360d row (mean 9.13%, median 10.07%, q95 23.22%, share + 90.3%) is reproduced by the rolling
     1-day estimator on the shipped Hyperliquid BTC history ending 2026-03-10 (the 90/180d rows depend on an
     as-of date the paper does not state and are not asserted)."""
-    s = funding_window_stats(shipped.load_funding("hyperliquid", "BTC"), "2026-03-10", (360.0,))[0]
+    s = funding_window_stats(locator.load_funding("hyperliquid", "BTC"), "2026-03-10", (360.0,))[0]
     assert s.median == pytest.approx(0.1007, abs=0.0005)
     assert s.q95 == pytest.approx(0.2322, abs=0.0005)
     assert s.mean == pytest.approx(0.0913, abs=0.001)

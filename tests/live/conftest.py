@@ -10,7 +10,7 @@ from basisctl.live.config import ControllerConfig, parse_config
 from basisctl.live.sim_venue import SimConfig, SimVenue
 
 START = "2025-03-07T00:00:00Z"
-P0 = 89_919.0  # shipped Hyperliquid BTC open of the 2025-03-07 00:00 bar (checked in test_sim_venue)
+P0 = 89_897.0  # Hyperliquid BTC open of the 2025-03-07 00:00 bar in ../shared/data (checked in test_sim_venue)
 
 
 def have_sdk() -> bool:

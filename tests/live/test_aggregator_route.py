@@ -34,6 +34,8 @@ from tests.localhttp import json_get_server
 
 from .conftest import P0, fixed_config, make_sim
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 WBTC = "0x2f2a2543B76A4166549F7aaB2e75Bef0aefC5B0f"
 USDC = "0xaf88d065e77c8cC2239327C5EDb3A432268e5831"
 V0 = 300_000.0 + 7.0 * P0

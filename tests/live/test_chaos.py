@@ -12,6 +12,8 @@ from basisctl.live.venue import OrderRequest, new_cloid
 
 from .conftest import P0, fixed_config, have_sdk, make_sim
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 KEYS = (  # the JSON keys scripts rely on (issue 9)
     "kills",
     "cycles",

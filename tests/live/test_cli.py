@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from basisctl.cli.main import app
 
+pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+
 runner = CliRunner()
 
 

@@ -125,6 +125,7 @@ def test_crash_mid_rebalance_recovers_without_duplicates(tmp_path: Path, sim: Si
     assert st.alpha == pytest.approx(0.35, abs=2e-3)  # the rebalance completed exactly once overall
 
 
+@pytest.mark.needs_data
 def test_one_legged_repaired_then_escalated_when_repair_fails(tmp_path: Path) -> None:
     ok = make_sim(tmp_path / "a.sqlite", initial_perp_size=-6.0, initial_perp_usdc=300_000 + 6 * P0)
     ctl = _ctl(tmp_path / "a", ok)
@@ -174,6 +175,7 @@ def test_sigusr1_halts(tmp_path: Path, sim: SimVenue) -> None:
         signal.signal(signal.SIGTERM, old[1])
 
 
+@pytest.mark.needs_data
 def test_paper_example_runs_end_to_end(tmp_path: Path) -> None:
     import tomllib
 

@@ -18,6 +18,8 @@ from basisctl.live.venue import OrderRequest, OrderStatus, VenueError, VenueStat
 
 from .conftest import P0, fixed_config, have_sdk, make_sim
 
+pytestmark = pytest.mark.needs_data  # the simulated venue replays market data from the data dir
+
 needs_sdk = pytest.mark.skipif(not have_sdk(), reason="needs the 'live' extra (hyperliquid-python-sdk)")
 KEY_ENV = "BASISCTL_TEST_HL_KEY"
 
@@ -79,7 +81,7 @@ def test_repair_refused_while_journal_and_venue_disagree(tmp_path: Path, sim: Si
 
 def test_repair_orders_obey_max_order_usd(tmp_path: Path) -> None:
     """Genesis 9 BTC spot vs -7 BTC perp: a 2 BTC (~$180k) gap. With max_order_usd = 50k each repair order is at
-    most floor(50_000 / P0, 5 dp) = 0.55605 BTC; the old code sent one 2 BTC order."""
+    most 50_000 / mark (~0.556 BTC at P0); the old code sent one 2 BTC order."""
     sim = make_sim(tmp_path / "v.sqlite", initial_spot_base=9.0)
     ctl = _ctl(tmp_path, sim, limits={"max_order_usd": 50_000.0})
     ctl.start()
@@ -87,7 +89,7 @@ def test_repair_orders_obey_max_order_usd(tmp_path: Path) -> None:
         ctl.safe_cycle()
         sim.advance(60)
     rep = [p for p in _order_intents(ctl) if p["plan"].startswith("repair")]
-    assert rep and all(p["size"] <= 0.55606 for p in rep)
+    assert rep and all(p["size"] * sim.replay.mid(p["created_ms"]) <= 50_000.0 for p in rep)  # mark at send
     assert sum(p["size"] for p in rep) == pytest.approx(2.0, abs=1e-5)
     assert sim.state().unhedged_usd <= 50.0
 

@@ -264,6 +264,7 @@ def test_transport_is_injectable() -> None:
     assert (v.perp_asset, v.spot_asset, v.spot_coin) == (0, 10_142, "@142")
 
 
+@pytest.mark.needs_data
 def test_sim_venue_used_by_http_is_the_same_file(tmp_path: Path) -> None:
     v = make_sim(tmp_path / "x.sqlite")
     assert isinstance(v, SimVenue)

@@ -18,6 +18,8 @@ from basisctl.cli.main import app
 
 from .conftest import START, have_sdk
 
+pytestmark = pytest.mark.needs_data  # the simulated venue replays market data from the data dir
+
 runner = CliRunner()
 
 PAPER = f"""

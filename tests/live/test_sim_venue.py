@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.live.sim_venue import PriceReplay, SimVenue
 from basisctl.live.venue import OrderRequest, OrderState, TransferRequest, VenueError, new_cloid
 
@@ -16,8 +16,9 @@ from .conftest import P0, START, make_sim
 T0 = int(pd.Timestamp(START).value // 10**6)
 
 
+@pytest.mark.needs_data
 def test_replay_matches_shipped_bar() -> None:
-    c = shipped.load_candles("hyperliquid_perp", "BTC", "1h").set_index("ts")
+    c = locator.load_candles("hyperliquid_perp", "BTC", "1h").set_index("ts")
     bar = c.loc[pd.Timestamp(START)]
     r = PriceReplay("BTC")
     assert r.mid(T0) == pytest.approx(bar["open"]) == pytest.approx(P0)
@@ -46,7 +47,7 @@ def test_limit_price_caps_fill_partial(sim: SimVenue) -> None:
 
 
 def test_funding_paid_to_short_at_settlement(sim: SimVenue) -> None:
-    f = shipped.load_funding("hyperliquid", "BTC").set_index("ts")["rate"]
+    f = locator.load_funding("hyperliquid", "BTC").set_index("ts")["rate"]
     sim.advance(3600)
     pays = sim.funding_payments(0)
     ts = pd.Timestamp(START) + pd.Timedelta(hours=1)
@@ -81,6 +82,7 @@ def test_transfer_respects_withdrawable(sim: SimVenue) -> None:
     assert [t.nonce for t in sim.transfers(0)] == [2]
 
 
+@pytest.mark.needs_data
 def test_liquidation_below_maintenance(tmp_path: Path) -> None:
     # margin 1% of notional < maintenance 1/80 = 1.25% -> liquidated at the first observation
     v = make_sim(tmp_path / "v.sqlite", initial_perp_usdc=0.01 * 7 * P0 + 7 * P0)
@@ -88,6 +90,7 @@ def test_liquidation_below_maintenance(tmp_path: Path) -> None:
     assert st.perp_size == 0.0 and v.stats()["liquidations"] == 1
 
 
+@pytest.mark.needs_data
 def test_state_persists_across_processes(tmp_path: Path) -> None:
     p = tmp_path / "v.sqlite"
     v = make_sim(p)

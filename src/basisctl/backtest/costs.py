@@ -27,8 +27,16 @@ DEFAULT_COST_BPS: float = 30.0
 
 
 def paper_cost_bps(asset: str) -> float:
-    """The Table VIII cost for ``asset`` [bps], DEFAULT_COST_BPS for any other asset."""
-    return PAPER_COST_BPS.get(asset.upper(), DEFAULT_COST_BPS)
+    """The Table VIII cost for ``asset`` [bps]; DEFAULT_COST_BPS for any other asset, with a warning
+    (:func:`basisctl.warnings.substitute`: the asset has no pool or book in the paper's schedule)."""
+    a = asset.upper()
+    if a not in PAPER_COST_BPS:
+        from basisctl.warnings import substitute
+
+        substitute("default_input", f"{a}: no execution cost known (not in the paper's Table VIII, no pool or "
+                                    f"book); using a flat {DEFAULT_COST_BPS:g} bps per trade (pass --cost-bps)")
+        return DEFAULT_COST_BPS
+    return PAPER_COST_BPS[a]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Bars: ``ts`` = bar OPEN (UTC). A test window [start, end) takes the bars whose open lies in it; the bars must
 be contiguous at the series' own interval (a gap is refused with a clear error, never bridged). With the
-shipped data, ``bar="auto"`` uses the 1-hour Binance perp series and falls back to the gap-free 4-hour series
+data-dir data, ``bar="auto"`` uses the 1-hour Binance perp series and falls back to the gap-free 4-hour series
 when the hourly one has a gap inside the window (2024-06-16 -> 2025-03-06, LINK to 2025-09-13).
 
 Funding: a row settled at instant t accrues to the position carried into t. It is credited at the open of the
@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from basisctl.calibration.volatility import bar_hours_of
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError
+from basisctl.warnings import records_warnings
 
 PRICE_MARKETS: dict[str, str] = {"binance": "binance_perp", "hyperliquid": "hyperliquid_perp", "bybit": "bybit_perp"}
 
@@ -71,6 +72,15 @@ class BacktestData:
     funding: FundingAlignment
     prices_source: str
     funding_source: str
+    #: where the spot leg's prices came from; SPOT_PROXY when spot = the perp series (basis P&L zero by construction)
+    spot_source: str = "proxy: spot = perp"
+
+    @property
+    def basis_proxy(self) -> bool:
+        """True when the spot leg is valued at the perp prices (no real basis)."""
+        return self.spot_source == SPOT_PROXY
+    #: substitutions behind these inputs (basisctl.warnings), e.g. funding settlements missing in the window
+    warnings: tuple[str, ...] = ()
 
     @property
     def start(self) -> pd.Timestamp:
@@ -85,11 +95,112 @@ class BacktestData:
     def days(self) -> float:
         return (self.end - self.start).total_seconds() / 86400.0
 
-    def with_funding(self, funding: pd.DataFrame, source: str) -> BacktestData:
+    @records_warnings
+    def with_funding(self, funding: pd.DataFrame, source: str, allow_missing_funding: bool = False) -> BacktestData:
         """Same bars, another funding stream (the funding-environment experiment)."""
         al = align_funding(funding, self.ts, self.bar_hours)
+        check_missing_funding(al, source, allow_missing_funding)
         return BacktestData(self.asset, self.ts, self.bar_hours, self.p_open, self.p_high, self.p_close,
-                            self.s_open, self.s_close, al, self.prices_source, source)
+                            self.s_open, self.s_close, al, self.prices_source, source, self.spot_source)
+
+
+SPOT_PROXY = "proxy: spot = perp"
+SPOT_MODES = ("auto", "perp", "binance_spot", "hl_premium")
+#: at most this share of the window's spot bars may be missing (each filled with the previous spot close)
+MAX_SPOT_FILL = 0.005
+
+
+def premium_spot(asset: str, ts: pd.DatetimeIndex, p_close: np.ndarray, strict: bool
+                 ) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """Spot implied by the premium component of Hyperliquid funding: s_i = p_i / (1 + premium_i), premium_i the
+    hourly average premium of the perp over the oracle settled at the close of 1 h bar i (the settlement at
+    t_i + 1 h covers [t_i, t_i + 1 h)). Only for Hyperliquid perp bars (the premium is that venue's). An
+    approximation: an hourly average premium stands in for the premium at the bar close."""
+    a = asset.upper()
+    if len(ts) < 2 or float((ts[1] - ts[0]).total_seconds()) != 3600.0 or not locator.has_funding("hyperliquid", a):
+        if strict:
+            raise DataCoverageError(f"no Hyperliquid funding premium for {a} on this window's 1h grid")
+        return None
+    f = locator.load_funding("hyperliquid", a)
+    if "premium" not in f:
+        if strict:
+            raise DataCoverageError(f"Hyperliquid funding for {a} has no premium column")
+        return None
+    prem = f.set_index("ts")["premium"]
+    prem = prem[~prem.index.duplicated()].reindex(ts + pd.Timedelta(hours=1))
+    miss = int(prem.isna().sum())
+    if miss > MAX_SPOT_FILL * len(ts) or pd.isna(prem.iloc[0]):
+        if strict:
+            raise DataCoverageError(f"Hyperliquid premium for {a} misses {miss} of {len(ts)} bars of the window "
+                                    f"{ts[0]:%Y-%m-%d} -> {ts[-1]:%Y-%m-%d} "
+                                    f"(at most {MAX_SPOT_FILL:.1%} may be filled)")
+        return None
+    close = p_close / (1.0 + prem.ffill().to_numpy(float))
+    op = np.r_[close[0], close[:-1]]
+    label = f"hyperliquid premium/{a} (spot = perp / (1 + hourly premium))" + (
+        f" ({miss} missing hours filled with the previous premium)" if miss else "")
+    return op, close, label
+
+
+def load_spot(asset: str, ts: pd.DatetimeIndex, mode: str, prices_market: str = "binance_perp",
+              p_close: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """Spot open/close aligned to the perp bars ``ts``, or None (proxy).
+
+    ``auto``: the Binance spot 1h series when it covers the window (missing bars <= MAX_SPOT_FILL of the window,
+    each filled with the previous spot close and counted in the source label); for Hyperliquid perp bars the
+    premium-implied spot (:func:`premium_spot`); else None. ``binance_spot`` / ``hl_premium``: that source, and a
+    source that does not cover the window is an error. ``perp``: None."""
+    if mode not in SPOT_MODES:
+        raise DataCoverageError(f"spot must be one of {', '.join(SPOT_MODES)} (got '{mode}')")
+    if mode == "perp":
+        return None
+    if mode == "hl_premium" or (mode == "auto" and prices_market == "hyperliquid_perp"):
+        if p_close is None:
+            raise DataCoverageError("the premium-implied spot needs the perp closes")
+        got = premium_spot(asset, ts, p_close, strict=mode == "hl_premium")
+        if got is not None or mode == "hl_premium":
+            return got
+    a = asset.upper()
+    if len(ts) < 2 or float((ts[1] - ts[0]).total_seconds()) != 3600.0 or not locator.has_candles("binance_spot", a,
+                                                                                                     "1h"):
+        if mode == "binance_spot":
+            raise DataCoverageError(f"no Binance spot 1h bars for {a} on this window's 1h grid")
+        return None
+    sp = locator.load_candles("binance_spot", a, "1h").set_index("ts")
+    sp = sp[~sp.index.duplicated()].reindex(ts)
+    miss = int(sp["close"].isna().sum())
+    if miss > MAX_SPOT_FILL * len(ts) or pd.isna(sp["close"].iloc[0]):
+        if mode == "binance_spot":
+            raise DataCoverageError(f"Binance spot 1h bars for {a} miss {miss} of {len(ts)} bars of the window "
+                                    f"{ts[0]:%Y-%m-%d} -> {ts[-1]:%Y-%m-%d} "
+                                    f"(at most {MAX_SPOT_FILL:.1%} may be filled)")
+        return None
+    close = sp["close"].ffill()
+    op = sp["open"].fillna(close.shift(1)).fillna(close)
+    label = f"binance_spot/{a}_1h" + (f" ({miss} missing bars filled with the previous spot close)" if miss else "")
+    return op.to_numpy(float), close.to_numpy(float), label
+
+
+#: Missing settlements above this share of a backtest window's expected settlements are an error [decimal].
+MAX_MISSING_FUNDING_SHARE: float = 0.02
+
+
+def check_missing_funding(al: FundingAlignment, source: str, allow: bool = False) -> None:
+    """Missing settlements are never paid: above ``MAX_MISSING_FUNDING_SHARE`` of the window refuse (unless
+    ``allow``, the CLI's ``--allow-missing-funding``), and say so with a warning whenever any are missing."""
+    missing = al.missing_settlements
+    if missing <= 0:
+        return
+    expected = missing + al.n_settlements
+    share = missing / expected
+    what = (f"{source}: {missing:,} of {expected:,} funding settlements ({share:.2%}) missing in the backtest "
+            "window; they are not paid")
+    if share > MAX_MISSING_FUNDING_SHARE and not allow:
+        raise DataCoverageError(f"{what} - above {MAX_MISSING_FUNDING_SHARE:.0%}: choose a covered window, supply "
+                                "--funding-file, or pass --allow-missing-funding")
+    from basisctl.warnings import substitute
+
+    substitute("missing_data", what)
 
 
 def _bar_hours(candles: pd.DataFrame) -> float:
@@ -166,7 +277,7 @@ def align_funding(funding: pd.DataFrame, bar_ts: pd.DatetimeIndex, bar_hours: fl
 
 def load_prices(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp, bar: str = "auto",
                 prices_file: str | Path | None = None) -> tuple[pd.DataFrame, float, str]:
-    """Bars of the window from a user file or the shipped series (1h, 4h fallback). Returns (bars, h, source)."""
+    """Bars of the window from a user file or the data dir (1h, 4h fallback). Returns (bars, h, source)."""
     if prices_file is not None:
         from basisctl.data.io import read_candles
 
@@ -177,31 +288,32 @@ def load_prices(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp, 
     if market is None:
         raise DataCoverageError(f"unknown prices venue '{venue}': expected one of {', '.join(PRICE_MARKETS)}")
     intervals = ["1h", "4h"] if bar == "auto" else [bar]
+    if not any(locator.has_candles(market, asset, iv) for iv in intervals):
+        locator.load_candles(market, asset, intervals[0])  # raises: where it looked and how to fetch it
     errors = []
     for iv in intervals:
-        if not shipped.has_candles(market, asset, iv):
-            errors.append(f"no shipped {market} {asset} {iv} bars")
+        if not locator.has_candles(market, asset, iv):
+            errors.append(f"no {market} {asset} {iv} bars in the data dirs")
             continue
         bh = {"1h": 1.0, "4h": 4.0, "1d": 24.0}[iv]
         try:
-            c = shipped.load_candles(market, asset, iv)
-            return select_window(c, start, end, bh, f"shipped {market}/{asset}_{iv}"), bh, f"{market}/{asset}_{iv}"
+            c = locator.load_candles(market, asset, iv)
+            return select_window(c, start, end, bh, f"{market}/{asset}_{iv}"), bh, f"{market}/{asset}_{iv}"
         except DataCoverageError as e:
             errors.append(str(e))
     raise DataCoverageError("; ".join(errors))
 
 
 def load_funding_stream(asset: str, venue: str, funding_file: str | Path | None = None) -> tuple[pd.DataFrame, str]:
-    """Full funding history from a user file or the shipped stream of ``venue``."""
+    """Full funding history from a user file or the data dir's stream of ``venue``."""
     if funding_file is not None:
         from basisctl.data.io import read_funding
 
         return read_funding(funding_file), str(funding_file)
-    if not shipped.has_funding(venue, asset):
-        raise DataCoverageError(f"no shipped {venue} funding for {asset} (supply --funding-file)")
-    return shipped.load_funding(venue, asset), f"{venue}/{asset}"
+    return locator.load_funding(venue, asset), f"{venue}/{asset}"  # missing: where it looked, how to fetch
 
 
+@records_warnings
 def prepare(
     asset: str,
     start: pd.Timestamp | str,
@@ -214,8 +326,14 @@ def prepare(
     bar: str = "auto",
     prices: pd.DataFrame | None = None,
     funding: pd.DataFrame | None = None,
+    spot: str = "perp",
+    allow_missing_funding: bool = False,
 ) -> BacktestData:
-    """Bars + aligned funding for one asset over [start, end). Spot = the perp series unless ``spot_file``."""
+    """Bars + aligned funding for one asset over [start, end). The spot leg: ``spot_file``, else ``spot``
+    (``perp`` = the perp series, the flagged proxy; ``auto`` / ``binance_spot``: see :func:`load_spot`).
+
+    More than 2 % of the window's funding settlements missing is an error unless ``allow_missing_funding``
+    (any missing settlement is a warning, see :func:`check_missing_funding`)."""
     s, e = utc(start), utc(end)
     if e <= s:
         raise DataCoverageError(f"empty test window: end {e:%Y-%m-%d} <= start {s:%Y-%m-%d}")
@@ -233,16 +351,23 @@ def prepare(
             first = sp.index[sp["close"].isna()][0]
             raise DataCoverageError(f"{spot_file}: no spot bar at {first:%Y-%m-%d %H:%M} (needed for every perp bar)")
         s_open, s_close = sp["open"].to_numpy(float), sp["close"].to_numpy(float)
+        spot_src = str(spot_file)
     else:
-        s_open, s_close = bars["open"].to_numpy(float), bars["close"].to_numpy(float)
+        got = load_spot(asset, ts, spot, PRICE_MARKETS.get(prices_venue.lower(), "") if prices is None
+                        and prices_file is None else "file", bars["close"].to_numpy(float))
+        if got is None:
+            s_open, s_close, spot_src = bars["open"].to_numpy(float), bars["close"].to_numpy(float), SPOT_PROXY
+        else:
+            s_open, s_close, spot_src = got
     if funding is not None:
         fsrc = "frame"
     else:
         funding, fsrc = load_funding_stream(asset, funding_venue, funding_file)
     al = align_funding(funding, ts, bh)
+    check_missing_funding(al, str(funding_file) if funding_file is not None else fsrc, allow_missing_funding)
     return BacktestData(
         asset=asset.upper(), ts=ts, bar_hours=bh,
         p_open=bars["open"].to_numpy(float), p_high=bars["high"].to_numpy(float),
         p_close=bars["close"].to_numpy(float), s_open=s_open, s_close=s_close,
-        funding=al, prices_source=src, funding_source=fsrc,
+        funding=al, prices_source=src, funding_source=fsrc, spot_source=spot_src,
     )

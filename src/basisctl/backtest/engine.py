@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,16 +11,18 @@ from basisctl.backtest.data import BacktestData
 from basisctl.backtest.kernel import backtest_nb
 from basisctl.backtest.results import BacktestResult
 from basisctl.backtest.rule import FrozenRule
-from basisctl.data import shipped
-from basisctl.errors import BasisctlError, ModelDomainError
+from basisctl.data import locator
+from basisctl.errors import DataCoverageError, DataNotFoundError, ModelDomainError
 
 
-@functools.lru_cache(maxsize=64)
-def _shipped_tiers(asset: str) -> tuple[tuple[float, float], ...]:
-    """((lower bound [USD], theta_F = 1/(2 L_max)), ...) of the shipped Hyperliquid table; () if absent."""
+def _data_dir_tiers(asset: str) -> tuple[tuple[float, float], ...]:
+    """((lower bound [USD], theta_F = 1/(2 L_max)), ...) of the data dir's Hyperliquid table; () if the asset is
+    not listed there. A missing margin-table snapshot is an error (DataNotFoundError), never "no tiers"."""
     try:
-        return tuple((t.lower_bound_usd, 1.0 / (2.0 * t.max_leverage)) for t in shipped.hyperliquid_tiers(asset))
-    except (BasisctlError, FileNotFoundError):
+        return tuple((t.lower_bound_usd, 1.0 / (2.0 * t.max_leverage)) for t in locator.hyperliquid_tiers(asset))
+    except DataNotFoundError:
+        raise
+    except DataCoverageError:
         return ()
 
 
@@ -34,7 +35,7 @@ class BacktestConfig:
     cost on each leg's own notional (fractal-defi) instead of the whole cost on the spot notional;
     liq_at_high: test liquidation at the bar high (conservative) rather than at the close;
     margin_tiers: ((lower bound [USD notional], theta_F), ...) applied to the whole position once its notional
-    reaches a bound (stricter of tier and rule); None = the shipped Hyperliquid margin table of the asset.
+    reaches a bound (stricter of tier and rule); None = the Hyperliquid margin table in the data dir of the asset.
     """
 
     capital_usd: float = 1_000_000.0
@@ -48,8 +49,8 @@ class BacktestConfig:
     margin_tiers: tuple[tuple[float, float], ...] | None = None
 
     def tiers_for(self, asset: str) -> tuple[np.ndarray, np.ndarray]:
-        """(lower bound [USD notional], theta_F) of the tiers above the first; None = shipped Hyperliquid table."""
-        tiers = self.margin_tiers if self.margin_tiers is not None else _shipped_tiers(asset.upper())
+        """(lower bound [USD notional], theta_F) of the tiers above the first; None = the data dir's HL table."""
+        tiers = self.margin_tiers if self.margin_tiers is not None else _data_dir_tiers(asset.upper())
         sel = [(lo, th) for lo, th in tiers if lo > 0.0]
         return np.array([x[0] for x in sel], dtype=float), np.array([x[1] for x in sel], dtype=float)
 
@@ -71,7 +72,15 @@ def kernel_args(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: Bac
         costs.buy.notional_usd, costs.buy.cost_bps, float(costs.buy_budget_bps),
         float(rule.theta_f), int(cfg.delay_bars), bool(cfg.charge_entry), bool(cfg.reenter_after_liquidation),
         bool(cfg.split_legs), bool(cfg.liq_at_high), *cfg.tiers_for(data.asset),
+        float(rule.reset_lower_target), float(rule.reset_upper_target), _reset_every_bars(rule, data),
     )
+
+
+def _reset_every_bars(rule: FrozenRule, data: BacktestData) -> int:
+    """The periodic reset interval in bars (0 = none); at least one bar."""
+    if rule.reset_every_hours <= 0:
+        return 0
+    return max(1, round(rule.reset_every_hours / data.bar_hours))
 
 
 def run_kernel(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: BacktestConfig,

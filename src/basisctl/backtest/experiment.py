@@ -31,6 +31,8 @@ class Period:
     start: str
     end: str
     label: str
+    #: calibration start (UTC date); None = CALIB_YEARS before ``start``
+    calib_start: str | None = None
 
     @property
     def calib_to(self) -> pd.Timestamp:
@@ -38,10 +40,12 @@ class Period:
 
     @property
     def calib_from(self) -> pd.Timestamp:
+        if self.calib_start is not None:
+            return utc(self.calib_start)
         return self.calib_to - pd.DateOffset(years=CALIB_YEARS)
 
 
-#: Every asset/period where the shipped data has both Binance and Hyperliquid funding and perp bars.
+#: Every asset/period where the data has both Binance and Hyperliquid funding and perp bars.
 DEFAULT_PERIODS: tuple[Period, ...] = (
     Period("BTC", "2025-03-10", "2026-03-10", "2025-26"),
     Period("ETH", "2025-03-10", "2026-03-10", "2025-26"),
@@ -49,6 +53,12 @@ DEFAULT_PERIODS: tuple[Period, ...] = (
     Period("LINK", "2025-08-22", "2026-03-10", "2025-26"),
     Period("BTC", "2023-05-13", "2023-12-31", "2023"),
     Period("ETH", "2023-05-13", "2023-12-31", "2023"),
+)
+#: The paper's own validation year (Sec. IX: "calibrate 2023-2024, validate 2024-2025, about one year"), read as
+#: the calendar year 2024 with the rule frozen on 2023 (docs/backtest.md, "The paper's window").
+PAPER_PERIODS: tuple[Period, ...] = tuple(
+    Period(a, "2024-01-01", "2025-01-01", "2024 (paper)", calib_start="2023-01-01")
+    for a in ("BTC", "ETH", "DOGE", "LINK")
 )
 VENUES: tuple[str, ...] = ("binance", "hyperliquid")
 
@@ -72,7 +82,7 @@ class ExperimentResult:
         m = self.metrics_frame()
         m["funding_environment"] = m["funding"].map(VENUE_LABEL)
         return m[["period", "ticker", "funding_environment", "start", "end", "acc_return", "apy", "funding_apy",
-                  "max_drawdown", "avg_leverage", "sharpe", "missing_funding_settlements"]]
+                  "max_drawdown", "avg_leverage", "sharpe", "missing_funding_settlements", "basis_proxy"]]
 
     def table_xi(self) -> pd.DataFrame:
         """Table XI shape: rebalances, turnover and average rebalance [fractions of initial capital]."""
@@ -117,6 +127,7 @@ def run_experiment(
     config: BacktestConfig | None = None,
     spec: RuleSpec | None = None,
     on_step: Callable[[str], None] | None = None,
+    allow_missing_funding: bool = False,
 ) -> ExperimentResult:
     """Run every (period, venue) backtest; ``on_step`` is called with a label after each one."""
     out = ExperimentResult()
@@ -129,11 +140,11 @@ def run_experiment(
         for v in venues:
             f, src = load_funding_stream(p.asset, v)
             if base is None:
-                base = prepare(p.asset, p.start, p.end, funding=f)
+                base = prepare(p.asset, p.start, p.end, funding=f, allow_missing_funding=allow_missing_funding)
                 data = base
             else:
-                data = base.with_funding(f, src)
-            data = data if data.funding_source != "frame" else base.with_funding(f, src)
+                data = base.with_funding(f, src, allow_missing_funding)
+            data = data if data.funding_source != "frame" else base.with_funding(f, src, allow_missing_funding)
             out.results[(p.label, p.asset, v)] = run_backtest(data, rule, CostModel.paper(p.asset), cfg)
             if on_step:
                 on_step(f"{p.asset} {p.label} {v}")

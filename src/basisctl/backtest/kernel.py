@@ -81,9 +81,15 @@ def backtest_nb(
     liq_at_high: bool,
     tier_lo: F64,
     tier_theta: F64,
+    reset_lower: float,
+    reset_upper: float,
+    reset_every_bars: int,
 ) -> tuple[F64, F64, F64, F64, F64, F64, F64, F64, NDArray[np.int64], F64, NDArray[np.int64], F64]:
     """Run one backtest. ``tier_lo``/``tier_theta``: notional tiers [USD] above which a stricter maintenance
-    fraction applies to the whole position (empty arrays: ``theta_f`` everywhere). Returns per-bar arrays
+    fraction applies to the whole position (empty arrays: ``theta_f`` everywhere). ``reset_lower`` /
+    ``reset_upper``: where the policy restores alpha after a lower / upper breach (alpha_target for the paper's
+    rule); ``reset_every_bars`` > 0: a scheduled reset to alpha_target is due at every positive multiple of that
+    many bars (0 = never). Returns per-bar arrays
     (nav [USD], alpha after trades [fraction], margin M [USD], spot Q [units], hedge H [units, < 0],
     funding cash [USD], cost [USD], liquidation loss [USD], action code, traded spot notional [USD], reason code,
     alpha observed by the policy before trading [fraction]).
@@ -195,6 +201,7 @@ def backtest_nb(
                 a_code, r_code, q_t, _q_max, q_hat = decide_nb(
                     a_t, v, alpha_target, alpha_lower, alpha_upper, kappa_fix, k_reb_fix, q_min_usd,
                     buffer_bps, sell_q, sell_c, sell_budget_bps, buy_q, buy_c, buy_budget_bps,
+                    reset_lower, reset_upper, reset_every_bars > 0 and i > 0 and i % reset_every_bars == 0,
                 )
                 if a_code != 0:
                     qq = q_t if a_code == 3 else q_hat

@@ -13,7 +13,11 @@ All metrics are fractions (0.0973 = 9.73 %), never percent, except where the nam
   ``avg_rebalance_pct`` = turnover_pct / rebalances;
 * ``sharpe`` = mean / std (ddof=1) of daily NAV returns (UTC days, last bar close per day) * sqrt(365);
 * decomposition [fraction of D]: ``ret_funding`` + ``ret_costs`` (<= 0) + ``ret_mtm`` (spot-perp mark-to-market
-  residual, including ``ret_liquidation`` = margin forfeited at liquidations) = ``acc_return``.
+  residual, including ``ret_liquidation`` = margin forfeited at liquidations) = ``acc_return``;
+  ``ret_basis`` = the spot-perp basis P&L of the hedged book (:meth:`BacktestResult.basis_pnl`), part of
+  ``ret_mtm``; the rest of ``ret_mtm`` is the liquidations' loss (forfeited margin plus the intrabar wick). It is
+  zero by construction when ``basis_proxy`` (``spot_source`` = "proxy: spot = perp"): only a real spot series
+  (``--spot-file``, the Binance spot 1h bars of 2022-23) measures it.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ ACTION_NAMES = {0: "none", 1: "raise_collateral", 2: "lower_collateral", 3: "eme
 #: Keys ``basisctl backtest --json`` promises (issue 4 item 7).
 JSON_KEYS: tuple[str, ...] = ("acc_return", "apy", "funding_apy", "max_drawdown", "avg_leverage", "rebalances",
                               "turnover_pct", "liquidations", "sharpe", "alpha_target", "alpha_lower",
-                              "alpha_upper", "bars", "start", "end")
+                              "alpha_upper", "bars", "start", "end", "ret_basis", "spot_source", "basis_proxy")
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,19 @@ class BacktestResult:
                            daily])
         return daily.pct_change().dropna()
 
+    def basis_pnl(self) -> float:
+        """Spot-perp basis P&L of the hedged book [USD]: sum over bars of u_i ((s_i - s_{i-1}) - (p_i - p_{i-1}))
+        on closes (the first bar from its opens), u_i = the short's units carried into bar i; bars with a
+        liquidation are left out (their loss is ``ret_liquidation`` plus the intrabar wick). Exactly 0 when the
+        spot leg is the perp series (``basis_proxy``)."""
+        d = self.data
+        hedge, act = self.arrays[4], self.arrays[8]
+        units = -np.r_[hedge[0], hedge[:-1]]
+        ds = np.diff(np.r_[d.s_open[0], d.s_close])
+        dp = np.diff(np.r_[d.p_open[0], d.p_close])
+        keep = ~np.isin(act, (ACT_REENTRY, ACT_STOP))
+        return float(np.sum((units * (ds - dp))[keep]))
+
     def metrics(self) -> dict[str, Any]:
         nav, alpha, _m, _q, h, fund, cost, liq, act, traded, _reason, _pre = self.arrays
         d, cap = self.data, self.config.capital_usd
@@ -150,6 +167,9 @@ class BacktestResult:
             "ret_costs": cost_ret,
             "ret_liquidation": float(liq.sum() and -liq.sum() / cap),
             "ret_mtm": float(acc - fund_ret - cost_ret),
+            "ret_basis": self.basis_pnl() / cap,
+            "spot_source": d.spot_source,
+            "basis_proxy": d.basis_proxy,
             "funding_settlements": d.funding.n_settlements,
             "missing_funding_settlements": d.funding.missing_settlements,
             "funding_interval_hours": list(d.funding.interval_hours),
@@ -169,6 +189,7 @@ class BacktestResult:
             "q_min_usd": self.config.q_min_usd,
             "buffer_bps": self.config.buffer_bps,
             "delay_bars": self.config.delay_bars,
+            "warnings": list(dict.fromkeys([*self.rule.warnings, *self.data.warnings])),
         }
 
     def summary(self) -> str:
@@ -185,5 +206,7 @@ class BacktestResult:
             f"emergency {k['emergencies']})  turnover {k['turnover_pct']:.2%}  avg {k['avg_rebalance_pct']:.2%}  "
             f"liquidations {k['liquidations']}\n"
             f"  decomposition: funding {k['ret_funding']:+.2%}  costs {k['ret_costs']:+.2%}  "
-            f"spot-perp MTM {k['ret_mtm']:+.2%} (liquidation {k['ret_liquidation']:+.2%})"
+            f"spot-perp MTM {k['ret_mtm']:+.2%} (liquidation {k['ret_liquidation']:+.2%}, "
+            f"basis {k['ret_basis']:+.2%})\n  spot: {k['spot_source']}"
+            + ("  [PROXY: basis P&L is zero by construction]" if k["basis_proxy"] else "")
         )

@@ -24,13 +24,13 @@ import numpy as np
 import pandas as pd
 
 from basisctl.calibration.funding import kappa_tilde
-from basisctl.calibration.inputs import calibrate_sigma
+from basisctl.calibration.inputs import calibrate_sigma, margin_for
 from basisctl.calibration.volatility import realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError, ModelDomainError
 from basisctl.model.bands import ALPHA_UPPER_CAP, alpha_lower, alpha_upper
-from basisctl.model.margin import theta_f_for
 from basisctl.model.static import hedge_leverage, solve_alpha_risk
+from basisctl.warnings import records_warnings
 
 #: Paper Table VII kappa_1d [bps] (Binance 2023-2024), used only when no calibration funding exists.
 PAPER_KAPPA_1D_BPS: dict[str, float] = {"BTC": 2.19, "ETH": 2.56, "LINK": 2.63, "DOGE": 2.60}
@@ -73,6 +73,24 @@ class FrozenRule:
     kappa_windows: int
     kappa_source: str
     k_reb_fix: float
+    #: per-side reset targets [fraction]; None = alpha_target (the paper's rule)
+    reset_lower: float | None = None
+    reset_upper: float | None = None
+    #: scheduled reset to alpha_target every this many hours (0 = never; the ``periodic`` baseline)
+    reset_every_hours: float = 0.0
+    #: which rule builder made it: paper | optimal | hold | fixed_leverage | periodic
+    rule: str = "paper"
+
+    #: substitutions and thin samples behind this rule (basisctl.warnings), e.g. the paper's Table VII kappa
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def reset_lower_target(self) -> float:
+        return self.alpha_target if self.reset_lower is None else self.reset_lower
+
+    @property
+    def reset_upper_target(self) -> float:
+        return self.alpha_target if self.reset_upper is None else self.reset_upper
 
     @property
     def leverage_target(self) -> float:
@@ -112,6 +130,7 @@ def _utc(t: pd.Timestamp | str) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+@records_warnings
 def calibrate_rule(
     asset: str,
     calib_from: pd.Timestamp | str,
@@ -123,7 +142,7 @@ def calibrate_rule(
     funding: pd.DataFrame | None = None,
     kappa_bps_14d: float | None = None,
 ) -> FrozenRule:
-    """Freeze the rule on [calib_from, calib_to). ``candles``/``funding`` replace the shipped series.
+    """Freeze the rule on [calib_from, calib_to). ``candles``/``funding`` replace the data-dir series.
 
     cost_bps: fixed execution cost [bps of notional] = K_reb_fix in bps of capital (eq. 47).
     kappa_bps_14d: explicit 14-day carry [bps] overriding the estimate.
@@ -137,7 +156,7 @@ def calibrate_rule(
         vol = realised_vol(candles, c_to, sp.lookback_days, candles_bar_hours or 1.0, 0.9)
     else:
         vol = calibrate_sigma(a, c_to, sp.lookback_days)
-    theta, l_max = theta_f_for(sp.margin_venue, a, l_max=sp.l_max, theta_f=sp.theta_f)
+    theta, l_max = margin_for(sp.margin_venue, a, l_max=sp.l_max, theta_f=sp.theta_f)
     sig_s = vol.sigma_annual * sp.stress
     at = float(solve_alpha_risk(sig_s, theta, sp.horizon_days / 365.0, sp.epsilon))
     al = float(alpha_lower(sig_s, theta, sp.h_liq_hours, sp.eps_liq))
@@ -147,18 +166,26 @@ def calibrate_rule(
     else:
         lookback = (c_to - c_from).total_seconds() / 86400.0
         try:
-            f = funding if funding is not None else shipped.load_funding(sp.kappa_venue, a)
-            est = kappa_tilde(f, sp.upper_horizon_hours, c_to, lookback)
+            f = funding if funding is not None else locator.load_funding(sp.kappa_venue, a)
+            est = kappa_tilde(f, sp.upper_horizon_hours, c_to, lookback,
+                              label=f"{sp.kappa_venue if funding is None else 'funding file'} {a}")
             kap, n_win = est.kappa, est.n_windows
             ksrc = f"{sp.kappa_venue if funding is None else 'funding file'} {sp.upper_horizon_hours:g}h windows " \
                    f"{est.first_window_end:%Y-%m-%d}..{est.last_window_end:%Y-%m-%d}"
         except (DataCoverageError, FileNotFoundError, KeyError) as e:
             if a not in PAPER_KAPPA_1D_BPS:
                 raise DataCoverageError(f"no {sp.upper_horizon_hours:g}h funding windows to calibrate kappa for {a} "
-                                        f"in {c_from:%Y-%m-%d}..{c_to:%Y-%m-%d}: pass kappa_bps_14d") from e
+                                        f"in {c_from:%Y-%m-%d}..{c_to:%Y-%m-%d}: pass --kappa-bps "
+                                        "(kappa_bps_14d in Python) or a --funding-file that covers it") from e
             kap = PAPER_KAPPA_1D_BPS[a] * 1e-4 * sp.upper_horizon_hours / 24.0
             n_win = 0
             ksrc = "paper Table VII kappa_1d x 14 (no complete 14-day calibration funding windows)"
+            from basisctl.warnings import substitute
+
+            substitute("paper_input", f"{a}: kappa_14d = {kap * 1e4:.1f} bps is the paper's Table VII number "
+                                      f"({PAPER_KAPPA_1D_BPS[a]:g} bps/day x {sp.upper_horizon_hours / 24.0:g}), not "
+                                      f"data: no complete {sp.upper_horizon_hours:g}h funding windows in "
+                                      f"{c_from:%Y-%m-%d}..{c_to:%Y-%m-%d} (pass --kappa-bps or --funding-file)")
     au = float(alpha_upper(at, k_reb, kap))
     return FrozenRule(
         asset=a, calib_from=c_from, calib_to=c_to, sigma_annual=float(vol.sigma_annual),

@@ -81,8 +81,11 @@ def kappa_tilde(
     horizon_hours: float,
     end: pd.Timestamp | str,
     lookback_days: float,
+    label: str = "",
 ) -> KappaEstimate:
     """Rolling-horizon estimator kappa_h over the calibration sample [end - lookback, end).
+
+    ``label`` (e.g. "binance BTC") names the stream in the thin-sample warning.
 
     Windows lie entirely inside the sample (window start >= sample start, window end < ``end`` or equal).
     """
@@ -94,7 +97,7 @@ def kappa_tilde(
         raise DataCoverageError(
             f"no complete {horizon_hours:g}h funding windows in ({start_ts:%Y-%m-%d}, {end_ts:%Y-%m-%d}]"
         )
-    return KappaEstimate(
+    est = KappaEstimate(
         kappa=float(carry.mean()),
         horizon_hours=float(horizon_hours),
         n_windows=int(carry.size),
@@ -103,6 +106,29 @@ def kappa_tilde(
         first_window_end=carry.index[0],
         last_window_end=carry.index[-1],
     )
+    _warn_if_thin(est, lookback_days, pd.DatetimeIndex(carry.index), label)
+    return est
+
+
+#: kappa_tilde from windows spanning less than this share of the lookback is a thin sample (warning).
+MIN_KAPPA_COVERAGE: float = 0.8
+
+
+def _warn_if_thin(est: KappaEstimate, lookback_days: float, ends: pd.DatetimeIndex, label: str) -> None:
+    """A kappa from a fraction of its window (one 14-day stretch, 42 of 180 days) is said out loud.
+
+    Covered days = the union of the h-long windows (holes in the funding do not count)."""
+    h = pd.Timedelta(hours=est.horizon_hours)
+    steps = np.minimum(np.diff(ends.as_unit("ns").asi8), h.value) if len(ends) > 1 else np.zeros(0)
+    days = (h.value + float(np.sum(steps))) / 86_400e9
+    if lookback_days > 0 and days < MIN_KAPPA_COVERAGE * lookback_days:
+        from basisctl.warnings import substitute
+
+        single = " (a single window)" if est.n_windows == 1 or days <= est.horizon_hours / 24.0 + 1e-9 else ""
+        who = f"{label}: " if label else ""
+        substitute("thin_sample", f"{who}kappa_{est.horizon_hours:g}h calibrated from {days:.0f} of "
+                                  f"{lookback_days:.0f} days of funding{single}, {est.n_windows} windows ending "
+                                  f"{est.first_window_end:%Y-%m-%d}..{est.last_window_end:%Y-%m-%d}: a thin sample")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Model inputs from (shipped or user) market data: sigma from perp candles, kappa from a venue's funding.
+"""Model inputs from (data-dir or user) market data: sigma from perp candles, kappa from a venue's funding.
 
 Volatility uses a common perp price series for both venues (paper Section VI: Delta vol = 0). Hourly bars
 are used when they cover at least ``MIN_HOURLY_COVERAGE`` of the window; otherwise the gap-free 4-hour
@@ -14,7 +14,7 @@ import pandas as pd
 
 from basisctl.calibration.funding import KappaEstimate, kappa_tilde
 from basisctl.calibration.volatility import VolEstimate, realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError
 
 #: Default calibration date: the refreshed layer of the paper (Hyperliquid meta snapshot 2026-03-10).
@@ -34,24 +34,31 @@ def calibrate_sigma(
     asset: str,
     asof: pd.Timestamp | str | None = None,
     lookback_days: float = 180.0,
-    market: str = shipped.VOL_PRICE_MARKET,
+    market: str = locator.VOL_PRICE_MARKET,
     candles_1h: pd.DataFrame | None = None,
     candles_4h: pd.DataFrame | None = None,
 ) -> VolEstimate:
     """Unstressed annualised sigma over the lookback ending at ``asof`` (hourly bars, 4-hour fallback)."""
     end = utc(asof)
     c1 = candles_1h
-    if c1 is None and shipped.has_candles(market, asset, "1h"):
-        c1 = shipped.load_candles(market, asset, "1h")
+    if c1 is None and locator.has_candles(market, asset, "1h"):
+        c1 = locator.load_candles(market, asset, "1h")
     if c1 is not None:
         try:
             return realised_vol(c1, end, lookback_days, 1.0, MIN_HOURLY_COVERAGE)
         except DataCoverageError:
             pass
     c4 = candles_4h
-    if c4 is None and shipped.has_candles(market, asset, "4h"):
-        c4 = shipped.load_candles(market, asset, "4h")
+    if c4 is None and locator.has_candles(market, asset, "4h"):
+        c4 = locator.load_candles(market, asset, "4h")
     if c4 is None:
+        if c1 is None:
+            have = locator.list_assets("prices", market)
+            try:
+                locator.load_candles(market, asset, "1h")  # the locator's message: where it looked, how to fetch
+            except DataCoverageError as e:
+                raise type(e)(f"{e}; the data has {market} candles for {_have(have)}; or supply your own with "
+                              "--prices-file (CSV/Parquet: timestamp, open, high, low, close) or --sigma") from None
         raise DataCoverageError(f"no {market} candles for {asset} cover the {lookback_days:g}-day window")
     return realised_vol(c4, end, lookback_days, 4.0, MIN_4H_COVERAGE)
 
@@ -65,8 +72,49 @@ def calibrate_kappa(
     funding: pd.DataFrame | None = None,
 ) -> KappaEstimate:
     """kappa_h from the venue's own funding stream over the lookback ending at ``asof`` [decimal]."""
-    f = funding if funding is not None else shipped.load_funding(venue, asset)
-    return kappa_tilde(f, horizon_hours, utc(asof), lookback_days)
+    if funding is None and not locator.has_funding(venue, asset):
+        try:
+            locator.load_funding(venue, asset)  # the locator's message: where it looked, how to fetch it
+        except DataCoverageError as e:
+            raise type(e)(f"{e}; the data has {venue} funding for {_have(locator.list_assets('funding', venue))}; "
+                          "or supply your own with --funding-file (or --kappa-bps)") from None
+    f = funding if funding is not None else locator.load_funding(venue, asset)
+    label = f"{venue} {asset.upper()}" if funding is None else f"{asset.upper()} funding file"
+    return kappa_tilde(f, horizon_hours, utc(asof), lookback_days, label=label)
+
+
+def margin_for(venue: str, asset: str, l_max: float | None = None,
+               theta_f: float | None = None) -> tuple[float, float]:
+    """(theta_F, L_max) for a venue/asset: explicit ``theta_f`` > explicit ``l_max`` > the documented tables of
+    :mod:`basisctl.model.margin` (the paper's L_max, venue MMR tables) > for Hyperliquid, the first tier of the
+    asset's margin table in the data (every asset the venue lists). Otherwise a ModelDomainError that says what
+    to pass."""
+    from basisctl.errors import ModelDomainError
+    from basisctl.model.margin import PAPER_L_MAX, check_venue, theta_f_for
+
+    v = check_venue(venue)
+    a = asset.upper()
+    if theta_f is not None or l_max is not None or v != "hyperliquid" or (v, a) in PAPER_L_MAX:
+        return theta_f_for(v, a, l_max=l_max, theta_f=theta_f)
+    try:
+        tiers = locator.hyperliquid_tiers(a)
+    except DataCoverageError:
+        uni = locator.hyperliquid_universe()
+        row = uni[uni["name"].astype(str).str.upper() == a]  # mixed-case names such as kPEPE
+        if len(row):
+            from basisctl.model.margin import LeverageTier
+
+            return theta_f_for(v, a, tiers=[LeverageTier(0.0, float(row["maxLeverage"].iloc[0]))])
+        names = sorted(str(n) for n in uni["name"])
+        raise ModelDomainError(
+            f"no default max leverage for hyperliquid {a}: not in the Hyperliquid margin table of the data "
+            f"({len(names)} assets, e.g. {', '.join(names[:8])}, ...); pass --l-max or --theta-f"
+        ) from None
+    return theta_f_for(v, a, tiers=tiers)
+
+
+def _have(assets: list[str]) -> str:
+    return ", ".join(assets) if assets else "no asset"
 
 
 @dataclass(frozen=True)
@@ -117,13 +165,14 @@ class UserSeries:
 
 
 def user_series(prices_file: str | Path | None, funding_file: str | Path | None,
-                asof: pd.Timestamp | str | None) -> UserSeries:
+                asof: pd.Timestamp | str | None, exclude_spikes: bool = False) -> UserSeries:
     """Read and validate user files (errors name file, row, column). Without ``asof`` the calibration ends where
-    the given files end (last bar close, last settlement); without files it is ``DEFAULT_ASOF``."""
+    the given files end (last bar close, last settlement); without files it is ``DEFAULT_ASOF``.
+    ``exclude_spikes`` leaves one-bar price spikes out of the candles (with a warning) instead of failing."""
     from basisctl.calibration.volatility import bar_hours_of
     from basisctl.data.io import read_candles, read_funding
 
-    candles = read_candles(prices_file) if prices_file is not None else None
+    candles = read_candles(prices_file, exclude_spikes=exclude_spikes) if prices_file is not None else None
     funding = read_funding(funding_file) if funding_file is not None else None
     bh = bar_hours_of(candles) if candles is not None else None
     if asof is None and (candles is not None or funding is not None):

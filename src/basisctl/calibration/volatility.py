@@ -54,6 +54,10 @@ def realised_vol(
     sigma = std(log returns, ddof=1) * sqrt(8760 / interval_hours). Raises DataCoverageError when the
     share of present returns is below ``min_coverage``.
     """
+    if not lookback_days > 0:
+        from basisctl.errors import ModelDomainError
+
+        raise ModelDomainError(f"lookback_days must be > 0 (got {lookback_days:g})")
     end = pd.Timestamp(end)
     end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
     start = end - pd.Timedelta(days=lookback_days)

@@ -5,29 +5,33 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from basisctl.backtest import (
-    JSON_KEYS,
-    BacktestConfig,
-    CostModel,
-    calibrate_rule,
-    paper_cost_bps,
-    prepare,
-    run_backtest,
+from basisctl.cli._common import (
+    SPIKES_HELP,
+    STRICT_HELP,
+    console,
+    err_console,
+    fail,
+    fmt_number,
+    full_table,
+    handle_errors,
+    parse_floats,
+    print_json,
 )
-from basisctl.backtest.data import _bar_hours, utc
-from basisctl.backtest.results import BacktestResult
-from basisctl.backtest.rule import RuleSpec
-from basisctl.backtest.sweep import EXECUTORS, SweepGrid, run_sweep
-from basisctl.cli._common import console, err_console, fail, handle_errors, parse_floats, print_json
+from basisctl.cli._defaults import SWEEP_EXECUTORS as EXECUTORS
 from basisctl.errors import DataCoverageError
 
+if TYPE_CHECKING:
+    from basisctl.backtest.results import BacktestResult
+
+# numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
+
+ALLOW_MISSING_HELP = ("Run even when more than 2% of the window's funding settlements are missing (they are not "
+                      "paid; a warning says how many).")
 DEFAULT_FROM = "2025-03-10"
 DEFAULT_TO = "2026-03-10"
 
@@ -37,14 +41,34 @@ def _progress() -> Progress:
                     console=err_console, transient=False)
 
 
+FUNDING_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.data.locator.FUNDING_VENUES
+PRICES_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.backtest.data.PRICE_MARKETS
+
+
+def check_venues(prices_venue: str | None, funding_venue: str | None) -> None:
+    """A misspelt venue is named with the valid ones before any data is read."""
+    if prices_venue is not None and prices_venue.lower() not in PRICES_VENUES:
+        fail(f"unknown --prices-venue '{prices_venue}': expected one of {', '.join(PRICES_VENUES)}")
+    if funding_venue is not None and funding_venue.lower() not in FUNDING_VENUES:
+        fail(f"unknown --funding-venue '{funding_venue}': expected one of {', '.join(FUNDING_VENUES)}")
+
+
 def build_backtest(
     asset: str, prices_venue: str, funding_venue: str, prices_file: Path | None, funding_file: Path | None,
     spot_file: Path | None, date_from: str, date_to: str, calib_from: str | None, calib_to: str | None,
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
-    l_max: float | None = None, theta_f: float | None = None,
+    l_max: float | None = None, theta_f: float | None = None, allow_missing_funding: bool = False,
+    exclude_spikes: bool = False, margin_venue: str = "hyperliquid", risk_model: str = "gbm", spot: str = "auto",
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
+    check_venues(prices_venue if prices_file is None else None, funding_venue if funding_file is None else None)
+    import pandas as pd
+
+    from basisctl.backtest import BacktestConfig, CostModel, calibrate_rule, paper_cost_bps, prepare, run_backtest
+    from basisctl.backtest.data import _bar_hours, utc
+    from basisctl.backtest.rule import RuleSpec
+
     a = asset.upper()
     start = utc(date_from)
     c_to = utc(calib_to) if calib_to else start
@@ -58,23 +82,33 @@ def build_backtest(
     if prices_file is not None:
         from basisctl.data.io import read_candles
 
-        candles = read_candles(prices_file)
+        candles = read_candles(prices_file, exclude_spikes=exclude_spikes)
         bar_h = _bar_hours(candles)
     if funding_file is not None:
         from basisctl.data.io import read_funding
 
         funding = read_funding(funding_file)
-    rule = calibrate_rule(a, c_from, c_to, cost, RuleSpec(l_max=l_max, theta_f=theta_f), candles=candles,
+    from basisctl.model.margin import check_venue, venue_margin_tiers
+
+    mv = check_venue(margin_venue)
+    rule = calibrate_rule(a, c_from, c_to, cost, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv),
+                          candles=candles,
                           candles_bar_hours=bar_h, funding=funding,
                           kappa_bps_14d=kappa_bps)
+    if risk_model != "gbm":  # alpha_target / alpha_L under another liquidation-risk model (docs/risk.md)
+        from basisctl.risk.rule import with_risk_model
+
+        rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv),
+                               prices_file)
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
-                   prices=candles, funding=funding)
+                   prices=candles, funding=funding, spot=spot, allow_missing_funding=allow_missing_funding)
     if prices_file is not None or funding_file is not None:
         data = type(data)(**{**data.__dict__,
                              "prices_source": str(prices_file) if prices_file else data.prices_source,
                              "funding_source": str(funding_file) if funding_file else data.funding_source})
     costs = CostModel.fixed(cost, budget_bps=budget_bps)
-    cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd, buffer_bps=buffer_bps, delay_bars=delay_bars)
+    cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd, buffer_bps=buffer_bps, delay_bars=delay_bars,
+                         margin_tiers=venue_margin_tiers(mv, a))
     return run_backtest(data, rule, costs, cfg)
 
 
@@ -98,13 +132,18 @@ def backtest(
     = "binance",
     funding_venue: Annotated[str, typer.Option(help="Funding stream credited to the short: hyperliquid | binance "
                                                "| bybit.")] = "hyperliquid",
-    prices_file: Annotated[Path | None, typer.Option(help="CSV/Parquet candles (shipped schema, ts = bar open) "
-                                                     "replacing the shipped prices for calibration and test.")]
+    prices_file: Annotated[Path | None, typer.Option(help="CSV/Parquet candles (shared data schema, ts = bar open) "
+                                                     "replacing the data-dir prices for calibration and test.")]
     = None,
     funding_file: Annotated[Path | None, typer.Option(help="CSV/Parquet funding (rate per interval, + = longs pay) "
-                                                      "replacing the shipped funding (test and kappa).")] = None,
-    spot_file: Annotated[Path | None, typer.Option(help="Separate spot candles (default: spot = perp series).")]
+                                                      "replacing the data-dir funding (test and kappa).")] = None,
+    spot_file: Annotated[Path | None, typer.Option(help="Separate spot candles (overrides --spot).")]
     = None,
+    spot: Annotated[str, typer.Option(help="Spot leg without --spot-file: auto (Binance spot 1h where it covers "
+                                      "the window, 2022-23; on Hyperliquid perp bars the spot implied by the "
+                                      "funding premium; else the perp series, flagged as a proxy) | perp | "
+                                      "binance_spot | hl_premium (error if it does not cover the window).")]
+    = "auto",
     date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date, inclusive).")] = DEFAULT_FROM,
     date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = DEFAULT_TO,
     calib_from: Annotated[str | None, typer.Option(help="Calibration start; default --calib-to minus 2 years.")]
@@ -127,29 +166,40 @@ def backtest(
     l_max: Annotated[float | None, typer.Option(help="Hyperliquid max leverage (theta_F = 1/(2 L_max)); "
                                                 "default: the paper's table.")] = None,
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
+    venue: Annotated[str, typer.Option(help="Margin venue (theta_F rule): hyperliquid | binance | bybit | okx | "
+                                       "dydx | kraken.")] = "hyperliquid",
+    risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target/alpha_L: gbm (paper) | "
+                                            "kou | fhs | evt | adaptive (docs/risk.md).")] = "gbm",
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object (fractions).")]
     = False,
     out: Annotated[Path | None, typer.Option(help="Write metrics.json, bars.parquet, trades.csv, summary.txt.")]
     = None,
+    allow_missing_funding: Annotated[bool, typer.Option(
+        "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
+    exclude_spikes: Annotated[bool, typer.Option("--exclude-spikes", help=SPIKES_HELP)] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
     """Replay one asset under the frozen band rule (calibrated before --from) with real funding."""
+    from basisctl.backtest import JSON_KEYS
+
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
-                         kappa_bps, bar, budget_bps, l_max, theta_f)
+                         kappa_bps, bar, budget_bps, l_max, theta_f, allow_missing_funding, exclude_spikes,
+                         margin_venue=venue, risk_model=risk_model, spot=spot)
     if out is not None:
         write_outputs(res, out)
     if as_json:
         m = res.metrics()
-        print_json({**{k: m[k] for k in JSON_KEYS}, **m})
+        print_json({**{k: m[k] for k in JSON_KEYS}, **m, "risk_model": risk_model})
         return
     console.print(res.summary(), highlight=False)
     if out is not None:
-        console.print(f"wrote {out}/metrics.json, bars.parquet, trades.csv, summary.txt")
+        console.print(f"wrote {out}/metrics.json, bars.parquet, trades.csv, summary.txt", highlight=False, markup=False)
 
 
 @handle_errors
 def sweep(
-    asset: Annotated[str, typer.Option(help="Asset symbol.")],
+    asset: Annotated[str | None, typer.Option(help="Asset symbol (or --universe).")] = None,
     funding_venue: Annotated[str, typer.Option(help="Funding stream: hyperliquid | binance.")] = "hyperliquid",
     date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date).")] = DEFAULT_FROM,
     date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = DEFAULT_TO,
@@ -165,13 +215,38 @@ def sweep(
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print rows as a JSON list.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the table (.csv or .parquet).")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the table as CSV on stdout (full precision).")]
+    = False,
+    universe: Annotated[Path | None, typer.Option(help="Folder of user files (funding/<venue>/<ASSET>.csv, "
+                                                  "prices/<market>/<ASSET>_1h.csv): venue table per asset, "
+                                                  "calibrated up to --to.")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster (e.g. ray://head:10001 or "
+                                                    "auto) for --executor ray.")] = None,
+    allow_missing_funding: Annotated[bool, typer.Option(
+        "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
-    """Evaluate the rule over a parameter grid (results identical for every executor)."""
+    """Evaluate the rule over a parameter grid (results identical for every executor), or with --universe DIR
+    rank venues for every asset with data in a folder of your files (one independent task per asset)."""
+    if universe is not None:
+        from basisctl.cli.venue_cmds import universe_sweep
+
+        universe_sweep(universe, date_to, executor, workers, ray_address, as_json, out)
+        return
+    if asset is None:
+        fail("give --asset (parameter grid) or --universe DIR (every asset in a folder)")
+    import pandas as pd
+
+    from basisctl.backtest import calibrate_rule, paper_cost_bps, prepare
+    from basisctl.backtest.data import utc
+    from basisctl.backtest.sweep import SweepGrid, run_sweep
+
+    check_venues(None, funding_venue)
     a = asset.upper()
     start = utc(date_from)
     costs = parse_floats(cost_bps, "cost-bps") or [paper_cost_bps(a)]
     rule = calibrate_rule(a, start - pd.DateOffset(years=2), start, costs[0])
-    data = prepare(a, start, utc(date_to), "binance", funding_venue)
+    data = prepare(a, start, utc(date_to), "binance", funding_venue, allow_missing_funding=allow_missing_funding)
     grid = SweepGrid(
         alpha_target_mult=parse_floats(alpha_mult, "alpha-mult") or [1.0],
         alpha_lower=parse_floats(alpha_lower, "alpha-lower") or [None],
@@ -190,17 +265,17 @@ def sweep(
     if as_json:
         print_json(df.to_dict(orient="records"))
         return
-    t = Table(title=f"Sweep {a} {date_from} -> {date_to}, {funding_venue} funding ({n} points)")
+    if as_csv:
+        import sys
+
+        df.to_csv(sys.stdout, index=False)
+        return
     cols = ["alpha_target_mult", "alpha_target", "alpha_lower_eff", "alpha_upper_eff", "cost_bps", "q_min_usd",
             "buffer_bps", "budget_bps", "apy", "funding_apy", "max_drawdown", "avg_leverage", "rebalances",
             "emergencies", "liquidations"]
-    for c in cols:
-        t.add_column(c, justify="right")
-    for _, r in df.iterrows():
-        if r.get("error"):
-            continue
-        t.add_row(*[f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols])
-    console.print(t)
+    rows = [[fmt_number(r[c]) for c in cols] for _, r in df.iterrows() if not r.get("error")]
+    console.print(full_table(f"Sweep {a} {date_from} -> {date_to}, {funding_venue} funding ({n} points)",
+                             cols, rows), crop=False)
 
 
 @handle_errors
@@ -208,21 +283,51 @@ def report(
     out: Annotated[Path, typer.Option(help="Output directory; writes DIR/index.html (self-contained).")],
     assets: Annotated[str, typer.Option(help="Assets for the static grid and backtests.")] = "BTC,ETH,LINK,DOGE",
     quick: Annotated[bool, typer.Option(help="Small subset (first period per asset, fewer grid cells).")] = False,
+    allow_missing_funding: Annotated[bool, typer.Option(
+        "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
-    """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report."""
+    """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report.
+
+    Warnings (substituted inputs, thin samples, missing funding) are listed under the section they affect."""
     from basisctl.report import build_report
 
     names = [x.strip().upper() for x in assets.split(",") if x.strip()]
     if not names:
         fail("--assets needs at least one symbol")
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is an existing file; the report writes DIR/index.html, so give a directory")
+    _ensure_data(names)
     with _progress() as prog:
         tid = prog.add_task("report", total=None)
 
         def step(label: str, done: int, total: int) -> None:
             prog.update(tid, description=f"report: {label}", completed=done, total=total)
 
-        path = build_report(out, assets=names, quick=quick, on_step=step)
-    console.print(f"wrote {path}")
+        path = build_report(out, assets=names, quick=quick, on_step=step,
+                            allow_missing_funding=allow_missing_funding)
+    console.print(f"wrote {path}", highlight=False, markup=False)
+
+
+def _ensure_data(assets: list[str]) -> None:
+    """No market data at all: offer to download it (interactive) or say exactly how (scripts, CI)."""
+    import sys
+
+    from basisctl.data import locator
+
+    if any(locator.has_funding("binance", a) for a in assets):
+        return
+    looked = ", ".join(str(r) for r in locator.roots())
+    how = (f"run `basisctl data pull --assets {','.join(assets)}` (public Binance and Hyperliquid endpoints, no "
+           "keys), or point --data-dir / BASISCTL_DATA_DIR at a folder in the shared layout (e.g. ../shared/data)")
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        err_console.print(f"No market data found (looked in {looked}).", highlight=False, markup=False)
+        if typer.confirm("Download the default data set now with `basisctl data pull`?", default=True, err=True):
+            from basisctl.cli.data_cmds import pull_cmd
+
+            pull_cmd(assets=",".join(assets))
+            return
+    fail(f"no market data found (looked in {looked}): {how}")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,7 @@
 
 Units on the command line: sigma annualised (8760 h/yr); alpha as a fraction of capital; costs K_reb in bps
 of capital; kappa14 = expected cumulative 14-day funding in bps of notional; horizons in hours or days as
-named. Inputs not given on the command line come from the shipped datasets (`basisctl data list`).
+named. Inputs not given on the command line come from the data dir (`basisctl data list`).
 """
 
 from __future__ import annotations
@@ -17,38 +17,45 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from basisctl.calibration.inputs import DEFAULT_ASOF, user_series, utc
-from basisctl.cli._common import console, err_console, fail, handle_errors, parse_floats, parse_strs, print_json
-from basisctl.data import shipped
-from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
-from basisctl.model.margin import VENUES
-from basisctl.model.static import alpha_liq, hit_probability_log_barrier
-from basisctl.simulate.bootstrap import alpha_lower_bootstrap
-from basisctl.simulate.engine import BACKENDS, simulate_hits
-from basisctl.simulate.grids import (
+from basisctl.cli._common import (
+    SPIKES_HELP,
+    STRICT_HELP,
+    check_model_flags,
+    console,
+    err_console,
+    fail,
+    handle_errors,
+    parse_floats,
+    parse_strs,
+    print_json,
+)
+from basisctl.cli._defaults import (
+    DATA_ASSETS,
+    DEFAULT_ASOF_DATE,
+    DEFAULT_EPS_LIQ,
     DEFAULT_EPSILON,
+    DEFAULT_H_LIQ_HOURS,
     DEFAULT_LOOKBACK_DAYS,
     DEFAULT_LOWER_MC_PATHS,
     DEFAULT_MC_HORIZON_DAYS,
     DEFAULT_STRESS,
     DEFAULT_UPPER_PATHS,
-    MIN_BOOT_COVERAGE,
-    BandInputs,
-    hourly_returns,
-    lower_grid,
-    resolve_band_inputs,
-    upper_grid,
-    upper_rows,
+    SIM_BACKENDS,
 )
-from basisctl.simulate.models import GBM, FullState
+from basisctl.cli._defaults import MARGIN_VENUES as VENUES
 
-__all__ = ["MIN_BOOT_COVERAGE", "BandInputs", "hourly_returns", "register"]
+# numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
+__all__ = ["register"]
 
 DEFAULT_COSTS_BPS = "5,10,20,30"
 
-# the band inputs and grids live in basisctl.simulate.grids (shared with the HTML report)
-_resolve = resolve_band_inputs
-_upper_rows = upper_rows
+
+def __getattr__(name: str) -> Any:  # the band inputs and grids live in basisctl.simulate.grids
+    if name in ("MIN_BOOT_COVERAGE", "BandInputs", "hourly_returns"):
+        from basisctl.simulate import grids
+
+        return getattr(grids, name)
+    raise AttributeError(name)
 
 
 @contextmanager
@@ -63,53 +70,81 @@ def _progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
 
 
 def _check_backend(backend: str) -> str:
-    if backend not in BACKENDS:
-        fail(f"--backend must be one of {', '.join(BACKENDS)} (got '{backend}')")
+    if backend not in SIM_BACKENDS:
+        fail(f"--backend must be one of {', '.join(SIM_BACKENDS)} (got '{backend}')")
     return backend
 
 
 def register(app: typer.Typer) -> None:
-    sim = typer.Typer(help="Monte Carlo evidence for the dynamic band (paper Sec. VIII).", no_args_is_help=True)
+    sim = typer.Typer(rich_markup_mode=None, help="Monte Carlo evidence for the dynamic band (paper Sec. VIII).",
+                      no_args_is_help=True)
     app.add_typer(sim, name="simulate")
 
     @app.command("bands")
     @handle_errors
     def bands_cmd(
-        venue: str = typer.Option(..., help="binance | hyperliquid (sets theta_F and the funding stream)."),
-        asset: str = typer.Option(..., help="BTC, ETH, LINK, DOGE (shipped data); other assets need "
+        venue: str = typer.Option(..., help="binance | hyperliquid | bybit | okx | dydx | kraken "
+                                  "(sets theta_F and the funding stream)."),
+        asset: str = typer.Option(..., help="BTC, ETH, LINK, DOGE (data-dir assets); other assets need "
                                   "--sigma, --kappa14-bps and --l-max."),
-        sigma: float | None = typer.Option(None, help="Unstressed annualised vol; default: shipped 1h candles."),
-        asof: str | None = typer.Option(None, help=f"Calibration end (UTC), default {DEFAULT_ASOF:%Y-%m-%d}."),
+        sigma: float | None = typer.Option(None, help="Unstressed annualised vol; default: 1h data-dir candles."),
+        asof: str | None = typer.Option(None, help=f"Calibration end (UTC), default {DEFAULT_ASOF_DATE}."),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
         stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier for alpha_target and alpha_L."),
         h_liq_hours: float = typer.Option(DEFAULT_H_LIQ_HOURS, help="Operational solvency horizon h_liq [h]."),
         eps_liq: float = typer.Option(DEFAULT_EPS_LIQ, help="Liquidation budget over h_liq [probability]."),
         epsilon: float = typer.Option(DEFAULT_EPSILON, help="Static 1-day budget for alpha_target."),
         kappa14_bps: float | None = typer.Option(None, help="Expected 14-day cumulative funding [bps]; "
-                                                 "default: rolling-window estimate from shipped funding."),
+                                                 "default: rolling-window estimate from the data dir's funding."),
         cost_bps: str = typer.Option(DEFAULT_COSTS_BPS, help="Rebalance cost scenarios K_reb [bps of capital]."),
         l_max: float | None = typer.Option(None, help="Override the venue max leverage (theta_F = c / L_max)."),
         bootstrap: bool = typer.Option(False, "--bootstrap", help="Add alpha_L^boot (eq. 40) and its CI, from "
-                                       "the shipped 1h returns of the lookback window (also with --sigma)."),
+                                       "the data dir's 1h returns of the lookback window (also with --sigma)."),
         boot_paths: int | None = typer.Option(None, help="Bootstrap paths (default: sized from the CI)."),
         boot_rel_halfwidth: float = typer.Option(0.1, help="Target relative CI half-width of the hit freq."),
         demean: bool = typer.Option(True, help="Demean bootstrap returns before the stress multiplier."),
         seed: int = typer.Option(0, help="Seed of the bootstrap."),
         prices_file: Path | None = typer.Option(None, help="Your 1h candles (CSV/Parquet) for sigma and the "
-                                                "bootstrap instead of the shipped series."),
+                                                "bootstrap instead of the data dir's series."),
         funding_file: Path | None = typer.Option(None, help="Your funding history (CSV/Parquet) for kappa14."),
+        optimal: bool = typer.Option(False, "--optimal", help="Add the optimal band (impulse control, "
+                                     "model.optimal_band) per --cost-bps, read as bps of traded notional on both "
+                                     "sides: key 'optimal'."),
+        fixed_usd: float = typer.Option(0.0, help="--optimal: fixed cost per rebalance [USD]."),
+        capital_usd: float = typer.Option(1_000_000.0, help="--optimal: capital D [USD]."),
+        q_min_usd: float = typer.Option(0.0, help="--optimal: smallest trade [USD]."),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
+        risk_model: str = typer.Option("gbm", help="Liquidation-risk model for alpha_target and alpha_L: gbm "
+                                       "(paper, stressed) | kou | fhs | evt | adaptive (unstressed; docs/risk.md)."),
+        exclude_spikes: bool = typer.Option(False, "--exclude-spikes", help=SPIKES_HELP),
+        strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
     ) -> None:
         """Band boundaries for one venue/asset: alpha_target, alpha_L (eq. 38), alpha_U per cost (eq. 45).
 
         With --prices-file/--funding-file and no --asof, the calibration ends where the given files end."""
+        from basisctl.calibration.inputs import user_series, utc
+        from basisctl.model.bands import alpha_lower
+        from basisctl.model.static import alpha_liq
+        from basisctl.simulate.bootstrap import alpha_lower_bootstrap
+        from basisctl.simulate.grids import hourly_returns, resolve_band_inputs, upper_rows
+
+        check_model_flags(sigma=sigma, stress=stress, lookback_days=lookback_days, h_liq_hours=h_liq_hours,
+                          eps_liq=eps_liq, epsilon=epsilon, l_max=l_max)
         costs = parse_floats(cost_bps, "cost-bps")
-        us = user_series(prices_file, funding_file, asof)
+        us = user_series(prices_file, funding_file, asof, exclude_spikes=exclude_spikes)
         asof = us.asof.isoformat()
-        inp = _resolve(venue, asset, asof, lookback_days, sigma, stress, kappa14_bps, l_max, epsilon,
+        inp = resolve_band_inputs(venue, asset, asof, lookback_days, sigma, stress, kappa14_bps, l_max, epsilon,
                        candles=us.candles, funding=us.funding)
         a_t = inp.alpha_target
         a_l = float(alpha_lower(inp.sigma_stressed, inp.theta_f, h_liq_hours, eps_liq))
+        risk: dict[str, Any] = {"risk_model": "gbm"}
+        if risk_model.lower() != "gbm":
+            from basisctl.risk.rule import model_band
+
+            risk = model_band(risk_model, inp.asset, inp.theta_f, utc(asof), lookback_days, epsilon, 24.0,
+                              eps_liq, h_liq_hours, prices_file)
+            risk.update(alpha_target_gbm=a_t, alpha_lower_gbm=a_l)
+            a_t, a_l = risk.pop("alpha_target"), risk.pop("alpha_lower")
         out: dict[str, Any] = {
             "venue": inp.venue, "asset": inp.asset, "asof": utc(asof).isoformat(), "lookback_days": lookback_days,
             "sigma": inp.sigma, "sigma_source": inp.sigma_source, "stress": inp.stress,
@@ -118,8 +153,10 @@ def register(app: typer.Typer) -> None:
             "alpha_target": a_t, "leverage_target": (1 - a_t) / a_t,
             "alpha_lower": a_l, "h_liq_hours": h_liq_hours, "eps_liq": eps_liq,
             "kappa14_bps": inp.kappa14 * 1e4, "kappa14_source": inp.kappa14_source,
-            "upper": _upper_rows(inp, a_t, costs),
+            "upper": upper_rows(inp, a_t, costs), **risk,
         }
+        if optimal:
+            out["optimal"] = _optimal_rows(inp.sigma, inp.kappa14, a_l, costs, fixed_usd, capital_usd, q_min_usd)
         if bootstrap:
             if us.candles is not None and us.candles_bar_hours != 1.0:
                 fail(f"--bootstrap needs 1h bars; {prices_file} has {us.candles_bar_hours:g}h bars")
@@ -149,6 +186,16 @@ def register(app: typer.Typer) -> None:
             t.add_row(f"{u['cost_bps']:g}", f"{u['delta_upper']:.4f}",
                       f"{u['alpha_upper']:.4f}" + (" (cap)" if u["clipped"] else ""))
         console.print(t)
+        if optimal:
+            t = Table(title="optimal band (impulse control, floor alpha_L; long-run net carry)")
+            for col in ("cost [bps]", "fixed [USD]", "alpha_lower", "reset_lower", "reset_upper", "alpha_upper",
+                        "net carry APY", "cost drag"):
+                t.add_column(col, justify="right")
+            for o in out["optimal"]:
+                t.add_row(f"{o['cost_bps']:g}", f"{o['fixed_usd']:,.0f}", f"{o['alpha_lower']:.4f}",
+                          f"{o['reset_lower']:.4f}", f"{o['reset_upper']:.4f}", f"{o['alpha_upper']:.4f}",
+                          f"{o['net_carry_apy']:.2%}", f"{o['cost_drag_apy']:.2%}")
+            console.print(t)
 
     @sim.command("upper")
     @handle_errors
@@ -170,6 +217,10 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
     ) -> None:
         """Hit rate and hit time of alpha_U (a price fall) within a horizon, starting at alpha_target."""
+        from basisctl.model.static import hit_probability_log_barrier
+        from basisctl.simulate.engine import simulate_hits
+        from basisctl.simulate.models import GBM, FullState
+
         _check_backend(backend)
         if monitoring not in ("continuous", "discrete"):
             fail(f"--monitoring must be continuous or discrete (got '{monitoring}')")
@@ -220,7 +271,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def upper_grid_cmd(
         venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
-        assets: str = typer.Option(",".join(shipped.ASSETS), help="Comma-separated assets."),
+        assets: str = typer.Option(",".join(DATA_ASSETS), help="Comma-separated assets."),
         cost_bps: str = typer.Option(DEFAULT_COSTS_BPS, help="K_reb scenarios [bps of capital]."),
         asof: str | None = typer.Option(None, help="Calibration end (UTC)."),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
@@ -237,6 +288,8 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
     ) -> None:
         """Sec. VIII.E / Table XIX: time to reach alpha_U (14-day funding) per venue x asset x cost."""
+        from basisctl.simulate.grids import upper_grid
+
         _check_backend(backend)
         if model not in ("gbm", "bootstrap"):
             fail(f"--model must be gbm or bootstrap (got '{model}')")
@@ -270,7 +323,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def lower_grid_cmd(
         venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
-        assets: str = typer.Option(",".join(shipped.ASSETS), help="Comma-separated assets."),
+        assets: str = typer.Option(",".join(DATA_ASSETS), help="Comma-separated assets."),
         asof: str | None = typer.Option(None, help="Calibration end (UTC)."),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
         stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier (closed form, MC and bootstrap)."),
@@ -284,6 +337,8 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
     ) -> None:
         """Sec. VIII.B/C: alpha_L closed form, its GBM Monte Carlo check and bootstrap alpha_L^boot per cell."""
+        from basisctl.simulate.grids import lower_grid
+
         _check_backend(backend)
         vs, as_ = parse_strs(venues), parse_strs(assets)
         with _progress(not json_out, len(vs) * len(as_), "lower-grid") as tick:
@@ -306,6 +361,19 @@ def register(app: typer.Typer) -> None:
                       f"[{r['alpha_lower_boot_ci'][0]:.4f}, {r['alpha_lower_boot_ci'][1]:.4f}]",
                       f"{r['boot_paths']:,}")
         console.print(t)
+
+
+def _optimal_rows(sigma: float, kappa14: float, floor: float, costs: list[float], fixed_usd: float,
+                  capital_usd: float, q_min_usd: float) -> list[dict[str, Any]]:
+    """The optimal band per proportional cost [bps of notional, both sides]; kappa14 x 365/14 per year."""
+    from basisctl.model.optimal_band import solve_optimal_band
+
+    rows = []
+    for c in costs:
+        b = solve_optimal_band(sigma, kappa14 * 365.0 / 14.0, floor, buy_cost=c, sell_cost=c, fixed_usd=fixed_usd,
+                               capital_usd=capital_usd, q_min_usd=q_min_usd)
+        rows.append({"cost_bps": c, **b.to_dict()})
+    return rows
 
 
 def _fmt_days(x: float) -> str:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
 from basisctl.cli._common import console, fail, handle_errors, print_json
 from basisctl.errors import DataValidationError, ValidationIssue
 
-costs_app = typer.Typer(help="Side-specific execution costs \\[bps of notional] and capacity (paper Sec. XI).",
+if TYPE_CHECKING:
+    import pandas as pd
+
+costs_app = typer.Typer(rich_markup_mode=None,
+                        help="Side-specific execution costs [bps of notional] and capacity (paper Sec. XI).",
                         no_args_is_help=True)
 
 
@@ -34,7 +36,7 @@ _BASE_TOKENS = {"ETH": ("WETH", "ETH"), "BTC": ("WBTC", "BTC", "cbBTC", "tBTC")}
 
 def _spot_leg(asset: str, pool_file: Path | None, fee_bps: float | None, impact_bps: float | None) -> Any:
     from basisctl.execution.costs import ParametricSpotLeg, UniswapV3SpotLeg
-    from basisctl.execution.uniswap_v3 import load_pool_snapshot, shipped_pool
+    from basisctl.execution.uniswap_v3 import default_pool, load_pool_snapshot
 
     a = asset.upper()
     if fee_bps is not None or impact_bps is not None:
@@ -42,9 +44,9 @@ def _spot_leg(asset: str, pool_file: Path | None, fee_bps: float | None, impact_
             fail("give either --pool-file or the parametric spot model (--spot-fee-bps/--spot-impact-bps-at-1m)")
         return ParametricSpotLeg(fee_bps or 0.0, impact_bps or 0.0)
     if pool_file is None and a != "ETH":
-        fail(f"no shipped spot pool for {a}: pass --pool-file META_JSON (Uniswap v3 snapshot with its _ticks.csv) "
+        fail(f"no spot pool snapshot for {a}: pass --pool-file META_JSON (Uniswap v3 snapshot with its _ticks.csv) "
              "or a parametric spot model with --spot-fee-bps and --spot-impact-bps-at-1m")
-    pool = load_pool_snapshot(pool_file) if pool_file is not None else shipped_pool(a)
+    pool = load_pool_snapshot(pool_file) if pool_file is not None else default_pool(a)
     candidates = _BASE_TOKENS.get(a, (a, f"W{a}"))
     base = next((t.symbol for t in (pool.token0, pool.token1) if t.symbol.upper() in
                  {c.upper() for c in candidates}), None)
@@ -73,10 +75,10 @@ def _spot_source(leg: Any) -> str:
             "(user-supplied model)")
 
 
-_POOL_HELP = "Uniswap v3 snapshot <name>.meta.json (ticks read from <name>_ticks.csv). Default for ETH: shipped " \
+_POOL_HELP = "Uniswap v3 snapshot <name>.meta.json (ticks read from <name>_ticks.csv). Default for ETH: data-dir " \
              "USDC/WETH 0.05% mainnet pool."
-_BOOK_HELP = "A Hyperliquid l2Book JSON response. Default: SYNTHETIC book rebuilt from the shipped top-20 bid-depth " \
-             "snapshot (2026-03)."
+_BOOK_HELP = "A Hyperliquid l2Book JSON response. Default: SYNTHETIC book rebuilt from the data dir's " \
+             "top-20 bid-depth snapshot (2026-03)."
 
 
 @costs_app.command("quote")
@@ -84,20 +86,22 @@ _BOOK_HELP = "A Hyperliquid l2Book JSON response. Default: SYNTHETIC book rebuil
 def quote_cmd(
     asset: str = typer.Option(..., "--asset", help="Asset, e.g. ETH."),
     side: Side = typer.Option(..., "--side", help="buy-basis (buy spot, sell perp) or sell-basis."),
-    notional_usd: float = typer.Option(..., "--notional-usd", help="Spot notional \\[USD]."),
+    notional_usd: float = typer.Option(..., "--notional-usd", help="Spot notional [USD]."),
     pool_file: Path | None = typer.Option(None, "--pool-file", help=_POOL_HELP),
     book_file: Path | None = typer.Option(None, "--book-file", help=_BOOK_HELP),
-    venue: str = typer.Option("hyperliquid", help="Venue of the shipped depth snapshot (hyperliquid, lighter)."),
-    taker_fee_bps: float = typer.Option(4.5, help="Perp taker fee \\[bps] (Hyperliquid base tier 4.5)."),
-    gas_usd: float = typer.Option(0.0, help="Fixed gas per trade \\[USD]."),
-    withdrawal_usd: float = typer.Option(1.0, help="Fixed withdrawal/bridge charge per trade \\[USD]."),
-    spot_fee_bps: float | None = typer.Option(None, help="Parametric spot model: fee + spread \\[bps]."),
-    spot_impact_bps_at_1m: float | None = typer.Option(None, help="Parametric spot model: impact at $1M \\[bps], "
+    venue: str = typer.Option("hyperliquid", help="Venue of the depth snapshot (hyperliquid, lighter)."),
+    taker_fee_bps: float = typer.Option(4.5, help="Perp taker fee [bps] (Hyperliquid base tier 4.5)."),
+    gas_usd: float = typer.Option(0.0, help="Fixed gas per trade [USD]."),
+    withdrawal_usd: float = typer.Option(1.0, help="Fixed withdrawal/bridge charge per trade [USD]."),
+    spot_fee_bps: float | None = typer.Option(None, help="Parametric spot model: fee + spread [bps]."),
+    spot_impact_bps_at_1m: float | None = typer.Option(None, help="Parametric spot model: impact at $1M [bps], "
                                                        "square-root law."),
     as_json: bool = typer.Option(False, "--json", help="Strict JSON on stdout."),
 ) -> None:
     """All-in cost of one basis trade: each leg against its own mid (LP / venue fees included) plus fixed
     frictions / notional. Spot on the pool uses the exact integer Uniswap v3 simulation."""
+    import numpy as np
+
     from basisctl.execution.costs import FixedFrictions, InstantCost
 
     if not np.isfinite(notional_usd) or notional_usd <= 0:
@@ -130,26 +134,26 @@ def quote_cmd(
     if as_json:
         print_json(out)
         return
-    t = Table(title=f"{asset.upper()} {s} ${notional_usd:,.0f}: executable cost \\[bps of notional]")
+    t = Table(title=f"{asset.upper()} {s} ${notional_usd:,.0f}: executable cost [bps of notional]")
     for c in ("spot_bps", "perp_bps", "fixed_bps", "total_bps"):
         t.add_column(c, justify="right")
     t.add_row(*(f"{out[c]:.2f}" for c in ("spot_bps", "perp_bps", "fixed_bps", "total_bps")))
     console.print(t)
-    console.print(f"spot: {spot_info['source']}\nperp: {out['perp']['source']}", highlight=False)
+    console.print(f"spot: {spot_info['source']}\nperp: {out['perp']['source']}", highlight=False, markup=False)
     if not out["fillable"]:
         console.print("[yellow]size exceeds the available depth of at least one leg[/]")
 
 
 def _calibrated_band(asset: str, venue: str, k_reb_bps: float) -> dict[str, float]:
-    """alpha_target, alpha_L, alpha_U at the default as-of from shipped data (venue's margin rule and funding)."""
-    from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma
+    """alpha_target, alpha_L, alpha_U at the default as-of from the data dir (venue's margin rule and funding)."""
+    from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma, margin_for
     from basisctl.model.bands import alpha_lower as _alpha_lower
     from basisctl.model.bands import alpha_upper as _alpha_upper
-    from basisctl.model.margin import check_venue, theta_f_for
+    from basisctl.model.margin import check_venue
     from basisctl.model.static import solve_alpha_risk
 
     v = check_venue(venue)
-    theta, _ = theta_f_for(v, asset)
+    theta, _ = margin_for(v, asset)
     sig = calibrate_sigma(asset, DEFAULT_ASOF, 180.0).sigma_annual * 1.5
     at = float(solve_alpha_risk(sig, theta, 1 / 365, 1e-3))
     kap = calibrate_kappa(v, asset, DEFAULT_ASOF, 180.0, 336.0).kappa
@@ -161,32 +165,34 @@ def _calibrated_band(asset: str, venue: str, k_reb_bps: float) -> dict[str, floa
 @handle_errors
 def capacity_cmd(
     asset: str = typer.Option(..., "--asset", help="Asset, e.g. ETH."),
-    alpha_target: float | None = typer.Option(None, help="Reset target alpha† \\[fraction of capital]. Default: "
-                                               "calibrated from shipped data (Hyperliquid rule, 180d, 1.5x stress)."),
-    alpha_lower: float | None = typer.Option(None, help="Lower band alpha_L \\[fraction of capital]. Default: "
+    alpha_target: float | None = typer.Option(None, help="Reset target alpha† [fraction of capital]. Default: "
+                                               "calibrated from the data dir (Hyperliquid rule, 180d, 1.5x stress)."),
+    alpha_lower: float | None = typer.Option(None, help="Lower band alpha_L [fraction of capital]. Default: "
                                               "calibrated (h_liq 3 h, eps_liq 1e-4)."),
-    alpha_upper: float | None = typer.Option(None, help="Upper band alpha_U \\[fraction of capital]. Default: "
+    alpha_upper: float | None = typer.Option(None, help="Upper band alpha_U [fraction of capital]. Default: "
                                               "calibrated (eq. 45 with K_reb = --budget-buy-bps, 14-day kappa)."),
-    budget_buy_bps: float = typer.Option(20.0, help="K^max for buy-basis \\[bps of notional]."),
-    budget_sell_bps: float = typer.Option(20.0, help="K^max for sell-basis \\[bps of notional]."),
-    buffer_bps: float = typer.Option(10.0, help="Execution buffer b \\[bps] taken off each budget."),
-    q_min_usd: float = typer.Option(10_000.0, help="Minimum effective rebalance \\[USD]."),
+    budget_buy_bps: float = typer.Option(20.0, help="K^max for buy-basis [bps of notional]."),
+    budget_sell_bps: float = typer.Option(20.0, help="K^max for sell-basis [bps of notional]."),
+    buffer_bps: float = typer.Option(10.0, help="Execution buffer b [bps] taken off each budget."),
+    q_min_usd: float = typer.Option(10_000.0, help="Minimum effective rebalance [USD]."),
     quantile: float = typer.Option(0.25, help="p of V^max_safe = Quantile_p(V^max(t)) (eq. 68)."),
-    max_notional_usd: float = typer.Option(5e7, help="Largest size sampled on the cost curves \\[USD]."),
+    max_notional_usd: float = typer.Option(5e7, help="Largest size sampled on the cost curves [USD]."),
     curves: Path | None = typer.Option(None, help="History of cost curves (CSV/Parquet: ts, side, notional_usd, "
                                        "cost_bps). Default: one curve per side from the liquidity snapshots."),
     smooth: Smooth = typer.Option(Smooth.median, help="Estimator for Ĉ_s over the window (eq. 58)."),
-    window_hours: float = typer.Option(0.0, help="Smoothing window Δ \\[hours] for --curves (0: instantaneous)."),
+    window_hours: float = typer.Option(0.0, help="Smoothing window Δ [hours] for --curves (0: instantaneous)."),
     pool_file: Path | None = typer.Option(None, "--pool-file", help=_POOL_HELP),
     book_file: Path | None = typer.Option(None, "--book-file", help=_BOOK_HELP),
-    venue: str = typer.Option("hyperliquid", help="Venue of the shipped depth snapshot."),
-    taker_fee_bps: float = typer.Option(4.5, help="Perp taker fee \\[bps]."),
-    gas_usd: float = typer.Option(0.0, help="Fixed gas per trade \\[USD]."),
-    withdrawal_usd: float = typer.Option(1.0, help="Fixed withdrawal/bridge charge per trade \\[USD]."),
+    venue: str = typer.Option("hyperliquid", help="Venue of the depth snapshot in the data dir."),
+    taker_fee_bps: float = typer.Option(4.5, help="Perp taker fee [bps]."),
+    gas_usd: float = typer.Option(0.0, help="Fixed gas per trade [USD]."),
+    withdrawal_usd: float = typer.Option(1.0, help="Fixed withdrawal/bridge charge per trade [USD]."),
     as_json: bool = typer.Option(False, "--json", help="Strict JSON on stdout."),
 ) -> None:
     """q*_s, phi_s, Q^max_s, V^max_s, V^max and V^max_safe (eqs. 65-68); phi_sell at alpha_L, phi_buy at
     alpha_U."""
+    import numpy as np
+
     from basisctl.execution.capacity import capacity_from_curves
     from basisctl.execution.costs import CostHistory, FixedFrictions, build_instant_costs, smoothed_cost
 
@@ -244,6 +250,8 @@ def capacity_cmd(
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if not path.exists():
         raise FileNotFoundError(2, "No such file or directory", str(path))
     try:
@@ -256,9 +264,9 @@ def _read_table(path: Path) -> pd.DataFrame:
 @handle_errors
 def exec_report_cmd(
     trades: Path = typer.Option(..., "--trades", help="Trade log CSV/Parquet: timestamp, side (buy-basis|sell-basis), "
-                                "notional_usd \\[USD], target_bps, realized_bps \\[bps of notional]."),
+                                "notional_usd [USD], target_bps, realized_bps [bps of notional]."),
     q_min_usd: float = typer.Option(10_000.0, "--q-min-usd",
-                                    help="Post-filter keeps trades with notional >= this \\[USD]."),
+                                    help="Post-filter keeps trades with notional >= this [USD]."),
     as_json: bool = typer.Option(False, "--json", help="Strict JSON on stdout."),
     out: Path | None = typer.Option(None, "--out", help="Directory for figures (PNG) and the summary table (CSV)."),
     n_boot: int = typer.Option(2000, help="Bootstrap resamples for the median CIs."),

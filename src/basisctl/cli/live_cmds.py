@@ -4,13 +4,30 @@ and `basisctl chaos` (the fault-injection suite)."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 import tomllib
 from pathlib import Path
 
 import typer
 
-from basisctl.cli._common import console, fail, handle_errors, print_json
+from basisctl.cli._common import console, err_console, fail, handle_errors, print_json
+
+
+def _wait_for_interrupt() -> None:
+    """Block until SIGINT (Ctrl-C) or SIGTERM; both end the wait normally."""
+    import signal
+
+    done = threading.Event()
+    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for sig in old:
+        signal.signal(sig, lambda signum, frame: done.set())
+    try:
+        while not done.wait(0.2):
+            pass
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +35,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def run_cmd(
         config: Path | None = typer.Option(
-            None, "--config", help="controller TOML; default: the shipped BTC paper example on the simulated venue"
+            None, "--config", help="controller TOML; default: the BTC paper example on the simulated venue"
         ),
         paper: bool = typer.Option(
             True,
@@ -53,14 +70,18 @@ def register(app: typer.Typer) -> None:
         from basisctl.live.config import example_config_path, load_config, parse_config
         from basisctl.live.runner import build
 
+        info = err_console if json_out else console  # --json: stdout carries the JSON only
+        if config is None and not paper:
+            fail("--live needs --config: a controller TOML with mode = 'live' and account = '<address>' "
+                 "(the built-in example is paper only); refusing")
         if config is None:
             state_dir.mkdir(parents=True, exist_ok=True)
             src = example_config_path()
             cfg = parse_config(tomllib.loads(src.read_text()), str(src), state_dir.resolve())
             if max_cycles is None:
                 max_cycles = 48
-            console.print(
-                f"[bold]basisctl paper example[/]: BTC on the simulated venue (shipped Hyperliquid "
+            info.print(
+                f"[bold]basisctl paper example[/]: BTC on the simulated venue (Hyperliquid "
                 f"data); state in {state_dir}/",
                 highlight=False,
             )
@@ -75,16 +96,16 @@ def register(app: typer.Typer) -> None:
         built = build(cfg, live=live, force_config=force_config)
         ctl = built.controller
         if live:
-            console.print(f"[bold red]LIVE[/] on {cfg.venue.base_url} account {cfg.account}", highlight=False)
+            info.print(f"[bold red]LIVE[/] on {cfg.venue.base_url} account {cfg.account}", highlight=False)
         ctl.install_signal_handlers()
         server = None
         if serve:
             from basisctl.live.api import serve_in_thread
 
             server = serve_in_thread(ctl, port, host, openapi)
-            console.print(f"dashboard: http://{host}:{port}/  (API: /health /state /metrics)", highlight=False)
+            info.print(f"dashboard: http://{host}:{port}/  (API: /health /state /metrics)", highlight=False)
         p = ctl.policy
-        console.print(
+        info.print(
             f"band: alpha_L={p.alpha_lower:.4f}  alpha_target={p.alpha_target:.4f}  "
             f"alpha_U={p.alpha_upper:.4f}  ({ctl.band_info.get('source')})",
             highlight=False,
@@ -104,7 +125,7 @@ def register(app: typer.Typer) -> None:
             try:
                 rec = ctl.safe_cycle()  # read failures: alert + skipped cycle (None), with backoff
             except DataCoverageError as e:
-                console.print(f"replay data ended: {e}", highlight=False)
+                info.print(f"replay data ended: {e}", highlight=False)
                 break
             n += 1
             if rec is not None and not quiet and not json_out:
@@ -122,13 +143,11 @@ def register(app: typer.Typer) -> None:
             try:
                 advance(cfg.cadence_seconds)
             except DataCoverageError as e:
-                console.print(f"replay data ended: {e}", highlight=False)
+                info.print(f"replay data ended: {e}", highlight=False)
                 break
         if ctl.halted and cfg.safety.flatten_on_kill and not ctl.flattened:
             ctl.flatten(built.venue.state())
         state = ctl.public_state()
-        if server is not None:
-            server.stop()
         if json_out:
             print_json(
                 {
@@ -155,6 +174,11 @@ def register(app: typer.Typer) -> None:
                 f"trade log {cfg.resolve(cfg.trade_log)}",
                 highlight=False,
             )
+        if server is not None:
+            if not ctl.stop_requested:  # the run ended by itself: keep the printed URL alive until Ctrl-C
+                info.print(f"serving the final state at http://127.0.0.1:{port}/ until Ctrl-C", highlight=False)
+                _wait_for_interrupt()
+            server.stop()
 
     @app.command("ack")
     @handle_errors

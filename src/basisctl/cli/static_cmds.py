@@ -3,57 +3,77 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
-from basisctl.calibration.funding import funding_window_stats
-from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_kappa, calibrate_sigma, user_series, utc
-from basisctl.calibration.volatility import realised_vol
-from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
-from basisctl.data import shipped
-from basisctl.model.margin import check_venue, theta_f_for
-from basisctl.model.static import StaticInputs, solve_static
-from basisctl.static_grid import static_grid_frame
+from basisctl.cli._common import (
+    SPIKES_HELP,
+    STRICT_HELP,
+    check_model_flags,
+    console,
+    fail,
+    handle_errors,
+    parse_floats,
+    parse_strs,
+    print_json,
+    warn,
+)
+from basisctl.cli._defaults import DEFAULT_ASOF_DATE
 
-ASOF_HELP = f"Calibration end (UTC date, exclusive); default {DEFAULT_ASOF:%Y-%m-%d}."
+if TYPE_CHECKING:
+    import pandas as pd
+
+# numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
+ASOF_HELP = f"Calibration end (UTC date, exclusive); default {DEFAULT_ASOF_DATE}."
 
 
 @handle_errors
 def static(
-    venue: Annotated[str, typer.Option(help="binance | hyperliquid (sets the margin rule theta_F).")],
+    venue: Annotated[str, typer.Option(help="binance | hyperliquid | bybit | okx | dydx | kraken "
+                                            "(sets the margin rule theta_F; docs/venues.md).")],
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC.")],
-    sigma: Annotated[float | None, typer.Option(help="Unstressed annualised volatility \\[1/sqrt(yr)], "
-                                                "e.g. 0.5. Default: realised from shipped hourly data.")] = None,
+    sigma: Annotated[float | None, typer.Option(help="Unstressed annualised volatility [1/sqrt(yr)], "
+                                                "e.g. 0.5. Default: realised from data-dir hourly bars.")] = None,
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
-    lookback_days: Annotated[float, typer.Option(help="Calibration lookback \\[days].")] = 180.0,
-    stress: Annotated[float, typer.Option(help="Multiplicative volatility stress \\[x].")] = 1.5,
+    lookback_days: Annotated[float, typer.Option(help="Calibration lookback [days].")] = 180.0,
+    stress: Annotated[float, typer.Option(help="Multiplicative volatility stress [x].")] = 1.5,
     epsilon: Annotated[float, typer.Option(help="Liquidation-probability budget over the horizon.")] = 1e-3,
-    lgd: Annotated[float, typer.Option(help="Loss given liquidation \\[fraction of capital].")] = 0.1,
+    lgd: Annotated[float, typer.Option(help="Loss given liquidation [fraction of capital].")] = 0.1,
     kappa_bps: Annotated[float | None, typer.Option(help="Expected cumulative funding over the horizon "
-                                                    "\\[bps of notional]. Default: shipped funding data.")] = None,
-    horizon_days: Annotated[float, typer.Option(help="Review horizon h \\[days].")] = 1.0,
-    mu: Annotated[float, typer.Option(help="Annual drift of spot \\[1/yr].")] = 0.0,
+                                                    "[bps of notional]. Default: funding from the data dir.")] = None,
+    horizon_days: Annotated[float, typer.Option(help="Review horizon h [days].")] = 1.0,
+    mu: Annotated[float, typer.Option(help="Annual drift of spot [1/yr].")] = 0.0,
     l_max: Annotated[float | None, typer.Option(help="Venue max leverage (sets theta_F).")] = None,
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
-    prices_file: Annotated[Path | None, typer.Option(help="Your candles (CSV/Parquet, shipped schema) for sigma "
-                                                     "instead of the shipped perp series, e.g. from "
+    prices_file: Annotated[Path | None, typer.Option(help="Your candles (CSV/Parquet, shared data schema) for sigma "
+                                                     "instead of the data dir's perp series, e.g. from "
                                                      "`basisctl data fetch`.")] = None,
     funding_file: Annotated[Path | None, typer.Option(help="Your funding history (CSV/Parquet) for kappa instead "
-                                                      "of the shipped one.")] = None,
+                                                      "of the data dir's.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_risk: gbm (paper) | kou | fhs | "
+                                       "evt | adaptive; non-GBM models calibrate on the bars before --asof, "
+                                       "unstressed (docs/risk.md).")] = "gbm",
+    exclude_spikes: Annotated[bool, typer.Option("--exclude-spikes", help=SPIKES_HELP)] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
     """Risk-constrained (Variant 2) and economic (Variant 1) collateral share for one venue/asset.
 
     With --prices-file/--funding-file and no --asof, the calibration ends where the given files end."""
+    from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, margin_for, user_series
+    from basisctl.calibration.volatility import realised_vol
+    from basisctl.model.margin import check_venue
+    from basisctl.model.static import StaticInputs, solve_static
+
+    check_model_flags(sigma=sigma, stress=stress, lookback_days=lookback_days, horizon_days=horizon_days,
+                      epsilon=epsilon, lgd=lgd, l_max=l_max, theta_f=theta_f)
     venue = check_venue(venue)
     asset = asset.upper()
-    us = user_series(prices_file if sigma is None else None, funding_file if kappa_bps is None else None, asof)
+    us = user_series(prices_file if sigma is None else None, funding_file if kappa_bps is None else None, asof,
+                     exclude_spikes=exclude_spikes)
     candles, funding, end = us.candles, us.funding, us.asof
-    theta, lmax = theta_f_for(venue, asset, l_max=l_max, theta_f=theta_f)
     extra: dict[str, object] = {"asof": end.isoformat(), "lookback_days": lookback_days}
     if sigma is None and candles is not None:
         bh = us.candles_bar_hours or 1.0
@@ -74,9 +94,11 @@ def static(
     else:
         kappa = kappa_bps * 1e-4
         extra["kappa_source"] = "--kappa-bps"
+    theta, lmax = margin_for(venue, asset, l_max=l_max, theta_f=theta_f)
     res = solve_static(StaticInputs(venue, asset, sigma, stress, theta, lmax, horizon_days, epsilon, lgd,
                                     kappa, mu))
     out = {**res.to_dict(), **extra}
+    out.update(_risk_model_fields(model, res, asset, venue, prices_file, end, lookback_days))
     if kappa <= 0:
         out["alpha_econ_note"] = "kappa <= 0: carry cannot pay for liquidation risk; alpha_econ = 1 (stay out)"
     if as_json:
@@ -97,24 +119,53 @@ def static(
     console.print(t)
 
 
+def _risk_model_fields(model: str, res: Any, asset: str, venue: str, prices_file: Path | None, end: pd.Timestamp,
+                       lookback_days: float) -> dict[str, Any]:
+    """``model``, ``alpha_risk``, ``pi_liq_at_alpha`` and fitted ``params`` (see basisctl.risk)."""
+    from basisctl.cli.risk_cmds import model_alpha
+    from basisctl.risk.fit import check_model
+
+    m = check_model(model)
+    if m == "gbm":
+        return {"model": "gbm", "pi_liq_at_alpha": res.pi_liq_at_alpha_risk,
+                "params": {"sigma_annual": res.sigma_stressed, "mu_annual": res.inputs.mu}}
+    i = res.inputs
+    r = model_alpha(m, asset, venue, i.theta_f, i.epsilon, i.horizon_days * 24.0, end, lookback_days, prices_file)
+    return {**r, "alpha_risk_gbm": res.alpha_risk, "leverage_risk": (1 - r["alpha_risk"]) / r["alpha_risk"],
+            "pi_liq_at_alpha_risk": r["pi_liq_at_alpha"],
+            "model_note": "alpha_risk under the chosen model (unstressed); alpha_econ stays the GBM Variant 1"}
+
+
 @handle_errors
 def static_grid(
     venues: Annotated[str, typer.Option(help="Comma-separated venues.")] = "binance,hyperliquid",
     assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = "BTC,ETH,LINK,DOGE",
-    lookbacks: Annotated[str, typer.Option(help="Comma-separated lookbacks \\[days].")] = "30,90,180,360",
-    stresses: Annotated[str, typer.Option(help="Comma-separated volatility stresses \\[x].")] = "1,1.5,2",
+    lookbacks: Annotated[str, typer.Option(help="Comma-separated lookbacks [days].")] = "30,90,180,360",
+    stresses: Annotated[str, typer.Option(help="Comma-separated volatility stresses [x].")] = "1,1.5,2",
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
     epsilon: Annotated[float, typer.Option(help="Variant 2 budget.")] = 1e-3,
-    lgd: Annotated[float, typer.Option(help="Variant 1 LGD \\[fraction of capital].")] = 0.1,
-    horizon_days: Annotated[float, typer.Option(help="Review horizon \\[days].")] = 1.0,
+    lgd: Annotated[float, typer.Option(help="Variant 1 LGD [fraction of capital].")] = 0.1,
+    horizon_days: Annotated[float, typer.Option(help="Review horizon [days].")] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of rows.")] = False,
     csv: Annotated[Path | None, typer.Option(help="Write the grid to this CSV file.")] = None,
     parquet: Annotated[Path | None, typer.Option(help="Write the grid to this Parquet file.")] = None,
 ) -> None:
-    """Both variants for every venue x asset x lookback x stress, calibrated from the shipped data."""
+    """Both variants for every venue x asset x lookback x stress, calibrated from the data dir."""
+    import numpy as np
+    import pandas as pd
+
+    from basisctl.model.margin import check_venue
+    from basisctl.static_grid import static_grid_frame
+
     vs = [check_venue(v) for v in parse_strs(venues)]
     df = static_grid_frame(vs, parse_strs(assets), parse_floats(lookbacks, "lookbacks"),
                            parse_floats(stresses, "stresses"), asof, epsilon, lgd, horizon_days)
+    bad = df[df["alpha_risk"].isna()]
+    if len(df) and len(bad) == len(df):  # nothing computable: an error, never a grid of nulls with exit 0
+        fail(f"no cell of the static grid could be calibrated; first: {bad['venue'].iloc[0]} {bad['asset'].iloc[0]}: "
+             f"{bad['note'].iloc[0]}")
+    for (v, a), g in bad.groupby(["venue", "asset"], sort=False):
+        warn(f"static-grid {v} {a}: {len(g)} cells not computed: {g['note'].iloc[0]}")
     if csv is not None:
         df.to_csv(csv, index=False)
     if parquet is not None:
@@ -123,7 +174,7 @@ def static_grid(
         print_json(df.replace({np.nan: None}).to_dict(orient="records"))
         return
     if csv is not None or parquet is not None:
-        console.print(f"wrote {len(df)} rows to {csv or parquet}")
+        console.print(f"wrote {len(df)} rows to {csv or parquet}", highlight=False, markup=False)
         return
     t = Table(title=f"Static grid (eps={epsilon:g}, LGD={lgd:g}, h={horizon_days:g}d, asof {df['asof'].iloc[0][:10]})"
               if len(df) else "Static grid")
@@ -147,15 +198,19 @@ def funding_stats(
     venue: Annotated[str, typer.Option(help="binance | hyperliquid | bybit.")],
     asset: Annotated[str, typer.Option(help="Asset symbol.")],
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
-    windows: Annotated[str, typer.Option(help="Comma-separated lookback windows \\[days].")] = "90,180,360",
-    horizon_hours: Annotated[float, typer.Option(help="Cumulation horizon \\[h]; 24 = the paper's 1-day.")] = 24.0,
+    windows: Annotated[str, typer.Option(help="Comma-separated lookback windows [days].")] = "90,180,360",
+    horizon_hours: Annotated[float, typer.Option(help="Cumulation horizon [h]; 24 = the paper's 1-day.")] = 24.0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """1-day cumulative funding as APY per lookback window (shape of the paper's Tables I-III)."""
+    from basisctl.calibration.funding import funding_window_stats
+    from basisctl.calibration.inputs import utc
+    from basisctl.data import locator
+
     v = venue.lower()
-    if v not in shipped.FUNDING_VENUES:
-        fail(f"unknown venue '{venue}': expected one of {', '.join(shipped.FUNDING_VENUES)}")
-    f = shipped.load_funding(v, asset)
+    if v not in locator.FUNDING_VENUES:
+        fail(f"unknown venue '{venue}': expected one of {', '.join(locator.FUNDING_VENUES)}")
+    f = locator.load_funding(v, asset)
     end = utc(asof)
     stats = funding_window_stats(f, end, tuple(parse_floats(windows, "windows")), horizon_hours)
     rows = [s.to_dict() for s in stats]

@@ -1,11 +1,11 @@
-"""Data layer: canonical schemas, shipped datasets, readers, validation, Parquet store and downloaders.
+"""Data layer: canonical schemas, the data locator, readers, validation, Parquet store and downloaders.
 
 Frames are pandas DataFrames in the canonical schemas of :mod:`basisctl.data.schemas` (``ts`` tz-aware UTC;
 candles stamped at bar open, funding at settlement; funding ``rate`` a decimal per ``interval_hours``).
 """
 
 from basisctl.data.io import check_file, read_candles, read_funding, write_frame
-from basisctl.data.shipped import list_datasets, load_candles, load_funding
+from basisctl.data.locator import load_candles, load_funding, set_data_dir
 from basisctl.data.store import ParquetStore
 from basisctl.data.validate import ValidationReport, check_candles, check_funding
 
@@ -15,10 +15,10 @@ __all__ = [
     "check_candles",
     "check_file",
     "check_funding",
-    "list_datasets",
     "load_candles",
     "load_funding",
     "read_candles",
     "read_funding",
+    "set_data_dir",
     "write_frame",
 ]

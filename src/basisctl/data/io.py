@@ -31,6 +31,23 @@ from basisctl.data.schemas import INTERVAL_HOURS
 from basisctl.data.validate import Kind, ValidationReport, check_candles, check_funding, detect_kind
 from basisctl.errors import DataValidationError, ValidationIssue
 
+
+class UnknownKindError(DataValidationError):
+    """Neither funding nor candle columns: the message lists the columns found."""
+
+    def __init__(self, path: str, columns: list[object]) -> None:
+        issue = ValidationIssue(
+            None,
+            None,
+            "funding columns (ts/timestamp/ts_ms, rate, interval_hours) or candle columns "
+            "(ts/timestamp/ts_ms, open, high, low, close)",
+            f"columns {[str(c) for c in columns]}",
+        )
+        super().__init__(path, [issue])
+        self.args = (f"{path}: cannot tell candles from funding: columns {[str(c) for c in columns]} "
+                     "(funding needs rate + interval_hours, candles open/high/low/close)",)
+
+
 CSV_LINE_OFFSET = 2  # data row 0 is line 2 (header = line 1)
 _INTERVAL_RE = re.compile(r"_(\d+)([mhd])$", re.IGNORECASE)
 _UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0}
@@ -75,32 +92,34 @@ def _blank_rows(df: pd.DataFrame) -> np.ndarray:
     return df.apply(lambda c: c.isna() | (c.astype(str).str.strip() == "")).all(axis=1).to_numpy()
 
 
-def check_file(path: str | Path, kind: Kind | None = None, interval_hours: float | None = None) -> ValidationReport:
+def check_file(
+    path: str | Path,
+    kind: Kind | None = None,
+    interval_hours: float | None = None,
+    exclude_spikes: bool = False,
+) -> ValidationReport:
     """Validate a funding or candle file; ``kind`` is detected from the columns when None.
 
     ``interval_hours`` (candles) defaults to the file-name suffix (``_1h``/``_4h``/``_1d``), else inferred.
+    ``exclude_spikes`` (candles) leaves one-bar reverting price spikes out instead of reporting them as issues.
+    Raises :class:`~basisctl.errors.DataValidationError` when the file cannot be read or its kind cannot be told.
     """
     p = Path(path)
     raw = read_raw(p)
     offset = CSV_LINE_OFFSET if p.suffix.lower() not in (".parquet", ".pq") else None
     kind = kind or detect_kind(raw.columns)
     if kind is None:
-        raise DataValidationError(
-            str(p),
-            [
-                ValidationIssue(
-                    None,
-                    None,
-                    "funding columns (ts/timestamp/ts_ms, rate, interval_hours) or candle columns "
-                    "(ts/timestamp/ts_ms, open, high, low, close)",
-                    f"columns {list(raw.columns)}",
-                )
-            ],
-        )
+        raise UnknownKindError(str(p), list(raw.columns))
     if kind == "funding":
         rep = check_funding(raw, str(p), line_offset=offset)
     else:
-        rep = check_candles(raw, str(p), interval_hours or interval_from_name(p), line_offset=offset)
+        rep = check_candles(
+            raw,
+            str(p),
+            interval_hours or interval_from_name(p),
+            line_offset=offset,
+            spikes="exclude" if exclude_spikes else "error",
+        )
     if rep.rows == 0:
         rep.issues.insert(0, ValidationIssue(None, None, "at least one data row", "header only"))
     blank = _blank_rows(raw)
@@ -124,11 +143,18 @@ def read_funding(path: str | Path) -> pd.DataFrame:
     return rep.frame
 
 
-def read_candles(path: str | Path, interval_hours: float | None = None) -> pd.DataFrame:
-    """Canonical candle frame [ts UTC bar open, open/high/low/close quote, (volume base, source)]."""
-    rep = check_file(path, "candles", interval_hours)
+def read_candles(path: str | Path, interval_hours: float | None = None, exclude_spikes: bool = False) -> pd.DataFrame:
+    """Canonical candle frame [ts UTC bar open, open/high/low/close quote, (volume base, source)].
+
+    A one-bar reverting price spike is an error unless ``exclude_spikes`` (then its row is left out)."""
+    rep = check_file(path, "candles", interval_hours, exclude_spikes=exclude_spikes)
     rep.raise_if_invalid()
     assert rep.frame is not None
+    for note in rep.notes:
+        if "spikes excluded" in note:  # leaving bars out is a substitution: never silent
+            from basisctl.warnings import substitute
+
+            substitute("missing_data", f"{path}: {note}")
     return rep.frame
 
 

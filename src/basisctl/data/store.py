@@ -1,6 +1,9 @@
 """Local Parquet store for downloaded history: one file per (kind, venue, asset[, interval]).
 
-Layout: ``<root>/<kind>/<venue>/<ASSET>[_<interval>].parquet`` with kind in {funding, candles, mark}.
+Layout: that of the shared data folder, so a store is a data dir (:mod:`basisctl.data.locator`):
+``funding/<venue>/<ASSET>.parquet``, ``prices/<venue>_perp/<ASSET>_<interval>.parquet`` (kind ``candles``),
+``prices/<venue>_mark/<ASSET>_<interval>.parquet`` (kind ``mark``) and raw JSON snapshots such as
+``hyperliquid/metaAndAssetCtxs_<YYYY-MM-DD>.json``.
 Appends are incremental: new rows are validated, merged with what is stored, de-duplicated on ``ts`` (the
 newer download wins, e.g. a bar that was still open when first fetched), sorted, validated again as a whole
 and written atomically (temp file in the same directory + ``os.replace``), so a crash or an invalid batch
@@ -61,6 +64,21 @@ def interval_hours_of(label: str) -> float:
     return n * mult
 
 
+def read_store_file(p: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read one store file; a corrupt or truncated file is one error naming the file to delete and re-fetch."""
+    try:
+        frame = pd.read_parquet(p, columns=columns)
+        if "ts" not in frame.columns:
+            raise KeyError("no 'ts' column")
+        return frame
+    except (OSError, ValueError, KeyError) as e:
+        if not p.exists():
+            raise
+        why = " ".join(f"{type(e).__name__}: {e}".split())[:160]  # one line, whatever pyarrow printed
+        raise BasisctlError(f"{p}: corrupt store file ({why}); delete it and fetch it "
+                            "again (`basisctl data fetch` or `basisctl data pull`)") from e
+
+
 class ParquetStore:
     """Incremental Parquet store rooted at ``root`` (created on first write)."""
 
@@ -72,8 +90,10 @@ class ParquetStore:
             raise BasisctlError(f"store kind '{kind}': expected one of {', '.join(STORE_KINDS)}")
         if kind != "funding" and not interval:
             raise BasisctlError(f"store kind '{kind}' needs an interval (e.g. 1h)")
-        name = asset.upper() + (f"_{interval}" if kind != "funding" else "")
-        return self.root / kind / venue.lower() / f"{name}.parquet"
+        if kind == "funding":
+            return self.root / "funding" / venue.lower() / f"{asset.upper()}.parquet"
+        market = f"{venue.lower()}_{'perp' if kind == 'candles' else 'mark'}"
+        return self.root / "prices" / market / f"{asset.upper()}_{interval}.parquet"
 
     def exists(self, kind: str, venue: str, asset: str, interval: str | None = None) -> bool:
         return self.path(kind, venue, asset, interval).exists()
@@ -83,13 +103,13 @@ class ParquetStore:
         p = self.path(kind, venue, asset, interval)
         if not p.exists():
             raise DataCoverageError(f"{p}: nothing stored for {kind} {venue} {asset} {interval or ''}".rstrip())
-        return pd.read_parquet(p)
+        return read_store_file(p)
 
     def last_ts(self, kind: str, venue: str, asset: str, interval: str | None = None) -> pd.Timestamp | None:
         p = self.path(kind, venue, asset, interval)
         if not p.exists():
             return None
-        ts = pd.read_parquet(p, columns=["ts"])["ts"]
+        ts = read_store_file(p, ["ts"])["ts"]
         return None if ts.empty else pd.Timestamp(ts.max())
 
     def _check(self, kind: str, frame: pd.DataFrame, source: str, interval: str | None) -> ValidationReport:
@@ -107,7 +127,7 @@ class ParquetStore:
         new = frame.copy()
         new["ts"] = pd.to_datetime(new["ts"], utc=True).astype("datetime64[ms, UTC]")
         if p.exists():
-            old = pd.read_parquet(p)
+            old = read_store_file(p)
             old["ts"] = old["ts"].astype("datetime64[ms, UTC]")
             common = old.merge(new, on="ts", suffixes=("_old", "_new"))
             cols = [c for c in new.columns if c != "ts" and c in old.columns and c != "source"]
@@ -131,23 +151,29 @@ class ParquetStore:
         write_frame(merged, p)
         return AppendResult(path=p, added=added, replaced=replaced, total=len(merged), report=report)
 
-    def write_snapshot(self, venue: str, name: str, frame: pd.DataFrame, asof: pd.Timestamp) -> Path:
-        """Write a point-in-time table (e.g. Hyperliquid universe) as ``snapshots/<venue>/<name>_<asof>.parquet``."""
-        stamp = pd.Timestamp(asof).tz_convert("UTC").strftime("%Y%m%dT%H%M%SZ")
-        p = self.root / "snapshots" / venue.lower() / f"{name}_{stamp}.parquet"
-        write_frame(frame, p)
+    def write_json_snapshot(self, venue: str, name: str, payload: object, asof: pd.Timestamp) -> Path:
+        """Write a raw API response as ``<venue>/<name>_<YYYY-MM-DD>.json`` (atomically; same day overwrites)."""
+        import json
+
+        from basisctl.data.io import _atomic_write
+
+        stamp = pd.Timestamp(asof).tz_convert("UTC").strftime("%Y-%m-%d")
+        p = self.root / venue.lower() / f"{name}_{stamp}.json"
+        text = json.dumps(payload)
+        _atomic_write(p, lambda t: Path(t).write_text(text))
         return p
 
     def list(self) -> pd.DataFrame:
         """One row per stored file: kind, venue, asset, interval, rows, first, last, path."""
         rows = []
-        for p in sorted(self.root.glob("*/*/*.parquet")):
-            if p.parent.parent.name not in STORE_KINDS:
-                continue
-            kind, venue = p.parent.parent.name, p.parent.name
-            stem = p.stem
-            asset, _, interval = stem.partition("_")
-            ts = pd.read_parquet(p, columns=["ts"])["ts"]
+        for p in sorted([*self.root.glob("funding/*/*.parquet"), *self.root.glob("prices/*/*.parquet")]):
+            if p.parent.parent.name == "funding":
+                kind, venue = "funding", p.parent.name
+            else:
+                venue, _, market = p.parent.name.partition("_")
+                kind = {"perp": "candles", "mark": "mark"}.get(market, market)
+            asset, _, interval = p.stem.partition("_")
+            ts = read_store_file(p, ["ts"])["ts"]
             rows.append(
                 {
                     "kind": kind,

@@ -63,7 +63,11 @@ class Leg(Protocol):
 class UniswapV3SpotLeg:
     """Spot leg on one Uniswap v3 pool. ``base_symbol`` is the traded asset's token (e.g. WETH); the other
     token is the quote, valued at ``quote_usd`` USD (1.0 for USDC). Buy-basis buys base with quote (exact-in
-    quote); sell-basis sells base worth q at mid (exact-in base). Cost includes the LP fee."""
+    quote); sell-basis sells base worth q at mid (exact-in base). Cost includes the LP fee.
+
+    One convention on both sides (docs/conventions.md): C_s(q) [bps] = USD lost against mid / USD notional q
+    x 1e4, so C_s(q) x q is the USD that leaves the book. Buy: (q - base received x mid) / q; sell:
+    (q - quote received x quote_usd) / q."""
 
     pool: V3Pool
     base_symbol: str
@@ -100,9 +104,7 @@ class UniswapV3SpotLeg:
         if side == "buy-basis":  # quote in, base out
             zfo = not self.base_is_token0
             out, ok = curve.exact_in(zfo, q / self.quote_usd * 10.0**dq)  # type: ignore[attr-defined]
-            with np.errstate(divide="ignore"):
-                eff = q / (out / 10.0**db)
-            c = (eff / mid - 1.0) * 1e4
+            c = (1.0 - (out / 10.0**db * mid) / q) * 1e4  # USD lost vs mid / USD notional (docs/conventions.md)
         else:  # base in, quote out
             zfo = self.base_is_token0
             out, ok = curve.exact_in(zfo, q / mid * 10.0**db)  # type: ignore[attr-defined]
@@ -119,7 +121,8 @@ class UniswapV3SpotLeg:
             amt = round(q / self.quote_usd * 10**dq)
             r = self.pool.swap_exact_in(not self.base_is_token0, amt)
             got = r.amount_out / 10**db
-            cost = ((r.amount_in / 10**dq * self.quote_usd) / got / mid - 1.0) * 1e4 if got > 0 else float("inf")
+            spent_usd = r.amount_in / 10**dq * self.quote_usd
+            cost = (1.0 - got * mid / spent_usd) * 1e4 if spent_usd > 0 else float("inf")
         else:
             amt = round(q / mid * 10**db)
             r = self.pool.swap_exact_in(self.base_is_token0, amt)

@@ -9,7 +9,7 @@ Response shape (Hyperliquid Info endpoint, ``{"type": "l2Book", "coin": "ETH"}``
 Costs are in bps of notional against the book mid ((best bid + best ask) / 2), taker fee included
 (Hyperliquid base tier: taker 4.5 bps, maker 1.5 bps).
 
-The offline example (:func:`synthetic_book_from_depth`) is a *synthetic* book: the shipped snapshot only records
+The offline example (:func:`synthetic_book_from_depth`) is a *synthetic* book: the depth snapshot only records
 the USD value of the top 20 bid levels and the mid per coin/venue, so levels are rebuilt from that.
 """
 
@@ -189,13 +189,13 @@ def impact_cost_bps(book: L2Book, side: BookSide, notional_usd: ArrayLike,
 
 # ------------------------------------------------------------------------------------- offline snapshot
 def _depth_snapshot_path() -> Path:
-    from basisctl.data.shipped import dataset_root
+    from basisctl.data.locator import depth_snapshot_path
 
-    return dataset_root() / "liquidity" / "orderbook" / "bid_depth_snapshot_2026-03.csv"
+    return depth_snapshot_path()
 
 
 def load_depth_snapshot(path: str | Path | None = None) -> list[dict[str, object]]:
-    """Rows of the shipped top-20 bid-depth snapshot: coin, venue, bid_depth_usd [USD], mid_price [USD/coin]."""
+    """Rows of the top-20 bid-depth snapshot in the data dir: coin, venue, bid_depth_usd [USD], mid_price [USD/coin]."""
     p = Path(path) if path is not None else _depth_snapshot_path()
     rows: list[dict[str, object]] = []
     with p.open(newline="") as fh:
@@ -213,7 +213,7 @@ def load_depth_snapshot(path: str | Path | None = None) -> list[dict[str, object
 def synthetic_book_from_depth(coin: str, venue: str = "hyperliquid", levels: int = 20,
                               half_spread_bps: float = 0.5, level_step_bps: float = 1.0,
                               path: str | Path | None = None) -> L2Book:
-    """A documented *synthetic* L2 book rebuilt from the shipped top-20 bid-depth snapshot (≈ 2026-03-07).
+    """A documented *synthetic* L2 book rebuilt from the data dir's top-20 bid-depth snapshot (≈ 2026-03-07).
 
     Assumptions (the snapshot holds only total USD bid depth of 20 levels and the mid):
     ``levels`` levels per side at mid·(1 ∓ (half_spread + j·level_step)) [bps], j = 0..levels−1, equal USD
@@ -223,8 +223,8 @@ def synthetic_book_from_depth(coin: str, venue: str = "hyperliquid", levels: int
     rows = [r for r in load_depth_snapshot(path) if str(r["coin"]).upper() == coin.upper()
             and str(r["venue"]).lower() == venue.lower()]
     if not rows:
-        raise DataCoverageError(f"no shipped order-book depth for {coin.upper()} on {venue} "
-                                "(shipped: BTC, ETH, SOL, HYPE, DOGE); pass --book-file L2BOOK_JSON")
+        raise DataCoverageError(f"no order-book depth in the snapshot for {coin.upper()} on {venue} "
+                                "(it has: BTC, ETH, SOL, HYPE, DOGE); pass --book-file L2BOOK_JSON")
     depth, mid = float(rows[0]["bid_depth_usd"]), float(rows[0]["mid_price"])  # type: ignore[arg-type]
     j = np.arange(levels, dtype=np.float64)
     off = (half_spread_bps + j * level_step_bps) * 1e-4

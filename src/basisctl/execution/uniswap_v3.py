@@ -567,17 +567,8 @@ def load_pool_snapshot(meta_path: str | Path, ticks_path: str | Path | None = No
                   pool_id=str(meta.get("pool_id", "")), source=mp)
 
 
-SHIPPED_POOLS: dict[str, str] = {"ETH": "liquidity/uniswap_v3/USDC_WETH_0p05_mainnet.meta.json"}
+def default_pool(asset: str) -> V3Pool:
+    """The Uniswap v3 pool snapshot for ``asset`` in the data dirs (known: ETH = USDC/WETH 0.05 %, mainnet)."""
+    from basisctl.data.locator import pool_snapshot_path
 
-
-def shipped_pool(asset: str) -> V3Pool:
-    """The shipped pool snapshot for ``asset`` (only ETH: Uniswap v3 USDC/WETH 0.05 %, Ethereum mainnet)."""
-    from basisctl.data.shipped import dataset_root
-
-    rel = SHIPPED_POOLS.get(asset.upper())
-    if rel is None:
-        from basisctl.errors import DataCoverageError
-
-        raise DataCoverageError(f"no shipped Uniswap v3 snapshot for {asset.upper()} (shipped: "
-                                f"{', '.join(SHIPPED_POOLS)}); pass --pool-file META_JSON")
-    return load_pool_snapshot(dataset_root() / rel)
+    return load_pool_snapshot(pool_snapshot_path(asset))

@@ -88,9 +88,11 @@ class SimSection(_Strict):
 
 
 class BandSection(_Strict):
-    """Band parameters: fixed values, or calibrated from shipped data at start (paper Sec. 8 + production table)."""
+    """Band parameters: fixed values, or calibrated from the data dir at start (paper Sec. 8 + production table)."""
 
     mode: Literal["fixed", "calibrate"] = "calibrate"
+    rule: Literal["paper", "optimal"] = Field(
+        "paper", description="calibrate mode: the paper's band (eq. 45) or the optimal band (basisctl.rules)")
     alpha_target: float | None = Field(None, gt=0, lt=1)
     alpha_lower: float | None = Field(None, gt=0, lt=1)
     alpha_upper: float | None = Field(None, gt=0, lt=1)
@@ -107,10 +109,10 @@ class BandSection(_Strict):
     upper_horizon_days: float = Field(14.0, gt=0)
     funding_venue: str = "hyperliquid"
     prices_file: str | None = Field(
-        None, description="candles (CSV/Parquet, shipped schema) for sigma, e.g. a `basisctl data fetch` store file; "
-        "relative to the config file; default: the shipped perp series")
+        None, description="candles (CSV/Parquet, shared schema) for sigma, e.g. a `basisctl data fetch` store file; "
+        "relative to the config file; default: the data dir's perp series")
     funding_file: str | None = Field(
-        None, description="funding history (CSV/Parquet) for kappa; relative to the config file; default: shipped")
+        None, description="funding history (CSV/Parquet) for kappa; relative to the config file; default: the data dir")
 
     @field_validator("asof")
     @classmethod
@@ -286,5 +288,5 @@ def load_config(path: str | Path) -> ControllerConfig:
 
 
 def example_config_path() -> Path:
-    """The shipped paper-trading example (BTC on the simulated venue replaying shipped Hyperliquid data)."""
+    """The paper-trading example (BTC on the simulated venue replaying Hyperliquid data from the data dir)."""
     return Path(__file__).resolve().parent.parent / "examples" / "paper_btc.toml"

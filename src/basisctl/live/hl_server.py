@@ -107,6 +107,11 @@ class _QuietServer(ThreadingHTTPServer):
         return None  # clients that time out / are killed reset connections: expected here
 
 
+#: spotMeta token fields of the real API (recorded spotMetaAndAssetCtxs, ../shared/fixtures/hyperliquid)
+_TOKEN_EXTRA: dict[str, Any] = {"tokenId": "0x" + "0" * 32, "isCanonical": False, "evmContract": None,
+                                "fullName": None, "deployerTradingFeeShare": "0.0"}
+
+
 def _s(x: float) -> str:
     return f"{x:.8f}".rstrip("0").rstrip(".") or "0"
 
@@ -282,16 +287,18 @@ class HLServer:
         if t == "spotMeta":
             return {
                 "tokens": [
-                    {"name": "USDC", "index": 0, "szDecimals": 8, "weiDecimals": 8},
+                    {"name": "USDC", "index": 0, "szDecimals": 8, "weiDecimals": 8, **_TOKEN_EXTRA},
                     {
                         "name": f"U{asset}",
                         "index": SPOT_TOKEN_INDEX,
                         "szDecimals": v.config.sz_decimals,
                         "weiDecimals": 10,
+                        **_TOKEN_EXTRA,
                     },
                 ],
                 "universe": [
-                    {"name": f"@{SPOT_PAIR_INDEX}", "tokens": [SPOT_TOKEN_INDEX, 0], "index": SPOT_PAIR_INDEX}
+                    {"name": f"@{SPOT_PAIR_INDEX}", "tokens": [SPOT_TOKEN_INDEX, 0], "index": SPOT_PAIR_INDEX,
+                     "isCanonical": False}
                 ],
             }
         user_types = (
@@ -345,6 +352,8 @@ class HLServer:
                             "leverage": {"type": "cross", "value": int(v.config.max_leverage)},
                             "marginUsed": _s(ntl / v.config.max_leverage),
                             "maxLeverage": int(v.config.max_leverage),
+                            "returnOnEquity": "0",
+                            "maxTradeSzs": ["0", "0"],
                             "liquidationPx": _s(st.liquidation_px) if st.liquidation_px != float("inf") else None,
                         },
                     }
@@ -441,6 +450,7 @@ class HLServer:
                         "usdc": _s(p.amount_usd),
                         "szi": _s(p.size),
                         "fundingRate": _s(p.rate),
+                        "nSamples": None,
                     },
                 }
                 for p in v.funding_payments(int(body.get("startTime", 0)))

@@ -13,7 +13,7 @@ import pandas as pd
 
 from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, user_series
 from basisctl.calibration.volatility import realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import BasisctlError
 from basisctl.live.backoff import Backoff
 from basisctl.live.config import ConfigError, ControllerConfig
@@ -32,7 +32,7 @@ _HELD: dict[str, JournalLock] = {}  # journal locks this process holds (re-entra
 
 
 def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float) -> tuple[BandPolicy, dict[str, Any]]:
-    """BandPolicy from config: fixed values, or calibrated from shipped data with windows ending at ``asof``.
+    """BandPolicy from config: fixed values, or calibrated from the data dir with windows ending at ``asof``.
 
     alpha_target = Variant 2 (eps, 1-day horizon, stressed sigma); alpha_L = eq. 38 (h_liq, eps_liq, stressed
     sigma), clipped to <= alpha_target; alpha_U = eq. 45 with K_reb^fix and kappa over the upper-trigger horizon.
@@ -68,7 +68,7 @@ def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float
         vol = calibrate_sigma(asset, asof, b.lookback_days)
     sigma = vol.sigma_annual * b.stress
     try:
-        tiers = shipped.hyperliquid_tiers(asset)
+        tiers = locator.hyperliquid_tiers(asset)
     except BasisctlError:
         tiers = None
     theta, l_max = theta_f_for("hyperliquid", asset, notional_usd=capital_usd, tiers=tiers)
@@ -78,7 +78,16 @@ def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float
                           funding=us.funding if us is not None else None).kappa
     a_u = float(alpha_upper(a_t, k_reb, kap))
     pol = BandPolicy(a_t, a_l, max(a_u, a_t), kap, k_reb, **common)
+    extra: dict[str, Any] = {"rule": b.rule}
+    if b.rule == "optimal":  # one policy function; only its parameters change (basisctl.rules.builders)
+        from basisctl.rules.builders import optimal_band_policy
+
+        pol, extra_o = optimal_band_policy(vol.sigma_annual, kap, b.upper_horizon_days, a_l, c.sell_basis_bps,
+                                           c.buy_basis_bps, capital_usd, c.q_min_usd, c.buffer_bps,
+                                           c.sell_budget_bps if c.sell_budget_bps is not None else b.k_reb_fix_bps)
+        extra.update(extra_o)
     info = {
+        **extra,
         "source": "calibrated",
         "asof": asof.isoformat(),
         "sigma_stressed": sigma,

@@ -1,9 +1,9 @@
 """A simulated Hyperliquid-like venue (spot book + perp book + USDC class transfers) for paper trading and chaos.
 
-* Prices replay shipped Hyperliquid perp 1h candles: inside bar [open, open+1h) the mid moves linearly from the
-  bar's open to its close (the venue's truth; the controller only sees the present). Spot mid = perp mid
+* Prices replay Hyperliquid perp 1h candles from the data dir: inside bar [open, open+1h) the mid moves linearly
+  from the bar's open to its close (the venue's truth; the controller only sees the present). Spot mid = perp mid
   x (1 + basis_bps/1e4); oracle = mark = perp mid.
-* Funding settles at every shipped Hyperliquid funding timestamp (hourly) on the position held over the
+* Funding settles at every Hyperliquid funding timestamp of the data dir (hourly) on the position held over the
   preceding interval: payment = -perp_size x oracle_px x rate [USDC] (positive rate: shorts receive).
 * Orders are IOC limit orders that walk a synthetic book: levels every ``level_bps`` starting ``half_spread_bps``
   from mid, each holding ``depth_usd_per_level`` [USD]. Fees (taker, [bps of notional]) are charged in USDC.
@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError
 from basisctl.live.venue import (
     BookSide,
@@ -94,11 +94,11 @@ def _ms(ts: pd.Series) -> np.ndarray:
 
 
 class PriceReplay:
-    """Mid price and funding settlements from shipped Hyperliquid data, as functions of venue time [ms]."""
+    """Mid price and funding settlements from the data dir's Hyperliquid data, as functions of venue time [ms]."""
 
     def __init__(self, asset: str, candles: pd.DataFrame | None = None, funding: pd.DataFrame | None = None):
-        c = candles if candles is not None else shipped.load_candles("hyperliquid_perp", asset, "1h")
-        f = funding if funding is not None else shipped.load_funding("hyperliquid", asset)
+        c = candles if candles is not None else locator.load_candles("hyperliquid_perp", asset, "1h")
+        f = funding if funding is not None else locator.load_funding("hyperliquid", asset)
         c = c.sort_values("ts")
         self.open_ms = _ms(c["ts"])
         self.open = c["open"].to_numpy(float)

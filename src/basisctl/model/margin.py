@@ -3,6 +3,17 @@
 Hyperliquid: maintenance margin is half the initial margin at max leverage, theta_F = 1 / (2 L_max), with
 L_max taken from the notional tier of the margin table. Binance: conservative account-independent
 approximation theta_F = 1 / L_max.
+
+Further venues (sources cited in docs/model.md, "Venue margin rules"):
+
+- Bybit USDT perps: a risk-limit table per symbol with an explicit maintenance margin rate (MMR) per tier;
+  BTCUSDT tier 1 (to 2,000,000 USDT) is 100x with MMR 0.5%, i.e. MMR = 1/(2 L_max) at the base tier.
+- dYdX v4: per-market liquidity tier with ``initial_margin_ppm`` and ``maintenance_fraction_ppm`` (the MMF as a
+  fraction of the IMF); Large-Cap (BTC, ETH): IMF 2%, maintenance fraction 0.6 -> MMF 1.2%.
+- Kraken Futures: margin schedule levels with maintenance margin = half the initial margin at every level
+  (level I: 50x, IM 2%, MM 1%).
+- OKX: position tiers with an explicit MMR per tier and no fixed MMR/IMR ratio, so theta_F needs the tier's
+  MMR (``--theta-f``) -- there is no L_max rule to fall back on, and none is invented.
 """
 
 from __future__ import annotations
@@ -13,8 +24,11 @@ from typing import Literal
 
 from basisctl.errors import ModelDomainError
 
-Venue = Literal["binance", "hyperliquid"]
+Venue = Literal["binance", "hyperliquid", "bybit", "okx", "dydx", "kraken"]
+#: The paper's two venues (defaults of the grid commands).
 VENUES: tuple[Venue, ...] = ("binance", "hyperliquid")
+#: Every venue with a margin rule (what ``--venue`` accepts).
+ALL_VENUES: tuple[Venue, ...] = ("binance", "hyperliquid", "bybit", "okx", "dydx", "kraken")
 
 #: The paper's L_max table (Section VI) used as defaults.
 PAPER_L_MAX: dict[tuple[str, str], float] = {
@@ -28,8 +42,45 @@ PAPER_L_MAX: dict[tuple[str, str], float] = {
     ("hyperliquid", "DOGE"): 10.0,
 }
 
-#: maintenance-to-initial-margin multiplier c in theta_F = c / L_max (eq. 19)
-MAINTENANCE_MULTIPLIER: dict[str, float] = {"binance": 1.0, "hyperliquid": 0.5}
+#: Documented max leverage of the base tier for the further venues (sources in docs/model.md).
+VENUE_L_MAX: dict[tuple[str, str], float] = {
+    ("bybit", "BTC"): 100.0,  # BTCUSDT risk limit tier 1 (<= 2,000,000 USDT): 100x
+    ("dydx", "BTC"): 50.0,  # Large-Cap liquidity tier: initial_margin_ppm 20000 -> IMF 2%
+    ("dydx", "ETH"): 50.0,
+    ("kraken", "BTC"): 50.0,  # margin schedule level I: 50x, IM 2%, MM 1%
+    ("kraken", "ETH"): 50.0,
+}
+
+#: maintenance-to-initial-margin multiplier c in theta_F = c / L_max (eq. 19); OKX has none (explicit MMR tiers).
+MAINTENANCE_MULTIPLIER: dict[str, float] = {
+    "binance": 1.0,
+    "hyperliquid": 0.5,
+    "bybit": 0.5,
+    "dydx": 0.6,
+    "kraken": 0.5,
+}
+
+
+@dataclass(frozen=True)
+class MaintenanceTier:
+    """A notional tier with an explicit maintenance margin rate: from ``lower_bound_usd`` [USD notional] upwards
+    the maintenance margin is ``mmr`` [fraction of notional] and the max leverage ``max_leverage`` [x]."""
+
+    lower_bound_usd: float
+    mmr: float
+    max_leverage: float
+
+
+#: Documented MMR tables (venue, asset) -> tiers; theta_F at a notional is the MMR of its tier.
+MMR_TIERS: dict[tuple[str, str], tuple[MaintenanceTier, ...]] = {
+    # Bybit "Margin Parameters", BTCUSDT (risk limit upper bounds 2.0M / 2.6M / 3.2M / 3.8M USDT)
+    ("bybit", "BTC"): (
+        MaintenanceTier(0.0, 0.005, 100.0),
+        MaintenanceTier(2_000_000.0, 0.0056, 90.0),
+        MaintenanceTier(2_600_000.0, 0.0063, 80.0),
+        MaintenanceTier(3_200_000.0, 0.0067, 75.0),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -42,28 +93,54 @@ class LeverageTier:
 
 def check_venue(venue: str) -> Venue:
     v = venue.lower()
-    if v not in VENUES:
-        raise ModelDomainError(f"unknown venue '{venue}': expected one of {', '.join(VENUES)}")
-    return v
+    if v not in ALL_VENUES:
+        raise ModelDomainError(f"unknown venue '{venue}': expected one of {', '.join(ALL_VENUES)}")
+    return v  # membership checked above
+
+
+def _multiplier(venue: str) -> float:
+    v = check_venue(venue)
+    try:
+        return MAINTENANCE_MULTIPLIER[v]
+    except KeyError:
+        raise ModelDomainError(
+            f"{v} sets an explicit maintenance margin rate per position tier (no fixed ratio to the initial "
+            "margin): pass --theta-f (the tier's MMR)"
+        ) from None
 
 
 def theta_f_from_l_max(venue: str, l_max: float) -> float:
-    """theta_F = c / L_max with c = 1/2 on Hyperliquid and 1 on Binance [fraction of notional]."""
-    v = check_venue(venue)
+    """theta_F = c / L_max with the venue's documented c (Hyperliquid/Bybit/Kraken 1/2, dYdX 0.6, Binance 1)
+    [fraction of notional]."""
+    c = _multiplier(venue)
     if not l_max > 1.0:
         raise ModelDomainError(f"l_max must be > 1 (got {l_max!r})")
-    return MAINTENANCE_MULTIPLIER[v] / float(l_max)
+    return c / float(l_max)
 
 
 def default_l_max(venue: str, asset: str) -> float:
-    """The paper's L_max for (venue, asset); a clear error when the pair is not in the table."""
+    """The documented L_max for (venue, asset); a clear error when the pair is not in the tables."""
     v = check_venue(venue)
-    try:
-        return PAPER_L_MAX[(v, asset.upper())]
-    except KeyError:
-        raise ModelDomainError(
-            f"no default max leverage for {venue} {asset}: pass --l-max or --theta-f"
-        ) from None
+    key = (v, asset.upper())
+    if key in PAPER_L_MAX:
+        return PAPER_L_MAX[key]
+    if key in VENUE_L_MAX:
+        return VENUE_L_MAX[key]
+    raise ModelDomainError(f"no documented max leverage for {venue} {asset}: pass --l-max or --theta-f")
+
+
+def mmr_for_notional(tiers: Sequence[MaintenanceTier], notional_usd: float) -> MaintenanceTier:
+    """The tier of an explicit-MMR table that contains ``notional_usd`` [USD]."""
+    if not tiers:
+        raise ModelDomainError("empty maintenance margin table")
+    if notional_usd < 0:
+        raise ModelDomainError(f"notional must be >= 0 (got {notional_usd!r})")
+    ordered = sorted(tiers, key=lambda t: t.lower_bound_usd)
+    out = ordered[0]
+    for t in ordered:
+        if notional_usd >= t.lower_bound_usd:
+            out = t
+    return out
 
 
 def l_max_for_notional(tiers: Sequence[LeverageTier], notional_usd: float) -> float:
@@ -92,8 +169,24 @@ def theta_f_for(
     if theta_f is not None:
         if not 0.0 < theta_f < 1.0:
             raise ModelDomainError(f"theta_f must lie in (0, 1) (got {theta_f!r})")
-        lm = l_max if l_max is not None else MAINTENANCE_MULTIPLIER[check_venue(venue)] / theta_f
+        v = check_venue(venue)
+        lm = l_max if l_max is not None else (
+            MAINTENANCE_MULTIPLIER[v] / theta_f if v in MAINTENANCE_MULTIPLIER else float("nan"))  # OKX: no rule
         return float(theta_f), float(lm)
+    key = (check_venue(venue), asset.upper())
+    if l_max is None and tiers is None and key in MMR_TIERS:
+        t = mmr_for_notional(MMR_TIERS[key], notional_usd)
+        return t.mmr, t.max_leverage
     if l_max is None:
         l_max = l_max_for_notional(tiers, notional_usd) if tiers else default_l_max(venue, asset)
     return theta_f_from_l_max(venue, l_max), float(l_max)
+
+
+def venue_margin_tiers(venue: str, asset: str) -> tuple[tuple[float, float], ...] | None:
+    """Notional tiers ((lower bound [USD notional], theta_F), ...) for the backtest engine's ``margin_tiers``:
+    None for Hyperliquid (the engine reads its margin table from the data dir), the documented MMR table where
+    there is one (Bybit BTC), else () (no tiers above the base rule)."""
+    v = check_venue(venue)
+    if v == "hyperliquid":
+        return None
+    return tuple((t.lower_bound_usd, t.mmr) for t in MMR_TIERS.get((v, asset.upper()), ()))

@@ -13,9 +13,13 @@ buy-basis = buy spot + sell perp. Physically:
 Sizes are USD notional of the spot leg. The target size restoring alpha_t to alpha_target is
 q* = |alpha_t - alpha_target| * V_t (under eq. 31 one dollar of spot moved changes alpha by 1/V).
 Q^max_s = sup{q : C_s(q) + b <= budget_s} with C_s in bps of notional, b the execution buffer [bps].
-q_hat = min(q*, Q^max). Lower breach with q_hat < q_min -> ``EMERGENCY`` (the driver executes q* at any
-cost and raises an alert); upper breach needs (alpha_t - alpha_target) kappa_fix >= K_reb_fix (eq. 47) and
-q_hat >= q_min, else no action.
+q_hat = min(q*, Q^max). Per-side reset targets (issue 13): a lower breach restores ``reset_lower`` and an upper
+breach ``reset_upper`` (the paper resets both to alpha_target; the optimal band of
+:mod:`basisctl.model.optimal_band` may reset elsewhere, e.g. to an interior point under fixed costs).
+``reset_due`` (a driver's clock, e.g. the weekly ``periodic`` baseline) asks for a reset to alpha_target from
+inside the band: executed if the size reaches q_min and Q^max allows it (no eq. 47 gate).
+Lower breach with q_hat < q_min -> ``EMERGENCY`` (the driver executes q* at any cost and raises an alert);
+upper breach needs (alpha_t - reset_upper) kappa_fix >= K_reb_fix (eq. 47) and q_hat >= q_min, else no action.
 
 The core ``decide_nb`` takes scalars and arrays only, so the compiled backtest loop calls the same code.
 """
@@ -47,6 +51,7 @@ class Reason(IntEnum):
     UPPER_BREACH_EXECUTE = 3
     UPPER_BREACH_CARRY_BELOW_COST = 4
     UPPER_BREACH_BELOW_QMIN = 5
+    PERIODIC_RESET = 6
 
 
 BASIS_SIDE: dict[Action, str | None] = {
@@ -145,24 +150,42 @@ def decide_nb(
     buy_q: NDArray[np.float64],
     buy_c: NDArray[np.float64],
     buy_budget_bps: float,
+    reset_lower: float,
+    reset_upper: float,
+    reset_due: bool,
 ) -> tuple[int, int, float, float, float]:
-    """Table VI. Returns (action, reason, q_target_usd, q_max_usd, q_hat_usd)."""
+    """Table VI with per-side reset targets [fraction] (pass alpha_target twice for the paper's rule) and an
+    optional clock-driven reset to alpha_target (``reset_due``). Returns (action, reason, q_target_usd,
+    q_max_usd, q_hat_usd)."""
     if alpha < alpha_lower:
-        q_target = (alpha_target - alpha) * equity_usd
+        q_target = (reset_lower - alpha) * equity_usd
         q_max = max_admissible_nb(sell_q, sell_c, sell_budget_bps - buffer_bps, np.inf)
         q_hat = q_target if q_target < q_max else q_max
         if q_hat >= q_min_usd and q_hat > 0.0:
             return 1, 1, q_target, q_max, q_hat
         return 3, 2, q_target, q_max, q_hat
     if alpha > alpha_upper:
-        q_target = (alpha - alpha_target) * equity_usd
+        q_target = (alpha - reset_upper) * equity_usd
         q_max = max_admissible_nb(buy_q, buy_c, buy_budget_bps - buffer_bps, np.inf)
         q_hat = q_target if q_target < q_max else q_max
-        if (alpha - alpha_target) * kappa_fix < k_reb_fix:
+        if (alpha - reset_upper) * kappa_fix < k_reb_fix:
             return 0, 4, q_target, q_max, q_hat
         if q_hat < q_min_usd or q_hat <= 0.0:
             return 0, 5, q_target, q_max, q_hat
         return 2, 3, q_target, q_max, q_hat
+    if reset_due:
+        if alpha < alpha_target:
+            q_target = (alpha_target - alpha) * equity_usd
+            q_max = max_admissible_nb(sell_q, sell_c, sell_budget_bps - buffer_bps, np.inf)
+            act = 1
+        else:
+            q_target = (alpha - alpha_target) * equity_usd
+            q_max = max_admissible_nb(buy_q, buy_c, buy_budget_bps - buffer_bps, np.inf)
+            act = 2
+        q_hat = q_target if q_target < q_max else q_max
+        if q_hat >= q_min_usd and q_hat > 0.0:
+            return act, 6, q_target, q_max, q_hat
+        return 0, 0, q_target, q_max, q_hat
     return 0, 0, 0.0, 0.0, 0.0
 
 
@@ -185,6 +208,8 @@ class BandPolicy:
     buffer_bps: float = 10.0
     sell_budget_bps: float | None = None
     buy_budget_bps: float | None = None
+    reset_lower: float | None = None
+    reset_upper: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha_lower <= self.alpha_target <= self.alpha_upper < 1.0:
@@ -192,8 +217,24 @@ class BandPolicy:
                 "band must satisfy 0 < alpha_lower <= alpha_target <= alpha_upper < 1 "
                 f"(got {self.alpha_lower:.4f}, {self.alpha_target:.4f}, {self.alpha_upper:.4f})"
             )
+        if not self.alpha_lower <= self.reset_lower_target <= self.alpha_upper:
+            raise ModelDomainError(f"reset_lower {self.reset_lower_target:.4f} must lie inside the band "
+                                   f"[{self.alpha_lower:.4f}, {self.alpha_upper:.4f}]")
+        if not self.alpha_lower <= self.reset_upper_target <= self.alpha_upper:
+            raise ModelDomainError(f"reset_upper {self.reset_upper_target:.4f} must lie inside the band "
+                                   f"[{self.alpha_lower:.4f}, {self.alpha_upper:.4f}]")
         if self.q_min_usd < 0 or self.buffer_bps < 0:
             raise ModelDomainError("q_min_usd and buffer_bps must be >= 0")
+
+    @property
+    def reset_lower_target(self) -> float:
+        """Where a lower breach restores alpha [fraction]: ``reset_lower`` or the paper's alpha_target."""
+        return self.alpha_target if self.reset_lower is None else self.reset_lower
+
+    @property
+    def reset_upper_target(self) -> float:
+        """Where an upper breach restores alpha [fraction]: ``reset_upper`` or the paper's alpha_target."""
+        return self.alpha_target if self.reset_upper is None else self.reset_upper
 
     @property
     def sell_budget(self) -> float:
@@ -233,21 +274,27 @@ class Decision:
         }
 
 
+def _reset_name(reset: float | None) -> str:
+    return "alpha_target" if reset is None else "reset target"
+
+
 def _reason_text(r: Reason, alpha: float, p: BandPolicy, qt: float, qm: float, qh: float) -> str:
     a = f"alpha={alpha:.4f}"
     if r is Reason.IN_BAND:
         return f"{a} inside [{p.alpha_lower:.4f}, {p.alpha_upper:.4f}]: no rebalance"
     if r is Reason.LOWER_BREACH_EXECUTE:
         return (f"{a} < alpha_L={p.alpha_lower:.4f}: raise collateral (sell-basis) ${qh:,.0f} "
-                f"of ${qt:,.0f} to restore alpha_target={p.alpha_target:.4f}")
+                f"of ${qt:,.0f} to restore {_reset_name(p.reset_lower)}={p.reset_lower_target:.4f}")
     if r is Reason.LOWER_BREACH_BELOW_QMIN:
         return (f"{a} < alpha_L={p.alpha_lower:.4f} but executable size ${qh:,.0f} < q_min ${p.q_min_usd:,.0f} "
                 f"(Q^max ${qm:,.0f}): EMERGENCY path, restore ${qt:,.0f} at any cost")
     if r is Reason.UPPER_BREACH_EXECUTE:
         return (f"{a} > alpha_U={p.alpha_upper:.4f} and carry gain covers K_reb: lower collateral (buy-basis) "
                 f"${qh:,.0f} of ${qt:,.0f}")
+    if r is Reason.PERIODIC_RESET:
+        return f"{a}: scheduled reset to alpha_target={p.alpha_target:.4f} (${qh:,.0f} of ${qt:,.0f})"
     if r is Reason.UPPER_BREACH_CARRY_BELOW_COST:
-        gain = (alpha - p.alpha_target) * p.kappa_fix
+        gain = (alpha - p.reset_upper_target) * p.kappa_fix
         return (f"{a} > alpha_U={p.alpha_upper:.4f} but carry gain {gain * 1e4:.2f} bps < K_reb_fix "
                 f"{p.k_reb_fix * 1e4:.2f} bps of capital: hold")
     return (f"{a} > alpha_U={p.alpha_upper:.4f} but executable size ${qh:,.0f} < q_min ${p.q_min_usd:,.0f}: hold")
@@ -259,8 +306,10 @@ def decide(
     policy: BandPolicy,
     sell_basis_cost: CostCurve,
     buy_basis_cost: CostCurve,
+    reset_due: bool = False,
 ) -> Decision:
-    """Apply Table VI to an observed state (alpha_t, equity V_t [USD]) with side-specific cost curves."""
+    """Apply Table VI to an observed state (alpha_t, equity V_t [USD]) with side-specific cost curves
+    (``reset_due``: a scheduled reset to alpha_target is due, see ``decide_nb``)."""
     if not np.isfinite(alpha) or not np.isfinite(equity_usd) or equity_usd <= 0:
         raise ModelDomainError(f"policy needs finite alpha and equity > 0 (got alpha={alpha}, equity={equity_usd})")
     act, rc, qt, qm, qh = decide_nb(
@@ -268,6 +317,7 @@ def decide(
         policy.kappa_fix, policy.k_reb_fix, policy.q_min_usd, policy.buffer_bps,
         sell_basis_cost.notional_usd, sell_basis_cost.cost_bps, policy.sell_budget,
         buy_basis_cost.notional_usd, buy_basis_cost.cost_bps, policy.buy_budget,
+        policy.reset_lower_target, policy.reset_upper_target, bool(reset_due),
     )
     action, reason = Action(int(act)), Reason(int(rc))
     return Decision(action, reason, float(alpha), float(qt), float(qm), float(qh),

@@ -7,7 +7,7 @@ upper-grid | lower-grid`` and the HTML report (``basisctl report``).
 * :func:`lower_grid` (Sec. VIII.B/C): alpha_L in closed form (eq. 38), its GBM Monte Carlo check
   Pi_liq(alpha_L; h_liq) ~= eps_liq, and the bootstrap alpha_L^boot (eq. 40) with its interval.
 
-Inputs not given come from the shipped data (:func:`resolve_band_inputs`). Units: sigma annualised (8760 h/yr);
+Inputs not given come from the data dir (:func:`resolve_band_inputs`). Units: sigma annualised (8760 h/yr);
 alpha a fraction of capital; K_reb in bps of capital; kappa14 the expected cumulative 14-day funding as a decimal
 of notional (``*_bps`` fields: bps); horizons in hours or days as named.
 """
@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, utc
+from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, margin_for, utc
 from basisctl.calibration.volatility import bar_hours_of, log_returns_consecutive, realised_vol
-from basisctl.data import shipped
+from basisctl.data import locator
 from basisctl.errors import DataCoverageError, ModelDomainError
 from basisctl.model.bands import (
     ALPHA_UPPER_CAP,
@@ -36,7 +36,6 @@ from basisctl.model.bands import (
     alpha_upper,
     upper_delta,
 )
-from basisctl.model.margin import theta_f_for
 from basisctl.model.static import alpha_liq, solve_alpha_risk
 from basisctl.simulate.bootstrap import alpha_lower_bootstrap
 from basisctl.simulate.engine import simulate_hits
@@ -87,10 +86,10 @@ def resolve_band_inputs(venue: str, asset: str, asof: pd.Timestamp | str | None,
                         funding: pd.DataFrame | None = None) -> BandInputs:
     """Band inputs for one venue/asset: ``sigma`` [annualised] and ``kappa14_bps`` [bps of notional] from the
     arguments when given, else calibrated over ``lookback_days`` to ``asof`` (UTC) on ``candles``/``funding``
-    (validated user frames) or the shipped data."""
+    (validated user frames) or the data dir."""
     if stress <= 0 or not math.isfinite(stress):
         raise ModelDomainError(f"--stress must be > 0 (got {stress!r})")
-    theta, lm = theta_f_for(venue, asset, l_max=l_max)
+    theta, lm = margin_for(venue, asset, l_max=l_max)
     when = utc(asof)
     if sigma is None and candles is not None:
         bh = bar_hours_of(candles)
@@ -98,7 +97,7 @@ def resolve_band_inputs(venue: str, asset: str, asof: pd.Timestamp | str | None,
         sig, sig_src = est.sigma_annual, f"prices file {bh:g}h bars, {lookback_days:g}d to {when:%Y-%m-%d}"
     elif sigma is None:
         est = calibrate_sigma(asset, when, lookback_days)
-        sig, sig_src = est.sigma_annual, (f"{shipped.VOL_PRICE_MARKET} {est.interval_hours:g}h bars, "
+        sig, sig_src = est.sigma_annual, (f"{locator.VOL_PRICE_MARKET} {est.interval_hours:g}h bars, "
                                           f"{lookback_days:g}d to {when:%Y-%m-%d}")
     else:
         if not (math.isfinite(sigma) and sigma > 0):
@@ -116,11 +115,11 @@ def resolve_band_inputs(venue: str, asset: str, asof: pd.Timestamp | str | None,
 
 def hourly_returns(asset: str, asof: pd.Timestamp | str | None, lookback_days: float,
                    candles: pd.DataFrame | None = None) -> NDArray[np.float64]:
-    """1-hour log returns of ``candles`` (default: the shipped perp mark-like series) over [asof - lookback, asof)
+    """1-hour log returns of ``candles`` (default: the data dir's perp mark-like series) over [asof - lookback, asof)
     (no look-ahead: the later bar of each return closes by ``asof``); raises when fewer than 90% of the hours
     are present."""
     end = utc(asof)
-    c = candles if candles is not None else shipped.load_candles(shipped.VOL_PRICE_MARKET, asset, "1h")
+    c = candles if candles is not None else locator.load_candles(locator.VOL_PRICE_MARKET, asset, "1h")
     r, ts = log_returns_consecutive(c, 1.0)
     step = 3_600_000_000_000
     start = end - pd.Timedelta(days=lookback_days)
@@ -129,7 +128,7 @@ def hourly_returns(asset: str, asof: pd.Timestamp | str | None, lookback_days: f
     expected = max(int(lookback_days * 24) - 1, 1)
     if out.size < MIN_BOOT_COVERAGE * expected:
         raise DataCoverageError(
-            f"{shipped.VOL_PRICE_MARKET} {asset.upper()} 1h returns cover {out.size / expected:.0%} of the "
+            f"{locator.VOL_PRICE_MARKET} {asset.upper()} 1h returns cover {out.size / expected:.0%} of the "
             f"{lookback_days:g}-day window ending {end:%Y-%m-%d} (bootstrap needs {MIN_BOOT_COVERAGE:.0%}); "
             "choose another --asof")
     return np.asarray(out, dtype=np.float64)

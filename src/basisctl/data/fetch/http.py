@@ -39,13 +39,16 @@ class FetchError(BasisctlError):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """``max_retries`` [count], ``backoff_base_s``/``backoff_max_s`` [s], ``jitter`` [fraction of the wait]."""
+    """``max_retries`` [count], ``backoff_base_s``/``backoff_max_s`` [s], ``jitter`` [fraction of the wait];
+    ``retry_after_max_s`` [s]: a server that asks for a longer ``Retry-After`` fails the request at once (a
+    download never stalls silently for hours)."""
 
     max_retries: int = 5
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
     jitter: float = 0.1
     seed: int = 0
+    retry_after_max_s: float = 300.0
 
 
 class HttpClient:
@@ -124,7 +127,12 @@ class HttpClient:
             if resp.status_code in RETRY_STATUS:
                 last = f"HTTP {resp.status_code} {resp.text[:200]!r}"
                 if attempt < self.retry.max_retries:
-                    self._wait(self._backoff(attempt, resp.headers.get("Retry-After")))
+                    wait = self._backoff(attempt, resp.headers.get("Retry-After"))
+                    if wait > self.retry.retry_after_max_s:
+                        raise FetchError(f"{method} {url}: {last}; the venue asks to wait {wait:g} s (Retry-After), "
+                                         f"more than {self.retry.retry_after_max_s:g} s: try again later",
+                                         resp.status_code, url)
+                    self._wait(wait)
                     continue
                 raise FetchError(f"{method} {url}: {last} after {attempt + 1} attempts", resp.status_code, url)
             if resp.status_code >= 400:

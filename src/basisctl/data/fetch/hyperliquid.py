@@ -2,7 +2,8 @@
 
 - ``{"type": "fundingHistory", "coin", "startTime", "endTime"}`` -> ``[{coin, fundingRate, premium, time}]``
   (strings for the decimals, ms for ``time``), at most 500 rows per call: pages are walked forward from the
-  last ``time`` + 1 ms. ``time`` is rounded to the hour when within 60 s. ``interval_hours`` is 8 for
+  last ``time`` + 1 ms. ``time`` is rounded to the nearest hour (settlements are hourly; some are stamped
+  late, up to 24 min in the recorded history). ``interval_hours`` is 8 for
   settlements before 2023-06-08 01:00 UTC (Hyperliquid then settled every 8 h) and 1 afterwards.
 - ``{"type": "candleSnapshot", "req": {coin, interval, startTime, endTime}}`` ->
   ``[{t, T, s, i, o, c, h, l, v, n}]`` (t/T open/close ms; o/c/h/l/v strings). Paged by last ``t`` + bar
@@ -38,6 +39,9 @@ HYPERLIQUID_MIN_INTERVAL_S = 1.0
 #: First hourly settlement [ms]; earlier settlements covered 8 h.
 HOURLY_FUNDING_FROM_MS = 1_686_186_000_000  # 2023-06-08T01:00:00Z
 SOURCE = "hyperliquid_api"
+#: Settlements are on the hour; the API stamps some late (recorded: BTC 2023-05-23 08:23:53.040 for the 08:00
+#: settlement, in ../shared/fixtures/hyperliquid), so times round to the nearest hour within 30 min.
+LATE_SETTLEMENT_TOL_MS = 1_800_000 - 1
 TimeLike = int | str | pd.Timestamp
 
 
@@ -48,6 +52,14 @@ class HyperliquidMeta:
 
     universe: pd.DataFrame
     margin_tables: pd.DataFrame
+
+
+def hl_coin(coin: str) -> str:
+    """Hyperliquid's coin name: upper case, except the ``k`` prefix of the 1000x-scaled coins (``kPEPE``), which
+    the API matches case-sensitively (the recorded candleSnapshot for kPEPE answers with ``"s": "kPEPE"``)."""
+    if coin.startswith("k") and len(coin) > 1 and coin[1:].isupper():
+        return coin
+    return coin.upper()
 
 
 class HyperliquidInfo(VenueClient):
@@ -72,7 +84,7 @@ class HyperliquidInfo(VenueClient):
     def funding_history(self, coin: str, start: TimeLike, end: TimeLike) -> pd.DataFrame:
         """Settlements in ``[start, end)``: ts (UTC), rate [decimal per interval, + = longs pay],
         interval_hours [h], premium [decimal], source."""
-        coin = coin.upper()
+        coin = hl_coin(coin)
         start_ms, end_ms = to_ms(start), to_ms(end)
         times: list[int] = []
         rates: list[float] = []
@@ -96,7 +108,7 @@ class HyperliquidInfo(VenueClient):
                 p = errs.number(i, row, "premium") if "premium" in row else float("nan")
                 if t is not None:
                     raw_times.append(t)
-                    times.append(round_settlement_ms(t))
+                    times.append(round_settlement_ms(t, LATE_SETTLEMENT_TOL_MS))
                     rates.append(r)
                     prem.append(p)
             errs.raise_if_any()
@@ -126,7 +138,7 @@ class HyperliquidInfo(VenueClient):
     def candles(self, coin: str, interval: str, start: TimeLike, end: TimeLike) -> pd.DataFrame:
         """Trade OHLCV bars opening in ``[start, end)``: ts (bar open, UTC), open/high/low/close [USDC],
         volume [base], source."""
-        coin = coin.upper()
+        coin = hl_coin(coin)
         step = interval_ms(interval)
         start_ms, end_ms = to_ms(start), to_ms(end)
         now = self._now_ms()
@@ -167,61 +179,72 @@ class HyperliquidInfo(VenueClient):
         return validate_candles(frame, f"hyperliquid candleSnapshot {coin} {interval}", step / 3_600_000)
 
     # ------------------------------------------------------------------ meta
+    def meta_and_asset_ctxs_raw(self) -> tuple[Any, str]:
+        """The raw ``[meta, assetCtxs]`` response (validated by parsing it) and its source label."""
+        resp, src = self._info({"type": "metaAndAssetCtxs"})
+        parse_meta_and_asset_ctxs(resp, src)
+        return resp, src
+
     def meta_and_asset_ctxs(self) -> HyperliquidMeta:
         """Current perp universe with asset contexts, and the margin tables."""
         resp, src = self._info({"type": "metaAndAssetCtxs"})
-        if not (isinstance(resp, list) and len(resp) == 2 and isinstance(resp[0], dict) and isinstance(resp[1], list)):
-            raise DataValidationError(src, [ValidationIssue(None, None, "[meta, assetCtxs]", str(resp)[:200])])
-        meta, ctxs = resp
-        universe = meta.get("universe")
-        if not isinstance(universe, list):
-            raise DataValidationError(src, [ValidationIssue(None, "universe", "a list of assets", str(universe))])
-        errs = RowErrors(src)
-        if len(ctxs) != len(universe):
-            errs.add(None, None, f"one asset context per universe entry ({len(universe)})", len(ctxs))
-        rows = []
-        for i, u in enumerate(universe):
-            if not isinstance(u, dict) or "name" not in u:
-                errs.add(i, "universe", "an object with name, szDecimals, maxLeverage", u)
+        return parse_meta_and_asset_ctxs(resp, src)
+
+
+def parse_meta_and_asset_ctxs(resp: Any, src: str) -> HyperliquidMeta:
+    """Universe (one row per asset, ``ctx_*`` fields) and margin tiers from a raw metaAndAssetCtxs response."""
+    if not (isinstance(resp, list) and len(resp) == 2 and isinstance(resp[0], dict) and isinstance(resp[1], list)):
+        raise DataValidationError(src, [ValidationIssue(None, None, "[meta, assetCtxs]", str(resp)[:200])])
+    meta, ctxs = resp
+    universe = meta.get("universe")
+    if not isinstance(universe, list) or not universe:
+        raise DataValidationError(src, [ValidationIssue(None, "universe", "a list of assets", str(universe))])
+    errs = RowErrors(src)
+    if len(ctxs) != len(universe):
+        errs.add(None, None, f"one asset context per universe entry ({len(universe)})", len(ctxs))
+    rows = []
+    for i, u in enumerate(universe):
+        if not isinstance(u, dict) or "name" not in u:
+            errs.add(i, "universe", "an object with name, szDecimals, maxLeverage", u)
+            continue
+        lev = errs.number(i, u, "maxLeverage", positive=True)
+        row: dict[str, Any] = {
+            "name": u["name"],
+            "szDecimals": u.get("szDecimals"),
+            "maxLeverage": lev,
+            "marginTableId": u.get("marginTableId"),
+            "isDelisted": u.get("isDelisted"),
+            "onlyIsolated": u.get("onlyIsolated"),
+        }
+        ctx = ctxs[i] if i < len(ctxs) and isinstance(ctxs[i], dict) else {}
+        for key, val in ctx.items():
+            if key == "impactPxs":
+                val = ",".join(map(str, val)) if isinstance(val, list) else val
+                row[f"ctx_{key}"] = val
                 continue
-            lev = errs.number(i, u, "maxLeverage", positive=True)
-            row: dict[str, Any] = {
-                "name": u["name"],
-                "szDecimals": u.get("szDecimals"),
-                "maxLeverage": lev,
-                "marginTableId": u.get("marginTableId"),
-                "isDelisted": u.get("isDelisted"),
-                "onlyIsolated": u.get("onlyIsolated"),
-            }
-            ctx = ctxs[i] if i < len(ctxs) and isinstance(ctxs[i], dict) else {}
-            for key, val in ctx.items():
-                if key == "impactPxs":
-                    val = ",".join(map(str, val)) if isinstance(val, list) else val
-                    row[f"ctx_{key}"] = val
-                    continue
-                try:
-                    row[f"ctx_{key}"] = float(val) if val is not None else np.nan
-                except (TypeError, ValueError):
-                    errs.add(i, f"ctx.{key}", "a numeric string", val)
-            rows.append(row)
-        tiers = []
-        for j, entry in enumerate(meta.get("marginTables", []) or []):
-            if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict)):
-                errs.add(j, "marginTables", "[id, {description, marginTiers}]", entry)
-                continue
-            tid, tab = entry
-            for k, tier in enumerate(tab.get("marginTiers", [])):
-                lb = errs.number(j, tier, "lowerBound")
-                ml = errs.number(j, tier, "maxLeverage", positive=True)
-                tiers.append(
-                    {
-                        "margin_table_id": int(tid),
-                        "description": tab.get("description", ""),
-                        "tier": k,
-                        "lower_bound_usd": lb,
-                        "max_leverage": ml,
-                    }
-                )
-        errs.raise_if_any()
-        cols = ["margin_table_id", "description", "tier", "lower_bound_usd", "max_leverage"]
-        return HyperliquidMeta(universe=pd.DataFrame(rows), margin_tables=pd.DataFrame(tiers, columns=cols))
+            try:
+                row[f"ctx_{key}"] = float(val) if val is not None else np.nan
+            except (TypeError, ValueError):
+                errs.add(i, f"ctx.{key}", "a numeric string", val)
+        rows.append(row)
+    tiers = []
+    for j, entry in enumerate(meta.get("marginTables", []) or []):
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict)):
+            errs.add(j, "marginTables", "[id, {description, marginTiers}]", entry)
+            continue
+        tid, tab = entry
+        for k, tier in enumerate(tab.get("marginTiers", [])):
+            lb = errs.number(j, tier, "lowerBound")
+            ml = errs.number(j, tier, "maxLeverage", positive=True)
+            tiers.append(
+                {
+                    "margin_table_id": int(tid),
+                    "description": tab.get("description", ""),
+                    "tier": k,
+                    "lower_bound_usd": lb,
+                    "max_leverage": ml,
+                }
+            )
+    errs.raise_if_any()
+    cols = ["margin_table_id", "description", "tier", "lower_bound_usd", "max_leverage"]
+    return HyperliquidMeta(universe=pd.DataFrame(rows), margin_tables=pd.DataFrame(tiers, columns=cols))

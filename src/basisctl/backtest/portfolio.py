@@ -1,0 +1,216 @@
+"""Walk-forward portfolio backtest composed of single-position runs (``run_backtest``), never a re-implementation.
+
+At each re-allocation date d (``rebalance``: ``monthly`` | ``quarterly`` | ``none``) the allocation is computed
+from data truncated to d (funding settled at or before d, candles closed by d): venue table per asset
+(:mod:`basisctl.venues.choice`) -> :func:`basisctl.portfolio.book.allocate`. Positions then run as single-position
+backtests under the frozen band rule (calibrated on the two years before the position opens, margin rule and
+carry of the position's venue):
+
+- a position kept at the next date (same asset and venue) *continues* its single run (one run per holding
+  segment, its capital fixed at opening) unless its target differs from its NAV by more than
+  ``resize_tolerance`` (25 %), in which case it is closed and reopened at the target, paying both costs;
+- a position dropped is closed: its spot notional pays the exit cost (Table VIII bps);
+- a new position (a new asset, or a venue switch) opens with ``charge_entry`` (the kernel's entry cost) and gets
+  min(weight x book NAV, free cash).
+
+Book NAV = cash + the NAV of every open segment. A one-asset, one-venue book is therefore exactly one
+single-position run plus zero cash. Benchmarks: a Hyperliquid-only book and an equal-weight book over the same
+ranked positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from basisctl.backtest.costs import CostModel, paper_cost_bps
+from basisctl.backtest.data import prepare
+from basisctl.backtest.engine import BacktestConfig, run_backtest
+from basisctl.backtest.results import BacktestResult
+from basisctl.backtest.rule import RuleSpec, calibrate_rule
+from basisctl.calibration.inputs import calibrate_sigma
+from basisctl.errors import BasisctlError
+from basisctl.model.margin import venue_margin_tiers
+from basisctl.portfolio.book import allocate, weekly_apy
+from basisctl.venues.choice import venue_table
+
+FREQ = {"monthly": "MS", "quarterly": "QS"}
+Streams = Mapping[tuple[str, str], pd.DataFrame]  # (asset, venue) -> funding frame
+
+
+def rebalance_dates(start: pd.Timestamp, end: pd.Timestamp, rebalance: str) -> list[pd.Timestamp]:
+    if rebalance == "none":
+        return [start]
+    if rebalance not in FREQ:
+        raise BasisctlError(f"--rebalance '{rebalance}': expected monthly, quarterly or none")
+    ds = [d for d in pd.date_range(start, end, freq=FREQ[rebalance], tz="UTC") if start < d < end]
+    return [start, *ds]
+
+
+def allocation_at(d: pd.Timestamp, assets: list[str], streams: Streams, capital_usd: float, *,
+                  lookback_days: float, max_venue_share: float, max_asset_share: float, risk_aversion: float,
+                  venues: list[str] | None = None, equal_weight: bool = False,
+                  sigma_of: Callable[[str, pd.Timestamp], float] | None = None) -> pd.DataFrame:
+    """Positions (asset, venue, capital_usd, alpha_target, expected_apy) decided at ``d`` from data <= d only."""
+    rows, hist = [], {}
+    for a in assets:
+        past = {v: f[f["ts"] <= d] for (aa, v), f in streams.items() if aa == a and (venues is None or v in venues)}
+        if not past:
+            continue
+        sigma = (sigma_of or _sigma)(a, d)
+        tab = venue_table(a, past, asof=d, lookback_days=lookback_days, sigma_annual=sigma)
+        for r in tab.to_dict(orient="records"):
+            if r["net_carry_apy"] is None or pd.isna(r["net_carry_apy"]):
+                continue
+            rows.append({"asset": a, "venue": r["venue"], "expected_apy": r["net_carry_apy"],
+                         "alpha_target": r["alpha_target"], "capacity_usd": np.inf})
+            f = past[r["venue"]]
+            hist[(a, r["venue"])] = weekly_apy(f[f["ts"] > d - pd.Timedelta(days=lookback_days)])
+    if not rows:
+        return pd.DataFrame(columns=["asset", "venue", "capital_usd", "alpha_target", "expected_apy"])
+    table = pd.DataFrame(rows)
+    if equal_weight:
+        pos = table[table["expected_apy"] > 0].copy()
+        pos["capital_usd"] = capital_usd / max(len(pos), 1)
+        return pos[["asset", "venue", "capital_usd", "alpha_target", "expected_apy"]].reset_index(drop=True)
+    return allocate(table, capital_usd, max_venue_share=max_venue_share, max_asset_share=max_asset_share,
+                    risk_aversion=risk_aversion, history=hist).positions
+
+
+def _sigma(asset: str, d: pd.Timestamp) -> float:
+    return calibrate_sigma(asset, d, 180.0).sigma_annual
+
+
+def position_run(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp, capital_usd: float,
+                 funding: pd.DataFrame, charge_entry: bool = True) -> BacktestResult:
+    """One single-position backtest: the frozen rule of ``venue`` on the two years before ``start``."""
+    cost = paper_cost_bps(asset)
+    rule = calibrate_rule(asset, start - pd.DateOffset(years=2), start, cost,
+                          RuleSpec(margin_venue=venue, kappa_venue=venue), funding=funding[funding["ts"] <= start])
+    data = prepare(asset, start, end, "binance", venue, funding=funding)
+    cfg = BacktestConfig(capital_usd=capital_usd, charge_entry=charge_entry,
+                         margin_tiers=venue_margin_tiers(venue, asset))
+    return run_backtest(data, rule, CostModel.paper(asset), cfg)
+
+
+@dataclass
+class PortfolioResult:
+    """Book NAV per bar [USD], the allocation at each date (long frame: date, asset, venue, capital_usd) and the
+    single runs that made it (one per holding segment)."""
+
+    nav: pd.Series
+    allocations: pd.DataFrame
+    segments: list[dict[str, object]] = field(default_factory=list)
+    label: str = "book"
+
+    def metrics(self) -> dict[str, float | str]:
+        nav = self.nav
+        days = (nav.index[-1] - nav.index[0]).total_seconds() / 86400.0 if len(nav) > 1 else 0.0
+        acc = float(nav.iloc[-1] / self.capital_usd - 1.0)
+        path = np.concatenate([[self.capital_usd], nav.to_numpy()])
+        dd = float(np.min(path / np.maximum.accumulate(path) - 1.0))
+        return {"book": self.label, "acc_return": acc, "apy": acc * 365.0 / days if days else float("nan"),
+                "max_drawdown": dd, "positions_opened": len(self.segments),
+                "rebalance_dates": int(self.allocations["date"].nunique()) if len(self.allocations) else 0}
+
+    capital_usd: float = 1_000_000.0
+
+
+@dataclass(frozen=True)
+class _Open:
+    start: pd.Timestamp
+    capital: float
+
+
+@dataclass(frozen=True)
+class _Segment:
+    asset: str
+    venue: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    capital_usd: float
+    result: BacktestResult
+    closed: bool
+
+    def exit_cost_usd(self) -> float:
+        fr = self.result.to_frame()
+        return float(fr["spot_qty"].iloc[-1] * fr["spot_close"].iloc[-1]) * paper_cost_bps(self.asset) * 1e-4
+
+    def public(self) -> dict[str, object]:
+        return {"asset": self.asset, "venue": self.venue, "start": self.start, "end": self.end,
+                "capital_usd": self.capital_usd, "metrics": self.result.metrics()}
+
+
+def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end: pd.Timestamp, *,
+                  capital_usd: float = 1_000_000.0, rebalance: str = "monthly", lookback_days: float = 180.0,
+                  max_venue_share: float = 0.4, max_asset_share: float = 0.4, risk_aversion: float = 1.0,
+                  venues: list[str] | None = None, equal_weight: bool = False, label: str = "book",
+                  sigma_of: Callable[[str, pd.Timestamp], float] | None = None,
+                  resize_tolerance: float = 0.25) -> PortfolioResult:
+    """Walk-forward book over [start, end) (see the module docstring). ``resize_tolerance``: a kept position whose
+    target capital differs from its current NAV by more than this fraction is closed and reopened at the target
+    (paying exit and entry costs); within it, the position runs on."""
+    dates = rebalance_dates(start, end, rebalance)
+    open_: dict[tuple[str, str], _Open] = {}
+    segments: list[_Segment] = []
+    cash = capital_usd
+    alloc_rows: list[dict[str, object]] = []
+    runs: dict[tuple[str, str, pd.Timestamp, pd.Timestamp], BacktestResult] = {}
+
+    def run_to(key: tuple[str, str], seg: _Open, t: pd.Timestamp) -> BacktestResult:
+        ck = (key[0], key[1], seg.start, t)
+        if ck not in runs:  # the kernel is causal: a longer run repeats the shorter one's prefix exactly
+            runs[ck] = position_run(key[0], key[1], seg.start, t, seg.capital, streams[key])
+        return runs[ck]
+
+    for d in dates:
+        marks = {k: float(run_to(k, s, d).nav[-1]) if s.start < d else s.capital for k, s in open_.items()}
+        book = cash + sum(marks.values())
+        pos = allocation_at(d, assets, streams, book, lookback_days=lookback_days, max_venue_share=max_venue_share,
+                            max_asset_share=max_asset_share, risk_aversion=risk_aversion, venues=venues,
+                            equal_weight=equal_weight, sigma_of=sigma_of)
+        want = {(str(a), str(v)): float(c) for a, v, c in zip(pos["asset"], pos["venue"], pos["capital_usd"],
+                                                                strict=True)}
+        resize = [k for k in open_ if k in want and abs(want[k] - marks[k]) > resize_tolerance * marks[k]]
+        for k in [k for k in open_ if k not in want] + resize:  # exits pay the exit cost on the spot notional
+            s = open_.pop(k)
+            seg = _Segment(k[0], k[1], s.start, d, s.capital, run_to(k, s, d), closed=True)
+            cash += float(seg.result.nav[-1]) - seg.exit_cost_usd()
+            segments.append(seg)
+        new = {k: c for k, c in want.items() if k not in open_}
+        total_new = sum(new.values())
+        scale = min(1.0, cash / total_new) if total_new > 0 else 1.0
+        for k, c in new.items():
+            if c * scale > 0:
+                open_[k] = _Open(d, c * scale)
+                cash -= c * scale
+        for k, s in open_.items():
+            alloc_rows.append({"date": d, "asset": k[0], "venue": k[1],
+                               "capital_usd": s.capital if s.start == d else marks.get(k, s.capital)})
+    for k, s in open_.items():
+        segments.append(_Segment(k[0], k[1], s.start, end, s.capital, run_to(k, s, end), closed=False))
+    nav = _book_nav(segments, cash, start, capital_usd)
+    return PortfolioResult(nav, pd.DataFrame(alloc_rows, columns=["date", "asset", "venue", "capital_usd"]),
+                           [seg.public() for seg in segments], label, capital_usd)
+
+
+def _book_nav(segments: list[_Segment], final_cash: float, start: pd.Timestamp, capital_usd: float) -> pd.Series:
+    """Book NAV at every bar close: final cash, plus each segment's capital before it opens, its NAV while open,
+    and minus its proceeds (NAV less exit cost, part of ``final_cash``) until it closes."""
+    if not segments:
+        return pd.Series([capital_usd], index=pd.DatetimeIndex([start]), name="book_nav")
+    idx = pd.DatetimeIndex(sorted({t for s in segments for t in s.result.data.ts}))
+    total = np.full(idx.size, final_cash)
+    for s in segments:
+        nav = pd.Series(s.result.nav, index=s.result.data.ts).reindex(idx)
+        before = np.asarray(idx < s.start)
+        after = np.asarray(idx >= s.end)
+        if s.closed:
+            total[~after] -= float(s.result.nav[-1]) - s.exit_cost_usd()
+        total[before] += s.capital_usd
+        inside = ~before & ~after
+        total[inside] += nav[inside].ffill().fillna(s.capital_usd).to_numpy()
+    return pd.Series(total, index=idx, name="book_nav")

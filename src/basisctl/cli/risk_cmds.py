@@ -1,0 +1,206 @@
+"""Risk-model commands: ``pi-liq`` (Pi_liq at a chosen alpha under any model) and ``risk-backtest`` (coverage).
+
+Units: alpha = margin share of capital; sigma annualised (8760 h/yr); jump rate per year; jump sizes as mean
+log-price jumps (positive fractions); horizons in hours.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
+from basisctl.cli._defaults import FHS_DEFAULT_PATHS, RISK_DEFAULT_MODELS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
+
+MODEL_HELP = "gbm | kou | fhs | evt | adaptive."
+
+
+def resolve_theta(venue: str | None, asset: str | None, theta_f: float | None, l_max: float | None
+                  ) -> tuple[float, str | None]:
+    """theta_F from --theta-f, or the venue's rule for the asset (--l-max overrides the paper's table)."""
+    from basisctl.model.margin import check_venue, theta_f_for
+
+    if theta_f is not None:
+        th, _ = theta_f_for(venue or "binance", asset or "", l_max=None, theta_f=theta_f)
+        return th, (check_venue(venue) if venue else None)
+    if venue is None or asset is None:
+        fail("give --venue and --asset (the margin rule), or --theta-f")
+    v = check_venue(venue)
+    th, _ = theta_f_for(v, asset.upper(), l_max=l_max)
+    return th, v
+
+
+@handle_errors
+def pi_liq_cmd(
+    model: Annotated[str, typer.Option(help=MODEL_HELP)] = "gbm",
+    alpha: Annotated[float, typer.Option(help="Collateral share [fraction of capital].")] = 0.1,
+    horizon_hours: Annotated[float, typer.Option(help="Horizon h [hours].")] = 24.0,
+    venue: Annotated[str | None, typer.Option(help="binance | hyperliquid (margin rule theta_F).")] = None,
+    asset: Annotated[str | None, typer.Option(help="Asset (margin rule and calibration data).")] = None,
+    theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction (overrides the venue rule).")]
+    = None,
+    l_max: Annotated[float | None, typer.Option(help="Venue max leverage (sets theta_F).")] = None,
+    sigma: Annotated[float | None, typer.Option(help="Diffusion volatility [1/sqrt(yr)] (gbm, kou).")] = None,
+    jump_rate: Annotated[float | None, typer.Option(help="Kou jump rate [jumps per year].")] = None,
+    jump_p_up: Annotated[float | None, typer.Option(help="Kou probability that a jump is upward.")] = None,
+    jump_mean_up: Annotated[float | None, typer.Option(help="Kou mean up-jump of the log price [fraction].")]
+    = None,
+    jump_mean_down: Annotated[float | None, typer.Option(help="Kou mean down-jump size [fraction, > 0].")]
+    = None,
+    prices_file: Annotated[Path | None, typer.Option(help="Candles (CSV/Parquet) to calibrate on instead of the "
+                                                     "data's binance_perp bars.")] = None,
+    asof: Annotated[str | None, typer.Option(help="Calibration end (UTC, exclusive); default: end of data.")]
+    = None,
+    lookback_days: Annotated[float, typer.Option(help="Calibration lookback [days].")] = 180.0,
+    seed: Annotated[int, typer.Option(help="FHS Monte Carlo seed.")] = 0,
+    fhs_paths: Annotated[int, typer.Option(help="FHS Monte Carlo paths.")] = 20_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Pi_liq(alpha; h, theta_F) under a risk model, for explicit parameters or calibrated from data."""
+    import numpy as np
+
+    from basisctl.calibration.inputs import utc
+    from basisctl.model.static import alpha_liq
+    from basisctl.risk.base import pi_liq
+    from basisctl.risk.fit import check_model, fit_model, load_bars, window
+    from basisctl.risk.gbm import GBMRisk
+    from basisctl.risk.kou import KouRisk
+
+    m = check_model(model)
+    th, v = resolve_theta(venue, asset, theta_f, l_max)
+    jumps = (jump_rate, jump_p_up, jump_mean_up, jump_mean_down)
+    explicit = sigma is not None or any(x is not None for x in jumps)
+    out: dict[str, Any] = {"model": m, "alpha": alpha, "horizon_hours": horizon_hours, "theta_f": th,
+                           "alpha_liq": float(alpha_liq(th))}
+    if v:
+        out["venue"] = v
+    if explicit:
+        if m == "gbm" and sigma is not None and not any(x is not None for x in jumps):
+            fitted: Any = GBMRisk.of(sigma)
+        elif (m == "kou" and sigma is not None and jump_rate is not None and jump_p_up is not None
+              and jump_mean_up is not None and jump_mean_down is not None):
+            fitted = KouRisk.of(sigma, jump_rate, jump_p_up, jump_mean_up, jump_mean_down)
+        elif m in ("gbm", "kou"):
+            need = "--sigma" if m == "gbm" else "--sigma, --jump-rate, --jump-p-up, --jump-mean-up, --jump-mean-down"
+            fail(f"model {m} with explicit parameters needs exactly {need}")
+        else:
+            fail(f"model {m} has no explicit parameters; drop --sigma/--jump-* to calibrate it from data")
+        out["calibration"] = "explicit"
+    else:
+        if asset is None:
+            fail("calibrating from data needs --asset (or give the model's parameters explicitly)")
+        bars = load_bars(asset, prices_file)
+        lo, hi = window(bars, utc(asof) if asof else None, lookback_days)
+        fitted = fit_model(m, bars, lo, hi, horizon_hours, seed=seed, fhs_paths=fhs_paths)
+        out["calibration"] = bars.span_text(lo, hi)
+    out["pi_liq"] = float(np.asarray(pi_liq(fitted, alpha, th, horizon_hours)).reshape(-1)[0])
+    out["params"] = fitted.params()
+    if as_json:
+        print_json(out)
+        return
+    t = Table(title=f"Pi_liq under {m}", show_header=False)
+    for k, val in out.items():
+        t.add_row(k, f"{val:.6g}" if isinstance(val, float) else str(val))
+    console.print(t)
+
+
+def model_alpha(model: str, asset: str, venue: str, theta: float, epsilon: float, horizon_hours: float,
+                asof: pd.Timestamp | None, lookback_days: float, prices_file: Path | None, stress: float = 1.0,
+                seed: int = 0) -> dict[str, Any]:
+    """alpha at epsilon under a calibrated model, for the ``--model``/``--risk-model`` options of other commands."""
+    import numpy as np
+
+    from basisctl.risk.base import alpha_at, pi_liq
+    from basisctl.risk.fit import check_model, fit_model, load_bars, window
+
+    m = check_model(model)
+    bars = load_bars(asset, prices_file)
+    lo, hi = window(bars, asof, lookback_days)
+    fitted = fit_model(m, bars, lo, hi, horizon_hours, seed=seed, stress=stress, fhs_paths=20_000)
+    a = float(np.asarray(alpha_at(fitted, epsilon, theta, horizon_hours)).reshape(-1)[0])
+    if not a < 1.0:
+        return {"model": m, "alpha_risk": 1.0, "pi_liq_at_alpha": float("nan"), "params": fitted.params(),
+                "risk_calibration": bars.span_text(lo, hi)}
+    p = float(np.asarray(pi_liq(fitted, a, theta, horizon_hours)).reshape(-1)[0])
+    return {"model": m, "alpha_risk": a, "pi_liq_at_alpha": p, "params": fitted.params(),
+            "risk_calibration": bars.span_text(lo, hi)}
+
+
+@handle_errors
+def risk_backtest(
+    asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC.")],
+    prices_file: Annotated[Path | None, typer.Option(help="Candles (CSV/Parquet; ts = bar open) instead of the "
+                                                     "data's binance_perp 1h bars (4h where 1h is missing).")]
+    = None,
+    venue: Annotated[str, typer.Option(help="Margin rule for alpha: binance | hyperliquid.")] = "hyperliquid",
+    theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction (overrides the venue rule).")]
+    = None,
+    l_max: Annotated[float | None, typer.Option(help="Venue max leverage (sets theta_F).")] = None,
+    models: Annotated[str, typer.Option(help="Comma-separated models: " + MODEL_HELP)] = ",".join(RISK_DEFAULT_MODELS),
+    epsilons: Annotated[str, typer.Option(help="Comma-separated liquidation budgets.")] = "0.01,0.001",
+    horizons: Annotated[str, typer.Option(help="Comma-separated horizons [hours].")] = "1,24,168",
+    date_from: Annotated[str | None, typer.Option("--from", help="First origin (UTC date, inclusive).")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last origin before this (UTC date).")] = None,
+    lookback_days: Annotated[float, typer.Option(help="Calibration window before each origin [days].")] = 180.0,
+    fhs_paths: Annotated[int, typer.Option(help="FHS Monte Carlo paths per origin.")] = FHS_DEFAULT_PATHS,
+    seed: Annotated[int, typer.Option(help="FHS seed (per-origin streams derive from it and the date).")] = 0,
+    gbm_stress: Annotated[float, typer.Option(help="Multiply GBM's sigma (1.5 = the paper's alpha_target).")]
+    = 1.0,
+    use_4h: Annotated[bool, typer.Option("--use-4h/--no-4h", help="Add origins from 4h bars on days 1h bars "
+                                         "cannot serve (data dir only; stated as a warning).")] = True,
+    details: Annotated[Path | None, typer.Option(help="Write per-origin rows (.csv or .parquet).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as a JSON list.")] = False,
+) -> None:
+    """Out-of-sample coverage of each model's alpha at epsilon: daily origins, calibrated on the past only;
+    a breach is the next h hours of bar highs crossing that alpha's liquidation barrier. Tests use
+    non-overlapping origins (ceil(h/24) days apart)."""
+    import pandas as pd
+
+    from basisctl.calibration.inputs import utc
+    from basisctl.risk import coverage as cov
+    from basisctl.risk.study import asset_barriers
+
+    th, _ = resolve_theta(venue, asset, theta_f, l_max)
+    cfg = cov.StudyConfig(models=tuple(x.lower() for x in parse_strs(models)),
+                          epsilons=tuple(parse_floats(epsilons, "epsilons")),
+                          horizons_hours=tuple(parse_floats(horizons, "horizons")), lookback_days=lookback_days,
+                          fhs_paths=fhs_paths, seed=seed, gbm_stress=gbm_stress)
+    cfg.check()
+    bt = asset_barriers(asset, cfg, prices_file, start_ns=utc(date_from).value if date_from else None,
+                        end_ns=utc(date_to).value if date_to else None, use_4h=use_4h)
+    cov.warn_skipped(bt)
+    rows, det = cov.coverage_table(bt, asset.upper(), th)
+    if details is not None:
+        det.to_parquet(details, index=False) if details.suffix == ".parquet" else det.to_csv(details, index=False)
+    if as_json:
+        print_json(rows)
+        return
+    span = (f"{pd.Timestamp(int(bt.origin_ts_ns[0]), tz='UTC'):%Y-%m-%d} -> "
+            f"{pd.Timestamp(int(bt.origin_ts_ns[-1]), tz='UTC'):%Y-%m-%d}")
+    t = Table(title=f"Coverage: {asset.upper()} ({venue}, theta_F={th:.4f}), origins {span}")
+    for col in ("model", "eps", "h", "n", "breaches", "expected", "kupiec p", "christoffersen p", "mean alpha"):
+        t.add_column(col, justify="left" if col == "model" else "right")
+    for r in rows:
+        t.add_row(r["model"], f"{r['epsilon']:g}", f"{r['horizon_hours']:g}", str(r["n"]), str(r["breaches"]),
+                  f"{r['expected_breaches']:.2f}", f"{r['kupiec_p']:.3f}", f"{r['christoffersen_p']:.3f}",
+                  f"{r['mean_alpha']:.4f}")
+    console.print(t)
+    cmd = (f"basisctl risk-backtest --asset {asset.upper()} --venue {venue} --models {models} --epsilons {epsilons} "
+           f"--horizons {horizons} --lookback-days {lookback_days:g}"
+           + (f" --from {date_from}" if date_from else "") + (f" --to {date_to}" if date_to else "")
+           + (f" --prices-file {prices_file}" if prices_file else "") + " --json")
+    sys.stderr.write(f"regenerate: {cmd}\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("pi-liq")(pi_liq_cmd)
+    app.command("risk-backtest")(risk_backtest)

@@ -1,0 +1,100 @@
+"""Shared funding-history machinery for venues that page newest-first (Bybit, OKX, dYdX) or return all rows
+at once (Kraken Futures), normalised to the funding schema of ``../shared/data``.
+
+A page is a list of ``(settlement_ms, rate, interval_hours | None)``; rates are decimals per settlement interval
+(+ = longs pay). ``interval_hours`` per row is the venue's own field where it has one, else the observed spacing to
+the previous settlement capped at the venue's longest documented cadence, so a data gap never becomes a long
+interval and an 8h -> 4h -> 1h change is followed row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from basisctl.data.fetch._parse import round_settlement_ms, to_ms
+from basisctl.data.fetch.http import FetchError, VenueClient
+from basisctl.data.validate import validate_funding
+
+TimeLike = int | str | pd.Timestamp
+Row = tuple[int, float, float | None]
+HOUR_MS = 3_600_000
+
+
+def spacing_intervals(ts_ms: np.ndarray, cap_hours: float, previous_ms: int | None = None) -> np.ndarray:
+    """interval_hours per settlement [h]: spacing to the previous one capped at ``cap_hours``; the first row uses
+    ``previous_ms`` when given, else the spacing to the next row, else ``cap_hours``."""
+    n = ts_ms.size
+    out = np.full(n, float(cap_hours))
+    if n >= 2:
+        gaps = np.diff(ts_ms) / HOUR_MS
+        out[1:] = np.minimum(gaps, cap_hours)
+        out[0] = min(gaps[0], cap_hours)
+    if n >= 1 and previous_ms is not None and ts_ms[0] > previous_ms:
+        out[0] = min((ts_ms[0] - previous_ms) / HOUR_MS, cap_hours)
+    return out
+
+
+def funding_frame(rows: Sequence[Row], start_ms: int, end_ms: int, cap_hours: float, source: str, label: str,
+                  previous_ms: int | None = None) -> pd.DataFrame:
+    """Canonical, validated funding frame (ts, rate, interval_hours, source) from rows in any order; each
+    settlement once, restricted to ``[start_ms, end_ms)``."""
+    by_ts: dict[int, Row] = {}
+    for t, r, ih in rows:
+        by_ts[round_settlement_ms(t)] = (round_settlement_ms(t), r, ih)
+    ordered = [by_ts[k] for k in sorted(by_ts)]
+    ts = np.asarray([r[0] for r in ordered], dtype=np.int64)
+    rate = np.asarray([r[1] for r in ordered], dtype=float)
+    explicit = np.asarray([np.nan if r[2] is None else r[2] for r in ordered], dtype=float)
+    keep = (ts >= start_ms) & (ts < end_ms)
+    prev = previous_ms
+    if prev is None and keep.any() and np.argmax(keep) > 0:
+        prev = int(ts[np.argmax(keep) - 1])  # the row just before the window sets the first interval
+    ts, rate, explicit = ts[keep], rate[keep], explicit[keep]
+    spaced = spacing_intervals(ts, cap_hours, prev)
+    frame = pd.DataFrame({"ts": ts, "rate": rate, "interval_hours": np.where(np.isnan(explicit), spaced, explicit)})
+    frame["ts"] = pd.to_datetime(frame["ts"], unit="ms", utc=True).astype("datetime64[ms, UTC]")
+    frame["source"] = source
+    return validate_funding(frame, label)
+
+
+class NewestFirstFunding(VenueClient):
+    """Base of the clients whose funding endpoint returns the newest rows first and pages backwards by an
+    upper time bound. Subclasses implement :meth:`_page` (rows strictly before ``before_ms``)."""
+
+    page_limit: int = 100
+    cap_hours: float = 8.0
+    source: str = ""
+    venue: str = ""
+
+    def symbol(self, asset: str) -> str:  # pragma: no cover - every venue overrides
+        raise NotImplementedError
+
+    def _page(self, symbol: str, before_ms: int) -> tuple[list[Row], str]:  # pragma: no cover
+        raise NotImplementedError
+
+    def funding_history(self, asset: str, start: TimeLike, end: TimeLike,
+                        previous: TimeLike | None = None) -> pd.DataFrame:
+        """Settlements in ``[start, end)``: ts (UTC), rate [decimal per interval, + = longs pay],
+        interval_hours [h], source. One extra older row is read when available so the first row's interval
+        comes from a real spacing; ``previous`` (last stored settlement) overrides it."""
+        symbol = self.symbol(asset)
+        start_ms, end_ms = to_ms(start), to_ms(end)
+        rows: list[Row] = []
+        before = end_ms
+        while True:
+            page, src = self._page(symbol, before)
+            if not page:
+                break
+            oldest = min(t for t, _, _ in page)
+            if oldest >= before:
+                raise FetchError(f"{src}: rows start at {oldest}, not before {before} (server ignores paging)")
+            rows.extend(page)
+            if oldest < start_ms or len(page) < self.page_limit:
+                break
+            before = oldest
+        prev_ms = to_ms(previous) if previous is not None else None
+        return funding_frame(rows, start_ms, end_ms, self.cap_hours, self.source,
+                             f"{self.venue} funding {symbol}", prev_ms)

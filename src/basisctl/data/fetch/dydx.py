@@ -1,0 +1,114 @@
+"""dYdX v4 indexer: historical funding per perpetual market.
+
+``GET /v4/historicalFunding/{ticker}?limit=&effectiveBeforeOrAt=<ISO-8601>`` ->
+``{"historicalFunding": [{ticker, rate, price, effectiveAt, effectiveAtHeight}]}``, newest first, at most 100
+rows; ``rate`` is the 1-hour funding rate (dYdX v4 settles funding every hour), ``effectiveAt`` an ISO-8601 UTC
+time. Pages walk backwards with ``effectiveBeforeOrAt`` (inclusive) = oldest row - 1 ms. Unknown tickers answer
+HTTP 404/400 ``{"errors": [{"msg"}]}``; 429 is retried by the HTTP client.
+Docs: https://docs.dydx.exchange/api_integration-indexer/indexer_api#gethistoricalfunding
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pandas as pd
+
+from basisctl.data.fetch._bars import Bar, NewestFirstBars
+from basisctl.data.fetch._funding import NewestFirstFunding, Row
+from basisctl.data.fetch._parse import RowErrors
+from basisctl.data.fetch.http import FetchError
+
+DYDX_INDEXER_URL = "https://indexer.dydx.trade"
+#: Client-side pace [s between requests]; the public indexer rate-limits per IP (HTTP 429).
+DYDX_MIN_INTERVAL_S = 0.2
+DYDX_FUNDING_HOURS = 1.0
+
+
+def dydx_ticker(asset: str) -> str:
+    a = asset.upper()
+    return a if "-" in a else f"{a}-USD"
+
+
+def iso_ms(ms: int) -> str:
+    return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _iso_to_ms(errs: RowErrors, i: int, row: dict, key: str) -> int | None:
+    v = row.get(key)
+    if not isinstance(v, str):
+        errs.add(i, key, "an ISO-8601 UTC time string", v if key in row else "missing")
+        return None
+    try:
+        ts = pd.Timestamp(v)
+    except ValueError:
+        errs.add(i, key, "an ISO-8601 UTC time string", v)
+        return None
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.value // 1_000_000)
+
+
+class DydxFunding(NewestFirstFunding, NewestFirstBars):
+    """Funding history and candles (``GET /v4/candles/perpetualMarkets/{ticker}?resolution=1HOUR&limit&toISO``:
+    ``{candles: [{startedAt, ticker, resolution, open, high, low, close, baseTokenVolume, usdVolume, trades,
+    startingOpenInterest}]}``, newest first, <= 100 per call; ``toISO`` inclusive)."""
+
+    default_base_url = DYDX_INDEXER_URL
+    bar_page_limit = 100
+    bar_codes: ClassVar[dict[str, str]] = {"1h": "1HOUR", "4h": "4HOURS", "1d": "1DAY"}
+    default_min_interval_s = DYDX_MIN_INTERVAL_S
+    page_limit = 100
+    cap_hours = DYDX_FUNDING_HOURS
+    source = "dydx_indexer"
+    venue = "dydx"
+
+    def symbol(self, asset: str) -> str:
+        return dydx_ticker(asset)
+
+    def _page(self, symbol: str, before_ms: int) -> tuple[list[Row], str]:
+        path = f"/v4/historicalFunding/{symbol}"
+        params = {"limit": self.page_limit, "effectiveBeforeOrAt": iso_ms(before_ms - 1)}
+        src = f"GET {self.http.base_url}{path}?" + "&".join(f"{k}={v}" for k, v in params.items())
+        body = self.http.get_json(path, params)
+        lst = body.get("historicalFunding") if isinstance(body, dict) else None
+        if not isinstance(lst, list):
+            raise FetchError(f"{src}: expected {{historicalFunding: [...]}}, got {str(body)[:200]}")
+        errs = RowErrors(src)
+        rows: list[Row] = []
+        for i, row in enumerate(lst):
+            if not isinstance(row, dict):
+                errs.add(i, None, "an object {ticker, rate, price, effectiveAt}", row)
+                continue
+            if row.get("ticker", symbol) != symbol:
+                errs.add(i, "ticker", f"'{symbol}'", row.get("ticker"))
+            t = _iso_to_ms(errs, i, row, "effectiveAt")
+            r = errs.number(i, row, "rate")
+            if t is not None:
+                rows.append((t, r, DYDX_FUNDING_HOURS))
+        errs.raise_if_any()
+        return rows, src
+
+    def _bar_page(self, symbol: str, code: str, before_ms: int, start_ms: int) -> tuple[list[Bar], str]:
+        path = f"/v4/candles/perpetualMarkets/{symbol}"
+        params = {"resolution": code, "limit": self.bar_page_limit, "fromISO": iso_ms(start_ms),
+                  "toISO": iso_ms(before_ms - 1)}
+        src = f"GET {self.http.base_url}{path}?" + "&".join(f"{k}={v}" for k, v in params.items())
+        body = self.http.get_json(path, params)
+        lst = body.get("candles") if isinstance(body, dict) else None
+        if not isinstance(lst, list):
+            raise FetchError(f"{src}: expected {{candles: [...]}}, got {str(body)[:200]}")
+        errs = RowErrors(src)
+        bars: list[Bar] = []
+        for i, k in enumerate(lst):
+            if not isinstance(k, dict):
+                errs.add(i, None, "an object {startedAt, open, high, low, close, baseTokenVolume}", k)
+                continue
+            if k.get("resolution", code) != code:
+                errs.add(i, "resolution", f"'{code}'", k.get("resolution"))
+            t = _iso_to_ms(errs, i, k, "startedAt")
+            o, h, lo, c = (errs.number(i, k, f, positive=True) for f in ("open", "high", "low", "close"))
+            v = errs.number(i, k, "baseTokenVolume")
+            if t is not None:
+                bars.append((t, o, h, lo, c, v))
+        errs.raise_if_any()
+        return bars, src

@@ -1,0 +1,425 @@
+"""One data locator for every command and the Python API: where market data is read from.
+
+basisctl ships no market data. It reads files in the layout of the shared data folder (see ``docs/data.md``)::
+
+    funding/<venue>/<ASSET>.{csv,parquet}                  rate per interval, interval_hours [h], settlement ts
+    prices/<venue>_<market>/<ASSET>_<interval>.{csv,parquet}  OHLCV stamped at bar OPEN (UTC)
+    hyperliquid/metaAndAssetCtxs_<YYYY-MM-DD>.json         raw metaAndAssetCtxs response (margin tables)
+    liquidity/uniswap_v3/<pool>.meta.json + <pool>_ticks.csv
+    liquidity/orderbook/bid_depth_snapshot_<YYYY-MM>.csv
+
+Roots are searched in this order, file by file (the first root holding a file wins, and the path actually
+read is recorded in :func:`files_read`):
+
+1. ``--data-dir`` (the CLI's global option; :func:`set_data_dir` in Python);
+2. ``$BASISCTL_DATA_DIR``;
+3. the user store (``$BASISCTL_STORE`` or the platform cache directory), filled by ``basisctl data pull`` /
+   ``basisctl data fetch``.
+
+A file that is in none of them raises :class:`~basisctl.errors.DataNotFoundError` naming what is missing,
+every place looked and the exact ``basisctl data fetch`` command that would get it. Every file is validated on
+read (:mod:`basisctl.data.validate`); a bad file stops with file, row and column.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from basisctl.errors import DataCoverageError, DataNotFoundError, DataValidationError, ValidationIssue
+from basisctl.model.margin import LeverageTier
+
+ENV_DATA_DIR = "BASISCTL_DATA_DIR"
+ENV_STORE = "BASISCTL_STORE"
+#: Assets of the default data set (``basisctl data pull``) and of the report's default tables.
+ASSETS: tuple[str, ...] = ("BTC", "ETH", "LINK", "DOGE")
+FUNDING_VENUES: tuple[str, ...] = ("binance", "hyperliquid", "bybit")
+#: Price series used for volatility: a common mark-like perp series for both venues (paper Section VI).
+VOL_PRICE_MARKET: str = "binance_perp"
+SUFFIXES: tuple[str, ...] = (".parquet", ".csv")
+#: Uniswap v3 pool snapshots by asset (file stem under ``liquidity/uniswap_v3``).
+POOL_SNAPSHOTS: dict[str, str] = {"ETH": "USDC_WETH_0p05_mainnet"}
+
+_override: Path | None = None
+
+
+def set_data_dir(path: str | Path | None) -> None:
+    """Search ``path`` first (the CLI's ``--data-dir``); None removes the override."""
+    global _override
+    if path is not None:
+        if not str(path).strip():
+            raise DataNotFoundError("--data-dir is empty: give a folder in the shared data layout")
+        p = Path(path).expanduser()
+        if not p.is_dir():
+            raise DataNotFoundError(f"--data-dir {p}: not a directory")
+        _override = p
+    else:
+        _override = None
+    clear_caches()
+
+
+def user_store() -> Path:
+    """The user's Parquet store: ``$BASISCTL_STORE`` or ``<platform cache dir>/basisctl/store``."""
+    env = os.environ.get(ENV_STORE)
+    if env:
+        p = Path(env).expanduser()
+        if p.exists() and not p.is_dir():
+            raise DataNotFoundError(f"{ENV_STORE}={env}: not a directory")
+        return p
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("basisctl")) / "store"
+
+
+@dataclass(frozen=True)
+class Root:
+    """One place data is looked for, with how it was chosen (for messages and reports)."""
+
+    path: Path
+    origin: str  # "--data-dir" | "BASISCTL_DATA_DIR" | "user store"
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.origin})"
+
+
+def roots() -> list[Root]:
+    """Places searched, in order. A configured root that does not exist is an error, not a silent skip."""
+    out: list[Root] = []
+    if _override is not None:
+        out.append(Root(_override, "--data-dir"))
+    env = os.environ.get(ENV_DATA_DIR)
+    if env:
+        p = Path(env).expanduser()
+        if not p.is_dir():
+            raise DataNotFoundError(f"{ENV_DATA_DIR}={env}: not a directory")
+        out.append(Root(p, ENV_DATA_DIR))
+    out.append(Root(user_store(), "user store"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- lookup
+def _find(rel_stem: str, suffixes: tuple[str, ...] = SUFFIXES) -> Path | None:
+    """First root holding the file. A broken entry (a directory, a dangling or looping link) or two formats of
+    one file in one root is an error: never skipped in favour of a later root, never resolved by guessing."""
+    for r in roots():
+        hits = []
+        for s in suffixes:
+            p = r.path / f"{rel_stem}{s}"
+            if not os.path.lexists(p):
+                continue
+            if not p.is_file():
+                raise DataValidationError(str(p), [ValidationIssue(None, None, "a readable data file",
+                                                                   "a directory or a broken link")])
+            hits.append(p)
+        if len(hits) > 1:
+            raise DataValidationError(str(hits[0]), [ValidationIssue(
+                None, None, "one file per series in a data dir", f"also {hits[1].name}: remove the stale one")])
+        if hits:
+            return hits[0]
+    return None
+
+
+def _missing(what: str, rel_stem: str, fetch: str | None, suffixes: tuple[str, ...] = SUFFIXES) -> DataNotFoundError:
+    looked = "; ".join(str(r.path / f"{rel_stem}{{{','.join(suffixes)}}}") for r in roots())
+    how = (f"get it with: {fetch}" if fetch else
+           "no downloader covers it: put a file in that layout in a data dir (--data-dir or BASISCTL_DATA_DIR)")
+    return DataNotFoundError(f"no {what} data: looked for {looked}; {how}")
+
+
+def _market_split(market: str) -> tuple[str, str]:
+    venue, _, kind = market.lower().partition("_")
+    return venue, kind or "perp"
+
+
+def fetch_command(kind: str, venue: str, asset: str, interval: str | None = None) -> str | None:
+    """The ``basisctl data fetch`` command that downloads a missing series, or None if no downloader has it."""
+    from basisctl.data.fetch import DOWNLOADERS
+
+    if venue not in DOWNLOADERS.get(kind, ()):
+        return None
+    # Into the user store (searched file by file after the data dirs), never into a data dir the user pointed at:
+    # that may be someone else's read-only folder.
+    iv = f" --interval {interval}" if interval else ""
+    return f"basisctl data fetch --venue {venue} --asset {asset} --kind {kind}{iv} --from 2021-01-01"
+
+
+def funding_path(venue: str, asset: str) -> Path | None:
+    return _find(f"funding/{venue.lower()}/{asset.upper()}")
+
+
+def candles_path(market: str, asset: str, interval: str) -> Path | None:
+    return _find(f"prices/{market.lower()}/{asset.upper()}_{interval}")
+
+
+def has_funding(venue: str, asset: str) -> bool:
+    return funding_path(venue, asset) is not None
+
+
+def has_candles(market: str, asset: str, interval: str) -> bool:
+    return candles_path(market, asset, interval) is not None
+
+
+# ---------------------------------------------------------------------------------------------- reading
+_files_read: dict[str, str] = {}
+
+
+def clear_files_read() -> None:
+    """Forget the files read so far (a report lists only the files of its own run)."""
+    _files_read.clear()
+
+
+def files_read() -> dict[str, str]:
+    """``{dataset label: path}`` of every file read in this process (the report's provenance list)."""
+    return dict(_files_read)
+
+
+def _stat_key(p: Path) -> tuple[str, int, int]:
+    st = p.stat()
+    return str(p), st.st_mtime_ns, st.st_size
+
+
+@lru_cache(maxsize=128)
+def _read_funding_cached(key: tuple[str, int, int]) -> pd.DataFrame:
+    from basisctl.data.io import read_funding
+
+    return read_funding(key[0])
+
+
+@lru_cache(maxsize=128)
+def _read_candles_cached(key: tuple[str, int, int], interval_hours: float | None) -> pd.DataFrame:
+    from basisctl.data.io import read_candles
+
+    return read_candles(key[0], interval_hours)
+
+
+def clear_caches() -> None:
+    _read_funding_cached.cache_clear()
+    _read_candles_cached.cache_clear()
+    _hl_meta.cache_clear()
+
+
+def _read(p: Path, reader: Any, *args: Any) -> pd.DataFrame:
+    """Read through the per-process cache; a bad file in the user store says how to recover."""
+    try:
+        return reader(_stat_key(p), *args)
+    except DataValidationError as e:
+        if p.is_relative_to(user_store()):
+            first = e.issues[0] if e.issues else "?"
+            hint = ValidationIssue(None, None, "a valid store file: delete it and fetch it again (`basisctl data "
+                                   f"pull` or `basisctl data fetch`); first problem: {first}")
+            raise DataValidationError(e.path, [hint, *e.issues[1:]]) from e
+        raise
+
+
+def load_funding(venue: str, asset: str) -> pd.DataFrame:
+    """Funding history: ts (settlement, UTC), rate [decimal per interval, + = longs pay], interval_hours [h]."""
+    v, a = venue.lower(), asset.upper()
+    p = funding_path(v, a)
+    if p is None:
+        raise _missing(f"{v} funding {a}", f"funding/{v}/{a}", fetch_command("funding", v, a))
+    _files_read[f"funding {v} {a}"] = str(p)
+    return _read(p, _read_funding_cached).copy()
+
+
+def load_candles(market: str, asset: str, interval: str = "1h") -> pd.DataFrame:
+    """Candles: ts (bar OPEN, UTC), open, high, low, close [quote], volume [base], source."""
+    from basisctl.data.io import interval_from_name
+
+    m, a = market.lower(), asset.upper()
+    p = candles_path(m, a, interval)
+    if p is None:
+        venue, kind = _market_split(m)
+        cmd = fetch_command("candles", venue, a, interval) if kind == "perp" else None
+        raise _missing(f"{m} {interval} candles {a}", f"prices/{m}/{a}_{interval}", cmd)
+    _files_read[f"prices {m} {a} {interval}"] = str(p)
+    return _read(p, _read_candles_cached, interval_from_name(f"x_{interval}")).copy()
+
+
+def list_assets(kind: str = "funding", venue: str | None = None) -> list[str]:
+    """Assets with a funding file (kind="funding") or a price file (kind="prices") in any root."""
+    found: set[str] = set()
+    for r in roots():
+        base = r.path / kind
+        if not base.is_dir():
+            continue
+        pattern = f"{venue.lower()}*/*" if venue else "*/*"
+        for p in base.glob(pattern):
+            if p.suffix.lower() in SUFFIXES:
+                found.add(p.stem.split("_")[0].upper())
+    return sorted(found)
+
+
+# ---------------------------------------------------------------------------------------------- Hyperliquid
+_META_RE = re.compile(r"^metaAndAssetCtxs_(\d{4}-\d{2}-\d{2})\.json$")
+
+
+def hyperliquid_meta_path() -> Path | None:
+    """The newest ``hyperliquid/metaAndAssetCtxs_<date>.json`` in the first root that has one."""
+    for r in roots():
+        d = r.path / "hyperliquid"
+        if not d.is_dir():
+            continue
+        dated = sorted((m.group(1), p) for p in d.iterdir() if (m := _META_RE.match(p.name)))
+        for day, p in dated:
+            try:
+                pd.Timestamp(day)
+            except ValueError as e:
+                raise DataValidationError(str(p), [ValidationIssue(None, None, "a file name with a real date "
+                                                                   "(metaAndAssetCtxs_YYYY-MM-DD.json)", day)]) from e
+        if dated:
+            return dated[-1][1]
+    return None
+
+
+@dataclass(frozen=True)
+class HyperliquidTables:
+    universe: pd.DataFrame
+    margin_tables: pd.DataFrame
+    asof: str
+    path: Path
+
+
+@lru_cache(maxsize=4)
+def _hl_meta(key: tuple[str, int, int]) -> HyperliquidTables:
+    from basisctl.data.fetch.hyperliquid import parse_meta_and_asset_ctxs
+
+    p = Path(key[0])
+    try:
+        resp: Any = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DataValidationError(str(p), [ValidationIssue(None, None, "a metaAndAssetCtxs JSON response",
+                                                           str(e))]) from e
+    meta = parse_meta_and_asset_ctxs(resp, str(p))
+    m = _META_RE.match(p.name)
+    return HyperliquidTables(meta.universe, meta.margin_tables, m.group(1) if m else "", p)
+
+
+def hyperliquid_tables() -> HyperliquidTables:
+    """Universe and margin tables from the newest metaAndAssetCtxs snapshot in the data dirs."""
+    p = hyperliquid_meta_path()
+    if p is None:
+        raise _missing("Hyperliquid margin-table (metaAndAssetCtxs)", "hyperliquid/metaAndAssetCtxs_<date>",
+                       "basisctl data fetch --venue hyperliquid --kind meta", (".json",))
+    _files_read["hyperliquid metaAndAssetCtxs"] = str(p)
+    return _hl_meta(_stat_key(p))
+
+
+def hyperliquid_universe() -> pd.DataFrame:
+    return hyperliquid_tables().universe
+
+
+def hyperliquid_margin_tables() -> pd.DataFrame:
+    return hyperliquid_tables().margin_tables
+
+
+def hyperliquid_tiers(asset: str) -> list[LeverageTier]:
+    """Hyperliquid leverage tiers for ``asset`` from the newest margin-table snapshot in the data dirs."""
+    t = hyperliquid_tables()
+    uni = t.universe
+    row = uni[uni["name"] == asset.upper()]
+    if row.empty:
+        raise DataCoverageError(f"{asset.upper()} is not in the Hyperliquid universe of {t.path}")
+    table_id = row["marginTableId"].iloc[0]
+    max_lev = float(row["maxLeverage"].iloc[0])
+    tiers = pd.DataFrame()
+    if pd.notna(table_id):
+        mt = t.margin_tables
+        tiers = mt[mt["margin_table_id"] == int(table_id)].sort_values("lower_bound_usd")
+    if tiers.empty:
+        # Hyperliquid lists only tiered tables; an id below 50 is the implicit single tier at maxLeverage. A tiered
+        # id that the snapshot does not list is a broken file, never "one tier".
+        if pd.notna(table_id) and int(table_id) >= 50:
+            raise DataValidationError(str(t.path), [ValidationIssue(
+                None, "marginTables", f"margin table {int(table_id)} (the table of {asset.upper()})", "absent")])
+        return [LeverageTier(0.0, max_lev)]
+    return [
+        LeverageTier(float(lb), float(ml))
+        for lb, ml in zip(tiers["lower_bound_usd"].to_numpy(float), tiers["max_leverage"].to_numpy(float), strict=True)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- liquidity
+def pool_snapshot_path(asset: str) -> Path:
+    """Uniswap v3 pool meta file for ``asset`` (``liquidity/uniswap_v3/<pool>.meta.json``)."""
+    stem = POOL_SNAPSHOTS.get(asset.upper())
+    if stem is None:
+        raise DataCoverageError(f"no Uniswap v3 pool snapshot is known for {asset.upper()} (known: "
+                                f"{', '.join(POOL_SNAPSHOTS)}); pass --pool-file META_JSON "
+                                "(`basisctl data pool --rpc-url URL --pool ADDRESS` writes one)")
+    p = _find(f"liquidity/uniswap_v3/{stem}", (".meta.json",))
+    if p is None:
+        raise _missing(f"Uniswap v3 pool snapshot {stem}", f"liquidity/uniswap_v3/{stem}",
+                       "basisctl data pool --rpc-url URL",
+                       (".meta.json",))
+    _files_read[f"uniswap_v3 {stem}"] = str(p)
+    return p
+
+
+def depth_snapshot_path() -> Path:
+    """Top-of-book depth snapshot file (``liquidity/orderbook/bid_depth_snapshot_<date>.csv``), newest first."""
+    for r in roots():
+        d = r.path / "liquidity" / "orderbook"
+        if d.is_dir():
+            found = sorted(d.glob("bid_depth_snapshot_*.csv"))
+            if found:
+                _files_read["orderbook depth snapshot"] = str(found[-1])
+                return found[-1]
+    raise _missing("order-book depth snapshot", "liquidity/orderbook/bid_depth_snapshot_<date>", None, (".csv",))
+
+
+def describe() -> list[dict[str, object]]:
+    """One row per data file found in the roots: kind, venue/market, asset, interval, format, root, path."""
+    rows: list[dict[str, object]] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for r in roots():
+        for kind in ("funding", "prices"):
+            base = r.path / kind
+            if not base.is_dir():
+                continue
+            for p in sorted(base.glob("*/*")):
+                if p.suffix.lower() not in SUFFIXES:
+                    continue
+                asset, _, interval = p.stem.partition("_")
+                key = (kind, p.parent.name, asset.upper(), interval)
+                if key in seen:
+                    continue  # shadowed by an earlier root
+                seen.add(key)
+                rows.append({"kind": kind, "venue": p.parent.name, "asset": asset.upper(),
+                             "interval": interval or None, "format": p.suffix.lstrip("."),
+                             "root": r.origin, "path": str(p)})
+    return rows
+
+
+__all__ = [
+    "ASSETS",
+    "ENV_DATA_DIR",
+    "ENV_STORE",
+    "FUNDING_VENUES",
+    "VOL_PRICE_MARKET",
+    "Root",
+    "candles_path",
+    "depth_snapshot_path",
+    "describe",
+    "fetch_command",
+    "files_read",
+    "funding_path",
+    "has_candles",
+    "has_funding",
+    "hyperliquid_margin_tables",
+    "hyperliquid_tiers",
+    "hyperliquid_universe",
+    "list_assets",
+    "load_candles",
+    "load_funding",
+    "pool_snapshot_path",
+    "roots",
+    "set_data_dir",
+    "user_store",
+]

@@ -1,0 +1,79 @@
+"""One entry point to calibrate any risk model from bars ending at a time (past only), and to load bars."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from basisctl.errors import DataCoverageError, ModelDomainError
+from basisctl.risk import evt as evt_mod
+from basisctl.risk import fhs as fhs_mod
+from basisctl.risk.adaptive import fit_adaptive
+from basisctl.risk.base import Bars, ModelFitError, bars_from_frame
+from basisctl.risk.gbm import fit_gbm
+from basisctl.risk.kou import fit_kou
+
+RISK_MODELS: tuple[str, ...] = ("gbm", "kou", "fhs", "evt", "adaptive")
+#: the price series the risk models calibrate on (a common perp series for both venues, like sigma)
+PRICE_MARKET: str = "binance_perp"
+
+
+def check_model(name: str) -> str:
+    m = name.lower()
+    if m not in RISK_MODELS:
+        raise ModelDomainError(f"unknown risk model '{name}': expected one of {', '.join(RISK_MODELS)}")
+    return m
+
+
+def load_bars(asset: str, prices_file: str | Path | None = None) -> Bars:
+    """Bars of ``asset``: the user's file, else the data's 1h perp bars, else its 4h bars (with a warning)."""
+    from basisctl.calibration.volatility import bar_hours_of
+    from basisctl.data import locator
+    from basisctl.data.io import read_candles
+
+    if prices_file is not None:
+        c = read_candles(prices_file)
+        return bars_from_frame(c, bar_hours_of(c))
+    for interval, hours in (("1h", 1.0), ("4h", 4.0)):
+        if locator.has_candles(PRICE_MARKET, asset, interval):
+            if hours != 1.0:
+                sys.stderr.write(f"warning: no 1h {PRICE_MARKET} bars for {asset.upper()}; using 4h bars\n")
+            return bars_from_frame(locator.load_candles(PRICE_MARKET, asset, interval), hours)
+    raise DataCoverageError(f"no {PRICE_MARKET} candles for {asset.upper()} (pass --prices-file)")
+
+
+def window(bars: Bars, end: pd.Timestamp | None, lookback_days: float) -> tuple[int, int]:
+    """[lo, hi) of the bars that closed by ``end`` (default: the last bar's close) within the lookback."""
+    step = round(bars.bar_hours * 3600e9)
+    end_ns = int(bars.ts_ns[-1]) + step if end is None else pd.Timestamp(end).value
+    hi = int(np.searchsorted(bars.ts_ns, end_ns - step, side="right"))
+    lo = int(np.searchsorted(bars.ts_ns, end_ns - round(lookback_days * 86400e9), side="left"))
+    if hi - lo < 2:
+        raise DataCoverageError(f"no bars in the {lookback_days:g}-day window ending "
+                                f"{pd.Timestamp(end_ns, tz='UTC'):%Y-%m-%d %H:%M} ({bars.span_text()})")
+    return lo, hi
+
+
+def fit_model(name: str, bars: Bars, lo: int, hi: int, horizon_hours: float, *, seed: int = 0,
+              fhs_paths: int = fhs_mod.DEFAULT_PATHS, stress: float = 1.0) -> Any:
+    """Calibrate ``name`` on bars[lo:hi]. Returns a fitted model (n = 1). ``stress`` scales GBM's sigma only."""
+    m = check_model(name)
+    span = bars.span_text(lo, hi)
+    ok = bars.consecutive[lo:hi - 1]
+    r = np.diff(np.log(bars.close[lo:hi]))[ok]
+    if m == "gbm":
+        return fit_gbm(r, bars.bar_hours, span, stress)
+    if m == "kou":
+        return fit_kou(r, bars.bar_hours, span)
+    if m == "adaptive":
+        return fit_adaptive(r, bars.bar_hours, span)
+    if m == "fhs":
+        if not ok.all():
+            raise ModelFitError(f"fhs: the calibration window has missing bars ({span}); GARCH needs a "
+                                "gap-free window (shorten --lookback-days or move --asof)")
+        return fhs_mod.FHSRisk(fhs_mod.calibrate_fhs(bars, lo, hi), fhs_paths, seed)
+    return evt_mod.fit_evt(bars, lo, hi, horizon_hours)

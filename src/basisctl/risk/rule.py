@@ -1,0 +1,48 @@
+"""Band boundaries under a chosen risk model, for ``bands --risk-model`` and ``backtest --risk-model``.
+
+alpha_target = alpha at epsilon over the review horizon and alpha_L = alpha at eps_liq over h_liq, both under the
+model calibrated on the bars before ``asof``. The models are unstressed (the coverage study tests them that way);
+alpha_U moves with alpha_target by eq. 45. ``gbm`` leaves the paper's rule untouched.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from basisctl.risk.base import alpha_at
+from basisctl.risk.fit import check_model, fit_model, load_bars, window
+
+
+def model_band(model: str, asset: str, theta_f: float, asof: pd.Timestamp | None, lookback_days: float,
+               epsilon: float, horizon_hours: float, eps_liq: float, h_liq_hours: float,
+               prices_file: str | Path | None = None, seed: int = 0) -> dict[str, Any]:
+    """alpha_target and alpha_lower under ``model`` (fractions of capital) with the fitted parameters."""
+    m = check_model(model)
+    bars = load_bars(asset, prices_file)
+    lo, hi = window(bars, asof, lookback_days)
+    paths = max(20_000, math.ceil(20.0 / min(epsilon, eps_liq)))
+    out: dict[str, Any] = {"risk_model": m, "risk_calibration": bars.span_text(lo, hi)}
+    for key, eps, h in (("alpha_target", epsilon, horizon_hours), ("alpha_lower", eps_liq, h_liq_hours)):
+        f = fit_model(m, bars, lo, hi, h, seed=seed, fhs_paths=paths)
+        out[key] = float(np.asarray(alpha_at(f, eps, theta_f, h)).reshape(-1)[0])
+        out[f"{key}_params"] = f.params()
+    return out
+
+
+def with_risk_model(rule: Any, model: str, spec: Any, prices_file: str | Path | None = None) -> Any:
+    """A FrozenRule whose alpha_target/alpha_L come from ``model`` (alpha_U shifted with alpha_target)."""
+    from basisctl.model.bands import alpha_upper
+
+    if check_model(model) == "gbm":
+        return rule
+    b = model_band(model, rule.asset, rule.theta_f, rule.calib_to, spec.lookback_days, spec.epsilon,
+                   spec.horizon_days * 24.0, spec.eps_liq, spec.h_liq_hours, prices_file)
+    at, al = b["alpha_target"], min(b["alpha_lower"], b["alpha_target"])
+    return replace(rule, alpha_target=at, alpha_lower=al,
+                   alpha_upper=float(alpha_upper(at, rule.k_reb_fix, rule.kappa_14d)))
