@@ -75,3 +75,63 @@ def test_health_degrades_when_halted(served, tmp_path: Path) -> None:  # type: i
     code, body = get(url + "/health")
     assert code == 503 and "halted" in json.loads(body)["reason"]
     assert "basisctl_halted 1.0" in get(url + "/metrics")[1]
+
+
+def _req(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    r = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(r, timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_foreign_host_header_is_refused(served) -> None:  # type: ignore[no-untyped-def]
+    """Finding 10: a DNS-rebinding page reaches 127.0.0.1 with its own Host header; the old server answered 200."""
+    ctl, url = served
+    ctl.start()
+    ctl.cycle()
+    assert _req(url + "/state", headers={"Host": "evil.example"})[0] == 400
+    assert _req(url + "/state", headers={"Host": "attacker.test:8787"})[0] == 400
+    for host in ("localhost", "127.0.0.1"):
+        assert _req(url + "/state", headers={"Host": host})[0] == 200
+
+
+def test_head_works_and_openapi_is_off(served) -> None:  # type: ignore[no-untyped-def]
+    _ctl, url = served
+    for path in ("/health", "/state", "/metrics", "/"):
+        code, body = _req(url + path, method="HEAD")
+        assert code in (200, 503) and body == b"", path
+    assert _req(url + "/openapi.json")[0] == 404 and _req(url + "/docs")[0] == 404
+
+
+def test_bearer_token_on_every_route(served, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from basisctl.errors import BasisctlError
+    from basisctl.live.api import ServerThread, create_app
+
+    ctl, _ = served
+    monkeypatch.delenv("BASISCTL_API_TOKEN", raising=False)
+    with pytest.raises(BasisctlError, match="BASISCTL_API_TOKEN"):
+        ServerThread(ctl, free_port(), host="0.0.0.0")  # not loopback and no token: refused before binding
+    port = free_port()
+    app = create_app(ctl, allowed_hosts=["*"], token="s3cret")  # what a non-loopback bind serves
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    import threading
+    import time
+
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    while not srv.started:
+        time.sleep(0.02)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for path in ("/health", "/state", "/metrics", "/"):
+            assert _req(base + path)[0] == 401, path
+            assert _req(base + path, headers={"Authorization": "Bearer wrong"})[0] == 401
+        code, _ = _req(base + "/state", headers={"Authorization": "Bearer s3cret", "Host": "box.lan"})
+        assert code == 200
+    finally:
+        srv.should_exit = True
+        t.join(timeout=5)

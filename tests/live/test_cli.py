@@ -63,10 +63,15 @@ def test_chaos_cli_json(tmp_path: Path) -> None:
         "kills",
         "cycles",
         "duplicate_orders",
+        "economic_duplicates",
         "lost_fills",
         "position_mismatches",
+        "external_events",
+        "external_events_rehedged",
         "max_unhedged_usd",
         "max_unhedged_seconds",
+        "repairs_over_cap",
+        "ok",
     ):
         assert k in out
     assert out["kills"] == 2 and out["duplicate_orders"] == 0 and out["ok"]

@@ -155,7 +155,7 @@ def test_kill_file_halts_new_risk_and_can_flatten(tmp_path: Path, sim: SimVenue)
     flat.cycle()
     assert flat.flattened
     assert all(
-        e.payload["plan"].startswith("flatten") or e.payload["plan"] == "repair" for e in flat.journal.entries("intent")
+        e.payload["plan"].startswith(("flatten", "repair")) for e in flat.journal.entries("intent")
     )
     st = sim.state()
     assert st.spot_base < 1e-5 and abs(st.perp_size) < 1e-5

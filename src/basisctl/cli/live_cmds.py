@@ -1,7 +1,9 @@
-"""Live/paper operation: `basisctl run` (the controller) and `basisctl chaos` (the fault-injection suite)."""
+"""Live/paper operation: `basisctl run` (the controller), `basisctl ack` (lift a halt that waits for an operator)
+and `basisctl chaos` (the fault-injection suite)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import tomllib
@@ -46,7 +48,14 @@ def register(app: typer.Typer) -> None:
         serve: bool = typer.Option(
             False, "--serve/--no-serve", help="serve /health /state /metrics and the dashboard on 127.0.0.1"
         ),
-        port: int = typer.Option(8787, "--port", help="dashboard/API port (localhost only)"),
+        port: int = typer.Option(8787, "--port", help="dashboard/API port"),
+        host: str = typer.Option(
+            "127.0.0.1", "--host", help="dashboard/API bind address; anything but loopback needs BASISCTL_API_TOKEN"
+        ),
+        openapi: bool = typer.Option(False, "--openapi", help="also serve /openapi.json and /docs"),
+        force_config: bool = typer.Option(
+            False, "--force-config", help="resume a journal although its [sim]/[venue] sections changed"
+        ),
         state_dir: Path = typer.Option(
             Path("basisctl-paper"),
             "--state-dir",
@@ -60,7 +69,6 @@ def register(app: typer.Typer) -> None:
         from basisctl.errors import DataCoverageError
         from basisctl.live.config import example_config_path, load_config, parse_config
         from basisctl.live.runner import build
-        from basisctl.live.venue import VenueUnavailable
 
         info = err_console if json_out else console  # --json: stdout carries the JSON only
         if config is None and not paper:
@@ -80,7 +88,12 @@ def register(app: typer.Typer) -> None:
         else:
             cfg = load_config(config)
         live = not paper
-        built = build(cfg, live=live)
+        if serve and host != "127.0.0.1":
+            from basisctl.live.api import TOKEN_ENV, is_loopback
+
+            if not is_loopback(host) and not os.environ.get(TOKEN_ENV):
+                fail(f"--host {host} is not loopback: set a bearer token in {TOKEN_ENV} (required on every route)")
+        built = build(cfg, live=live, force_config=force_config)
         ctl = built.controller
         if live:
             info.print(f"[bold red]LIVE[/] on {cfg.venue.base_url} account {cfg.account}", highlight=False)
@@ -89,8 +102,8 @@ def register(app: typer.Typer) -> None:
         if serve:
             from basisctl.live.api import serve_in_thread
 
-            server = serve_in_thread(ctl, port)
-            info.print(f"dashboard: http://127.0.0.1:{port}/  (API: /health /state /metrics)", highlight=False)
+            server = serve_in_thread(ctl, port, host, openapi)
+            info.print(f"dashboard: http://{host}:{port}/  (API: /health /state /metrics)", highlight=False)
         p = ctl.policy
         info.print(
             f"band: alpha_L={p.alpha_lower:.4f}  alpha_target={p.alpha_target:.4f}  "
@@ -108,22 +121,14 @@ def register(app: typer.Typer) -> None:
 
         ctl.start()
         n = 0
-        stop = threading.Event()
-        while not ctl.stop_requested and (max_cycles is None or n < max_cycles) and not stop.is_set():
+        while not ctl.stop_requested and (max_cycles is None or n < max_cycles):
             try:
-                rec = ctl.cycle()
-            except VenueUnavailable as e:
-                ctl.alerts.raise_("VENUE_UNAVAILABLE", f"cycle aborted: {e}", ctl._now())
-                n += 1
-                time.sleep(min(cfg.cadence_seconds, 5.0)) if built.advance is None else built.advance(
-                    cfg.cadence_seconds
-                )
-                continue
+                rec = ctl.safe_cycle()  # read failures: alert + skipped cycle (None), with backoff
             except DataCoverageError as e:
                 info.print(f"replay data ended: {e}", highlight=False)
                 break
             n += 1
-            if not quiet and not json_out:
+            if rec is not None and not quiet and not json_out:
                 d = ctl.last_decision
                 st = ctl.last_state
                 ts = time.strftime("%Y-%m-%d %H:%M", time.gmtime(rec["ts_ms"] / 1000))
@@ -174,6 +179,20 @@ def register(app: typer.Typer) -> None:
                 info.print(f"serving the final state at http://127.0.0.1:{port}/ until Ctrl-C", highlight=False)
                 _wait_for_interrupt()
             server.stop()
+
+    @app.command("ack")
+    @handle_errors
+    def ack_cmd(
+        config: Path = typer.Option(..., "--config", help="the controller TOML whose journal to acknowledge"),
+        note: str = typer.Option("", "--note", help="free text kept in the journal with the ack"),
+    ) -> None:
+        """Acknowledge a halt that waits for an operator (EXTERNAL_POSITION_CHANGE, ONE_LEGGED_TIMEOUT): the
+        running controller (or the next start) allows new risk again. Safe while the controller runs."""
+        from basisctl.live.ack import acknowledge
+        from basisctl.live.config import load_config
+
+        msg = acknowledge(load_config(config), note)
+        console.print(msg, highlight=False)
 
     @app.command("chaos")
     @handle_errors

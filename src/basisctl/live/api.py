@@ -1,5 +1,10 @@
 """Operating surface on 127.0.0.1: /health, /state (JSON), /metrics (Prometheus text) and the dashboard page.
 
+Exposure rules (DNS rebinding, stray listeners): only loopback host names are answered by default (Starlette's
+``TrustedHostMiddleware``: a foreign ``Host:`` header gets 400); binding to anything but loopback requires a
+bearer token from ``BASISCTL_API_TOKEN`` on every route; GET routes also answer HEAD; no /openapi.json or
+/docs unless asked for (``openapi=True``).
+
 The dashboard is one self-contained HTML page (plain JS, inline SVG, no CDN - works offline) that polls
 /state every second: alpha_t against alpha_L / alpha_target / alpha_U (and alpha_liq), leverage, distance to
 liquidation, funding carry, PnL, recent decisions with reasons, execution costs against targets, alerts.
@@ -7,15 +12,20 @@ liquidation, funding carry, PnL, recent decisions with reasons, execution costs 
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import math
+import os
 import threading
 import time
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from basisctl.errors import BasisctlError
 from basisctl.live.controller import Controller
 
 
@@ -88,23 +98,59 @@ def metrics_text(ctl: Controller) -> str:
     return "\n".join(lines) + "\n"
 
 
-def create_app(ctl: Controller) -> FastAPI:
-    app = FastAPI(title="basisctl controller", docs_url=None, redoc_url=None)
+TOKEN_ENV = "BASISCTL_API_TOKEN"
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1", "[::1]"]
 
-    @app.get("/health")
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(
+    ctl: Controller,
+    allowed_hosts: list[str] | None = None,
+    token: str | None = None,
+    openapi: bool = False,
+) -> FastAPI:
+    """The API. ``allowed_hosts``: Host header names answered (default loopback names only); ``token``: bearer
+    token required on every route (None: none); ``openapi``: serve /openapi.json and /docs."""
+    app = FastAPI(
+        title="basisctl controller",
+        docs_url="/docs" if openapi else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if openapi else None,
+    )
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS)
+    if token:
+        want = f"Bearer {token}".encode()
+
+        @app.middleware("http")
+        async def _bearer(request: Request, call_next: Any) -> Response:
+            got = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(got, want):
+                return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401,
+                                    headers={"WWW-Authenticate": "Bearer"})
+            return await call_next(request)
+
+    @app.api_route("/health", methods=["GET", "HEAD"])
     def _health() -> JSONResponse:
         code, body = health(ctl)
         return JSONResponse(_clean(body), status_code=code)
 
-    @app.get("/state")
+    @app.api_route("/state", methods=["GET", "HEAD"])
     def _state() -> JSONResponse:
         return JSONResponse(_clean(ctl.public_state()))
 
-    @app.get("/metrics")
+    @app.api_route("/metrics", methods=["GET", "HEAD"])
     def _metrics() -> PlainTextResponse:
         return PlainTextResponse(metrics_text(ctl), media_type="text/plain; version=0.0.4")
 
-    @app.get("/")
+    @app.api_route("/", methods=["GET", "HEAD"])
     def _dashboard() -> HTMLResponse:
         return HTMLResponse(DASHBOARD_HTML)
 
@@ -112,10 +158,20 @@ def create_app(ctl: Controller) -> FastAPI:
 
 
 class ServerThread:
-    """uvicorn in a daemon thread, bound to 127.0.0.1 only."""
+    """uvicorn in a daemon thread; 127.0.0.1 unless ``host`` says otherwise (then a token is required)."""
 
-    def __init__(self, ctl: Controller, port: int):
-        self.config = uvicorn.Config(create_app(ctl), host="127.0.0.1", port=port, log_level="warning")
+    def __init__(self, ctl: Controller, port: int, host: str = "127.0.0.1", openapi: bool = False):
+        token = os.environ.get(TOKEN_ENV) or None
+        allowed = None
+        if not is_loopback(host):
+            if not token:
+                raise BasisctlError(
+                    f"--host {host} is not loopback: set a bearer token in {TOKEN_ENV} (required on every route)"
+                )
+            allowed = ["*"]  # reachable by address from other machines; the token guards every route
+        self.config = uvicorn.Config(
+            create_app(ctl, allowed, token, openapi), host=host, port=port, log_level="warning"
+        )
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -131,8 +187,8 @@ class ServerThread:
         self.thread.join(timeout=5)
 
 
-def serve_in_thread(ctl: Controller, port: int) -> ServerThread:
-    return ServerThread(ctl, port).start()
+def serve_in_thread(ctl: Controller, port: int, host: str = "127.0.0.1", openapi: bool = False) -> ServerThread:
+    return ServerThread(ctl, port, host, openapi).start()
 
 
 DASHBOARD_HTML = r"""<!doctype html>

@@ -17,7 +17,24 @@ reconciles. Audit (all from independent sources - the venue's own records vs the
 * lost_fills: venue fills missing from the journal; double_fills: journal fills the venue does not have;
 * position_mismatches: journal-derived balances (genesis + fills + funding + transfers) != venue balances;
 * max_unhedged_usd / max_unhedged_seconds: the venue's own record of |spot + perp| x px above tolerance
-  [USD] and how long it lasted [wall s], checked against the configured bound.
+  [USD] and how long it lasted [wall s], checked against the configured bound; unhedged_usd_seconds: the
+  integral of that gap over wall time [USD s];
+* economic_duplicates: per economic intent (a plan's leg), the quantity the VENUE executed over every order
+  id the journal attributes to it, against the quantity intended (the first order's size) - a trade re-sent
+  under a fresh id counts here even though no id repeats;
+* repairs_over_cap: repair / unwind orders whose executed notional exceeds limits.max_order_usd;
+* external_events / external_events_rehedged: fills the venue made without an order of ours (injected
+  liquidations and ADL), and how many of them the controller detected and brought back to a hedged book.
+
+Unbounded length: the simulated venue continues prices past the replay with a seeded random walk
+(``sim.continue_prices``), so ``--kills N`` finishes for any N.
+
+Faults besides the kills (all seeded): server-side 5xx / 429 / timeouts / disconnects / rejects and partial
+fills, 4xx on reads, reads missing our balance or position, stale prices, the venue down at start-up, the
+dead-man's switch on (scheduleCancel every cycle), a restart delay of 0-5 s, a second controller started on
+the same journal (must be refused by the journal lock), and external liquidation / ADL events that shrink the
+perp (acknowledged by the driver once re-hedged, as an operator would with `basisctl ack`). Clock skew is not
+injected here - this venue's clock runs 14,400x faster than the wall clock - it has its own test.
 """
 
 from __future__ import annotations
@@ -63,7 +80,7 @@ cadence_seconds = 0.05
 [venue]
 {venue}
 asset = "BTC"
-dead_man_seconds = 0
+dead_man_seconds = 60
 
 [sim]
 state_file = "venue.sqlite"
@@ -74,6 +91,7 @@ capital_usd = 1000000.0
 partial_fill_prob = 0.25
 reject_prob = 0.05
 seed = {seed}
+continue_prices = true
 
 [band]
 mode = "fixed"
@@ -113,9 +131,11 @@ def _worker(config_path: str, max_cycles: int) -> None:
     cfg = load_config(config_path)
     venue = None
     if cfg.venue.kind == "hyperliquid":
+        from basisctl.live.runner import lock_journal, with_backoff
         from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
 
-        venue = HyperliquidVenue.from_config(cfg, max_retries=2)
+        lock_journal(cfg)  # one controller per journal, before anything talks to the venue
+        venue = with_backoff(lambda: HyperliquidVenue.from_config(cfg, max_retries=2), "start-up (venue metadata)")
     built = build(cfg, live=False, venue=venue)
     built.controller.run(max_cycles=max_cycles)
 
@@ -146,10 +166,14 @@ class _Zygote:
         assert self.proc.stdout is not None
         return self.proc.stdout.readline().strip()
 
-    def run(self, crash: str | None, timeout_s: float, max_cycles: int = 1_000_000) -> str:
-        """Fork a controller; returns 'crashpoint' / 'external' (SIGKILLed) or 'exit:N'."""
+    def run(
+        self, crash: str | None, timeout_s: float, max_cycles: int = 1_000_000, second_after: float | None = None
+    ) -> str:
+        """Fork a controller; returns 'crashpoint' / 'external' (SIGKILLed) or 'exit:N', plus ' second=exit:C:S'
+        when a second controller was started ``second_after`` seconds into the round (C its exit code, S [s])."""
         assert self.proc.stdin is not None
-        self.proc.stdin.write(f"run {crash or '-'} {timeout_s:.3f} {max_cycles}\n")
+        sec = "-" if second_after is None else f"{second_after:.3f}"
+        self.proc.stdin.write(f"run {crash or '-'} {timeout_s:.3f} {max_cycles} {sec}\n")
         self.proc.stdin.flush()
         return self._read()
 
@@ -160,35 +184,43 @@ class _Zygote:
 
 
 def _zygote(cfg_path: str, err_path: str) -> None:
-    import basisctl.live.runner
-    from basisctl.live import controller as ctl_mod
+    import basisctl.live.runner  # pre-import: each fork starts warm
+    from basisctl.live.config import load_config
 
     if _have_sdk():
         with contextlib.suppress(ImportError):
             import basisctl.live.venues.hyperliquid.adapter  # noqa: F401
     print("ready", flush=True)
     for line in sys.stdin:
-        _, crash, timeout_s, max_cycles = line.split()
-        pid = os.fork()
-        if pid == 0:  # the controller process
-            code = 0
-            try:
-                fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-                os.dup2(fd, 2)
-                devnull = os.open(os.devnull, os.O_RDWR)
-                os.dup2(devnull, 0)
-                os.dup2(devnull, 1)
-                if crash != "-":
-                    os.environ["BASISCTL_CRASHPOINT"] = crash
-                ctl_mod._CRASH_HITS.clear()
-                _worker(cfg_path, int(max_cycles))
-            except BaseException:
-                import traceback
-
-                traceback.print_exc()
-                code = 1
-            finally:
-                os._exit(code)
+        _, crash, timeout_s, max_cycles, *rest = line.split()
+        second_after = float(rest[0]) if rest and rest[0] != "-" else None
+        pid = _fork_controller(cfg_path, err_path, crash, max_cycles)
+        second = ""
+        if second_after is not None:  # a second controller on the same journal while the first runs
+            zcfg = load_config(cfg_path)
+            lock = Path(str(zcfg.resolve(zcfg.journal)) + ".lock")
+            t_wait = time.monotonic()
+            while time.monotonic() - t_wait < 10.0:  # the first must hold the lock before the second starts
+                with contextlib.suppress(OSError):
+                    if lock.read_text().strip() == str(pid):
+                        break
+                time.sleep(0.005)
+            time.sleep(second_after)
+            t0 = time.monotonic()
+            pid2 = _fork_controller(cfg_path, err_path, "-", max_cycles)
+            st2 = None
+            while time.monotonic() - t0 < 10.0:
+                wpid2, s2 = os.waitpid(pid2, os.WNOHANG)
+                if wpid2:
+                    st2 = s2
+                    break
+                time.sleep(0.01)
+            if st2 is None:
+                os.kill(pid2, signal.SIGKILL)
+                os.waitpid(pid2, 0)
+                second = " second=running"
+            else:
+                second = f" second=exit:{os.waitstatus_to_exitcode(st2)}:{time.monotonic() - t0:.2f}"
         deadline = time.monotonic() + float(timeout_s)
         status = None
         while time.monotonic() < deadline:
@@ -203,9 +235,40 @@ def _zygote(cfg_path: str, err_path: str) -> None:
             _, status = os.waitpid(pid, 0)
             how = "external"
         if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
-            print(how, flush=True)
+            print(how + second, flush=True)
         else:
-            print(f"exit:{os.waitstatus_to_exitcode(status)}", flush=True)
+            print(f"exit:{os.waitstatus_to_exitcode(status)}{second}", flush=True)
+
+
+def _fork_controller(cfg_path: str, err_path: str, crash: str, max_cycles: str) -> int:
+    """Fork one controller process (its stderr appended to ``err_path``); returns its pid."""
+    from basisctl.live import controller as ctl_mod
+    from basisctl.live.lock import JournalLocked
+
+    pid = os.fork()
+    if pid == 0:  # the controller process
+        code = 0
+        try:
+            fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            os.dup2(fd, 2)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(devnull, 0)
+            os.dup2(devnull, 1)
+            if crash != "-":
+                os.environ["BASISCTL_CRASHPOINT"] = crash
+            ctl_mod._CRASH_HITS.clear()
+            _worker(cfg_path, int(max_cycles))
+        except JournalLocked as e:
+            print(f"refused: {e}", file=sys.stderr, flush=True)
+            code = 2
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        finally:
+            os._exit(code)
+    return pid
 
 
 def _tail(path: Path, n: int = 3000) -> str:
@@ -267,7 +330,8 @@ def run_chaos(
             sim,
             account=test_wallet_address(),
             faults=FaultPlan(
-                error_5xx=0.02, rate_limited=0.02, timeout=0.005, disconnect=0.01, timeout_s=0.7, seed=seed
+                error_5xx=0.02, rate_limited=0.02, timeout=0.005, disconnect=0.01, timeout_s=0.7, seed=seed,
+                read_4xx=0.005, missing_field=0.01,
             ),
         )
         server.start()
@@ -282,17 +346,54 @@ def run_chaos(
 
         extra_env["BASISCTL_HL_SECRET_KEY"] = test_private_key()  # the key travels by environment, as in production
     zyg = _Zygote(cfg_path, err_path, extra_env)
+    faults = {"restart_delays": 0, "second_starts": 0, "second_refused": 0, "external_injected": 0,
+              "stale_rounds": 0, "down_at_start": 0, "acks": 0}
+    second_every = max(kills // 5, 3)  # a handful of second starts per run, at least one for kills >= 3
+    from basisctl.live.ack import acknowledge, pending_halts
+
     try:
         while n_killed < kills:
+            k = n_killed
             crash = None
             if rng.random() < 0.6:
                 crash = f"{rng.choice(CRASH_POINTS)}@{rng.randint(1, 2)}"
             delay = rng.uniform(0.3, 2.0) if crash is None else round_timeout_s
-            how = zyg.run(crash, delay)
-            rounds.append({"crash": crash, "how": how})
-            if how.startswith("exit"):
+            second_after = None
+            if k % second_every == second_every // 2:  # no crash point: the first must be alive meanwhile
+                second_after = rng.uniform(0.05, 0.3)
+                crash, delay = None, max(delay, 1.5)
+                faults["second_starts"] += 1
+            if rng.random() < 0.08:  # external liquidation / ADL while the controller is down
+                sim.external_fill("perp", "buy", round(rng.uniform(0.02, 0.4), 5), rng.choice(("liquidation", "adl")))
+                faults["external_injected"] += 1
+            if server is not None:
+                server.faults.stale_ms = 400_000_000 if rng.random() < 0.05 else 0  # ~4.6 days behind the clock
+                faults["stale_rounds"] += int(server.faults.stale_ms > 0)
+                if rng.random() < 0.05:
+                    server.faults.down_first = server.faults._served + rng.randint(2, 8)
+                    faults["down_at_start"] += 1
+            how = zyg.run(crash, delay, second_after=second_after)
+            head, _, sec = how.partition(" second=")
+            rounds.append({"crash": crash, "how": head, "second": sec or None})
+            if sec and sec.startswith("exit:2:") and float(sec.split(":")[2]) < 5.0:
+                faults["second_refused"] += 1
+            if head.startswith("exit"):
                 raise RuntimeError(f"controller {how} instead of being killed:\n{_tail(err_path)}")
             n_killed += 1
+            # an operator acknowledges a halt once the controller has re-hedged the external change
+            ack_j = Journal(cfg.resolve(cfg.journal))
+            try:
+                rehedged = all(ack_j.has(f"rehedged:{e.payload['fill_id']}") for e in ack_j.entries("external"))
+                if pending_halts(ack_j) and rehedged:
+                    acknowledge(cfg, "chaos driver")
+                    faults["acks"] += 1
+            finally:
+                ack_j.close()
+            if rng.random() < 0.05:  # restart delay 0-5 s between kill and restart
+                time.sleep(rng.uniform(0.0, 5.0))
+                faults["restart_delays"] += 1
+        if server is not None:
+            server.faults.stale_ms = 0
         how = zyg.run(None, 120.0, max_cycles=5)
         if how != "exit:0":
             raise RuntimeError(f"final reconciling run failed ({how}):\n{_tail(err_path)}")
@@ -306,13 +407,48 @@ def run_chaos(
         transport=transport,
         seed=seed,
         crash_point_kills=sum(1 for r in rounds if r["how"] == "crashpoint"),
+        faults=faults,
         wall_s=round(time.time() - t_start, 1),
     )
+    if faults["second_refused"] != faults["second_starts"]:
+        res["ok"] = False
+        res["failures"].append(f"second controller refused {faults['second_refused']}/{faults['second_starts']}")
     journal.close()
     sim.close()
     if tmp is not None:
         tmp.cleanup()
     return res
+
+
+def economic_duplicates(journal: Any, sim: Any, lot: float = 1e-5) -> tuple[int, list[str]]:
+    """Economic intents (plan, leg) whose venue-executed quantity over ALL their order ids exceeds the intended
+    quantity (the first order's size) by more than one lot. Returns (count, details)."""
+    filled: dict[str, float] = {}
+    for cloid, qty in sim._db.execute("SELECT cloid, SUM(size) FROM fills WHERE cloid != '' GROUP BY cloid"):
+        filled[str(cloid)] = float(qty)
+    intended: dict[tuple[str, str], float] = {}
+    executed: dict[tuple[str, str], float] = {}
+    for e in journal.entries("intent"):
+        p = e.payload
+        if p.get("kind") != "order":
+            continue
+        key = (str(p["plan"]), str(p["leg"]))
+        intended.setdefault(key, float(p.get("plan_qty", p["size"])))
+        executed[key] = executed.get(key, 0.0) + filled.get(str(p["cloid"]), 0.0)
+    bad = [f"{k[0]}/{k[1]}: executed {executed[k]:.6f} > intended {intended[k]:.6f}"
+           for k in intended if executed[k] > intended[k] + lot + 1e-12]
+    return len(bad), bad
+
+
+def repairs_over_cap(journal: Any, sim: Any, max_order_usd: float) -> int:
+    """Repair / unwind orders whose executed notional (venue fills) exceeds max_order_usd [USD]."""
+    legs = {str(e.payload["cloid"]) for e in journal.entries("intent")
+            if e.payload.get("kind") == "order" and e.payload.get("leg") in ("hedge_repair", "unwind")}
+    n = 0
+    for cloid, notional in sim._db.execute("SELECT cloid, SUM(size * px) FROM fills GROUP BY cloid"):
+        if str(cloid) in legs and float(notional) > max_order_usd * (1 + 1e-9):
+            n += 1
+    return n
 
 
 def audit(journal: Any, sim: Any, bound: Any) -> dict[str, Any]:
@@ -329,14 +465,22 @@ def audit(journal: Any, sim: Any, bound: Any) -> dict[str, Any]:
     double = (len(j_fills) - len(set(j_fills))) + sum(1 for fid in set(j_fills) if fid not in venue_fills)
     st = sim.state(settle=False)
     mism = position_mismatches(journal.derived_position().to_dict(), st)
+    econ, econ_detail = economic_duplicates(journal, sim)
+    external = [f.fill_id for f in venue_fills.values() if f.external]
+    rehedged = sum(1 for fid in external if journal.has(f"rehedged:{fid}"))
     res: dict[str, Any] = {
         "cycles": journal.count("cycle"),
         "duplicate_orders": stats["duplicate_order_requests"] + stats["duplicate_transfer_requests"] + orphan_orders,
+        "economic_duplicates": econ,
         "lost_fills": lost,
         "double_counted_fills": double,
         "position_mismatches": len(mism),
+        "external_events": len(external),
+        "external_events_rehedged": rehedged,
         "max_unhedged_usd": round(float(stats["max_unhedged_usd"]), 2),
         "max_unhedged_seconds": round(float(stats["max_unhedged_seconds"]), 3),
+        "unhedged_usd_seconds": round(float(stats["unhedged_usd_seconds"]), 1),
+        "repairs_over_cap": repairs_over_cap(journal, sim, bound.max_order_usd),
         "final_unhedged_usd": round(st.unhedged_usd, 2),
         "open_intents": len(journal.open_intents()),
         "orders": stats["orders"],
@@ -347,14 +491,20 @@ def audit(journal: Any, sim: Any, bound: Any) -> dict[str, Any]:
     failures = []
     for k in (
         "duplicate_orders",
+        "economic_duplicates",
         "lost_fills",
         "double_counted_fills",
         "position_mismatches",
+        "repairs_over_cap",
         "open_intents",
         "liquidations",
     ):
         if res[k]:
             failures.append(f"{k}={res[k]}")
+    if econ_detail:
+        failures.append("economic duplicate detail " + "; ".join(econ_detail[:5]))
+    if rehedged != len(external):
+        failures.append(f"external events re-hedged {rehedged}/{len(external)}")
     if mism:
         failures.append(f"mismatch detail {mism}")
     if res["max_unhedged_seconds"] > bound.max_unhedged_seconds:

@@ -13,7 +13,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
 from basisctl.errors import BasisctlError
 from basisctl.live.sim_venue import SimConfig
@@ -24,7 +25,21 @@ class ConfigError(BasisctlError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: 'inf' would silently switch a protection off (hedge tolerance, unhedged bound)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _utc_timestamp(v: str | None) -> str | None:
+    """A date/time the controller can use (UTC); refuses words like 'yesterday' with a clear message."""
+    if v is None:
+        return v
+    try:
+        ok = pd.Timestamp(v) is not pd.NaT
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise ValueError("expected an ISO date/time such as 2025-03-07T00:00:00Z")
+    return v
 
 
 class VenueConfig(_Strict):
@@ -62,6 +77,14 @@ class SimSection(_Strict):
     partial_fill_prob: float = Field(0.0, ge=0, le=1)
     reject_prob: float = Field(0.0, ge=0, le=1)
     seed: int = 0
+    continue_prices: StrictBool = Field(
+        False, description="past the end of the replay, continue prices with a seeded random walk (chaos suite)")
+
+    @field_validator("start")
+    @classmethod
+    def _start_is_a_date(cls, v: str) -> str:
+        _utc_timestamp(v)
+        return v
 
 
 class BandSection(_Strict):
@@ -91,6 +114,11 @@ class BandSection(_Strict):
     funding_file: str | None = Field(
         None, description="funding history (CSV/Parquet) for kappa; relative to the config file; default: the data dir")
 
+    @field_validator("asof")
+    @classmethod
+    def _asof_is_a_date(cls, v: str | None) -> str | None:
+        return _utc_timestamp(v)
+
     @model_validator(mode="after")
     def _fixed_needs_values(self) -> BandSection:
         if self.mode == "fixed":
@@ -119,10 +147,19 @@ class CostSection(_Strict):
 
 
 class LimitSection(_Strict):
-    max_order_usd: float = Field(2_000_000.0, gt=0)
+    max_order_usd: float = Field(2_000_000.0, gt=0, description="cap on any one order, repairs included [USD]")
+    max_position_usd: float = Field(
+        10_000_000.0, gt=0, description="cap on each leg's notional after an order that grows it [USD]")
+    max_gross_notional_usd: float = Field(
+        20_000_000.0, gt=0, description="cap on |spot| + |perp| notional after an order that grows it [USD]")
     hedge_tolerance_usd: float = Field(50.0, ge=0, description="|spot + perp| x px tolerated [USD]")
-    max_unhedged_seconds: float = Field(60.0, gt=0)
+    max_unhedged_seconds: float = Field(60.0, gt=0, description="escalate after this long one-legged [s]")
+    max_unhedged_cycles: int = Field(3, ge=1, description="... or after this many cycles one-legged")
     max_unhedged_usd: float = Field(500_000.0, gt=0)
+    single_leg_timeout_s: float = Field(
+        60.0, gt=0, description="one-legged this long (or 2 x max_unhedged_cycles cycles) with the hedge still "
+        "failing -> safety.one_legged_action [s]")
+    max_clock_skew_seconds: float = Field(5.0, gt=0, description="CLOCK_SKEW alert past this offset to venue [s]")
     stale_after_seconds: float = Field(30.0, gt=0, description="no action on prices older than this [s]")
     action_expiry_seconds: float = Field(15.0, gt=0, description="expiresAfter on every action [s]")
     min_transfer_usd: float = Field(1.0, ge=0)
@@ -130,7 +167,14 @@ class LimitSection(_Strict):
 
 class SafetySection(_Strict):
     kill_file: str = "basisctl.kill"
-    flatten_on_kill: bool = False
+    flatten_on_kill: StrictBool = False
+    one_legged_action: Literal["unwind", "halt"] = Field(
+        "unwind", description="hedge still failing after limits.single_leg_timeout_s: bring spot back to the "
+        "hedged size ('unwind') or only halt new risk ('halt')")
+    external_change_action: Literal["unwind", "rehedge"] = Field(
+        "unwind", description="a position change no journaled order explains (liquidation, ADL, manual trade): "
+        "bring spot back to the hedged size ('unwind') or re-open the perp hedge ('rehedge'); both halt new "
+        "risk until `basisctl ack`")
     alert_log: str = "alerts.log"
 
 

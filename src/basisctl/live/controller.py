@@ -2,14 +2,20 @@
 
 One cycle
 ---------
+0. An operator's `basisctl ack` lifts a persisted halt (EXTERNAL_POSITION_CHANGE, ONE_LEGGED_TIMEOUT).
 1. Kill switch (file / SIGUSR1 / SIGTERM) -> no new risk; optional flatten.
-2. Observe the venue (prices, balances, position); stale prices -> no action this cycle (alert).
+2. Observe the venue (prices, balances, position). A missing or malformed field is UNKNOWN: the cycle is
+   skipped and nothing is sent (``read_state``; ``safe_cycle`` turns read failures into alerts). Stale prices
+   -> no new risk this cycle (alert); hedge repair still runs, in base units.
 3. Resolve in-flight intents left by a crash (``reconcile.resolve_order`` / ``resolve_transfer``); while any is
    undecided (WAIT) nothing new is sent.
 4. Ingest fills, funding payments and transfers into the journal (idempotent by venue id); compare the
    journal-derived balances with the venue's (POSITION_MISMATCH halts new risk).
-5. One-legged repair: |spot + perp| x px above the tolerance -> perp order to re-hedge; unhedged beyond the
-   configured time or notional -> ONE_LEGGED_ESCALATION (halt new risk, keep repairing).
+5. External position changes (fills no journaled order explains: liquidation, ADL, manual) -> spot back to the
+   hedged size or re-hedge, halt until ack. One-legged repair: |spot + perp| x px above the tolerance -> perp
+   order(s) sized from this cycle's read, capped, refused while journal and venue disagree; unhedged beyond the
+   configured cycles, time or notional -> ONE_LEGGED_ESCALATION (halt new risk, keep repairing); past
+   single_leg_timeout_s -> one_legged_action (unwind spot / halt).
 6. Sweep idle USDC on the spot account into perp margin (completes a rebalance interrupted after its trades).
 7. alpha_t = perp account value / (perp account value + spot inventory incl. idle spot USDC) and
    ``basisctl.model.policy.decide`` (THE shared policy) with side-specific cost curves.
@@ -22,7 +28,6 @@ Every order/transfer intent (cloid / nonce / expiry) is committed to the journal
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import signal
@@ -37,16 +42,18 @@ from typing import Any
 
 import pandas as pd
 
+from basisctl.live.backoff import Backoff
 from basisctl.live.config import ControllerConfig
+from basisctl.live.guards import Caps, UnhedgedTracker, VenueDataError, cap_violation, resolve_unknowns
 from basisctl.live.journal import Journal
 from basisctl.live.reconcile import (
-    UnhedgedTracker,
     Verdict,
     hedge_repair,
     position_mismatches,
     resolve_order,
     resolve_transfer,
 )
+from basisctl.live.trade_log import TRADE_LOG_COLUMNS, sync_trade_log  # noqa: F401  (re-exported)
 from basisctl.live.venue import (
     BookSide,
     Market,
@@ -63,7 +70,8 @@ from basisctl.model.policy import Action, BandPolicy, CostCurve, Decision, decid
 
 CRASHPOINT_ENV = "BASISCTL_CRASHPOINT"
 INGEST_OVERLAP_MS = 3_600_000  # re-read this much before the newest journaled event of a kind [ms]
-TRADE_LOG_COLUMNS = ("timestamp", "side", "notional_usd", "target_bps", "realized_bps")
+#: halts that persist in the journal and are lifted only by `basisctl ack`
+ACK_HALTS = ("EXTERNAL_POSITION_CHANGE", "ONE_LEGGED_TIMEOUT")
 
 
 def maybe_crash(name: str) -> None:
@@ -166,12 +174,25 @@ class Controller:
         self.policy = policy
         self.band_info = band_info or {}
         self._sleep = sleep or time.sleep
+        self._wall_sleep: Callable[[float], None] = self._interruptible_sleep  # backoff waits are real time
         lim = cfg.limits
-        self.tracker = UnhedgedTracker(lim.max_unhedged_seconds, lim.max_unhedged_usd)
+        self.tracker = UnhedgedTracker(
+            lim.max_unhedged_seconds, lim.max_unhedged_usd, lim.max_unhedged_cycles, lim.single_leg_timeout_s
+        )
+        self.caps = Caps(lim.max_order_usd, lim.max_position_usd, lim.max_gross_notional_usd)
         self.alerts = Alerts(journal, cfg.resolve(cfg.safety.alert_log))
         self.kill_file = cfg.resolve(cfg.safety.kill_file)
         self.halted = False
         self.halt_reason = ""
+        self.halt_kind = ""
+        self.ack_required = ""  # a persisted halt (journal 'control' entry) waiting for `basisctl ack`
+        self.backoff = Backoff(0.5, 30.0)
+        self.read_failures = 0  # consecutive cycles aborted by a failed or incomplete read
+        self.clock_skew_ms: float | None = None
+        self._skew_alerted = False
+        self._cap_state: VenueState | None = None  # the state the caps of the next order are checked against
+        self._mismatch = False
+        self._stale = False
         self.stop_requested = False
         self.flattened = False
         self.cycles = 0
@@ -204,17 +225,89 @@ class Controller:
         signal.signal(signal.SIGUSR1, on_usr1)
         signal.signal(signal.SIGTERM, on_term)
 
-    def _halt(self, kind: str, why: str) -> None:
-        if not self.halted:
+    def _interruptible_sleep(self, seconds: float) -> None:
+        """Real-time wait that ends early once SIGTERM asked the controller to stop [s]."""
+        end = time.monotonic() + seconds
+        while not self.stop_requested and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.2))
+
+    def _halt(self, kind: str, why: str, persist: bool = False) -> None:
+        """Halt new risk. ``persist``: journal the halt so it survives restarts until `basisctl ack`."""
+        if persist:
+            self.journal.append("control", f"halt:{uuid.uuid4().hex}", {"halt": kind, "why": why}, self._now())
+            self.ack_required = why
+        if not self.halted or (persist and self.halt_kind not in ACK_HALTS):
             self.halted = True
             self.halt_reason = why
+            self.halt_kind = kind
             self.alerts.raise_(kind, why, self._now())
+
+    def _restore_halt(self) -> None:
+        """Start-up: a persisted halt with no later ack keeps the controller halted."""
+        ctl = self.journal.entries("control")
+        last_halt = max((e.seq for e in ctl if e.key.startswith("halt:")), default=None)
+        last_ack = max((e.seq for e in ctl if e.key.startswith("ack:")), default=-1)
+        if last_halt is not None and last_halt > last_ack:
+            e = next(e for e in ctl if e.seq == last_halt)
+            self.halted, self.halt_kind = True, str(e.payload["halt"])
+            self.halt_reason = self.ack_required = f"{e.payload['why']} (awaiting `basisctl ack`)"
+
+    def _check_ack(self) -> None:
+        """Lift a persisted halt once an operator has run `basisctl ack` after it."""
+        if not self.ack_required:
+            return
+        ctl = self.journal.entries("control")
+        last_halt = max((e.seq for e in ctl if e.key.startswith("halt:")), default=-1)
+        last_ack = max((e.seq for e in ctl if e.key.startswith("ack:")), default=-1)
+        if last_ack > last_halt:
+            self.ack_required = ""
+            if self.halt_kind in ACK_HALTS:
+                self.halted, self.halt_reason, self.halt_kind = False, "", ""
+            self.alerts.raise_("ACKNOWLEDGED", "operator ack: new risk allowed again", self._now())
 
     def _now(self) -> int:
         try:
             return int(self.venue.now_ms())
         except Exception:  # the clock must never take the alert path down
             return int(time.time() * 1000)
+
+    # ------------------------------------------------------------------ reads
+    def read_state(self) -> VenueState:
+        """One venue read with every balance KNOWN: a field the venue left out counts as zero only when the
+        journal says we hold none of it; otherwise VenueDataError (the cycle is skipped, nothing is sent)."""
+        st = self.venue.state()
+        derived = self.journal.derived_position().to_dict() if self.journal.genesis() is not None else None
+        if derived is None:  # genesis: an absent token is an empty balance (every later read is cross-checked)
+            fix = {k: 0.0 for k in ("spot_base", "spot_usdc", "perp_size", "perp_cash") if math.isnan(getattr(st, k))}
+            if fix:
+                import dataclasses
+
+                st = dataclasses.replace(st, **fix)  # type: ignore[arg-type]  # float fields only
+        st = resolve_unknowns(st, derived)
+        self._cap_state = st
+        self._measure_skew()
+        return st
+
+    def _measure_skew(self) -> None:
+        """Offset of the local clock to the venue's [ms] (venues that report one); CLOCK_SKEW past the bound."""
+        off = getattr(self.venue, "clock_offset_ms", None)
+        if off is None:
+            return
+        v = off() if callable(off) else off
+        if v is None:
+            return
+        self.clock_skew_ms = float(v)
+        bound_ms = self.cfg.limits.max_clock_skew_seconds * 1000.0
+        if abs(self.clock_skew_ms) > bound_ms and not self._skew_alerted:
+            self._skew_alerted = True
+            self.alerts.raise_(
+                "CLOCK_SKEW",
+                f"local clock is {-self.clock_skew_ms / 1000:+.1f}s off the venue's (bound "
+                f"{self.cfg.limits.max_clock_skew_seconds:g}s); expiry and staleness use venue time",
+                self._now(),
+            )
+        elif abs(self.clock_skew_ms) <= bound_ms:
+            self._skew_alerted = False
 
     # ------------------------------------------------------------------ journal helpers
     def _known_ids(self) -> tuple[list[str], list[str], list[str]]:
@@ -231,7 +324,7 @@ class Controller:
             return
         for _ in range(20):
             before = self._known_ids()
-            st = self.venue.state()
+            st = self.read_state()
             after = self._known_ids()
             if before == after:
                 break
@@ -259,9 +352,13 @@ class Controller:
         second ingest finds nothing new (an event settling in between would fake a mismatch)."""
         self.ingest()
         for _ in range(5):
-            st = self.venue.state()
+            st = self.read_state()
             if self.ingest() == 0:
                 return st, position_mismatches(self.journal.derived_position().to_dict(), st)
+        # events keep arriving between the reads (hourly funding on a fast simulated clock): the read is complete
+        # but cannot be compared this cycle. Repairs still obey the journal-measured exposure; the comparison
+        # runs again next cycle. (Aborting the cycle here left a liquidation unhedged for 23 s in the chaos soak.)
+        self.alerts.raise_("UNSTABLE_READ", "events arrived during every read: position check skipped", st.ts_ms)
         return st, {}
 
     def ingest(self) -> int:
@@ -289,9 +386,18 @@ class Controller:
                 added += self.journal.append(kind, f"{kind}:{eid}", payload(e), e.ts_ms)
             return added
 
-        n = ingest("fill", "known_fills", self.venue.fills(since("fill")), lambda f: f.fill_id, lambda f: {
-            "fill_id": f.fill_id, "cloid": f.cloid, "market": f.market, "side": f.side, "size": f.size,
-            "px": f.px, "fee_usd": f.fee_usd, "fee_base": f.fee_base, "ts_ms": f.ts_ms})
+        new_fills: list[Any] = []
+
+        def fill_payload(f: Any) -> dict[str, Any]:
+            new_fills.append(f)
+            return {"fill_id": f.fill_id, "cloid": f.cloid, "market": f.market, "side": f.side, "size": f.size,
+                    "px": f.px, "fee_usd": f.fee_usd, "fee_base": f.fee_base, "ts_ms": f.ts_ms,
+                    "external": getattr(f, "external", "")}
+
+        n = ingest("fill", "known_fills", self.venue.fills(since("fill")), lambda f: f.fill_id, fill_payload)
+        for f in new_fills:
+            if self.journal.has(f"fill:{f.fill_id}") and not (f.cloid and self.journal.has(f"intent:{f.cloid}")):
+                self._external_fill(f)
         n += ingest("funding", "known_funding", self.venue.funding_payments(since("funding")),
                     lambda p: p.funding_id,
                     lambda p: {"amount_usd": p.amount_usd, "rate": p.rate, "size": p.size, "ts_ms": p.ts_ms})
@@ -300,6 +406,67 @@ class Controller:
                         "transfer_id": t.transfer_id, "nonce": t.nonce, "amount_usd": t.amount_usd,
                         "to_perp": t.to_perp, "ts_ms": t.ts_ms})
         return n
+
+    def _external_fill(self, f: Any) -> None:
+        """A fill no journaled order explains: venue liquidation, auto-deleveraging or a manual trade."""
+        what = getattr(f, "external", "") or "no journaled order"
+        rec = {"fill_id": f.fill_id, "market": f.market, "side": f.side, "size": f.size, "px": f.px,
+               "cause": what, "ts_ms": f.ts_ms}
+        if self.journal.append("external", f"external:{f.fill_id}", rec, f.ts_ms):
+            self._halt(
+                "EXTERNAL_POSITION_CHANGE",
+                f"{f.market} {f.side} {f.size} @ {f.px} not from a journaled order ({what}); "
+                f"{self.cfg.safety.external_change_action} to the hedged size, no new risk until `basisctl ack`",
+                persist=True,
+            )
+
+    def pending_external(self) -> list[str]:
+        """Fill ids of external position changes not yet brought back to a hedged book."""
+        return [e.payload["fill_id"] for e in self.journal.entries("external")
+                if not self.journal.has(f"rehedged:{e.payload['fill_id']}")]
+
+    def handle_external(self, st: VenueState) -> VenueState:
+        """After an external change: 'unwind' brings spot back to the hedged size (|perp|); 'rehedge' re-opens
+        the perp to the spot size. Each external event is marked re-hedged once the gap is within tolerance."""
+        pending = self.pending_external()
+        if not pending:
+            return st
+        if self.cfg.safety.external_change_action == "unwind":
+            st = self.unwind_spot(st, "external")
+        else:
+            st = self.repair_hedge(st)
+        if st.unhedged_usd <= self.cfg.limits.hedge_tolerance_usd:
+            for fid in pending:
+                self.journal.append("external", f"rehedged:{fid}", {"fill_id": fid, "gap": st.hedge_gap}, st.ts_ms)
+        return st
+
+    def unwind_spot(self, st: VenueState, plan: str) -> VenueState:
+        """Trade SPOT back to the hedged size (spot_base = -perp_size), in slices within the caps."""
+        slip = self.cfg.costs.emergency_slippage_bps
+        tol_base = self.cfg.limits.hedge_tolerance_usd / st.spot_mid
+        plan = f"{plan}-unwind-{uuid.uuid4().hex[:12]}"
+        total = round(abs(st.hedge_gap), self.sz_spot)
+        for _ in range(20):
+            gap = st.hedge_gap  # > 0: too much spot
+            if abs(gap) <= tol_base:
+                break
+            side: Side = "sell" if gap > 0 else "buy"
+            size = min(abs(gap), self.caps.max_order_usd / st.spot_mid)
+            if side == "sell":
+                size = min(size, st.spot_base)
+            else:
+                size = min(size, max(st.spot_usdc, 0.0) / (st.spot_mid * (1 + slip / 1e4) * 1.01))
+            size = math.floor(size * 10**self.sz_spot) / 10**self.sz_spot
+            if size <= 0:
+                self.alerts.raise_("UNWIND_BLOCKED", f"cannot {side} spot to unwind gap {gap:+.6f}", st.ts_ms)
+                break
+            r = self.send_order(plan, "unwind", "spot", side, size, self._limit(st.spot_mid, side, slip),
+                                plan_qty=total)
+            self.ingest()
+            st = self.read_state()
+            if r.filled <= 0:
+                break
+        return st
 
     # ------------------------------------------------------------------ reconciliation of in-flight intents
     def reconcile_intents(self, wait_budget_s: float = 30.0) -> int:
@@ -351,10 +518,24 @@ class Controller:
         return self._now() + int(self.cfg.limits.action_expiry_seconds * 1000)
 
     def send_order(
-        self, plan: str, leg: str, market: Market, side: Side, size: float, limit_px: float, reduce_only: bool = False
+        self,
+        plan: str,
+        leg: str,
+        market: Market,
+        side: Side,
+        size: float,
+        limit_px: float,
+        reduce_only: bool = False,
+        plan_qty: float | None = None,
     ) -> LegResult:
-        """Journal the intent, send one IOC order, resolve its outcome (never re-sent), journal the result."""
+        """Journal the intent, send one IOC order, resolve its outcome (never re-sent), journal the result.
+        An order that breaks a cap (checked against the latest complete read) is refused before any intent."""
         cloid = new_cloid()
+        ref = self._cap_state
+        why = "no complete venue read yet" if ref is None else cap_violation(self.caps, ref, market, side, size)
+        if why:
+            self.alerts.raise_("ORDER_CAPPED", f"{leg} {side} {size} {market} refused: {why}", self._now())
+            return LegResult(cloid, 0.0, 0.0, "refused")
         now = self._now()
         intent: dict[str, Any] = {
             "kind": "order",
@@ -366,6 +547,7 @@ class Controller:
             "size": size,
             "limit_px": limit_px,
             "reduce_only": reduce_only,
+            "plan_qty": size if plan_qty is None else plan_qty,  # the economic intent's total [base]
             "created_ms": now,
             "expires_at_ms": self._expiry(),
         }
@@ -459,16 +641,44 @@ class Controller:
 
     # ------------------------------------------------------------------ repair steps
     def repair_hedge(self, st: VenueState, slippage_bps: float | None = None) -> VenueState:
-        """Re-hedge a one-legged book with perp orders (bounded attempts); returns the fresh state."""
-        slip = (slippage_bps or self.cfg.costs.max_slippage_bps) / 1e4
+        """Re-hedge a one-legged book with perp orders (bounded attempts); returns the fresh state.
+
+        Works in base units (the gap spot_base + perp_size), so a stale price does not stop it (the limit then
+        uses the emergency slippage). Refused - and alerted as REPAIR_REFUSED - while the journal and the venue
+        disagree (POSITION_MISMATCH) or when the repair would exceed the exposure the journal measures; each
+        repair order is capped at max_order_usd (larger gaps take several slices) and obeys the position caps.
+        """
+        if self._mismatch or self.halt_kind == "POSITION_MISMATCH":
+            if hedge_repair(st, self.cfg.limits.hedge_tolerance_usd, self.sz_perp) is not None:
+                self.alerts.raise_("REPAIR_REFUSED", "journal and venue disagree: no repair order", st.ts_ms)
+            return st
+        bps = slippage_bps or self.cfg.costs.max_slippage_bps
+        if self._stale:
+            bps = max(bps, self.cfg.costs.emergency_slippage_bps)
+        slip = bps / 1e4
+        plan = f"repair-{uuid.uuid4().hex[:12]}"  # one economic intent: the gap measured now, in <= 3 orders
+        total: float | None = None
         for attempt in range(3):
             fix = hedge_repair(st, self.cfg.limits.hedge_tolerance_usd, self.sz_perp)
             if fix is None:
                 break
+            d = self.journal.derived_position()
+            measured = abs(d.spot_base + d.perp_size)  # the journal's own one-legged exposure [base]
+            if fix.size > measured + 10.0**-self.sz_perp:
+                self.alerts.raise_(
+                    "REPAIR_REFUSED",
+                    f"repair {fix.size} > one-legged exposure {measured:.6f} measured from the journal",
+                    st.ts_ms,
+                )
+                break
+            size = min(fix.size, math.floor(self.caps.max_order_usd / st.mark_px * 10**self.sz_perp)
+                       / 10**self.sz_perp)
+            if total is None:
+                total = fix.size
             if attempt == 0:
                 self.alerts.raise_(
                     "ONE_LEGGED",
-                    f"hedge gap {fix.gap:+.6f} (${fix.unhedged_usd:,.0f}): perp {fix.side} {fix.size}",
+                    f"hedge gap {fix.gap:+.6f} (${fix.unhedged_usd:,.0f}): perp {fix.side} {size}",
                     st.ts_ms,
                 )
             px = (
@@ -477,16 +687,17 @@ class Controller:
                 else st.mark_px * (1 - slip * (attempt + 1))
             )
             self.send_order(
-                "repair",
+                plan,
                 "hedge_repair",
                 "perp",
                 fix.side,
-                fix.size,
+                size,
                 px,
                 reduce_only=fix.side == "buy" and st.perp_size < 0,
+                plan_qty=total,
             )
             self.ingest()
-            st = self.venue.state()
+            st = self.read_state()
         return st
 
     def sweep_spot_usdc(self, st: VenueState, plan: str = "sweep") -> VenueState:
@@ -494,7 +705,7 @@ class Controller:
         idle = st.spot_usdc > max(self.cfg.limits.min_transfer_usd, 1.0)
         if idle and self.send_transfer(plan, st.spot_usdc, to_perp=True):
             self.ingest()
-            st = self.venue.state()
+            st = self.read_state()
         return st
 
     # ------------------------------------------------------------------ plans
@@ -526,13 +737,46 @@ class Controller:
         }
         self.recent_trades.appendleft(row)
         self.journal.append("trade", f"trade:{spot.cloid}", row, st.ts_ms)
-        new = not self.trade_log.exists()
-        self.trade_log.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.trade_log, "a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=TRADE_LOG_COLUMNS)
-            if new:
-                w.writeheader()
-            w.writerow(row)
+        self.sync_trade_log()
+
+    def _journal_plan(self, plan: str, side: str, st: VenueState, target_bps: float, fees_bps: float) -> None:
+        """Before a rebalance's first intent: what the trade log needs if the process dies mid-plan."""
+        self.journal.append("plan", f"plan:{plan}", {
+            "plan": plan, "side": side, "spot_mid": st.spot_mid, "mark_px": st.mark_px, "ts_ms": st.ts_ms,
+            "target_bps": target_bps, "fees_bps": fees_bps}, st.ts_ms)
+
+    def record_trades(self) -> int:
+        """Trade rows for rebalances a crash interrupted: every journaled plan whose spot leg filled and that has
+        no trade entry yet gets one (from the plan and the legs' journaled results). Then the CSV catches up.
+        Returns rows added."""
+        legs: dict[str, dict[str, LegResult]] = {}
+        for e in self.journal.entries("intent"):
+            p = e.payload
+            if p.get("kind") != "order" or p.get("leg") not in ("spot", "perp"):
+                continue
+            r = self.journal.get(f"result:{p['cloid']}")
+            if r is None:
+                continue
+            legs.setdefault(str(p["plan"]), {})[str(p["leg"])] = LegResult(
+                str(p["cloid"]), float(r.payload.get("filled", 0.0)), float(r.payload.get("avg_px", 0.0)),
+                str(r.payload.get("verdict")))
+        added = 0
+        for e in self.journal.entries("plan"):
+            p = e.payload
+            got = legs.get(str(p["plan"]), {})
+            spot = got.get("spot")
+            if spot is None or spot.filled <= 0 or self.journal.has(f"trade:{spot.cloid}"):
+                continue
+            ref = VenueState(int(p["ts_ms"]), float(p["spot_mid"]), float(p["mark_px"]), float(p["mark_px"]),
+                             0.0, 0.0, 0.0, 0.0, 1.0)
+            self._trade_row(ref, str(p["side"]), spot, got.get("perp"), float(p["target_bps"]), float(p["fees_bps"]))
+            added += 1
+        self.sync_trade_log()
+        return added
+
+    def sync_trade_log(self) -> int:
+        """Append to the CSV the journaled trades it lacks (exactly once per trade; see ``trade_log``)."""
+        return sync_trade_log(self.journal, self.trade_log)
 
     def _route_ok(self, plan: str, side: Side, base_size: float, st: VenueState) -> bool:
         """Aggregator spot route: quote + freshness + side cost check BEFORE any intent. A refusal is journaled
@@ -570,6 +814,7 @@ class Controller:
             size = math.floor(min(q / st.spot_mid, st.spot_base) * 10**self.sz_spot) / 10**self.sz_spot
             if size <= 0 or not self._route_ok(plan, "sell", size, st):
                 return
+            self._journal_plan(plan, "sell-basis", st, curves[0](size * st.spot_mid), fees)
             spot = self.send_order(plan, "spot", "spot", "sell", size, self._limit(st.spot_mid, "sell", slip))
             perp = None
             if spot.filled > 0:
@@ -578,7 +823,7 @@ class Controller:
                     plan, "perp", "perp", "buy", psize, self._limit(st.mark_px, "buy", slip), reduce_only=True
                 )
             self.ingest()
-            st2 = self.repair_hedge(self.venue.state(), slip)
+            st2 = self.repair_hedge(self.read_state(), slip)
             self.sweep_spot_usdc(st2, plan)
             self._trade_row(st, "sell-basis", spot, perp, curves[0](spot.filled * st.spot_mid), fees)
         elif d.action is Action.LOWER_COLLATERAL:
@@ -587,10 +832,11 @@ class Controller:
             q = min(q, max(withdrawable - 1.0, 0.0))
             if q < max(c.q_min_usd, 1.0) or not self._route_ok(plan, "buy", q / st.spot_mid, st):
                 return
+            self._journal_plan(plan, "buy-basis", st, curves[1](q), fees)
             if not self.send_transfer(plan, q, to_perp=False):
                 return
             self.ingest()
-            st1 = self.venue.state()
+            st1 = self.read_state()
             slip = c.max_slippage_bps
             px_cap = st1.spot_mid * (1 + slip / 1e4) * (1 + c.spot_fee_bps / 1e4 * 1.5)
             size = math.floor(st1.spot_usdc / px_cap * 10**self.sz_spot) / 10**self.sz_spot
@@ -606,70 +852,132 @@ class Controller:
                     self._limit(st1.mark_px, "sell", slip),
                 )
             self.ingest()
-            st2 = self.repair_hedge(self.venue.state(), slip)
+            st2 = self.repair_hedge(self.read_state(), slip)
             self.sweep_spot_usdc(st2, plan)
             self._trade_row(st1, "buy-basis", spot, perp, curves[1](spot.filled * st1.spot_mid), fees)
 
     def flatten(self, st: VenueState) -> None:
-        """Close both legs (kill switch with flatten_on_kill): sell all spot, buy back the short."""
+        """Close both legs (kill switch with flatten_on_kill): sell all spot, buy back the short, each in slices
+        of at most max_order_usd."""
         slip = self.cfg.costs.emergency_slippage_bps
         plan = f"flatten-{uuid.uuid4().hex[:8]}"
-        size = math.floor(st.spot_base * 10**self.sz_spot) / 10**self.sz_spot
-        if size > 0:
-            self.send_order(plan, "spot", "spot", "sell", size, self._limit(st.spot_mid, "sell", slip))
-        self.ingest()
-        st = self.venue.state()
-        if st.perp_size < 0:
-            self.send_order(
-                plan,
-                "perp",
-                "perp",
-                "buy",
-                round(-st.perp_size, self.sz_perp),
-                self._limit(st.mark_px, "buy", slip),
-                reduce_only=True,
+        for _ in range(50):
+            size = math.floor(min(st.spot_base, self.caps.max_order_usd / st.spot_mid) * 10**self.sz_spot)
+            size /= 10**self.sz_spot
+            if size <= 0:
+                break
+            r = self.send_order(plan, "spot", "spot", "sell", size, self._limit(st.spot_mid, "sell", slip))
+            self.ingest()
+            st = self.read_state()
+            if r.filled <= 0:
+                break
+        for _ in range(50):
+            size = round(min(-st.perp_size, self.caps.max_order_usd / st.mark_px), self.sz_perp)
+            if st.perp_size >= 0 or size <= 0:
+                break
+            r = self.send_order(
+                plan, "perp", "perp", "buy", size, self._limit(st.mark_px, "buy", slip), reduce_only=True
             )
-        self.ingest()
+            self.ingest()
+            st = self.read_state()
+            if r.filled <= 0:
+                break
         self.flattened = True
         self.alerts.raise_("FLATTENED", "kill switch: both legs closed", self._now())
 
     # ------------------------------------------------------------------ the loop
     def start(self) -> None:
-        """Connect -> genesis (first run) -> reconcile in-flight intents -> ingest -> check positions."""
-        st = self.venue.state()
-        self._ensure_genesis(st)
-        self.reconcile_intents()
-        self.ingest()
+        """Connect -> genesis (first run) -> reconcile in-flight intents -> ingest -> trade log catch-up.
+
+        A venue that is down, rate-limits, times out or refuses a read is retried with jittered exponential
+        backoff (alert VENUE_UNAVAILABLE each time) until it answers or SIGTERM arrives: a brief outage at
+        start-up never ends the process."""
+        self._restore_halt()
+        backoff = Backoff(0.5, 30.0)
+        while True:
+            try:
+                st = self.read_state()
+                self._ensure_genesis(st)
+                self.reconcile_intents()
+                self.ingest()
+                self.record_trades()
+                break
+            except (VenueUnavailable, VenueError) as e:
+                if self.stop_requested:
+                    raise
+                d = backoff.next_delay()
+                self.alerts.raise_("VENUE_UNAVAILABLE", f"start-up read failed ({e}); retry in {d:.1f}s", self._now())
+                self._wall_sleep(d)
         if self.kill_file.exists():
             self._halt("KILL_SWITCH", f"kill file {self.kill_file} present: no new risk")
+
+    def safe_cycle(self) -> dict[str, Any] | None:
+        """``cycle()`` with every read failure turned into an alert and a skipped cycle (None): transport
+        failures and 5xx/429 (VENUE_UNAVAILABLE), incomplete reads (STATE_UNKNOWN), refused reads (VENUE_ERROR).
+        Consecutive failures back off (jittered exponential, capped at the cadence)."""
+        try:
+            rec = self.cycle()
+        except VenueDataError as e:
+            self.alerts.raise_("STATE_UNKNOWN", f"cycle skipped: {e}", self._now())
+        except VenueUnavailable as e:
+            self.alerts.raise_("VENUE_UNAVAILABLE", f"cycle aborted: {e}", self._now())
+        except VenueError as e:
+            self.alerts.raise_("VENUE_ERROR", f"read refused, cycle skipped: {e}", self._now())
+        else:
+            self.read_failures = 0
+            self.backoff.reset()
+            return rec
+        self.read_failures += 1
+        self._wall_sleep(min(self.backoff.next_delay(), self.cfg.cadence_seconds))
+        return None
 
     def cycle(self) -> dict[str, Any]:
         """One observe -> decide -> act cycle; returns the cycle record (also journaled)."""
         now_wall = time.time()
+        self._check_ack()
         if self.kill_file.exists():
             self._halt("KILL_SWITCH", f"kill file {self.kill_file} present: no new risk")
-        st = self.venue.state()
+        st = self.read_state()
         stale_s = (self._now() - st.ts_ms) / 1000.0
-        stale = stale_s > self.cfg.limits.stale_after_seconds
+        stale = self._stale = stale_s > self.cfg.limits.stale_after_seconds
         if stale:
             self.alerts.raise_(
-                "STALE_DATA", f"prices {stale_s:.1f}s old > {self.cfg.limits.stale_after_seconds}s: no action", st.ts_ms
+                "STALE_DATA",
+                f"prices {stale_s:.1f}s old > {self.cfg.limits.stale_after_seconds}s: no new risk (repairs go on)",
+                st.ts_ms,
             )
         undecided = self.reconcile_intents(wait_budget_s=5.0)
         st, mism = self.check_positions()
+        self._mismatch = bool(mism)
         if mism:
             self._halt("POSITION_MISMATCH", f"journal vs venue differ: {mism}")
-        acted = not stale and undecided == 0
-        if acted:
+        safe = undecided == 0 and not mism
+        if safe:  # base-unit repairs need no fresh price: they run on stale data too
+            st = self.handle_external(st)
+        if undecided == 0:  # refused (REPAIR_REFUSED) while journal and venue disagree
             st = self.repair_hedge(st)
-        if self.tracker.update(st.unhedged_usd, self.cfg.limits.hedge_tolerance_usd, time.time()):
+        tol = self.cfg.limits.hedge_tolerance_usd
+        if self.tracker.update(st.unhedged_usd, tol, time.time(), st.ts_ms):
             self._halt(
                 "ONE_LEGGED_ESCALATION",
-                f"unhedged ${st.unhedged_usd:,.0f} for {self.tracker.worst_seconds:.1f}s exceeds the configured bound",
+                f"unhedged ${st.unhedged_usd:,.0f} for {self.tracker.cycles} cycle(s) / "
+                f"{self.tracker.seconds:.1f}s exceeds the configured bound",
             )
+        if self.tracker.timed_out and safe:
+            act = self.cfg.safety.one_legged_action
+            self._halt(
+                "ONE_LEGGED_TIMEOUT",
+                f"hedge still failing after {self.tracker.seconds:.0f}s / {self.tracker.cycles} cycles: {act}",
+                persist=not self.ack_required,
+            )
+            if act == "unwind":
+                st = self.unwind_spot(st, "timeout")
+                if st.unhedged_usd <= tol:
+                    self.tracker.update(st.unhedged_usd, tol, time.time(), st.ts_ms)
+        acted = not stale and safe
         if self.halted and self.cfg.safety.flatten_on_kill and not self.flattened and acted:
             self.flatten(st)
-            st = self.venue.state()
+            st = self.read_state()
         if acted and not self.flattened:
             st = self.sweep_spot_usdc(st)
         decision = None
@@ -700,7 +1008,7 @@ class Controller:
             if decision.action is not Action.NONE and not blocked:
                 maybe_crash("before_execute")
                 self.execute(decision, st, curves)
-                st = self.venue.state()
+                st = self.read_state()
         self.refresh_dead_man()
         self.cycles += 1
         rec = self.cycle_record(st, decision, now_wall)
@@ -752,21 +1060,26 @@ class Controller:
         }
 
     def run(self, max_cycles: int | None = None, advance: Callable[[float], None] | None = None) -> int:
-        """Start, then cycle until ``max_cycles``, SIGTERM or end of data. Returns cycles run."""
+        """Start, then cycle until ``max_cycles`` or SIGTERM. Returns cycles run. Read failures are alerted
+        and skipped (``safe_cycle``); the loop ends only on SIGTERM, ``max_cycles`` or the end of replay data."""
         self.start()
         n = 0
         while not self.stop_requested and (max_cycles is None or n < max_cycles):
-            try:
-                self.cycle()
-            except VenueUnavailable as e:
-                self.alerts.raise_("VENUE_UNAVAILABLE", f"cycle aborted: {e}", self._now())
+            self.safe_cycle()
             n += 1
             if self.stop_requested or (max_cycles is not None and n >= max_cycles):
                 break
             (advance or self._sleep)(self.cfg.cadence_seconds)
-        if self.halted and self.cfg.safety.flatten_on_kill and not self.flattened:
-            self.flatten(self.venue.state())
-        self.ingest()
+        for attempt in range(5):  # a last ingest so the journal holds every event (a failed read is retried)
+            try:
+                if self.halted and self.cfg.safety.flatten_on_kill and not self.flattened:
+                    self.flatten(self.read_state())
+                self.ingest()
+                break
+            except (VenueUnavailable, VenueError) as e:
+                why = f"final ingest failed ({e}); retry {attempt + 1}/5"
+                self.alerts.raise_("VENUE_UNAVAILABLE", why, self._now())
+                self._wall_sleep(self.backoff.next_delay())
         return n
 
     # ------------------------------------------------------------------ operating surface

@@ -13,11 +13,18 @@ Faults (``FaultPlan``), drawn per request or scripted in order: '5xx' (502, not 
 processed), 'timeout' (the response is delayed past the client's timeout; the request IS processed),
 'disconnect' (processed, then the connection is dropped without an answer), 'reject' (an order is refused).
 Partial fills and random rejects come from the simulated venue's own settings.
+Read faults (``/info`` only): 'read_4xx' (422, a refused read), 'missing_field' (the spot token's balance or
+the perp position is left out of spotClearinghouseState / clearinghouseState, as in a glitched read), and
+``down_first`` (the first N requests get 503: the venue down at start-up). The ``Date`` header of every
+response carries the venue's clock (the simulated one), which the adapter uses to measure clock skew.
+External fills (liquidation / ADL / manual, no cloid) are served with Hyperliquid's ``liquidation`` object or
+``dir = "Auto-Deleveraging"``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import random
 import threading
@@ -49,10 +56,30 @@ class FaultPlan:
     exchange_only: bool = False
     script: deque[str] = field(default_factory=deque)
     stale_ms: int = 0  # report book times this much in the past (stale-data guard tests)
+    read_4xx: float = 0.0  # probability that an /info read is refused with 422
+    missing_field: float = 0.0  # probability that a balance/position read leaves our entry out
+    down_first: int = 0  # the first N requests get 503 (venue down at start-up)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+        self._read_rng = random.Random(self.seed + 7919)
         self._lock = threading.Lock()
+        self._served = 0
+
+    def draw_read(self, info_type: str) -> str | None:
+        """Read faults for one /info request: 'down', 'read_4xx', 'missing_field' or None."""
+        with self._lock:
+            self._served += 1
+            if self._served <= self.down_first:
+                return "down"
+            u = self._read_rng.random()
+            if u < self.read_4xx and info_type not in ("meta", "spotMeta", "basisctlTime"):
+                return "read_4xx"
+            if info_type in ("spotClearinghouseState", "clearinghouseState") and self._read_rng.random() < (
+                self.missing_field
+            ):
+                return "missing_field"
+        return None
 
     def draw(self, is_exchange: bool) -> str | None:
         with self._lock:
@@ -137,6 +164,10 @@ class HLServer:
             def log_message(self, *args: Any) -> None:
                 return None
 
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                """The Date header on the venue's clock (the simulated one)."""
+                return email.utils.formatdate(server.venue.now_ms() / 1000.0, usegmt=True)
+
             def _send(self, code: int, body: Any) -> None:
                 raw = json.dumps(body).encode()
                 self.send_response(code)
@@ -159,6 +190,15 @@ class HLServer:
                     self._send(400, {"error": "invalid JSON"})
                     return
                 is_ex = self.path == "/exchange"
+                rfault = None if is_ex else server.faults.draw_read(str(body.get("type")))
+                if rfault:
+                    server.faults_injected[rfault] = server.faults_injected.get(rfault, 0) + 1
+                if rfault == "down":
+                    self._send(503, {"error": "injected: venue down"})
+                    return
+                if rfault == "read_4xx":
+                    self._send(422, {"error": "injected: read refused"})
+                    return
                 fault = server.faults.draw(is_ex)
                 if fault:
                     server.faults_injected[fault] = server.faults_injected.get(fault, 0) + 1
@@ -171,6 +211,8 @@ class HLServer:
                 try:
                     if self.path == "/info":
                         code, out = 200, server.info(body)
+                        if rfault == "missing_field":
+                            out = server.drop_own_entry(body["type"], out)
                     elif is_ex:
                         code, out = 200, server.exchange(body, reject=fault == "reject")
                     else:
@@ -192,7 +234,26 @@ class HLServer:
     def _coin(self, market: str) -> str:
         return self.venue.config.asset if market == "perp" else f"@{SPOT_PAIR_INDEX}"
 
+    def drop_own_entry(self, info_type: str, out: Any) -> Any:
+        """A glitched read: our spot token's balance / our perp position is left out of the answer."""
+        out = dict(out)
+        if info_type == "spotClearinghouseState":
+            out["balances"] = [b for b in out["balances"] if b["coin"] == "USDC"]
+        elif info_type == "clearinghouseState":
+            out["assetPositions"] = []
+        return out
+
     def _fill_json(self, f: Any) -> dict[str, Any]:
+        if not f.cloid:  # an external fill: liquidation / ADL / manual trade, no client order id
+            d: dict[str, Any] = {
+                "coin": self._coin(f.market), "px": _s(f.px), "sz": _s(f.size), "side": "B" if f.side == "buy" else "A",
+                "time": f.ts_ms, "fee": "0", "feeToken": "USDC", "tid": int(f.fill_id), "oid": 0, "crossed": True,
+                "hash": "0x" + "0" * 64, "closedPnl": "0", "startPosition": "0",
+                "dir": "Auto-Deleveraging" if f.external == "adl" else "Close Short",
+            }
+            if f.external == "liquidation":
+                d["liquidation"] = {"liquidatedUser": self.account, "markPx": _s(f.px), "method": "market"}
+            return d
         return {
             "coin": self._coin(f.market),
             "px": _s(f.px),

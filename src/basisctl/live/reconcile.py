@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from basisctl.live.guards import UnhedgedTracker  # noqa: F401  (re-exported; it lives in guards)
 from basisctl.live.venue import Fill, OrderState, OrderStatus, Side, Transfer, VenueState
 
 
@@ -140,26 +141,3 @@ def hedge_repair(state: VenueState, tolerance_usd: float, sz_decimals: int) -> H
         return None
     # long delta (gap > 0): sell more perp; short delta: buy perp back
     return HedgeRepair("sell" if gap > 0 else "buy", size, gap, usd)
-
-
-@dataclass
-class UnhedgedTracker:
-    """Tracks how long and how much the book has been one-legged [s, USD] against configured bounds."""
-
-    max_seconds: float
-    max_usd: float
-    since_wall: float | None = None
-    worst_usd: float = 0.0
-    worst_seconds: float = 0.0
-
-    def update(self, unhedged_usd: float, tolerance_usd: float, wall_s: float) -> bool:
-        """Record one observation; True when a bound is breached (escalate)."""
-        if unhedged_usd <= tolerance_usd:
-            self.since_wall = None
-            return False
-        if self.since_wall is None:
-            self.since_wall = wall_s
-        dur = wall_s - self.since_wall
-        self.worst_usd = max(self.worst_usd, unhedged_usd)
-        self.worst_seconds = max(self.worst_seconds, dur)
-        return dur > self.max_seconds or unhedged_usd > self.max_usd

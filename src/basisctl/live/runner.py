@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 
@@ -12,15 +15,20 @@ from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, user_s
 from basisctl.calibration.volatility import realised_vol
 from basisctl.data import locator
 from basisctl.errors import BasisctlError
-from basisctl.live.config import ControllerConfig
+from basisctl.live.backoff import Backoff
+from basisctl.live.config import ConfigError, ControllerConfig
 from basisctl.live.controller import Controller
 from basisctl.live.journal import Journal
+from basisctl.live.lock import JournalLock
 from basisctl.live.sim_venue import PriceReplay, SimVenue
-from basisctl.live.venue import Venue
+from basisctl.live.venue import Venue, VenueUnavailable
 from basisctl.model.bands import alpha_lower, alpha_upper
 from basisctl.model.margin import theta_f_for
 from basisctl.model.policy import BandPolicy
 from basisctl.model.static import solve_alpha_risk
+
+T = TypeVar("T")
+_HELD: dict[str, JournalLock] = {}  # journal locks this process holds (re-entrant within one process)
 
 
 def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float) -> tuple[BandPolicy, dict[str, Any]]:
@@ -100,10 +108,73 @@ class Built:
     venue: Venue
     journal: Journal
     advance: Any  # Callable[[float], None] | None: sim clock stepper in paper mode
+    lock: JournalLock | None = None
+
+
+def lock_journal(cfg: ControllerConfig) -> JournalLock:
+    """The OS-level exclusive lock on the config's journal, held until the process ends (JournalLocked names
+    the holder's PID when another process has it)."""
+    key = str(cfg.resolve(cfg.journal).resolve())
+    if key not in _HELD:
+        _HELD[key] = JournalLock(key).acquire()
+    return _HELD[key]
+
+
+def check_paths(cfg: ControllerConfig) -> None:
+    """Files the controller writes must not be folders (one line naming the key, not a traceback)."""
+    for key, rel in (("journal", cfg.journal), ("trade_log", cfg.trade_log), ("sim.state_file", cfg.sim.state_file),
+                     ("safety.alert_log", cfg.safety.alert_log)):
+        p = cfg.resolve(rel)
+        if p.is_dir():
+            raise ConfigError(f"config field '{key}': {p} is a directory; expected a file path")
+
+
+#: config sections a journal is bound to: changing them on resume would silently be ignored (the simulated
+#: venue keeps its own copy) or point an old journal at another account/market
+BOUND_SECTIONS = ("sim", "venue")
+
+
+def check_config_binding(cfg: ControllerConfig, journal: Journal, force: bool = False) -> None:
+    """Refuse (ConfigError naming each changed key) a [sim] or [venue] section that differs from the one the
+    journal was started with, unless ``force`` (then a warning and the new sections are recorded)."""
+    now = {k: getattr(cfg, k).model_dump(mode="json") for k in BOUND_SECTIONS}
+    last = journal.entries("config", limit=1, newest_first=True)
+    if not last:
+        journal.append("config", "config:first", now, int(time.time() * 1000))
+        return
+    old = last[0].payload
+    changed = [f"{sec}.{k}: {old.get(sec, {}).get(k)!r} -> {v!r}" for sec in BOUND_SECTIONS
+               for k, v in now[sec].items() if old.get(sec, {}).get(k) != v]
+    if not changed:
+        return
+    if not force:
+        raise ConfigError(
+            f"config field(s) changed since journal {journal.path} was started: {'; '.join(changed)}; "
+            "refusing to resume (restore them, or pass --force-config to accept the change)"
+        )
+    print(f"warning: --force-config: resuming with changed {'; '.join(changed)}", file=sys.stderr)
+    journal.append("config", f"config:{int(time.time() * 1e6)}", now, int(time.time() * 1000))
+
+
+def with_backoff(fn: Callable[[], T], what: str, sleep: Callable[[float], None] = time.sleep) -> T:
+    """Call ``fn`` until it stops raising VenueUnavailable, waiting with jittered exponential backoff and one
+    ``warning:`` line per retry on stderr."""
+    b = Backoff(0.5, 30.0)
+    while True:
+        try:
+            return fn()
+        except VenueUnavailable as e:
+            d = b.next_delay()
+            print(f"warning: {what}: venue unavailable ({e}); retrying in {d:.1f}s", file=sys.stderr, flush=True)
+            sleep(d)
 
 
 def build(
-    cfg: ControllerConfig, live: bool = False, venue: Venue | None = None, spot_settlement: Any = None
+    cfg: ControllerConfig,
+    live: bool = False,
+    venue: Venue | None = None,
+    spot_settlement: Any = None,
+    force_config: bool = False,
 ) -> Built:
     """Create the controller for ``cfg``. ``live`` must be requested explicitly AND the config must be live.
 
@@ -119,7 +190,15 @@ def build(
         from basisctl.live.venues.aggregator.build import require_live_settlement
 
         require_live_settlement(cfg, live, spot_settlement)
+    check_paths(cfg)
+    if venue is None and cfg.venue.kind == "hyperliquid":  # keys first: no journal for a start that cannot sign
+        from basisctl.live.venues.hyperliquid.keys import load_signer
+
+        v = cfg.venue
+        load_signer(v.secret_env, cfg.resolve(v.keystore) if v.keystore else None, v.keystore_password_env)
+    lock = lock_journal(cfg)
     journal = Journal(cfg.resolve(cfg.journal))
+    check_config_binding(cfg, journal, force_config)
     advance = None
     if venue is None and cfg.venue.kind == "sim":
         replay = PriceReplay(cfg.venue.asset)
@@ -138,9 +217,11 @@ def build(
     elif venue is None:
         from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
 
-        venue = HyperliquidVenue.from_config(cfg)
+        hv = with_backoff(lambda: HyperliquidVenue.from_config(cfg), "start-up (venue metadata)")
+        venue = hv
         asof = pd.Timestamp(cfg.band.asof) if cfg.band.asof else pd.Timestamp.now(tz="UTC")
-        policy, info = calibrate_band(cfg, asof, venue.state().equity)
+        equity = with_backoff(lambda: hv.state().perp_cash, "start-up (account state)")  # perp cash: always read
+        policy, info = calibrate_band(cfg, asof, max(equity, 1.0))
     else:
         asof = pd.Timestamp(cfg.band.asof) if cfg.band.asof else pd.Timestamp(cfg.sim.start)
         policy, info = calibrate_band(cfg, asof, cfg.sim.capital_usd)
@@ -153,4 +234,4 @@ def build(
     if getattr(venue, "nonce_source", "absent") is None:
         venue.nonce_source = journal.next_nonce  # type: ignore[attr-defined]  # one monotonic nonce stream
     ctl = Controller(cfg, venue, journal, policy, info, sleep=advance)
-    return Built(ctl, venue, journal, advance)
+    return Built(ctl, venue, journal, advance, lock)

@@ -14,6 +14,14 @@
   keeps its truth (orders by cloid, fills by trade id, transfers by nonce). Duplicate cloids/nonces are
   refused and counted - the chaos suite reads those counts.
 
+Unbounded runs: with ``continue_prices`` the replay continues past its last bar with a seeded random walk
+(hourly log returns N(0, sigma_h^2), sigma_h the realised hourly vol of the replay's last 30 days; funding
+rates bootstrapped from the same window). Every process that opens the venue derives the same continuation
+from the seed, so the chaos suite can run for any number of kills.
+
+External position changes (``external_fill``): a venue liquidation, auto-deleveraging or a manual trade on the
+exchange UI - a fill with no client order id, marked with its cause - for the controller's detection tests.
+
 Clock: ``manual`` (paper replay; time advances only through :meth:`SimVenue.advance`) or ``wall``
 (sim time = start + wall elapsed x speed, shared by every process that opens the file).
 """
@@ -77,6 +85,7 @@ class SimConfig:
     reject_prob: float = 0.0
     hedge_tolerance_usd: float = 50.0  # for the venue-side unhedged statistics
     seed: int = 0
+    continue_prices: bool = False  # seeded continuation past the end of the replay (unbounded runs)
 
 
 def _ms(ts: pd.Series) -> np.ndarray:
@@ -100,7 +109,42 @@ class PriceReplay:
         self.start_ms = int(self.open_ms[0])
         self.end_ms = int(self.open_ms[-1] + HOUR_MS)
 
+    #: continuation chunk [hourly bars]
+    CHUNK = 720
+
+    def enable_continuation(self, seed: int) -> None:
+        """Continue past the last bar with a seeded random walk (see the module docstring)."""
+        self._cont_seed = seed
+        k = max(len(self.close) - 720, 0)
+        r = np.diff(np.log(self.close[k:]))
+        self._sigma_h = float(np.std(r)) if len(r) > 2 else 0.005
+        tail = self.f_rate[self.f_ms >= self.f_ms[-1] - 30 * 24 * HOUR_MS]
+        self._rate_pool = tail if len(tail) else np.array([0.0])
+        self._chunks = 0
+
+    def _extend_to(self, t_ms: int) -> None:
+        seed = getattr(self, "_cont_seed", None)
+        if seed is None:
+            return
+        while t_ms >= self.end_ms - HOUR_MS:  # keep one bar of slack so mid(t) never needs the next chunk
+            rng = np.random.default_rng([int(seed), self._chunks])
+            self._chunks += 1
+            n = self.CHUNK
+            z = rng.standard_normal(n)
+            closes = self.close[-1] * np.exp(np.cumsum(self._sigma_h * z))
+            opens = np.concatenate([[self.close[-1]], closes[:-1]])
+            t0 = int(self.open_ms[-1]) + HOUR_MS
+            self.open_ms = np.concatenate([self.open_ms, t0 + HOUR_MS * np.arange(n, dtype=np.int64)])
+            self.open = np.concatenate([self.open, opens])
+            self.close = np.concatenate([self.close, closes])
+            self.end_ms = int(self.open_ms[-1] + HOUR_MS)
+            f0 = int(self.f_ms[-1]) + HOUR_MS
+            nf = max((self.end_ms - f0) // HOUR_MS + 1, 0)
+            self.f_ms = np.concatenate([self.f_ms, f0 + HOUR_MS * np.arange(nf, dtype=np.int64)])
+            self.f_rate = np.concatenate([self.f_rate, rng.choice(self._rate_pool, size=nf)])
+
     def mid(self, t_ms: int) -> float:
+        self._extend_to(t_ms)
         if t_ms < self.start_ms or t_ms >= self.end_ms:
             raise DataCoverageError(
                 f"replay has prices from {pd.Timestamp(self.start_ms, unit='ms', tz='UTC')} to "
@@ -112,11 +156,13 @@ class PriceReplay:
 
     def settlements(self, after_ms: int, upto_ms: int) -> list[tuple[int, float]]:
         """Funding settlements with after_ms < ts <= upto_ms: [(ts_ms, rate per interval)]."""
+        self._extend_to(upto_ms)
         lo = int(np.searchsorted(self.f_ms, after_ms, side="right"))
         hi = int(np.searchsorted(self.f_ms, upto_ms, side="right"))
         return [(int(self.f_ms[k]), float(self.f_rate[k])) for k in range(lo, hi)]
 
     def rate_at(self, t_ms: int) -> float:
+        self._extend_to(t_ms)
         i = int(np.searchsorted(self.f_ms, t_ms, side="right") - 1)
         return float(self.f_rate[max(i, 0)])
 
@@ -134,6 +180,7 @@ CREATE TABLE IF NOT EXISTS transfers(nonce INTEGER PRIMARY KEY, amount REAL, to_
 CREATE TABLE IF NOT EXISTS transfer_requests(seq INTEGER PRIMARY KEY AUTOINCREMENT, nonce INTEGER,
   ts_ms INTEGER, outcome TEXT);
 CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER, kind TEXT, detail TEXT);
+CREATE TABLE IF NOT EXISTS fill_causes(tid INTEGER PRIMARY KEY, cause TEXT NOT NULL);
 """
 
 
@@ -156,9 +203,12 @@ class SimVenue:
                 self._put("config", json.dumps(asdict(cfg)))
                 self._init_state(cfg, replay)
             else:
-                cfg = SimConfig(**json.loads(row[0]))
+                known = {f for f in SimConfig.__dataclass_fields__}
+                cfg = SimConfig(**{k: v for k, v in json.loads(row[0]).items() if k in known})
         self.config = cfg
         self.replay = replay or PriceReplay(cfg.asset)
+        if cfg.continue_prices:
+            self.replay.enable_continuation(cfg.seed)
         self._theta = 1.0 / (2.0 * cfg.max_leverage)
 
     # ------------------------------------------------------------------ plumbing
@@ -245,6 +295,13 @@ class SimVenue:
         gap_usd = abs(self._f("spot_base") + self._f("perp_size")) * spot_mid
         since = self._get("unhedged_since_wall")
         wall = time.time()
+        # unhedged notional x time [USD s]: the previous gap held since the previous observation
+        last_wall, last_gap = float(self._get("track_wall", "0") or 0.0), float(self._get("track_gap_usd", "0"))
+        if last_wall and last_gap > self.config.hedge_tolerance_usd:
+            acc = float(self._get("unhedged_usd_seconds", "0")) + last_gap * max(wall - last_wall, 0.0)
+            self._put("unhedged_usd_seconds", acc)
+        self._put("track_wall", repr(wall))
+        self._put("track_gap_usd", gap_usd)
         if gap_usd > self.config.hedge_tolerance_usd:
             self._put("max_unhedged_usd", max(self._f("max_unhedged_usd"), gap_usd))
             if not since:
@@ -410,10 +467,37 @@ class SimVenue:
     def fills(self, since_ms: int = 0) -> list[Fill]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT tid, cloid, market, side, size, px, fee, ts_ms FROM fills WHERE ts_ms >= ? ORDER BY tid",
+                "SELECT f.tid, f.cloid, f.market, f.side, f.size, f.px, f.fee, f.ts_ms, COALESCE(c.cause, '') "
+                "FROM fills f LEFT JOIN fill_causes c ON c.tid = f.tid WHERE f.ts_ms >= ? ORDER BY f.tid",
                 (since_ms,),
             ).fetchall()
-        return [Fill(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+        return [Fill(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], 0.0, r[8]) for r in rows]
+
+    def external_fill(self, market: Market, side: str, size: float, cause: str = "liquidation") -> Fill:
+        """A position change no client order explains (venue liquidation, 'adl', or a 'manual' UI trade): one
+        fill at mid with no cloid, marked with ``cause``. Liquidations and ADL carry no fee here."""
+        with self._lock, self._tx():
+            now = self.now_ms()
+            self._settle(now)
+            spot_mid, perp_mid = self._mids(now)
+            px = spot_mid if market == "spot" else perp_mid
+            size = round(size, self.config.sz_decimals)
+            sgn = 1.0 if side == "buy" else -1.0
+            sb, su, ps, pc = self._balances()
+            if market == "spot":
+                self._put("spot_base", sb + sgn * size)
+                self._put("spot_usdc", su - sgn * size * px)
+            else:
+                self._put("perp_size", ps + sgn * size)
+                self._put("perp_cash", pc - sgn * size * px)
+            tid = int(self._db.execute("SELECT COALESCE(MAX(tid), 0) + 1 FROM fills").fetchone()[0])
+            self._db.execute("INSERT INTO fills VALUES(?,?,?,?,?,?,?,?,?)",
+                             (tid, 0, "", market, side, size, px, 0.0, now))
+            self._db.execute("INSERT INTO fill_causes VALUES(?,?)", (tid, cause))
+            self._db.execute("INSERT INTO events(ts_ms, kind, detail) VALUES(?,?,?)",
+                             (now, f"external:{cause}", json.dumps({"tid": tid, "market": market, "size": size})))
+            self._track_hedge(now)
+        return Fill(str(tid), "", market, side, size, px, 0.0, now, 0.0, cause)  # type: ignore[arg-type]
 
     def funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
         with self._lock:
@@ -479,6 +563,7 @@ class SimVenue:
             n_orders = self._db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
             n_fills = self._db.execute("SELECT COUNT(*) FROM fills").fetchone()[0]
             liq = self._db.execute("SELECT COUNT(*) FROM events WHERE kind='liquidation'").fetchone()[0]
+            ext = self._db.execute("SELECT COUNT(*) FROM fill_causes").fetchone()[0]
             return {
                 "duplicate_order_requests": int(dup_orders),
                 "duplicate_transfer_requests": int(dup_tr),
@@ -487,6 +572,8 @@ class SimVenue:
                 "liquidations": int(liq),
                 "max_unhedged_usd": self._f("max_unhedged_usd"),
                 "max_unhedged_seconds": self._f("max_unhedged_seconds"),
+                "unhedged_usd_seconds": float(self._get("unhedged_usd_seconds", "0")),
+                "external_fills": int(ext),
             }
 
     def close(self) -> None:

@@ -164,6 +164,7 @@ class Fill:
     fee_usd: float
     ts_ms: int
     fee_base: float = 0.0
+    external: str = ""  # venue-side cause of a fill we did not order: 'liquidation', 'adl', 'manual' or ''
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import math
+import random
 import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from basisctl.live.config import ControllerConfig
+from basisctl.live.guards import VenueDataError
 from basisctl.live.venue import (
     BookSide,
     Fill,
@@ -87,6 +90,27 @@ def round_px(px: float, sz_decimals: int, spot: bool) -> float:
     return round(sig, (8 if spot else 6) - sz_decimals)
 
 
+def fill_cause(f: dict[str, Any]) -> str:
+    """Why a fill happened without an order of ours: 'liquidation' when the fill carries Hyperliquid's
+    ``liquidation`` object ({liquidatedUser, markPx, method: 'market' | 'backstop'}), 'adl' for
+    dir = 'Auto-Deleveraging'; '' for an ordinary fill (docs/operations.md, "External position changes")."""
+    if f.get("liquidation"):
+        return "liquidation"
+    if "auto-deleveraging" in str(f.get("dir", "")).lower():
+        return "adl"
+    return ""
+
+
+def _num(x: Any) -> float:
+    """A venue number (string or number); anything else (None, '', non-finite) is malformed."""
+    if isinstance(x, bool) or x is None:
+        raise TypeError(f"expected a number, got {x!r}")
+    v = float(x)
+    if not math.isfinite(v):
+        raise ValueError(f"non-finite number {x!r}")
+    return v
+
+
 def wire(x: float) -> str:
     """Decimal string without trailing zeros (the form Hyperliquid hashes)."""
     s = f"{x:.8f}".rstrip("0").rstrip(".")
@@ -109,6 +133,7 @@ class HyperliquidVenue:
         transport: httpx.BaseTransport | None = None,
         clock: str = "local",
         nonce_source: Callable[[], int] | None = None,
+        local_clock: Callable[[], float] = time.time,
     ):
         self.base_url = base_url.rstrip("/")
         self.account = account
@@ -122,6 +147,9 @@ class HyperliquidVenue:
         self._last_nonce = 0
         self.nonce_source = nonce_source
         self.counters = {"retries": 0, "http_5xx": 0, "http_429": 0, "timeouts": 0}
+        self.local_clock = local_clock  # [s since epoch]; injectable to test clock skew
+        self._offset_ms: float | None = None  # venue clock - local clock, from the HTTP Date header [ms]
+        self._rng = random.Random()
         self.perp_coin = perp_coin
         self._load_meta(perp_coin, spot_coin)
 
@@ -155,6 +183,7 @@ class HyperliquidVenue:
         last: Exception | None = None
         for k in range(attempts):
             self.budget.take(weight)
+            t_sent = self.local_clock()
             try:
                 r = self.http.post(path, json=body)
             except httpx.TimeoutException as e:
@@ -163,6 +192,7 @@ class HyperliquidVenue:
             except httpx.TransportError as e:
                 last = e
             else:
+                self._note_date(r, t_sent)
                 if r.status_code == 429:
                     self.counters["http_429"] += 1
                     self.budget.tokens = 0.0  # back off: the venue says we are over budget
@@ -176,8 +206,25 @@ class HyperliquidVenue:
                     return r.json()
             if k + 1 < attempts:
                 self.counters["retries"] += 1
-                time.sleep(min(0.05 * 2**k, 1.0))
+                time.sleep(min(0.1 * 2**k, 2.0) * self._rng.uniform(0.5, 1.0))  # jittered exponential
         raise VenueUnavailable(f"{path} {body.get('type') or body.get('action', {}).get('type')}: {last}")
+
+    def _note_date(self, r: httpx.Response, t_sent: float) -> None:
+        """Venue clock offset from the response's ``Date`` header (1 s resolution; taken at the middle of the
+        round trip, +0.5 s for the truncated fraction) [ms]."""
+        d = r.headers.get("date")
+        if not d:
+            return
+        try:
+            venue_s = parsedate_to_datetime(d).timestamp() + 0.5
+        except (TypeError, ValueError):
+            return
+        local_s = 0.5 * (t_sent + self.local_clock())
+        self._offset_ms = (venue_s - local_s) * 1000.0
+
+    def clock_offset_ms(self) -> float | None:
+        """Venue clock minus local clock [ms] (None before the first response or on a simulated clock)."""
+        return None if self.clock == "server" else self._offset_ms
 
     def info(self, body: dict[str, Any]) -> Any:
         """A read (retried on timeouts, disconnects, 5xx and 429)."""
@@ -231,39 +278,57 @@ class HyperliquidVenue:
 
     # ------------------------------------------------------------------ protocol: reads
     def now_ms(self) -> int:
+        """Venue time [ms]: the local clock corrected by the measured offset (order expiry and staleness are
+        computed on it, so a skewed local clock neither fakes stale data nor sends pre-expired orders)."""
         if self.clock == "server":
             return int(self.info({"type": "basisctlTime"})["time"])
-        return int(time.time() * 1000)
+        return int(self.local_clock() * 1000 + (self._offset_ms or 0.0))
 
     def state(self) -> VenueState:
+        """One observation. A missing or malformed field is UNKNOWN, never zero: a malformed response raises
+        VenueDataError; a balance or position absent from a well-formed list is NaN, and the controller takes
+        it as zero only when its journal says it holds none (``guards.resolve_unknowns``)."""
         ch = self.info({"type": "clearinghouseState", "user": self.account})
         sp = self.info({"type": "spotClearinghouseState", "user": self.account})
         mctx = self.info({"type": "metaAndAssetCtxs"})
         book = self.info({"type": "l2Book", "coin": self.spot_coin})
-        ctx = mctx[1][self.perp_asset]
-        mark, oracle = float(ctx["markPx"]), float(ctx["oraclePx"])
-        szi, pos_value = 0.0, 0.0
-        for ap in ch.get("assetPositions", []):
-            if ap["position"]["coin"] == self.perp_coin:
-                szi = float(ap["position"]["szi"])
-                pos_value = float(ap["position"]["positionValue"])  # |szi| x mark, same snapshot as accountValue
-        av = float(ch["marginSummary"]["accountValue"])
-        bal = {b["coin"]: float(b["total"]) for b in sp.get("balances", [])}
-        bids, asks = book["levels"]
+        try:
+            ctx = mctx[1][self.perp_asset]
+            mark, oracle = _num(ctx["markPx"]), _num(ctx["oraclePx"])
+            szi, pos_value = math.nan, math.nan
+            positions = ch["assetPositions"]
+            if not isinstance(positions, list):
+                raise TypeError("assetPositions is not a list")
+            for ap in positions:
+                if ap["position"]["coin"] == self.perp_coin:
+                    szi = _num(ap["position"]["szi"])
+                    pos_value = _num(ap["position"]["positionValue"])  # |szi| x mark, same snapshot as accountValue
+            av = _num(ch["marginSummary"]["accountValue"])
+            balances = sp["balances"]
+            if not isinstance(balances, list):
+                raise TypeError("balances is not a list")
+            bal = {str(b["coin"]): _num(b["total"]) for b in balances}
+            bids, asks = book["levels"]
+            ts = int(book["time"])
+            funding = _num(ctx.get("funding", 0.0))
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            raise VenueDataError(f"malformed venue state ({type(e).__name__}: {e})") from None
         if not bids or not asks:
             raise VenueUnavailable(f"empty spot book for {self.spot_coin}")
         spot_mid = 0.5 * (float(bids[0]["px"]) + float(asks[0]["px"]))
+        # no position entry: perp_size unknown (NaN), flat if the journal agrees - then account value = cash
+        perp_cash = av - math.copysign(pos_value, szi) if math.isfinite(szi) else av
         return VenueState(
-            ts_ms=int(book["time"]),
+            ts_ms=ts,
             spot_mid=spot_mid,
             mark_px=mark,
             oracle_px=oracle,
-            spot_base=bal.get(self.spot_token, 0.0),
-            spot_usdc=bal.get("USDC", 0.0),
+            spot_base=bal.get(self.spot_token, math.nan),
+            spot_usdc=bal.get("USDC", math.nan),
             perp_size=szi,
-            perp_cash=av - math.copysign(pos_value, szi),
+            perp_cash=perp_cash,
             max_leverage=self.max_leverage,
-            funding_rate=float(ctx.get("funding", 0.0)),
+            funding_rate=funding,
         )
 
     def book(self, market: Market, depth: int = 20) -> tuple[BookSide, BookSide]:
@@ -331,6 +396,7 @@ class HyperliquidVenue:
                 0.0 if in_base else fee,
                 int(f["time"]),
                 fee if in_base else 0.0,
+                fill_cause(f),
             )
         return list(out.values())
 
