@@ -172,10 +172,7 @@ def test_newest_first_paging_values_and_intervals(cls: Any, server: Any) -> None
     np.testing.assert_array_equal(df["interval_hours"].to_numpy()[1:], gaps_h)
 
 
-@pytest.mark.xfail(strict=True, reason="one missing settlement in an hourly Bybit/OKX series makes the whole "
-                                       "download fail: the client writes interval_hours = observed gap (2 h) and its "
-                                       "own validator then refuses 'row 100 ... got 2'; README: gaps are not turned "
-                                       "into long intervals")
+# fixed: interval = observed gap capped at the local cadence (missing settlements keep their neighbours')
 @pytest.mark.parametrize("cls,server", [(BybitFunding, _bybit_server), (OkxFunding, _okx_server)])
 def test_missing_settlement_does_not_break_the_download(cls: Any, server: Any) -> None:
     rows = _hourly(30, drop=(100,))
@@ -186,8 +183,7 @@ def test_missing_settlement_does_not_break_the_download(cls: Any, server: Any) -
     assert set(df["interval_hours"]) == {1.0}
 
 
-@pytest.mark.xfail(strict=True, reason="Bybit schema drift (oldest-first pages) silently truncates the history: "
-                                       "200 of 720 hourly rows come back, no error")
+# fixed: Bybit/OKX pages not newest-first are refused naming the request URL
 def test_bybit_ascending_pages_are_detected() -> None:
     rows = _hourly(30)
     with json_get_server(_bybit_server(rows, ascending=True)) as url:
@@ -199,8 +195,7 @@ def test_bybit_ascending_pages_are_detected() -> None:
     assert len(df) == len(rows)
 
 
-@pytest.mark.xfail(strict=True, reason="two rows for one settlement with different rates are resolved silently "
-                                       "(one value kept), instead of an error naming the timestamp")
+# fixed: conflicting duplicate settlements raise naming the settlement time and URL
 def test_bybit_conflicting_duplicate_settlement_is_refused() -> None:
     rows = _hourly(2)
 
