@@ -44,14 +44,12 @@ def test_bybit_btc_theta_inside_tiers_matches_docs(notional_usd: float, mmr: flo
     assert theta_f_for("bybit", "BTC", notional_usd=notional_usd)[0] == pytest.approx(mmr, abs=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="Bybit tier bounds are inclusive ('risk limit' = max position value of the "
-                                       "tier, docs: '<= 2.0 M USDT 100x, MMR 0.5 %'); exactly 2.0M gets tier 2")
+# fixed: Bybit risk limits are inclusive upper bounds (exactly 2.0M is tier 1)
 def test_bybit_btc_theta_at_tier_bound_is_tier_1() -> None:
     assert theta_f_for("bybit", "BTC", notional_usd=2_000_000.0) == (0.005, 100.0)
 
 
-@pytest.mark.xfail(strict=True, reason="above the last tabulated Bybit tier (3.8M USDT) theta_F silently stays at "
-                                       "0.67 % for any size (100M, 1e9); must fail closed like missing assets do")
+# fixed: beyond the last Bybit tier (3.8M USDT) theta_f_for raises naming the size and limit
 def test_bybit_btc_theta_beyond_table_fails_closed() -> None:
     with pytest.raises(Exception, match=r"(?i)tier|theta|l-max|notional"):
         theta_f_for("bybit", "BTC", notional_usd=100_000_000.0)
@@ -64,9 +62,7 @@ def test_theta_base_tier_hand_computed(venue: str, asset: str, theta: float) -> 
     assert theta_f_for(venue, asset, notional_usd=1e5)[0] == pytest.approx(theta, rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="theta_f_for('hyperliquid', 'BTC', notional_usd=2e8) ignores the notional "
-                                       "(40x, 1.25 %) although docs/model.md says BTC is 20x above $150M; the size "
-                                       "only counts when tiers= is passed by hand")
+# fixed: a Hyperliquid notional reads the size tiers of the data dir's margin table
 def test_hyperliquid_btc_theta_uses_notional_tier() -> None:
     assert theta_f_for("hyperliquid", "BTC", notional_usd=2e8)[0] == pytest.approx(1 / (2 * 20), rel=1e-12)
 
