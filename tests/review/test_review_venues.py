@@ -224,15 +224,12 @@ def _data_dir_with(tmp_path: Path, venues: tuple[str, ...]) -> Path:
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="a one-asset one-venue book (backtest-portfolio) is not `basisctl backtest` "
-                                       "for the same window and venue: the portfolio calibrates alpha_U's kappa on "
-                                       "the position's venue, backtest on Binance (no option to match); BTC HL "
-                                       "2025-03-10..2026-03-10: 7.54 % vs 7.33 %, 8 vs 4 rebalances")
+# fixed: backtest --kappa-venue; both state the kappa venue; same venue -> identical metrics
 def test_one_asset_one_venue_book_equals_cli_backtest(tmp_path: Path) -> None:
     env = {"BASISCTL_DATA_DIR": str(_data_dir_with(tmp_path, ("hyperliquid", "binance")))}
     win = ["--from", "2025-03-10", "--to", "2026-03-10"]
     single = _cli("backtest", "--asset", "BTC", *win, "--venue", "hyperliquid", "--funding-venue", "hyperliquid",
-                  "--json", env=env)
+                  "--kappa-venue", "hyperliquid", "--json", env=env)
     assert single.returncode == 0, single.stderr
     (tmp_path / "data" / "funding" / "binance").unlink()  # only Hyperliquid left for the book
     book = _cli("backtest-portfolio", "--assets", "BTC", *win, "--rebalance", "none", "--max-venue-share", "1",
@@ -240,7 +237,11 @@ def test_one_asset_one_venue_book_equals_cli_backtest(tmp_path: Path) -> None:
     assert book.returncode == 0, book.stderr
     b = json.loads(book.stdout)
     assert [p["venue"] for p in b["positions"]] == ["hyperliquid"]
-    assert b["positions"][0]["metrics"]["acc_return"] == json.loads(single.stdout)["acc_return"]
+    s = json.loads(single.stdout)
+    assert s["kappa_venue"] == "hyperliquid" and b["positions"][0]["kappa_venue"] == "hyperliquid"
+    for key in ("acc_return", "apy", "rebalances"):
+        assert b["positions"][0]["metrics"][key] == s[key], key
+    assert b["books"][0]["acc_return"] == s["acc_return"]
 
 
 @pytest.mark.needs_data

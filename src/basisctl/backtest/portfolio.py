@@ -140,8 +140,8 @@ class _Segment:
         return float(fr["spot_qty"].iloc[-1] * fr["spot_close"].iloc[-1]) * paper_cost_bps(self.asset) * 1e-4
 
     def public(self) -> dict[str, object]:
-        return {"asset": self.asset, "venue": self.venue, "start": self.start, "end": self.end,
-                "capital_usd": self.capital_usd, "metrics": self.result.metrics()}
+        return {"asset": self.asset, "venue": self.venue, "kappa_venue": self.venue, "start": self.start,
+                "end": self.end, "capital_usd": self.capital_usd, "metrics": self.result.metrics()}
 
 
 def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end: pd.Timestamp, *,

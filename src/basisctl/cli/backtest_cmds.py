@@ -43,7 +43,7 @@ def build_backtest(
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
     l_max: float | None = None, theta_f: float | None = None, margin_venue: str = "hyperliquid",
-    risk_model: str = "gbm", spot: str = "auto",
+    risk_model: str = "gbm", spot: str = "auto", kappa_venue: str = "binance",
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
     a = asset.upper()
@@ -68,14 +68,17 @@ def build_backtest(
     from basisctl.model.margin import check_venue, venue_margin_tiers
 
     mv = check_venue(margin_venue)
-    rule = calibrate_rule(a, c_from, c_to, cost, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv),
+    kv = check_venue(kappa_venue)
+    rule = calibrate_rule(a, c_from, c_to, cost, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv,
+                                                          kappa_venue=kv),
                           candles=candles,
                           candles_bar_hours=bar_h, funding=funding,
                           kappa_bps_14d=kappa_bps)
     if risk_model != "gbm":  # alpha_target / alpha_L under another liquidation-risk model (docs/risk.md)
         from basisctl.risk.rule import with_risk_model
 
-        rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv),
+        rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv,
+                                                          kappa_venue=kv),
                                prices_file)
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
                    prices=candles, funding=funding, spot=spot)
@@ -147,6 +150,9 @@ def backtest(
                                        "dydx | kraken.")] = "hyperliquid",
     risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target/alpha_L: gbm (paper) | "
                                             "kou | fhs | evt | adaptive (docs/risk.md).")] = "gbm",
+    kappa_venue: Annotated[str, typer.Option(help="Funding stream whose 14-day carry calibrates kappa for "
+                                             "alpha_U (the paper: binance); --funding-file replaces it.")]
+    = "binance",
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object (fractions).")]
     = False,
     out: Annotated[Path | None, typer.Option(help="Write metrics.json, bars.parquet, trades.csv, summary.txt.")]
@@ -156,12 +162,13 @@ def backtest(
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
                          kappa_bps, bar, budget_bps, l_max, theta_f, margin_venue=venue, risk_model=risk_model,
-                         spot=spot)
+                         spot=spot, kappa_venue=kappa_venue)
     if out is not None:
         write_outputs(res, out)
     if as_json:
         m = res.metrics()
-        print_json({**{k: m[k] for k in JSON_KEYS}, **m, "risk_model": risk_model})
+        print_json({**{k: m[k] for k in JSON_KEYS}, **m, "risk_model": risk_model,
+                    "kappa_venue": kappa_venue if funding_file is None else "funding file"})
         return
     console.print(res.summary(), highlight=False)
     if out is not None:

@@ -200,6 +200,9 @@ def backtest_portfolio(
         (report / "portfolio.html").write_text(standalone_html(portfolio_section(books, cmd)))
     metrics = [b.metrics() for b in books]
     out = {"command": cmd, "books": metrics,
+           # alpha_U's kappa of each position: its own venue's funding up to the opening date (`basisctl backtest
+           # --kappa-venue V --funding-venue V --venue V` is the same single run)
+           "kappa_venue": "position venue",
            "allocations": books[0].allocations.to_dict(orient="records"),
            "positions": books[0].segments,
            "nav_daily": {b.label: b.nav.resample("1D").last().dropna().to_dict() for b in books}}
