@@ -245,9 +245,7 @@ def test_one_asset_one_venue_book_equals_cli_backtest(tmp_path: Path) -> None:
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="backtest-portfolio holds Bybit BTC through Jan 2024 where the data has no "
-                                       "funding (93 of 185 settlements missing = zero funding) with exit 0 and no "
-                                       "warning on stderr")
+# fixed: > 2 % missing settlements per position is an error unless --allow-missing-funding (then warning:)
 def test_portfolio_position_with_missing_funding_warns(tmp_path: Path) -> None:
     env = {"BASISCTL_DATA_DIR": str(_data_dir_with(tmp_path, ("bybit",)))}
     r = _cli("backtest-portfolio", "--assets", "BTC", "--from", "2023-12-01", "--to", "2024-02-01", "--rebalance",

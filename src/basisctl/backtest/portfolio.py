@@ -32,12 +32,15 @@ from basisctl.backtest.engine import BacktestConfig, run_backtest
 from basisctl.backtest.results import BacktestResult
 from basisctl.backtest.rule import RuleSpec, calibrate_rule
 from basisctl.calibration.inputs import calibrate_sigma
-from basisctl.errors import BasisctlError
+from basisctl.errors import BasisctlError, DataCoverageError
 from basisctl.model.margin import venue_margin_tiers
 from basisctl.portfolio.book import allocate, weekly_apy
 from basisctl.venues.choice import venue_table
 
 FREQ = {"monthly": "MS", "quarterly": "QS"}
+#: Largest share of a position's expected settlements that may be missing from the data before the run is refused
+#: (missing settlements pay zero funding, so a half-empty stream would look like a weak carry, not like no data).
+MAX_MISSING_FUNDING_SHARE = 0.02
 Streams = Mapping[tuple[str, str], pd.DataFrame]  # (asset, venue) -> funding frame
 
 
@@ -80,6 +83,25 @@ def allocation_at(d: pd.Timestamp, assets: list[str], streams: Streams, capital_
                     risk_aversion=risk_aversion, history=hist).positions
 
 
+def missing_funding_check(res: BacktestResult, what: str, allow: bool = False,
+                          max_share: float = MAX_MISSING_FUNDING_SHARE) -> str | None:
+    """A ``warning:`` text when settlements are missing in ``res``'s window (None when none are); above
+    ``max_share`` of the expected settlements (present + missing) it is a DataCoverageError naming ``what``,
+    the window and the counts, unless ``allow`` (then the warning says so)."""
+    m = res.metrics()
+    n, miss = int(m["funding_settlements"]), int(m["missing_funding_settlements"])
+    if miss <= 0:
+        return None
+    share = miss / max(n + miss, 1)
+    src = "" if m["funding_source"] in ("frame", "", None) else f" in {m['funding_source']}"
+    text = (f"{what} {m['start']}..{m['end']}: {miss} of {n + miss} funding settlements missing ({share:.1%})"
+            f"{src}; missing settlements are credited as zero funding")
+    if share > max_share and not allow:
+        raise DataCoverageError(f"{text} -- more than {max_share:.0%} of the window: refusing (pass "
+                                "--allow-missing-funding to run anyway)")
+    return text
+
+
 def _sigma(asset: str, d: pd.Timestamp) -> float:
     return calibrate_sigma(asset, d, 180.0).sigma_annual
 
@@ -117,6 +139,7 @@ class PortfolioResult:
                 "rebalance_dates": int(self.allocations["date"].nunique()) if len(self.allocations) else 0}
 
     capital_usd: float = 1_000_000.0
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -149,10 +172,12 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
                   max_venue_share: float = 0.4, max_asset_share: float = 0.4, risk_aversion: float = 1.0,
                   venues: list[str] | None = None, equal_weight: bool = False, label: str = "book",
                   sigma_of: Callable[[str, pd.Timestamp], float] | None = None,
-                  resize_tolerance: float = 0.25) -> PortfolioResult:
+                  resize_tolerance: float = 0.25, allow_missing_funding: bool = False) -> PortfolioResult:
     """Walk-forward book over [start, end) (see the module docstring). ``resize_tolerance``: a kept position whose
     target capital differs from its current NAV by more than this fraction is closed and reopened at the target
-    (paying exit and entry costs); within it, the position runs on."""
+    (paying exit and entry costs); within it, the position runs on. A position whose window misses more than
+    :data:`MAX_MISSING_FUNDING_SHARE` of its settlements is an error unless ``allow_missing_funding``; fewer
+    missing settlements become warnings on the result."""
     dates = rebalance_dates(start, end, rebalance)
     open_: dict[tuple[str, str], _Open] = {}
     segments: list[_Segment] = []
@@ -192,9 +217,11 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
                                "capital_usd": s.capital if s.start == d else marks.get(k, s.capital)})
     for k, s in open_.items():
         segments.append(_Segment(k[0], k[1], s.start, end, s.capital, run_to(k, s, end), closed=False))
+    warns = [w for seg in segments if (w := missing_funding_check(
+        seg.result, f"{label}: {seg.asset} on {seg.venue}", allow_missing_funding)) is not None]
     nav = _book_nav(segments, cash, start, capital_usd)
     return PortfolioResult(nav, pd.DataFrame(alloc_rows, columns=["date", "asset", "venue", "capital_usd"]),
-                           [seg.public() for seg in segments], label, capital_usd)
+                           [seg.public() for seg in segments], label, capital_usd=capital_usd, warnings=warns)
 
 
 def _book_nav(segments: list[_Segment], final_cash: float, start: pd.Timestamp, capital_usd: float) -> pd.Series:

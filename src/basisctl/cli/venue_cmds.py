@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from basisctl.calibration.inputs import DEFAULT_ASOF, calibrate_sigma, utc
-from basisctl.cli._common import console, handle_errors, parse_strs, print_json
+from basisctl.cli._common import console, err_console, handle_errors, parse_strs, print_json
 from basisctl.errors import BasisctlError
 from basisctl.portfolio.book import allocate as allocate_book
 from basisctl.portfolio.book import weekly_apy
@@ -169,6 +169,9 @@ def backtest_portfolio(
     max_asset_share: Annotated[float, typer.Option(help="Cap per asset \\[fraction].")] = 0.4,
     risk_aversion: Annotated[float, typer.Option(help="Mean-variance risk aversion (0 = LP).")] = 1.0,
     funding_file: Annotated[list[str] | None, typer.Option(help="VENUE:ASSET=PATH, repeatable.")] = None,
+    allow_missing_funding: Annotated[bool, typer.Option(help="Run positions whose window misses more than 2 % of "
+                                                        "its funding settlements (credited as zero; warned).")]
+    = False,
     report: Annotated[Path | None, typer.Option(help="Write DIR/portfolio.html (NAV + allocation figures).")]
     = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -187,10 +190,23 @@ def backtest_portfolio(
     if not st:
         raise BasisctlError("no funding streams for these assets")
     kw = dict(capital_usd=capital_usd, rebalance=rebalance, max_venue_share=max_venue_share,
-              max_asset_share=max_asset_share, risk_aversion=risk_aversion)
-    books = [run_portfolio(names, st, start, end, label="book", **kw),  # type: ignore[arg-type]
-             run_portfolio(names, st, start, end, venues=["hyperliquid"], label="hyperliquid only", **kw),  # type: ignore[arg-type]
-             run_portfolio(names, st, start, end, equal_weight=True, label="equal weight", **kw)]  # type: ignore[arg-type]
+              max_asset_share=max_asset_share, risk_aversion=risk_aversion,
+              allow_missing_funding=allow_missing_funding)
+    warnings = ["no --capacity-usd given: capacity is unlimited, positions are limited by the venue and asset "
+                "caps only"]
+    books = [run_portfolio(names, st, start, end, label="book", **kw)]  # type: ignore[arg-type]
+    absent: list[dict[str, Any]] = []
+    if any(v == "hyperliquid" for _, v in st):
+        books.append(run_portfolio(names, st, start, end, venues=["hyperliquid"], label="hyperliquid only",
+                                   **kw))  # type: ignore[arg-type]
+    else:  # never a row of zeros that reads like a flat Hyperliquid book
+        absent.append({"book": "hyperliquid only", "note": f"no Hyperliquid data for {','.join(names)}"})
+        warnings.append(f"hyperliquid-only benchmark: no Hyperliquid data for {','.join(names)}; not run")
+    books.append(run_portfolio(names, st, start, end, equal_weight=True, label="equal weight",
+                               **kw))  # type: ignore[arg-type]
+    warnings += [w for b in books for w in b.warnings]
+    for w in warnings:
+        err_console.print(f"warning: {w}", highlight=False, markup=False, soft_wrap=True)
     cmd = (f"basisctl backtest-portfolio --from {date_from} --to {date_to} --rebalance {rebalance} "
            f"--assets {','.join(names)}")
     if report is not None:
@@ -198,8 +214,8 @@ def backtest_portfolio(
 
         report.mkdir(parents=True, exist_ok=True)
         (report / "portfolio.html").write_text(standalone_html(portfolio_section(books, cmd)))
-    metrics = [b.metrics() for b in books]
-    out = {"command": cmd, "books": metrics,
+    metrics: list[dict[str, Any]] = [b.metrics() for b in books] + absent
+    out = {"command": cmd, "books": metrics, "warnings": warnings,
            # alpha_U's kappa of each position: its own venue's funding up to the opening date (`basisctl backtest
            # --kappa-venue V --funding-venue V --venue V` is the same single run)
            "kappa_venue": "position venue",
@@ -213,6 +229,9 @@ def backtest_portfolio(
     for c in ("book", "acc_return", "apy", "max_drawdown", "positions_opened"):
         t.add_column(c)
     for m in metrics:
+        if "note" in m:
+            t.add_row(str(m["book"]), m["note"], "", "", "")
+            continue
         t.add_row(str(m["book"]), f"{m['acc_return']:.2%}", f"{m['apy']:.2%}", f"{m['max_drawdown']:.2%}",
                   str(m["positions_opened"]))
     console.print(t)
