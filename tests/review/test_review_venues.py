@@ -106,8 +106,7 @@ def test_allocation_lp_equals_brute_force_and_constraints_hold() -> None:
         assert w[3 * j:3 * j + 3].sum() <= share + 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason="allocate_book(risk_aversion=1) with no history silently solves the LP (no "
-                                       "warning), while < 8 common weeks does warn: a silent substitution")
+# fixed: risk_aversion > 0 without history warns that the diversification term is dropped
 def test_allocation_without_history_warns_that_diversification_is_dropped() -> None:
     alloc = allocate_book(_table({}), 1e6, risk_aversion=1.0)
     assert any("diversification" in w or "history" in w or "covariance" in w for w in alloc.warnings)
@@ -351,10 +350,7 @@ def _hourly_frame(start: str, end: str = "2026-03-10", seed: int = 0) -> pd.Data
                          "interval_hours": 1.0})
 
 
-@pytest.mark.xfail(strict=True, reason="weekly_apy uses resample('7D') anchored at each stream's first day, so two "
-                                       "streams that overlap 14 weeks but start on different weekdays share 0 week "
-                                       "labels; the book drops the covariance term with a misleading 'fewer than 8 "
-                                       "common weeks' (e.g. any --funding-file starting on another weekday)")
+# fixed: weekly_apy bins are calendar weeks (W-MON), shared by every stream
 def test_weekly_history_of_overlapping_streams_shares_weeks() -> None:
     from basisctl.portfolio.book import weekly_apy
 
