@@ -362,8 +362,7 @@ def test_weekly_history_of_overlapping_streams_shares_weeks() -> None:
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="allocate puts 40 % on a venue whose data covers 99 of 180 days; the "
-                                       "'thin data' warning of `venues` is not carried into allocate's warnings")
+# fixed: allocate carries each allocated position's venue warnings (thin data) as ASSET/VENUE: ...
 def test_allocate_states_thin_data_of_an_allocated_venue(tmp_path: Path) -> None:
     f = _hourly_frame("2025-12-01")
     ms = (f["ts"] - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta("1ms")

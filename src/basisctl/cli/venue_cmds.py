@@ -115,6 +115,7 @@ def allocate(
         venue, _, a = k.partition(":")
         caps[(get_venue(venue).name, a.upper())] = v
     rows, history, notes = [], {}, []
+    ranked_warnings: dict[tuple[str, str], list[str]] = {}
     for a in [x.upper() for x in parse_strs(assets)]:
         src = streams(a, vs, files)
         try:
@@ -128,6 +129,7 @@ def allocate(
             if r["net_carry_apy"] is None or pd.isna(r["net_carry_apy"]):
                 notes += [f"{a}/{r['venue']}: {w}" for w in r["warnings"]]
                 continue
+            ranked_warnings[(a, r["venue"])] = list(r["warnings"])
             cap = caps.get((r["venue"], a), caps.get((r["venue"], ""), float("inf")))
             rows.append({"asset": a, "venue": r["venue"], "expected_apy": r["net_carry_apy"],
                          "alpha_target": r["alpha_target"], "capacity_usd": cap})
@@ -141,7 +143,10 @@ def allocate(
         notes.append("no --capacity-usd given: positions limited by the venue and asset caps only")
     res = allocate_book(pd.DataFrame(rows), capital_usd, max_venue_share=max_venue_share,
                         max_asset_share=max_asset_share, risk_aversion=risk_aversion, history=history)
-    warnings = res.warnings + notes
+    # what `venues` says about a position's data (thin data, short window) stays attached to the money put there
+    held = [f"{p.asset}/{p.venue}: {w}" for p in res.positions.itertuples()
+            for w in ranked_warnings.get((str(p.asset), str(p.venue)), [])]
+    warnings = res.warnings + held + notes
     out = {**res.to_dict(), "asof": end.isoformat(), "lookback_days": lookback_days, "warnings": warnings}
     if as_json:
         print_json(out)
