@@ -378,9 +378,7 @@ def test_allocate_states_thin_data_of_an_allocated_venue(tmp_path: Path) -> None
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="a venue switch at d credits the settlement at d (covering the 8 h the old "
-                                       "position held before d) to neither segment: 89 + 185 = 274 settlements vs "
-                                       "275 when one venue is held through; one interval of funding lost per switch")
+# fixed: a closed segment is credited the settlements in (last bar open, close], once
 def test_venue_switch_keeps_every_settlement() -> None:
     from basisctl.backtest.portfolio import run_portfolio
 

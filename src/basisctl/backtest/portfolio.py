@@ -9,7 +9,9 @@ carry of the position's venue):
 - a position kept at the next date (same asset and venue) *continues* its single run (one run per holding
   segment, its capital fixed at opening) unless its target differs from its NAV by more than
   ``resize_tolerance`` (25 %), in which case it is closed and reopened at the target, paying both costs;
-- a position dropped is closed: its spot notional pays the exit cost (Table VIII bps);
+- a position dropped is closed: its spot notional pays the exit cost (Table VIII bps), and it is credited the
+  settlements after its last bar open up to the closing instant (the one *at* a switch date accrued on the old
+  short; the new position's run starts after it), so a switch loses no settlement;
 - a new position (a new asset, or a venue switch) opens with ``charge_entry`` (the kernel's entry cost) and gets
   min(weight x book NAV, free cash).
 
@@ -157,14 +159,40 @@ class _Segment:
     capital_usd: float
     result: BacktestResult
     closed: bool
+    #: settlements after the last bar's open up to and including ``end`` (the switch instant): they accrue on
+    #: the short carried into ``end``, which this segment held, and the next segment must not count them
+    close_settlements: int = 0
+    close_funding_usd: float = 0.0
 
     def exit_cost_usd(self) -> float:
         fr = self.result.to_frame()
         return float(fr["spot_qty"].iloc[-1] * fr["spot_close"].iloc[-1]) * paper_cost_bps(self.asset) * 1e-4
 
+    def proceeds_usd(self) -> float:
+        """Cash the closed segment returns at ``end``: NAV - exit cost + the settlements at the close [USD]."""
+        return float(self.result.nav[-1]) - self.exit_cost_usd() + self.close_funding_usd
+
     def public(self) -> dict[str, object]:
+        m = self.result.metrics()
+        if self.close_settlements:
+            m = {**m, "funding_settlements": int(m["funding_settlements"]) + self.close_settlements,
+                 "close_funding_usd": self.close_funding_usd}
         return {"asset": self.asset, "venue": self.venue, "kappa_venue": self.venue, "start": self.start,
-                "end": self.end, "capital_usd": self.capital_usd, "metrics": self.result.metrics()}
+                "end": self.end, "capital_usd": self.capital_usd, "metrics": m}
+
+
+def close_settlements(res: BacktestResult, funding: pd.DataFrame, end: pd.Timestamp) -> tuple[int, float]:
+    """(count, funding [USD, + = received by the short]) of the settlements in (last bar open, ``end``] on the
+    hedge held through the last bar, priced at its close (the kernel's -h * rate * price): a run over [start, end)
+    credits only settlements up to its last bar open, so a position closed at ``end`` would otherwise lose the
+    one at ``end`` (8 h of carry on an 8-hourly venue) to neither segment."""
+    fr = res.to_frame()
+    last_open = res.data.ts[-1]
+    f = funding[(funding["ts"] > last_open) & (funding["ts"] <= end)]
+    if f.empty:
+        return 0, 0.0
+    h, price = float(fr["hedge_qty"].iloc[-1]), float(fr["perp_close"].iloc[-1])
+    return len(f), float(-h * f["rate"].to_numpy(float).sum() * price)
 
 
 def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end: pd.Timestamp, *,
@@ -202,8 +230,11 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
         resize = [k for k in open_ if k in want and abs(want[k] - marks[k]) > resize_tolerance * marks[k]]
         for k in [k for k in open_ if k not in want] + resize:  # exits pay the exit cost on the spot notional
             s = open_.pop(k)
-            seg = _Segment(k[0], k[1], s.start, d, s.capital, run_to(k, s, d), closed=True)
-            cash += float(seg.result.nav[-1]) - seg.exit_cost_usd()
+            res = run_to(k, s, d)
+            n_close, f_close = close_settlements(res, streams[k], d)
+            seg = _Segment(k[0], k[1], s.start, d, s.capital, res, closed=True, close_settlements=n_close,
+                           close_funding_usd=f_close)
+            cash += seg.proceeds_usd()
             segments.append(seg)
         new = {k: c for k, c in want.items() if k not in open_}
         total_new = sum(new.values())
@@ -236,7 +267,7 @@ def _book_nav(segments: list[_Segment], final_cash: float, start: pd.Timestamp, 
         before = np.asarray(idx < s.start)
         after = np.asarray(idx >= s.end)
         if s.closed:
-            total[~after] -= float(s.result.nav[-1]) - s.exit_cost_usd()
+            total[~after] -= s.proceeds_usd()
         total[before] += s.capital_usd
         inside = ~before & ~after
         total[inside] += nav[inside].ffill().fillna(s.capital_usd).to_numpy()
