@@ -277,9 +277,7 @@ def test_universe_sweep_kappa_is_the_closed_form(tmp_path: Path) -> None:
     assert row["sigma_annual"] == pytest.approx(0.5, rel=0.05)
 
 
-@pytest.mark.xfail(strict=True, reason="`sweep --universe` over user files cannot rank any asset outside the "
-                                       "venue tables (every row 'no documented max leverage ... pass --theta-f') "
-                                       "and sweep has no --theta-f/--l-max to supply one (venues has --theta-f)")
+# fixed: sweep --universe takes --theta-f/--l-max VENUE=...
 def test_universe_sweep_can_rank_user_assets(tmp_path: Path) -> None:
     _write_universe(tmp_path / "uni")
     r = _cli("sweep", "--universe", str(tmp_path / "uni"), "--executor", "serial", "--theta-f",

@@ -198,13 +198,22 @@ def sweep(
                                                   "calibrated up to --to.")] = None,
     ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster (e.g. ray://head:10001 or "
                                                     "auto) for --executor ray.")] = None,
+    theta_f: Annotated[list[str] | None, typer.Option(help="With --universe: VENUE=THETA maintenance margin "
+                                                      "fraction for every asset on that venue (needed for "
+                                                      "assets outside the venue tables), repeatable.")] = None,
+    l_max: Annotated[list[str] | None, typer.Option(help="With --universe: VENUE=L_MAX max leverage, theta_F = "
+                                                    "c / L_max with the venue's rule (not OKX), repeatable.")]
+    = None,
 ) -> None:
     """Evaluate the rule over a parameter grid (results identical for every executor), or with --universe DIR
     rank venues for every asset with data in a folder of your files (one independent task per asset)."""
+    if universe is None and (theta_f or l_max):
+        fail("--theta-f/--l-max VENUE=... apply to --universe only (the grid sweep takes the paper's margin rule)")
     if universe is not None:
-        from basisctl.cli.venue_cmds import universe_sweep
+        from basisctl.cli.venue_cmds import universe_sweep, universe_theta_f
 
-        universe_sweep(universe, date_to, executor, workers, ray_address, as_json, out)
+        universe_sweep(universe, date_to, executor, workers, ray_address, as_json, out,
+                       universe_theta_f(theta_f or [], l_max or []))
         return
     if asset is None:
         fail("give --asset (parameter grid) or --universe DIR (every asset in a folder)")

@@ -244,12 +244,30 @@ def backtest_portfolio(
         console.print(f"wrote {report / 'portfolio.html'}")
 
 
+def universe_theta_f(theta_f: list[str], l_max: list[str]) -> dict[str, float]:
+    """venue -> theta_F from ``--theta-f VENUE=THETA`` and ``--l-max VENUE=L_MAX`` (theta_F = c / L_max with the
+    venue's documented c); a venue given both ways is an error."""
+    from basisctl.model.margin import check_venue, theta_f_from_l_max
+
+    th = {check_venue(v): x for v, x in _kv_floats(theta_f, "theta-f").items()}
+    for v, x in _kv_floats(l_max, "l-max").items():
+        venue = check_venue(v)
+        if venue in th:
+            raise BasisctlError(f"--l-max {v}= and --theta-f {v}=: give one margin rule per venue")
+        th[venue] = theta_f_from_l_max(venue, x)
+    for v, x in th.items():
+        if not 0.0 < x < 1.0:
+            raise BasisctlError(f"--theta-f {v}={x!r}: expected a fraction in (0, 1)")
+    return th
+
+
 def universe_sweep(folder: Path, date_to: str, executor: str, workers: int | None, ray_address: str | None,
-                   as_json: bool, out: Path | None) -> None:
+                   as_json: bool, out: Path | None, theta_f: dict[str, float] | None = None) -> None:
     """``sweep --universe DIR``: the venue table of every asset in the folder (see basisctl.backtest.universe)."""
     from basisctl.backtest.universe import run_universe
 
-    df = run_universe(folder, utc(date_to), executor=executor, workers=workers, ray_address=ray_address)
+    df = run_universe(folder, utc(date_to), executor=executor, workers=workers, ray_address=ray_address,
+                      theta_f=theta_f or None)
     if out is not None:
         df.to_parquet(out) if out.suffix == ".parquet" else df.to_csv(out, index=False)
     if as_json:
