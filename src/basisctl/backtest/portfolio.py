@@ -35,7 +35,7 @@ from basisctl.backtest.results import BacktestResult
 from basisctl.backtest.rule import RuleSpec, calibrate_rule
 from basisctl.calibration.inputs import calibrate_sigma
 from basisctl.errors import BasisctlError, DataCoverageError
-from basisctl.model.margin import venue_margin_tiers
+from basisctl.model.margin import check_within_margin_table, venue_margin_tiers
 from basisctl.portfolio.book import allocate, weekly_apy
 from basisctl.venues.choice import venue_table
 
@@ -117,7 +117,15 @@ def position_run(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp,
     data = prepare(asset, start, end, "binance", venue, funding=funding)
     cfg = BacktestConfig(capital_usd=capital_usd, charge_entry=charge_entry,
                          margin_tiers=venue_margin_tiers(venue, asset))
-    return run_backtest(data, rule, CostModel.paper(asset), cfg)
+    res = run_backtest(data, rule, CostModel.paper(asset), cfg)
+    check_within_margin_table(venue, asset, max_perp_notional_usd(res))
+    return res
+
+
+def max_perp_notional_usd(res: BacktestResult) -> float:
+    """Largest short perp notional of a run, |hedge_qty| x perp close [USD]."""
+    fr = res.to_frame()
+    return float((fr["hedge_qty"].abs() * fr["perp_close"]).max()) if len(fr) else 0.0
 
 
 @dataclass

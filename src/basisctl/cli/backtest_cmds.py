@@ -89,7 +89,13 @@ def build_backtest(
     costs = CostModel.fixed(cost, budget_bps=budget_bps)
     cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd, buffer_bps=buffer_bps, delay_bars=delay_bars,
                          margin_tiers=venue_margin_tiers(mv, a))
-    return run_backtest(data, rule, costs, cfg)
+    res = run_backtest(data, rule, costs, cfg)
+    if theta_f is None and l_max is None:  # beyond the last documented MMR tier there is no theta_F to charge
+        from basisctl.backtest.portfolio import max_perp_notional_usd
+        from basisctl.model.margin import check_within_margin_table
+
+        check_within_margin_table(mv, a, max_perp_notional_usd(res))
+    return res
 
 
 def write_outputs(res: BacktestResult, out: Path) -> list[Path]:

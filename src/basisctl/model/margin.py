@@ -219,3 +219,12 @@ def venue_margin_tiers(venue: str, asset: str) -> tuple[tuple[float, float], ...
     # the tier below, so each bound is moved to the next float above it (exactly 2.0M stays in tier 1)
     return tuple((float(np.nextafter(t.lower_bound_usd, np.inf)) if t.lower_bound_usd > 0 else 0.0, t.mmr)
                  for t in MMR_TIERS.get((v, asset.upper()), ()))
+
+
+def check_within_margin_table(venue: str, asset: str, notional_usd: float) -> None:
+    """Refuse a position whose largest perp notional [USD] lies beyond the last documented tier of its venue's MMR
+    table (the backtest engine would otherwise keep charging the last tier's MMR for any size)."""
+    key = (check_venue(venue), asset.upper())
+    if key in MMR_TABLE_LIMIT_USD:
+        mmr_for_notional(MMR_TIERS[key], notional_usd, MMR_TABLE_LIMIT_USD[key],
+                         f"the {key[0]} {key[1]} risk-limit table")
