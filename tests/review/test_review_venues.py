@@ -44,14 +44,12 @@ def test_bybit_btc_theta_inside_tiers_matches_docs(notional_usd: float, mmr: flo
     assert theta_f_for("bybit", "BTC", notional_usd=notional_usd)[0] == pytest.approx(mmr, abs=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="Bybit tier bounds are inclusive ('risk limit' = max position value of the "
-                                       "tier, docs: '<= 2.0 M USDT 100x, MMR 0.5 %'); exactly 2.0M gets tier 2")
+# fixed: Bybit risk limits are inclusive upper bounds (exactly 2.0M is tier 1)
 def test_bybit_btc_theta_at_tier_bound_is_tier_1() -> None:
     assert theta_f_for("bybit", "BTC", notional_usd=2_000_000.0) == (0.005, 100.0)
 
 
-@pytest.mark.xfail(strict=True, reason="above the last tabulated Bybit tier (3.8M USDT) theta_F silently stays at "
-                                       "0.67 % for any size (100M, 1e9); must fail closed like missing assets do")
+# fixed: beyond the last Bybit tier (3.8M USDT) theta_f_for raises naming the size and limit
 def test_bybit_btc_theta_beyond_table_fails_closed() -> None:
     with pytest.raises(Exception, match=r"(?i)tier|theta|l-max|notional"):
         theta_f_for("bybit", "BTC", notional_usd=100_000_000.0)
@@ -64,9 +62,7 @@ def test_theta_base_tier_hand_computed(venue: str, asset: str, theta: float) -> 
     assert theta_f_for(venue, asset, notional_usd=1e5)[0] == pytest.approx(theta, rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="theta_f_for('hyperliquid', 'BTC', notional_usd=2e8) ignores the notional "
-                                       "(40x, 1.25 %) although docs/model.md says BTC is 20x above $150M; the size "
-                                       "only counts when tiers= is passed by hand")
+# fixed: a Hyperliquid notional reads the size tiers of the data dir's margin table
 def test_hyperliquid_btc_theta_uses_notional_tier() -> None:
     assert theta_f_for("hyperliquid", "BTC", notional_usd=2e8)[0] == pytest.approx(1 / (2 * 20), rel=1e-12)
 
@@ -110,8 +106,7 @@ def test_allocation_lp_equals_brute_force_and_constraints_hold() -> None:
         assert w[3 * j:3 * j + 3].sum() <= share + 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason="allocate_book(risk_aversion=1) with no history silently solves the LP (no "
-                                       "warning), while < 8 common weeks does warn: a silent substitution")
+# fixed: risk_aversion > 0 without history warns that the diversification term is dropped
 def test_allocation_without_history_warns_that_diversification_is_dropped() -> None:
     alloc = allocate_book(_table({}), 1e6, risk_aversion=1.0)
     assert any("diversification" in w or "history" in w or "covariance" in w for w in alloc.warnings)
@@ -172,10 +167,7 @@ def test_newest_first_paging_values_and_intervals(cls: Any, server: Any) -> None
     np.testing.assert_array_equal(df["interval_hours"].to_numpy()[1:], gaps_h)
 
 
-@pytest.mark.xfail(strict=True, reason="one missing settlement in an hourly Bybit/OKX series makes the whole "
-                                       "download fail: the client writes interval_hours = observed gap (2 h) and its "
-                                       "own validator then refuses 'row 100 ... got 2'; README: gaps are not turned "
-                                       "into long intervals")
+# fixed: interval = observed gap capped at the local cadence (missing settlements keep their neighbours')
 @pytest.mark.parametrize("cls,server", [(BybitFunding, _bybit_server), (OkxFunding, _okx_server)])
 def test_missing_settlement_does_not_break_the_download(cls: Any, server: Any) -> None:
     rows = _hourly(30, drop=(100,))
@@ -186,8 +178,7 @@ def test_missing_settlement_does_not_break_the_download(cls: Any, server: Any) -
     assert set(df["interval_hours"]) == {1.0}
 
 
-@pytest.mark.xfail(strict=True, reason="Bybit schema drift (oldest-first pages) silently truncates the history: "
-                                       "200 of 720 hourly rows come back, no error")
+# fixed: Bybit/OKX pages not newest-first are refused naming the request URL
 def test_bybit_ascending_pages_are_detected() -> None:
     rows = _hourly(30)
     with json_get_server(_bybit_server(rows, ascending=True)) as url:
@@ -199,8 +190,7 @@ def test_bybit_ascending_pages_are_detected() -> None:
     assert len(df) == len(rows)
 
 
-@pytest.mark.xfail(strict=True, reason="two rows for one settlement with different rates are resolved silently "
-                                       "(one value kept), instead of an error naming the timestamp")
+# fixed: conflicting duplicate settlements raise naming the settlement time and URL
 def test_bybit_conflicting_duplicate_settlement_is_refused() -> None:
     rows = _hourly(2)
 
@@ -233,15 +223,12 @@ def _data_dir_with(tmp_path: Path, venues: tuple[str, ...]) -> Path:
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="a one-asset one-venue book (backtest-portfolio) is not `basisctl backtest` "
-                                       "for the same window and venue: the portfolio calibrates alpha_U's kappa on "
-                                       "the position's venue, backtest on Binance (no option to match); BTC HL "
-                                       "2025-03-10..2026-03-10: 7.54 % vs 7.33 %, 8 vs 4 rebalances")
+# fixed: backtest --kappa-venue; both state the kappa venue; same venue -> identical metrics
 def test_one_asset_one_venue_book_equals_cli_backtest(tmp_path: Path) -> None:
     env = {"BASISCTL_DATA_DIR": str(_data_dir_with(tmp_path, ("hyperliquid", "binance")))}
     win = ["--from", "2025-03-10", "--to", "2026-03-10"]
     single = _cli("backtest", "--asset", "BTC", *win, "--venue", "hyperliquid", "--funding-venue", "hyperliquid",
-                  "--json", env=env)
+                  "--kappa-venue", "hyperliquid", "--json", env=env)
     assert single.returncode == 0, single.stderr
     (tmp_path / "data" / "funding" / "binance").unlink()  # only Hyperliquid left for the book
     book = _cli("backtest-portfolio", "--assets", "BTC", *win, "--rebalance", "none", "--max-venue-share", "1",
@@ -249,13 +236,15 @@ def test_one_asset_one_venue_book_equals_cli_backtest(tmp_path: Path) -> None:
     assert book.returncode == 0, book.stderr
     b = json.loads(book.stdout)
     assert [p["venue"] for p in b["positions"]] == ["hyperliquid"]
-    assert b["positions"][0]["metrics"]["acc_return"] == json.loads(single.stdout)["acc_return"]
+    s = json.loads(single.stdout)
+    assert s["kappa_venue"] == "hyperliquid" and b["positions"][0]["kappa_venue"] == "hyperliquid"
+    for key in ("acc_return", "apy", "rebalances"):
+        assert b["positions"][0]["metrics"][key] == s[key], key
+    assert b["books"][0]["acc_return"] == s["acc_return"]
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="backtest-portfolio holds Bybit BTC through Jan 2024 where the data has no "
-                                       "funding (93 of 185 settlements missing = zero funding) with exit 0 and no "
-                                       "warning on stderr")
+# fixed: > 2 % missing settlements per position is an error unless --allow-missing-funding (then warning:)
 def test_portfolio_position_with_missing_funding_warns(tmp_path: Path) -> None:
     env = {"BASISCTL_DATA_DIR": str(_data_dir_with(tmp_path, ("bybit",)))}
     r = _cli("backtest-portfolio", "--assets", "BTC", "--from", "2023-12-01", "--to", "2024-02-01", "--rebalance",
@@ -288,9 +277,7 @@ def test_universe_sweep_kappa_is_the_closed_form(tmp_path: Path) -> None:
     assert row["sigma_annual"] == pytest.approx(0.5, rel=0.05)
 
 
-@pytest.mark.xfail(strict=True, reason="`sweep --universe` over user files cannot rank any asset outside the "
-                                       "venue tables (every row 'no documented max leverage ... pass --theta-f') "
-                                       "and sweep has no --theta-f/--l-max to supply one (venues has --theta-f)")
+# fixed: sweep --universe takes --theta-f/--l-max VENUE=...
 def test_universe_sweep_can_rank_user_assets(tmp_path: Path) -> None:
     _write_universe(tmp_path / "uni")
     r = _cli("sweep", "--universe", str(tmp_path / "uni"), "--executor", "serial", "--theta-f",
@@ -361,10 +348,7 @@ def _hourly_frame(start: str, end: str = "2026-03-10", seed: int = 0) -> pd.Data
                          "interval_hours": 1.0})
 
 
-@pytest.mark.xfail(strict=True, reason="weekly_apy uses resample('7D') anchored at each stream's first day, so two "
-                                       "streams that overlap 14 weeks but start on different weekdays share 0 week "
-                                       "labels; the book drops the covariance term with a misleading 'fewer than 8 "
-                                       "common weeks' (e.g. any --funding-file starting on another weekday)")
+# fixed: weekly_apy bins are calendar weeks (W-MON), shared by every stream
 def test_weekly_history_of_overlapping_streams_shares_weeks() -> None:
     from basisctl.portfolio.book import weekly_apy
 
@@ -376,8 +360,7 @@ def test_weekly_history_of_overlapping_streams_shares_weeks() -> None:
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="allocate puts 40 % on a venue whose data covers 99 of 180 days; the "
-                                       "'thin data' warning of `venues` is not carried into allocate's warnings")
+# fixed: allocate carries each allocated position's venue warnings (thin data) as ASSET/VENUE: ...
 def test_allocate_states_thin_data_of_an_allocated_venue(tmp_path: Path) -> None:
     f = _hourly_frame("2025-12-01")
     ms = (f["ts"] - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta("1ms")
@@ -393,9 +376,7 @@ def test_allocate_states_thin_data_of_an_allocated_venue(tmp_path: Path) -> None
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="a venue switch at d credits the settlement at d (covering the 8 h the old "
-                                       "position held before d) to neither segment: 89 + 185 = 274 settlements vs "
-                                       "275 when one venue is held through; one interval of funding lost per switch")
+# fixed: a closed segment is credited the settlements in (last bar open, close], once
 def test_venue_switch_keeps_every_settlement() -> None:
     from basisctl.backtest.portfolio import run_portfolio
 

@@ -9,7 +9,9 @@ carry of the position's venue):
 - a position kept at the next date (same asset and venue) *continues* its single run (one run per holding
   segment, its capital fixed at opening) unless its target differs from its NAV by more than
   ``resize_tolerance`` (25 %), in which case it is closed and reopened at the target, paying both costs;
-- a position dropped is closed: its spot notional pays the exit cost (Table VIII bps);
+- a position dropped is closed: its spot notional pays the exit cost (Table VIII bps), and it is credited the
+  settlements after its last bar open up to the closing instant (the one *at* a switch date accrued on the old
+  short; the new position's run starts after it), so a switch loses no settlement;
 - a new position (a new asset, or a venue switch) opens with ``charge_entry`` (the kernel's entry cost) and gets
   min(weight x book NAV, free cash).
 
@@ -27,17 +29,19 @@ import numpy as np
 import pandas as pd
 
 from basisctl.backtest.costs import CostModel, paper_cost_bps
-from basisctl.backtest.data import prepare
+from basisctl.backtest.data import MAX_MISSING_FUNDING_SHARE, prepare
 from basisctl.backtest.engine import BacktestConfig, run_backtest
 from basisctl.backtest.results import BacktestResult
 from basisctl.backtest.rule import RuleSpec, calibrate_rule
 from basisctl.calibration.inputs import calibrate_sigma
-from basisctl.errors import BasisctlError
-from basisctl.model.margin import venue_margin_tiers
+from basisctl.errors import BasisctlError, DataCoverageError
+from basisctl.model.margin import check_within_margin_table, venue_margin_tiers
 from basisctl.portfolio.book import allocate, weekly_apy
 from basisctl.venues.choice import venue_table
 
 FREQ = {"monthly": "MS", "quarterly": "QS"}
+# MAX_MISSING_FUNDING_SHARE (backtest.data): the share of a position's expected settlements that may be missing
+# before the run is refused (missing settlements pay zero funding: a half-empty stream would look like weak carry).
 Streams = Mapping[tuple[str, str], pd.DataFrame]  # (asset, venue) -> funding frame
 
 
@@ -80,6 +84,25 @@ def allocation_at(d: pd.Timestamp, assets: list[str], streams: Streams, capital_
                     risk_aversion=risk_aversion, history=hist).positions
 
 
+def missing_funding_check(res: BacktestResult, what: str, allow: bool = False,
+                          max_share: float = MAX_MISSING_FUNDING_SHARE) -> str | None:
+    """A ``warning:`` text when settlements are missing in ``res``'s window (None when none are); above
+    ``max_share`` of the expected settlements (present + missing) it is a DataCoverageError naming ``what``,
+    the window and the counts, unless ``allow`` (then the warning says so)."""
+    m = res.metrics()
+    n, miss = int(m["funding_settlements"]), int(m["missing_funding_settlements"])
+    if miss <= 0:
+        return None
+    share = miss / max(n + miss, 1)
+    src = "" if m["funding_source"] in ("frame", "", None) else f" in {m['funding_source']}"
+    text = (f"{what} {m['start']}..{m['end']}: {miss} of {n + miss} funding settlements missing ({share:.1%})"
+            f"{src}; missing settlements are credited as zero funding")
+    if share > max_share and not allow:
+        raise DataCoverageError(f"{text} -- more than {max_share:.0%} of the window: refusing (pass "
+                                "--allow-missing-funding to run anyway)")
+    return text
+
+
 def _sigma(asset: str, d: pd.Timestamp) -> float:
     return calibrate_sigma(asset, d, 180.0).sigma_annual
 
@@ -93,7 +116,15 @@ def position_run(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp,
     data = prepare(asset, start, end, "binance", venue, funding=funding)
     cfg = BacktestConfig(capital_usd=capital_usd, charge_entry=charge_entry,
                          margin_tiers=venue_margin_tiers(venue, asset))
-    return run_backtest(data, rule, CostModel.paper(asset), cfg)
+    res = run_backtest(data, rule, CostModel.paper(asset), cfg)
+    check_within_margin_table(venue, asset, max_perp_notional_usd(res))
+    return res
+
+
+def max_perp_notional_usd(res: BacktestResult) -> float:
+    """Largest short perp notional of a run, |hedge_qty| x perp close [USD]."""
+    fr = res.to_frame()
+    return float((fr["hedge_qty"].abs() * fr["perp_close"]).max()) if len(fr) else 0.0
 
 
 @dataclass
@@ -117,6 +148,7 @@ class PortfolioResult:
                 "rebalance_dates": int(self.allocations["date"].nunique()) if len(self.allocations) else 0}
 
     capital_usd: float = 1_000_000.0
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -134,14 +166,40 @@ class _Segment:
     capital_usd: float
     result: BacktestResult
     closed: bool
+    #: settlements after the last bar's open up to and including ``end`` (the switch instant): they accrue on
+    #: the short carried into ``end``, which this segment held, and the next segment must not count them
+    close_settlements: int = 0
+    close_funding_usd: float = 0.0
 
     def exit_cost_usd(self) -> float:
         fr = self.result.to_frame()
         return float(fr["spot_qty"].iloc[-1] * fr["spot_close"].iloc[-1]) * paper_cost_bps(self.asset) * 1e-4
 
+    def proceeds_usd(self) -> float:
+        """Cash the closed segment returns at ``end``: NAV - exit cost + the settlements at the close [USD]."""
+        return float(self.result.nav[-1]) - self.exit_cost_usd() + self.close_funding_usd
+
     def public(self) -> dict[str, object]:
-        return {"asset": self.asset, "venue": self.venue, "start": self.start, "end": self.end,
-                "capital_usd": self.capital_usd, "metrics": self.result.metrics()}
+        m = self.result.metrics()
+        if self.close_settlements:
+            m = {**m, "funding_settlements": int(m["funding_settlements"]) + self.close_settlements,
+                 "close_funding_usd": self.close_funding_usd}
+        return {"asset": self.asset, "venue": self.venue, "kappa_venue": self.venue, "start": self.start,
+                "end": self.end, "capital_usd": self.capital_usd, "metrics": m}
+
+
+def close_settlements(res: BacktestResult, funding: pd.DataFrame, end: pd.Timestamp) -> tuple[int, float]:
+    """(count, funding [USD, + = received by the short]) of the settlements in (last bar open, ``end``] on the
+    hedge held through the last bar, priced at its close (the kernel's -h * rate * price): a run over [start, end)
+    credits only settlements up to its last bar open, so a position closed at ``end`` would otherwise lose the
+    one at ``end`` (8 h of carry on an 8-hourly venue) to neither segment."""
+    fr = res.to_frame()
+    last_open = res.data.ts[-1]
+    f = funding[(funding["ts"] > last_open) & (funding["ts"] <= end)]
+    if f.empty:
+        return 0, 0.0
+    h, price = float(fr["hedge_qty"].iloc[-1]), float(fr["perp_close"].iloc[-1])
+    return len(f), float(-h * f["rate"].to_numpy(float).sum() * price)
 
 
 def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end: pd.Timestamp, *,
@@ -149,10 +207,12 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
                   max_venue_share: float = 0.4, max_asset_share: float = 0.4, risk_aversion: float = 1.0,
                   venues: list[str] | None = None, equal_weight: bool = False, label: str = "book",
                   sigma_of: Callable[[str, pd.Timestamp], float] | None = None,
-                  resize_tolerance: float = 0.25) -> PortfolioResult:
+                  resize_tolerance: float = 0.25, allow_missing_funding: bool = False) -> PortfolioResult:
     """Walk-forward book over [start, end) (see the module docstring). ``resize_tolerance``: a kept position whose
     target capital differs from its current NAV by more than this fraction is closed and reopened at the target
-    (paying exit and entry costs); within it, the position runs on."""
+    (paying exit and entry costs); within it, the position runs on. A position whose window misses more than
+    :data:`MAX_MISSING_FUNDING_SHARE` of its settlements is an error unless ``allow_missing_funding``; fewer
+    missing settlements become warnings on the result."""
     dates = rebalance_dates(start, end, rebalance)
     open_: dict[tuple[str, str], _Open] = {}
     segments: list[_Segment] = []
@@ -177,8 +237,11 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
         resize = [k for k in open_ if k in want and abs(want[k] - marks[k]) > resize_tolerance * marks[k]]
         for k in [k for k in open_ if k not in want] + resize:  # exits pay the exit cost on the spot notional
             s = open_.pop(k)
-            seg = _Segment(k[0], k[1], s.start, d, s.capital, run_to(k, s, d), closed=True)
-            cash += float(seg.result.nav[-1]) - seg.exit_cost_usd()
+            res = run_to(k, s, d)
+            n_close, f_close = close_settlements(res, streams[k], d)
+            seg = _Segment(k[0], k[1], s.start, d, s.capital, res, closed=True, close_settlements=n_close,
+                           close_funding_usd=f_close)
+            cash += seg.proceeds_usd()
             segments.append(seg)
         new = {k: c for k, c in want.items() if k not in open_}
         total_new = sum(new.values())
@@ -192,9 +255,11 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
                                "capital_usd": s.capital if s.start == d else marks.get(k, s.capital)})
     for k, s in open_.items():
         segments.append(_Segment(k[0], k[1], s.start, end, s.capital, run_to(k, s, end), closed=False))
+    warns = [w for seg in segments if (w := missing_funding_check(
+        seg.result, f"{label}: {seg.asset} on {seg.venue}", allow_missing_funding)) is not None]
     nav = _book_nav(segments, cash, start, capital_usd)
     return PortfolioResult(nav, pd.DataFrame(alloc_rows, columns=["date", "asset", "venue", "capital_usd"]),
-                           [seg.public() for seg in segments], label, capital_usd)
+                           [seg.public() for seg in segments], label, capital_usd=capital_usd, warnings=warns)
 
 
 def _book_nav(segments: list[_Segment], final_cash: float, start: pd.Timestamp, capital_usd: float) -> pd.Series:
@@ -209,7 +274,7 @@ def _book_nav(segments: list[_Segment], final_cash: float, start: pd.Timestamp, 
         before = np.asarray(idx < s.start)
         after = np.asarray(idx >= s.end)
         if s.closed:
-            total[~after] -= float(s.result.nav[-1]) - s.exit_cost_usd()
+            total[~after] -= s.proceeds_usd()
         total[before] += s.capital_usd
         inside = ~before & ~after
         total[inside] += nav[inside].ffill().fillna(s.capital_usd).to_numpy()

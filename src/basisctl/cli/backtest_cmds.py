@@ -60,6 +60,7 @@ def build_backtest(
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
     l_max: float | None = None, theta_f: float | None = None, allow_missing_funding: bool = False,
     exclude_spikes: bool = False, margin_venue: str = "hyperliquid", risk_model: str = "gbm", spot: str = "auto",
+    kappa_venue: str = "binance",
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
     check_venues(prices_venue if prices_file is None else None, funding_venue if funding_file is None else None)
@@ -91,14 +92,17 @@ def build_backtest(
     from basisctl.model.margin import check_venue, venue_margin_tiers
 
     mv = check_venue(margin_venue)
-    rule = calibrate_rule(a, c_from, c_to, cost, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv),
+    kv = check_venue(kappa_venue)
+    rule = calibrate_rule(a, c_from, c_to, cost, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv,
+                                                          kappa_venue=kv),
                           candles=candles,
                           candles_bar_hours=bar_h, funding=funding,
                           kappa_bps_14d=kappa_bps)
     if risk_model != "gbm":  # alpha_target / alpha_L under another liquidation-risk model (docs/risk.md)
         from basisctl.risk.rule import with_risk_model
 
-        rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv),
+        rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv,
+                                                          kappa_venue=kv),
                                prices_file)
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
                    prices=candles, funding=funding, spot=spot, allow_missing_funding=allow_missing_funding)
@@ -109,7 +113,13 @@ def build_backtest(
     costs = CostModel.fixed(cost, budget_bps=budget_bps)
     cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd, buffer_bps=buffer_bps, delay_bars=delay_bars,
                          margin_tiers=venue_margin_tiers(mv, a))
-    return run_backtest(data, rule, costs, cfg)
+    res = run_backtest(data, rule, costs, cfg)
+    if theta_f is None and l_max is None:  # beyond the last documented MMR tier there is no theta_F to charge
+        from basisctl.backtest.portfolio import max_perp_notional_usd
+        from basisctl.model.margin import check_within_margin_table
+
+        check_within_margin_table(mv, a, max_perp_notional_usd(res))
+    return res
 
 
 def write_outputs(res: BacktestResult, out: Path) -> list[Path]:
@@ -170,6 +180,9 @@ def backtest(
                                        "dydx | kraken.")] = "hyperliquid",
     risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target/alpha_L: gbm (paper) | "
                                             "kou | fhs | evt | adaptive (docs/risk.md).")] = "gbm",
+    kappa_venue: Annotated[str, typer.Option(help="Funding stream whose 14-day carry calibrates kappa for "
+                                             "alpha_U (the paper: binance); --funding-file replaces it.")]
+    = "binance",
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object (fractions).")]
     = False,
     out: Annotated[Path | None, typer.Option(help="Write metrics.json, bars.parquet, trades.csv, summary.txt.")]
@@ -185,12 +198,13 @@ def backtest(
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
                          kappa_bps, bar, budget_bps, l_max, theta_f, allow_missing_funding, exclude_spikes,
-                         margin_venue=venue, risk_model=risk_model, spot=spot)
+                         margin_venue=venue, risk_model=risk_model, spot=spot, kappa_venue=kappa_venue)
     if out is not None:
         write_outputs(res, out)
     if as_json:
         m = res.metrics()
-        print_json({**{k: m[k] for k in JSON_KEYS}, **m, "risk_model": risk_model})
+        print_json({**{k: m[k] for k in JSON_KEYS}, **m, "risk_model": risk_model,
+                    "kappa_venue": kappa_venue if funding_file is None else "funding file"})
         return
     console.print(res.summary(), highlight=False)
     if out is not None:
@@ -225,13 +239,22 @@ def sweep(
     allow_missing_funding: Annotated[bool, typer.Option(
         "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
+    theta_f: Annotated[list[str] | None, typer.Option(help="With --universe: VENUE=THETA maintenance margin "
+                                                      "fraction for every asset on that venue (needed for "
+                                                      "assets outside the venue tables), repeatable.")] = None,
+    l_max: Annotated[list[str] | None, typer.Option(help="With --universe: VENUE=L_MAX max leverage, theta_F = "
+                                                    "c / L_max with the venue's rule (not OKX), repeatable.")]
+    = None,
 ) -> None:
     """Evaluate the rule over a parameter grid (results identical for every executor), or with --universe DIR
     rank venues for every asset with data in a folder of your files (one independent task per asset)."""
+    if universe is None and (theta_f or l_max):
+        fail("--theta-f/--l-max VENUE=... apply to --universe only (the grid sweep takes the paper's margin rule)")
     if universe is not None:
-        from basisctl.cli.venue_cmds import universe_sweep
+        from basisctl.cli.venue_cmds import universe_sweep, universe_theta_f
 
-        universe_sweep(universe, date_to, executor, workers, ray_address, as_json, out)
+        universe_sweep(universe, date_to, executor, workers, ray_address, as_json, out,
+                       universe_theta_f(theta_f or [], l_max or []))
         return
     if asset is None:
         fail("give --asset (parameter grid) or --universe DIR (every asset in a folder)")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from basisctl.cli._common import console, handle_errors, parse_strs, print_json
+from basisctl.cli._common import console, err_console, handle_errors, parse_strs, print_json
 from basisctl.cli._defaults import DEFAULT_ASOF_DATE
 from basisctl.errors import BasisctlError
 
@@ -132,6 +132,7 @@ def allocate(
         venue, _, a = k.partition(":")
         caps[(get_venue(venue).name, a.upper())] = v
     rows, history, notes = [], {}, []
+    ranked_warnings: dict[tuple[str, str], list[str]] = {}
     for a in [x.upper() for x in parse_strs(assets)]:
         src = streams(a, vs, files)
         try:
@@ -145,6 +146,7 @@ def allocate(
             if r["net_carry_apy"] is None or pd.isna(r["net_carry_apy"]):
                 notes += [f"{a}/{r['venue']}: {w}" for w in r["warnings"]]
                 continue
+            ranked_warnings[(a, r["venue"])] = list(r["warnings"])
             cap = caps.get((r["venue"], a), caps.get((r["venue"], ""), float("inf")))
             rows.append({"asset": a, "venue": r["venue"], "expected_apy": r["net_carry_apy"],
                          "alpha_target": r["alpha_target"], "capacity_usd": cap})
@@ -158,7 +160,10 @@ def allocate(
         notes.append("no --capacity-usd given: positions limited by the venue and asset caps only")
     res = allocate_book(pd.DataFrame(rows), capital_usd, max_venue_share=max_venue_share,
                         max_asset_share=max_asset_share, risk_aversion=risk_aversion, history=history)
-    warnings = res.warnings + notes
+    # what `venues` says about a position's data (thin data, short window) stays attached to the money put there
+    held = [f"{p.asset}/{p.venue}: {w}" for p in res.positions.itertuples()
+            for w in ranked_warnings.get((str(p.asset), str(p.venue)), [])]
+    warnings = res.warnings + held + notes
     out = {**res.to_dict(), "asof": end.isoformat(), "lookback_days": lookback_days, "warnings": warnings}
     if as_json:
         print_json(out)
@@ -186,6 +191,9 @@ def backtest_portfolio(
     max_asset_share: Annotated[float, typer.Option(help="Cap per asset [fraction].")] = 0.4,
     risk_aversion: Annotated[float, typer.Option(help="Mean-variance risk aversion (0 = LP).")] = 1.0,
     funding_file: Annotated[list[str] | None, typer.Option(help="VENUE:ASSET=PATH, repeatable.")] = None,
+    allow_missing_funding: Annotated[bool, typer.Option(help="Run positions whose window misses more than 2 % of "
+                                                        "its funding settlements (credited as zero; warned).")]
+    = False,
     report: Annotated[Path | None, typer.Option(help="Write DIR/portfolio.html (NAV + allocation figures).")]
     = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -207,10 +215,23 @@ def backtest_portfolio(
     if not st:
         raise BasisctlError("no funding streams for these assets")
     kw = dict(capital_usd=capital_usd, rebalance=rebalance, max_venue_share=max_venue_share,
-              max_asset_share=max_asset_share, risk_aversion=risk_aversion)
-    books = [run_portfolio(names, st, start, end, label="book", **kw),  # type: ignore[arg-type]
-             run_portfolio(names, st, start, end, venues=["hyperliquid"], label="hyperliquid only", **kw),  # type: ignore[arg-type]
-             run_portfolio(names, st, start, end, equal_weight=True, label="equal weight", **kw)]  # type: ignore[arg-type]
+              max_asset_share=max_asset_share, risk_aversion=risk_aversion,
+              allow_missing_funding=allow_missing_funding)
+    warnings = ["no --capacity-usd given: capacity is unlimited, positions are limited by the venue and asset "
+                "caps only"]
+    books = [run_portfolio(names, st, start, end, label="book", **kw)]  # type: ignore[arg-type]
+    absent: list[dict[str, Any]] = []
+    if any(v == "hyperliquid" for _, v in st):
+        books.append(run_portfolio(names, st, start, end, venues=["hyperliquid"], label="hyperliquid only",
+                                   **kw))  # type: ignore[arg-type]
+    else:  # never a row of zeros that reads like a flat Hyperliquid book
+        absent.append({"book": "hyperliquid only", "note": f"no Hyperliquid data for {','.join(names)}"})
+        warnings.append(f"hyperliquid-only benchmark: no Hyperliquid data for {','.join(names)}; not run")
+    books.append(run_portfolio(names, st, start, end, equal_weight=True, label="equal weight",
+                               **kw))  # type: ignore[arg-type]
+    warnings += [w for b in books for w in b.warnings]
+    for w in warnings:
+        err_console.print(f"warning: {w}", highlight=False, markup=False, soft_wrap=True)
     cmd = (f"basisctl backtest-portfolio --from {date_from} --to {date_to} --rebalance {rebalance} "
            f"--assets {','.join(names)}")
     if report is not None:
@@ -218,8 +239,11 @@ def backtest_portfolio(
 
         report.mkdir(parents=True, exist_ok=True)
         (report / "portfolio.html").write_text(standalone_html(portfolio_section(books, cmd)))
-    metrics = [b.metrics() for b in books]
-    out = {"command": cmd, "books": metrics,
+    metrics: list[dict[str, Any]] = [b.metrics() for b in books] + absent
+    out = {"command": cmd, "books": metrics, "warnings": warnings,
+           # alpha_U's kappa of each position: its own venue's funding up to the opening date (`basisctl backtest
+           # --kappa-venue V --funding-venue V --venue V` is the same single run)
+           "kappa_venue": "position venue",
            "allocations": books[0].allocations.to_dict(orient="records"),
            "positions": books[0].segments,
            "nav_daily": {b.label: b.nav.resample("1D").last().dropna().to_dict() for b in books}}
@@ -230,6 +254,9 @@ def backtest_portfolio(
     for c in ("book", "acc_return", "apy", "max_drawdown", "positions_opened"):
         t.add_column(c)
     for m in metrics:
+        if "note" in m:
+            t.add_row(str(m["book"]), m["note"], "", "", "")
+            continue
         t.add_row(str(m["book"]), f"{m['acc_return']:.2%}", f"{m['apy']:.2%}", f"{m['max_drawdown']:.2%}",
                   str(m["positions_opened"]))
     console.print(t)
@@ -237,8 +264,25 @@ def backtest_portfolio(
         console.print(f"wrote {report / 'portfolio.html'}", highlight=False, markup=False)
 
 
+def universe_theta_f(theta_f: list[str], l_max: list[str]) -> dict[str, float]:
+    """venue -> theta_F from ``--theta-f VENUE=THETA`` and ``--l-max VENUE=L_MAX`` (theta_F = c / L_max with the
+    venue's documented c); a venue given both ways is an error."""
+    from basisctl.model.margin import check_venue, theta_f_from_l_max
+
+    th: dict[str, float] = {check_venue(v): x for v, x in _kv_floats(theta_f, "theta-f").items()}
+    for v, x in _kv_floats(l_max, "l-max").items():
+        venue = check_venue(v)
+        if venue in th:
+            raise BasisctlError(f"--l-max {v}= and --theta-f {v}=: give one margin rule per venue")
+        th[venue] = theta_f_from_l_max(venue, x)
+    for v, x in th.items():
+        if not 0.0 < x < 1.0:
+            raise BasisctlError(f"--theta-f {v}={x!r}: expected a fraction in (0, 1)")
+    return th
+
+
 def universe_sweep(folder: Path, date_to: str, executor: str, workers: int | None, ray_address: str | None,
-                   as_json: bool, out: Path | None) -> None:
+                   as_json: bool, out: Path | None, theta_f: dict[str, float] | None = None) -> None:
     """``sweep --universe DIR``: the venue table of every asset in the folder (see basisctl.backtest.universe)."""
     import numpy as np
     import pandas as pd
@@ -246,7 +290,8 @@ def universe_sweep(folder: Path, date_to: str, executor: str, workers: int | Non
     from basisctl.backtest.universe import run_universe
     from basisctl.calibration.inputs import utc
 
-    df = run_universe(folder, utc(date_to), executor=executor, workers=workers, ray_address=ray_address)
+    df = run_universe(folder, utc(date_to), executor=executor, workers=workers, ray_address=ray_address,
+                      theta_f=theta_f or None)
     if out is not None:
         df.to_parquet(out) if out.suffix == ".parquet" else df.to_csv(out, index=False)
     if as_json:

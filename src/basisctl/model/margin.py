@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from basisctl.errors import ModelDomainError
 
 Venue = Literal["binance", "hyperliquid", "bybit", "okx", "dydx", "kraken"]
@@ -63,8 +65,9 @@ MAINTENANCE_MULTIPLIER: dict[str, float] = {
 
 @dataclass(frozen=True)
 class MaintenanceTier:
-    """A notional tier with an explicit maintenance margin rate: from ``lower_bound_usd`` [USD notional] upwards
-    the maintenance margin is ``mmr`` [fraction of notional] and the max leverage ``max_leverage`` [x]."""
+    """A notional tier with an explicit maintenance margin rate: above ``lower_bound_usd`` [USD notional] (the
+    previous tier's inclusive risk limit; the first tier starts at 0) the maintenance margin is ``mmr``
+    [fraction of notional] and the max leverage ``max_leverage`` [x]."""
 
     lower_bound_usd: float
     mmr: float
@@ -80,6 +83,12 @@ MMR_TIERS: dict[tuple[str, str], tuple[MaintenanceTier, ...]] = {
         MaintenanceTier(2_600_000.0, 0.0063, 80.0),
         MaintenanceTier(3_200_000.0, 0.0067, 75.0),
     ),
+}
+
+#: The last documented risk limit of each MMR table [USD notional, inclusive]: above it the table has no tier
+#: in docs/model.md, so theta_F is refused rather than taken from the last tier.
+MMR_TABLE_LIMIT_USD: dict[tuple[str, str], float] = {
+    ("bybit", "BTC"): 3_800_000.0,
 }
 
 
@@ -129,16 +138,24 @@ def default_l_max(venue: str, asset: str) -> float:
     raise ModelDomainError(f"no documented max leverage for {venue} {asset}: pass --l-max or --theta-f")
 
 
-def mmr_for_notional(tiers: Sequence[MaintenanceTier], notional_usd: float) -> MaintenanceTier:
-    """The tier of an explicit-MMR table that contains ``notional_usd`` [USD]."""
+def mmr_for_notional(tiers: Sequence[MaintenanceTier], notional_usd: float,
+                     limit_usd: float | None = None, name: str = "the maintenance margin table") -> MaintenanceTier:
+    """The tier of an explicit-MMR table that contains ``notional_usd`` [USD]. Risk limits are inclusive upper
+    bounds (Bybit: "<= 2.0M USDT: MMR 0.5 %"), so a notional exactly at a bound belongs to the lower tier; above
+    ``limit_usd`` (the table's last risk limit) there is no documented tier and it is an error."""
     if not tiers:
         raise ModelDomainError("empty maintenance margin table")
     if notional_usd < 0:
         raise ModelDomainError(f"notional must be >= 0 (got {notional_usd!r})")
+    if limit_usd is not None and notional_usd > limit_usd:
+        raise ModelDomainError(
+            f"notional {notional_usd:,.0f} USD is beyond {name}'s last documented tier ({limit_usd:,.0f} USD): no "
+            "theta_F is documented for that size; pass --theta-f (the venue's MMR at that size) or a smaller "
+            "capital")
     ordered = sorted(tiers, key=lambda t: t.lower_bound_usd)
     out = ordered[0]
-    for t in ordered:
-        if notional_usd >= t.lower_bound_usd:
+    for t in ordered[1:]:
+        if notional_usd > t.lower_bound_usd:
             out = t
     return out
 
@@ -165,7 +182,11 @@ def theta_f_for(
     notional_usd: float = 0.0,
     tiers: Sequence[LeverageTier] | None = None,
 ) -> tuple[float, float]:
-    """Resolve (theta_F, L_max) for a venue/asset: explicit theta_f > explicit l_max > tiers > paper table."""
+    """Resolve (theta_F, L_max) for a venue/asset: explicit theta_f > explicit l_max > tiers > paper table.
+
+    With ``notional_usd`` > 0 and no ``tiers``, Hyperliquid's size tiers come from the margin table in the data
+    dir (``basisctl.data.locator.hyperliquid_tiers``); a documented MMR table (Bybit BTC) gives the MMR of the
+    notional's tier and refuses sizes beyond its last tier."""
     if theta_f is not None:
         if not 0.0 < theta_f < 1.0:
             raise ModelDomainError(f"theta_f must lie in (0, 1) (got {theta_f!r})")
@@ -175,8 +196,13 @@ def theta_f_for(
         return float(theta_f), float(lm)
     key = (check_venue(venue), asset.upper())
     if l_max is None and tiers is None and key in MMR_TIERS:
-        t = mmr_for_notional(MMR_TIERS[key], notional_usd)
+        t = mmr_for_notional(MMR_TIERS[key], notional_usd, MMR_TABLE_LIMIT_USD.get(key),
+                             f"the {key[0]} {key[1]} risk-limit table")
         return t.mmr, t.max_leverage
+    if l_max is None and tiers is None and key[0] == "hyperliquid" and notional_usd > 0:
+        from basisctl.data import locator  # the data layer imports this module
+
+        tiers = locator.hyperliquid_tiers(key[1])
     if l_max is None:
         l_max = l_max_for_notional(tiers, notional_usd) if tiers else default_l_max(venue, asset)
     return theta_f_from_l_max(venue, l_max), float(l_max)
@@ -189,4 +215,16 @@ def venue_margin_tiers(venue: str, asset: str) -> tuple[tuple[float, float], ...
     v = check_venue(venue)
     if v == "hyperliquid":
         return None
-    return tuple((t.lower_bound_usd, t.mmr) for t in MMR_TIERS.get((v, asset.upper()), ()))
+    # the engine switches tier once the notional reaches a bound; MMR tables' bounds are inclusive risk limits of
+    # the tier below, so each bound is moved to the next float above it (exactly 2.0M stays in tier 1)
+    return tuple((float(np.nextafter(t.lower_bound_usd, np.inf)) if t.lower_bound_usd > 0 else 0.0, t.mmr)
+                 for t in MMR_TIERS.get((v, asset.upper()), ()))
+
+
+def check_within_margin_table(venue: str, asset: str, notional_usd: float) -> None:
+    """Refuse a position whose largest perp notional [USD] lies beyond the last documented tier of its venue's MMR
+    table (the backtest engine would otherwise keep charging the last tier's MMR for any size)."""
+    key = (check_venue(venue), asset.upper())
+    if key in MMR_TABLE_LIMIT_USD:
+        mmr_for_notional(MMR_TIERS[key], notional_usd, MMR_TABLE_LIMIT_USD[key],
+                         f"the {key[0]} {key[1]} risk-limit table")

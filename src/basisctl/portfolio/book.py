@@ -49,11 +49,13 @@ class Allocation:
 
 
 def weekly_apy(funding: pd.DataFrame) -> pd.Series:
-    """Weekly means of 1-day cumulative funding x 365 [decimal per year], indexed by week end."""
+    """Weekly means of 1-day cumulative funding x 365 [decimal per year] over calendar weeks (Monday 00:00 UTC
+    to the next Monday, ``W-MON`` bins closed on the left), indexed by the week's Monday: streams that start on
+    different weekdays share the same week labels, so their common weeks line up for the covariance."""
     c = rolling_carry(funding, 24.0)
     if c.empty:
         return pd.Series(dtype=float)
-    return (c * 365.0).resample("7D").mean().dropna()
+    return (c * 365.0).resample("W-MON", closed="left", label="left").mean().dropna()
 
 
 def allocate(table: pd.DataFrame, capital_usd: float, *, max_venue_share: float = 0.4, max_asset_share: float = 0.4,
@@ -81,6 +83,9 @@ def allocate(table: pd.DataFrame, capital_usd: float, *, max_venue_share: float 
     sigma = None
     lam = 0.0
     method = "linear programme (maximise expected net carry; no covariance)"
+    if history is None and risk_aversion > 0:
+        warnings.append(f"risk aversion {risk_aversion:g} but no funding history given: no covariance, "
+                        "diversification term dropped (linear programme)")
     if history is not None and risk_aversion > 0:
         keys = list(zip(t["asset"].astype(str), t["venue"].astype(str), strict=True))
         cols = {i: history.get(k) for i, k in enumerate(keys)}

@@ -9,7 +9,7 @@ interval and an 8h -> 4h -> 1h change is followed row by row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ import pandas as pd
 from basisctl.data.fetch._parse import round_settlement_ms, to_ms
 from basisctl.data.fetch.http import FetchError, VenueClient
 from basisctl.data.validate import validate_funding
+from basisctl.errors import DataValidationError
 
 TimeLike = int | str | pd.Timestamp
 Row = tuple[int, float, float | None]
@@ -24,26 +25,54 @@ HOUR_MS = 3_600_000
 
 
 def spacing_intervals(ts_ms: np.ndarray, cap_hours: float, previous_ms: int | None = None) -> np.ndarray:
-    """interval_hours per settlement [h]: spacing to the previous one capped at ``cap_hours``; the first row uses
-    ``previous_ms`` when given, else the spacing to the next row, else ``cap_hours``."""
+    """interval_hours per settlement [h]: the observed spacing to the previous settlement, capped at the nominal
+    cadence. The cadence at a row is the lower median of the spacings in a centred window of five rows (bounded by
+    ``cap_hours``), so a missing settlement (one spacing twice its neighbours') keeps the cadence of its
+    neighbours instead of becoming a long interval, while a real switch (8h -> 4h -> 1h, or back) is followed
+    row by row. The first row uses ``previous_ms`` when given, else the spacing to the next row, else
+    ``cap_hours``."""
     n = ts_ms.size
     out = np.full(n, float(cap_hours))
+    if n == 0:
+        return out
+    gaps = np.full(n, np.nan)
     if n >= 2:
-        gaps = np.diff(ts_ms) / HOUR_MS
-        out[1:] = np.minimum(gaps, cap_hours)
-        out[0] = min(gaps[0], cap_hours)
-    if n >= 1 and previous_ms is not None and ts_ms[0] > previous_ms:
-        out[0] = min((ts_ms[0] - previous_ms) / HOUR_MS, cap_hours)
-    return out
+        gaps[1:] = np.diff(ts_ms) / HOUR_MS
+        gaps[0] = gaps[1]
+    if previous_ms is not None and ts_ms[0] > previous_ms:
+        gaps[0] = (ts_ms[0] - previous_ms) / HOUR_MS
+    if np.isnan(gaps[0]):
+        return out
+    cadence = pd.Series(gaps).rolling(5, center=True, min_periods=1).quantile(0.5, interpolation="lower")
+    return np.minimum(np.minimum(gaps, cadence.to_numpy()), float(cap_hours))
+
+
+def _utc(ms: int) -> str:
+    return pd.Timestamp(int(ms), unit="ms", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def funding_frame(rows: Sequence[Row], start_ms: int, end_ms: int, cap_hours: float, source: str, label: str,
-                  previous_ms: int | None = None) -> pd.DataFrame:
+                  previous_ms: int | None = None, where: str | Mapping[int, str] = "") -> pd.DataFrame:
     """Canonical, validated funding frame (ts, rate, interval_hours, source) from rows in any order; each
-    settlement once, restricted to ``[start_ms, end_ms)``."""
+    settlement once, restricted to ``[start_ms, end_ms)``. Two rows for one settlement with different rates are
+    an error naming the settlement time; a row the validator refuses is named by its settlement time and
+    ``where`` (the request URL, or a map settlement ms -> URL of the page that held it)."""
+
+    def at(ms: int | None = None) -> str:
+        if isinstance(where, str):
+            return f" ({where})" if where else ""
+        # the page of that settlement; for a whole-file problem the first request
+        w = where.get(ms, "") if ms is not None else next(iter(where.values()), "")
+        return f" ({w})" if w else ""
+
     by_ts: dict[int, Row] = {}
     for t, r, ih in rows:
-        by_ts[round_settlement_ms(t)] = (round_settlement_ms(t), r, ih)
+        k = round_settlement_ms(t)
+        old = by_ts.get(k)
+        if old is not None and not (old[1] == r or (np.isnan(old[1]) and np.isnan(r))):
+            raise FetchError(f"{label}{at(k)}: duplicate settlement {_utc(k)} with conflicting rates {old[1]!r} "
+                             f"and {r!r}")
+        by_ts[k] = (k, r, ih)
     ordered = [by_ts[k] for k in sorted(by_ts)]
     ts = np.asarray([r[0] for r in ordered], dtype=np.int64)
     rate = np.asarray([r[1] for r in ordered], dtype=float)
@@ -57,7 +86,13 @@ def funding_frame(rows: Sequence[Row], start_ms: int, end_ms: int, cap_hours: fl
     frame = pd.DataFrame({"ts": ts, "rate": rate, "interval_hours": np.where(np.isnan(explicit), spaced, explicit)})
     frame["ts"] = pd.to_datetime(frame["ts"], unit="ms", utc=True).astype("datetime64[ms, UTC]")
     frame["source"] = source
-    return validate_funding(frame, label)
+    try:
+        return validate_funding(frame, label)
+    except DataValidationError as e:
+        first = e.issues[0] if e.issues else None
+        ms = int(ts[first.row]) if first is not None and first.row is not None and 0 <= first.row < ts.size else None
+        when = f" at settlement {_utc(ms)}" if ms is not None else ""
+        raise DataValidationError(f"{label}{when}{at(ms)}", e.issues) from e
 
 
 class NewestFirstFunding(VenueClient):
@@ -68,6 +103,9 @@ class NewestFirstFunding(VenueClient):
     cap_hours: float = 8.0
     source: str = ""
     venue: str = ""
+    #: The documented order is newest first: a page in any other order (schema drift, e.g. oldest first) would
+    #: make backward paging skip rows silently, so it is refused naming the request.
+    strict_newest_first: bool = False
 
     def symbol(self, asset: str) -> str:  # pragma: no cover - every venue overrides
         raise NotImplementedError
@@ -83,11 +121,20 @@ class NewestFirstFunding(VenueClient):
         symbol = self.symbol(asset)
         start_ms, end_ms = to_ms(start), to_ms(end)
         rows: list[Row] = []
+        where: dict[int, str] = {}
         before = end_ms
         while True:
             page, src = self._page(symbol, before)
             if not page:
                 break
+            order = np.diff(np.asarray([t for t, _, _ in page], dtype=np.int64))
+            if self.strict_newest_first and (order > 0).any():
+                j = int(np.argmax(order > 0))
+                raise FetchError(f"{src}: rows are not newest first (row {j + 1} at {_utc(page[j + 1][0])} is "
+                                 f"later than row {j} at {_utc(page[j][0])}); the API's documented order changed, "
+                                 "backward paging would skip rows")
+            for t, _, _ in page:
+                where.setdefault(round_settlement_ms(t), src)
             oldest = min(t for t, _, _ in page)
             if oldest >= before:
                 raise FetchError(f"{src}: rows start at {oldest}, not before {before} (server ignores paging)")
@@ -97,4 +144,4 @@ class NewestFirstFunding(VenueClient):
             before = oldest
         prev_ms = to_ms(previous) if previous is not None else None
         return funding_frame(rows, start_ms, end_ms, self.cap_hours, self.source,
-                             f"{self.venue} funding {symbol}", prev_ms)
+                             f"{self.venue} funding {symbol}", prev_ms, where)

@@ -39,6 +39,7 @@ class BybitFunding(NewestFirstFunding, NewestFirstBars):
     bar_page_limit = 1000
     bar_codes: ClassVar[dict[str, str]] = {"1h": "60", "4h": "240", "1d": "D"}
     default_min_interval_s = BYBIT_MIN_INTERVAL_S
+    strict_newest_first = True
     page_limit = 200
     cap_hours = 8.0
     source = "bybit_api"

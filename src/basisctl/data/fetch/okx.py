@@ -39,6 +39,7 @@ class OkxFunding(NewestFirstFunding, NewestFirstBars):
     bar_page_limit = 100
     bar_codes: ClassVar[dict[str, str]] = {"1h": "1H", "4h": "4H", "1d": "1Dutc"}
     default_min_interval_s = OKX_MIN_INTERVAL_S
+    strict_newest_first = True
     page_limit = 100
     cap_hours = 8.0
     source = "okx_api"
