@@ -14,28 +14,28 @@ from urllib.parse import parse_qs, urlparse
 Respond = Callable[[str, dict[str, str], dict[str, str]], tuple[int, dict[str, str], Any]]
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: Any) -> None:
+    """Write one JSON (or raw string) response with its status and extra headers."""
+    data = (body if isinstance(body, str) else json.dumps(body)).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    for k, v in headers.items():
+        handler.send_header(k, v)
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+def query_of(path: str) -> tuple[str, dict[str, str]]:
+    """(path, query with the last value per key) of a request line's target."""
+    u = urlparse(path)
+    return u.path, {k: v[-1] for k, v in parse_qs(u.query).items()}
+
+
 @contextmanager
-def json_get_server(respond: Respond) -> Iterator[str]:
-    """Serve GET requests with ``respond`` on a free port of 127.0.0.1; yields the base URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            u = urlparse(self.path)
-            status, headers, body = respond(u.path, {k: v[-1] for k, v in parse_qs(u.query).items()},
-                                            {k.lower(): v for k, v in self.headers.items()})
-            data = (body if isinstance(body, str) else json.dumps(body)).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Run ``handler`` on a free port of 127.0.0.1 in a thread; yields the base URL, shuts down on exit."""
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     t.start()
     try:
@@ -43,6 +43,24 @@ def json_get_server(respond: Respond) -> Iterator[str]:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@contextmanager
+def json_get_server(respond: Respond) -> Iterator[str]:
+    """Serve GET requests with ``respond`` on a free port of 127.0.0.1; yields the base URL."""
+
+    class Handler(_Quiet):
+        def do_GET(self) -> None:
+            path, q = query_of(self.path)
+            send_json(self, *respond(path, q, {k.lower(): v for k, v in self.headers.items()}))
+
+    with serve(Handler) as url:
+        yield url
 
 
 #: respond_post(path, query (last value per key), headers (lower-case keys), raw body) -> (status, headers, body)
@@ -53,29 +71,11 @@ RespondPost = Callable[[str, dict[str, str], dict[str, str], bytes], tuple[int, 
 def json_post_server(respond: RespondPost) -> Iterator[str]:
     """Serve POST requests with ``respond`` on a free port of 127.0.0.1; yields the base URL."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_Quiet):
         def do_POST(self) -> None:
-            u = urlparse(self.path)
+            path, q = query_of(self.path)
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, headers, body = respond(u.path, {k: v[-1] for k, v in parse_qs(u.query).items()},
-                                            {k.lower(): v for k, v in self.headers.items()}, raw)
-            data = (body if isinstance(body, str) else json.dumps(body)).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, *respond(path, q, {k.lower(): v for k, v in self.headers.items()}, raw))
 
-        def log_message(self, *args: object) -> None:
-            return None
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with serve(Handler) as url:
+        yield url

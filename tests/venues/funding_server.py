@@ -13,7 +13,6 @@ Shapes (see the client modules for the documentation links):
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,8 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pandas as pd
+
+from tests.localhttp import send_json
 
 HOUR_MS = 3_600_000
 T0_MS = int(pd.Timestamp("2024-01-01", tz="UTC").value // 1_000_000)
@@ -212,14 +213,7 @@ class FundingServer:
                     status, body = outer.route(u.path, q)
                     if outer.drift is not None and status == 200:
                         body = outer.drift(u.path, body)
-                data = (body if isinstance(body, str) else json.dumps(body)).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, headers, body)
 
             def log_message(self, *args: object) -> None:
                 return None
