@@ -354,3 +354,20 @@ def test_risk_study_4h_splice_goes_through_the_collector(real: Path, capfd: pyte
         asset_barriers("BTC", cfg, end_ns=int(pd.Timestamp("2022-12-01", tz="UTC").value))
     assert "4h bars where 1h bars are missing" in capfd.readouterr().err  # the splice happened (holds today)
     assert any("4h bars" in m for m in col.messages), col.messages
+
+
+# F15 (low): with --funding-file given, the Table VII warning still advises "(pass --kappa-bps or --funding-file)"
+# and does not name the file whose span is too short (hl BTC funding from 2025-03-01 vs calibration 2023-03-10 ->
+# 2025-03-10).
+@pytest.mark.needs_data
+@pytest.mark.xfail(strict=True, reason="F15: Table VII warning advises --funding-file when one was given")
+def test_paper_kappa_warning_names_the_funding_file_given(real: Path, tmp_path: Path) -> None:
+    h = pd.read_csv(real / "funding" / "hyperliquid" / "BTC.csv")
+    path = tmp_path / "hl_BTC_short.csv"
+    h[h["timestamp"] >= "2025-03-01"].to_csv(path, index=False)
+    r = runner.invoke(app, ["backtest", "--asset", "BTC", "--funding-file", str(path), "--from", "2025-06-01",
+                            "--to", "2025-07-01"])
+    assert r.exit_code == 0, r.stderr
+    paper = [w for w in r.stderr.splitlines() if w.startswith("warning:") and "Table VII" in w]
+    assert len(paper) == 1
+    assert "hl_BTC_short.csv" in paper[0] and "or --funding-file" not in paper[0], paper[0]
