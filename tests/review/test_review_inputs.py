@@ -365,8 +365,8 @@ def test_paper_kappa_warning_names_the_funding_file_given(real: Path, tmp_path: 
     h = pd.read_csv(real / "funding" / "hyperliquid" / "BTC.csv")
     path = tmp_path / "hl_BTC_short.csv"
     h[h["timestamp"] >= "2025-03-01"].to_csv(path, index=False)
-    r = runner.invoke(app, ["backtest", "--asset", "BTC", "--funding-file", str(path), "--from", "2025-06-01",
-                            "--to", "2025-07-01"])
+    r = runner.invoke(app, ["backtest", "--asset", "BTC", "--funding-file", str(path), "--from", "2025-03-10",
+                            "--to", "2025-04-10"])
     assert r.exit_code == 0, r.stderr
     paper = [w for w in r.stderr.splitlines() if w.startswith("warning:") and "Table VII" in w]
     assert len(paper) == 1
