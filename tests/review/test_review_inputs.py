@@ -382,3 +382,21 @@ def test_data_check_gap_warning_goes_to_stderr(real: Path) -> None:
     assert r.exit_code == 0
     assert not any(x.startswith("warning:") for x in r.stdout.splitlines()), r.stdout
     assert any(x.startswith("warning:") and "gap" in x for x in r.stderr.splitlines())
+
+
+# F17 (medium): a percent-scaled segment shorter than the 51-row rolling window passes. One week (21 settlements,
+# 2026-01-01 -> 01-07) of Binance ETH funding x100 inside a clean 2.5-year file: `data check` OK, and `static
+# --funding-file --asof 2026-03-10` reports kappa 7.08 bps/day instead of 0.72 (alpha_econ 0.197 vs 0.220). Each
+# scaled row is ~100x its neighbours' local scale, which a per-row check would see.
+@pytest.mark.needs_data
+@pytest.mark.xfail(strict=True, reason="F17: a one-week percent-scaled segment (21 rows) passes data check")
+def test_one_week_percent_segment_is_refused(real: Path, tmp_path: Path) -> None:
+    f = _binance_eth_funding(real)
+    i = int(np.flatnonzero(f["timestamp"] == "2026-01-01T00:00:00Z")[0])
+    f.loc[i:i + 20, "rate"] *= 100
+    path = tmp_path / "ETH.csv"
+    f.to_csv(path, index=False)
+    r = runner.invoke(app, ["data", "check", str(path), "--json"])
+    assert r.exit_code == 1
+    rows = [x["row"] for x in json.loads(r.stdout)["issues"]]
+    assert rows and rows[0] == i, rows[:3]
