@@ -54,19 +54,29 @@ class FileLock:
             f"one controller per {self.scope} - stop that process first"
         )
 
+    def _lock_file(self) -> int:
+        """flock ``<target>.lock``; retried when the path was replaced between open and flock (then the lock
+        would be on an orphaned inode)."""
+        for _ in range(5):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                try:
+                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                finally:
+                    os.close(fd)
+                raise self._refuse(holder) from None
+            if _same(self.path, fd):
+                return fd
+            os.close(fd)
+        raise JournalLocked(f"{self.path}: lock file keeps being replaced; refusing to start")
+
     def acquire(self) -> FileLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.target.is_dir():
             raise BasisctlError(f"{self.target}: is a directory; expected a {self.what} file")
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            finally:
-                os.close(fd)
-            raise self._refuse(holder) from None
+        fd = self._lock_file()
         try:  # the protected file itself: its lock survives a deleted or replaced <target>.lock
             if self.init is not None and not self.target.exists():
                 self._create()
@@ -80,6 +90,10 @@ class FileLock:
             os.close(tfd)
             os.close(fd)  # our fresh <target>.lock stays (empty): unlinking lock files is the hazard itself
             raise self._refuse("unknown", f" was deleted or replaced while {self.target.name} stayed locked") from None
+        if not _same(self.target, tfd):  # replaced between open and flock: we would guard an orphan
+            os.close(tfd)
+            os.close(fd)
+            raise JournalLocked(f"{self.target}: was replaced while being locked; refusing to start (try again)")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         os.fsync(fd)
@@ -108,13 +122,9 @@ class FileLock:
         if self._fd is None or self._tfd is None:
             return None
         for p, fd in ((self.path, self._fd), (self.target, self._tfd)):
-            want = os.fstat(fd)
-            try:
-                got = os.stat(p)
-            except FileNotFoundError:
-                return f"lock lost: {p} was deleted while this controller held it; no new risk (restart to re-lock)"
-            if (got.st_ino, got.st_dev) != (want.st_ino, want.st_dev):
-                return f"lock lost: {p} was replaced while this controller held it; no new risk (restart to re-lock)"
+            if not _same(p, fd):
+                return (f"lock lost: {p} was deleted or replaced while this controller held it; no new risk "
+                        "(restart to re-lock)")
         return None
 
     def release(self) -> None:
@@ -126,6 +136,16 @@ class FileLock:
                     fcntl.flock(fd, fcntl.LOCK_UN)
                 os.close(fd)
         self._fd = self._tfd = None
+
+
+def _same(path: Path, fd: int) -> bool:
+    """Does ``path`` still name the file open on ``fd``?"""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    want = os.fstat(fd)
+    return (st.st_ino, st.st_dev) == (want.st_ino, want.st_dev)
 
 
 class JournalLock(FileLock):
