@@ -93,6 +93,11 @@ def register(app: typer.Typer) -> None:
 
             if not is_loopback(host) and not os.environ.get(TOKEN_ENV):
                 fail(f"--host {host} is not loopback: set a bearer token in {TOKEN_ENV} (required on every route)")
+        sock = None
+        if serve:  # listen before anything starts: a port in use is refused here, not logged while trading
+            from basisctl.live.api import bind_socket
+
+            sock = bind_socket(host, port)
         built = build(cfg, live=live, force_config=force_config)
         ctl = built.controller
         if live:
@@ -102,7 +107,7 @@ def register(app: typer.Typer) -> None:
         if serve:
             from basisctl.live.api import serve_in_thread
 
-            server = serve_in_thread(ctl, port, host, openapi)
+            server = serve_in_thread(ctl, port, host, openapi, sock)
             info.print(f"dashboard: http://{host}:{port}/  (API: /health /state /metrics)", highlight=False)
         p = ctl.policy
         info.print(
@@ -176,7 +181,7 @@ def register(app: typer.Typer) -> None:
             )
         if server is not None:
             if not ctl.stop_requested:  # the run ended by itself: keep the printed URL alive until Ctrl-C
-                info.print(f"serving the final state at http://127.0.0.1:{port}/ until Ctrl-C", highlight=False)
+                info.print(f"serving the final state at http://{host}:{port}/ until Ctrl-C", highlight=False)
                 _wait_for_interrupt()
             server.stop()
 

@@ -2,8 +2,9 @@
 
 Exposure rules (DNS rebinding, stray listeners): only loopback host names are answered by default (Starlette's
 ``TrustedHostMiddleware``: a foreign ``Host:`` header gets 400); binding to anything but loopback requires a
-bearer token from ``BASISCTL_API_TOKEN`` on every route; GET routes also answer HEAD; no /openapi.json or
-/docs unless asked for (``openapi=True``).
+bearer token from ``BASISCTL_API_TOKEN`` on every route (``Bearer`` in any case; a browser opening the
+dashboard is asked for it by a Basic challenge - any user name, the token as password); GET routes also
+answer HEAD; no /openapi.json or /docs unless asked for (``openapi=True``).
 
 The dashboard is one self-contained HTML page (plain JS, inline SVG, no CDN - works offline) that polls
 /state every second: alpha_t against alpha_L / alpha_target / alpha_U (and alpha_liq), leverage, distance to
@@ -12,10 +13,12 @@ liquidation, funding carry, PnL, recent decisions with reasons, execution costs 
 
 from __future__ import annotations
 
+import base64
 import hmac
 import ipaddress
 import math
 import os
+import socket
 import threading
 import time
 from typing import Any
@@ -111,6 +114,50 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def token_ok(authorization: str, token: str) -> bool:
+    """``Authorization: Bearer <token>`` (scheme case-insensitive, RFC 7235) or ``Basic`` with the token as
+    the password (what a browser sends for the dashboard page); compared in constant time."""
+    scheme, _, cred = authorization.strip().partition(" ")
+    cred = cred.strip()
+    if scheme.lower() == "basic":
+        try:
+            cred = base64.b64decode(cred, validate=True).decode("utf-8").partition(":")[2]
+        except (ValueError, UnicodeDecodeError):
+            return False
+    elif scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(cred.encode(), token.encode())
+
+
+def allowed_host_names(host: str) -> list[str]:
+    """Host header names answered for a loopback bind: the loopback names plus the bound address itself
+    (``--host 127.0.0.2`` answers ``Host: 127.0.0.2``)."""
+    names = list(LOOPBACK_HOSTS)
+    for h in (host, f"[{host}]" if ":" in host and not host.startswith("[") else host):
+        if h not in names:
+            names.append(h)
+    return names
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Listen on ``host:port`` now (before any trading), so that a port in use is refused with one line
+    instead of uvicorn logging it while the controller trades on (and someone else answers /health)."""
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as e:
+        raise BasisctlError(f"--host {host} --port {port}: cannot resolve or open a socket ({e})") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only; a live listener still fails
+        sock.bind(addr)
+        sock.listen(128)
+    except OSError as e:
+        sock.close()
+        raise BasisctlError(f"--port {port}: cannot listen on {host}:{port} ({e.strerror or e}); another process "
+                            "holds the port - stop it or choose another --port") from None
+    return sock
+
+
 def create_app(
     ctl: Controller,
     allowed_hosts: list[str] | None = None,
@@ -127,14 +174,15 @@ def create_app(
     )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS)
     if token:
-        want = f"Bearer {token}".encode()
 
         @app.middleware("http")
         async def _bearer(request: Request, call_next: Any) -> Response:
-            got = request.headers.get("authorization", "").encode()
-            if not hmac.compare_digest(got, want):
+            if not token_ok(request.headers.get("authorization", ""), token):
+                # the dashboard page: a Basic challenge makes the browser ask (any user name, the token as
+                # password) and then send it on the page's own /state requests; API clients use Bearer
+                challenge = 'Basic realm="basisctl", charset="UTF-8"' if request.url.path == "/" else "Bearer"
                 return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401,
-                                    headers={"WWW-Authenticate": "Bearer"})
+                                    headers={"WWW-Authenticate": challenge})
             return await call_next(request)
 
     @app.api_route("/health", methods=["GET", "HEAD"])
@@ -160,9 +208,10 @@ def create_app(
 class ServerThread:
     """uvicorn in a daemon thread; 127.0.0.1 unless ``host`` says otherwise (then a token is required)."""
 
-    def __init__(self, ctl: Controller, port: int, host: str = "127.0.0.1", openapi: bool = False):
+    def __init__(self, ctl: Controller, port: int, host: str = "127.0.0.1", openapi: bool = False,
+                 sock: socket.socket | None = None):
         token = os.environ.get(TOKEN_ENV) or None
-        allowed = None
+        allowed = allowed_host_names(host)
         if not is_loopback(host):
             if not token:
                 raise BasisctlError(
@@ -173,13 +222,20 @@ class ServerThread:
             create_app(ctl, allowed, token, openapi), host=host, port=port, log_level="warning"
         )
         self.server = uvicorn.Server(self.config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.sock = sock if sock is not None else bind_socket(host, port)  # bound here: a busy port is refused
+        self.thread = threading.Thread(target=lambda: self.server.run(sockets=[self.sock]), daemon=True)
 
     def start(self) -> ServerThread:
         self.thread.start()
         t0 = time.time()
         while not self.server.started and time.time() - t0 < 10:
+            if not self.thread.is_alive():
+                break
             time.sleep(0.02)
+        if not self.server.started:
+            self.server.should_exit = True
+            raise BasisctlError(f"dashboard on {self.config.host}:{self.config.port} did not start; refusing to run "
+                                "without the requested API")
         return self
 
     def stop(self) -> None:
@@ -187,8 +243,10 @@ class ServerThread:
         self.thread.join(timeout=5)
 
 
-def serve_in_thread(ctl: Controller, port: int, host: str = "127.0.0.1", openapi: bool = False) -> ServerThread:
-    return ServerThread(ctl, port, host, openapi).start()
+def serve_in_thread(ctl: Controller, port: int, host: str = "127.0.0.1", openapi: bool = False,
+                    sock: socket.socket | None = None) -> ServerThread:
+    """Start the API in a daemon thread on ``sock`` (from :func:`bind_socket`) or a socket bound here."""
+    return ServerThread(ctl, port, host, openapi, sock).start()
 
 
 DASHBOARD_HTML = r"""<!doctype html>
@@ -283,7 +341,10 @@ function costs(trades){
 }
 async function tick(){
   try {
-    const s = await (await fetch('/state', {cache: 'no-store'})).json();
+    const r = await fetch('/state', {cache: 'no-store'});
+    if (r.status === 401) { $('status').textContent = 'unauthorised: reload and give the API token';
+      $('status').className = 'pill halted'; return; }
+    const s = await r.json();
     $('mode').textContent = s.mode; $('asset').textContent = s.asset + ' / ' + s.venue;
     $('cycles').textContent = 'cycles ' + s.cycles;
     const st = $('status'); st.textContent = s.halted ? 'HALTED: ' + s.halt_reason : 'running';

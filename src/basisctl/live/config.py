@@ -129,6 +129,12 @@ class BandSection(_Strict):
                 raise ValueError(f"band.mode = 'fixed' needs {', '.join('band.' + m for m in missing)}")
             if not self.alpha_lower <= self.alpha_target <= self.alpha_upper:  # type: ignore[operator]
                 raise ValueError("band needs alpha_lower <= alpha_target <= alpha_upper")
+        else:  # calibrate: the calibrated band replaces these; a value here would be silently ignored
+            keys = ("alpha_target", "alpha_lower", "alpha_upper", "kappa_fix")
+            given = [k for k in keys if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{', '.join('band.' + g for g in given)} would be ignored with band.mode = "
+                                 "'calibrate' (the band is calibrated); remove it, or set band.mode = 'fixed'")
         return self
 
 
@@ -142,8 +148,9 @@ class CostSection(_Strict):
     buy_budget_bps: float | None = Field(None, ge=0)
     spot_fee_bps: float = Field(7.0, ge=0, description="book model: spot taker fee [bps]")
     perp_fee_bps: float = Field(4.5, ge=0, description="book model: perp taker fee [bps]")
-    max_slippage_bps: float = Field(30.0, gt=0, description="IOC limit offset from mid [bps]")
-    emergency_slippage_bps: float = Field(300.0, gt=0)
+    # < 10000 bps: a sell limit at mid x (1 - s) must stay above 0 (at 100 % there is no price protection)
+    max_slippage_bps: float = Field(30.0, gt=0, lt=10_000, description="IOC limit offset from mid [bps]")
+    emergency_slippage_bps: float = Field(300.0, gt=0, lt=10_000)
 
 
 class LimitSection(_Strict):
@@ -259,11 +266,19 @@ class ControllerConfig(_Strict):
 
 
 def _fmt(e: ValidationError, source: str) -> str:
+    """One short line per error: file, field, message and the offending value (a whole section or config, the
+    input of a cross-field rule, is not repeated: the message names the keys)."""
     parts = []
     for err in e.errors():
         loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        parts.append(f"{source}: field '{loc}': {err['msg']} (got {err.get('input')!r})")
+        got = err.get("input")
+        shown = "" if isinstance(got, dict | list) else f" (got {_short(repr(got))})"
+        parts.append(f"{source}: field '{loc}': {err['msg']}{shown}")
     return "; ".join(parts)
+
+
+def _short(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def parse_config(data: dict[str, object], source: str = "<config>", base_dir: str | Path = ".") -> ControllerConfig:

@@ -182,6 +182,8 @@ class Controller:
         self.caps = Caps(lim.max_order_usd, lim.max_position_usd, lim.max_gross_notional_usd)
         self.alerts = Alerts(journal, cfg.resolve(cfg.safety.alert_log))
         self.kill_file = cfg.resolve(cfg.safety.kill_file)
+        #: each returns None while this process's journal / account locks are intact, else why not (runner sets)
+        self.lock_checks: list[Callable[[], str | None]] = []
         self.halted = False
         self.halt_reason = ""
         self.halt_kind = ""
@@ -937,6 +939,9 @@ class Controller:
         self._check_ack()
         if self.kill_file.exists():
             self._halt("KILL_SWITCH", f"kill file {self.kill_file} present: no new risk")
+        for check in self.lock_checks:
+            if (why := check()) is not None:
+                self._halt("LOCK_LOST", why)
         st = self.read_state()
         stale_s = (self._now() - st.ts_ms) / 1000.0
         stale = self._stale = stale_s > self.cfg.limits.stale_after_seconds

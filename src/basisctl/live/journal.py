@@ -66,20 +66,61 @@ class DerivedPosition:
         }
 
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_existing(path: Path) -> bool:
+    """True when ``path`` exists and looks like a SQLite file; JournalError for an empty or foreign file."""
+    if not path.exists():
+        return False
+    if path.is_dir():
+        raise JournalError(f"{path}: is a directory; expected a journal file")
+    with path.open("rb") as f:
+        head = f.read(16)
+    if not head:
+        raise JournalError(f"{path}: journal file exists but is empty (0 bytes); refusing to start a fresh journal "
+                           "over it (its history is lost: restore it from a backup, or delete the file to start anew)")
+    if head != _SQLITE_MAGIC:
+        raise JournalError(f"{path}: not a basisctl journal (not a SQLite file); refusing to use it")
+    return True
+
+
 class Journal:
     """Append-only journal in one SQLite file (``:memory:`` for throwaway use)."""
 
     def __init__(self, path: str | Path):
+        """Open (or create) the journal. A path that does not exist is a fresh journal; an EXISTING file must be
+        a readable basisctl journal: an empty (0-byte) file, a file that is not SQLite, a corrupt database or
+        one without the journal's table is refused (JournalError naming the file), never silently re-created.
+        (The journal lock creates a new journal atomically: built aside, then linked into place.)
+        """
         self.path = str(path)
+        existing = False
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if self.path != ":memory:" and str(mode).lower() != "wal":
-            raise JournalError(f"{self.path}: could not enable WAL mode (got {mode})")
-        self._db.execute("PRAGMA synchronous=FULL")
-        for stmt in _SCHEMA:
-            self._db.execute(stmt)
+            existing = _check_existing(Path(self.path))
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            if existing:
+                self._verify()
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if self.path != ":memory:" and str(mode).lower() != "wal":
+                raise JournalError(f"{self.path}: could not enable WAL mode (got {mode})")
+            self._db.execute("PRAGMA synchronous=FULL")
+            for stmt in _SCHEMA:
+                self._db.execute(stmt)
+        except sqlite3.DatabaseError as e:
+            raise JournalError(f"{self.path}: journal is not readable ({e}); refusing to start - restore it from "
+                               "a backup (a fresh journal would forget every order, fill and halt)") from None
+
+    def _verify(self) -> None:
+        """An existing file: SQLite's quick_check must pass and the 'entries' table must be there."""
+        rows = [str(r[0]) for r in self._db.execute("PRAGMA quick_check").fetchall()]
+        if rows != ["ok"]:
+            raise JournalError(f"{self.path}: journal is corrupt (SQLite quick_check: {'; '.join(rows)[:120]}); "
+                               "refusing to start - restore it from a backup")
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='entries'").fetchone() is None:
+            raise JournalError(f"{self.path}: not a basisctl journal (no 'entries' table); refusing to use it")
 
     # ------------------------------------------------------------------ writes
     def append(self, kind: str, key: str, payload: dict[str, Any], ts_ms: int) -> bool:

@@ -19,7 +19,7 @@ from basisctl.live.backoff import Backoff
 from basisctl.live.config import ConfigError, ControllerConfig
 from basisctl.live.controller import Controller
 from basisctl.live.journal import Journal
-from basisctl.live.lock import JournalLock
+from basisctl.live.lock import FileLock, JournalLock, SimStateLock
 from basisctl.live.sim_venue import PriceReplay, SimVenue
 from basisctl.live.venue import Venue, VenueUnavailable
 from basisctl.model.bands import alpha_lower, alpha_upper
@@ -28,7 +28,7 @@ from basisctl.model.policy import BandPolicy
 from basisctl.model.static import solve_alpha_risk
 
 T = TypeVar("T")
-_HELD: dict[str, JournalLock] = {}  # journal locks this process holds (re-entrant within one process)
+_HELD: dict[str, FileLock] = {}  # journal / sim-account locks this process holds (re-entrant per process)
 
 
 def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float) -> tuple[BandPolicy, dict[str, Any]]:
@@ -108,15 +108,24 @@ class Built:
     venue: Venue
     journal: Journal
     advance: Any  # Callable[[float], None] | None: sim clock stepper in paper mode
-    lock: JournalLock | None = None
+    lock: FileLock | None = None
+    sim_lock: FileLock | None = None
 
 
-def lock_journal(cfg: ControllerConfig) -> JournalLock:
+def lock_journal(cfg: ControllerConfig) -> FileLock:
     """The OS-level exclusive lock on the config's journal, held until the process ends (JournalLocked names
     the holder's PID when another process has it)."""
     key = str(cfg.resolve(cfg.journal).resolve())
     if key not in _HELD:
         _HELD[key] = JournalLock(key).acquire()
+    return _HELD[key]
+
+
+def lock_sim_account(cfg: ControllerConfig) -> FileLock:
+    """One controller per simulated (paper) account: the lock on ``sim.state_file``, held until exit."""
+    key = str(cfg.resolve(cfg.sim.state_file).resolve())
+    if key not in _HELD:
+        _HELD[key] = SimStateLock(key).acquire()
     return _HELD[key]
 
 
@@ -196,7 +205,8 @@ def build(
 
         v = cfg.venue
         load_signer(v.secret_env, cfg.resolve(v.keystore) if v.keystore else None, v.keystore_password_env)
-    lock = lock_journal(cfg)
+    lock = lock_journal(cfg)  # first: a second start on the same journal is refused naming the journal
+    sim_lock = lock_sim_account(cfg) if venue is None and cfg.venue.kind == "sim" else None
     journal = Journal(cfg.resolve(cfg.journal))
     check_config_binding(cfg, journal, force_config)
     advance = None
@@ -234,4 +244,5 @@ def build(
     if getattr(venue, "nonce_source", "absent") is None:
         venue.nonce_source = journal.next_nonce  # type: ignore[attr-defined]  # one monotonic nonce stream
     ctl = Controller(cfg, venue, journal, policy, info, sleep=advance)
-    return Built(ctl, venue, journal, advance, lock)
+    ctl.lock_checks = [lk.problem for lk in (lock, sim_lock) if lk is not None]  # re-checked every cycle
+    return Built(ctl, venue, journal, advance, lock, sim_lock)

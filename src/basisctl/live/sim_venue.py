@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from basisctl.data import locator
-from basisctl.errors import DataCoverageError
+from basisctl.errors import BasisctlError, DataCoverageError
 from basisctl.live.venue import (
     BookSide,
     Fill,
@@ -190,21 +190,25 @@ class SimVenue:
     def __init__(self, path: str | Path, config: SimConfig | None = None, replay: PriceReplay | None = None):
         self.path = str(path)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        for stmt in _SCHEMA.strip().split(";"):
-            if stmt.strip():
-                self._db.execute(stmt)
-        with self._tx():
-            row = self._db.execute("SELECT v FROM meta WHERE k='config'").fetchone()
-            if row is None:
-                cfg = config or SimConfig()
-                self._put("config", json.dumps(asdict(cfg)))
-                self._init_state(cfg, replay)
-            else:
-                known = {f for f in SimConfig.__dataclass_fields__}
-                cfg = SimConfig(**{k: v for k, v in json.loads(row[0]).items() if k in known})
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            for stmt in _SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    self._db.execute(stmt)
+            with self._tx():
+                row = self._db.execute("SELECT v FROM meta WHERE k='config'").fetchone()
+                if row is None:
+                    cfg = config or SimConfig()
+                    self._put("config", json.dumps(asdict(cfg)))
+                    self._init_state(cfg, replay)
+                else:
+                    known = {f for f in SimConfig.__dataclass_fields__}
+                    cfg = SimConfig(**{k: v for k, v in json.loads(row[0]).items() if k in known})
+        except (sqlite3.DatabaseError, json.JSONDecodeError) as e:  # not SQLite, corrupt, or a mangled config row
+            raise BasisctlError(f"{self.path}: simulated venue state is not readable ({e}); refusing to start "
+                                "(restore it, or point sim.state_file at a new file for a new paper account)") from None
         self.config = cfg
         self.replay = replay or PriceReplay(cfg.asset)
         if cfg.continue_prices:
