@@ -50,6 +50,18 @@ MAINNET_URL = "https://api.hyperliquid.xyz"
 INFO_WEIGHT_LIGHT = {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState", "basisctlTime"}
 
 
+
+def fill_id(f: dict[str, Any]) -> str:
+    """A fill's id: the venue's ``tid``; fills recorded before Hyperliquid added it (2023) have none, so the id is
+    built from the fields that together name one fill (tx hash, order id, time, price, size). A fill with none
+    of them is malformed: an error, never an id that could merge two fills or split one."""
+    if f.get("tid") is not None:
+        return str(f["tid"])
+    parts = [f.get(k) for k in ("hash", "oid", "time", "px", "sz")]
+    if any(p is None for p in parts):
+        raise VenueError(f"malformed fill (no tid, and not all of hash/oid/time/px/sz): {str(f)[:160]}")
+    return ":".join(str(p) for p in parts)
+
 class RateBudget:
     """Token bucket over request weight [weight per minute]; ``take`` blocks up to ``max_wait_s``."""
 
@@ -386,8 +398,9 @@ class HyperliquidVenue:
                 continue
             fee = float(f["fee"])
             in_base = m == "spot" and f.get("feeToken", "USDC") not in ("USDC", None)
-            out[str(f["tid"])] = Fill(
-                str(f["tid"]),
+            fid = fill_id(f)
+            out[fid] = Fill(
+                fid,
                 str(f.get("cloid") or ""),
                 m,
                 "buy" if f["side"] == "B" else "sell",
