@@ -62,7 +62,7 @@ def _binance_eth_funding(real: Path) -> pd.DataFrame:
 # instead of the documented "required columns" issue. Same crash for a funding file passed where candles are
 # expected (`data check --kind candles`, `static/backtest --prices-file`), e.g. funding saved as ETH_1h.csv.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F1: candles without 'close' -> KeyError traceback in check_candles")
+# fixed: F1: candles without 'close' -> KeyError traceback in check_candles
 def test_candles_without_close_column_is_an_issue_not_a_traceback(real: Path, tmp_path: Path) -> None:
     p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv", nrows=500).drop(columns=["close"])
     path = tmp_path / "BTC_1h.csv"
@@ -73,7 +73,7 @@ def test_candles_without_close_column_is_an_issue_not_a_traceback(real: Path, tm
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F1: funding file given as --prices-file -> KeyError traceback, exit 1")
+# fixed: F1: funding file given as --prices-file -> KeyError traceback, exit 1
 def test_funding_file_named_like_candles_as_prices_file_is_one_line(real: Path, tmp_path: Path) -> None:
     path = tmp_path / "ETH_1h.csv"
     _binance_eth_funding(real).to_csv(path, index=False)

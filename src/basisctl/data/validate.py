@@ -569,7 +569,7 @@ def check_candles(
         report.interval_hours = interval_hours
     spike_rows = find_spikes(prices["close"]) if "close" in prices else np.zeros(0, dtype=np.int64)
     if spikes == "error":
-        closes = prices["close"]
+        closes = prices.get("close", np.zeros(0))
         for i in spike_rows:
             col.add(
                 int(i),
