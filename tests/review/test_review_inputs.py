@@ -205,7 +205,7 @@ NONFINITE = [
 
 @pytest.mark.needs_data
 @pytest.mark.parametrize("args", NONFINITE, ids=[" ".join(a[:1] + a[-2:]) for a in NONFINITE])
-@pytest.mark.xfail(strict=True, reason="F7: non-finite number accepted or a traceback instead of one line, exit 2")
+# fixed: F7: non-finite number accepted or a traceback instead of one line, exit 2
 def test_nonfinite_number_is_one_line_exit_2_naming_the_flag(real: Path, args: list[str]) -> None:
     line = _one_error_line(runner.invoke(app, args))
     assert args[-2] in line  # names the flag the user typed
@@ -225,7 +225,7 @@ WRONG_NAME = [
 
 @pytest.mark.needs_data
 @pytest.mark.parametrize(("args", "flag"), WRONG_NAME, ids=[f"{a[0]} {f}" for a, f in WRONG_NAME])
-@pytest.mark.xfail(strict=True, reason="F8: error names an internal parameter, not the flag typed")
+# fixed: F8: error names an internal parameter, not the flag typed
 def test_error_names_the_flag_typed(real: Path, args: list[str], flag: str) -> None:
     line = _one_error_line(runner.invoke(app, args))
     assert flag in line and args[-1] in line
@@ -330,7 +330,7 @@ VALUE_ERRORS = [
 
 
 @pytest.mark.parametrize("args", VALUE_ERRORS, ids=[" ".join(a[:1] + a[-2:]) for a in VALUE_ERRORS])
-@pytest.mark.xfail(strict=True, reason="F13: argument value errors import numpy/pandas (bands: scipy, numba)")
+# fixed: F13: argument value errors import numpy/pandas (bands: scipy, numba)
 def test_argument_value_errors_load_no_numerical_stack(args: list[str]) -> None:
     r = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(args)], capture_output=True, text=True, timeout=120)
     probe = json.loads([x for x in r.stderr.splitlines() if x.startswith("PROBE ")][-1][6:])

@@ -276,7 +276,7 @@ def sweep(
         alpha_upper=parse_floats(alpha_upper, "alpha-upper") or [None],
         cost_bps=costs, q_min_usd=parse_floats(q_min_usd, "q-min-usd") or [10_000.0],
         buffer_bps=parse_floats(buffer_bps, "buffer-bps") or [10.0],
-        budget_bps=parse_floats(budget_bps, "budget-bps") or [math.inf],
+        budget_bps=parse_floats(budget_bps, "budget-bps", allow_inf=True) or [math.inf],
     )
     n = len(grid.points())
     with _progress() as prog:
