@@ -27,7 +27,7 @@ from typing import Literal, ParamSpec, TypeVar
 
 from basisctl.errors import BasisctlError
 
-Kind = Literal["paper_input", "default_input", "thin_sample", "missing_data"]
+Kind = Literal["paper_input", "default_input", "thin_sample", "missing_data", "suspect_data"]
 
 
 class SubstitutionWarning(UserWarning):

@@ -86,7 +86,7 @@ def test_funding_file_named_like_candles_as_prices_file_is_one_line(real: Path, 
 # bug, given to `static --funding-file` or `backtest --funding-file`, gives no `warning:` line, an empty
 # `warnings` list in --json, and `--strict` exits 0.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F2: settlement-grid warning not raised by static --funding-file")
+# fixed: F2: settlement-grid warning not raised by static --funding-file
 def test_shifted_funding_warns_in_static_and_strict_refuses(real: Path, tmp_path: Path) -> None:
     path = tmp_path / "ETH.csv"
     _shift(_binance_eth_funding(real), 3).to_csv(path, index=False)
@@ -100,7 +100,7 @@ def test_shifted_funding_warns_in_static_and_strict_refuses(real: Path, tmp_path
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F2: settlement-grid warning not raised by backtest --funding-file")
+# fixed: F2: settlement-grid warning not raised by backtest --funding-file
 def test_shifted_funding_warns_in_backtest(real: Path, tmp_path: Path) -> None:
     path = tmp_path / "ETH.csv"
     _shift(_binance_eth_funding(real), 3).to_csv(path, index=False)
@@ -271,7 +271,7 @@ def test_sweep_fits_a_60_column_terminal(real: Path) -> None:
 # line on stderr and `warnings` is [] in --json, unlike static/bands/backtest and docs/data.md ("with a `warning:`
 # listing the rows").
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F11: data check --exclude-spikes: a note, not a warning (stderr/--json)")
+# fixed: F11: data check --exclude-spikes: a note, not a warning (stderr/--json)
 def test_data_check_exclude_spikes_is_a_warning(real: Path, tmp_path: Path) -> None:
     p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv")
     i = int(np.flatnonzero(p["timestamp"] == "2025-06-10T12:00:00Z")[0])
@@ -290,7 +290,7 @@ def test_data_check_exclude_spikes_is_a_warning(real: Path, tmp_path: Path) -> N
 # 0.47, alpha_risk 0.565 instead of 0.121, `warnings` []. Expected at least a `warning:` (so --strict refuses):
 # a last bar > 30 robust sigmas away cannot be told from a crash, but must not pass unnoticed.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F12: a x10 spike on the last bar passes silently and drives static sigma")
+# fixed: F12: a x10 spike on the last bar passes silently and drives static sigma
 def test_last_bar_spike_is_not_silent(real: Path, tmp_path: Path) -> None:
     p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv")
     p = p[p["timestamp"] < "2026-03-10"].reset_index(drop=True)
@@ -376,7 +376,7 @@ def test_paper_kappa_warning_names_the_funding_file_given(real: Path, tmp_path: 
 # F16 (low): `data check` prints its gap line "warning: 3 gaps, 3 missing rows (reported, not filled)" on STDOUT;
 # every other `warning:` line (settlement grid, spikes, substitutions) goes to stderr, as docs/conventions.md says.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F16: data check prints its gap 'warning:' line on stdout")
+# fixed: F16: data check prints its gap 'warning:' line on stdout
 def test_data_check_gap_warning_goes_to_stderr(real: Path) -> None:
     r = runner.invoke(app, ["data", "check", str(real / "funding" / "hyperliquid" / "BTC.csv")])
     assert r.exit_code == 0

@@ -579,8 +579,10 @@ def check_candles(
                 f"{closes[i]:g} between {closes[i - 1]:g} and {closes[i + 1]:g}",
             )
     elif spike_rows.size:
-        report.notes.append(f"{spike_rows.size} one-bar price spikes excluded on request: rows "
-                            + ", ".join(str(int(i)) for i in spike_rows[:20]))
+        report.warnings.append(f"{spike_rows.size} one-bar price spikes excluded on request: rows "
+                               + ", ".join(str(int(i)) for i in spike_rows[:20]))
+    if "close" in prices:
+        report.warnings.extend(edge_jumps(prices["close"]))
     report.issues = _sorted(col.issues)
     if ms is not None and len(prices) == 4:
         frame = pd.DataFrame({"ts": _ts_series(ms), **prices})
@@ -607,9 +609,7 @@ def find_spikes(close: np.ndarray) -> np.ndarray:
     if good.size < 3:
         return np.zeros(0, dtype=np.int64)
     r = np.diff(np.log(c[good]))  # r[k]: into good[k+1]
-    w = min(SPIKE_WINDOW, r.size if r.size % 2 else r.size - 1)
-    med = pd.Series(np.abs(r)).rolling(w, center=True, min_periods=1).median().to_numpy()
-    scale = np.maximum(1.4826 * med, SPIKE_MIN_SCALE)
+    scale = _robust_scale(r)
     jump, back = r[:-1], r[1:]
     big = (
         (np.abs(jump) > SPIKE_SIGMAS * scale[:-1])
@@ -618,6 +618,34 @@ def find_spikes(close: np.ndarray) -> np.ndarray:
     )
     reverts = (np.sign(back) == -np.sign(jump)) & (np.abs(back) >= SPIKE_REVERT * np.abs(jump))
     return good[1:-1][big & reverts].astype(np.int64)
+
+
+def _robust_scale(r: np.ndarray) -> np.ndarray:
+    w = min(SPIKE_WINDOW, r.size if r.size % 2 else r.size - 1)
+    med = pd.Series(np.abs(r)).rolling(w, center=True, min_periods=1).median().to_numpy()
+    return np.maximum(1.4826 * med, SPIKE_MIN_SCALE)
+
+
+def edge_jumps(close: np.ndarray) -> list[str]:
+    """Warnings for the FIRST and LAST bar when their close is ``SPIKE_SIGMAS`` robust sigmas (and
+    ``SPIKE_MIN_JUMP``) away from the neighbouring close: with only one neighbour the spike rule cannot see a
+    reversion, so a bad tick there cannot be told from a crash. Never an error (a real crash on the last bar
+    must pass), never silent (``--strict`` refuses it)."""
+    c = np.asarray(close, dtype=float)
+    good = np.flatnonzero(np.isfinite(c) & (c > 0))
+    if good.size < 3:
+        return []
+    r = np.diff(np.log(c[good]))
+    scale = _robust_scale(r)
+    out = []
+    for k, row, nb, where in ((r.size - 1, good[-1], good[-2], "last"), (0, good[0], good[1], "first")):
+        if abs(r[k]) > SPIKE_SIGMAS * scale[k] and abs(r[k]) > SPIKE_MIN_JUMP:
+            out.append(
+                f"row {int(row)} (the {where} bar): close {c[row]:g} is {abs(r[k]) / scale[k]:.0f} robust sigmas "
+                f"from the close of row {int(nb)} ({c[nb]:g}); with no bar on the other side it cannot be told "
+                "from a crash: check the source (a bad tick here drives calibrations ending at this bar)"
+            )
+    return out
 
 
 # --------------------------------------------------------------------------------------------------- raising
