@@ -115,7 +115,7 @@ def test_shifted_funding_warns_in_backtest(real: Path, tmp_path: Path) -> None:
 # hole and the backtest then refuses ("1 gap(s) in the 1h bars ... gaps are never bridged"). The flag the error
 # recommends is unusable exactly where a spike does the most damage (+2% -> +773% in the issue).
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F3: --exclude-spikes leaves a gap that backtest then refuses")
+# fixed: F3: --exclude-spikes leaves a gap that backtest then refuses
 def test_backtest_exclude_spikes_in_test_window_runs_with_one_warning(real: Path, tmp_path: Path) -> None:
     p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv")
     i = int(np.flatnonzero(p["timestamp"] == "2025-06-10T12:00:00Z")[0])

@@ -74,6 +74,8 @@ SPIKE_WINDOW: int = 201
 SPIKE_MIN_SCALE: float = 1e-4
 #: Tolerance on spacings [ms] (sources carry sub-second jitter).
 SPACING_TOL_MS: int = 60_000
+#: ``frame.attrs`` key listing the bar opens left out on request (``spikes="exclude"``).
+EXCLUDED_ATTR: str = "excluded_bars"
 _MIN_TS = pd.Timestamp("2009-01-01", tz="UTC")
 _MAX_TS = pd.Timestamp("2100-01-01", tz="UTC")
 _HOUR_MS = 3_600_000
@@ -591,7 +593,9 @@ def check_candles(
         if "source" in d.columns:
             frame["source"] = d["source"].astype("string").fillna("").astype(str).to_numpy()
         if spikes == "exclude" and spike_rows.size:
+            left_out = [pd.Timestamp(t) for t in frame["ts"].iloc[spike_rows]]
             frame = frame.drop(index=frame.index[spike_rows]).reset_index(drop=True)
+            frame.attrs[EXCLUDED_ATTR] = left_out  # the backtest holds over exactly these one-bar holes
         report.frame = frame
     return report
 
