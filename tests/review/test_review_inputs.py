@@ -135,7 +135,7 @@ def test_backtest_exclude_spikes_in_test_window_runs_with_one_warning(real: Path
 # scaled x100 from row 2113 (2026-02-03 08:00); the error names row 2142 (10 days later). Docs: "names the first
 # scaled row". Rows 2113..2117 already carry |rate| of 0.1-0.6 % per 8 h.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F4: percent-scaled tail: error names row 2142, first scaled row is 2113")
+# fixed: F4: percent-scaled tail: error names row 2142, first scaled row is 2113
 def test_percent_tail_error_names_the_first_scaled_row(real: Path, tmp_path: Path) -> None:
     f = _binance_eth_funding(real)
     k = int(len(f) * 0.78)
@@ -153,7 +153,7 @@ def test_percent_tail_error_names_the_first_scaled_row(real: Path, tmp_path: Pat
 # threshold; `data check` says OK and `static` reports kappa = 50.9 bps/day instead of 0.51. About 20 % of the
 # real Binance/Bybit history in the data dir would pass the same way (rolling median x100 < 500 % APR).
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F5: percent-scaled funding of a low-funding period passes data check")
+# fixed: F5: percent-scaled funding of a low-funding period passes data check
 def test_percent_scaled_low_funding_period_is_refused(real: Path, tmp_path: Path) -> None:
     f = pd.read_csv(real / "funding" / "binance" / "BTC.csv")
     f = f[(f["timestamp"] >= "2023-08-15") & (f["timestamp"] < "2023-10-15")].copy()
@@ -389,7 +389,7 @@ def test_data_check_gap_warning_goes_to_stderr(real: Path) -> None:
 # --funding-file --asof 2026-03-10` reports kappa 7.08 bps/day instead of 0.72 (alpha_econ 0.197 vs 0.220). Each
 # scaled row is ~100x its neighbours' local scale, which a per-row check would see.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F17: a one-week percent-scaled segment (21 rows) passes data check")
+# fixed: F17: a one-week percent-scaled segment (21 rows) passes data check
 def test_one_week_percent_segment_is_refused(real: Path, tmp_path: Path) -> None:
     f = _binance_eth_funding(real)
     i = int(np.flatnonzero(f["timestamp"] == "2026-01-01T00:00:00Z")[0])

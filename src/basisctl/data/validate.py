@@ -62,6 +62,16 @@ PERCENT_APR_THRESHOLD: float = 5.0
 PERCENT_WINDOW: int = 51
 #: Minimum non-zero rows before the percent heuristic is applied.
 PERCENT_MIN_ROWS: int = 10
+#: Percent step: non-zero rows on each side of a change point ...
+PERCENT_STEP_ROWS: int = 11
+#: ... whose median |rate| jumps by at least this factor (x100 = percent; real data peaks at 21x) ...
+PERCENT_STEP_FACTOR: float = 40.0
+#: ... to a median above this [decimal APR] on the scaled side.
+PERCENT_STEP_MIN_APR: float = 1.0
+#: Percent level: the median non-zero |rate| over this many days ...
+PERCENT_LEVEL_DAYS: int = 30
+#: ... above this [decimal APR] (real files peak at 162 % over 30 days; Binance BTC 2023-08/10 x100 = 313 %).
+PERCENT_LEVEL_APR: float = 2.5
 #: A one-bar price spike is a close-to-close jump above this many robust sigmas ...
 SPIKE_SIGMAS: float = 30.0
 #: ... that the next bar reverts by at least this fraction [decimal].
@@ -347,7 +357,7 @@ def check_funding(df: pd.DataFrame, source: str = "<frame>", line_offset: int | 
     if "premium" in d.columns:
         premium, bad = _numeric(d["premium"])
         col.rows(bad | np.isinf(premium), "premium", "a finite decimal premium or empty", d["premium"])
-    _percent_segments(rate, ih, col)
+    _percent_segments(rate, ih, col, ms)
     if ms is not None:
         _span(report, ms)
         sorted_ok = _order(ms, col, ts_col)
@@ -377,27 +387,97 @@ def check_funding(df: pd.DataFrame, source: str = "<frame>", line_offset: int | 
     return report
 
 
-def _percent_segments(rate: np.ndarray, ih: np.ndarray, col: _Collector) -> None:
-    """Per-segment "looks like percent" check on the non-zero rates (zeros carry no scale)."""
-    use = np.flatnonzero(np.isfinite(rate) & np.isfinite(ih) & (rate != 0))
+def _percent_segments(rate: np.ndarray, ih: np.ndarray, col: _Collector, ms: np.ndarray | None = None) -> None:
+    """"Looks like percent" on the non-zero rates (zeros carry no scale); one issue naming the first scaled row.
+
+    Three signatures, the earliest row wins: (1) a STEP: the median log |rate| of the ``PERCENT_STEP_ROWS``
+    non-zero rows from a row on is ``PERCENT_STEP_FACTOR`` x that of the rows before, at a level above
+    ``PERCENT_STEP_MIN_APR`` (a segment or tail written in percent, however short or quiet the period);
+    (2) a LEVEL: the median over ``PERCENT_LEVEL_DAYS`` days above ``PERCENT_LEVEL_APR`` (a file entirely in
+    percent from a low-funding period); (3) the centred ``PERCENT_WINDOW``-row median above
+    ``PERCENT_APR_THRESHOLD``."""
+    use = np.flatnonzero(np.isfinite(rate) & np.isfinite(ih) & (ih > 0) & (rate != 0))
     if use.size < PERCENT_MIN_ROWS:
         return
     apr = np.abs(rate[use]) / ih[use] * 8760.0
+    found: list[tuple[int, str]] = []  # (position in use, got-text)
+    step = _percent_step(np.log10(apr))
+    if step is not None:
+        k, before, after = step
+        found.append((k, f"non-zero |rate| jumps {after / before:.0f}x from this row on (median {before:.0%} -> "
+                         f"{after:.0%} APR over {PERCENT_STEP_ROWS} rows each side): looks like percent (/100?)"))
+    if ms is not None:
+        level = _percent_level(apr, ms[use])
+        if level is not None:
+            k, med = level
+            found.append((k, f"median non-zero |rate| = {med:.0%} APR over the {PERCENT_LEVEL_DAYS} days from this "
+                             "row: looks like percent (/100?)"))
     w = min(PERCENT_WINDOW, use.size if use.size % 2 else use.size - 1)
     med = pd.Series(apr).rolling(w, center=True, min_periods=w // 2 + 1).median().to_numpy()
     flagged = np.flatnonzero(med > PERCENT_APR_THRESHOLD)
-    if flagged.size == 0:
+    if flagged.size:
+        own = flagged[apr[flagged] > PERCENT_APR_THRESHOLD]
+        k = int(own[0] if own.size else flagged[0])
+        last = int(use[flagged[-1]])
+        found.append((k, f"median non-zero |rate| = {med[k]:.0%} APR around this row (rows {int(use[k])}..{last}): "
+                         "looks like percent (/100?)"))
+    if not found:
         return
-    own = flagged[apr[flagged] > PERCENT_APR_THRESHOLD]
-    k = int(own[0] if own.size else flagged[0])
-    row = int(use[k])
-    last = int(use[flagged[-1]])
-    col.add(
-        row,
-        "rate",
-        f"decimal rates (median non-zero |rate| annualised <= {PERCENT_APR_THRESHOLD:.0%} APR)",
-        f"median non-zero |rate| = {med[k]:.0%} APR around this row (rows {row}..{last}): looks like percent (/100?)",
-    )
+    k, got = found[0] if step is not None else min(found, key=lambda x: x[0])  # a step is the sharpest
+    col.add(int(use[k]), "rate", "decimal rates per interval, not percent", got)
+
+
+def _percent_step(logs: np.ndarray) -> tuple[int, float, float] | None:
+    """First scaled row (position) of a x100-like step in log10 |APR|, with the medians before/after [APR]."""
+    w = PERCENT_STEP_ROWS
+    n = logs.size
+    if n < 2 * w:
+        return None
+    s = pd.Series(logs)
+    back = s.rolling(w, min_periods=w).median().shift(1).to_numpy()  # rows k-w..k-1
+    fwd = s[::-1].rolling(w, min_periods=w).median()[::-1].to_numpy()  # rows k..k+w-1
+    jump = np.log10(PERCENT_STEP_FACTOR)
+    floor = np.log10(PERCENT_STEP_MIN_APR)
+    with np.errstate(invalid="ignore"):
+        up = np.flatnonzero((fwd - back >= jump) & (fwd >= floor))
+        down = np.flatnonzero((back - fwd >= jump) & (back >= floor))
+    if down.size and (not up.size or down[0] < up[0]):  # the file starts in percent, then turns decimal
+        return 0, 10 ** float(back[down[0]]), 10 ** float(back[down[0]])
+    if not up.size:
+        return None
+    p = int(up[0])
+    cs = np.concatenate([[0.0], np.cumsum(logs)])
+    js = np.arange(max(w, p - w), min(n - w, p + w) + 1)
+    diff = (cs[js + w] - cs[js]) / w - (cs[js] - cs[js - w]) / w  # mean-split: exact at a clean step
+    k = int(js[np.argmax(diff)])
+    before, after = float(back[k]), float(fwd[k])
+    mid = (before + after) / 2
+    for _ in range(w):  # the split may land on a quiet row just before: the first scaled row is above the middle
+        if logs[k] >= mid or k + 1 >= n:
+            break
+        k += 1
+    return k, 10**before, 10**after
+
+
+def _percent_level(apr: np.ndarray, ms: np.ndarray) -> tuple[int, float] | None:
+    """First row (position) of a ``PERCENT_LEVEL_DAYS``-day window whose median |APR| exceeds the level."""
+    ok = np.isfinite(ms)
+    if ok.sum() < PERCENT_MIN_ROWS or not np.all(np.diff(ms[ok]) > 0):
+        return None
+    t = pd.to_datetime(ms[ok], unit="ms")
+    span = pd.Timedelta(days=PERCENT_LEVEL_DAYS)
+    if t[-1] - t[0] < span - pd.Timedelta(days=1):
+        return None
+    med = pd.Series(apr[ok], index=t).rolling(span, min_periods=PERCENT_MIN_ROWS).median().to_numpy()
+    full = (t - t[0]) >= span - pd.Timedelta(days=1)
+    hit = np.flatnonzero(full & (med > PERCENT_LEVEL_APR))
+    if not hit.size:
+        return None
+    i = int(hit[0])
+    start = int(np.searchsorted(ms[ok], ms[ok][i] - PERCENT_LEVEL_DAYS * 24 * _HOUR_MS, side="right"))
+    above = np.flatnonzero(apr[ok][start:i + 1] > PERCENT_LEVEL_APR)  # the first row of the window that is high
+    first = start + (int(above[0]) if above.size else 0)
+    return int(np.flatnonzero(ok)[first]), float(med[i])
 
 
 #: Settlement hours of the usual grids, for messages.
