@@ -167,7 +167,7 @@ def test_percent_scaled_low_funding_period_is_refused(real: Path, tmp_path: Path
 # F6 (medium): a bad tick over two bars (open/high/low/close x10 on 2 consecutive 1 h bars, then back) passes
 # `data check`; the backtest then reports +864 % with one liquidation. The rule only sees one-bar spikes.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F6: a two-bar x10 excursion that reverts passes data check")
+# fixed: F6: a two-bar x10 excursion that reverts passes data check
 def test_two_bar_reverting_spike_is_refused(real: Path, tmp_path: Path) -> None:
     p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv")
     i = int(np.flatnonzero(p["timestamp"] == "2025-06-10T12:00:00Z")[0])

@@ -78,6 +78,8 @@ SPIKE_SIGMAS: float = 30.0
 SPIKE_REVERT: float = 0.75
 #: ... and whose jump exceeds this absolute size [log return].
 SPIKE_MIN_JUMP: float = 0.1
+#: Longest excursion [bars] the spike rule looks for (a bad tick lasting a few bars, then back).
+SPIKE_MAX_BARS: int = 3
 #: Bars in the centred window of the robust local scale.
 SPIKE_WINDOW: int = 201
 #: Floor of the robust local scale [log return] (flat synthetic series).
@@ -649,19 +651,23 @@ def check_candles(
                     pd.Timestamp(int(ms[i]), unit="ms", tz="UTC").isoformat(),
                 )
         report.interval_hours = interval_hours
+    runs = spike_runs(prices["close"]) if "close" in prices else []
     spike_rows = find_spikes(prices["close"]) if "close" in prices else np.zeros(0, dtype=np.int64)
     if spikes == "error":
         closes = prices.get("close", np.zeros(0))
-        for i in spike_rows:
-            col.add(
-                int(i),
-                "close",
-                f"no one-bar spike (jump > {SPIKE_SIGMAS:g} robust sigmas that the next bar reverts); "
-                "exclude it only with an explicit flag",
-                f"{closes[i]:g} between {closes[i - 1]:g} and {closes[i + 1]:g}",
-            )
+        for first, last, before, after in runs:
+            bars = "one-bar" if first == last else f"{last - first + 1}-bar"
+            for i in spike_rows[(spike_rows >= first) & (spike_rows <= last)]:
+                col.add(
+                    int(i),
+                    "close",
+                    f"no {bars} spike (jump > {SPIKE_SIGMAS:g} robust sigmas that reverts on the bar after); "
+                    "exclude it only with an explicit flag",
+                    f"{closes[i]:g} between {closes[before]:g} (row {before}) and {closes[after]:g} (row {after})",
+                )
     elif spike_rows.size:
-        report.warnings.append(f"{spike_rows.size} one-bar price spikes excluded on request: rows "
+        what = "one-bar price spikes" if all(a == b for a, b, _, _ in runs) else "bars of reverting price spikes"
+        report.warnings.append(f"{spike_rows.size} {what} excluded on request: rows "
                                + ", ".join(str(int(i)) for i in spike_rows[:20]))
     if "close" in prices:
         report.warnings.extend(edge_jumps(prices["close"]))
@@ -680,28 +686,49 @@ def check_candles(
     return report
 
 
-def find_spikes(close: np.ndarray) -> np.ndarray:
-    """0-based rows whose close is a one-bar spike: the log returns into AND out of the bar both exceed
+def spike_runs(close: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Reverting price excursions of 1..``SPIKE_MAX_BARS`` bars as (first row, last row, row before, row
+    after), 0-based: the log return INTO the first bar and the one OUT of the last bar both exceed
     ``SPIKE_SIGMAS`` robust sigmas (1.4826 x rolling median |log return| over ``SPIKE_WINDOW`` bars, floor
     ``SPIKE_MIN_SCALE``), the jump exceeds ``SPIKE_MIN_JUMP`` and the way out reverts at least ``SPIKE_REVERT``
-    of it. Rows with a missing close are skipped; the last bar cannot be judged.
+    of it. Rows with a missing close are skipped; the first and last bar cannot be judged (see
+    :func:`edge_jumps`). Shorter excursions are found first; a bar belongs to at most one.
 
     Calibrated on ../shared/data: the largest real reverting 1-bar moves (ETH 1h 2023-08-17, -6 % / +4.6 %,
-    25 sigmas; DOGE 4h 2021-01-29, +81 % / -47 %) pass; a close x2 or x10 is caught."""
+    25 sigmas; DOGE 4h 2021-01-29, +81 % / -47 %) pass; a close x2 or x10 on one or two bars is caught."""
     c = np.asarray(close, dtype=float)
     good = np.flatnonzero(np.isfinite(c) & (c > 0))
     if good.size < 3:
-        return np.zeros(0, dtype=np.int64)
+        return []
     r = np.diff(np.log(c[good]))  # r[k]: into good[k+1]
     scale = _robust_scale(r)
-    jump, back = r[:-1], r[1:]
-    big = (
-        (np.abs(jump) > SPIKE_SIGMAS * scale[:-1])
-        & (np.abs(back) > SPIKE_SIGMAS * scale[1:])
-        & (np.abs(jump) > SPIKE_MIN_JUMP)
-    )
-    reverts = (np.sign(back) == -np.sign(jump)) & (np.abs(back) >= SPIKE_REVERT * np.abs(jump))
-    return good[1:-1][big & reverts].astype(np.int64)
+    taken = np.zeros(good.size, dtype=bool)
+    runs: list[tuple[int, int, int, int]] = []
+    for m in range(1, SPIKE_MAX_BARS + 1):
+        if r.size <= m:
+            break
+        jump, back = r[:-m], r[m:]
+        big = (
+            (np.abs(jump) > SPIKE_SIGMAS * scale[:-m])
+            & (np.abs(back) > SPIKE_SIGMAS * scale[m:])
+            & (np.abs(jump) > SPIKE_MIN_JUMP)
+        )
+        reverts = (np.sign(back) == -np.sign(jump)) & (np.abs(back) >= SPIKE_REVERT * np.abs(jump))
+        for k in np.flatnonzero(big & reverts):
+            if taken[k + 1:k + m + 1].any():
+                continue
+            taken[k + 1:k + m + 1] = True
+            runs.append((int(good[k + 1]), int(good[k + m]), int(good[k]), int(good[k + m + 1])))
+    return sorted(runs)
+
+
+def find_spikes(close: np.ndarray) -> np.ndarray:
+    """0-based rows inside reverting price excursions (see :func:`spike_runs`), ascending."""
+    runs = spike_runs(close)
+    c = np.asarray(close, dtype=float)
+    ok = np.isfinite(c) & (c > 0)
+    rows = [i for a, b, _, _ in runs for i in range(a, b + 1) if ok[i]]
+    return np.asarray(sorted(rows), dtype=np.int64)
 
 
 def _robust_scale(r: np.ndarray) -> np.ndarray:
