@@ -344,7 +344,7 @@ def test_argument_value_errors_load_no_numerical_stack(args: list[str]) -> None:
 # times on stderr but its "Is the liquidation budget honest?" section lists no warning, `risk-backtest --json` has no
 # warnings, and `report --strict` cannot refuse it.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F14: risk study 4h-bar splice bypasses the warning collector")
+# fixed: F14: risk study 4h-bar splice bypasses the warning collector
 def test_risk_study_4h_splice_goes_through_the_collector(real: Path, capfd: pytest.CaptureFixture[str]) -> None:
     from basisctl import warnings as bw
     from basisctl.risk.study import StudyConfig, asset_barriers

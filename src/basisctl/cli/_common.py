@@ -202,7 +202,8 @@ def handle_errors(fn: F) -> F:
                 fail(f"{e.filename}: {e.strerror}")
             finally:
                 for msg in col.messages:
-                    warn(msg)
+                    if msg not in col.echoed:  # echoed ones were printed when they happened
+                        warn(msg)
         return None
 
     return wrapper  # type: ignore[return-value]
