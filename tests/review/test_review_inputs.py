@@ -234,7 +234,7 @@ def test_error_names_the_flag_typed(real: Path, args: list[str], flag: str) -> N
 # --- 2. missing funding names the file ----------------------------------------------------------------------------
 # F9 (low): the missing-settlement error and warning start "frame:" instead of naming the --funding-file.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F9: missing-funding message says 'frame:' instead of the file")
+# fixed: F9: missing-funding message says 'frame:' instead of the file
 def test_missing_funding_message_names_the_file(real: Path, tmp_path: Path) -> None:
     h = pd.read_csv(real / "funding" / "hyperliquid" / "BTC.csv")
     h = h[(h["timestamp"] >= "2023-01-01") & ~h["timestamp"].between("2025-06-01", "2025-07-01")]
@@ -360,7 +360,7 @@ def test_risk_study_4h_splice_goes_through_the_collector(real: Path, capfd: pyte
 # and does not name the file whose span is too short (hl BTC funding from 2025-03-01 vs calibration 2023-03-10 ->
 # 2025-03-10).
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F15: Table VII warning advises --funding-file when one was given")
+# fixed: F15: Table VII warning advises --funding-file when one was given
 def test_paper_kappa_warning_names_the_funding_file_given(real: Path, tmp_path: Path) -> None:
     h = pd.read_csv(real / "funding" / "hyperliquid" / "BTC.csv")
     path = tmp_path / "hl_BTC_short.csv"

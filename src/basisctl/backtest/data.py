@@ -358,7 +358,8 @@ def prepare(
         raise DataCoverageError(f"empty test window: end {e:%Y-%m-%d} <= start {s:%Y-%m-%d}")
     if prices is not None:
         bh = _bar_hours(prices)
-        bars, src = select_window(prices, s, e, bh, "prices frame"), "frame"
+        src = str(prices.attrs.get("source", "frame"))  # read_candles names the file it read
+        bars = select_window(prices, s, e, bh, "prices frame" if src == "frame" else src)
     else:
         bars, bh, src = load_prices(asset, prices_venue, s, e, bar, prices_file)
     ts = pd.DatetimeIndex(bars["ts"])
@@ -379,7 +380,7 @@ def prepare(
         else:
             s_open, s_close, spot_src = got
     if funding is not None:
-        fsrc = "frame"
+        fsrc = str(funding.attrs.get("source", "frame"))  # read_funding names the file it read
     else:
         funding, fsrc = load_funding_stream(asset, funding_venue, funding_file)
     al = align_funding(funding, ts, bh)

@@ -141,6 +141,7 @@ def read_funding(path: str | Path) -> pd.DataFrame:
     rep.raise_if_invalid()
     assert rep.frame is not None
     _pass_on_warnings(rep)
+    rep.frame.attrs["source"] = str(path)  # messages downstream name the file, not "frame"
     return rep.frame
 
 
@@ -161,6 +162,7 @@ def read_candles(path: str | Path, interval_hours: float | None = None, exclude_
     rep.raise_if_invalid()
     assert rep.frame is not None
     _pass_on_warnings(rep)  # leaving bars out is a substitution: never silent
+    rep.frame.attrs["source"] = str(path)  # messages downstream name the file, not "frame"
     return rep.frame
 
 
