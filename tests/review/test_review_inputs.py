@@ -254,7 +254,7 @@ def test_missing_funding_message_names_the_file(real: Path, tmp_path: Path) -> N
 # headers are broken mid-word ("alpha_tar|get", "max_drawdow|n"). Expected: lines fit COLUMNS (e.g. one record
 # per row or fewer columns) with numbers unshortened.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F10: sweep ignores COLUMNS=60 (table ~158 wide)")
+# fixed: F10: sweep ignores COLUMNS=60 (table ~158 wide)
 def test_sweep_fits_a_60_column_terminal(real: Path) -> None:
     r = subprocess.run([*BASISCTL, "sweep", "--asset", "BTC", "--executor", "serial", "--alpha-mult", "0.8,1",
                         "--from", "2025-12-01", "--to", "2026-01-01"], capture_output=True, text=True,

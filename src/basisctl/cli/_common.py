@@ -238,6 +238,25 @@ def full_table(title: str, header: list[str], rows: list[list[str]], **kw: Any) 
     return t
 
 
+def print_table_or_records(title: str, header: list[str], rows: list[list[str]]) -> None:
+    """``rows`` as a full table when it fits the terminal (``$COLUMNS``) with whole headers, else one block of
+    ``name  value`` lines per row: numbers and names are never shortened or broken mid-word."""
+    import textwrap
+
+    width = console.width
+    need = sum(max([len(h)] + [len(r[j]) for r in rows]) + 3 for j, h in enumerate(header)) + 1
+    if need <= width:
+        console.print(full_table(title, header, rows), crop=False)
+        return
+    for line in textwrap.wrap(title, width=max(width, 20)):
+        console.print(line, highlight=False, markup=False, crop=False)
+    key_w = max(len(h) for h in header)
+    for i, r in enumerate(rows, 1):
+        console.print(f"-- {i} of {len(rows)} --", highlight=False, markup=False)
+        for h, v in zip(header, r, strict=True):
+            console.print(f"{h:<{key_w}}  {v}", highlight=False, markup=False, crop=False)
+
+
 def fmt_number(v: Any) -> str:
     """A number as text without losing what matters: ints as ints, floats to 6 significant digits, no -0."""
     if isinstance(v, bool) or v is None:
