@@ -236,7 +236,7 @@ def select_window(candles: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
             from basisctl.warnings import substitute
 
             first = c["ts"].iloc[held[0] - 1]
-            substitute("missing_data", f"{label}: {len(held)} bar(s) left out on request inside the window; the "
+            substitute("missing_data", f"backtest window: {len(held)} bar(s) left out on request; the "
                        f"position is held over each hole without a decision (first: the bar after "
                        f"{first:%Y-%m-%d %H:%M}); nothing is filled")
     if gaps.size:
