@@ -124,7 +124,7 @@ NUMBER_RULES: dict[str, tuple[str, Callable[[float], bool]]] = {
     "horizon_days": ("> 0 [days]", lambda v: v > 0),
     "horizon_hours": ("> 0 [h]", lambda v: v > 0),
     "h_liq_hours": ("> 0 [h]", lambda v: v > 0),
-    "window_hours": ("> 0 [h]", lambda v: v > 0),
+    "window_hours": (">= 0 [h]", lambda v: v >= 0),
     "step_hours": ("> 0 [h]", lambda v: v > 0),
     "epsilon": ("in (0, 1)", lambda v: 0 < v < 1),
     "eps_liq": ("in (0, 1)", lambda v: 0 < v < 1),
