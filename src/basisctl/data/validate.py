@@ -20,16 +20,17 @@ Rules (documented in docs/data.md):
   increasing in file order (each descent and each duplicate is one issue naming the earlier row);
 - prices: finite and > 0; ``high >= low``; ``open`` and ``close`` within ``[low, high]``; ``volume`` finite
   and >= 0 when the column exists; bar opens aligned to the bar length (UTC epoch multiple);
-- prices: a one-bar spike is an error naming the row: the close jumps more than ``SPIKE_SIGMAS`` robust
-  sigmas (1.4826 x median |log return| over the ``SPIKE_WINDOW`` surrounding bars) and by more than
-  ``SPIKE_MIN_JUMP``, and the next bar reverts at least ``SPIKE_REVERT`` of the jump (also > 30 sigmas).
-  Crashes that do not revert pass. ``spikes="exclude"`` drops such rows instead (reported in ``notes``; the
-  CLI needs an explicit flag);
+- prices: a reverting spike of 1..``SPIKE_MAX_BARS`` bars is an error naming each row (see :func:`spike_runs`):
+  the close jumps more than ``SPIKE_SIGMAS`` robust sigmas (1.4826 x median |log return| over the
+  ``SPIKE_WINDOW`` surrounding bars) and by more than ``SPIKE_MIN_JUMP``, and the bar after the excursion
+  reverts at least ``SPIKE_REVERT`` of the jump (also > 30 sigmas). Crashes that do not revert pass.
+  ``spikes="exclude"`` drops such rows instead (a report WARNING; the CLI needs an explicit flag; the dropped
+  bar opens are in ``frame.attrs[EXCLUDED_ATTR]``). A jump as large on the first or last bar, which has no
+  neighbour on the other side, is a WARNING (:func:`edge_jumps`);
 - funding: ``rate`` finite with ``|rate| <= MAX_ABS_RATE`` (0.05 per interval, above every venue cap, e.g.
-  Hyperliquid's 4 %/h); "looks like percent" per segment: the centred rolling median of the NON-ZERO
-  ``|rate| / interval_hours * 8760`` over ``PERCENT_WINDOW`` non-zero rows exceeds ``PERCENT_APR_THRESHOLD``
-  (5.0 = 500 % APR; the real files peak at 324 %); zeros are ignored, so a file that is mostly zeros or
-  scaled only from some row on is still caught, and the error names the first scaled row;
+  Hyperliquid's 4 %/h); "looks like percent" on the NON-ZERO ``|rate| / interval_hours * 8760``: a x40 step of
+  the 11-row median (``PERCENT_STEP_*``), a 30-day median above 250 % APR (``PERCENT_LEVEL_*``) or a centred
+  51-row median above 500 % APR; one issue naming the first scaled row (see :func:`_percent_segments`);
   ``interval_hours`` finite in (0, 24];
 - funding settlement grid: a timestamp off the UTC grid of its interval (multiples of ``interval_hours``
   from midnight, e.g. 00/08/16 h for 8 h) is a WARNING naming the offset (a timezone bug shifts the file);
