@@ -85,7 +85,8 @@ def test_jump_on_the_first_or_last_bar_is_a_warning(row: int, where: str) -> Non
          "error: --mu must be a finite number (got -inf)"),
         (["static-grid", "--stresses", "1,nan"],
          "error: --stresses expects comma-separated finite numbers > 0 (got '1,nan')"),
-        (["bands", "--venue", "binance", "--asset", "BTC", "--stress", "-1"], "error: --stress must be > 0 [x] (got -1)"),
+        (["bands", "--venue", "binance", "--asset", "BTC", "--stress", "-1"],
+         "error: --stress must be > 0 [x] (got -1)"),
     ],
 )
 def test_numeric_option_errors_are_one_line_naming_the_flag(args: list[str], line: str) -> None:
