@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import sys
 import warnings as _py_warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from typing import Literal, ParamSpec, TypeVar
 
 from basisctl.errors import BasisctlError
 
-Kind = Literal["paper_input", "default_input", "thin_sample", "missing_data"]
+Kind = Literal["paper_input", "default_input", "thin_sample", "missing_data", "suspect_data"]
 
 
 class SubstitutionWarning(UserWarning):
@@ -58,6 +59,8 @@ class Collector:
 
     strict: bool = False
     items: list[Substitution] = field(default_factory=list)
+    #: Messages already written to stderr when they happened (``substitute(..., echo=True)``): not printed again.
+    echoed: set[str] = field(default_factory=set)
 
     def add(self, sub: Substitution) -> None:
         if sub not in self.items:
@@ -84,10 +87,14 @@ def collecting(strict: bool | None = None) -> Iterator[Collector]:
         if outer is not None:
             for s in col.items:
                 outer.add(s)
+            outer.echoed |= col.echoed
 
 
-def substitute(kind: Kind, message: str) -> Substitution:
-    """Report a substitution / thin sample (see the module docstring for where it goes)."""
+def substitute(kind: Kind, message: str, echo: bool = False) -> Substitution:
+    """Report a substitution / thin sample (see the module docstring for where it goes).
+
+    ``echo`` (long computations): inside a collector the ``warning:`` line is also written to stderr now, once,
+    and the CLI does not print it again at the end."""
     sub = Substitution(kind, message)
     col = _active.get()
     if col is None:
@@ -95,6 +102,10 @@ def substitute(kind: Kind, message: str) -> Substitution:
     elif col.strict:
         raise StrictError(f"{message} (--strict turns every warning into an error)")
     else:
+        if echo and sub not in col.items and message not in col.echoed:
+            sys.stderr.write(f"warning: {message}\n")
+            sys.stderr.flush()
+            col.echoed.add(message)
         col.add(sub)
     return sub
 

@@ -62,7 +62,7 @@ def _binance_eth_funding(real: Path) -> pd.DataFrame:
 # instead of the documented "required columns" issue. Same crash for a funding file passed where candles are
 # expected (`data check --kind candles`, `static/backtest --prices-file`), e.g. funding saved as ETH_1h.csv.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F1: candles without 'close' -> KeyError traceback in check_candles")
+# fixed: F1: candles without 'close' -> KeyError traceback in check_candles
 def test_candles_without_close_column_is_an_issue_not_a_traceback(real: Path, tmp_path: Path) -> None:
     p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv", nrows=500).drop(columns=["close"])
     path = tmp_path / "BTC_1h.csv"
@@ -73,7 +73,7 @@ def test_candles_without_close_column_is_an_issue_not_a_traceback(real: Path, tm
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F1: funding file given as --prices-file -> KeyError traceback, exit 1")
+# fixed: F1: funding file given as --prices-file -> KeyError traceback, exit 1
 def test_funding_file_named_like_candles_as_prices_file_is_one_line(real: Path, tmp_path: Path) -> None:
     path = tmp_path / "ETH_1h.csv"
     _binance_eth_funding(real).to_csv(path, index=False)
@@ -86,7 +86,7 @@ def test_funding_file_named_like_candles_as_prices_file_is_one_line(real: Path, 
 # bug, given to `static --funding-file` or `backtest --funding-file`, gives no `warning:` line, an empty
 # `warnings` list in --json, and `--strict` exits 0.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F2: settlement-grid warning not raised by static --funding-file")
+# fixed: F2: settlement-grid warning not raised by static --funding-file
 def test_shifted_funding_warns_in_static_and_strict_refuses(real: Path, tmp_path: Path) -> None:
     path = tmp_path / "ETH.csv"
     _shift(_binance_eth_funding(real), 3).to_csv(path, index=False)
@@ -100,7 +100,7 @@ def test_shifted_funding_warns_in_static_and_strict_refuses(real: Path, tmp_path
 
 
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F2: settlement-grid warning not raised by backtest --funding-file")
+# fixed: F2: settlement-grid warning not raised by backtest --funding-file
 def test_shifted_funding_warns_in_backtest(real: Path, tmp_path: Path) -> None:
     path = tmp_path / "ETH.csv"
     _shift(_binance_eth_funding(real), 3).to_csv(path, index=False)
@@ -115,7 +115,7 @@ def test_shifted_funding_warns_in_backtest(real: Path, tmp_path: Path) -> None:
 # hole and the backtest then refuses ("1 gap(s) in the 1h bars ... gaps are never bridged"). The flag the error
 # recommends is unusable exactly where a spike does the most damage (+2% -> +773% in the issue).
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F3: --exclude-spikes leaves a gap that backtest then refuses")
+# fixed: F3: --exclude-spikes leaves a gap that backtest then refuses
 def test_backtest_exclude_spikes_in_test_window_runs_with_one_warning(real: Path, tmp_path: Path) -> None:
     p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv")
     i = int(np.flatnonzero(p["timestamp"] == "2025-06-10T12:00:00Z")[0])
@@ -135,7 +135,7 @@ def test_backtest_exclude_spikes_in_test_window_runs_with_one_warning(real: Path
 # scaled x100 from row 2113 (2026-02-03 08:00); the error names row 2142 (10 days later). Docs: "names the first
 # scaled row". Rows 2113..2117 already carry |rate| of 0.1-0.6 % per 8 h.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F4: percent-scaled tail: error names row 2142, first scaled row is 2113")
+# fixed: F4: percent-scaled tail: error names row 2142, first scaled row is 2113
 def test_percent_tail_error_names_the_first_scaled_row(real: Path, tmp_path: Path) -> None:
     f = _binance_eth_funding(real)
     k = int(len(f) * 0.78)
@@ -153,7 +153,7 @@ def test_percent_tail_error_names_the_first_scaled_row(real: Path, tmp_path: Pat
 # threshold; `data check` says OK and `static` reports kappa = 50.9 bps/day instead of 0.51. About 20 % of the
 # real Binance/Bybit history in the data dir would pass the same way (rolling median x100 < 500 % APR).
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F5: percent-scaled funding of a low-funding period passes data check")
+# fixed: F5: percent-scaled funding of a low-funding period passes data check
 def test_percent_scaled_low_funding_period_is_refused(real: Path, tmp_path: Path) -> None:
     f = pd.read_csv(real / "funding" / "binance" / "BTC.csv")
     f = f[(f["timestamp"] >= "2023-08-15") & (f["timestamp"] < "2023-10-15")].copy()
@@ -167,7 +167,7 @@ def test_percent_scaled_low_funding_period_is_refused(real: Path, tmp_path: Path
 # F6 (medium): a bad tick over two bars (open/high/low/close x10 on 2 consecutive 1 h bars, then back) passes
 # `data check`; the backtest then reports +864 % with one liquidation. The rule only sees one-bar spikes.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F6: a two-bar x10 excursion that reverts passes data check")
+# fixed: F6: a two-bar x10 excursion that reverts passes data check
 def test_two_bar_reverting_spike_is_refused(real: Path, tmp_path: Path) -> None:
     p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv")
     i = int(np.flatnonzero(p["timestamp"] == "2025-06-10T12:00:00Z")[0])
@@ -205,7 +205,7 @@ NONFINITE = [
 
 @pytest.mark.needs_data
 @pytest.mark.parametrize("args", NONFINITE, ids=[" ".join(a[:1] + a[-2:]) for a in NONFINITE])
-@pytest.mark.xfail(strict=True, reason="F7: non-finite number accepted or a traceback instead of one line, exit 2")
+# fixed: F7: non-finite number accepted or a traceback instead of one line, exit 2
 def test_nonfinite_number_is_one_line_exit_2_naming_the_flag(real: Path, args: list[str]) -> None:
     line = _one_error_line(runner.invoke(app, args))
     assert args[-2] in line  # names the flag the user typed
@@ -225,7 +225,7 @@ WRONG_NAME = [
 
 @pytest.mark.needs_data
 @pytest.mark.parametrize(("args", "flag"), WRONG_NAME, ids=[f"{a[0]} {f}" for a, f in WRONG_NAME])
-@pytest.mark.xfail(strict=True, reason="F8: error names an internal parameter, not the flag typed")
+# fixed: F8: error names an internal parameter, not the flag typed
 def test_error_names_the_flag_typed(real: Path, args: list[str], flag: str) -> None:
     line = _one_error_line(runner.invoke(app, args))
     assert flag in line and args[-1] in line
@@ -234,7 +234,7 @@ def test_error_names_the_flag_typed(real: Path, args: list[str], flag: str) -> N
 # --- 2. missing funding names the file ----------------------------------------------------------------------------
 # F9 (low): the missing-settlement error and warning start "frame:" instead of naming the --funding-file.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F9: missing-funding message says 'frame:' instead of the file")
+# fixed: F9: missing-funding message says 'frame:' instead of the file
 def test_missing_funding_message_names_the_file(real: Path, tmp_path: Path) -> None:
     h = pd.read_csv(real / "funding" / "hyperliquid" / "BTC.csv")
     h = h[(h["timestamp"] >= "2023-01-01") & ~h["timestamp"].between("2025-06-01", "2025-07-01")]
@@ -254,7 +254,7 @@ def test_missing_funding_message_names_the_file(real: Path, tmp_path: Path) -> N
 # headers are broken mid-word ("alpha_tar|get", "max_drawdow|n"). Expected: lines fit COLUMNS (e.g. one record
 # per row or fewer columns) with numbers unshortened.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F10: sweep ignores COLUMNS=60 (table ~158 wide)")
+# fixed: F10: sweep ignores COLUMNS=60 (table ~158 wide)
 def test_sweep_fits_a_60_column_terminal(real: Path) -> None:
     r = subprocess.run([*BASISCTL, "sweep", "--asset", "BTC", "--executor", "serial", "--alpha-mult", "0.8,1",
                         "--from", "2025-12-01", "--to", "2026-01-01"], capture_output=True, text=True,
@@ -271,7 +271,7 @@ def test_sweep_fits_a_60_column_terminal(real: Path) -> None:
 # line on stderr and `warnings` is [] in --json, unlike static/bands/backtest and docs/data.md ("with a `warning:`
 # listing the rows").
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F11: data check --exclude-spikes: a note, not a warning (stderr/--json)")
+# fixed: F11: data check --exclude-spikes: a note, not a warning (stderr/--json)
 def test_data_check_exclude_spikes_is_a_warning(real: Path, tmp_path: Path) -> None:
     p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv")
     i = int(np.flatnonzero(p["timestamp"] == "2025-06-10T12:00:00Z")[0])
@@ -290,7 +290,7 @@ def test_data_check_exclude_spikes_is_a_warning(real: Path, tmp_path: Path) -> N
 # 0.47, alpha_risk 0.565 instead of 0.121, `warnings` []. Expected at least a `warning:` (so --strict refuses):
 # a last bar > 30 robust sigmas away cannot be told from a crash, but must not pass unnoticed.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F12: a x10 spike on the last bar passes silently and drives static sigma")
+# fixed: F12: a x10 spike on the last bar passes silently and drives static sigma
 def test_last_bar_spike_is_not_silent(real: Path, tmp_path: Path) -> None:
     p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv")
     p = p[p["timestamp"] < "2026-03-10"].reset_index(drop=True)
@@ -330,7 +330,7 @@ VALUE_ERRORS = [
 
 
 @pytest.mark.parametrize("args", VALUE_ERRORS, ids=[" ".join(a[:1] + a[-2:]) for a in VALUE_ERRORS])
-@pytest.mark.xfail(strict=True, reason="F13: argument value errors import numpy/pandas (bands: scipy, numba)")
+# fixed: F13: argument value errors import numpy/pandas (bands: scipy, numba)
 def test_argument_value_errors_load_no_numerical_stack(args: list[str]) -> None:
     r = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(args)], capture_output=True, text=True, timeout=120)
     probe = json.loads([x for x in r.stderr.splitlines() if x.startswith("PROBE ")][-1][6:])
@@ -344,7 +344,7 @@ def test_argument_value_errors_load_no_numerical_stack(args: list[str]) -> None:
 # times on stderr but its "Is the liquidation budget honest?" section lists no warning, `risk-backtest --json` has no
 # warnings, and `report --strict` cannot refuse it.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F14: risk study 4h-bar splice bypasses the warning collector")
+# fixed: F14: risk study 4h-bar splice bypasses the warning collector
 def test_risk_study_4h_splice_goes_through_the_collector(real: Path, capfd: pytest.CaptureFixture[str]) -> None:
     from basisctl import warnings as bw
     from basisctl.risk.study import StudyConfig, asset_barriers
@@ -360,7 +360,7 @@ def test_risk_study_4h_splice_goes_through_the_collector(real: Path, capfd: pyte
 # and does not name the file whose span is too short (hl BTC funding from 2025-03-01 vs calibration 2023-03-10 ->
 # 2025-03-10).
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F15: Table VII warning advises --funding-file when one was given")
+# fixed: F15: Table VII warning advises --funding-file when one was given
 def test_paper_kappa_warning_names_the_funding_file_given(real: Path, tmp_path: Path) -> None:
     h = pd.read_csv(real / "funding" / "hyperliquid" / "BTC.csv")
     path = tmp_path / "hl_BTC_short.csv"
@@ -376,7 +376,7 @@ def test_paper_kappa_warning_names_the_funding_file_given(real: Path, tmp_path: 
 # F16 (low): `data check` prints its gap line "warning: 3 gaps, 3 missing rows (reported, not filled)" on STDOUT;
 # every other `warning:` line (settlement grid, spikes, substitutions) goes to stderr, as docs/conventions.md says.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F16: data check prints its gap 'warning:' line on stdout")
+# fixed: F16: data check prints its gap 'warning:' line on stdout
 def test_data_check_gap_warning_goes_to_stderr(real: Path) -> None:
     r = runner.invoke(app, ["data", "check", str(real / "funding" / "hyperliquid" / "BTC.csv")])
     assert r.exit_code == 0
@@ -389,7 +389,7 @@ def test_data_check_gap_warning_goes_to_stderr(real: Path) -> None:
 # --funding-file --asof 2026-03-10` reports kappa 7.08 bps/day instead of 0.72 (alpha_econ 0.197 vs 0.220). Each
 # scaled row is ~100x its neighbours' local scale, which a per-row check would see.
 @pytest.mark.needs_data
-@pytest.mark.xfail(strict=True, reason="F17: a one-week percent-scaled segment (21 rows) passes data check")
+# fixed: F17: a one-week percent-scaled segment (21 rows) passes data check
 def test_one_week_percent_segment_is_refused(real: Path, tmp_path: Path) -> None:
     f = _binance_eth_funding(real)
     i = int(np.flatnonzero(f["timestamp"] == "2026-01-01T00:00:00Z")[0])

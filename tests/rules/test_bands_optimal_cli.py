@@ -32,4 +32,4 @@ def test_bands_optimal_json_keys_and_structure() -> None:
 def test_bands_optimal_bad_capital_is_one_line_exit_2() -> None:
     res = runner.invoke(app, [*ARGS, "--capital-usd", "0"])
     assert res.exit_code == 2
-    assert "capital_usd" in res.output
+    assert "--capital-usd" in res.output  # the flag typed, not the parameter (review F8)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from basisctl.calibration.volatility import bar_hours_of
 from basisctl.data import locator
+from basisctl.data.validate import EXCLUDED_ATTR
 from basisctl.errors import DataCoverageError
 from basisctl.warnings import records_warnings
 
@@ -226,12 +227,30 @@ def select_window(candles: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
         raise DataCoverageError(f"{label}: last bar opens {c['ts'].iloc[-1]:%Y-%m-%d %H:%M}, before the "
                                 f"requested end {end:%Y-%m-%d %H:%M} ({why})")
     gaps = np.flatnonzero(c["ts"].diff().iloc[1:].to_numpy() != np.timedelta64(step))
+    excluded = set(candles.attrs.get(EXCLUDED_ATTR, ()))
+    if gaps.size and excluded:  # bars the user asked to leave out (spikes): held over, never filled
+        held = [int(k) + 1 for k in gaps if _only_excluded(c["ts"].iloc[int(k)], c["ts"].iloc[int(k) + 1], step,
+                                                            excluded)]
+        gaps = np.setdiff1d(gaps, np.asarray(held, dtype=np.int64) - 1)
+        if held and not gaps.size:
+            from basisctl.warnings import substitute
+
+            first = c["ts"].iloc[held[0] - 1]
+            substitute("missing_data", f"backtest window: {len(held)} bar(s) left out on request; the "
+                       f"position is held over each hole without a decision (first: the bar after "
+                       f"{first:%Y-%m-%d %H:%M}); nothing is filled")
     if gaps.size:
         k = int(gaps[0]) + 1
         a, b = c["ts"].iloc[k - 1], c["ts"].iloc[k]
         raise DataCoverageError(f"{label}: {gaps.size} gap(s) in the {bar_hours:g}h bars, first after "
                                 f"{a:%Y-%m-%d %H:%M} (next bar {b:%Y-%m-%d %H:%M}); gaps are never bridged")
     return c
+
+
+def _only_excluded(a: pd.Timestamp, b: pd.Timestamp, step: pd.Timedelta, excluded: set[pd.Timestamp]) -> bool:
+    """True when every bar open strictly between ``a`` and ``b`` was left out on request."""
+    k = round((b - a) / step)
+    return k > 1 and all(a + j * step in excluded for j in range(1, k))
 
 
 def align_funding(funding: pd.DataFrame, bar_ts: pd.DatetimeIndex, bar_hours: float) -> FundingAlignment:
@@ -339,7 +358,8 @@ def prepare(
         raise DataCoverageError(f"empty test window: end {e:%Y-%m-%d} <= start {s:%Y-%m-%d}")
     if prices is not None:
         bh = _bar_hours(prices)
-        bars, src = select_window(prices, s, e, bh, "prices frame"), "frame"
+        src = str(prices.attrs.get("source", "frame"))  # read_candles names the file it read
+        bars = select_window(prices, s, e, bh, "prices frame" if src == "frame" else src)
     else:
         bars, bh, src = load_prices(asset, prices_venue, s, e, bar, prices_file)
     ts = pd.DatetimeIndex(bars["ts"])
@@ -360,7 +380,7 @@ def prepare(
         else:
             s_open, s_close, spot_src = got
     if funding is not None:
-        fsrc = "frame"
+        fsrc = str(funding.attrs.get("source", "frame"))  # read_funding names the file it read
     else:
         funding, fsrc = load_funding_stream(asset, funding_venue, funding_file)
     al = align_funding(funding, ts, bh)

@@ -185,7 +185,7 @@ def calibrate_rule(
             substitute("paper_input", f"{a}: kappa_14d = {kap * 1e4:.1f} bps is the paper's Table VII number "
                                       f"({PAPER_KAPPA_1D_BPS[a]:g} bps/day x {sp.upper_horizon_hours / 24.0:g}), not "
                                       f"data: no complete {sp.upper_horizon_hours:g}h funding windows in "
-                                      f"{c_from:%Y-%m-%d}..{c_to:%Y-%m-%d} (pass --kappa-bps or --funding-file)")
+                                      f"{c_from:%Y-%m-%d}..{c_to:%Y-%m-%d}{_kappa_hint(funding)}")
     au = float(alpha_upper(at, k_reb, kap))
     return FrozenRule(
         asset=a, calib_from=c_from, calib_to=c_to, sigma_annual=float(vol.sigma_annual),
@@ -193,3 +193,14 @@ def calibrate_rule(
         alpha_target=at, alpha_lower=al, alpha_upper=au, kappa_14d=float(kap), kappa_windows=int(n_win),
         kappa_source=ksrc, k_reb_fix=k_reb,
     )
+
+
+def _kappa_hint(funding: pd.DataFrame | None) -> str:
+    """How to replace the paper's kappa: name the funding file given (its span is too short), else the flags."""
+    if funding is None:
+        return " (pass --kappa-bps or --funding-file)"
+    src = funding.attrs.get("source", "the funding frame")
+    span = ""
+    if len(funding):
+        span = f", which spans {funding['ts'].min():%Y-%m-%d}..{funding['ts'].max():%Y-%m-%d}"
+    return f" in {src}{span} (pass --kappa-bps or a funding file covering the calibration window)"

@@ -9,10 +9,12 @@ Everything here is light: no numpy/pandas at import time (``basisctl --help`` st
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
@@ -81,16 +83,98 @@ def warn(message: str) -> None:
     err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_DATE_HINT = "expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)"
+
+
 def check_date(text: str, flag: str) -> None:
-    """Fail with one line unless ``text`` is a date/time pandas can read (UTC assumed when naive)."""
+    """Fail with one line unless ``text`` is a date/time pandas can read (UTC assumed when naive).
+
+    ISO-shaped text is checked with the standard library (no pandas import for an argument error); other
+    shapes pandas may still read (``2025/03/10``) are left to pandas."""
+    t = text.strip()
+    if _ISO_DATE.match(t):
+        try:
+            _dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
+        except ValueError as e:
+            fail(f"{flag}: cannot read date '{text}': {_DATE_HINT} ({e})")
+        return
     import pandas as pd
 
     try:
         ts = pd.Timestamp(text)
     except (ValueError, OverflowError) as e:  # DateParseError, OutOfBoundsDatetime
-        fail(f"{flag}: cannot read date '{text}': expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC) ({e})")
+        fail(f"{flag}: cannot read date '{text}': {_DATE_HINT} ({e})")
     if ts is pd.NaT:
-        fail(f"{flag}: cannot read date '{text}': expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)")
+        fail(f"{flag}: cannot read date '{text}': {_DATE_HINT}")
+
+
+def _finite(v: float) -> bool:
+    return math.isfinite(v)
+
+
+#: Domain of the numeric options by parameter name (the same name means the same thing on every command):
+#: name -> (expected, test). Every float option is also checked to be finite (nan/inf) by :func:`handle_errors`.
+NUMBER_RULES: dict[str, tuple[str, Callable[[float], bool]]] = {
+    "sigma": ("> 0 [annualised]", lambda v: v > 0),
+    "stress": ("> 0 [x]", lambda v: v > 0),
+    "gbm_stress": ("> 0 [x]", lambda v: v > 0),
+    "path_stress": ("> 0 [x]", lambda v: v > 0),
+    "lookback_days": ("> 0 [days]", lambda v: v > 0),
+    "horizon_days": ("> 0 [days]", lambda v: v > 0),
+    "horizon_hours": ("> 0 [h]", lambda v: v > 0),
+    "h_liq_hours": ("> 0 [h]", lambda v: v > 0),
+    "window_hours": (">= 0 [h]", lambda v: v >= 0),
+    "step_hours": ("> 0 [h]", lambda v: v > 0),
+    "epsilon": ("in (0, 1)", lambda v: 0 < v < 1),
+    "eps_liq": ("in (0, 1)", lambda v: 0 < v < 1),
+    "lgd": ("in (0, 1]", lambda v: 0 < v <= 1),
+    "l_max": ("> 1 [x]", lambda v: v > 1),
+    "theta_f": ("in (0, 1)", lambda v: 0 < v < 1),
+    "capital_usd": ("> 0 [USD]", lambda v: v > 0),
+    "notional_usd": ("> 0 [USD]", lambda v: v > 0),
+    "q_min_usd": (">= 0 [USD]", lambda v: v >= 0),
+    "fixed_usd": (">= 0 [USD]", lambda v: v >= 0),
+    "gas_usd": (">= 0 [USD]", lambda v: v >= 0),
+    "withdrawal_usd": (">= 0 [USD]", lambda v: v >= 0),
+    "buffer_bps": (">= 0 [bps]", lambda v: v >= 0),
+    "budget_bps": (">= 0 [bps]", lambda v: v >= 0),
+    "cost_bps": (">= 0 [bps]", lambda v: v >= 0),
+    "taker_fee_bps": (">= 0 [bps]", lambda v: v >= 0),
+    "spread_bps": (">= 0 [bps]", lambda v: v >= 0),
+    "risk_aversion": (">= 0", lambda v: v >= 0),
+    "delay_bars": (">= 0 [bars]", lambda v: v >= 0),
+}
+
+
+#: Options where ``inf`` means "unlimited" (documented in their help); nan is never accepted.
+INF_OK: frozenset[str] = frozenset({"budget_bps"})
+
+
+def _flag(name: str) -> str:
+    """The long option the user typed for parameter ``name`` (from the click command), else ``--name``."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        for p in ctx.command.params:
+            if p.name == name:
+                longs = [o for o in p.opts if o.startswith("--")]
+                return longs[0] if longs else p.opts[0]
+    return "--" + name.replace("_", "-")
+
+
+def check_numbers(kwargs: dict[str, Any]) -> None:
+    """Every float option finite, and every option named in :data:`NUMBER_RULES` in its domain; one line naming
+    the flag and the value as typed, exit 2. Runs before the command imports anything numerical."""
+    for name, v in kwargs.items():
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            continue
+        if isinstance(v, float) and (math.isnan(v) or (math.isinf(v) and not (name in INF_OK and v > 0))):
+            fail(f"{_flag(name)} must be a finite number (got {v:g})")
+        rule = NUMBER_RULES.get(name)
+        if rule is not None and not rule[1](float(v)):
+            fail(f"{_flag(name)} must be {rule[0]} (got {v:g})")
 
 
 def handle_errors(fn: F) -> F:
@@ -108,6 +192,7 @@ def handle_errors(fn: F) -> F:
             v = kwargs.get(name)
             if isinstance(v, str) and v.strip():
                 check_date(v, flag)
+        check_numbers(kwargs)
         with collecting(strict=bool(kwargs.get("strict", False))) as col:
             try:
                 return fn(*args, **kwargs)
@@ -117,7 +202,8 @@ def handle_errors(fn: F) -> F:
                 fail(f"{e.filename}: {e.strerror}")
             finally:
                 for msg in col.messages:
-                    warn(msg)
+                    if msg not in col.echoed:  # echoed ones were printed when they happened
+                        warn(msg)
         return None
 
     return wrapper  # type: ignore[return-value]
@@ -131,23 +217,11 @@ def require(ok: bool, flag: str, expected: str, value: float) -> None:
 
 def check_model_flags(**flags: float | None) -> None:
     """Check the usual model flags by their CLI names before anything is derived from them."""
-    rules: dict[str, tuple[str, Callable[[float], bool]]] = {
-        "sigma": ("> 0 [annualised]", lambda v: v > 0 and math.isfinite(v)),
-        "stress": ("> 0 [x]", lambda v: v > 0 and math.isfinite(v)),
-        "lookback_days": ("> 0 [days]", lambda v: v > 0 and math.isfinite(v)),
-        "horizon_days": ("> 0 [days]", lambda v: v > 0 and math.isfinite(v)),
-        "h_liq_hours": ("> 0 [h]", lambda v: v > 0 and math.isfinite(v)),
-        "epsilon": ("in (0, 1)", lambda v: 0 < v < 1),
-        "eps_liq": ("in (0, 1)", lambda v: 0 < v < 1),
-        "lgd": ("in (0, 1]", lambda v: 0 < v <= 1),
-        "l_max": ("> 0 [x]", lambda v: v > 0 and math.isfinite(v)),
-        "theta_f": ("in (0, 1)", lambda v: 0 < v < 1),
-    }
     for name, value in flags.items():
-        if value is None or name not in rules:
+        if value is None or name not in NUMBER_RULES:
             continue
-        expected, ok = rules[name]
-        require(ok(value), "--" + name.replace("_", "-"), expected, value)
+        expected, ok = NUMBER_RULES[name]
+        require(math.isfinite(value) and ok(value), _flag(name), expected, value)
 
 
 def full_table(title: str, header: list[str], rows: list[list[str]], **kw: Any) -> Any:
@@ -164,6 +238,25 @@ def full_table(title: str, header: list[str], rows: list[list[str]], **kw: Any) 
     return t
 
 
+def print_table_or_records(title: str, header: list[str], rows: list[list[str]]) -> None:
+    """``rows`` as a full table when it fits the terminal (``$COLUMNS``) with whole headers, else one block of
+    ``name  value`` lines per row: numbers and names are never shortened or broken mid-word."""
+    import textwrap
+
+    width = console.width
+    need = sum(max([len(h)] + [len(r[j]) for r in rows]) + 3 for j, h in enumerate(header)) + 1
+    if need <= width:
+        console.print(full_table(title, header, rows), crop=False)
+        return
+    for line in textwrap.wrap(title, width=max(width, 20)):
+        console.print(line, highlight=False, markup=False, crop=False)
+    key_w = max(len(h) for h in header)
+    for i, r in enumerate(rows, 1):
+        console.print(f"-- {i} of {len(rows)} --", highlight=False, markup=False)
+        for h, v in zip(header, r, strict=True):
+            console.print(f"{h:<{key_w}}  {v}", highlight=False, markup=False, crop=False)
+
+
 def fmt_number(v: Any) -> str:
     """A number as text without losing what matters: ints as ints, floats to 6 significant digits, no -0."""
     if isinstance(v, bool) or v is None:
@@ -178,12 +271,18 @@ def fmt_number(v: Any) -> str:
     return str(v)
 
 
-def parse_floats(text: str, name: str) -> list[float]:
+def parse_floats(text: str, name: str, positive: bool = False, allow_inf: bool = False) -> list[float]:
+    """Comma-separated finite numbers (``positive``: each > 0; ``allow_inf``: +inf too) for option ``--name``;
+    one line naming the option, exit 2 if not."""
     try:
-        return [float(x) for x in text.split(",") if x.strip()]
+        out = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         fail(f"--{name} expects comma-separated numbers (got '{text}')")
         raise  # unreachable
+    for x in out:
+        if math.isnan(x) or (math.isinf(x) and not (allow_inf and x > 0)) or (positive and x <= 0):
+            fail(f"--{name} expects comma-separated finite numbers{' > 0' if positive else ''} (got '{text}')")
+    return out
 
 
 def parse_strs(text: str) -> list[str]:

@@ -17,10 +17,10 @@ from basisctl.cli._common import (
     err_console,
     fail,
     fmt_number,
-    full_table,
     handle_errors,
     parse_floats,
     print_json,
+    print_table_or_records,
 )
 from basisctl.cli._defaults import SWEEP_EXECUTORS as EXECUTORS
 from basisctl.errors import DataCoverageError
@@ -276,7 +276,7 @@ def sweep(
         alpha_upper=parse_floats(alpha_upper, "alpha-upper") or [None],
         cost_bps=costs, q_min_usd=parse_floats(q_min_usd, "q-min-usd") or [10_000.0],
         buffer_bps=parse_floats(buffer_bps, "buffer-bps") or [10.0],
-        budget_bps=parse_floats(budget_bps, "budget-bps") or [math.inf],
+        budget_bps=parse_floats(budget_bps, "budget-bps", allow_inf=True) or [math.inf],
     )
     n = len(grid.points())
     with _progress() as prog:
@@ -297,8 +297,7 @@ def sweep(
             "buffer_bps", "budget_bps", "apy", "funding_apy", "max_drawdown", "avg_leverage", "rebalances",
             "emergencies", "liquidations"]
     rows = [[fmt_number(r[c]) for c in cols] for _, r in df.iterrows() if not r.get("error")]
-    console.print(full_table(f"Sweep {a} {date_from} -> {date_to}, {funding_venue} funding ({n} points)",
-                             cols, rows), crop=False)
+    print_table_or_records(f"Sweep {a} {date_from} -> {date_to}, {funding_venue} funding ({n} points)", cols, rows)
 
 
 @handle_errors

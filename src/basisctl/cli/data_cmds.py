@@ -98,9 +98,9 @@ def _print_report(rep: ValidationReport, max_issues: int) -> None:
         if len(rep.issues) > max_issues:
             console.print(f"  ... and {len(rep.issues) - max_issues} more issues (use --max-issues or --json)")
     if rep.gaps:
-        console.print(
-            f"[yellow]warning:[/] {_n(len(rep.gaps), 'gap')}, {_n(rep.missing_total, 'missing row')} "
-            "(reported, not filled)",
+        err_console.print(
+            f"[yellow]warning:[/] {escape(rep.source)}: {_n(len(rep.gaps), 'gap')}, "
+            f"{_n(rep.missing_total, 'missing row')} (reported, not filled)",
             highlight=False,
         )
         t = Table(title="Gaps (first and last missing instant)")
@@ -122,7 +122,8 @@ def check_cmd(
     ] = None,
     max_issues: Annotated[int, typer.Option(help="Issues and gaps printed in the table.")] = 50,
     exclude_spikes: Annotated[bool, typer.Option(
-        "--exclude-spikes", help="Leave one-bar reverting price spikes out (noted) instead of failing.")] = False,
+        "--exclude-spikes", help="Leave one-bar reverting price spikes out (a warning lists them) instead of "
+        "failing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
 ) -> None:
     """Validate a funding or candle file; exit 1 and list every issue if it is invalid. Gaps are warnings.

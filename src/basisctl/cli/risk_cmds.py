@@ -179,7 +179,8 @@ def risk_backtest(
     th, _ = resolve_theta(venue, asset, theta_f, l_max)
     cfg = cov.StudyConfig(models=tuple(x.lower() for x in parse_strs(models)),
                           epsilons=tuple(parse_floats(epsilons, "epsilons")),
-                          horizons_hours=tuple(parse_floats(horizons, "horizons")), lookback_days=lookback_days,
+                          horizons_hours=tuple(parse_floats(horizons, "horizons", positive=True)),
+                          lookback_days=lookback_days,
                           fhs_paths=fhs_paths, seed=seed, gbm_stress=gbm_stress)
     cfg.check()
     bt = asset_barriers(asset, cfg, prices_file, start_ns=utc(date_from).value if date_from else None,

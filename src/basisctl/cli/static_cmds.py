@@ -158,8 +158,8 @@ def static_grid(
     from basisctl.static_grid import static_grid_frame
 
     vs = [check_venue(v) for v in parse_strs(venues)]
-    df = static_grid_frame(vs, parse_strs(assets), parse_floats(lookbacks, "lookbacks"),
-                           parse_floats(stresses, "stresses"), asof, epsilon, lgd, horizon_days)
+    df = static_grid_frame(vs, parse_strs(assets), parse_floats(lookbacks, "lookbacks", positive=True),
+                           parse_floats(stresses, "stresses", positive=True), asof, epsilon, lgd, horizon_days)
     bad = df[df["alpha_risk"].isna()]
     if len(df) and len(bad) == len(df):  # nothing computable: an error, never a grid of nulls with exit 0
         fail(f"no cell of the static grid could be calibrated; first: {bad['venue'].iloc[0]} {bad['asset'].iloc[0]}: "
@@ -212,7 +212,7 @@ def funding_stats(
         fail(f"unknown venue '{venue}': expected one of {', '.join(locator.FUNDING_VENUES)}")
     f = locator.load_funding(v, asset)
     end = utc(asof)
-    stats = funding_window_stats(f, end, tuple(parse_floats(windows, "windows")), horizon_hours)
+    stats = funding_window_stats(f, end, tuple(parse_floats(windows, "windows", positive=True)), horizon_hours)
     rows = [s.to_dict() for s in stats]
     if as_json:
         print_json({"venue": v, "asset": asset.upper(), "asof": end.isoformat(), "horizon_hours": horizon_hours,

@@ -140,7 +140,18 @@ def read_funding(path: str | Path) -> pd.DataFrame:
     rep = check_file(path, "funding")
     rep.raise_if_invalid()
     assert rep.frame is not None
+    _pass_on_warnings(rep)
+    rep.frame.attrs["source"] = str(path)  # messages downstream name the file, not "frame"
     return rep.frame
+
+
+def _pass_on_warnings(rep: ValidationReport) -> None:
+    """The report's warnings (settlement-grid offset, excluded spikes, a jump on the first/last bar) go through
+    :mod:`basisctl.warnings`: one ``warning:`` line each in the CLI, listed in --json, refused by --strict."""
+    from basisctl.warnings import substitute
+
+    for w in rep.warnings:
+        substitute("suspect_data", f"{rep.source}: {w}")
 
 
 def read_candles(path: str | Path, interval_hours: float | None = None, exclude_spikes: bool = False) -> pd.DataFrame:
@@ -150,11 +161,8 @@ def read_candles(path: str | Path, interval_hours: float | None = None, exclude_
     rep = check_file(path, "candles", interval_hours, exclude_spikes=exclude_spikes)
     rep.raise_if_invalid()
     assert rep.frame is not None
-    for note in rep.notes:
-        if "spikes excluded" in note:  # leaving bars out is a substitution: never silent
-            from basisctl.warnings import substitute
-
-            substitute("missing_data", f"{path}: {note}")
+    _pass_on_warnings(rep)  # leaving bars out is a substitution: never silent
+    rep.frame.attrs["source"] = str(path)  # messages downstream name the file, not "frame"
     return rep.frame
 
 

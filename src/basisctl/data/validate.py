@@ -20,16 +20,17 @@ Rules (documented in docs/data.md):
   increasing in file order (each descent and each duplicate is one issue naming the earlier row);
 - prices: finite and > 0; ``high >= low``; ``open`` and ``close`` within ``[low, high]``; ``volume`` finite
   and >= 0 when the column exists; bar opens aligned to the bar length (UTC epoch multiple);
-- prices: a one-bar spike is an error naming the row: the close jumps more than ``SPIKE_SIGMAS`` robust
-  sigmas (1.4826 x median |log return| over the ``SPIKE_WINDOW`` surrounding bars) and by more than
-  ``SPIKE_MIN_JUMP``, and the next bar reverts at least ``SPIKE_REVERT`` of the jump (also > 30 sigmas).
-  Crashes that do not revert pass. ``spikes="exclude"`` drops such rows instead (reported in ``notes``; the
-  CLI needs an explicit flag);
+- prices: a reverting spike of 1..``SPIKE_MAX_BARS`` bars is an error naming each row (see :func:`spike_runs`):
+  the close jumps more than ``SPIKE_SIGMAS`` robust sigmas (1.4826 x median |log return| over the
+  ``SPIKE_WINDOW`` surrounding bars) and by more than ``SPIKE_MIN_JUMP``, and the bar after the excursion
+  reverts at least ``SPIKE_REVERT`` of the jump (also > 30 sigmas). Crashes that do not revert pass.
+  ``spikes="exclude"`` drops such rows instead (a report WARNING; the CLI needs an explicit flag; the dropped
+  bar opens are in ``frame.attrs[EXCLUDED_ATTR]``). A jump as large on the first or last bar, which has no
+  neighbour on the other side, is a WARNING (:func:`edge_jumps`);
 - funding: ``rate`` finite with ``|rate| <= MAX_ABS_RATE`` (0.05 per interval, above every venue cap, e.g.
-  Hyperliquid's 4 %/h); "looks like percent" per segment: the centred rolling median of the NON-ZERO
-  ``|rate| / interval_hours * 8760`` over ``PERCENT_WINDOW`` non-zero rows exceeds ``PERCENT_APR_THRESHOLD``
-  (5.0 = 500 % APR; the real files peak at 324 %); zeros are ignored, so a file that is mostly zeros or
-  scaled only from some row on is still caught, and the error names the first scaled row;
+  Hyperliquid's 4 %/h); "looks like percent" on the NON-ZERO ``|rate| / interval_hours * 8760``: a x40 step of
+  the 11-row median (``PERCENT_STEP_*``), a 30-day median above 250 % APR (``PERCENT_LEVEL_*``) or a centred
+  51-row median above 500 % APR; one issue naming the first scaled row (see :func:`_percent_segments`);
   ``interval_hours`` finite in (0, 24];
 - funding settlement grid: a timestamp off the UTC grid of its interval (multiples of ``interval_hours``
   from midnight, e.g. 00/08/16 h for 8 h) is a WARNING naming the offset (a timezone bug shifts the file);
@@ -62,18 +63,32 @@ PERCENT_APR_THRESHOLD: float = 5.0
 PERCENT_WINDOW: int = 51
 #: Minimum non-zero rows before the percent heuristic is applied.
 PERCENT_MIN_ROWS: int = 10
+#: Percent step: non-zero rows on each side of a change point ...
+PERCENT_STEP_ROWS: int = 11
+#: ... whose median |rate| jumps by at least this factor (x100 = percent; real data peaks at 21x) ...
+PERCENT_STEP_FACTOR: float = 40.0
+#: ... to a median above this [decimal APR] on the scaled side.
+PERCENT_STEP_MIN_APR: float = 1.0
+#: Percent level: the median non-zero |rate| over this many days ...
+PERCENT_LEVEL_DAYS: int = 30
+#: ... above this [decimal APR] (real files peak at 162 % over 30 days; Binance BTC 2023-08/10 x100 = 313 %).
+PERCENT_LEVEL_APR: float = 2.5
 #: A one-bar price spike is a close-to-close jump above this many robust sigmas ...
 SPIKE_SIGMAS: float = 30.0
 #: ... that the next bar reverts by at least this fraction [decimal].
 SPIKE_REVERT: float = 0.75
 #: ... and whose jump exceeds this absolute size [log return].
 SPIKE_MIN_JUMP: float = 0.1
+#: Longest excursion [bars] the spike rule looks for (a bad tick lasting a few bars, then back).
+SPIKE_MAX_BARS: int = 3
 #: Bars in the centred window of the robust local scale.
 SPIKE_WINDOW: int = 201
 #: Floor of the robust local scale [log return] (flat synthetic series).
 SPIKE_MIN_SCALE: float = 1e-4
 #: Tolerance on spacings [ms] (sources carry sub-second jitter).
 SPACING_TOL_MS: int = 60_000
+#: ``frame.attrs`` key listing the bar opens left out on request (``spikes="exclude"``).
+EXCLUDED_ATTR: str = "excluded_bars"
 _MIN_TS = pd.Timestamp("2009-01-01", tz="UTC")
 _MAX_TS = pd.Timestamp("2100-01-01", tz="UTC")
 _HOUR_MS = 3_600_000
@@ -345,7 +360,7 @@ def check_funding(df: pd.DataFrame, source: str = "<frame>", line_offset: int | 
     if "premium" in d.columns:
         premium, bad = _numeric(d["premium"])
         col.rows(bad | np.isinf(premium), "premium", "a finite decimal premium or empty", d["premium"])
-    _percent_segments(rate, ih, col)
+    _percent_segments(rate, ih, col, ms)
     if ms is not None:
         _span(report, ms)
         sorted_ok = _order(ms, col, ts_col)
@@ -375,27 +390,97 @@ def check_funding(df: pd.DataFrame, source: str = "<frame>", line_offset: int | 
     return report
 
 
-def _percent_segments(rate: np.ndarray, ih: np.ndarray, col: _Collector) -> None:
-    """Per-segment "looks like percent" check on the non-zero rates (zeros carry no scale)."""
-    use = np.flatnonzero(np.isfinite(rate) & np.isfinite(ih) & (rate != 0))
+def _percent_segments(rate: np.ndarray, ih: np.ndarray, col: _Collector, ms: np.ndarray | None = None) -> None:
+    """"Looks like percent" on the non-zero rates (zeros carry no scale); one issue naming the first scaled row.
+
+    Three signatures, the earliest row wins: (1) a STEP: the median log |rate| of the ``PERCENT_STEP_ROWS``
+    non-zero rows from a row on is ``PERCENT_STEP_FACTOR`` x that of the rows before, at a level above
+    ``PERCENT_STEP_MIN_APR`` (a segment or tail written in percent, however short or quiet the period);
+    (2) a LEVEL: the median over ``PERCENT_LEVEL_DAYS`` days above ``PERCENT_LEVEL_APR`` (a file entirely in
+    percent from a low-funding period); (3) the centred ``PERCENT_WINDOW``-row median above
+    ``PERCENT_APR_THRESHOLD``."""
+    use = np.flatnonzero(np.isfinite(rate) & np.isfinite(ih) & (ih > 0) & (rate != 0))
     if use.size < PERCENT_MIN_ROWS:
         return
     apr = np.abs(rate[use]) / ih[use] * 8760.0
+    found: list[tuple[int, str]] = []  # (position in use, got-text)
+    step = _percent_step(np.log10(apr))
+    if step is not None:
+        k, before, after = step
+        found.append((k, f"non-zero |rate| jumps {after / before:.0f}x from this row on (median {before:.0%} -> "
+                         f"{after:.0%} APR over {PERCENT_STEP_ROWS} rows each side): looks like percent (/100?)"))
+    if ms is not None:
+        level = _percent_level(apr, ms[use])
+        if level is not None:
+            k, med = level
+            found.append((k, f"median non-zero |rate| = {med:.0%} APR over the {PERCENT_LEVEL_DAYS} days from this "
+                             "row: looks like percent (/100?)"))
     w = min(PERCENT_WINDOW, use.size if use.size % 2 else use.size - 1)
     med = pd.Series(apr).rolling(w, center=True, min_periods=w // 2 + 1).median().to_numpy()
     flagged = np.flatnonzero(med > PERCENT_APR_THRESHOLD)
-    if flagged.size == 0:
+    if flagged.size:
+        own = flagged[apr[flagged] > PERCENT_APR_THRESHOLD]
+        k = int(own[0] if own.size else flagged[0])
+        last = int(use[flagged[-1]])
+        found.append((k, f"median non-zero |rate| = {med[k]:.0%} APR around this row (rows {int(use[k])}..{last}): "
+                         "looks like percent (/100?)"))
+    if not found:
         return
-    own = flagged[apr[flagged] > PERCENT_APR_THRESHOLD]
-    k = int(own[0] if own.size else flagged[0])
-    row = int(use[k])
-    last = int(use[flagged[-1]])
-    col.add(
-        row,
-        "rate",
-        f"decimal rates (median non-zero |rate| annualised <= {PERCENT_APR_THRESHOLD:.0%} APR)",
-        f"median non-zero |rate| = {med[k]:.0%} APR around this row (rows {row}..{last}): looks like percent (/100?)",
-    )
+    k, got = found[0] if step is not None else min(found, key=lambda x: x[0])  # a step is the sharpest
+    col.add(int(use[k]), "rate", "decimal rates per interval, not percent", got)
+
+
+def _percent_step(logs: np.ndarray) -> tuple[int, float, float] | None:
+    """First scaled row (position) of a x100-like step in log10 |APR|, with the medians before/after [APR]."""
+    w = PERCENT_STEP_ROWS
+    n = logs.size
+    if n < 2 * w:
+        return None
+    s = pd.Series(logs)
+    back = s.rolling(w, min_periods=w).median().shift(1).to_numpy()  # rows k-w..k-1
+    fwd = s[::-1].rolling(w, min_periods=w).median()[::-1].to_numpy()  # rows k..k+w-1
+    jump = np.log10(PERCENT_STEP_FACTOR)
+    floor = np.log10(PERCENT_STEP_MIN_APR)
+    with np.errstate(invalid="ignore"):
+        up = np.flatnonzero((fwd - back >= jump) & (fwd >= floor))
+        down = np.flatnonzero((back - fwd >= jump) & (back >= floor))
+    if down.size and (not up.size or down[0] < up[0]):  # the file starts in percent, then turns decimal
+        return 0, 10 ** float(back[down[0]]), 10 ** float(back[down[0]])
+    if not up.size:
+        return None
+    p = int(up[0])
+    cs = np.concatenate([[0.0], np.cumsum(logs)])
+    js = np.arange(max(w, p - w), min(n - w, p + w) + 1)
+    diff = (cs[js + w] - cs[js]) / w - (cs[js] - cs[js - w]) / w  # mean-split: exact at a clean step
+    k = int(js[np.argmax(diff)])
+    before, after = float(back[k]), float(fwd[k])
+    mid = (before + after) / 2
+    for _ in range(w):  # the split may land on a quiet row just before: the first scaled row is above the middle
+        if logs[k] >= mid or k + 1 >= n:
+            break
+        k += 1
+    return k, 10**before, 10**after
+
+
+def _percent_level(apr: np.ndarray, ms: np.ndarray) -> tuple[int, float] | None:
+    """First row (position) of a ``PERCENT_LEVEL_DAYS``-day window whose median |APR| exceeds the level."""
+    ok = np.isfinite(ms)
+    if ok.sum() < PERCENT_MIN_ROWS or not np.all(np.diff(ms[ok]) > 0):
+        return None
+    t = pd.to_datetime(ms[ok], unit="ms")
+    span = pd.Timedelta(days=PERCENT_LEVEL_DAYS)
+    if t[-1] - t[0] < span - pd.Timedelta(days=1):
+        return None
+    med = pd.Series(apr[ok], index=t).rolling(span, min_periods=PERCENT_MIN_ROWS).median().to_numpy()
+    full = (t - t[0]) >= span - pd.Timedelta(days=1)
+    hit = np.flatnonzero(full & (med > PERCENT_LEVEL_APR))
+    if not hit.size:
+        return None
+    i = int(hit[0])
+    start = int(np.searchsorted(ms[ok], ms[ok][i] - PERCENT_LEVEL_DAYS * 24 * _HOUR_MS, side="right"))
+    above = np.flatnonzero(apr[ok][start:i + 1] > PERCENT_LEVEL_APR)  # the first row of the window that is high
+    first = start + (int(above[0]) if above.size else 0)
+    return int(np.flatnonzero(ok)[first]), float(med[i])
 
 
 #: Settlement hours of the usual grids, for messages.
@@ -567,20 +652,26 @@ def check_candles(
                     pd.Timestamp(int(ms[i]), unit="ms", tz="UTC").isoformat(),
                 )
         report.interval_hours = interval_hours
+    runs = spike_runs(prices["close"]) if "close" in prices else []
     spike_rows = find_spikes(prices["close"]) if "close" in prices else np.zeros(0, dtype=np.int64)
     if spikes == "error":
-        closes = prices["close"]
-        for i in spike_rows:
-            col.add(
-                int(i),
-                "close",
-                f"no one-bar spike (jump > {SPIKE_SIGMAS:g} robust sigmas that the next bar reverts); "
-                "exclude it only with an explicit flag",
-                f"{closes[i]:g} between {closes[i - 1]:g} and {closes[i + 1]:g}",
-            )
+        closes = prices.get("close", np.zeros(0))
+        for first, last, before, after in runs:
+            bars = "one-bar" if first == last else f"{last - first + 1}-bar"
+            for i in spike_rows[(spike_rows >= first) & (spike_rows <= last)]:
+                col.add(
+                    int(i),
+                    "close",
+                    f"no {bars} spike (jump > {SPIKE_SIGMAS:g} robust sigmas that reverts on the bar after); "
+                    "exclude it only with an explicit flag",
+                    f"{closes[i]:g} between {closes[before]:g} (row {before}) and {closes[after]:g} (row {after})",
+                )
     elif spike_rows.size:
-        report.notes.append(f"{spike_rows.size} one-bar price spikes excluded on request: rows "
-                            + ", ".join(str(int(i)) for i in spike_rows[:20]))
+        what = "one-bar price spikes" if all(a == b for a, b, _, _ in runs) else "bars of reverting price spikes"
+        report.warnings.append(f"{spike_rows.size} {what} excluded on request: rows "
+                               + ", ".join(str(int(i)) for i in spike_rows[:20]))
+    if "close" in prices:
+        report.warnings.extend(edge_jumps(prices["close"]))
     report.issues = _sorted(col.issues)
     if ms is not None and len(prices) == 4:
         frame = pd.DataFrame({"ts": _ts_series(ms), **prices})
@@ -589,35 +680,84 @@ def check_candles(
         if "source" in d.columns:
             frame["source"] = d["source"].astype("string").fillna("").astype(str).to_numpy()
         if spikes == "exclude" and spike_rows.size:
+            left_out = [pd.Timestamp(t) for t in frame["ts"].iloc[spike_rows]]
             frame = frame.drop(index=frame.index[spike_rows]).reset_index(drop=True)
+            frame.attrs[EXCLUDED_ATTR] = left_out  # the backtest holds over exactly these one-bar holes
         report.frame = frame
     return report
 
 
-def find_spikes(close: np.ndarray) -> np.ndarray:
-    """0-based rows whose close is a one-bar spike: the log returns into AND out of the bar both exceed
+def spike_runs(close: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Reverting price excursions of 1..``SPIKE_MAX_BARS`` bars as (first row, last row, row before, row
+    after), 0-based: the log return INTO the first bar and the one OUT of the last bar both exceed
     ``SPIKE_SIGMAS`` robust sigmas (1.4826 x rolling median |log return| over ``SPIKE_WINDOW`` bars, floor
     ``SPIKE_MIN_SCALE``), the jump exceeds ``SPIKE_MIN_JUMP`` and the way out reverts at least ``SPIKE_REVERT``
-    of it. Rows with a missing close are skipped; the last bar cannot be judged.
+    of it. Rows with a missing close are skipped; the first and last bar cannot be judged (see
+    :func:`edge_jumps`). Shorter excursions are found first; a bar belongs to at most one.
 
     Calibrated on ../shared/data: the largest real reverting 1-bar moves (ETH 1h 2023-08-17, -6 % / +4.6 %,
-    25 sigmas; DOGE 4h 2021-01-29, +81 % / -47 %) pass; a close x2 or x10 is caught."""
+    25 sigmas; DOGE 4h 2021-01-29, +81 % / -47 %) pass; a close x2 or x10 on one or two bars is caught."""
     c = np.asarray(close, dtype=float)
     good = np.flatnonzero(np.isfinite(c) & (c > 0))
     if good.size < 3:
-        return np.zeros(0, dtype=np.int64)
+        return []
     r = np.diff(np.log(c[good]))  # r[k]: into good[k+1]
+    scale = _robust_scale(r)
+    taken = np.zeros(good.size, dtype=bool)
+    runs: list[tuple[int, int, int, int]] = []
+    for m in range(1, SPIKE_MAX_BARS + 1):
+        if r.size <= m:
+            break
+        jump, back = r[:-m], r[m:]
+        big = (
+            (np.abs(jump) > SPIKE_SIGMAS * scale[:-m])
+            & (np.abs(back) > SPIKE_SIGMAS * scale[m:])
+            & (np.abs(jump) > SPIKE_MIN_JUMP)
+        )
+        reverts = (np.sign(back) == -np.sign(jump)) & (np.abs(back) >= SPIKE_REVERT * np.abs(jump))
+        for k in np.flatnonzero(big & reverts):
+            if taken[k + 1:k + m + 1].any():
+                continue
+            taken[k + 1:k + m + 1] = True
+            runs.append((int(good[k + 1]), int(good[k + m]), int(good[k]), int(good[k + m + 1])))
+    return sorted(runs)
+
+
+def find_spikes(close: np.ndarray) -> np.ndarray:
+    """0-based rows inside reverting price excursions (see :func:`spike_runs`), ascending."""
+    runs = spike_runs(close)
+    c = np.asarray(close, dtype=float)
+    ok = np.isfinite(c) & (c > 0)
+    rows = [i for a, b, _, _ in runs for i in range(a, b + 1) if ok[i]]
+    return np.asarray(sorted(rows), dtype=np.int64)
+
+
+def _robust_scale(r: np.ndarray) -> np.ndarray:
     w = min(SPIKE_WINDOW, r.size if r.size % 2 else r.size - 1)
     med = pd.Series(np.abs(r)).rolling(w, center=True, min_periods=1).median().to_numpy()
-    scale = np.maximum(1.4826 * med, SPIKE_MIN_SCALE)
-    jump, back = r[:-1], r[1:]
-    big = (
-        (np.abs(jump) > SPIKE_SIGMAS * scale[:-1])
-        & (np.abs(back) > SPIKE_SIGMAS * scale[1:])
-        & (np.abs(jump) > SPIKE_MIN_JUMP)
-    )
-    reverts = (np.sign(back) == -np.sign(jump)) & (np.abs(back) >= SPIKE_REVERT * np.abs(jump))
-    return good[1:-1][big & reverts].astype(np.int64)
+    return np.maximum(1.4826 * med, SPIKE_MIN_SCALE)
+
+
+def edge_jumps(close: np.ndarray) -> list[str]:
+    """Warnings for the FIRST and LAST bar when their close is ``SPIKE_SIGMAS`` robust sigmas (and
+    ``SPIKE_MIN_JUMP``) away from the neighbouring close: with only one neighbour the spike rule cannot see a
+    reversion, so a bad tick there cannot be told from a crash. Never an error (a real crash on the last bar
+    must pass), never silent (``--strict`` refuses it)."""
+    c = np.asarray(close, dtype=float)
+    good = np.flatnonzero(np.isfinite(c) & (c > 0))
+    if good.size < 3:
+        return []
+    r = np.diff(np.log(c[good]))
+    scale = _robust_scale(r)
+    out = []
+    for k, row, nb, where in ((r.size - 1, good[-1], good[-2], "last"), (0, good[0], good[1], "first")):
+        if abs(r[k]) > SPIKE_SIGMAS * scale[k] and abs(r[k]) > SPIKE_MIN_JUMP:
+            out.append(
+                f"row {int(row)} (the {where} bar): close {c[row]:g} is {abs(r[k]) / scale[k]:.0f} robust sigmas "
+                f"from the close of row {int(nb)} ({c[nb]:g}); with no bar on the other side it cannot be told "
+                "from a crash: check the source (a bad tick here drives calibrations ending at this bar)"
+            )
+    return out
 
 
 # --------------------------------------------------------------------------------------------------- raising

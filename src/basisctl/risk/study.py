@@ -8,7 +8,6 @@ series on the days 1h bars cannot serve (before 1h data starts, or across a gap)
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +29,7 @@ from basisctl.risk.coverage import (
     warn_skipped,
 )
 from basisctl.risk.fit import PRICE_MARKET, load_bars
+from basisctl.warnings import substitute
 
 
 def _usable(cfg: StudyConfig, bar_hours: float) -> StudyConfig | None:
@@ -50,8 +50,8 @@ def asset_barriers(asset: str, cfg: StudyConfig, prices_file: Path | None = None
         raise ModelDomainError(f"{a}: {bars.bar_hours:g}h bars cannot test horizons "
                                f"{', '.join(f'{h:g}h' for h in cfg.horizons_hours)}")
     if c != cfg:
-        sys.stderr.write(f"warning: {a}: {bars.bar_hours:g}h bars cannot test horizons "
-                         f"{', '.join(f'{h:g}h' for h in cfg.horizons_hours if h not in c.horizons_hours)}\n")
+        substitute("thin_sample", f"{a}: {bars.bar_hours:g}h bars cannot test horizons "
+                   f"{', '.join(f'{h:g}h' for h in cfg.horizons_hours if h not in c.horizons_hours)}", echo=True)
     start = start_ns if last_days is None else int(bars.ts_ns[-1]) - last_days * 86_400 * 10**9
     try:
         bt = compute_barriers(bars, c, start, end_ns)
@@ -73,8 +73,8 @@ def asset_barriers(asset: str, cfg: StudyConfig, prices_file: Path | None = None
                 ts4 = bt.origin_ts_ns[bt.origins < 0]
                 span = f"{np.datetime64(int(ts4.min()), 'ns').astype('datetime64[D]')} -> " \
                        f"{np.datetime64(int(ts4.max()), 'ns').astype('datetime64[D]')}"
-                sys.stderr.write(f"warning: {a}: {k} daily origins use 4h bars where 1h bars are missing ({span}); "
-                                 "horizons shorter than 4h are not tested there\n")
+                substitute("missing_data", f"{a}: {k} daily origins use 4h bars where 1h bars are missing ({span}); "
+                           "horizons shorter than 4h are not tested there", echo=True)
     if bt is None:
         raise DataCoverageError(f"{a}: no daily origin has {cfg.lookback_days:g} days of gap-free bars before it")
     return bt
