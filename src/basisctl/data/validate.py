@@ -412,9 +412,9 @@ def _percent_segments(rate: np.ndarray, ih: np.ndarray, col: _Collector, ms: np.
     if ms is not None:
         level = _percent_level(apr, ms[use])
         if level is not None:
-            k, med = level
-            found.append((k, f"median non-zero |rate| = {med:.0%} APR over the {PERCENT_LEVEL_DAYS} days from this "
-                             "row: looks like percent (/100?)"))
+            k, level_med = level
+            found.append((k, f"median non-zero |rate| = {level_med:.0%} APR over the {PERCENT_LEVEL_DAYS} days from "
+                             "this row: looks like percent (/100?)"))
     w = min(PERCENT_WINDOW, use.size if use.size % 2 else use.size - 1)
     med = pd.Series(apr).rolling(w, center=True, min_periods=w // 2 + 1).median().to_numpy()
     flagged = np.flatnonzero(med > PERCENT_APR_THRESHOLD)
