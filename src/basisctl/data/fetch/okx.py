@@ -12,7 +12,7 @@ OKX settles most swaps every 8 h but moves symbols to 4 h/2 h/1 h; interval_hour
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from basisctl.data.fetch._bars import Bar, NewestFirstBars
 from basisctl.data.fetch._funding import NewestFirstFunding, Row
@@ -48,11 +48,11 @@ class OkxFunding(NewestFirstFunding, NewestFirstBars):
     def symbol(self, asset: str) -> str:
         return okx_inst_id(asset)
 
-    def _page(self, symbol: str, before_ms: int) -> tuple[list[Row], str]:
-        params = {"instId": symbol, "after": before_ms, "limit": self.page_limit}
-        src = f"GET {self.http.base_url}/api/v5/public/funding-rate-history?" + "&".join(
-            f"{k}={v}" for k, v in params.items())
-        body = self.http.get_json("/api/v5/public/funding-rate-history", params)
+    def _data(self, path: str, params: dict[str, Any]) -> tuple[list[Any], str]:
+        """GET an OKX v5 endpoint: the ``data`` array of a ``{code: "0", msg, data}`` envelope, and the request
+        label for errors. A non-zero code or another shape is a FetchError naming the request."""
+        src = f"GET {self.http.base_url}{path}?" + "&".join(f"{k}={v}" for k, v in params.items())
+        body = self.http.get_json(path, params)
         if not isinstance(body, dict) or "code" not in body:
             raise FetchError(f"{src}: expected {{code, msg, data}}, got {str(body)[:200]}")
         if str(body["code"]) != "0":
@@ -60,6 +60,11 @@ class OkxFunding(NewestFirstFunding, NewestFirstBars):
         data = body.get("data")
         if not isinstance(data, list):
             raise FetchError(f"{src}: expected data to be an array, got {str(body)[:200]}")
+        return data, src
+
+    def _page(self, symbol: str, before_ms: int) -> tuple[list[Row], str]:
+        params = {"instId": symbol, "after": before_ms, "limit": self.page_limit}
+        data, src = self._data("/api/v5/public/funding-rate-history", params)
         errs = RowErrors(src)
         rows: list[Row] = []
         for i, row in enumerate(data):
@@ -78,16 +83,7 @@ class OkxFunding(NewestFirstFunding, NewestFirstBars):
 
     def _bar_page(self, symbol: str, code: str, before_ms: int, start_ms: int) -> tuple[list[Bar], str]:
         params = {"instId": symbol, "bar": code, "after": before_ms, "limit": self.bar_page_limit}
-        src = f"GET {self.http.base_url}/api/v5/market/history-candles?" + "&".join(
-            f"{k}={v}" for k, v in params.items())
-        body = self.http.get_json("/api/v5/market/history-candles", params)
-        if not isinstance(body, dict) or "code" not in body:
-            raise FetchError(f"{src}: expected {{code, msg, data}}, got {str(body)[:200]}")
-        if str(body["code"]) != "0":
-            raise FetchError(f"{src}: OKX error {body['code']}: {body.get('msg')}")
-        data = body.get("data")
-        if not isinstance(data, list):
-            raise FetchError(f"{src}: expected data to be an array, got {str(body)[:200]}")
+        data, src = self._data("/api/v5/market/history-candles", params)
         errs = RowErrors(src)
         bars: list[Bar] = []
         for i, k in enumerate(data):
