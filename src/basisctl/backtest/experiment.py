@@ -9,7 +9,7 @@ margin rule theta_F = 1/(2 L_max), then both funding streams are replayed over i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -139,12 +139,11 @@ def run_experiment(
         base = None
         for v in venues:
             f, src = load_funding_stream(p.asset, v)
-            if base is None:
+            if base is None:  # the first stream also aligns the bars; label it like the others ("venue/ASSET")
                 base = prepare(p.asset, p.start, p.end, funding=f, allow_missing_funding=allow_missing_funding)
-                data = base
+                data = replace(base, funding_source=src)
             else:
                 data = base.with_funding(f, src, allow_missing_funding)
-            data = data if data.funding_source != "frame" else base.with_funding(f, src, allow_missing_funding)
             out.results[(p.label, p.asset, v)] = run_backtest(data, rule, CostModel.paper(p.asset), cfg)
             if on_step:
                 on_step(f"{p.asset} {p.label} {v}")
