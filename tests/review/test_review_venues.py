@@ -63,6 +63,7 @@ def test_theta_base_tier_hand_computed(venue: str, asset: str, theta: float) -> 
 
 
 # fixed: a Hyperliquid notional reads the size tiers of the data dir's margin table
+@pytest.mark.needs_data  # the default margin tiers come from the data dir
 def test_hyperliquid_btc_theta_uses_notional_tier() -> None:
     assert theta_f_for("hyperliquid", "BTC", notional_usd=2e8)[0] == pytest.approx(1 / (2 * 20), rel=1e-12)
 

@@ -38,6 +38,7 @@ def _series(seed: int = 3, days: int = 800) -> tuple[pd.DataFrame, pd.DataFrame]
     return c, f
 
 
+@pytest.mark.needs_data  # the default margin tiers come from the data dir
 def test_rules_do_not_change_when_data_after_the_calibration_end_changes() -> None:
     c, f = _series()
     per = [Period("TST", "2024-01-01", "2024-02-15", "w")]
@@ -62,6 +63,7 @@ def _jump_path(n: int = 400, jump_at: int = 100) -> np.ndarray:
     return close
 
 
+@pytest.mark.needs_data  # the default margin tiers come from the data dir
 def test_hold_matches_hand_computed_nav() -> None:
     """Enter at alpha_dagger = 0.2 (cost 20 bps on 0.8 D), +10% jump keeps alpha above alpha_L: no trade ever.
     NAV = D - c q0 + sum of funding Q r p_open over the bars after the first."""
@@ -77,6 +79,7 @@ def test_hold_matches_hand_computed_nav() -> None:
     assert res.metrics()["rebalances"] == 0
 
 
+@pytest.mark.needs_data  # the default margin tiers come from the data dir
 def test_periodic_matches_hand_computed_resets() -> None:
     """Same path, no funding, weekly (168 h) reset to alpha_dagger: at bar 168 alpha = (0.2D - c 0.8D - 10 Q) /
     (D - c 0.8D) is raised back to 0.2 (q1 = (0.2 - alpha) V, cost c q1); at bar 336 the drift left by that cost
@@ -97,6 +100,7 @@ def test_periodic_matches_hand_computed_resets() -> None:
     assert f["traded_usd"].iloc[168] == pytest.approx(q1, rel=1e-12)
 
 
+@pytest.mark.needs_data  # the default margin tiers come from the data dir
 def test_rows_carry_the_issue_keys_and_paired_difference() -> None:
     c, f = _series(seed=5)
     res = compare_rules([Period("TST", "2024-01-01", "2024-02-15", "w")], ["file"], RULES, prices=c, funding=f,
@@ -121,6 +125,7 @@ def test_block_bootstrap_indices_are_circular_blocks() -> None:
     assert np.all(step[:, [0, 1, 3, 4, 6, 7]] == 1)
 
 
+@pytest.mark.needs_data  # the default margin tiers come from the data dir
 def test_cli_json_on_files_and_bad_rule(tmp_path: Path) -> None:
     c, f = _series(seed=7)
     pc, pf = tmp_path / "c.csv", tmp_path / "f.csv"

@@ -19,6 +19,7 @@ from tests.backtest._bt_synth import make_data, make_rule
 runner = CliRunner()
 
 
+@pytest.mark.needs_data  # the default margin tiers come from the data dir
 def test_ret_basis_by_hand_and_the_nav_identity() -> None:
     """No trade after entry (alpha stays inside the band): the short's units u = 0.8 D / s_0 are fixed, so the basis
     P&L is u ((s_T - s_0) - (p_T - p_0)), and NAV - D = funding + costs + basis exactly."""
@@ -41,6 +42,7 @@ def test_ret_basis_by_hand_and_the_nav_identity() -> None:
     assert m["spot_source"] == "test spot" and m["basis_proxy"] is False
 
 
+@pytest.mark.needs_data  # the default margin tiers come from the data dir
 def test_proxy_has_zero_basis_and_is_flagged() -> None:
     res = run_backtest(make_data(100.0 * np.exp(np.linspace(0, 0.1, 300))), make_rule(), CostModel.fixed(20.0))
     m = res.metrics()
