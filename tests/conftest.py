@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.datadir import NO_DATA_REASON, require_data_mode
+
 # A developer's real user store never leaks into tests (set before collection: parametrisations read data).
 os.environ["BASISCTL_STORE"] = tempfile.mkdtemp(prefix="basisctl-test-store-")
 
@@ -22,9 +24,7 @@ if not os.environ.get("BASISCTL_DATA_DIR") and _DEFAULT_SHARED.is_dir():
     os.environ["BASISCTL_DATA_DIR"] = str(_DEFAULT_SHARED)
 DATA_DIR = Path(os.environ["BASISCTL_DATA_DIR"]) if os.environ.get("BASISCTL_DATA_DIR") else None
 HAVE_DATA = DATA_DIR is not None and (DATA_DIR / "funding").is_dir() and (DATA_DIR / "prices").is_dir()
-REQUIRE_DATA = os.environ.get("BASISCTL_REQUIRE_DATA", "") not in ("", "0")
-NO_DATA_REASON = ("no market data: set BASISCTL_DATA_DIR to a folder in the shared layout (e.g. ../shared/data) "
-                  "or run `basisctl data pull`; BASISCTL_REQUIRE_DATA=1 turns this skip into a failure")
+REQUIRE_DATA = require_data_mode()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -23,6 +23,7 @@ from basisctl.data.fetch import uniswap_rpc as ur
 from basisctl.data.fetch.http import RetryPolicy
 from basisctl.data.fetch.uniswap_rpc import EthRpc, RpcError, fetch_pool_state, write_pool_snapshot
 from basisctl.execution.uniswap_v3 import Token, V3Pool, get_sqrt_ratio_at_tick, load_pool_snapshot
+from tests.datadir import require
 from tests.localhttp import json_post_server
 
 from .eth_node import POOL_ADDR, Erc20, EthNode, Pool, contracts_for, serve, synthetic_pool
@@ -354,11 +355,7 @@ def _shared_pool() -> Pool:
 
 
 def test_shared_pool_round_trip_and_call_count(tmp_path: Path) -> None:
-    if not SHARED_META.is_file():
-        why = f"shared pool snapshot not found at {SHARED_META} (set BASISCTL_DATA_DIR)"
-        if os.environ.get("BASISCTL_REQUIRE_DATA") == "1":
-            pytest.fail(why)
-        pytest.skip(why)
+    require(SHARED_META if SHARED_META.is_file() else None, f"the shared pool snapshot {SHARED_META.name}")
     pool = _shared_pool()
     assert get_sqrt_ratio_at_tick(pool.tick) <= pool.sqrt_price_x96 < get_sqrt_ratio_at_tick(pool.tick + 1)
     node = EthNode({21_000_000: contracts_for(pool)}, head=21_000_000)

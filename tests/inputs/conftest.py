@@ -6,21 +6,13 @@ folder the data locator reads, so corrupted copies made in ``tmp_path`` are comp
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-
-def data_dir() -> Path | None:
-    env = os.environ.get("BASISCTL_DATA_DIR")
-    d = Path(env) if env else None
-    return d if d is not None and (d / "funding").is_dir() else None
+from tests.datadir import data_dir, require
 
 
 @pytest.fixture(scope="session")
 def real() -> Path:
-    d = data_dir()
-    if d is None:
-        pytest.skip("no market data: set BASISCTL_DATA_DIR to a folder in the shared layout (e.g. ../shared/data)")
-    return d
+    return require(data_dir())

@@ -23,6 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from basisctl.cli.main import app
+from tests.datadir import data_dir, require
 
 runner = CliRunner()
 BASISCTL = [sys.executable, "-c", "from basisctl.cli.main import app; app()"]
@@ -30,11 +31,7 @@ BASISCTL = [sys.executable, "-c", "from basisctl.cli.main import app; app()"]
 
 @pytest.fixture(scope="module")
 def real() -> Path:
-    env = os.environ.get("BASISCTL_DATA_DIR")
-    d = Path(env) if env else None
-    if d is None or not (d / "funding").is_dir():
-        pytest.skip("no market data: set BASISCTL_DATA_DIR to a folder in the shared layout (e.g. ../shared/data)")
-    return d
+    return require(data_dir())
 
 
 def _one_error_line(r: object) -> str:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from basisctl.data.fetch import HyperliquidInfo, RetryPolicy
+from tests.datadir import data_dir, require
 
 from .hl_fixtures import recorded, replay_server, response, shape
 
@@ -231,12 +232,10 @@ def test_data_venue_server_answers_in_the_recorded_shapes(kind: str) -> None:
 def recorded_meta_and_ctxs() -> list:
     """The real metaAndAssetCtxs response archived in the data dir (source AG, 2026-03-10), read in place."""
     import json
-    import os
 
-    data = os.environ.get("BASISCTL_DATA_DIR")
-    if not data or not list(Path(data, "hyperliquid").glob("metaAndAssetCtxs_*.json")):
-        pytest.skip("no recorded metaAndAssetCtxs in the data dir")
-    return json.loads(sorted(Path(data, "hyperliquid").glob("metaAndAssetCtxs_*.json"))[-1].read_text())
+    d = require(data_dir())
+    found = sorted((d / "hyperliquid").glob("metaAndAssetCtxs_*.json"))
+    return json.loads(require(found[-1] if found else None, "a recorded metaAndAssetCtxs").read_text())
 
 
 @pytest.mark.needs_data
