@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import numpy as np
 from scipy.optimize import minimize
+
+from _timing import median_seconds  # benchmarks/_timing.py (scripts run from this folder)
 
 
 def problem(lam: float):  # type: ignore[no-untyped-def]
@@ -65,13 +65,6 @@ def book_inputs():  # type: ignore[no-untyped-def]
     return pd.DataFrame(rows), hist
 
 
-def timed(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def main() -> None:
@@ -88,11 +81,11 @@ def main() -> None:
     w_mv, w_base = solve(mv), baseline(mv)
     out = {
         "positions": int(mv.mu.size),
-        "lp_s": timed(lambda: solve(lp), args.repeat),
-        "mean_variance_s": timed(lambda: solve(mv), args.repeat),
-        "book_api_s": timed(lambda: allocate(table, 1e7, max_venue_share=0.25, max_asset_share=0.1,
+        "lp_s": median_seconds(lambda: solve(lp), args.repeat),
+        "mean_variance_s": median_seconds(lambda: solve(mv), args.repeat),
+        "book_api_s": median_seconds(lambda: allocate(table, 1e7, max_venue_share=0.25, max_asset_share=0.1,
                                              risk_aversion=5.0, history=hist), args.repeat),
-        "baseline_fd_slsqp_s": timed(lambda: baseline(mv), max(1, args.repeat // 2)),
+        "baseline_fd_slsqp_s": median_seconds(lambda: baseline(mv), max(1, args.repeat // 2)),
         "objective_solve": mv.objective(w_mv),
         "objective_baseline": mv.objective(w_base),
     }

@@ -17,10 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
+
+from _timing import median_seconds  # benchmarks/_timing.py (scripts run from this folder)
 
 
 def _setup():
@@ -31,13 +32,6 @@ def _setup():
     return data, rule, CostModel.paper("BTC"), BacktestConfig()
 
 
-def _time(fn, repeat: int) -> float:
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def child_python_twin(repeat: int) -> None:
@@ -48,7 +42,7 @@ def child_python_twin(repeat: int) -> None:
     data, rule, cm, cfg = _setup()
     assert not hasattr(backtest_nb, "py_func"), "JIT is not disabled in the twin"
     args = kernel_args(data, rule, cm, cfg)
-    print(json.dumps({"python_twin_s": _time(lambda: backtest_nb(*args), repeat)}))
+    print(json.dumps({"python_twin_s": median_seconds(lambda: backtest_nb(*args), repeat)}))
 
 
 def main() -> None:
@@ -74,9 +68,9 @@ def main() -> None:
     res = run_backtest(data, rule, cm, cfg)
     t_first = time.perf_counter() - t0  # includes compilation or cache load
     args = kernel_args(data, rule, cm, cfg)
-    t_kernel = _time(lambda: backtest_nb(*args), a.repeat)
-    t_run = _time(lambda: run_backtest(data, rule, cm, cfg), a.repeat)
-    t_metrics = _time(lambda: res.metrics(), max(a.repeat // 10, 5))
+    t_kernel = median_seconds(lambda: backtest_nb(*args), a.repeat)
+    t_run = median_seconds(lambda: run_backtest(data, rule, cm, cfg), a.repeat)
+    t_metrics = median_seconds(lambda: res.metrics(), max(a.repeat // 10, 5))
 
     env = {**os.environ, "BASISCTL_DISABLE_JIT": "1"}
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", "--twin-repeat", str(a.twin_repeat)],

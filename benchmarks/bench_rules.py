@@ -18,28 +18,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
+
+from _timing import median_seconds  # benchmarks/_timing.py (scripts run from this folder)
 
 ARGS = {"sigma_annual": 0.5, "kappa_annual": 0.10, "alpha_floor": 0.0642, "buy_cost": 20.0, "sell_cost": 20.0,
         "q_min_usd": 10_000.0}
 
 
-def _time(fn, repeat: int) -> float:
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def child(repeat: int) -> None:
     from basisctl.model.optimal_band import solve_optimal_band
 
-    print(json.dumps({"python_s": _time(lambda: solve_optimal_band(**ARGS), repeat)}))
+    print(json.dumps({"python_s": median_seconds(lambda: solve_optimal_band(**ARGS), repeat)}))
 
 
 def main() -> None:
@@ -59,8 +53,8 @@ def main() -> None:
     t0 = time.perf_counter()
     b = solve_optimal_band(**ARGS)
     t_first = time.perf_counter() - t0
-    t_solve = _time(lambda: solve_optimal_band(**ARGS), a.repeat)
-    t_fixed = _time(lambda: solve_optimal_band(**ARGS, fixed_usd=500.0), a.repeat)
+    t_solve = median_seconds(lambda: solve_optimal_band(**ARGS), a.repeat)
+    t_fixed = median_seconds(lambda: solve_optimal_band(**ARGS, fixed_usd=500.0), a.repeat)
     env = {**os.environ, "BASISCTL_DISABLE_JIT": "1"}
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child"], env=env, capture_output=True,
                           text=True, check=True)
