@@ -12,6 +12,8 @@ from typing import Any
 
 from basisctl.errors import BasisctlError
 from basisctl.model.margin import ALL_VENUES, MAINTENANCE_MULTIPLIER
+from basisctl.venues.liquidation import RULES as LIQUIDATION_RULES
+from basisctl.venues.liquidation import LiquidationRule
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,11 @@ class VenueSpec:
     funding_docs: str
     margin_docs: str
     taker_fee_bps: float
+
+    @property
+    def liquidation(self) -> LiquidationRule | None:
+        """The venue's documented liquidation procedure (:mod:`basisctl.venues.liquidation`); None if undocumented."""
+        return LIQUIDATION_RULES.get(self.name)
 
     def client(self, **kwargs: Any) -> Any:
         """An instance of the venue's funding client (``kwargs``: base_url, transport, retry, sleep...)."""
