@@ -73,7 +73,7 @@ def _rehedge_cost(nav_at_open: float, px: float) -> tuple[float, float, float]:
 
 def test_barrier_price_closed_form() -> None:
     assert barrier_price_nb(M0, U, 100.0, TH, np.zeros(0), np.zeros(0)) == pytest.approx(P_STAR, rel=1e-15)
-    assert P_STAR == pytest.approx(100.0 / ((1 + TH) * (1 - A)), rel=1e-14)  # eq. 15 in price form
+    assert pytest.approx(100.0 / ((1 + TH) * (1 - A)), rel=1e-14) == P_STAR  # eq. 15 in price form
     # a stricter tier reached on the way: the requirement jumps at the tier bound (notional U * b)
     b = 110.0
     p = barrier_price_nb(M0, U, 100.0, TH, np.array([U * b]), np.array([0.5]))

@@ -10,7 +10,14 @@ now, except the cells listed below, each changed by a named change in ``../share
   360-day kappa of Hyperliquid DOGE changes.
 * The 2025-26 backtests: their rules are calibrated on 2023-03 -> 2025-03, where the old data had neither
   Binance funding for 2024 nor 1h bars from 2024-06 (kappa came from 2023 only, or the paper's Table VII
-  fallback for DOGE/LINK; sigma from 4h bars). The 2023 backtests are identical.
+  fallback for DOGE/LINK; sigma from 4h bars). The 2023 backtests are identical, except:
+* 2023 BTC under Binance funding (re-baselined once, issue 17 item 3, liquidation accounting): the one
+  liquidation (2023-10-23 22:00, +13.8 % hourly wick) is now a Hyperliquid market liquidation AT THE BARRIER with
+  the maintenance margin returned (``ret_liquidation`` 0 instead of -0.62 % forfeited) and the spot leg naked
+  until the next bar's open (``ret_unhedged`` -6.74 %: the wick reverted while the spot was unhedged) plus the
+  re-hedge cost; APY -6.34 % -> -4.36 %, max DD -7.95 % -> -6.71 %, and every figure after the event (leverage,
+  rebalance sizes, funding earned on the re-entered short) moves with it. Its old figures stay reachable with
+  ``BacktestConfig(liquidation_price="high", rehedge_delay_bars=0)``, checked here against the recorded JSON.
 """
 
 from __future__ import annotations
@@ -87,6 +94,21 @@ def test_bands_identical_except_link(venue: str, asset: str) -> None:
         assert d == []
 
 
+def test_old_liquidation_accounting_reproduces_recorded_2023_figures() -> None:
+    """The legacy mode (bar-high, whole margin forfeited, re-hedge at the close) gives the recorded figures."""
+    from basisctl.backtest.engine import BacktestConfig
+    from basisctl.backtest.experiment import DEFAULT_PERIODS
+
+    periods = [p for p in DEFAULT_PERIODS if p.label == "2023" and p.asset == "BTC"]
+    exp = run_experiment(periods, venues=("binance",),
+                         config=BacktestConfig(liquidation_price="high", rehedge_delay_bars=0))
+    as_json = lambda df: json.loads(json.dumps(df.to_dict("records"), default=str))  # noqa: E731
+    (n,) = as_json(exp.metrics_frame())
+    (o,) = [r for r in OLD["experiment"]["metrics"] if (r["period"], r["ticker"], r["funding"]) ==
+            ("2023", "BTC", "binance")]
+    assert _diff(o, n) == []
+
+
 def test_funding_environment_backtests() -> None:
     exp = run_experiment()
     as_json = lambda df: json.loads(json.dumps(df.to_dict("records"), default=str))  # noqa: E731 (same as recorded)
@@ -94,7 +116,12 @@ def test_funding_environment_backtests() -> None:
     rules_new = {(r["period"], r["ticker"]): r for r in as_json(exp.rules_frame())}
     for o in OLD["experiment"]["metrics"]:
         n = new[(o["period"], o["ticker"], o["funding"])]
-        if o["period"] == "2023":
+        if (o["period"], o["ticker"], o["funding"]) == ("2023", "BTC", "binance"):  # see the module docstring
+            assert n["liquidations"] == o["liquidations"] == 1
+            assert n["ret_liquidation"] <= 0.0 < n["ret_liquidation"] - o["ret_liquidation"]
+            assert n["apy"] == pytest.approx(-0.04360, abs=5e-5)
+            assert n["ret_unhedged"] == pytest.approx(-0.06735, abs=5e-5)
+        elif o["period"] == "2023":
             assert _diff(o, n) == [], o["ticker"]
         else:  # recalibrated on the filled 2024 data: same test window, different frozen rule
             assert (o["start"], o["end"]) == (n["start"], n["end"])

@@ -117,7 +117,7 @@ class BacktestResult:
             "funding_rate": self.data.funding.rate_total, "funding_usd": fund, "cost_usd": cost,
             "liquidation_loss_usd": liq, "action": [ACTION_NAMES[int(x)] for x in act], "traded_usd": traded,
             "reason": [Reason(int(r)).name.lower() if a in (1, 2, 3) else "" for a, r in zip(act, reason, strict=True)],
-            **({f"{name}_usd" if k < 10 else name: self.components[:, k] for k, name in enumerate(COMPONENT_NAMES)}
+            **({f"{name}_usd" if k < 9 else name: self.components[:, k] for k, name in enumerate(COMPONENT_NAMES)}
                if self.components is not None else {}),
         }, index=pd.DatetimeIndex(self.data.ts, name="ts"))
 
