@@ -95,7 +95,8 @@ def replay_table(protocol: ReplayProtocol = DEFAULT_PROTOCOL, config: BacktestCo
 
 
 _FMT = {"acc_return": ("acc. return %", 100.0, 2), "apy": ("APY %", 100.0, 2),
-        "funding_apy": ("funding APY %", 100.0, 2), "max_drawdown": ("max DD %", 100.0, 2), "avg_leverage": ("avg lev.", 1.0, 2),
+        "funding_apy": ("funding APY %", 100.0, 2), "max_drawdown": ("max DD %", 100.0, 2),
+        "avg_leverage": ("avg lev.", 1.0, 2),
         "rebalances": ("rebalances", 1.0, 0), "turnover_pct": ("turnover %", 100.0, 1)}
 
 
