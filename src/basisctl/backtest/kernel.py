@@ -248,13 +248,21 @@ def backtest_core_nb(
     for i in range(n):
         po = p_open[i]
         so = s_open[i]
+        c_perp = 0.0
+        c_spot = 0.0
+        c_unh = 0.0
+        c_trade = 0.0
+        c_reh = 0.0
         # spot from the previous close to this open on the units carried in
-        comp[i, C_UNHEDGED if naked else C_SPOT] += q_units * (so - s_prev)
+        if naked:
+            c_unh += q_units * (so - s_prev)
+        else:
+            c_spot += q_units * (so - s_prev)
         # 1. mark to the open, then funding settled at this instant on the short carried into the bar
         if h != 0.0:
             d_open = h * (po - p_prev)
             m += d_open
-            comp[i, C_PERP] += d_open
+            c_perp += d_open
             f = -h * fund_rate[i] * po
             m += f
             fund[i] = f
@@ -273,14 +281,14 @@ def backtest_core_nb(
                 c += 0.5 * cost_at_nb(buy_q, buy_c, q_units * po) * 1e-4 * q_units * po
                 m -= c
                 cost[i] += c
-                comp[i, C_REHEDGE_COST] -= c
+                c_reh -= c
                 traded[i] = q_sell
                 action[i] = ACT_REENTRY
             else:
                 c = 0.5 * cost_at_nb(sell_q, sell_c, q_units * so) * 1e-4 * q_units * so
                 m += q_units * so - c
                 cost[i] += c
-                comp[i, C_REHEDGE_COST] -= c
+                c_reh -= c
                 traded[i] = q_units * so
                 action[i] = ACT_STOP
                 q_units = 0.0
@@ -310,7 +318,7 @@ def backtest_core_nb(
                     else:
                         forfeit = 0.0
                         comp[i, C_LIQ_KIND] = LIQ_KIND_MARKET
-                    comp[i, C_PERP] += d_liq
+                    c_perp += d_liq
                     comp[i, C_LIQ_FEE] = -fee
                     comp[i, C_FORFEIT] = -forfeit
                     comp[i, C_RETURNED] = e - fee - forfeit
@@ -319,7 +327,7 @@ def backtest_core_nb(
                 else:
                     p_l = ph
                     liq_loss[i] = m + h * (ph - po)  # margin equity lost at the liquidation price
-                    comp[i, C_PERP] += h * (ph - po)
+                    c_perp += h * (ph - po)
                     comp[i, C_FORFEIT] = -liq_loss[i]
                     comp[i, C_LIQ_KIND] = LIQ_KIND_LEGACY
                     m = 0.0
@@ -332,14 +340,16 @@ def backtest_core_nb(
         pc = p_close[i]
         sc = s_close[i]
         if liquidated:
-            comp[i, C_SPOT] += q_liq * (s_liq - so)
-            comp[i, C_UNHEDGED] += q_liq * (sc - s_liq)
+            c_spot += q_liq * (s_liq - so)
+            c_unh += q_liq * (sc - s_liq)
+        elif naked:
+            c_unh += q_units * (sc - so)
         else:
-            comp[i, C_UNHEDGED if naked else C_SPOT] += q_units * (sc - so)
+            c_spot += q_units * (sc - so)
         if h != 0.0:
             d_close = h * (pc - p_prev)
             m += d_close
-            comp[i, C_PERP] += d_close
+            c_perp += d_close
             if fund_rate_in[i] != 0.0:
                 f_in = -h * fund_rate_in[i] * pc
                 m += f_in
@@ -364,14 +374,14 @@ def backtest_core_nb(
                 c += 0.5 * cost_at_nb(buy_q, buy_c, q_units * pc) * 1e-4 * q_units * pc
                 m -= c
                 cost[i] += c
-                comp[i, C_REHEDGE_COST] -= c
+                c_reh -= c
                 traded[i] = q_sell
                 action[i] = ACT_REENTRY
             else:
                 c = 0.5 * cost_at_nb(sell_q, sell_c, q_units * sc) * 1e-4 * q_units * sc
                 m += q_units * sc - c
                 cost[i] += c
-                comp[i, C_REHEDGE_COST] -= c
+                c_reh -= c
                 traded[i] = q_units * sc
                 q_units = 0.0
                 stopped = True
@@ -413,7 +423,7 @@ def backtest_core_nb(
                 c = _trade_cost_nb(q, u, pc, sell_q, sell_c, split_legs)
                 m -= c
                 cost[i] += c
-                comp[i, C_TRADE_COST] -= c
+                c_trade -= c
                 traded[i] = q
                 action[i] = act
             elif act == 2:  # lower collateral: buy-basis
@@ -430,10 +440,15 @@ def backtest_core_nb(
                 q_units += u
                 h -= u
                 cost[i] += c
-                comp[i, C_TRADE_COST] -= c
+                c_trade -= c
                 traded[i] = q
                 action[i] = act
+        comp[i, C_PERP] = c_perp
+        comp[i, C_SPOT] = c_spot
+        comp[i, C_UNHEDGED] = c_unh
         comp[i, C_FUNDING] = fund[i]
+        comp[i, C_TRADE_COST] = c_trade
+        comp[i, C_REHEDGE_COST] = c_reh
         v = q_units * sc + m
         nav[i] = v
         alpha_out[i] = m / v if v > 0.0 else 0.0
