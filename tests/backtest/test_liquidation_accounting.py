@@ -227,3 +227,40 @@ def test_components_sum_on_a_random_path_with_delays() -> None:
         c = res.components
         assert np.count_nonzero(c[:, C_LIQ_KIND]) > 0
         assert (c[:, C_LIQ_FEE] + c[:, C_FORFEIT] <= 0.0).all()
+
+
+@pytest.mark.needs_data
+def test_cli_liquidation_flags_and_apy_conventions() -> None:
+    """--liquidation-price/--rehedge-delay-bars reach the kernel; both APY conventions, the short-window flag and
+    the trigger series are in the JSON; a bad mode is one line, exit 2."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from basisctl.cli.main import app
+
+    runner = CliRunner()
+    base = ["backtest", "--asset", "BTC", "--from", "2025-09-01", "--to", "2025-11-01", "--json"]
+    res = runner.invoke(app, base)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert (out["liquidation_price"], out["rehedge_delay_bars"]) == ("barrier", 1)
+    assert "mark" in out["liquidation_trigger_series"] and "trade candles" in out["liquidation_trigger_series"]
+    days = out["days"]
+    assert out["short_window"] is True and days < 365
+    assert out["apy_simple"] == out["apy"] == pytest.approx(out["acc_return"] * 365 / days, rel=1e-12)
+    assert out["cagr"] == pytest.approx((1 + out["acc_return"]) ** (365 / days) - 1, rel=1e-12)
+    assert out["sharpe_caveat"] == ("" if not out["basis_proxy"] else out["sharpe_caveat"])
+    old = json.loads(runner.invoke(app, [*base, "--liquidation-price", "close", "--rehedge-delay-bars", "0"]).stdout)
+    assert (old["liquidation_price"], old["rehedge_delay_bars"]) == ("close", 0)
+    bad = runner.invoke(app, [*base, "--liquidation-price", "wick"])
+    assert bad.exit_code == 2 and "--liquidation-price" in bad.output
+    neg = runner.invoke(app, [*base, "--rehedge-delay-bars", "-1"])
+    assert neg.exit_code == 2
+
+
+def test_proxy_spot_sharpe_is_caveated() -> None:
+    data = _bars([100.0] * 30, [100.0] * 30, [100.0] * 30)
+    m = _run(data).metrics()
+    assert data.basis_proxy and "spot = perp proxy" in m["sharpe_caveat"]
+    assert "proxy" in _run(data).summary()
