@@ -184,9 +184,9 @@ def theta_f_for(
 ) -> tuple[float, float]:
     """Resolve (theta_F, L_max) for a venue/asset: explicit theta_f > explicit l_max > tiers > paper table.
 
-    With ``notional_usd`` > 0 and no ``tiers``, Hyperliquid's size tiers come from the margin table in the data
-    dir (``basisctl.data.locator.hyperliquid_tiers``); a documented MMR table (Bybit BTC) gives the MMR of the
-    notional's tier and refuses sizes beyond its last tier."""
+    Pure: size tiers are an argument (``tiers``, e.g. Hyperliquid's margin table, read by
+    :func:`basisctl.venues.margin.theta_f_for`), never read here. A documented MMR table (Bybit BTC) gives the MMR
+    of the notional's tier and refuses sizes beyond its last tier."""
     if theta_f is not None:
         if not 0.0 < theta_f < 1.0:
             raise ModelDomainError(f"theta_f must lie in (0, 1) (got {theta_f!r})")
@@ -199,10 +199,6 @@ def theta_f_for(
         t = mmr_for_notional(MMR_TIERS[key], notional_usd, MMR_TABLE_LIMIT_USD.get(key),
                              f"the {key[0]} {key[1]} risk-limit table")
         return t.mmr, t.max_leverage
-    if l_max is None and tiers is None and key[0] == "hyperliquid" and notional_usd > 0:
-        from basisctl.data import locator  # the data layer imports this module
-
-        tiers = locator.hyperliquid_tiers(key[1])
     if l_max is None:
         l_max = l_max_for_notional(tiers, notional_usd) if tiers else default_l_max(venue, asset)
     return theta_f_from_l_max(venue, l_max), float(l_max)
