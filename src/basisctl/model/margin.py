@@ -118,13 +118,20 @@ def _multiplier(venue: str) -> float:
         ) from None
 
 
+def theta_f_from_multiplier(c: float, l_max: float) -> float:
+    """theta_F = c / L_max [fraction of notional] for a maintenance-to-initial multiplier ``c`` and max leverage
+    ``l_max`` [x] (eq. 19)."""
+    if not l_max > 1.0:
+        raise ModelDomainError(f"l_max must be > 1 (got {l_max!r})")
+    if not 0.0 < c <= 1.0:
+        raise ModelDomainError(f"maintenance multiplier must lie in (0, 1] (got {c!r})")
+    return c / float(l_max)
+
+
 def theta_f_from_l_max(venue: str, l_max: float) -> float:
     """theta_F = c / L_max with the venue's documented c (Hyperliquid/Bybit/Kraken 1/2, dYdX 0.6, Binance 1)
     [fraction of notional]."""
-    c = _multiplier(venue)
-    if not l_max > 1.0:
-        raise ModelDomainError(f"l_max must be > 1 (got {l_max!r})")
-    return c / float(l_max)
+    return theta_f_from_multiplier(_multiplier(venue), l_max)
 
 
 def default_l_max(venue: str, asset: str) -> float:

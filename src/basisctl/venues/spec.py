@@ -6,6 +6,9 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from basisctl.errors import ModelDomainError
+from basisctl.model.margin import theta_f_from_multiplier
+
 
 @dataclass(frozen=True)
 class VenueSpec:
@@ -28,6 +31,14 @@ class VenueSpec:
     margin_docs: str
     taker_fee_bps: float
     downloads: tuple[str, ...] = ("funding",)
+
+    def theta_f(self, l_max: float) -> float:
+        """theta_F [fraction of notional] = c / L_max under the row's margin rule; an error where the venue sets
+        explicit MMR tiers only (no c)."""
+        if self.maintenance_multiplier is None:
+            raise ModelDomainError(f"{self.name} sets an explicit maintenance margin rate per position tier: pass "
+                                   "--theta-f (the tier's MMR)")
+        return theta_f_from_multiplier(self.maintenance_multiplier, l_max)
 
     def client(self, **kwargs: Any) -> Any:
         """An instance of the venue's funding client (``kwargs``: base_url, transport, retry, sleep...)."""
