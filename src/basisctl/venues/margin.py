@@ -13,14 +13,8 @@ from basisctl.model.margin import theta_f_for as _theta_f_for
 TIERS_FROM_DATA = {"hyperliquid": locator.hyperliquid_tiers}
 
 
-def theta_f_for(
-    venue: str,
-    asset: str,
-    l_max: float | None = None,
-    theta_f: float | None = None,
-    notional_usd: float = 0.0,
-    tiers: Sequence[LeverageTier] | None = None,
-) -> tuple[float, float]:
+def theta_f_for(venue: str, asset: str, l_max: float | None = None, theta_f: float | None = None,
+                notional_usd: float = 0.0, tiers: Sequence[LeverageTier] | None = None) -> tuple[float, float]:
     """(theta_F [fraction of notional], L_max [x]) as :func:`basisctl.model.margin.theta_f_for`, except that with
     ``notional_usd`` [USD] > 0 and neither ``theta_f``, ``l_max`` nor ``tiers`` given, a venue that publishes its
     size tiers in the data dir (Hyperliquid's margin table) has them read from there."""

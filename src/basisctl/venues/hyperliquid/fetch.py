@@ -24,11 +24,13 @@ from basisctl.data.fetch._parse import (
     RowErrors,
     candles_frame,
     interval_ms,
+    json_array,
+    keep_closed_bar,
     next_page_start,
     round_settlement_ms,
     to_ms,
 )
-from basisctl.data.fetch.http import FetchError, HttpClient, VenueClient
+from basisctl.data.fetch.http import HttpClient, VenueClient
 from basisctl.data.hyperliquid_meta import HyperliquidMeta, parse_meta_and_asset_ctxs
 from basisctl.data.validate import validate_candles, validate_funding
 
@@ -82,17 +84,11 @@ class HyperliquidInfo(VenueClient):
         cur = start_ms
         while cur < end_ms:
             body = {"type": "fundingHistory", "coin": coin, "startTime": cur, "endTime": end_ms - 1}
-            page, src = self._info(body)
-            if not isinstance(page, list):
-                raise FetchError(f"{src}: expected a JSON array of funding rows, got {str(page)[:200]}")
+            raw, src = self._info(body)
+            page = json_array(raw, src, "funding rows")
             errs = RowErrors(src)
             raw_times: list[int] = []
-            for i, row in enumerate(page):
-                if not isinstance(row, dict):
-                    errs.add(i, None, "an object {coin, fundingRate, premium, time}", row)
-                    continue
-                if row.get("coin", coin) != coin:
-                    errs.add(i, "coin", f"'{coin}'", row.get("coin"))
+            for i, row in errs.objects(page, "an object {coin, fundingRate, premium, time}", ("coin", coin)):
                 t = errs.epoch_ms(i, row, "time")
                 r = errs.number(i, row, "fundingRate")
                 p = errs.number(i, row, "premium") if "premium" in row else float("nan")
@@ -104,10 +100,7 @@ class HyperliquidInfo(VenueClient):
             errs.raise_if_any()
             if not raw_times:
                 break
-            last = max(raw_times)
-            if last < cur:
-                raise FetchError(f"{src}: rows end at {last} before startTime {cur} (server ignores paging)")
-            cur = last + 1
+            cur = next_page_start(raw_times, cur, 1, src, "rows")  # settlements: resume 1 ms after the last
             if len(page) < self.funding_page_limit:
                 break
         ts = np.asarray(times, dtype=np.int64)
@@ -136,29 +129,17 @@ class HyperliquidInfo(VenueClient):
         cur = start_ms
         while cur < end_ms:
             req = {"coin": coin, "interval": interval, "startTime": cur, "endTime": end_ms - 1}
-            page, src = self._info({"type": "candleSnapshot", "req": req})
-            if not isinstance(page, list):
-                raise FetchError(f"{src}: expected a JSON array of candles, got {str(page)[:200]}")
+            raw, src = self._info({"type": "candleSnapshot", "req": req})
+            page = json_array(raw, src, "candles")
             errs = RowErrors(src)
             opens: list[int] = []
-            for i, k in enumerate(page):
-                if not isinstance(k, dict):
-                    errs.add(i, None, "an object {t, T, s, i, o, c, h, l, v, n}", k)
-                    continue
-                if k.get("s", coin) != coin:
-                    errs.add(i, "s", f"'{coin}'", k.get("s"))
+            for i, k in errs.objects(page, "an object {t, T, s, i, o, c, h, l, v, n}", ("s", coin)):
                 if k.get("i", interval) != interval:
                     errs.add(i, "i", f"'{interval}'", k.get("i"))
                 t = errs.epoch_ms(i, k, "t")
                 close_t = errs.epoch_ms(i, k, "T")
-                o, h, lo, c = (errs.number(i, k, f, positive=True) for f in ("o", "h", "l", "c"))
-                v = errs.number(i, k, "v")
-                if t is None:
-                    continue
-                opens.append(t)
-                if close_t is not None and close_t >= now:
-                    continue  # bar still forming
-                rows.append((t, o, h, lo, c, v))
+                o, h, lo, c = errs.ohlc(i, k, ("o", "h", "l", "c"))
+                keep_closed_bar(rows, opens, (t, o, h, lo, c, errs.number(i, k, "v")), close_t, now)
             errs.raise_if_any()
             if not opens:
                 break
