@@ -56,3 +56,15 @@ def test_funding_download_and_funding_stats_on_its_data(fixturex: registry.Venue
     w = json.loads(res.output)["windows"][0]
     assert w["window_days"] == 30
     assert w["mean"] == pytest.approx(np.mean(RATES[-90:]) * 3 * 365, rel=0.2)  # 3 settlements/day, as APY
+
+
+def test_builtin_folders_agree_with_the_model_margin_tables() -> None:
+    from basisctl.model.margin import ALL_VENUES, MAINTENANCE_MULTIPLIER
+
+    builtin = {n: s for n, s in registry.REGISTRY.items() if n != "fixturex"}
+    assert set(builtin) == set(ALL_VENUES)
+    assert all(s.maintenance_multiplier == MAINTENANCE_MULTIPLIER.get(n) for n, s in builtin.items())
+    # what `basisctl data fetch` serves, as declared by the folders (the table data/fetch held before issue 21)
+    assert {k: set(registry.downloaders(k)) - {"fixturex"} for k in ("funding", "candles", "mark", "meta")} == {
+        "funding": {"binance", "hyperliquid", "bybit", "okx", "dydx", "kraken"}, "candles": {"binance", "hyperliquid"},
+        "mark": {"binance"}, "meta": {"hyperliquid"}}
