@@ -210,7 +210,7 @@ class Controller:
         self.trade_log = cfg.resolve(cfg.trade_log)
         self.sz_spot = cfg.venue.spot_sz_decimals
         self.sz_perp = cfg.venue.sz_decimals
-        # aggregator spot route (venues/aggregator): the venue quotes + cost-checks spot swaps before any intent
+        # aggregator spot route (live/route): the venue quotes + cost-checks spot swaps before any intent
         self.spot_route: Any = venue if hasattr(venue, "spot_precheck") else None
 
     # ------------------------------------------------------------------ signals and kill switch
