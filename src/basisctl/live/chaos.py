@@ -242,7 +242,7 @@ def _zygote(cfg_path: str, err_path: str) -> None:
 
 def _fork_controller(cfg_path: str, err_path: str, crash: str, max_cycles: str) -> int:
     """Fork one controller process (its stderr appended to ``err_path``); returns its pid."""
-    from basisctl.live import controller as ctl_mod
+    from basisctl.live import crashpoint as ctl_mod
     from basisctl.live.lock import JournalLocked
 
     pid = os.fork()
