@@ -264,3 +264,17 @@ def test_proxy_spot_sharpe_is_caveated() -> None:
     m = _run(data).metrics()
     assert data.basis_proxy and "spot = perp proxy" in m["sharpe_caveat"]
     assert "proxy" in _run(data).summary()
+
+
+def test_undocumented_venue_forfeits_the_rest_with_a_warning() -> None:
+    """A venue without a documented procedure: the conservative reading (everything left is forfeited), said in a
+    warning, never a silent default."""
+    from basisctl.warnings import SubstitutionWarning
+
+    data = _bars([100, 110.0, 120.0], [100, 130.0, 120.0], [100, 120.0, 120.0])
+    with pytest.warns(SubstitutionWarning, match="no documented liquidation procedure for venue 'dydx'"):
+        res = _run(data, liquidation_venue="dydx", rehedge_delay_bars=0)
+    c = res.components
+    assert c[1, C_RETURNED] == 0.0 and abs(c[1, C_FORFEIT] + TH * U * P_STAR) < TOL
+    assert "whole remaining margin forfeited" in res.metrics()["liquidation_rule"]
+    _check_sum(res)

@@ -258,7 +258,7 @@ class BacktestResult:
 
     def _liquidation_setup(self) -> dict[str, Any]:
         """How liquidations were accounted: price mode, re-hedge delay, the venue rule and the trigger series."""
-        from basisctl.venues.liquidation import TRADE_CANDLE_TRIGGER, liquidation_rule
+        from basisctl.venues.liquidation import RULES, TRADE_CANDLE_TRIGGER, UNDOCUMENTED
 
         cfg = self.config
         mode = cfg.liq_mode
@@ -267,7 +267,7 @@ class BacktestResult:
                                    "perp last-trade bar close (Binance perp candles)" if mode == "close"
                                    else TRADE_CANDLE_TRIGGER)}
         if mode == "barrier":
-            r = liquidation_rule(cfg.liquidation_venue)
+            r = RULES.get(cfg.liquidation_venue.lower(), UNDOCUMENTED)  # the engine warned once if undocumented
             out["liquidation_rule"] = r.describe()
             out["liquidation_docs"] = list(r.docs)
         else:

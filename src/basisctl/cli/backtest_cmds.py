@@ -121,11 +121,6 @@ def build_backtest(
         fail(f"unknown --liquidation-price '{liquidation_price}': expected one of {', '.join(LIQUIDATION_PRICES)}")
     if rehedge_delay_bars < 0:
         fail(f"--rehedge-delay-bars must be >= 0 (got {rehedge_delay_bars})")
-    from basisctl.venues.liquidation import RULES as LIQ_RULES
-
-    if liquidation_price == "barrier" and mv not in LIQ_RULES:
-        fail(f"--venue {mv}: no documented liquidation procedure in the registry (documented: "
-             f"{', '.join(LIQ_RULES)}); pass --liquidation-price high|close for the old accounting")
     cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd, buffer_bps=buffer_bps, delay_bars=delay_bars,
                          margin_tiers=venue_margin_tiers(mv, a), liquidation_price=liquidation_price,
                          rehedge_delay_bars=rehedge_delay_bars, liquidation_venue=mv)

@@ -46,8 +46,12 @@ class LiquidationRule:
 
     def describe(self) -> str:
         fee = f"fee {self.fee_rate:.2%} of notional" if self.fee_rate else "no liquidation fee"
-        back = (f"backstop below {self.backstop_frac:.4g} x maintenance forfeits the rest" if self.backstop_frac
-                else "no backstop forfeit")
+        if self.backstop_frac == float("inf"):
+            back = "whole remaining margin forfeited"
+        elif self.backstop_frac:
+            back = f"backstop below {self.backstop_frac:.4g} x maintenance forfeits the rest"
+        else:
+            back = "no backstop forfeit"
         return f"{self.venue}: triggered on {self.trigger_price}; {fee}; {back}; {self.remaining_collateral}"
 
 
@@ -91,15 +95,30 @@ BINANCE = LiquidationRule(
 
 RULES: dict[str, LiquidationRule] = {r.venue: r for r in (HYPERLIQUID, BINANCE)}
 
+#: used (with a warning) for a venue without a documented procedure: the conservative reading, the whole
+#: remaining margin at the liquidation price is forfeited (backstop_frac = inf: every liquidation is a backstop)
+UNDOCUMENTED = LiquidationRule(
+    venue="undocumented", trigger_price="mark price (assumed)", fee_rate=0.0, backstop_frac=float("inf"),
+    remaining_collateral="no documented procedure in the registry: the whole remaining margin is assumed forfeited "
+                         "(conservative)", partial_above_usd=None, partial_fraction=None, partial_cooldown_s=None,
+    docs=())
+
 
 class UnknownLiquidationRule(BasisctlError):
     """No documented liquidation procedure for this venue in the registry."""
 
 
-def liquidation_rule(venue: str) -> LiquidationRule:
-    """The documented rule of ``venue``; an error naming the venues that have one."""
+def liquidation_rule(venue: str, strict: bool = False) -> LiquidationRule:
+    """The documented rule of ``venue``. Without one: :data:`UNDOCUMENTED` (whole remaining margin forfeited) with
+    a ``warning:`` (``strict``: an error naming the venues that have one)."""
     v = venue.lower()
-    if v not in RULES:
-        raise UnknownLiquidationRule(f"no documented liquidation procedure for venue '{venue}' (known: "
-                                     f"{', '.join(RULES)}); pass --liquidation-venue with one of them")
-    return RULES[v]
+    if v in RULES:
+        return RULES[v]
+    msg = (f"no documented liquidation procedure for venue '{venue}' in the registry (documented: "
+           f"{', '.join(RULES)}): the whole remaining margin at the liquidation price is assumed forfeited")
+    if strict:
+        raise UnknownLiquidationRule(msg)
+    from basisctl.warnings import substitute
+
+    substitute("default_input", msg)
+    return UNDOCUMENTED
