@@ -114,7 +114,9 @@ def window_row(res: BacktestResult, paper_floor: float) -> dict[str, Any]:
             else float("nan"), "emergencies": m["emergencies"], "sharpe": m["sharpe"], "acc_return": m["acc_return"],
             "alpha_lower": rl.alpha_lower, "alpha_upper": rl.alpha_upper, "alpha_target": rl.alpha_target,
             "reset_lower": rl.reset_lower_target, "reset_upper": rl.reset_upper_target, "start": m["start"],
-            "end": m["end"], "calib_to": m["calib_to"], "days": m["days"]}
+            "end": m["end"], "calib_to": m["calib_to"], "days": m["days"], "cagr": m["cagr"],
+            "short_window": m["short_window"], "sharpe_caveat": m["sharpe_caveat"],
+            "ret_liquidation": m["ret_liquidation"], "ret_unhedged": m.get("ret_unhedged", 0.0)}
 
 
 def compare_window(data: BacktestData, paper: FrozenRule, window: str, venue: str, rules: Sequence[str],
