@@ -9,7 +9,11 @@ chunking or the executor.
 Metric columns (``METRICS``), all fractions of the initial capital D unless said otherwise:
 ``ret`` = NAV_end / D - 1 (per window, not annualised); ``liquidations`` [count]; ``max_drawdown`` <= 0;
 ``turnover`` = policy-trade spot notional / D; ``rebalances`` [count]; ``ret_funding``; ``ret_costs`` <= 0;
-``liq_loss`` = - liquidation losses / D as the kernel reports them (a component, never added as a gain).
+``liq_loss`` = - liquidation losses / D as the kernel reports them (a component, never added as a gain);
+``ret_raw`` = the kernel's NAV_end / D - 1; ``liq_gain_removed`` = the sum over liquidation bars of any NAV *gain*
+on that bar (a gap through the barrier lets the spot leg keep the move while the perp loses only its margin).
+**A liquidation is never credited as a gain**: ``ret`` = ``ret_raw`` - ``liq_gain_removed``, and the drawdown is
+measured on the NAV with those gains removed.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from basisctl.study.kernel_adapter import LIQ_CODES, run_path_nb
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 METRICS: tuple[str, ...] = ("ret", "liquidations", "max_drawdown", "turnover", "rebalances", "ret_funding",
-                            "ret_costs", "liq_loss")
+                            "ret_costs", "liq_loss", "ret_raw", "liq_gain_removed")
 RULE_FIELDS: tuple[str, ...] = ("alpha_target", "alpha_lower", "alpha_upper", "kappa_14d", "k_reb_fix",
                                 "reset_lower", "reset_upper", "theta_f")
 
@@ -42,20 +46,27 @@ def _metrics_nb(nav: F64, act: I64, traded: F64, fund: F64, cost: F64, liq: F64,
     n_liq = 0
     reb = 0
     turn = 0.0
+    removed = 0.0
+    prev = capital
     for i in range(nav.size):
-        v = nav[i]
+        a = act[i]
+        if (a == LIQ_CODES[0] or a == LIQ_CODES[1]) and nav[i] > prev:
+            removed += nav[i] - prev
+        prev = nav[i]
+        v = nav[i] - removed
         if v > peak:
             peak = v
         d = v / peak - 1.0
         if d < dd:
             dd = d
-        a = act[i]
         if a == LIQ_CODES[0] or a == LIQ_CODES[1]:
             n_liq += 1
         elif a == 1 or a == 2 or a == 3:
             reb += 1
             turn += traded[i]
-    out[0] = nav[nav.size - 1] / capital - 1.0
+    out[8] = nav[nav.size - 1] / capital - 1.0
+    out[9] = removed / capital
+    out[0] = out[8] - out[9]
     out[1] = n_liq
     out[2] = dd
     out[3] = turn / capital
@@ -73,7 +84,7 @@ def batch_nb(po: F64, ph: F64, pc: F64, so: F64, sc: F64, fr: F64, fi: F64, offs
     (rules, paths) in bars; ``cost_bps`` per path (flat, both sides); tiers per path via ``tier_off``."""
     n_rules = params.shape[1]
     n_paths = offsets.size - 1
-    out = np.empty((n_rules, n_paths, 8))
+    out = np.empty((n_rules, n_paths, 10))
     for t in prange(n_rules * n_paths):
         r = t // n_paths
         p = t % n_paths

@@ -14,7 +14,8 @@ arrays). Per bar of a block the triple (z, u, f) is taken together:
 * FHS: z = GARCH(1,1)-standardised close-to-close log return, u = standardised log(high / previous close),
   both demeaned and fitted per (asset, part) (:mod:`basisctl.risk.garch`); the path's volatility follows the
   GARCH recursion from its unconditional variance: r = sigma_t z, high = sigma_t u (never below 0 or r);
-* Kou: the log return is a Kou jump diffusion (fitted per (asset, part) by :func:`basisctl.risk.kou.fit_kou`),
+* Kou: the log return is a Kou jump diffusion (fitted per (asset, part) by :func:`basisctl.risk.kou.fit_kou`
+  with ``match_variance``: the diffusion carries only the variance the jumps leave),
   drawn per path and asset, with a Brownian-bridge maximum inside the bar plus any up-jump; only f comes from
   the block.
 
@@ -165,7 +166,7 @@ class KouGen:
 
 def fit_kou_gen(h: History, k: int, part: int) -> KouGen:
     r, mask = part_returns(h, k, part)
-    m = fit_kou(r[mask], 1.0, f"{h.assets[k]} {PARTS[part]} part")
+    m = fit_kou(r[mask], 1.0, f"{h.assets[k]} {PARTS[part]} part", match_variance=True)
     return KouGen(float(m.sigma_annual[0]) / np.sqrt(8760.0), float(m.jump_rate_annual[0]) / 8760.0,
                   float(m.p_up[0]), float(m.mean_up[0]), float(m.mean_down[0]))
 
