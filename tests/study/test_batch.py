@@ -45,7 +45,7 @@ def test_batch_equals_single_runs() -> None:
     for r in range(2):
         for j, p in enumerate(paths):
             at, al, au, ka, kf, rl, ru, th = RULES[:, r]
-            nav, _a, _m, _q, _h, fund, cost, liq, act, traded, _r, _p = backtest_nb(
+            nav, _a, _m, _q, _h, fund, cost, _liq, act, traded, _r, _p = backtest_nb(
                 *p, 1e6, at, al, au, ka, kf, 1e4, 10.0, q, c, np.inf, q, c, np.inf, th, 0, True, True, False, True,
                 np.array([5e5]), np.array([0.08]), rl, ru, int(reset[r, j]))
             row = dict(zip(METRICS, m[r, j], strict=True))
