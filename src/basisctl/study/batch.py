@@ -36,7 +36,7 @@ RULE_FIELDS: tuple[str, ...] = ("alpha_target", "alpha_lower", "alpha_upper", "k
 if HAVE_NUMBA:
     from numba import prange
 else:  # pragma: no cover
-    prange = range
+    prange = range  # type: ignore[misc]
 
 
 @njit

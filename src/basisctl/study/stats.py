@@ -45,7 +45,7 @@ def cluster_index(clusters: NDArray[Any]) -> tuple[NDArray[np.int64], int]:
 
 def cluster_sums(x: F64, codes: NDArray[np.int64], n_clusters: int) -> F64:
     """Sum of x within each cluster."""
-    return np.bincount(codes, weights=x, minlength=n_clusters)
+    return np.bincount(codes, weights=x, minlength=n_clusters).astype(np.float64)
 
 
 def cluster_bootstrap_weights(n_clusters: int, reps: int, seed: int) -> F64:
@@ -121,10 +121,13 @@ def mcs_included(perf: F64, names: list[str], level: float = 0.90, reps: int = 2
 
     if perf.shape[0] < 3:
         return list(names)
-    mcs = MCS(-perf, size=1.0 - level, reps=reps, block_size=1, bootstrap="stationary",
-              seed=np.random.default_rng(seed))
+    import pandas as pd
+
+    mcs = MCS(pd.DataFrame(-perf, columns=list(names)), size=1.0 - level, reps=reps, block_size=1,
+              bootstrap="stationary", seed=np.random.default_rng(seed))
     mcs.compute()
-    return [names[int(i)] for i in mcs.included]
+    inc = {str(i) for i in mcs.included}
+    return [n for n in names if n in inc]
 
 
 def pbo_cscv(perf: F64, n_blocks: int = 8) -> float:
