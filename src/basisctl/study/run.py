@@ -223,10 +223,14 @@ def block(rows: pd.DataFrame, study: Study, with_pbo: bool) -> dict[str, Any]:
     spa = float("nan")
     mcs: list[str] = []
     if perf.shape[0] >= 3 and others:
-        spa = stats.spa_pvalue(perf[:, names.index("paper")], perf[:, others], reps, seed)
+        degenerate = (ValueError, IndexError, ZeroDivisionError, np.linalg.LinAlgError)
+        try:
+            spa = stats.spa_pvalue(perf[:, names.index("paper")], perf[:, others], reps, seed)
+        except degenerate:  # identical candidates (e.g. hold = paper on every window): no test
+            spa = float("nan")
         try:
             mcs = stats.mcs_included(perf, names, lv, reps, seed)
-        except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - degenerate samples
+        except degenerate:
             mcs = []
     out: dict[str, Any] = {"paths": int(rows["path"].nunique() if len(rows) else 0),
                            "clusters": int(rows["cluster"].nunique() if len(rows) else 0), "rules": out_rules,
