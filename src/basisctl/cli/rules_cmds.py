@@ -207,28 +207,36 @@ def _run_study(study_file: Path | None, paths: int | None, final: bool, executor
     _print_study(summary)
 
 
-def _print_study(s: dict) -> None:
-    t = Table(title=f"path study {s['study_hash'][:12]} ({s['sample']} paths; real {s['paths_real']}, simulated "
-                    f"{s['paths_simulated']}; fractions)")
+def _study_table(b: dict, title: str) -> Table:
+    t = Table(title=title)
     for c in ("rule", "apy_mean", "apy_median", "P(liq)", "liq/path-yr [CI]", "dd_q95", "turnover/yr",
               "d_apy vs paper [CI]", "wilcoxon_p", "d_liq_rate [CI]"):
         t.add_column(c, justify="right")
-    for r, v in s["rules"].items():
-        p = s["paired"].get(r)
+    for r, v in b["rules"].items():
+        p = b["paired"].get(r)
         pair = ["", "", ""] if p is None else [
             f"{p['d_apy_mean']:+.2%} [{p['d_apy_ci'][0]:+.2%}, {p['d_apy_ci'][1]:+.2%}]", f"{p['wilcoxon_p']:.3g}",
             f"{p['d_liq_rate']:+.3f} [{p['d_liq_rate_ci'][0]:+.3f}, {p['d_liq_rate_ci'][1]:+.3f}]"]
         t.add_row(r, f"{v['apy_mean']:.2%}", f"{v['apy_median']:.2%}", f"{v['p_liq']:.3f}",
                   f"{v['liq_rate']:.3f} [{v['liq_rate_ci'][0]:.3f}, {v['liq_rate_ci'][1]:.3f}]",
                   f"{v['dd_q95']:.2%}", f"{v['turnover']:.2f}", *pair)
-    console.print(t)
+    return t
+
+
+def _print_study(s: dict) -> None:
+    console.print(_study_table(s, f"path study {s['study_hash'][:12]} ({s['sample']} paths; real {s['paths_real']}, "
+                                  f"simulated {s['paths_simulated']}; fractions)"))
     console.print(f"decision rule: {s['decision_rule']}", highlight=False)
     console.print(f"SPA p (best candidate vs paper, snooping-adjusted): {s['spa_p']:.3g}", highlight=False)
     console.print(f"verdict: {s['verdict_text']}", highlight=False)
-    if "real" in s:
-        console.print(f"real walk-forward windows alone: verdict {s['real']['verdict']}", highlight=False)
+    if "real" in s and s["sample"] != "real":
+        console.print(f"real walk-forward windows alone: verdict {s['real']['verdict']} (SPA p "
+                      f"{s['real']['spa_p']:.3g})", highlight=False)
     if s.get("holdout"):
-        console.print(f"holdout (from {s['holdout_from']}): verdict {s['holdout']['verdict']}", highlight=False)
+        h = s["holdout"]
+        console.print(_study_table(h, f"HOLDOUT from {s['holdout_from']} ({h['paths']} real paths; printed "
+                                      "separately, not part of the verdict)"))
+        console.print(f"holdout verdict: {h['verdict']}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
