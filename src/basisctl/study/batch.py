@@ -1,10 +1,11 @@
 """All rules on one compiled kernel, batched over paths, with the per-run metrics computed inside it.
 
-Inputs are the paths concatenated into flat arrays with ``offsets`` (path p = [offsets[p], offsets[p+1])), and
-one parameter matrix per rule field, shape (rules, paths): every rule of a path is calibrated on that path's
-own calibration data, and every rule replays the same arrays (common random numbers). ``prange`` over the
-(rule, path) tasks: each task is independent and deterministic, so results do not depend on thread count,
-chunking or the executor.
+The compiled loops live in :mod:`basisctl.study.kernel_adapter` (one file, so that numba's cache of the batch
+is invalidated whenever the call into the backtest kernel changes). Inputs are the paths concatenated into flat
+arrays with ``offsets`` (path p = [offsets[p], offsets[p+1])), and one parameter matrix per rule field, shape
+(rules, paths): every rule of a path is calibrated on that path's own calibration data, and every rule replays
+the same arrays (common random numbers). ``prange`` over the (rule, path) tasks: each task is independent and
+deterministic, so results do not depend on thread count, chunking or the executor.
 
 Metric columns (``METRICS``), all fractions of the initial capital D unless said otherwise:
 ``ret`` = NAV_end / D - 1 (per window, not annualised); ``liquidations`` [count]; ``max_drawdown`` <= 0;
@@ -23,8 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from basisctl._jit import HAVE_NUMBA, njit
-from basisctl.study.kernel_adapter import LIQ_CODES, run_path_nb
+from basisctl.study.kernel_adapter import batch_nb
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -32,74 +32,6 @@ METRICS: tuple[str, ...] = ("ret", "liquidations", "max_drawdown", "turnover", "
                             "ret_costs", "liq_loss", "ret_raw", "liq_gain_removed")
 RULE_FIELDS: tuple[str, ...] = ("alpha_target", "alpha_lower", "alpha_upper", "kappa_14d", "k_reb_fix",
                                 "reset_lower", "reset_upper", "theta_f")
-
-if HAVE_NUMBA:
-    from numba import prange
-else:  # pragma: no cover
-    prange = range  # type: ignore[misc]
-
-
-@njit
-def _metrics_nb(nav: F64, act: I64, traded: F64, fund: F64, cost: F64, liq: F64, capital: float, out: F64) -> None:
-    peak = capital
-    dd = 0.0
-    n_liq = 0
-    reb = 0
-    turn = 0.0
-    removed = 0.0
-    prev = capital
-    for i in range(nav.size):
-        a = act[i]
-        if (a == LIQ_CODES[0] or a == LIQ_CODES[1]) and nav[i] > prev:
-            removed += nav[i] - prev
-        prev = nav[i]
-        v = nav[i] - removed
-        if v > peak:
-            peak = v
-        d = v / peak - 1.0
-        if d < dd:
-            dd = d
-        if a == LIQ_CODES[0] or a == LIQ_CODES[1]:
-            n_liq += 1
-        elif a == 1 or a == 2 or a == 3:
-            reb += 1
-            turn += traded[i]
-    out[8] = nav[nav.size - 1] / capital - 1.0
-    out[9] = removed / capital
-    out[0] = out[8] - out[9]
-    out[1] = n_liq
-    out[2] = dd
-    out[3] = turn / capital
-    out[4] = reb
-    out[5] = fund.sum() / capital
-    out[6] = -cost.sum() / capital
-    out[7] = -liq.sum() / capital
-
-
-@njit(parallel=True)
-def batch_nb(po: F64, ph: F64, pc: F64, so: F64, sc: F64, fr: F64, fi: F64, offsets: I64, cost_bps: F64,
-             tier_lo: F64, tier_th: F64, tier_off: I64, params: F64, reset_every: I64, capital: float,
-             q_min_usd: float, buffer_bps: float) -> F64:
-    """Metrics (rules, paths, len(METRICS)). ``params``: (len(RULE_FIELDS), rules, paths); ``reset_every``
-    (rules, paths) in bars; ``cost_bps`` per path (flat, both sides); tiers per path via ``tier_off``."""
-    n_rules = params.shape[1]
-    n_paths = offsets.size - 1
-    out = np.empty((n_rules, n_paths, 10))
-    for t in prange(n_rules * n_paths):
-        r = t // n_paths
-        p = t % n_paths
-        a, b = offsets[p], offsets[p + 1]
-        cq = np.zeros(1)
-        cc = np.full(1, cost_bps[p])
-        tl = tier_lo[tier_off[p]:tier_off[p + 1]]
-        tt = tier_th[tier_off[p]:tier_off[p + 1]]
-        nav, act, traded, fund, cost, liq = run_path_nb(
-            po[a:b], ph[a:b], pc[a:b], so[a:b], sc[a:b], fr[a:b], fi[a:b], capital, params[0, r, p],
-            params[1, r, p], params[2, r, p], params[3, r, p], params[4, r, p], q_min_usd, buffer_bps, cq, cc,
-            params[7, r, p], tl, tt, params[5, r, p], params[6, r, p], reset_every[r, p])
-        _metrics_nb(nav, act, traded, fund, cost, liq, capital, out[r, p])
-    return out
-
 
 @dataclass
 class PathBatch:
