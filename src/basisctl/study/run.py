@@ -19,7 +19,7 @@ import pandas as pd
 from basisctl.backtest.engine import BacktestConfig
 from basisctl.backtest.rule import RuleSpec
 from basisctl.study import stats
-from basisctl.study.batch import METRICS, PathBatch, run_batch
+from basisctl.study.batch import METRICS, Liquidation, PathBatch, run_batch
 from basisctl.study.calibrate import param_column
 from basisctl.study.generators import History
 from basisctl.study.paths import RealPath
@@ -66,7 +66,7 @@ def _real_rows(paths: Sequence[RealPath], names: Sequence[str], cfg: BacktestCon
               (np.asarray(lo, float), np.asarray(th, float)))
         rules = {**rp.rules, **{f"{GRID_PREFIX}{m:g}": r for m, r in rp.tuned.items()}}
         params[:, :, j], reset[:, j] = param_column(rules, allnames, d.bar_hours)
-    m = run_batch(b, params, reset, cfg.capital_usd, cfg.q_min_usd, cfg.buffer_bps)
+    m = run_batch(b, params, reset, cfg.capital_usd, cfg.q_min_usd, cfg.buffer_bps, Liquidation.of(cfg))
     recs = []
     for j, rp in enumerate(paths):
         days = rp.data.days
@@ -171,6 +171,9 @@ def rule_stats(g: pd.DataFrame, level: float) -> dict[str, Any]:
         "dd_q99": float(np.quantile(dd, 0.01)),
         "turnover": float(g["turnover"].sum() / exposure) if exposure else float("nan"),
         "rebalances_per_year": float(g["rebalances"].sum() / exposure) if exposure else float("nan"),
+        "ret_unhedged_mean": float(g["ret_unhedged"].mean()), "liq_loss_mean": float(g["liq_loss"].mean()),
+        "backstops": int(g["backstops"].sum()),
+        "ret_excess_static_mean": float(g["ret_excess_static"].mean()),
     }
 
 
@@ -182,16 +185,19 @@ def pair_stats(x: pd.DataFrame, base: pd.DataFrame, level: float, reps: int, see
     d_apy = (m["apy"] - m["apy_b"]).to_numpy(float)
     d_ret = (m["ret"] - m["ret_b"]).to_numpy(float)
     d_liq = (m["liquidations"] - m["liquidations_b"]).to_numpy(float)
+    d_exc = (m["ret_excess_static"] - m["ret_excess_static_b"]).to_numpy(float)
     yrs = m["years"].to_numpy(float)
     e_apy, lo_apy, hi_apy = stats.ratio_ci(d_apy, ones, cl, level, reps, seed)
     e_ret, lo_ret, hi_ret = stats.ratio_ci(d_ret, ones, cl, level, reps, seed)
     e_liq, lo_liq, hi_liq = stats.ratio_ci(d_liq, yrs, cl, level, reps, seed)
+    e_exc, lo_exc, hi_exc = stats.ratio_ci(d_exc, ones, cl, level, reps, seed)
     x_only = int(((m["liquidations"] > 0) & (m["liquidations_b"] == 0)).sum())
     b_only = int(((m["liquidations"] == 0) & (m["liquidations_b"] > 0)).sum())
     return {"paths": len(m), "d_apy_mean": e_apy, "d_apy_ci": [lo_apy, hi_apy], "d_ret_mean": e_ret,
             "d_ret_ci": [lo_ret, hi_ret], "wilcoxon_p": stats.wilcoxon_p(d_ret, cl), "d_liq_rate": e_liq,
             "d_liq_rate_ci": [lo_liq, hi_liq], "mcnemar_p": stats.mcnemar_exact(x_only, b_only),
-            "liq_only_rule": x_only, "liq_only_paper": b_only}
+            "liq_only_rule": x_only, "liq_only_paper": b_only, "d_excess_static_mean": e_exc,
+            "d_excess_static_ci": [lo_exc, hi_exc]}
 
 
 def decide(paired: dict[str, dict[str, Any]]) -> tuple[str, list[str]]:
