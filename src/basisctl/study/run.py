@@ -185,7 +185,9 @@ def pair_stats(x: pd.DataFrame, base: pd.DataFrame, level: float, reps: int, see
     d_apy = (m["apy"] - m["apy_b"]).to_numpy(float)
     d_ret = (m["ret"] - m["ret_b"]).to_numpy(float)
     d_liq = (m["liquidations"] - m["liquidations_b"]).to_numpy(float)
-    d_exc = (m["ret_excess_static"] - m["ret_excess_static_b"]).to_numpy(float)
+    # return net of the carry the rule actually collected (costs, liquidations, naked spot): the rules' difference
+    # once each is measured against its own carry (docs/rules.md, "Constant carry with no costs")
+    d_exc = ((m["ret"] - m["ret_funding"]) - (m["ret_b"] - m["ret_funding_b"])).to_numpy(float)
     yrs = m["years"].to_numpy(float)
     e_apy, lo_apy, hi_apy = stats.ratio_ci(d_apy, ones, cl, level, reps, seed)
     e_ret, lo_ret, hi_ret = stats.ratio_ci(d_ret, ones, cl, level, reps, seed)
@@ -196,8 +198,8 @@ def pair_stats(x: pd.DataFrame, base: pd.DataFrame, level: float, reps: int, see
     return {"paths": len(m), "d_apy_mean": e_apy, "d_apy_ci": [lo_apy, hi_apy], "d_ret_mean": e_ret,
             "d_ret_ci": [lo_ret, hi_ret], "wilcoxon_p": stats.wilcoxon_p(d_ret, cl), "d_liq_rate": e_liq,
             "d_liq_rate_ci": [lo_liq, hi_liq], "mcnemar_p": stats.mcnemar_exact(x_only, b_only),
-            "liq_only_rule": x_only, "liq_only_paper": b_only, "d_excess_static_mean": e_exc,
-            "d_excess_static_ci": [lo_exc, hi_exc]}
+            "liq_only_rule": x_only, "liq_only_paper": b_only, "d_ret_ex_carry_mean": e_exc,
+            "d_ret_ex_carry_ci": [lo_exc, hi_exc]}
 
 
 def decide(paired: dict[str, dict[str, Any]]) -> tuple[str, list[str]]:
