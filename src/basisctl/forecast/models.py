@@ -150,6 +150,7 @@ class Gbm(FundingModel):
             raise BasisctlError("the gbm model needs scikit-learn: pip install 'basisctl[ml]'") from e
         self._cls = HistGradientBoostingRegressor
         self.model: object | None = None
+        self.used: tuple[int, ...] = ()
 
     def _fit(self, past: Past, h: int) -> None:
         X = past.matrix(self.features)
@@ -160,7 +161,9 @@ class Gbm(FundingModel):
             return
         m = self._cls(max_iter=100, learning_rate=0.1, max_depth=3, min_samples_leaf=20, early_stopping=False,
                       random_state=0)
-        m.fit(X[ok], y[ok])
+        # a feature never observed in the training rows (no spot series at all) is left out, not filled
+        self.used = tuple(j for j in range(X.shape[1]) if np.isfinite(X[ok, j]).any())
+        m.fit(X[ok][:, list(self.used)], y[ok])
         self.model = m
 
     def predict(self, past: Past, h: int) -> float:
@@ -169,7 +172,7 @@ class Gbm(FundingModel):
         x = np.array([[past[c][-1] for c in self.features]])
         if not np.isfinite(x[0, 0]):
             return float("nan")
-        return float(self.model.predict(x)[0])  # type: ignore[attr-defined]
+        return float(self.model.predict(x[:, list(self.used)])[0])  # type: ignore[attr-defined]
 
 
 def make_model(name: str) -> FundingModel:
