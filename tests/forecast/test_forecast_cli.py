@@ -82,3 +82,12 @@ def test_backtest_regime_on_real_data_json() -> None:
               "ret_alt_yield", "exit_times"):
         assert k in out
     assert out["entries"] >= out["exits"] >= 0
+
+
+@pytest.mark.needs_data
+def test_report_section_renders_table_and_figure() -> None:
+    from basisctl.report.forecast_section import forecast_section
+
+    html = forecast_section(["LINK"])
+    assert "Does carry persist?" in html and "<img" in html and "rolling_mean" in html and "har" in html
+    assert "basisctl forecast-funding" in html

@@ -32,7 +32,7 @@ def test_daily_funding_sums_days_and_leaves_incomplete_days_unknown() -> None:
 
 def test_future_mean_hand() -> None:
     y = future_mean(np.array([1.0, 2.0, 3.0, np.nan, 5.0, 6.0]), 2)
-    np.testing.assert_allclose(y[:2], [2.5, np.nan][:1] + [np.nan])  # days 1-2 mean 2.5; days 2-3 has NaN
+    np.testing.assert_allclose(y[:2], [2.5, np.nan])  # days 1-2 mean 2.5; days 2-3 include an unknown day
     assert np.isnan(y[2]) and y[3] == 5.5 and np.isnan(y[4]) and np.isnan(y[5])
 
 

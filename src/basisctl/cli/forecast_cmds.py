@@ -27,6 +27,7 @@ ALT_HELP = ("Alternative yield earned outside the trade: a constant APR (decimal
             "--alt-yield names a series.")
 SERIES_HELP = ("Rate series for the alternative yield: provider/name in the data dir (aave_v3/USDC_supply = "
                "rates/aave_v3/USDC_supply.csv, columns timestamp, apy) or a CSV/Parquet path.")
+HOLDING_HELP = "Expected holding period the round-trip cost is amortised over [days]."
 FALLBACK_HELP = "Constant APR that applies outside the series' span (with a warning); without it that is an error."
 
 
@@ -82,6 +83,7 @@ def forecast_funding(
                                                    "each; default Table VIII.")] = None,
     transfer_fee_bps: Annotated[float, typer.Option(help="Fee per transfer of capital [bps].")] = 0.0,
     hurdle_apr: Annotated[float, typer.Option(help="Carry demanded over the alternative yield [APR].")] = 0.0,
+    holding_days: Annotated[float, typer.Option(help=HOLDING_HELP)] = 90.0,
     alt_yield_apr: Annotated[float | None, typer.Option(help=ALT_HELP)] = None,
     alt_yield: Annotated[str | None, typer.Option(help=SERIES_HELP)] = None,
     alt_yield_fallback_apr: Annotated[float | None, typer.Option(help=FALLBACK_HELP)] = None,
@@ -98,6 +100,8 @@ def forecast_funding(
         fail(f"--model: unknown model '{model}'; expected one of {', '.join(MODELS)} or all")
     if not 0 < alpha < 1:
         fail(f"--alpha must be in (0, 1) (got {alpha:g})")
+    if not holding_days > 0:
+        fail(f"--holding-days must be > 0 (got {holding_days:g})")
     if transfer_fee_bps < 0:
         fail(f"--transfer-fee-bps must be >= 0 (got {transfer_fee_bps:g})")
     alt = _alt_yield(alt_yield_apr, alt_yield, alt_yield_fallback_apr)
@@ -114,13 +118,14 @@ def forecast_funding(
     panel = funding_panel(funding, perp, spot)
     wf = walk_forward(panel, models, h)
     spec = DecisionSpec(alpha=alpha, cost_bps=paper_cost_bps(a) if cost_bps is None else cost_bps,
-                        transfer_fee_bps=transfer_fee_bps, hurdle_apr=hurdle_apr, holding_days=float(h))
+                        transfer_fee_bps=transfer_fee_bps, hurdle_apr=hurdle_apr, holding_days=holding_days)
     import pandas as pd
 
     alt_apr = alt.apr_at(pd.DatetimeIndex(wf.days) + pd.Timedelta(days=1))
     rows = [r.to_dict() for r in evaluate(wf, a, v if funding_file is None else str(funding_file), spec, alt_apr)
             if r.model in names]
     extra = {"alt_yield": alt.label, "alpha": alpha, "cost_bps": spec.cost_bps, "hurdle_apr": hurdle_apr,
+             "holding_days": holding_days,
              "units": "mae in APR (decimal per year); accuracies and smape as fractions"}
     if as_json:
         if len(rows) == 1:
@@ -153,6 +158,7 @@ def backtest_regime(
     model: Annotated[str, typer.Option(help=f"Forecast model: {' | '.join(MODELS)}.")] = "rolling_mean",
     horizon: Annotated[str, typer.Option(help="Forecast horizon = expected holding period, e.g. 14d.")] = "14d",
     hurdle_apr: Annotated[float, typer.Option(help="Carry demanded over the alternative yield [APR].")] = 0.0,
+    holding_days: Annotated[float, typer.Option(help=HOLDING_HELP)] = 90.0,
     hysteresis_apr: Annotated[float, typer.Option(help="Entry needs margin above this [APR].")] = 0.01,
     min_hold_hours: Annotated[float, typer.Option(help="Minimum time in the trade [h].")] = 72.0,
     exit_within_hours: Annotated[float, typer.Option(help="H: exit at most this long after the forecast "
@@ -177,6 +183,7 @@ def backtest_regime(
 
     try:
         params = RegimeParams(model=model, horizon_days=parse_horizon(horizon), hurdle_apr=hurdle_apr,
+                              holding_days=holding_days,
                               hysteresis_apr=hysteresis_apr, min_hold_hours=min_hold_hours,
                               exit_within_hours=exit_within_hours, decide_every_hours=decide_every_hours,
                               transfer_fee_bps=transfer_fee_bps, transfer_fee_usd=transfer_fee_usd,

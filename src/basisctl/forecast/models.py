@@ -177,9 +177,9 @@ class Gbm(FundingModel):
 
 def make_model(name: str) -> FundingModel:
     """A fresh model by name (see :data:`MODEL_NAMES`)."""
-    makers = {"rolling_mean": RollingMean, "ewma": Ewma, "har": Har, "gbm": Gbm}
+    makers: dict[str, type[FundingModel]] = {"rolling_mean": RollingMean, "ewma": Ewma, "har": Har, "gbm": Gbm}
     try:
-        return makers[name]()  # type: ignore[abstract]
+        return makers[name]()
     except KeyError:
         raise ModelDomainError(f"unknown forecast model '{name}': expected one of {', '.join(MODEL_NAMES)}"
                                ) from None

@@ -35,7 +35,8 @@ def daily_funding(funding: pd.DataFrame) -> pd.Series:
     day = (ts - pd.Timedelta(microseconds=1)).floor("D")
     g = pd.DataFrame({"rate": funding["rate"].to_numpy(float),
                       "hours": funding["interval_hours"].to_numpy(float)}, index=day).groupby(level=0).sum()
-    full = pd.date_range(g.index.min(), g.index.max(), freq="D", tz=g.index.tz)
+    gi = pd.DatetimeIndex(g.index)
+    full = pd.date_range(gi.min(), gi.max(), freq="D")
     g = g.reindex(full)
     out = g["rate"].where(np.isclose(g["hours"].fillna(0.0), 24.0))
     out.name = "funding"
@@ -54,10 +55,10 @@ def _hourly_features(perp: pd.DataFrame | None, spot: pd.DataFrame | None, days:
         return out
     p = perp.set_index("ts")["close"].astype(float).sort_index()
     p = p[~p.index.duplicated()]
-    lr = np.log(p).diff()
+    lr = pd.Series(np.log(p.to_numpy()), index=p.index).diff()
     # only consecutive hourly bars count
     lr = lr[p.index.to_series().diff() == pd.Timedelta(hours=1)]
-    day = lr.index.floor("D")
+    day = pd.DatetimeIndex(lr.index).floor("D")
     sq = (lr**2).groupby(day).agg(["sum", "count"]).reindex(days)
     s7 = sq["sum"].rolling(7, min_periods=6).sum()
     n7 = sq["count"].rolling(7, min_periods=6).sum()
@@ -67,7 +68,7 @@ def _hourly_features(perp: pd.DataFrame | None, spot: pd.DataFrame | None, days:
         s = s[~s.index.duplicated()]
         both = pd.concat([p.rename("p"), s.rename("s")], axis=1, join="inner").dropna()
         b = (both["p"] / both["s"] - 1.0) * 1e4
-        out["basis_bps"] = b.groupby(b.index.floor("D")).mean().reindex(days)
+        out["basis_bps"] = b.groupby(pd.DatetimeIndex(b.index).floor("D")).mean().reindex(days)
     return out
 
 

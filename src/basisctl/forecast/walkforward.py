@@ -45,7 +45,7 @@ class DecisionSpec:
     cost_bps: float = 20.0
     transfer_fee_bps: float = 0.0
     hurdle_apr: float = 0.0
-    holding_days: float = 14.0
+    holding_days: float = 90.0
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:

@@ -53,7 +53,8 @@ class AltYield:
 
     def apr_at(self, t: pd.DatetimeIndex | pd.Timestamp, warn: bool = True) -> np.ndarray:
         """APR in force at each t [decimal per year] (fallback outside the series, with a warning)."""
-        t_ns = np.atleast_1d(pd.DatetimeIndex(np.atleast_1d(t)).as_unit("ns").asi8)
+        idx = pd.DatetimeIndex([t]) if isinstance(t, pd.Timestamp) else pd.DatetimeIndex(t)
+        t_ns = idx.as_unit("ns").asi8
         if self.is_constant:
             return np.full(t_ns.shape, float(self.fallback_apr))  # type: ignore[arg-type]
         cov = self._covered(t_ns)
@@ -80,7 +81,7 @@ class AltYield:
                                         f"{last:%Y-%m-%d}; {a:%Y-%m-%d}..{b:%Y-%m-%d} outside it earns the stated "
                                         f"constant {self.fallback_apr:.2%} APR")
 
-    def growth(self, t0: pd.Timestamp, t1: pd.Timestamp) -> float:
+    def growth(self, t0: pd.Timestamp, t1: pd.Timestamp, warn: bool = True) -> float:
         """exp(integral of APR over [t0, t1]): the factor capital grows by outside the trade [x]."""
         if t1 <= t0:
             return 1.0
@@ -90,7 +91,7 @@ class AltYield:
             stale = int(self.ts_ns[-1] + self.max_stale_days * 86400e9)
             knots = np.unique(np.concatenate([knots, [x for x in (stale + 1,) if a < x < b]]))
         left = knots[:-1]
-        r = self.apr_at(pd.DatetimeIndex(left, tz="UTC"))
+        r = self.apr_at(pd.DatetimeIndex(left, tz="UTC"), warn=warn)
         return float(np.exp(np.sum(r * np.diff(knots) / NS_PER_YEAR)))
 
 

@@ -11,7 +11,7 @@ class RegimeParams(BaseModel):
     """When to hold the basis trade.
 
     In the trade iff forecast net carry - alternative yield - hurdle > 0, with net carry [APR] =
-    (1 - alpha_target) x 365 x kappa_hat - round-trip cost / (horizon_days / 365) (kappa_hat = the model's mean
+    (1 - alpha_target) x 365 x kappa_hat - round-trip cost / (holding_days / 365) (kappa_hat = the model's mean
     daily funding over the next ``horizon_days``; round trip = entry + exit cost on the spot notional plus two
     transfers). Enter only when that margin exceeds ``hysteresis_apr``; exit when it is below 0, once
     ``min_hold_hours`` have passed since entry, but never later than ``exit_within_hours`` (H) after the first
@@ -21,7 +21,9 @@ class RegimeParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str = "rolling_mean"
-    horizon_days: int = Field(14, ge=1, le=365, description="forecast horizon = expected holding period [days]")
+    horizon_days: int = Field(14, ge=1, le=365, description="forecast horizon of kappa_hat [days]")
+    holding_days: float = Field(90.0, gt=0.0, description="expected holding period the round-trip cost is "
+                                                          "amortised over [days]")
     hurdle_apr: float = Field(0.0, description="extra carry demanded over the alternative yield [APR]")
     hysteresis_apr: float = Field(0.01, ge=0.0, description="entry needs margin > this [APR]")
     min_hold_hours: float = Field(72.0, ge=0.0, description="minimum time in the trade after an entry [h]")

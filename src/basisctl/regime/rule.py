@@ -183,13 +183,14 @@ def run_regime(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: Back
     is_dec[0] = True  # the capital is placed at the start
     is_dec[-1] = False  # nothing is decided at the window end
     kappa = _forecast_at(forecast, bounds_ns)
-    alt_apr = alt.apr_at(pd.DatetimeIndex(bounds_ns[is_dec], tz="UTC"))
+    alt.apr_at(pd.DatetimeIndex(bounds_ns, tz="UTC"))  # one warning for the window if a constant fills in
+    alt_apr = alt.apr_at(pd.DatetimeIndex(bounds_ns[is_dec], tz="UTC"), warn=False)
     alt_full = np.full(bounds_ns.size, np.nan)
     alt_full[is_dec] = alt_apr
     q_spot = (1.0 - rule.alpha_target) * cfg.capital_usd
     spec = DecisionSpec(alpha=rule.alpha_target, cost_bps=0.5 * (costs.buy_cost_bps(q_spot) + costs.sell_cost_bps(
         q_spot)), transfer_fee_bps=params.transfer_fee_bps + 1e4 * params.transfer_fee_usd / cfg.capital_usd,
-        hurdle_apr=params.hurdle_apr, holding_days=float(params.horizon_days))
+        hurdle_apr=params.hurdle_apr, holding_days=params.holding_days)
     margin = spec.margin_apr(kappa, alt_full)
     delay_ns = round(params.transfer_delay_hours * 3.6e12)
 
@@ -220,7 +221,7 @@ def run_regime(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: Back
             act, cross_t = decide(where == "trade", t, m, entry_t, cross_t, params)
             label = {1: "enter", -1: "exit", 0: "hold" if where == "trade" else "stay_out"}[act]
             if act == 1 and where == "alt":
-                g = alt.growth(ts(alt_since_ns), ts(t))
+                g = alt.growth(ts(alt_since_ns), ts(t), warn=False)
                 alt_usd += cash * (g - 1.0)
                 cash *= g
                 f = fee(cash)
@@ -247,12 +248,12 @@ def run_regime(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: Back
                          "margin_apr": m, "action": label})
         if where != "trade":  # NAV at this bar's close
             t_close = int(bounds_ns[b + 1])
-            nav[b] = cash * alt.growth(ts(alt_since_ns), ts(t_close)) if where == "alt" else cash
+            nav[b] = cash * alt.growth(ts(alt_since_ns), ts(t_close), warn=False) if where == "alt" else cash
     if where == "trade":
         _close_segment(data, rule, costs, cfg, entry_bar, n - 1, cash, False, idle_apr, nav, segments)
         in_trade[entry_bar:] = True
     elif where == "alt":
-        alt_usd += cash * (alt.growth(ts(alt_since_ns), ts(int(bounds_ns[-1]))) - 1.0)
+        alt_usd += cash * (alt.growth(ts(alt_since_ns), ts(int(bounds_ns[-1])), warn=False) - 1.0)
     return RegimeResult(ts=data.ts, bar_hours=bh, nav=nav, in_trade=in_trade, segments=segments,
                         decisions=pd.DataFrame(rows), capital_usd=cfg.capital_usd, transfer_fees_usd=fees,
                         alt_yield_usd=alt_usd, idle_yield_usd=sum(s.idle_usd for s in segments),
