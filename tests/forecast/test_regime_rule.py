@@ -122,3 +122,22 @@ def test_params_refuse_a_cadence_slower_than_h() -> None:
         RegimeParams(decide_every_hours=48, exit_within_hours=24)
     with pytest.raises(ValueError, match="model"):
         RegimeParams(model="oracle")
+
+
+def test_capital_arriving_into_a_negative_forecast_holds_one_decision_then_leaves() -> None:
+    """Out at the start, in on day 5 (24 h transfer), the forecast turns negative as the capital arrives on day 6:
+    the position opens there, is held to the next decision and exits on day 7; fees on all three transfers."""
+    data, _ = _synthetic(drop=False)
+    days = pd.date_range(T0 - pd.Timedelta(days=1), periods=DAYS + 2, freq="1D")
+    k = np.full(days.size, -1e-3)
+    k[(days >= T0 + pd.Timedelta(days=5)) & (days < T0 + pd.Timedelta(days=6))] = 24 * R
+    fc = pd.Series(k, index=days)
+    p = RegimeParams(min_hold_hours=0, transfer_delay_hours=24, transfer_fee_usd=10.0)
+    res = run_regime(data, make_rule(), COSTS, CFG, fc, AltYield.constant(0.05), p)
+    assert res.entries == 1 and res.exits == 1
+    seg = res.segments[0]
+    assert (seg.first_bar, seg.last_bar) == (6 * 24, 7 * 24 - 1)
+    assert res.transfer_fees_usd == pytest.approx(30.0)
+    acts = res.decisions.set_index("ts")["action"]
+    assert acts[T0] == "transfer_out" and acts[T0 + pd.Timedelta(days=5)] == "transfer_in"
+    assert acts[T0 + pd.Timedelta(days=7)] == "exit"

@@ -216,7 +216,8 @@ def run_regime(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: Back
             where, alt_since_ns = "alt", arrive_ns
         if where == "transit_in" and t >= arrive_ns:  # the capital has arrived: open the position now
             where, entry_bar, entry_t, cross_t = "trade", b, t, -1
-        if is_dec[b] and where in ("venue", "alt", "trade"):
+        # a position opened at this boundary (capital just arrived) is held for at least its first bar
+        if is_dec[b] and where in ("venue", "alt", "trade") and not (where == "trade" and entry_bar == b):
             m = float(margin[b])
             act, cross_t = decide(where == "trade", t, m, entry_t, cross_t, params)
             label = {1: "enter", -1: "exit", 0: "hold" if where == "trade" else "stay_out"}[act]
