@@ -27,6 +27,7 @@ from basisctl.execution import (
     synthetic_book_from_depth,
 )
 from basisctl.model.static import hit_probability_log_barrier, pi_liq
+from tests.skips import CHROMIUM, CHROMIUM_REASON
 
 pytestmark = pytest.mark.needs_data  # reads market data from the data dir
 
@@ -46,15 +47,14 @@ def doc(report_dir: Path) -> str:
     return (report_dir / "index.html").read_text()
 
 
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian chromium at /usr/bin/chromium")
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=CHROMIUM_REASON)
 def test_report_renders_in_a_real_browser(report_dir: Path) -> None:
     """The report opened from disk in headless Chromium: every figure decodes, every nav link has its section,
     and nothing is fetched from outside the file (offline, self-contained)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])

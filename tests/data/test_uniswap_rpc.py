@@ -409,7 +409,7 @@ def test_cli_errors_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_cli_output_is_found_by_the_data_locator(tmp_path: Path) -> None:
-    locator = pytest.importorskip("basisctl.data.locator", reason="data locator not merged yet")
+    from basisctl.data import locator
     pool = synthetic_pool()
     node = EthNode({100: contracts_for(pool)}, head=100)
     with serve(node) as url:
