@@ -308,6 +308,9 @@ def report(
     allow_missing_funding: Annotated[bool, typer.Option(
         "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
+    download: Annotated[bool, typer.Option(
+        "--download", help="With no market data found, download the default set (`basisctl data pull`) without "
+                           "asking. Without a terminal and without this flag, no data is an error (exit 2).")] = False,
 ) -> None:
     """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report.
 
@@ -319,7 +322,7 @@ def report(
         fail("--assets needs at least one symbol")
     if out.exists() and not out.is_dir():
         fail(f"--out {out} is an existing file; the report writes DIR/index.html, so give a directory")
-    _ensure_data(names)
+    _ensure_data(names, download=download)
     with _progress() as prog:
         tid = prog.add_task("report", total=None)
 
@@ -331,24 +334,45 @@ def report(
     console.print(f"wrote {path}", highlight=False, markup=False)
 
 
-def _ensure_data(assets: list[str]) -> None:
-    """No market data at all: offer to download it (interactive) or say exactly how (scripts, CI)."""
+def _interactive() -> bool:
+    """A person at a terminal (stdin and stderr are both TTYs): only then does ``report`` ask before downloading."""
     import sys
 
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def download_prompt(assets: list[str]) -> str:
+    """The question asked before downloading: what, how big, how long (:mod:`basisctl.data.pull_estimate`)."""
+    from basisctl.data.pull import default_set
+    from basisctl.data.pull_estimate import estimate_pull
+
+    est = estimate_pull(default_set(tuple(assets)))
+    return (f"Download the default data set now with `basisctl data pull` (Binance USD-M funding and 1h/4h klines, "
+            f"Hyperliquid funding, 1h candles and margin tables for {', '.join(assets)}; {est.describe()}; "
+            "resumable)?")
+
+
+def _ensure_data(assets: list[str], download: bool = False) -> None:
+    """No market data at all: download it (``--download``, or yes at the terminal prompt) or say exactly how
+    (scripts, CI: exit 2)."""
     from basisctl.data import locator
 
     if any(locator.has_funding("binance", a) for a in assets):
         return
     looked = ", ".join(str(r) for r in locator.roots())
     how = (f"run `basisctl data pull --assets {','.join(assets)}` (public Binance and Hyperliquid endpoints, no "
-           "keys), or point --data-dir / BASISCTL_DATA_DIR at a folder in the shared layout (e.g. ../shared/data)")
-    if sys.stdin.isatty() and sys.stderr.isatty():
+           "keys) or `basisctl report --download`, or point --data-dir / BASISCTL_DATA_DIR at a folder in the "
+           "shared layout (e.g. ../shared/data)")
+    if not download and _interactive():
         err_console.print(f"No market data found (looked in {looked}).", highlight=False, markup=False)
-        if typer.confirm("Download the default data set now with `basisctl data pull`?", default=True, err=True):
-            from basisctl.cli.data_cmds import pull_cmd
+        download = typer.confirm(download_prompt(assets), default=True, err=True)
+        if not download:
+            fail(f"no market data found (looked in {looked}): {how}")
+    if download:
+        from basisctl.cli.data_cmds import pull_cmd
 
-            pull_cmd(assets=",".join(assets))
-            return
+        pull_cmd(assets=",".join(assets))
+        return
     fail(f"no market data found (looked in {looked}): {how}")
 
 
