@@ -44,3 +44,42 @@ def test_c_framework_validation_is_one_line(args: list[str], flag: str) -> None:
 def test_c_a_group_without_a_command_still_prints_its_help() -> None:
     r = runner.invoke(app, ["costs"])
     assert "quote" in r.output and "capacity" in r.output
+
+
+# d. a date outside the data names the data's span
+def test_d_window_outside_the_data_names_its_span() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from basisctl.calibration.volatility import realised_vol
+    from basisctl.errors import DataCoverageError
+
+    ts = pd.date_range("2024-01-01", periods=24 * 30, freq="4h", tz="UTC")
+    candles = pd.DataFrame({"ts": ts, "close": np.exp(np.linspace(0, 0.1, len(ts)))})
+    with pytest.raises(DataCoverageError, match=r"the 4h price data spans 2024-01-01 to 2024-04-29"):
+        realised_vol(candles, pd.Timestamp("2010-01-01", tz="UTC"), lookback_days=180, interval_hours=4)
+
+
+# e. a JSON or binary file passed as funding says what it is
+@pytest.mark.parametrize("content, what", [
+    (b'{"fundingRate": [1, 2]}', "a JSON document"),
+    (b"  [1, 2]", "a JSON document"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "a PNG image"),
+    (b"PAR1\x00\x00", "a Parquet file"),
+    (b"PK\x03\x04rest", "a ZIP archive"),
+    (bytes(range(128, 256)) * 3, "binary data"),
+])
+def test_e_non_csv_funding_file_says_what_it_is(tmp_path, content: bytes, what: str) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "funding.csv"
+    f.write_bytes(content)
+    r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "BTC", "--sigma", "0.5",
+                            "--funding-file", str(f)], env={"COLUMNS": "300"})
+    line = _one_error_line(r)
+    assert str(f) in line and what in line
+
+
+# f. an error is the last line: no queued warning after it
+def test_f_no_warning_after_the_error() -> None:
+    r = runner.invoke(app, ["backtest", "--asset", "DOGEE"], env={"COLUMNS": "300"})
+    line = _one_error_line(r)
+    assert "DOGEE" in line and "warning" not in r.output

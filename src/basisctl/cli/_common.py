@@ -199,14 +199,22 @@ def handle_errors(fn: F) -> F:
                 check_date(v, flag)
         check_numbers(kwargs)
         with collecting(strict=bool(kwargs.get("strict", False))) as col:
+            ok = False
             try:
-                return fn(*args, **kwargs)
+                out = fn(*args, **kwargs)
+                ok = True
+                return out
             except BasisctlError as e:
                 fail(str(e))
             except (FileNotFoundError, PermissionError, IsADirectoryError, FileExistsError) as e:
                 fail(f"{e.filename}: {e.strerror}")
+            except typer.Exit as e:
+                ok = e.exit_code == 0
+                raise
             finally:
-                for msg in col.messages:
+                # after an error, queued warnings are noise about a result that was never produced: the error
+                # line is the last thing printed (issue 20 f)
+                for msg in col.messages if ok else ():
                     if msg not in col.echoed:  # echoed ones were printed when they happened
                         warn(msg)
         return None

@@ -34,7 +34,7 @@ class OneLineErrorsGroup(TyperGroup):
             return super().invoke(ctx)
         except _USAGE_ERRORS as e:
             if type(e).__name__ != "NoArgsIsHelpError":  # `basisctl costs` alone still prints its help
-                e.show = types.MethodType(_show_one_line, e)  # type: ignore[method-assign]
+                e.show = types.MethodType(_show_one_line, e)  # type: ignore[attr-defined]
             raise
 
 
