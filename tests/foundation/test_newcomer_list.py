@@ -83,3 +83,24 @@ def test_f_no_warning_after_the_error() -> None:
     r = runner.invoke(app, ["backtest", "--asset", "DOGEE"], env={"COLUMNS": "300"})
     line = _one_error_line(r)
     assert "DOGEE" in line and "warning" not in r.output
+
+
+# o. chaos prints a table, not a Python dict; run says "1 rebalance"
+def test_o_chaos_result_is_a_table() -> None:
+    from rich.console import Console
+
+    from basisctl.cli.live_cmds import chaos_table
+
+    con = Console(width=120, record=True)
+    con.print(chaos_table({"ok": True, "failures": [], "faults": {"acks": 0, "restart_delays": 2}, "wall_s": 1.5}))
+    text = con.export_text()
+    assert "{" not in text and "[]" not in text
+    assert "faults: restart_delays" in text and "none" in text and "yes" in text
+
+
+@pytest.mark.needs_data
+def test_o_run_says_one_rebalance(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    r = runner.invoke(app, ["run", "--max-cycles", "24", "--state-dir", str(tmp_path / "p")],
+                      env={"COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    assert "24 cycles" in r.output and "1 rebalance," in r.output and "1 rebalances" not in r.output
