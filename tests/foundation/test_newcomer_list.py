@@ -104,3 +104,19 @@ def test_o_run_says_one_rebalance(tmp_path) -> None:  # type: ignore[no-untyped-
                       env={"COLUMNS": "300"})
     assert r.exit_code == 0, r.output
     assert "24 cycles" in r.output and "1 rebalance," in r.output and "1 rebalances" not in r.output
+
+
+# h. pi-liq uses the same default as-of as the other commands
+@pytest.mark.needs_data
+def test_h_pi_liq_default_asof_is_the_common_one() -> None:
+    import json
+
+    from basisctl.cli._defaults import DEFAULT_ASOF_DATE
+
+    base = ["pi-liq", "--model", "gbm", "--alpha", "0.1", "--horizon-hours", "24", "--venue", "hyperliquid",
+            "--asset", "BTC", "--json"]
+    d = runner.invoke(app, base)
+    e = runner.invoke(app, [*base, "--asof", DEFAULT_ASOF_DATE])
+    assert d.exit_code == 0 and e.exit_code == 0, d.output + e.output
+    assert json.loads(d.stdout) == json.loads(e.stdout)
+    assert "2026-03-09" in json.loads(d.stdout)["calibration"]  # the window ends at the as-of, not the data's end
