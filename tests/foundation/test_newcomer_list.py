@@ -120,3 +120,16 @@ def test_h_pi_liq_default_asof_is_the_common_one() -> None:
     assert d.exit_code == 0 and e.exit_code == 0, d.output + e.output
     assert json.loads(d.stdout) == json.loads(e.stdout)
     assert "2026-03-09" in json.loads(d.stdout)["calibration"]  # the window ends at the as-of, not the data's end
+
+
+# k. simulate upper-grid blanks hit-time statistics with fewer than 30 hits, as the report does
+def test_k_upper_grid_blanks_thin_hit_statistics() -> None:
+    from basisctl.cli._defaults import MIN_HITS_FOR_STATS
+    from basisctl.cli.bands_cmds import hit_time_cells
+    from basisctl.report.mc_section import MIN_HITS_FOR_MEDIAN
+
+    assert MIN_HITS_FOR_STATS == 30 and MIN_HITS_FOR_MEDIAN == MIN_HITS_FOR_STATS
+    row = {"median_hit_days": 12.34, "hit_days_q90": 40.0}
+    assert hit_time_cells({**row, "hit_rate": 29 / 1000}, 1000) == ("-", "-")
+    assert hit_time_cells({**row, "hit_rate": 30 / 1000}, 1000) == ("12.3", "40.0")
+    assert hit_time_cells({**row, "hit_rate": 0.0}, 20_000) == ("-", "-")

@@ -13,6 +13,7 @@ DEFAULT_H_LIQ_HOURS = 3.0  # basisctl.model.bands.DEFAULT_H_LIQ_HOURS
 DEFAULT_EPS_LIQ = 1e-4  # basisctl.model.bands.DEFAULT_EPS_LIQ
 DEFAULT_MC_HORIZON_DAYS = 60.0  # basisctl.simulate.grids.DEFAULT_MC_HORIZON_DAYS
 DEFAULT_UPPER_PATHS = 20_000  # basisctl.simulate.grids.DEFAULT_UPPER_PATHS
+MIN_HITS_FOR_STATS = 30  # basisctl.simulate.grids.MIN_HITS_FOR_STATS
 DEFAULT_LOWER_MC_PATHS = 1_000_000  # basisctl.simulate.grids.DEFAULT_LOWER_MC_PATHS
 MARGIN_VENUES: tuple[str, ...] = ("binance", "hyperliquid")  # basisctl.model.margin.VENUES
 SIM_BACKENDS: tuple[str, ...] = ("numpy", "numba", "jax")  # basisctl.simulate.engine.BACKENDS
@@ -40,6 +41,7 @@ MIRRORS: dict[str, tuple[str, str]] = {
     "DEFAULT_EPS_LIQ": ("basisctl.model.bands", "DEFAULT_EPS_LIQ"),
     "DEFAULT_MC_HORIZON_DAYS": ("basisctl.simulate.grids", "DEFAULT_MC_HORIZON_DAYS"),
     "DEFAULT_UPPER_PATHS": ("basisctl.simulate.grids", "DEFAULT_UPPER_PATHS"),
+    "MIN_HITS_FOR_STATS": ("basisctl.simulate.grids", "MIN_HITS_FOR_STATS"),
     "DEFAULT_LOWER_MC_PATHS": ("basisctl.simulate.grids", "DEFAULT_LOWER_MC_PATHS"),
     "MARGIN_VENUES": ("basisctl.model.margin", "VENUES"),
     "SIM_BACKENDS": ("basisctl.simulate.engine", "BACKENDS"),

@@ -20,11 +20,12 @@ from basisctl.simulate.grids import (
     DEFAULT_LOWER_MC_PATHS,
     DEFAULT_MC_HORIZON_DAYS,
     DEFAULT_UPPER_PATHS,
+    MIN_HITS_FOR_STATS,
     lower_grid,
     upper_grid,
 )
 
-MIN_HITS_FOR_MEDIAN: int = 20
+MIN_HITS_FOR_MEDIAN: int = MIN_HITS_FOR_STATS  # basisctl.simulate.grids (30)
 
 
 def _upper_cmd(assets: Sequence[str]) -> str:
