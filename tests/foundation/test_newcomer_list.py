@@ -133,3 +133,64 @@ def test_k_upper_grid_blanks_thin_hit_statistics() -> None:
     assert hit_time_cells({**row, "hit_rate": 29 / 1000}, 1000) == ("-", "-")
     assert hit_time_cells({**row, "hit_rate": 30 / 1000}, 1000) == ("12.3", "40.0")
     assert hit_time_cells({**row, "hit_rate": 0.0}, 20_000) == ("-", "-")
+
+
+# i. help lists exactly the venues each option accepts (the venue registry)
+VENUE_OPTIONS = [(["funding-stats"], "--venue"), (["backtest"], "--funding-venue"), (["sweep"], "--funding-venue"),
+                 (["pi-liq"], "--venue"), (["risk-backtest"], "--venue"), (["static"], "--venue")]
+
+
+def _help_venues(cmd: list[str], flag: str) -> set[str]:
+    import re
+
+    import typer
+
+    from basisctl.venues.registry import venue_names
+
+    command = typer.main.get_command(app)
+    for name in cmd:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    text = next(p.help for p in command.params if flag in getattr(p, "opts", ()))
+    return {v for v in venue_names() if re.search(rf"\b{v}\b", text or "")}
+
+
+def test_i_venue_literal_mirrors_the_registry() -> None:
+    from basisctl.cli._defaults import VENUE_NAMES
+    from basisctl.venues.registry import venue_names
+
+    assert set(VENUE_NAMES) == set(venue_names())
+
+
+@pytest.mark.parametrize("cmd, flag", VENUE_OPTIONS)
+def test_i_help_lists_exactly_the_accepted_venues(cmd: list[str], flag: str) -> None:
+    from basisctl.venues.registry import venue_names
+
+    assert _help_venues(cmd, flag) == set(venue_names())
+    r = runner.invoke(app, [*cmd, flag, "nosuchvenue", "--asset", "BTC"], env={"COLUMNS": "300"})
+    assert r.exit_code == 2 and "nosuchvenue" in r.output and all(v in r.output for v in venue_names())
+
+
+# j. funding-stats and backtest --funding-venue accept every venue that has data
+@pytest.mark.needs_data
+@pytest.mark.parametrize("venue", ["okx", "dydx", "kraken"])
+def test_j_every_venue_with_data_is_accepted(tmp_path, venue: str) -> None:  # type: ignore[no-untyped-def]
+    from basisctl.data import locator
+    from tests.datadir import data_dir, require
+
+    shared = require(data_dir())
+    (tmp_path / "funding" / venue).mkdir(parents=True)
+    (tmp_path / "funding" / venue / "BTC.csv").symlink_to(shared / "funding" / "hyperliquid" / "BTC.csv")
+    (tmp_path / "prices").symlink_to(shared / "prices")
+    try:
+        r = runner.invoke(app, ["--data-dir", str(tmp_path), "funding-stats", "--venue", venue, "--asset", "BTC",
+                                "--asof", "2026-03-10", "--json"])
+        assert r.exit_code == 0, r.output
+        b = runner.invoke(app, ["--data-dir", str(tmp_path), "backtest", "--asset", "BTC", "--funding-venue", venue,
+                                "--from", "2025-09-01", "--to", "2025-10-01", "--json"])
+        assert b.exit_code == 0, b.output
+        assert venue in b.output
+        h = runner.invoke(app, ["--data-dir", str(tmp_path), "backtest", "--asset", "BTC", "--funding-venue", venue,
+                                "--from", "2025-09-01", "--to", "2025-10-01", "--json"])
+        assert h.stdout == b.stdout  # deterministic
+    finally:
+        locator.set_data_dir(None)

@@ -31,6 +31,9 @@ RULE_NAMES: tuple[str, ...] = ("paper", "optimal", "hold", "fixed_leverage", "pe
 EXTRA_RULE_NAMES: tuple[str, ...] = ("optimal_dagger", "optimal_boot", "optimal_fhs")  # rules.builders.EXTRA_RULES
 DEFAULT_RULE_NAMES: tuple[str, ...] = (*RULE_NAMES, "optimal_boot")  # basisctl.rules.builders.DEFAULT_RULES
 EXPERIMENT_VENUES: tuple[str, ...] = ("binance", "hyperliquid")  # basisctl.backtest.experiment.VENUES
+#: Every venue in the registry (basisctl.venues.registry.venue_names(); a test pins the equality): funding
+#: options accept any of them that has data.
+VENUE_NAMES: tuple[str, ...] = ("hyperliquid", "binance", "bybit", "okx", "dydx", "kraken")
 
 #: Library constant each literal mirrors: (module, attribute, transform applied before comparing).
 MIRRORS: dict[str, tuple[str, str]] = {

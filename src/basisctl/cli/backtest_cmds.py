@@ -23,6 +23,7 @@ from basisctl.cli._common import (
     print_table_or_records,
 )
 from basisctl.cli._defaults import SWEEP_EXECUTORS as EXECUTORS
+from basisctl.cli._defaults import VENUE_NAMES
 from basisctl.errors import DataCoverageError
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ def _progress() -> Progress:
                     console=err_console, transient=False)
 
 
-FUNDING_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.data.locator.FUNDING_VENUES
+FUNDING_VENUES = VENUE_NAMES  # every registry venue; its funding must be in the data (basisctl data fetch)
+FUNDING_VENUE_HELP = " | ".join(VENUE_NAMES) + " (any venue with funding data: `basisctl data list`)"
 PRICES_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.backtest.data.PRICE_MARKETS
 
 
@@ -49,8 +51,11 @@ def check_venues(prices_venue: str | None, funding_venue: str | None) -> None:
     """A misspelt venue is named with the valid ones before any data is read."""
     if prices_venue is not None and prices_venue.lower() not in PRICES_VENUES:
         fail(f"unknown --prices-venue '{prices_venue}': expected one of {', '.join(PRICES_VENUES)}")
-    if funding_venue is not None and funding_venue.lower() not in FUNDING_VENUES:
-        fail(f"unknown --funding-venue '{funding_venue}': expected one of {', '.join(FUNDING_VENUES)}")
+    if funding_venue is not None:
+        from basisctl.venues.registry import venue_names
+
+        if funding_venue.lower() not in venue_names():
+            fail(f"unknown --funding-venue '{funding_venue}': expected one of {', '.join(venue_names())}")
 
 
 def build_backtest(
@@ -140,8 +145,8 @@ def backtest(
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC (any symbol with --prices-file/--funding-file).")],
     prices_venue: Annotated[str, typer.Option(help="Shipped perp bars to replay: binance (1h, 4h fallback).")]
     = "binance",
-    funding_venue: Annotated[str, typer.Option(help="Funding stream credited to the short: hyperliquid | binance "
-                                               "| bybit.")] = "hyperliquid",
+    funding_venue: Annotated[str, typer.Option(help="Funding stream credited to the short: " + FUNDING_VENUE_HELP
+                                               + ".")] = "hyperliquid",
     prices_file: Annotated[Path | None, typer.Option(help="CSV/Parquet candles (shared data schema, ts = bar open) "
                                                      "replacing the data-dir prices for calibration and test.")]
     = None,
@@ -214,7 +219,7 @@ def backtest(
 @handle_errors
 def sweep(
     asset: Annotated[str | None, typer.Option(help="Asset symbol (or --universe).")] = None,
-    funding_venue: Annotated[str, typer.Option(help="Funding stream: hyperliquid | binance.")] = "hyperliquid",
+    funding_venue: Annotated[str, typer.Option(help="Funding stream: " + FUNDING_VENUE_HELP + ".")] = "hyperliquid",
     date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date).")] = DEFAULT_FROM,
     date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = DEFAULT_TO,
     alpha_mult: Annotated[str, typer.Option(help="alpha_target multipliers, comma-separated.")] = "0.8,1,1.2",

@@ -20,7 +20,7 @@ from basisctl.cli._common import (
     print_json,
     warn,
 )
-from basisctl.cli._defaults import DEFAULT_ASOF_DATE
+from basisctl.cli._defaults import DEFAULT_ASOF_DATE, VENUE_NAMES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -195,7 +195,8 @@ def static_grid(
 
 @handle_errors
 def funding_stats(
-    venue: Annotated[str, typer.Option(help="binance | hyperliquid | bybit.")],
+    venue: Annotated[str, typer.Option(help=" | ".join(VENUE_NAMES) + " (any venue with funding data: "
+                                            "`basisctl data list`; `basisctl data fetch` adds one).")],
     asset: Annotated[str, typer.Option(help="Asset symbol.")],
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
     windows: Annotated[str, typer.Option(help="Comma-separated lookback windows [days].")] = "90,180,360",
@@ -207,9 +208,11 @@ def funding_stats(
     from basisctl.calibration.inputs import utc
     from basisctl.data import locator
 
+    from basisctl.venues.registry import venue_names
+
     v = venue.lower()
-    if v not in locator.FUNDING_VENUES:
-        fail(f"unknown venue '{venue}': expected one of {', '.join(locator.FUNDING_VENUES)}")
+    if v not in venue_names():
+        fail(f"unknown venue '{venue}': expected one of {', '.join(venue_names())}")
     f = locator.load_funding(v, asset)
     end = utc(asof)
     stats = funding_window_stats(f, end, tuple(parse_floats(windows, "windows", positive=True)), horizon_hours)
