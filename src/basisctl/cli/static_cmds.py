@@ -207,7 +207,6 @@ def funding_stats(
     from basisctl.calibration.funding import funding_window_stats
     from basisctl.calibration.inputs import utc
     from basisctl.data import locator
-
     from basisctl.venues.registry import venue_names
 
     v = venue.lower()
