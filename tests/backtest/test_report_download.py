@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from basisctl.cli import backtest_cmds, data_cmds
 from basisctl.cli.main import app
 from basisctl.data import locator
-from basisctl.data.pull import CHUNK_MS, Series, default_set
-from basisctl.data.pull_estimate import estimate_pull, estimate_series
+from basisctl.venues.pull import CHUNK_MS, Series, default_set
+from basisctl.venues.pull_estimate import estimate_pull, estimate_series
 
 runner = CliRunner()
 

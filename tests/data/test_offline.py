@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from basisctl.data.fetch.http import CONNECT_TIMEOUT_S, DOWNLOAD_RETRY, ConnectFailed, FetchError, HttpClient
-from basisctl.data.pull import Clients, Series, pull
 from basisctl.data.store import ParquetStore
+from basisctl.venues.pull import Clients, Series, pull
 
 
 def closed_port() -> int:

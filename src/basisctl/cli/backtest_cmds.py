@@ -348,8 +348,8 @@ def _interactive() -> bool:
 
 def download_prompt(assets: list[str]) -> str:
     """The question asked before downloading: what, how big, how long (:mod:`basisctl.data.pull_estimate`)."""
-    from basisctl.data.pull import default_set
-    from basisctl.data.pull_estimate import estimate_pull
+    from basisctl.venues.pull import default_set
+    from basisctl.venues.pull_estimate import estimate_pull
 
     est = estimate_pull(default_set(tuple(assets)))
     return (f"Download the default data set now with `basisctl data pull` (Binance USD-M funding and 1h/4h klines, "

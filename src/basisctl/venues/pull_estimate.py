@@ -1,7 +1,7 @@
 """What a download of the default set will cost before it starts: rows, requests, bytes on disk and wall time.
 
 Used by ``basisctl report``'s download prompt (a person decides with the numbers in front of them). The counts
-follow the downloaders' paging (:data:`basisctl.data.pull.CHUNK_MS` windows, each paged at the venue's page
+follow the downloaders' paging (:data:`basisctl.venues.pull.CHUNK_MS` windows, each paged at the venue's page
 size) and the time follows their pacing (the minimum interval between requests, plus a typical round trip);
 bytes use a rough Parquet size per row. Estimates, not promises: venue rate limits and latency vary.
 """
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from basisctl.data.fetch._parse import INTERVAL_MS, to_ms
-from basisctl.data.fetch.binance import BINANCE_MIN_INTERVAL_S, BinanceUsdm
-from basisctl.data.fetch.hyperliquid import HYPERLIQUID_MIN_INTERVAL_S, HyperliquidInfo
-from basisctl.data.pull import CHUNK_MS, Series
+from basisctl.venues.binance.fetch import BINANCE_MIN_INTERVAL_S, BinanceUsdm
+from basisctl.venues.hyperliquid.fetch import HYPERLIQUID_MIN_INTERVAL_S, HyperliquidInfo
+from basisctl.venues.pull import CHUNK_MS, Series
 
 #: Funding period [ms] of the two default venues (Binance 8 h, Hyperliquid 1 h).
 FUNDING_PERIOD_MS = {"binance": 8 * 3_600_000, "hyperliquid": 3_600_000}
