@@ -22,6 +22,7 @@ from basisctl.backtest.kernel import (
 )
 from basisctl.study.batch import METRICS, Liquidation, PathBatch, run_batch
 from basisctl.study.simulate import run_sim_chunk
+from tests.skips import need_extra
 from tests.study.worlds import gbm_history
 
 
@@ -135,8 +136,9 @@ def test_no_liquidation_component_is_ever_a_gain(liq: Liquidation) -> None:
     assert n_liq >= 10 and n_bankrupt >= 1  # gaps through the bankruptcy price occur
 
 
+@pytest.mark.needs_extra
 def test_ray_executor_is_bit_equal_to_serial() -> None:
-    ray = pytest.importorskip("ray", reason="needs the [ray] extra")
+    ray = need_extra("ray", "ray")
     from basisctl.backtest.engine import BacktestConfig
     from basisctl.backtest.rule import RuleSpec
     from basisctl.study.run import run_study
