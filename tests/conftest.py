@@ -74,3 +74,13 @@ def gappy_hourly_data_dir(tmp_path: Path) -> object:
     locator.set_data_dir(root)
     yield root
     locator.set_data_dir(None)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with an empty result cache of its own (never the developer's, never another test's: a
+    test that stubs a computation must not be served a real result cached by an earlier test)."""
+    monkeypatch.setenv("BASISCTL_CACHE_DIR", str(tmp_path_factory.mktemp("result-cache")))
+    from basisctl import cache
+
+    monkeypatch.setattr(cache, "_enabled", True)
