@@ -17,6 +17,8 @@ from tests.datadir import NO_DATA_REASON, require_data_mode
 
 # A developer's real user store never leaks into tests (set before collection: parametrisations read data).
 os.environ["BASISCTL_STORE"] = tempfile.mkdtemp(prefix="basisctl-test-store-")
+# ... nor the developer's result cache (module-scoped fixtures use this one; each test gets its own below).
+os.environ["BASISCTL_CACHE_DIR"] = tempfile.mkdtemp(prefix="basisctl-test-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
 _DEFAULT_SHARED = REPO.parent / "shared" / "data"

@@ -324,6 +324,22 @@ def memoize(name: str, params: Any, compute: Callable[[], T]) -> Outcome[T]:
     return Outcome(value, False, tuple(fps))
 
 
+def load_table(name: str, params: Any) -> dict[str, Any]:
+    """A persistent lookup table for many small results whose own keys are content hashes of their inputs (the
+    GARCH fits of a study: one entry per price series instead of one file per fit). Empty when absent, corrupt
+    (a warning) or when the cache is disabled. The entry key is (name, params, source hash, data dirs) as for
+    :func:`memoize`; no file fingerprints, because every row's key already hashes the data it was computed from."""
+    if not _enabled:
+        return {}
+    entry = _load(_entry_path(name, entry_key(name, params)), name)
+    return dict(entry.value) if entry is not None and isinstance(entry.value, dict) else {}
+
+
+def store_table(name: str, params: Any, table: dict[str, Any]) -> None:
+    """Write ``table`` as the entry of (name, params) (replacing it; a failure is a warning)."""
+    _store(_entry_path(name, entry_key(name, params)), Entry(FORMAT, name, canonical(params), [], {}, [], table))
+
+
 def clear(name: str | None = None) -> int:
     """Delete every entry (or those of ``name``); returns how many files were removed."""
     base = cache_dir() if name is None else _entry_path(name, "x").parent
@@ -336,4 +352,5 @@ def clear(name: str | None = None) -> int:
 
 
 __all__ = ["ENV_CACHE_DIR", "FileFingerprint", "Outcome", "cache_dir", "canonical", "clear", "disabled",
-           "enabled", "entry_key", "fingerprint", "memoize", "set_enabled", "source_hash", "tree_hash"]
+           "enabled", "entry_key", "fingerprint", "load_table", "memoize", "set_enabled", "source_hash",
+           "store_table", "tree_hash"]

@@ -183,3 +183,28 @@ def test_reads_made_in_a_worker_process_reach_the_parent(data_dir: Path) -> None
     path = str(data_dir / "funding" / "binance" / "ZZZ.csv")
     assert locator.files_read() == {"funding binance ZZZ": path}
     assert outer.files == {"funding binance ZZZ": path} and path in outer.stats
+
+
+def test_garch_fits_are_cached_by_window_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    from basisctl.risk import garch
+
+    r = garch.simulate_garch(3000, 1e-6, 0.06, 0.9, seed=3)
+    real = garch.fit_garch
+    calls: list[int] = []
+
+    def counting(*a: object, **k: object) -> garch.GarchFit:
+        calls.append(1)
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(garch, "fit_garch", counting)
+    g1, g2 = garch.fit_garch_cached(r), garch.fit_garch_cached(r.copy())
+    assert g1 == g2 == real(r) and len(calls) == 1  # identical floats, one fit
+    garch.fit_garch_cached(r[1:])  # another window
+    garch.fit_garch_cached(r, start=(0.05, 0.9))  # another optimiser start
+    assert len(calls) == 3
+    table: dict[str, object] = {}
+    assert garch.fit_garch_cached(r, table=table) == g1 and len(table) == 1 and len(calls) == 4
+    cache.store_table("risk/garch fits", {"series": 1}, table)
+    again = cache.load_table("risk/garch fits", {"series": 1})
+    assert garch.fit_garch_cached(r, table=again) == g1 and len(calls) == 4
+    assert cache.load_table("risk/garch fits", {"series": 2}) == {}

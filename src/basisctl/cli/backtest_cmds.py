@@ -308,6 +308,9 @@ def report(
     allow_missing_funding: Annotated[bool, typer.Option(
         "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Recompute every section instead of reusing cached results (the cache is refreshed; "
+        "it lives in $BASISCTL_CACHE_DIR or the user cache dir, see docs/performance.md).")] = False,
 ) -> None:
     """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report.
 
@@ -325,9 +328,11 @@ def report(
 
         def step(label: str, done: int, total: int) -> None:
             prog.update(tid, description=f"report: {label}", completed=done, total=total)
+            if label.endswith(("(computed)", "(cached)")):  # one lasting line per section: computed or cached
+                prog.console.print(f"report: {label}", highlight=False, markup=False)
 
         path = build_report(out, assets=names, quick=quick, on_step=step,
-                            allow_missing_funding=allow_missing_funding)
+                            allow_missing_funding=allow_missing_funding, use_cache=not no_cache)
     console.print(f"wrote {path}", highlight=False, markup=False)
 
 
