@@ -57,22 +57,31 @@ def rebalance_dates(start: pd.Timestamp, end: pd.Timestamp, rebalance: str) -> l
 def allocation_at(d: pd.Timestamp, assets: list[str], streams: Streams, capital_usd: float, *,
                   lookback_days: float, max_venue_share: float, max_asset_share: float, risk_aversion: float,
                   venues: list[str] | None = None, equal_weight: bool = False,
-                  sigma_of: Callable[[str, pd.Timestamp], float] | None = None) -> pd.DataFrame:
-    """Positions (asset, venue, capital_usd, alpha_target, expected_apy) decided at ``d`` from data <= d only."""
+                  sigma_of: Callable[[str, pd.Timestamp], float] | None = None,
+                  shared: SharedInputs | None = None) -> pd.DataFrame:
+    """Positions (asset, venue, capital_usd, alpha_target, expected_apy) decided at ``d`` from data <= d only.
+    ``shared``: venue tables and weekly funding APYs memoised across books over the same streams."""
+    memo = shared if shared is not None else SharedInputs()
     rows, hist = [], {}
     for a in assets:
         past = {v: f[f["ts"] <= d] for (aa, v), f in streams.items() if aa == a and (venues is None or v in venues)}
         if not past:
             continue
         sigma = (sigma_of or _sigma)(a, d)
-        tab = venue_table(a, past, asof=d, lookback_days=lookback_days, sigma_annual=sigma)
+        tkey = (a, d, tuple(past), float(lookback_days), float(sigma))
+        if tkey not in memo.tables:
+            memo.tables[tkey] = venue_table(a, past, asof=d, lookback_days=lookback_days, sigma_annual=sigma)
+        tab = memo.tables[tkey]
         for r in tab.to_dict(orient="records"):
             if r["net_carry_apy"] is None or pd.isna(r["net_carry_apy"]):
                 continue
             rows.append({"asset": a, "venue": r["venue"], "expected_apy": r["net_carry_apy"],
                          "alpha_target": r["alpha_target"], "capacity_usd": np.inf})
-            f = past[r["venue"]]
-            hist[(a, r["venue"])] = weekly_apy(f[f["ts"] > d - pd.Timedelta(days=lookback_days)])
+            wkey = (a, str(r["venue"]), d, float(lookback_days))
+            if wkey not in memo.weekly:
+                f = past[r["venue"]]
+                memo.weekly[wkey] = weekly_apy(f[f["ts"] > d - pd.Timedelta(days=lookback_days)])
+            hist[(a, r["venue"])] = memo.weekly[wkey]
     if not rows:
         return pd.DataFrame(columns=["asset", "venue", "capital_usd", "alpha_target", "expected_apy"])
     table = pd.DataFrame(rows)
@@ -122,6 +131,9 @@ class SharedInputs:
 
     sigmas: dict[tuple[str, pd.Timestamp], float] = field(default_factory=dict)
     rules: dict[tuple[str, str, pd.Timestamp], FrozenRule] = field(default_factory=dict)
+    #: venue table per (asset, date, venues offered, lookback, sigma); weekly APYs per (asset, venue, date, lookback)
+    tables: dict[tuple[str, pd.Timestamp, tuple[str, ...], float, float], pd.DataFrame] = field(default_factory=dict)
+    weekly: dict[tuple[str, str, pd.Timestamp, float], pd.Series] = field(default_factory=dict)
 
     def sigma(self, asset: str, d: pd.Timestamp) -> float:
         if (asset, d) not in self.sigmas:
@@ -264,7 +276,7 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
         book = cash + sum(marks.values())
         pos = allocation_at(d, assets, streams, book, lookback_days=lookback_days, max_venue_share=max_venue_share,
                             max_asset_share=max_asset_share, risk_aversion=risk_aversion, venues=venues,
-                            equal_weight=equal_weight, sigma_of=sigma_of)
+                            equal_weight=equal_weight, sigma_of=sigma_of, shared=memo)
         want = {(str(a), str(v)): float(c) for a, v, c in zip(pos["asset"], pos["venue"], pos["capital_usd"],
                                                                 strict=True)}
         resize = [k for k in open_ if k in want and abs(want[k] - marks[k]) > resize_tolerance * marks[k]]
