@@ -106,8 +106,6 @@ def run_study(assets: Sequence[str], cfg: StudyConfig | None = None, venues: Seq
     if workers > 1 and len(jobs) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        from basisctl.data import locator
-
         override = next((r.path for r in locator.roots() if r.origin == "--data-dir"), None)
         with ProcessPoolExecutor(min(workers, len(jobs)), initializer=locator.set_data_dir,
                                  initargs=(override,)) as ex:
