@@ -54,6 +54,8 @@ def _data_rows(page: str) -> list[str]:
     return sorted(re.findall(r"<tr><td>([^<]+)</td>", sec))
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # three quick reports (the first computes everything): ~100 s idle, ~300 s at load 13
 def test_cached_run_then_one_appended_row_recomputes_only_its_readers(tmp_path: Path) -> None:
     root = _small_data_dir(tmp_path / "data")
     appended = str(root / APPENDED)
@@ -69,7 +71,7 @@ def test_cached_run_then_one_appended_row_recomputes_only_its_readers(tmp_path: 
 
         warm = builder.build_report(tmp_path / "r2", assets=["BTC"], quick=True).read_text()
         assert set(builder.LAST_RUN.values()) == {"cached"}
-        assert builder.LAST_INPUTS == inputs
+        assert inputs == builder.LAST_INPUTS
         # the cached page equals the computed one, Data section included (files listed from the cache entries)
         assert warm.replace(str(tmp_path / "r2"), "OUT") == cold.replace(str(tmp_path / "r1"), "OUT")
         assert "funding hyperliquid BTC" in _data_rows(warm)
