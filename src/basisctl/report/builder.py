@@ -137,11 +137,16 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
                                                                paper_periods), periods=paper_periods)
     rules_html = section("rules compared", lambda: rules_section(compare_rules(
         [*paper_periods, *periods], on_step=lambda s: step(f"compare-rules {s}"))), periods=[*paper_periods, *periods])
+    from basisctl.report.study_section import study_section  # issue 18: reads the cached path study
+
+    # The path study (issue 18) is read from its own stored result (basisctl.study.store), a file outside the data
+    # dirs that the result cache cannot fingerprint, so it is not memoised here: reading it is cheap. To move the
+    # study itself onto the one cache, compute it through basisctl.cache.memoize("study/...", resolved params, ...).
+    study_html, w = with_warnings(study_section)
+    rules_html = study_html + w + rules_html
     portfolio_html = section("portfolio", portfolio)
-    # PATH STUDY HOOK (issue 18): add the "Which rule should you run?" section the same way, e.g.
-    #   study_html = section("path study", lambda: path_study_section(assets, quick), **its_resolved_params)
-    # and give it an entry in ``inner`` (its progress steps). Its numbers then come from the result cache too.
-    nav = ("<nav><a href='#paper'>Paper window 2024</a><a href='#rules'>Rules compared</a>"
+    nav = ("<nav><a href='#paper'>Paper window 2024</a><a href='#study'>Which rule?</a>"
+           "<a href='#rules'>Rules compared</a>"
            "<a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
            "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
            "<a href='#portfolio'>Portfolio</a><a href='#risk'>Risk honesty</a><a href='#data'>Data</a></nav>")
