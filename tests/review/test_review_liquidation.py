@@ -65,3 +65,32 @@ def test_sweep_rows_carry_cagr_short_window_and_sharpe_caveat() -> None:
     assert row["cagr"] == pytest.approx((1.0 + acc) ** (365.0 / days) - 1.0, rel=1e-12)
     assert bool(row["short_window"]) is True
     assert "proxy" in str(row["sharpe_caveat"])
+
+
+# --- re-entry after a market liquidation restores alpha_target, counting the margin returned -------------------
+
+@pytest.mark.parametrize("delay", [0, 1])
+def test_reentry_after_market_liquidation_restores_alpha_target(delay: int) -> None:
+    """The docs: "re-enter at alpha_target (sell alpha_target V of spot into margin, re-short the rest)". After a
+    market liquidation the returned margin E is already in the account, so only alpha V - E of spot is sold; before
+    the fix alpha V was sold on top of E (alpha = alpha_target + E/V after re-entry, extra spot sold and charged).
+    Flat bars after the re-entry, no funding: alpha at those closes is the post-re-entry alpha exactly."""
+    data = _bars([100, 110, 112, 112, 112], [100, 124, 112, 112, 112], [100, 112, 112, 112, 112])
+    res = _run(data, delay)
+    c = res.components
+    assert c[1, C_LIQ_KIND] == LIQ_KIND_MARKET and c[1, C_RETURNED] > 0.0
+    e = c[1, C_RETURNED]
+    k = 1 + delay  # the bar of the re-entry (close of bar 1, or open of bar 2)
+    # hand cost: 10 bps on the spot sold (alpha V - E) and 10 bps on the new short's notional
+    u = (1.0 - A) / 100.0
+    v = u * 112.0 + e  # spot value at 112 plus the returned margin (V before costs)
+    q_sell = A * v - e
+    units = u - q_sell / 112.0
+    cost = 10e-4 * q_sell + 10e-4 * units * 112.0
+    assert c[k, C_REHEDGE_COST] == pytest.approx(-cost, abs=TOL)
+    # margin after re-entry = alpha V minus the cost paid from it (as at entry / the old forfeit-all re-entry)
+    alpha = res.arrays[1]
+    assert alpha[k] == pytest.approx((A * v - cost) / (v - cost), abs=TOL)
+    assert alpha[-1] == pytest.approx(alpha[k], abs=TOL) and abs(alpha[k] - A) < 2e-3
+    d_nav = np.diff(np.r_[1.0, res.nav])
+    np.testing.assert_allclose(c[:, list(PNL_COLUMNS)].sum(axis=1), d_nav, rtol=0, atol=TOL)
