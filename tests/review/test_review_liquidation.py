@@ -94,3 +94,19 @@ def test_reentry_after_market_liquidation_restores_alpha_target(delay: int) -> N
     assert alpha[-1] == pytest.approx(alpha[k], abs=TOL) and abs(alpha[k] - A) < 2e-3
     d_nav = np.diff(np.r_[1.0, res.nav])
     np.testing.assert_allclose(c[:, list(PNL_COLUMNS)].sum(axis=1), d_nav, rtol=0, atol=TOL)
+
+
+# --- the report's Table X carries both APY conventions and the short-window flag (issue 17 item 5) -------------
+
+def test_experiment_table_x_carries_cagr_and_short_window() -> None:
+    from basisctl.backtest.experiment import ExperimentResult
+
+    n = 24 * 30
+    c = 100.0 * np.exp(np.cumsum(np.random.default_rng(5).normal(0, 0.002, n)))
+    data = _bars(list(np.r_[c[0], c[:-1]]), list(np.maximum(np.r_[c[0], c[:-1]], c)), list(c), rate=1e-5)
+    res = _run(data, 1)
+    tx = ExperimentResult(results={("p", "TST", "binance"): res}).table_x()
+    assert {"apy", "cagr", "short_window", "basis_proxy"} <= set(tx.columns)
+    m = res.metrics()
+    assert tx["cagr"].iloc[0] == pytest.approx((1.0 + m["acc_return"]) ** (365.0 / m["days"]) - 1.0, rel=1e-12)
+    assert bool(tx["short_window"].iloc[0]) and bool(tx["basis_proxy"].iloc[0])
