@@ -330,6 +330,9 @@ def report(
     download: Annotated[bool, typer.Option(
         "--download", help="With no market data found, download the default set (`basisctl data pull`) without "
                            "asking. Without a terminal and without this flag, no data is an error (exit 2).")] = False,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Recompute every section instead of reusing cached results (the cache is refreshed; "
+        "it lives in $BASISCTL_CACHE_DIR or the user cache dir, see docs/performance.md).")] = False,
 ) -> None:
     """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report.
 
@@ -347,9 +350,11 @@ def report(
 
         def step(label: str, done: int, total: int) -> None:
             prog.update(tid, description=f"report: {label}", completed=done, total=total)
+            if label.endswith(("(computed)", "(cached)")):  # one lasting line per section: computed or cached
+                prog.console.print(f"report: {label}", highlight=False, markup=False)
 
         path = build_report(out, assets=names, quick=quick, on_step=step,
-                            allow_missing_funding=allow_missing_funding)
+                            allow_missing_funding=allow_missing_funding, use_cache=not no_cache)
     console.print(f"wrote {path}", highlight=False, markup=False)
 
 

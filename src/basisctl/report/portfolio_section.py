@@ -70,7 +70,7 @@ def standalone_html(section: str) -> str:
 def report_section(assets: Sequence[str], quick: bool = False) -> str:
     """The section for ``basisctl report``: the three books over the default test year (quick: the first asset,
     one quarter), from the data dir; a missing input is stated instead of failing the report."""
-    from basisctl.backtest.portfolio import run_portfolio
+    from basisctl.backtest.portfolio import SharedInputs, run_portfolio
     from basisctl.errors import BasisctlError
     from basisctl.venues.registry import venue_names
     from basisctl.venues.sources import streams
@@ -84,9 +84,10 @@ def report_section(assets: Sequence[str], quick: bool = False) -> str:
         st = {(a, v): f for a in names for v, (f, _) in streams(a, venue_names(), {}).items() if f is not None}
         if not st:
             raise BasisctlError(f"no funding data for {', '.join(names)} in the data dir")
-        books = [run_portfolio(names, st, start, end, label="book"),
-                 run_portfolio(names, st, start, end, venues=["hyperliquid"], label="hyperliquid only"),
-                 run_portfolio(names, st, start, end, equal_weight=True, label="equal weight")]
+        shared = SharedInputs()  # the three books share sigma and frozen rules (same streams)
+        books = [run_portfolio(names, st, start, end, label="book", shared=shared),
+                 run_portfolio(names, st, start, end, venues=["hyperliquid"], label="hyperliquid only", shared=shared),
+                 run_portfolio(names, st, start, end, equal_weight=True, label="equal weight", shared=shared)]
     except BasisctlError as e:
         return (f"<section id='portfolio'><h2>Portfolio across venues and assets</h2><p class='warn'>Not computed: "
                 f"{html.escape(str(e))}</p></section>")

@@ -33,7 +33,7 @@ from basisctl.risk import evt as evt_mod
 from basisctl.risk import fhs as fhs_mod
 from basisctl.risk.adaptive import DEFAULT_HALF_LIFE_HOURS, ewma_sigma_annual
 from basisctl.risk.base import Bars, FloatArray, ModelFitError, alpha_of_barrier, solve_barrier
-from basisctl.risk.garch import GARCH_START, GarchFit, fit_garch
+from basisctl.risk.garch import GARCH_START, GarchFit, fit_garch_cached
 from basisctl.risk.gbm import GBMRisk
 from basisctl.risk.kou import KouRisk, fit_kou
 from basisctl.risk.stats import christoffersen_p, kupiec_p
@@ -328,9 +328,19 @@ def _fhs_barriers(bars: Bars, o: NDArrayInt, L: int, cfg: StudyConfig, eps: list
     cache: dict[int, GarchFit | ModelFitError | None] = {}
     kept: set[int] = set()
 
+    # fitted GARCH parameters persist in the result cache, one table per price series, each fit keyed by the
+    # bytes of its window's returns (basisctl.risk.garch.window_key): a rerun, or a run after bars were appended,
+    # refits only the windows it has not seen
+    from basisctl import cache as result_cache
+
+    table_params = {"model": "garch11", "start": GARCH_START, "lookback_bars": L, "bar_hours": bars.bar_hours,
+                    "series": (int(ts[0]) if ts.size else 0, float(bars.close[0]) if ts.size else 0.0)}
+    fits = result_cache.load_table("risk/garch fits", table_params)
+    n_known = len(fits)
+
     def fit_window(end: int) -> GarchFit:  # bars end-L .. end-1
-        return fit_garch(np.diff(np.log(bars.close[end - L : end])), bars.span_text(end - L, end),
-                         start=GARCH_START)
+        return fit_garch_cached(np.diff(np.log(bars.close[end - L : end])), bars.span_text(end - L, end),
+                                start=GARCH_START, table=fits)
 
     def anchor_fit(day: int) -> GarchFit | ModelFitError | None:
         if day not in cache:
@@ -368,6 +378,8 @@ def _fhs_barriers(bars: Bars, o: NDArrayInt, L: int, cfg: StudyConfig, eps: list
                 out[i, j, ks] = fhs_mod.quantile_barrier(mx, e)
         plist.append({"garch_alpha": g.a, "garch_beta": g.beta, "garch_omega": g.omega,
                       "sigma_next_annual": math.sqrt(cal.s2_next * HOURS_PER_YEAR / bars.bar_hours)})
+    if len(fits) > n_known:
+        result_cache.store_table("risk/garch fits", table_params, fits)
     if kept:
         sys.stderr.write(f"warning: fhs: the GARCH(1,1) refit did not converge at {len(kept)} weekly refits; "
                          "the previous parameters were kept there\n")

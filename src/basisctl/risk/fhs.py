@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 from basisctl._jit import njit
 from basisctl.errors import ModelDomainError
 from basisctl.risk.base import Bars, FloatArray, ModelFitError, require_returns
-from basisctl.risk.garch import GarchFit, fit_garch
+from basisctl.risk.garch import GarchFit, fit_garch_cached
 from basisctl.simulate._rng import chunk_states, uniform_index
 
 #: 30 days of gap-free 1h bars hold 720 bars, i.e. 719 close-to-close returns (returns = bars - 1)
@@ -94,7 +94,7 @@ def calibrate_fhs(bars: Bars, lo: int, hi: int, garch: GarchFit | None = None) -
         raise ModelFitError(f"fhs: too little data to calibrate (no returns in {span}; need {MIN_RETURNS})")
     r = np.diff(np.log(c))
     require_returns("fhs", r, MIN_RETURNS, span)
-    g = garch if garch is not None else fit_garch(r, span)
+    g = garch if garch is not None else fit_garch_cached(r, span)
     s2 = g.filter(r)
     sd = np.sqrt(s2[:-1])
     z = (r - g.mean) / sd

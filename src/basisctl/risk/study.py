@@ -80,9 +80,16 @@ def asset_barriers(asset: str, cfg: StudyConfig, prices_file: Path | None = None
     return bt
 
 
-def _asset_barriers(job: tuple[str, StudyConfig, Path | None, int | None]) -> tuple[str, Barriers]:
+def _asset_barriers(job: tuple[str, StudyConfig, Path | None, int | None]
+                    ) -> tuple[str, Barriers, locator.Reads, list[tuple[str, str]]]:
+    """One asset's barriers with the files read and the substitutions made: a worker process returns them so that
+    the parent's Data section and warning list include them (issue 20 item 3a)."""
+    from basisctl.warnings import collecting
+
     a, cfg, prices_file, last_days = job
-    return a, asset_barriers(a, cfg, prices_file, last_days)
+    with locator.recording() as reads, collecting() as col:
+        bt = asset_barriers(a, cfg, prices_file, last_days)
+    return a, bt, reads, [(x.kind, x.message) for x in col.items]
 
 
 def run_study(assets: Sequence[str], cfg: StudyConfig | None = None, venues: Sequence[str] = VENUES,
@@ -99,15 +106,16 @@ def run_study(assets: Sequence[str], cfg: StudyConfig | None = None, venues: Seq
     if workers > 1 and len(jobs) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        from basisctl.data import locator
-
         override = next((r.path for r in locator.roots() if r.origin == "--data-dir"), None)
         with ProcessPoolExecutor(min(workers, len(jobs)), initializer=locator.set_data_dir,
                                  initargs=(override,)) as ex:
             results = list(ex.map(_asset_barriers, jobs))
     else:
         results = [_asset_barriers(j) for j in jobs]
-    for a, bt in results:
+    for a, bt, reads, subs in results:
+        locator.note_reads(reads)  # in-process runs noted them already; worker processes only return them
+        for kind, msg in subs:
+            substitute(kind, msg)  # type: ignore[arg-type]
         if progress:
             progress(a)
         warn_skipped(bt)
