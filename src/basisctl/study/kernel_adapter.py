@@ -34,6 +34,35 @@ from basisctl.backtest.kernel import (
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+
+
+def _drop_stale_cache() -> None:
+    """numba caches a jitted caller with its jitted callees compiled in, but keys the entry on the caller's file
+    alone: after an edit of the backtest kernel (or the policy it calls) this module's cached batch would still run
+    the old kernel. Drop this module's numba cache files when the callees' sources changed (stamp: SHA-256 of
+    backtest/kernel.py and model/policy.py, next to the cache in ``__pycache__``). Best effort (read-only installs
+    keep their cache)."""
+    import hashlib
+    from pathlib import Path
+
+    import basisctl.backtest.kernel as kernel
+    import basisctl.model.policy as policy
+
+    try:
+        h = hashlib.sha256(b"".join(Path(str(m.__file__)).read_bytes() for m in (kernel, policy))).hexdigest()
+        d = Path(__file__).parent / "__pycache__"
+        stamp = d / "kernel_adapter.callees.sha256"
+        if stamp.is_file() and stamp.read_text() == h:
+            return
+        for f in d.glob("kernel_adapter.*.nb[ic]"):
+            f.unlink(missing_ok=True)
+        d.mkdir(exist_ok=True)
+        stamp.write_text(h)
+    except OSError:
+        pass
+
+
+_drop_stale_cache()
 #: number of metric columns (names: :data:`basisctl.study.batch.METRICS`)
 N_METRICS = 15
 
