@@ -109,11 +109,12 @@ def _sigma(asset: str, d: pd.Timestamp) -> float:
 
 def position_run(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp, capital_usd: float,
                  funding: pd.DataFrame, charge_entry: bool = True) -> BacktestResult:
-    """One single-position backtest: the frozen rule of ``venue`` on the two years before ``start``."""
+    """One single-position backtest: the frozen rule of ``venue`` on the two years before ``start``; the spot leg as
+    ``backtest``'s default (``--spot auto``: real spot bars where the data dir covers the window, else the proxy)."""
     cost = paper_cost_bps(asset)
     rule = calibrate_rule(asset, start - pd.DateOffset(years=2), start, cost,
                           RuleSpec(margin_venue=venue, kappa_venue=venue), funding=funding[funding["ts"] <= start])
-    data = prepare(asset, start, end, "binance", venue, funding=funding)
+    data = prepare(asset, start, end, "binance", venue, funding=funding, spot="auto")  # as `backtest`
     cfg = BacktestConfig(capital_usd=capital_usd, charge_entry=charge_entry,
                          margin_tiers=venue_margin_tiers(venue, asset))
     res = run_backtest(data, rule, CostModel.paper(asset), cfg)

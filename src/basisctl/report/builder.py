@@ -23,7 +23,7 @@ from basisctl.report.data_section import data_section
 from basisctl.report.execution_section import execution_frames, execution_section
 from basisctl.report.funding_section import funding_section
 from basisctl.report.mc_section import mc_grids, mc_section
-from basisctl.report.paper_section import paper_section
+from basisctl.report.paper_section import PAPER_SPOT, paper_section
 from basisctl.report.rules_section import rules_section
 from basisctl.report.static_section import static_section
 from basisctl.report.warnings_section import with_warnings
@@ -94,16 +94,17 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     risk_html, w = with_warnings(lambda: risk_section(assets, quick))
     risk_html += w
 
-    def experiment(ps: list[Period], label: str) -> ExperimentResult:  # flag only when set (test stubs)
+    def experiment(ps: list[Period], label: str, **kw: str) -> ExperimentResult:  # flag only when set (test stubs)
         if allow_missing_funding:
-            return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"), allow_missing_funding=True)
-        return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"))
+            return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"), allow_missing_funding=True, **kw)
+        return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"), **kw)
 
     exp, w = with_warnings(lambda: experiment(periods, "backtest "))
     bt_html = backtest_section(exp, periods, title="Out-of-time extension: the funding-environment experiment on the "
                                "later windows (paper Sec. IX, Tables VII, IX-XI)") + w
     step("figures")
-    exp_paper, w = with_warnings(lambda: experiment(paper_periods, "paper window "))
+    # the headline uses real spot bars where the data dir has them, as its printed command (`--spot auto`) does
+    exp_paper, w = with_warnings(lambda: experiment(paper_periods, "paper window ", spot=PAPER_SPOT))
     paper_html = paper_section(exp_paper, paper_periods) + w
     cmp, w = with_warnings(lambda: compare_rules([*paper_periods, *periods],
                                                  on_step=lambda s: step(f"compare-rules {s}")))

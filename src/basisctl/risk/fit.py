@@ -9,24 +9,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from basisctl.errors import DataCoverageError, ModelDomainError
+from basisctl.errors import DataCoverageError
 from basisctl.risk import evt as evt_mod
 from basisctl.risk import fhs as fhs_mod
 from basisctl.risk.adaptive import fit_adaptive
 from basisctl.risk.base import Bars, ModelFitError, bars_from_frame
 from basisctl.risk.gbm import fit_gbm
 from basisctl.risk.kou import fit_kou
+from basisctl.risk.registry import RISK_MODELS, check_model
 
-RISK_MODELS: tuple[str, ...] = ("gbm", "kou", "fhs", "evt", "adaptive")
+__all__ = ["RISK_MODELS", "check_model", "fit_model", "load_bars", "window"]
+
 #: the price series the risk models calibrate on (a common perp series for both venues, like sigma)
 PRICE_MARKET: str = "binance_perp"
-
-
-def check_model(name: str) -> str:
-    m = name.lower()
-    if m not in RISK_MODELS:
-        raise ModelDomainError(f"unknown risk model '{name}': expected one of {', '.join(RISK_MODELS)}")
-    return m
 
 
 def load_bars(asset: str, prices_file: str | Path | None = None) -> Bars:
