@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
-from basisctl.cli._defaults import FHS_DEFAULT_PATHS, RISK_DEFAULT_MODELS
-
-if TYPE_CHECKING:
-    import pandas as pd
+from basisctl.cli._defaults import DEFAULT_RISK_MODEL, FHS_DEFAULT_PATHS, RISK_DEFAULT_MODELS, RISK_MODEL_HELP
 
 # numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
 
-MODEL_HELP = "gbm | kou | fhs | evt | adaptive."
+MODEL_HELP = RISK_MODEL_HELP + "."
 
 
 def resolve_theta(venue: str | None, asset: str | None, theta_f: float | None, l_max: float | None
@@ -41,7 +38,7 @@ def resolve_theta(venue: str | None, asset: str | None, theta_f: float | None, l
 
 @handle_errors
 def pi_liq_cmd(
-    model: Annotated[str, typer.Option(help=MODEL_HELP)] = "gbm",
+    model: Annotated[str, typer.Option(help=MODEL_HELP)] = DEFAULT_RISK_MODEL,
     alpha: Annotated[float, typer.Option(help="Collateral share [fraction of capital].")] = 0.1,
     horizon_hours: Annotated[float, typer.Option(help="Horizon h [hours].")] = 24.0,
     venue: Annotated[str | None, typer.Option(help="binance | hyperliquid (margin rule theta_F).")] = None,
@@ -72,8 +69,7 @@ def pi_liq_cmd(
     from basisctl.model.static import alpha_liq
     from basisctl.risk.base import pi_liq
     from basisctl.risk.fit import check_model, fit_model, load_bars, window
-    from basisctl.risk.gbm import GBMRisk
-    from basisctl.risk.kou import KouRisk
+    from basisctl.risk.sizing import explicit_model
 
     m = check_model(model)
     if not (np.isfinite(alpha) and 0 < alpha < 1):
@@ -90,16 +86,8 @@ def pi_liq_cmd(
     if v:
         out["venue"] = v
     if explicit:
-        if m == "gbm" and sigma is not None and not any(x is not None for x in jumps):
-            fitted: Any = GBMRisk.of(sigma)
-        elif (m == "kou" and sigma is not None and jump_rate is not None and jump_p_up is not None
-              and jump_mean_up is not None and jump_mean_down is not None):
-            fitted = KouRisk.of(sigma, jump_rate, jump_p_up, jump_mean_up, jump_mean_down)
-        elif m in ("gbm", "kou"):
-            need = "--sigma" if m == "gbm" else "--sigma, --jump-rate, --jump-p-up, --jump-mean-up, --jump-mean-down"
-            fail(f"model {m} with explicit parameters needs exactly {need}")
-        else:
-            fail(f"model {m} has no explicit parameters; drop --sigma/--jump-* to calibrate it from data")
+        fitted: Any = explicit_model(m, {"sigma": sigma, "jump_rate": jump_rate, "jump_p_up": jump_p_up,
+                                         "jump_mean_up": jump_mean_up, "jump_mean_down": jump_mean_down})
         out["calibration"] = "explicit"
     else:
         if asset is None:
@@ -117,29 +105,6 @@ def pi_liq_cmd(
     for k, val in out.items():
         t.add_row(k, f"{val:.6g}" if isinstance(val, float) else str(val))
     console.print(t)
-
-
-def model_alpha(model: str, asset: str, venue: str, theta: float, epsilon: float, horizon_hours: float,
-                asof: pd.Timestamp | None, lookback_days: float, prices_file: Path | None, stress: float = 1.0,
-                seed: int = 0) -> dict[str, Any]:
-    """alpha at epsilon under a calibrated model, for the ``--model``/``--risk-model`` options of other commands."""
-    import numpy as np
-
-    from basisctl.risk.base import alpha_at, check_horizon, pi_liq
-    from basisctl.risk.fit import check_model, fit_model, load_bars, window
-
-    m = check_model(model)
-    check_horizon(horizon_hours)
-    bars = load_bars(asset, prices_file)
-    lo, hi = window(bars, asof, lookback_days)
-    fitted = fit_model(m, bars, lo, hi, horizon_hours, seed=seed, stress=stress, fhs_paths=20_000)
-    a = float(np.asarray(alpha_at(fitted, epsilon, theta, horizon_hours)).reshape(-1)[0])
-    if not a < 1.0:
-        return {"model": m, "alpha_risk": 1.0, "pi_liq_at_alpha": float("nan"), "params": fitted.params(),
-                "risk_calibration": bars.span_text(lo, hi)}
-    p = float(np.asarray(pi_liq(fitted, a, theta, horizon_hours)).reshape(-1)[0])
-    return {"model": m, "alpha_risk": a, "pi_liq_at_alpha": p, "params": fitted.params(),
-            "risk_calibration": bars.span_text(lo, hi)}
 
 
 @handle_errors
