@@ -23,7 +23,9 @@ MODEL_HELP = RISK_MODEL_HELP + "."
 
 def resolve_theta(venue: str | None, asset: str | None, theta_f: float | None, l_max: float | None
                   ) -> tuple[float, str | None]:
-    """theta_F from --theta-f, or the venue's rule for the asset (--l-max overrides the paper's table)."""
+    """theta_F from --theta-f, or the venue's rule for the asset (--l-max overrides the paper's table; an asset
+    Hyperliquid lists takes L_max from the margin table in the data, as ``static`` does)."""
+    from basisctl.calibration.inputs import margin_for
     from basisctl.model.margin import check_venue, theta_f_for
 
     if theta_f is not None:
@@ -32,7 +34,7 @@ def resolve_theta(venue: str | None, asset: str | None, theta_f: float | None, l
     if venue is None or asset is None:
         fail("give --venue and --asset (the margin rule), or --theta-f")
     v = check_venue(venue)
-    th, _ = theta_f_for(v, asset.upper(), l_max=l_max)
+    th, _ = margin_for(v, asset.upper(), l_max=l_max)
     return th, v
 
 

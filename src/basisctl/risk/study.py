@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from basisctl.calibration.inputs import margin_for
 from basisctl.data import locator
 from basisctl.errors import DataCoverageError, ModelDomainError
-from basisctl.model.margin import VENUES, theta_f_for
+from basisctl.model.margin import VENUES
 from basisctl.risk.base import bars_from_frame
 from basisctl.risk.coverage import (
     Barriers,
@@ -112,7 +113,7 @@ def run_study(assets: Sequence[str], cfg: StudyConfig | None = None, venues: Seq
             progress(a)
         warn_skipped(bt)
         for i, v in enumerate(venues):
-            th, _ = theta_f_for(v, a)
+            th, _ = margin_for(v, a)  # listed Hyperliquid assets: L_max from its margin table
             r, det = coverage_table(bt, a, th)
             rows += [{**x, "venue": v, "theta_f": th} for x in r]
             if i == 0:

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from basisctl.calibration.funding import rolling_carry
+from basisctl.calibration.inputs import margin_for
 from basisctl.errors import BasisctlError
 from basisctl.model.bands import alpha_lower, alpha_upper
-from basisctl.model.margin import theta_f_for
 from basisctl.model.static import StaticInputs, solve_static
 from basisctl.venues.registry import get_venue
 
@@ -83,7 +83,7 @@ def venue_row(venue: str, asset: str, funding: pd.DataFrame | None, *, asof: pd.
     row.update(kappa_bps_day=kappa_day * 1e4, share_positive=float((c > 0).mean()),
                q05_apr=float(np.quantile(c, 0.05)) * 365.0)
     try:
-        theta, lmax = theta_f_for(venue, asset, theta_f=theta_f)
+        theta, lmax = margin_for(venue, asset, theta_f=theta_f)  # listed Hyperliquid assets: its margin table
     except BasisctlError as e:
         warnings.append(f"{e}: not ranked")
         return row
