@@ -131,6 +131,11 @@ def risk_backtest(
     = 1.0,
     use_4h: Annotated[bool, typer.Option("--use-4h/--no-4h", help="Add origins from 4h bars on days 1h bars "
                                          "cannot serve (data dir only; stated as a warning).")] = True,
+    floor_cell: Annotated[bool, typer.Option("--floor-cell/--no-floor-cell", help="Also test the band's floor "
+                                             "budget, eps_liq = 1e-4 over 3 h (the budget alpha_L is sized at), for "
+                                             "gbm and fhs on 1h origins (FHS: its own path set of "
+                                             "--fhs-floor-paths).")] = True,
+    fhs_floor_paths: Annotated[int, typer.Option(help="FHS paths per origin for the floor cell.")] = 40_000,
     details: Annotated[Path | None, typer.Option(help="Write per-origin rows (.csv or .parquet).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as a JSON list.")] = False,
 ) -> None:
@@ -148,7 +153,9 @@ def risk_backtest(
                           epsilons=tuple(parse_floats(epsilons, "epsilons")),
                           horizons_hours=tuple(parse_floats(horizons, "horizons", positive=True)),
                           lookback_days=lookback_days,
-                          fhs_paths=fhs_paths, seed=seed, gbm_stress=gbm_stress)
+                          fhs_paths=fhs_paths, seed=seed, gbm_stress=gbm_stress,
+                          floor_epsilon=cov.BAND_FLOOR_CELL[0] if floor_cell else None,
+                          floor_horizon_hours=cov.BAND_FLOOR_CELL[1], fhs_floor_paths=fhs_floor_paths)
     cfg.check()
     bt = asset_barriers(asset, cfg, prices_file, start_ns=utc(date_from).value if date_from else None,
                         end_ns=utc(date_to).value if date_to else None, use_4h=use_4h)
@@ -173,7 +180,8 @@ def risk_backtest(
     cmd = (f"basisctl risk-backtest --asset {asset.upper()} --venue {venue} --models {models} --epsilons {epsilons} "
            f"--horizons {horizons} --lookback-days {lookback_days:g}"
            + (f" --from {date_from}" if date_from else "") + (f" --to {date_to}" if date_to else "")
-           + (f" --prices-file {prices_file}" if prices_file else "") + " --json")
+           + (f" --prices-file {prices_file}" if prices_file else "")
+           + ("" if floor_cell else " --no-floor-cell") + " --json")
     sys.stderr.write(f"regenerate: {cmd}\n")
 
 
