@@ -14,9 +14,10 @@ from typing import Any
 import pandas as pd
 
 from basisctl.risk import fhs as fhs_mod
+from basisctl.risk.base import alpha_of_barrier
 from basisctl.risk.fit import fit_model, load_bars, window
 from basisctl.risk.registry import check_model, is_stressed
-from basisctl.risk.sizing import fitted_alpha
+from basisctl.risk.sizing import fitted_alpha, model_barriers
 
 
 def model_band(model: str, asset: str, theta_f: float, asof: pd.Timestamp | None, lookback_days: float,
@@ -57,8 +58,10 @@ def with_risk_model(rule: Any, model: str, spec: Any, prices_file: str | Path | 
 
     if is_stressed(model):  # the paper's model: the frozen rule is already its answer
         return rule
-    b = model_band(model, rule.asset, rule.theta_f, rule.calib_to, spec.lookback_days, spec.epsilon,
-                   spec.horizon_days * 24.0, spec.eps_liq, spec.h_liq_hours, prices_file)
-    at, al = b["alpha_target"], min(b["alpha_lower"], b["alpha_target"])
+    b = model_barriers(model, rule.asset, rule.calib_to, spec.lookback_days, spec.epsilon, spec.horizon_days * 24.0,
+                       spec.eps_liq, spec.h_liq_hours, prices_file)
+    assert b is not None  # an unstressed model always has barriers
+    at = float(alpha_of_barrier(b["target"], rule.theta_f))
+    al = min(float(alpha_of_barrier(b["lower"], rule.theta_f)), at)
     return replace(rule, alpha_target=at, alpha_lower=al,
                    alpha_upper=float(alpha_upper(at, rule.k_reb_fix, rule.kappa_14d)))

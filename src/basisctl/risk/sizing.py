@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from basisctl.risk import fhs as fhs_mod
-from basisctl.risk.base import alpha_at, check_horizon, pi_liq
+from basisctl.risk.base import alpha_at, check_horizon, pi_liq, solve_barrier
 from basisctl.risk.fit import fit_model, load_bars, window
 from basisctl.risk.registry import check_model, is_stressed
 
@@ -94,3 +94,43 @@ def explicit_model(model: str, given: dict[str, float | None]) -> Any:
         raise ModelDomainError(f"model {e.name} with explicit parameters needs exactly {need}")
     build = {"gbm": GBMRisk.of, "kou": KouRisk.of}[e.name]
     return build(*(float(given[k]) for k in e.explicit))  # type: ignore[arg-type]
+
+
+def model_barriers(model: str, asset: str, asof: pd.Timestamp | None, lookback_days: float, epsilon: float,
+                   horizon_hours: float, eps_liq: float, h_liq_hours: float, prices_file: str | Path | None = None,
+                   seed: int = 0) -> dict[str, float] | None:
+    """Log barriers {"target": b at epsilon over horizon_hours, "lower": b at eps_liq over h_liq_hours} under
+    ``model`` calibrated on the bars before ``asof``; they hold for every venue (alpha = 1 - exp(-b)/(1 + theta_F),
+    docs/risk.md). None for the paper's model: its stressed closed form is computed where theta_F is known."""
+    m = check_model(model)
+    if is_stressed(m):
+        return None
+    if prices_file is None:  # cached per data dir: a walk-forward book asks again for every position it opens
+        from basisctl.data import locator
+
+        roots = tuple(str(r.path) for r in locator.roots())
+        key = (m, asset.upper(), None if asof is None else pd.Timestamp(asof).value, float(lookback_days),
+               float(epsilon), float(horizon_hours), float(eps_liq), float(h_liq_hours), int(seed), roots)
+        if key not in _BARRIER_CACHE:
+            if len(_BARRIER_CACHE) >= 256:
+                _BARRIER_CACHE.clear()
+            _BARRIER_CACHE[key] = _model_barriers(m, asset, asof, lookback_days, epsilon, horizon_hours, eps_liq,
+                                                  h_liq_hours, None, seed)
+        return dict(_BARRIER_CACHE[key])
+    return _model_barriers(m, asset, asof, lookback_days, epsilon, horizon_hours, eps_liq, h_liq_hours, prices_file,
+                           seed)
+
+
+_BARRIER_CACHE: dict[tuple[Any, ...], dict[str, float]] = {}
+
+
+def _model_barriers(m: str, asset: str, asof: pd.Timestamp | None, lookback_days: float, epsilon: float,
+                    horizon_hours: float, eps_liq: float, h_liq_hours: float, prices_file: str | Path | None,
+                    seed: int) -> dict[str, float]:
+    bars = load_bars(asset, prices_file)
+    lo, hi = window(bars, asof, lookback_days)
+    out: dict[str, float] = {}
+    for key, eps, h in (("target", epsilon, horizon_hours), ("lower", eps_liq, h_liq_hours)):
+        f = fit_model(m, bars, lo, hi, h, seed=seed, fhs_paths=fhs_mod.sizing_paths(eps))
+        out[key] = _first(solve_barrier(f, eps, h))
+    return out

@@ -28,6 +28,7 @@ from basisctl.calibration.inputs import margin_for
 from basisctl.errors import BasisctlError
 from basisctl.model.bands import alpha_lower, alpha_upper
 from basisctl.model.static import StaticInputs, solve_static
+from basisctl.risk.base import alpha_of_barrier
 from basisctl.venues.registry import get_venue
 
 KEYS = ("venue", "kappa_bps_day", "share_positive", "q05_apr", "theta_f", "alpha_target", "net_carry_apy",
@@ -59,8 +60,11 @@ def rebalance_cost_apy(sigma_annual: float, alpha_target: float, alpha_l: float,
 
 def venue_row(venue: str, asset: str, funding: pd.DataFrame | None, *, asof: pd.Timestamp, lookback_days: float,
               sigma_annual: float, stress: float = 1.5, epsilon: float = 1e-3, horizon_days: float = 1.0,
-              theta_f: float | None = None, spread_bps: float = 2.0) -> dict[str, object]:
-    """One row of the venue table (keys :data:`KEYS`); see the module docstring."""
+              theta_f: float | None = None, spread_bps: float = 2.0,
+              barriers: Mapping[str, float] | None = None) -> dict[str, object]:
+    """One row of the venue table (keys :data:`KEYS`); see the module docstring. ``barriers`` ({"target",
+    "lower"}: log barriers of a calibrated risk model, ``basisctl.risk.sizing.model_barriers``) size alpha_target
+    and alpha_L for this venue's theta_F (alpha = 1 - exp(-b) / (1 + theta_F)); None = the paper's stressed GBM."""
     row: dict[str, object] = {k: None for k in KEYS}
     row["venue"] = venue
     warnings: list[str] = []
@@ -91,10 +95,13 @@ def venue_row(venue: str, asset: str, funding: pd.DataFrame | None, *, asof: pd.
     res = solve_static(StaticInputs(venue, asset, sigma_annual, stress, theta, lmax,  # lmax: reported only (NaN: OKX)
                                     horizon_days, epsilon, 0.1, kappa_day * horizon_days))
     a_t = float(res.alpha_risk)
+    a_l = float(alpha_lower(sigma_annual * stress, theta))
+    if barriers is not None:
+        a_t = float(alpha_of_barrier(barriers["target"], theta))
+        a_l = min(float(alpha_of_barrier(barriers["lower"], theta)), a_t)
     row["alpha_target"] = a_t
     fee = get_venue(venue).taker_fee_bps
     leg_bps = fee + spread_bps / 2
-    a_l = float(alpha_lower(sigma_annual * stress, theta))
     phi_l = max(a_t - a_l, 0.0)
     a_u = float(alpha_upper(a_t, 2 * leg_bps * 1e-4 * phi_l, kappa_day * UPPER_HORIZON_DAYS))
     cost, _ = rebalance_cost_apy(sigma_annual, a_t, a_l, a_u, leg_bps)
