@@ -103,7 +103,7 @@ def build_backtest(
     from basisctl.risk.rule import with_risk_model  # alpha_target / alpha_L under the chosen model (docs/risk.md)
 
     rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv,
-                                                      kappa_venue=kv), prices_file)
+                                                      kappa_venue=kv), candles)  # the file as read above
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
                    prices=candles, funding=funding, spot=spot, allow_missing_funding=allow_missing_funding)
     if prices_file is not None or funding_file is not None:

@@ -142,7 +142,7 @@ def register(app: typer.Typer) -> None:
         from basisctl.risk.rule import band_risk_fields
 
         risk = band_risk_fields(risk_model, inp.asset, inp.theta_f, utc(asof), lookback_days, epsilon, eps_liq,
-                                h_liq_hours, a_t, a_l, prices_file)
+                                h_liq_hours, a_t, a_l, us.candles if us.candles is not None else prices_file)
         a_t, a_l = risk.pop("alpha_target"), risk.pop("alpha_lower")
         out: dict[str, Any] = {
             "venue": inp.venue, "asset": inp.asset, "asof": utc(asof).isoformat(), "lookback_days": lookback_days,

@@ -102,7 +102,8 @@ def static(
     if extra["sigma_source"] == "--sigma" and not is_stressed(check_model(model)):
         warn(f"--sigma sizes the paper's GBM answers only (alpha_risk_gbm, alpha_econ); alpha_risk under "
              f"{check_model(model)} is calibrated on bars (pass --model gbm to size with --sigma)")
-    out.update(static_model_fields(model, res, asset, venue, prices_file, end, lookback_days, seed=seed))
+    bars_in = candles if candles is not None else prices_file  # as read for sigma (spikes excluded when asked)
+    out.update(static_model_fields(model, res, asset, venue, bars_in, end, lookback_days, seed=seed))
     if kappa <= 0:
         out["alpha_econ_note"] = "kappa <= 0: carry cannot pay for liquidation risk; alpha_econ = 1 (stay out)"
     if as_json:

@@ -24,12 +24,15 @@ __all__ = ["RISK_MODELS", "check_model", "fit_model", "load_bars", "window"]
 PRICE_MARKET: str = "binance_perp"
 
 
-def load_bars(asset: str, prices_file: str | Path | None = None) -> Bars:
-    """Bars of ``asset``: the user's file, else the data's 1h perp bars, else its 4h bars (with a warning)."""
+def load_bars(asset: str, prices_file: str | Path | pd.DataFrame | None = None) -> Bars:
+    """Bars of ``asset``: the user's file (or its already-read candles, e.g. with spikes excluded), else the
+    data's 1h perp bars, else its 4h bars (with a warning)."""
     from basisctl.calibration.volatility import bar_hours_of
     from basisctl.data import locator
     from basisctl.data.io import read_candles
 
+    if isinstance(prices_file, pd.DataFrame):
+        return bars_from_frame(prices_file, bar_hours_of(prices_file))
     if prices_file is not None:
         c = read_candles(prices_file)
         return bars_from_frame(c, bar_hours_of(c))

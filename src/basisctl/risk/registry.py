@@ -28,16 +28,19 @@ class ModelEntry:
     stressed: bool = False
     #: explicit parameters ``pi-liq`` accepts instead of calibrating from data (option names, in order)
     explicit: tuple[str, ...] = ()
+    #: True when the model simulates or samples whole bars (fhs, evt): its horizon is a whole number of bars
+    bar_based: bool = False
 
 
 #: Name -> entry, in the order shown in ``--help``: the default first, the paper's model second.
 MODELS: dict[str, ModelEntry] = {
-    "fhs": ModelEntry("fhs", "filtered historical simulation, GARCH(1,1) + bootstrapped bars (tail-tested)"),
+    "fhs": ModelEntry("fhs", "filtered historical simulation, GARCH(1,1) + bootstrapped bars (tail-tested)",
+                      bar_based=True),
     "gbm": ModelEntry("gbm", "the paper's closed form (eq. 17), sigma x --stress", stressed=True,
                       explicit=("sigma",)),
     "kou": ModelEntry("kou", "double-exponential jump diffusion",
                       explicit=("sigma", "jump_rate", "jump_p_up", "jump_mean_up", "jump_mean_down")),
-    "evt": ModelEntry("evt", "peaks over threshold on the maximum excursion"),
+    "evt": ModelEntry("evt", "peaks over threshold on the maximum excursion", bar_based=True),
     "adaptive": ModelEntry("adaptive", "eq. 39: GBM at a local EWMA sigma"),
 }
 RISK_MODELS: tuple[str, ...] = tuple(MODELS)
@@ -67,3 +70,20 @@ def entry(name: str) -> ModelEntry:
 def is_stressed(name: str) -> bool:
     """True when ``--stress`` applies to the model (the paper's GBM); the others run unstressed."""
     return entry(name).stressed
+
+
+def bar_horizon(name: str, horizon_hours: float, bar_hours: float) -> float:
+    """The horizon a model can size on ``bar_hours`` bars [hours]: unchanged for closed forms; for bar-based
+    models rounded up to whole bars (a longer horizon only raises alpha: conservative), with a ``warning:``."""
+    import math
+
+    if not entry(name).bar_based:
+        return horizon_hours
+    k = math.ceil(horizon_hours / bar_hours - 1e-9)
+    h = max(k, 1) * bar_hours
+    if abs(h - horizon_hours) > 1e-9:
+        from basisctl.warnings import substitute
+
+        substitute("default_input", f"{name}: {bar_hours:g}h bars cannot resolve a {horizon_hours:g}h horizon; "
+                   f"sized over {h:g}h (whole bars; a longer horizon gives a larger, conservative alpha)")
+    return h

@@ -16,13 +16,13 @@ import pandas as pd
 from basisctl.risk import fhs as fhs_mod
 from basisctl.risk.base import alpha_of_barrier
 from basisctl.risk.fit import fit_model, load_bars, window
-from basisctl.risk.registry import check_model, is_stressed
+from basisctl.risk.registry import bar_horizon, check_model, is_stressed
 from basisctl.risk.sizing import fitted_alpha, model_barriers
 
 
 def model_band(model: str, asset: str, theta_f: float, asof: pd.Timestamp | None, lookback_days: float,
                epsilon: float, horizon_hours: float, eps_liq: float, h_liq_hours: float,
-               prices_file: str | Path | None = None, seed: int = 0) -> dict[str, Any]:
+               prices_file: str | Path | pd.DataFrame | None = None, seed: int = 0) -> dict[str, Any]:
     """alpha_target and alpha_lower under ``model`` (fractions of capital) with the fitted parameters, and
     ``alpha_target_se`` / ``alpha_lower_se`` (Monte Carlo SE) for simulated models."""
     m = check_model(model)
@@ -30,6 +30,7 @@ def model_band(model: str, asset: str, theta_f: float, asof: pd.Timestamp | None
     lo, hi = window(bars, asof, lookback_days)
     out: dict[str, Any] = {"risk_model": m, "risk_calibration": bars.span_text(lo, hi)}
     for key, eps, h in (("alpha_target", epsilon, horizon_hours), ("alpha_lower", eps_liq, h_liq_hours)):
+        h = bar_horizon(m, h, bars.bar_hours)
         f = fit_model(m, bars, lo, hi, h, seed=seed, fhs_paths=fhs_mod.sizing_paths(eps))
         got = fitted_alpha(f, eps, theta_f, h)
         out[key] = got["alpha"]
@@ -41,7 +42,7 @@ def model_band(model: str, asset: str, theta_f: float, asof: pd.Timestamp | None
 
 def band_risk_fields(model: str, asset: str, theta_f: float, asof: pd.Timestamp | None, lookback_days: float,
                      epsilon: float, eps_liq: float, h_liq_hours: float, alpha_target_gbm: float,
-                     alpha_lower_gbm: float, prices_file: str | Path | None = None) -> dict[str, Any]:
+                     alpha_lower_gbm: float, prices_file: str | Path | pd.DataFrame | None = None) -> dict[str, Any]:
     """What ``bands`` prints for ``model``: ``alpha_target``/``alpha_lower`` (the paper's stressed GBM values
     for the paper's model, else the model's own, unstressed), ``risk_model`` and the GBM values for comparison."""
     m = check_model(model)
@@ -52,7 +53,7 @@ def band_risk_fields(model: str, asset: str, theta_f: float, asof: pd.Timestamp 
             **gbm}
 
 
-def with_risk_model(rule: Any, model: str, spec: Any, prices_file: str | Path | None = None) -> Any:
+def with_risk_model(rule: Any, model: str, spec: Any, prices_file: str | Path | pd.DataFrame | None = None) -> Any:
     """A FrozenRule whose alpha_target/alpha_L come from ``model`` (alpha_U shifted with alpha_target)."""
     from basisctl.model.bands import alpha_upper
 

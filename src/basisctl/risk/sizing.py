@@ -19,7 +19,7 @@ import pandas as pd
 from basisctl.risk import fhs as fhs_mod
 from basisctl.risk.base import alpha_at, check_horizon, pi_liq, solve_barrier
 from basisctl.risk.fit import fit_model, load_bars, window
-from basisctl.risk.registry import check_model, is_stressed
+from basisctl.risk.registry import bar_horizon, check_model, is_stressed
 
 
 def _first(x: Any) -> float:
@@ -36,7 +36,7 @@ def fitted_alpha(fitted: Any, epsilon: float, theta_f: float, horizon_hours: flo
 
 
 def model_alpha(model: str, asset: str, venue: str, theta: float, epsilon: float, horizon_hours: float,
-                asof: pd.Timestamp | None, lookback_days: float, prices_file: str | Path | None,
+                asof: pd.Timestamp | None, lookback_days: float, prices_file: str | Path | pd.DataFrame | None,
                 stress: float = 1.0, seed: int = 0) -> dict[str, Any]:
     """alpha at epsilon under ``model`` calibrated on the bars before ``asof`` [fraction of capital]."""
     del venue  # theta carries the venue's margin rule
@@ -44,6 +44,7 @@ def model_alpha(model: str, asset: str, venue: str, theta: float, epsilon: float
     check_horizon(horizon_hours)
     bars = load_bars(asset, prices_file)
     lo, hi = window(bars, asof, lookback_days)
+    horizon_hours = bar_horizon(m, horizon_hours, bars.bar_hours)
     fitted = fit_model(m, bars, lo, hi, horizon_hours, seed=seed, stress=stress,
                        fhs_paths=fhs_mod.sizing_paths(epsilon))
     got = fitted_alpha(fitted, epsilon, theta, horizon_hours)
@@ -56,7 +57,7 @@ def model_alpha(model: str, asset: str, venue: str, theta: float, epsilon: float
     return out
 
 
-def static_model_fields(model: str, res: Any, asset: str, venue: str, prices_file: str | Path | None,
+def static_model_fields(model: str, res: Any, asset: str, venue: str, prices_file: str | Path | pd.DataFrame | None,
                         end: pd.Timestamp, lookback_days: float, seed: int = 0) -> dict[str, Any]:
     """The ``static`` fields of ``model`` given the paper's solved ``res`` (``model.static.solve_static``).
 
@@ -97,8 +98,8 @@ def explicit_model(model: str, given: dict[str, float | None]) -> Any:
 
 
 def model_barriers(model: str, asset: str, asof: pd.Timestamp | None, lookback_days: float, epsilon: float,
-                   horizon_hours: float, eps_liq: float, h_liq_hours: float, prices_file: str | Path | None = None,
-                   seed: int = 0) -> dict[str, float] | None:
+                   horizon_hours: float, eps_liq: float, h_liq_hours: float,
+                   prices_file: str | Path | pd.DataFrame | None = None, seed: int = 0) -> dict[str, float] | None:
     """Log barriers {"target": b at epsilon over horizon_hours, "lower": b at eps_liq over h_liq_hours} under
     ``model`` calibrated on the bars before ``asof``; they hold for every venue (alpha = 1 - exp(-b)/(1 + theta_F),
     docs/risk.md). None for the paper's model: its stressed closed form is computed where theta_F is known."""
@@ -125,12 +126,13 @@ _BARRIER_CACHE: dict[tuple[Any, ...], dict[str, float]] = {}
 
 
 def _model_barriers(m: str, asset: str, asof: pd.Timestamp | None, lookback_days: float, epsilon: float,
-                    horizon_hours: float, eps_liq: float, h_liq_hours: float, prices_file: str | Path | None,
-                    seed: int) -> dict[str, float]:
+                    horizon_hours: float, eps_liq: float, h_liq_hours: float,
+                    prices_file: str | Path | pd.DataFrame | None, seed: int) -> dict[str, float]:
     bars = load_bars(asset, prices_file)
     lo, hi = window(bars, asof, lookback_days)
     out: dict[str, float] = {}
     for key, eps, h in (("target", epsilon, horizon_hours), ("lower", eps_liq, h_liq_hours)):
+        h = bar_horizon(m, h, bars.bar_hours)
         f = fit_model(m, bars, lo, hi, h, seed=seed, fhs_paths=fhs_mod.sizing_paths(eps))
         out[key] = _first(solve_barrier(f, eps, h))
     return out
