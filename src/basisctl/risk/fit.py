@@ -41,7 +41,8 @@ def load_bars(asset: str, prices_file: str | Path | pd.DataFrame | None = None) 
             if hours != 1.0:
                 sys.stderr.write(f"warning: no 1h {PRICE_MARKET} bars for {asset.upper()}; using 4h bars\n")
             return bars_from_frame(locator.load_candles(PRICE_MARKET, asset, interval), hours)
-    raise DataCoverageError(f"no {PRICE_MARKET} candles for {asset.upper()} (pass --prices-file)")
+    raise DataCoverageError(f"no {PRICE_MARKET} candles for {asset.upper()} (pass --prices-file, or size with the "
+                            "paper's closed form: --model gbm / --risk-model gbm)")
 
 
 def window(bars: Bars, end: pd.Timestamp | None, lookback_days: float) -> tuple[int, int]:
