@@ -145,14 +145,21 @@ def static_grid(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of rows.")] = False,
     csv: Annotated[Path | None, typer.Option(help="Write the grid to this CSV file.")] = None,
     parquet: Annotated[Path | None, typer.Option(help="Write the grid to this Parquet file.")] = None,
+    model: Annotated[str, typer.Option(help="The grid is the paper's stressed closed form across --stresses: "
+                                       "gbm only (other models: `basisctl static --model M`).")] = "gbm",
 ) -> None:
-    """Both variants for every venue x asset x lookback x stress, calibrated from the data dir."""
+    """Both variants for every venue x asset x lookback x stress, calibrated from the data dir (the paper's
+    model, GBM)."""
     import numpy as np
     import pandas as pd
 
     from basisctl.model.margin import check_venue
+    from basisctl.risk.registry import check_model, is_stressed
     from basisctl.static_grid import static_grid_frame
 
+    if not is_stressed(check_model(model)):
+        fail(f"static-grid sweeps the paper's stress multiplier, so it is the paper's model only (--model gbm); "
+             f"size {model} with `basisctl static --model {model}`")
     vs = [check_venue(v) for v in parse_strs(venues)]
     df = static_grid_frame(vs, parse_strs(assets), parse_floats(lookbacks, "lookbacks", positive=True),
                            parse_floats(stresses, "stresses", positive=True), asof, epsilon, lgd, horizon_days)
