@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from basisctl import __version__
 from basisctl.backtest.experiment import DEFAULT_PERIODS, PAPER_PERIODS, ExperimentResult, Period, run_experiment
@@ -94,7 +95,8 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     risk_html, w = with_warnings(lambda: risk_section(assets, quick))
     risk_html += w
 
-    def experiment(ps: list[Period], label: str, **kw: str) -> ExperimentResult:  # flag only when set (test stubs)
+    def experiment(ps: list[Period], label: str, spot: str | None = None) -> ExperimentResult:
+        kw: dict[str, Any] = {} if spot is None else {"spot": spot}  # flags only when set (test stubs)
         if allow_missing_funding:
             return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"), allow_missing_funding=True, **kw)
         return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"), **kw)

@@ -93,8 +93,10 @@ def explicit_model(model: str, given: dict[str, float | None]) -> Any:
     if have != set(e.explicit):
         need = ", ".join("--" + k.replace("_", "-") for k in e.explicit)
         raise ModelDomainError(f"model {e.name} with explicit parameters needs exactly {need}")
-    build = {"gbm": GBMRisk.of, "kou": KouRisk.of}[e.name]
-    return build(*(float(given[k]) for k in e.explicit))  # type: ignore[arg-type]
+    vals = [float(v) for v in (given[k] for k in e.explicit) if v is not None]
+    if e.name == "kou":
+        return KouRisk.of(*vals)
+    return GBMRisk.of(*vals)
 
 
 def model_barriers(model: str, asset: str, asof: pd.Timestamp | None, lookback_days: float, epsilon: float,

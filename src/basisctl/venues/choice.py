@@ -114,10 +114,10 @@ def venue_row(venue: str, asset: str, funding: pd.DataFrame | None, *, asof: pd.
 
 def venue_table(asset: str, funding: Mapping[str, pd.DataFrame | None], *, asof: pd.Timestamp,
                 lookback_days: float, sigma_annual: float, theta_f: Mapping[str, float] | None = None,
-                **kw: float) -> pd.DataFrame:
+                barriers: Mapping[str, float] | None = None, **kw: float) -> pd.DataFrame:
     """All venues' rows, ranked ones best first (by net_carry_apy), then the unranked ones."""
     rows = [venue_row(v, asset, f, asof=asof, lookback_days=lookback_days, sigma_annual=sigma_annual,
-                      theta_f=(theta_f or {}).get(v), **kw) for v, f in funding.items()]
+                      theta_f=(theta_f or {}).get(v), barriers=barriers, **kw) for v, f in funding.items()]
     df = pd.DataFrame(rows, columns=list(KEYS))
     ranked = df["net_carry_apy"].notna()
     return pd.concat([df[ranked].sort_values("net_carry_apy", ascending=False), df[~ranked]], ignore_index=True)
