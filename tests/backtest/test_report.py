@@ -19,13 +19,12 @@ from typer.testing import CliRunner
 
 from basisctl.calibration.inputs import calibrate_sigma
 from basisctl.cli.main import app
+from basisctl.data.snapshots import default_pool, synthetic_book_from_depth
 from basisctl.execution import (
     FixedFrictions,
     OrderBookPerpLeg,
     UniswapV3SpotLeg,
     build_instant_costs,
-    default_pool,
-    synthetic_book_from_depth,
 )
 from basisctl.model.static import hit_probability_log_barrier, pi_liq
 

@@ -18,11 +18,7 @@ import pytest
 
 from basisctl.live.config import ConfigError, ControllerConfig
 from basisctl.live.controller import Controller
-from basisctl.live.runner import build
-from basisctl.live.sim_venue import SimVenue
-from basisctl.live.venue import OrderRequest, OrderStatus, VenueError
-from basisctl.live.venues.aggregator.build import build_route_venue
-from basisctl.live.venues.aggregator.route import (
+from basisctl.live.route.aggregator import (
     AggregatorRouteVenue,
     OneInchLiveSettlement,
     RouteNotImplemented,
@@ -30,6 +26,10 @@ from basisctl.live.venues.aggregator.route import (
     Settled,
     SwapTx,
 )
+from basisctl.live.route.build import build_route_venue
+from basisctl.live.runner import build
+from basisctl.live.sim_venue import SimVenue
+from basisctl.live.venue import OrderRequest, OrderStatus, VenueError
 from tests.localhttp import json_get_server
 
 from .conftest import P0, fixed_config, make_sim

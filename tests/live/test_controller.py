@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from basisctl.live.config import example_config_path, parse_config
-from basisctl.live.controller import TRADE_LOG_COLUMNS, Controller
+from basisctl.live.controller import Controller
 from basisctl.live.runner import build
 from basisctl.live.sim_venue import SimVenue
+from basisctl.live.trade_log import TRADE_LOG_COLUMNS
 from basisctl.live.venue import OrderRequest, OrderStatus
 
 from .conftest import P0, fixed_config, make_sim

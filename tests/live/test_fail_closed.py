@@ -38,9 +38,9 @@ def _order_intents(ctl: Controller) -> list[dict[str, Any]]:
 @pytest.fixture
 def hl(sim: SimVenue, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """(server, adapter) over the default test account: 7 BTC spot, -7 BTC perp."""
-    from basisctl.live.hl_server import HLServer
-    from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
-    from basisctl.live.venues.hyperliquid.keys import load_signer, test_private_key, test_wallet_address
+    from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
+    from basisctl.venues.hyperliquid.keys import load_signer, test_private_key, test_wallet_address
+    from basisctl.venues.hyperliquid.server import HLServer
 
     srv = HLServer(sim, test_wallet_address()).start()
     monkeypatch.setenv(KEY_ENV, test_private_key())
@@ -255,7 +255,7 @@ def test_fill_cause_on_recorded_hyperliquid_fills() -> None:
 
     import yaml
 
-    from basisctl.live.venues.hyperliquid.adapter import fill_cause
+    from basisctl.venues.hyperliquid.adapter import fill_cause
 
     root = Path(os.environ.get("BASISCTL_FIXTURES_DIR", Path(__file__).resolve().parents[3] / "shared/fixtures"))
     f = root / "hyperliquid/tests/cassettes/info_test/test_get_user_fills.yaml"
@@ -321,10 +321,10 @@ def test_clock_skew_is_measured_and_venue_time_used(tmp_path: Path, monkeypatch:
 
     import pandas as pd
 
-    from basisctl.live.hl_server import HLServer
     from basisctl.live.sim_venue import SimConfig
-    from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
-    from basisctl.live.venues.hyperliquid.keys import load_signer, test_private_key, test_wallet_address
+    from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
+    from basisctl.venues.hyperliquid.keys import load_signer, test_private_key, test_wallet_address
+    from basisctl.venues.hyperliquid.server import HLServer
 
     now = pd.Timestamp.now(tz="UTC").isoformat()
     sim = SimVenue(tmp_path / "v.sqlite", SimConfig(start=now, clock="wall", speed=1.0, continue_prices=True,

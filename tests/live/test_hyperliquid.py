@@ -24,8 +24,8 @@ KEY_ENV = "BASISCTL_TEST_HL_KEY"
 
 @pytest.fixture
 def server(sim: SimVenue):  # type: ignore[no-untyped-def]
-    from basisctl.live.hl_server import HLServer
-    from basisctl.live.venues.hyperliquid.keys import test_wallet_address
+    from basisctl.venues.hyperliquid.keys import test_wallet_address
+    from basisctl.venues.hyperliquid.server import HLServer
 
     srv = HLServer(sim, test_wallet_address()).start()
     yield srv
@@ -34,8 +34,8 @@ def server(sim: SimVenue):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def hv(server, monkeypatch):  # type: ignore[no-untyped-def]
-    from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
-    from basisctl.live.venues.hyperliquid.keys import load_signer, test_private_key, test_wallet_address
+    from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
+    from basisctl.venues.hyperliquid.keys import load_signer, test_private_key, test_wallet_address
 
     monkeypatch.setenv(KEY_ENV, test_private_key())
     return HyperliquidVenue(
@@ -85,8 +85,8 @@ def test_transfer_and_ledger(hv, sim: SimVenue) -> None:  # type: ignore[no-unty
 def test_wrong_key_is_refused(server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from eth_account import Account
 
-    from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
-    from basisctl.live.venues.hyperliquid.keys import load_signer, test_wallet_address
+    from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
+    from basisctl.venues.hyperliquid.keys import load_signer, test_wallet_address
 
     monkeypatch.setenv(KEY_ENV, Account.create().key.hex())
     bad = HyperliquidVenue(server.url, test_wallet_address(), load_signer(KEY_ENV), "BTC", "UBTC/USDC", clock="server")
@@ -95,7 +95,7 @@ def test_wrong_key_is_refused(server, monkeypatch) -> None:  # type: ignore[no-u
 
 
 def test_reads_are_retried_through_5xx_429_and_disconnects(hv, server) -> None:  # type: ignore[no-untyped-def]
-    from basisctl.live.hl_server import FaultPlan
+    from basisctl.venues.hyperliquid.server import FaultPlan
 
     server.faults = FaultPlan(error_5xx=0.2, rate_limited=0.1, disconnect=0.1, seed=3)
     hv.max_retries = 8  # P(9 faults in a row) = 0.4^9 ~ 3e-4 per read
@@ -166,7 +166,7 @@ def test_dead_mans_switch_is_refreshed(tmp_path: Path, hv, server) -> None:  # t
 
 
 def test_rate_budget_blocks_then_refuses() -> None:
-    from basisctl.live.venues.hyperliquid.adapter import RateBudget
+    from basisctl.venues.hyperliquid.adapter import RateBudget
 
     t = [0.0]
     b = RateBudget(60.0, max_wait_s=0.5, clock=lambda: t[0])  # 1 weight per second
@@ -178,7 +178,7 @@ def test_rate_budget_blocks_then_refuses() -> None:
 
 
 def test_price_and_size_wire_rules() -> None:
-    from basisctl.live.venues.hyperliquid.adapter import round_px, wire
+    from basisctl.venues.hyperliquid.adapter import round_px, wire
 
     assert round_px(84123.456, 5, spot=False) == 84123.0  # 5 significant figures
     assert round_px(1.234567, 0, spot=False) == 1.2346
@@ -187,7 +187,7 @@ def test_price_and_size_wire_rules() -> None:
 
 
 def test_secrets_never_logged_or_journaled(tmp_path: Path, hv, server, sim: SimVenue, caplog, capsys) -> None:  # type: ignore[no-untyped-def]
-    from basisctl.live.venues.hyperliquid.keys import test_private_key
+    from basisctl.venues.hyperliquid.keys import test_private_key
 
     caplog.set_level(logging.DEBUG)
     band = {"alpha_target": 0.35, "alpha_lower": 0.33, "alpha_upper": 0.45}
@@ -210,7 +210,7 @@ def test_secrets_never_logged_or_journaled(tmp_path: Path, hv, server, sim: SimV
 
 
 def test_missing_or_bad_key_errors_do_not_echo_the_value(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from basisctl.live.venues.hyperliquid.keys import KeyError_, load_signer
+    from basisctl.venues.hyperliquid.keys import KeyError_, load_signer
 
     monkeypatch.delenv(KEY_ENV, raising=False)
     with pytest.raises(KeyError_, match=KEY_ENV):
@@ -226,7 +226,7 @@ def test_encrypted_keystore(monkeypatch, tmp_path: Path) -> None:  # type: ignor
 
     from eth_account import Account
 
-    from basisctl.live.venues.hyperliquid.keys import KeyError_, load_signer
+    from basisctl.venues.hyperliquid.keys import KeyError_, load_signer
 
     acct = Account.create()
     ks = tmp_path / "key.json"
@@ -240,8 +240,8 @@ def test_encrypted_keystore(monkeypatch, tmp_path: Path) -> None:  # type: ignor
 
 def test_transport_is_injectable() -> None:
     """The adapter's only I/O seam is an httpx transport (here a plain function, no server)."""
-    from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
-    from basisctl.live.venues.hyperliquid.keys import Signer
+    from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
+    from basisctl.venues.hyperliquid.keys import Signer
 
     def handler(request: httpx.Request) -> httpx.Response:
         import json

@@ -138,7 +138,7 @@ def _env() -> dict[str, str]:
 def test_live_start_against_a_dead_venue_keeps_retrying(tmp_path: Path) -> None:
     """`--live` pointed at http://127.0.0.1:9 (nothing listens): the old code exited at once; now it retries with
     backoff (one warning line per retry) until SIGTERM."""
-    from basisctl.live.venues.hyperliquid.keys import test_private_key
+    from basisctl.venues.hyperliquid.keys import test_private_key
 
     cfg = _cfg(tmp_path, text=LIVE.replace("BASISCTL_TEST_NO_SUCH_KEY", "BASISCTL_TEST_HL_KEY"))
     env = {**_env(), "BASISCTL_TEST_HL_KEY": test_private_key()}

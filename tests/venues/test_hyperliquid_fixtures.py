@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from basisctl.data.fetch import HyperliquidInfo, RetryPolicy
+from basisctl.data.fetch import RetryPolicy
+from basisctl.venues.hyperliquid.fetch import HyperliquidInfo
 from tests.datadir import data_dir, require
 
 from .hl_fixtures import recorded, replay_server, response, shape
@@ -95,8 +96,8 @@ def adapter_server():  # type: ignore[no-untyped-def]
 
 
 def adapter(url: str):  # type: ignore[no-untyped-def]
-    from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
-    from basisctl.live.venues.hyperliquid.keys import Signer
+    from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
+    from basisctl.venues.hyperliquid.keys import Signer
 
     return HyperliquidVenue(url, "0x0000000000000000000000000000000000000001", Signer(None), "APE", "PURR/USDC",
                             weight_per_min=1e6, max_retries=0)
@@ -137,8 +138,8 @@ def test_adapter_state_reads_the_recorded_clearinghouse_state() -> None:
     answers = {"meta": meta, "spotMeta": response("spotMetaAndAssetCtxs")[0], "clearinghouseState": ch,
                "spotClearinghouseState": spot, "metaAndAssetCtxs": [meta, ctxs], "l2Book": book}
     with replay_server(answers) as (url, _):
-        from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
-        from basisctl.live.venues.hyperliquid.keys import Signer
+        from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
+        from basisctl.venues.hyperliquid.keys import Signer
 
         hv = HyperliquidVenue(url, "0x0000000000000000000000000000000000000001", Signer(None), "BTC", "PURR/USDC",
                               weight_per_min=1e6, max_retries=0)
@@ -179,8 +180,8 @@ ALLOWED_SERVER_ONLY = {
 
 @pytest.fixture(scope="module")
 def hl_server(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from basisctl.live.hl_server import HLServer
     from basisctl.live.venue import OrderRequest, TransferRequest, new_cloid
+    from basisctl.venues.hyperliquid.server import HLServer
 
     from ..live.conftest import make_sim
 
@@ -240,7 +241,7 @@ def recorded_meta_and_ctxs() -> list:
 
 @pytest.mark.needs_data
 def test_downloader_meta_parser_on_the_recorded_meta_and_asset_ctxs() -> None:
-    from basisctl.data.fetch.hyperliquid import parse_meta_and_asset_ctxs
+    from basisctl.venues.hyperliquid.fetch import parse_meta_and_asset_ctxs
 
     resp = recorded_meta_and_ctxs()
     m = parse_meta_and_asset_ctxs(resp, "recorded metaAndAssetCtxs")
@@ -268,7 +269,7 @@ def test_data_venue_server_meta_matches_the_recorded_meta_and_asset_ctxs() -> No
 
 def test_fill_ids_of_recorded_fills_are_unique_and_malformed_fills_refused() -> None:
     from basisctl.live.venue import VenueError
-    from basisctl.live.venues.hyperliquid.adapter import fill_id
+    from basisctl.venues.hyperliquid.adapter import fill_id
 
     fills = response("userFills")
     assert fills and all("tid" not in f for f in fills)  # the 2023 recording predates tid

@@ -132,7 +132,7 @@ def _worker(config_path: str, max_cycles: int) -> None:
     venue = None
     if cfg.venue.kind == "hyperliquid":
         from basisctl.live.runner import lock_journal, with_backoff
-        from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
+        from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
 
         lock_journal(cfg)  # one controller per journal, before anything talks to the venue
         venue = with_backoff(lambda: HyperliquidVenue.from_config(cfg, max_retries=2), "start-up (venue metadata)")
@@ -189,7 +189,7 @@ def _zygote(cfg_path: str, err_path: str) -> None:
 
     if _have_sdk():
         with contextlib.suppress(ImportError):
-            import basisctl.live.venues.hyperliquid.adapter  # noqa: F401
+            import basisctl.venues.hyperliquid.adapter  # noqa: F401
     print("ready", flush=True)
     for line in sys.stdin:
         _, crash, timeout_s, max_cycles, *rest = line.split()
@@ -242,7 +242,7 @@ def _zygote(cfg_path: str, err_path: str) -> None:
 
 def _fork_controller(cfg_path: str, err_path: str, crash: str, max_cycles: str) -> int:
     """Fork one controller process (its stderr appended to ``err_path``); returns its pid."""
-    from basisctl.live import controller as ctl_mod
+    from basisctl.live import crashpoint as ctl_mod
     from basisctl.live.lock import JournalLocked
 
     pid = os.fork()
@@ -323,8 +323,8 @@ def run_chaos(
     Controller(cfg, sim, gj, policy)._ensure_genesis(sim.state())
     gj.close()
     if transport == "http":
-        from basisctl.live.hl_server import FaultPlan, HLServer
-        from basisctl.live.venues.hyperliquid.keys import test_wallet_address
+        from basisctl.venues.hyperliquid.keys import test_wallet_address
+        from basisctl.venues.hyperliquid.server import FaultPlan, HLServer
 
         server = HLServer(
             sim,
@@ -342,7 +342,7 @@ def run_chaos(
     err_path = workdir / "controller-stderr.log"
     extra_env = {}
     if transport == "http":
-        from basisctl.live.venues.hyperliquid.keys import test_private_key
+        from basisctl.venues.hyperliquid.keys import test_private_key
 
         extra_env["BASISCTL_HL_SECRET_KEY"] = test_private_key()  # the key travels by environment, as in production
     zyg = _Zygote(cfg_path, err_path, extra_env)

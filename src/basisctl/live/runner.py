@@ -196,12 +196,12 @@ def build(
     if not live and cfg.venue.kind != "sim" and venue is None:
         raise BasisctlError("paper mode runs on the simulated venue: set venue.kind = 'sim' (or pass --live)")
     if route_on:
-        from basisctl.live.venues.aggregator.build import require_live_settlement
+        from basisctl.live.route.build import require_live_settlement
 
         require_live_settlement(cfg, live, spot_settlement)
     check_paths(cfg)
     if venue is None and cfg.venue.kind == "hyperliquid":  # keys first: no journal for a start that cannot sign
-        from basisctl.live.venues.hyperliquid.keys import load_signer
+        from basisctl.venues.hyperliquid.keys import load_signer
 
         v = cfg.venue
         load_signer(v.secret_env, cfg.resolve(v.keystore) if v.keystore else None, v.keystore_password_env)
@@ -225,7 +225,7 @@ def build(
         if sim.config.clock == "manual":
             advance = sim.advance
     elif venue is None:
-        from basisctl.live.venues.hyperliquid.adapter import HyperliquidVenue
+        from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
 
         hv = with_backoff(lambda: HyperliquidVenue.from_config(cfg), "start-up (venue metadata)")
         venue = hv
@@ -236,8 +236,8 @@ def build(
         asof = pd.Timestamp(cfg.band.asof) if cfg.band.asof else pd.Timestamp(cfg.sim.start)
         policy, info = calibrate_band(cfg, asof, cfg.sim.capital_usd)
     if route_on:
-        from basisctl.live.venues.aggregator.build import build_route_venue
-        from basisctl.live.venues.aggregator.route import AggregatorRouteVenue
+        from basisctl.live.route.aggregator import AggregatorRouteVenue
+        from basisctl.live.route.build import build_route_venue
 
         if not isinstance(venue, AggregatorRouteVenue):
             venue = build_route_venue(cfg, venue, wallet_seed, live=live, settlement=spot_settlement)

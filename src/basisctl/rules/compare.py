@@ -32,9 +32,9 @@ from basisctl.backtest.engine import BacktestConfig, run_backtest
 from basisctl.backtest.experiment import DEFAULT_PERIODS, VENUES, Period
 from basisctl.backtest.results import BacktestResult
 from basisctl.backtest.rule import FrozenRule, RuleSpec, calibrate_rule
+from basisctl.band_grids import hourly_returns
 from basisctl.errors import ModelDomainError
 from basisctl.rules.builders import DEFAULT_RULES, build_rule
-from basisctl.simulate.grids import hourly_returns
 
 ROW_KEYS: tuple[str, ...] = ("rule", "asset", "window", "apy", "funding_apy", "ret_costs", "rebalances",
                              "liquidations", "max_drawdown", "time_in_band", "avg_idle_margin", "apy_ci90",

@@ -442,7 +442,7 @@ class Wallet:
 # ---------------------------------------------------------------------------------------------- the venue
 def walk_bps(levels: BookSide, mid: float, notional_usd: float) -> float:
     """Average distance from mid of taking ``notional_usd`` from a book side [bps] (last level extended x2)."""
-    from basisctl.live.controller import walk_cost_bps
+    from basisctl.live.costs import walk_cost_bps
 
     return walk_cost_bps(levels, mid, notional_usd)
 

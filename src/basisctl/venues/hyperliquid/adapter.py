@@ -41,7 +41,7 @@ from basisctl.live.venue import (
     VenueState,
     VenueUnavailable,
 )
-from basisctl.live.venues.hyperliquid.keys import Signer, load_signer
+from basisctl.venues.hyperliquid.keys import Signer, load_signer
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 

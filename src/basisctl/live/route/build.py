@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 from basisctl.execution.quotes import OneInchClient, QuoteStore, ZeroExClient
 from basisctl.live.config import ControllerConfig
-from basisctl.live.venue import Venue
-from basisctl.live.venues.aggregator.route import (
+from basisctl.live.route.aggregator import (
     AggregatorQuoter,
     AggregatorRouteVenue,
     PaperSettlement,
@@ -18,6 +17,7 @@ from basisctl.live.venues.aggregator.route import (
     SlippageModel,
     Wallet,
 )
+from basisctl.live.venue import Venue
 
 
 def require_live_settlement(cfg: ControllerConfig, live: bool, settlement: Settlement | None) -> None:

@@ -1,0 +1,117 @@
+"""The controller's state (``__init__``), shared by the mixins that make up
+:class:`~basisctl.live.controller.Controller`.
+
+Each mixin (``safety``, ``observe``, ``startup``, ``reconciliation``, ``repair``, ``orders``, ``plans``, ``cycle``)
+subclasses :class:`ControllerBase`; the methods one mixin calls on another are declared here for the type checker
+only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from basisctl.live.alerts import Alerts
+from basisctl.live.backoff import Backoff
+from basisctl.live.config import ControllerConfig
+from basisctl.live.guards import Caps, UnhedgedTracker
+from basisctl.live.journal import Journal
+from basisctl.live.venue import Market, Side, Venue, VenueState
+from basisctl.model.policy import BandPolicy, CostCurve, Decision
+
+if TYPE_CHECKING:
+    from basisctl.live.orders import LegResult
+
+
+class ControllerBase:
+    """State of one controller: config, venue, journal, policy, halts, caps, trackers and the operating surface."""
+
+    def __init__(
+        self,
+        cfg: ControllerConfig,
+        venue: Venue,
+        journal: Journal,
+        policy: BandPolicy,
+        band_info: dict[str, Any] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ):
+        self.cfg = cfg
+        self.venue = venue
+        self.journal = journal
+        self.policy = policy
+        self.band_info = band_info or {}
+        self._sleep = sleep or time.sleep
+        self._wall_sleep: Callable[[float], None] = self._interruptible_sleep  # backoff waits are real time
+        lim = cfg.limits
+        self.tracker = UnhedgedTracker(
+            lim.max_unhedged_seconds, lim.max_unhedged_usd, lim.max_unhedged_cycles, lim.single_leg_timeout_s
+        )
+        self.caps = Caps(lim.max_order_usd, lim.max_position_usd, lim.max_gross_notional_usd)
+        self.alerts = Alerts(journal, cfg.resolve(cfg.safety.alert_log))
+        self.kill_file = cfg.resolve(cfg.safety.kill_file)
+        #: each returns None while this process's journal / account locks are intact, else why not (runner sets)
+        self.lock_checks: list[Callable[[], str | None]] = []
+        self.halted = False
+        self.halt_reason = ""
+        self.halt_kind = ""
+        self.ack_required = ""  # a persisted halt (journal 'control' entry) waiting for `basisctl ack`
+        self.backoff = Backoff(0.5, 30.0)
+        self.read_failures = 0  # consecutive cycles aborted by a failed or incomplete read
+        self.clock_skew_ms: float | None = None
+        self._skew_alerted = False
+        self._cap_state: VenueState | None = None  # the state the caps of the next order are checked against
+        self._mismatch = False
+        self._stale = False
+        self.stop_requested = False
+        self.flattened = False
+        self.cycles = 0
+        self.last_state: VenueState | None = None
+        self.last_decision: Decision | None = None
+        self.recent_decisions: deque[dict[str, Any]] = deque(maxlen=50)
+        self.recent_trades: deque[dict[str, Any]] = deque(maxlen=50)
+        self.history: deque[dict[str, Any]] = deque(maxlen=2000)
+        self.errors: deque[str] = deque(maxlen=20)
+        self.last_cycle_wall: float | None = None
+        self.journal_counts: dict[str, int] = {"fills": 0, "decisions": 0, "intents": 0}
+        self._lock = threading.Lock()
+        self.trade_log = cfg.resolve(cfg.trade_log)
+        self.sz_spot = cfg.venue.spot_sz_decimals
+        self.sz_perp = cfg.venue.sz_decimals
+        # aggregator spot route (live/route): the venue quotes + cost-checks spot swaps before any intent
+        self.spot_route: Any = venue if hasattr(venue, "spot_precheck") else None
+
+    def _now(self) -> int:
+        try:
+            return int(self.venue.now_ms())
+        except Exception:  # the clock must never take the alert path down
+            return int(time.time() * 1000)
+
+    if TYPE_CHECKING:  # provided by the mixins (see the module docstring)
+
+        def _halt(self, kind: str, why: str, persist: bool = False) -> None: ...
+        def _interruptible_sleep(self, seconds: float) -> None: ...
+        def _restore_halt(self) -> None: ...
+        def _check_ack(self) -> None: ...
+        def read_state(self) -> VenueState: ...
+        def _ensure_genesis(self, st: VenueState) -> None: ...
+        def start(self) -> None: ...
+        def check_positions(self) -> tuple[VenueState, dict[str, tuple[float, float]]]: ...
+        def ingest(self) -> int: ...
+        def pending_external(self) -> list[str]: ...
+        def reconcile_intents(self, wait_budget_s: float = 30.0) -> int: ...
+        def handle_external(self, st: VenueState) -> VenueState: ...
+        def unwind_spot(self, st: VenueState, plan: str) -> VenueState: ...
+        def repair_hedge(self, st: VenueState, slippage_bps: float | None = None) -> VenueState: ...
+        def sweep_spot_usdc(self, st: VenueState, plan: str = "sweep") -> VenueState: ...
+        def send_order(self, plan: str, leg: str, market: Market, side: Side, size: float, limit_px: float,
+                       reduce_only: bool = False, plan_qty: float | None = None) -> LegResult: ...
+        def send_transfer(self, plan: str, amount_usd: float, to_perp: bool) -> bool: ...
+        def _limit(self, mid: float, side: Side, slippage_bps: float) -> float: ...
+        def record_trades(self) -> int: ...
+        def execute(self, d: Decision, st: VenueState, curves: tuple[CostCurve, CostCurve]) -> None: ...
+        def flatten(self, st: VenueState) -> None: ...
+        def refresh_dead_man(self) -> None: ...
+        def cycle_record(self, st: VenueState, d: Decision | None, wall: float) -> dict[str, Any]: ...

@@ -1,0 +1,194 @@
+"""The loop: one observe -> decide -> act cycle (steps in ``controller``'s docstring), run, dead man."""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from basisctl.live.controller_base import ControllerBase
+from basisctl.live.costs import book_cost_curves
+from basisctl.live.crashpoint import maybe_crash
+from basisctl.live.guards import VenueDataError
+from basisctl.live.venue import VenueError, VenueState, VenueUnavailable
+from basisctl.model.policy import Action, CostCurve, Decision, decide
+
+
+class CycleMixin(ControllerBase):
+    """cycle / safe_cycle / run and the cycle record."""
+
+    def safe_cycle(self) -> dict[str, Any] | None:
+        """``cycle()`` with every read failure turned into an alert and a skipped cycle (None): transport
+        failures and 5xx/429 (VENUE_UNAVAILABLE), incomplete reads (STATE_UNKNOWN), refused reads (VENUE_ERROR).
+        Consecutive failures back off (jittered exponential, capped at the cadence)."""
+        try:
+            rec = self.cycle()
+        except VenueDataError as e:
+            self.alerts.raise_("STATE_UNKNOWN", f"cycle skipped: {e}", self._now())
+        except VenueUnavailable as e:
+            self.alerts.raise_("VENUE_UNAVAILABLE", f"cycle aborted: {e}", self._now())
+        except VenueError as e:
+            self.alerts.raise_("VENUE_ERROR", f"read refused, cycle skipped: {e}", self._now())
+        else:
+            self.read_failures = 0
+            self.backoff.reset()
+            return rec
+        self.read_failures += 1
+        self._wall_sleep(min(self.backoff.next_delay(), self.cfg.cadence_seconds))
+        return None
+
+    def cycle(self) -> dict[str, Any]:
+        """One observe -> decide -> act cycle; returns the cycle record (also journaled)."""
+        now_wall = time.time()
+        self._check_ack()
+        if self.kill_file.exists():
+            self._halt("KILL_SWITCH", f"kill file {self.kill_file} present: no new risk")
+        for check in self.lock_checks:
+            if (why := check()) is not None:
+                self._halt("LOCK_LOST", why)
+        st = self.read_state()
+        stale_s = (self._now() - st.ts_ms) / 1000.0
+        stale = self._stale = stale_s > self.cfg.limits.stale_after_seconds
+        if stale:
+            self.alerts.raise_(
+                "STALE_DATA",
+                f"prices {stale_s:.1f}s old > {self.cfg.limits.stale_after_seconds}s: no new risk (repairs go on)",
+                st.ts_ms,
+            )
+        undecided = self.reconcile_intents(wait_budget_s=5.0)
+        st, mism = self.check_positions()
+        self._mismatch = bool(mism)
+        if mism:
+            self._halt("POSITION_MISMATCH", f"journal vs venue differ: {mism}")
+        safe = undecided == 0 and not mism
+        if safe:  # base-unit repairs need no fresh price: they run on stale data too
+            st = self.handle_external(st)
+        if undecided == 0:  # refused (REPAIR_REFUSED) while journal and venue disagree
+            st = self.repair_hedge(st)
+        tol = self.cfg.limits.hedge_tolerance_usd
+        if self.tracker.update(st.unhedged_usd, tol, time.time(), st.ts_ms):
+            self._halt(
+                "ONE_LEGGED_ESCALATION",
+                f"unhedged ${st.unhedged_usd:,.0f} for {self.tracker.cycles} cycle(s) / "
+                f"{self.tracker.seconds:.1f}s exceeds the configured bound",
+            )
+        if self.tracker.timed_out and safe:
+            act = self.cfg.safety.one_legged_action
+            self._halt(
+                "ONE_LEGGED_TIMEOUT",
+                f"hedge still failing after {self.tracker.seconds:.0f}s / {self.tracker.cycles} cycles: {act}",
+                persist=not self.ack_required,
+            )
+            if act == "unwind":
+                st = self.unwind_spot(st, "timeout")
+                if st.unhedged_usd <= tol:
+                    self.tracker.update(st.unhedged_usd, tol, time.time(), st.ts_ms)
+        acted = not stale and safe
+        if self.halted and self.cfg.safety.flatten_on_kill and not self.flattened and acted:
+            self.flatten(st)
+            st = self.read_state()
+        if acted and not self.flattened:
+            st = self.sweep_spot_usdc(st)
+        decision = None
+        if st.equity > 0 and not self.flattened:
+            cap = max(st.equity, 1.0)
+            if self.cfg.costs.model == "book":
+                curves = book_cost_curves(self.venue, st, self.cfg.costs.spot_fee_bps, self.cfg.costs.perp_fee_bps, cap)
+            else:
+                curves = (CostCurve.flat(self.cfg.costs.sell_basis_bps), CostCurve.flat(self.cfg.costs.buy_basis_bps))
+            decision = decide(st.alpha, st.equity, self.policy, curves[0], curves[1])
+            blocked = (
+                ""
+                if acted and not self.halted
+                else ("halted: " + self.halt_reason if self.halted else "stale data" if stale else "undecided intents")
+            )
+            drec = {
+                **decision.to_dict(),
+                "equity_usd": st.equity,
+                "ts_ms": st.ts_ms,
+                "blocked": blocked,
+                "target_sell_bps": curves[0](decision.q_hat_usd),
+                "target_buy_bps": curves[1](decision.q_hat_usd),
+            }
+            self.journal.append("decision", f"decision:{uuid.uuid4().hex}", drec, st.ts_ms)
+            self.last_decision = decision
+            if decision.action is not Action.NONE:
+                self.recent_decisions.appendleft(drec)
+            if decision.action is not Action.NONE and not blocked:
+                maybe_crash("before_execute")
+                self.execute(decision, st, curves)
+                st = self.read_state()
+        self.refresh_dead_man()
+        self.cycles += 1
+        rec = self.cycle_record(st, decision, now_wall)
+        self.journal.append("cycle", f"cycle:{uuid.uuid4().hex}", rec, st.ts_ms)
+        counts = {
+            "fills": self.journal.count("fill"),
+            "decisions": self.journal.count("decision"),
+            "intents": self.journal.count("intent"),
+        }
+        with self._lock:
+            self.journal_counts = counts
+            self.last_state = st
+            self.history.append(
+                {
+                    k: rec[k]
+                    for k in ("ts_ms", "alpha", "equity_usd", "leverage", "funding_usd", "pnl_usd", "liq_distance")
+                }
+            )
+        self.last_cycle_wall = time.time()
+        return rec
+
+    def refresh_dead_man(self) -> None:
+        secs = self.cfg.venue.dead_man_seconds
+        if secs > 0:
+            try:
+                self.venue.schedule_cancel(self._now() + int(secs * 1000))
+            except (VenueError, VenueUnavailable) as e:
+                self.errors.appendleft(f"scheduleCancel failed: {e}")
+
+    def cycle_record(self, st: VenueState, d: Decision | None, wall: float) -> dict[str, Any]:
+        g = self.journal.genesis()
+        funding = sum(float(e.payload["amount_usd"]) for e in self.journal.entries("funding"))
+        liq = st.liquidation_px
+        return {
+            "ts_ms": st.ts_ms,
+            "wall_s": wall,
+            "alpha": st.alpha,
+            "equity_usd": st.equity,
+            "perp_account_value": st.perp_account_value,
+            "spot_value": st.spot_value,
+            "leverage": st.leverage,
+            "liq_px": liq if math.isfinite(liq) else None,
+            "liq_distance": (liq / st.mark_px - 1.0) if math.isfinite(liq) else None,
+            "funding_usd": funding,
+            "pnl_usd": st.equity - float(g.payload["equity"]) if g else 0.0,
+            "unhedged_usd": st.unhedged_usd,
+            "action": d.action.name.lower() if d else None,
+            "halted": self.halted,
+        }
+
+    def run(self, max_cycles: int | None = None, advance: Callable[[float], None] | None = None) -> int:
+        """Start, then cycle until ``max_cycles`` or SIGTERM. Returns cycles run. Read failures are alerted
+        and skipped (``safe_cycle``); the loop ends only on SIGTERM, ``max_cycles`` or the end of replay data."""
+        self.start()
+        n = 0
+        while not self.stop_requested and (max_cycles is None or n < max_cycles):
+            self.safe_cycle()
+            n += 1
+            if self.stop_requested or (max_cycles is not None and n >= max_cycles):
+                break
+            (advance or self._sleep)(self.cfg.cadence_seconds)
+        for attempt in range(5):  # a last ingest so the journal holds every event (a failed read is retried)
+            try:
+                if self.halted and self.cfg.safety.flatten_on_kill and not self.flattened:
+                    self.flatten(self.read_state())
+                self.ingest()
+                break
+            except (VenueUnavailable, VenueError) as e:
+                why = f"final ingest failed ({e}); retry {attempt + 1}/5"
+                self.alerts.raise_("VENUE_UNAVAILABLE", why, self._now())
+                self._wall_sleep(self.backoff.next_delay())
+        return n

@@ -1,1 +1,0 @@
-"""Venue adapters, one folder per venue (``venues/<venue>/``)."""

@@ -1,1 +1,0 @@
-"""The aggregator spot route (1inch / 0x quotes, simulated on-chain settlement in paper mode)."""

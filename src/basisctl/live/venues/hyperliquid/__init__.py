@@ -1,1 +1,0 @@
-"""Hyperliquid spot + perp adapter over the documented /info and /exchange HTTP API."""
