@@ -12,8 +12,6 @@ from basisctl.backtest.engine import BacktestConfig
 from basisctl.backtest.portfolio import allocation_at, rebalance_dates, run_portfolio
 from basisctl.backtest.rule import RuleSpec
 from basisctl.data import locator
-from basisctl.risk.registry import DEFAULT_RISK_MODEL
-from basisctl.risk.rule import with_risk_model
 
 pytestmark = pytest.mark.needs_data
 
@@ -31,8 +29,7 @@ def test_one_asset_one_venue_book_is_the_single_position_backtest() -> None:
     assert len(book.segments) == 1 and book.allocations["date"].nunique() == 3  # held through 3 re-allocations
     rule = calibrate_rule("BTC", START - pd.DateOffset(years=2), START, 20.0,
                           RuleSpec(margin_venue="hyperliquid", kappa_venue="hyperliquid"), funding=f[f["ts"] <= START])
-    # the book sizes with the default model (fhs) and real spot where the data has it, as `backtest` does
-    rule = with_risk_model(rule, DEFAULT_RISK_MODEL, RuleSpec(margin_venue="hyperliquid", kappa_venue="hyperliquid"))
+    # no sizer: the paper's GBM rule; real spot where the data has it, as `backtest` does
     single = run_backtest(prepare("BTC", START, END, "binance", "hyperliquid", funding=f, spot="auto"), rule,
                           CostModel.paper("BTC"), BacktestConfig(capital_usd=1_000_000.0))
     np.testing.assert_array_equal(book.nav.to_numpy(), single.nav)  # exactly: zero cash, one continuing run

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,14 +33,11 @@ from basisctl.backtest.costs import CostModel, paper_cost_bps
 from basisctl.backtest.data import MAX_MISSING_FUNDING_SHARE, prepare
 from basisctl.backtest.engine import BacktestConfig, run_backtest
 from basisctl.backtest.results import BacktestResult
-from basisctl.backtest.rule import RuleSpec, calibrate_rule
+from basisctl.backtest.rule import FrozenRule, RuleSpec, calibrate_rule
 from basisctl.calibration.inputs import calibrate_sigma
 from basisctl.errors import BasisctlError, DataCoverageError
 from basisctl.model.margin import check_within_margin_table, venue_margin_tiers
 from basisctl.portfolio.book import allocate, weekly_apy
-from basisctl.risk.registry import DEFAULT_RISK_MODEL
-from basisctl.risk.rule import with_risk_model
-from basisctl.risk.sizing import model_barriers
 from basisctl.venues.choice import venue_table
 
 FREQ = {"monthly": "MS", "quarterly": "QS"}
@@ -57,20 +55,33 @@ def rebalance_dates(start: pd.Timestamp, end: pd.Timestamp, rebalance: str) -> l
     return [start, *ds]
 
 
+class Sizer(Protocol):
+    """Sizes positions under a liquidation-risk model (``basisctl.risk.rule.ModelSizer``, injected from above:
+    risk/ sits above backtest/); None everywhere = the paper's stressed GBM."""
+
+    def barriers(self, asset: str, asof: pd.Timestamp, lookback_days: float) -> Mapping[str, float] | None:
+        """Log barriers {"target", "lower"} on the bars before ``asof`` (None: the paper's closed form)."""
+        ...
+
+    def rule(self, rule: FrozenRule, spec: RuleSpec) -> FrozenRule:
+        """``rule`` with alpha_target / alpha_L of the model."""
+        ...
+
+
 def allocation_at(d: pd.Timestamp, assets: list[str], streams: Streams, capital_usd: float, *,
                   lookback_days: float, max_venue_share: float, max_asset_share: float, risk_aversion: float,
                   venues: list[str] | None = None, equal_weight: bool = False,
                   sigma_of: Callable[[str, pd.Timestamp], float] | None = None,
-                  risk_model: str = DEFAULT_RISK_MODEL) -> pd.DataFrame:
+                  sizer: Sizer | None = None) -> pd.DataFrame:
     """Positions (asset, venue, capital_usd, alpha_target, expected_apy) decided at ``d`` from data <= d only;
-    alpha_target under ``risk_model`` (calibrated on the bars before ``d``)."""
+    alpha_target under ``sizer``'s risk model (calibrated on the bars before ``d``; None = the paper's GBM)."""
     rows, hist = [], {}
     for a in assets:
         past = {v: f[f["ts"] <= d] for (aa, v), f in streams.items() if aa == a and (venues is None or v in venues)}
         if not past:
             continue
         sigma = (sigma_of or _sigma)(a, d)
-        bar = model_barriers(risk_model, a, d, lookback_days, 1e-3, 24.0, 1e-4, 3.0)
+        bar = sizer.barriers(a, d, lookback_days) if sizer is not None else None
         tab = venue_table(a, past, asof=d, lookback_days=lookback_days, sigma_annual=sigma, barriers=bar)
         for r in tab.to_dict(orient="records"):
             if r["net_carry_apy"] is None or pd.isna(r["net_carry_apy"]):
@@ -115,13 +126,14 @@ def _sigma(asset: str, d: pd.Timestamp) -> float:
 
 def position_run(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp, capital_usd: float,
                  funding: pd.DataFrame, charge_entry: bool = True,
-                 risk_model: str = DEFAULT_RISK_MODEL) -> BacktestResult:
+                 sizer: Sizer | None = None) -> BacktestResult:
     """One single-position backtest: the frozen rule of ``venue`` on the two years before ``start``; the spot leg as
     ``backtest``'s default (``--spot auto``: real spot bars where the data dir covers the window, else the proxy)."""
     cost = paper_cost_bps(asset)
     rule = calibrate_rule(asset, start - pd.DateOffset(years=2), start, cost,
                           RuleSpec(margin_venue=venue, kappa_venue=venue), funding=funding[funding["ts"] <= start])
-    rule = with_risk_model(rule, risk_model, RuleSpec(margin_venue=venue, kappa_venue=venue))  # as `backtest`
+    if sizer is not None:  # alpha_target / alpha_L under the chosen risk model, as `backtest --risk-model`
+        rule = sizer.rule(rule, RuleSpec(margin_venue=venue, kappa_venue=venue))
     data = prepare(asset, start, end, "binance", venue, funding=funding, spot="auto")  # as `backtest`
     cfg = BacktestConfig(capital_usd=capital_usd, charge_entry=charge_entry,
                          margin_tiers=venue_margin_tiers(venue, asset))
@@ -217,7 +229,7 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
                   venues: list[str] | None = None, equal_weight: bool = False, label: str = "book",
                   sigma_of: Callable[[str, pd.Timestamp], float] | None = None,
                   resize_tolerance: float = 0.25, allow_missing_funding: bool = False,
-                  risk_model: str = DEFAULT_RISK_MODEL) -> PortfolioResult:
+                  sizer: Sizer | None = None) -> PortfolioResult:
     """Walk-forward book over [start, end) (see the module docstring). ``resize_tolerance``: a kept position whose
     target capital differs from its current NAV by more than this fraction is closed and reopened at the target
     (paying exit and entry costs); within it, the position runs on. A position whose window misses more than
@@ -233,7 +245,7 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
     def run_to(key: tuple[str, str], seg: _Open, t: pd.Timestamp) -> BacktestResult:
         ck = (key[0], key[1], seg.start, t)
         if ck not in runs:  # the kernel is causal: a longer run repeats the shorter one's prefix exactly
-            runs[ck] = position_run(key[0], key[1], seg.start, t, seg.capital, streams[key], risk_model=risk_model)
+            runs[ck] = position_run(key[0], key[1], seg.start, t, seg.capital, streams[key], sizer=sizer)
         return runs[ck]
 
     for d in dates:
@@ -241,7 +253,7 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
         book = cash + sum(marks.values())
         pos = allocation_at(d, assets, streams, book, lookback_days=lookback_days, max_venue_share=max_venue_share,
                             max_asset_share=max_asset_share, risk_aversion=risk_aversion, venues=venues,
-                            equal_weight=equal_weight, sigma_of=sigma_of, risk_model=risk_model)
+                            equal_weight=equal_weight, sigma_of=sigma_of, sizer=sizer)
         want = {(str(a), str(v)): float(c) for a, v, c in zip(pos["asset"], pos["venue"], pos["capital_usd"],
                                                                 strict=True)}
         resize = [k for k in open_ if k in want and abs(want[k] - marks[k]) > resize_tolerance * marks[k]]

@@ -223,6 +223,7 @@ def backtest_portfolio(
     from basisctl.backtest.portfolio import run_portfolio
     from basisctl.calibration.inputs import utc
     from basisctl.risk.registry import check_model
+    from basisctl.risk.rule import ModelSizer
     from basisctl.venues.registry import venue_names
     from basisctl.venues.sources import parse_funding_files, streams
 
@@ -238,7 +239,7 @@ def backtest_portfolio(
         raise BasisctlError("no funding streams for these assets")
     kw = dict(capital_usd=capital_usd, rebalance=rebalance, max_venue_share=max_venue_share,
               max_asset_share=max_asset_share, risk_aversion=risk_aversion,
-              allow_missing_funding=allow_missing_funding, risk_model=check_model(risk_model))
+              allow_missing_funding=allow_missing_funding, sizer=ModelSizer(check_model(risk_model)))
     warnings = ["no --capacity-usd given: capacity is unlimited, positions are limited by the venue and asset "
                 "caps only"]
     books = [run_portfolio(names, st, start, end, label="book", **kw)]  # type: ignore[arg-type]

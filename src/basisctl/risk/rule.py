@@ -7,7 +7,7 @@ alpha_U moves with alpha_target by eq. 45. ``gbm`` leaves the paper's rule untou
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +66,17 @@ def with_risk_model(rule: Any, model: str, spec: Any, prices_file: str | Path | 
     al = min(float(alpha_of_barrier(b["lower"], rule.theta_f)), at)
     return replace(rule, alpha_target=at, alpha_lower=al,
                    alpha_upper=float(alpha_upper(at, rule.k_reb_fix, rule.kappa_14d)))
+
+
+@dataclass(frozen=True)
+class ModelSizer:
+    """``backtest.portfolio.Sizer`` for a registered model: barriers at the band's budgets (epsilon = 1e-3 over
+    24 h, eps_liq = 1e-4 over 3 h) and the frozen rule re-sized as ``backtest --risk-model`` does."""
+
+    model: str
+
+    def barriers(self, asset: str, asof: pd.Timestamp, lookback_days: float) -> dict[str, float] | None:
+        return model_barriers(self.model, asset, asof, lookback_days, 1e-3, 24.0, 1e-4, 3.0)
+
+    def rule(self, rule: Any, spec: Any) -> Any:
+        return with_risk_model(rule, self.model, spec)

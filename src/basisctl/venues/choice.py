@@ -28,7 +28,6 @@ from basisctl.calibration.inputs import margin_for
 from basisctl.errors import BasisctlError
 from basisctl.model.bands import alpha_lower, alpha_upper
 from basisctl.model.static import StaticInputs, solve_static
-from basisctl.risk.base import alpha_of_barrier
 from basisctl.venues.registry import get_venue
 
 KEYS = ("venue", "kappa_bps_day", "share_positive", "q05_apr", "theta_f", "alpha_target", "net_carry_apy",
@@ -96,9 +95,9 @@ def venue_row(venue: str, asset: str, funding: pd.DataFrame | None, *, asof: pd.
                                     horizon_days, epsilon, 0.1, kappa_day * horizon_days))
     a_t = float(res.alpha_risk)
     a_l = float(alpha_lower(sigma_annual * stress, theta))
-    if barriers is not None:
-        a_t = float(alpha_of_barrier(barriers["target"], theta))
-        a_l = min(float(alpha_of_barrier(barriers["lower"], theta)), a_t)
+    if barriers is not None:  # alpha whose liquidation barrier is b: 1 - exp(-b) / (1 + theta_F) (eq. 16)
+        a_t = 1.0 - math.exp(-float(barriers["target"])) / (1.0 + theta)
+        a_l = min(1.0 - math.exp(-float(barriers["lower"])) / (1.0 + theta), a_t)
     row["alpha_target"] = a_t
     fee = get_venue(venue).taker_fee_bps
     leg_bps = fee + spread_bps / 2
