@@ -91,7 +91,7 @@ def fhs_baseline() -> dict[str, float]:
             "fhs_pipelined_ns_per_path_step": t_pipe / (4000 * 168) * 1e9, "fhs_speedup": t_seq / t_pipe}
 
 
-def floor_ratio() -> dict[str, float]:
+def floor_ratio(assets: tuple[str, ...] = ASSETS) -> dict[str, float]:
     """The study (1 process, CPU seconds) without and with the band's floor cell, alternated twice."""
     base = StudyConfig()
     floor = replace(base, floor_epsilon=BAND_FLOOR_CELL[0], floor_horizon_hours=BAND_FLOOR_CELL[1])
@@ -99,7 +99,7 @@ def floor_ratio() -> dict[str, float]:
     for _ in range(2):
         for k, cfg in (("main", base), ("floor", floor)):
             c0 = time.process_time()
-            run_study(ASSETS, cfg, workers=1)
+            run_study(assets, cfg, workers=1)
             t[k].append(time.process_time() - c0)
     m, f = min(t["main"]), min(t["floor"])
     return {"study_cpu_s_main": m, "study_cpu_s_with_floor_cell": f, "floor_cell_ratio": f / m}
@@ -109,11 +109,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--floor-only", action="store_true", help="only the floor-cell ratio (issue 17)")
+    ap.add_argument("--floor-assets", default=",".join(ASSETS), help="assets of the floor-cell ratio")
     args = ap.parse_args()
     compute_barriers(load_bars("BTC"), StudyConfig(lookback_days=31, epsilons=(0.01,)))  # compile / warm caches
     out: dict[str, float | str] = {"load_average_1min": os.getloadavg()[0]}
     if args.floor_only:
-        out.update(floor_ratio())
+        out.update(floor_ratio(tuple(args.floor_assets.split(","))))
         out["load_average_1min_end"] = os.getloadavg()[0]
         print(json.dumps(out, indent=2) if args.json else "\n".join(f"{k:36s} {v}" for k, v in out.items()))
         return
