@@ -128,11 +128,11 @@ def run_experiment(
     spec: RuleSpec | None = None,
     on_step: Callable[[str], None] | None = None,
     allow_missing_funding: bool = False,
-    spot: str = "perp",
+    spot: str = "auto",
 ) -> ExperimentResult:
     """Run every (period, venue) backtest; ``on_step`` is called with a label after each one. ``spot``: the spot
-    leg, as ``backtest --spot`` (``perp`` = the flagged proxy; ``auto`` = real spot bars where the data dir has
-    them)."""
+    leg (:func:`basisctl.backtest.data.prepare`; "auto", the default since issue 17 = the Binance spot 1h bars
+    wherever the data dir covers the window, else the flagged proxy; "perp" = the proxy everywhere)."""
     out = ExperimentResult()
     cfg = config or BacktestConfig()
     for p in periods:

@@ -21,23 +21,8 @@ PAPER_SPOT = "auto"
 #: The paper's own model: the replay sizes with GBM (eq. 17), named explicitly because `backtest` defaults to FHS.
 PAPER_MODEL = "gbm"
 CMD = ("basisctl backtest --asset ASSET --funding-venue {binance|hyperliquid} --from 2024-01-01 --to 2025-01-01 "
-       f"--calib-from 2023-01-01 --spot {PAPER_SPOT} --risk-model {PAPER_MODEL} --json")
-
-
-def _spot_sentence(exp: ExperimentResult) -> str:
-    """Which spot series the replay used, read from its results (never assumed from the data's span)."""
-    m = exp.metrics_frame()
-    if not len(m):
-        return ""
-    real = sorted({str(s) for s, p in zip(m["spot_source"], m["basis_proxy"], strict=True) if not p})
-    proxy = sorted({str(t) for t, p in zip(m["ticker"], m["basis_proxy"], strict=True) if p})
-    out = []
-    if real:
-        out.append(f"The spot leg is real spot bars ({html.escape(', '.join(real))}), so basis P&amp;L is counted.")
-    if proxy:
-        out.append(f"Spot = perp for {html.escape(', '.join(proxy))}: the data dir has no spot bars covering the "
-                   "window, so basis P&amp;L is zero by construction (flagged proxy).")
-    return " " + " ".join(out)
+       "--calib-from 2023-01-01 --spot auto --liquidation-price barrier --rehedge-delay-bars 1 "
+       f"--risk-model {PAPER_MODEL} --json")
 
 
 def _fmt_cells(df: pd.DataFrame) -> pd.DataFrame:
@@ -75,6 +60,32 @@ def _findings(cmp: pd.DataFrame, exp: ExperimentResult) -> str:
     return "<p><b>Findings</b></p><ul class='find'>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
 
+def _spot_sources(exp: ExperimentResult) -> str:
+    m = exp.metrics_frame()
+    return ", ".join(sorted({str(s) for s in m["spot_source"]})) if len(m) else "none"
+
+
+def _replay_cells(exp: ExperimentResult) -> str:
+    """The 8 x 7 side-by-side table of Tables X and XI (paper / ours, ✓ within the issue-17 tolerance)."""
+    from basisctl.backtest.paper_replay import TOLERANCE, cells_table, markdown_table
+
+    t = cells_table(exp.metrics_frame(), "report")
+    if not len(t):
+        return ""
+    md = markdown_table(t).splitlines()
+    head = [c.strip() for c in md[0].strip("|").split("|")]
+    body = [[html.escape(c.strip()) for c in ln.strip("|").split("|")] for ln in md[2:]]
+    n_in, n_tol = int(t["within"].fillna(False).sum()), int(t["within"].notna().sum())
+    rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in body)
+    return (f"<p><b>Tables X and XI side by side</b> (paper / ours; ✓ within tolerance, ✗ outside: APY ±"
+            f"{TOLERANCE['apy'] * 100:g} pp, avg leverage ±{TOLERANCE['avg_leverage']:g}, rebalances ±"
+            f"{TOLERANCE['rebalances']:g}, turnover ±{TOLERANCE['turnover_pct']:.0%} of the paper's value): "
+            f"{n_in} of {n_tol} toleranced cells within. Causes of the cells outside and the calibration "
+            "sensitivity (2023 / 2022-2023 / expanding): docs/backtest.md, \"The 2024 replay explained\" "
+            "(<code>python -m basisctl.backtest.paper_replay</code>).</p><table><tr>"
+            + "".join(f"<th>{html.escape(h)}</th>" for h in head) + f"</tr>{rows}</table>")
+
+
 def paper_section(exp: ExperimentResult, periods: Sequence[Period]) -> str:
     """HTML: how the window is read, Table VII/X/XI beside the paper's printed values, then the full experiment."""
     label = periods[0].label if periods else ""
@@ -88,8 +99,11 @@ def paper_section(exp: ExperimentResult, periods: Sequence[Period]) -> str:
            "<b>2024-01-01 to 2025-01-01</b> on Binance 1 h perp bars, once with Binance and once with Hyperliquid "
            "funding, Table VIII costs, Hyperliquid margin rule (docs/backtest.md). The rule is sized with the "
            f"paper's model, <b>{PAPER_MODEL.upper()}</b> (<code>--risk-model {PAPER_MODEL}</code>; basisctl's "
-           "default is the tail-tested <code>fhs</code>, docs/risk.md)." + _spot_sentence(exp) + "</p>"]
+           "default is the tail-tested <code>fhs</code>, docs/risk.md). "
+           f"Spot leg: {html.escape(_spot_sources(exp))}. Liquidations: the venue's documented accounting "
+           "(barrier or gap open, Hyperliquid market/backstop rule, spot naked until the next bar's open).</p>"]
     out.append(_findings(cmp, exp))
+    out.append(_replay_cells(exp))
     if len(cmp):
         out.append(_table(_fmt_cells(cmp), "Table X and XI cell by cell: the paper's printed value, ours, and ours - "
                           "paper (fractions shown as %; avg_leverage in x; rebalances as counts).", CMD))
