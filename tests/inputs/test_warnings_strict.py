@@ -156,7 +156,10 @@ def test_unknown_asset_lists_the_data_and_how_to_supply_files() -> None:
 def test_misspelt_venue_on_backtest_lists_valid_venues(flag: str) -> None:
     r = _bt("--asset", "BTC", flag, "hyperliqiud")
     assert r.exit_code == 2
-    assert f"unknown {flag} 'hyperliqiud': expected one of binance, hyperliquid, bybit" in r.stderr
+    # issue 20 j: --funding-venue accepts (and lists) every registry venue; prices come from the shipped markets
+    listed = ("hyperliquid, binance, bybit, okx, dydx, kraken" if flag == "--funding-venue"
+              else "binance, hyperliquid, bybit")
+    assert f"unknown {flag} 'hyperliqiud': expected one of {listed}" in r.stderr
     assert "warning" not in r.stderr  # refused before any calibration
 @pytest.mark.needs_data
 def test_no_warning_leaks_as_python_warning_in_the_cli() -> None:

@@ -13,6 +13,7 @@ DEFAULT_H_LIQ_HOURS = 3.0  # basisctl.model.bands.DEFAULT_H_LIQ_HOURS
 DEFAULT_EPS_LIQ = 1e-4  # basisctl.model.bands.DEFAULT_EPS_LIQ
 DEFAULT_MC_HORIZON_DAYS = 60.0  # basisctl.band_grids.DEFAULT_MC_HORIZON_DAYS
 DEFAULT_UPPER_PATHS = 20_000  # basisctl.band_grids.DEFAULT_UPPER_PATHS
+MIN_HITS_FOR_STATS = 30  # basisctl.band_grids.MIN_HITS_FOR_STATS
 DEFAULT_LOWER_MC_PATHS = 1_000_000  # basisctl.band_grids.DEFAULT_LOWER_MC_PATHS
 MARGIN_VENUES: tuple[str, ...] = ("binance", "hyperliquid")  # basisctl.model.margin.VENUES
 SIM_BACKENDS: tuple[str, ...] = ("numpy", "numba", "jax")  # basisctl.simulate.engine.BACKENDS
@@ -33,6 +34,9 @@ RULE_NAMES: tuple[str, ...] = ("paper", "optimal", "hold", "fixed_leverage", "pe
 EXTRA_RULE_NAMES: tuple[str, ...] = ("optimal_dagger", "optimal_boot", "optimal_fhs")  # rules.builders.EXTRA_RULES
 DEFAULT_RULE_NAMES: tuple[str, ...] = (*RULE_NAMES, "optimal_boot")  # basisctl.rules.builders.DEFAULT_RULES
 EXPERIMENT_VENUES: tuple[str, ...] = ("binance", "hyperliquid")  # basisctl.backtest.experiment.VENUES
+#: Every venue in the registry (basisctl.venues.registry.venue_names(); a test pins the equality): funding
+#: options accept any of them that has data.
+VENUE_NAMES: tuple[str, ...] = ("hyperliquid", "binance", "bybit", "okx", "dydx", "kraken")
 
 #: Library constant each literal mirrors: (module, attribute, transform applied before comparing).
 MIRRORS: dict[str, tuple[str, str]] = {
@@ -43,6 +47,7 @@ MIRRORS: dict[str, tuple[str, str]] = {
     "DEFAULT_EPS_LIQ": ("basisctl.model.bands", "DEFAULT_EPS_LIQ"),
     "DEFAULT_MC_HORIZON_DAYS": ("basisctl.band_grids", "DEFAULT_MC_HORIZON_DAYS"),
     "DEFAULT_UPPER_PATHS": ("basisctl.band_grids", "DEFAULT_UPPER_PATHS"),
+    "MIN_HITS_FOR_STATS": ("basisctl.band_grids", "MIN_HITS_FOR_STATS"),
     "DEFAULT_LOWER_MC_PATHS": ("basisctl.band_grids", "DEFAULT_LOWER_MC_PATHS"),
     "MARGIN_VENUES": ("basisctl.model.margin", "VENUES"),
     "SIM_BACKENDS": ("basisctl.simulate.engine", "BACKENDS"),

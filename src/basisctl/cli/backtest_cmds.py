@@ -22,7 +22,7 @@ from basisctl.cli._common import (
     print_json,
     print_table_or_records,
 )
-from basisctl.cli._defaults import DEFAULT_RISK_MODEL, RISK_MODEL_HELP
+from basisctl.cli._defaults import DEFAULT_RISK_MODEL, RISK_MODEL_HELP, VENUE_NAMES
 from basisctl.cli._defaults import SWEEP_EXECUTORS as EXECUTORS
 from basisctl.errors import DataCoverageError
 
@@ -48,7 +48,8 @@ def _progress() -> Progress:
                     console=err_console, transient=False)
 
 
-FUNDING_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.data.locator.FUNDING_VENUES
+FUNDING_VENUES = VENUE_NAMES  # every registry venue; its funding must be in the data (basisctl data fetch)
+FUNDING_VENUE_HELP = " | ".join(VENUE_NAMES) + " (any venue with funding data: `basisctl data list`)"
 PRICES_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.backtest.data.PRICE_MARKETS
 
 
@@ -56,8 +57,11 @@ def check_venues(prices_venue: str | None, funding_venue: str | None) -> None:
     """A misspelt venue is named with the valid ones before any data is read."""
     if prices_venue is not None and prices_venue.lower() not in PRICES_VENUES:
         fail(f"unknown --prices-venue '{prices_venue}': expected one of {', '.join(PRICES_VENUES)}")
-    if funding_venue is not None and funding_venue.lower() not in FUNDING_VENUES:
-        fail(f"unknown --funding-venue '{funding_venue}': expected one of {', '.join(FUNDING_VENUES)}")
+    if funding_venue is not None:
+        from basisctl.venues.registry import venue_names
+
+        if funding_venue.lower() not in venue_names():
+            fail(f"unknown --funding-venue '{funding_venue}': expected one of {', '.join(venue_names())}")
 
 
 def build_backtest(
@@ -150,8 +154,8 @@ def backtest(
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC (any symbol with --prices-file/--funding-file).")],
     prices_venue: Annotated[str, typer.Option(help="Shipped perp bars to replay: binance (1h, 4h fallback).")]
     = "binance",
-    funding_venue: Annotated[str, typer.Option(help="Funding stream credited to the short: hyperliquid | binance "
-                                               "| bybit.")] = "hyperliquid",
+    funding_venue: Annotated[str, typer.Option(help="Funding stream credited to the short: " + FUNDING_VENUE_HELP
+                                               + ".")] = "hyperliquid",
     prices_file: Annotated[Path | None, typer.Option(help="CSV/Parquet candles (shared data schema, ts = bar open) "
                                                      "replacing the data-dir prices for calibration and test.")]
     = None,
@@ -227,7 +231,7 @@ def backtest(
 @handle_errors
 def sweep(
     asset: Annotated[str | None, typer.Option(help="Asset symbol (or --universe).")] = None,
-    funding_venue: Annotated[str, typer.Option(help="Funding stream: hyperliquid | binance.")] = "hyperliquid",
+    funding_venue: Annotated[str, typer.Option(help="Funding stream: " + FUNDING_VENUE_HELP + ".")] = "hyperliquid",
     date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date).")] = DEFAULT_FROM,
     date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = DEFAULT_TO,
     alpha_mult: Annotated[str, typer.Option(help="alpha_target multipliers, comma-separated.")] = "0.8,1,1.2",
@@ -321,6 +325,9 @@ def report(
     allow_missing_funding: Annotated[bool, typer.Option(
         "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
+    download: Annotated[bool, typer.Option(
+        "--download", help="With no market data found, download the default set (`basisctl data pull`) without "
+                           "asking. Without a terminal and without this flag, no data is an error (exit 2).")] = False,
 ) -> None:
     """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report.
 
@@ -332,7 +339,7 @@ def report(
         fail("--assets needs at least one symbol")
     if out.exists() and not out.is_dir():
         fail(f"--out {out} is an existing file; the report writes DIR/index.html, so give a directory")
-    _ensure_data(names)
+    _ensure_data(names, download=download)
     with _progress() as prog:
         tid = prog.add_task("report", total=None)
 
@@ -344,24 +351,45 @@ def report(
     console.print(f"wrote {path}", highlight=False, markup=False)
 
 
-def _ensure_data(assets: list[str]) -> None:
-    """No market data at all: offer to download it (interactive) or say exactly how (scripts, CI)."""
+def _interactive() -> bool:
+    """A person at a terminal (stdin and stderr are both TTYs): only then does ``report`` ask before downloading."""
     import sys
 
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def download_prompt(assets: list[str]) -> str:
+    """The question asked before downloading: what, how big, how long (:mod:`basisctl.data.pull_estimate`)."""
+    from basisctl.venues.pull import default_set
+    from basisctl.venues.pull_estimate import estimate_pull
+
+    est = estimate_pull(default_set(tuple(assets)))
+    return (f"Download the default data set now with `basisctl data pull` (Binance USD-M funding and 1h/4h klines, "
+            f"Hyperliquid funding, 1h candles and margin tables for {', '.join(assets)}; {est.describe()}; "
+            "resumable)?")
+
+
+def _ensure_data(assets: list[str], download: bool = False) -> None:
+    """No market data at all: download it (``--download``, or yes at the terminal prompt) or say exactly how
+    (scripts, CI: exit 2)."""
     from basisctl.data import locator
 
     if any(locator.has_funding("binance", a) for a in assets):
         return
     looked = ", ".join(str(r) for r in locator.roots())
     how = (f"run `basisctl data pull --assets {','.join(assets)}` (public Binance and Hyperliquid endpoints, no "
-           "keys), or point --data-dir / BASISCTL_DATA_DIR at a folder in the shared layout (e.g. ../shared/data)")
-    if sys.stdin.isatty() and sys.stderr.isatty():
+           "keys) or `basisctl report --download`, or point --data-dir / BASISCTL_DATA_DIR at a folder in the "
+           "shared layout (e.g. ../shared/data)")
+    if not download and _interactive():
         err_console.print(f"No market data found (looked in {looked}).", highlight=False, markup=False)
-        if typer.confirm("Download the default data set now with `basisctl data pull`?", default=True, err=True):
-            from basisctl.cli.data_cmds import pull_cmd
+        download = typer.confirm(download_prompt(assets), default=True, err=True)
+        if not download:
+            fail(f"no market data found (looked in {looked}): {how}")
+    if download:
+        from basisctl.cli.data_cmds import pull_cmd
 
-            pull_cmd(assets=",".join(assets))
-            return
+        pull_cmd(assets=",".join(assets))
+        return
     fail(f"no market data found (looked in {looked}): {how}")
 
 

@@ -41,6 +41,7 @@ from basisctl.cli._defaults import (
     DEFAULT_RISK_MODEL,
     DEFAULT_STRESS,
     DEFAULT_UPPER_PATHS,
+    MIN_HITS_FOR_STATS,
     RISK_MODEL_HELP,
     SIM_BACKENDS,
 )
@@ -307,7 +308,7 @@ def register(app: typer.Typer) -> None:
         t = Table(title=f"alpha_U hit within {horizon_days:g} d ({paths:,} {model} paths, sigma x{path_stress:g}, "
                         f"{step_hours:g} h steps + bridge)",
                   caption=f"basisctl simulate upper-grid --paths {paths} --seed {seed} --horizon-days "
-                          f"{horizon_days:g}")
+                          f"{horizon_days:g}; median/q90 blank (-) where fewer than {MIN_HITS_FOR_STATS} paths hit")
         for col_name in ("venue", "asset", "alpha_t", "kappa14 bps", "K bps", "Delta_U", "alpha_U", "hit rate",
                          "se", "median d", "q90 d"):
             t.add_column(col_name, justify="right")
@@ -315,7 +316,7 @@ def register(app: typer.Typer) -> None:
             t.add_row(r["venue"], r["asset"], f"{r['alpha_target']:.3f}", f"{r['kappa14_bps']:.2f}",
                       f"{r['cost_bps']:g}", f"{r['delta_upper']:.3f}",
                       f"{r['alpha_upper']:.3f}" + ("*" if r["clipped"] else ""), f"{r['hit_rate']:.3f}",
-                      f"{r['hit_rate_se']:.3f}", _fmt_days(r["median_hit_days"]), _fmt_days(r["hit_days_q90"]))
+                      f"{r['hit_rate_se']:.3f}", *hit_time_cells(r, paths))
         console.print(t)
 
     @sim.command("lower-grid")
@@ -373,6 +374,13 @@ def _optimal_rows(sigma: float, kappa14: float, floor: float, costs: list[float]
                                capital_usd=capital_usd, q_min_usd=q_min_usd)
         rows.append({"cost_bps": c, **b.to_dict()})
     return rows
+
+
+def hit_time_cells(row: dict[str, Any], paths: int) -> tuple[str, str]:
+    """(median, q90) hit time [days] of an upper-grid cell, ``-`` where fewer than MIN_HITS_FOR_STATS paths hit."""
+    if row["hit_rate"] * paths < MIN_HITS_FOR_STATS - 1e-9:
+        return "-", "-"
+    return _fmt_days(row["median_hit_days"]), _fmt_days(row["hit_days_q90"])
 
 
 def _fmt_days(x: float) -> str:

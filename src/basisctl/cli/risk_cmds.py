@@ -14,7 +14,14 @@ import typer
 from rich.table import Table
 
 from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
-from basisctl.cli._defaults import DEFAULT_RISK_MODEL, FHS_DEFAULT_PATHS, RISK_DEFAULT_MODELS, RISK_MODEL_HELP
+from basisctl.cli._defaults import (
+    DEFAULT_ASOF_DATE,
+    DEFAULT_RISK_MODEL,
+    FHS_DEFAULT_PATHS,
+    RISK_DEFAULT_MODELS,
+    RISK_MODEL_HELP,
+    VENUE_NAMES,
+)
 
 # numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
 
@@ -43,7 +50,9 @@ def pi_liq_cmd(
     model: Annotated[str, typer.Option(help=MODEL_HELP)] = DEFAULT_RISK_MODEL,
     alpha: Annotated[float, typer.Option(help="Collateral share [fraction of capital].")] = 0.1,
     horizon_hours: Annotated[float, typer.Option(help="Horizon h [hours].")] = 24.0,
-    venue: Annotated[str | None, typer.Option(help="binance | hyperliquid (margin rule theta_F).")] = None,
+    venue: Annotated[str | None, typer.Option(help=" | ".join(VENUE_NAMES) + " (margin rule theta_F; a venue "
+                                                   "without a documented L_max for the asset needs --l-max or "
+                                                   "--theta-f).")] = None,
     asset: Annotated[str | None, typer.Option(help="Asset (margin rule and calibration data).")] = None,
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction (overrides the venue rule).")]
     = None,
@@ -57,7 +66,8 @@ def pi_liq_cmd(
     = None,
     prices_file: Annotated[Path | None, typer.Option(help="Candles (CSV/Parquet) to calibrate on instead of the "
                                                      "data's binance_perp bars.")] = None,
-    asof: Annotated[str | None, typer.Option(help="Calibration end (UTC, exclusive); default: end of data.")]
+    asof: Annotated[str | None, typer.Option(help=f"Calibration end (UTC, exclusive); default {DEFAULT_ASOF_DATE} "
+                                             "as in the other commands (with --prices-file: the file's end).")]
     = None,
     lookback_days: Annotated[float, typer.Option(help="Calibration lookback [days].")] = 180.0,
     seed: Annotated[int, typer.Option(help="FHS Monte Carlo seed.")] = 0,
@@ -95,6 +105,8 @@ def pi_liq_cmd(
         if asset is None:
             fail("calibrating from data needs --asset (or give the model's parameters explicitly)")
         bars = load_bars(asset, prices_file)
+        if asof is None and prices_file is None:
+            asof = DEFAULT_ASOF_DATE  # the same as-of as static, bands, venues (issue 20 h)
         lo, hi = window(bars, utc(asof) if asof else None, lookback_days)
         fitted = fit_model(m, bars, lo, hi, horizon_hours, seed=seed, fhs_paths=fhs_paths)
         out["calibration"] = bars.span_text(lo, hi)
@@ -115,7 +127,8 @@ def risk_backtest(
     prices_file: Annotated[Path | None, typer.Option(help="Candles (CSV/Parquet; ts = bar open) instead of the "
                                                      "data's binance_perp 1h bars (4h where 1h is missing).")]
     = None,
-    venue: Annotated[str, typer.Option(help="Margin rule for alpha: binance | hyperliquid.")] = "hyperliquid",
+    venue: Annotated[str, typer.Option(help="Margin rule for alpha: " + " | ".join(VENUE_NAMES) + " (without a "
+                                            "documented L_max for the asset: --l-max or --theta-f).")] = "hyperliquid",
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction (overrides the venue rule).")]
     = None,
     l_max: Annotated[float | None, typer.Option(help="Venue max leverage (sets theta_F).")] = None,

@@ -20,7 +20,7 @@ from basisctl.cli._common import (
     print_json,
     warn,
 )
-from basisctl.cli._defaults import DEFAULT_ASOF_DATE, DEFAULT_RISK_MODEL, RISK_MODEL_HELP
+from basisctl.cli._defaults import DEFAULT_ASOF_DATE, DEFAULT_RISK_MODEL, RISK_MODEL_HELP, VENUE_NAMES
 
 # numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
 ASOF_HELP = f"Calibration end (UTC date, exclusive); default {DEFAULT_ASOF_DATE}."
@@ -198,7 +198,8 @@ def static_grid(
 
 @handle_errors
 def funding_stats(
-    venue: Annotated[str, typer.Option(help="A registry venue, e.g. binance | hyperliquid | bybit.")],
+    venue: Annotated[str, typer.Option(help=" | ".join(VENUE_NAMES) + " (any venue with funding data: "
+                                            "`basisctl data list`; `basisctl data fetch` adds one).")],
     asset: Annotated[str, typer.Option(help="Asset symbol.")],
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
     windows: Annotated[str, typer.Option(help="Comma-separated lookback windows [days].")] = "90,180,360",
@@ -212,9 +213,8 @@ def funding_stats(
     from basisctl.venues.registry import venue_names
 
     v = venue.lower()
-    known = (*locator.FUNDING_VENUES, *(n for n in venue_names() if n not in locator.FUNDING_VENUES))
-    if v not in known:
-        fail(f"unknown venue '{venue}': expected one of {', '.join(known)}")
+    if v not in venue_names():
+        fail(f"unknown venue '{venue}': expected one of {', '.join(venue_names())}")
     f = locator.load_funding(v, asset)
     end = utc(asof)
     stats = funding_window_stats(f, end, tuple(parse_floats(windows, "windows", positive=True)), horizon_hours)
