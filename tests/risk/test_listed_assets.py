@@ -89,7 +89,7 @@ def test_every_sizing_command_runs_on_sol(sol_dir: Path) -> None:
     assert 0.0 < st["alpha_risk"] < 1.0 and st["alpha_risk_se"] > 0.0
     bands = _run(sol_dir, "bands", "--venue", "hyperliquid", "--asset", "SOL", *asof)
     assert bands["theta_f"] == pytest.approx(0.025) and bands["risk_model"] == "fhs"
-    pl = _run(sol_dir, "pi-liq", "--venue", "hyperliquid", "--asset", "SOL", "--alpha", "0.2", "--model", "gbm")
+    pl = _run(sol_dir, "pi-liq", "--venue", "hyperliquid", "--asset", "SOL", "--alpha", "0.2", "--model", "gbm", *asof)
     assert pl["theta_f"] == pytest.approx(0.025)
     ven = _run(sol_dir, "venues", "--asset", "SOL", *asof)
     (hl,) = [r for r in ven["venues"] if r["venue"] == "hyperliquid"]
