@@ -152,8 +152,10 @@ class SharedInputs:
 
     sigmas: dict[tuple[str, pd.Timestamp], float] = field(default_factory=dict)
     rules: dict[tuple[str, str, pd.Timestamp, int], FrozenRule] = field(default_factory=dict)
-    #: venue table per (asset, date, venues offered, lookback, sigma, sizer id); weekly APYs per (asset, venue, date, lookback)
-    tables: dict[tuple[str, pd.Timestamp, tuple[str, ...], float, float, int], pd.DataFrame] = field(default_factory=dict)
+    #: venue table per (asset, date, venues offered, lookback, sigma, sizer id); weekly APYs per (asset, venue, date,
+    #: lookback)
+    tables: dict[tuple[str, pd.Timestamp, tuple[str, ...], float, float, int], pd.DataFrame] = field(
+        default_factory=dict)
     weekly: dict[tuple[str, str, pd.Timestamp, float], pd.Series] = field(default_factory=dict)
 
     def sigma(self, asset: str, d: pd.Timestamp) -> float:
