@@ -170,6 +170,12 @@ class LimitSection(_Strict):
     stale_after_seconds: float = Field(30.0, gt=0, description="no action on prices older than this [s]")
     action_expiry_seconds: float = Field(15.0, gt=0, description="expiresAfter on every action [s]")
     min_transfer_usd: float = Field(1.0, ge=0)
+    max_price_deviation_bps: float = Field(
+        300.0, gt=0, le=5_000, description="spot mid further than this from the perp mark or oracle: the read is "
+        "unknown (PRICE_INSANE), nothing is sent [bps]")
+    max_mid_move_bps: float = Field(
+        1_500.0, gt=0, le=10_000, description="spot mid moved this far from the last good mid while the mark moved "
+        "less than half as far: unknown (PRICE_INSANE) [bps]")
 
 
 class SafetySection(_Strict):
@@ -183,6 +189,11 @@ class SafetySection(_Strict):
         "bring spot back to the hedged size ('unwind') or re-open the perp hedge ('rehedge'); both halt new "
         "risk until `basisctl ack`")
     alert_log: str = "alerts.log"
+    adopt_reads: int = Field(
+        3, ge=2, le=100, description="K: consecutive complete, price-sane reads that must agree before venue truth "
+        "is adopted over the journal's (a balance absent at genesis taken as zero)")
+    adopt_seconds: float = Field(
+        30.0, ge=0, le=86_400, description="T: those K reads must span at least this long [s]")
 
 
 class SlippageSection(_Strict):
