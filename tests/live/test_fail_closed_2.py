@@ -232,3 +232,144 @@ def test_n8_each_repair_slice_prices_off_its_own_read(tmp_path: Path) -> None:
         mark = sim.replay.mid(p["created_ms"])
         assert p["limit_px"] / mark == pytest.approx(1 - 30e-4, abs=2e-6), p
     sim.close()
+
+
+# ------------------------------------------------------------------ N5: failing storage fails safe
+def test_n5_unwritable_alert_log_still_unwinds_then_halts(tmp_path: Path, sim: SimVenue,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The audit: a read-only alerts log made the process exit before unwinding a liquidated hedge ($180k
+    naked). Now the alert goes to stderr, the unwind completes, then new risk halts (STORAGE_FAILED)."""
+    ctl = _ctl(tmp_path, sim)
+    ctl.start()
+    (tmp_path / "afile").write_text("")
+    ctl.alerts.log_path = tmp_path / "afile" / "alerts.log"  # parent is a file: every write fails (also as root)
+    sim.external_fill("perp", "buy", 2.0, "liquidation")  # 2 BTC of the short liquidated: +2 BTC long delta
+    assert ctl.safe_cycle() is not None
+    st = sim.state()
+    assert abs(st.hedge_gap) * st.spot_mid <= 50.0  # spot unwound to the hedged size
+    assert st.spot_base == pytest.approx(5.0, abs=1e-5)
+    assert ctl.halted and "STORAGE_FAILED" in ctl.alerts.counts
+    err = capsys.readouterr().err
+    assert "alert (not stored: alert log" in err and "NotADirectoryError" in err
+
+
+def test_n5_journal_write_failure_halts_with_the_real_error(tmp_path: Path, sim: SimVenue,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A full disk (SQLite's max_page_count: SQLITE_FULL, as on a full file system): the old journal hid it
+    behind 'cannot rollback - no transaction is active' and the cycle crashed. Now: halt, the real error."""
+    ctl = _ctl(tmp_path, sim)
+    ctl.start()
+    pages = ctl.journal._db.execute("PRAGMA page_count").fetchone()[0]
+    ctl.journal._db.execute(f"PRAGMA max_page_count = {pages}")
+    from basisctl.live.journal import JournalWriteError
+
+    with pytest.raises(JournalWriteError, match="database or disk is full"):  # fill the last free pages
+        for i in range(10_000):
+            ctl.journal.append("pad", f"pad:{i}", {"x": "y" * 500}, 0)
+    for _ in range(3):
+        ctl.safe_cycle()  # never raises
+        sim.advance(3600)
+    assert ctl.halted and ctl.halt_kind == "STORAGE_FAILED"
+    assert "database or disk is full" in ctl.halt_reason and "\n" not in ctl.halt_reason
+    assert "cannot rollback" not in ctl.halt_reason
+    seen = capsys.readouterr().err + (tmp_path / "alerts.log").read_text()  # stderr when the journal refuses it
+    assert any("STORAGE_FAILED" in ln and "database or disk is full" in ln for ln in seen.splitlines())
+    assert sim.stats()["orders"] == 0
+
+
+def test_n9_output_path_under_a_file_is_refused_at_start_up(tmp_path: Path, sim: SimVenue) -> None:
+    """The audit: a trade-log path whose parent is a file passed the start-up check and failed after the first
+    trade. Now build() refuses it in one line naming the key."""
+    from basisctl.live.config import ConfigError
+
+    (tmp_path / "afile").write_text("")
+    for key, over in (("trade_log", {"trade_log": "afile/trades.csv"}),
+                      ("safety.alert_log", {"safety": {"alert_log": "afile/alerts.log"}}),
+                      ("journal", {"journal": "afile/j.sqlite"})):
+        with pytest.raises(ConfigError, match=f"'{key}'.*is a file, not a folder"):
+            build(fixed_config(tmp_path, **over), venue=sim)
+
+
+# ------------------------------------------------------------------ N10 / N11: config and secrets
+KEY = "0x" + "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"  # a well-known example key
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"limits": {"max_order_usd": True}}, "limits.max_order_usd"),  # was read as $1
+        ({"limits": {"max_order_usd": "50000"}}, "limits.max_order_usd"),  # was coerced
+        ({"limits": {"max_order_usd": 1e308}}, "limits"),  # switched the cap off like inf did
+        ({"limits": {"max_unhedged_usd": 1e308}}, "limits"),
+        ({"venue": {"kind": "sim", "dead_man_seconds": 1e306}}, "venue"),  # OverflowError at the first cycle
+        ({"safety": {"flatten_on_kill": 1}}, "safety.flatten_on_kill"),
+        ({"limits": {"max_unhedged_cycles": 3.0}}, "limits.max_unhedged_cycles"),
+    ],
+)
+def test_n11_strict_types_and_finite_ranges(tmp_path: Path, over: dict[str, Any], field: str) -> None:
+    from basisctl.live.config import ConfigError
+
+    with pytest.raises(ConfigError, match=f"field '{field}'"):
+        fixed_config(tmp_path, **over)
+
+
+def test_n11_every_documented_upper_bound_is_enforced(tmp_path: Path) -> None:
+    """1e308 in each numeric key of [limits] is refused (the audit's values switched protections off)."""
+    from basisctl.live.config import UPPER, ConfigError, LimitSection
+
+    for name in LimitSection.model_fields:
+        if name in UPPER:
+            with pytest.raises(ConfigError, match="documented range"):
+                fixed_config(tmp_path, limits={name: 1e308 if LimitSection.model_fields[name].annotation is float
+                                               else 10**18})
+
+
+@pytest.mark.parametrize(
+    ("account", "why"),
+    [
+        (KEY, "looks like a PRIVATE KEY"),
+        ("0xabc", "0x account address"),
+        ("my-account", "0x account address"),
+        ("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", "checksum"),  # last letter's case flipped
+    ],
+)
+def test_n10_account_must_be_an_address_and_keys_never_echo(tmp_path: Path, account: str, why: str) -> None:
+    from basisctl.live.config import ConfigError
+
+    with pytest.raises(ConfigError, match=why) as e:
+        fixed_config(tmp_path, account=account)
+    assert KEY[2:] not in str(e.value)
+    for ok in ("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"):
+        assert fixed_config(tmp_path, account=ok).account == ok  # EIP-55 reference vector, and lower case
+
+
+def test_n10_secret_in_secret_env_is_refused_and_never_printed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from basisctl.live.config import ConfigError
+
+    with pytest.raises(ConfigError, match="looks like a private key") as e:
+        fixed_config(tmp_path, venue={"kind": "sim", "secret_env": KEY})
+    assert KEY[2:] not in str(e.value)
+    (tmp_path / "c.toml").write_text(f'[venue]\nsecret_env = "{KEY}"\n')
+    r = subprocess.run([sys.executable, "-m", "basisctl.cli.main", "run", "--config", str(tmp_path / "c.toml")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "looks like a private key" in r.stderr
+    assert KEY[2:] not in r.stderr + r.stdout
+
+
+def test_n11_changed_account_on_resume_is_refused_like_venue(tmp_path: Path, sim: SimVenue) -> None:
+    """The audit: a changed top-level account on resume was not caught; start-up retried forever as
+    VENUE_UNAVAILABLE (the other account's reads). Now build() refuses it, naming the key."""
+    from basisctl.live.config import ConfigError
+    from basisctl.live.runner import _HELD
+
+    a1, a2 = "0x" + "1" * 40, "0x" + "2" * 40
+    b = build(fixed_config(tmp_path, account=a1), venue=sim)
+    b.journal.close()
+    for lk in list(_HELD.values()):
+        lk.release()
+    _HELD.clear()
+    with pytest.raises(ConfigError, match=r"account: '0x1111.*' -> '0x2222.*'.*refusing to resume"):
+        build(fixed_config(tmp_path, account=a2), venue=sim)

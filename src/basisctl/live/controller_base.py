@@ -57,6 +57,8 @@ class ControllerBase:
         self.halted = False
         self.halt_reason = ""
         self.halt_kind = ""
+        self.halt_kinds: set[str] = set()  # every halt reason raised in this process
+        self._halt_alerted: dict[str, float] = {}  # halt kind -> monotonic time of its last alert [s]
         self.ack_required = ""  # a persisted halt (journal 'control' entry) waiting for `basisctl ack`
         self.backoff = Backoff(0.5, 30.0)
         self.read_failures = 0  # consecutive cycles aborted by a failed or incomplete read

@@ -12,6 +12,7 @@ from basisctl.live.controller_base import ControllerBase
 from basisctl.live.costs import book_cost_curves
 from basisctl.live.crashpoint import maybe_crash
 from basisctl.live.guards import VenueDataError
+from basisctl.live.journal import JournalWriteError
 from basisctl.live.venue import VenueError, VenueState, VenueUnavailable
 from basisctl.model.policy import Action, CostCurve, Decision, decide
 
@@ -31,6 +32,8 @@ class CycleMixin(ControllerBase):
             self.alerts.raise_("VENUE_UNAVAILABLE", f"cycle aborted: {e}", self._now())
         except VenueError as e:
             self.alerts.raise_("VENUE_ERROR", f"read refused, cycle skipped: {e}", self._now())
+        except JournalWriteError as e:  # no intent can be journaled, so nothing can be sent: halt, say why
+            self._halt("STORAGE_FAILED", str(e))
         else:
             self.read_failures = 0
             self.backoff.reset()
@@ -85,6 +88,8 @@ class CycleMixin(ControllerBase):
                 st = self.unwind_spot(st, "timeout")
                 if st.unhedged_usd <= tol:
                     self.tracker.update(st.unhedged_usd, tol, time.time(), st.ts_ms)
+        if self.alerts.failed:  # protective actions above are done; no new risk while storage fails
+            self._halt("STORAGE_FAILED", f"alerts cannot be stored ({self.alerts.failed}); they go to stderr")
         acted = not stale and safe
         if self.halted and self.cfg.safety.flatten_on_kill and not self.flattened and acted:
             self.flatten(st)

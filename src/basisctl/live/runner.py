@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -130,12 +131,32 @@ def lock_sim_account(cfg: ControllerConfig) -> FileLock:
 
 
 def check_paths(cfg: ControllerConfig) -> None:
-    """Files the controller writes must not be folders (one line naming the key, not a traceback)."""
-    for key, rel in (("journal", cfg.journal), ("trade_log", cfg.trade_log), ("sim.state_file", cfg.sim.state_file),
-                     ("safety.alert_log", cfg.safety.alert_log)):
+    """Every file the controller writes must be writable before anything is traded (issue 19, N5/N9): not a
+    folder, no parent that is a file, a writable folder (a read-only file system is refused too) and, when it
+    exists, a writable file. One line naming the key; the alert log and trade log are opened for append."""
+    keys = [("journal", cfg.journal), ("trade_log", cfg.trade_log), ("safety.alert_log", cfg.safety.alert_log)]
+    if cfg.venue.kind == "sim":
+        keys.append(("sim.state_file", cfg.sim.state_file))
+    for key, rel in keys:
         p = cfg.resolve(rel)
         if p.is_dir():
             raise ConfigError(f"config field '{key}': {p} is a directory; expected a file path")
+        anc = p.parent
+        while not anc.exists() and anc != anc.parent:
+            anc = anc.parent
+        if not anc.is_dir():
+            raise ConfigError(f"config field '{key}': {anc} (a parent of {p}) is a file, not a folder")
+        if not os.access(anc, os.W_OK | os.X_OK):
+            raise ConfigError(f"config field '{key}': folder {anc} is not writable (needed for {p})")
+        if p.exists() and not os.access(p, os.W_OK):
+            raise ConfigError(f"config field '{key}': {p} is not writable")
+        if key in ("trade_log", "safety.alert_log"):
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                with open(p, "a"):
+                    pass
+            except OSError as e:
+                raise ConfigError(f"config field '{key}': {p} cannot be written ({e.strerror or e})") from None
 
 
 #: config sections a journal is bound to: changing them on resume would silently be ignored (the simulated
@@ -144,9 +165,11 @@ BOUND_SECTIONS = ("sim", "venue")
 
 
 def check_config_binding(cfg: ControllerConfig, journal: Journal, force: bool = False) -> None:
-    """Refuse (ConfigError naming each changed key) a [sim] or [venue] section that differs from the one the
-    journal was started with, unless ``force`` (then a warning and the new sections are recorded)."""
-    now = {k: getattr(cfg, k).model_dump(mode="json") for k in BOUND_SECTIONS}
+    """Refuse (ConfigError naming each changed key) a [sim] or [venue] section, or a top-level ``account``, that
+    differs from the one the journal was started with, unless ``force`` (then a warning and the new values are
+    recorded). A journal recorded before ``account`` was bound gets it recorded on this start."""
+    now: dict[str, Any] = {k: getattr(cfg, k).model_dump(mode="json") for k in BOUND_SECTIONS}
+    now["account"] = cfg.account.lower() if cfg.account else None
     last = journal.entries("config", limit=1, newest_first=True)
     if not last:
         journal.append("config", "config:first", now, int(time.time() * 1000))
@@ -154,7 +177,11 @@ def check_config_binding(cfg: ControllerConfig, journal: Journal, force: bool = 
     old = last[0].payload
     changed = [f"{sec}.{k}: {old.get(sec, {}).get(k)!r} -> {v!r}" for sec in BOUND_SECTIONS
                for k, v in now[sec].items() if old.get(sec, {}).get(k) != v]
+    if "account" in old and old["account"] != now["account"]:
+        changed.append(f"account: {old['account']!r} -> {now['account']!r}")
     if not changed:
+        if "account" not in old:
+            journal.append("config", f"config:{int(time.time() * 1e6)}", now, int(time.time() * 1000))
         return
     if not force:
         raise ConfigError(
