@@ -17,6 +17,7 @@ from tests.datadir import NO_DATA_REASON, require_data_mode
 
 # A developer's real user store never leaks into tests (set before collection: parametrisations read data).
 os.environ["BASISCTL_STORE"] = tempfile.mkdtemp(prefix="basisctl-test-store-")
+os.environ["BASISCTL_STATE_DIR"] = tempfile.mkdtemp(prefix="basisctl-test-state-")  # account locks (issue 19)
 
 REPO = Path(__file__).resolve().parents[1]
 _DEFAULT_SHARED = REPO.parent / "shared" / "data"

@@ -373,3 +373,63 @@ def test_n11_changed_account_on_resume_is_refused_like_venue(tmp_path: Path, sim
     _HELD.clear()
     with pytest.raises(ConfigError, match=r"account: '0x1111.*' -> '0x2222.*'.*refusing to resume"):
         build(fixed_config(tmp_path, account=a2), venue=sim)
+
+
+# ------------------------------------------------------------------ N6: one controller per account
+def test_n6_foreign_order_on_the_account_halts_new_risk_and_repairs(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
+    """A copied config with its own journal trades the same account: its fill carries a cloid this journal never
+    sent. FOREIGN_CONTROLLER halts new risk and alerts; the gap it left is still brought back (protective)."""
+    from basisctl.live.venue import OrderRequest, new_cloid
+
+    _srv, hv = hl
+    ctl = _ctl(tmp_path, hv)
+    ctl.start()
+    other = new_cloid("deadbeef")
+    sim.place_order(OrderRequest(other, "perp", "buy", 1.0, 200_000.0, sim.now_ms() + 60_000, True))  # 1 BTC off
+    assert ctl.safe_cycle() is not None
+    assert ctl.foreign_detected == 1 and ctl.halted and "FOREIGN_CONTROLLER" in ctl.alerts.counts
+    assert other in _alerts(ctl, "FOREIGN_CONTROLLER")[0]
+    st = sim.state()
+    assert abs(st.hedge_gap) * st.spot_mid <= 50.0  # protective action done (spot unwound to the hedged size)
+    ours = [p["cloid"] for p in _orders(ctl)]
+    assert ours and all(c[2:10] == ctl.cloid_prefix for c in ours)  # our orders carry the journal's prefix
+
+
+def test_n6_liquidation_and_adl_fills_are_external_not_foreign(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
+    _srv, hv = hl
+    ctl = _ctl(tmp_path, hv)
+    ctl.start()
+    sim.external_fill("perp", "buy", 0.5, "adl")
+    ctl.safe_cycle()
+    assert ctl.foreign_detected == 0 and "FOREIGN_CONTROLLER" not in ctl.alerts.counts
+    assert "EXTERNAL_POSITION_CHANGE" in ctl.alerts.counts
+
+
+def test_n6_second_controller_on_the_same_account_is_refused(tmp_path: Path, hl: Any) -> None:
+    """Two configs, two journals, one account: the account lock (venue + address, user state dir) refuses the
+    second at start-up, naming the holder's PID."""
+    from basisctl.live.lock import AccountLock, JournalLocked
+    from basisctl.venues.hyperliquid.keys import test_wallet_address
+
+    _srv, hv = hl
+    holder = AccountLock("hyperliquid", test_wallet_address()).acquire()  # the first controller (another fd)
+    try:
+        cfg = fixed_config(tmp_path, venue={"kind": "hyperliquid", "dead_man_seconds": 0},
+                           account=test_wallet_address().lower(), journal="second.sqlite")
+        with pytest.raises(JournalLocked, match=r"account 0x.*in use by another controller \(PID \d+"):
+            build(cfg, venue=hv)
+    finally:
+        holder.release()
+
+
+def test_n9_trade_log_has_one_writer(tmp_path: Path, sim: SimVenue) -> None:
+    """Two controllers (two journals) writing one trades.csv lost the second writer's rows. Now the trade log is
+    locked: the second is refused at start-up."""
+    from basisctl.live.lock import JournalLocked, TradeLogLock
+
+    holder = TradeLogLock(tmp_path / "trades.csv").acquire()
+    try:
+        with pytest.raises(JournalLocked, match="trade log is in use"):
+            build(fixed_config(tmp_path, journal="other.sqlite"), venue=sim)
+    finally:
+        holder.release()

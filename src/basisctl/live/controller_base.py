@@ -66,6 +66,8 @@ class ControllerBase:
         self._skew_alerted = False
         self._cap_state: VenueState | None = None  # the state the caps of the next order are checked against
         self._mismatch = False
+        self.cloid_prefix = journal.cloid_prefix() if hasattr(journal, "cloid_prefix") else ""
+        self.foreign_detected = 0  # fills with a client order id this journal never sent (a second controller)
         self.wrong_direction_refused = 0  # repair orders refused because they would grow |spot + perp|
         self._genesis_absent: list[dict[str, Any]] = []  # consecutive pre-genesis reads that left balances out
         self._last_good_px: tuple[float, float] | None = None  # (spot mid, mark) of the last price-sane read

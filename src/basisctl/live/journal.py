@@ -190,6 +190,26 @@ class Journal:
             raise
         return body
 
+    def cloid_prefix(self) -> str:
+        """This journal's client-order-id prefix: 8 hex digits drawn once and kept in the journal (issue 19, N6).
+        Every order this journal sends carries it; a fill with a cloid this journal never sent is a second
+        controller on the account."""
+        row = self._db.execute("SELECT value FROM counters WHERE name='cloid_prefix'").fetchone()
+        if row is not None:
+            return f"{int(row[0]):08x}"
+        import secrets
+
+        v = secrets.randbits(32)
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("INSERT OR IGNORE INTO counters(name, value) VALUES('cloid_prefix', ?)", (v,))
+            self._db.execute("COMMIT")
+        except sqlite3.Error as e:
+            _rollback(self._db)
+            raise _write_error(self.path, e) from None
+        row = self._db.execute("SELECT value FROM counters WHERE name='cloid_prefix'").fetchone()
+        return f"{int(row[0]):08x}"
+
     def next_nonce(self) -> int:
         """A fresh nonce for an action that is not an intent (e.g. scheduleCancel)."""
         try:

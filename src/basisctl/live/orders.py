@@ -42,7 +42,7 @@ class OrdersMixin(ControllerBase):
     ) -> LegResult:
         """Journal the intent, send one IOC order, resolve its outcome (never re-sent), journal the result.
         An order that breaks a cap (checked against the latest complete read) is refused before any intent."""
-        cloid = new_cloid()
+        cloid = new_cloid(self.cloid_prefix)
         ref = self._cap_state
         why = "no complete venue read yet" if ref is None else cap_violation(self.caps, ref, market, side, size)
         if not why and ref is not None and self.journal.genesis() is not None:

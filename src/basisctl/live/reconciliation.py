@@ -79,8 +79,18 @@ class ReconciliationMixin(ControllerBase):
         return n
 
     def _external_fill(self, f: Any) -> None:
-        """A fill no journaled order explains: venue liquidation, auto-deleveraging or a manual trade."""
+        """A fill no journaled order explains: venue liquidation, auto-deleveraging or a manual trade. A fill
+        WITH a client order id this journal never sent is another controller's order on this account (issue 19,
+        N6): FOREIGN_CONTROLLER halts new risk and alerts; protective actions go on (the change is handled like
+        any external one). Liquidation / ADL fills carry no cloid and stay plain external events."""
         what = getattr(f, "external", "") or "no journaled order"
+        if f.cloid and not getattr(f, "external", ""):
+            self.foreign_detected += 1
+            ours = "our cloid prefix: a copy of this journal?" if f.cloid[2:].startswith(self.cloid_prefix) else \
+                f"not our cloid prefix {self.cloid_prefix}"
+            what = f"foreign order {f.cloid} ({ours})"
+            self._halt("FOREIGN_CONTROLLER", f"{f.market} {f.side} {f.size} @ {f.px} by {what}: another controller "
+                       "trades this account; no new risk, protective actions go on", persist=True)
         rec = {"fill_id": f.fill_id, "market": f.market, "side": f.side, "size": f.size, "px": f.px,
                "cause": what, "ts_ms": f.ts_ms}
         if self.journal.append("external", f"external:{f.fill_id}", rec, f.ts_ms):

@@ -20,7 +20,7 @@ from basisctl.live.backoff import Backoff
 from basisctl.live.config import ConfigError, ControllerConfig
 from basisctl.live.controller import Controller
 from basisctl.live.journal import Journal
-from basisctl.live.lock import FileLock, JournalLock, SimStateLock
+from basisctl.live.lock import AccountLock, FileLock, JournalLock, SimStateLock, TradeLogLock
 from basisctl.live.sim_venue import PriceReplay, SimVenue
 from basisctl.live.venue import Venue, VenueUnavailable
 from basisctl.model.bands import alpha_lower, alpha_upper
@@ -119,6 +119,25 @@ def lock_journal(cfg: ControllerConfig) -> FileLock:
     key = str(cfg.resolve(cfg.journal).resolve())
     if key not in _HELD:
         _HELD[key] = JournalLock(key).acquire()
+    return _HELD[key]
+
+
+def lock_trade_log(cfg: ControllerConfig) -> FileLock:
+    """One writer per trade log (``trade_log``), held until exit."""
+    key = str(cfg.resolve(cfg.trade_log).resolve())
+    if key not in _HELD:
+        _HELD[key] = TradeLogLock(key).acquire()
+    return _HELD[key]
+
+
+def lock_account(cfg: ControllerConfig) -> FileLock | None:
+    """One controller per venue account (``account`` on a real venue), held until exit; None without one."""
+    if cfg.venue.kind == "sim" or not cfg.account:
+        return None
+    lk = AccountLock(cfg.venue.kind, cfg.account)
+    key = str(lk.target)
+    if key not in _HELD:
+        _HELD[key] = lk.acquire()
     return _HELD[key]
 
 
@@ -234,6 +253,7 @@ def build(
         load_signer(v.secret_env, cfg.resolve(v.keystore) if v.keystore else None, v.keystore_password_env)
     lock = lock_journal(cfg)  # first: a second start on the same journal is refused naming the journal
     sim_lock = lock_sim_account(cfg) if venue is None and cfg.venue.kind == "sim" else None
+    extra_locks = [lk for lk in (lock_account(cfg), lock_trade_log(cfg)) if lk is not None]
     journal = Journal(cfg.resolve(cfg.journal))
     check_config_binding(cfg, journal, force_config)
     advance = None
@@ -271,5 +291,5 @@ def build(
     if getattr(venue, "nonce_source", "absent") is None:
         venue.nonce_source = journal.next_nonce  # type: ignore[attr-defined]  # one monotonic nonce stream
     ctl = Controller(cfg, venue, journal, policy, info, sleep=advance)
-    ctl.lock_checks = [lk.problem for lk in (lock, sim_lock) if lk is not None]  # re-checked every cycle
+    ctl.lock_checks = [lk.problem for lk in (lock, sim_lock, *extra_locks) if lk is not None]  # every cycle
     return Built(ctl, venue, journal, advance, lock, sim_lock)
