@@ -433,3 +433,70 @@ def test_n9_trade_log_has_one_writer(tmp_path: Path, sim: SimVenue) -> None:
             build(fixed_config(tmp_path, journal="other.sqlite"), venue=sim)
     finally:
         holder.release()
+
+
+# ------------------------------------------------------------------ N4: unexplained changes escalate
+def _cycles(ctl: Controller, sim: SimVenue, n: int, step_s: float = 30.0) -> None:
+    for _ in range(n):
+        ctl.safe_cycle()
+        sim.advance(step_s)
+
+
+def test_n4_silent_position_change_is_adopted_after_k_reads_and_unwound(tmp_path: Path, hl: Any,
+                                                                       sim: SimVenue) -> None:
+    """The audit: a silent change (1 BTC of the short gone, no fill) left $90k open with REPAIR_REFUSED every
+    cycle and no escalation. Now: past single_leg_timeout_s (60 s) and 3 agreeing reads over >= 30 s the venue's
+    balances are adopted (journaled with those reads), spot is unwound to the hedged size, new risk halts."""
+    _srv, hv = hl
+    ctl = _ctl(tmp_path, hv)
+    ctl.start()
+    with sim._tx():
+        sim._put("perp_size", -6.0)
+    _cycles(ctl, sim, 6)
+    adopt = [e.payload for e in ctl.journal.entries("adopt")]
+    assert len(adopt) == 1 and adopt[0]["delta"] == {"perp_size": pytest.approx(1.0)}
+    assert len(adopt[0]["reads"]) == 3 and adopt[0]["lasted_s"] > 60.0
+    st = sim.state()
+    assert st.spot_base == pytest.approx(6.0, abs=1e-5) and abs(st.hedge_gap) * st.spot_mid <= 50.0
+    assert ctl.halted and ctl.halt_kind == "UNEXPLAINED_CHANGE" and ctl.ack_required
+    assert ctl.silent_changes == ctl.silent_changes_resolved == 1
+    assert len(_alerts(ctl, "POSITION_MISMATCH")) >= 1
+
+
+def test_n4_a_late_fill_lifts_the_mismatch_halt_it_caused(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
+    """The audit: a fill that is only late halted new risk for the life of the process. Now agreement lifts
+    POSITION_MISMATCH, and the gap the fill left is repaired."""
+    srv, hv = hl
+    ctl = _ctl(tmp_path, hv)
+    ctl.start()
+    srv.faults.hide_fills = True
+    ctl.send_order("t", "perp", "perp", "sell", 0.1, 80_000.0)  # its fill is not published yet
+    ctl.safe_cycle()
+    assert ctl.halted and ctl.halt_kind == "POSITION_MISMATCH"
+    srv.faults.hide_fills = False
+    ctl.safe_cycle()
+    assert not ctl.halted and _alerts(ctl, "MISMATCH_RESOLVED")
+    assert ctl.silent_changes == ctl.silent_changes_resolved == 1
+    st = sim.state()
+    assert abs(st.hedge_gap) * st.spot_mid <= 50.0
+
+
+def test_n4_late_adl_fill_explains_an_adopted_change(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
+    """An ADL fill published late: the change is adopted (and unwound) first; when the fill arrives it explains
+    the adoption - reversed in the journal, not unwound twice, the UNEXPLAINED_CHANGE halt lifted."""
+    srv, hv = hl
+    ctl = _ctl(tmp_path, hv)
+    ctl.start()
+    srv.faults.hide_fills = True
+    sim.external_fill("perp", "buy", 1.0, "adl")
+    _cycles(ctl, sim, 6)
+    assert ctl.halt_kind == "UNEXPLAINED_CHANGE" and sim.state().spot_base == pytest.approx(6.0, abs=1e-5)
+    srv.faults.hide_fills = False
+    _cycles(ctl, sim, 2)
+    assert ctl.journal.has(next(e.key for e in ctl.journal.entries("adopt")).replace("adopt:", "adopt-reversal:"))
+    assert _alerts(ctl, "UNEXPLAINED_CHANGE_EXPLAINED") and not ctl.halted
+    unwinds = [p for p in _orders(ctl) if p["leg"] == "unwind"]
+    assert sum(p["size"] for p in unwinds) == pytest.approx(1.0, abs=1e-5)  # unwound once, not twice
+    st = sim.state()
+    assert abs(st.hedge_gap) * st.spot_mid <= 50.0  # (new risk allowed again: a rebalance may follow)
+    assert "EXTERNAL_POSITION_CHANGE" not in ctl.alerts.counts

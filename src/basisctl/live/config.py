@@ -260,6 +260,9 @@ class LimitSection(_Strict):
     stale_after_seconds: float = Field(30.0, gt=0, description="no action on prices older than this [s]")
     action_expiry_seconds: float = Field(15.0, gt=0, description="expiresAfter on every action [s]")
     min_transfer_usd: float = Field(1.0, ge=0)
+    fill_lookback_s: float = Field(
+        604_800.0, gt=0, le=7_776_000, description="while journal and venue disagree, fills are re-read back to "
+        "their last agreement, at most this far [s]")
     max_price_deviation_bps: float = Field(
         300.0, gt=0, le=5_000, description="spot mid further than this from the perp mark or oracle: the read is "
         "unknown (PRICE_INSANE), nothing is sent [bps]")

@@ -39,6 +39,7 @@ class CycleMixin(ControllerBase):
             self.backoff.reset()
             return rec
         self.read_failures += 1
+        self._mm_reads = []  # adoption needs K CONSECUTIVE complete reads
         self._wall_sleep(min(self.backoff.next_delay(), self.cfg.cadence_seconds))
         return None
 
@@ -62,6 +63,7 @@ class CycleMixin(ControllerBase):
             )
         undecided = self.reconcile_intents(wait_budget_s=5.0)
         st, mism = self.check_positions()
+        mism = self.track_mismatch(st, mism)  # escalation of a lasting disagreement (live/unexplained.py)
         self._mismatch = bool(mism)
         if mism:
             self._halt("POSITION_MISMATCH", f"journal vs venue differ: {mism}")

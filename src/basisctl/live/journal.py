@@ -298,7 +298,11 @@ class Journal:
                 su, pc = su - a, pc + a
             else:
                 su, pc = su + a, pc - a
-        return DerivedPosition(sb, su, ps, pc)
+        bal = {"spot_base": sb, "spot_usdc": su, "perp_size": ps, "perp_cash": pc}
+        for e in self.entries("adopt"):  # venue truth adopted after an unexplained change (and its reversals)
+            for k, v in e.payload["delta"].items():
+                bal[k] += float(v)
+        return DerivedPosition(bal["spot_base"], bal["spot_usdc"], bal["perp_size"], bal["perp_cash"])
 
     def close(self) -> None:
         self._db.close()

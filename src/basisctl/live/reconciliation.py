@@ -43,7 +43,10 @@ class ReconciliationMixin(ControllerBase):
 
         def since(kind: str) -> int:
             last = self.journal.max_ts(kind)
-            return (g_ts if last is None else last) - INGEST_OVERLAP_MS
+            cur = (g_ts if last is None else last) - INGEST_OVERLAP_MS
+            if kind == "fill" and (floor := self.fill_floor_ms()) is not None:  # unexplained change (unexplained.py)
+                cur = min(cur, max(floor, g_ts) - INGEST_OVERLAP_MS)
+            return cur
 
         def ingest(kind: str, known: str, events: Iterable[Any], event_id: Callable[[Any], str],
                    payload: Callable[[Any], dict[str, Any]]) -> int:
@@ -67,7 +70,8 @@ class ReconciliationMixin(ControllerBase):
 
         n = ingest("fill", "known_fills", self.venue.fills(since("fill")), lambda f: f.fill_id, fill_payload)
         for f in new_fills:
-            if self.journal.has(f"fill:{f.fill_id}") and not (f.cloid and self.journal.has(f"intent:{f.cloid}")):
+            ours = f.cloid and self.journal.has(f"intent:{f.cloid}")
+            if self.journal.has(f"fill:{f.fill_id}") and not ours and not self.explained_by_late_fill(f):
                 self._external_fill(f)
         n += ingest("funding", "known_funding", self.venue.funding_payments(since("funding")),
                     lambda p: p.funding_id,
