@@ -500,3 +500,38 @@ def test_n4_late_adl_fill_explains_an_adopted_change(tmp_path: Path, hl: Any, si
     st = sim.state()
     assert abs(st.hedge_gap) * st.spot_mid <= 50.0  # (new risk allowed again: a rebalance may follow)
     assert "EXTERNAL_POSITION_CHANGE" not in ctl.alerts.counts
+
+
+# ------------------------------------------------------------------ N12: key roles; drawdown circuit breaker
+def test_n12_key_roles_are_checked_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """An agent (API) key cannot sign usdClassTransfer, which every rebalance needs: refused at start-up in one
+    line, before any journal; the main key is accepted and the line says what it can do."""
+    from basisctl.venues.hyperliquid.keys import KeyError_, key_roles, load_signer, test_private_key
+    from basisctl.venues.hyperliquid.keys import test_wallet_address as addr
+
+    monkeypatch.setenv(KEY_ENV, test_private_key())
+    signer = load_signer(KEY_ENV)
+    assert "main key" in key_roles(signer, addr().lower()) and "usdClassTransfer" in key_roles(signer, addr())
+    other = "0x" + "3" * 40
+    with pytest.raises(KeyError_, match=r"agent/API key.*usdClassTransfer"):
+        key_roles(signer, other)
+    cfg = fixed_config(tmp_path, mode="live", account=other,
+                       venue={"kind": "hyperliquid", "secret_env": KEY_ENV, "base_url": "http://127.0.0.1:9"})
+    with pytest.raises(KeyError_, match="not account"):
+        build(cfg, live=True)
+    assert not (tmp_path / "journal.sqlite").exists()  # refused before a journal was made
+
+
+def test_drawdown_circuit_breaker_halts_and_alerts(tmp_path: Path, sim: SimVenue) -> None:
+    """max_drawdown_pct = 0.01 %: a round trip of 1 BTC spot (fees 7 bps x 2 x ~$90k ~ $126 of ~$929k equity,
+    0.0135 %) trips it."""
+    ctl = _ctl(tmp_path, sim, limits={"max_drawdown_pct": 0.01})
+    ctl.start()
+    assert ctl.safe_cycle() is not None and not ctl.halted
+    st = sim.state()
+    ctl.send_order("t", "spot", "spot", "sell", 1.0, st.spot_mid * 0.99)
+    ctl.send_order("t", "spot", "spot", "buy", 1.0, st.spot_mid * 1.01)
+    ctl.safe_cycle()
+    assert ctl.halted and ctl.halt_kind == "DRAWDOWN" and ctl.ack_required
+    assert "below its peak" in _alerts(ctl, "DRAWDOWN")[0]

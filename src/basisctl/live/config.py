@@ -260,6 +260,10 @@ class LimitSection(_Strict):
     stale_after_seconds: float = Field(30.0, gt=0, description="no action on prices older than this [s]")
     action_expiry_seconds: float = Field(15.0, gt=0, description="expiresAfter on every action [s]")
     min_transfer_usd: float = Field(1.0, ge=0)
+    max_drawdown_pct: float = Field(
+        10.0, gt=0, le=100, description="equity this far below its peak within drawdown_window_s: halt new risk "
+        "(DRAWDOWN, until `basisctl ack`) [% of the peak]")
+    drawdown_window_s: float = Field(86_400.0, gt=0, description="window of the drawdown peak [s, venue time]")
     fill_lookback_s: float = Field(
         604_800.0, gt=0, le=7_776_000, description="while journal and venue disagree, fills are re-read back to "
         "their last agreement, at most this far [s]")

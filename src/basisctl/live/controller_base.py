@@ -72,6 +72,7 @@ class ControllerBase:
         self._mm_since: tuple[float, int] | None = None  # (monotonic s, venue ms) a disagreement episode began
         self._mm_reads: list[dict[str, Any]] = []  # consecutive complete reads of that episode that agree
         self.last_agree_ms: int | None = None  # venue time of the last read that agreed with the journal
+        self._equity_hist: deque[tuple[int, float]] = deque(maxlen=100_000)  # (venue ms, equity USD)
         self.silent_changes = 0  # disagreement episodes (journal vs venue)
         self.silent_changes_resolved = 0  # ... ended by agreement (late fill) or by an adoption
         self._genesis_absent: list[dict[str, Any]] = []  # consecutive pre-genesis reads that left balances out

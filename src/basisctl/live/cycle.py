@@ -90,6 +90,8 @@ class CycleMixin(ControllerBase):
                 st = self.unwind_spot(st, "timeout")
                 if st.unhedged_usd <= tol:
                     self.tracker.update(st.unhedged_usd, tol, time.time(), st.ts_ms)
+        if not mism:
+            self._check_drawdown(st)
         if self.alerts.failed:  # protective actions above are done; no new risk while storage fails
             self._halt("STORAGE_FAILED", f"alerts cannot be stored ({self.alerts.failed}); they go to stderr")
         acted = not stale and safe
@@ -147,6 +149,21 @@ class CycleMixin(ControllerBase):
             )
         self.last_cycle_wall = time.time()
         return rec
+
+    def _check_drawdown(self, st: VenueState) -> None:
+        """Circuit breaker: equity more than ``limits.max_drawdown_pct`` below its peak over the last
+        ``limits.drawdown_window_s`` (venue time) halts new risk until `basisctl ack` (alert DRAWDOWN)."""
+        lim = self.cfg.limits
+        hist = self._equity_hist
+        hist.append((st.ts_ms, st.equity))
+        while hist and hist[0][0] < st.ts_ms - lim.drawdown_window_s * 1000:
+            hist.popleft()
+        peak = max(e for _, e in hist)
+        dd = (peak - st.equity) / peak * 100.0 if peak > 0 else 0.0
+        if dd > lim.max_drawdown_pct and self.halt_kind != "DRAWDOWN":
+            self._halt("DRAWDOWN", f"equity ${st.equity:,.0f} is {dd:.2f}% below its peak ${peak:,.0f} within "
+                       f"{lim.drawdown_window_s:g}s (max_drawdown_pct {lim.max_drawdown_pct:g}): no new risk",
+                       persist=not self.ack_required)
 
     def refresh_dead_man(self) -> None:
         secs = self.cfg.venue.dead_man_seconds

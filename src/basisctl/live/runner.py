@@ -247,10 +247,11 @@ def build(
         require_live_settlement(cfg, live, spot_settlement)
     check_paths(cfg)
     if venue is None and cfg.venue.kind == "hyperliquid":  # keys first: no journal for a start that cannot sign
-        from basisctl.venues.hyperliquid.keys import load_signer
+        from basisctl.venues.hyperliquid.keys import key_roles, load_signer
 
         v = cfg.venue
-        load_signer(v.secret_env, cfg.resolve(v.keystore) if v.keystore else None, v.keystore_password_env)
+        signer = load_signer(v.secret_env, cfg.resolve(v.keystore) if v.keystore else None, v.keystore_password_env)
+        print(key_roles(signer, cfg.account or signer.address), file=sys.stderr, flush=True)  # one line
     lock = lock_journal(cfg)  # first: a second start on the same journal is refused naming the journal
     sim_lock = lock_sim_account(cfg) if venue is None and cfg.venue.kind == "sim" else None
     extra_locks = [lk for lk in (lock_account(cfg), lock_trade_log(cfg)) if lk is not None]

@@ -9,7 +9,8 @@ import uuid
 from basisctl.live.controller_base import ControllerBase
 
 #: halts that persist in the journal and are lifted only by `basisctl ack`
-ACK_HALTS = ("EXTERNAL_POSITION_CHANGE", "ONE_LEGGED_TIMEOUT", "FOREIGN_CONTROLLER", "UNEXPLAINED_CHANGE")
+ACK_HALTS = ("EXTERNAL_POSITION_CHANGE", "ONE_LEGGED_TIMEOUT", "FOREIGN_CONTROLLER", "UNEXPLAINED_CHANGE",
+             "DRAWDOWN")
 
 
 class SafetyMixin(ControllerBase):
