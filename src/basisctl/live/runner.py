@@ -152,7 +152,7 @@ def lock_sim_account(cfg: ControllerConfig) -> FileLock:
 def check_paths(cfg: ControllerConfig) -> None:
     """Every file the controller writes must be writable before anything is traded (issue 19, N5/N9): not a
     folder, no parent that is a file, a writable folder (a read-only file system is refused too) and, when it
-    exists, a writable file. One line naming the key; the alert log and trade log are opened for append."""
+    exists, a writable file. One line naming the key; nothing is created here."""
     keys = [("journal", cfg.journal), ("trade_log", cfg.trade_log), ("safety.alert_log", cfg.safety.alert_log)]
     if cfg.venue.kind == "sim":
         keys.append(("sim.state_file", cfg.sim.state_file))
@@ -169,13 +169,6 @@ def check_paths(cfg: ControllerConfig) -> None:
             raise ConfigError(f"config field '{key}': folder {anc} is not writable (needed for {p})")
         if p.exists() and not os.access(p, os.W_OK):
             raise ConfigError(f"config field '{key}': {p} is not writable")
-        if key in ("trade_log", "safety.alert_log"):
-            try:
-                p.parent.mkdir(parents=True, exist_ok=True)
-                with open(p, "a"):
-                    pass
-            except OSError as e:
-                raise ConfigError(f"config field '{key}': {p} cannot be written ({e.strerror or e})") from None
 
 
 #: config sections a journal is bound to: changing them on resume would silently be ignored (the simulated
