@@ -69,6 +69,7 @@ class FaultPlan:
     mangle_reads: int = -1  # how many matching responses to mangle (-1: every one)
     mangle_after_exchange: int = 0  # mangle only once this many /exchange requests were served
     hide_fills: bool = False  # userFills / userFillsByTime answer [] (fills the venue has not published yet)
+    duplicate_fills: bool = False  # every fill row is sent twice (ingestion must be idempotent by id)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -253,6 +254,8 @@ class HLServer:
                             out = server.drop_own_entry(body["type"], out)
                         if server.faults.hide_fills and body["type"] in ("userFills", "userFillsByTime"):
                             out = []
+                        if server.faults.duplicate_fills and body["type"] in ("userFills", "userFillsByTime"):
+                            out = [f for f in out for _ in range(2)]
                         out, mangled = server.faults.apply_mangle(str(body["type"]), out, len(server.requests))
                         if mangled:
                             server.faults_injected["mangle"] = server.faults_injected.get("mangle", 0) + 1
