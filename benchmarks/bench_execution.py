@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from basisctl.data.snapshots import default_pool, synthetic_book_from_depth
 from basisctl.execution.analytics import execution_report, synthetic_trade_log, validate_trade_log
-from basisctl.execution.orderbook import impact_cost_bps, synthetic_book_from_depth, walk_book
-from basisctl.execution.uniswap_v3 import default_pool
+from basisctl.execution.orderbook import impact_cost_bps, walk_book
 
 
 def best_of(fn: Callable[[], object], repeat: int = 5) -> float:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the public names are imported on first use (``basisctl --help`` must not load numpy)
     from basisctl.model.bands import alpha_lower, alpha_upper, upper_delta
-    from basisctl.model.margin import theta_f_for, theta_f_from_l_max
+    from basisctl.model.margin import theta_f_from_l_max
     from basisctl.model.policy import Action, BandPolicy, CostCurve, Decision, decide
     from basisctl.model.static import (
         StaticInputs,
@@ -23,10 +23,12 @@ if TYPE_CHECKING:  # the public names are imported on first use (``basisctl --he
         solve_static,
         solve_static_grid,
     )
+    from basisctl.venues.margin import theta_f_for
 
 _LAZY: dict[str, str] = {
     **dict.fromkeys(("alpha_lower", "alpha_upper", "upper_delta"), "basisctl.model.bands"),
-    **dict.fromkeys(("theta_f_for", "theta_f_from_l_max"), "basisctl.model.margin"),
+    "theta_f_for": "basisctl.venues.margin",
+    "theta_f_from_l_max": "basisctl.model.margin",
     **dict.fromkeys(("Action", "BandPolicy", "CostCurve", "Decision", "decide"), "basisctl.model.policy"),
     **dict.fromkeys(
         (

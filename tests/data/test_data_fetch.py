@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 
 from basisctl.data import locator
-from basisctl.data.fetch import BinanceUsdm, FetchError, HyperliquidInfo, RetryPolicy
+from basisctl.data.fetch import FetchError, RetryPolicy
 from basisctl.data.fetch._parse import to_ms
 from basisctl.data.store import ParquetStore
 from basisctl.errors import DataValidationError
+from basisctl.venues.binance.fetch import BinanceUsdm
+from basisctl.venues.hyperliquid.fetch import HyperliquidInfo
 
 from .venue_server import BINANCE_FUNDING_MAX, HL_FUNDING_MAX, VenueServer, jitter
 
@@ -214,7 +216,7 @@ def test_incremental_append_never_duplicates(venue: VenueServer, tmp_path: Path)
 
 
 def test_binance_interval_inference_by_hand() -> None:
-    from basisctl.data.fetch.binance import _binance_intervals
+    from basisctl.venues.binance.fetch import _binance_intervals
 
     h = 3_600_000
     # 8 h cadence switching to 4 h; a 32 h hole (gap, not a long interval); a lone row after a stored one

@@ -20,9 +20,9 @@ from basisctl.cli.main import app
 from basisctl.data import locator
 from basisctl.data.fetch import RetryPolicy
 from basisctl.data.io import write_frame
-from basisctl.data.pull import Clients, Series, default_set, pull
 from basisctl.data.store import ParquetStore
 from basisctl.errors import BasisctlError, DataNotFoundError
+from basisctl.venues.pull import Clients, Series, default_set, pull
 
 from .venue_server import VenueServer
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from basisctl.cli.main import app
-from basisctl.execution.uniswap_v3 import default_pool
+from basisctl.data.snapshots import default_pool
 
 pytestmark = pytest.mark.needs_data  # reads market data from the data dir
 

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from basisctl.data.snapshots import default_pool, synthetic_book_from_depth
 from basisctl.errors import ModelDomainError
 from basisctl.execution.costs import (
     INFEASIBLE_BPS,
@@ -24,8 +25,6 @@ from basisctl.execution.costs import (
     q_max,
     smoothed_cost,
 )
-from basisctl.execution.orderbook import synthetic_book_from_depth
-from basisctl.execution.uniswap_v3 import default_pool
 from basisctl.model.policy import Action, BandPolicy, CostCurve, decide
 
 pytestmark = pytest.mark.needs_data  # reads market data from the data dir

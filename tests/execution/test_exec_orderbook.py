@@ -9,13 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from basisctl.data.snapshots import load_depth_snapshot, synthetic_book_from_depth
 from basisctl.errors import DataCoverageError, DataValidationError
 from basisctl.execution.orderbook import (
     L2Book,
     PerpFees,
     impact_cost_bps,
-    load_depth_snapshot,
-    synthetic_book_from_depth,
     walk_book,
 )
 

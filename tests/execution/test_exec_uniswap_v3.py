@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from basisctl.data.snapshots import default_pool
 from basisctl.errors import DataValidationError
 from basisctl.execution import uniswap_v3 as v3
 
@@ -24,7 +25,7 @@ Q96 = 2**96
 
 @pytest.fixture(scope="module")
 def eth_pool() -> v3.V3Pool:
-    return v3.default_pool("ETH")
+    return default_pool("ETH")
 
 
 def make_pool(positions: list[tuple[int, int, int]], tick: int = 0, fee: int = 3000, spacing: int = 10,

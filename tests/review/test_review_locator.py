@@ -234,7 +234,7 @@ def test_pull_summary_of_an_up_to_date_series_counts_the_stored_rows(tmp_path: P
     # rows stored, also when nothing new was fetched or the series is already up to date.
     import pandas as pd
 
-    from basisctl.data.pull import Clients, Series, fetch_series
+    from basisctl.venues.pull import Clients, Series, fetch_series
 
     st = ParquetStore(tmp_path / "store")
     st.append(_funding(1e-5), "funding", "hyperliquid", "ZZZ")

@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
-from basisctl.data.fetch.bybit import BybitFunding
-from basisctl.data.fetch.okx import OkxFunding
-from basisctl.model.margin import theta_f_for
 from basisctl.portfolio import allocate_book
+from basisctl.venues.bybit.fetch import BybitFunding
+from basisctl.venues.margin import theta_f_for  # reads Hyperliquid size tiers from the data dir
+from basisctl.venues.okx.fetch import OkxFunding
 from tests.localhttp import json_get_server
 
 H_MS = 3_600_000

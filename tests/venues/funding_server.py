@@ -179,20 +179,16 @@ class FundingServer:
                                   "startingOpenInterest": "100"} for b in sel]}
 
     def route(self, path: str, q: dict[str, str]) -> tuple[int, Any]:
-        if path == "/v5/market/kline":
-            return self.bybit_kline(q)
-        if path == "/api/v5/market/history-candles":
-            return self.okx_candles(q)
-        if path.startswith("/v4/candles/perpetualMarkets/"):
-            return self.dydx_candles(path.rsplit("/", 1)[-1], q)
-        if path == "/v5/market/funding/history":
-            return self.bybit(q)
-        if path == "/api/v5/public/funding-rate-history":
-            return self.okx(q)
-        if path.startswith("/v4/historicalFunding/"):
-            return self.dydx(path.rsplit("/", 1)[-1], q)
-        if path == "/derivatives/api/v3/historical-funding-rates":
-            return self.kraken(q)
+        exact: dict[str, Callable[[dict[str, str]], tuple[int, Any]]] = {
+            "/v5/market/kline": self.bybit_kline, "/api/v5/market/history-candles": self.okx_candles,
+            "/v5/market/funding/history": self.bybit, "/api/v5/public/funding-rate-history": self.okx,
+            "/derivatives/api/v3/historical-funding-rates": self.kraken}
+        if path in exact:
+            return exact[path](q)
+        for prefix, by_ticker in (("/v4/candles/perpetualMarkets/", self.dydx_candles),
+                                  ("/v4/historicalFunding/", self.dydx)):
+            if path.startswith(prefix):
+                return by_ticker(path.rsplit("/", 1)[-1], q)
         return 404, {"error": "not found"}
 
     # ------------------------------------------------------------------ serving

@@ -10,8 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from basisctl.data.fetch import BybitFunding, DydxFunding, FetchError, KrakenFuturesFunding, OkxFunding, RetryPolicy
+from basisctl.data.fetch import FetchError, RetryPolicy
 from basisctl.errors import DataValidationError
+from basisctl.venues.bybit.fetch import BybitFunding
+from basisctl.venues.dydx.fetch import DydxFunding
+from basisctl.venues.kraken.fetch import KrakenFuturesFunding
+from basisctl.venues.okx.fetch import OkxFunding
 
 from .funding_server import FundingServer, series
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from basisctl.data.fetch import HyperliquidInfo, RetryPolicy
+from basisctl.data.fetch import RetryPolicy
+from basisctl.venues.hyperliquid.fetch import HyperliquidInfo
 from tests.datadir import data_dir, require
 
 from .hl_fixtures import recorded, replay_server, response, shape
@@ -240,7 +241,7 @@ def recorded_meta_and_ctxs() -> list:
 
 @pytest.mark.needs_data
 def test_downloader_meta_parser_on_the_recorded_meta_and_asset_ctxs() -> None:
-    from basisctl.data.fetch.hyperliquid import parse_meta_and_asset_ctxs
+    from basisctl.venues.hyperliquid.fetch import parse_meta_and_asset_ctxs
 
     resp = recorded_meta_and_ctxs()
     m = parse_meta_and_asset_ctxs(resp, "recorded metaAndAssetCtxs")

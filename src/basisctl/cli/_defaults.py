@@ -6,20 +6,20 @@ Each value equals a library constant (named in the comment); ``tests/inputs/test
 from __future__ import annotations
 
 DEFAULT_ASOF_DATE = "2026-03-10"  # basisctl.calibration.inputs.DEFAULT_ASOF
-DEFAULT_LOOKBACK_DAYS = 180.0  # basisctl.simulate.grids.DEFAULT_LOOKBACK_DAYS
-DEFAULT_STRESS = 1.5  # basisctl.simulate.grids.DEFAULT_STRESS
-DEFAULT_EPSILON = 1e-3  # basisctl.simulate.grids.DEFAULT_EPSILON
+DEFAULT_LOOKBACK_DAYS = 180.0  # basisctl.band_grids.DEFAULT_LOOKBACK_DAYS
+DEFAULT_STRESS = 1.5  # basisctl.band_grids.DEFAULT_STRESS
+DEFAULT_EPSILON = 1e-3  # basisctl.band_grids.DEFAULT_EPSILON
 DEFAULT_H_LIQ_HOURS = 3.0  # basisctl.model.bands.DEFAULT_H_LIQ_HOURS
 DEFAULT_EPS_LIQ = 1e-4  # basisctl.model.bands.DEFAULT_EPS_LIQ
-DEFAULT_MC_HORIZON_DAYS = 60.0  # basisctl.simulate.grids.DEFAULT_MC_HORIZON_DAYS
-DEFAULT_UPPER_PATHS = 20_000  # basisctl.simulate.grids.DEFAULT_UPPER_PATHS
-DEFAULT_LOWER_MC_PATHS = 1_000_000  # basisctl.simulate.grids.DEFAULT_LOWER_MC_PATHS
+DEFAULT_MC_HORIZON_DAYS = 60.0  # basisctl.band_grids.DEFAULT_MC_HORIZON_DAYS
+DEFAULT_UPPER_PATHS = 20_000  # basisctl.band_grids.DEFAULT_UPPER_PATHS
+DEFAULT_LOWER_MC_PATHS = 1_000_000  # basisctl.band_grids.DEFAULT_LOWER_MC_PATHS
 MARGIN_VENUES: tuple[str, ...] = ("binance", "hyperliquid")  # basisctl.model.margin.VENUES
 SIM_BACKENDS: tuple[str, ...] = ("numpy", "numba", "jax")  # basisctl.simulate.engine.BACKENDS
 SWEEP_EXECUTORS: tuple[str, ...] = ("process", "serial", "ray")  # basisctl.backtest.sweep.EXECUTORS
 DATA_ASSETS: tuple[str, ...] = ("BTC", "ETH", "LINK", "DOGE")  # basisctl.data.locator.ASSETS
-BINANCE_USDM_URL = "https://fapi.binance.com"  # basisctl.data.fetch.BINANCE_USDM_URL
-HYPERLIQUID_URL = "https://api.hyperliquid.xyz"  # basisctl.data.fetch.HYPERLIQUID_URL
+BINANCE_USDM_URL = "https://fapi.binance.com"  # basisctl.venues.binance.fetch.BINANCE_USDM_URL
+HYPERLIQUID_URL = "https://api.hyperliquid.xyz"  # basisctl.venues.hyperliquid.fetch.HYPERLIQUID_URL
 RPC_DEFAULT_BATCH_SIZE = 100  # basisctl.data.fetch.uniswap_rpc.DEFAULT_BATCH_SIZE
 RPC_DEFAULT_POOL_NAME = "USDC_WETH_0p05_mainnet"  # basisctl.data.fetch.uniswap_rpc.DEFAULT_POOL_NAME
 RPC_ENV_URL = "BASISCTL_ETH_RPC_URL"  # basisctl.data.fetch.uniswap_rpc.ENV_RPC_URL
@@ -33,20 +33,20 @@ EXPERIMENT_VENUES: tuple[str, ...] = ("binance", "hyperliquid")  # basisctl.back
 
 #: Library constant each literal mirrors: (module, attribute, transform applied before comparing).
 MIRRORS: dict[str, tuple[str, str]] = {
-    "DEFAULT_LOOKBACK_DAYS": ("basisctl.simulate.grids", "DEFAULT_LOOKBACK_DAYS"),
-    "DEFAULT_STRESS": ("basisctl.simulate.grids", "DEFAULT_STRESS"),
-    "DEFAULT_EPSILON": ("basisctl.simulate.grids", "DEFAULT_EPSILON"),
+    "DEFAULT_LOOKBACK_DAYS": ("basisctl.band_grids", "DEFAULT_LOOKBACK_DAYS"),
+    "DEFAULT_STRESS": ("basisctl.band_grids", "DEFAULT_STRESS"),
+    "DEFAULT_EPSILON": ("basisctl.band_grids", "DEFAULT_EPSILON"),
     "DEFAULT_H_LIQ_HOURS": ("basisctl.model.bands", "DEFAULT_H_LIQ_HOURS"),
     "DEFAULT_EPS_LIQ": ("basisctl.model.bands", "DEFAULT_EPS_LIQ"),
-    "DEFAULT_MC_HORIZON_DAYS": ("basisctl.simulate.grids", "DEFAULT_MC_HORIZON_DAYS"),
-    "DEFAULT_UPPER_PATHS": ("basisctl.simulate.grids", "DEFAULT_UPPER_PATHS"),
-    "DEFAULT_LOWER_MC_PATHS": ("basisctl.simulate.grids", "DEFAULT_LOWER_MC_PATHS"),
+    "DEFAULT_MC_HORIZON_DAYS": ("basisctl.band_grids", "DEFAULT_MC_HORIZON_DAYS"),
+    "DEFAULT_UPPER_PATHS": ("basisctl.band_grids", "DEFAULT_UPPER_PATHS"),
+    "DEFAULT_LOWER_MC_PATHS": ("basisctl.band_grids", "DEFAULT_LOWER_MC_PATHS"),
     "MARGIN_VENUES": ("basisctl.model.margin", "VENUES"),
     "SIM_BACKENDS": ("basisctl.simulate.engine", "BACKENDS"),
     "SWEEP_EXECUTORS": ("basisctl.backtest.sweep", "EXECUTORS"),
     "DATA_ASSETS": ("basisctl.data.locator", "ASSETS"),
-    "BINANCE_USDM_URL": ("basisctl.data.fetch", "BINANCE_USDM_URL"),
-    "HYPERLIQUID_URL": ("basisctl.data.fetch", "HYPERLIQUID_URL"),
+    "BINANCE_USDM_URL": ("basisctl.venues.binance.fetch", "BINANCE_USDM_URL"),
+    "HYPERLIQUID_URL": ("basisctl.venues.hyperliquid.fetch", "HYPERLIQUID_URL"),
     "RPC_DEFAULT_BATCH_SIZE": ("basisctl.data.fetch.uniswap_rpc", "DEFAULT_BATCH_SIZE"),
     "RPC_DEFAULT_POOL_NAME": ("basisctl.data.fetch.uniswap_rpc", "DEFAULT_POOL_NAME"),
     "RPC_ENV_URL": ("basisctl.data.fetch.uniswap_rpc", "ENV_RPC_URL"),

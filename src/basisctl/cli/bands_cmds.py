@@ -50,9 +50,9 @@ __all__ = ["register"]
 DEFAULT_COSTS_BPS = "5,10,20,30"
 
 
-def __getattr__(name: str) -> Any:  # the band inputs and grids live in basisctl.simulate.grids
+def __getattr__(name: str) -> Any:  # the band inputs and grids live in basisctl.band_grids
     if name in ("MIN_BOOT_COVERAGE", "BandInputs", "hourly_returns"):
-        from basisctl.simulate import grids
+        from basisctl import band_grids as grids
 
         return getattr(grids, name)
     raise AttributeError(name)
@@ -122,11 +122,11 @@ def register(app: typer.Typer) -> None:
         """Band boundaries for one venue/asset: alpha_target, alpha_L (eq. 38), alpha_U per cost (eq. 45).
 
         With --prices-file/--funding-file and no --asof, the calibration ends where the given files end."""
+        from basisctl.band_grids import hourly_returns, resolve_band_inputs, upper_rows
         from basisctl.calibration.inputs import user_series, utc
         from basisctl.model.bands import alpha_lower
         from basisctl.model.static import alpha_liq
         from basisctl.simulate.bootstrap import alpha_lower_bootstrap
-        from basisctl.simulate.grids import hourly_returns, resolve_band_inputs, upper_rows
 
         check_model_flags(sigma=sigma, stress=stress, lookback_days=lookback_days, h_liq_hours=h_liq_hours,
                           eps_liq=eps_liq, epsilon=epsilon, l_max=l_max)
@@ -288,7 +288,7 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
     ) -> None:
         """Sec. VIII.E / Table XIX: time to reach alpha_U (14-day funding) per venue x asset x cost."""
-        from basisctl.simulate.grids import upper_grid
+        from basisctl.band_grids import upper_grid
 
         _check_backend(backend)
         if model not in ("gbm", "bootstrap"):
@@ -337,7 +337,7 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
     ) -> None:
         """Sec. VIII.B/C: alpha_L closed form, its GBM Monte Carlo check and bootstrap alpha_L^boot per cell."""
-        from basisctl.simulate.grids import lower_grid
+        from basisctl.band_grids import lower_grid
 
         _check_backend(backend)
         vs, as_ = parse_strs(venues), parse_strs(assets)

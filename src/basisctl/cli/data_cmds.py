@@ -174,7 +174,7 @@ def fetch_cmd(
 ) -> None:
     """Download history into the local Parquet store (incremental: re-fetching never duplicates rows)."""
     from basisctl.data.fetch._parse import INTERVAL_MS
-    from basisctl.data.pull import OTHER_FUNDING_VENUES, Clients, Series, fetch_series, store_for
+    from basisctl.venues.pull import OTHER_FUNDING_VENUES, Clients, Series, fetch_series, store_for
 
     venue = venue.lower()
     if venue not in ("binance", "hyperliquid", *OTHER_FUNDING_VENUES):
@@ -246,12 +246,12 @@ def pull_cmd(
     import pandas as pd
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from basisctl.data.pull import Clients, default_set, pull, store_for
+    from basisctl.venues.pull import Clients, default_set, pull, store_for
 
     names = tuple(a.strip().upper() for a in assets.split(",") if a.strip())
     if not names:
         fail("--assets is empty")
-    from basisctl.data.pull import parse_time_ms
+    from basisctl.venues.pull import parse_time_ms
 
     if parse_time_ms(from_, "--from") >= parse_time_ms(pd.Timestamp.now(tz="UTC"), "--from"):
         fail(f"--from {from_} is not in the past")

@@ -35,8 +35,9 @@ _BASE_TOKENS = {"ETH": ("WETH", "ETH"), "BTC": ("WBTC", "BTC", "cbBTC", "tBTC")}
 
 
 def _spot_leg(asset: str, pool_file: Path | None, fee_bps: float | None, impact_bps: float | None) -> Any:
+    from basisctl.data.snapshots import default_pool
     from basisctl.execution.costs import ParametricSpotLeg, UniswapV3SpotLeg
-    from basisctl.execution.uniswap_v3 import default_pool, load_pool_snapshot
+    from basisctl.execution.uniswap_v3 import load_pool_snapshot
 
     a = asset.upper()
     if fee_bps is not None or impact_bps is not None:
@@ -57,8 +58,9 @@ def _spot_leg(asset: str, pool_file: Path | None, fee_bps: float | None, impact_
 
 
 def _perp_leg(asset: str, book_file: Path | None, venue: str, taker_bps: float) -> Any:
+    from basisctl.data.snapshots import synthetic_book_from_depth
     from basisctl.execution.costs import OrderBookPerpLeg
-    from basisctl.execution.orderbook import L2Book, PerpFees, synthetic_book_from_depth
+    from basisctl.execution.orderbook import L2Book, PerpFees
 
     book = L2Book.from_file(book_file) if book_file is not None else synthetic_book_from_depth(asset, venue)
     if book.coin.upper() != asset.upper():

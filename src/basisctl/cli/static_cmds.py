@@ -195,7 +195,7 @@ def static_grid(
 
 @handle_errors
 def funding_stats(
-    venue: Annotated[str, typer.Option(help="binance | hyperliquid | bybit.")],
+    venue: Annotated[str, typer.Option(help="A registry venue, e.g. binance | hyperliquid | bybit.")],
     asset: Annotated[str, typer.Option(help="Asset symbol.")],
     asof: Annotated[str | None, typer.Option(help=ASOF_HELP)] = None,
     windows: Annotated[str, typer.Option(help="Comma-separated lookback windows [days].")] = "90,180,360",
@@ -206,10 +206,12 @@ def funding_stats(
     from basisctl.calibration.funding import funding_window_stats
     from basisctl.calibration.inputs import utc
     from basisctl.data import locator
+    from basisctl.venues.registry import venue_names
 
     v = venue.lower()
-    if v not in locator.FUNDING_VENUES:
-        fail(f"unknown venue '{venue}': expected one of {', '.join(locator.FUNDING_VENUES)}")
+    known = (*locator.FUNDING_VENUES, *(n for n in venue_names() if n not in locator.FUNDING_VENUES))
+    if v not in known:
+        fail(f"unknown venue '{venue}': expected one of {', '.join(known)}")
     f = locator.load_funding(v, asset)
     end = utc(asof)
     stats = funding_window_stats(f, end, tuple(parse_floats(windows, "windows", positive=True)), horizon_hours)

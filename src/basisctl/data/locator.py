@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -138,11 +139,23 @@ def _market_split(market: str) -> tuple[str, str]:
     return venue, kind or "perp"
 
 
-def fetch_command(kind: str, venue: str, asset: str, interval: str | None = None) -> str | None:
-    """The ``basisctl data fetch`` command that downloads a missing series, or None if no downloader has it."""
-    from basisctl.data.fetch import DOWNLOADERS
+#: kind (funding | candles | mark | meta) -> venues that ``basisctl data fetch`` downloads. Each venue folder's
+#: registry row declares its kinds and :mod:`basisctl.venues.registry` registers them here on import (the data
+#: layer never imports the venues, which sit above it).
+_DOWNLOADS: dict[str, set[str]] = {}
 
-    if venue not in DOWNLOADERS.get(kind, ()):
+
+def register_downloads(venue: str, kinds: Iterable[str]) -> None:
+    """Record that ``basisctl data fetch --venue <venue> --kind <k>`` serves each of ``kinds``."""
+    for k in kinds:
+        _DOWNLOADS.setdefault(k, set()).add(venue.lower())
+
+
+def fetch_command(kind: str, venue: str, asset: str, interval: str | None = None) -> str | None:
+    """The ``basisctl data fetch`` command that downloads a missing series, or None if no downloader has it.
+    Before the venue registry is imported nothing is registered and the command is suggested as is (``data
+    fetch`` itself refuses a venue without a downloader)."""
+    if _DOWNLOADS and venue not in _DOWNLOADS.get(kind, ()):
         return None
     # Into the user store (searched file by file after the data dirs), never into a data dir the user pointed at:
     # that may be someone else's read-only folder.
@@ -288,7 +301,7 @@ class HyperliquidTables:
 
 @lru_cache(maxsize=4)
 def _hl_meta(key: tuple[str, int, int]) -> HyperliquidTables:
-    from basisctl.data.fetch.hyperliquid import parse_meta_and_asset_ctxs
+    from basisctl.data.hyperliquid_meta import parse_meta_and_asset_ctxs
 
     p = Path(key[0])
     try:

@@ -30,7 +30,7 @@ from basisctl.execution.costs import (
 )
 from basisctl.execution.orderbook import L2Book, PerpFees, synthetic_book_from_depth, walk_book
 from basisctl.execution.quotes import AggregatorSpotLeg, OneInchClient, Quote, QuoteStore, ZeroExClient
-from basisctl.execution.uniswap_v3 import V3Pool, default_pool, load_pool_snapshot
+from basisctl.execution.uniswap_v3 import V3Pool, load_pool_snapshot
 
 __all__ = [
     "INFEASIBLE_BPS",
@@ -57,7 +57,6 @@ __all__ = [
     "admissible_set",
     "build_instant_costs",
     "capacity_from_curves",
-    "default_pool",
     "execution_report",
     "feasible",
     "load_pool_snapshot",

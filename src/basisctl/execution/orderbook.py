@@ -188,15 +188,10 @@ def impact_cost_bps(book: L2Book, side: BookSide, notional_usd: ArrayLike,
 
 
 # ------------------------------------------------------------------------------------- offline snapshot
-def _depth_snapshot_path() -> Path:
-    from basisctl.data.locator import depth_snapshot_path
-
-    return depth_snapshot_path()
-
-
-def load_depth_snapshot(path: str | Path | None = None) -> list[dict[str, object]]:
-    """Rows of the top-20 bid-depth snapshot in the data dir: coin, venue, bid_depth_usd [USD], mid_price [USD/coin]."""
-    p = Path(path) if path is not None else _depth_snapshot_path()
+def load_depth_snapshot(path: str | Path) -> list[dict[str, object]]:
+    """Rows of a top-20 bid-depth snapshot CSV: coin, venue, bid_depth_usd [USD], mid_price [USD/coin]. The data
+    dir's snapshot is :func:`basisctl.data.snapshots.load_depth_snapshot`."""
+    p = Path(path)
     rows: list[dict[str, object]] = []
     with p.open(newline="") as fh:
         reader = csv.DictReader(fh)
@@ -212,8 +207,9 @@ def load_depth_snapshot(path: str | Path | None = None) -> list[dict[str, object
 
 def synthetic_book_from_depth(coin: str, venue: str = "hyperliquid", levels: int = 20,
                               half_spread_bps: float = 0.5, level_step_bps: float = 1.0,
-                              path: str | Path | None = None) -> L2Book:
-    """A documented *synthetic* L2 book rebuilt from the data dir's top-20 bid-depth snapshot (≈ 2026-03-07).
+                              *, path: str | Path) -> L2Book:
+    """A documented *synthetic* L2 book rebuilt from a top-20 bid-depth snapshot (the data dir's, ≈ 2026-03-07,
+    through :func:`basisctl.data.snapshots.synthetic_book_from_depth`).
 
     Assumptions (the snapshot holds only total USD bid depth of 20 levels and the mid):
     ``levels`` levels per side at mid·(1 ∓ (half_spread + j·level_step)) [bps], j = 0..levels−1, equal USD

@@ -565,10 +565,3 @@ def load_pool_snapshot(meta_path: str | Path, ticks_path: str | Path | None = No
                   Token(str(t0.get("symbol", "TOKEN0")), int(t0.get("decimals", 18)), str(t0.get("id", ""))),
                   Token(str(t1.get("symbol", "TOKEN1")), int(t1.get("decimals", 18)), str(t1.get("id", ""))),
                   pool_id=str(meta.get("pool_id", "")), source=mp)
-
-
-def default_pool(asset: str) -> V3Pool:
-    """The Uniswap v3 pool snapshot for ``asset`` in the data dirs (known: ETH = USDC/WETH 0.05 %, mainnet)."""
-    from basisctl.data.locator import pool_snapshot_path
-
-    return load_pool_snapshot(pool_snapshot_path(asset))

@@ -118,13 +118,20 @@ def _multiplier(venue: str) -> float:
         ) from None
 
 
+def theta_f_from_multiplier(c: float, l_max: float) -> float:
+    """theta_F = c / L_max [fraction of notional] for a maintenance-to-initial multiplier ``c`` and max leverage
+    ``l_max`` [x] (eq. 19)."""
+    if not l_max > 1.0:
+        raise ModelDomainError(f"l_max must be > 1 (got {l_max!r})")
+    if not 0.0 < c <= 1.0:
+        raise ModelDomainError(f"maintenance multiplier must lie in (0, 1] (got {c!r})")
+    return c / float(l_max)
+
+
 def theta_f_from_l_max(venue: str, l_max: float) -> float:
     """theta_F = c / L_max with the venue's documented c (Hyperliquid/Bybit/Kraken 1/2, dYdX 0.6, Binance 1)
     [fraction of notional]."""
-    c = _multiplier(venue)
-    if not l_max > 1.0:
-        raise ModelDomainError(f"l_max must be > 1 (got {l_max!r})")
-    return c / float(l_max)
+    return theta_f_from_multiplier(_multiplier(venue), l_max)
 
 
 def default_l_max(venue: str, asset: str) -> float:
@@ -184,9 +191,9 @@ def theta_f_for(
 ) -> tuple[float, float]:
     """Resolve (theta_F, L_max) for a venue/asset: explicit theta_f > explicit l_max > tiers > paper table.
 
-    With ``notional_usd`` > 0 and no ``tiers``, Hyperliquid's size tiers come from the margin table in the data
-    dir (``basisctl.data.locator.hyperliquid_tiers``); a documented MMR table (Bybit BTC) gives the MMR of the
-    notional's tier and refuses sizes beyond its last tier."""
+    Pure: size tiers are an argument (``tiers``, e.g. Hyperliquid's margin table, read by
+    :func:`basisctl.venues.margin.theta_f_for`), never read here. A documented MMR table (Bybit BTC) gives the MMR
+    of the notional's tier and refuses sizes beyond its last tier."""
     if theta_f is not None:
         if not 0.0 < theta_f < 1.0:
             raise ModelDomainError(f"theta_f must lie in (0, 1) (got {theta_f!r})")
@@ -199,10 +206,6 @@ def theta_f_for(
         t = mmr_for_notional(MMR_TIERS[key], notional_usd, MMR_TABLE_LIMIT_USD.get(key),
                              f"the {key[0]} {key[1]} risk-limit table")
         return t.mmr, t.max_leverage
-    if l_max is None and tiers is None and key[0] == "hyperliquid" and notional_usd > 0:
-        from basisctl.data import locator  # the data layer imports this module
-
-        tiers = locator.hyperliquid_tiers(key[1])
     if l_max is None:
         l_max = l_max_for_notional(tiers, notional_usd) if tiers else default_l_max(venue, asset)
     return theta_f_from_l_max(venue, l_max), float(l_max)

@@ -8,17 +8,17 @@ import matplotlib
 matplotlib.use("Agg")
 import pandas as pd
 
-from basisctl.calibration.inputs import DEFAULT_ASOF
-from basisctl.errors import BasisctlError
-from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
-from basisctl.report._html import F2, F4, VENUES, _table
-from basisctl.simulate.grids import (
+from basisctl.band_grids import (
     DEFAULT_EPSILON,
     DEFAULT_LOOKBACK_DAYS,
     DEFAULT_STRESS,
     resolve_band_inputs,
     upper_rows,
 )
+from basisctl.calibration.inputs import DEFAULT_ASOF
+from basisctl.errors import BasisctlError
+from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
+from basisctl.report._html import F2, F4, VENUES, _table
 
 BAND_COSTS_BPS = (10.0, 20.0, 30.0)
 

@@ -11,7 +11,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from basisctl.band_grids import (
+    DEFAULT_EPSILON,
+    DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_STRESS,
+    resolve_band_inputs,
+    upper_rows,
+)
 from basisctl.calibration.inputs import DEFAULT_ASOF
+from basisctl.data.snapshots import default_pool, synthetic_book_from_depth
 from basisctl.execution.capacity import CapacityReport, capacity_from_curves
 from basisctl.execution.costs import (
     SIDES,
@@ -22,17 +30,9 @@ from basisctl.execution.costs import (
     UniswapV3SpotLeg,
     build_instant_costs,
 )
-from basisctl.execution.orderbook import HL_TAKER_FEE_BPS, PerpFees, synthetic_book_from_depth
-from basisctl.execution.uniswap_v3 import default_pool
+from basisctl.execution.orderbook import HL_TAKER_FEE_BPS, PerpFees
 from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
 from basisctl.report._html import F2, F4, _figure, _table
-from basisctl.simulate.grids import (
-    DEFAULT_EPSILON,
-    DEFAULT_LOOKBACK_DAYS,
-    DEFAULT_STRESS,
-    resolve_band_inputs,
-    upper_rows,
-)
 
 EXEC_ASSET = "ETH"
 EXEC_VENUE = "hyperliquid"

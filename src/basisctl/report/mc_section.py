@@ -11,11 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from basisctl.calibration.inputs import DEFAULT_ASOF
-from basisctl.errors import BasisctlError
-from basisctl.model.bands import DEFAULT_EPS_LIQ
-from basisctl.report._html import COLORS, F2, F4, VENUES, Note, _figure, _table
-from basisctl.simulate.grids import (
+from basisctl.band_grids import (
     DEFAULT_COSTS_BPS,
     DEFAULT_LOWER_MC_PATHS,
     DEFAULT_MC_HORIZON_DAYS,
@@ -23,6 +19,10 @@ from basisctl.simulate.grids import (
     lower_grid,
     upper_grid,
 )
+from basisctl.calibration.inputs import DEFAULT_ASOF
+from basisctl.errors import BasisctlError
+from basisctl.model.bands import DEFAULT_EPS_LIQ
+from basisctl.report._html import COLORS, F2, F4, VENUES, Note, _figure, _table
 
 MIN_HITS_FOR_MEDIAN: int = 20
 

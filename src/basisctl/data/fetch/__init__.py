@@ -1,39 +1,8 @@
-"""Downloaders for venue market data (Binance USD-M, Hyperliquid info API; funding history of Bybit, OKX,
-dYdX v4 and Kraken Futures) over an injectable HTTP seam."""
+"""Shared pieces of the venue downloaders: the HTTP client with retries (:mod:`.http`), row parsing
+(:mod:`._parse`), funding and candle paging (:mod:`._funding`, :mod:`._bars`) and Uniswap v3 pool state over
+Ethereum JSON-RPC (:mod:`.uniswap_rpc`). Each venue's own downloader lives in its folder,
+``basisctl.venues.<name>.fetch`` (see :mod:`basisctl.venues.registry`)."""
 
-from basisctl.data.fetch.binance import BINANCE_USDM_URL, BinanceUsdm, binance_symbol
-from basisctl.data.fetch.bybit import BYBIT_URL, BybitFunding
-from basisctl.data.fetch.dydx import DYDX_INDEXER_URL, DydxFunding
 from basisctl.data.fetch.http import FetchError, HttpClient, RetryPolicy
-from basisctl.data.fetch.hyperliquid import HYPERLIQUID_URL, HyperliquidInfo, HyperliquidMeta
-from basisctl.data.fetch.kraken import KRAKEN_FUTURES_URL, KrakenFuturesFunding
-from basisctl.data.fetch.okx import OKX_URL, OkxFunding
 
-#: Which venues each ``basisctl data fetch --kind`` can download (the locator's "how to get it" hint).
-DOWNLOADERS: dict[str, tuple[str, ...]] = {
-    "funding": ("binance", "hyperliquid", "bybit", "okx", "dydx", "kraken"),
-    "candles": ("binance", "hyperliquid"),
-    "mark": ("binance",),
-    "meta": ("hyperliquid",),
-}
-
-__all__ = [
-    "BINANCE_USDM_URL",
-    "BYBIT_URL",
-    "DOWNLOADERS",
-    "DYDX_INDEXER_URL",
-    "HYPERLIQUID_URL",
-    "KRAKEN_FUTURES_URL",
-    "OKX_URL",
-    "BinanceUsdm",
-    "BybitFunding",
-    "DydxFunding",
-    "FetchError",
-    "HttpClient",
-    "HyperliquidInfo",
-    "HyperliquidMeta",
-    "KrakenFuturesFunding",
-    "OkxFunding",
-    "RetryPolicy",
-    "binance_symbol",
-]
+__all__ = ["FetchError", "HttpClient", "RetryPolicy"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -100,6 +101,59 @@ class RowErrors:
     def raise_if_any(self) -> None:
         if self.issues:
             raise DataValidationError(self.source, self.issues)
+
+    def objects(self, rows: list[Any], expected: str, match: tuple[str, object] | None = None,
+                ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(index, row) of the rows that are JSON objects; any other row is recorded as an error naming
+        ``expected``. ``match`` = (field, value): a row whose field is present with another value is recorded
+        too (a symbol or coin the request did not ask for)."""
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict):
+                self.add(i, None, expected, row)
+                continue
+            if match is not None and row.get(match[0], match[1]) != match[1]:
+                self.add(i, match[0], f"'{match[1]}'", row.get(match[0]))
+            yield i, row
+
+    def arrays(self, rows: list[Any], min_len: int, expected: str) -> Iterator[tuple[int, list[Any]]]:
+        """(index, row) of the rows that are JSON arrays of at least ``min_len`` items; others are recorded."""
+        for i, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) < min_len:
+                self.add(i, None, expected, row)
+                continue
+            yield i, row
+
+    def ohlc(self, row: int, obj: Any, keys: tuple[str | int, str | int, str | int, str | int],
+             ) -> tuple[float, float, float, float]:
+        """Open, high, low, close of a bar [price > 0]; a missing or bad field is recorded and reads NaN."""
+        o, h, lo, c = (self.number(row, obj, k, positive=True) for k in keys)
+        return o, h, lo, c
+
+
+def json_array(page: Any, src: str, what: str) -> list[Any]:
+    """``page`` when it is a JSON array, else a FetchError naming the request and ``what`` it should hold."""
+    if not isinstance(page, list):
+        raise FetchError(f"{src}: expected a JSON array of {what}, got {str(page)[:200]}")
+    return page
+
+
+def request_label(base_url: str, path: str, params: dict[str, Any]) -> str:
+    """``GET <base><path>?k=v&...`` naming one request in errors."""
+    return f"GET {base_url}{path}?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+
+def keep_closed_bar(rows: list[tuple[int, float, float, float, float, float]], opens: list[int],
+                    bar: tuple[int | None, float, float, float, float, float], close_ms: int | None,
+                    now_ms: int) -> None:
+    """Record a parsed bar (open ms, o, h, l, c, v): its open time goes to ``opens`` (the paging cursor) and the
+    bar to ``rows`` unless it has no open time or is still forming (its close ``close_ms`` not yet past)."""
+    t = bar[0]
+    if t is None:
+        return
+    opens.append(t)
+    if close_ms is not None and close_ms >= now_ms:
+        return  # bar still forming
+    rows.append((t, *bar[1:]))
 
 
 def _short(v: object) -> str:

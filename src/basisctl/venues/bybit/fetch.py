@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from basisctl.data.fetch._bars import Bar, NewestFirstBars
 from basisctl.data.fetch._funding import NewestFirstFunding, Row
-from basisctl.data.fetch._parse import RowErrors
+from basisctl.data.fetch._parse import RowErrors, request_label
 from basisctl.data.fetch.http import FetchError
 
 BYBIT_URL = "https://api.bybit.com"
@@ -61,21 +61,21 @@ class BybitFunding(NewestFirstFunding, NewestFirstBars):
             return body
         raise FetchError(f"{src}: rate limited (retCode {BYBIT_RATE_LIMIT_CODE}) after retries")  # pragma: no cover
 
-    def _page(self, symbol: str, before_ms: int) -> tuple[list[Row], str]:
-        params = {"category": "linear", "symbol": symbol, "endTime": before_ms - 1, "limit": self.page_limit}
-        src = f"GET {self.http.base_url}/v5/market/funding/history?" + "&".join(f"{k}={v}" for k, v in params.items())
-        body = self._get(params, src)
+    def _list(self, params: dict[str, Any], path: str = "/v5/market/funding/history") -> tuple[list[Any], str]:
+        """The ``result.list`` array of a v5 response, and the request label for errors."""
+        src = request_label(self.http.base_url, path, params)
+        body = self._get(params, src, path)
         lst = body.get("result", {}).get("list") if isinstance(body.get("result"), dict) else None
         if not isinstance(lst, list):
             raise FetchError(f"{src}: expected result.list to be an array, got {str(body)[:200]}")
+        return lst, src
+
+    def _page(self, symbol: str, before_ms: int) -> tuple[list[Row], str]:
+        params = {"category": "linear", "symbol": symbol, "endTime": before_ms - 1, "limit": self.page_limit}
+        lst, src = self._list(params)
         errs = RowErrors(src)
         rows: list[Row] = []
-        for i, row in enumerate(lst):
-            if not isinstance(row, dict):
-                errs.add(i, None, "an object {symbol, fundingRate, fundingRateTimestamp}", row)
-                continue
-            if row.get("symbol", symbol) != symbol:
-                errs.add(i, "symbol", f"'{symbol}'", row.get("symbol"))
+        for i, row in errs.objects(lst, "an object {symbol, fundingRate, fundingRateTimestamp}", ("symbol", symbol)):
             t = errs.epoch_ms(i, row, "fundingRateTimestamp")
             r = errs.number(i, row, "fundingRate")
             if t is not None:
@@ -86,19 +86,12 @@ class BybitFunding(NewestFirstFunding, NewestFirstBars):
     def _bar_page(self, symbol: str, code: str, before_ms: int, start_ms: int) -> tuple[list[Bar], str]:
         params = {"category": "linear", "symbol": symbol, "interval": code, "start": start_ms, "end": before_ms - 1,
                   "limit": self.bar_page_limit}
-        src = f"GET {self.http.base_url}/v5/market/kline?" + "&".join(f"{k}={v}" for k, v in params.items())
-        body = self._get(params, src, "/v5/market/kline")
-        lst = body.get("result", {}).get("list") if isinstance(body.get("result"), dict) else None
-        if not isinstance(lst, list):
-            raise FetchError(f"{src}: expected result.list to be an array, got {str(body)[:200]}")
+        lst, src = self._list(params, "/v5/market/kline")
         errs = RowErrors(src)
         bars: list[Bar] = []
-        for i, k in enumerate(lst):
-            if not isinstance(k, list) or len(k) < 6:
-                errs.add(i, None, "an array [startTime, open, high, low, close, volume, turnover]", k)
-                continue
+        for i, k in errs.arrays(lst, 6, "an array [startTime, open, high, low, close, volume, turnover]"):
             t = errs.epoch_ms(i, k, 0)
-            o, h, lo, c = (errs.number(i, k, j, positive=True) for j in (1, 2, 3, 4))
+            o, h, lo, c = errs.ohlc(i, k, (1, 2, 3, 4))
             v = errs.number(i, k, 5)
             if t is not None:
                 bars.append((t, o, h, lo, c, v))

@@ -51,10 +51,7 @@ class KrakenFuturesFunding(VenueClient):
             raise FetchError(f"{src}: expected rates to be an array, got {str(body)[:200]}")
         errs = RowErrors(src)
         rows: list[Row] = []
-        for i, row in enumerate(rates):
-            if not isinstance(row, dict):
-                errs.add(i, None, "an object {timestamp, fundingRate, relativeFundingRate}", row)
-                continue
+        for i, row in errs.objects(rates, "an object {timestamp, fundingRate, relativeFundingRate}"):
             t = None
             v = row.get("timestamp")
             try:

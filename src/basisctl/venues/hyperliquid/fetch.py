@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,13 +24,15 @@ from basisctl.data.fetch._parse import (
     RowErrors,
     candles_frame,
     interval_ms,
+    json_array,
+    keep_closed_bar,
     next_page_start,
     round_settlement_ms,
     to_ms,
 )
-from basisctl.data.fetch.http import FetchError, HttpClient, VenueClient
+from basisctl.data.fetch.http import HttpClient, VenueClient
+from basisctl.data.hyperliquid_meta import HyperliquidMeta, parse_meta_and_asset_ctxs
 from basisctl.data.validate import validate_candles, validate_funding
-from basisctl.errors import DataValidationError, ValidationIssue
 
 HYPERLIQUID_URL = "https://api.hyperliquid.xyz"
 #: Client-side pace [s between requests]: info requests weigh 20 of a 1200-per-minute IP budget.
@@ -43,15 +44,6 @@ SOURCE = "hyperliquid_api"
 #: settlement, in ../shared/fixtures/hyperliquid), so times round to the nearest hour within 30 min.
 LATE_SETTLEMENT_TOL_MS = 1_800_000 - 1
 TimeLike = int | str | pd.Timestamp
-
-
-@dataclass(frozen=True)
-class HyperliquidMeta:
-    """``universe``: one row per perp (index = asset id) with meta fields and ``ctx_*`` context fields;
-    ``margin_tables``: margin_table_id, description, tier, lower_bound_usd [USD notional], max_leverage."""
-
-    universe: pd.DataFrame
-    margin_tables: pd.DataFrame
 
 
 def hl_coin(coin: str) -> str:
@@ -92,17 +84,11 @@ class HyperliquidInfo(VenueClient):
         cur = start_ms
         while cur < end_ms:
             body = {"type": "fundingHistory", "coin": coin, "startTime": cur, "endTime": end_ms - 1}
-            page, src = self._info(body)
-            if not isinstance(page, list):
-                raise FetchError(f"{src}: expected a JSON array of funding rows, got {str(page)[:200]}")
+            raw, src = self._info(body)
+            page = json_array(raw, src, "funding rows")
             errs = RowErrors(src)
             raw_times: list[int] = []
-            for i, row in enumerate(page):
-                if not isinstance(row, dict):
-                    errs.add(i, None, "an object {coin, fundingRate, premium, time}", row)
-                    continue
-                if row.get("coin", coin) != coin:
-                    errs.add(i, "coin", f"'{coin}'", row.get("coin"))
+            for i, row in errs.objects(page, "an object {coin, fundingRate, premium, time}", ("coin", coin)):
                 t = errs.epoch_ms(i, row, "time")
                 r = errs.number(i, row, "fundingRate")
                 p = errs.number(i, row, "premium") if "premium" in row else float("nan")
@@ -114,10 +100,7 @@ class HyperliquidInfo(VenueClient):
             errs.raise_if_any()
             if not raw_times:
                 break
-            last = max(raw_times)
-            if last < cur:
-                raise FetchError(f"{src}: rows end at {last} before startTime {cur} (server ignores paging)")
-            cur = last + 1
+            cur = next_page_start(raw_times, cur, 1, src, "rows")  # settlements: resume 1 ms after the last
             if len(page) < self.funding_page_limit:
                 break
         ts = np.asarray(times, dtype=np.int64)
@@ -146,29 +129,17 @@ class HyperliquidInfo(VenueClient):
         cur = start_ms
         while cur < end_ms:
             req = {"coin": coin, "interval": interval, "startTime": cur, "endTime": end_ms - 1}
-            page, src = self._info({"type": "candleSnapshot", "req": req})
-            if not isinstance(page, list):
-                raise FetchError(f"{src}: expected a JSON array of candles, got {str(page)[:200]}")
+            raw, src = self._info({"type": "candleSnapshot", "req": req})
+            page = json_array(raw, src, "candles")
             errs = RowErrors(src)
             opens: list[int] = []
-            for i, k in enumerate(page):
-                if not isinstance(k, dict):
-                    errs.add(i, None, "an object {t, T, s, i, o, c, h, l, v, n}", k)
-                    continue
-                if k.get("s", coin) != coin:
-                    errs.add(i, "s", f"'{coin}'", k.get("s"))
+            for i, k in errs.objects(page, "an object {t, T, s, i, o, c, h, l, v, n}", ("s", coin)):
                 if k.get("i", interval) != interval:
                     errs.add(i, "i", f"'{interval}'", k.get("i"))
                 t = errs.epoch_ms(i, k, "t")
                 close_t = errs.epoch_ms(i, k, "T")
-                o, h, lo, c = (errs.number(i, k, f, positive=True) for f in ("o", "h", "l", "c"))
-                v = errs.number(i, k, "v")
-                if t is None:
-                    continue
-                opens.append(t)
-                if close_t is not None and close_t >= now:
-                    continue  # bar still forming
-                rows.append((t, o, h, lo, c, v))
+                o, h, lo, c = errs.ohlc(i, k, ("o", "h", "l", "c"))
+                keep_closed_bar(rows, opens, (t, o, h, lo, c, errs.number(i, k, "v")), close_t, now)
             errs.raise_if_any()
             if not opens:
                 break
@@ -189,62 +160,3 @@ class HyperliquidInfo(VenueClient):
         """Current perp universe with asset contexts, and the margin tables."""
         resp, src = self._info({"type": "metaAndAssetCtxs"})
         return parse_meta_and_asset_ctxs(resp, src)
-
-
-def parse_meta_and_asset_ctxs(resp: Any, src: str) -> HyperliquidMeta:
-    """Universe (one row per asset, ``ctx_*`` fields) and margin tiers from a raw metaAndAssetCtxs response."""
-    if not (isinstance(resp, list) and len(resp) == 2 and isinstance(resp[0], dict) and isinstance(resp[1], list)):
-        raise DataValidationError(src, [ValidationIssue(None, None, "[meta, assetCtxs]", str(resp)[:200])])
-    meta, ctxs = resp
-    universe = meta.get("universe")
-    if not isinstance(universe, list) or not universe:
-        raise DataValidationError(src, [ValidationIssue(None, "universe", "a list of assets", str(universe))])
-    errs = RowErrors(src)
-    if len(ctxs) != len(universe):
-        errs.add(None, None, f"one asset context per universe entry ({len(universe)})", len(ctxs))
-    rows = []
-    for i, u in enumerate(universe):
-        if not isinstance(u, dict) or "name" not in u:
-            errs.add(i, "universe", "an object with name, szDecimals, maxLeverage", u)
-            continue
-        lev = errs.number(i, u, "maxLeverage", positive=True)
-        row: dict[str, Any] = {
-            "name": u["name"],
-            "szDecimals": u.get("szDecimals"),
-            "maxLeverage": lev,
-            "marginTableId": u.get("marginTableId"),
-            "isDelisted": u.get("isDelisted"),
-            "onlyIsolated": u.get("onlyIsolated"),
-        }
-        ctx = ctxs[i] if i < len(ctxs) and isinstance(ctxs[i], dict) else {}
-        for key, val in ctx.items():
-            if key == "impactPxs":
-                val = ",".join(map(str, val)) if isinstance(val, list) else val
-                row[f"ctx_{key}"] = val
-                continue
-            try:
-                row[f"ctx_{key}"] = float(val) if val is not None else np.nan
-            except (TypeError, ValueError):
-                errs.add(i, f"ctx.{key}", "a numeric string", val)
-        rows.append(row)
-    tiers = []
-    for j, entry in enumerate(meta.get("marginTables", []) or []):
-        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict)):
-            errs.add(j, "marginTables", "[id, {description, marginTiers}]", entry)
-            continue
-        tid, tab = entry
-        for k, tier in enumerate(tab.get("marginTiers", [])):
-            lb = errs.number(j, tier, "lowerBound")
-            ml = errs.number(j, tier, "maxLeverage", positive=True)
-            tiers.append(
-                {
-                    "margin_table_id": int(tid),
-                    "description": tab.get("description", ""),
-                    "tier": k,
-                    "lower_bound_usd": lb,
-                    "max_leverage": ml,
-                }
-            )
-    errs.raise_if_any()
-    cols = ["margin_table_id", "description", "tier", "lower_bound_usd", "max_leverage"]
-    return HyperliquidMeta(universe=pd.DataFrame(rows), margin_tables=pd.DataFrame(tiers, columns=cols))

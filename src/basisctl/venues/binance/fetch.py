@@ -23,11 +23,13 @@ from basisctl.data.fetch._parse import (
     RowErrors,
     candles_frame,
     interval_ms,
+    json_array,
+    keep_closed_bar,
     next_page_start,
     round_settlement_ms,
     to_ms,
 )
-from basisctl.data.fetch.http import FetchError, VenueClient
+from basisctl.data.fetch.http import VenueClient
 from basisctl.data.validate import validate_candles, validate_funding
 
 BINANCE_USDM_URL = "https://fapi.binance.com"
@@ -70,18 +72,12 @@ class BinanceUsdm(VenueClient):
         cur = start_ms
         while cur < end_ms:
             params = {"symbol": symbol, "startTime": cur, "endTime": end_ms - 1, "limit": self.funding_limit}
-            page = self.http.get_json("/fapi/v1/fundingRate", params)
             src = self._source("/fapi/v1/fundingRate", params)
-            if not isinstance(page, list):
-                raise FetchError(f"{src}: expected a JSON array of funding rows, got {str(page)[:200]}")
+            page = json_array(self.http.get_json("/fapi/v1/fundingRate", params), src, "funding rows")
             errs = RowErrors(src)
             page_times: list[int] = []
-            for i, row in enumerate(page):
-                if not isinstance(row, dict):
-                    errs.add(i, None, "an object {symbol, fundingTime, fundingRate, markPrice}", row)
-                    continue
-                if row.get("symbol", symbol) != symbol:
-                    errs.add(i, "symbol", f"'{symbol}'", row.get("symbol"))
+            for i, row in errs.objects(page, "an object {symbol, fundingTime, fundingRate, markPrice}",
+                                       ("symbol", symbol)):
                 t = errs.epoch_ms(i, row, "fundingTime")
                 r = errs.number(i, row, "fundingRate")
                 if t is not None:
@@ -91,10 +87,7 @@ class BinanceUsdm(VenueClient):
             errs.raise_if_any()
             if not page_times:
                 break
-            last = max(page_times)
-            if last < cur:
-                raise FetchError(f"{src}: rows end at {last} before startTime {cur} (server ignores paging)")
-            cur = last + 1
+            cur = next_page_start(page_times, cur, 1, src, "rows")  # settlements: resume 1 ms after the last
             if len(page) < self.funding_limit:
                 break
         frame = pd.DataFrame({"ts": np.asarray(times, dtype=np.int64), "rate": np.asarray(rates, dtype=float)})
@@ -132,26 +125,15 @@ class BinanceUsdm(VenueClient):
                 "endTime": end_ms - 1,
                 "limit": self.klines_limit,
             }
-            page = self.http.get_json(path, params)
             src = self._source(path, params)
-            if not isinstance(page, list):
-                raise FetchError(f"{src}: expected a JSON array of klines, got {str(page)[:200]}")
+            page = json_array(self.http.get_json(path, params), src, "klines")
             errs = RowErrors(src)
             opens: list[int] = []
-            for i, k in enumerate(page):
-                if not isinstance(k, list) or len(k) < 7:
-                    errs.add(i, None, "an array [openTime, open, high, low, close, volume, closeTime, ...]", k)
-                    continue
+            for i, k in errs.arrays(page, 7, "an array [openTime, open, high, low, close, volume, closeTime, ...]"):
                 t = errs.epoch_ms(i, k, 0)
-                o, h, lo, c = (errs.number(i, k, j, positive=True) for j in (1, 2, 3, 4))
+                o, h, lo, c = errs.ohlc(i, k, (1, 2, 3, 4))
                 v = errs.number(i, k, 5) if with_volume else float("nan")
-                close_t = errs.epoch_ms(i, k, 6)
-                if t is None:
-                    continue
-                opens.append(t)
-                if close_t is not None and close_t >= now:
-                    continue  # bar still forming
-                rows.append((t, o, h, lo, c, v))
+                keep_closed_bar(rows, opens, (t, o, h, lo, c, v), errs.epoch_ms(i, k, 6), now)
             errs.raise_if_any()
             if not opens:
                 break

@@ -10,13 +10,13 @@ Docs: https://docs.dydx.exchange/api_integration-indexer/indexer_api#gethistoric
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from basisctl.data.fetch._bars import Bar, NewestFirstBars
 from basisctl.data.fetch._funding import NewestFirstFunding, Row
-from basisctl.data.fetch._parse import RowErrors
+from basisctl.data.fetch._parse import RowErrors, request_label
 from basisctl.data.fetch.http import FetchError
 
 DYDX_INDEXER_URL = "https://indexer.dydx.trade"
@@ -65,22 +65,21 @@ class DydxFunding(NewestFirstFunding, NewestFirstBars):
     def symbol(self, asset: str) -> str:
         return dydx_ticker(asset)
 
-    def _page(self, symbol: str, before_ms: int) -> tuple[list[Row], str]:
-        path = f"/v4/historicalFunding/{symbol}"
-        params = {"limit": self.page_limit, "effectiveBeforeOrAt": iso_ms(before_ms - 1)}
-        src = f"GET {self.http.base_url}{path}?" + "&".join(f"{k}={v}" for k, v in params.items())
+    def _list(self, path: str, params: dict[str, Any], key: str) -> tuple[list[Any], str]:
+        """GET an indexer endpoint: the ``key`` array of its JSON object, and the request label for errors."""
+        src = request_label(self.http.base_url, path, params)
         body = self.http.get_json(path, params)
-        lst = body.get("historicalFunding") if isinstance(body, dict) else None
+        lst = body.get(key) if isinstance(body, dict) else None
         if not isinstance(lst, list):
-            raise FetchError(f"{src}: expected {{historicalFunding: [...]}}, got {str(body)[:200]}")
+            raise FetchError(f"{src}: expected {{{key}: [...]}}, got {str(body)[:200]}")
+        return lst, src
+
+    def _page(self, symbol: str, before_ms: int) -> tuple[list[Row], str]:
+        params = {"limit": self.page_limit, "effectiveBeforeOrAt": iso_ms(before_ms - 1)}
+        lst, src = self._list(f"/v4/historicalFunding/{symbol}", params, "historicalFunding")
         errs = RowErrors(src)
         rows: list[Row] = []
-        for i, row in enumerate(lst):
-            if not isinstance(row, dict):
-                errs.add(i, None, "an object {ticker, rate, price, effectiveAt}", row)
-                continue
-            if row.get("ticker", symbol) != symbol:
-                errs.add(i, "ticker", f"'{symbol}'", row.get("ticker"))
+        for i, row in errs.objects(lst, "an object {ticker, rate, price, effectiveAt}", ("ticker", symbol)):
             t = _iso_to_ms(errs, i, row, "effectiveAt")
             r = errs.number(i, row, "rate")
             if t is not None:
@@ -89,24 +88,15 @@ class DydxFunding(NewestFirstFunding, NewestFirstBars):
         return rows, src
 
     def _bar_page(self, symbol: str, code: str, before_ms: int, start_ms: int) -> tuple[list[Bar], str]:
-        path = f"/v4/candles/perpetualMarkets/{symbol}"
         params = {"resolution": code, "limit": self.bar_page_limit, "fromISO": iso_ms(start_ms),
                   "toISO": iso_ms(before_ms - 1)}
-        src = f"GET {self.http.base_url}{path}?" + "&".join(f"{k}={v}" for k, v in params.items())
-        body = self.http.get_json(path, params)
-        lst = body.get("candles") if isinstance(body, dict) else None
-        if not isinstance(lst, list):
-            raise FetchError(f"{src}: expected {{candles: [...]}}, got {str(body)[:200]}")
+        lst, src = self._list(f"/v4/candles/perpetualMarkets/{symbol}", params, "candles")
         errs = RowErrors(src)
         bars: list[Bar] = []
-        for i, k in enumerate(lst):
-            if not isinstance(k, dict):
-                errs.add(i, None, "an object {startedAt, open, high, low, close, baseTokenVolume}", k)
-                continue
-            if k.get("resolution", code) != code:
-                errs.add(i, "resolution", f"'{code}'", k.get("resolution"))
+        for i, k in errs.objects(lst, "an object {startedAt, open, high, low, close, baseTokenVolume}",
+                                 ("resolution", code)):
             t = _iso_to_ms(errs, i, k, "startedAt")
-            o, h, lo, c = (errs.number(i, k, f, positive=True) for f in ("open", "high", "low", "close"))
+            o, h, lo, c = errs.ohlc(i, k, ("open", "high", "low", "close"))
             v = errs.number(i, k, "baseTokenVolume")
             if t is not None:
                 bars.append((t, o, h, lo, c, v))

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from basisctl.data.fetch._bars import Bar, NewestFirstBars
 from basisctl.data.fetch._funding import NewestFirstFunding, Row
-from basisctl.data.fetch._parse import RowErrors
+from basisctl.data.fetch._parse import RowErrors, request_label
 from basisctl.data.fetch.http import FetchError
 
 OKX_URL = "https://www.okx.com"
@@ -51,7 +51,7 @@ class OkxFunding(NewestFirstFunding, NewestFirstBars):
     def _data(self, path: str, params: dict[str, Any]) -> tuple[list[Any], str]:
         """GET an OKX v5 endpoint: the ``data`` array of a ``{code: "0", msg, data}`` envelope, and the request
         label for errors. A non-zero code or another shape is a FetchError naming the request."""
-        src = f"GET {self.http.base_url}{path}?" + "&".join(f"{k}={v}" for k, v in params.items())
+        src = request_label(self.http.base_url, path, params)
         body = self.http.get_json(path, params)
         if not isinstance(body, dict) or "code" not in body:
             raise FetchError(f"{src}: expected {{code, msg, data}}, got {str(body)[:200]}")
@@ -67,12 +67,8 @@ class OkxFunding(NewestFirstFunding, NewestFirstBars):
         data, src = self._data("/api/v5/public/funding-rate-history", params)
         errs = RowErrors(src)
         rows: list[Row] = []
-        for i, row in enumerate(data):
-            if not isinstance(row, dict):
-                errs.add(i, None, "an object {instId, fundingRate, realizedRate, fundingTime}", row)
-                continue
-            if row.get("instId", symbol) != symbol:
-                errs.add(i, "instId", f"'{symbol}'", row.get("instId"))
+        for i, row in errs.objects(data, "an object {instId, fundingRate, realizedRate, fundingTime}",
+                                   ("instId", symbol)):
             t = errs.epoch_ms(i, row, "fundingTime")
             key = "realizedRate" if row.get("realizedRate") not in (None, "") else "fundingRate"
             r = errs.number(i, row, key)
@@ -86,12 +82,9 @@ class OkxFunding(NewestFirstFunding, NewestFirstBars):
         data, src = self._data("/api/v5/market/history-candles", params)
         errs = RowErrors(src)
         bars: list[Bar] = []
-        for i, k in enumerate(data):
-            if not isinstance(k, list) or len(k) < 7:
-                errs.add(i, None, "an array [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]", k)
-                continue
+        for i, k in errs.arrays(data, 7, "an array [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]"):
             t = errs.epoch_ms(i, k, 0)
-            o, h, lo, c = (errs.number(i, k, j, positive=True) for j in (1, 2, 3, 4))
+            o, h, lo, c = errs.ohlc(i, k, (1, 2, 3, 4))
             v = errs.number(i, k, 6)
             if t is not None and not (len(k) > 8 and str(k[8]) == "0"):
                 bars.append((t, o, h, lo, c, v))

@@ -13,10 +13,12 @@ from typing import Any
 
 import pandas as pd
 
-from basisctl.data.fetch import BINANCE_USDM_URL, DOWNLOADERS, HYPERLIQUID_URL, BinanceUsdm, HyperliquidInfo
 from basisctl.data.fetch._parse import to_ms
 from basisctl.data.store import ParquetStore
 from basisctl.errors import BasisctlError
+from basisctl.venues.binance.fetch import BINANCE_USDM_URL, BinanceUsdm
+from basisctl.venues.hyperliquid.fetch import HYPERLIQUID_URL, HyperliquidInfo
+from basisctl.venues.registry import downloaders, get_venue
 
 #: Hyperliquid's first settlement (the fundingHistory API has nothing earlier).
 HYPERLIQUID_FUNDING_START = "2023-05-12"
@@ -58,7 +60,7 @@ def default_set(assets: tuple[str, ...] = ("BTC", "ETH", "LINK", "DOGE"), start:
 
 
 #: Venues with a funding-history client in the venue registry besides Binance and Hyperliquid.
-OTHER_FUNDING_VENUES: tuple[str, ...] = tuple(v for v in DOWNLOADERS["funding"] if v not in ("binance", "hyperliquid"))
+OTHER_FUNDING_VENUES: tuple[str, ...] = tuple(v for v in downloaders("funding") if v not in ("binance", "hyperliquid"))
 
 
 @dataclass
@@ -90,8 +92,6 @@ class Clients:
     def venue(self, name: str) -> Any:
         """The funding client of any registry venue (``basisctl.venues.registry``), created on first use."""
         if name not in self._others:
-            from basisctl.venues.registry import get_venue
-
             kw = dict(self.options)
             if self.other_url:
                 kw["base_url"] = self.other_url
