@@ -23,7 +23,8 @@ METHODS = {
 #: (repair), the drawdown breaker (cycle), unexplained-change escalation (unexplained)
 METHODS |= {
     "_adopt", "_check_drawdown", "_check_prices", "_genesis_read", "_read_in_repair", "_wrong_direction",
-    "active_adoptions", "explained_by_late_fill", "fill_floor_ms", "track_mismatch",
+    "active_adoptions", "explained_by_late_fill", "fill_floor_ms", "track_mismatch", "_load_episode",
+    "break_episode",
 }
 
 

@@ -535,3 +535,21 @@ def test_drawdown_circuit_breaker_halts_and_alerts(tmp_path: Path, sim: SimVenue
     ctl.safe_cycle()
     assert ctl.halted and ctl.halt_kind == "DRAWDOWN" and ctl.ack_required
     assert "below its peak" in _alerts(ctl, "DRAWDOWN")[0]
+
+
+def test_n4_agreeing_reads_count_across_restarts(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
+    """A controller restarted after every cycle (the chaos suite's life) still reaches K agreeing reads: the
+    episode's reads are journaled (kind 'mm')."""
+    _srv, hv = hl
+    ctl = _ctl(tmp_path, hv)
+    ctl.start()
+    with sim._tx():
+        sim._put("perp_size", -6.5)
+    for _ in range(6):
+        again = _ctl(tmp_path, hv)
+        again.start()
+        again.safe_cycle()
+        sim.advance(30)
+    adopt = [e.payload for e in again.journal.entries("adopt")]
+    assert len(adopt) == 1 and adopt[0]["delta"] == {"perp_size": pytest.approx(0.5)}
+    assert abs(sim.state().hedge_gap) * sim.state().spot_mid <= 50.0

@@ -39,7 +39,7 @@ class CycleMixin(ControllerBase):
             self.backoff.reset()
             return rec
         self.read_failures += 1
-        self._mm_reads = []  # adoption needs K CONSECUTIVE complete reads
+        self.break_episode()  # adoption needs K CONSECUTIVE complete reads
         self._wall_sleep(min(self.backoff.next_delay(), self.cfg.cadence_seconds))
         return None
 

@@ -17,6 +17,7 @@ Now, per disagreement episode:
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from typing import Any
@@ -31,13 +32,41 @@ SIZE_TOL = 1e-9  # [base units]
 class UnexplainedMixin(ControllerBase):
     """Disagreement episodes: tracking, adoption of venue truth, reversal by a late fill."""
 
+    def _load_episode(self) -> None:
+        """Restore the open disagreement episode from the journal (kind ``mm``): the K agreeing reads count across
+        restarts (a controller killed every few seconds must still get there)."""
+        self._mm_loaded = True
+        reads: list[dict[str, Any]] = []
+        since_ts: int | None = None
+        for e in self.journal.entries("mm"):
+            if e.key.startswith("mm:read:"):
+                since_ts = int(e.payload["ts_ms"]) if since_ts is None else since_ts
+                reads.append(dict(e.payload))
+            elif e.key.startswith("mm:end:"):
+                reads, since_ts = [], None
+            else:  # mm:break: the episode goes on, but the reads are no longer consecutive
+                reads = []
+        if since_ts is not None:
+            self._mm_reads = reads
+            self._mm_since = (time.monotonic(), since_ts)
+
+    def break_episode(self) -> None:
+        """A failed read during a disagreement: the next K reads must be consecutive again (journaled)."""
+        if self._mm_reads:
+            self._mm_reads = []
+            with contextlib.suppress(Exception):  # a failing journal is handled by the cycle (STORAGE_FAILED)
+                self.journal.append("mm", f"mm:break:{uuid.uuid4().hex}", {"episode_open": True}, self._now())
+
     def track_mismatch(self, st: VenueState, mism: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
         """Called once per cycle with the position check's result; returns the mismatch still standing (empty
-        after an adoption)."""
+        after an adoption). Each disagreeing read is journaled (kind ``mm``) so the episode survives restarts."""
+        if not self._mm_loaded:
+            self._load_episode()
         now = time.monotonic()
         if not mism:
-            if self._mm_since is not None:
+            if self._mm_since is not None or self._mm_reads:
                 self.silent_changes_resolved += 1
+                self.journal.append("mm", f"mm:end:{uuid.uuid4().hex}", {"by": "agreement"}, st.ts_ms)
             self._mm_since, self._mm_reads = None, []
             self.last_agree_ms = st.ts_ms
             if self.halt_kind == "POSITION_MISMATCH" and not self.ack_required:
@@ -51,14 +80,19 @@ class UnexplainedMixin(ControllerBase):
         if self._mm_reads and any(abs(self._mm_reads[-1]["venue"][k] - venue[k]) > _tol(k, venue[k])
                                   for k in BALANCE_FIELDS):
             self._mm_reads = []  # the venue moved again: the K reads must agree with each other
-        self._mm_reads.append({"venue": venue, "ts_ms": st.ts_ms, "mono_s": now, "spot_mid": st.spot_mid,
-                               "mark_px": st.mark_px})
-        lasted = max(now - self._mm_since[0], (st.ts_ms - self._mm_since[1]) / 1e3)
+            self.journal.append("mm", f"mm:break:{uuid.uuid4().hex}", {"episode_open": True}, st.ts_ms)
+        read = {"venue": venue, "ts_ms": st.ts_ms, "spot_mid": st.spot_mid, "mark_px": st.mark_px,
+                "mismatch": {k: list(v) for k, v in mism.items()}}
+        self.journal.append("mm", f"mm:read:{uuid.uuid4().hex}", read, st.ts_ms)
+        self._mm_reads.append({**read, "mono_s": now})
+        first_ts = int(self._mm_reads[0]["ts_ms"]) if self._mm_reads else st.ts_ms
+        lasted = max(now - self._mm_since[0], (st.ts_ms - min(self._mm_since[1], first_ts)) / 1e3)
         if lasted <= self.cfg.limits.single_leg_timeout_s:
             return mism
         k, t = self.cfg.safety.adopt_reads, self.cfg.safety.adopt_seconds
         r = self._mm_reads
-        span = max(r[-1]["mono_s"] - r[0]["mono_s"], (r[-1]["ts_ms"] - r[0]["ts_ms"]) / 1e3)
+        monos = [x["mono_s"] for x in r if x.get("mono_s") is not None]
+        span = max(monos[-1] - monos[0] if len(monos) > 1 else 0.0, (r[-1]["ts_ms"] - r[0]["ts_ms"]) / 1e3)
         if len(r) < k or span < t:
             self._halt("UNEXPLAINED_CHANGE_PENDING", f"journal vs venue differ for {lasted:.0f}s "
                        f"(> single_leg_timeout_s): adopting venue truth after {k} agreeing reads over {t:g}s "
@@ -75,7 +109,9 @@ class UnexplainedMixin(ControllerBase):
                                "action": self.cfg.safety.external_change_action, "lasted_s": lasted,
                                "ts_ms": st.ts_ms, "last_agree_ms": self.last_agree_ms,
                                "since_ms": self._mm_since[1]}
+        rec["reads"] = [{k: v for k, v in x.items() if k != "mono_s"} for x in rec["reads"]]
         self.journal.append("adopt", f"adopt:{aid}", rec, st.ts_ms)
+        self.journal.append("mm", f"mm:end:{uuid.uuid4().hex}", {"by": f"adopt:{aid}"}, st.ts_ms)
         self.journal.append("external", f"external:adopt:{aid}", {
             "fill_id": f"adopt:{aid}", "market": "perp" if "perp_size" in delta else "spot", "side": "",
             "size": delta.get("perp_size", delta.get("spot_base", 0.0)), "px": st.mark_px,
