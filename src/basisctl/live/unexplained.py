@@ -77,9 +77,9 @@ class UnexplainedMixin(ControllerBase):
             self._mm_since = (now, st.ts_ms)
             self.silent_changes += 1
         venue = {k: float(getattr(st, k)) for k in BALANCE_FIELDS}
-        if self._mm_reads and any(abs(self._mm_reads[-1]["venue"][k] - venue[k]) > _tol(k, venue[k])
-                                  for k in BALANCE_FIELDS):
-            self._mm_reads = []  # the venue moved again: the K reads must agree with each other
+        delta = {k: v - j for k, (j, v) in mism.items()}
+        if self._mm_reads and _moved(self._mm_reads[-1].get("mismatch", {}), delta):
+            self._mm_reads = []  # the disagreement changed: the K reads must agree with each other
             self.journal.append("mm", f"mm:break:{uuid.uuid4().hex}", {"episode_open": True}, st.ts_ms)
         read = {"venue": venue, "ts_ms": st.ts_ms, "spot_mid": st.spot_mid, "mark_px": st.mark_px,
                 "mismatch": {k: list(v) for k, v in mism.items()}}
@@ -165,6 +165,15 @@ class UnexplainedMixin(ControllerBase):
                                f.ts_ms)
             return True
         return False
+
+
+def _moved(prev: dict[str, Any], delta: dict[str, float]) -> bool:
+    """Did the disagreement (venue - journal per balance) change between two reads? (Funding and fills move both
+    sides alike; only the unexplained part must stay the same.)"""
+    before = {k: float(v[1]) - float(v[0]) for k, v in prev.items()}
+    if set(before) != set(delta):
+        return True
+    return any(abs(before[k] - delta[k]) > _tol(k, delta[k]) * 1e3 for k in delta)
 
 
 def _tol(k: str, v: float) -> float:
