@@ -171,6 +171,20 @@ def candles_path(market: str, asset: str, interval: str) -> Path | None:
     return _find(f"prices/{market.lower()}/{asset.upper()}_{interval}")
 
 
+def rates_path(provider: str, name: str) -> Path | None:
+    """A rate series ``rates/<provider>/<name>`` (e.g. aave_v3, USDC_supply) in the first data dir holding it."""
+    return _find(f"rates/{provider.lower()}/{name}")
+
+
+def find_rates(provider: str, name: str) -> Path:
+    """Like :func:`rates_path`, but a missing file is an error saying where it looked (no downloader has it)."""
+    p = rates_path(provider, name)
+    if p is None:
+        raise _missing(f"{provider} {name} rate", f"rates/{provider.lower()}/{name}", None)
+    _files_read[f"rates {provider.lower()} {name}"] = str(p)
+    return p
+
+
 def has_funding(venue: str, asset: str) -> bool:
     return funding_path(venue, asset) is not None
 

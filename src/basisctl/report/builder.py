@@ -117,11 +117,16 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     portfolio_html, w = with_warnings(lambda: report_section(assets, quick))
     portfolio_html += w
     step("portfolio")
+    from basisctl.report.forecast_section import forecast_section  # issue 23: does carry persist?
+
+    forecast_html, w = with_warnings(lambda: forecast_section(assets))
+    forecast_html += w
     nav = ("<nav><a href='#paper'>Paper window 2024</a><a href='#study'>Which rule?</a>"
            "<a href='#rules'>Rules compared</a>"
            "<a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
            "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
-           "<a href='#portfolio'>Portfolio</a><a href='#risk'>Risk honesty</a><a href='#data'>Data</a></nav>")
+           "<a href='#portfolio'>Portfolio</a><a href='#forecast'>Does carry persist?</a>"
+           "<a href='#risk'>Risk honesty</a><a href='#data'>Data</a></nav>")
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>basisctl report</title>"
            f"<style>{CSS}</style></head><body><h1>basisctl report</h1>"
            f"<p>basisctl {__version__}; market data from the data dirs listed under <a href='#data'>Data</a>; "
@@ -129,7 +134,7 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
            "All returns are fractions of initial capital shown as %. Generated offline by "
            f"<code>basisctl report --out {html.escape(str(out_dir))}{' --quick' if quick else ''}</code>.</p>{nav}"
            f"{paper_html}{rules_html}{bt_html}{static_html}{bands_html}{mc_html}{exec_html}{funding_html}"
-           f"{portfolio_html}{risk_html}{data_section()}</body></html>")
+           f"{portfolio_html}{forecast_html}{risk_html}{data_section()}</body></html>")
     path = out_dir / "index.html"
     path.write_text(doc, encoding="utf-8")
     return path
