@@ -156,10 +156,11 @@ def _worker(config_path: str, max_cycles: int) -> None:
     cfg = load_config(config_path)
     venue = None
     if cfg.venue.kind == "hyperliquid":
-        from basisctl.live.runner import lock_journal, with_backoff
+        from basisctl.live.runner import lock_account, lock_journal, with_backoff
         from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
 
         lock_journal(cfg)  # one controller per journal, before anything talks to the venue
+        lock_account(cfg)  # ... and per account (a second config's controller must lose this race, not win it)
         venue = with_backoff(lambda: HyperliquidVenue.from_config(cfg, max_retries=2), "start-up (venue metadata)")
     built = build(cfg, live=False, venue=venue)
     built.controller.run(max_cycles=max_cycles)
