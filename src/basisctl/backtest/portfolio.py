@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -54,12 +55,26 @@ def rebalance_dates(start: pd.Timestamp, end: pd.Timestamp, rebalance: str) -> l
     return [start, *ds]
 
 
+class Sizer(Protocol):
+    """Sizes positions under a liquidation-risk model (``basisctl.risk.rule.ModelSizer``, injected from above:
+    risk/ sits above backtest/); None everywhere = the paper's stressed GBM."""
+
+    def barriers(self, asset: str, asof: pd.Timestamp, lookback_days: float) -> Mapping[str, float] | None:
+        """Log barriers {"target", "lower"} on the bars before ``asof`` (None: the paper's closed form)."""
+        ...
+
+    def rule(self, rule: FrozenRule, spec: RuleSpec) -> FrozenRule:
+        """``rule`` with alpha_target / alpha_L of the model."""
+        ...
+
+
 def allocation_at(d: pd.Timestamp, assets: list[str], streams: Streams, capital_usd: float, *,
                   lookback_days: float, max_venue_share: float, max_asset_share: float, risk_aversion: float,
                   venues: list[str] | None = None, equal_weight: bool = False,
                   sigma_of: Callable[[str, pd.Timestamp], float] | None = None,
-                  shared: SharedInputs | None = None) -> pd.DataFrame:
-    """Positions (asset, venue, capital_usd, alpha_target, expected_apy) decided at ``d`` from data <= d only.
+                  shared: SharedInputs | None = None, sizer: Sizer | None = None) -> pd.DataFrame:
+    """Positions (asset, venue, capital_usd, alpha_target, expected_apy) decided at ``d`` from data <= d only;
+    alpha_target under ``sizer``'s risk model (calibrated on the bars before ``d``; None = the paper's GBM).
     ``shared``: venue tables and weekly funding APYs memoised across books over the same streams."""
     memo = shared if shared is not None else SharedInputs()
     rows, hist = [], {}
@@ -68,9 +83,11 @@ def allocation_at(d: pd.Timestamp, assets: list[str], streams: Streams, capital_
         if not past:
             continue
         sigma = (sigma_of or _sigma)(a, d)
-        tkey = (a, d, tuple(past), float(lookback_days), float(sigma))
+        tkey = (a, d, tuple(past), float(lookback_days), float(sigma), id(sizer))
         if tkey not in memo.tables:
-            memo.tables[tkey] = venue_table(a, past, asof=d, lookback_days=lookback_days, sigma_annual=sigma)
+            bar = sizer.barriers(a, d, lookback_days) if sizer is not None else None
+            memo.tables[tkey] = venue_table(a, past, asof=d, lookback_days=lookback_days, sigma_annual=sigma,
+                                            barriers=bar)
         tab = memo.tables[tkey]
         for r in tab.to_dict(orient="records"):
             if r["net_carry_apy"] is None or pd.isna(r["net_carry_apy"]):
@@ -116,10 +133,14 @@ def _sigma(asset: str, d: pd.Timestamp) -> float:
     return calibrate_sigma(asset, d, 180.0).sigma_annual
 
 
-def position_rule(asset: str, venue: str, start: pd.Timestamp, funding: pd.DataFrame) -> FrozenRule:
-    """The frozen rule of a position opened at ``start``: ``venue``'s margin rule and carry, two years before."""
-    return calibrate_rule(asset, start - pd.DateOffset(years=2), start, paper_cost_bps(asset),
-                          RuleSpec(margin_venue=venue, kappa_venue=venue), funding=funding[funding["ts"] <= start])
+def position_rule(asset: str, venue: str, start: pd.Timestamp, funding: pd.DataFrame,
+                  sizer: Sizer | None = None) -> FrozenRule:
+    """The frozen rule of a position opened at ``start``: ``venue``'s margin rule and carry, two years before;
+    alpha_target / alpha_L under ``sizer``'s risk model when given (as `backtest --risk-model`)."""
+    spec = RuleSpec(margin_venue=venue, kappa_venue=venue)
+    rule = calibrate_rule(asset, start - pd.DateOffset(years=2), start, paper_cost_bps(asset), spec,
+                          funding=funding[funding["ts"] <= start])
+    return sizer.rule(rule, spec) if sizer is not None else rule
 
 
 @dataclass
@@ -130,9 +151,11 @@ class SharedInputs:
     same rule recalibrated at every monthly mark and the same sigma once per book)."""
 
     sigmas: dict[tuple[str, pd.Timestamp], float] = field(default_factory=dict)
-    rules: dict[tuple[str, str, pd.Timestamp], FrozenRule] = field(default_factory=dict)
-    #: venue table per (asset, date, venues offered, lookback, sigma); weekly APYs per (asset, venue, date, lookback)
-    tables: dict[tuple[str, pd.Timestamp, tuple[str, ...], float, float], pd.DataFrame] = field(default_factory=dict)
+    rules: dict[tuple[str, str, pd.Timestamp, int], FrozenRule] = field(default_factory=dict)
+    #: venue table per (asset, date, venues offered, lookback, sigma, sizer id); weekly APYs per (asset, venue, date,
+    #: lookback)
+    tables: dict[tuple[str, pd.Timestamp, tuple[str, ...], float, float, int], pd.DataFrame] = field(
+        default_factory=dict)
     weekly: dict[tuple[str, str, pd.Timestamp, float], pd.Series] = field(default_factory=dict)
 
     def sigma(self, asset: str, d: pd.Timestamp) -> float:
@@ -140,19 +163,23 @@ class SharedInputs:
             self.sigmas[(asset, d)] = _sigma(asset, d)
         return self.sigmas[(asset, d)]
 
-    def rule(self, asset: str, venue: str, start: pd.Timestamp, funding: pd.DataFrame) -> FrozenRule:
-        if (asset, venue, start) not in self.rules:
-            self.rules[(asset, venue, start)] = position_rule(asset, venue, start, funding)
-        return self.rules[(asset, venue, start)]
+    def rule(self, asset: str, venue: str, start: pd.Timestamp, funding: pd.DataFrame,
+             sizer: Sizer | None = None) -> FrozenRule:
+        key = (asset, venue, start, id(sizer))
+        if key not in self.rules:
+            self.rules[key] = position_rule(asset, venue, start, funding, sizer)
+        return self.rules[key]
 
 
 def position_run(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp, capital_usd: float,
-                 funding: pd.DataFrame, charge_entry: bool = True, rule: FrozenRule | None = None) -> BacktestResult:
+                 funding: pd.DataFrame, charge_entry: bool = True, rule: FrozenRule | None = None,
+                 sizer: Sizer | None = None) -> BacktestResult:
     """One single-position backtest: the frozen rule of ``venue`` on the two years before ``start`` (``rule``:
-    that rule, already calibrated by :func:`position_rule`)."""
+    that rule, already calibrated by :func:`position_rule`); the spot leg as ``backtest``'s default (``--spot
+    auto``: real spot bars where the data dir covers the window, else the proxy)."""
     if rule is None:
-        rule = position_rule(asset, venue, start, funding)
-    data = prepare(asset, start, end, "binance", venue, funding=funding)
+        rule = position_rule(asset, venue, start, funding, sizer)
+    data = prepare(asset, start, end, "binance", venue, funding=funding, spot="auto")  # as `backtest`
     cfg = BacktestConfig(capital_usd=capital_usd, charge_entry=charge_entry,
                          margin_tiers=venue_margin_tiers(venue, asset))
     res = run_backtest(data, rule, CostModel.paper(asset), cfg)
@@ -250,7 +277,7 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
                   venues: list[str] | None = None, equal_weight: bool = False, label: str = "book",
                   sigma_of: Callable[[str, pd.Timestamp], float] | None = None,
                   resize_tolerance: float = 0.25, allow_missing_funding: bool = False,
-                  shared: SharedInputs | None = None) -> PortfolioResult:
+                  shared: SharedInputs | None = None, sizer: Sizer | None = None) -> PortfolioResult:
     """Walk-forward book over [start, end) (see the module docstring). ``resize_tolerance``: a kept position whose
     target capital differs from its current NAV by more than this fraction is closed and reopened at the target
     (paying exit and entry costs); within it, the position runs on. A position whose window misses more than
@@ -271,7 +298,7 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
         ck = (key[0], key[1], seg.start, t)
         if ck not in runs:  # the kernel is causal: a longer run repeats the shorter one's prefix exactly
             runs[ck] = position_run(key[0], key[1], seg.start, t, seg.capital, streams[key],
-                                    rule=memo.rule(key[0], key[1], seg.start, streams[key]))
+                                    rule=memo.rule(key[0], key[1], seg.start, streams[key], sizer))
         return runs[ck]
 
     for d in dates:
@@ -279,7 +306,7 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
         book = cash + sum(marks.values())
         pos = allocation_at(d, assets, streams, book, lookback_days=lookback_days, max_venue_share=max_venue_share,
                             max_asset_share=max_asset_share, risk_aversion=risk_aversion, venues=venues,
-                            equal_weight=equal_weight, sigma_of=sigma_of, shared=memo)
+                            equal_weight=equal_weight, sigma_of=sigma_of, shared=memo, sizer=sizer)
         want = {(str(a), str(v)): float(c) for a, v, c in zip(pos["asset"], pos["venue"], pos["capital_usd"],
                                                                 strict=True)}
         resize = [k for k in open_ if k in want and abs(want[k] - marks[k]) > resize_tolerance * marks[k]]

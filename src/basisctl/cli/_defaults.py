@@ -27,6 +27,9 @@ RPC_ENV_URL = "BASISCTL_ETH_RPC_URL"  # basisctl.data.fetch.uniswap_rpc.ENV_RPC_
 USDC_WETH_005_POOL = "0x88e6a0c2ddd26feeb64f039a2c41296fcb3f5640"  # basisctl.data.fetch.uniswap_rpc
 RISK_DEFAULT_MODELS: tuple[str, ...] = ("gbm", "kou", "fhs", "evt")  # basisctl.risk.coverage.DEFAULT_MODELS
 FHS_DEFAULT_PATHS = 4000  # basisctl.risk.fhs.DEFAULT_PATHS
+DEFAULT_RISK_MODEL = "fhs"  # basisctl.risk.registry.DEFAULT_RISK_MODEL
+RISK_MODEL_HELP = ("fhs (default, tail-tested) | gbm (the paper, stressed) | kou | evt | adaptive "
+                   "(docs/risk.md)")  # basisctl.risk.registry.MODEL_CHOICES_HELP
 RULE_NAMES: tuple[str, ...] = ("paper", "optimal", "hold", "fixed_leverage", "periodic")  # rules.builders.RULES
 EXTRA_RULE_NAMES: tuple[str, ...] = ("optimal_dagger", "optimal_boot", "optimal_fhs")  # rules.builders.EXTRA_RULES
 DEFAULT_RULE_NAMES: tuple[str, ...] = (*RULE_NAMES, "optimal_boot")  # basisctl.rules.builders.DEFAULT_RULES
@@ -58,6 +61,8 @@ MIRRORS: dict[str, tuple[str, str]] = {
     "USDC_WETH_005_POOL": ("basisctl.data.fetch.uniswap_rpc", "USDC_WETH_005_POOL"),
     "RISK_DEFAULT_MODELS": ("basisctl.risk.coverage", "DEFAULT_MODELS"),
     "FHS_DEFAULT_PATHS": ("basisctl.risk.fhs", "DEFAULT_PATHS"),
+    "DEFAULT_RISK_MODEL": ("basisctl.risk.registry", "DEFAULT_RISK_MODEL"),
+    "RISK_MODEL_HELP": ("basisctl.risk.registry", "MODEL_CHOICES_HELP"),
     "RULE_NAMES": ("basisctl.rules.builders", "RULES"),
     "EXTRA_RULE_NAMES": ("basisctl.rules.builders", "EXTRA_RULES"),
     "DEFAULT_RULE_NAMES": ("basisctl.rules.builders", "DEFAULT_RULES"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from basisctl import __version__
 from basisctl.backtest.experiment import DEFAULT_PERIODS, PAPER_PERIODS, ExperimentResult, Period, run_experiment
@@ -23,7 +24,7 @@ from basisctl.report.data_section import data_section
 from basisctl.report.execution_section import execution_frames, execution_section
 from basisctl.report.funding_section import funding_section
 from basisctl.report.mc_section import mc_grids, mc_section
-from basisctl.report.paper_section import paper_section
+from basisctl.report.paper_section import PAPER_SPOT, paper_section
 from basisctl.report.rules_section import rules_section
 from basisctl.report.static_section import static_section
 from basisctl.report.warnings_section import with_warnings
@@ -109,10 +110,11 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
             return ("<section id='execution'><h2>Execution</h2><p class='warn'>Not computed: "
                     f"{html.escape(str(e))}</p></section>")
 
-    def experiment(ps: list[Period], label: str) -> ExperimentResult:  # flag only when set (test stubs)
+    def experiment(ps: list[Period], label: str, spot: str | None = None) -> ExperimentResult:
+        kw: dict[str, Any] = {} if spot is None else {"spot": spot}  # flags only when set (test stubs)
         if allow_missing_funding:
-            return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"), allow_missing_funding=True)
-        return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"))
+            return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"), allow_missing_funding=True, **kw)
+        return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"), **kw)
 
     def risk() -> str:
         from basisctl.report.risk_section import risk_section
@@ -133,8 +135,10 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     bt_html = section("backtests", lambda: backtest_section(
         experiment(periods, "backtest "), periods, title="Out-of-time extension: the funding-environment experiment "
         "on the later windows (paper Sec. IX, Tables VII, IX-XI)"), periods=periods)
-    paper_html = section("paper window", lambda: paper_section(experiment(paper_periods, "paper window "),
-                                                               paper_periods), periods=paper_periods)
+    # the headline uses real spot bars where the data dir has them, as its printed command (`--spot auto`) does
+    paper_html = section("paper window", lambda: paper_section(
+        experiment(paper_periods, "paper window ", spot=PAPER_SPOT), paper_periods), periods=paper_periods,
+        spot=PAPER_SPOT)
     rules_html = section("rules compared", lambda: rules_section(compare_rules(
         [*paper_periods, *periods], on_step=lambda s: step(f"compare-rules {s}"))), periods=[*paper_periods, *periods])
     from basisctl.report.study_section import study_section  # issue 18: reads the cached path study

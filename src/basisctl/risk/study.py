@@ -15,16 +15,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from basisctl.calibration.inputs import margin_for
 from basisctl.data import locator
 from basisctl.errors import DataCoverageError, ModelDomainError
-from basisctl.model.margin import VENUES, theta_f_for
+from basisctl.model.margin import VENUES
 from basisctl.risk.base import bars_from_frame
 from basisctl.risk.coverage import (
+    BAND_FLOOR_CELL,
     Barriers,
     StudyConfig,
     compute_barriers,
     coverage_table,
     empty_barriers,
+    pooled_floor_rows,
     splice_barriers,
     warn_skipped,
 )
@@ -120,12 +123,15 @@ def run_study(assets: Sequence[str], cfg: StudyConfig | None = None, venues: Seq
             progress(a)
         warn_skipped(bt)
         for i, v in enumerate(venues):
-            th, _ = theta_f_for(v, a)
+            th, _ = margin_for(v, a)  # listed Hyperliquid assets: L_max from its margin table
             r, det = coverage_table(bt, a, th)
             rows += [{**x, "venue": v, "theta_f": th} for x in r]
             if i == 0:
                 dets.append(det.assign(asset=a))
-    return pd.DataFrame(rows), (pd.concat(dets, ignore_index=True) if dets else pd.DataFrame())
+    det_all = pd.concat(dets, ignore_index=True) if dets else pd.DataFrame()
+    if cfg.floor_epsilon is not None and len(results) > 1:  # a single asset sees ~0.14 breaches at 1e-4: pool
+        rows += pooled_floor_rows(rows, det_all, float(cfg.floor_epsilon), float(cfg.floor_horizon_hours))
+    return pd.DataFrame(rows), det_all
 
 
 _VENUE_TAG = {"binance": "BN", "hyperliquid": "HL"}
@@ -167,8 +173,15 @@ def main() -> None:  # pragma: no cover - a thin command for regenerating docs/r
     ap.add_argument("--gbm-stress", type=float, default=1.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None, help="also write the rows (.csv)")
+    ap.add_argument("--epsilons", default="0.01,0.001")
+    ap.add_argument("--horizons", default="1,24,168")
+    ap.add_argument("--no-floor-cell", action="store_true", help="skip the band's floor cell (1e-4 over 3 h)")
     a = ap.parse_args()
-    cfg = StudyConfig(models=tuple(a.models.split(",")), gbm_stress=a.gbm_stress)
+    cfg = StudyConfig(models=tuple(a.models.split(",")), gbm_stress=a.gbm_stress,
+                      epsilons=tuple(float(x) for x in a.epsilons.split(",")),
+                      horizons_hours=tuple(float(x) for x in a.horizons.split(",")),
+                      floor_epsilon=None if a.no_floor_cell else BAND_FLOOR_CELL[0],
+                      floor_horizon_hours=BAND_FLOOR_CELL[1])
     rows, _ = run_study(a.assets.split(","), cfg, workers=a.workers)
     if a.out:
         rows.to_csv(a.out, index=False)
