@@ -137,3 +137,13 @@ def test_decision_rule_text_must_be_the_rule_the_verdict_applies() -> None:
     with pytest.raises(StudyFileError, match=r"\[decision\] rule"):
         parse_study(bad, "x.toml")
     parse_study(text, "ok.toml")  # the default parses
+
+
+def test_pbo_of_identical_configurations_is_undefined_not_one() -> None:
+    """A tuning grid whose settings never change the result gives every configuration the same out-of-sample
+    rank (the median, logit 0), which the <= 0 count read as PBO = 1 ("certainly overfit")."""
+    c = np.random.default_rng(0).normal(size=(16, 1))
+    assert np.isnan(S.pbo_cscv(np.tile(c, (1, 4)), 8))
+    p = np.tile(c, (1, 4))
+    p[:, 3] += 0.01 * np.random.default_rng(1).normal(size=16)  # one differing setting: defined again
+    assert 0.0 <= S.pbo_cscv(p, 8) <= 1.0

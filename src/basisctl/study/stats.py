@@ -134,9 +134,12 @@ def pbo_cscv(perf: F64, n_blocks: int = 8) -> float:
     """Probability of backtest overfitting by combinatorially symmetric cross-validation (Bailey, Borwein,
     Lopez de Prado, Zhu 2017). ``perf``: (observations, configurations), higher is better. The observations are
     cut into ``n_blocks`` contiguous blocks; for every half of the blocks as in-sample, the best in-sample
-    configuration's out-of-sample relative rank w gives logit(w); PBO = share of logits <= 0."""
+    configuration's out-of-sample relative rank w gives logit(w); PBO = share of logits <= 0. NaN when the
+    configurations are identical on every observation (there is no selection to overfit)."""
     t, k = perf.shape
     if k < 2 or n_blocks < 2 or n_blocks % 2 or t < n_blocks:
+        return float("nan")
+    if np.all(perf == perf[:, :1]):  # the tuned setting changes nothing: no selection, nothing to overfit
         return float("nan")
     blocks = np.array_split(np.arange(t), n_blocks)
     logits = []
