@@ -147,3 +147,31 @@ def test_pbo_of_identical_configurations_is_undefined_not_one() -> None:
     p = np.tile(c, (1, 4))
     p[:, 3] += 0.01 * np.random.default_rng(1).normal(size=16)  # one differing setting: defined again
     assert 0.0 <= S.pbo_cscv(p, 8) <= 1.0
+
+
+def test_spa_candidate_identical_to_paper_is_not_significant() -> None:
+    """arch's SPA studentises by each difference's variance; a candidate identical to the benchmark (variance 0)
+    came back with p = 0, i.e. "beats paper after snooping adjustment"."""
+    pytest.importorskip("arch", reason="needs the [study] extra")
+    rng = np.random.default_rng(1)
+    b = rng.normal(size=200)
+    worse = b - 0.05 + 0.1 * rng.normal(size=200)
+    assert S.spa_pvalue(b, np.c_[b], 500, 0) == 1.0
+    assert S.spa_pvalue(b, np.c_[b - 0.01], 500, 0) == 1.0
+    assert S.spa_pvalue(b, np.c_[b, worse], 500, 0) > 0.2
+    assert S.spa_pvalue(b, np.c_[b + 0.01], 500, 0) == 0.0
+    better = b + 0.5 + 0.1 * rng.normal(size=200)
+    assert S.spa_pvalue(b, np.c_[b, better], 500, 0) < 0.01  # a planted edge is still found
+
+
+def test_mcs_keeps_identical_rules_together_instead_of_failing() -> None:
+    """arch's MCS raised IndexError on two identical columns; the study then printed an empty confidence set."""
+    pytest.importorskip("arch", reason="needs the [study] extra")
+    rng = np.random.default_rng(1)
+    b = rng.normal(size=200)
+    bad = b - 0.5 + 0.1 * rng.normal(size=200)
+    assert S.mcs_included(np.c_[b, b, bad], ["p", "h", "w"], 0.9, 500, 0) == ["p", "h"]
+    assert S.mcs_included(np.c_[bad, b, b], ["w", "p", "h"], 0.9, 500, 0) == ["p", "h"]
+    assert S.mcs_included(np.c_[b, b], ["p", "h"], 0.9, 500, 0) == ["p", "h"]
+    good = b + 0.5 + 0.1 * rng.normal(size=200)
+    assert S.mcs_included(np.c_[b, good], ["p", "x"], 0.9, 500, 0) == ["x"]
