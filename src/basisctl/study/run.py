@@ -150,8 +150,9 @@ def _paper_cost(asset: str) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- statistics
-def rule_stats(g: pd.DataFrame, level: float) -> dict[str, Any]:
-    """Per-rule statistics over the paths of ``g`` (one rule)."""
+def rule_stats(g: pd.DataFrame, level: float, reps: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Per-rule statistics over the paths of ``g`` (one rule). ``liq_rate_ci`` (Garwood) treats paths as
+    independent; the assets of one cluster share its crashes, so ``liq_rate_ci_cluster`` resamples clusters."""
     n = len(g)
     liq = g["liquidations"].to_numpy(float)
     yrs = g["years"].to_numpy(float)
@@ -167,6 +168,7 @@ def rule_stats(g: pd.DataFrame, level: float) -> dict[str, Any]:
         "liquidations": k_tot, "path_years": exposure,
         "liq_rate": k_tot / exposure if exposure else float("nan"),
         "liq_rate_ci": list(stats.garwood(k_tot, exposure, level)),
+        "liq_rate_ci_cluster": list(stats.ratio_ci(liq, yrs, g["cluster"].to_numpy(), level, reps, seed)[1:]),
         "dd_q50": float(np.quantile(dd, 0.5)), "dd_q95": float(np.quantile(dd, 0.05)),
         "dd_q99": float(np.quantile(dd, 0.01)),
         "turnover": float(g["turnover"].sum() / exposure) if exposure else float("nan"),
@@ -222,7 +224,7 @@ def block(rows: pd.DataFrame, study: Study, with_pbo: bool) -> dict[str, Any]:
     """rules, paired, spa_p, mcs, pbo, verdict over ``rows`` (one sample)."""
     names = [r for r in study.candidates if r in set(rows["rule"])]
     lv, reps, seed = study.level, study.bootstrap_reps, study.seed
-    out_rules = {r: rule_stats(rows[rows["rule"] == r], lv) for r in names}
+    out_rules = {r: rule_stats(rows[rows["rule"] == r], lv, reps, seed) for r in names}
     base = rows[rows["rule"] == "paper"]
     paired = {r: pair_stats(rows[rows["rule"] == r], base, lv, reps, seed) for r in names if r != "paper"}
     verdict, preferred = decide(paired)
