@@ -160,6 +160,10 @@ def rule_stats(g: pd.DataFrame, level: float, reps: int = 2000, seed: int = 0) -
     k_tot = int(liq.sum())
     exposure = float(yrs.sum())
     dd = g["max_drawdown"].to_numpy(float)
+    # the liquidation components (absent from hand-made frames): means per path [fraction of capital]
+    comps = {f"{c}_mean": float(g[c].mean()) for c in ("ret_unhedged", "liq_loss", "ret_excess_static") if c in g}
+    if "backstops" in g:
+        comps["backstops"] = int(g["backstops"].sum())
     return {
         "paths": n,
         "ret_mean": float(g["ret"].mean()), "ret_median": float(g["ret"].median()),
@@ -173,9 +177,7 @@ def rule_stats(g: pd.DataFrame, level: float, reps: int = 2000, seed: int = 0) -
         "dd_q99": float(np.quantile(dd, 0.01)),
         "turnover": float(g["turnover"].sum() / exposure) if exposure else float("nan"),
         "rebalances_per_year": float(g["rebalances"].sum() / exposure) if exposure else float("nan"),
-        "ret_unhedged_mean": float(g["ret_unhedged"].mean()), "liq_loss_mean": float(g["liq_loss"].mean()),
-        "backstops": int(g["backstops"].sum()),
-        "ret_excess_static_mean": float(g["ret_excess_static"].mean()),
+        **comps,
     }
 
 
