@@ -17,6 +17,9 @@ calibration). The cycle never waits for it. A later boundary picks the result up
 A kill before (1) leaves the old band, and the next start journals the recalibration as ``interrupted`` (old band
 kept); a kill after (1) leaves the new band, which the next start restores from the journal. Never a mix.
 
+Paper replays on the manual clock (the controller steps venue time itself) wait for the fit at the next
+boundary instead: no market time passes while it runs, and a replay gives the same band changes every time.
+
 A recalibration that fails (thin data, gaps, a fit that does not converge, the venue's candles unavailable, or
 longer than ``risk.timeout_seconds``) is journaled ``failed`` with the reason, keeps the last good band and raises
 RECALIBRATION_FAILED; the band is never undefined. A new floor above the current alpha_t is applied like any band
@@ -140,6 +143,8 @@ class RecalibrationMixin(ControllerBase):
         except Exception:
             return
         if job is not None:
+            if self._sleep is not time.sleep:  # a replay on the manual clock: no market time passes while the
+                job.done.wait(self.cfg.risk.timeout_seconds)  # fit runs, so wait for it (reproducible replays)
             if job.done.is_set():
                 self._recal_job = None
                 self._recal_finish(job, now)
