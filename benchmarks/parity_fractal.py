@@ -94,7 +94,7 @@ def main() -> None:
 
     from basisctl.backtest import BacktestConfig, CostModel, FrozenRule, run_backtest
     from basisctl.backtest.data import BacktestData, FundingAlignment
-    from basisctl.backtest.kernel import backtest_nb
+    from basisctl.backtest.kernel import backtest_core_nb
     from basisctl.data import locator
 
     p = locator.load_candles("binance_perp", "BTC", "1h")
@@ -142,7 +142,7 @@ def main() -> None:
     from basisctl.backtest.engine import run_kernel
     for _ in range(200):
         t1 = time.perf_counter()
-        run_kernel(data, rule, costs, cfg, backtest_nb)
+        run_kernel(data, rule, costs, cfg, backtest_core_nb)
         kern_times.append(time.perf_counter() - t1)
 
     nav_f, nav_o = fr["nav"], res.nav

@@ -145,7 +145,7 @@ def test_numba_kernel_matches_pure_python_twin() -> None:
         r = run_backtest(make_data(close, hi, rate=rng.normal(1e-5, 3e-5, 1500)),
                          make_rule(alpha_lower=0.15, alpha_upper=0.3, kappa_14d=0.05),
                          CostModel.fixed(20.0), BacktestConfig(q_min_usd=5e4, delay_bars=1))
-        np.save(sys.argv[1], np.vstack([np.asarray(a, float) for a in r.arrays]))
+        np.save(sys.argv[1], np.vstack([np.asarray(a, float) for a in r.arrays] + list(r.components.T)))
     """)
     import os
     import tempfile

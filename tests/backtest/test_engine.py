@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -52,16 +54,27 @@ def test_delta_neutral_without_funding() -> None:
 
 @pytest.mark.parametrize("factor,liquidated", [(0.999, False), (1.001, True)])
 def test_liquidation_at_closed_form_barrier(factor: float, liquidated: bool) -> None:
-    """eq. 15: liquidation iff p/p0 >= 1/((1+theta)(1-alpha)); the check uses the bar high."""
+    """eq. 15: liquidation iff p/p0 >= 1/((1+theta)(1-alpha)); the check uses the bar high. The loss figures are
+    those of the OLD accounting (``liquidation_price="high"``, re-hedge at the close: whole margin equity at the
+    high forfeited), pinned deliberately; the venue accounting (the default since issue 17) closes at the barrier
+    and returns the maintenance margin (Hyperliquid market liquidation, no fee): nothing forfeited."""
     a, th, p0 = 0.2, 0.0125, 100.0
     z = 1.0 / ((1 + th) * (1 - a))
     close = np.full(5, p0)
     high = close.copy()
     high[2] = p0 * z * factor  # a wick, close unchanged
     rule = make_rule(alpha_target=a, alpha_lower=0.013, alpha_upper=0.9, theta_f=th)
-    res = run_backtest(make_data(close, high), rule, NOCOST, CFG0)
+    res = run_backtest(make_data(close, high), rule, NOCOST, replace(CFG0, liquidation_price="high",
+                                                                     rehedge_delay_bars=0))
     assert res.metrics()["liquidations"] == int(liquidated)
+    new = run_backtest(make_data(close, high), rule, NOCOST, replace(CFG0, margin_tiers=()))
+    assert new.metrics()["liquidations"] == int(liquidated)
     if liquidated:
+        fn = new.to_frame()
+        p_star = p0 * z
+        assert fn["liquidation_loss_usd"].iloc[2] == 0.0
+        assert fn["liq_price"].iloc[2] == pytest.approx(p_star, rel=1e-14)
+        assert fn["margin_returned_usd"].iloc[2] == pytest.approx(th * 0.8e6 / p0 * p_star, rel=1e-12)
         # margin forfeited = margin equity at the liquidation price = theta |H| high (just below it)
         f = res.to_frame()
         q = 0.8e6 / p0
@@ -71,7 +84,8 @@ def test_liquidation_at_closed_form_barrier(factor: float, liquidated: bool) -> 
         # NAV after: spot value at close minus short loss to the high minus nothing else (no costs)
         assert res.nav[2] == pytest.approx(q * p0 + 0.2e6 - q * (high[2] - p0) - loss, rel=1e-9)
     stop = run_backtest(make_data(close, high), rule, NOCOST,
-                        BacktestConfig(q_min_usd=0.0, charge_entry=False, reenter_after_liquidation=False))
+                        BacktestConfig(q_min_usd=0.0, charge_entry=False, reenter_after_liquidation=False,
+                                       rehedge_delay_bars=0))
     if liquidated:
         assert np.all(stop.to_frame()["hedge_qty"].iloc[2:] == 0.0)
         assert np.all(stop.nav[2:] == stop.nav[2])

@@ -128,8 +128,11 @@ def run_experiment(
     spec: RuleSpec | None = None,
     on_step: Callable[[str], None] | None = None,
     allow_missing_funding: bool = False,
+    spot: str = "auto",
 ) -> ExperimentResult:
-    """Run every (period, venue) backtest; ``on_step`` is called with a label after each one."""
+    """Run every (period, venue) backtest; ``on_step`` is called with a label after each one. ``spot``: the spot
+    leg (:func:`basisctl.backtest.data.prepare`; "auto", the default since issue 17 = the Binance spot 1h bars
+    wherever the data dir covers the window, else the flagged proxy; "perp" = the proxy everywhere)."""
     out = ExperimentResult()
     cfg = config or BacktestConfig()
     for p in periods:
@@ -140,7 +143,8 @@ def run_experiment(
         for v in venues:
             f, src = load_funding_stream(p.asset, v)
             if base is None:  # the first stream also aligns the bars; label it like the others ("venue/ASSET")
-                base = prepare(p.asset, p.start, p.end, funding=f, allow_missing_funding=allow_missing_funding)
+                base = prepare(p.asset, p.start, p.end, funding=f, allow_missing_funding=allow_missing_funding,
+                               spot=spot)
                 data = replace(base, funding_source=src)
             else:
                 data = base.with_funding(f, src, allow_missing_funding)

@@ -143,7 +143,10 @@ class PortfolioResult:
         acc = float(nav.iloc[-1] / self.capital_usd - 1.0)
         path = np.concatenate([[self.capital_usd], nav.to_numpy()])
         dd = float(np.min(path / np.maximum.accumulate(path) - 1.0))
+        cagr = (1.0 + acc) ** (365.0 / days) - 1.0 if days and acc > -1.0 else float("nan")
         return {"book": self.label, "acc_return": acc, "apy": acc * 365.0 / days if days else float("nan"),
+                "apy_simple": acc * 365.0 / days if days else float("nan"), "cagr": cagr,
+                "short_window": bool(days < 365.0),
                 "max_drawdown": dd, "positions_opened": len(self.segments),
                 "rebalance_dates": int(self.allocations["date"].nunique()) if len(self.allocations) else 0}
 

@@ -32,6 +32,12 @@ if TYPE_CHECKING:
 
 ALLOW_MISSING_HELP = ("Run even when more than 2% of the window's funding settlements are missing (they are not "
                       "paid; a warning says how many).")
+LIQUIDATION_PRICES = ("barrier", "high", "close")  # basisctl.backtest.kernel.LIQ_MODES
+LIQ_PRICE_HELP = ("Liquidation accounting: barrier (default: the venue's documented procedure, closed at the "
+                  "barrier or the gap open, fee/backstop of --venue; docs/backtest.md) | high | close (the old "
+                  "accounting: whole margin account forfeited at the bar high / close).")
+REHEDGE_HELP = ("After a liquidation the spot leg is naked until the open this many bars later (1 = next bar's "
+                "open, with costs; 0 = the liquidation bar's close). Reported as ret_unhedged.")
 DEFAULT_FROM = "2025-03-10"
 DEFAULT_TO = "2026-03-10"
 
@@ -60,7 +66,7 @@ def build_backtest(
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
     l_max: float | None = None, theta_f: float | None = None, allow_missing_funding: bool = False,
     exclude_spikes: bool = False, margin_venue: str = "hyperliquid", risk_model: str = "gbm", spot: str = "auto",
-    kappa_venue: str = "binance",
+    kappa_venue: str = "binance", liquidation_price: str = "barrier", rehedge_delay_bars: int = 1,
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
     check_venues(prices_venue if prices_file is None else None, funding_venue if funding_file is None else None)
@@ -111,8 +117,13 @@ def build_backtest(
                              "prices_source": str(prices_file) if prices_file else data.prices_source,
                              "funding_source": str(funding_file) if funding_file else data.funding_source})
     costs = CostModel.fixed(cost, budget_bps=budget_bps)
+    if liquidation_price not in LIQUIDATION_PRICES:
+        fail(f"unknown --liquidation-price '{liquidation_price}': expected one of {', '.join(LIQUIDATION_PRICES)}")
+    if rehedge_delay_bars < 0:
+        fail(f"--rehedge-delay-bars must be >= 0 (got {rehedge_delay_bars})")
     cfg = BacktestConfig(capital_usd=capital_usd, q_min_usd=q_min_usd, buffer_bps=buffer_bps, delay_bars=delay_bars,
-                         margin_tiers=venue_margin_tiers(mv, a))
+                         margin_tiers=venue_margin_tiers(mv, a), liquidation_price=liquidation_price,
+                         rehedge_delay_bars=rehedge_delay_bars, liquidation_venue=mv)
     res = run_backtest(data, rule, costs, cfg)
     if theta_f is None and l_max is None:  # beyond the last documented MMR tier there is no theta_F to charge
         from basisctl.backtest.portfolio import max_perp_notional_usd
@@ -183,6 +194,8 @@ def backtest(
     kappa_venue: Annotated[str, typer.Option(help="Funding stream whose 14-day carry calibrates kappa for "
                                              "alpha_U (the paper: binance); --funding-file replaces it.")]
     = "binance",
+    liquidation_price: Annotated[str, typer.Option(help=LIQ_PRICE_HELP)] = "barrier",
+    rehedge_delay_bars: Annotated[int, typer.Option(help=REHEDGE_HELP)] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object (fractions).")]
     = False,
     out: Annotated[Path | None, typer.Option(help="Write metrics.json, bars.parquet, trades.csv, summary.txt.")]
@@ -198,7 +211,8 @@ def backtest(
     res = build_backtest(asset, prices_venue, funding_venue, prices_file, funding_file, spot_file, date_from,
                          date_to, calib_from, calib_to, cost_bps, q_min_usd, buffer_bps, capital_usd, delay_bars,
                          kappa_bps, bar, budget_bps, l_max, theta_f, allow_missing_funding, exclude_spikes,
-                         margin_venue=venue, risk_model=risk_model, spot=spot, kappa_venue=kappa_venue)
+                         margin_venue=venue, risk_model=risk_model, spot=spot, kappa_venue=kappa_venue,
+                         liquidation_price=liquidation_price, rehedge_delay_bars=rehedge_delay_bars)
     if out is not None:
         write_outputs(res, out)
     if as_json:

@@ -15,10 +15,13 @@ from basisctl.report._html import COLORS, F2, F4, PCT, VENUES, _figure, _table
 
 
 def _bt_cmd(p: Period, venue: str) -> str:
-    return f"basisctl backtest --asset {p.asset} --funding-venue {venue} --from {p.start} --to {p.end}"
+    return (f"basisctl backtest --asset {p.asset} --funding-venue {venue} --from {p.start} --to {p.end} "
+            f"--spot auto")
 
 
-INTRO = ("<p>Same Binance perp bars (spot = perp), same rule frozen on the 2 years before each test window "
+INTRO = ("<p>Same Binance perp bars (spot leg: Binance spot 1h bars where the data dir covers the window, else the "
+         "flagged proxy spot = perp; see each row's spot_source), same rule frozen on the 2 years before each test "
+         "window "
          "(Binance data, Hyperliquid margin rule), costs from Table VIII with unlimited liquidity at that cost; "
          "only the funding stream credited to the short changes.</p>")
 

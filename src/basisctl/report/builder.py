@@ -108,12 +108,17 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
     cmp, w = with_warnings(lambda: compare_rules([*paper_periods, *periods],
                                                  on_step=lambda s: step(f"compare-rules {s}")))
     rules_html = rules_section(cmp) + w
+    from basisctl.report.study_section import study_section  # issue 18: reads the cached path study
+
+    study_html, w = with_warnings(study_section)
+    rules_html = study_html + w + rules_html
     from basisctl.report.portfolio_section import report_section  # issue 14: the book across venues
 
     portfolio_html, w = with_warnings(lambda: report_section(assets, quick))
     portfolio_html += w
     step("portfolio")
-    nav = ("<nav><a href='#paper'>Paper window 2024</a><a href='#rules'>Rules compared</a>"
+    nav = ("<nav><a href='#paper'>Paper window 2024</a><a href='#study'>Which rule?</a>"
+           "<a href='#rules'>Rules compared</a>"
            "<a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"
            "<a href='#mc'>Monte Carlo</a><a href='#execution'>Execution</a><a href='#funding'>Funding</a>"
            "<a href='#portfolio'>Portfolio</a><a href='#risk'>Risk honesty</a><a href='#data'>Data</a></nav>")

@@ -12,6 +12,9 @@ so every rule sees exactly the calibration data of ``paper``:
   ``optimal_boot`` with the floor at max(alpha_L, alpha_L^boot) (eq. 40 on the 180 days of 1 h returns before
   the window); ``optimal_fhs`` with the floor from filtered historical simulation (the risk layer's recommended
   model, data-dir bars before the window);
+* ``paper_fhs``: the paper's band (alpha_target at eps over the review horizon, alpha_L at eps_liq over h_liq,
+  alpha_U by eq. 45, eq. 47 gate) with both alphas from filtered historical simulation instead of GBM
+  (unstressed, as the coverage study tests it), fitted on the same bars before the window;
 * ``hold``: enter at alpha_dagger and never rebalance except below alpha_L (reset to alpha_dagger);
 * ``fixed_leverage``: a fractal-style leverage band: hedge leverage L = (1 - alpha)/alpha kept in
   [L_dagger / 2, 1.5 L_dagger] around L_dagger = (1 - alpha_dagger)/alpha_dagger, full reset to alpha_dagger,
@@ -32,11 +35,14 @@ from basisctl.backtest.rule import FrozenRule
 from basisctl.errors import ModelDomainError
 from basisctl.model.optimal_band import OptimalBand, solve_optimal_band
 from basisctl.model.policy import BandPolicy
+from basisctl.risk.base import Bars
 from basisctl.simulate.bootstrap import alpha_lower_bootstrap
 
 RULES: tuple[str, ...] = ("paper", "optimal", "hold", "fixed_leverage", "periodic")
 #: selectable with ``--rules`` but not in the default set
 EXTRA_RULES: tuple[str, ...] = ("optimal_dagger", "optimal_boot", "optimal_fhs")
+#: rules of the path study (``compare-rules --study``), selectable with ``--rules`` too
+STUDY_RULES: tuple[str, ...] = ("paper_fhs",)
 #: what ``compare-rules`` and the report run by default: the issue's five plus the bootstrap-floor variant
 DEFAULT_RULES: tuple[str, ...] = (*RULES, "optimal_boot")
 NEVER_UPPER: float = 1.0  # alpha never exceeds 1 with a long spot leg, so the upper trigger never fires
@@ -82,11 +88,61 @@ def fhs_floor(paper: FrozenRule, lookback_days: float = 180.0) -> float:
     return float(max(paper.alpha_lower, b["alpha_lower"]))
 
 
+def model_alphas(model: str, bars: Bars, lo: int, hi: int, theta_f: float, epsilon: float = 1e-3,
+                 horizon_hours: float = 24.0, eps_liq: float = 1e-4, h_liq_hours: float = 3.0,
+                 seed: int = 0) -> tuple[float, float]:
+    """(alpha_target, alpha_lower) [fractions] under risk model ``model`` fitted on bars[lo:hi] (unstressed):
+    alpha at ``epsilon`` over ``horizon_hours`` and at ``eps_liq`` over ``h_liq_hours``."""
+    import math
+
+    from basisctl.risk.base import alpha_at
+    from basisctl.risk.fit import fit_model
+
+    paths = max(20_000, math.ceil(20.0 / min(epsilon, eps_liq)))
+    out = []
+    for eps, h in ((epsilon, horizon_hours), (eps_liq, h_liq_hours)):
+        f = fit_model(model, bars, lo, hi, h, seed=seed, fhs_paths=paths)
+        out.append(float(np.asarray(alpha_at(f, eps, theta_f, h)).reshape(-1)[0]))
+    return out[0], out[1]
+
+
+def with_model_alphas(name: str, paper: FrozenRule, costs: CostModel, cfg: BacktestConfig, model_at: float,
+                      model_al: float) -> FrozenRule:
+    """``paper_fhs`` (the paper's band on the model's alphas) or ``optimal`` with the floor
+    max(alpha_L, the model's alpha_L), from alphas computed by the caller (:func:`model_alphas`)."""
+    from basisctl.model.bands import alpha_upper
+
+    if name == "paper_fhs":
+        al = min(model_al, model_at)
+        return replace(paper, alpha_target=model_at, alpha_lower=al,
+                       alpha_upper=float(alpha_upper(model_at, paper.k_reb_fix, paper.kappa_14d)), rule=name)
+    if name == "optimal":
+        ob = solve_for_rule(paper, costs, cfg, floor=float(max(paper.alpha_lower, model_al)))
+        return replace(paper, alpha_target=ob.reset_upper, alpha_lower=ob.alpha_lower, alpha_upper=ob.alpha_upper,
+                       reset_lower=ob.reset_lower, reset_upper=ob.reset_upper, k_reb_fix=0.0, rule=name)
+    raise ModelDomainError(f"rule '{name}' takes no model alphas (only paper_fhs and optimal)")
+
+
 def build_rule(name: str, paper: FrozenRule, costs: CostModel, cfg: BacktestConfig,
-               returns_1h: NDArray[np.float64] | None = None) -> FrozenRule:
+               returns_1h: NDArray[np.float64] | None = None, optimal_model: str = "gbm") -> FrozenRule:
     """The rule ``name`` derived from the window's frozen paper rule (``optimal_boot`` also needs the calibration
-    window's 1 h log returns, ``returns_1h``, all before the window)."""
+    window's 1 h log returns, ``returns_1h``, all before the window). ``optimal_model``: the risk model of the
+    ``optimal`` rule's floor (``gbm`` = alpha_L of eq. 38; ``fhs`` = max(alpha_L, FHS alpha_L) on the data dir's
+    bars before the window, i.e. ``optimal_fhs``)."""
     at, al = paper.alpha_target, paper.alpha_lower
+    if name == "optimal" and optimal_model != "gbm":
+        if optimal_model != "fhs":
+            raise ModelDomainError(f"the optimal rule's floor model must be gbm or fhs (got '{optimal_model}')")
+        name_out = "optimal"
+        r = build_rule("optimal_fhs", paper, costs, cfg, returns_1h)
+        return replace(r, rule=name_out)
+    if name == "paper_fhs":
+        from basisctl.risk.fit import load_bars, window
+
+        bars = load_bars(paper.asset)
+        lo, hi = window(bars, paper.calib_to, 180.0)
+        mat, mal = model_alphas("fhs", bars, lo, hi, paper.theta_f)
+        return with_model_alphas("paper_fhs", paper, costs, cfg, mat, mal)
     if name in ("optimal_boot", "optimal_fhs"):
         if name == "optimal_fhs":
             fl = fhs_floor(paper)
@@ -114,7 +170,7 @@ def build_rule(name: str, paper: FrozenRule, costs: CostModel, cfg: BacktestConf
     if name == "periodic":
         return replace(paper, alpha_upper=NEVER_UPPER, k_reb_fix=0.0, reset_every_hours=PERIODIC_HOURS,
                        rule="periodic")
-    raise ModelDomainError(f"unknown rule '{name}': expected one of {', '.join(RULES + EXTRA_RULES)}")
+    raise ModelDomainError(f"unknown rule '{name}': expected one of {', '.join(RULES + EXTRA_RULES + STUDY_RULES)}")
 
 
 def optimal_band_policy(sigma_annual: float, kappa_horizon: float, horizon_days: float, alpha_floor: float,

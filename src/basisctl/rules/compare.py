@@ -114,16 +114,18 @@ def window_row(res: BacktestResult, paper_floor: float) -> dict[str, Any]:
             else float("nan"), "emergencies": m["emergencies"], "sharpe": m["sharpe"], "acc_return": m["acc_return"],
             "alpha_lower": rl.alpha_lower, "alpha_upper": rl.alpha_upper, "alpha_target": rl.alpha_target,
             "reset_lower": rl.reset_lower_target, "reset_upper": rl.reset_upper_target, "start": m["start"],
-            "end": m["end"], "calib_to": m["calib_to"], "days": m["days"]}
+            "end": m["end"], "calib_to": m["calib_to"], "days": m["days"], "cagr": m["cagr"],
+            "short_window": m["short_window"], "sharpe_caveat": m["sharpe_caveat"],
+            "ret_liquidation": m["ret_liquidation"], "ret_unhedged": m.get("ret_unhedged", 0.0)}
 
 
 def compare_window(data: BacktestData, paper: FrozenRule, window: str, venue: str, rules: Sequence[str],
                    costs: CostModel, cfg: BacktestConfig, seed: int = 0,
-                   returns_1h: np.ndarray | None = None) -> tuple[list[dict[str, Any]], dict[str, BacktestResult],
-                                                                  dict[str, FrozenRule]]:
+                   returns_1h: np.ndarray | None = None, optimal_model: str = "gbm"
+                   ) -> tuple[list[dict[str, Any]], dict[str, BacktestResult], dict[str, FrozenRule]]:
     """Run every rule on one prepared window; rows carry the paired comparison against ``paper``."""
     names = list(dict.fromkeys(["paper", *rules]))
-    built = {r: build_rule(r, paper, costs, cfg, returns_1h) for r in names}
+    built = {r: build_rule(r, paper, costs, cfg, returns_1h, optimal_model) for r in names}
     res = {r: run_backtest(data, built[r], costs, cfg) for r in names}
     daily = {r: res[r].daily_returns().to_numpy() for r in names}
     n = min(x.size for x in daily.values())
@@ -152,12 +154,17 @@ def compare_rules(
     funding: pd.DataFrame | None = None,
     cost_bps: float | None = None,
     on_step: Callable[[str], None] | None = None,
+    optimal_model: str = "gbm",
 ) -> CompareResult:
     """Walk-forward comparison over ``periods`` x ``venues``. ``prices``/``funding`` replace the shipped series
-    (for calibration and test alike; then ``venues`` only labels the run)."""
+    (for calibration and test alike; then ``venues`` only labels the run). ``optimal_model``: the risk model of
+    the ``optimal`` rule's floor (``gbm`` = alpha_L; ``fhs`` = the ``optimal_fhs`` floor; the CLI default is
+    ``fhs``, the configured model)."""
     cfg = config or BacktestConfig()
-    if prices is not None and "optimal_fhs" in rules:
-        raise ModelDomainError("rule optimal_fhs fits its risk model on the data dir's bars: not with a prices file")
+    if prices is not None and ("optimal_fhs" in rules or "paper_fhs" in rules
+                               or ("optimal" in rules and optimal_model != "gbm")):
+        raise ModelDomainError("rules optimal_fhs, paper_fhs and optimal with an FHS floor fit the risk model on the "
+                               "data dir's bars: not with a prices file (pass --model gbm, or drop those rules)")
     out = CompareResult()
     for p in periods:
         cost = paper_cost_bps(p.asset) if cost_bps is None else cost_bps
@@ -182,7 +189,8 @@ def compare_rules(
                 data = base
             else:
                 data = base.with_funding(f, src)
-            rows, res, built = compare_window(data, paper, p.label, v, rules, costs, cfg, returns_1h=rets)
+            rows, res, built = compare_window(data, paper, p.label, v, rules, costs, cfg, returns_1h=rets,
+                                              optimal_model=optimal_model)
             out.rows += rows
             for r in rules:
                 out.results[(p.label, p.asset, v, r)] = res[r]

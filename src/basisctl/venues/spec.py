@@ -8,6 +8,8 @@ from typing import Any
 
 from basisctl.errors import ModelDomainError
 from basisctl.model.margin import theta_f_from_multiplier
+from basisctl.venues.liquidation import RULES as LIQUIDATION_RULES
+from basisctl.venues.liquidation import LiquidationRule
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ class VenueSpec:
             raise ModelDomainError(f"{self.name} sets an explicit maintenance margin rate per position tier: pass "
                                    "--theta-f (the tier's MMR)")
         return theta_f_from_multiplier(self.maintenance_multiplier, l_max)
+
+    @property
+    def liquidation(self) -> LiquidationRule | None:
+        """The venue's documented liquidation procedure (:mod:`basisctl.venues.liquidation`); None if undocumented."""
+        return LIQUIDATION_RULES.get(self.name)
 
     def client(self, **kwargs: Any) -> Any:
         """An instance of the venue's funding client (``kwargs``: base_url, transport, retry, sleep...)."""

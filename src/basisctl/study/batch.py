@@ -1,0 +1,83 @@
+"""All rules on one compiled kernel, batched over paths, with the per-run metrics computed inside it.
+
+The compiled loops live in :mod:`basisctl.study.kernel_adapter` (one file, so that numba's cache of the batch
+is invalidated whenever the call into the backtest kernel changes). Inputs are the paths concatenated into flat
+arrays with ``offsets`` (path p = [offsets[p], offsets[p+1])), and one parameter matrix per rule field, shape
+(rules, paths): every rule of a path is calibrated on that path's own calibration data, and every rule replays
+the same arrays (common random numbers). ``prange`` over the (rule, path) tasks: each task is independent and
+deterministic, so results do not depend on thread count, chunking or the executor.
+
+Metric columns (``METRICS``), all fractions of the initial capital D unless said otherwise:
+``ret`` = NAV_end / D - 1 (per window, not annualised); ``liquidations`` [count]; ``max_drawdown`` <= 0;
+``turnover`` = policy-trade spot notional / D; ``rebalances`` [count]; ``ret_funding``; ``ret_costs`` <= 0;
+``liq_loss`` = - liquidation losses / D as the kernel reports them (a component, never added as a gain);
+``ret_raw`` = the kernel's NAV_end / D - 1; ``liq_gain_removed`` = the sum over liquidation bars of any NAV *gain*
+on that bar (a gap through the barrier lets the spot leg keep the move while the perp loses only its margin).
+**A liquidation is never credited as a gain**: ``ret`` = ``ret_raw`` - ``liq_gain_removed``, and the drawdown is
+measured on the NAV with those gains removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from basisctl.study.kernel_adapter import batch_nb
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+METRICS: tuple[str, ...] = ("ret", "liquidations", "max_drawdown", "turnover", "rebalances", "ret_funding",
+                            "ret_costs", "liq_loss", "ret_raw", "liq_gain_removed")
+RULE_FIELDS: tuple[str, ...] = ("alpha_target", "alpha_lower", "alpha_upper", "kappa_14d", "k_reb_fix",
+                                "reset_lower", "reset_upper", "theta_f")
+
+@dataclass
+class PathBatch:
+    """Concatenated paths (see module doc) being assembled; ``add`` one path at a time."""
+
+    po: list[F64]
+    ph: list[F64]
+    pc: list[F64]
+    so: list[F64]
+    sc: list[F64]
+    fr: list[F64]
+    fi: list[F64]
+    cost_bps: list[float]
+    tiers: list[tuple[F64, F64]]
+
+    @classmethod
+    def empty(cls) -> PathBatch:
+        return cls([], [], [], [], [], [], [], [], [])
+
+    def add(self, po: F64, ph: F64, pc: F64, so: F64, sc: F64, fr: F64, fi: F64, cost_bps: float,
+            tiers: tuple[F64, F64]) -> None:
+        for lst, x in zip((self.po, self.ph, self.pc, self.so, self.sc, self.fr, self.fi),
+                          (po, ph, pc, so, sc, fr, fi), strict=True):
+            lst.append(np.ascontiguousarray(x, dtype=np.float64))
+        self.cost_bps.append(float(cost_bps))
+        self.tiers.append(tiers)
+
+    def __len__(self) -> int:
+        return len(self.po)
+
+    @property
+    def bars(self) -> int:
+        return int(sum(x.size for x in self.po))
+
+
+def run_batch(batch: PathBatch, params: F64, reset_every: I64, capital: float, q_min_usd: float,
+              buffer_bps: float) -> F64:
+    """Run every rule on every path of ``batch``; returns metrics (rules, paths, len(METRICS))."""
+    sizes = np.array([x.size for x in batch.po], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    t_sizes = np.array([t[0].size for t in batch.tiers], dtype=np.int64)
+    t_off = np.concatenate([[0], np.cumsum(t_sizes)]).astype(np.int64)
+    cat = [np.concatenate(x) for x in (batch.po, batch.ph, batch.pc, batch.so, batch.sc, batch.fr, batch.fi)]
+    tl = np.concatenate([t[0] for t in batch.tiers]) if t_off[-1] else np.zeros(0)
+    tt = np.concatenate([t[1] for t in batch.tiers]) if t_off[-1] else np.zeros(0)
+    return batch_nb(*cat, offsets, np.asarray(batch.cost_bps, dtype=np.float64), tl.astype(np.float64),
+                    tt.astype(np.float64), t_off, np.ascontiguousarray(params, dtype=np.float64),
+                    np.ascontiguousarray(reset_every, dtype=np.int64), float(capital), float(q_min_usd),
+                    float(buffer_bps))

@@ -1,0 +1,283 @@
+"""The path study end to end: real and simulated paths -> batched runs -> rows -> statistics -> verdict.
+
+Output (:class:`StudyResult`): ``rows`` has one row per (rule, path) with the batch metrics plus ``apy``
+(= ret x 365 / days, simple) and ``years``; ``summary()`` is the JSON of ``compare-rules --study``. The headline
+statistics (``rules``, ``paired``, ``spa_p``, ``verdict``) are computed on the simulated paths when there are any
+(that is where liquidation frequency is measurable), else on the real ones; ``real`` (and ``holdout`` with
+``--final``) repeat them on the real walk-forward windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from basisctl.backtest.engine import BacktestConfig
+from basisctl.backtest.rule import RuleSpec
+from basisctl.study import stats
+from basisctl.study.batch import METRICS, PathBatch, run_batch
+from basisctl.study.calibrate import param_column
+from basisctl.study.generators import History
+from basisctl.study.paths import RealPath
+from basisctl.study.simulate import SimSetup, burn_in_rules, run_sim_chunk, sim_setup
+from basisctl.study.studyfile import Study
+
+EXECUTORS: tuple[str, ...] = ("serial", "ray")
+CHUNK_PATHS: int = 125
+GRID_PREFIX: str = "optimal@"
+TOP_KEYS: tuple[str, ...] = ("study_hash", "paths_real", "paths_simulated", "assets", "rules", "paired", "spa_p",
+                             "decision_rule", "verdict")
+RULE_KEYS: tuple[str, ...] = ("apy_mean", "apy_median", "liq_rate", "liq_rate_ci", "dd_q95", "turnover")
+PAIR_KEYS: tuple[str, ...] = ("d_apy_mean", "d_apy_ci", "wilcoxon_p", "d_liq_rate", "d_liq_rate_ci")
+
+
+@dataclass
+class StudyResult:
+    study: Study
+    rows: pd.DataFrame
+    assets: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+    final: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return summarize(self.rows, self.study, self.assets, self.final)
+
+
+# ---------------------------------------------------------------------------------------------------- running
+def _real_rows(paths: Sequence[RealPath], names: Sequence[str], cfg: BacktestConfig, kind: str,
+               grid: Sequence[float]) -> pd.DataFrame:
+    """Every rule (and every grid variant of ``optimal``) on every real path, one batch."""
+    if not paths:
+        return pd.DataFrame()
+    allnames = [*names, *(f"{GRID_PREFIX}{m:g}" for m in grid)]
+    b = PathBatch.empty()
+    params = np.empty((8, len(allnames), len(paths)))
+    reset = np.zeros((len(allnames), len(paths)), dtype=np.int64)
+    for j, rp in enumerate(paths):
+        d = rp.data
+        lo, th = cfg.tiers_for(rp.asset)
+        cost = float(rp.rules["paper"].k_reb_fix * 1e4)
+        fi = np.zeros_like(d.funding.rate) if d.funding.rate_in is None else d.funding.rate_in
+        b.add(d.p_open, d.p_high, d.p_close, d.s_open, d.s_close, d.funding.rate, fi, cost,
+              (np.asarray(lo, float), np.asarray(th, float)))
+        rules = {**rp.rules, **{f"{GRID_PREFIX}{m:g}": r for m, r in rp.tuned.items()}}
+        params[:, :, j], reset[:, j] = param_column(rules, allnames, d.bar_hours)
+    m = run_batch(b, params, reset, cfg.capital_usd, cfg.q_min_usd, cfg.buffer_bps)
+    recs = []
+    for j, rp in enumerate(paths):
+        days = rp.data.days
+        for r, n in enumerate(allnames):
+            recs.append({"rule": n, "asset": rp.asset, "kind": kind, "generator": "history",
+                         "path": f"{rp.asset} {rp.cluster}", "cluster": f"{kind} {rp.cluster}",
+                         "start": rp.start.isoformat(), "days": days, "bar_hours": rp.data.bar_hours,
+                         **dict(zip(METRICS, m[r, j], strict=True))})
+    return pd.DataFrame(recs)
+
+
+def _sim_rows(setups: Sequence[SimSetup], n_paths: int, names: Sequence[str], executor: str,
+              years: float) -> pd.DataFrame:
+    chunks = [(s, list(range(a, min(a + CHUNK_PATHS, n_paths)))) for s in setups
+              for a in range(0, n_paths, CHUNK_PATHS)]
+    if executor == "ray":
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(num_cpus=None, include_dashboard=False, log_to_driver=False)
+        fn = ray.remote(run_sim_chunk)
+        results = ray.get([fn.remote(s, ids) for s, ids in chunks])
+    else:
+        results = [run_sim_chunk(s, ids) for s, ids in chunks]
+    recs = []
+    for (s, ids), m in zip(chunks, results, strict=True):
+        for r, n in enumerate(names):
+            for j, i in enumerate(ids):
+                recs.append({"rule": n, "asset": s.asset, "kind": "simulated", "generator": s.generator,
+                             "path": f"{s.generator} {i}", "cluster": f"{s.generator} {i}", "start": "",
+                             "days": years * 365.0, "bar_hours": 1.0, **dict(zip(METRICS, m[r, j], strict=True))})
+    return pd.DataFrame(recs)
+
+
+def run_study(study: Study, *, history: History | None, real: Sequence[RealPath] = (),
+              holdout: Sequence[RealPath] = (), cfg: BacktestConfig | None = None, spec: RuleSpec | None = None,
+              executor: str = "serial", cost_bps_of: Callable[[str], float] | None = None,
+              on_step: Callable[[str], None] | None = None) -> StudyResult:
+    """Run the study. ``history``: the generators' data (None or ``study.paths == 0``: real paths only);
+    ``real`` / ``holdout``: prepared real paths; ``cost_bps_of``: cost per asset when the study says "paper"."""
+    import time
+
+    cfg = cfg or BacktestConfig(capital_usd=study.capital_usd, q_min_usd=study.q_min_usd)
+    spec = spec or RuleSpec()
+    names = list(study.candidates)
+    t0 = time.perf_counter()
+    frames = [_real_rows(real, names, cfg, "real", study.grid), _real_rows(holdout, names, cfg, "holdout", ())]
+    t1 = time.perf_counter()
+    assets = sorted({p.asset for p in real})
+    t_cal = 0.0
+    if history is not None and study.paths > 0:
+        setups = []
+        for g in study.generators:
+            for k, a in enumerate(history.assets):
+                tc = time.perf_counter()
+                cost = study.cost_bps if study.cost_bps is not None else (cost_bps_of or _paper_cost)(a)
+                rules, p0, _ = burn_in_rules(history, k, g, names, study.burn_in_days, study.block_days,
+                                                 study.seed, cost, cfg, spec, study.optimal_floor_model)
+                lo, th = cfg.tiers_for(a)
+                setups.append(sim_setup(history, k, g, rules, names, p0, study.years, study.block_days, study.seed,
+                                        cost, (np.asarray(lo, float), np.asarray(th, float)), cfg))
+                t_cal += time.perf_counter() - tc
+                if on_step:
+                    on_step(f"calibrated {a} on the {g} burn-in")
+        frames.append(_sim_rows(setups, study.paths, names, executor, study.years))
+        assets = sorted(set(assets) | set(history.assets))
+    t2 = time.perf_counter()
+    rows = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
+        else pd.DataFrame(columns=["rule", "asset", "kind", "generator", "path", "cluster", *METRICS])
+    if len(rows):
+        rows["years"] = rows["days"] / 365.0
+        rows["apy"] = rows["ret"] / rows["years"]
+    return StudyResult(study, rows, assets, {"real_s": t1 - t0, "simulated_s": t2 - t1, "calibration_s": t_cal},
+                       final=bool(len(holdout)))
+
+
+def _paper_cost(asset: str) -> float:
+    from basisctl.backtest.costs import paper_cost_bps
+
+    return paper_cost_bps(asset)
+
+
+# ---------------------------------------------------------------------------------------------- statistics
+def rule_stats(g: pd.DataFrame, level: float) -> dict[str, Any]:
+    """Per-rule statistics over the paths of ``g`` (one rule)."""
+    n = len(g)
+    liq = g["liquidations"].to_numpy(float)
+    yrs = g["years"].to_numpy(float)
+    k_any = int((liq > 0).sum())
+    k_tot = int(liq.sum())
+    exposure = float(yrs.sum())
+    dd = g["max_drawdown"].to_numpy(float)
+    return {
+        "paths": n,
+        "ret_mean": float(g["ret"].mean()), "ret_median": float(g["ret"].median()),
+        "apy_mean": float(g["apy"].mean()), "apy_median": float(g["apy"].median()),
+        "p_liq": k_any / n if n else float("nan"), "p_liq_ci": list(stats.clopper_pearson(k_any, n, level)),
+        "liquidations": k_tot, "path_years": exposure,
+        "liq_rate": k_tot / exposure if exposure else float("nan"),
+        "liq_rate_ci": list(stats.garwood(k_tot, exposure, level)),
+        "dd_q50": float(np.quantile(dd, 0.5)), "dd_q95": float(np.quantile(dd, 0.05)),
+        "dd_q99": float(np.quantile(dd, 0.01)),
+        "turnover": float(g["turnover"].sum() / exposure) if exposure else float("nan"),
+        "rebalances_per_year": float(g["rebalances"].sum() / exposure) if exposure else float("nan"),
+    }
+
+
+def pair_stats(x: pd.DataFrame, base: pd.DataFrame, level: float, reps: int, seed: int) -> dict[str, Any]:
+    """Rule x against the base on the same paths (rows aligned by ``path``/``asset``)."""
+    m = x.merge(base, on=["path", "asset"], suffixes=("", "_b"))
+    cl = m["cluster"].to_numpy()
+    ones = np.ones(len(m))
+    d_apy = (m["apy"] - m["apy_b"]).to_numpy(float)
+    d_ret = (m["ret"] - m["ret_b"]).to_numpy(float)
+    d_liq = (m["liquidations"] - m["liquidations_b"]).to_numpy(float)
+    yrs = m["years"].to_numpy(float)
+    e_apy, lo_apy, hi_apy = stats.ratio_ci(d_apy, ones, cl, level, reps, seed)
+    e_ret, lo_ret, hi_ret = stats.ratio_ci(d_ret, ones, cl, level, reps, seed)
+    e_liq, lo_liq, hi_liq = stats.ratio_ci(d_liq, yrs, cl, level, reps, seed)
+    x_only = int(((m["liquidations"] > 0) & (m["liquidations_b"] == 0)).sum())
+    b_only = int(((m["liquidations"] == 0) & (m["liquidations_b"] > 0)).sum())
+    return {"paths": len(m), "d_apy_mean": e_apy, "d_apy_ci": [lo_apy, hi_apy], "d_ret_mean": e_ret,
+            "d_ret_ci": [lo_ret, hi_ret], "wilcoxon_p": stats.wilcoxon_p(d_ret, cl), "d_liq_rate": e_liq,
+            "d_liq_rate_ci": [lo_liq, hi_liq], "mcnemar_p": stats.mcnemar_exact(x_only, b_only),
+            "liq_only_rule": x_only, "liq_only_paper": b_only}
+
+
+def decide(paired: dict[str, dict[str, Any]]) -> tuple[str, list[str]]:
+    """The study's decision rule: X is preferred over paper iff d_ret CI lies above 0 and the d_liq_rate CI is
+    not above 0 (its lower bound <= 0); the preferred X with the largest mean d_ret wins, else paper."""
+    pref = [r for r, p in paired.items() if p["d_ret_ci"][0] > 0 and not p["d_liq_rate_ci"][0] > 0]
+    if not pref:
+        return "paper", []
+    return max(pref, key=lambda r: paired[r]["d_ret_mean"]), pref
+
+
+def cluster_perf(rows: pd.DataFrame, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """(clusters, rules) mean per-window return per cluster, clusters in time/path order."""
+    piv = rows[rows["rule"].isin(names)].pivot_table(index="cluster", columns="rule", values="ret", aggfunc="mean")
+    piv = piv.dropna()
+    return piv[list(names)].to_numpy(float), list(piv.index)
+
+
+def block(rows: pd.DataFrame, study: Study, with_pbo: bool) -> dict[str, Any]:
+    """rules, paired, spa_p, mcs, pbo, verdict over ``rows`` (one sample)."""
+    names = [r for r in study.candidates if r in set(rows["rule"])]
+    lv, reps, seed = study.level, study.bootstrap_reps, study.seed
+    out_rules = {r: rule_stats(rows[rows["rule"] == r], lv) for r in names}
+    base = rows[rows["rule"] == "paper"]
+    paired = {r: pair_stats(rows[rows["rule"] == r], base, lv, reps, seed) for r in names if r != "paper"}
+    verdict, preferred = decide(paired)
+    perf, _ = cluster_perf(rows, names)
+    others = [i for i, r in enumerate(names) if r != "paper"]
+    spa = float("nan")
+    mcs: list[str] = []
+    if perf.shape[0] >= 3 and others:
+        degenerate = (ValueError, IndexError, ZeroDivisionError, np.linalg.LinAlgError)
+        try:
+            spa = stats.spa_pvalue(perf[:, names.index("paper")], perf[:, others], reps, seed)
+        except degenerate:  # identical candidates (e.g. hold = paper on every window): no test
+            spa = float("nan")
+        try:
+            mcs = stats.mcs_included(perf, names, lv, reps, seed)
+        except degenerate:
+            mcs = []
+    out: dict[str, Any] = {"paths": int(rows["path"].nunique() if len(rows) else 0),
+                           "clusters": int(rows["cluster"].nunique() if len(rows) else 0), "rules": out_rules,
+                           "paired": paired, "spa_p": spa, "mcs": mcs, "preferred": preferred, "verdict": verdict}
+    if with_pbo:
+        gnames = [f"{GRID_PREFIX}{m:g}" for m in study.grid]
+        if set(gnames) <= set(rows["rule"]):
+            gp, _ = cluster_perf(rows, gnames)
+            out["pbo"] = {"grid": study.grid_name, "values": list(study.grid), "windows": int(gp.shape[0]),
+                          "pbo": stats.pbo_cscv(gp, study.cscv_blocks)}
+    return out
+
+
+def summarize(rows: pd.DataFrame, study: Study, assets: Sequence[str], final: bool = False) -> dict[str, Any]:
+    """The ``compare-rules --study --json`` document (keys ``TOP_KEYS`` first)."""
+    real = rows[rows["kind"] == "real"] if len(rows) else rows
+    sim = rows[rows["kind"] == "simulated"] if len(rows) else rows
+    real_b = block(real, study, True) if len(real) else None
+    sim_b = block(sim, study, False) if len(sim) else None
+    head = sim_b if sim_b is not None else real_b
+    if head is None:
+        from basisctl.errors import DataCoverageError
+
+        raise DataCoverageError("the study has no path: no real window and no simulated path")
+    v = head["verdict"]
+    p = head["paired"].get(v, {})
+    text = ("nothing is significant: keep `paper`" if v == "paper" else
+            f"prefer `{v}` over `paper`: d_ret {p['d_ret_mean']:+.4f} per window, CI "
+            f"[{p['d_ret_ci'][0]:+.4f}, {p['d_ret_ci'][1]:+.4f}]; d_liq_rate {p['d_liq_rate']:+.3f}/path-yr")
+    out: dict[str, Any] = {
+        "study_hash": study.sha256, "paths_real": int(real["path"].nunique()) if len(real) else 0,
+        "paths_simulated": int(sim["path"].nunique() * sim["asset"].nunique()) if len(sim) else 0,
+        "assets": list(assets), "rules": head["rules"], "paired": head["paired"], "spa_p": head["spa_p"],
+        "decision_rule": f"{study.decision_rule} (at {study.level:.0%}; block bootstrap of whole calendar windows "
+                         f"/ simulated path indices, {study.bootstrap_reps} resamples)",
+        "verdict": v, "verdict_text": text, "preferred": head["preferred"], "mcs": head["mcs"],
+        "sample": "simulated" if sim_b is not None else "real", "study_file": study.source,
+        "holdout_from": f"{study.holdout_from:%Y-%m-%d}", "block_days": study.block_days,
+        "generators": list(study.generators), "candidates": list(study.candidates),
+        "optimal_floor_model": study.optimal_floor_model,
+    }
+    if real_b is not None:
+        out["real"] = real_b
+    if sim_b is not None:
+        out["simulated_by_generator"] = {g: block(sim[sim["generator"] == g], study, False)["verdict"]
+                                         for g in sorted(set(sim["generator"]))}
+    if final:
+        ho = rows[rows["kind"] == "holdout"]
+        out["holdout"] = block(ho, study, False) if len(ho) else None
+    return out
