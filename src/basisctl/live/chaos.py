@@ -200,7 +200,7 @@ class _Zygote:
 
 
 def _zygote(cfg_path: str, err_path: str) -> None:
-    import basisctl.live.runner  # pre-import: each fork starts warm
+    import basisctl.live.runner  # noqa: F401  (pre-import: each fork starts warm)
     from basisctl.live.config import load_config
 
     with contextlib.suppress(Exception):  # warm the calibration's data and imports (the band is recalibrated)
@@ -213,8 +213,10 @@ def _zygote(cfg_path: str, err_path: str) -> None:
 
     if _have_sdk():
         with contextlib.suppress(ImportError):
-            import basisctl.venues.hyperliquid.adapter  # noqa: F401
-            import basisctl.venues.hyperliquid.fetch  # noqa: F401  (the recalibration's candle client)
+            import importlib
+
+            for mod in ("adapter", "fetch"):  # the adapter and the recalibration's candle client
+                importlib.import_module(f"basisctl.venues.hyperliquid.{mod}")
     print("ready", flush=True)
     for line in sys.stdin:
         _, crash, timeout_s, max_cycles, *rest = line.split()

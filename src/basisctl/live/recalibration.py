@@ -223,9 +223,9 @@ class RecalibrationMixin(ControllerBase):
         old = band_values(self.policy)
         new = band_values(pol)
         alpha_now = self.last_state.alpha if self.last_state is not None else None
-        span = {k: info.get(k) for k in ("risk_model", "risk_calibration", "bars_from", "bars_to", "bars", "asof",
-                                         "sigma_stressed", "theta_f", "kappa_upper_horizon", "vol_bar_hours")
-                if k in info}
+        keys = ("risk_model", "risk_calibration", "bars_from", "bars_to", "bars", "asof", "sigma_stressed", "theta_f",
+                "kappa_upper_horizon", "vol_bar_hours")
+        span: dict[str, Any] = {k: info[k] for k in keys if k in info}
         maybe_crash("recalibration:fitted")
         self.journal.append(BAND_KIND, f"band:{job.rid}:applied",
                             {"status": "applied", "id": job.rid, "slot": job.slot, "bars_source": self._recal_source(),
