@@ -58,6 +58,21 @@ def fhs_paths(epsilon: float, eps_liq: float) -> int:
     return max(20_000, math.ceil(20.0 / min(epsilon, eps_liq)))
 
 
+def _sizing(model: str, epsilon: float, eps_liq: float, eps: float, horizon_hours: float,
+            bar_hours: float) -> tuple[int, float]:
+    """(paths, horizon [h]) for one alpha, as the offline calibration chooses them: the risk layer's own
+    ``fhs.sizing_paths`` / ``registry.bar_horizon`` where it has them, else ``fhs_paths`` and the horizon as given."""
+    from basisctl.risk import fhs as fhs_mod
+
+    per_eps = getattr(fhs_mod, "sizing_paths", None)
+    paths = int(per_eps(eps)) if per_eps is not None else fhs_paths(epsilon, eps_liq)
+    try:
+        from basisctl.risk.registry import bar_horizon  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return paths, horizon_hours
+    return paths, float(bar_horizon(model, horizon_hours, bar_hours))
+
+
 def model_alphas(model: str, bars: Bars, asof: pd.Timestamp, lookback_days: float, epsilon: float,
                  horizon_hours: float, eps_liq: float, h_liq_hours: float, theta_f: float,
                  seed: int = 0) -> dict[str, Any]:
@@ -71,8 +86,8 @@ def model_alphas(model: str, bars: Bars, asof: pd.Timestamp, lookback_days: floa
     out: dict[str, Any] = {"risk_model": check_risk_model(model), "risk_calibration": bars.span_text(lo, hi),
                            "bars_from": pd.Timestamp(int(bars.ts_ns[lo]), tz="UTC").isoformat(),
                            "bars_to": pd.Timestamp(int(bars.ts_ns[hi - 1]), tz="UTC").isoformat(), "bars": hi - lo}
-    paths = fhs_paths(epsilon, eps_liq)
-    for key, eps, h in (("alpha_target", epsilon, horizon_hours), ("alpha_lower", eps_liq, h_liq_hours)):
+    for key, eps, h0 in (("alpha_target", epsilon, horizon_hours), ("alpha_lower", eps_liq, h_liq_hours)):
+        paths, h = _sizing(model, epsilon, eps_liq, eps, h0, bars.bar_hours)
         f = fit_model(model, bars, lo, hi, h, seed=seed, fhs_paths=paths)
         out[key] = float(np.asarray(alpha_at(f, eps, theta_f, h)).reshape(-1)[0])
     return out
