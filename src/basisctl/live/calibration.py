@@ -12,13 +12,12 @@ One function, :func:`calibrate_band`, serves the start-up calibration and every 
 * kappa over ``band.upper_horizon_days`` from funding and alpha_U = eq. 45;
 * ``band.rule = "optimal"``: the optimal band with the model's alpha_L as its floor.
 
-The model name is validated here (one place) and never branched on: the only switch is whether the model is the
-stressed closed form (the risk registry's ``is_stressed``).
+The model name is validated against the risk registry (``basisctl.risk.registry``, one place) and never branched
+on: the only switch is whether the model is the stressed closed form (the registry's ``is_stressed``).
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import TYPE_CHECKING, Any, cast
 
@@ -34,8 +33,9 @@ if TYPE_CHECKING:
 
 
 def check_risk_model(name: str) -> str:
-    """The registered risk-model name for ``name``; a ValueError naming the choices otherwise (config field)."""
-    from basisctl.risk.fit import check_model
+    """The registered risk-model name for ``name`` (``basisctl.risk.registry``); a ValueError naming the choices
+    otherwise (a config field)."""
+    from basisctl.risk.registry import check_model
 
     try:
         return check_model(name)
@@ -44,33 +44,19 @@ def check_risk_model(name: str) -> str:
 
 
 def stress_applies(model: str) -> bool:
-    """True when ``band.stress`` applies to ``model`` (the paper's stressed closed form)."""
-    try:
-        from basisctl.risk.registry import is_stressed  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:  # before the risk registry lands: fit_model applies stress to the paper's gbm only
-        return check_risk_model(model) == "gbm"
+    """True when ``band.stress`` applies to ``model`` (the paper's stressed closed form, per the registry)."""
+    from basisctl.risk.registry import is_stressed
+
     return bool(is_stressed(model))
 
 
-def fhs_paths(epsilon: float, eps_liq: float) -> int:
-    """Monte Carlo paths for simulated models: 20 tail samples at the smaller budget, at least 20,000
-    (as ``risk.rule.model_band``, the offline ``bands`` calibration)."""
-    return max(20_000, math.ceil(20.0 / min(epsilon, eps_liq)))
-
-
-def _sizing(model: str, epsilon: float, eps_liq: float, eps: float, horizon_hours: float,
-            bar_hours: float) -> tuple[int, float]:
-    """(paths, horizon [h]) for one alpha, as the offline calibration chooses them: the risk layer's own
-    ``fhs.sizing_paths`` / ``registry.bar_horizon`` where it has them, else ``fhs_paths`` and the horizon as given."""
+def _sizing(model: str, eps: float, horizon_hours: float, bar_hours: float) -> tuple[int, float]:
+    """(paths, horizon [h]) for one alpha, as the offline calibration (``risk.rule.model_band``) chooses them:
+    ``fhs.sizing_paths`` at the budget, and the horizon in whole bars for bar-based models."""
     from basisctl.risk import fhs as fhs_mod
+    from basisctl.risk.registry import bar_horizon
 
-    per_eps = getattr(fhs_mod, "sizing_paths", None)
-    paths = int(per_eps(eps)) if per_eps is not None else fhs_paths(epsilon, eps_liq)
-    try:
-        from basisctl.risk.registry import bar_horizon  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return paths, horizon_hours
-    return paths, float(bar_horizon(model, horizon_hours, bar_hours))
+    return int(fhs_mod.sizing_paths(eps)), float(bar_horizon(model, horizon_hours, bar_hours))
 
 
 def model_alphas(model: str, bars: Bars, asof: pd.Timestamp, lookback_days: float, epsilon: float,
@@ -87,7 +73,7 @@ def model_alphas(model: str, bars: Bars, asof: pd.Timestamp, lookback_days: floa
                            "bars_from": pd.Timestamp(int(bars.ts_ns[lo]), tz="UTC").isoformat(),
                            "bars_to": pd.Timestamp(int(bars.ts_ns[hi - 1]), tz="UTC").isoformat(), "bars": hi - lo}
     for key, eps, h0 in (("alpha_target", epsilon, horizon_hours), ("alpha_lower", eps_liq, h_liq_hours)):
-        paths, h = _sizing(model, epsilon, eps_liq, eps, h0, bars.bar_hours)
+        paths, h = _sizing(model, eps, h0, bars.bar_hours)
         f = fit_model(model, bars, lo, hi, h, seed=seed, fhs_paths=paths)
         out[key] = float(np.asarray(alpha_at(f, eps, theta_f, h)).reshape(-1)[0])
     return out
