@@ -308,3 +308,21 @@ def test_kill_inside_a_recalibration_restarts_with_the_old_or_the_new_band(tmp_p
         assert alerts(j2, "RECALIBRATION_INTERRUPTED")
     audit = band_audit(j2)
     assert audit["band_chain_breaks"] == 0 and audit["band_mismatches"] == 0 and audit["recalibrations"] >= 1
+
+
+def test_a_journaled_band_is_restored_only_under_the_same_calibration_inputs(tmp_path: Path, sim: SimVenue) -> None:
+    ctl = controller(tmp_path, sim, model="gbm")
+    recalibrate_once(ctl, sim)
+    applied = band_entries(ctl.journal, "applied")[-1]["new"]
+    ctl.journal.close()
+    same = controller(tmp_path, sim, model="gbm")  # unchanged config: the refitted band comes back
+    assert band_values(same.policy) == applied
+    same.journal.close()
+    d = calib_data(model="gbm")
+    d["band"]["epsilon"] = 2e-3  # a changed budget: the start-up calibration under it is the band in force
+    cfg = parse_config(d, "test", tmp_path)
+    pol, info = calibrate_band(cfg, pd.Timestamp(START), 1e6, warn=False)
+    changed = Controller(cfg, sim, Journal(tmp_path / "journal.sqlite"), pol, info, sleep=lambda s: None)
+    changed.start()
+    values, _, status = band_in_force(changed.journal)
+    assert band_values(changed.policy) == band_values(pol) == values and status == "start" and values != applied

@@ -68,13 +68,28 @@ def band_values(p: BandPolicy) -> dict[str, Any]:
 def band_in_force(journal: Any) -> tuple[dict[str, Any] | None, int | None, str | None]:
     """(values, slot, status) of the band the journal says is in force: the newest ``start`` or ``applied`` band
     entry; (None, None, None) before any."""
+    e = _in_force_entry(journal)
+    if e is None:
+        return None, None, None
+    st = e.payload["status"]
+    return e.payload["new" if st == "applied" else "band"], e.payload.get("slot"), st
+
+
+def _in_force_entry(journal: Any) -> Any:
     for e in journal.entries(BAND_KIND, newest_first=True):
-        st = e.payload.get("status")
-        if st == "applied":
-            return e.payload["new"], e.payload.get("slot"), st
-        if st == "start":
-            return e.payload["band"], e.payload.get("slot"), st
-    return None, None, None
+        if e.payload.get("status") in ("applied", "start"):
+            return e
+    return None
+
+
+def calibration_inputs(cfg: Any) -> str:
+    """Fingerprint of what a calibration depends on in the config ([band], [risk], [costs]): a journaled band is
+    restored at start only when it was fitted under the same inputs [hex]."""
+    import hashlib
+    import json
+
+    d = {k: getattr(cfg, k).model_dump(mode="json") for k in ("band", "risk", "costs")}
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class RecalibrationMixin(ControllerBase):
@@ -108,7 +123,9 @@ class RecalibrationMixin(ControllerBase):
                                     now)
                 self.alerts.raise_("RECALIBRATION_INTERRUPTED", f"recalibration {p['id']} was interrupted by a "
                                    "restart: the band in force is unchanged", now)
-        if status == "applied" and values is not None:
+        fp = calibration_inputs(self.cfg)
+        entry = _in_force_entry(self.journal)
+        if status == "applied" and values is not None and entry is not None and entry.payload.get("inputs_fp") == fp:
             self.policy = BandPolicy(**values)
             self.band_info = {**self.band_info, "source": "recalibrated", "restored_from_journal": True}
         else:
@@ -116,7 +133,7 @@ class RecalibrationMixin(ControllerBase):
             slot_now = now // period if period > 0 else 0
             if values != cur:
                 self.journal.append(BAND_KIND, f"band:start:{uuid.uuid4().hex}",
-                                    {"status": "start", "slot": slot_now, "band": cur,
+                                    {"status": "start", "slot": slot_now, "band": cur, "inputs_fp": fp,
                                      "info": _plain(self.band_info)}, now)
                 slot = slot_now
         self._recal_last_slot = slot
@@ -229,6 +246,7 @@ class RecalibrationMixin(ControllerBase):
         maybe_crash("recalibration:fitted")
         self.journal.append(BAND_KIND, f"band:{job.rid}:applied",
                             {"status": "applied", "id": job.rid, "slot": job.slot, "bars_source": self._recal_source(),
+                             "inputs_fp": calibration_inputs(self.cfg),
                              "inputs": _plain(span), "old": old, "new": new, "alpha_at_apply": alpha_now}, now)
         maybe_crash("recalibration:journaled")
         with self._lock:
