@@ -40,6 +40,7 @@ from basisctl.live.reconciliation import ReconciliationMixin
 from basisctl.live.repair import RepairMixin
 from basisctl.live.safety import SafetyMixin
 from basisctl.live.startup import StartupMixin
+from basisctl.live.unexplained import UnexplainedMixin
 
 
 class Controller(
@@ -47,6 +48,7 @@ class Controller(
     RecalibrationMixin,
     StartupMixin,
     ReconciliationMixin,
+    UnexplainedMixin,
     RepairMixin,
     PlansMixin,
     OrdersMixin,
