@@ -89,4 +89,4 @@ def test_ci_runs_readme_command_2_verbatim_first() -> None:
     before = "\n".join(code[:first])
     assert "unset PIP_CONSTRAINT" in before and "pip install" not in before, before
     after = "\n".join(code[first + 1:])
-    assert "'.[gpu,ray,study]'" in after and "pytest -m needs_extra" in after
+    assert "'.[gpu,ray,study,ml]'" in after and "pytest -m needs_extra" in after

@@ -12,11 +12,12 @@ import pytest
 from basisctl.live.controller import Controller
 from basisctl.live.runner import build
 from basisctl.live.sim_venue import SimVenue
+from tests.skips import extra_reason
 
 from .conftest import fixed_config, have_sdk, make_sim
 
 pytestmark = [pytest.mark.needs_data,
-              pytest.mark.skipif(not have_sdk(), reason="needs the 'live' extra (hyperliquid-python-sdk)")]
+              pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))]
 KEY_ENV = "BASISCTL_TEST_HL_KEY"
 
 

@@ -26,6 +26,7 @@ from basisctl.live.journal import Journal
 from basisctl.live.recalibration import band_in_force, band_values
 from basisctl.live.sim_venue import SimVenue
 from basisctl.model.policy import Action, BandPolicy
+from tests.skips import extra_reason
 
 from .conftest import START, have_sdk, make_sim
 
@@ -170,7 +171,7 @@ def test_recalibration_equals_the_offline_calibration_on_the_same_bars(tmp_path:
 
 def test_candle_snapshot_over_http_serves_the_sim_venues_bars(tmp_path: Path, sim: SimVenue, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     if not have_sdk():
-        pytest.skip("needs the 'live' extra (hyperliquid-python-sdk)")
+        pytest.skip(extra_reason("live"))
     from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
     from basisctl.venues.hyperliquid.keys import load_signer, test_private_key, test_wallet_address
     from basisctl.venues.hyperliquid.server import HLServer

@@ -14,6 +14,7 @@ from scipy import stats as sst
 from basisctl.study import stats as S
 from basisctl.study.run import decide
 from basisctl.study.studyfile import StudyFileError, load_study, parse_study
+from tests.skips import need_extra
 
 
 # ------------------------------------------------------------------------------------------------ references
@@ -149,10 +150,11 @@ def test_pbo_of_identical_configurations_is_undefined_not_one() -> None:
     assert 0.0 <= S.pbo_cscv(p, 8) <= 1.0
 
 
+@pytest.mark.needs_extra
 def test_spa_candidate_identical_to_paper_is_not_significant() -> None:
     """arch's SPA studentises by each difference's variance; a candidate identical to the benchmark (variance 0)
     came back with p = 0, i.e. "beats paper after snooping adjustment"."""
-    pytest.importorskip("arch", reason="needs the [study] extra")
+    need_extra("arch", "study")
     rng = np.random.default_rng(1)
     b = rng.normal(size=200)
     worse = b - 0.05 + 0.1 * rng.normal(size=200)
@@ -164,9 +166,10 @@ def test_spa_candidate_identical_to_paper_is_not_significant() -> None:
     assert S.spa_pvalue(b, np.c_[b, better], 500, 0) < 0.01  # a planted edge is still found
 
 
+@pytest.mark.needs_extra
 def test_mcs_keeps_identical_rules_together_instead_of_failing() -> None:
     """arch's MCS raised IndexError on two identical columns; the study then printed an empty confidence set."""
-    pytest.importorskip("arch", reason="needs the [study] extra")
+    need_extra("arch", "study")
     rng = np.random.default_rng(1)
     b = rng.normal(size=200)
     bad = b - 0.5 + 0.1 * rng.normal(size=200)
