@@ -1,0 +1,99 @@
+"""The ``regime`` candidate of the path study (issue 23): per-path rows on the batch's own simulated paths, paired
+statistics against ``paper``, the ``[regime]`` section of the study file."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from basisctl.backtest.engine import BacktestConfig
+from basisctl.backtest.rule import RuleSpec
+from basisctl.regime.params import RegimeParams
+from basisctl.study.regime_candidate import RegimeStudy
+from basisctl.study.run import run_study
+from basisctl.study.studyfile import StudyFileError, load_study
+from tests.study.worlds import gbm_history
+
+pytest.importorskip("arch", reason="needs the [study] extra (arch)")
+
+CFG = BacktestConfig(margin_tiers=(), q_min_usd=0.0)
+SPEC = RuleSpec(l_max=10.0)
+PATHS = 4
+YEARS = 0.25
+
+
+def _regime(inner: str, alt_apr: float, **kw: float) -> RegimeStudy:
+    p = RegimeParams(model="ewma", horizon_days=14, hurdle_apr=0.0, hysteresis_apr=0.01, min_hold_hours=72.0,
+                     exit_within_hours=24.0, **kw)
+    return RegimeStudy(p, inner, alt_apr)
+
+
+def _run(inner: str, alt_apr: float, funding_per_8h: float, **kw: float):
+    h = gbm_history(sigma_annual=0.2, funding_per_8h=funding_per_8h, seed=3, days=540)
+    st = load_study().with_(paths=PATHS, cost_bps=0.0, generators=("fhs",), years=YEARS, bootstrap_reps=200,
+                            candidates=("paper", "hold", "regime"), regime=_regime(inner, alt_apr, **kw))
+    return run_study(st, history=h, cfg=CFG, spec=SPEC)
+
+
+@pytest.mark.parametrize("inner", ["hold", "paper"])
+def test_constant_carry_above_hurdle_regime_equals_its_inner_rule(inner: str) -> None:
+    """Constant funding of 1 bp per 8 h (about 11 % APR on the short) against a 0 % alternative yield: the regime
+    rule enters at the first bar and never exits, so on every path it IS its inner rule (same rows, to rounding)."""
+    res = _run(inner, 0.0, 1e-4)
+    rows = res.rows
+    reg = rows[rows["rule"] == "regime"].set_index(["asset", "path"]).sort_index()
+    base = rows[rows["rule"] == inner].set_index(["asset", "path"]).sort_index()
+    assert len(reg) == 2 * PATHS and list(reg.index) == list(base.index)
+    assert (reg["exits"] == 0).all() and (reg["entries"] == 1).all() and (reg["time_in_trade"] == 1.0).all()
+    assert (base["liquidations"] == 0).all()
+    for col in ("ret", "ret_funding", "ret_costs", "turnover", "rebalances", "max_drawdown", "liquidations"):
+        np.testing.assert_allclose(reg[col].to_numpy(float), base[col].to_numpy(float), rtol=1e-9, atol=1e-12,
+                                   err_msg=col)
+    assert (reg["ret_funding"] > 0.01).all()
+    s = res.summary()
+    assert "regime" in s["rules"] and "regime" in s["paired"]
+    p = s["paired"]["regime"]
+    assert p["paths"] == 2 * PATHS
+    if inner == "paper":
+        assert p["d_ret_mean"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_zero_carry_regime_stays_out_earns_the_alt_yield_and_wins() -> None:
+    """No funding, 5 % APR outside the trade, a 2 USD transfer fee: the regime rule never enters and earns
+    exp(0.05 x 0.25) - 1 less one fee on every path (hand formula), while paper earns nothing but price noise
+    (spot = perp: exactly 0 less costs of 0); the paired CI of the return difference lies above 0."""
+    res = _run("paper", 0.05, 0.0, transfer_fee_usd=2.0)
+    rows = res.rows
+    reg = rows[rows["rule"] == "regime"]
+    cap = CFG.capital_usd
+    want = (cap - 2.0) * math.exp(0.05 * YEARS * 365 * 24 / 8760) / cap - 1.0
+    np.testing.assert_allclose(reg["ret"].to_numpy(float), want, rtol=1e-9)
+    assert (reg["entries"] == 0).all() and (reg["time_in_trade"] == 0).all()
+    np.testing.assert_allclose(reg["ret_transfer_fees"].to_numpy(float), -2.0 / cap)
+    s = res.summary()
+    p = s["paired"]["regime"]
+    assert p["d_ret_ci"][0] > 0.0
+    assert s["verdict"] == "regime"
+
+
+def test_regime_section_is_required_and_checked(tmp_path: Path) -> None:
+    src = Path(__file__).parents[2] / "src/basisctl/study/default_study.toml"
+    text = src.read_text()
+    assert load_study().regime is not None and load_study().regime.params.model == "ewma"
+    cut = text.split("[regime]")[0] + "[real]" + text.split("[real]")[1]
+    f = tmp_path / "s.toml"
+    f.write_text(cut)
+    with pytest.raises(StudyFileError, match=r"needs a \[regime\] section"):
+        load_study(f)
+    f.write_text(text.replace('inner_rule = "paper"', 'inner_rule = "nope"'))
+    with pytest.raises(StudyFileError, match="inner_rule"):
+        load_study(f)
+    f.write_text(text.replace("exit_within_hours = 24.0", "exit_within_hours = 12.0"))
+    with pytest.raises(StudyFileError, match=r"\[regime\]"):
+        load_study(f)
+    f.write_text(text.replace('model = "ewma"', 'model = "arima"'))
+    with pytest.raises(StudyFileError, match=r"\[regime\]"):
+        load_study(f)
