@@ -97,3 +97,39 @@ def test_regime_section_is_required_and_checked(tmp_path: Path) -> None:
     f.write_text(text.replace('model = "ewma"', 'model = "arima"'))
     with pytest.raises(StudyFileError, match=r"\[regime\]"):
         load_study(f)
+
+
+def test_real_path_rows_pair_with_the_batch_rows_and_exit_on_a_funding_drop() -> None:
+    """One real path (flat price, 1 bp/h funding dropping to 0 on day 60, 5 % APR outside): the regime row carries
+    the batch's ``path``/``cluster`` keys, exits once, and its return is the segment runner's NAV."""
+    import pandas as pd
+
+    from basisctl.backtest.costs import CostModel
+    from basisctl.regime import AltYield, forecast_series, run_regime
+    from basisctl.study.paths import RealPath
+    from basisctl.study.regime_candidate import real_regime_rows
+    from basisctl.study.run import _real_rows
+    from tests.backtest._bt_synth import T0, make_data, make_rule
+
+    n = 120 * 24
+    ts = pd.date_range(T0, periods=n, freq="1h")
+    rate = np.where(ts > T0 + pd.Timedelta(days=60), 0.0, 1e-4)
+    data = make_data(np.full(n, 100.0), rate=rate)
+    fts = pd.date_range(T0 - pd.Timedelta(days=40), periods=160 * 24, freq="1h") + pd.Timedelta(hours=1)
+    funding = pd.DataFrame({"ts": fts, "rate": np.where(fts > T0 + pd.Timedelta(days=60), 0.0, 1e-4),
+                            "interval_hours": 1.0})
+    rule = make_rule()
+    rp = RealPath("BTC", T0, T0 + pd.Timedelta(days=120), data, {"paper": rule, "hold": rule}, {})
+    rs = _regime("paper", 0.05, transfer_fee_usd=10.0, transfer_delay_hours=6.0)
+    cfg = BacktestConfig(capital_usd=1e6, q_min_usd=1e4, margin_tiers=())
+    reg = real_regime_rows([rp], rs, cfg, "binance", "real", funding_of=lambda a: funding)
+    batch = _real_rows([rp], ["paper", "hold"], cfg, "real", ())
+    assert list(reg.columns[:8]) == ["rule", "asset", "kind", "generator", "path", "cluster", "start", "days"]
+    for k in ("asset", "kind", "path", "cluster", "start", "days", "bar_hours"):
+        assert reg[k].iloc[0] == batch[k].iloc[0], k
+    # the EWMA forecast (half-life 7 d) of 87.6 % APR funding decays below 5 % some weeks after the drop
+    assert reg["exits"].iloc[0] == 1 and 0.5 < reg["time_in_trade"].iloc[0] < 0.8
+    direct = run_regime(data, rule, CostModel.fixed(rule.k_reb_fix * 1e4), cfg,
+                        forecast_series(funding, rs.params), AltYield.constant(0.05), rs.params)
+    assert reg["ret"].iloc[0] == pytest.approx(direct.nav[-1] / 1e6 - 1.0, abs=1e-15)
+    assert reg["ret_alt_yield"].iloc[0] > 0.0 and reg["ret_transfer_fees"].iloc[0] == pytest.approx(-10.0 / 1e6)
