@@ -31,8 +31,10 @@ def _regime(inner: str, alt_apr: float, **kw: float) -> RegimeStudy:
     return RegimeStudy(p, inner, alt_apr)
 
 
-def _run(inner: str, alt_apr: float, funding_per_8h: float, **kw: float):
-    h = gbm_history(sigma_annual=0.2, funding_per_8h=funding_per_8h, seed=3, days=540)
+def _run(inner: str, alt_apr: float, funding_per_8h: float, sigma: float = 0.2, jumps: float = 0.0,
+         jump_mean: float = 0.0, **kw: float):
+    h = gbm_history(sigma_annual=sigma, funding_per_8h=funding_per_8h, seed=3, days=540, jump_rate_annual=jumps,
+                    jump_mean=jump_mean)
     st = load_study().with_(paths=PATHS, cost_bps=0.0, generators=("fhs",), years=YEARS, bootstrap_reps=200,
                             candidates=("paper", "hold", "regime"), regime=_regime(inner, alt_apr, **kw))
     return run_study(st, history=h, cfg=CFG, spec=SPEC)
@@ -49,9 +51,7 @@ def test_constant_carry_above_hurdle_regime_equals_its_inner_rule(inner: str) ->
     assert len(reg) == 2 * PATHS and list(reg.index) == list(base.index)
     assert (reg["exits"] == 0).all() and (reg["entries"] == 1).all() and (reg["time_in_trade"] == 1.0).all()
     assert (base["liquidations"] == 0).all()
-    for col in ("ret", "ret_funding", "ret_costs", "turnover", "rebalances", "max_drawdown", "liquidations"):
-        np.testing.assert_allclose(reg[col].to_numpy(float), base[col].to_numpy(float), rtol=1e-9, atol=1e-12,
-                                   err_msg=col)
+    _equal(reg, base)
     assert (reg["ret_funding"] > 0.01).all()
     s = res.summary()
     assert "regime" in s["rules"] and "regime" in s["paired"]
@@ -59,6 +59,27 @@ def test_constant_carry_above_hurdle_regime_equals_its_inner_rule(inner: str) ->
     assert p["paths"] == 2 * PATHS
     if inner == "paper":
         assert p["d_ret_mean"] == pytest.approx(0.0, abs=1e-12)
+
+
+def _equal(reg, base) -> None:
+    from basisctl.study.batch import METRICS
+
+    for col in METRICS:
+        np.testing.assert_allclose(reg[col].to_numpy(float), base[col].to_numpy(float), rtol=1e-9, atol=1e-12,
+                                   err_msg=col)
+
+
+def test_regime_that_never_leaves_equals_hold_through_liquidations() -> None:
+    """Up-jumps (12 a year, mean 25 %) on 60 % volatility liquidate the hold rule on some paths; a regime rule that
+    never leaves (carry far above a 0 % alternative) replays them with the batch kernel's liquidation accounting,
+    so every metric, liquidation count included, equals hold's."""
+    res = _run("hold", 0.0, 1e-4, sigma=0.6, jumps=12.0, jump_mean=0.25)
+    rows = res.rows
+    reg = rows[rows["rule"] == "regime"].set_index(["asset", "path"]).sort_index()
+    base = rows[rows["rule"] == "hold"].set_index(["asset", "path"]).sort_index()
+    assert (reg["exits"] == 0).all()
+    assert base["liquidations"].sum() > 0
+    _equal(reg, base)
 
 
 def test_zero_carry_regime_stays_out_earns_the_alt_yield_and_wins() -> None:

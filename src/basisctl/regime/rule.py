@@ -96,6 +96,8 @@ class Segment:
     #: per bar of the segment: the kernel's action code and the traded spot notional [USD] (the study's metrics)
     actions: np.ndarray | None = None
     traded: np.ndarray | None = None
+    #: the kernel's components per bar [USD, bars x N_COMP] (``basisctl.backtest.kernel`` C_* columns)
+    components: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -290,5 +292,6 @@ def _close_segment(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: 
     nav[i0:i1 + 1] = seg_nav
     segments.append(Segment(i0, i1, capital, float(seg_nav[-1]), exit_cost, float(fr["funding_usd"].sum()),
                             float(fr["cost_usd"].sum()), close, idle, float(fr["liquidation_loss_usd"].sum()),
-                            np.asarray(res.arrays[8], dtype=np.int64), np.asarray(res.arrays[9], dtype=float)))
+                            np.asarray(res.arrays[8], dtype=np.int64), np.asarray(res.arrays[9], dtype=float),
+                            res.components))
     return float(seg_nav[-1])

@@ -90,60 +90,80 @@ def parse_regime(d: dict[str, Any], source: str, candidates: Sequence[str]) -> R
 
 
 # ------------------------------------------------------------------------------------------------ metrics
-def _liq_events(act: np.ndarray) -> np.ndarray:
-    """Bars [index] where a liquidation happens: ACT_LIQUIDATED, or a re-entry/stop not closing a pending one."""
-    from basisctl.backtest.kernel import ACT_LIQUIDATED, ACT_REENTRY, ACT_STOP
+def segment_config(cfg: BacktestConfig) -> BacktestConfig:
+    """The backtest settings of the regime segments: the study kernel's liquidation accounting, so that a regime
+    rule that never leaves equals its inner rule on every path. The batch still runs the pre-issue-17 kernel
+    (whole margin forfeited at the bar high, re-entry at that close) until it takes the backtest's accounting
+    (``liq_fee`` among its metrics); then ``cfg`` as it is."""
+    from dataclasses import replace
 
-    out = []
-    pending = False
-    for i, a in enumerate(act):
-        if a == ACT_LIQUIDATED:
-            out.append(i)
-            pending = True
-        elif a in (ACT_REENTRY, ACT_STOP):
-            if not pending:
-                out.append(i)
-            pending = False
-    return np.asarray(out, dtype=np.int64)
+    return cfg if "liq_fee" in METRICS else replace(cfg, liq_at_high=True)
 
 
-def regime_row(res: RegimeResult) -> dict[str, float]:
-    """The study's metric columns (``METRICS`` + ``EXTRA_COLUMNS``) of one regime run [fractions of D]."""
-    from basisctl.backtest.kernel import ACT_LIQUIDATED, ACT_REENTRY, ACT_STOP
+def regime_row(res: RegimeResult, data: BacktestData | None = None, alpha_target: float = float("nan")
+               ) -> dict[str, float]:
+    """The study's metric columns (``METRICS`` + ``EXTRA_COLUMNS``) of one regime run [fractions of D], computed as
+    :mod:`basisctl.study.batch` computes them (``data``/``alpha_target``: the static carry of the inner rule's
+    entry short, where the batch reports it). Liquidations are counted by the kernel's liquidation kind."""
+    from basisctl.backtest.kernel import (
+        C_FORFEIT,
+        C_LIQ_FEE,
+        C_LIQ_KIND,
+        C_REHEDGE_COST,
+        C_UNHEDGED,
+        LIQ_KIND_BACKSTOP,
+    )
 
     cap = res.capital_usd
     nav = res.nav
-    prev = np.concatenate([[cap], nav[:-1]])
-    act = np.zeros(nav.size, dtype=np.int64)
-    traded = np.zeros(nav.size)
-    liq_loss = 0.0
-    n_liq = 0
+    n = nav.size
+    act = np.zeros(n, dtype=np.int64)
+    traded = np.zeros(n)
+    kind = np.zeros(n)
+    comp_sum = np.zeros(C_LIQ_KIND + 1)
+    liq_loss_usd = 0.0
     for s in res.segments:
-        assert s.actions is not None and s.traded is not None
-        act[s.first_bar:s.last_bar + 1] = s.actions
-        traded[s.first_bar:s.last_bar + 1] = s.traded
-        liq_loss += s.liquidation_loss_usd
-        n_liq += _liq_events(s.actions).size
-    liq_bar = np.isin(act, (ACT_REENTRY, ACT_STOP, ACT_LIQUIDATED))
-    gains = np.where(liq_bar & (nav > prev), nav - prev, 0.0)
-    removed = np.cumsum(gains)
-    v = np.concatenate([[cap], nav - removed])
+        assert s.actions is not None and s.traded is not None and s.components is not None
+        sl = slice(s.first_bar, s.last_bar + 1)
+        act[sl], traded[sl], kind[sl] = s.actions, s.traded, s.components[:, C_LIQ_KIND]
+        comp_sum += s.components[:, :C_LIQ_KIND + 1].sum(axis=0)
+        liq_loss_usd += s.liquidation_loss_usd
     reb = np.isin(act, (1, 2, 3))
     ret_raw = float(nav[-1] / cap - 1.0)
     m = res.metrics()
-    return {
-        "ret": ret_raw - float(removed[-1]) / cap, "liquidations": float(n_liq),
-        "max_drawdown": float(np.min(v / np.maximum.accumulate(v) - 1.0)),
-        "turnover": float(traded[reb].sum() / cap), "rebalances": float(reb.sum()),
-        "ret_funding": m["ret_funding"], "ret_costs": m["ret_trade_costs"], "liq_loss": -liq_loss / cap,
-        "ret_raw": ret_raw, "liq_gain_removed": float(removed[-1]) / cap,
+    row: dict[str, float] = {
+        "liquidations": float((kind > 0).sum()), "turnover": float(traded[reb].sum() / cap),
+        "rebalances": float(reb.sum()), "ret_funding": m["ret_funding"], "ret_costs": m["ret_trade_costs"],
         "entries": float(res.entries), "exits": float(res.exits), "time_in_trade": float(res.in_trade.mean()),
         "ret_alt_yield": m["ret_alt_yield"], "ret_transfer_fees": m["ret_transfer_fees"],
     }
+    if "liq_gain_removed" in METRICS:  # the pre-issue-17 batch: NAV gains on liquidation bars are removed
+        prev = np.concatenate([[cap], nav[:-1]])
+        removed = np.cumsum(np.where((kind > 0) & (nav > prev), nav - prev, 0.0))
+        v = np.concatenate([[cap], nav - removed])
+        row |= {"ret": ret_raw - float(removed[-1]) / cap, "ret_raw": ret_raw,
+                "liq_gain_removed": float(removed[-1]) / cap, "liq_loss": -liq_loss_usd / cap,
+                "max_drawdown": float(np.min(v / np.maximum.accumulate(v) - 1.0))}
+    else:  # the backtest's accounting (issue 17): components, never a gain
+        v = np.concatenate([[cap], nav])
+        fee, forf = comp_sum[C_LIQ_FEE] / cap, comp_sum[C_FORFEIT] / cap
+        static = float("nan")
+        if data is not None:
+            fi = np.zeros_like(data.funding.rate) if data.funding.rate_in is None else data.funding.rate_in
+            static = (1.0 - alpha_target) * float(np.sum(data.funding.rate * data.p_open + fi * data.p_close)
+                                                  / data.s_open[0])
+        row |= {"ret": ret_raw, "max_drawdown": float(np.min(v / np.maximum.accumulate(v) - 1.0)),
+                "liq_loss": fee + forf, "ret_unhedged": comp_sum[C_UNHEDGED] / cap, "liq_fee": fee,
+                "margin_forfeited": forf, "rehedge_cost": comp_sum[C_REHEDGE_COST] / cap,
+                "ret_static_carry": static, "ret_excess_static": ret_raw - static,
+                "backstops": float((kind == LIQ_KIND_BACKSTOP).sum())}
+    missing = set(METRICS) - set(row)
+    if missing:
+        raise KeyError(f"regime_row does not compute the study metric(s) {', '.join(sorted(missing))}")
+    return {k: float(v) for k, v in row.items()}
 
 
 def _record(row: dict[str, float], **keys: Any) -> dict[str, Any]:
-    assert set(METRICS) <= set(row)
     return {"rule": NAME, **keys, **row}
 
 
@@ -186,9 +206,9 @@ def real_regime_rows(paths: Sequence[Any], rs: RegimeStudy, cfg: BacktestConfig,
         rule: FrozenRule = rp.rules[rs.inner_rule]
         alt, const = _window_alt(rs, series, rp.start, rp.end)
         n_const += const
-        res = run_regime(rp.data, rule, CostModel.fixed(rule.k_reb_fix * 1e4), cfg, fc[rp.asset], alt, rs.params,
-                         idle_apr=idle)
-        recs.append(_record(regime_row(res), asset=rp.asset, kind=kind, generator="history",
+        res = run_regime(rp.data, rule, CostModel.fixed(rule.k_reb_fix * 1e4), segment_config(cfg), fc[rp.asset],
+                         alt, rs.params, idle_apr=idle)
+        recs.append(_record(regime_row(res, rp.data, rule.alpha_target), asset=rp.asset, kind=kind, generator="history",
                             path=f"{rp.asset} {rp.cluster}", cluster=f"{kind} {rp.cluster}",
                             start=rp.start.isoformat(), days=rp.data.days, bar_hours=rp.data.bar_hours))
     if n_const and series is not None:
@@ -250,8 +270,9 @@ def run_sim_regime_chunk(s: Any, path_ids: Sequence[int], rule: FrozenRule, burn
     for i in path_ids:
         po, ph, pc, fr = draw_test_path(s, int(i))
         data = sim_data(s.asset, start, po, ph, pc, fr)
-        res = run_regime(data, rule, costs, cfg, path_forecast(burn_funding, data, rs.params), alt, rs.params)
-        out.append(regime_row(res))
+        res = run_regime(data, rule, costs, segment_config(cfg), path_forecast(burn_funding, data, rs.params), alt,
+                         rs.params)
+        out.append(regime_row(res, data, rule.alpha_target))
     return out
 
 
