@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-NO_DATA_REASON = ("no market data: set BASISCTL_DATA_DIR to a folder in the shared layout (e.g. ../shared/data) "
+NO_DATA_REASON = ("needs market data: set BASISCTL_DATA_DIR to a folder in the shared layout (e.g. ../shared/data) "
                   "or run `basisctl data pull`; BASISCTL_REQUIRE_DATA=1 turns this skip into a failure")
 
 

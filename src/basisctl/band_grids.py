@@ -47,6 +47,9 @@ DEFAULT_EPSILON = 1e-3
 DEFAULT_LOOKBACK_DAYS = 180.0
 DEFAULT_MC_HORIZON_DAYS = 60.0
 DEFAULT_UPPER_PATHS = 20_000
+#: Fewer hitting paths than this and the hit-time statistics (median, q90) of a cell are left blank: a median of a
+#: handful of paths next to a hit rate that rounds to 0 misleads (the report and ``simulate upper-grid`` agree).
+MIN_HITS_FOR_STATS = 30
 DEFAULT_LOWER_MC_PATHS = 1_000_000
 MIN_BOOT_COVERAGE = 0.9
 

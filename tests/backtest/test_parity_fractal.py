@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.skips import BENCH_REASON
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"
 
@@ -19,7 +21,7 @@ def _have_fractal() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _have_fractal(), reason="fractal-defi bench venv (.venv-bench) not installed (docs/parity.md)")
+@pytest.mark.skipif(not _have_fractal(), reason=BENCH_REASON)
 def test_nav_path_matches_fractal_defi_with_liquidations() -> None:
     # a tight venue cap forces liquidations and re-entries, a narrow band forces both rebalance sides
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "parity_fractal.py"), "--json", "--reps", "1",

@@ -13,6 +13,7 @@ from basisctl.backtest import JSON_KEYS
 from basisctl.backtest.sweep import SweepGrid, run_sweep
 from basisctl.cli.main import app
 from tests.backtest._bt_synth import make_data, make_rule
+from tests.skips import need_extra
 
 pytestmark = pytest.mark.needs_data  # reads market data from the data dir
 
@@ -39,8 +40,9 @@ def test_sweep_process_pool_equals_serial() -> None:
         a.loc[(a.cost_bps == 10) & np.isinf(a.budget_bps), "ret_costs"].min()
 
 
+@pytest.mark.needs_extra
 def test_sweep_ray_equals_process() -> None:
-    pytest.importorskip("ray")
+    need_extra("ray", "ray")
     d, r = _data(), make_rule(alpha_lower=0.15, alpha_upper=0.4, kappa_14d=0.05)
     pd.testing.assert_frame_equal(run_sweep(d, r, GRID, executor="serial"),
                                   run_sweep(d, r, GRID, executor="ray", workers=2))

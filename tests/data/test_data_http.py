@@ -70,7 +70,9 @@ def test_non_json_body(venue: VenueServer) -> None:
         client(venue, []).get_json("/fapi/v1/fundingRate", FUNDING_Q)
 
 
-def test_transport_errors_are_retried() -> None:
+def test_connect_errors_are_retried_only_when_the_policy_says_so() -> None:
+    """Issue 20 changed the default deliberately: a refused connection used to be retried 5 times; now only a
+    policy with ``retry_connect=True`` retries it (downloads fail fast offline; tests/data/test_offline.py)."""
     calls = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -80,7 +82,8 @@ def test_transport_errors_are_retried() -> None:
         return httpx.Response(200, json=[1, 2])
 
     sleeps: list[float] = []
-    c = HttpClient("http://127.0.0.1:9", transport=httpx.MockTransport(handler), retry=NO_JITTER, sleep=sleeps.append)
+    retry = RetryPolicy(max_retries=3, backoff_base_s=0.5, backoff_max_s=4.0, jitter=0.0, retry_connect=True)
+    c = HttpClient("http://127.0.0.1:9", transport=httpx.MockTransport(handler), retry=retry, sleep=sleeps.append)
     assert c.get_json("/x") == [1, 2]
     assert sleeps == [0.5, 1.0]
 

@@ -15,6 +15,7 @@ from basisctl.data import locator
 from basisctl.data.io import check_file, read_candles, read_funding, write_frame
 from basisctl.data.validate import check_candles, check_funding, validate_funding
 from basisctl.errors import DataValidationError
+from tests.datadir import data_dir, require
 
 INTERVAL_H = {"1h": 1.0, "4h": 4.0, "1d": 24.0}
 
@@ -299,16 +300,14 @@ def test_csv_parquet_round_trip(tmp_path: Path, kind: str) -> None:
     assert csv.read_text().splitlines()[0].startswith("timestamp,ts_ms,")
 
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
-@pytest.mark.skipif(not (SHARED / "funding").exists(), reason="../shared/data not present")
+@pytest.mark.needs_data
 def test_shared_csv_equals_shipped_parquet() -> None:
+    shared = require(data_dir())
     pd.testing.assert_frame_equal(
-        read_funding(SHARED / "funding/binance/ETH.csv"), locator.load_funding("binance", "ETH")
+        read_funding(shared / "funding/binance/ETH.csv"), locator.load_funding("binance", "ETH")
     )
     pd.testing.assert_frame_equal(
-        read_candles(SHARED / "prices/binance_perp/LINK_4h.csv"), locator.load_candles("binance_perp", "LINK", "4h")
+        read_candles(shared / "prices/binance_perp/LINK_4h.csv"), locator.load_candles("binance_perp", "LINK", "4h")
     )
 
 

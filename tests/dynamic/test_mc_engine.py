@@ -15,6 +15,7 @@ from basisctl.errors import ModelDomainError
 from basisctl.model.static import hit_probability_log_barrier
 from basisctl.simulate import GBM, Bootstrap, FullState, simulate_hits
 from basisctl.simulate._rng import ZIG_RATIO, ZIG_X, chunk_states, normals_nb
+from tests.skips import need_extra
 
 A0 = 0.20
 AU = np.array([0.28, 0.36, 0.45])
@@ -93,8 +94,9 @@ def test_numpy_reference_agrees_with_numba_and_exact() -> None:
     _agree(nd, bd)
 
 
+@pytest.mark.needs_extra
 def test_jax_backend_agrees() -> None:
-    pytest.importorskip("jax")
+    need_extra("jax", "gpu")
     j = run("jax", paths=40_000, seed=5)
     assert j.backend == "jax"
     assert within(j.upper_hit_rate, j.upper_hit_rate_se, EXACT_U)
@@ -297,8 +299,9 @@ def test_compiled_kernel_matches_its_python_twin(tmp_path) -> None:  # type: ign
     np.testing.assert_allclose(out["0"], out["1"], rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.needs_extra
 def test_jax_unrolled_scan_gives_the_same_numbers() -> None:
-    pytest.importorskip("jax")
+    need_extra("jax", "gpu")
     from basisctl.simulate.jax_backend import run_jax
     from basisctl.simulate.models import log_barriers
 

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.skips import SOURCE_REASON
+
 pytestmark = pytest.mark.needs_data  # reads market data from the data dir
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "api_tour.py"
 
 
-@pytest.mark.skipif(not EXAMPLE.exists(), reason="examples/ is not part of an installed package")
+@pytest.mark.skipif(not EXAMPLE.exists(), reason=SOURCE_REASON)
 def test_api_tour_runs(tmp_path):
     r = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True, cwd=tmp_path, timeout=240)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -8,9 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("importlinter", reason="needs the [test] extra (import-linter)")
+import importlinter  # noqa: F401  (in the [test] extra: tests/inputs/test_test_extra.py checks it)
 
 ROOT = Path(__file__).resolve().parents[2]
 

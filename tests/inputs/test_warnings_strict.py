@@ -73,7 +73,7 @@ def _real_funding_slice(real: Path, tmp_path: Path, days: int) -> Path:
 def test_thin_kappa_sample_warns_and_strict_refuses(real: Path, tmp_path: Path) -> None:
     f = _real_funding_slice(real, tmp_path, 42)
     base = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--sigma", "0.5", "--funding-file", str(f),
-            "--lookback-days", "180"]
+            "--lookback-days", "180", "--model", "gbm"]  # --sigma: the paper's model (fhs would warn too)
     r = runner.invoke(app, [*base, "--json"])
     assert r.exit_code == 0, r.output
     line = [x for x in r.stderr.splitlines() if x.startswith("warning:")]
@@ -136,7 +136,7 @@ def test_default_l_max_for_every_listed_hyperliquid_asset(real: Path) -> None:
 def test_static_for_a_listed_asset_uses_the_table(real: Path) -> None:
     lev = _margin_table(real)["XRP"]
     r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "XRP", "--sigma", "0.6",
-                            "--kappa-bps", "1", "--json"])
+                            "--kappa-bps", "1", "--model", "gbm", "--json"])  # no XRP bars: the paper's model
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["l_max"] == lev and out["theta_f"] == pytest.approx(0.5 / lev)
@@ -156,7 +156,10 @@ def test_unknown_asset_lists_the_data_and_how_to_supply_files() -> None:
 def test_misspelt_venue_on_backtest_lists_valid_venues(flag: str) -> None:
     r = _bt("--asset", "BTC", flag, "hyperliqiud")
     assert r.exit_code == 2
-    assert f"unknown {flag} 'hyperliqiud': expected one of binance, hyperliquid, bybit" in r.stderr
+    # issue 20 j: --funding-venue accepts (and lists) every registry venue; prices come from the shipped markets
+    listed = ("hyperliquid, binance, bybit, okx, dydx, kraken" if flag == "--funding-venue"
+              else "binance, hyperliquid, bybit")
+    assert f"unknown {flag} 'hyperliqiud': expected one of {listed}" in r.stderr
     assert "warning" not in r.stderr  # refused before any calibration
 @pytest.mark.needs_data
 def test_no_warning_leaks_as_python_warning_in_the_cli() -> None:

@@ -13,19 +13,19 @@ from basisctl.live.api import serve_in_thread
 from basisctl.live.controller import Controller
 from basisctl.live.runner import build
 from basisctl.live.sim_venue import SimVenue
+from tests.skips import CHROMIUM, CHROMIUM_REASON
 
 from .conftest import fixed_config
 from .test_api import free_port
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=CHROMIUM_REASON),
 ]
 
 
 def test_dashboard_updates_live(tmp_path: Path, sim: SimVenue) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
     band = {"alpha_target": 0.35, "alpha_lower": 0.33, "alpha_upper": 0.45}
     b = build(fixed_config(tmp_path, band=band), venue=sim)
     ctl = Controller(b.controller.cfg, sim, b.journal, b.controller.policy, sleep=sim.advance)

@@ -9,6 +9,7 @@ import pytest
 from basisctl.live.chaos import audit, run_chaos
 from basisctl.live.journal import Journal
 from basisctl.live.venue import OrderRequest, new_cloid
+from tests.skips import extra_reason
 
 from .conftest import P0, fixed_config, have_sdk, make_sim
 
@@ -37,7 +38,7 @@ def test_chaos_file_transport(tmp_path: Path) -> None:
     assert res["kills"] == 4 and res["cycles"] > 0 and res["orders"] > 0
 
 
-@pytest.mark.skipif(not have_sdk(), reason="needs the 'live' extra (hyperliquid-python-sdk)")
+@pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))
 def test_chaos_http_transport_with_server_faults(tmp_path: Path) -> None:
     """The CI run: 20 kills with every fault of the suite (the long run is benchmarks/chaos_long.py)."""
     res = run_chaos(kills=20, seed=1, transport="http", workdir=tmp_path)

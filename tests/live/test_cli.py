@@ -28,7 +28,6 @@ def test_run_shipped_example_json(tmp_path: Path) -> None:
 
 
 def test_trade_log_feeds_exec_report(tmp_path: Path) -> None:
-    pytest.importorskip("basisctl.execution.analytics")
     r = runner.invoke(app, ["run", "--max-cycles", "24", "--state-dir", str(tmp_path), "--quiet"])
     assert r.exit_code == 0, r.output
     rep = runner.invoke(

@@ -15,12 +15,13 @@ from basisctl.live.controller import Controller
 from basisctl.live.runner import build
 from basisctl.live.sim_venue import SimVenue
 from basisctl.live.venue import OrderRequest, OrderStatus, VenueError, VenueState
+from tests.skips import extra_reason
 
 from .conftest import P0, fixed_config, have_sdk, make_sim
 
 pytestmark = pytest.mark.needs_data  # the simulated venue replays market data from the data dir
 
-needs_sdk = pytest.mark.skipif(not have_sdk(), reason="needs the 'live' extra (hyperliquid-python-sdk)")
+needs_sdk = pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))
 KEY_ENV = "BASISCTL_TEST_HL_KEY"
 
 
@@ -251,18 +252,16 @@ def test_fill_cause_on_recorded_hyperliquid_fills() -> None:
     """Real userFills (recorded by the official SDK's tests): ordinary fills carry no cause; the same fill with
     the documented ``liquidation`` object, or dir 'Auto-Deleveraging', is recognised."""
     import json
-    import os
 
     import yaml
 
     from basisctl.venues.hyperliquid.adapter import fill_cause
+    from tests.skips import need_fixtures
+    from tests.venues.hl_fixtures import fixtures_dir
 
-    root = Path(os.environ.get("BASISCTL_FIXTURES_DIR", Path(__file__).resolve().parents[3] / "shared/fixtures"))
-    f = root / "hyperliquid/tests/cassettes/info_test/test_get_user_fills.yaml"
+    f = fixtures_dir() / "tests/cassettes/info_test/test_get_user_fills.yaml"
     if not f.exists():
-        f = Path("/work/shared/fixtures/hyperliquid/tests/cassettes/info_test/test_get_user_fills.yaml")
-    if not f.exists():
-        pytest.skip("recorded Hyperliquid fixtures not present")
+        need_fixtures(fixtures_dir())
     fills = json.loads(yaml.safe_load(f.read_text())["interactions"][0]["response"]["body"]["string"])
     assert len(fills) > 10 and all(fill_cause(x) == "" for x in fills)
     liq = {**fills[0], "liquidation": {"liquidatedUser": "0x" + "1" * 40, "markPx": "1.3", "method": "market"}}

@@ -14,10 +14,11 @@ from basisctl.live.controller import Controller
 from basisctl.live.journal import Journal
 from basisctl.live.sim_venue import SimVenue
 from basisctl.live.venue import OrderRequest, OrderState, TransferRequest, VenueError, VenueUnavailable, new_cloid
+from tests.skips import extra_reason
 
 from .conftest import P0, fixed_config, have_sdk, make_sim
 
-pytestmark = pytest.mark.skipif(not have_sdk(), reason="needs the 'live' extra (hyperliquid-python-sdk)")
+pytestmark = pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))
 
 KEY_ENV = "BASISCTL_TEST_HL_KEY"
 

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from basisctl.cli.main import app
+from tests.skips import extra_reason
 
 from .conftest import START, have_sdk
 
@@ -120,7 +121,7 @@ model = "flat"
 """
 
 
-@pytest.mark.skipif(not have_sdk(), reason="needs the 'live' extra (hyperliquid-python-sdk)")
+@pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))
 def test_live_without_keys_creates_no_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BASISCTL_TEST_NO_SUCH_KEY", raising=False)
     code, out = _run("run", "--config", str(_cfg(tmp_path, text=LIVE)), "--live", "--max-cycles", "1")
@@ -134,7 +135,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, "BASISCTL_DISABLE_JIT": "1"}
 
 
-@pytest.mark.skipif(not have_sdk(), reason="needs the 'live' extra (hyperliquid-python-sdk)")
+@pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))
 def test_live_start_against_a_dead_venue_keeps_retrying(tmp_path: Path) -> None:
     """`--live` pointed at http://127.0.0.1:9 (nothing listens): the old code exited at once; now it retries with
     backoff (one warning line per retry) until SIGTERM."""

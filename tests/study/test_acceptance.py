@@ -10,9 +10,11 @@ from basisctl.backtest.engine import BacktestConfig
 from basisctl.backtest.rule import RuleSpec
 from basisctl.study.run import run_study
 from basisctl.study.studyfile import load_study
+from tests.skips import need_extra
 from tests.study.worlds import gbm_history
 
-pytest.importorskip("arch", reason="needs the [study] extra (arch)")
+pytestmark = pytest.mark.needs_extra
+need_extra("arch", "study")
 
 CFG = BacktestConfig(margin_tiers=(), q_min_usd=0.0)
 SPEC = RuleSpec(l_max=10.0)

@@ -9,6 +9,7 @@ import pytest
 from basisctl.backtest.kernel import backtest_nb
 from basisctl.study.batch import METRICS, PathBatch, run_batch
 from basisctl.study.simulate import run_sim_chunk
+from tests.skips import need_extra
 from tests.study.worlds import gbm_history
 
 
@@ -66,8 +67,9 @@ def test_batch_equals_single_runs() -> None:
             assert row["ret"] == pytest.approx(row["ret_raw"] - row["liq_gain_removed"], abs=1e-15)
 
 
+@pytest.mark.needs_extra
 def test_ray_executor_is_bit_equal_to_serial() -> None:
-    ray = pytest.importorskip("ray", reason="needs the [ray] extra")
+    ray = need_extra("ray", "ray")
     from basisctl.backtest.engine import BacktestConfig
     from basisctl.backtest.rule import RuleSpec
     from basisctl.study.run import run_study

@@ -12,13 +12,15 @@ from typer.testing import CliRunner
 
 from basisctl.cli.main import app
 from basisctl.study.run import PAIR_KEYS, RULE_KEYS, TOP_KEYS
+from tests.skips import need_extra
 
 runner = CliRunner()
 
 
+@pytest.mark.needs_extra
 @pytest.mark.needs_data
 def test_study_json_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("arch", reason="needs the [study] extra (arch)")
+    need_extra("arch", "study")
     monkeypatch.setenv("BASISCTL_STUDY_DIR", str(tmp_path))
     pq = tmp_path / "rows.parquet"
     res = runner.invoke(app, ["compare-rules", "--study", "--asset", "BTC", "--window", "1Y", "--paths", "0",

@@ -12,11 +12,13 @@ from basisctl.report.study_section import CMD, study_section
 from basisctl.study import store
 from basisctl.study.run import run_study
 from basisctl.study.studyfile import load_study
+from tests.skips import need_extra
 from tests.study.worlds import gbm_history
 
 
+@pytest.mark.needs_extra
 def test_section_reads_the_cached_result(tmp_path: Path) -> None:
-    pytest.importorskip("arch", reason="needs the [study] extra (arch)")
+    need_extra("arch", "study")
     st = load_study().with_(paths=6, cost_bps=0.0, generators=("fhs",), years=0.25, candidates=("paper", "hold"))
     res = run_study(st, history=gbm_history(days=500), cfg=BacktestConfig(margin_tiers=(), q_min_usd=0.0),
                     spec=RuleSpec(l_max=10.0))

@@ -9,6 +9,7 @@ import pytest
 from scipy import stats as sst
 
 from basisctl.study import stats
+from tests.skips import need_extra
 
 
 def test_clopper_pearson_closed_forms() -> None:
@@ -102,8 +103,9 @@ def test_pbo_cscv_against_brute_force_and_limits() -> None:
     assert 0.35 < mean_pbo < 0.65
 
 
+@pytest.mark.needs_extra
 def test_spa_detects_a_real_edge_and_not_noise() -> None:
-    pytest.importorskip("arch", reason="needs the [study] extra (arch)")
+    need_extra("arch", "study")
     rng = np.random.default_rng(4)
     base = rng.standard_normal(300)
     noise = base[:, None] + 0.5 * rng.standard_normal((300, 4))

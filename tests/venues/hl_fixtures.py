@@ -13,8 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+
+from tests.skips import need_fixtures
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,7 +38,7 @@ def recorded() -> dict[str, list[tuple[str, dict[str, Any], Any]]]:
     """request type -> [(cassette path, request body, decoded response)], HEAD cassettes first, then _history."""
     root = fixtures_dir()
     if not (root / "INDEX.md").exists():
-        pytest.skip(f"Hyperliquid fixtures not found at {root}")
+        need_fixtures(root)
     out: dict[str, list[tuple[str, dict[str, Any], Any]]] = {}
     files = sorted((root / "tests").rglob("*.yaml")) + sorted((root / "_history").rglob("*.yaml"))
     for f in files:

@@ -69,8 +69,12 @@ def realised_vol(
     r = r[sel]
     expected = max(int(lookback_days * 24.0 / interval_hours) - 1, 1)
     if r.size < 2:
+        span = ""
+        if len(ts):
+            first, last = pd.Timestamp(int(ts.min()), tz="UTC"), pd.Timestamp(int(ts.max()), tz="UTC")
+            span = f"; the {interval_hours:g}h price data spans {first:%Y-%m-%d} to {last:%Y-%m-%d}"
         raise DataCoverageError(
-            f"no {interval_hours:g}h returns in the {lookback_days:g}-day window ending {end:%Y-%m-%d %H:%M}"
+            f"no {interval_hours:g}h returns in the {lookback_days:g}-day window ending {end:%Y-%m-%d %H:%M}{span}"
         )
     est = VolEstimate(
         sigma_annual=float(np.std(r, ddof=1) * np.sqrt(HOURS_PER_YEAR / interval_hours)),

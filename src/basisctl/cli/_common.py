@@ -140,6 +140,8 @@ NUMBER_RULES: dict[str, tuple[str, Callable[[float], bool]]] = {
     "buffer_bps": (">= 0 [bps]", lambda v: v >= 0),
     "budget_bps": (">= 0 [bps]", lambda v: v >= 0),
     "cost_bps": (">= 0 [bps]", lambda v: v >= 0),
+    "budget_buy_bps": (">= 0 [bps]", lambda v: v >= 0),
+    "budget_sell_bps": (">= 0 [bps]", lambda v: v >= 0),
     "taker_fee_bps": (">= 0 [bps]", lambda v: v >= 0),
     "spread_bps": (">= 0 [bps]", lambda v: v >= 0),
     "risk_aversion": (">= 0", lambda v: v >= 0),
@@ -148,7 +150,10 @@ NUMBER_RULES: dict[str, tuple[str, Callable[[float], bool]]] = {
 
 
 #: Options where ``inf`` means "unlimited" (documented in their help); nan is never accepted.
-INF_OK: frozenset[str] = frozenset({"budget_bps"})
+INF_OK: frozenset[str] = frozenset({"budget_bps", "budget_buy_bps", "budget_sell_bps"})
+
+#: List options (comma-separated) that are costs, budgets or sizes: a negative entry is refused.
+NONNEGATIVE_LISTS: frozenset[str] = frozenset({"cost-bps", "budget-bps", "buffer-bps", "q-min-usd"})
 
 
 def _flag(name: str) -> str:
@@ -172,6 +177,8 @@ def check_numbers(kwargs: dict[str, Any]) -> None:
             continue
         if isinstance(v, float) and (math.isnan(v) or (math.isinf(v) and not (name in INF_OK and v > 0))):
             fail(f"{_flag(name)} must be a finite number (got {v:g})")
+        if isinstance(v, int) and not -(2**63) <= v < 2**63:  # the compiled kernels take int64
+            fail(f"{_flag(name)} must be an integer below 2**63 (got {v})")
         rule = NUMBER_RULES.get(name)
         if rule is not None and not rule[1](float(v)):
             fail(f"{_flag(name)} must be {rule[0]} (got {v:g})")
@@ -194,14 +201,22 @@ def handle_errors(fn: F) -> F:
                 check_date(v, flag)
         check_numbers(kwargs)
         with collecting(strict=bool(kwargs.get("strict", False))) as col:
+            ok = False
             try:
-                return fn(*args, **kwargs)
+                out = fn(*args, **kwargs)
+                ok = True
+                return out
             except BasisctlError as e:
                 fail(str(e))
             except (FileNotFoundError, PermissionError, IsADirectoryError, FileExistsError) as e:
                 fail(f"{e.filename}: {e.strerror}")
+            except typer.Exit as e:
+                ok = e.exit_code == 0
+                raise
             finally:
-                for msg in col.messages:
+                # after an error, queued warnings are noise about a result that was never produced: the error
+                # line is the last thing printed (issue 20 f)
+                for msg in col.messages if ok else ():
                     if msg not in col.echoed:  # echoed ones were printed when they happened
                         warn(msg)
         return None
@@ -282,6 +297,8 @@ def parse_floats(text: str, name: str, positive: bool = False, allow_inf: bool =
     for x in out:
         if math.isnan(x) or (math.isinf(x) and not (allow_inf and x > 0)) or (positive and x <= 0):
             fail(f"--{name} expects comma-separated finite numbers{' > 0' if positive else ''} (got '{text}')")
+        if name in NONNEGATIVE_LISTS and x < 0:
+            fail(f"--{name} expects numbers >= 0 (a cost or budget is never negative; got '{text}')")
     return out
 
 

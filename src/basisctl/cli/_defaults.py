@@ -13,6 +13,7 @@ DEFAULT_H_LIQ_HOURS = 3.0  # basisctl.model.bands.DEFAULT_H_LIQ_HOURS
 DEFAULT_EPS_LIQ = 1e-4  # basisctl.model.bands.DEFAULT_EPS_LIQ
 DEFAULT_MC_HORIZON_DAYS = 60.0  # basisctl.band_grids.DEFAULT_MC_HORIZON_DAYS
 DEFAULT_UPPER_PATHS = 20_000  # basisctl.band_grids.DEFAULT_UPPER_PATHS
+MIN_HITS_FOR_STATS = 30  # basisctl.band_grids.MIN_HITS_FOR_STATS
 DEFAULT_LOWER_MC_PATHS = 1_000_000  # basisctl.band_grids.DEFAULT_LOWER_MC_PATHS
 MARGIN_VENUES: tuple[str, ...] = ("binance", "hyperliquid")  # basisctl.model.margin.VENUES
 SIM_BACKENDS: tuple[str, ...] = ("numpy", "numba", "jax")  # basisctl.simulate.engine.BACKENDS
@@ -26,10 +27,16 @@ RPC_ENV_URL = "BASISCTL_ETH_RPC_URL"  # basisctl.data.fetch.uniswap_rpc.ENV_RPC_
 USDC_WETH_005_POOL = "0x88e6a0c2ddd26feeb64f039a2c41296fcb3f5640"  # basisctl.data.fetch.uniswap_rpc
 RISK_DEFAULT_MODELS: tuple[str, ...] = ("gbm", "kou", "fhs", "evt")  # basisctl.risk.coverage.DEFAULT_MODELS
 FHS_DEFAULT_PATHS = 4000  # basisctl.risk.fhs.DEFAULT_PATHS
+DEFAULT_RISK_MODEL = "fhs"  # basisctl.risk.registry.DEFAULT_RISK_MODEL
+RISK_MODEL_HELP = ("fhs (default, tail-tested) | gbm (the paper, stressed) | kou | evt | adaptive "
+                   "(docs/risk.md)")  # basisctl.risk.registry.MODEL_CHOICES_HELP
 RULE_NAMES: tuple[str, ...] = ("paper", "optimal", "hold", "fixed_leverage", "periodic")  # rules.builders.RULES
 EXTRA_RULE_NAMES: tuple[str, ...] = ("optimal_dagger", "optimal_boot", "optimal_fhs")  # rules.builders.EXTRA_RULES
 DEFAULT_RULE_NAMES: tuple[str, ...] = (*RULE_NAMES, "optimal_boot")  # basisctl.rules.builders.DEFAULT_RULES
 EXPERIMENT_VENUES: tuple[str, ...] = ("binance", "hyperliquid")  # basisctl.backtest.experiment.VENUES
+#: Every venue in the registry (basisctl.venues.registry.venue_names(); a test pins the equality): funding
+#: options accept any of them that has data.
+VENUE_NAMES: tuple[str, ...] = ("hyperliquid", "binance", "bybit", "okx", "dydx", "kraken")
 
 #: Library constant each literal mirrors: (module, attribute, transform applied before comparing).
 MIRRORS: dict[str, tuple[str, str]] = {
@@ -40,6 +47,7 @@ MIRRORS: dict[str, tuple[str, str]] = {
     "DEFAULT_EPS_LIQ": ("basisctl.model.bands", "DEFAULT_EPS_LIQ"),
     "DEFAULT_MC_HORIZON_DAYS": ("basisctl.band_grids", "DEFAULT_MC_HORIZON_DAYS"),
     "DEFAULT_UPPER_PATHS": ("basisctl.band_grids", "DEFAULT_UPPER_PATHS"),
+    "MIN_HITS_FOR_STATS": ("basisctl.band_grids", "MIN_HITS_FOR_STATS"),
     "DEFAULT_LOWER_MC_PATHS": ("basisctl.band_grids", "DEFAULT_LOWER_MC_PATHS"),
     "MARGIN_VENUES": ("basisctl.model.margin", "VENUES"),
     "SIM_BACKENDS": ("basisctl.simulate.engine", "BACKENDS"),
@@ -53,6 +61,8 @@ MIRRORS: dict[str, tuple[str, str]] = {
     "USDC_WETH_005_POOL": ("basisctl.data.fetch.uniswap_rpc", "USDC_WETH_005_POOL"),
     "RISK_DEFAULT_MODELS": ("basisctl.risk.coverage", "DEFAULT_MODELS"),
     "FHS_DEFAULT_PATHS": ("basisctl.risk.fhs", "DEFAULT_PATHS"),
+    "DEFAULT_RISK_MODEL": ("basisctl.risk.registry", "DEFAULT_RISK_MODEL"),
+    "RISK_MODEL_HELP": ("basisctl.risk.registry", "MODEL_CHOICES_HELP"),
     "RULE_NAMES": ("basisctl.rules.builders", "RULES"),
     "EXTRA_RULE_NAMES": ("basisctl.rules.builders", "EXTRA_RULES"),
     "DEFAULT_RULE_NAMES": ("basisctl.rules.builders", "DEFAULT_RULES"),

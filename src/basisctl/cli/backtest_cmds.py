@@ -22,6 +22,7 @@ from basisctl.cli._common import (
     print_json,
     print_table_or_records,
 )
+from basisctl.cli._defaults import DEFAULT_RISK_MODEL, RISK_MODEL_HELP, VENUE_NAMES
 from basisctl.cli._defaults import SWEEP_EXECUTORS as EXECUTORS
 from basisctl.errors import DataCoverageError
 
@@ -47,7 +48,8 @@ def _progress() -> Progress:
                     console=err_console, transient=False)
 
 
-FUNDING_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.data.locator.FUNDING_VENUES
+FUNDING_VENUES = VENUE_NAMES  # every registry venue; its funding must be in the data (basisctl data fetch)
+FUNDING_VENUE_HELP = " | ".join(VENUE_NAMES) + " (any venue with funding data: `basisctl data list`)"
 PRICES_VENUES = ("binance", "hyperliquid", "bybit")  # basisctl.backtest.data.PRICE_MARKETS
 
 
@@ -55,8 +57,11 @@ def check_venues(prices_venue: str | None, funding_venue: str | None) -> None:
     """A misspelt venue is named with the valid ones before any data is read."""
     if prices_venue is not None and prices_venue.lower() not in PRICES_VENUES:
         fail(f"unknown --prices-venue '{prices_venue}': expected one of {', '.join(PRICES_VENUES)}")
-    if funding_venue is not None and funding_venue.lower() not in FUNDING_VENUES:
-        fail(f"unknown --funding-venue '{funding_venue}': expected one of {', '.join(FUNDING_VENUES)}")
+    if funding_venue is not None:
+        from basisctl.venues.registry import venue_names
+
+        if funding_venue.lower() not in venue_names():
+            fail(f"unknown --funding-venue '{funding_venue}': expected one of {', '.join(venue_names())}")
 
 
 def build_backtest(
@@ -65,8 +70,8 @@ def build_backtest(
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
     l_max: float | None = None, theta_f: float | None = None, allow_missing_funding: bool = False,
-    exclude_spikes: bool = False, margin_venue: str = "hyperliquid", risk_model: str = "gbm", spot: str = "auto",
-    kappa_venue: str = "binance", liquidation_price: str = "barrier", rehedge_delay_bars: int = 1,
+    exclude_spikes: bool = False, margin_venue: str = "hyperliquid", risk_model: str = DEFAULT_RISK_MODEL,
+    spot: str = "auto", kappa_venue: str = "binance", liquidation_price: str = "barrier", rehedge_delay_bars: int = 1,
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
     check_venues(prices_venue if prices_file is None else None, funding_venue if funding_file is None else None)
@@ -104,12 +109,10 @@ def build_backtest(
                           candles=candles,
                           candles_bar_hours=bar_h, funding=funding,
                           kappa_bps_14d=kappa_bps)
-    if risk_model != "gbm":  # alpha_target / alpha_L under another liquidation-risk model (docs/risk.md)
-        from basisctl.risk.rule import with_risk_model
+    from basisctl.risk.rule import with_risk_model  # alpha_target / alpha_L under the chosen model (docs/risk.md)
 
-        rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv,
-                                                          kappa_venue=kv),
-                               prices_file)
+    rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv,
+                                                      kappa_venue=kv), candles)  # the file as read above
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
                    prices=candles, funding=funding, spot=spot, allow_missing_funding=allow_missing_funding)
     if prices_file is not None or funding_file is not None:
@@ -151,8 +154,8 @@ def backtest(
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC (any symbol with --prices-file/--funding-file).")],
     prices_venue: Annotated[str, typer.Option(help="Shipped perp bars to replay: binance (1h, 4h fallback).")]
     = "binance",
-    funding_venue: Annotated[str, typer.Option(help="Funding stream credited to the short: hyperliquid | binance "
-                                               "| bybit.")] = "hyperliquid",
+    funding_venue: Annotated[str, typer.Option(help="Funding stream credited to the short: " + FUNDING_VENUE_HELP
+                                               + ".")] = "hyperliquid",
     prices_file: Annotated[Path | None, typer.Option(help="CSV/Parquet candles (shared data schema, ts = bar open) "
                                                      "replacing the data-dir prices for calibration and test.")]
     = None,
@@ -189,8 +192,8 @@ def backtest(
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
     venue: Annotated[str, typer.Option(help="Margin venue (theta_F rule): hyperliquid | binance | bybit | okx | "
                                        "dydx | kraken.")] = "hyperliquid",
-    risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target/alpha_L: gbm (paper) | "
-                                            "kou | fhs | evt | adaptive (docs/risk.md).")] = "gbm",
+    risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target/alpha_L: "
+                                            + RISK_MODEL_HELP + ".")] = DEFAULT_RISK_MODEL,
     kappa_venue: Annotated[str, typer.Option(help="Funding stream whose 14-day carry calibrates kappa for "
                                              "alpha_U (the paper: binance); --funding-file replaces it.")]
     = "binance",
@@ -217,7 +220,7 @@ def backtest(
         write_outputs(res, out)
     if as_json:
         m = res.metrics()
-        print_json({**{k: m[k] for k in JSON_KEYS}, **m, "risk_model": risk_model,
+        print_json({**{k: m[k] for k in JSON_KEYS}, **m, "risk_model": risk_model.lower(),
                     "kappa_venue": kappa_venue if funding_file is None else "funding file"})
         return
     console.print(res.summary(), highlight=False)
@@ -228,7 +231,7 @@ def backtest(
 @handle_errors
 def sweep(
     asset: Annotated[str | None, typer.Option(help="Asset symbol (or --universe).")] = None,
-    funding_venue: Annotated[str, typer.Option(help="Funding stream: hyperliquid | binance.")] = "hyperliquid",
+    funding_venue: Annotated[str, typer.Option(help="Funding stream: " + FUNDING_VENUE_HELP + ".")] = "hyperliquid",
     date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date).")] = DEFAULT_FROM,
     date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = DEFAULT_TO,
     alpha_mult: Annotated[str, typer.Option(help="alpha_target multipliers, comma-separated.")] = "0.8,1,1.2",
@@ -322,6 +325,12 @@ def report(
     allow_missing_funding: Annotated[bool, typer.Option(
         "--allow-missing-funding", help=ALLOW_MISSING_HELP)] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
+    download: Annotated[bool, typer.Option(
+        "--download", help="With no market data found, download the default set (`basisctl data pull`) without "
+                           "asking. Without a terminal and without this flag, no data is an error (exit 2).")] = False,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Recompute every section instead of reusing cached results (the cache is refreshed; "
+        "it lives in $BASISCTL_CACHE_DIR or the user cache dir, see docs/performance.md).")] = False,
 ) -> None:
     """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report.
 
@@ -333,36 +342,59 @@ def report(
         fail("--assets needs at least one symbol")
     if out.exists() and not out.is_dir():
         fail(f"--out {out} is an existing file; the report writes DIR/index.html, so give a directory")
-    _ensure_data(names)
+    _ensure_data(names, download=download)
     with _progress() as prog:
         tid = prog.add_task("report", total=None)
 
         def step(label: str, done: int, total: int) -> None:
             prog.update(tid, description=f"report: {label}", completed=done, total=total)
+            if label.endswith(("(computed)", "(cached)")):  # one lasting line per section: computed or cached
+                prog.console.print(f"report: {label}", highlight=False, markup=False)
 
         path = build_report(out, assets=names, quick=quick, on_step=step,
-                            allow_missing_funding=allow_missing_funding)
+                            allow_missing_funding=allow_missing_funding, use_cache=not no_cache)
     console.print(f"wrote {path}", highlight=False, markup=False)
 
 
-def _ensure_data(assets: list[str]) -> None:
-    """No market data at all: offer to download it (interactive) or say exactly how (scripts, CI)."""
+def _interactive() -> bool:
+    """A person at a terminal (stdin and stderr are both TTYs): only then does ``report`` ask before downloading."""
     import sys
 
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def download_prompt(assets: list[str]) -> str:
+    """The question asked before downloading: what, how big, how long (:mod:`basisctl.data.pull_estimate`)."""
+    from basisctl.venues.pull import default_set
+    from basisctl.venues.pull_estimate import estimate_pull
+
+    est = estimate_pull(default_set(tuple(assets)))
+    return (f"Download the default data set now with `basisctl data pull` (Binance USD-M funding and 1h/4h klines, "
+            f"Hyperliquid funding, 1h candles and margin tables for {', '.join(assets)}; {est.describe()}; "
+            "resumable)?")
+
+
+def _ensure_data(assets: list[str], download: bool = False) -> None:
+    """No market data at all: download it (``--download``, or yes at the terminal prompt) or say exactly how
+    (scripts, CI: exit 2)."""
     from basisctl.data import locator
 
     if any(locator.has_funding("binance", a) for a in assets):
         return
     looked = ", ".join(str(r) for r in locator.roots())
     how = (f"run `basisctl data pull --assets {','.join(assets)}` (public Binance and Hyperliquid endpoints, no "
-           "keys), or point --data-dir / BASISCTL_DATA_DIR at a folder in the shared layout (e.g. ../shared/data)")
-    if sys.stdin.isatty() and sys.stderr.isatty():
+           "keys) or `basisctl report --download`, or point --data-dir / BASISCTL_DATA_DIR at a folder in the "
+           "shared layout (e.g. ../shared/data)")
+    if not download and _interactive():
         err_console.print(f"No market data found (looked in {looked}).", highlight=False, markup=False)
-        if typer.confirm("Download the default data set now with `basisctl data pull`?", default=True, err=True):
-            from basisctl.cli.data_cmds import pull_cmd
+        download = typer.confirm(download_prompt(assets), default=True, err=True)
+        if not download:
+            fail(f"no market data found (looked in {looked}): {how}")
+    if download:
+        from basisctl.cli.data_cmds import pull_cmd
 
-            pull_cmd(assets=",".join(assets))
-            return
+        pull_cmd(assets=",".join(assets))
+        return
     fail(f"no market data found (looked in {looked}): {how}")
 
 

@@ -38,8 +38,11 @@ from basisctl.cli._defaults import (
     DEFAULT_LOOKBACK_DAYS,
     DEFAULT_LOWER_MC_PATHS,
     DEFAULT_MC_HORIZON_DAYS,
+    DEFAULT_RISK_MODEL,
     DEFAULT_STRESS,
     DEFAULT_UPPER_PATHS,
+    MIN_HITS_FOR_STATS,
+    RISK_MODEL_HELP,
     SIM_BACKENDS,
 )
 from basisctl.cli._defaults import MARGIN_VENUES as VENUES
@@ -114,8 +117,8 @@ def register(app: typer.Typer) -> None:
         capital_usd: float = typer.Option(1_000_000.0, help="--optimal: capital D [USD]."),
         q_min_usd: float = typer.Option(0.0, help="--optimal: smallest trade [USD]."),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
-        risk_model: str = typer.Option("gbm", help="Liquidation-risk model for alpha_target and alpha_L: gbm "
-                                       "(paper, stressed) | kou | fhs | evt | adaptive (unstressed; docs/risk.md)."),
+        risk_model: str = typer.Option(DEFAULT_RISK_MODEL, help="Liquidation-risk model for alpha_target and "
+                                       "alpha_L: " + RISK_MODEL_HELP + "."),
         exclude_spikes: bool = typer.Option(False, "--exclude-spikes", help=SPIKES_HELP),
         strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
     ) -> None:
@@ -137,14 +140,11 @@ def register(app: typer.Typer) -> None:
                        candles=us.candles, funding=us.funding)
         a_t = inp.alpha_target
         a_l = float(alpha_lower(inp.sigma_stressed, inp.theta_f, h_liq_hours, eps_liq))
-        risk: dict[str, Any] = {"risk_model": "gbm"}
-        if risk_model.lower() != "gbm":
-            from basisctl.risk.rule import model_band
+        from basisctl.risk.rule import band_risk_fields
 
-            risk = model_band(risk_model, inp.asset, inp.theta_f, utc(asof), lookback_days, epsilon, 24.0,
-                              eps_liq, h_liq_hours, prices_file)
-            risk.update(alpha_target_gbm=a_t, alpha_lower_gbm=a_l)
-            a_t, a_l = risk.pop("alpha_target"), risk.pop("alpha_lower")
+        risk = band_risk_fields(risk_model, inp.asset, inp.theta_f, utc(asof), lookback_days, epsilon, eps_liq,
+                                h_liq_hours, a_t, a_l, us.candles if us.candles is not None else prices_file)
+        a_t, a_l = risk.pop("alpha_target"), risk.pop("alpha_lower")
         out: dict[str, Any] = {
             "venue": inp.venue, "asset": inp.asset, "asof": utc(asof).isoformat(), "lookback_days": lookback_days,
             "sigma": inp.sigma, "sigma_source": inp.sigma_source, "stress": inp.stress,
@@ -308,7 +308,7 @@ def register(app: typer.Typer) -> None:
         t = Table(title=f"alpha_U hit within {horizon_days:g} d ({paths:,} {model} paths, sigma x{path_stress:g}, "
                         f"{step_hours:g} h steps + bridge)",
                   caption=f"basisctl simulate upper-grid --paths {paths} --seed {seed} --horizon-days "
-                          f"{horizon_days:g}")
+                          f"{horizon_days:g}; median/q90 blank (-) where fewer than {MIN_HITS_FOR_STATS} paths hit")
         for col_name in ("venue", "asset", "alpha_t", "kappa14 bps", "K bps", "Delta_U", "alpha_U", "hit rate",
                          "se", "median d", "q90 d"):
             t.add_column(col_name, justify="right")
@@ -316,7 +316,7 @@ def register(app: typer.Typer) -> None:
             t.add_row(r["venue"], r["asset"], f"{r['alpha_target']:.3f}", f"{r['kappa14_bps']:.2f}",
                       f"{r['cost_bps']:g}", f"{r['delta_upper']:.3f}",
                       f"{r['alpha_upper']:.3f}" + ("*" if r["clipped"] else ""), f"{r['hit_rate']:.3f}",
-                      f"{r['hit_rate_se']:.3f}", _fmt_days(r["median_hit_days"]), _fmt_days(r["hit_days_q90"]))
+                      f"{r['hit_rate_se']:.3f}", *hit_time_cells(r, paths))
         console.print(t)
 
     @sim.command("lower-grid")
@@ -374,6 +374,13 @@ def _optimal_rows(sigma: float, kappa14: float, floor: float, costs: list[float]
                                capital_usd=capital_usd, q_min_usd=q_min_usd)
         rows.append({"cost_bps": c, **b.to_dict()})
     return rows
+
+
+def hit_time_cells(row: dict[str, Any], paths: int) -> tuple[str, str]:
+    """(median, q90) hit time [days] of an upper-grid cell, ``-`` where fewer than MIN_HITS_FOR_STATS paths hit."""
+    if row["hit_rate"] * paths < MIN_HITS_FOR_STATS - 1e-9:
+        return "-", "-"
+    return _fmt_days(row["median_hit_days"]), _fmt_days(row["hit_days_q90"])
 
 
 def _fmt_days(x: float) -> str:

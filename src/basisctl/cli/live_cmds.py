@@ -8,6 +8,7 @@ import threading
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -28,6 +29,34 @@ def _wait_for_interrupt() -> None:
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 rebalance``, ``2 rebalances``, ``0 rebalances``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def chaos_table(res: dict[str, Any]) -> Any:
+    """The chaos audit as a two-column table (nested counters flattened to ``faults: restart_delays``; lists
+    joined, an empty one shown as ``none``), not a Python dict."""
+    from rich.table import Table
+
+    t = Table(title="chaos audit", show_header=True)
+    t.add_column("check")
+    t.add_column("value", justify="right")
+
+    def cell(v: Any) -> str:
+        if isinstance(v, list | tuple):
+            return "; ".join(map(str, v)) or "none"
+        return "yes" if v is True else "no" if v is False else str(v)
+
+    for k, v in res.items():
+        if isinstance(v, dict):
+            for k2, v2 in v.items():
+                t.add_row(f"{k}: {k2}", cell(v2))
+        else:
+            t.add_row(k, cell(v))
+    return t
 
 
 def register(app: typer.Typer) -> None:
@@ -174,8 +203,8 @@ def register(app: typer.Typer) -> None:
             )
         else:
             console.print(
-                f"done: {n} cycles, {state['journal']['fills']} fills journaled, "
-                f"{len(state['trades'])} rebalances, alerts {state['alert_counts'] or 'none'}; "
+                f"done: {plural(n, 'cycle')}, {plural(state['journal']['fills'], 'fill')} journaled, "
+                f"{plural(len(state['trades']), 'rebalance')}, alerts {state['alert_counts'] or 'none'}; "
                 f"trade log {cfg.resolve(cfg.trade_log)}",
                 highlight=False,
             )
@@ -220,7 +249,6 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(res)
         else:
-            for k, v in res.items():
-                console.print(f"{k:>24}: {v}", highlight=False)
+            console.print(chaos_table(res))
         if not res["ok"]:
             fail("chaos audit failed: " + "; ".join(res["failures"]), code=1)

@@ -2,9 +2,44 @@
 
 from __future__ import annotations
 
+import types
+from typing import Any
+
+import click
 import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.22 vendors click; its usage errors are not click's
+    from typer._click.exceptions import UsageError as _TyperUsageError
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    _TyperUsageError = click.UsageError  # type: ignore[misc, assignment]
+
+_USAGE_ERRORS: tuple[type[Exception], ...] = (click.UsageError, _TyperUsageError)
+
+
+def _show_one_line(self: Any, file: Any = None) -> None:
+    """A usage error as one ``error:`` line (no 4-line usage block), exit 2, like every other error."""
+    from basisctl.cli._common import err_console
+
+    where = self.ctx.command_path if getattr(self, "ctx", None) is not None else "basisctl"
+    err_console.print(f"error: {self.format_message()} (see {where} --help)", highlight=False, markup=False)
+
+
+class OneLineErrorsGroup(TyperGroup):
+    """The root group: option values refused by the CLI framework (ranges, choices, types, unknown options) are
+    one line naming the option, as the commands' own checks are (``basisctl.cli._common.fail``)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _USAGE_ERRORS as e:
+            if type(e).__name__ != "NoArgsIsHelpError":  # `basisctl costs` alone still prints its help
+                e.show = types.MethodType(_show_one_line, e)  # type: ignore[attr-defined]
+            raise
+
 
 app = typer.Typer(
+    cls=OneLineErrorsGroup,
     rich_markup_mode=None,  # help is printed literally: [days], [h], basisctl[gpu] survive
     name="basisctl",
     help="Spot-perp basis trading as a collateral control problem (arXiv 2605.05089).\n\n"

@@ -62,6 +62,40 @@ def interval_from_name(path: str | Path) -> float | None:
     return int(m.group(1)) * _UNIT_HOURS[m.group(2).lower()]
 
 
+#: File signatures (first bytes) of formats a user may pass by mistake instead of a CSV.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PAR1", "a Parquet file (rename it to .parquet)"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?): export it as CSV"),
+    (b"\x1f\x8b", "a gzip archive: decompress it"),
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+
+
+def sniff_not_csv(p: Path) -> str | None:
+    """What a file meant as CSV actually is, when it is clearly not text CSV: JSON, a known binary format or
+    binary data (NUL bytes); None when it may be CSV."""
+    try:
+        with p.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None  # the reader reports it
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] in (b"{", b"["):
+        return "a JSON document (funding and prices are read from CSV or Parquet)"
+    if b"\x00" in head:
+        return "binary data, not text"
+    try:
+        head[: max(0, len(head) - 4)].decode("utf-8")  # the cut may split one multi-byte character
+    except UnicodeDecodeError:
+        return "binary data or text that is not UTF-8"
+    return None
+
+
 def read_raw(path: str | Path) -> pd.DataFrame:
     """The file as a DataFrame, values untouched (CSV cells as strings, so bad cells can be quoted back)."""
     p = Path(path)
@@ -73,6 +107,9 @@ def read_raw(path: str | Path) -> pd.DataFrame:
             if not p.exists():
                 raise
             raise DataValidationError(str(p), [ValidationIssue(None, None, "a readable Parquet file", str(e))]) from e
+    what = sniff_not_csv(p)
+    if what is not None:
+        raise DataValidationError(str(p), [ValidationIssue(None, None, "a CSV file (or .parquet)", what)])
     try:
         df = pd.read_csv(p, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig")
     except pd.errors.EmptyDataError as e:

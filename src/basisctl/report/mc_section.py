@@ -16,6 +16,7 @@ from basisctl.band_grids import (
     DEFAULT_LOWER_MC_PATHS,
     DEFAULT_MC_HORIZON_DAYS,
     DEFAULT_UPPER_PATHS,
+    MIN_HITS_FOR_STATS,
     lower_grid,
     upper_grid,
 )
@@ -24,7 +25,7 @@ from basisctl.errors import BasisctlError
 from basisctl.model.bands import DEFAULT_EPS_LIQ
 from basisctl.report._html import COLORS, F2, F4, VENUES, Note, _figure, _table
 
-MIN_HITS_FOR_MEDIAN: int = 20
+MIN_HITS_FOR_MEDIAN: int = MIN_HITS_FOR_STATS  # basisctl.band_grids (30)
 
 
 def _upper_cmd(assets: Sequence[str]) -> str:

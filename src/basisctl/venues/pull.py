@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from basisctl.data.fetch._parse import to_ms
+from basisctl.data.fetch.http import ConnectFailed
 from basisctl.data.store import ParquetStore
 from basisctl.errors import BasisctlError
 from basisctl.venues.binance.fetch import BINANCE_USDM_URL, BinanceUsdm
@@ -100,6 +101,10 @@ class Clients:
 
     def requests(self) -> int:
         return sum(c.http.requests for c in (self._bn, self._hl, *self._others.values()) if c is not None)
+
+    def answered(self) -> int:
+        """Requests any venue answered (any status): 0 means the run has not reached the network yet."""
+        return sum(c.http.answered for c in (self._bn, self._hl, *self._others.values()) if c is not None)
 
     def close(self) -> None:
         for c in (self._bn, self._hl, *self._others.values()):
@@ -209,13 +214,25 @@ def pull(
     on_item: Callable[[Series, dict[str, Any] | None, str | None], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Fetch every series (resuming each after what is stored). A failed series is recorded with its error and
-    the others continue; the caller decides whether any failure is fatal."""
+    the others continue; the caller decides whether any failure is fatal.
+
+    Offline fails fast: if the run's first request cannot connect (DNS, refused, TLS, connect timeout; no venue
+    has answered yet), :class:`ConnectFailed` ends the run at once. A connect failure later in the run (the
+    network works, one venue's host does not) fails that venue's remaining series without trying them again."""
     out: list[dict[str, Any]] = []
+    unreachable: dict[str, str] = {}  # venue -> its connect error
     for s in series:
         try:
+            if s.venue in unreachable:
+                raise BasisctlError(unreachable[s.venue])
             summary = fetch_series(store, s, clients)
             row: dict[str, Any] = {"series": s.label, "ok": True, **summary}
             err = None
+        except ConnectFailed as e:
+            if clients.answered() == 0:
+                raise
+            err = unreachable[s.venue] = str(e)
+            row = {"series": s.label, "ok": False, "error": err}
         except BasisctlError as e:
             err = str(e)
             row = {"series": s.label, "ok": False, "error": err}

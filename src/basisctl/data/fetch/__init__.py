@@ -3,6 +3,6 @@
 Ethereum JSON-RPC (:mod:`.uniswap_rpc`). Each venue's own downloader lives in its folder,
 ``basisctl.venues.<name>.fetch`` (see :mod:`basisctl.venues.registry`)."""
 
-from basisctl.data.fetch.http import FetchError, HttpClient, RetryPolicy
+from basisctl.data.fetch.http import DOWNLOAD_RETRY, ConnectFailed, FetchError, HttpClient, RetryPolicy
 
-__all__ = ["FetchError", "HttpClient", "RetryPolicy"]
+__all__ = ["DOWNLOAD_RETRY", "ConnectFailed", "FetchError", "HttpClient", "RetryPolicy"]

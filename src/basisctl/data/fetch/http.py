@@ -3,10 +3,14 @@
 The network is injected by constructor (``transport``: any ``httpx.BaseTransport``; ``base_url``), and so are
 ``sleep`` and ``clock``, so tests run against a local server on 127.0.0.1 without real waiting.
 
-Retry policy: HTTP 429 and 5xx and transport errors (connect/read timeouts, resets) are retried up to
+Retry policy (one per caller, :class:`RetryPolicy`): HTTP 429 and 5xx and read timeouts are retried up to
 ``max_retries`` times. The wait is the server's ``Retry-After`` (seconds) when given, else exponential
 ``backoff_base_s * 2**attempt`` capped at ``backoff_max_s``, times (1 + U[0, jitter)) from a seeded RNG. Other 4xx
-(bad symbol, bad parameters; Binance 418 = IP ban) fail at once with the server's message.
+(bad symbol, bad parameters; Binance 418 = IP ban) fail at once with the server's message. A failure to connect
+(DNS lookup, refused connection, TLS handshake, connect timeout of at most ``CONNECT_TIMEOUT_S``) is not retried
+unless the policy says so: it raises :class:`ConnectFailed` at once, so an offline run fails in seconds, not
+minutes (the downloads' policy, :data:`DOWNLOAD_RETRY`). The live controller does not use this client; its
+start-up retries are ``basisctl.live.backoff``.
 
 Rate limit: at least ``min_interval_s`` between the starts of consecutive requests (venue weight budgets
 converted to a steady pace; see the venue clients for their defaults).
@@ -26,6 +30,8 @@ import httpx
 from basisctl.errors import BasisctlError
 
 RETRY_STATUS: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+#: Upper bound of the connect timeout [s] (DNS + TCP + TLS handshake); reads keep the longer ``timeout_s``.
+CONNECT_TIMEOUT_S = 5.0
 
 
 class FetchError(BasisctlError):
@@ -37,11 +43,41 @@ class FetchError(BasisctlError):
         self.url = url
 
 
+class ConnectFailed(FetchError):
+    """The host could not be reached: DNS lookup, refused connection, TLS handshake or connect timeout. Nothing
+    was exchanged with the venue, so retrying at once rarely helps (the machine is offline or the host blocked).
+    ``cause`` is one of ``dns``, ``refused``, ``tls``, ``timeout``, ``connect``."""
+
+    def __init__(self, message: str, url: str, cause: str) -> None:
+        super().__init__(message, None, url)
+        self.cause = cause
+
+
+def connect_cause(e: httpx.TransportError) -> str:
+    """Classify a connect-phase failure from its message (httpx maps DNS, refusal and TLS to ConnectError)."""
+    if isinstance(e, httpx.ConnectTimeout):
+        return "timeout"
+    text = f"{e} {e.__cause__ or ''} {e.__context__ or ''}".lower()
+    if any(k in text for k in ("name or service not known", "nodename nor servname", "name resolution",
+                               "getaddrinfo", "no address associated", "errno -2", "errno -3", "errno -5")):
+        return "dns"
+    if "refused" in text:
+        return "refused"
+    if any(k in text for k in ("ssl", "tls", "certificate", "handshake")):
+        return "tls"
+    return "connect"
+
+
+_CAUSE_TEXT = {"dns": "DNS lookup failed", "refused": "connection refused", "tls": "TLS handshake failed",
+               "timeout": "connect timeout", "connect": "could not connect"}
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """``max_retries`` [count], ``backoff_base_s``/``backoff_max_s`` [s], ``jitter`` [fraction of the wait];
     ``retry_after_max_s`` [s]: a server that asks for a longer ``Retry-After`` fails the request at once (a
-    download never stalls silently for hours)."""
+    download never stalls silently for hours). ``retry_connect``: also retry connect-phase failures (DNS, refused,
+    TLS, connect timeout); off by default, so an offline machine fails fast."""
 
     max_retries: int = 5
     backoff_base_s: float = 0.5
@@ -49,6 +85,12 @@ class RetryPolicy:
     jitter: float = 0.1
     seed: int = 0
     retry_after_max_s: float = 300.0
+    retry_connect: bool = False
+
+
+#: ``data pull`` / ``data fetch`` and the venue downloaders: 429, 5xx and read timeouts, 5 retries; connect
+#: failures end the request at once.
+DOWNLOAD_RETRY = RetryPolicy()
 
 
 class HttpClient:
@@ -65,12 +107,14 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         user_agent: str = "basisctl",
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        timeout = httpx.Timeout(timeout_s, connect=min(connect_timeout_s, CONNECT_TIMEOUT_S, timeout_s))
         self._client = httpx.Client(
-            base_url=self.base_url, transport=transport, timeout=timeout_s, headers={"User-Agent": user_agent}
+            base_url=self.base_url, transport=transport, timeout=timeout, headers={"User-Agent": user_agent}
         )
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or DOWNLOAD_RETRY
         self.min_interval_s = min_interval_s
         self._sleep = sleep
         self._clock = clock
@@ -78,6 +122,8 @@ class HttpClient:
         self._last_start: float | None = None
         self.sleeps: list[float] = []
         self.requests = 0
+        #: requests answered by the server (any status): 0 means this client never reached its host
+        self.answered = 0
 
     def close(self) -> None:
         self._client.close()
@@ -118,12 +164,24 @@ class HttpClient:
             self.requests += 1
             try:
                 resp = self._client.request(method, path, params=params, json=body)
-            except httpx.TransportError as e:
-                last = f"{type(e).__name__}: {e}"
+            except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+                if self.retry.retry_connect and attempt < self.retry.max_retries:
+                    last = f"{type(e).__name__}: {e}"
+                    self._wait(self._backoff(attempt, None))
+                    continue
+                cause = connect_cause(e)
+                raise ConnectFailed(f"cannot reach {self.base_url}: {_CAUSE_TEXT[cause]} ({e or type(e).__name__}); "
+                                    "check the network, or read data from a folder with --data-dir",
+                                    url, cause) from e
+            except httpx.ReadTimeout as e:
+                last = f"read timeout: {e}"
                 if attempt < self.retry.max_retries:
                     self._wait(self._backoff(attempt, None))
                     continue
                 raise FetchError(f"{method} {url}: {last} after {attempt + 1} attempts", None, url) from e
+            except httpx.TransportError as e:
+                raise FetchError(f"{method} {url}: {type(e).__name__}: {e}", None, url) from e
+            self.answered += 1
             if resp.status_code in RETRY_STATUS:
                 last = f"HTTP {resp.status_code} {resp.text[:200]!r}"
                 if attempt < self.retry.max_retries:

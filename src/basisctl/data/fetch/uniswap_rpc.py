@@ -78,6 +78,10 @@ DEFAULT_BATCH_SIZE = 100
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
+#: The JSON-RPC node's retry policy (``data pool``): 429, 5xx and read timeouts, 5 retries; an unreachable node
+#: (DNS, refused, TLS, connect timeout) fails at once.
+RPC_RETRY = RetryPolicy(max_retries=5)
+
 class RpcError(FetchError):
     """A JSON-RPC call failed for good (error object, empty result, malformed answer, inconsistent state)."""
 
@@ -210,7 +214,7 @@ class EthRpc:
         self.http = HttpClient(
             f"{u.scheme}://{u.netloc}",
             transport=transport,
-            retry=retry,
+            retry=retry or RPC_RETRY,
             min_interval_s=min_interval_s,
             timeout_s=timeout_s,
             sleep=sleep,
