@@ -15,9 +15,11 @@ from basisctl.regime.params import RegimeParams
 from basisctl.study.regime_candidate import RegimeStudy
 from basisctl.study.run import run_study
 from basisctl.study.studyfile import StudyFileError, load_study
+from tests.skips import need_extra
 from tests.study.worlds import gbm_history
 
-pytest.importorskip("arch", reason="needs the [study] extra (arch)")
+pytestmark = pytest.mark.needs_extra
+need_extra("arch", "study")
 
 CFG = BacktestConfig(margin_tiers=(), q_min_usd=0.0)
 SPEC = RuleSpec(l_max=10.0)

@@ -117,7 +117,7 @@ def run_study(study: Study, *, history: History | None, real: Sequence[RealPath]
     cfg = cfg or BacktestConfig(capital_usd=study.capital_usd, q_min_usd=study.q_min_usd)
     spec = spec or RuleSpec()
     names = batch_names(study.candidates)
-    rs = study.regime
+    rs = study.regime if "regime" in study.candidates else None
     t0 = time.perf_counter()
     frames = [_real_rows(real, names, cfg, "real", study.grid), _real_rows(holdout, names, cfg, "holdout", ())]
     if rs is not None:
