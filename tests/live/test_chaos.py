@@ -49,6 +49,16 @@ def test_chaos_http_transport_with_server_faults(tmp_path: Path) -> None:
     assert res["external_events"] >= 1 and res["external_events_rehedged"] == res["external_events"]
     f = res["faults"]
     assert f["second_starts"] >= 3 and f["second_refused"] == f["second_starts"]
+    # issue 19: the new fault classes and audit keys
+    for k in ("malformed_reads", "genesis_unknown_orders", "silent_changes", "silent_changes_resolved",
+              "wrong_direction_orders", "foreign_controller_detected", "faults_injected"):
+        assert k in res, k
+    assert res["genesis_unknown_orders"] == 0 and res["wrong_direction_orders"] == 0
+    assert res["silent_changes_resolved"] == res["silent_changes"]
+    fi = res["faults_injected"]
+    assert fi["second_controller_same_account"] >= 1
+    assert fi["same_account_refused"] == fi["second_controller_same_account"]
+    assert fi["malformed"] + fi["absurd_book"] + fi["crossed_book"] >= 1 and res["malformed_reads"] >= 1
 
 
 def _journal_with_genesis(tmp: Path, sim) -> Journal:  # type: ignore[no-untyped-def]

@@ -45,14 +45,22 @@ pytestmark = pytest.mark.needs_data
 OLD = json.loads((Path(__file__).parent / "figures_eac8fd6.json").read_text())
 
 
-def _same(a: object, b: object) -> bool:
+# Variant 1's alpha_econ is a golden-section maximiser with tol 1e-9 in alpha (model.static.solve_alpha_econ) over
+# an objective that is nearly flat at its optimum: its comparisons flip on last-bit differences of the special
+# functions between numpy/scipy builds, so alpha_econ moves by up to ~1e-9 (measured: 1.4e-9) with no data change.
+# Its figures are compared at the solver's tolerance; every other figure to 1e-12.
+SOLVER_TOL = {"alpha_econ": (0.0, 1e-8), "leverage_econ": (1e-7, 0.0), "pi_liq_at_alpha_econ": (1e-5, 0.0)}
+
+
+def _same(a: object, b: object, key: str = "") -> bool:
     if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
+        rel, abs_ = SOLVER_TOL.get(key, (1e-12, 1e-15))
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
     return a == b
 
 
 def _diff(old: dict, new: dict, skip: tuple[str, ...] = ()) -> list[str]:
-    return [k for k in old if k not in skip and not _same(old[k], new.get(k))]
+    return [k for k in old if k not in skip and not _same(old[k], new.get(k), k)]
 
 
 def _cli_json(*args: str) -> object:

@@ -39,12 +39,14 @@ from basisctl.live.reconciliation import ReconciliationMixin
 from basisctl.live.repair import RepairMixin
 from basisctl.live.safety import SafetyMixin
 from basisctl.live.startup import StartupMixin
+from basisctl.live.unexplained import UnexplainedMixin
 
 
 class Controller(
     CycleMixin,
     StartupMixin,
     ReconciliationMixin,
+    UnexplainedMixin,
     RepairMixin,
     PlansMixin,
     OrdersMixin,

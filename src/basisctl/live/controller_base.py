@@ -57,6 +57,8 @@ class ControllerBase:
         self.halted = False
         self.halt_reason = ""
         self.halt_kind = ""
+        self.halt_kinds: set[str] = set()  # every halt reason raised in this process
+        self._halt_alerted: dict[str, float] = {}  # halt kind -> monotonic time of its last alert [s]
         self.ack_required = ""  # a persisted halt (journal 'control' entry) waiting for `basisctl ack`
         self.backoff = Backoff(0.5, 30.0)
         self.read_failures = 0  # consecutive cycles aborted by a failed or incomplete read
@@ -64,6 +66,18 @@ class ControllerBase:
         self._skew_alerted = False
         self._cap_state: VenueState | None = None  # the state the caps of the next order are checked against
         self._mismatch = False
+        self.cloid_prefix = journal.cloid_prefix() if hasattr(journal, "cloid_prefix") else ""
+        self.foreign_detected = 0  # fills with a client order id this journal never sent (a second controller)
+        self.wrong_direction_refused = 0
+        self._mm_since: tuple[float, int] | None = None  # (monotonic s, venue ms) a disagreement episode began
+        self._mm_reads: list[dict[str, Any]] = []  # consecutive complete reads of that episode that agree
+        self._mm_loaded = False  # the open episode (journal kind 'mm') restored after a restart
+        self.last_agree_ms: int | None = None  # venue time of the last read that agreed with the journal
+        self._equity_hist: deque[tuple[int, float]] = deque(maxlen=100_000)  # (venue ms, equity USD)
+        self.silent_changes = 0  # disagreement episodes (journal vs venue)
+        self.silent_changes_resolved = 0  # ... ended by agreement (late fill) or by an adoption
+        self._genesis_absent: list[dict[str, Any]] = []  # consecutive pre-genesis reads that left balances out
+        self._last_good_px: tuple[float, float] | None = None  # (spot mid, mark) of the last price-sane read
         self._stale = False
         self.stop_requested = False
         self.flattened = False
@@ -95,6 +109,11 @@ class ControllerBase:
         def _interruptible_sleep(self, seconds: float) -> None: ...
         def _restore_halt(self) -> None: ...
         def _check_ack(self) -> None: ...
+        def track_mismatch(self, st: VenueState, mism: dict[str, tuple[float, float]]
+                           ) -> dict[str, tuple[float, float]]: ...
+        def explained_by_late_fill(self, f: Any) -> bool: ...
+        def fill_floor_ms(self) -> int | None: ...
+        def break_episode(self) -> None: ...
         def read_state(self) -> VenueState: ...
         def _ensure_genesis(self, st: VenueState) -> None: ...
         def start(self) -> None: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from basisctl.live.backoff import Backoff
 from basisctl.live.config import ConfigError, ControllerConfig
 from basisctl.live.controller import Controller
 from basisctl.live.journal import Journal
-from basisctl.live.lock import FileLock, JournalLock, SimStateLock
+from basisctl.live.lock import AccountLock, FileLock, JournalLock, SimStateLock, TradeLogLock
 from basisctl.live.sim_venue import PriceReplay, SimVenue
 from basisctl.live.venue import Venue, VenueUnavailable
 from basisctl.model.bands import alpha_lower, alpha_upper
@@ -121,6 +122,25 @@ def lock_journal(cfg: ControllerConfig) -> FileLock:
     return _HELD[key]
 
 
+def lock_trade_log(cfg: ControllerConfig) -> FileLock:
+    """One writer per trade log (``trade_log``), held until exit."""
+    key = str(cfg.resolve(cfg.trade_log).resolve())
+    if key not in _HELD:
+        _HELD[key] = TradeLogLock(key).acquire()
+    return _HELD[key]
+
+
+def lock_account(cfg: ControllerConfig) -> FileLock | None:
+    """One controller per venue account (``account`` on a real venue), held until exit; None without one."""
+    if cfg.venue.kind == "sim" or not cfg.account:
+        return None
+    lk = AccountLock(cfg.venue.kind, cfg.account)
+    key = str(lk.target)
+    if key not in _HELD:
+        _HELD[key] = lk.acquire()
+    return _HELD[key]
+
+
 def lock_sim_account(cfg: ControllerConfig) -> FileLock:
     """One controller per simulated (paper) account: the lock on ``sim.state_file``, held until exit."""
     key = str(cfg.resolve(cfg.sim.state_file).resolve())
@@ -130,12 +150,25 @@ def lock_sim_account(cfg: ControllerConfig) -> FileLock:
 
 
 def check_paths(cfg: ControllerConfig) -> None:
-    """Files the controller writes must not be folders (one line naming the key, not a traceback)."""
-    for key, rel in (("journal", cfg.journal), ("trade_log", cfg.trade_log), ("sim.state_file", cfg.sim.state_file),
-                     ("safety.alert_log", cfg.safety.alert_log)):
+    """Every file the controller writes must be writable before anything is traded (issue 19, N5/N9): not a
+    folder, no parent that is a file, a writable folder (a read-only file system is refused too) and, when it
+    exists, a writable file. One line naming the key; nothing is created here."""
+    keys = [("journal", cfg.journal), ("trade_log", cfg.trade_log), ("safety.alert_log", cfg.safety.alert_log)]
+    if cfg.venue.kind == "sim":
+        keys.append(("sim.state_file", cfg.sim.state_file))
+    for key, rel in keys:
         p = cfg.resolve(rel)
         if p.is_dir():
             raise ConfigError(f"config field '{key}': {p} is a directory; expected a file path")
+        anc = p.parent
+        while not anc.exists() and anc != anc.parent:
+            anc = anc.parent
+        if not anc.is_dir():
+            raise ConfigError(f"config field '{key}': {anc} (a parent of {p}) is a file, not a folder")
+        if not os.access(anc, os.W_OK | os.X_OK):
+            raise ConfigError(f"config field '{key}': folder {anc} is not writable (needed for {p})")
+        if p.exists() and not os.access(p, os.W_OK):
+            raise ConfigError(f"config field '{key}': {p} is not writable")
 
 
 #: config sections a journal is bound to: changing them on resume would silently be ignored (the simulated
@@ -144,9 +177,11 @@ BOUND_SECTIONS = ("sim", "venue")
 
 
 def check_config_binding(cfg: ControllerConfig, journal: Journal, force: bool = False) -> None:
-    """Refuse (ConfigError naming each changed key) a [sim] or [venue] section that differs from the one the
-    journal was started with, unless ``force`` (then a warning and the new sections are recorded)."""
-    now = {k: getattr(cfg, k).model_dump(mode="json") for k in BOUND_SECTIONS}
+    """Refuse (ConfigError naming each changed key) a [sim] or [venue] section, or a top-level ``account``, that
+    differs from the one the journal was started with, unless ``force`` (then a warning and the new values are
+    recorded). A journal recorded before ``account`` was bound gets it recorded on this start."""
+    now: dict[str, Any] = {k: getattr(cfg, k).model_dump(mode="json") for k in BOUND_SECTIONS}
+    now["account"] = cfg.account.lower() if cfg.account else None
     last = journal.entries("config", limit=1, newest_first=True)
     if not last:
         journal.append("config", "config:first", now, int(time.time() * 1000))
@@ -154,7 +189,11 @@ def check_config_binding(cfg: ControllerConfig, journal: Journal, force: bool = 
     old = last[0].payload
     changed = [f"{sec}.{k}: {old.get(sec, {}).get(k)!r} -> {v!r}" for sec in BOUND_SECTIONS
                for k, v in now[sec].items() if old.get(sec, {}).get(k) != v]
+    if "account" in old and old["account"] != now["account"]:
+        changed.append(f"account: {old['account']!r} -> {now['account']!r}")
     if not changed:
+        if "account" not in old:
+            journal.append("config", f"config:{int(time.time() * 1e6)}", now, int(time.time() * 1000))
         return
     if not force:
         raise ConfigError(
@@ -201,12 +240,14 @@ def build(
         require_live_settlement(cfg, live, spot_settlement)
     check_paths(cfg)
     if venue is None and cfg.venue.kind == "hyperliquid":  # keys first: no journal for a start that cannot sign
-        from basisctl.venues.hyperliquid.keys import load_signer
+        from basisctl.venues.hyperliquid.keys import key_roles, load_signer
 
         v = cfg.venue
-        load_signer(v.secret_env, cfg.resolve(v.keystore) if v.keystore else None, v.keystore_password_env)
+        signer = load_signer(v.secret_env, cfg.resolve(v.keystore) if v.keystore else None, v.keystore_password_env)
+        print(key_roles(signer, cfg.account or signer.address), file=sys.stderr, flush=True)  # one line
     lock = lock_journal(cfg)  # first: a second start on the same journal is refused naming the journal
     sim_lock = lock_sim_account(cfg) if venue is None and cfg.venue.kind == "sim" else None
+    extra_locks = [lk for lk in (lock_account(cfg), lock_trade_log(cfg)) if lk is not None]
     journal = Journal(cfg.resolve(cfg.journal))
     check_config_binding(cfg, journal, force_config)
     advance = None
@@ -244,5 +285,5 @@ def build(
     if getattr(venue, "nonce_source", "absent") is None:
         venue.nonce_source = journal.next_nonce  # type: ignore[attr-defined]  # one monotonic nonce stream
     ctl = Controller(cfg, venue, journal, policy, info, sleep=advance)
-    ctl.lock_checks = [lk.problem for lk in (lock, sim_lock) if lk is not None]  # re-checked every cycle
+    ctl.lock_checks = [lk.problem for lk in (lock, sim_lock, *extra_locks) if lk is not None]  # every cycle
     return Built(ctl, venue, journal, advance, lock, sim_lock)

@@ -43,6 +43,8 @@ class StartupMixin(ControllerBase):
                 "known_fills": after[0],
                 "known_funding": after[1],
                 "known_transfers": after[2],
+                # balances the venue left out, adopted as zero after K reads spanning T s (observe._genesis_read)
+                "absent_adopted": list(self._genesis_absent),
             },
             st.ts_ms,
         )
