@@ -26,6 +26,9 @@ METHODS |= {
     "active_adoptions", "explained_by_late_fill", "fill_floor_ms", "track_mismatch", "_load_episode",
     "break_episode",
 }
+#: added since: the recalibration seam (issue 17, live/recalibration.py)
+METHODS |= {"_recal_due", "_recal_fail", "_recal_finish", "_recal_period_ms", "_recal_source", "_recal_work",
+            "recalibration_bars", "recalibration_tick", "restore_band"}
 
 
 def test_controller_has_exactly_the_methods_it_had_before_the_split() -> None:

@@ -49,6 +49,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -83,7 +84,13 @@ CRASH_POINTS = (
     "after_send:transfer",
     "before_execute",
     "before_send:hedge_repair",
+    "recalibration:started",  # a refit journaled as started, its worker not yet running
+    "recalibration:fitted",  # the new band computed, not yet journaled (restart: old band, 'interrupted')
+    "recalibration:journaled",  # the new band journaled, not yet in memory (restart: new band from the journal)
 )
+#: the chaos band is recalibrated (paper's gbm: this suite runs without numba, fhs refits are tested in
+#: tests/live/test_recalibration.py) every 4 venue hours = 1 s of wall time at 14,400x, on the venue's candles
+RECAL_EVERY_HOURS = 4.0
 
 
 def chaos_config(workdir: Path, transport: str, port: int | None, seed: int, account: str | None = None,
@@ -119,12 +126,21 @@ seed = {seed}
 continue_prices = true
 
 [band]
-mode = "fixed"
-alpha_target = 0.30
-alpha_lower = 0.296
-alpha_upper = 0.304
-kappa_fix = 1.0
-k_reb_fix_bps = 1.0
+# calibrated and recalibrated while the kills land; a narrow band (alpha_L at 1.5e-3 over the same 24 h as
+# alpha_target's 1e-3, K_reb^fix 0.15 bps: about alpha_target -0.004 / +0.004) keeps the controller rebalancing
+mode = "calibrate"
+lookback_days = 30
+epsilon = 0.001
+horizon_days = 1
+eps_liq = 0.0015
+h_liq_hours = 24
+k_reb_fix_bps = 0.15
+
+[risk]
+model = "gbm"
+recalibrate_every_hours = {RECAL_EVERY_HOURS}
+bars = "venue"
+timeout_seconds = 10
 
 [costs]
 model = "flat"
@@ -212,12 +228,23 @@ class _Zygote:
 
 
 def _zygote(cfg_path: str, err_path: str) -> None:
-    import basisctl.live.runner  # pre-import: each fork starts warm
+    import basisctl.live.runner  # noqa: F401  (pre-import: each fork starts warm)
     from basisctl.live.config import load_config
+
+    with contextlib.suppress(Exception):  # warm the calibration's data and imports (the band is recalibrated)
+        import pandas as pd
+
+        from basisctl.live.calibration import calibrate_band
+
+        wcfg = load_config(cfg_path)
+        calibrate_band(wcfg, pd.Timestamp(wcfg.sim.start), wcfg.sim.capital_usd, warn=False)
 
     if _have_sdk():
         with contextlib.suppress(ImportError):
-            import basisctl.venues.hyperliquid.adapter  # noqa: F401
+            import importlib
+
+            for mod in ("adapter", "fetch"):  # the adapter and the recalibration's candle client
+                importlib.import_module(f"basisctl.venues.hyperliquid.{mod}")
     print("ready", flush=True)
     for line in sys.stdin:
         _, crash, timeout_s, max_cycles, *rest = line.split()
@@ -452,6 +479,10 @@ def run_chaos(
         transport=transport,
         seed=seed,
         crash_point_kills=sum(1 for r in rounds if r["how"] == "crashpoint"),
+        # killed while a refit was in flight (the journal's 'interrupted' refits, each journaled at the next start)
+        # or between its journal commit and the in-memory swap (the crash point after the commit)
+        kills_during_recalibration=res["recalibrations_interrupted"] + sum(
+            1 for r in rounds if r["how"] == "crashpoint" and r["crash"].startswith("recalibration:journaled")),
         faults=faults,
         wall_s=round(time.time() - t_start, 1),
     )
@@ -593,6 +624,50 @@ def repairs_over_cap(journal: Any, sim: Any, max_order_usd: float) -> int:
     return n
 
 
+_IN_BAND = re.compile(r"inside \[([0-9.]+), ([0-9.]+)\]")
+
+
+def band_audit(journal: Any) -> dict[str, int]:
+    """The band's history against the decisions, from the journal alone (``live/recalibration.py``):
+
+    * recalibrations / recalibrations_failed / recalibrations_interrupted: band entries by outcome;
+    * band_chain_breaks: an applied recalibration whose ``old`` band is not exactly the band in force before it
+      (a start-up band or the previous applied one), or one whose new band is incomplete;
+    * band_mismatches: in-band decisions whose [alpha_L, alpha_U] (4 decimals, from the reason) differ from the
+      band the journal says was in force when the decision was journaled.
+    """
+    from basisctl.model.policy import BandPolicy
+
+    in_force: dict[str, Any] | None = None
+    out = {"recalibrations": 0, "recalibrations_failed": 0, "recalibrations_interrupted": 0, "band_chain_breaks": 0,
+           "band_mismatches": 0, "band_decisions_checked": 0}
+    for e in journal.entries():
+        if e.kind == "band":
+            st = e.payload.get("status")
+            if st == "start":
+                in_force = e.payload["band"]
+            elif st == "applied":
+                out["recalibrations"] += 1
+                try:
+                    BandPolicy(**e.payload["new"])
+                except (TypeError, ValueError):
+                    out["band_chain_breaks"] += 1
+                if e.payload.get("old") != in_force:
+                    out["band_chain_breaks"] += 1
+                in_force = e.payload["new"]
+            elif st == "failed":
+                out["recalibrations_failed"] += 1
+            elif st == "interrupted":
+                out["recalibrations_interrupted"] += 1
+        elif e.kind == "decision" and in_force is not None:
+            m = _IN_BAND.search(str(e.payload.get("reason", "")))
+            if m and e.payload.get("reason_code") == "in_band":
+                out["band_decisions_checked"] += 1
+                if (m.group(1), m.group(2)) != (f"{in_force['alpha_lower']:.4f}", f"{in_force['alpha_upper']:.4f}"):
+                    out["band_mismatches"] += 1
+    return out
+
+
 def audit(journal: Any, sim: Any, bound: Any) -> dict[str, Any]:
     """Compare the journal with the simulated venue's own records (see the module docstring)."""
     from basisctl.live.reconcile import position_mismatches
@@ -629,6 +704,7 @@ def audit(journal: Any, sim: Any, bound: Any) -> dict[str, Any]:
         "fills": stats["fills"],
         "rebalances": journal.count("trade"),
         "liquidations": stats["liquidations"],
+        **band_audit(journal),
     }
     failures = []
     for k in (
@@ -640,6 +716,8 @@ def audit(journal: Any, sim: Any, bound: Any) -> dict[str, Any]:
         "repairs_over_cap",
         "open_intents",
         "liquidations",
+        "band_chain_breaks",
+        "band_mismatches",
     ):
         if res[k]:
             failures.append(f"{k}={res[k]}")

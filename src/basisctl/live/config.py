@@ -228,6 +228,34 @@ class BandSection(_Strict):
         return self
 
 
+class RiskSection(_Strict):
+    """The liquidation-risk model that sizes the calibrated band, and its recalibration schedule.
+
+    The budgets live in ``[band]``: ``band.epsilon`` over ``band.horizon_days`` sizes alpha_target and
+    ``band.eps_liq`` over ``band.h_liq_hours`` sizes alpha_L (both probabilities of liquidation). ``band.stress``
+    applies to the paper's stressed model (gbm) only; under fhs and the other models it is ignored (a
+    ``warning:`` when it is set).
+    """
+
+    model: str = Field("fhs", description="risk model (basisctl.risk): fhs (default, tail-tested) | gbm (the paper)")
+    recalibrate_every_hours: float = Field(
+        24.0, ge=0, description="band.mode = 'calibrate': recalibrate every this many hours of VENUE time, at "
+        "multiples of the period since 1970-01-01 00:00 UTC (24 = daily at 00:00 UTC); 0 = never [h]")
+    bars: Literal["auto", "venue", "store"] = Field(
+        "auto", description="recalibration bars: the venue's own 1h candle endpoint ('venue'), the data store "
+        "(band.prices_file, else the data dir's perp series: 'store'); 'auto' = venue on Hyperliquid, store on sim")
+    timeout_seconds: float = Field(
+        300.0, gt=0, description="a recalibration still running after this long (wall) is abandoned [s]")
+    seed: int = Field(0, ge=0, description="Monte Carlo seed of simulated models (fhs)")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str) -> str:
+        from basisctl.live.calibration import check_risk_model
+
+        return check_risk_model(v)
+
+
 class CostSection(_Strict):
     model: Literal["flat", "book"] = "book"
     sell_basis_bps: float = Field(39.0, ge=0, description="flat model: sell-basis cost [bps of notional]")
@@ -337,6 +365,7 @@ class ControllerConfig(_Strict):
     venue: VenueConfig = VenueConfig()
     sim: SimSection = SimSection()
     band: BandSection = BandSection()
+    risk: RiskSection = RiskSection()
     costs: CostSection = CostSection()
     limits: LimitSection = LimitSection()
     safety: SafetySection = SafetySection()

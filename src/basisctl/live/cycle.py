@@ -46,6 +46,7 @@ class CycleMixin(ControllerBase):
     def cycle(self) -> dict[str, Any]:
         """One observe -> decide -> act cycle; returns the cycle record (also journaled)."""
         now_wall = time.time()
+        self.recalibration_tick()  # cycle boundary: apply a finished refit / start a due one (never waits)
         self._check_ack()
         if self.kill_file.exists():
             self._halt("KILL_SWITCH", f"kill file {self.kill_file} present: no new risk")

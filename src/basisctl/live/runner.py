@@ -8,99 +8,22 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import pandas as pd
 
-from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, user_series
-from basisctl.calibration.volatility import realised_vol
-from basisctl.data import locator
 from basisctl.errors import BasisctlError
 from basisctl.live.backoff import Backoff
+from basisctl.live.calibration import calibrate_band
 from basisctl.live.config import ConfigError, ControllerConfig
 from basisctl.live.controller import Controller
 from basisctl.live.journal import Journal
 from basisctl.live.lock import AccountLock, FileLock, JournalLock, SimStateLock, TradeLogLock
 from basisctl.live.sim_venue import PriceReplay, SimVenue
 from basisctl.live.venue import Venue, VenueUnavailable
-from basisctl.model.bands import alpha_lower, alpha_upper
-from basisctl.model.margin import theta_f_for
-from basisctl.model.policy import BandPolicy
-from basisctl.model.static import solve_alpha_risk
 
 T = TypeVar("T")
 _HELD: dict[str, FileLock] = {}  # journal / sim-account locks this process holds (re-entrant per process)
-
-
-def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float) -> tuple[BandPolicy, dict[str, Any]]:
-    """BandPolicy from config: fixed values, or calibrated from the data dir with windows ending at ``asof``.
-
-    alpha_target = Variant 2 (eps, 1-day horizon, stressed sigma); alpha_L = eq. 38 (h_liq, eps_liq, stressed
-    sigma), clipped to <= alpha_target; alpha_U = eq. 45 with K_reb^fix and kappa over the upper-trigger horizon.
-    """
-    b, c = cfg.band, cfg.costs
-    k_reb = b.k_reb_fix_bps / 1e4
-    common: dict[str, Any] = {
-        "q_min_usd": c.q_min_usd,
-        "buffer_bps": c.buffer_bps,
-        "sell_budget_bps": c.sell_budget_bps,
-        "buy_budget_bps": c.buy_budget_bps,
-    }
-    if b.mode == "fixed":
-        # BandConfig's validator guarantees all four are set in 'fixed' mode
-        pol = BandPolicy(
-            float(cast(float, b.alpha_target)),
-            float(cast(float, b.alpha_lower)),
-            float(cast(float, b.alpha_upper)),
-            float(cast(float, b.kappa_fix)),
-            k_reb,
-            **common,
-        )
-        return pol, {"source": "config"}
-    asset = cfg.venue.asset
-    files = {k: str(cfg.resolve(v)) for k, v in (("prices_file", b.prices_file), ("funding_file", b.funding_file))
-             if v is not None}
-    us = user_series(files.get("prices_file"), files.get("funding_file"), None) if files else None
-    if us is not None and b.asof is None and us.asof < asof:
-        asof = us.asof  # the given files end before 'now': calibrate on what they hold (reported in info)
-    if us is not None and us.candles is not None:
-        vol = realised_vol(us.candles, asof, b.lookback_days, us.candles_bar_hours or 1.0, min_coverage=0.9)
-    else:
-        vol = calibrate_sigma(asset, asof, b.lookback_days)
-    sigma = vol.sigma_annual * b.stress
-    try:
-        tiers = locator.hyperliquid_tiers(asset)
-    except BasisctlError:
-        tiers = None
-    theta, l_max = theta_f_for("hyperliquid", asset, notional_usd=capital_usd, tiers=tiers)
-    a_t = float(solve_alpha_risk(sigma, theta, b.horizon_days / 365.0, b.epsilon))
-    a_l = min(float(alpha_lower(sigma, theta, b.h_liq_hours, b.eps_liq)), a_t)
-    kap = calibrate_kappa(b.funding_venue, asset, asof, b.lookback_days, b.upper_horizon_days * 24.0,
-                          funding=us.funding if us is not None else None).kappa
-    a_u = float(alpha_upper(a_t, k_reb, kap))
-    pol = BandPolicy(a_t, a_l, max(a_u, a_t), kap, k_reb, **common)
-    extra: dict[str, Any] = {"rule": b.rule}
-    if b.rule == "optimal":  # one policy function; only its parameters change (basisctl.rules.builders)
-        from basisctl.rules.builders import optimal_band_policy
-
-        pol, extra_o = optimal_band_policy(vol.sigma_annual, kap, b.upper_horizon_days, a_l, c.sell_basis_bps,
-                                           c.buy_basis_bps, capital_usd, c.q_min_usd, c.buffer_bps,
-                                           c.sell_budget_bps if c.sell_budget_bps is not None else b.k_reb_fix_bps)
-        extra.update(extra_o)
-    info = {
-        **extra,
-        "source": "calibrated",
-        "asof": asof.isoformat(),
-        "sigma_stressed": sigma,
-        "theta_f": theta,
-        "l_max": l_max,
-        "lookback_days": b.lookback_days,
-        "vol_bar_hours": vol.interval_hours,
-        "kappa_upper_horizon": kap,
-        "alpha_liq": theta / (1 + theta),
-        **files,
-    }
-    return pol, info
 
 
 @dataclass

@@ -56,6 +56,7 @@ class StartupMixin(ControllerBase):
         backoff (alert VENUE_UNAVAILABLE each time) until it answers or SIGTERM arrives: a brief outage at
         start-up never ends the process."""
         self._restore_halt()
+        self.restore_band()  # the band the journal says is in force (live/recalibration.py)
         backoff = Backoff(0.5, 30.0)
         while True:
             try:

@@ -402,6 +402,27 @@ class HyperliquidVenue:
             start = max(r.time for r in rows)  # next page from the newest time (dups dropped by id)
         raise VenueUnavailable(f"{what}: more than {MAX_PAGES} pages of {page} rows since {body['startTime']}")
 
+    def candles(self, start_ms: int, end_ms: int) -> Any:
+        """The venue's own 1h perp candles (``candleSnapshot``) opening in [start_ms, end_ms) that have closed by
+        venue time, parsed and validated by the market-data client (``fetch.HyperliquidInfo.candles``) over this
+        adapter's reads (same retries and rate budget). Thread-safe: the controller's recalibration worker calls
+        it. Returns a candle frame (ts, open, high, low, close, volume, source)."""
+        from basisctl.venues.hyperliquid.fetch import HyperliquidInfo
+
+        venue = self
+
+        class _Reads:  # the market-data client's HTTP seam, routed through this adapter's retried reads
+            base_url = venue.base_url
+
+            def post_json(self, path: str, body: dict[str, Any]) -> Any:
+                return venue.info(body)
+
+            def close(self) -> None:
+                return None
+
+        client = HyperliquidInfo(_Reads(), now_ms=self.now_ms)  # type: ignore[arg-type]
+        return client.candles(self.perp_coin, "1h", int(start_ms), int(end_ms))
+
     def fills(self, since_ms: int = 0) -> list[Fill]:
         out: dict[str, Fill] = {}
         body = {"type": "userFillsByTime", "user": self.account, "startTime": int(since_ms)}

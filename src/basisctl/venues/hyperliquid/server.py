@@ -478,6 +478,17 @@ class HLServer:
         if t == "allMids":
             assert st is not None
             return {asset: _s(st.mark_px), f"@{SPOT_PAIR_INDEX}": _s(st.spot_mid)}
+        if t == "candleSnapshot":  # the recorded bars that closed by venue time, at most 5000 (as the venue)
+            req = body["req"]
+            if req.get("interval") != "1h" or req.get("coin") != asset:
+                return []
+            c = v.candles(int(req.get("startTime", 0)), int(req.get("endTime", v.now_ms())) + 1).tail(5000)
+            ms = c["ts"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
+            return [
+                {"t": int(t), "T": int(t) + 3_599_999, "s": asset, "i": "1h", "o": _s(o), "c": _s(cl), "h": _s(h),
+                 "l": _s(lo), "v": "0", "n": 0}
+                for t, o, h, lo, cl in zip(ms, c["open"], c["high"], c["low"], c["close"], strict=True)
+            ]
         if t == "fundingHistory":
             start = int(body.get("startTime", 0))
             end = int(body.get("endTime", v.now_ms()))
