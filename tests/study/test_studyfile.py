@@ -18,7 +18,8 @@ def _default() -> bytes:
 def test_default_study_and_hash() -> None:
     s = load_study()
     assert s.sha256 == hashlib.sha256(_default()).hexdigest()
-    assert s.candidates == ("paper", "paper_fhs", "optimal", "hold", "fixed_leverage", "periodic")
+    assert s.candidates == ("paper", "paper_fhs", "optimal", "hold", "fixed_leverage", "periodic", "regime")
+    assert s.regime is not None and s.regime.inner_rule == "paper"  # issue 23: regime joins the study
     assert s.block_days >= 30 and s.paths == 1000 and s.burn_in_days == 180
     assert f"{s.holdout_from:%Y-%m-%d}" == "2025-10-01"
     assert s.generators == ("fhs", "kou") and s.optimal_floor_model == "fhs"

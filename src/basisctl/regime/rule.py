@@ -13,7 +13,8 @@ Timeline (all UTC; "boundary b" = the open of bar b = the close of bar b-1; the 
   sell-basis cost on the spot notional then held; the capital pays the transfer fee and starts earning the
   alternative yield ``transfer_delay_hours`` later (nothing while in transit);
 * no decisions while capital is in transit; the settlement at a segment's first bar open is not paid (it accrued
-  while the capital was out); margin and spot on the venue earn the venue's idle yield
+  while the capital was out), except for a segment opened at the window start (as ``basisctl backtest``); margin
+  and spot on the venue earn the venue's idle yield
   (:mod:`basisctl.venues.idle_yield`, 0 on every venue listed), simple interest on the margin per bar;
 * at the window end an open position is marked to market, not closed (as ``basisctl backtest``).
 """
@@ -91,6 +92,12 @@ class Segment:
     trade_costs_usd: float
     closed: bool
     idle_usd: float = 0.0
+    liquidation_loss_usd: float = 0.0
+    #: per bar of the segment: the kernel's action code and the traded spot notional [USD] (the study's metrics)
+    actions: np.ndarray | None = None
+    traded: np.ndarray | None = None
+    #: the kernel's components per bar [USD, bars x N_COMP] (``basisctl.backtest.kernel`` C_* columns)
+    components: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -147,10 +154,13 @@ class RegimeResult:
 
 
 def _segment_data(data: BacktestData, i0: int, i1: int) -> BacktestData:
-    """Bars i0..i1 of ``data``; the settlement at bar i0's open is not paid (it accrued while out)."""
+    """Bars i0..i1 of ``data``; the settlement at bar i0's open is not paid (it accrued while out), except at the
+    window start (i0 = 0), where the segment is exactly ``run_backtest`` over the window (whose convention credits
+    it), so that a regime rule that never leaves equals its inner rule bar for bar."""
     al = data.funding
     rate = al.rate[i0:i1 + 1].copy()
-    rate[0] = 0.0
+    if i0 > 0:
+        rate[0] = 0.0
     rate_in = None if al.rate_in is None else al.rate_in[i0:i1 + 1].copy()
     seg_al = FundingAlignment(rate=rate, n_settlements=int(np.count_nonzero(rate)), missing_settlements=0,
                               off_grid=al.off_grid, hours_covered=al.hours_covered, hours_window=al.hours_window,
@@ -281,5 +291,7 @@ def _close_segment(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: 
         seg_nav[-1] -= exit_cost
     nav[i0:i1 + 1] = seg_nav
     segments.append(Segment(i0, i1, capital, float(seg_nav[-1]), exit_cost, float(fr["funding_usd"].sum()),
-                            float(fr["cost_usd"].sum()), close, idle))
+                            float(fr["cost_usd"].sum()), close, idle, float(fr["liquidation_loss_usd"].sum()),
+                            np.asarray(res.arrays[8], dtype=np.int64), np.asarray(res.arrays[9], dtype=float),
+                            res.components))
     return float(seg_nav[-1])

@@ -17,6 +17,7 @@ from basisctl.backtest.rule import RuleSpec
 from basisctl.data import locator
 from basisctl.study.generators import History, history_from_frames
 from basisctl.study.paths import RealPath, real_paths, study_assets
+from basisctl.study.regime_candidate import batch_names
 from basisctl.study.studyfile import Study
 
 
@@ -37,7 +38,7 @@ def data_inputs(study: Study, final: bool = False, assets: Sequence[str] | None 
     """(history, real paths, holdout paths, config, spec) of the data dir for ``study``."""
     cfg = BacktestConfig(capital_usd=study.capital_usd, q_min_usd=study.q_min_usd)
     spec = RuleSpec()
-    names = list(study.candidates)
+    names = batch_names(study.candidates)  # the regime candidate runs its inner rule (a candidate) per path
     al = list(assets) if assets else study_assets(study.funding_venue)
     sim_assets = [a for a in al if locator.has_candles(history_market(a), a, "1h")]
     history = data_history(sim_assets, study.funding_venue, study.holdout_from) if study.paths > 0 else None

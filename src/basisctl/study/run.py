@@ -23,7 +23,8 @@ from basisctl.study.batch import METRICS, Liquidation, PathBatch, run_batch
 from basisctl.study.calibrate import param_column
 from basisctl.study.generators import History
 from basisctl.study.paths import RealPath
-from basisctl.study.simulate import SimSetup, burn_in_rules, run_sim_chunk, sim_setup
+from basisctl.study.regime_candidate import batch_names, real_regime_rows, sim_regime_rows
+from basisctl.study.simulate import SimSetup, burn_in_frames, burn_in_rules, run_sim_chunk, sim_setup
 from basisctl.study.studyfile import Study
 
 EXECUTORS: tuple[str, ...] = ("serial", "ray")
@@ -104,34 +105,52 @@ def _sim_rows(setups: Sequence[SimSetup], n_paths: int, names: Sequence[str], ex
 def run_study(study: Study, *, history: History | None, real: Sequence[RealPath] = (),
               holdout: Sequence[RealPath] = (), cfg: BacktestConfig | None = None, spec: RuleSpec | None = None,
               executor: str = "serial", cost_bps_of: Callable[[str], float] | None = None,
-              on_step: Callable[[str], None] | None = None) -> StudyResult:
+              on_step: Callable[[str], None] | None = None,
+              funding_of: Callable[[str], pd.DataFrame] | None = None) -> StudyResult:
     """Run the study. ``history``: the generators' data (None or ``study.paths == 0``: real paths only);
-    ``real`` / ``holdout``: prepared real paths; ``cost_bps_of``: cost per asset when the study says "paper"."""
+    ``real`` / ``holdout``: prepared real paths; ``cost_bps_of``: cost per asset when the study says "paper";
+    ``funding_of(asset)``: the funding stream the regime candidate forecasts on real paths (default: the data
+    dir's stream of the study venue). The ``regime`` candidate runs per path
+    (:mod:`basisctl.study.regime_candidate`), on the same paths as the batch."""
     import time
 
     cfg = cfg or BacktestConfig(capital_usd=study.capital_usd, q_min_usd=study.q_min_usd)
     spec = spec or RuleSpec()
-    names = list(study.candidates)
+    names = batch_names(study.candidates)
+    rs = study.regime if "regime" in study.candidates else None
     t0 = time.perf_counter()
     frames = [_real_rows(real, names, cfg, "real", study.grid), _real_rows(holdout, names, cfg, "holdout", ())]
+    if rs is not None:
+        frames += [real_regime_rows(real, rs, cfg, study.funding_venue, "real", funding_of),
+                   real_regime_rows(holdout, rs, cfg, study.funding_venue, "holdout", funding_of)]
     t1 = time.perf_counter()
     assets = sorted({p.asset for p in real})
     t_cal = 0.0
+    t_regime = 0.0
     if history is not None and study.paths > 0:
         setups = []
+        jobs = []
         for g in study.generators:
             for k, a in enumerate(history.assets):
                 tc = time.perf_counter()
                 cost = study.cost_bps if study.cost_bps is not None else (cost_bps_of or _paper_cost)(a)
+                frames_burn = burn_in_frames(history, k, g, study.burn_in_days, study.block_days, study.seed)
                 rules, p0, _ = burn_in_rules(history, k, g, names, study.burn_in_days, study.block_days,
-                                                 study.seed, cost, cfg, spec, study.optimal_floor_model)
+                                             study.seed, cost, cfg, spec, study.optimal_floor_model,
+                                             frames=frames_burn)
                 lo, th = cfg.tiers_for(a)
                 setups.append(sim_setup(history, k, g, rules, names, p0, study.years, study.block_days, study.seed,
                                         cost, (np.asarray(lo, float), np.asarray(th, float)), cfg))
+                if rs is not None:
+                    jobs.append((setups[-1], rules[rs.inner_rule], frames_burn[1]))
                 t_cal += time.perf_counter() - tc
                 if on_step:
                     on_step(f"calibrated {a} on the {g} burn-in")
         frames.append(_sim_rows(setups, study.paths, names, executor, study.years))
+        if rs is not None:
+            t_r = time.perf_counter()
+            frames.append(sim_regime_rows(jobs, study.paths, rs, cfg, study.years, executor, CHUNK_PATHS))
+            t_regime += time.perf_counter() - t_r
         assets = sorted(set(assets) | set(history.assets))
     t2 = time.perf_counter()
     rows = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
@@ -139,7 +158,8 @@ def run_study(study: Study, *, history: History | None, real: Sequence[RealPath]
     if len(rows):
         rows["years"] = rows["days"] / 365.0
         rows["apy"] = rows["ret"] / rows["years"]
-    return StudyResult(study, rows, assets, {"real_s": t1 - t0, "simulated_s": t2 - t1, "calibration_s": t_cal},
+    return StudyResult(study, rows, assets, {"real_s": t1 - t0, "simulated_s": t2 - t1, "calibration_s": t_cal,
+                                        "regime_simulated_s": t_regime},
                        final=bool(len(holdout)))
 
 

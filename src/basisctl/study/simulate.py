@@ -75,10 +75,22 @@ def _draw_starts(valid: np.ndarray, n_blocks: int, entropy: list[int]) -> np.nda
 
 def burn_in_rules(h: History, k: int, generator: str, names: Sequence[str], burn_in_days: float,
                   block_days: int, seed: int, cost_bps: float, cfg: BacktestConfig, spec: RuleSpec,
-                  floor_model: str, grid: Sequence[float] = ()) -> tuple[dict[str, FrozenRule], float,
-                                                                           dict[float, FrozenRule]]:
+                  floor_model: str, grid: Sequence[float] = (),
+                  frames: tuple[pd.DataFrame, pd.DataFrame] | None = None
+                  ) -> tuple[dict[str, FrozenRule], float, dict[float, FrozenRule]]:
     """The burn-in of (asset k, generator) drawn from the ``cal`` part with a generator fitted there, and every
-    rule calibrated on it. Returns (rules, last burn-in close, optimal rule per floor multiplier of ``grid``)."""
+    rule calibrated on it. Returns (rules, last burn-in close, optimal rule per floor multiplier of ``grid``).
+    ``frames``: the burn-in already drawn by :func:`burn_in_frames` with the same arguments."""
+    candles, funding = frames or burn_in_frames(h, k, generator, burn_in_days, block_days, seed)
+    rules, tuned = calibrate_on_frames(h.assets[k], candles, funding, names, cost_bps, cfg, spec, floor_model,
+                                       grid)
+    return rules, float(candles["close"].iloc[-1]), tuned
+
+
+def burn_in_frames(h: History, k: int, generator: str, burn_in_days: float, block_days: int, seed: int
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The burn-in of (asset k, generator) as 1 h candles (ts, open, high, low, close; from ``BURN_EPOCH``) and
+    funding (ts, rate, interval_hours = 1: the settlement at ts covers the hour before it)."""
     gid = GEN_IDS[generator]
     gen_cal = fit_fhs_gen(h, k, 1) if generator == "fhs" else fit_kou_gen(h, k, 1)
     n = round(burn_in_days * BARS_PER_DAY)
@@ -89,9 +101,7 @@ def burn_in_rules(h: History, k: int, generator: str, names: Sequence[str], burn
     ts = pd.date_range(BURN_EPOCH, periods=n, freq="1h")
     candles = pd.DataFrame({"ts": ts, "open": po, "high": ph, "low": np.minimum(po, pc), "close": pc})
     funding = pd.DataFrame({"ts": ts[1:], "rate": fr[1:], "interval_hours": 1.0})
-    rules, tuned = calibrate_on_frames(h.assets[k], candles, funding, names, cost_bps, cfg, spec, floor_model,
-                                       grid)
-    return rules, float(pc[-1]), tuned
+    return candles, funding
 
 
 def sim_setup(h: History, k: int, generator: str, rules: dict[str, FrozenRule], names: Sequence[str], p0: float,
@@ -104,15 +114,21 @@ def sim_setup(h: History, k: int, generator: str, rules: dict[str, FrozenRule], 
                     cfg.buffer_bps, Liquidation.of(cfg))
 
 
-def run_sim_chunk(s: SimSetup, path_ids: Sequence[int]) -> np.ndarray:
-    """Metrics (rules, len(path_ids), METRICS) of the test paths ``path_ids``."""
+def draw_test_path(s: SimSetup, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Test path ``i`` of ``s``: perp open, high, close and funding per 1 h bar (``fr[j]`` settles at bar j's
+    open); the spot leg is the perp series."""
     gid = GEN_IDS[s.generator]
     nb = -(-s.n_bars // (s.block_days * BARS_PER_DAY))
+    starts = _draw_starts(s.starts_gen, nb, [s.seed, gid, 1, i])
+    rng = np.random.default_rng(np.random.SeedSequence([s.seed, gid, 2 + s.asset_index, i]))
+    return _path(s.gen, s.fund, starts, s.block_days, s.n_bars, s.p0, rng)
+
+
+def run_sim_chunk(s: SimSetup, path_ids: Sequence[int]) -> np.ndarray:
+    """Metrics (rules, len(path_ids), METRICS) of the test paths ``path_ids``."""
     b = PathBatch.empty()
     for i in path_ids:
-        starts = _draw_starts(s.starts_gen, nb, [s.seed, gid, 1, int(i)])
-        rng = np.random.default_rng(np.random.SeedSequence([s.seed, gid, 2 + s.asset_index, int(i)]))
-        po, ph, pc, fr = _path(s.gen, s.fund, starts, s.block_days, s.n_bars, s.p0, rng)
+        po, ph, pc, fr = draw_test_path(s, int(i))
         b.add(po, ph, pc, po, pc, fr, np.zeros_like(fr), s.cost_bps, s.tiers)
     n = len(path_ids)
     params = np.repeat(s.params[:, :, None], n, axis=2)
@@ -120,4 +136,13 @@ def run_sim_chunk(s: SimSetup, path_ids: Sequence[int]) -> np.ndarray:
     return run_batch(b, params, reset, s.capital, s.q_min_usd, s.buffer_bps, s.liq)
 
 
-__all__ = ["BARS_PER_DAY", "SimSetup", "block_bar_starts", "burn_in_rules", "run_sim_chunk", "sim_setup"]
+__all__ = [
+    "BARS_PER_DAY",
+    "SimSetup",
+    "block_bar_starts",
+    "burn_in_frames",
+    "burn_in_rules",
+    "draw_test_path",
+    "run_sim_chunk",
+    "sim_setup",
+]

@@ -58,6 +58,8 @@ class Study:
     grid_name: str
     grid: tuple[float, ...]
     cscv_blocks: int
+    #: the ``[regime]`` section (:class:`basisctl.study.regime_candidate.RegimeStudy`) when regime is a candidate
+    regime: Any = None
 
     @property
     def window_months(self) -> int:
@@ -96,7 +98,10 @@ def parse_study(text: bytes, source: str) -> Study:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise StudyFileError(f"{source}: not valid TOML ({e})") from e
     cands = tuple(_get(d, source, "study", "candidates", list))
-    known = set(RULES + EXTRA_RULES + STUDY_RULES)
+    from basisctl.study.regime_candidate import NAME as REGIME
+    from basisctl.study.regime_candidate import parse_regime
+
+    known = set(RULES + EXTRA_RULES + STUDY_RULES) | {REGIME}
     bad = [c for c in cands if c not in known]
     if bad or "paper" not in cands or len(set(cands)) != len(cands):
         raise StudyFileError(f"{source}: [study] candidates must be distinct rule names including 'paper' "
@@ -147,6 +152,7 @@ def parse_study(text: bytes, source: str) -> Study:
         bootstrap_reps=int(_get(d, source, "decision", "bootstrap_reps", int)),
         grid_name=_get(d, source, "tuning", "grid_name", str), grid=grid,
         cscv_blocks=int(_get(d, source, "tuning", "cscv_blocks", int)),
+        regime=parse_regime(d, source, cands),
     )
 
 
