@@ -29,7 +29,7 @@ def test_study_json_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     s = json.loads(res.stdout)
     assert list(s)[:len(TOP_KEYS)] == list(TOP_KEYS)
     assert len(s["study_hash"]) == 64 and s["paths_real"] >= 2 and s["paths_simulated"] == 0
-    assert list(s["rules"]) == ["paper", "paper_fhs", "optimal", "hold", "fixed_leverage", "periodic", "regime"]
+    assert list(s["rules"]) == ["paper", "paper_fhs", "optimal", "hold", "fixed_leverage", "periodic"]
     for v in s["rules"].values():
         assert set(RULE_KEYS) <= set(v)
     assert "paper" not in s["paired"]

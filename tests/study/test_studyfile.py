@@ -18,8 +18,8 @@ def _default() -> bytes:
 def test_default_study_and_hash() -> None:
     s = load_study()
     assert s.sha256 == hashlib.sha256(_default()).hexdigest()
-    assert s.candidates == ("paper", "paper_fhs", "optimal", "hold", "fixed_leverage", "periodic", "regime")
-    assert s.regime is not None and s.regime.inner_rule == "paper"  # issue 23: regime joins the study
+    assert s.candidates == ("paper", "paper_fhs", "optimal", "hold", "fixed_leverage", "periodic")
+    assert s.regime is None  # the default study stays as registered; regime has its own packaged study
     assert s.block_days >= 30 and s.paths == 1000 and s.burn_in_days == 180
     assert f"{s.holdout_from:%Y-%m-%d}" == "2025-10-01"
     assert s.generators == ("fhs", "kou") and s.optimal_floor_model == "fhs"
@@ -49,3 +49,13 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
         load_study(tmp_path / "none.toml")
     with pytest.raises(StudyFileError, match="not valid TOML"):
         parse_study(b"[study\n", "y.toml")
+
+
+def test_packaged_regime_study_is_the_default_plus_regime() -> None:
+    """Issue 23: the regime rule joins the path study through a second packaged, pre-registered file
+    (``--study-file regime``), so that the default study, its hash and its published verdict do not move."""
+    d, r = load_study(), load_study("regime")
+    assert r.candidates == (*d.candidates, "regime") and r.regime is not None and r.regime.inner_rule == "paper"
+    assert r.sha256 != d.sha256 and load_study("default").sha256 == d.sha256
+    assert (r.block_days, r.paths, r.burn_in_days, r.holdout_from, r.seed) == (
+        d.block_days, d.paths, d.burn_in_days, d.holdout_from, d.seed)

@@ -76,8 +76,10 @@ def compare_rules_cmd(
     study: Annotated[bool, typer.Option("--study", help="The path study instead (issue 18): real walk-forward "
                                         "windows + simulated paths, paired statistics and a verdict, all from the "
                                         "study file.")] = False,
-    study_file: Annotated[Path | None, typer.Option(help="Study file (TOML); default: the packaged "
-                                                    "default_study.toml. Its SHA-256 is printed.")] = None,
+    study_file: Annotated[Path | None, typer.Option(help="Study file (TOML), or a packaged study by name: "
+                                                    "'default' (default_study.toml) or 'regime' (the default "
+                                                    "plus the regime rule, issue 23). Its SHA-256 is printed.")
+                          ] = None,
     paths: Annotated[int | None, typer.Option(help="Simulated paths per generator and asset (overrides the "
                                               "study file; 0 = real paths only).")] = None,
     final: Annotated[bool, typer.Option("--final", help="Also run the holdout (from the study's holdout_from) "

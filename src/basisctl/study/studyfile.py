@@ -156,11 +156,16 @@ def parse_study(text: bytes, source: str) -> Study:
     )
 
 
+#: studies shipped with the package, selectable by name (``--study-file regime``)
+PACKAGED_STUDIES = ("default", "regime")
+
+
 def load_study(path: str | Path | None = None) -> Study:
-    """The study file at ``path``, or the packaged default."""
-    if path is None:
-        data = resources.files("basisctl.study").joinpath("default_study.toml").read_bytes()
-        return parse_study(data, "default_study.toml")
+    """The study file at ``path``, a packaged study by name (:data:`PACKAGED_STUDIES`), or the packaged default."""
+    if path is None or (str(path) in PACKAGED_STUDIES and not Path(path).exists()):
+        name = f"{path or 'default'}_study.toml"
+        data = resources.files("basisctl.study").joinpath(name).read_bytes()
+        return parse_study(data, name)
     p = Path(path)
     try:
         data = p.read_bytes()
