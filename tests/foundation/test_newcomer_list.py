@@ -111,15 +111,19 @@ def test_o_run_says_one_rebalance(tmp_path) -> None:  # type: ignore[no-untyped-
 def test_h_pi_liq_default_asof_is_the_common_one() -> None:
     import json
 
-    from basisctl.cli._defaults import DEFAULT_ASOF_DATE
+    import pandas as pd
 
+    from basisctl.calibration.asof import data_asof
+
+    asof = data_asof([], ["BTC"], funding=False)  # issue 20 p: the data's last complete day, as everywhere
     base = ["pi-liq", "--model", "gbm", "--alpha", "0.1", "--horizon-hours", "24", "--venue", "hyperliquid",
             "--asset", "BTC", "--json"]
     d = runner.invoke(app, base)
-    e = runner.invoke(app, [*base, "--asof", DEFAULT_ASOF_DATE])
+    e = runner.invoke(app, [*base, "--asof", f"{asof:%Y-%m-%d}"])
     assert d.exit_code == 0 and e.exit_code == 0, d.output + e.output
     assert json.loads(d.stdout) == json.loads(e.stdout)
-    assert "2026-03-09" in json.loads(d.stdout)["calibration"]  # the window ends at the as-of, not the data's end
+    last = asof - pd.Timedelta(days=1)  # the window ends at the as-of (its last bar on the last complete day)
+    assert f"{last:%Y-%m-%d}" in json.loads(d.stdout)["calibration"]
 
 
 # k. simulate upper-grid blanks hit-time statistics with fewer than 30 hits, as the report does

@@ -6,6 +6,9 @@ Each value equals a library constant (named in the comment); ``tests/inputs/test
 from __future__ import annotations
 
 DEFAULT_ASOF_DATE = "2026-03-10"  # basisctl.calibration.inputs.DEFAULT_ASOF
+#: Help text of every --asof that defaults to the data (basisctl.calibration.asof.data_asof, issue 20 p).
+ASOF_DATA_HELP = ("Calibration end (UTC date, exclusive); default: the midnight after the last UTC day complete in "
+                  f"every data-dir file read (candles and funding; docs/data.md). The paper uses {DEFAULT_ASOF_DATE}.")
 DEFAULT_LOOKBACK_DAYS = 180.0  # basisctl.band_grids.DEFAULT_LOOKBACK_DAYS
 DEFAULT_STRESS = 1.5  # basisctl.band_grids.DEFAULT_STRESS
 DEFAULT_EPSILON = 1e-3  # basisctl.band_grids.DEFAULT_EPSILON

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from basisctl.cli._common import console, err_console, handle_errors, parse_strs, print_json
-from basisctl.cli._defaults import DEFAULT_ASOF_DATE
+from basisctl.cli._defaults import ASOF_DATA_HELP
 from basisctl.errors import BasisctlError
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def venues(
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC.")],
     funding_file: Annotated[list[str] | None, typer.Option(help=FF_HELP)] = None,
     lookback_days: Annotated[float, typer.Option(help="Calibration window [days] ending at --asof.")] = 180.0,
-    asof: Annotated[str | None, typer.Option(help=f"Calibration end (UTC); default {DEFAULT_ASOF_DATE}.")] = None,
+    asof: Annotated[str | None, typer.Option(help=ASOF_DATA_HELP)] = None,
     theta_f: Annotated[list[str] | None, typer.Option(help="VENUE=THETA maintenance margin fraction where the "
                                                       "venue has no documented rule for the asset (e.g. okx).")] = None,
     stress: Annotated[float, typer.Option(help="Volatility stress [x].")] = 1.5,
@@ -66,9 +66,11 @@ def venues(
     from basisctl.venues.registry import venue_names
     from basisctl.venues.sources import parse_funding_files, streams
 
+    from basisctl.calibration.asof import resolve_asof
+
     asset = asset.upper()
-    end = utc(asof)
     files = parse_funding_files(funding_file or [])
+    end = utc(resolve_asof(asof, [v for v in venue_names() if (v, "") not in files], [asset]))
     src = streams(asset, venue_names(), files)
     sigma, sigma_src = _calibration(asset, end, lookback_days)
     table = venue_table(asset, {v: f for v, (f, _) in src.items()}, asof=end, lookback_days=lookback_days,
@@ -110,7 +112,7 @@ def allocate(
                                                  "(0 = maximise expected net carry only).")] = 1.0,
     funding_file: Annotated[list[str] | None, typer.Option(help="VENUE:ASSET=PATH, repeatable.")] = None,
     lookback_days: Annotated[float, typer.Option(help="Calibration window [days].")] = 180.0,
-    asof: Annotated[str | None, typer.Option(help="Calibration end (UTC).")] = None,
+    asof: Annotated[str | None, typer.Option(help=ASOF_DATA_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Allocate capital across asset x venue: maximise expected net carry under capacity, venue and asset caps,
@@ -124,9 +126,11 @@ def allocate(
     from basisctl.venues.registry import get_venue, venue_names
     from basisctl.venues.sources import parse_funding_files, streams
 
-    end = utc(asof)
+    from basisctl.calibration.asof import resolve_asof
+
     files = parse_funding_files(funding_file or [], with_asset=True)
     vs = [get_venue(v).name for v in parse_strs(venues_)] if venues_ else list(venue_names())
+    end = utc(resolve_asof(asof, vs, parse_strs(assets)))  # the data's last complete day (issue 20 p)
     caps: dict[tuple[str, str], float] = {}
     for k, v in _kv_floats(capacity_usd or [], "capacity-usd").items():
         venue, _, a = k.partition(":")
