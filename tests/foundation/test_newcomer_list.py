@@ -198,3 +198,22 @@ def test_j_every_venue_with_data_is_accepted(tmp_path, venue: str) -> None:  # t
         assert h.stdout == b.stdout  # deterministic
     finally:
         locator.set_data_dir(None)
+
+
+# d. (audit) every date outside the data names the data's span, command by command
+@pytest.mark.needs_data
+@pytest.mark.parametrize("args, span", [
+    (["funding-stats", "--venue", "binance", "--asset", "BTC", "--asof", "2010-01-01"],
+     r"the funding data spans 20\d\d-\d\d-\d\d to 20\d\d-\d\d-\d\d"),
+    (["static", "--venue", "binance", "--asset", "BTC", "--asof", "2010-01-01"],
+     r"price data spans 20\d\d-\d\d-\d\d to 20\d\d-\d\d-\d\d"),
+    (["backtest", "--asset", "BTC", "--from", "2010-01-01", "--to", "2010-03-01"],
+     r"price data spans 20\d\d-\d\d-\d\d to 20\d\d-\d\d-\d\d"),
+    (["risk-backtest", "--asset", "BTC", "--from", "2030-01-01", "--to", "2030-03-01"],
+     r"in 2030-01-01 \.\. 2030-03-01 .*the data has \d+ bars of 1h, 20\d\d-\d\d-\d\dT\d\d:\d\d -> 20\d\d"),
+])
+def test_d_dates_outside_the_data_name_its_span(args: list[str], span: str) -> None:
+    import re
+
+    line = _one_error_line(runner.invoke(app, args, env={"COLUMNS": "300"}))
+    assert re.search(span, line), line
