@@ -217,3 +217,75 @@ def test_d_dates_outside_the_data_name_its_span(args: list[str], span: str) -> N
 
     line = _one_error_line(runner.invoke(app, args, env={"COLUMNS": "300"}))
     assert re.search(span, line), line
+
+
+# i. (audit) every venue-like option of every command: its help names exactly the venues the code accepts
+def _accepted_venues() -> dict[tuple[str, str], set[str]]:
+    from basisctl.cli.forecast_cmds import FUNDING_VENUES as FORECAST
+    from basisctl.model.margin import ALL_VENUES
+    from basisctl.venues.pull import OTHER_FUNDING_VENUES
+    from basisctl.venues.registry import venue_names
+
+    reg = set(venue_names())
+    return {
+        ("static", "--venue"): set(ALL_VENUES), ("static-grid", "--venues"): set(ALL_VENUES),
+        ("funding-stats", "--venue"): reg, ("bands", "--venue"): set(ALL_VENUES),
+        ("backtest", "--prices-venue"): {"binance"}, ("backtest", "--funding-venue"): reg,
+        ("backtest", "--venue"): set(ALL_VENUES), ("backtest", "--kappa-venue"): set(ALL_VENUES),
+        ("sweep", "--funding-venue"): reg, ("allocate", "--venues"): reg, ("pi-liq", "--venue"): set(ALL_VENUES),
+        ("risk-backtest", "--venue"): set(ALL_VENUES),
+        ("data fetch", "--venue"): {"binance", "hyperliquid", *OTHER_FUNDING_VENUES},
+        ("simulate upper-grid", "--venues"): set(ALL_VENUES), ("simulate lower-grid", "--venues"): set(ALL_VENUES),
+        ("costs quote", "--venue"): {"hyperliquid", "lighter"},  # the depth snapshot's venues
+        ("costs capacity", "--venue"): {"hyperliquid", "lighter"},  # lighter only with explicit band alphas
+        ("backtest-regime", "--prices-venue"): {"binance"},
+        ("backtest-regime", "--funding-venue"): reg,  # build_backtest's funding venues
+        ("forecast-funding", "--venue"): set(FORECAST),
+    }
+
+
+NOT_VENUE_LISTS = {("allocate", "--max-venue-share"), ("backtest-portfolio", "--max-venue-share"),
+                   ("compare-rules", "--venues")}  # caps; compare-rules: the experiment's venues (issue 18's area)
+
+
+def _venue_options() -> list[tuple[str, str, str]]:
+    import typer
+
+    def walk(cmd, path):  # type: ignore[no-untyped-def]
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for n, c in subs.items():
+                yield from walk(c, [*path, n])
+        else:
+            yield " ".join(path), cmd
+
+    return [(path, o, p.help or "") for path, cmd in walk(typer.main.get_command(app), [])
+            for p in cmd.params for o in getattr(p, "opts", ()) if "venue" in o]
+
+
+def test_i_every_venue_option_help_names_exactly_what_it_accepts() -> None:
+    import re
+
+    from basisctl.venues.registry import venue_names
+
+    accepted = _accepted_venues()
+    words = set(venue_names()) | {"lighter"}
+    seen = set()
+    for path, opt, text in _venue_options():
+        if (path, opt) in NOT_VENUE_LISTS:
+            continue
+        assert (path, opt) in accepted, f"new venue option {path} {opt}: add what it accepts to this audit"
+        named = {v for v in words if re.search(rf"\b{v}\b", text)}
+        assert named == accepted[(path, opt)], (path, opt, text)
+        seen.add((path, opt))
+    assert seen == set(accepted)
+
+
+@pytest.mark.parametrize("args", [["static-grid", "--venues", "nosuchvenue"],
+                                  ["allocate", "--venues", "nosuchvenue", "--capital-usd", "1e6"],
+                                  ["backtest", "--asset", "BTC", "--kappa-venue", "nosuchvenue"]])
+def test_i_list_options_refuse_an_unknown_venue_naming_the_accepted(args: list[str]) -> None:
+    from basisctl.venues.registry import venue_names
+
+    line = _one_error_line(runner.invoke(app, args, env={"COLUMNS": "300"}))
+    assert "nosuchvenue" in line and all(v in line for v in venue_names()), line

@@ -37,6 +37,8 @@ EXPERIMENT_VENUES: tuple[str, ...] = ("binance", "hyperliquid")  # basisctl.back
 #: Every venue in the registry (basisctl.venues.registry.venue_names(); a test pins the equality): funding
 #: options accept any of them that has data.
 VENUE_NAMES: tuple[str, ...] = ("hyperliquid", "binance", "bybit", "okx", "dydx", "kraken")
+#: Help of every comma-separated --venues option (each is checked against the registry).
+VENUES_LIST_HELP = "Comma-separated venues, any of " + ", ".join(VENUE_NAMES) + "."
 
 #: Library constant each literal mirrors: (module, attribute, transform applied before comparing).
 MIRRORS: dict[str, tuple[str, str]] = {

@@ -30,8 +30,8 @@ from basisctl.cli._common import (
     print_json,
 )
 from basisctl.cli._defaults import (
-    DATA_ASSETS,
     ASOF_DATA_HELP,
+    DATA_ASSETS,
     DEFAULT_EPS_LIQ,
     DEFAULT_EPSILON,
     DEFAULT_H_LIQ_HOURS,
@@ -42,6 +42,7 @@ from basisctl.cli._defaults import (
     DEFAULT_UPPER_PATHS,
     MIN_HITS_FOR_STATS,
     SIM_BACKENDS,
+    VENUES_LIST_HELP,
 )
 from basisctl.cli._defaults import MARGIN_VENUES as VENUES
 
@@ -275,7 +276,7 @@ def register(app: typer.Typer) -> None:
     @sim.command("upper-grid")
     @handle_errors
     def upper_grid_cmd(
-        venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
+        venues: str = typer.Option(",".join(VENUES), help=VENUES_LIST_HELP),
         assets: str = typer.Option(",".join(DATA_ASSETS), help="Comma-separated assets."),
         cost_bps: str = typer.Option(DEFAULT_COSTS_BPS, help="K_reb scenarios [bps of capital]."),
         asof: str | None = typer.Option(None, help=ASOF_DATA_HELP),
@@ -330,7 +331,7 @@ def register(app: typer.Typer) -> None:
     @sim.command("lower-grid")
     @handle_errors
     def lower_grid_cmd(
-        venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
+        venues: str = typer.Option(",".join(VENUES), help=VENUES_LIST_HELP),
         assets: str = typer.Option(",".join(DATA_ASSETS), help="Comma-separated assets."),
         asof: str | None = typer.Option(None, help=ASOF_DATA_HELP),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),

@@ -20,7 +20,7 @@ from basisctl.cli._common import (
     print_json,
     warn,
 )
-from basisctl.cli._defaults import ASOF_DATA_HELP, VENUE_NAMES
+from basisctl.cli._defaults import ASOF_DATA_HELP, VENUE_NAMES, VENUES_LIST_HELP
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,7 +142,7 @@ def _risk_model_fields(model: str, res: Any, asset: str, venue: str, prices_file
 
 @handle_errors
 def static_grid(
-    venues: Annotated[str, typer.Option(help="Comma-separated venues.")] = "binance,hyperliquid",
+    venues: Annotated[str, typer.Option(help=VENUES_LIST_HELP)] = "binance,hyperliquid",
     assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = "BTC,ETH,LINK,DOGE",
     lookbacks: Annotated[str, typer.Option(help="Comma-separated lookbacks [days].")] = "30,90,180,360",
     stresses: Annotated[str, typer.Option(help="Comma-separated volatility stresses [x].")] = "1,1.5,2",
@@ -158,10 +158,9 @@ def static_grid(
     import numpy as np
     import pandas as pd
 
+    from basisctl.calibration.asof import resolve_asof
     from basisctl.model.margin import check_venue
     from basisctl.static_grid import static_grid_frame
-
-    from basisctl.calibration.asof import resolve_asof
 
     vs = [check_venue(v) for v in parse_strs(venues)]
     asof = resolve_asof(asof, vs, parse_strs(assets))

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from basisctl.cli._common import console, err_console, handle_errors, parse_strs, print_json
-from basisctl.cli._defaults import ASOF_DATA_HELP
+from basisctl.cli._defaults import ASOF_DATA_HELP, VENUES_LIST_HELP
 from basisctl.errors import BasisctlError
 
 if TYPE_CHECKING:
@@ -61,12 +61,11 @@ def venues(
     import numpy as np
     import pandas as pd
 
+    from basisctl.calibration.asof import resolve_asof
     from basisctl.calibration.inputs import utc
     from basisctl.venues.choice import KEYS, venue_table
     from basisctl.venues.registry import venue_names
     from basisctl.venues.sources import parse_funding_files, streams
-
-    from basisctl.calibration.asof import resolve_asof
 
     asset = asset.upper()
     files = parse_funding_files(funding_file or [])
@@ -103,7 +102,7 @@ def venues(
 def allocate(
     capital_usd: Annotated[float, typer.Option(help="Capital D to allocate [USD].")],
     assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = "BTC,ETH,LINK,DOGE",
-    venues_: Annotated[str | None, typer.Option("--venues", help="Comma-separated venues (default: all).")] = None,
+    venues_: Annotated[str | None, typer.Option("--venues", help=VENUES_LIST_HELP[:-1] + " (default: all).")] = None,
     max_venue_share: Annotated[float, typer.Option(help="Cap per venue [fraction of capital].")] = 0.4,
     max_asset_share: Annotated[float, typer.Option(help="Cap per asset [fraction of capital].")] = 0.4,
     capacity_usd: Annotated[list[str] | None, typer.Option(help="V^max per position, repeatable: VENUE=USD or "
@@ -119,14 +118,13 @@ def allocate(
     with a mean-variance diversification term (Ledoit-Wolf shrinkage covariance)."""
     import pandas as pd
 
+    from basisctl.calibration.asof import resolve_asof
     from basisctl.calibration.inputs import utc
     from basisctl.portfolio.book import allocate as allocate_book
     from basisctl.portfolio.book import weekly_apy
     from basisctl.venues.choice import venue_table
     from basisctl.venues.registry import get_venue, venue_names
     from basisctl.venues.sources import parse_funding_files, streams
-
-    from basisctl.calibration.asof import resolve_asof
 
     files = parse_funding_files(funding_file or [], with_asset=True)
     vs = [get_venue(v).name for v in parse_strs(venues_)] if venues_ else list(venue_names())
