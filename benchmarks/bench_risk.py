@@ -5,6 +5,9 @@ Run:  BASISCTL_DATA_DIR=../shared/data python benchmarks/bench_risk.py [--json]
 * study: four assets x {gbm, kou, fhs, evt} x eps {1e-2, 1e-3} x h {1, 24, 168} h, both venue rules, daily
   origins, 180-day lookback, 4,000 FHS paths; wall clock with 2 worker processes and with 1 (plus its CPU time,
   which is what a dedicated 2-core machine divides by about two);
+* issue 17: the same study with the band's floor cell (eps_liq = 1e-4 over 3 h, gbm and fhs, 40,000 FHS floor
+  paths per origin), timed against the study without it in the same run (target: ratio <= 1.1; ``--floor-only``
+  runs just this pair, 1 process each);
 * baselines: Kou barriers solved one origin at a time (n = 1 rows) against the batched solve on the same 100
   origins; the FHS kernel with one path after another (the first version) against the shipped kernel, which
   runs the GARCH recursion across paths so the sqrt latencies overlap.
@@ -16,12 +19,13 @@ import argparse
 import json
 import os
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from basisctl._jit import njit
 from basisctl.risk.base import solve_barrier
-from basisctl.risk.coverage import StudyConfig, compute_barriers
+from basisctl.risk.coverage import BAND_FLOOR_CELL, StudyConfig, compute_barriers
 from basisctl.risk.fhs import fhs_max_nb
 from basisctl.risk.fit import load_bars
 from basisctl.risk.kou import KouRisk, fit_kou
@@ -87,12 +91,33 @@ def fhs_baseline() -> dict[str, float]:
             "fhs_pipelined_ns_per_path_step": t_pipe / (4000 * 168) * 1e9, "fhs_speedup": t_seq / t_pipe}
 
 
+def floor_ratio(assets: tuple[str, ...] = ASSETS) -> dict[str, float]:
+    """The study (1 process, CPU seconds) without and with the band's floor cell, alternated twice."""
+    base = StudyConfig()
+    floor = replace(base, floor_epsilon=BAND_FLOOR_CELL[0], floor_horizon_hours=BAND_FLOOR_CELL[1])
+    t: dict[str, list[float]] = {"main": [], "floor": []}
+    for _ in range(2):
+        for k, cfg in (("main", base), ("floor", floor)):
+            c0 = time.process_time()
+            run_study(assets, cfg, workers=1)
+            t[k].append(time.process_time() - c0)
+    m, f = min(t["main"]), min(t["floor"])
+    return {"study_cpu_s_main": m, "study_cpu_s_with_floor_cell": f, "floor_cell_ratio": f / m}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--floor-only", action="store_true", help="only the floor-cell ratio (issue 17)")
+    ap.add_argument("--floor-assets", default=",".join(ASSETS), help="assets of the floor-cell ratio")
     args = ap.parse_args()
     compute_barriers(load_bars("BTC"), StudyConfig(lookback_days=31, epsilons=(0.01,)))  # compile / warm caches
     out: dict[str, float | str] = {"load_average_1min": os.getloadavg()[0]}
+    if args.floor_only:
+        out.update(floor_ratio(tuple(args.floor_assets.split(","))))
+        out["load_average_1min_end"] = os.getloadavg()[0]
+        print(json.dumps(out, indent=2) if args.json else "\n".join(f"{k:36s} {v}" for k, v in out.items()))
+        return
     t0 = time.perf_counter()
     rows, _ = run_study(ASSETS, workers=2)
     out["study_wall_s_2_workers"] = time.perf_counter() - t0
@@ -101,6 +126,7 @@ def main() -> None:
     out["study_wall_s_1_worker"] = time.perf_counter() - t0
     out["study_cpu_s_1_worker"] = time.process_time() - c0
     out["rows"] = len(rows)
+    out.update(floor_ratio())
     out.update(kou_baseline())
     out.update(fhs_baseline())
     out["load_average_1min_end"] = os.getloadavg()[0]

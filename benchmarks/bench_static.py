@@ -1,6 +1,11 @@
 """Static grid timing: the vectorised solver against a naive per-cell scipy baseline, in the same run.
 
-Run:  python benchmarks/bench_static.py [--repeat 5] [--json]
+Run:  python benchmarks/bench_static.py [--repeat 5] [--json] [--no-fhs]
+
+Issue 17 (the default model is fhs): a warm FHS alpha (``risk.sizing.model_alpha``: GARCH fit + 800,000 paths
+over 24 h, after one warm-up call that loads the bars and compiles), against the GBM closed form in the same
+run; and `basisctl static --venue hyperliquid --asset BTC` end to end (a fresh process: imports, data, FHS),
+against `--model gbm` in the same run. Targets: warm FHS alpha <= 1 s, `static` <= 2 s.
 
 Both sides solve Variant 2 (eps 1e-3) and Variant 1 (LGD 0.1) for the default grid (2 venues x 4 assets x
 4 lookbacks x 3 stresses = 96 cells) from the same calibrated inputs. "total" adds calibration from the
@@ -50,10 +55,47 @@ def clear_caches() -> None:
     locator.clear_caches()
 
 
+def fhs_timings(repeat: int) -> dict[str, float]:
+    """Median seconds: warm FHS alpha vs the GBM closed form (in process), `static` end to end fhs vs gbm."""
+    import os
+    import shutil
+    import subprocess
+
+    import pandas as pd
+
+    from basisctl.model.static import solve_alpha_risk
+    from basisctl.risk.sizing import model_alpha
+
+    asof = pd.Timestamp("2026-03-10", tz="UTC")
+    model_alpha("fhs", "BTC", "hyperliquid", 0.0125, 1e-3, 24.0, asof, 180.0, None)  # warm: bars, numba
+    fhs, gbm = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        model_alpha("fhs", "BTC", "hyperliquid", 0.0125, 1e-3, 24.0, asof, 180.0, None)
+        fhs.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        float(solve_alpha_risk(0.7, 0.0125, 1 / 365, 1e-3))
+        gbm.append(time.perf_counter() - t0)
+    env = {**os.environ}
+    cli: dict[str, list[float]] = {"fhs": [], "gbm": []}
+    for _ in range(repeat):
+        for m in ("fhs", "gbm"):
+            t0 = time.perf_counter()
+            subprocess.run([shutil.which("basisctl") or "basisctl", "static", "--venue", "hyperliquid", "--asset",
+                            "BTC", "--model", m, "--json"], check=True, capture_output=True, env=env)
+            cli[m].append(time.perf_counter() - t0)
+    return {"fhs_alpha_warm_s_median": statistics.median(fhs), "gbm_alpha_s_median": statistics.median(gbm),
+            "static_cli_fhs_s_median": statistics.median(cli["fhs"]),
+            "static_cli_gbm_s_median": statistics.median(cli["gbm"]),
+            "static_cli_fhs_over_gbm": statistics.median(cli["fhs"]) / statistics.median(cli["gbm"]),
+            "load_average_1min": os.getloadavg()[0]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-fhs", action="store_true", help="skip the FHS sizing timings (issue 17)")
     args = ap.parse_args()
 
     totals = []
@@ -84,6 +126,8 @@ def main() -> None:
         "max_abs_diff_alpha_risk": err_risk,
         "max_abs_diff_alpha_econ": err_econ,
     }
+    if not args.no_fhs:
+        out.update(fhs_timings(args.repeat))
     if args.json:
         print(json.dumps(out, indent=2))
         return

@@ -17,6 +17,8 @@ from tests.datadir import NO_DATA_REASON, require_data_mode
 
 # A developer's real user store never leaks into tests (set before collection: parametrisations read data).
 os.environ["BASISCTL_STORE"] = tempfile.mkdtemp(prefix="basisctl-test-store-")
+# ... nor the developer's result cache (module-scoped fixtures use this one; each test gets its own below).
+os.environ["BASISCTL_CACHE_DIR"] = tempfile.mkdtemp(prefix="basisctl-test-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
 _DEFAULT_SHARED = REPO.parent / "shared" / "data"
@@ -74,3 +76,13 @@ def gappy_hourly_data_dir(tmp_path: Path) -> object:
     locator.set_data_dir(root)
     yield root
     locator.set_data_dir(None)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with an empty result cache of its own (never the developer's, never another test's: a
+    test that stubs a computation must not be served a real result cached by an earlier test)."""
+    monkeypatch.setenv("BASISCTL_CACHE_DIR", str(tmp_path_factory.mktemp("result-cache")))
+    from basisctl import cache
+
+    monkeypatch.setattr(cache, "_enabled", True)

@@ -64,9 +64,10 @@ def _check_sum(res) -> None:
     np.testing.assert_allclose(res.components[:, list(PNL_COLUMNS)].sum(axis=1), d_nav, rtol=0, atol=TOL)
 
 
-def _rehedge_cost(nav_at_open: float, px: float) -> tuple[float, float, float]:
-    """Hand re-entry at an open: sell alpha V of spot into margin, short the rest; 10 bps on each leg."""
-    q_sell = A * nav_at_open
+def _rehedge_cost(nav_at_open: float, px: float, margin: float = 0.0) -> tuple[float, float, float]:
+    """Hand re-entry at an open: sell alpha V - margin of spot into the margin account (the margin returned by a
+    market liquidation already counts toward alpha V), short the rest; 10 bps on each leg."""
+    q_sell = A * nav_at_open - margin
     units = U - q_sell / px
     return 10e-4 * q_sell + 10e-4 * units * px, units, q_sell
 
@@ -98,7 +99,7 @@ def test_hyperliquid_market_liquidation_on_a_gap() -> None:
     assert abs(c[1, C_RETURNED] - e) < TOL and c[1, C_FORFEIT] == 0.0 and c[1, C_LIQ_FEE] == 0.0
     assert abs(c[1, C_UNHEDGED] - U * (125.0 - o1)) < TOL
     assert abs(c[2, C_UNHEDGED] - U * (124.0 - 125.0)) < TOL  # the close-to-open gap before the re-hedge
-    rc, units, _ = _rehedge_cost(U * 124.0 + e, 124.0)
+    rc, units, _ = _rehedge_cost(U * 124.0 + e, 124.0, margin=e)
     assert abs(c[2, C_REHEDGE_COST] + rc) < TOL
     assert res.arrays[3][2] == pytest.approx(units, rel=1e-14)
     assert abs(res.nav[-1] - (D + U * (124.0 - o1) - rc)) < TOL  # hand NAV: only the naked ride and the cost

@@ -156,7 +156,7 @@ def test_report_quick_subset(doc: str) -> None:
     # captions carry the regenerating command
     assert "basisctl backtest --asset ASSET" in doc and "basisctl static-grid --venues" in doc
     assert "basisctl funding-stats" in doc
-    assert "basisctl bands --venue V --asset A --cost-bps 10,20,30 --json" in doc
+    assert "basisctl bands --venue V --asset A --cost-bps 10,20,30 --risk-model gbm --json" in doc
     assert "basisctl report --out DIR  (python" not in doc
     for cmd in ("basisctl simulate upper-grid --venues binance,hyperliquid --assets BTC",
                 "basisctl simulate lower-grid --venues binance,hyperliquid --assets BTC",
@@ -297,6 +297,7 @@ def test_headline_paper_window_cells(doc: str) -> None:
         assert val(apy, "ours") == pytest.approx(out["apy"], abs=6e-5)
         # the spot leg is read from the data dir (never a hard-coded span): the headline names the series used
         assert out["spot_source"] in doc
+    assert "--spot auto" in cmd and "--risk-model gbm" in cmd  # the paper's model, named explicitly
 
 
 def test_rules_section_pairs_against_paper(doc: str) -> None:

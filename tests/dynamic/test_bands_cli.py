@@ -27,7 +27,7 @@ def invoke_json(args: list[str]) -> dict:  # type: ignore[type-arg]
 
 def test_bands_with_explicit_inputs_by_hand() -> None:
     out = invoke_json(["bands", "--venue", "hyperliquid", "--asset", "BTC", "--sigma", "0.5", "--stress", "1.5",
-                       "--kappa14-bps", "25", "--cost-bps", "5,10,30"])
+                       "--kappa14-bps", "25", "--cost-bps", "5,10,30", "--risk-model", "gbm"])  # the paper's
     theta = 1 / 80  # Hyperliquid BTC: 1 / (2 * 40)
     a_t = float(solve_alpha_risk(0.75, theta, 1 / 365, 1e-3))
     assert out["theta_f"] == pytest.approx(theta)
@@ -42,7 +42,7 @@ def test_bands_with_explicit_inputs_by_hand() -> None:
 
 def test_bands_from_shipped_data_with_bootstrap() -> None:
     out = invoke_json(["bands", "--venue", "binance", "--asset", "ETH", "--bootstrap", "--boot-paths", "400000",
-                       "--asof", "2026-03-10"])
+                       "--risk-model", "gbm", "--asof", "2026-03-10"])  # the paper's alpha_L (eq. 38), bootstrap
     sig = calibrate_sigma("ETH", None, 180).sigma_annual
     kap = calibrate_kappa("binance", "ETH", None, 180, horizon_hours=336).kappa
     assert out["sigma"] == pytest.approx(sig) and out["kappa14_bps"] == pytest.approx(kap * 1e4)

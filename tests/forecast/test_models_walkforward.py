@@ -9,6 +9,7 @@ import pytest
 
 from basisctl.forecast import DecisionSpec, daily_funding, evaluate, funding_panel, make_model, walk_forward
 from basisctl.forecast.panel import Past, future_mean
+from tests.skips import need_extra
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
 
@@ -83,8 +84,9 @@ def test_no_look_ahead(name: str) -> None:
     assert not np.allclose(a.forecasts[name][k + 30:], b.forecasts[name][k + 30:], equal_nan=True)
 
 
+@pytest.mark.needs_extra
 def test_gbm_no_look_ahead_and_weekly_refit() -> None:
-    pytest.importorskip("sklearn", reason="needs the [ml] extra")
+    need_extra("sklearn", "ml")
     rng = np.random.default_rng(2)
     x = rng.normal(1e-3, 5e-4, 260)
     k = 200

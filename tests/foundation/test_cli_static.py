@@ -20,7 +20,7 @@ STATIC_KEYS = {"venue", "asset", "sigma_annual", "stress", "sigma_stressed", "ho
 
 def test_static_json_with_user_inputs_matches_the_model():
     r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "BTC", "--sigma", "0.5", "--stress",
-                            "1.5", "--kappa-bps", "2", "--json"])
+                            "1.5", "--kappa-bps", "2", "--model", "gbm", "--json"])  # the paper's closed form
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out.keys() >= STATIC_KEYS
@@ -32,12 +32,13 @@ def test_static_json_with_user_inputs_matches_the_model():
 
 
 def test_static_overrides_theta_via_l_max_and_theta_f():
+    # --model gbm: the default (fhs) calibrates on bars, and the data dir has no SOL bars
     r = runner.invoke(app, ["static", "--venue", "binance", "--asset", "SOL", "--sigma", "0.8", "--kappa-bps", "1",
-                            "--l-max", "20", "--json"])
+                            "--l-max", "20", "--model", "gbm", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["theta_f"] == pytest.approx(0.05)
     r = runner.invoke(app, ["static", "--venue", "binance", "--asset", "SOL", "--sigma", "0.8", "--kappa-bps", "1",
-                            "--theta-f", "0.03", "--json"])
+                            "--theta-f", "0.03", "--model", "gbm", "--json"])
     assert json.loads(r.stdout)["theta_f"] == pytest.approx(0.03)
 
 

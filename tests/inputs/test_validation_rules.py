@@ -153,7 +153,8 @@ def test_static_refuses_a_spiked_prices_file_unless_told_to_exclude(real: Path, 
     clean = _write(df, tmp_path / "BTC_1h_clean.csv")
     row = 5000
     spiked = _write(_scale(df, np.array([row]), 10.0, ("close", "high")), tmp_path / "BTC_1h.csv")
-    base = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--kappa-bps", "1", "--json"]
+    # --model gbm: this is about sigma; FHS refuses the gap an excluded spike leaves in its GARCH window
+    base = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--kappa-bps", "1", "--model", "gbm", "--json"]
     r = runner.invoke(app, [*base, "--prices-file", str(spiked)])
     assert r.exit_code == 2 and f"row {row} (line {row + 2}), column 'close'" in r.stderr and "spike" in r.stderr
     ok = runner.invoke(app, [*base, "--prices-file", str(spiked), "--exclude-spikes"])

@@ -75,7 +75,7 @@ def _real_funding_slice(real: Path, tmp_path: Path, days: int) -> Path:
 def test_thin_kappa_sample_warns_and_strict_refuses(real: Path, tmp_path: Path) -> None:
     f = _real_funding_slice(real, tmp_path, 42)
     base = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--sigma", "0.5", "--funding-file", str(f),
-            "--lookback-days", "180"]
+            "--lookback-days", "180", "--model", "gbm"]  # --sigma: the paper's model (fhs would warn too)
     r = runner.invoke(app, [*base, "--json"])
     assert r.exit_code == 0, r.output
     line = [x for x in r.stderr.splitlines() if x.startswith("warning:")]
@@ -138,7 +138,7 @@ def test_default_l_max_for_every_listed_hyperliquid_asset(real: Path) -> None:
 def test_static_for_a_listed_asset_uses_the_table(real: Path) -> None:
     lev = _margin_table(real)["XRP"]
     r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "XRP", "--sigma", "0.6",
-                            "--kappa-bps", "1", "--json"])
+                            "--kappa-bps", "1", "--model", "gbm", "--json"])  # no XRP bars: the paper's model
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["l_max"] == lev and out["theta_f"] == pytest.approx(0.5 / lev)

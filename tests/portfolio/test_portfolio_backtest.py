@@ -29,8 +29,9 @@ def test_one_asset_one_venue_book_is_the_single_position_backtest() -> None:
     assert len(book.segments) == 1 and book.allocations["date"].nunique() == 3  # held through 3 re-allocations
     rule = calibrate_rule("BTC", START - pd.DateOffset(years=2), START, 20.0,
                           RuleSpec(margin_venue="hyperliquid", kappa_venue="hyperliquid"), funding=f[f["ts"] <= START])
-    single = run_backtest(prepare("BTC", START, END, "binance", "hyperliquid", funding=f), rule, CostModel.paper("BTC"),
-                          BacktestConfig(capital_usd=1_000_000.0))
+    # no sizer: the paper's GBM rule; real spot where the data has it, as `backtest` does
+    single = run_backtest(prepare("BTC", START, END, "binance", "hyperliquid", funding=f, spot="auto"), rule,
+                          CostModel.paper("BTC"), BacktestConfig(capital_usd=1_000_000.0))
     np.testing.assert_array_equal(book.nav.to_numpy(), single.nav)  # exactly: zero cash, one continuing run
     assert book.metrics()["acc_return"] == single.metrics()["acc_return"]
 

@@ -61,7 +61,7 @@ def test_serial_values_against_closed_forms(universe: Path, serial: pd.DataFrame
     # same sigma scale and theta: more carry is a better venue-asset
     assert (np.diff(df["kappa_bps_day"]) > 0).all()
     unranked = run_universe(universe, ASOF, lookback_days=DAYS, executor="serial").iloc[0]
-    assert pd.isna(unranked["net_carry_apy"]) and "no documented" in unranked["warnings"][0]  # no rule for A00
+    assert pd.isna(unranked["net_carry_apy"]) and "--l-max" in unranked["warnings"][0]  # no rule for A00
 
 
 @pytest.mark.needs_extra

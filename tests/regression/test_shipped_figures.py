@@ -23,7 +23,8 @@ exactly (``test_old_settings_reproduce_recorded_2023_figures``: ``spot="perp"``,
   liquidation (2023-10-23 22:00, +13.8 % hourly wick) is now a Hyperliquid market liquidation AT THE BARRIER with
   the maintenance margin returned (``ret_liquidation`` 0 instead of -0.62 % forfeited) and the spot leg naked
   until the next bar's open (``ret_unhedged`` -6.74 %: the wick reverted while the spot was unhedged) plus the
-  re-hedge cost; APY -6.34 % -> -4.54 % (-4.36 % on the proxy spot), max DD -7.95 % -> -6.83 %, and every
+  re-hedge cost; APY -6.34 % -> -4.54 % (-4.36 % on the proxy spot; -4.49 % since review r17b: the
+  re-entry counts the returned margin toward alpha_target V), max DD -7.95 % -> -6.83 %, and every
   figure after the event (leverage, rebalance sizes, funding earned on the re-entered short) moves with it.
 """
 
@@ -44,14 +45,22 @@ pytestmark = pytest.mark.needs_data
 OLD = json.loads((Path(__file__).parent / "figures_eac8fd6.json").read_text())
 
 
-def _same(a: object, b: object) -> bool:
+# Variant 1's alpha_econ is a golden-section maximiser with tol 1e-9 in alpha (model.static.solve_alpha_econ) over
+# an objective that is nearly flat at its optimum: its comparisons flip on last-bit differences of the special
+# functions between numpy/scipy builds, so alpha_econ moves by up to ~1e-9 (measured: 1.4e-9) with no data change.
+# Its figures are compared at the solver's tolerance; every other figure to 1e-12.
+SOLVER_TOL = {"alpha_econ": (0.0, 1e-8), "leverage_econ": (1e-7, 0.0), "pi_liq_at_alpha_econ": (1e-5, 0.0)}
+
+
+def _same(a: object, b: object, key: str = "") -> bool:
     if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
+        rel, abs_ = SOLVER_TOL.get(key, (1e-12, 1e-15))
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
     return a == b
 
 
 def _diff(old: dict, new: dict, skip: tuple[str, ...] = ()) -> list[str]:
-    return [k for k in old if k not in skip and not _same(old[k], new.get(k))]
+    return [k for k in old if k not in skip and not _same(old[k], new.get(k), k)]
 
 
 def _cli_json(*args: str) -> object:
@@ -90,7 +99,8 @@ def test_hyperliquid_doge_funding_source_changed_where_kappa_moved() -> None:
 @pytest.mark.parametrize("asset", ["BTC", "ETH", "LINK", "DOGE"])
 def test_bands_identical_except_link(venue: str, asset: str) -> None:
     old = OLD["bands"][f"{venue}/{asset}"]
-    new = _cli_json("bands", "--venue", venue, "--asset", asset, "--asof", "2026-03-10")
+    new = _cli_json("bands", "--venue", venue, "--asset", asset, "--risk-model", "gbm",  # the paper's bands
+                    "--asof", "2026-03-10")
     assert isinstance(new, dict)
     d = _diff(old, new)
     if asset == "LINK":  # 180-day vol window: coverage 98.7% -> 100% (filled holes)
@@ -131,7 +141,9 @@ def test_funding_environment_backtests() -> None:
             if (o["ticker"], o["funding"]) == ("BTC", "binance"):
                 assert n["liquidations"] == o["liquidations"] == 1
                 assert n["ret_liquidation"] <= 0.0 < n["ret_liquidation"] - o["ret_liquidation"]
-                assert n["apy"] == pytest.approx(-0.0454, abs=5e-4)
+                # -4.54 % before review r17b: the re-entry now counts the returned margin toward alpha_target V
+                # (sells alpha V - E of spot instead of alpha V on top of E): a larger re-entered short, -4.49 %
+                assert n["apy"] == pytest.approx(-0.0449, abs=5e-4)
                 assert n["ret_unhedged"] == pytest.approx(-0.0689, abs=5e-4)
             else:
                 assert n["liquidations"] == o["liquidations"] == 0

@@ -183,7 +183,7 @@ def test_report_header_has_no_unformatted_placeholder(tmp_path: Path, monkeypatc
     monkeypatch.setattr(builder, "mc_section", lambda assets, note=None: "")
     monkeypatch.setattr(builder, "execution_section", lambda: "")
     monkeypatch.setattr(builder, "funding_section", lambda assets: "")
-    monkeypatch.setattr(builder, "run_experiment", lambda periods, on_step=None: None)
+    monkeypatch.setattr(builder, "run_experiment", lambda periods, on_step=None, **kw: None)
     monkeypatch.setattr(builder, "backtest_section", lambda exp, periods, **kw: "")
     monkeypatch.setattr(builder, "paper_section", lambda exp, periods: "")
     monkeypatch.setattr(builder, "compare_rules", lambda periods, on_step=None: None)

@@ -391,7 +391,7 @@ def test_venue_switch_keeps_every_settlement() -> None:
 
     start, end = pd.Timestamp("2025-06-01", tz="UTC"), pd.Timestamp("2025-09-01", tz="UTC")
     kw: dict[str, Any] = dict(rebalance="monthly", max_venue_share=1.0, max_asset_share=1.0, risk_aversion=0.0,
-                              lookback_days=10, sigma_of=lambda a, d: 0.5)
+                              lookback_days=10, sigma_of=lambda a, d: 0.5)  # no sizer: the paper's GBM
     book = run_portfolio(["BTC"], {("BTC", "bybit"): stream(True), ("BTC", "binance"): stream(False)}, start, end,
                          **kw)
     assert [s["venue"] for s in book.segments] == ["bybit", "binance"]  # the switch happens

@@ -64,7 +64,7 @@ def test_risk_backtest_json_rows_and_too_little_data(tmp_path: Path) -> None:
     f = tmp_path / "X_1h.csv"
     to_frame(candles(24 * 120, 0.5, seed=2)).to_csv(f, index=False)
     r = run("risk-backtest", "--asset", "X", "--prices-file", str(f), "--theta-f", "0.02", "--models", "gbm,kou",
-            "--epsilons", "0.01", "--horizons", "1,24", "--lookback-days", "60", "--json")
+            "--epsilons", "0.01", "--horizons", "1,24", "--lookback-days", "60", "--no-floor-cell", "--json")
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)
     assert len(rows) == 4 and all(list(x) == list(ROW_KEYS) for x in rows)

@@ -78,11 +78,13 @@ class ExperimentResult:
         return pd.DataFrame(rows)
 
     def table_x(self) -> pd.DataFrame:
-        """Table X shape: acc return, APY, funding APY, max DD [fractions], avg leverage [x]."""
+        """Table X shape: acc return, APY (simple, the paper's) and CAGR, funding APY, max DD [fractions], avg
+        leverage [x]; ``short_window`` flags windows under a year (both annualisations extrapolate)."""
         m = self.metrics_frame()
         m["funding_environment"] = m["funding"].map(VENUE_LABEL)
-        return m[["period", "ticker", "funding_environment", "start", "end", "acc_return", "apy", "funding_apy",
-                  "max_drawdown", "avg_leverage", "sharpe", "missing_funding_settlements", "basis_proxy"]]
+        return m[["period", "ticker", "funding_environment", "start", "end", "acc_return", "apy", "cagr",
+                  "short_window", "funding_apy", "max_drawdown", "avg_leverage", "sharpe",
+                  "missing_funding_settlements", "basis_proxy"]]
 
     def table_xi(self) -> pd.DataFrame:
         """Table XI shape: rebalances, turnover and average rebalance [fractions of initial capital]."""

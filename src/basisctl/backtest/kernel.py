@@ -272,7 +272,8 @@ def backtest_core_nb(
             naked = False
             v0 = q_units * so + m
             if reenter and v0 > 0.0:
-                q_sell = alpha_target * v0
+                # alpha_target of equity in margin: the margin returned by the liquidation already counts
+                q_sell = max(alpha_target * v0 - m, 0.0)
                 u = q_sell / so
                 q_units -= u
                 m += q_sell
@@ -365,7 +366,7 @@ def backtest_core_nb(
         elif liquidated:
             action[i] = ACT_STOP
             if reenter and v > 0.0:
-                q_sell = alpha_target * v
+                q_sell = max(alpha_target * v - m, 0.0)  # m = margin returned (0 in the legacy modes)
                 u = q_sell / sc
                 q_units -= u
                 m += q_sell

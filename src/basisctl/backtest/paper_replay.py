@@ -58,7 +58,7 @@ class ReplayProtocol:
 
 #: the report's headline protocol (docs/backtest.md, "The 2024 replay explained"): rule frozen on 2023 with the
 #: 180-day sigma (= ``PAPER_PERIODS``), strictly out of time; the expanding window reproduces the paper's Table VII
-#: alpha† best (BTC 0.163 vs 0.173, LINK 0.284 vs 0.283) and meets the most tolerances (20 of 32 vs 15 of 32)
+#: alpha† best (BTC 0.163 vs 0.173, LINK 0.284 vs 0.283) and meets the most tolerances (20 of 32 vs 14 of 32)
 DEFAULT_PROTOCOL = ReplayProtocol()
 SENSITIVITY: tuple[ReplayProtocol, ...] = (
     ReplayProtocol("2023", 180.0), ReplayProtocol("2023", None), ReplayProtocol("2022-2023", None),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ from basisctl.backtest.costs import CostModel, paper_cost_bps
 from basisctl.backtest.data import MAX_MISSING_FUNDING_SHARE, prepare
 from basisctl.backtest.engine import BacktestConfig, run_backtest
 from basisctl.backtest.results import BacktestResult
-from basisctl.backtest.rule import RuleSpec, calibrate_rule
+from basisctl.backtest.rule import FrozenRule, RuleSpec, calibrate_rule
 from basisctl.calibration.inputs import calibrate_sigma
 from basisctl.errors import BasisctlError, DataCoverageError
 from basisctl.model.margin import check_within_margin_table, venue_margin_tiers
@@ -54,25 +55,50 @@ def rebalance_dates(start: pd.Timestamp, end: pd.Timestamp, rebalance: str) -> l
     return [start, *ds]
 
 
+class Sizer(Protocol):
+    """Sizes positions under a liquidation-risk model (``basisctl.risk.rule.ModelSizer``, injected from above:
+    risk/ sits above backtest/); None everywhere = the paper's stressed GBM."""
+
+    def barriers(self, asset: str, asof: pd.Timestamp, lookback_days: float) -> Mapping[str, float] | None:
+        """Log barriers {"target", "lower"} on the bars before ``asof`` (None: the paper's closed form)."""
+        ...
+
+    def rule(self, rule: FrozenRule, spec: RuleSpec) -> FrozenRule:
+        """``rule`` with alpha_target / alpha_L of the model."""
+        ...
+
+
 def allocation_at(d: pd.Timestamp, assets: list[str], streams: Streams, capital_usd: float, *,
                   lookback_days: float, max_venue_share: float, max_asset_share: float, risk_aversion: float,
                   venues: list[str] | None = None, equal_weight: bool = False,
-                  sigma_of: Callable[[str, pd.Timestamp], float] | None = None) -> pd.DataFrame:
-    """Positions (asset, venue, capital_usd, alpha_target, expected_apy) decided at ``d`` from data <= d only."""
+                  sigma_of: Callable[[str, pd.Timestamp], float] | None = None,
+                  shared: SharedInputs | None = None, sizer: Sizer | None = None) -> pd.DataFrame:
+    """Positions (asset, venue, capital_usd, alpha_target, expected_apy) decided at ``d`` from data <= d only;
+    alpha_target under ``sizer``'s risk model (calibrated on the bars before ``d``; None = the paper's GBM).
+    ``shared``: venue tables and weekly funding APYs memoised across books over the same streams."""
+    memo = shared if shared is not None else SharedInputs()
     rows, hist = [], {}
     for a in assets:
         past = {v: f[f["ts"] <= d] for (aa, v), f in streams.items() if aa == a and (venues is None or v in venues)}
         if not past:
             continue
         sigma = (sigma_of or _sigma)(a, d)
-        tab = venue_table(a, past, asof=d, lookback_days=lookback_days, sigma_annual=sigma)
+        tkey = (a, d, tuple(past), float(lookback_days), float(sigma), id(sizer))
+        if tkey not in memo.tables:
+            bar = sizer.barriers(a, d, lookback_days) if sizer is not None else None
+            memo.tables[tkey] = venue_table(a, past, asof=d, lookback_days=lookback_days, sigma_annual=sigma,
+                                            barriers=bar)
+        tab = memo.tables[tkey]
         for r in tab.to_dict(orient="records"):
             if r["net_carry_apy"] is None or pd.isna(r["net_carry_apy"]):
                 continue
             rows.append({"asset": a, "venue": r["venue"], "expected_apy": r["net_carry_apy"],
                          "alpha_target": r["alpha_target"], "capacity_usd": np.inf})
-            f = past[r["venue"]]
-            hist[(a, r["venue"])] = weekly_apy(f[f["ts"] > d - pd.Timedelta(days=lookback_days)])
+            wkey = (a, str(r["venue"]), d, float(lookback_days))
+            if wkey not in memo.weekly:
+                f = past[r["venue"]]
+                memo.weekly[wkey] = weekly_apy(f[f["ts"] > d - pd.Timedelta(days=lookback_days)])
+            hist[(a, r["venue"])] = memo.weekly[wkey]
     if not rows:
         return pd.DataFrame(columns=["asset", "venue", "capital_usd", "alpha_target", "expected_apy"])
     table = pd.DataFrame(rows)
@@ -107,13 +133,53 @@ def _sigma(asset: str, d: pd.Timestamp) -> float:
     return calibrate_sigma(asset, d, 180.0).sigma_annual
 
 
+def position_rule(asset: str, venue: str, start: pd.Timestamp, funding: pd.DataFrame,
+                  sizer: Sizer | None = None) -> FrozenRule:
+    """The frozen rule of a position opened at ``start``: ``venue``'s margin rule and carry, two years before;
+    alpha_target / alpha_L under ``sizer``'s risk model when given (as `backtest --risk-model`)."""
+    spec = RuleSpec(margin_venue=venue, kappa_venue=venue)
+    rule = calibrate_rule(asset, start - pd.DateOffset(years=2), start, paper_cost_bps(asset), spec,
+                          funding=funding[funding["ts"] <= start])
+    return sizer.rule(rule, spec) if sizer is not None else rule
+
+
+@dataclass
+class SharedInputs:
+    """Calibrations that do not depend on the book, shared by books run over the SAME streams (the report's three
+    books): sigma per (asset, date) and the frozen rule per (asset, venue, opening date). Pure memoisation: a book
+    gets exactly the values it would compute itself (the profile of the report's Portfolio section showed the
+    same rule recalibrated at every monthly mark and the same sigma once per book)."""
+
+    sigmas: dict[tuple[str, pd.Timestamp], float] = field(default_factory=dict)
+    rules: dict[tuple[str, str, pd.Timestamp, int], FrozenRule] = field(default_factory=dict)
+    #: venue table per (asset, date, venues offered, lookback, sigma, sizer id); weekly APYs per (asset, venue, date,
+    #: lookback)
+    tables: dict[tuple[str, pd.Timestamp, tuple[str, ...], float, float, int], pd.DataFrame] = field(
+        default_factory=dict)
+    weekly: dict[tuple[str, str, pd.Timestamp, float], pd.Series] = field(default_factory=dict)
+
+    def sigma(self, asset: str, d: pd.Timestamp) -> float:
+        if (asset, d) not in self.sigmas:
+            self.sigmas[(asset, d)] = _sigma(asset, d)
+        return self.sigmas[(asset, d)]
+
+    def rule(self, asset: str, venue: str, start: pd.Timestamp, funding: pd.DataFrame,
+             sizer: Sizer | None = None) -> FrozenRule:
+        key = (asset, venue, start, id(sizer))
+        if key not in self.rules:
+            self.rules[key] = position_rule(asset, venue, start, funding, sizer)
+        return self.rules[key]
+
+
 def position_run(asset: str, venue: str, start: pd.Timestamp, end: pd.Timestamp, capital_usd: float,
-                 funding: pd.DataFrame, charge_entry: bool = True) -> BacktestResult:
-    """One single-position backtest: the frozen rule of ``venue`` on the two years before ``start``."""
-    cost = paper_cost_bps(asset)
-    rule = calibrate_rule(asset, start - pd.DateOffset(years=2), start, cost,
-                          RuleSpec(margin_venue=venue, kappa_venue=venue), funding=funding[funding["ts"] <= start])
-    data = prepare(asset, start, end, "binance", venue, funding=funding)
+                 funding: pd.DataFrame, charge_entry: bool = True, rule: FrozenRule | None = None,
+                 sizer: Sizer | None = None) -> BacktestResult:
+    """One single-position backtest: the frozen rule of ``venue`` on the two years before ``start`` (``rule``:
+    that rule, already calibrated by :func:`position_rule`); the spot leg as ``backtest``'s default (``--spot
+    auto``: real spot bars where the data dir covers the window, else the proxy)."""
+    if rule is None:
+        rule = position_rule(asset, venue, start, funding, sizer)
+    data = prepare(asset, start, end, "binance", venue, funding=funding, spot="auto")  # as `backtest`
     cfg = BacktestConfig(capital_usd=capital_usd, charge_entry=charge_entry,
                          margin_tiers=venue_margin_tiers(venue, asset))
     res = run_backtest(data, rule, CostModel.paper(asset), cfg)
@@ -210,12 +276,17 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
                   max_venue_share: float = 0.4, max_asset_share: float = 0.4, risk_aversion: float = 1.0,
                   venues: list[str] | None = None, equal_weight: bool = False, label: str = "book",
                   sigma_of: Callable[[str, pd.Timestamp], float] | None = None,
-                  resize_tolerance: float = 0.25, allow_missing_funding: bool = False) -> PortfolioResult:
+                  resize_tolerance: float = 0.25, allow_missing_funding: bool = False,
+                  shared: SharedInputs | None = None, sizer: Sizer | None = None) -> PortfolioResult:
     """Walk-forward book over [start, end) (see the module docstring). ``resize_tolerance``: a kept position whose
     target capital differs from its current NAV by more than this fraction is closed and reopened at the target
     (paying exit and entry costs); within it, the position runs on. A position whose window misses more than
     :data:`MAX_MISSING_FUNDING_SHARE` of its settlements is an error unless ``allow_missing_funding``; fewer
-    missing settlements become warnings on the result."""
+    missing settlements become warnings on the result. ``shared``: calibrations memoised across books over the
+    same ``streams`` (:class:`SharedInputs`); results are identical with or without it."""
+    memo = shared if shared is not None else SharedInputs()
+    if sigma_of is None:
+        sigma_of = memo.sigma
     dates = rebalance_dates(start, end, rebalance)
     open_: dict[tuple[str, str], _Open] = {}
     segments: list[_Segment] = []
@@ -226,7 +297,8 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
     def run_to(key: tuple[str, str], seg: _Open, t: pd.Timestamp) -> BacktestResult:
         ck = (key[0], key[1], seg.start, t)
         if ck not in runs:  # the kernel is causal: a longer run repeats the shorter one's prefix exactly
-            runs[ck] = position_run(key[0], key[1], seg.start, t, seg.capital, streams[key])
+            runs[ck] = position_run(key[0], key[1], seg.start, t, seg.capital, streams[key],
+                                    rule=memo.rule(key[0], key[1], seg.start, streams[key], sizer))
         return runs[ck]
 
     for d in dates:
@@ -234,7 +306,7 @@ def run_portfolio(assets: list[str], streams: Streams, start: pd.Timestamp, end:
         book = cash + sum(marks.values())
         pos = allocation_at(d, assets, streams, book, lookback_days=lookback_days, max_venue_share=max_venue_share,
                             max_asset_share=max_asset_share, risk_aversion=risk_aversion, venues=venues,
-                            equal_weight=equal_weight, sigma_of=sigma_of)
+                            equal_weight=equal_weight, sigma_of=sigma_of, shared=memo, sizer=sizer)
         want = {(str(a), str(v)): float(c) for a, v, c in zip(pos["asset"], pos["venue"], pos["capital_usd"],
                                                                 strict=True)}
         resize = [k for k in open_ if k in want and abs(want[k] - marks[k]) > resize_tolerance * marks[k]]

@@ -27,7 +27,7 @@ from basisctl.errors import BasisctlError, ModelDomainError
 EXECUTORS: tuple[str, ...] = ("process", "serial", "ray")
 SWEEP_METRICS: tuple[str, ...] = ("acc_return", "apy", "funding_apy", "max_drawdown", "avg_leverage", "rebalances",
                                   "emergencies", "turnover_pct", "avg_rebalance_pct", "liquidations", "sharpe",
-                                  "ret_costs")
+                                  "ret_costs", "cagr", "short_window", "sharpe_caveat")
 
 
 @dataclass(frozen=True)

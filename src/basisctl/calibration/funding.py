@@ -43,7 +43,7 @@ def rolling_carry(funding: pd.DataFrame, horizon_hours: float) -> pd.Series:
     total = csum_r[i + 1] - csum_r[j]
     accrual_start_first = ts[j] - (ih[j] * 3600e9).astype(np.int64)
     ok = np.isclose(hours, horizon_hours) & (accrual_start_first >= ts - h_ns)
-    idx = pd.DatetimeIndex(f["ts"].to_numpy()[ok])
+    idx = pd.DatetimeIndex(f["ts"])[ok]  # not via to_numpy(): tz-aware -> object Timestamps, 40x slower
     return pd.Series(total[ok], index=idx, name=f"carry_{horizon_hours:g}h")
 
 

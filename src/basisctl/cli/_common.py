@@ -177,6 +177,8 @@ def check_numbers(kwargs: dict[str, Any]) -> None:
             continue
         if isinstance(v, float) and (math.isnan(v) or (math.isinf(v) and not (name in INF_OK and v > 0))):
             fail(f"{_flag(name)} must be a finite number (got {v:g})")
+        if isinstance(v, int) and not -(2**63) <= v < 2**63:  # the compiled kernels take int64
+            fail(f"{_flag(name)} must be an integer below 2**63 (got {v})")
         rule = NUMBER_RULES.get(name)
         if rule is not None and not rule[1](float(v)):
             fail(f"{_flag(name)} must be {rule[0]} (got {v:g})")

@@ -8,7 +8,7 @@ from __future__ import annotations
 DEFAULT_ASOF_DATE = "2026-03-10"  # basisctl.calibration.inputs.DEFAULT_ASOF
 #: Help text of every --asof that defaults to the data (basisctl.calibration.asof.data_asof, issue 20 p).
 ASOF_DATA_HELP = ("Calibration end (UTC date, exclusive); default: the midnight after the last UTC day complete in "
-                  f"every data-dir file read (candles and funding; docs/data.md). The paper uses {DEFAULT_ASOF_DATE}.")
+                  f"every data-dir file read (candles and funding; docs/model.md). The paper uses {DEFAULT_ASOF_DATE}.")
 DEFAULT_LOOKBACK_DAYS = 180.0  # basisctl.band_grids.DEFAULT_LOOKBACK_DAYS
 DEFAULT_STRESS = 1.5  # basisctl.band_grids.DEFAULT_STRESS
 DEFAULT_EPSILON = 1e-3  # basisctl.band_grids.DEFAULT_EPSILON
@@ -30,6 +30,9 @@ RPC_ENV_URL = "BASISCTL_ETH_RPC_URL"  # basisctl.data.fetch.uniswap_rpc.ENV_RPC_
 USDC_WETH_005_POOL = "0x88e6a0c2ddd26feeb64f039a2c41296fcb3f5640"  # basisctl.data.fetch.uniswap_rpc
 RISK_DEFAULT_MODELS: tuple[str, ...] = ("gbm", "kou", "fhs", "evt")  # basisctl.risk.coverage.DEFAULT_MODELS
 FHS_DEFAULT_PATHS = 4000  # basisctl.risk.fhs.DEFAULT_PATHS
+DEFAULT_RISK_MODEL = "fhs"  # basisctl.risk.registry.DEFAULT_RISK_MODEL
+RISK_MODEL_HELP = ("fhs (default, tail-tested) | gbm (the paper, stressed) | kou | evt | adaptive "
+                   "(docs/risk.md)")  # basisctl.risk.registry.MODEL_CHOICES_HELP
 RULE_NAMES: tuple[str, ...] = ("paper", "optimal", "hold", "fixed_leverage", "periodic")  # rules.builders.RULES
 EXTRA_RULE_NAMES: tuple[str, ...] = ("optimal_dagger", "optimal_boot", "optimal_fhs")  # rules.builders.EXTRA_RULES
 DEFAULT_RULE_NAMES: tuple[str, ...] = (*RULE_NAMES, "optimal_boot")  # basisctl.rules.builders.DEFAULT_RULES
@@ -63,6 +66,8 @@ MIRRORS: dict[str, tuple[str, str]] = {
     "USDC_WETH_005_POOL": ("basisctl.data.fetch.uniswap_rpc", "USDC_WETH_005_POOL"),
     "RISK_DEFAULT_MODELS": ("basisctl.risk.coverage", "DEFAULT_MODELS"),
     "FHS_DEFAULT_PATHS": ("basisctl.risk.fhs", "DEFAULT_PATHS"),
+    "DEFAULT_RISK_MODEL": ("basisctl.risk.registry", "DEFAULT_RISK_MODEL"),
+    "RISK_MODEL_HELP": ("basisctl.risk.registry", "MODEL_CHOICES_HELP"),
     "RULE_NAMES": ("basisctl.rules.builders", "RULES"),
     "EXTRA_RULE_NAMES": ("basisctl.rules.builders", "EXTRA_RULES"),
     "DEFAULT_RULE_NAMES": ("basisctl.rules.builders", "DEFAULT_RULES"),

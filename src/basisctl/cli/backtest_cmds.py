@@ -22,8 +22,8 @@ from basisctl.cli._common import (
     print_json,
     print_table_or_records,
 )
+from basisctl.cli._defaults import DEFAULT_RISK_MODEL, RISK_MODEL_HELP, VENUE_NAMES
 from basisctl.cli._defaults import SWEEP_EXECUTORS as EXECUTORS
-from basisctl.cli._defaults import VENUE_NAMES
 from basisctl.errors import DataCoverageError
 
 if TYPE_CHECKING:
@@ -70,8 +70,8 @@ def build_backtest(
     cost_bps: float | None, q_min_usd: float, buffer_bps: float, capital_usd: float, delay_bars: int = 0,
     kappa_bps: float | None = None, bar: str = "auto", budget_bps: float = math.inf,
     l_max: float | None = None, theta_f: float | None = None, allow_missing_funding: bool = False,
-    exclude_spikes: bool = False, margin_venue: str = "hyperliquid", risk_model: str = "gbm", spot: str = "auto",
-    kappa_venue: str = "binance", liquidation_price: str = "barrier", rehedge_delay_bars: int = 1,
+    exclude_spikes: bool = False, margin_venue: str = "hyperliquid", risk_model: str = DEFAULT_RISK_MODEL,
+    spot: str = "auto", kappa_venue: str = "binance", liquidation_price: str = "barrier", rehedge_delay_bars: int = 1,
 ) -> BacktestResult:
     """Everything ``basisctl backtest`` does before printing: freeze the rule, load the window, run."""
     check_venues(prices_venue if prices_file is None else None, funding_venue if funding_file is None else None)
@@ -109,12 +109,10 @@ def build_backtest(
                           candles=candles,
                           candles_bar_hours=bar_h, funding=funding,
                           kappa_bps_14d=kappa_bps)
-    if risk_model != "gbm":  # alpha_target / alpha_L under another liquidation-risk model (docs/risk.md)
-        from basisctl.risk.rule import with_risk_model
+    from basisctl.risk.rule import with_risk_model  # alpha_target / alpha_L under the chosen model (docs/risk.md)
 
-        rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv,
-                                                          kappa_venue=kv),
-                               prices_file)
+    rule = with_risk_model(rule, risk_model, RuleSpec(l_max=l_max, theta_f=theta_f, margin_venue=mv,
+                                                      kappa_venue=kv), candles)  # the file as read above
     data = prepare(a, start, utc(date_to), prices_venue, funding_venue, spot_file=spot_file, bar=bar,
                    prices=candles, funding=funding, spot=spot, allow_missing_funding=allow_missing_funding)
     if prices_file is not None or funding_file is not None:
@@ -194,8 +192,8 @@ def backtest(
     theta_f: Annotated[float | None, typer.Option(help="Maintenance margin fraction, overrides --l-max.")] = None,
     venue: Annotated[str, typer.Option(help="Margin venue (theta_F rule): hyperliquid | binance | bybit | okx | "
                                        "dydx | kraken.")] = "hyperliquid",
-    risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target/alpha_L: gbm (paper) | "
-                                            "kou | fhs | evt | adaptive (docs/risk.md).")] = "gbm",
+    risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target/alpha_L: "
+                                            + RISK_MODEL_HELP + ".")] = DEFAULT_RISK_MODEL,
     kappa_venue: Annotated[str, typer.Option(help="Funding stream whose 14-day carry calibrates kappa for "
                                              "alpha_U (the paper: binance): " + " | ".join(VENUE_NAMES) + "; "
                                              "--funding-file replaces it.")]
@@ -223,7 +221,7 @@ def backtest(
         write_outputs(res, out)
     if as_json:
         m = res.metrics()
-        print_json({**{k: m[k] for k in JSON_KEYS}, **m, "risk_model": risk_model,
+        print_json({**{k: m[k] for k in JSON_KEYS}, **m, "risk_model": risk_model.lower(),
                     "kappa_venue": kappa_venue if funding_file is None else "funding file"})
         return
     console.print(res.summary(), highlight=False)
@@ -331,6 +329,9 @@ def report(
     download: Annotated[bool, typer.Option(
         "--download", help="With no market data found, download the default set (`basisctl data pull`) without "
                            "asking. Without a terminal and without this flag, no data is an error (exit 2).")] = False,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Recompute every section instead of reusing cached results (the cache is refreshed; "
+        "it lives in $BASISCTL_CACHE_DIR or the user cache dir, see docs/performance.md).")] = False,
 ) -> None:
     """Static grid, bands, funding diagnostics and funding-environment backtests -> one HTML report.
 
@@ -348,9 +349,11 @@ def report(
 
         def step(label: str, done: int, total: int) -> None:
             prog.update(tid, description=f"report: {label}", completed=done, total=total)
+            if label.endswith(("(computed)", "(cached)")):  # one lasting line per section: computed or cached
+                prog.console.print(f"report: {label}", highlight=False, markup=False)
 
         path = build_report(out, assets=names, quick=quick, on_step=step,
-                            allow_missing_funding=allow_missing_funding)
+                            allow_missing_funding=allow_missing_funding, use_cache=not no_cache)
     console.print(f"wrote {path}", highlight=False, markup=False)
 
 

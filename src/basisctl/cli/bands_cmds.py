@@ -38,9 +38,11 @@ from basisctl.cli._defaults import (
     DEFAULT_LOOKBACK_DAYS,
     DEFAULT_LOWER_MC_PATHS,
     DEFAULT_MC_HORIZON_DAYS,
+    DEFAULT_RISK_MODEL,
     DEFAULT_STRESS,
     DEFAULT_UPPER_PATHS,
     MIN_HITS_FOR_STATS,
+    RISK_MODEL_HELP,
     SIM_BACKENDS,
     VENUES_LIST_HELP,
 )
@@ -116,8 +118,8 @@ def register(app: typer.Typer) -> None:
         capital_usd: float = typer.Option(1_000_000.0, help="--optimal: capital D [USD]."),
         q_min_usd: float = typer.Option(0.0, help="--optimal: smallest trade [USD]."),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON."),
-        risk_model: str = typer.Option("gbm", help="Liquidation-risk model for alpha_target and alpha_L: gbm "
-                                       "(paper, stressed) | kou | fhs | evt | adaptive (unstressed; docs/risk.md)."),
+        risk_model: str = typer.Option(DEFAULT_RISK_MODEL, help="Liquidation-risk model for alpha_target and "
+                                       "alpha_L: " + RISK_MODEL_HELP + "."),
         exclude_spikes: bool = typer.Option(False, "--exclude-spikes", help=SPIKES_HELP),
         strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
     ) -> None:
@@ -143,14 +145,11 @@ def register(app: typer.Typer) -> None:
                        candles=us.candles, funding=us.funding)
         a_t = inp.alpha_target
         a_l = float(alpha_lower(inp.sigma_stressed, inp.theta_f, h_liq_hours, eps_liq))
-        risk: dict[str, Any] = {"risk_model": "gbm"}
-        if risk_model.lower() != "gbm":
-            from basisctl.risk.rule import model_band
+        from basisctl.risk.rule import band_risk_fields
 
-            risk = model_band(risk_model, inp.asset, inp.theta_f, utc(asof), lookback_days, epsilon, 24.0,
-                              eps_liq, h_liq_hours, prices_file)
-            risk.update(alpha_target_gbm=a_t, alpha_lower_gbm=a_l)
-            a_t, a_l = risk.pop("alpha_target"), risk.pop("alpha_lower")
+        risk = band_risk_fields(risk_model, inp.asset, inp.theta_f, utc(asof), lookback_days, epsilon, eps_liq,
+                                h_liq_hours, a_t, a_l, us.candles if us.candles is not None else prices_file)
+        a_t, a_l = risk.pop("alpha_target"), risk.pop("alpha_lower")
         out: dict[str, Any] = {
             "venue": inp.venue, "asset": inp.asset, "asof": utc(asof).isoformat(), "lookback_days": lookback_days,
             "sigma": inp.sigma, "sigma_source": inp.sigma_source, "stress": inp.stress,

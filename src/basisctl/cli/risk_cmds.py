@@ -8,25 +8,31 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
-from basisctl.cli._defaults import ASOF_DATA_HELP, FHS_DEFAULT_PATHS, RISK_DEFAULT_MODELS, VENUE_NAMES
-
-if TYPE_CHECKING:
-    import pandas as pd
+from basisctl.cli._defaults import (
+    ASOF_DATA_HELP,
+    DEFAULT_RISK_MODEL,
+    FHS_DEFAULT_PATHS,
+    RISK_DEFAULT_MODELS,
+    RISK_MODEL_HELP,
+    VENUE_NAMES,
+)
 
 # numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
 
-MODEL_HELP = "gbm | kou | fhs | evt | adaptive."
+MODEL_HELP = RISK_MODEL_HELP + "."
 
 
 def resolve_theta(venue: str | None, asset: str | None, theta_f: float | None, l_max: float | None
                   ) -> tuple[float, str | None]:
-    """theta_F from --theta-f, or the venue's rule for the asset (--l-max overrides the paper's table)."""
+    """theta_F from --theta-f, or the venue's rule for the asset (--l-max overrides the paper's table; an asset
+    Hyperliquid lists takes L_max from the margin table in the data, as ``static`` does)."""
+    from basisctl.calibration.inputs import margin_for
     from basisctl.model.margin import check_venue, theta_f_for
 
     if theta_f is not None:
@@ -35,13 +41,13 @@ def resolve_theta(venue: str | None, asset: str | None, theta_f: float | None, l
     if venue is None or asset is None:
         fail("give --venue and --asset (the margin rule), or --theta-f")
     v = check_venue(venue)
-    th, _ = theta_f_for(v, asset.upper(), l_max=l_max)
+    th, _ = margin_for(v, asset.upper(), l_max=l_max)
     return th, v
 
 
 @handle_errors
 def pi_liq_cmd(
-    model: Annotated[str, typer.Option(help=MODEL_HELP)] = "gbm",
+    model: Annotated[str, typer.Option(help=MODEL_HELP)] = DEFAULT_RISK_MODEL,
     alpha: Annotated[float, typer.Option(help="Collateral share [fraction of capital].")] = 0.1,
     horizon_hours: Annotated[float, typer.Option(help="Horizon h [hours].")] = 24.0,
     venue: Annotated[str | None, typer.Option(help=" | ".join(VENUE_NAMES) + " (margin rule theta_F; a venue "
@@ -75,8 +81,7 @@ def pi_liq_cmd(
     from basisctl.model.static import alpha_liq
     from basisctl.risk.base import pi_liq
     from basisctl.risk.fit import check_model, fit_model, load_bars, window
-    from basisctl.risk.gbm import GBMRisk
-    from basisctl.risk.kou import KouRisk
+    from basisctl.risk.sizing import explicit_model
 
     m = check_model(model)
     if not (np.isfinite(alpha) and 0 < alpha < 1):
@@ -93,16 +98,8 @@ def pi_liq_cmd(
     if v:
         out["venue"] = v
     if explicit:
-        if m == "gbm" and sigma is not None and not any(x is not None for x in jumps):
-            fitted: Any = GBMRisk.of(sigma)
-        elif (m == "kou" and sigma is not None and jump_rate is not None and jump_p_up is not None
-              and jump_mean_up is not None and jump_mean_down is not None):
-            fitted = KouRisk.of(sigma, jump_rate, jump_p_up, jump_mean_up, jump_mean_down)
-        elif m in ("gbm", "kou"):
-            need = "--sigma" if m == "gbm" else "--sigma, --jump-rate, --jump-p-up, --jump-mean-up, --jump-mean-down"
-            fail(f"model {m} with explicit parameters needs exactly {need}")
-        else:
-            fail(f"model {m} has no explicit parameters; drop --sigma/--jump-* to calibrate it from data")
+        fitted: Any = explicit_model(m, {"sigma": sigma, "jump_rate": jump_rate, "jump_p_up": jump_p_up,
+                                         "jump_mean_up": jump_mean_up, "jump_mean_down": jump_mean_down})
         out["calibration"] = "explicit"
     else:
         if asset is None:
@@ -124,29 +121,6 @@ def pi_liq_cmd(
     for k, val in out.items():
         t.add_row(k, f"{val:.6g}" if isinstance(val, float) else str(val))
     console.print(t)
-
-
-def model_alpha(model: str, asset: str, venue: str, theta: float, epsilon: float, horizon_hours: float,
-                asof: pd.Timestamp | None, lookback_days: float, prices_file: Path | None, stress: float = 1.0,
-                seed: int = 0) -> dict[str, Any]:
-    """alpha at epsilon under a calibrated model, for the ``--model``/``--risk-model`` options of other commands."""
-    import numpy as np
-
-    from basisctl.risk.base import alpha_at, check_horizon, pi_liq
-    from basisctl.risk.fit import check_model, fit_model, load_bars, window
-
-    m = check_model(model)
-    check_horizon(horizon_hours)
-    bars = load_bars(asset, prices_file)
-    lo, hi = window(bars, asof, lookback_days)
-    fitted = fit_model(m, bars, lo, hi, horizon_hours, seed=seed, stress=stress, fhs_paths=20_000)
-    a = float(np.asarray(alpha_at(fitted, epsilon, theta, horizon_hours)).reshape(-1)[0])
-    if not a < 1.0:
-        return {"model": m, "alpha_risk": 1.0, "pi_liq_at_alpha": float("nan"), "params": fitted.params(),
-                "risk_calibration": bars.span_text(lo, hi)}
-    p = float(np.asarray(pi_liq(fitted, a, theta, horizon_hours)).reshape(-1)[0])
-    return {"model": m, "alpha_risk": a, "pi_liq_at_alpha": p, "params": fitted.params(),
-            "risk_calibration": bars.span_text(lo, hi)}
 
 
 @handle_errors
@@ -172,6 +146,11 @@ def risk_backtest(
     = 1.0,
     use_4h: Annotated[bool, typer.Option("--use-4h/--no-4h", help="Add origins from 4h bars on days 1h bars "
                                          "cannot serve (data dir only; stated as a warning).")] = True,
+    floor_cell: Annotated[bool, typer.Option("--floor-cell/--no-floor-cell", help="Also test the band's floor "
+                                             "budget, eps_liq = 1e-4 over 3 h (the budget alpha_L is sized at), for "
+                                             "gbm and fhs on 1h origins (FHS: its own path set of "
+                                             "--fhs-floor-paths).")] = True,
+    fhs_floor_paths: Annotated[int, typer.Option(help="FHS paths per origin for the floor cell.")] = 40_000,
     details: Annotated[Path | None, typer.Option(help="Write per-origin rows (.csv or .parquet).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as a JSON list.")] = False,
 ) -> None:
@@ -189,7 +168,9 @@ def risk_backtest(
                           epsilons=tuple(parse_floats(epsilons, "epsilons")),
                           horizons_hours=tuple(parse_floats(horizons, "horizons", positive=True)),
                           lookback_days=lookback_days,
-                          fhs_paths=fhs_paths, seed=seed, gbm_stress=gbm_stress)
+                          fhs_paths=fhs_paths, seed=seed, gbm_stress=gbm_stress,
+                          floor_epsilon=cov.BAND_FLOOR_CELL[0] if floor_cell else None,
+                          floor_horizon_hours=cov.BAND_FLOOR_CELL[1], fhs_floor_paths=fhs_floor_paths)
     cfg.check()
     bt = asset_barriers(asset, cfg, prices_file, start_ns=utc(date_from).value if date_from else None,
                         end_ns=utc(date_to).value if date_to else None, use_4h=use_4h)
@@ -214,7 +195,8 @@ def risk_backtest(
     cmd = (f"basisctl risk-backtest --asset {asset.upper()} --venue {venue} --models {models} --epsilons {epsilons} "
            f"--horizons {horizons} --lookback-days {lookback_days:g}"
            + (f" --from {date_from}" if date_from else "") + (f" --to {date_to}" if date_to else "")
-           + (f" --prices-file {prices_file}" if prices_file else "") + " --json")
+           + (f" --prices-file {prices_file}" if prices_file else "")
+           + ("" if floor_cell else " --no-floor-cell") + " --json")
     sys.stderr.write(f"regenerate: {cmd}\n")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -20,10 +20,7 @@ from basisctl.cli._common import (
     print_json,
     warn,
 )
-from basisctl.cli._defaults import ASOF_DATA_HELP, VENUE_NAMES, VENUES_LIST_HELP
-
-if TYPE_CHECKING:
-    import pandas as pd
+from basisctl.cli._defaults import ASOF_DATA_HELP, DEFAULT_RISK_MODEL, RISK_MODEL_HELP, VENUE_NAMES, VENUES_LIST_HELP
 
 # numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
 ASOF_HELP = ASOF_DATA_HELP
@@ -53,9 +50,10 @@ def static(
     funding_file: Annotated[Path | None, typer.Option(help="Your funding history (CSV/Parquet) for kappa instead "
                                                       "of the data dir's.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_risk: gbm (paper) | kou | fhs | "
-                                       "evt | adaptive; non-GBM models calibrate on the bars before --asof, "
-                                       "unstressed (docs/risk.md).")] = "gbm",
+    model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_risk: " + RISK_MODEL_HELP + "; "
+                                       "models other than gbm calibrate on the bars before --asof, unstressed.")]
+    = DEFAULT_RISK_MODEL,
+    seed: Annotated[int, typer.Option(help="Monte Carlo seed of simulated models (fhs).")] = 0,
     exclude_spikes: Annotated[bool, typer.Option("--exclude-spikes", help=SPIKES_HELP)] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
@@ -102,42 +100,40 @@ def static(
     res = solve_static(StaticInputs(venue, asset, sigma, stress, theta, lmax, horizon_days, epsilon, lgd,
                                     kappa, mu))
     out = {**res.to_dict(), **extra}
-    out.update(_risk_model_fields(model, res, asset, venue, prices_file, end, lookback_days))
+    from basisctl.risk.registry import check_model, is_stressed
+    from basisctl.risk.sizing import static_model_fields
+
+    if extra["sigma_source"] == "--sigma" and not is_stressed(check_model(model)):
+        warn(f"--sigma sizes the paper's GBM answers only (alpha_risk_gbm, alpha_econ); alpha_risk under "
+             f"{check_model(model)} is calibrated on bars (pass --model gbm to size with --sigma)")
+    bars_in = candles if candles is not None else prices_file  # as read for sigma (spikes excluded when asked)
+    out.update(static_model_fields(model, res, asset, venue, bars_in, end, lookback_days, seed=seed))
     if kappa <= 0:
         out["alpha_econ_note"] = "kappa <= 0: carry cannot pay for liquidation risk; alpha_econ = 1 (stay out)"
     if as_json:
         print_json(out)
         return
     t = Table(title=f"Static control: {venue} {asset}", show_header=False)
-    for key, label, fmt in (
-        ("sigma_annual", "sigma (annual, unstressed)", "{:.4f}"), ("stress", "stress", "{:.2f}x"),
-        ("sigma_stressed", "sigma (stressed)", "{:.4f}"), ("theta_f", "theta_F", "{:.4f}"),
-        ("l_max", "L_max", "{:g}x"), ("alpha_liq", "alpha_liq = theta/(1+theta)", "{:.4f}"),
-        ("kappa_bps", "kappa_h [bps]", "{:.3f}"), ("alpha_risk", "alpha* Variant 2 (risk)", "{:.4f}"),
-        ("leverage_risk", "hedge leverage at alpha*", "{:.2f}x"),
-        ("pi_liq_at_alpha_risk", "Pi_liq at alpha*", "{:.3e}"), ("alpha_econ", "alpha* Variant 1 (econ)", "{:.4f}"),
-    ):
+    stressed = bool(out["stressed"])
+    rows: list[tuple[str, str, str]] = [("model", "liquidation-risk model", "{}")]
+    rows += [("sigma_annual", "sigma (annual, unstressed)", "{:.4f}")]
+    if stressed:  # the stress applies to the paper's model only: no stress line for unstressed models
+        rows += [("stress", "stress", "{:.2f}x"), ("sigma_stressed", "sigma (stressed)", "{:.4f}")]
+    rows += [("theta_f", "theta_F", "{:.4f}"), ("l_max", "L_max", "{:g}x"),
+             ("alpha_liq", "alpha_liq = theta/(1+theta)", "{:.4f}"), ("kappa_bps", "kappa_h [bps]", "{:.3f}"),
+             ("alpha_risk", f"alpha* Variant 2 (risk, {out['model']})", "{:.4f}")]
+    if "alpha_risk_se" in out:
+        rows.append(("alpha_risk_se", "alpha* Monte Carlo SE", "{:.4f}"))
+    rows += [("leverage_risk", "hedge leverage at alpha*", "{:.2f}x"),
+             ("pi_liq_at_alpha_risk", "Pi_liq at alpha*", "{:.3e}")]
+    if not stressed:
+        rows.append(("alpha_risk_gbm", f"alpha* under the paper's GBM (stress {out['stress']:g}x)", "{:.4f}"))
+    rows.append(("alpha_econ", "alpha* Variant 1 (econ, GBM)", "{:.4f}"))
+    for key, label, fmt in rows:
         t.add_row(label, fmt.format(out[key]))
     t.add_row("sigma source", str(out["sigma_source"]))
     t.add_row("kappa source", str(out["kappa_source"]))
     console.print(t)
-
-
-def _risk_model_fields(model: str, res: Any, asset: str, venue: str, prices_file: Path | None, end: pd.Timestamp,
-                       lookback_days: float) -> dict[str, Any]:
-    """``model``, ``alpha_risk``, ``pi_liq_at_alpha`` and fitted ``params`` (see basisctl.risk)."""
-    from basisctl.cli.risk_cmds import model_alpha
-    from basisctl.risk.fit import check_model
-
-    m = check_model(model)
-    if m == "gbm":
-        return {"model": "gbm", "pi_liq_at_alpha": res.pi_liq_at_alpha_risk,
-                "params": {"sigma_annual": res.sigma_stressed, "mu_annual": res.inputs.mu}}
-    i = res.inputs
-    r = model_alpha(m, asset, venue, i.theta_f, i.epsilon, i.horizon_days * 24.0, end, lookback_days, prices_file)
-    return {**r, "alpha_risk_gbm": res.alpha_risk, "leverage_risk": (1 - r["alpha_risk"]) / r["alpha_risk"],
-            "pi_liq_at_alpha_risk": r["pi_liq_at_alpha"],
-            "model_note": "alpha_risk under the chosen model (unstressed); alpha_econ stays the GBM Variant 1"}
 
 
 @handle_errors
@@ -153,15 +149,22 @@ def static_grid(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of rows.")] = False,
     csv: Annotated[Path | None, typer.Option(help="Write the grid to this CSV file.")] = None,
     parquet: Annotated[Path | None, typer.Option(help="Write the grid to this Parquet file.")] = None,
+    model: Annotated[str, typer.Option(help="The grid is the paper's stressed closed form across --stresses: "
+                                       "gbm only (other models: `basisctl static --model M`).")] = "gbm",
 ) -> None:
-    """Both variants for every venue x asset x lookback x stress, calibrated from the data dir."""
+    """Both variants for every venue x asset x lookback x stress, calibrated from the data dir (the paper's
+    model, GBM)."""
     import numpy as np
     import pandas as pd
 
     from basisctl.calibration.asof import resolve_asof
     from basisctl.model.margin import check_venue
+    from basisctl.risk.registry import check_model, is_stressed
     from basisctl.static_grid import static_grid_frame
 
+    if not is_stressed(check_model(model)):
+        fail(f"static-grid sweeps the paper's stress multiplier, so it is the paper's model only (--model gbm); "
+             f"size {model} with `basisctl static --model {model}`")
     vs = [check_venue(v) for v in parse_strs(venues)]
     asof = resolve_asof(asof, vs, parse_strs(assets))
     df = static_grid_frame(vs, parse_strs(assets), parse_floats(lookbacks, "lookbacks", positive=True),

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from basisctl.cli._common import console, err_console, handle_errors, parse_strs, print_json
-from basisctl.cli._defaults import ASOF_DATA_HELP, VENUES_LIST_HELP
+from basisctl.cli._defaults import ASOF_DATA_HELP, DEFAULT_RISK_MODEL, RISK_MODEL_HELP, VENUES_LIST_HELP
 from basisctl.errors import BasisctlError
 
 if TYPE_CHECKING:
@@ -52,6 +52,8 @@ def venues(
     stress: Annotated[float, typer.Option(help="Volatility stress [x].")] = 1.5,
     epsilon: Annotated[float, typer.Option(help="Liquidation budget over the horizon.")] = 1e-3,
     spread_bps: Annotated[float, typer.Option(help="Bid-ask spread per leg [bps of notional].")] = 2.0,
+    risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target and alpha_L: "
+                                            + RISK_MODEL_HELP + ".")] = DEFAULT_RISK_MODEL,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Rank venues for one asset by net carry under each venue's margin rule, best first.
@@ -72,15 +74,21 @@ def venues(
     end = utc(resolve_asof(asof, [v for v in venue_names() if (v, "") not in files], [asset]))
     src = streams(asset, venue_names(), files)
     sigma, sigma_src = _calibration(asset, end, lookback_days)
+    from basisctl.risk.registry import check_model
+    from basisctl.risk.sizing import model_barriers
+
+    rm = check_model(risk_model)
+    bar = model_barriers(rm, asset, end, lookback_days, epsilon, 24.0, 1e-4, 3.0)
     table = venue_table(asset, {v: f for v, (f, _) in src.items()}, asof=end, lookback_days=lookback_days,
                         sigma_annual=sigma, theta_f=_kv_floats(theta_f or [], "theta-f"), stress=stress,
-                        epsilon=epsilon, spread_bps=spread_bps)
+                        epsilon=epsilon, spread_bps=spread_bps, barriers=bar)
     start = end - pd.Timedelta(days=lookback_days)
     rows: list[dict[str, Any]] = [{k: r[k] for k in KEYS}
                                   for r in table.replace({np.nan: None}).to_dict(orient="records")]
     out: dict[str, Any] = {"asset": asset, "calibration_window": {"start": start.isoformat(), "end": end.isoformat(),
                                                   "lookback_days": lookback_days},
-           "sigma_annual": sigma, "sigma_source": sigma_src, "stress": stress, "epsilon": epsilon,
+           "risk_model": rm, "sigma_annual": sigma, "sigma_source": sigma_src, "stress": stress,
+           "epsilon": epsilon,
            "funding_sources": {v: s for v, (_, s) in src.items()},
            "venues": rows}
     if as_json:
@@ -112,6 +120,8 @@ def allocate(
     funding_file: Annotated[list[str] | None, typer.Option(help="VENUE:ASSET=PATH, repeatable.")] = None,
     lookback_days: Annotated[float, typer.Option(help="Calibration window [days].")] = 180.0,
     asof: Annotated[str | None, typer.Option(help=ASOF_DATA_HELP)] = None,
+    risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target and alpha_L: "
+                                            + RISK_MODEL_HELP + ".")] = DEFAULT_RISK_MODEL,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Allocate capital across asset x venue: maximise expected net carry under capacity, venue and asset caps,
@@ -122,10 +132,13 @@ def allocate(
     from basisctl.calibration.inputs import utc
     from basisctl.portfolio.book import allocate as allocate_book
     from basisctl.portfolio.book import weekly_apy
+    from basisctl.risk.registry import check_model
+    from basisctl.risk.sizing import model_barriers
     from basisctl.venues.choice import venue_table
     from basisctl.venues.registry import get_venue, venue_names
     from basisctl.venues.sources import parse_funding_files, streams
 
+    risk_model = check_model(risk_model)
     files = parse_funding_files(funding_file or [], with_asset=True)
     vs = [get_venue(v).name for v in parse_strs(venues_)] if venues_ else list(venue_names())
     end = utc(resolve_asof(asof, vs, parse_strs(assets)))  # the data's last complete day (issue 20 p)
@@ -142,8 +155,13 @@ def allocate(
         except BasisctlError as e:  # one asset without candles does not sink the book: said, and left out
             notes.append(f"{a}: left out: {e}")
             continue
+        try:
+            bar = model_barriers(risk_model, a, end, lookback_days, 1e-3, 24.0, 1e-4, 3.0)
+        except BasisctlError as e:  # as for sigma: said, and the asset left out
+            notes.append(f"{a}: left out: {e}")
+            continue
         tab = venue_table(a, {v: f for v, (f, _) in src.items()}, asof=end, lookback_days=lookback_days,
-                          sigma_annual=sigma)
+                          sigma_annual=sigma, barriers=bar)
         for r in tab.to_dict(orient="records"):
             if r["net_carry_apy"] is None or pd.isna(r["net_carry_apy"]):
                 notes += [f"{a}/{r['venue']}: {w}" for w in r["warnings"]]
@@ -166,7 +184,8 @@ def allocate(
     held = [f"{p.asset}/{p.venue}: {w}" for p in res.positions.itertuples()
             for w in ranked_warnings.get((str(p.asset), str(p.venue)), [])]
     warnings = res.warnings + held + notes
-    out = {**res.to_dict(), "asof": end.isoformat(), "lookback_days": lookback_days, "warnings": warnings}
+    out = {**res.to_dict(), "asof": end.isoformat(), "lookback_days": lookback_days, "risk_model": risk_model,
+           "warnings": warnings}
     if as_json:
         print_json(out)
         return
@@ -198,11 +217,15 @@ def backtest_portfolio(
     = False,
     report: Annotated[Path | None, typer.Option(help="Write DIR/portfolio.html (NAV + allocation figures).")]
     = None,
+    risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target and alpha_L: "
+                                            + RISK_MODEL_HELP + ".")] = DEFAULT_RISK_MODEL,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Walk-forward book over the data dir and your files, against a Hyperliquid-only and an equal-weight book."""
     from basisctl.backtest.portfolio import run_portfolio
     from basisctl.calibration.inputs import utc
+    from basisctl.risk.registry import check_model
+    from basisctl.risk.rule import ModelSizer
     from basisctl.venues.registry import venue_names
     from basisctl.venues.sources import parse_funding_files, streams
 
@@ -218,7 +241,7 @@ def backtest_portfolio(
         raise BasisctlError("no funding streams for these assets")
     kw = dict(capital_usd=capital_usd, rebalance=rebalance, max_venue_share=max_venue_share,
               max_asset_share=max_asset_share, risk_aversion=risk_aversion,
-              allow_missing_funding=allow_missing_funding)
+              allow_missing_funding=allow_missing_funding, sizer=ModelSizer(check_model(risk_model)))
     warnings = ["no --capacity-usd given: capacity is unlimited, positions are limited by the venue and asset "
                 "caps only"]
     books = [run_portfolio(names, st, start, end, label="book", **kw)]  # type: ignore[arg-type]
@@ -235,7 +258,7 @@ def backtest_portfolio(
     for w in warnings:
         err_console.print(f"warning: {w}", highlight=False, markup=False, soft_wrap=True)
     cmd = (f"basisctl backtest-portfolio --from {date_from} --to {date_to} --rebalance {rebalance} "
-           f"--assets {','.join(names)}")
+           f"--assets {','.join(names)} --risk-model {check_model(risk_model)}")
     if report is not None:
         from basisctl.report.portfolio_section import portfolio_section, standalone_html
 

@@ -26,8 +26,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,13 @@ def roots() -> list[Root]:
 
 # ---------------------------------------------------------------------------------------------- lookup
 def _find(rel_stem: str, suffixes: tuple[str, ...] = SUFFIXES) -> Path | None:
+    """First root holding the file (the lookup is recorded for :func:`recording`)."""
+    p = _find_uncached(rel_stem, suffixes)
+    _note_probe(f"find {rel_stem} {','.join(suffixes)}", p)
+    return p
+
+
+def _find_uncached(rel_stem: str, suffixes: tuple[str, ...] = SUFFIXES) -> Path | None:
     """First root holding the file. A broken entry (a directory, a dangling or looping link) or two formats of
     one file in one root is an error: never skipped in favour of a later root, never resolved by guessing."""
     for r in roots():
@@ -197,13 +205,87 @@ def has_candles(market: str, asset: str, interval: str) -> bool:
 _files_read: dict[str, str] = {}
 
 
+@dataclass
+class Reads:
+    """What a computation read from the data dirs: ``files`` {dataset label: path}, ``stats`` {path: (mtime_ns,
+    size)} at the moment of reading, and ``probes`` {lookup: path or None}, the answer of every file lookup
+    (a file that was looked for and absent matters too: it may appear later). Picklable, so a worker process
+    can return it to its parent (:func:`note_reads`)."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)
+    probes: dict[str, str | None] = field(default_factory=dict)
+
+    def merge(self, other: Reads) -> None:
+        self.files.update(other.files)
+        self.stats.update(other.stats)
+        self.probes.update(other.probes)
+
+
+_recorders: list[Reads] = []
+
+
+@contextmanager
+def recording() -> Iterator[Reads]:
+    """Record the reads and lookups made inside the block (nested blocks each see their own and the inner ones')."""
+    rec = Reads()
+    _recorders.append(rec)
+    try:
+        yield rec
+    finally:
+        _recorders.remove(rec)
+
+
+def _note_probe(key: str, p: Path | None) -> None:
+    for r in _recorders:
+        r.probes[key] = None if p is None else str(p)
+
+
+def _note_read(label: str, p: Path) -> None:
+    _files_read[label] = str(p)
+    if _recorders:
+        try:
+            st = p.stat()
+            stat: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stat = None
+        for r in _recorders:
+            r.files[label] = str(p)
+            if stat is not None:
+                r.stats[str(p)] = stat
+
+
+def note_reads(reads: Reads | Mapping[str, str]) -> None:
+    """Add reads made elsewhere (a worker process, a cached result) to this process's list and active recorders."""
+    rec = reads if isinstance(reads, Reads) else Reads(files=dict(reads))
+    _files_read.update(rec.files)
+    for r in _recorders:
+        r.merge(rec)
+
+
+def resolve_probe(key: str) -> str | None:
+    """Answer a recorded lookup again now (the result cache checks that a cached input still resolves alike)."""
+    kind, _, rest = key.partition(" ")
+    if kind == "find":
+        stem, _, suffixes = rest.rpartition(" ")
+        p = _find_uncached(stem, tuple(suffixes.split(",")))
+    elif key == "hyperliquid meta":
+        p = _hyperliquid_meta_path()
+    elif key == "orderbook depth":
+        p = _depth_snapshot_path()
+    else:
+        raise ValueError(f"unknown data lookup {key!r}")
+    return None if p is None else str(p)
+
+
 def clear_files_read() -> None:
     """Forget the files read so far (a report lists only the files of its own run)."""
     _files_read.clear()
 
 
 def files_read() -> dict[str, str]:
-    """``{dataset label: path}`` of every file read in this process (the report's provenance list)."""
+    """``{dataset label: path}`` of every file read in this process (the report's provenance list), including
+    files read by worker processes and by cached results that reported them through :func:`note_reads`."""
     return dict(_files_read)
 
 
@@ -251,7 +333,7 @@ def load_funding(venue: str, asset: str) -> pd.DataFrame:
     p = funding_path(v, a)
     if p is None:
         raise _missing(f"{v} funding {a}", f"funding/{v}/{a}", fetch_command("funding", v, a))
-    _files_read[f"funding {v} {a}"] = str(p)
+    _note_read(f"funding {v} {a}", p)
     return _read(p, _read_funding_cached).copy()
 
 
@@ -265,7 +347,7 @@ def load_candles(market: str, asset: str, interval: str = "1h") -> pd.DataFrame:
         venue, kind = _market_split(m)
         cmd = fetch_command("candles", venue, a, interval) if kind == "perp" else None
         raise _missing(f"{m} {interval} candles {a}", f"prices/{m}/{a}_{interval}", cmd)
-    _files_read[f"prices {m} {a} {interval}"] = str(p)
+    _note_read(f"prices {m} {a} {interval}", p)
     return _read(p, _read_candles_cached, interval_from_name(f"x_{interval}")).copy()
 
 
@@ -289,6 +371,12 @@ _META_RE = re.compile(r"^metaAndAssetCtxs_(\d{4}-\d{2}-\d{2})\.json$")
 
 def hyperliquid_meta_path() -> Path | None:
     """The newest ``hyperliquid/metaAndAssetCtxs_<date>.json`` in the first root that has one."""
+    p = _hyperliquid_meta_path()
+    _note_probe("hyperliquid meta", p)
+    return p
+
+
+def _hyperliquid_meta_path() -> Path | None:
     for r in roots():
         d = r.path / "hyperliquid"
         if not d.is_dir():
@@ -334,7 +422,7 @@ def hyperliquid_tables() -> HyperliquidTables:
     if p is None:
         raise _missing("Hyperliquid margin-table (metaAndAssetCtxs)", "hyperliquid/metaAndAssetCtxs_<date>",
                        "basisctl data fetch --venue hyperliquid --kind meta", (".json",))
-    _files_read["hyperliquid metaAndAssetCtxs"] = str(p)
+    _note_read("hyperliquid metaAndAssetCtxs", p)
     return _hl_meta(_stat_key(p))
 
 
@@ -385,19 +473,27 @@ def pool_snapshot_path(asset: str) -> Path:
         raise _missing(f"Uniswap v3 pool snapshot {stem}", f"liquidity/uniswap_v3/{stem}",
                        "basisctl data pool --rpc-url URL",
                        (".meta.json",))
-    _files_read[f"uniswap_v3 {stem}"] = str(p)
+    _note_read(f"uniswap_v3 {stem}", p)
     return p
 
 
-def depth_snapshot_path() -> Path:
-    """Top-of-book depth snapshot file (``liquidity/orderbook/bid_depth_snapshot_<date>.csv``), newest first."""
+def _depth_snapshot_path() -> Path | None:
     for r in roots():
         d = r.path / "liquidity" / "orderbook"
         if d.is_dir():
             found = sorted(d.glob("bid_depth_snapshot_*.csv"))
             if found:
-                _files_read["orderbook depth snapshot"] = str(found[-1])
                 return found[-1]
+    return None
+
+
+def depth_snapshot_path() -> Path:
+    """Top-of-book depth snapshot file (``liquidity/orderbook/bid_depth_snapshot_<date>.csv``), newest first."""
+    p = _depth_snapshot_path()
+    _note_probe("orderbook depth", p)
+    if p is not None:
+        _note_read("orderbook depth snapshot", p)
+        return p
     raise _missing("order-book depth snapshot", "liquidity/orderbook/bid_depth_snapshot_<date>", None, (".csv",))
 
 
@@ -430,6 +526,7 @@ __all__ = [
     "ENV_STORE",
     "FUNDING_VENUES",
     "VOL_PRICE_MARKET",
+    "Reads",
     "Root",
     "candles_path",
     "depth_snapshot_path",
@@ -445,7 +542,10 @@ __all__ = [
     "list_assets",
     "load_candles",
     "load_funding",
+    "note_reads",
     "pool_snapshot_path",
+    "recording",
+    "resolve_probe",
     "roots",
     "set_data_dir",
     "user_store",

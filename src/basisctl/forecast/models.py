@@ -163,7 +163,12 @@ class Gbm(FundingModel):
                       random_state=0)
         # a feature never observed in the training rows (no spot series at all) is left out, not filled
         self.used = tuple(j for j in range(X.shape[1]) if np.isfinite(X[ok, j]).any())
-        m.fit(X[ok][:, list(self.used)], y[ok])
+        # one OpenMP thread: a few hundred rows gain nothing from more, and spinning OpenMP workers on a busy
+        # machine made each fit orders of magnitude slower (threadpoolctl ships with scikit-learn)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="openmp"):
+            m.fit(X[ok][:, list(self.used)], y[ok])
         self.model = m
 
     def predict(self, past: Past, h: int) -> float:
@@ -172,7 +177,10 @@ class Gbm(FundingModel):
         x = np.array([[past[c][-1] for c in self.features]])
         if not np.isfinite(x[0, 0]):
             return float("nan")
-        return float(self.model.predict(x[:, list(self.used)])[0])  # type: ignore[attr-defined]
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return float(self.model.predict(x[:, list(self.used)])[0])  # type: ignore[attr-defined]
 
 
 def make_model(name: str) -> FundingModel:

@@ -122,8 +122,8 @@ def backtest_section(exp: ExperimentResult, periods: Sequence[Period], anchor: s
     ax.grid(alpha=0.3, axis="y")
     out.append(_figure(fig, "Return decomposition [fraction of initial capital] (paper Fig. 8); BI = Binance, "
                        "HY = Hyperliquid funding.", cmd_all))
-    pct = {c: PCT for c in ("acc_return", "apy", "funding_apy", "max_drawdown", "turnover_pct", "avg_rebalance_pct",
-                            "d_apy", "d_funding_apy", "d_apy_minus_d_funding_apy")}
+    pct = {c: PCT for c in ("acc_return", "apy", "cagr", "funding_apy", "max_drawdown", "turnover_pct",
+                            "avg_rebalance_pct", "d_apy", "d_funding_apy", "d_apy_minus_d_funding_apy")}
     pct.update({"avg_leverage": F2, "sharpe": F2, "d_avg_leverage": F2})
     tx = exp.table_x()
     tx["start"], tx["end"] = tx["start"].str[:10], tx["end"].str[:10]

@@ -45,11 +45,13 @@ def bands_section(assets: Sequence[str]) -> str:
     df = pd.DataFrame(rows)
     fmt = {c: F4 for c in df.columns if c.startswith("alpha") or c == "theta_f"}
     fmt["kappa_14d_bps"] = F2
-    cmd = f"basisctl bands --venue V --asset A --cost-bps {','.join(f'{c:g}' for c in BAND_COSTS_BPS)} --json"
+    cmd = (f"basisctl bands --venue V --asset A --cost-bps {','.join(f'{c:g}' for c in BAND_COSTS_BPS)} "
+           "--risk-model gbm --json")
     return ("<h2 id='bands'>Dynamic band [&alpha;<sub>L</sub>, &alpha;<sub>U</sub>]</h2>"
             "<p>&alpha;<sub>L</sub>: Variant 2 over h<sub>liq</sub> = 3 h with "
             "&epsilon;<sub>liq</sub> = 10<sup>-4</sup> "
-            "(eq. 38/48) on the 1.5x-stressed 180-day vol; &alpha;<sub>U</sub> = &alpha;&dagger; + K<sub>reb</sub>/"
+            "(eq. 38/48) on the 1.5x-stressed 180-day vol (the paper's GBM; the default model is fhs); "
+            "&alpha;<sub>U</sub> = &alpha;&dagger; + K<sub>reb</sub>/"
             "&kappa;<sub>14d</sub> capped at 0.99 (eq. 45) for three cost budgets.</p>"
             + _table(df, f"Bands at {DEFAULT_ASOF:%Y-%m-%d} per venue and asset "
                      "(keys alpha_lower, alpha_target, kappa14_bps, upper[].alpha_upper).", cmd, fmt))

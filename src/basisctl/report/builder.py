@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from basisctl import __version__
 from basisctl.backtest.experiment import DEFAULT_PERIODS, PAPER_PERIODS, ExperimentResult, Period, run_experiment
@@ -23,34 +24,53 @@ from basisctl.report.data_section import data_section
 from basisctl.report.execution_section import execution_frames, execution_section
 from basisctl.report.funding_section import funding_section
 from basisctl.report.mc_section import mc_grids, mc_section
-from basisctl.report.paper_section import paper_section
+from basisctl.report.paper_section import PAPER_SPOT, paper_section
 from basisctl.report.rules_section import rules_section
 from basisctl.report.static_section import static_section
 from basisctl.report.warnings_section import with_warnings
 from basisctl.rules.compare import compare_rules
 
-__all__ = ["build_report", "execution_frames", "mc_grids"]
+__all__ = ["LAST_INPUTS", "LAST_RUN", "build_report", "execution_frames", "mc_grids"]
 
 Step = Callable[[str, int, int], None]
+#: section name -> "computed" | "cached" for the last :func:`build_report` in this process
+LAST_RUN: dict[str, str] = {}
+#: section name -> paths of the data files its result was computed from (recorded, or from its cache entry)
+LAST_INPUTS: dict[str, tuple[str, ...]] = {}
 
 
 def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK", "DOGE"), quick: bool = False,
-                 on_step: Step | None = None, allow_missing_funding: bool = False) -> Path:
+                 on_step: Step | None = None, allow_missing_funding: bool = False, use_cache: bool = True) -> Path:
     """Write ``out/index.html`` and return its path. ``quick`` = one period per asset and a smaller grid.
 
-    Each section lists the warnings (substitutions, thin samples, missing funding) made while building it."""
+    Each section lists the warnings (substitutions, thin samples, missing funding) made while building it.
+    Sections come from the result cache (:mod:`basisctl.cache`) when their inputs are unchanged; ``use_cache``
+    False (``--no-cache``) recomputes every section (and refreshes the cache). The progress labels end in
+    ``(computed)`` or ``(cached)`` per section; :data:`LAST_RUN` records which."""
+    from basisctl import cache
+
+    if not use_cache:
+        with cache.disabled():
+            return build_report(out, assets, quick, on_step, allow_missing_funding, True)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     from basisctl.data.locator import clear_files_read
 
     clear_files_read()  # the Data section lists the files of this run only
+    LAST_RUN.clear()
+    LAST_INPUTS.clear()
     assets = [a.upper() for a in assets]
     periods = [p for p in DEFAULT_PERIODS if p.asset in assets]
     if quick:
         seen: set[str] = set()
         periods = [p for p in periods if not (p.asset in seen or seen.add(p.asset))]  # type: ignore[func-returns-value]
     paper_periods = [p for p in PAPER_PERIODS if p.asset in assets]
-    total = 3 + 2 * len(periods) + 1 + 2 + 1 + 2 * len(paper_periods) + 2 * (len(periods) + len(paper_periods))
+    # (section, progress steps made inside it): each section then makes one more step when it is done
+    inner = {"static grid": 0, "bands": 0, "Monte Carlo grids": 0, "execution costs and capacity": 0,
+             "funding diagnostics": 0, "risk honesty": 0, "backtests": 2 * len(periods),
+             "paper window": 2 * len(paper_periods), "rules compared": 2 * (len(periods) + len(paper_periods)),
+             "portfolio": 0, "carry persistence": 0}
+    total = sum(inner.values()) + len(inner)
     done = 0
 
     def step(label: str) -> None:
@@ -63,15 +83,22 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
         if on_step:
             on_step(label, done, total)
 
-    (static_html, _), w = with_warnings(lambda: static_section(assets, quick))
-    static_html += w
-    step("static grid")
-    bands_html, w = with_warnings(lambda: bands_section(assets))
-    bands_html += w
-    step("bands")
-    mc_html, w = with_warnings(lambda: mc_section(assets, note))
-    mc_html += w
-    step("Monte Carlo grids")
+    base = {"assets": assets, "quick": quick, "allow_missing_funding": allow_missing_funding}
+
+    def section(name: str, build: Callable[[], str], **params: object) -> str:
+        """One section through the result cache, with its warnings listed under it."""
+        nonlocal done
+        first = done
+        got, w = with_warnings(lambda: cache.memoize(f"report/{name}", {**base, **params}, build))
+        LAST_RUN[name] = got.status
+        LAST_INPUTS[name] = tuple(fp.path for fp in got.files)
+        done = max(done, first + inner[name])  # a cached section made no inner steps
+        step(f"{name} ({got.status})")
+        return got.value + w
+
+    def static() -> str:
+        html_, _ = static_section(assets, quick)
+        return html_
 
     def execution() -> str:
         try:
@@ -83,44 +110,48 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
             return ("<section id='execution'><h2>Execution</h2><p class='warn'>Not computed: "
                     f"{html.escape(str(e))}</p></section>")
 
-    exec_html, w = with_warnings(execution)
-    exec_html += w
-    step("execution costs and capacity")
-    funding_html, w = with_warnings(lambda: funding_section(assets))
-    funding_html += w
-    step("funding diagnostics")
-    from basisctl.report.risk_section import risk_section
-
-    risk_html, w = with_warnings(lambda: risk_section(assets, quick))
-    risk_html += w
-
-    def experiment(ps: list[Period], label: str) -> ExperimentResult:  # flag only when set (test stubs)
+    def experiment(ps: list[Period], label: str, spot: str | None = None) -> ExperimentResult:
+        kw: dict[str, Any] = {} if spot is None else {"spot": spot}  # flags only when set (test stubs)
         if allow_missing_funding:
-            return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"), allow_missing_funding=True)
-        return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"))
+            return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"), allow_missing_funding=True, **kw)
+        return run_experiment(ps, on_step=lambda s: step(f"{label}{s}"), **kw)
 
-    exp, w = with_warnings(lambda: experiment(periods, "backtest "))
-    bt_html = backtest_section(exp, periods, title="Out-of-time extension: the funding-environment experiment on the "
-                               "later windows (paper Sec. IX, Tables VII, IX-XI)") + w
-    step("figures")
-    exp_paper, w = with_warnings(lambda: experiment(paper_periods, "paper window "))
-    paper_html = paper_section(exp_paper, paper_periods) + w
-    cmp, w = with_warnings(lambda: compare_rules([*paper_periods, *periods],
-                                                 on_step=lambda s: step(f"compare-rules {s}")))
-    rules_html = rules_section(cmp) + w
+    def risk() -> str:
+        from basisctl.report.risk_section import risk_section
+
+        return risk_section(assets, quick)
+
+    def portfolio() -> str:
+        from basisctl.report.portfolio_section import report_section  # issue 14: the book across venues
+
+        return report_section(assets, quick)
+
+    static_html = section("static grid", static)
+    bands_html = section("bands", lambda: bands_section(assets))
+    mc_html = section("Monte Carlo grids", lambda: mc_section(assets, note))
+    exec_html = section("execution costs and capacity", execution)
+    funding_html = section("funding diagnostics", lambda: funding_section(assets))
+    risk_html = section("risk honesty", risk)
+    bt_html = section("backtests", lambda: backtest_section(
+        experiment(periods, "backtest "), periods, title="Out-of-time extension: the funding-environment experiment "
+        "on the later windows (paper Sec. IX, Tables VII, IX-XI)"), periods=periods)
+    # the headline uses real spot bars where the data dir has them, as its printed command (`--spot auto`) does
+    paper_html = section("paper window", lambda: paper_section(
+        experiment(paper_periods, "paper window ", spot=PAPER_SPOT), paper_periods), periods=paper_periods,
+        spot=PAPER_SPOT)
+    rules_html = section("rules compared", lambda: rules_section(compare_rules(
+        [*paper_periods, *periods], on_step=lambda s: step(f"compare-rules {s}"))), periods=[*paper_periods, *periods])
     from basisctl.report.study_section import study_section  # issue 18: reads the cached path study
 
+    # The path study (issue 18) is read from its own stored result (basisctl.study.store), a file outside the data
+    # dirs that the result cache cannot fingerprint, so it is not memoised here: reading it is cheap. To move the
+    # study itself onto the one cache, compute it through basisctl.cache.memoize("study/...", resolved params, ...).
     study_html, w = with_warnings(study_section)
     rules_html = study_html + w + rules_html
-    from basisctl.report.portfolio_section import report_section  # issue 14: the book across venues
-
-    portfolio_html, w = with_warnings(lambda: report_section(assets, quick))
-    portfolio_html += w
-    step("portfolio")
+    portfolio_html = section("portfolio", portfolio)
     from basisctl.report.forecast_section import forecast_section  # issue 23: does carry persist?
 
-    forecast_html, w = with_warnings(lambda: forecast_section(assets))
-    forecast_html += w
+    forecast_html = section("carry persistence", lambda: forecast_section(assets))
     nav = ("<nav><a href='#paper'>Paper window 2024</a><a href='#study'>Which rule?</a>"
            "<a href='#rules'>Rules compared</a>"
            "<a href='#backtest'>Backtests</a><a href='#static'>Static &alpha;*</a><a href='#bands'>Bands</a>"

@@ -9,22 +9,31 @@ import pandas as pd
 from basisctl.data import locator
 
 
+def _span(label: str) -> tuple[int | None, str | None, str | None]:
+    """(rows, first, last) of a funding or price series (None for other files)."""
+    kind = label.split(" ", 1)[0]
+    if kind not in ("funding", "prices"):
+        return None, None, None
+    parts = label.split()
+    frame = (locator.load_funding(parts[1], parts[2]) if kind == "funding"
+             else locator.load_candles(parts[1], parts[2], parts[3]))
+    first, last = frame["ts"].min(), frame["ts"].max()
+    return len(frame), f"{first:%Y-%m-%d %H:%M}", f"{last:%Y-%m-%d %H:%M}"
+
+
 def data_sources_frame() -> pd.DataFrame:
-    """One row per file read in this process: dataset, path, data dir origin, rows, first and last timestamp."""
+    """One row per file read by this run: in this process, in its worker processes, or by the computations whose
+    results came from the result cache (their recorded inputs). Columns: dataset, data dir origin, rows, first
+    and last timestamp, path. Spans come from the result cache too (keyed by the file's fingerprint)."""
+    from basisctl import cache
+
     rows = []
     origins = {str(r.path): r.origin for r in locator.roots()}
     for label, path in sorted(locator.files_read().items()):
         origin = next((o for root, o in origins.items() if path.startswith(root)), "")
-        first = last = n = None
-        kind = label.split(" ", 1)[0]
-        if kind in ("funding", "prices"):
-            parts = label.split()
-            frame = (locator.load_funding(parts[1], parts[2]) if kind == "funding"
-                     else locator.load_candles(parts[1], parts[2], parts[3]))
-            n, first, last = len(frame), frame["ts"].min(), frame["ts"].max()
-        rows.append({"dataset": label, "data_dir": origin, "rows": n,
-                     "first": None if first is None else f"{first:%Y-%m-%d %H:%M}",
-                     "last": None if last is None else f"{last:%Y-%m-%d %H:%M}", "path": path})
+        n, first, last = cache.memoize("report/data file span", {"label": label, "path": path},
+                                       lambda label=label: _span(label)).value  # type: ignore[misc]
+        rows.append({"dataset": label, "data_dir": origin, "rows": n, "first": first, "last": last, "path": path})
     frame = pd.DataFrame(rows, columns=["dataset", "data_dir", "rows", "first", "last", "path"])
     return frame.astype({"rows": "Int64"})
 

@@ -16,8 +16,13 @@ from basisctl.report.backtest_section import backtest_section
 #: Table VII as printed: alpha_dagger and kappa_1d [bps] (Binance 2023-01-01 .. 2024-12-31).
 PAPER_TABLE_VII: dict[str, tuple[float, float]] = {"BTC": (0.173, 2.19), "ETH": (0.183, 2.56),
                                                    "LINK": (0.283, 2.63), "DOGE": (0.299, 2.60)}
+#: The spot leg of the replay (``backtest --spot``): real Binance spot bars where the data dir covers the window.
+PAPER_SPOT = "auto"
+#: The paper's own model: the replay sizes with GBM (eq. 17), named explicitly because `backtest` defaults to FHS.
+PAPER_MODEL = "gbm"
 CMD = ("basisctl backtest --asset ASSET --funding-venue {binance|hyperliquid} --from 2024-01-01 --to 2025-01-01 "
-       "--calib-from 2023-01-01 --spot auto --liquidation-price barrier --rehedge-delay-bars 1 --json")
+       "--calib-from 2023-01-01 --spot auto --liquidation-price barrier --rehedge-delay-bars 1 "
+       f"--risk-model {PAPER_MODEL} --json")
 
 
 def _fmt_cells(df: pd.DataFrame) -> pd.DataFrame:
@@ -92,7 +97,9 @@ def paper_section(exp: ExperimentResult, periods: Sequence[Period]) -> str:
            "literal reading would calibrate on the test year. We freeze the rule on <b>2023</b> (vol: 180 days of "
            "Binance 1 h perp bars to 2024-01-01, kappa: Binance funding 2023) and test the calendar year "
            "<b>2024-01-01 to 2025-01-01</b> on Binance 1 h perp bars, once with Binance and once with Hyperliquid "
-           "funding, Table VIII costs, Hyperliquid margin rule (docs/backtest.md). "
+           "funding, Table VIII costs, Hyperliquid margin rule (docs/backtest.md). The rule is sized with the "
+           f"paper's model, <b>{PAPER_MODEL.upper()}</b> (<code>--risk-model {PAPER_MODEL}</code>; basisctl's "
+           "default is the tail-tested <code>fhs</code>, docs/risk.md). "
            f"Spot leg: {html.escape(_spot_sources(exp))}. Liquidations: the venue's documented accounting "
            "(barrier or gap open, Hyperliquid market/backstop rule, spot naked until the next bar's open).</p>"]
     out.append(_findings(cmp, exp))

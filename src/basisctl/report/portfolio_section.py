@@ -70,8 +70,10 @@ def standalone_html(section: str) -> str:
 def report_section(assets: Sequence[str], quick: bool = False) -> str:
     """The section for ``basisctl report``: the three books over the default test year (quick: the first asset,
     one quarter), from the data dir; a missing input is stated instead of failing the report."""
-    from basisctl.backtest.portfolio import run_portfolio
+    from basisctl.backtest.portfolio import SharedInputs, run_portfolio
     from basisctl.errors import BasisctlError
+    from basisctl.risk.registry import DEFAULT_RISK_MODEL
+    from basisctl.risk.rule import ModelSizer
     from basisctl.venues.registry import venue_names
     from basisctl.venues.sources import streams
 
@@ -79,14 +81,18 @@ def report_section(assets: Sequence[str], quick: bool = False) -> str:
     start = pd.Timestamp("2025-12-10" if quick else "2025-03-10", tz="UTC")
     end = pd.Timestamp("2026-03-10", tz="UTC")
     cmd = (f"basisctl backtest-portfolio --from {start:%Y-%m-%d} --to {end:%Y-%m-%d} --rebalance monthly "
-           f"--assets {','.join(names)} --report DIR")
+           f"--assets {','.join(names)} --risk-model {DEFAULT_RISK_MODEL} --report DIR")
     try:
         st = {(a, v): f for a in names for v, (f, _) in streams(a, venue_names(), {}).items() if f is not None}
         if not st:
             raise BasisctlError(f"no funding data for {', '.join(names)} in the data dir")
-        books = [run_portfolio(names, st, start, end, label="book"),
-                 run_portfolio(names, st, start, end, venues=["hyperliquid"], label="hyperliquid only"),
-                 run_portfolio(names, st, start, end, equal_weight=True, label="equal weight")]
+        shared = SharedInputs()  # the three books share sigma and frozen rules (same streams)
+        sz = ModelSizer(DEFAULT_RISK_MODEL)  # as the printed `backtest-portfolio` command (default model)
+        books = [run_portfolio(names, st, start, end, label="book", shared=shared, sizer=sz),
+                 run_portfolio(names, st, start, end, venues=["hyperliquid"], label="hyperliquid only", shared=shared,
+                               sizer=sz),
+                 run_portfolio(names, st, start, end, equal_weight=True, label="equal weight", shared=shared,
+                               sizer=sz)]
     except BasisctlError as e:
         return (f"<section id='portfolio'><h2>Portfolio across venues and assets</h2><p class='warn'>Not computed: "
                 f"{html.escape(str(e))}</p></section>")

@@ -24,12 +24,25 @@ from numpy.typing import ArrayLike
 from basisctl._jit import njit
 from basisctl.errors import ModelDomainError
 from basisctl.risk.base import Bars, FloatArray, ModelFitError, require_returns
-from basisctl.risk.garch import GarchFit, fit_garch
+from basisctl.risk.garch import GarchFit, fit_garch_cached
 from basisctl.simulate._rng import chunk_states, uniform_index
 
 #: 30 days of gap-free 1h bars hold 720 bars, i.e. 719 close-to-close returns (returns = bars - 1)
 MIN_RETURNS: int = 24 * 30 - 1
 DEFAULT_PATHS: int = 4000
+#: Sizing (``static``, ``bands``, ``backtest``, ``pi-liq``): simulated paths beyond the barrier at epsilon. 800 tail
+#: paths put the Monte Carlo SE of alpha near 0.001 at epsilon = 1e-3 over 24 h (BTC), so alpha moves by at most
+#: 0.005 across seeds (tests/risk/test_fhs_sizing.py).
+SIZING_TAIL_PATHS: int = 800
+#: Sizing path counts lie in [MIN_SIZING_PATHS, MAX_SIZING_PATHS]; at epsilon = 1e-4 the cap leaves 100 tail paths,
+#: and the SE printed with alpha says what that buys.
+MIN_SIZING_PATHS: int = 20_000
+MAX_SIZING_PATHS: int = 1_000_000
+
+
+def sizing_paths(epsilon: float) -> int:
+    """Monte Carlo paths for sizing at budget ``epsilon`` (see ``SIZING_TAIL_PATHS``)."""
+    return int(min(MAX_SIZING_PATHS, max(MIN_SIZING_PATHS, np.ceil(SIZING_TAIL_PATHS / float(epsilon)))))
 
 
 @njit
@@ -94,7 +107,7 @@ def calibrate_fhs(bars: Bars, lo: int, hi: int, garch: GarchFit | None = None) -
         raise ModelFitError(f"fhs: too little data to calibrate (no returns in {span}; need {MIN_RETURNS})")
     r = np.diff(np.log(c))
     require_returns("fhs", r, MIN_RETURNS, span)
-    g = garch if garch is not None else fit_garch(r, span)
+    g = garch if garch is not None else fit_garch_cached(r, span)
     s2 = g.filter(r)
     sd = np.sqrt(s2[:-1])
     z = (r - g.mean) / sd
@@ -158,6 +171,23 @@ class FHSRisk:
 
     def barrier_at(self, epsilon: ArrayLike, horizon_hours: float) -> FloatArray:
         return quantile_barrier(self.maxima(horizon_hours)[:, None], epsilon)[..., 0].reshape(-1)
+
+    def barrier_se(self, epsilon: float, horizon_hours: float) -> float:
+        """Monte Carlo standard error of the barrier at ``epsilon`` [log price]: half the distance between the
+        order statistics one binomial standard deviation either side of the quantile's rank (the count of paths
+        beyond a fixed barrier is Binomial(n, epsilon)); distribution-free."""
+        m = self.maxima(horizon_hours)
+        n = m.size
+        k = n * (1.0 - float(epsilon))
+        d = np.sqrt(n * float(epsilon) * (1.0 - float(epsilon)))
+        lo, hi = int(np.clip(np.floor(k - d), 0, n - 1)), int(np.clip(np.ceil(k + d), 0, n - 1))
+        return float(0.5 * (m[hi] - m[lo]))
+
+    def alpha_se(self, epsilon: float, theta_f: float, horizon_hours: float) -> float:
+        """Monte Carlo standard error of alpha at ``epsilon`` [fraction of capital]: the barrier's SE times
+        d alpha / d b = exp(-b) / (1 + theta_F) (delta method)."""
+        b = float(self.barrier_at(epsilon, horizon_hours)[0])
+        return float(np.exp(-b) / (1.0 + float(theta_f)) * self.barrier_se(epsilon, horizon_hours))
 
     def params(self) -> dict[str, Any]:
         g = self.cal.garch

@@ -9,32 +9,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from basisctl.errors import DataCoverageError, ModelDomainError
+from basisctl.errors import DataCoverageError
 from basisctl.risk import evt as evt_mod
 from basisctl.risk import fhs as fhs_mod
 from basisctl.risk.adaptive import fit_adaptive
 from basisctl.risk.base import Bars, ModelFitError, bars_from_frame
 from basisctl.risk.gbm import fit_gbm
 from basisctl.risk.kou import fit_kou
+from basisctl.risk.registry import RISK_MODELS, check_model
 
-RISK_MODELS: tuple[str, ...] = ("gbm", "kou", "fhs", "evt", "adaptive")
+__all__ = ["RISK_MODELS", "check_model", "fit_model", "load_bars", "window"]
+
 #: the price series the risk models calibrate on (a common perp series for both venues, like sigma)
 PRICE_MARKET: str = "binance_perp"
 
 
-def check_model(name: str) -> str:
-    m = name.lower()
-    if m not in RISK_MODELS:
-        raise ModelDomainError(f"unknown risk model '{name}': expected one of {', '.join(RISK_MODELS)}")
-    return m
-
-
-def load_bars(asset: str, prices_file: str | Path | None = None) -> Bars:
-    """Bars of ``asset``: the user's file, else the data's 1h perp bars, else its 4h bars (with a warning)."""
+def load_bars(asset: str, prices_file: str | Path | pd.DataFrame | None = None) -> Bars:
+    """Bars of ``asset``: the user's file (or its already-read candles, e.g. with spikes excluded), else the
+    data's 1h perp bars, else its 4h bars (with a warning)."""
     from basisctl.calibration.volatility import bar_hours_of
     from basisctl.data import locator
     from basisctl.data.io import read_candles
 
+    if isinstance(prices_file, pd.DataFrame):
+        return bars_from_frame(prices_file, bar_hours_of(prices_file))
     if prices_file is not None:
         c = read_candles(prices_file)
         return bars_from_frame(c, bar_hours_of(c))
@@ -43,7 +41,8 @@ def load_bars(asset: str, prices_file: str | Path | None = None) -> Bars:
             if hours != 1.0:
                 sys.stderr.write(f"warning: no 1h {PRICE_MARKET} bars for {asset.upper()}; using 4h bars\n")
             return bars_from_frame(locator.load_candles(PRICE_MARKET, asset, interval), hours)
-    raise DataCoverageError(f"no {PRICE_MARKET} candles for {asset.upper()} (pass --prices-file)")
+    raise DataCoverageError(f"no {PRICE_MARKET} candles for {asset.upper()} (pass --prices-file, or size with the "
+                            "paper's closed form: --model gbm / --risk-model gbm)")
 
 
 def window(bars: Bars, end: pd.Timestamp | None, lookback_days: float) -> tuple[int, int]:

@@ -15,7 +15,9 @@ on its window (a warm start moves the Nelder-Mead optimum within its tolerance a
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -100,6 +102,32 @@ def fit_garch(r: FloatArray, span: str = "the window", start: tuple[float, float
         raise ModelFitError(f"fhs: GARCH(1,1) likelihood did not converge on {span} ({res.message})")
     a, b = _unpack(res.x)
     return GarchFit(omega=v * (1.0 - a - b), a=a, beta=b, mean=m, sample_var=v)
+
+
+def window_key(r: FloatArray, start: tuple[float, float] = GARCH_START) -> str:
+    """Content key of a fit: SHA-256 of the returns' bytes (float64) with the optimiser start. The returns ARE the
+    window of the data file, so two equal keys are the same fit; an appended bar changes no earlier window."""
+    h = hashlib.sha256(np.ascontiguousarray(r, dtype=np.float64).tobytes())
+    h.update(repr(tuple(float(x) for x in start)).encode())
+    return h.hexdigest()[:40]
+
+
+def fit_garch_cached(r: FloatArray, span: str = "the window", start: tuple[float, float] = GARCH_START,
+                     table: dict[str, Any] | None = None) -> GarchFit:
+    """:func:`fit_garch` through the result cache (:mod:`basisctl.cache`), keyed by :func:`window_key` and the
+    package source. ``table``: a lookup table from :func:`basisctl.cache.load_table` (many fits of one series,
+    stored once by the caller); without it each fit is its own cache entry. Identical floats either way."""
+    key = window_key(r, start)
+    if table is not None:
+        got = table.get(key)
+        if got is None:
+            g = fit_garch(r, span, start)
+            table[key] = (g.omega, g.a, g.beta, g.mean, g.sample_var)
+            return g
+        return GarchFit(*got)
+    from basisctl import cache
+
+    return cache.memoize("risk/garch fit", {"window": key}, lambda: fit_garch(r, span, start)).value
 
 
 def simulate_garch(n: int, omega: float, a: float, beta: float, seed: int, df: float | None = None) -> FloatArray:

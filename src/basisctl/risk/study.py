@@ -15,16 +15,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from basisctl.calibration.inputs import margin_for
 from basisctl.data import locator
 from basisctl.errors import DataCoverageError, ModelDomainError
-from basisctl.model.margin import VENUES, theta_f_for
+from basisctl.model.margin import VENUES
 from basisctl.risk.base import bars_from_frame
 from basisctl.risk.coverage import (
+    BAND_FLOOR_CELL,
     Barriers,
     StudyConfig,
     compute_barriers,
     coverage_table,
     empty_barriers,
+    pooled_floor_rows,
     splice_barriers,
     warn_skipped,
 )
@@ -85,9 +88,16 @@ def asset_barriers(asset: str, cfg: StudyConfig, prices_file: Path | None = None
     return bt
 
 
-def _asset_barriers(job: tuple[str, StudyConfig, Path | None, int | None]) -> tuple[str, Barriers]:
+def _asset_barriers(job: tuple[str, StudyConfig, Path | None, int | None]
+                    ) -> tuple[str, Barriers, locator.Reads, list[tuple[str, str]]]:
+    """One asset's barriers with the files read and the substitutions made: a worker process returns them so that
+    the parent's Data section and warning list include them (issue 20 item 3a)."""
+    from basisctl.warnings import collecting
+
     a, cfg, prices_file, last_days = job
-    return a, asset_barriers(a, cfg, prices_file, last_days)
+    with locator.recording() as reads, collecting() as col:
+        bt = asset_barriers(a, cfg, prices_file, last_days)
+    return a, bt, reads, [(x.kind, x.message) for x in col.items]
 
 
 def run_study(assets: Sequence[str], cfg: StudyConfig | None = None, venues: Sequence[str] = VENUES,
@@ -104,25 +114,29 @@ def run_study(assets: Sequence[str], cfg: StudyConfig | None = None, venues: Seq
     if workers > 1 and len(jobs) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        from basisctl.data import locator
-
         override = next((r.path for r in locator.roots() if r.origin == "--data-dir"), None)
         with ProcessPoolExecutor(min(workers, len(jobs)), initializer=locator.set_data_dir,
                                  initargs=(override,)) as ex:
             results = list(ex.map(_asset_barriers, jobs))
     else:
         results = [_asset_barriers(j) for j in jobs]
-    for a, bt in results:
+    for a, bt, reads, subs in results:
+        locator.note_reads(reads)  # in-process runs noted them already; worker processes only return them
+        for kind, msg in subs:
+            substitute(kind, msg)  # type: ignore[arg-type]
         if progress:
             progress(a)
         warn_skipped(bt)
         for i, v in enumerate(venues):
-            th, _ = theta_f_for(v, a)
+            th, _ = margin_for(v, a)  # listed Hyperliquid assets: L_max from its margin table
             r, det = coverage_table(bt, a, th)
             rows += [{**x, "venue": v, "theta_f": th} for x in r]
             if i == 0:
                 dets.append(det.assign(asset=a))
-    return pd.DataFrame(rows), (pd.concat(dets, ignore_index=True) if dets else pd.DataFrame())
+    det_all = pd.concat(dets, ignore_index=True) if dets else pd.DataFrame()
+    if cfg.floor_epsilon is not None and len(results) > 1:  # a single asset sees ~0.14 breaches at 1e-4: pool
+        rows += pooled_floor_rows(rows, det_all, float(cfg.floor_epsilon), float(cfg.floor_horizon_hours))
+    return pd.DataFrame(rows), det_all
 
 
 _VENUE_TAG = {"binance": "BN", "hyperliquid": "HL"}
@@ -164,8 +178,15 @@ def main() -> None:  # pragma: no cover - a thin command for regenerating docs/r
     ap.add_argument("--gbm-stress", type=float, default=1.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None, help="also write the rows (.csv)")
+    ap.add_argument("--epsilons", default="0.01,0.001")
+    ap.add_argument("--horizons", default="1,24,168")
+    ap.add_argument("--no-floor-cell", action="store_true", help="skip the band's floor cell (1e-4 over 3 h)")
     a = ap.parse_args()
-    cfg = StudyConfig(models=tuple(a.models.split(",")), gbm_stress=a.gbm_stress)
+    cfg = StudyConfig(models=tuple(a.models.split(",")), gbm_stress=a.gbm_stress,
+                      epsilons=tuple(float(x) for x in a.epsilons.split(",")),
+                      horizons_hours=tuple(float(x) for x in a.horizons.split(",")),
+                      floor_epsilon=None if a.no_floor_cell else BAND_FLOOR_CELL[0],
+                      floor_horizon_hours=BAND_FLOOR_CELL[1])
     rows, _ = run_study(a.assets.split(","), cfg, workers=a.workers)
     if a.out:
         rows.to_csv(a.out, index=False)

@@ -165,14 +165,18 @@ def compare_rules(
                                or ("optimal" in rules and optimal_model != "gbm")):
         raise ModelDomainError("rules optimal_fhs, paper_fhs and optimal with an FHS floor fit the risk model on the "
                                "data dir's bars: not with a prices file (pass --model gbm, or drop those rules)")
+    bh = None
+    if prices is not None:
+        from basisctl.backtest.data import _bar_hours
+
+        bh = _bar_hours(prices)
+        if bh != 1.0 and "optimal_boot" in rules:  # never fetch 1h bars from elsewhere behind the given file
+            keep = ",".join(r for r in rules if r != "optimal_boot")
+            raise ModelDomainError(f"rule optimal_boot resamples 1-hour returns and the prices file has {bh:g}h "
+                                   f"bars: give 1h bars, or drop the rule (--rules {keep})")
     out = CompareResult()
     for p in periods:
         cost = paper_cost_bps(p.asset) if cost_bps is None else cost_bps
-        bh = None
-        if prices is not None:
-            from basisctl.backtest.data import _bar_hours
-
-            bh = _bar_hours(prices)
         paper = calibrate_rule(p.asset, p.calib_from, p.calib_to, cost, spec, candles=prices, candles_bar_hours=bh,
                                funding=funding)
         costs = CostModel.fixed(cost)

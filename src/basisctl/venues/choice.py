@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from basisctl.calibration.funding import rolling_carry
+from basisctl.calibration.inputs import margin_for
 from basisctl.errors import BasisctlError
 from basisctl.model.bands import alpha_lower, alpha_upper
-from basisctl.model.margin import theta_f_for
 from basisctl.model.static import StaticInputs, solve_static
 from basisctl.venues.registry import get_venue
 
@@ -59,8 +59,11 @@ def rebalance_cost_apy(sigma_annual: float, alpha_target: float, alpha_l: float,
 
 def venue_row(venue: str, asset: str, funding: pd.DataFrame | None, *, asof: pd.Timestamp, lookback_days: float,
               sigma_annual: float, stress: float = 1.5, epsilon: float = 1e-3, horizon_days: float = 1.0,
-              theta_f: float | None = None, spread_bps: float = 2.0) -> dict[str, object]:
-    """One row of the venue table (keys :data:`KEYS`); see the module docstring."""
+              theta_f: float | None = None, spread_bps: float = 2.0,
+              barriers: Mapping[str, float] | None = None) -> dict[str, object]:
+    """One row of the venue table (keys :data:`KEYS`); see the module docstring. ``barriers`` ({"target",
+    "lower"}: log barriers of a calibrated risk model, ``basisctl.risk.sizing.model_barriers``) size alpha_target
+    and alpha_L for this venue's theta_F (alpha = 1 - exp(-b) / (1 + theta_F)); None = the paper's stressed GBM."""
     row: dict[str, object] = {k: None for k in KEYS}
     row["venue"] = venue
     warnings: list[str] = []
@@ -83,7 +86,7 @@ def venue_row(venue: str, asset: str, funding: pd.DataFrame | None, *, asof: pd.
     row.update(kappa_bps_day=kappa_day * 1e4, share_positive=float((c > 0).mean()),
                q05_apr=float(np.quantile(c, 0.05)) * 365.0)
     try:
-        theta, lmax = theta_f_for(venue, asset, theta_f=theta_f)
+        theta, lmax = margin_for(venue, asset, theta_f=theta_f)  # listed Hyperliquid assets: its margin table
     except BasisctlError as e:
         warnings.append(f"{e}: not ranked")
         return row
@@ -91,10 +94,13 @@ def venue_row(venue: str, asset: str, funding: pd.DataFrame | None, *, asof: pd.
     res = solve_static(StaticInputs(venue, asset, sigma_annual, stress, theta, lmax,  # lmax: reported only (NaN: OKX)
                                     horizon_days, epsilon, 0.1, kappa_day * horizon_days))
     a_t = float(res.alpha_risk)
+    a_l = float(alpha_lower(sigma_annual * stress, theta))
+    if barriers is not None:  # alpha whose liquidation barrier is b: 1 - exp(-b) / (1 + theta_F) (eq. 16)
+        a_t = 1.0 - math.exp(-float(barriers["target"])) / (1.0 + theta)
+        a_l = min(1.0 - math.exp(-float(barriers["lower"])) / (1.0 + theta), a_t)
     row["alpha_target"] = a_t
     fee = get_venue(venue).taker_fee_bps
     leg_bps = fee + spread_bps / 2
-    a_l = float(alpha_lower(sigma_annual * stress, theta))
     phi_l = max(a_t - a_l, 0.0)
     a_u = float(alpha_upper(a_t, 2 * leg_bps * 1e-4 * phi_l, kappa_day * UPPER_HORIZON_DAYS))
     cost, _ = rebalance_cost_apy(sigma_annual, a_t, a_l, a_u, leg_bps)
@@ -107,10 +113,10 @@ def venue_row(venue: str, asset: str, funding: pd.DataFrame | None, *, asof: pd.
 
 def venue_table(asset: str, funding: Mapping[str, pd.DataFrame | None], *, asof: pd.Timestamp,
                 lookback_days: float, sigma_annual: float, theta_f: Mapping[str, float] | None = None,
-                **kw: float) -> pd.DataFrame:
+                barriers: Mapping[str, float] | None = None, **kw: float) -> pd.DataFrame:
     """All venues' rows, ranked ones best first (by net_carry_apy), then the unranked ones."""
     rows = [venue_row(v, asset, f, asof=asof, lookback_days=lookback_days, sigma_annual=sigma_annual,
-                      theta_f=(theta_f or {}).get(v), **kw) for v, f in funding.items()]
+                      theta_f=(theta_f or {}).get(v), barriers=barriers, **kw) for v, f in funding.items()]
     df = pd.DataFrame(rows, columns=list(KEYS))
     ranked = df["net_carry_apy"].notna()
     return pd.concat([df[ranked].sort_values("net_carry_apy", ascending=False), df[~ranked]], ignore_index=True)
