@@ -3,8 +3,9 @@
 Run:  python benchmarks/bench_study.py [--paths 64] [--study] [--study-paths 1000] [--json]
       (market data for --study: BASISCTL_DATA_DIR, default ../shared/data)
 
-* ``single_kernel``: one :func:`basisctl.backtest.kernel.backtest_nb` call on one long hourly path (all the
-  benchmark's paths end to end), bar-steps/s, median of 3 after compilation: the kernel alone, no set-up;
+* ``single_kernel``: one :func:`basisctl.backtest.kernel.backtest_core_nb` call (the study's accounting: barrier
+  liquidation, Hyperliquid rule, re-hedge at the next open) on one long hourly path (all the benchmark's paths end
+  to end), bar-steps/s, median of 3 after compilation: the kernel alone, no set-up;
 * ``batched``: :func:`basisctl.study.batch.run_batch` with 6 rules x ``--paths`` one-year paths (metrics computed
   inside), bar-steps/s, with numba's threads at 1 (``batched_1thread``) and at the default (``batched``);
 * ``batched_end_to_end``: :func:`basisctl.study.simulate.run_sim_chunk` (FHS path generation + batch + metrics) on
@@ -47,16 +48,18 @@ def _gbm(n_paths: int, seed: int = 0) -> list[tuple[np.ndarray, ...]]:
 def throughput(n_paths: int) -> dict[str, float]:
     import numba
 
-    from basisctl.backtest.kernel import backtest_nb
-    from basisctl.study.batch import PathBatch, run_batch
+    from basisctl.backtest.kernel import LIQ_BARRIER, backtest_core_nb
+    from basisctl.study.batch import Liquidation, PathBatch, run_batch
 
     paths = _gbm(n_paths)
+    LIQ = Liquidation(LIQ_BARRIER, 0.0, 2.0 / 3.0, 1)  # BacktestConfig's defaults: the Hyperliquid rule
     long = [np.concatenate([p[k] for p in paths]) for k in range(7)]
     c, q, e = np.array([20.0]), np.array([0.0]), np.zeros(0)
 
     def single() -> None:
-        backtest_nb(*long, 1e6, 0.2, 0.1, 0.5, 0.003, 0.002, 1e4, 10.0, q, c, np.inf, q, c, np.inf, 0.05, 0, True,
-                    True, False, True, e, e, 0.2, 0.2, 0)
+        backtest_core_nb(*long, 1e6, 0.2, 0.1, 0.5, 0.003, 0.002, 1e4, 10.0, q, c, np.inf, q, c, np.inf, 0.05, 0,
+                         True, True, False, LIQ_BARRIER, e, e, 0.2, 0.2, 0, LIQ.fee_rate, LIQ.backstop_frac,
+                         LIQ.rehedge_delay_bars)
 
     b = PathBatch.empty()
     for p in paths:
@@ -66,7 +69,7 @@ def throughput(n_paths: int) -> dict[str, float]:
     reset[5] = 168
 
     def batched() -> None:
-        run_batch(b, params, reset, 1e6, 1e4, 10.0)
+        run_batch(b, params, reset, 1e6, 1e4, 10.0, LIQ)
 
     single()
     batched()
@@ -95,12 +98,15 @@ def _end_to_end(n_paths: int, params: np.ndarray, reset: np.ndarray) -> float:
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
     from tests.study.worlds import gbm_history
 
+    from basisctl.backtest.kernel import LIQ_BARRIER
+    from basisctl.study.batch import Liquidation
     from basisctl.study.generators import fit_fhs_gen, valid_starts
     from basisctl.study.simulate import SimSetup, run_sim_chunk
 
     h = gbm_history(days=730)
     s = SimSetup("BTC", "fhs", 0, fit_fhs_gen(h, 0, 0), h.fund[0], valid_starts(h, 0, 30), 30, YEAR, 1, 100.0,
-                 params, reset, 20.0, (np.zeros(0), np.zeros(0)), 1e6, 1e4, 10.0)
+                 params, reset, 20.0, (np.zeros(0), np.zeros(0)), 1e6, 1e4, 10.0,
+                 Liquidation(LIQ_BARRIER, 0.0, 2.0 / 3.0, 1))
     run_sim_chunk(s, [0])
     return median_seconds(lambda: run_sim_chunk(s, list(range(n_paths))), 3)
 

@@ -17,6 +17,7 @@ from tests.datadir import NO_DATA_REASON, require_data_mode
 
 # A developer's real user store never leaks into tests (set before collection: parametrisations read data).
 os.environ["BASISCTL_STORE"] = tempfile.mkdtemp(prefix="basisctl-test-store-")
+os.environ["BASISCTL_STATE_DIR"] = tempfile.mkdtemp(prefix="basisctl-test-state-")  # account locks (issue 19)
 # ... nor the developer's result cache (module-scoped fixtures use this one; each test gets its own below).
 os.environ["BASISCTL_CACHE_DIR"] = tempfile.mkdtemp(prefix="basisctl-test-cache-")
 

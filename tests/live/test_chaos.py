@@ -27,6 +27,8 @@ KEYS = (  # the JSON keys scripts rely on (issue 9)
     "max_unhedged_usd",
     "max_unhedged_seconds",
     "repairs_over_cap",
+    "recalibrations",
+    "kills_during_recalibration",
     "ok",
 )
 
@@ -49,6 +51,36 @@ def test_chaos_http_transport_with_server_faults(tmp_path: Path) -> None:
     assert res["external_events"] >= 1 and res["external_events_rehedged"] == res["external_events"]
     f = res["faults"]
     assert f["second_starts"] >= 3 and f["second_refused"] == f["second_starts"]
+    # issue 19: the new fault classes and audit keys
+    for k in ("malformed_reads", "genesis_unknown_orders", "silent_changes", "silent_changes_resolved",
+              "wrong_direction_orders", "foreign_controller_detected", "faults_injected"):
+        assert k in res, k
+    assert res["genesis_unknown_orders"] == 0 and res["wrong_direction_orders"] == 0
+    assert res["silent_changes_resolved"] == res["silent_changes"]
+    fi = res["faults_injected"]
+    assert fi["second_controller_same_account"] >= 1
+    assert fi["same_account_refused"] == fi["second_controller_same_account"]
+    assert fi["malformed"] + fi["absurd_book"] + fi["crossed_book"] >= 1 and res["malformed_reads"] >= 1
+    # the band is recalibrated while the kills land (issue 17): nothing lost, never a mixed band
+    assert res["recalibrations"] >= 1 and res["kills_during_recalibration"] >= 1
+    assert res["band_chain_breaks"] == 0 and res["band_mismatches"] == 0
+
+
+def test_band_audit_catches_a_mixed_band_and_a_decision_on_the_wrong_band(tmp_path: Path) -> None:
+    from basisctl.live.chaos import band_audit
+
+    band = {"alpha_target": 0.3, "alpha_lower": 0.296, "alpha_upper": 0.304, "kappa_fix": 1.0, "k_reb_fix": 1e-4,
+            "q_min_usd": 1000.0, "buffer_bps": 10.0, "sell_budget_bps": None, "buy_budget_bps": None,
+            "reset_lower": None, "reset_upper": None}
+    new = {**band, "alpha_target": 0.31, "alpha_lower": 0.305, "alpha_upper": 0.315}
+    j = Journal(tmp_path / "j.sqlite")
+    j.append("band", "s", {"status": "start", "band": band}, 1)
+    j.append("decision", "d1", {"reason_code": "in_band", "reason": "alpha=0.3000 inside [0.2960, 0.3040]: no"}, 2)
+    assert band_audit(j)["band_mismatches"] == 0 and band_audit(j)["band_decisions_checked"] == 1
+    j.append("band", "a", {"status": "applied", "id": "x", "old": {**band, "alpha_upper": 0.31}, "new": new}, 3)
+    j.append("decision", "d2", {"reason_code": "in_band", "reason": "alpha=0.3000 inside [0.2960, 0.3040]: no"}, 4)
+    res = band_audit(j)
+    assert res["recalibrations"] == 1 and res["band_chain_breaks"] == 1 and res["band_mismatches"] == 1
 
 
 def _journal_with_genesis(tmp: Path, sim) -> Journal:  # type: ignore[no-untyped-def]

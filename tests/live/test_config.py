@@ -33,7 +33,7 @@ def test_live_needs_account_and_real_venue(tmp_path: Path) -> None:
     p.write_text('mode = "live"\n[venue]\nkind = "hyperliquid"\n')
     with pytest.raises(ConfigError, match="account"):
         load_config(p)
-    p.write_text('mode = "live"\naccount = "0xabc"\n')
+    p.write_text('mode = "live"\naccount = "0x0000000000000000000000000000000000000001"\n')
     with pytest.raises(ConfigError, match=r"venue\.kind"):
         load_config(p)
 

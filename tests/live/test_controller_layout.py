@@ -19,6 +19,16 @@ METHODS = {
     "repair_hedge", "run", "safe_cycle", "send_order", "send_transfer", "start", "sweep_spot_usdc",
     "sync_trade_log", "unwind_spot",
 }
+#: added since by issue 19 (fail closed, second audit): genesis/price sanity (observe), sign-aware repair guards
+#: (repair), the drawdown breaker (cycle), unexplained-change escalation (unexplained)
+METHODS |= {
+    "_adopt", "_check_drawdown", "_check_prices", "_genesis_read", "_read_in_repair", "_wrong_direction",
+    "active_adoptions", "explained_by_late_fill", "fill_floor_ms", "track_mismatch", "_load_episode",
+    "break_episode",
+}
+#: added since: the recalibration seam (issue 17, live/recalibration.py)
+METHODS |= {"_recal_due", "_recal_fail", "_recal_finish", "_recal_period_ms", "_recal_source", "_recal_work",
+            "recalibration_bars", "recalibration_tick", "restore_band"}
 
 
 def test_controller_has_exactly_the_methods_it_had_before_the_split() -> None:

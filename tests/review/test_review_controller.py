@@ -209,7 +209,8 @@ def test_band_values_ignored_in_calibrate_mode_are_refused_or_warned(tmp_path: P
 
 # fixed: a config error no longer repeats a whole section/config as its 'got' value
 def test_model_level_refusal_is_a_short_line(tmp_path: Path) -> None:
-    r = _cli("run", "--config", str(_cfg(tmp_path, 'mode = "live"\naccount = "0x01"\n' + PAPER)), "--live")
+    acct = "0x" + "0" * 39 + "1"  # a valid address (issue 19: 'account' must be one)
+    r = _cli("run", "--config", str(_cfg(tmp_path, f'mode = "live"\naccount = "{acct}"\n' + PAPER)), "--live")
     _one_line_refusal(r, "venue.kind")
     assert len(r.stderr.strip()) < 300, len(r.stderr)
 

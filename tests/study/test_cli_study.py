@@ -39,8 +39,11 @@ def test_study_json_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     rows = pd.read_parquet(pq)
     assert {"rule", "asset", "path", "cluster", "ret", "apy", "liquidations"} <= set(rows.columns)
     assert (rows["start"] < s["holdout_from"]).all()  # the holdout is excluded without --final
-    cached = json.loads((tmp_path / "latest.json").read_text())
-    assert cached["study_hash"] == s["study_hash"]
+    from basisctl.study import store
+
+    got = store.load()  # the result cache's study entry (keyed on BASISCTL_STUDY_DIR here)
+    assert got is not None and got[0]["study_hash"] == s["study_hash"] and got[1] is not None
+    assert got[1].equals(rows)
 
 
 def test_study_bad_inputs_one_line(tmp_path: Path) -> None:

@@ -74,13 +74,17 @@ def print_json(obj: Any) -> None:
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """One ``error:`` line on stderr (the message is printed literally: ``[...]`` survives) and exit ``code``."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    from basisctl.redact import redact
+
+    err_console.print(f"[bold red]error:[/] {escape(redact(message))}", highlight=False)
     raise typer.Exit(code)
 
 
 def warn(message: str) -> None:
     """One ``warning:`` line on stderr, printed literally."""
-    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+    from basisctl.redact import redact
+
+    err_console.print(f"[yellow]warning:[/] {escape(redact(message))}", highlight=False)
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")

@@ -199,8 +199,9 @@ def _run_study(study_file: Path | None, paths: int | None, final: bool, executor
     res = run_study(st, history=history, real=real, holdout=hold, cfg=cfg, spec=spec, executor=executor,
                     on_step=step)
     summary = res.summary()
-    js, pq = store.save(summary, res.rows, parquet=parquet)
-    err_console.print(f"study: rows -> {pq}; summary -> {js}", highlight=False)
+    cdir, pq = store.save(summary, res.rows, parquet=parquet)
+    err_console.print(f"study: rows -> {pq}; summary and rows -> result cache {cdir} ({store.ENTRY})",
+                      highlight=False)
     if as_json:
         print_json(summary)
         return

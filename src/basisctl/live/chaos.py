@@ -33,7 +33,13 @@ Faults besides the kills (all seeded): server-side 5xx / 429 / timeouts / discon
 fills, 4xx on reads, reads missing our balance or position, stale prices, the venue down at start-up, the
 dead-man's switch on (scheduleCancel every cycle), a restart delay of 0-5 s, a second controller started on
 the same journal (must be refused by the journal lock), and external liquidation / ADL events that shrink the
-perp (acknowledged by the driver once re-hedged, as an operator would with `basisctl ack`). Clock skew is not
+perp (acknowledged by the driver once re-hedged, as an operator would with `basisctl ack`). Issue 19 adds
+(HTTP transport, counted per class in ``faults_injected``): malformed values in every response type the adapter
+reads (``MALFORMED``), crossed and absurd spot books, silent position changes (no fill; resolved by adoption
+after K agreeing reads), late fills (hidden for a round) and duplicated fill rows, an unwritable alert log
+(swapped for a folder for a round) and a second controller with its OWN journal on the same account (must be
+refused by the account lock). Extra audit keys: malformed_reads, genesis_unknown_orders, silent_changes,
+silent_changes_resolved, wrong_direction_orders, foreign_controller_detected. Clock skew is not
 injected here - this venue's clock runs 14,400x faster than the wall clock - it has its own test.
 """
 
@@ -43,6 +49,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -50,6 +57,23 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+#: (response type:path, value) pairs the malformed-read fault draws from: every response type the adapter reads
+MALFORMED: tuple[tuple[str, Any], ...] = (
+    ("l2Book:levels.0.0.px", "abc"),
+    ("l2Book:time", "abc"),
+    ("clearinghouseState:assetPositions.0.position.szi", None),
+    ("clearinghouseState:marginSummary.accountValue", "abc"),
+    ("spotClearinghouseState:balances.1.total", []),
+    ("metaAndAssetCtxs:1.0.markPx", None),
+    ("metaAndAssetCtxs:1.0.oraclePx", "abc"),
+    ("userFillsByTime:0.sz", None),
+    ("userFillsByTime:0.px", "abc"),
+    ("userFillsByTime:0.time", "abc"),
+    ("userFunding:0.delta.usdc", "abc"),
+    ("userNonFundingLedgerUpdates:0.delta.usdc", "abc"),
+    ("orderStatus:order.order.sz", "abc"),
+)
 
 CRASH_POINTS = (
     "before_send:spot",
@@ -60,10 +84,17 @@ CRASH_POINTS = (
     "after_send:transfer",
     "before_execute",
     "before_send:hedge_repair",
+    "recalibration:started",  # a refit journaled as started, its worker not yet running
+    "recalibration:fitted",  # the new band computed, not yet journaled (restart: old band, 'interrupted')
+    "recalibration:journaled",  # the new band journaled, not yet in memory (restart: new band from the journal)
 )
+#: the chaos band is recalibrated (paper's gbm: this suite runs without numba, fhs refits are tested in
+#: tests/live/test_recalibration.py) every 4 venue hours = 1 s of wall time at 14,400x, on the venue's candles
+RECAL_EVERY_HOURS = 4.0
 
 
-def chaos_config(workdir: Path, transport: str, port: int | None, seed: int) -> str:
+def chaos_config(workdir: Path, transport: str, port: int | None, seed: int, account: str | None = None,
+                 journal: str = "journal.sqlite", trade_log: str = "trades.csv") -> str:
     """TOML of the chaos controller: narrow fixed band, wall clock x7200, small q_min, faults on."""
     venue = (
         'kind = "sim"'
@@ -71,10 +102,11 @@ def chaos_config(workdir: Path, transport: str, port: int | None, seed: int) -> 
         else f'kind = "hyperliquid"\nbase_url = "http://127.0.0.1:{port}"\nhttp_timeout_secs = 0.5\n'
         "rate_limit_weight_per_min = 1000000.0"
     )
+    acct = f'account = "{account}"\n' if account else ""
     return f"""
 mode = "paper"
-journal = "journal.sqlite"
-trade_log = "trades.csv"
+{acct}journal = "{journal}"
+trade_log = "{trade_log}"
 cadence_seconds = 0.05
 
 [venue]
@@ -94,12 +126,21 @@ seed = {seed}
 continue_prices = true
 
 [band]
-mode = "fixed"
-alpha_target = 0.30
-alpha_lower = 0.296
-alpha_upper = 0.304
-kappa_fix = 1.0
-k_reb_fix_bps = 1.0
+# calibrated and recalibrated while the kills land; a narrow band (alpha_L at 1.5e-3 over the same 24 h as
+# alpha_target's 1e-3, K_reb^fix 0.15 bps: about alpha_target -0.004 / +0.004) keeps the controller rebalancing
+mode = "calibrate"
+lookback_days = 30
+epsilon = 0.001
+horizon_days = 1
+eps_liq = 0.0015
+h_liq_hours = 24
+k_reb_fix_bps = 0.15
+
+[risk]
+model = "gbm"
+recalibrate_every_hours = {RECAL_EVERY_HOURS}
+bars = "venue"
+timeout_seconds = 10
 
 [costs]
 model = "flat"
@@ -131,10 +172,11 @@ def _worker(config_path: str, max_cycles: int) -> None:
     cfg = load_config(config_path)
     venue = None
     if cfg.venue.kind == "hyperliquid":
-        from basisctl.live.runner import lock_journal, with_backoff
+        from basisctl.live.runner import lock_account, lock_journal, with_backoff
         from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
 
         lock_journal(cfg)  # one controller per journal, before anything talks to the venue
+        lock_account(cfg)  # ... and per account (a second config's controller must lose this race, not win it)
         venue = with_backoff(lambda: HyperliquidVenue.from_config(cfg, max_retries=2), "start-up (venue metadata)")
     built = build(cfg, live=False, venue=venue)
     built.controller.run(max_cycles=max_cycles)
@@ -167,13 +209,15 @@ class _Zygote:
         return self.proc.stdout.readline().strip()
 
     def run(
-        self, crash: str | None, timeout_s: float, max_cycles: int = 1_000_000, second_after: float | None = None
+        self, crash: str | None, timeout_s: float, max_cycles: int = 1_000_000, second_after: float | None = None,
+        second_cfg: Path | None = None,
     ) -> str:
         """Fork a controller; returns 'crashpoint' / 'external' (SIGKILLed) or 'exit:N', plus ' second=exit:C:S'
-        when a second controller was started ``second_after`` seconds into the round (C its exit code, S [s])."""
+        when a second controller was started ``second_after`` seconds into the round (C its exit code, S [s]);
+        ``second_cfg``: the second's own config (own journal, same account), else the same config."""
         assert self.proc.stdin is not None
         sec = "-" if second_after is None else f"{second_after:.3f}"
-        self.proc.stdin.write(f"run {crash or '-'} {timeout_s:.3f} {max_cycles} {sec}\n")
+        self.proc.stdin.write(f"run {crash or '-'} {timeout_s:.3f} {max_cycles} {sec} {second_cfg or '-'}\n")
         self.proc.stdin.flush()
         return self._read()
 
@@ -184,16 +228,28 @@ class _Zygote:
 
 
 def _zygote(cfg_path: str, err_path: str) -> None:
-    import basisctl.live.runner  # pre-import: each fork starts warm
+    import basisctl.live.runner  # noqa: F401  (pre-import: each fork starts warm)
     from basisctl.live.config import load_config
+
+    with contextlib.suppress(Exception):  # warm the calibration's data and imports (the band is recalibrated)
+        import pandas as pd
+
+        from basisctl.live.calibration import calibrate_band
+
+        wcfg = load_config(cfg_path)
+        calibrate_band(wcfg, pd.Timestamp(wcfg.sim.start), wcfg.sim.capital_usd, warn=False)
 
     if _have_sdk():
         with contextlib.suppress(ImportError):
-            import basisctl.venues.hyperliquid.adapter  # noqa: F401
+            import importlib
+
+            for mod in ("adapter", "fetch"):  # the adapter and the recalibration's candle client
+                importlib.import_module(f"basisctl.venues.hyperliquid.{mod}")
     print("ready", flush=True)
     for line in sys.stdin:
         _, crash, timeout_s, max_cycles, *rest = line.split()
         second_after = float(rest[0]) if rest and rest[0] != "-" else None
+        second_cfg = rest[1] if len(rest) > 1 and rest[1] != "-" else cfg_path
         pid = _fork_controller(cfg_path, err_path, crash, max_cycles)
         second = ""
         if second_after is not None:  # a second controller on the same journal while the first runs
@@ -207,7 +263,7 @@ def _zygote(cfg_path: str, err_path: str) -> None:
                 time.sleep(0.005)
             time.sleep(second_after)
             t0 = time.monotonic()
-            pid2 = _fork_controller(cfg_path, err_path, "-", max_cycles)
+            pid2 = _fork_controller(second_cfg, err_path, "-", max_cycles)
             st2 = None
             while time.monotonic() - t0 < 10.0:
                 wpid2, s2 = os.waitpid(pid2, os.WNOHANG)
@@ -336,7 +392,11 @@ def run_chaos(
         )
         server.start()
         port = server.port
-        cfg_path.write_text(chaos_config(workdir, "http", port, seed))
+        acct = test_wallet_address().lower()
+        cfg_path.write_text(chaos_config(workdir, "http", port, seed, account=acct))
+        second_cfg = workdir / "chaos-second.toml"  # a copied config with its own journal, same account
+        second_cfg.write_text(chaos_config(workdir, "http", port, seed, account=acct, journal="journal2.sqlite",
+                                           trade_log="trades2.csv"))
     rounds: list[dict[str, Any]] = []
     n_killed = 0
     err_path = workdir / "controller-stderr.log"
@@ -345,10 +405,15 @@ def run_chaos(
         from basisctl.venues.hyperliquid.keys import test_private_key
 
         extra_env["BASISCTL_HL_SECRET_KEY"] = test_private_key()  # the key travels by environment, as in production
+        extra_env["BASISCTL_STATE_DIR"] = str(workdir / "state")  # account locks of this run only
     zyg = _Zygote(cfg_path, err_path, extra_env)
     faults = {"restart_delays": 0, "second_starts": 0, "second_refused": 0, "external_injected": 0,
               "stale_rounds": 0, "down_at_start": 0, "acks": 0}
-    second_every = max(kills // 5, 3)  # a handful of second starts per run, at least one for kills >= 3
+    injected = {"malformed": 0, "absurd_book": 0, "crossed_book": 0, "silent_change": 0, "late_fills": 0,
+                "duplicated_fills": 0, "second_controller_same_account": 0}
+    same_account_refused = 0
+    # second starts (same journal / own journal on the same account, alternating): 50 in a 500-kill run
+    second_every = max(kills // 50, 3)
     from basisctl.live.ack import acknowledge, pending_halts
 
     try:
@@ -366,17 +431,23 @@ def run_chaos(
             if rng.random() < 0.08:  # external liquidation / ADL while the controller is down
                 sim.external_fill("perp", "buy", round(rng.uniform(0.02, 0.4), 5), rng.choice(("liquidation", "adl")))
                 faults["external_injected"] += 1
+            second_cfg_round = None
+            if server is not None and second_after is not None and faults["second_starts"] % 2 == 0:
+                second_cfg_round = second_cfg  # every other second start: own journal, same account
+                injected["second_controller_same_account"] += 1
             if server is not None:
+                _issue19_faults(rng, server, sim, injected, cfg)
                 server.faults.stale_ms = 400_000_000 if rng.random() < 0.05 else 0  # ~4.6 days behind the clock
                 faults["stale_rounds"] += int(server.faults.stale_ms > 0)
                 if rng.random() < 0.05:
                     server.faults.down_first = server.faults._served + rng.randint(2, 8)
                     faults["down_at_start"] += 1
-            how = zyg.run(crash, delay, second_after=second_after)
+            how = zyg.run(crash, delay, second_after=second_after, second_cfg=second_cfg_round)
             head, _, sec = how.partition(" second=")
             rounds.append({"crash": crash, "how": head, "second": sec or None})
             if sec and sec.startswith("exit:2:") and float(sec.split(":")[2]) < 5.0:
                 faults["second_refused"] += 1
+                same_account_refused += second_cfg_round is not None
             if head.startswith("exit"):
                 raise RuntimeError(f"controller {how} instead of being killed:\n{_tail(err_path)}")
             n_killed += 1
@@ -394,7 +465,8 @@ def run_chaos(
                 faults["restart_delays"] += 1
         if server is not None:
             server.faults.stale_ms = 0
-        how = zyg.run(None, 120.0, max_cycles=5)
+            server.faults.mangle, server.faults.hide_fills, server.faults.duplicate_fills = {}, False, False
+        how = zyg.run(None, 120.0, max_cycles=10)  # K agreeing reads for a pending silent change fit in
         if how != "exit:0":
             raise RuntimeError(f"final reconciling run failed ({how}):\n{_tail(err_path)}")
     finally:
@@ -407,9 +479,28 @@ def run_chaos(
         transport=transport,
         seed=seed,
         crash_point_kills=sum(1 for r in rounds if r["how"] == "crashpoint"),
+        # killed while a refit was in flight (the journal's 'interrupted' refits, each journaled at the next start)
+        # or between its journal commit and the in-memory swap (the crash point after the commit)
+        kills_during_recalibration=res["recalibrations_interrupted"] + sum(
+            1 for r in rounds if r["how"] == "crashpoint" and r["crash"].startswith("recalibration:journaled")),
         faults=faults,
         wall_s=round(time.time() - t_start, 1),
     )
+    malformed = server.faults_injected.get("mangle", 0) if server is not None else 0
+    res.update(issue19_audit(journal, cfg.resolve(cfg.journal), injected, malformed))
+    res["faults_injected"] = {**injected, "malformed_reads": malformed,
+                              "same_account_refused": same_account_refused}
+    if injected["second_controller_same_account"] != same_account_refused:
+        res["ok"] = False
+        res["failures"].append(f"second controller on the same account refused {same_account_refused}/"
+                               f"{injected['second_controller_same_account']}")
+    for key in ("genesis_unknown_orders", "wrong_direction_orders"):
+        if res[key]:
+            res["ok"] = False
+            res["failures"].append(f"{key}={res[key]}")
+    if res["silent_changes_resolved"] != res["silent_changes"]:
+        res["ok"] = False
+        res["failures"].append(f"silent changes resolved {res['silent_changes_resolved']}/{res['silent_changes']}")
     if faults["second_refused"] != faults["second_starts"]:
         res["ok"] = False
         res["failures"].append(f"second controller refused {faults['second_refused']}/{faults['second_starts']}")
@@ -418,6 +509,88 @@ def run_chaos(
     if tmp is not None:
         tmp.cleanup()
     return res
+
+
+def _issue19_faults(rng: random.Random, server: Any, sim: Any, injected: dict[str, int], cfg: Any) -> None:
+    """Draw this round's issue-19 faults on the HTTP server / venue (see the module docstring)."""
+    from basisctl.live.journal import Journal
+
+    f = server.faults
+    f.mangle, f.mangle_reads, f.mangle_after_exchange = {}, -1, 0
+    f.hide_fills = f.duplicate_fills = False
+    u = rng.random()
+    if u < 0.15:  # a malformed value in one response type, for 1-3 reads
+        key, val = rng.choice(MALFORMED)
+        f.mangle, f.mangle_reads = {key: val}, rng.randint(1, 3)
+        injected["malformed"] += 1
+    elif u < 0.20:  # absurd best bid (halves the mid)
+        f.mangle, f.mangle_reads = {"l2Book:levels.0.0.px": "0.001"}, rng.randint(1, 3)
+        injected["absurd_book"] += 1
+    elif u < 0.25:  # crossed book (best bid far above the ask)
+        f.mangle, f.mangle_reads = {"l2Book:levels.0.0.px": "100000000"}, rng.randint(1, 3)
+        injected["crossed_book"] += 1
+    if rng.random() < 0.06:
+        f.hide_fills = True  # published only next round: late
+        injected["late_fills"] += 1
+    if rng.random() < 0.10:
+        f.duplicate_fills = True
+        injected["duplicated_fills"] += 1
+    if rng.random() < 0.08:  # a silent position change - only once the previous one was resolved (adopted)
+        j = Journal(cfg.resolve(cfg.journal))
+        try:
+            adopted = sum(1 for e in j.entries("adopt") if e.key.startswith("adopt:"))
+        finally:
+            j.close()
+        if adopted >= injected["silent_change"]:
+            with sim._lock, sim._tx():
+                sim._put("perp_size", sim._f("perp_size") + round(rng.uniform(0.01, 0.2), 5))
+            injected["silent_change"] += 1
+
+
+def issue19_audit(journal: Any, journal_path: Any, injected: dict[str, int], malformed: int) -> dict[str, Any]:
+    """The issue-19 audit keys, from the journal (independent of the controller's in-memory counters).
+
+    genesis_unknown_orders: order intents journaled before the genesis entry; wrong_direction_orders: repair /
+    unwind intents that would NOT reduce |spot + perp| of the journal-derived position at the time they were
+    journaled (replayed in journal order); silent_changes: silent position changes injected;
+    silent_changes_resolved: venue-truth adoptions that stand (a late fill reverses the ones it explains), at most
+    one per injected change; foreign_controller_detected: FOREIGN_CONTROLLER alerts."""
+    g = journal.genesis()
+    g_seq = g.seq if g is not None else None
+    early = sum(1 for e in journal.entries("intent") if e.payload.get("kind") == "order" and (g_seq is None
+                                                                                               or e.seq < g_seq))
+    sb = float(g.payload["spot_base"]) if g else 0.0
+    ps = float(g.payload["perp_size"]) if g else 0.0
+    wrong = 0
+    rows = journal._db.execute("SELECT seq, key, kind, payload FROM entries WHERE kind IN ('fill', 'intent', "
+                               "'adopt') ORDER BY seq").fetchall()
+    for _, _, kind, raw in rows:
+        p = json.loads(raw)
+        if kind == "fill":
+            sgn = 1.0 if p["side"] == "buy" else -1.0
+            if p["market"] == "spot":
+                sb += sgn * p["size"] - float(p.get("fee_base", 0.0))
+            else:
+                ps += sgn * p["size"]
+        elif kind == "adopt":
+            sb += float(p["delta"].get("spot_base", 0.0))
+            ps += float(p["delta"].get("perp_size", 0.0))
+        elif p.get("kind") == "order" and p.get("leg") in ("hedge_repair", "unwind"):
+            gap = sb + ps
+            d = p["size"] if p["side"] == "buy" else -p["size"]
+            if abs(gap + d) >= abs(gap) - 1e-9:
+                wrong += 1
+    standing = sum(1 for e in journal.entries("adopt")
+                   if e.key.startswith("adopt:") and not journal.has(f"adopt-reversal:{e.key[6:]}"))
+    foreign = sum(1 for e in journal.entries("alert") if e.payload.get("kind") == "FOREIGN_CONTROLLER")
+    return {
+        "malformed_reads": malformed,
+        "genesis_unknown_orders": early,
+        "silent_changes": injected.get("silent_change", 0),
+        "silent_changes_resolved": min(standing, injected.get("silent_change", 0)),
+        "wrong_direction_orders": wrong,
+        "foreign_controller_detected": foreign,
+    }
 
 
 def economic_duplicates(journal: Any, sim: Any, lot: float = 1e-5) -> tuple[int, list[str]]:
@@ -449,6 +622,50 @@ def repairs_over_cap(journal: Any, sim: Any, max_order_usd: float) -> int:
         if str(cloid) in legs and float(notional) > max_order_usd * (1 + 1e-9):
             n += 1
     return n
+
+
+_IN_BAND = re.compile(r"inside \[([0-9.]+), ([0-9.]+)\]")
+
+
+def band_audit(journal: Any) -> dict[str, int]:
+    """The band's history against the decisions, from the journal alone (``live/recalibration.py``):
+
+    * recalibrations / recalibrations_failed / recalibrations_interrupted: band entries by outcome;
+    * band_chain_breaks: an applied recalibration whose ``old`` band is not exactly the band in force before it
+      (a start-up band or the previous applied one), or one whose new band is incomplete;
+    * band_mismatches: in-band decisions whose [alpha_L, alpha_U] (4 decimals, from the reason) differ from the
+      band the journal says was in force when the decision was journaled.
+    """
+    from basisctl.model.policy import BandPolicy
+
+    in_force: dict[str, Any] | None = None
+    out = {"recalibrations": 0, "recalibrations_failed": 0, "recalibrations_interrupted": 0, "band_chain_breaks": 0,
+           "band_mismatches": 0, "band_decisions_checked": 0}
+    for e in journal.entries():
+        if e.kind == "band":
+            st = e.payload.get("status")
+            if st == "start":
+                in_force = e.payload["band"]
+            elif st == "applied":
+                out["recalibrations"] += 1
+                try:
+                    BandPolicy(**e.payload["new"])
+                except (TypeError, ValueError):
+                    out["band_chain_breaks"] += 1
+                if e.payload.get("old") != in_force:
+                    out["band_chain_breaks"] += 1
+                in_force = e.payload["new"]
+            elif st == "failed":
+                out["recalibrations_failed"] += 1
+            elif st == "interrupted":
+                out["recalibrations_interrupted"] += 1
+        elif e.kind == "decision" and in_force is not None:
+            m = _IN_BAND.search(str(e.payload.get("reason", "")))
+            if m and e.payload.get("reason_code") == "in_band":
+                out["band_decisions_checked"] += 1
+                if (m.group(1), m.group(2)) != (f"{in_force['alpha_lower']:.4f}", f"{in_force['alpha_upper']:.4f}"):
+                    out["band_mismatches"] += 1
+    return out
 
 
 def audit(journal: Any, sim: Any, bound: Any) -> dict[str, Any]:
@@ -487,6 +704,7 @@ def audit(journal: Any, sim: Any, bound: Any) -> dict[str, Any]:
         "fills": stats["fills"],
         "rebalances": journal.count("trade"),
         "liquidations": stats["liquidations"],
+        **band_audit(journal),
     }
     failures = []
     for k in (
@@ -498,6 +716,8 @@ def audit(journal: Any, sim: Any, bound: Any) -> dict[str, Any]:
         "repairs_over_cap",
         "open_intents",
         "liquidations",
+        "band_chain_breaks",
+        "band_mismatches",
     ):
         if res[k]:
             failures.append(f"{k}={res[k]}")

@@ -8,6 +8,7 @@ that holds the key; ``account`` is the public address.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import asdict
 from pathlib import Path
@@ -18,15 +19,99 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 
 from basisctl.errors import BasisctlError
 from basisctl.live.sim_venue import SimConfig
+from basisctl.redact import looks_like_key, redact
 
 
 class ConfigError(BasisctlError):
     pass
 
 
+#: documented finite upper bound of every numeric key without its own (issue 19, N11: 1e308 switched
+#: protections off like inf did, and dead_man_seconds = 1e306 crashed with OverflowError). docs/operations.md
+#: lists them; |value| <= bound (basis_bps and kappa_fix may be negative).
+UPPER: dict[str, float] = {
+    "http_timeout_secs": 300, "rate_limit_weight_per_min": 1e6, "dead_man_seconds": 86_400,
+    "speed": 1e7, "capital_usd": 1e12, "basis_bps": 10_000, "spot_taker_fee_bps": 1_000, "perp_taker_fee_bps": 1_000,
+    "half_spread_bps": 10_000, "level_bps": 10_000, "spot_depth_usd_per_level": 1e12,
+    "perp_depth_usd_per_level": 1e12, "levels": 10_000, "max_leverage": 1_000, "seed": 2**63 - 1,
+    "kappa_fix": 10, "k_reb_fix_bps": 10_000, "lookback_days": 36_500, "stress": 100, "horizon_days": 3_650,
+    "h_liq_hours": 87_600, "upper_horizon_days": 3_650, "sell_basis_bps": 10_000, "buy_basis_bps": 10_000,
+    "q_min_usd": 1e12, "buffer_bps": 10_000, "sell_budget_bps": 10_000, "buy_budget_bps": 10_000,
+    "spot_fee_bps": 1_000, "perp_fee_bps": 1_000, "max_order_usd": 1e12, "max_position_usd": 1e12,
+    "max_gross_notional_usd": 1e12, "hedge_tolerance_usd": 1e12, "max_unhedged_seconds": 2_592_000,
+    "max_unhedged_cycles": 1_000_000, "max_unhedged_usd": 1e12, "single_leg_timeout_s": 2_592_000,
+    "max_clock_skew_seconds": 86_400, "stale_after_seconds": 2_592_000, "action_expiry_seconds": 86_400,
+    "min_transfer_usd": 1e12, "mean_bps": 10_000, "sd_bps": 10_000, "chain_id": 2**63 - 1,
+    "max_quote_age_seconds": 3_600, "max_retries": 100, "gas_usd_per_swap": 1e6, "cadence_seconds": 604_800,
+    "max_drawdown_pct": 100, "drawdown_window_s": 31_536_000,
+}
+
+
 class _Strict(BaseModel):
-    # allow_inf_nan=False: 'inf' would silently switch a protection off (hedge tolerance, unhedged bound)
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # allow_inf_nan=False: 'inf' would silently switch a protection off (hedge tolerance, unhedged bound);
+    # strict=True: no coercion - `true` is not $1 and "50000" is not a number (issue 19, N11)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+
+    @model_validator(mode="after")
+    def _finite_ranges(self) -> _Strict:
+        for name in type(self).model_fields:
+            v = getattr(self, name)
+            if isinstance(v, int | float) and not isinstance(v, bool) and name in UPPER and abs(v) > UPPER[name]:
+                raise ValueError(f"{name} = {v!r} is outside its documented range (|value| <= {UPPER[name]:g}; "
+                                 "see docs/operations.md)")
+        return self
+
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _checksum(addr: str) -> str | None:
+    """EIP-55 checksum form of a 0x address (None when no keccak implementation is installed)."""
+    try:
+        from eth_utils import to_checksum_address
+
+        return str(to_checksum_address(addr))
+    except ImportError:
+        pass
+    try:
+        from Crypto.Hash import keccak
+    except ImportError:
+        return None
+    low = addr[2:].lower()
+    h = keccak.new(digest_bits=256, data=low.encode()).hexdigest()
+    return "0x" + "".join(c.upper() if c.isalpha() and int(h[i], 16) >= 8 else c for i, c in enumerate(low))
+
+
+def check_account(v: str | None) -> str | None:
+    """``account`` must be a 0x address (40 hex digits), EIP-55 checksummed when mixed-case. A value shaped like
+    a private key is refused without being shown (it would otherwise be sent to the venue as ``user``)."""
+    if v is None:
+        return v
+    if looks_like_key(v):
+        raise ValueError(f"expected a 0x account address (40 hex digits); got a {len(v)}-character value that "
+                         "looks like a PRIVATE KEY (not shown) - never put a key in the config")
+    if not _ADDRESS.match(v):
+        raise ValueError("expected a 0x account address (0x + 40 hex digits)")
+    body = v[2:]
+    if body != body.lower() and body != body.upper():
+        cs = _checksum(v)
+        if cs is None:
+            raise ValueError("mixed-case address cannot be checksum-verified (install the 'live' extra) - "
+                             "write it in lower case")
+        if cs != v:
+            raise ValueError(f"address checksum (EIP-55) does not match; expected {cs}")
+    return v
+
+
+def check_env_name(v: str) -> str:
+    """A setting that NAMES an environment variable: refuse a value that looks like the secret itself."""
+    if looks_like_key(v):
+        raise ValueError("expected the NAME of an environment variable; the value looks like a private key "
+                         "(not shown) - put the key in the environment, never in the config")
+    if not _ENV_NAME.match(v):
+        raise ValueError("expected an environment variable name (letters, digits, '_')")
+    return v
 
 
 def _utc_timestamp(v: str | None) -> str | None:
@@ -55,6 +140,11 @@ class VenueConfig(_Strict):
     keystore: str | None = None
     keystore_password_env: str = "BASISCTL_KEYSTORE_PASSWORD"
     dead_man_seconds: float = Field(60.0, ge=0, description="scheduleCancel horizon; 0 disables")
+
+    @field_validator("secret_env", "keystore_password_env")
+    @classmethod
+    def _env_names(cls, v: str) -> str:
+        return check_env_name(v)
 
 
 class SimSection(_Strict):
@@ -138,6 +228,34 @@ class BandSection(_Strict):
         return self
 
 
+class RiskSection(_Strict):
+    """The liquidation-risk model that sizes the calibrated band, and its recalibration schedule.
+
+    The budgets live in ``[band]``: ``band.epsilon`` over ``band.horizon_days`` sizes alpha_target and
+    ``band.eps_liq`` over ``band.h_liq_hours`` sizes alpha_L (both probabilities of liquidation). ``band.stress``
+    applies to the paper's stressed model (gbm) only; under fhs and the other models it is ignored (a
+    ``warning:`` when it is set).
+    """
+
+    model: str = Field("fhs", description="risk model (basisctl.risk): fhs (default, tail-tested) | gbm (the paper)")
+    recalibrate_every_hours: float = Field(
+        24.0, ge=0, description="band.mode = 'calibrate': recalibrate every this many hours of VENUE time, at "
+        "multiples of the period since 1970-01-01 00:00 UTC (24 = daily at 00:00 UTC); 0 = never [h]")
+    bars: Literal["auto", "venue", "store"] = Field(
+        "auto", description="recalibration bars: the venue's own 1h candle endpoint ('venue'), the data store "
+        "(band.prices_file, else the data dir's perp series: 'store'); 'auto' = venue on Hyperliquid, store on sim")
+    timeout_seconds: float = Field(
+        300.0, gt=0, description="a recalibration still running after this long (wall) is abandoned [s]")
+    seed: int = Field(0, ge=0, description="Monte Carlo seed of simulated models (fhs)")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str) -> str:
+        from basisctl.live.calibration import check_risk_model
+
+        return check_risk_model(v)
+
+
 class CostSection(_Strict):
     model: Literal["flat", "book"] = "book"
     sell_basis_bps: float = Field(39.0, ge=0, description="flat model: sell-basis cost [bps of notional]")
@@ -170,6 +288,19 @@ class LimitSection(_Strict):
     stale_after_seconds: float = Field(30.0, gt=0, description="no action on prices older than this [s]")
     action_expiry_seconds: float = Field(15.0, gt=0, description="expiresAfter on every action [s]")
     min_transfer_usd: float = Field(1.0, ge=0)
+    max_drawdown_pct: float = Field(
+        10.0, gt=0, le=100, description="equity this far below its peak within drawdown_window_s: halt new risk "
+        "(DRAWDOWN, until `basisctl ack`) [% of the peak]")
+    drawdown_window_s: float = Field(86_400.0, gt=0, description="window of the drawdown peak [s, venue time]")
+    fill_lookback_s: float = Field(
+        604_800.0, gt=0, le=7_776_000, description="while journal and venue disagree, fills are re-read back to "
+        "their last agreement, at most this far [s]")
+    max_price_deviation_bps: float = Field(
+        300.0, gt=0, le=5_000, description="spot mid further than this from the perp mark or oracle: the read is "
+        "unknown (PRICE_INSANE), nothing is sent [bps]")
+    max_mid_move_bps: float = Field(
+        1_500.0, gt=0, le=10_000, description="spot mid moved this far from the last good mid while the mark moved "
+        "less than half as far: unknown (PRICE_INSANE) [bps]")
 
 
 class SafetySection(_Strict):
@@ -183,6 +314,13 @@ class SafetySection(_Strict):
         "bring spot back to the hedged size ('unwind') or re-open the perp hedge ('rehedge'); both halt new "
         "risk until `basisctl ack`")
     alert_log: str = "alerts.log"
+    halt_realert_seconds: float = Field(
+        300.0, ge=0, le=86_400, description="a halt reason raised again alerts again, at most once per this [s]")
+    adopt_reads: int = Field(
+        3, ge=2, le=100, description="K: consecutive complete, price-sane reads that must agree before venue truth "
+        "is adopted over the journal's (a balance absent at genesis taken as zero)")
+    adopt_seconds: float = Field(
+        30.0, ge=0, le=86_400, description="T: those K reads must span at least this long [s]")
 
 
 class SlippageSection(_Strict):
@@ -227,11 +365,17 @@ class ControllerConfig(_Strict):
     venue: VenueConfig = VenueConfig()
     sim: SimSection = SimSection()
     band: BandSection = BandSection()
+    risk: RiskSection = RiskSection()
     costs: CostSection = CostSection()
     limits: LimitSection = LimitSection()
     safety: SafetySection = SafetySection()
     spot_route: SpotRouteSection = SpotRouteSection()
     base_dir: str = Field(".", description="set by the loader: folder of the config file")
+
+    @field_validator("account")
+    @classmethod
+    def _account_is_an_address(cls, v: str | None) -> str | None:
+        return check_account(v)
 
     @model_validator(mode="after")
     def _live_rules(self) -> ControllerConfig:
@@ -274,7 +418,7 @@ def _fmt(e: ValidationError, source: str) -> str:
         got = err.get("input")
         shown = "" if isinstance(got, dict | list) else f" (got {_short(repr(got))})"
         parts.append(f"{source}: field '{loc}': {err['msg']}{shown}")
-    return "; ".join(parts)
+    return redact("; ".join(parts))
 
 
 def _short(text: str, n: int = 80) -> str:

@@ -35,16 +35,20 @@ from basisctl.live.cycle import CycleMixin
 from basisctl.live.observe import ObserveMixin
 from basisctl.live.orders import OrdersMixin
 from basisctl.live.plans import PlansMixin
+from basisctl.live.recalibration import RecalibrationMixin
 from basisctl.live.reconciliation import ReconciliationMixin
 from basisctl.live.repair import RepairMixin
 from basisctl.live.safety import SafetyMixin
 from basisctl.live.startup import StartupMixin
+from basisctl.live.unexplained import UnexplainedMixin
 
 
 class Controller(
     CycleMixin,
+    RecalibrationMixin,
     StartupMixin,
     ReconciliationMixin,
+    UnexplainedMixin,
     RepairMixin,
     PlansMixin,
     OrdersMixin,
@@ -56,7 +60,8 @@ class Controller(
 
     Composed of one mixin per seam: ``cycle`` (the loop), ``startup`` (genesis, start-up), ``reconciliation``
     (ingest, position check, in-flight intents), ``repair`` (one-legged / external changes), ``plans``
-    (rebalances, flatten, trade log), ``orders`` (write-ahead order / transfer primitives), ``observe`` (venue
+    (rebalances, flatten, trade log), ``recalibration`` (the scheduled band refit, off the decision path),
+    ``orders`` (write-ahead order / transfer primitives), ``observe`` (venue
     reads), ``safety`` (halts, signals, ack); the state is ``controller_base.ControllerBase``.
     """
 

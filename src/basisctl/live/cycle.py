@@ -12,6 +12,7 @@ from basisctl.live.controller_base import ControllerBase
 from basisctl.live.costs import book_cost_curves
 from basisctl.live.crashpoint import maybe_crash
 from basisctl.live.guards import VenueDataError
+from basisctl.live.journal import JournalWriteError
 from basisctl.live.venue import VenueError, VenueState, VenueUnavailable
 from basisctl.model.policy import Action, CostCurve, Decision, decide
 
@@ -31,17 +32,21 @@ class CycleMixin(ControllerBase):
             self.alerts.raise_("VENUE_UNAVAILABLE", f"cycle aborted: {e}", self._now())
         except VenueError as e:
             self.alerts.raise_("VENUE_ERROR", f"read refused, cycle skipped: {e}", self._now())
+        except JournalWriteError as e:  # no intent can be journaled, so nothing can be sent: halt, say why
+            self._halt("STORAGE_FAILED", str(e))
         else:
             self.read_failures = 0
             self.backoff.reset()
             return rec
         self.read_failures += 1
+        self.break_episode()  # adoption needs K CONSECUTIVE complete reads
         self._wall_sleep(min(self.backoff.next_delay(), self.cfg.cadence_seconds))
         return None
 
     def cycle(self) -> dict[str, Any]:
         """One observe -> decide -> act cycle; returns the cycle record (also journaled)."""
         now_wall = time.time()
+        self.recalibration_tick()  # cycle boundary: apply a finished refit / start a due one (never waits)
         self._check_ack()
         if self.kill_file.exists():
             self._halt("KILL_SWITCH", f"kill file {self.kill_file} present: no new risk")
@@ -59,6 +64,7 @@ class CycleMixin(ControllerBase):
             )
         undecided = self.reconcile_intents(wait_budget_s=5.0)
         st, mism = self.check_positions()
+        mism = self.track_mismatch(st, mism)  # escalation of a lasting disagreement (live/unexplained.py)
         self._mismatch = bool(mism)
         if mism:
             self._halt("POSITION_MISMATCH", f"journal vs venue differ: {mism}")
@@ -85,6 +91,10 @@ class CycleMixin(ControllerBase):
                 st = self.unwind_spot(st, "timeout")
                 if st.unhedged_usd <= tol:
                     self.tracker.update(st.unhedged_usd, tol, time.time(), st.ts_ms)
+        if not mism:
+            self._check_drawdown(st)
+        if self.alerts.failed:  # protective actions above are done; no new risk while storage fails
+            self._halt("STORAGE_FAILED", f"alerts cannot be stored ({self.alerts.failed}); they go to stderr")
         acted = not stale and safe
         if self.halted and self.cfg.safety.flatten_on_kill and not self.flattened and acted:
             self.flatten(st)
@@ -140,6 +150,21 @@ class CycleMixin(ControllerBase):
             )
         self.last_cycle_wall = time.time()
         return rec
+
+    def _check_drawdown(self, st: VenueState) -> None:
+        """Circuit breaker: equity more than ``limits.max_drawdown_pct`` below its peak over the last
+        ``limits.drawdown_window_s`` (venue time) halts new risk until `basisctl ack` (alert DRAWDOWN)."""
+        lim = self.cfg.limits
+        hist = self._equity_hist
+        hist.append((st.ts_ms, st.equity))
+        while hist and hist[0][0] < st.ts_ms - lim.drawdown_window_s * 1000:
+            hist.popleft()
+        peak = max(e for _, e in hist)
+        dd = (peak - st.equity) / peak * 100.0 if peak > 0 else 0.0
+        if dd > lim.max_drawdown_pct and self.halt_kind != "DRAWDOWN":
+            self._halt("DRAWDOWN", f"equity ${st.equity:,.0f} is {dd:.2f}% below its peak ${peak:,.0f} within "
+                       f"{lim.drawdown_window_s:g}s (max_drawdown_pct {lim.max_drawdown_pct:g}): no new risk",
+                       persist=not self.ack_required)
 
     def refresh_dead_man(self) -> None:
         secs = self.cfg.venue.dead_man_seconds

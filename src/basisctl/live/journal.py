@@ -16,6 +16,7 @@ Secrets never reach this file: payloads are plain dicts built by the controller 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -36,6 +37,22 @@ _SCHEMA = (
 
 class JournalError(BasisctlError):
     pass
+
+
+class JournalWriteError(JournalError):
+    """An append could not be committed (disk full, read-only file, I/O error): the real error, one line."""
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """ROLLBACK if a transaction is still open (SQLite ends it itself on SQLITE_FULL / I/O errors; the old
+    unconditional ROLLBACK then raised 'cannot rollback' and hid the real error)."""
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+
+
+def _write_error(path: str, e: sqlite3.Error) -> JournalWriteError:
+    return JournalWriteError(f"{path}: journal write failed ({' '.join(str(e).split())}); no new risk")
 
 
 @dataclass(frozen=True)
@@ -126,23 +143,26 @@ class Journal:
     def append(self, kind: str, key: str, payload: dict[str, Any], ts_ms: int) -> bool:
         """Append one entry in its own transaction; False (and nothing written) if ``key`` already exists."""
         body = json.dumps(payload, sort_keys=True, allow_nan=True)
-        self._db.execute("BEGIN IMMEDIATE")
         try:
+            self._db.execute("BEGIN IMMEDIATE")
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES(?,?,?,?,?)",
                 (key, kind, int(ts_ms), int(time.time() * 1000), body),
             )
             self._db.execute("COMMIT")
+        except sqlite3.Error as e:
+            _rollback(self._db)
+            raise _write_error(self.path, e) from None
         except BaseException:
-            self._db.execute("ROLLBACK")
+            _rollback(self._db)
             raise
         return cur.rowcount == 1
 
     def append_intent(self, key: str, payload: dict[str, Any], ts_ms: int, need_nonce: bool = False) -> dict[str, Any]:
         """Record an intent (idempotent by key). With ``need_nonce`` a fresh monotonic nonce [ms-like integer]
         is allocated in the same transaction and stored in the payload. Returns the stored payload."""
-        self._db.execute("BEGIN IMMEDIATE")
         try:
+            self._db.execute("BEGIN IMMEDIATE")
             row = self._db.execute("SELECT payload FROM entries WHERE key=?", (key,)).fetchone()
             if row is not None:
                 self._db.execute("COMMIT")
@@ -162,15 +182,38 @@ class Journal:
                 (key, "intent", int(ts_ms), int(time.time() * 1000), json.dumps(body, sort_keys=True)),
             )
             self._db.execute("COMMIT")
+        except sqlite3.Error as e:
+            _rollback(self._db)
+            raise _write_error(self.path, e) from None
         except BaseException:
-            self._db.execute("ROLLBACK")
+            _rollback(self._db)
             raise
         return body
 
+    def cloid_prefix(self) -> str:
+        """This journal's client-order-id prefix: 8 hex digits drawn once and kept in the journal (issue 19, N6).
+        Every order this journal sends carries it; a fill with a cloid this journal never sent is a second
+        controller on the account."""
+        row = self._db.execute("SELECT value FROM counters WHERE name='cloid_prefix'").fetchone()
+        if row is not None:
+            return f"{int(row[0]):08x}"
+        import secrets
+
+        v = secrets.randbits(32)
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("INSERT OR IGNORE INTO counters(name, value) VALUES('cloid_prefix', ?)", (v,))
+            self._db.execute("COMMIT")
+        except sqlite3.Error as e:
+            _rollback(self._db)
+            raise _write_error(self.path, e) from None
+        row = self._db.execute("SELECT value FROM counters WHERE name='cloid_prefix'").fetchone()
+        return f"{int(row[0]):08x}"
+
     def next_nonce(self) -> int:
         """A fresh nonce for an action that is not an intent (e.g. scheduleCancel)."""
-        self._db.execute("BEGIN IMMEDIATE")
         try:
+            self._db.execute("BEGIN IMMEDIATE")
             last = self._db.execute("SELECT value FROM counters WHERE name='nonce'").fetchone()
             nonce = max(int(time.time() * 1000), (int(last[0]) + 1) if last else 0)
             self._db.execute(
@@ -179,8 +222,11 @@ class Journal:
                 (nonce,),
             )
             self._db.execute("COMMIT")
+        except sqlite3.Error as e:
+            _rollback(self._db)
+            raise _write_error(self.path, e) from None
         except BaseException:
-            self._db.execute("ROLLBACK")
+            _rollback(self._db)
             raise
         return nonce
 
@@ -252,7 +298,11 @@ class Journal:
                 su, pc = su - a, pc + a
             else:
                 su, pc = su + a, pc - a
-        return DerivedPosition(sb, su, ps, pc)
+        bal = {"spot_base": sb, "spot_usdc": su, "perp_size": ps, "perp_cash": pc}
+        for e in self.entries("adopt"):  # venue truth adopted after an unexplained change (and its reversals)
+            for k, v in e.payload["delta"].items():
+                bal[k] += float(v)
+        return DerivedPosition(bal["spot_base"], bal["spot_usdc"], bal["perp_size"], bal["perp_cash"])
 
     def close(self) -> None:
         self._db.close()

@@ -167,3 +167,33 @@ class SimStateLock(FileLock):
 
     def __init__(self, state_path: str | Path):
         super().__init__(state_path, "simulated account (sim.state_file)", "account")
+
+
+class TradeLogLock(FileLock):
+    """One writer per trade log (issue 19, N9: a second controller's rows were lost): ``<trades.csv>.lock`` and
+    the CSV itself."""
+
+    def __init__(self, path: str | Path):
+        super().__init__(path, "trade log", "trade log")
+
+
+class AccountLock(FileLock):
+    """One controller per venue account (issue 19, N6): a lock file keyed by venue and account address in the
+    user state dir (``$BASISCTL_STATE_DIR``, else ``$XDG_STATE_HOME/basisctl``, else ``~/.local/state/basisctl``),
+    so two configs with their own journals cannot trade the same account from one machine."""
+
+    def __init__(self, venue: str, account: str):
+        super().__init__(account_lock_path(venue, account), f"{venue} account {account.lower()}", "account")
+
+
+def state_dir() -> Path:
+    """The user state dir of basisctl's account locks."""
+    env = os.environ.get("BASISCTL_STATE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_STATE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "basisctl"
+
+
+def account_lock_path(venue: str, account: str) -> Path:
+    return state_dir() / "accounts" / f"{venue}-{account.lower()}"

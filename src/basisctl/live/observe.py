@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import time
 
 from basisctl.live.controller_base import ControllerBase
-from basisctl.live.guards import resolve_unknowns
+from basisctl.live.guards import BALANCE_FIELDS, VenueDataError, resolve_unknowns
 from basisctl.live.venue import VenueState
 
 
@@ -13,20 +15,67 @@ class ObserveMixin(ControllerBase):
     """One complete venue read per call; measures clock skew."""
 
     def read_state(self) -> VenueState:
-        """One venue read with every balance KNOWN: a field the venue left out counts as zero only when the
-        journal says we hold none of it; otherwise VenueDataError (the cycle is skipped, nothing is sent)."""
+        """One venue read with every balance KNOWN and sane prices, else VenueDataError (the cycle is skipped,
+        nothing is sent). A field the venue left out counts as zero only when the journal says we hold none of
+        it; before genesis (no journal yet) only when K consecutive reads spanning T seconds all leave it out
+        (``safety.adopt_reads`` / ``adopt_seconds``; alert GENESIS_UNKNOWN until then). Prices: spot mid vs
+        perp mark and oracle, and vs the last good mid (``limits.max_price_deviation_bps`` /
+        ``max_mid_move_bps``; alert PRICE_INSANE)."""
         st = self.venue.state()
-        derived = self.journal.derived_position().to_dict() if self.journal.genesis() is not None else None
-        if derived is None:  # genesis: an absent token is an empty balance (every later read is cross-checked)
-            fix = {k: 0.0 for k in ("spot_base", "spot_usdc", "perp_size", "perp_cash") if math.isnan(getattr(st, k))}
-            if fix:
-                import dataclasses
-
-                st = dataclasses.replace(st, **fix)  # type: ignore[arg-type]  # float fields only
+        if self.journal.genesis() is None:
+            st = self._genesis_read(st)
+            derived = None
+        else:
+            derived = self.journal.derived_position().to_dict()
         st = resolve_unknowns(st, derived)
+        self._check_prices(st)
         self._cap_state = st
         self._measure_skew()
         return st
+
+    def _genesis_read(self, st: VenueState) -> VenueState:
+        """Before genesis an absent balance is UNKNOWN (the audit's N1: read as 0 it was journaled as 0 and a
+        7 BTC perp 'repair' followed). Absent in K consecutive reads spanning T s: adopted as zero, and the reads
+        are kept for the genesis entry."""
+        missing = tuple(k for k in BALANCE_FIELDS if math.isnan(getattr(st, k)))
+        if not missing:
+            self._genesis_absent = []
+            return st
+        runs = [r for r in self._genesis_absent if r["missing"] == list(missing)]
+        runs.append({"missing": list(missing), "mono_s": time.monotonic(), "ts_ms": st.ts_ms})
+        self._genesis_absent = runs
+        k, t = self.cfg.safety.adopt_reads, self.cfg.safety.adopt_seconds
+        span = max(runs[-1]["mono_s"] - runs[0]["mono_s"], (runs[-1]["ts_ms"] - runs[0]["ts_ms"]) / 1e3)
+        if len(runs) >= k and span >= t:
+            return dataclasses.replace(st, **{f: 0.0 for f in missing})  # type: ignore[arg-type]  # floats
+        why = (f"genesis: {', '.join(missing)} absent from the venue read (read {len(runs)}/{k}, {span:.0f}s/"
+               f"{t:g}s): unknown, not zero; no genesis, no order until a complete read")
+        self.alerts.raise_("GENESIS_UNKNOWN", why, self._now())
+        raise VenueDataError(why)
+
+    def _check_prices(self, st: VenueState) -> None:
+        """PRICE_INSANE (and VenueDataError) for a spot mid far from the perp mark / oracle or one that jumped
+        from the last good mid while the mark did not: an absurd, moved or glitched book is unknown data."""
+        lim = self.cfg.limits
+        bad = ""
+        for name, ref in (("mark", st.mark_px), ("oracle", st.oracle_px)):
+            if math.isfinite(ref) and ref > 0:
+                dev = abs(st.spot_mid / ref - 1.0) * 1e4
+                if dev > lim.max_price_deviation_bps:
+                    bad = (f"spot mid {st.spot_mid:,.2f} is {dev:,.0f} bps from the perp {name} {ref:,.2f} "
+                           f"(bound {lim.max_price_deviation_bps:g} bps)")
+                    break
+        last = self._last_good_px
+        if not bad and last is not None:
+            move = abs(st.spot_mid / last[0] - 1.0) * 1e4
+            mark_move = abs(st.mark_px / last[1] - 1.0) * 1e4
+            if move > lim.max_mid_move_bps and mark_move < 0.5 * move:
+                bad = (f"spot mid moved {move:,.0f} bps from the last good {last[0]:,.2f} while the mark moved "
+                       f"{mark_move:,.0f} bps (bound {lim.max_mid_move_bps:g} bps)")
+        if bad:
+            self.alerts.raise_("PRICE_INSANE", bad + ": read unknown, nothing is sent", st.ts_ms)
+            raise VenueDataError(f"price sanity: {bad}")
+        self._last_good_px = (st.spot_mid, st.mark_px)
 
     def _measure_skew(self) -> None:
         """Offset of the local clock to the venue's [ms] (venues that report one); CLOCK_SKEW past the bound."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from dataclasses import dataclass
@@ -41,9 +42,15 @@ class OrdersMixin(ControllerBase):
     ) -> LegResult:
         """Journal the intent, send one IOC order, resolve its outcome (never re-sent), journal the result.
         An order that breaks a cap (checked against the latest complete read) is refused before any intent."""
-        cloid = new_cloid()
+        cloid = new_cloid(self.cloid_prefix)
         ref = self._cap_state
         why = "no complete venue read yet" if ref is None else cap_violation(self.caps, ref, market, side, size)
+        if not why and ref is not None and self.journal.genesis() is not None:
+            # the same caps on the journal's signed position (a mangled read must not make a growing order look
+            # like a shrinking one): the post-trade legs from the journal, at this read's prices
+            jst = dataclasses.replace(ref, **self.journal.derived_position().to_dict())  # type: ignore[arg-type]
+            if j := cap_violation(self.caps, jst, market, side, size):
+                why = f"{j} (journal position)"
         if why:
             self.alerts.raise_("ORDER_CAPPED", f"{leg} {side} {size} {market} refused: {why}", self._now())
             return LegResult(cloid, 0.0, 0.0, "refused")

@@ -137,6 +137,16 @@ class PlansMixin(ControllerBase):
             q = min(q, max(withdrawable - 1.0, 0.0))
             if q < max(c.q_min_usd, 1.0) or not self._route_ok(plan, "buy", q / st.spot_mid, st):
                 return
+            # a withdrawal from margin only on a book that has not moved or gone stale since the decision's read
+            # (read_state also re-checks price sanity): issue 19, N7
+            fresh = self.read_state()
+            moved = abs(fresh.spot_mid / st.spot_mid - 1.0) * 1e4
+            age_s = (self._now() - fresh.ts_ms) / 1000.0
+            if moved > c.max_slippage_bps or age_s > self.cfg.limits.stale_after_seconds:
+                self.alerts.raise_("BOOK_MOVED", f"withdrawal of ${q:,.0f} not sent: spot mid moved {moved:.1f} bps "
+                                   f"(bound {c.max_slippage_bps:g}) / prices {age_s:.0f}s old since the decision",
+                                   fresh.ts_ms)
+                return
             self._journal_plan(plan, "buy-basis", st, curves[1](q), fees)
             if not self.send_transfer(plan, q, to_perp=False):
                 return

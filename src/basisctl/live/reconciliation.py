@@ -43,7 +43,10 @@ class ReconciliationMixin(ControllerBase):
 
         def since(kind: str) -> int:
             last = self.journal.max_ts(kind)
-            return (g_ts if last is None else last) - INGEST_OVERLAP_MS
+            cur = (g_ts if last is None else last) - INGEST_OVERLAP_MS
+            if kind == "fill" and (floor := self.fill_floor_ms()) is not None:  # unexplained change (unexplained.py)
+                cur = min(cur, max(floor, g_ts) - INGEST_OVERLAP_MS)
+            return cur
 
         def ingest(kind: str, known: str, events: Iterable[Any], event_id: Callable[[Any], str],
                    payload: Callable[[Any], dict[str, Any]]) -> int:
@@ -67,7 +70,8 @@ class ReconciliationMixin(ControllerBase):
 
         n = ingest("fill", "known_fills", self.venue.fills(since("fill")), lambda f: f.fill_id, fill_payload)
         for f in new_fills:
-            if self.journal.has(f"fill:{f.fill_id}") and not (f.cloid and self.journal.has(f"intent:{f.cloid}")):
+            ours = f.cloid and self.journal.has(f"intent:{f.cloid}")
+            if self.journal.has(f"fill:{f.fill_id}") and not ours and not self.explained_by_late_fill(f):
                 self._external_fill(f)
         n += ingest("funding", "known_funding", self.venue.funding_payments(since("funding")),
                     lambda p: p.funding_id,
@@ -79,8 +83,18 @@ class ReconciliationMixin(ControllerBase):
         return n
 
     def _external_fill(self, f: Any) -> None:
-        """A fill no journaled order explains: venue liquidation, auto-deleveraging or a manual trade."""
+        """A fill no journaled order explains: venue liquidation, auto-deleveraging or a manual trade. A fill
+        WITH a client order id this journal never sent is another controller's order on this account (issue 19,
+        N6): FOREIGN_CONTROLLER halts new risk and alerts; protective actions go on (the change is handled like
+        any external one). Liquidation / ADL fills carry no cloid and stay plain external events."""
         what = getattr(f, "external", "") or "no journaled order"
+        if f.cloid and not getattr(f, "external", ""):
+            self.foreign_detected += 1
+            ours = "our cloid prefix: a copy of this journal?" if f.cloid[2:].startswith(self.cloid_prefix) else \
+                f"not our cloid prefix {self.cloid_prefix}"
+            what = f"foreign order {f.cloid} ({ours})"
+            self._halt("FOREIGN_CONTROLLER", f"{f.market} {f.side} {f.size} @ {f.px} by {what}: another controller "
+                       "trades this account; no new risk, protective actions go on", persist=True)
         rec = {"fill_id": f.fill_id, "market": f.market, "side": f.side, "size": f.size, "px": f.px,
                "cause": what, "ts_ms": f.ts_ms}
         if self.journal.append("external", f"external:{f.fill_id}", rec, f.ts_ms):

@@ -6,12 +6,41 @@ import math
 import uuid
 
 from basisctl.live.controller_base import ControllerBase
-from basisctl.live.reconcile import hedge_repair
+from basisctl.live.reconcile import hedge_repair, position_mismatches
 from basisctl.live.venue import Side, VenueState
 
 
 class RepairMixin(ControllerBase):
     """Brings the book back to hedged; runs on stale prices too (base units)."""
+
+    def _read_in_repair(self, what: str) -> tuple[VenueState, bool]:
+        """ingest -> read -> ingest (again while events settle), then the read is compared with the journal like
+        any other: (state, False) and POSITION_MISMATCH + REPAIR_REFUSED when they disagree (issue 19, N3: a
+        mangled read inside a repair made the controller buy the perp twice against the real gap)."""
+        self.ingest()
+        for _ in range(3):
+            st = self.read_state()
+            if self.ingest() == 0:
+                break
+        mism = position_mismatches(self.journal.derived_position().to_dict(), st)
+        if mism:
+            self._mismatch = True
+            self._halt("POSITION_MISMATCH", f"journal vs venue differ inside {what}: {mism}")
+            self.alerts.raise_("REPAIR_REFUSED", f"{what}: journal and venue disagree: no further order", st.ts_ms)
+            return st, False
+        return st, True
+
+    def _wrong_direction(self, st: VenueState, market: str, side: Side, size: float) -> str:
+        """'' when an order of ``size`` [base] reduces |spot + perp| both on this cycle's venue read and on the
+        journal's derived position; else why not (an order that would grow the gap is never sent)."""
+        sgn = size if side == "buy" else -size
+        d = self.journal.derived_position()
+        tick = 10.0**-max(self.sz_perp, self.sz_spot)
+        for name, gap in (("venue", st.hedge_gap), ("journal", d.spot_base + d.perp_size)):
+            if abs(gap + sgn) >= abs(gap) - 0.5 * tick:
+                return (f"{market} {side} {size} would not reduce the {name} hedge gap {gap:+.6f} "
+                        f"(after: {gap + sgn:+.6f})")
+        return ""
 
     def handle_external(self, st: VenueState) -> VenueState:
         """After an external change: 'unwind' brings spot back to the hedged size (|perp|); 'rehedge' re-opens
@@ -48,11 +77,14 @@ class RepairMixin(ControllerBase):
             if size <= 0:
                 self.alerts.raise_("UNWIND_BLOCKED", f"cannot {side} spot to unwind gap {gap:+.6f}", st.ts_ms)
                 break
+            if why := self._wrong_direction(st, "spot", side, size):
+                self.wrong_direction_refused += 1
+                self.alerts.raise_("REPAIR_REFUSED", f"unwind refused: {why}", st.ts_ms)
+                break
             r = self.send_order(plan, "unwind", "spot", side, size, self._limit(st.spot_mid, side, slip),
                                 plan_qty=total)
-            self.ingest()
-            st = self.read_state()
-            if r.filled <= 0:
+            st, ok = self._read_in_repair("unwind")
+            if r.filled <= 0 or not ok:
                 break
         return st
 
@@ -89,6 +121,10 @@ class RepairMixin(ControllerBase):
                 break
             size = min(fix.size, math.floor(self.caps.max_order_usd / st.mark_px * 10**self.sz_perp)
                        / 10**self.sz_perp)
+            if why := self._wrong_direction(st, "perp", fix.side, size):
+                self.wrong_direction_refused += 1
+                self.alerts.raise_("REPAIR_REFUSED", f"repair refused: {why}", st.ts_ms)
+                break
             if total is None:
                 total = fix.size
             if attempt == 0:
@@ -97,11 +133,9 @@ class RepairMixin(ControllerBase):
                     f"hedge gap {fix.gap:+.6f} (${fix.unhedged_usd:,.0f}): perp {fix.side} {size}",
                     st.ts_ms,
                 )
-            px = (
-                st.mark_px * (1 + slip * (attempt + 1))
-                if fix.side == "buy"
-                else st.mark_px * (1 - slip * (attempt + 1))
-            )
+            # each slice's limit from its own fresh read (st is re-read after every slice): a constant offset,
+            # never widened slice by slice (issue 19, N8: 3 %, 6 %, 9 % even after full fills)
+            px = st.mark_px * (1 + slip) if fix.side == "buy" else st.mark_px * (1 - slip)
             self.send_order(
                 plan,
                 "hedge_repair",
@@ -112,8 +146,9 @@ class RepairMixin(ControllerBase):
                 reduce_only=fix.side == "buy" and st.perp_size < 0,
                 plan_qty=total,
             )
-            self.ingest()
-            st = self.read_state()
+            st, ok = self._read_in_repair("repair")
+            if not ok:
+                break
         return st
 
     def sweep_spot_usdc(self, st: VenueState, plan: str = "sweep") -> VenueState:

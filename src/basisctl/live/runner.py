@@ -3,103 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import pandas as pd
 
-from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, user_series
-from basisctl.calibration.volatility import realised_vol
-from basisctl.data import locator
 from basisctl.errors import BasisctlError
 from basisctl.live.backoff import Backoff
+from basisctl.live.calibration import calibrate_band
 from basisctl.live.config import ConfigError, ControllerConfig
 from basisctl.live.controller import Controller
 from basisctl.live.journal import Journal
-from basisctl.live.lock import FileLock, JournalLock, SimStateLock
+from basisctl.live.lock import AccountLock, FileLock, JournalLock, SimStateLock, TradeLogLock
 from basisctl.live.sim_venue import PriceReplay, SimVenue
 from basisctl.live.venue import Venue, VenueUnavailable
-from basisctl.model.bands import alpha_lower, alpha_upper
-from basisctl.model.margin import theta_f_for
-from basisctl.model.policy import BandPolicy
-from basisctl.model.static import solve_alpha_risk
 
 T = TypeVar("T")
 _HELD: dict[str, FileLock] = {}  # journal / sim-account locks this process holds (re-entrant per process)
-
-
-def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float) -> tuple[BandPolicy, dict[str, Any]]:
-    """BandPolicy from config: fixed values, or calibrated from the data dir with windows ending at ``asof``.
-
-    alpha_target = Variant 2 (eps, 1-day horizon, stressed sigma); alpha_L = eq. 38 (h_liq, eps_liq, stressed
-    sigma), clipped to <= alpha_target; alpha_U = eq. 45 with K_reb^fix and kappa over the upper-trigger horizon.
-    """
-    b, c = cfg.band, cfg.costs
-    k_reb = b.k_reb_fix_bps / 1e4
-    common: dict[str, Any] = {
-        "q_min_usd": c.q_min_usd,
-        "buffer_bps": c.buffer_bps,
-        "sell_budget_bps": c.sell_budget_bps,
-        "buy_budget_bps": c.buy_budget_bps,
-    }
-    if b.mode == "fixed":
-        # BandConfig's validator guarantees all four are set in 'fixed' mode
-        pol = BandPolicy(
-            float(cast(float, b.alpha_target)),
-            float(cast(float, b.alpha_lower)),
-            float(cast(float, b.alpha_upper)),
-            float(cast(float, b.kappa_fix)),
-            k_reb,
-            **common,
-        )
-        return pol, {"source": "config"}
-    asset = cfg.venue.asset
-    files = {k: str(cfg.resolve(v)) for k, v in (("prices_file", b.prices_file), ("funding_file", b.funding_file))
-             if v is not None}
-    us = user_series(files.get("prices_file"), files.get("funding_file"), None) if files else None
-    if us is not None and b.asof is None and us.asof < asof:
-        asof = us.asof  # the given files end before 'now': calibrate on what they hold (reported in info)
-    if us is not None and us.candles is not None:
-        vol = realised_vol(us.candles, asof, b.lookback_days, us.candles_bar_hours or 1.0, min_coverage=0.9)
-    else:
-        vol = calibrate_sigma(asset, asof, b.lookback_days)
-    sigma = vol.sigma_annual * b.stress
-    try:
-        tiers = locator.hyperliquid_tiers(asset)
-    except BasisctlError:
-        tiers = None
-    theta, l_max = theta_f_for("hyperliquid", asset, notional_usd=capital_usd, tiers=tiers)
-    a_t = float(solve_alpha_risk(sigma, theta, b.horizon_days / 365.0, b.epsilon))
-    a_l = min(float(alpha_lower(sigma, theta, b.h_liq_hours, b.eps_liq)), a_t)
-    kap = calibrate_kappa(b.funding_venue, asset, asof, b.lookback_days, b.upper_horizon_days * 24.0,
-                          funding=us.funding if us is not None else None).kappa
-    a_u = float(alpha_upper(a_t, k_reb, kap))
-    pol = BandPolicy(a_t, a_l, max(a_u, a_t), kap, k_reb, **common)
-    extra: dict[str, Any] = {"rule": b.rule}
-    if b.rule == "optimal":  # one policy function; only its parameters change (basisctl.rules.builders)
-        from basisctl.rules.builders import optimal_band_policy
-
-        pol, extra_o = optimal_band_policy(vol.sigma_annual, kap, b.upper_horizon_days, a_l, c.sell_basis_bps,
-                                           c.buy_basis_bps, capital_usd, c.q_min_usd, c.buffer_bps,
-                                           c.sell_budget_bps if c.sell_budget_bps is not None else b.k_reb_fix_bps)
-        extra.update(extra_o)
-    info = {
-        **extra,
-        "source": "calibrated",
-        "asof": asof.isoformat(),
-        "sigma_stressed": sigma,
-        "theta_f": theta,
-        "l_max": l_max,
-        "lookback_days": b.lookback_days,
-        "vol_bar_hours": vol.interval_hours,
-        "kappa_upper_horizon": kap,
-        "alpha_liq": theta / (1 + theta),
-        **files,
-    }
-    return pol, info
 
 
 @dataclass
@@ -121,6 +45,25 @@ def lock_journal(cfg: ControllerConfig) -> FileLock:
     return _HELD[key]
 
 
+def lock_trade_log(cfg: ControllerConfig) -> FileLock:
+    """One writer per trade log (``trade_log``), held until exit."""
+    key = str(cfg.resolve(cfg.trade_log).resolve())
+    if key not in _HELD:
+        _HELD[key] = TradeLogLock(key).acquire()
+    return _HELD[key]
+
+
+def lock_account(cfg: ControllerConfig) -> FileLock | None:
+    """One controller per venue account (``account`` on a real venue), held until exit; None without one."""
+    if cfg.venue.kind == "sim" or not cfg.account:
+        return None
+    lk = AccountLock(cfg.venue.kind, cfg.account)
+    key = str(lk.target)
+    if key not in _HELD:
+        _HELD[key] = lk.acquire()
+    return _HELD[key]
+
+
 def lock_sim_account(cfg: ControllerConfig) -> FileLock:
     """One controller per simulated (paper) account: the lock on ``sim.state_file``, held until exit."""
     key = str(cfg.resolve(cfg.sim.state_file).resolve())
@@ -130,12 +73,25 @@ def lock_sim_account(cfg: ControllerConfig) -> FileLock:
 
 
 def check_paths(cfg: ControllerConfig) -> None:
-    """Files the controller writes must not be folders (one line naming the key, not a traceback)."""
-    for key, rel in (("journal", cfg.journal), ("trade_log", cfg.trade_log), ("sim.state_file", cfg.sim.state_file),
-                     ("safety.alert_log", cfg.safety.alert_log)):
+    """Every file the controller writes must be writable before anything is traded (issue 19, N5/N9): not a
+    folder, no parent that is a file, a writable folder (a read-only file system is refused too) and, when it
+    exists, a writable file. One line naming the key; nothing is created here."""
+    keys = [("journal", cfg.journal), ("trade_log", cfg.trade_log), ("safety.alert_log", cfg.safety.alert_log)]
+    if cfg.venue.kind == "sim":
+        keys.append(("sim.state_file", cfg.sim.state_file))
+    for key, rel in keys:
         p = cfg.resolve(rel)
         if p.is_dir():
             raise ConfigError(f"config field '{key}': {p} is a directory; expected a file path")
+        anc = p.parent
+        while not anc.exists() and anc != anc.parent:
+            anc = anc.parent
+        if not anc.is_dir():
+            raise ConfigError(f"config field '{key}': {anc} (a parent of {p}) is a file, not a folder")
+        if not os.access(anc, os.W_OK | os.X_OK):
+            raise ConfigError(f"config field '{key}': folder {anc} is not writable (needed for {p})")
+        if p.exists() and not os.access(p, os.W_OK):
+            raise ConfigError(f"config field '{key}': {p} is not writable")
 
 
 #: config sections a journal is bound to: changing them on resume would silently be ignored (the simulated
@@ -144,9 +100,11 @@ BOUND_SECTIONS = ("sim", "venue")
 
 
 def check_config_binding(cfg: ControllerConfig, journal: Journal, force: bool = False) -> None:
-    """Refuse (ConfigError naming each changed key) a [sim] or [venue] section that differs from the one the
-    journal was started with, unless ``force`` (then a warning and the new sections are recorded)."""
-    now = {k: getattr(cfg, k).model_dump(mode="json") for k in BOUND_SECTIONS}
+    """Refuse (ConfigError naming each changed key) a [sim] or [venue] section, or a top-level ``account``, that
+    differs from the one the journal was started with, unless ``force`` (then a warning and the new values are
+    recorded). A journal recorded before ``account`` was bound gets it recorded on this start."""
+    now: dict[str, Any] = {k: getattr(cfg, k).model_dump(mode="json") for k in BOUND_SECTIONS}
+    now["account"] = cfg.account.lower() if cfg.account else None
     last = journal.entries("config", limit=1, newest_first=True)
     if not last:
         journal.append("config", "config:first", now, int(time.time() * 1000))
@@ -154,7 +112,11 @@ def check_config_binding(cfg: ControllerConfig, journal: Journal, force: bool = 
     old = last[0].payload
     changed = [f"{sec}.{k}: {old.get(sec, {}).get(k)!r} -> {v!r}" for sec in BOUND_SECTIONS
                for k, v in now[sec].items() if old.get(sec, {}).get(k) != v]
+    if "account" in old and old["account"] != now["account"]:
+        changed.append(f"account: {old['account']!r} -> {now['account']!r}")
     if not changed:
+        if "account" not in old:
+            journal.append("config", f"config:{int(time.time() * 1e6)}", now, int(time.time() * 1000))
         return
     if not force:
         raise ConfigError(
@@ -201,12 +163,14 @@ def build(
         require_live_settlement(cfg, live, spot_settlement)
     check_paths(cfg)
     if venue is None and cfg.venue.kind == "hyperliquid":  # keys first: no journal for a start that cannot sign
-        from basisctl.venues.hyperliquid.keys import load_signer
+        from basisctl.venues.hyperliquid.keys import key_roles, load_signer
 
         v = cfg.venue
-        load_signer(v.secret_env, cfg.resolve(v.keystore) if v.keystore else None, v.keystore_password_env)
+        signer = load_signer(v.secret_env, cfg.resolve(v.keystore) if v.keystore else None, v.keystore_password_env)
+        print(key_roles(signer, cfg.account or signer.address), file=sys.stderr, flush=True)  # one line
     lock = lock_journal(cfg)  # first: a second start on the same journal is refused naming the journal
     sim_lock = lock_sim_account(cfg) if venue is None and cfg.venue.kind == "sim" else None
+    extra_locks = [lk for lk in (lock_account(cfg), lock_trade_log(cfg)) if lk is not None]
     journal = Journal(cfg.resolve(cfg.journal))
     check_config_binding(cfg, journal, force_config)
     advance = None
@@ -244,5 +208,5 @@ def build(
     if getattr(venue, "nonce_source", "absent") is None:
         venue.nonce_source = journal.next_nonce  # type: ignore[attr-defined]  # one monotonic nonce stream
     ctl = Controller(cfg, venue, journal, policy, info, sleep=advance)
-    ctl.lock_checks = [lk.problem for lk in (lock, sim_lock) if lk is not None]  # re-checked every cycle
+    ctl.lock_checks = [lk.problem for lk in (lock, sim_lock, *extra_locks) if lk is not None]  # every cycle
     return Built(ctl, venue, journal, advance, lock, sim_lock)

@@ -9,7 +9,8 @@ import uuid
 from basisctl.live.controller_base import ControllerBase
 
 #: halts that persist in the journal and are lifted only by `basisctl ack`
-ACK_HALTS = ("EXTERNAL_POSITION_CHANGE", "ONE_LEGGED_TIMEOUT")
+ACK_HALTS = ("EXTERNAL_POSITION_CHANGE", "ONE_LEGGED_TIMEOUT", "FOREIGN_CONTROLLER", "UNEXPLAINED_CHANGE",
+             "DRAWDOWN")
 
 
 class SafetyMixin(ControllerBase):
@@ -35,7 +36,10 @@ class SafetyMixin(ControllerBase):
             time.sleep(min(left, 0.2))
 
     def _halt(self, kind: str, why: str, persist: bool = False) -> None:
-        """Halt new risk. ``persist``: journal the halt so it survives restarts until `basisctl ack`."""
+        """Halt new risk. ``persist``: journal the halt so it survives restarts until `basisctl ack`.
+
+        Every halt reason alerts each time it is (re)raised - a second halt while already halted too (issue 19,
+        N4: it was silent) - at most once per ``safety.halt_realert_seconds`` per kind."""
         if persist:
             self.journal.append("control", f"halt:{uuid.uuid4().hex}", {"halt": kind, "why": why}, self._now())
             self.ack_required = why
@@ -43,6 +47,11 @@ class SafetyMixin(ControllerBase):
             self.halted = True
             self.halt_reason = why
             self.halt_kind = kind
+        self.halt_kinds.add(kind)
+        now = time.monotonic()
+        last = self._halt_alerted.get(kind)
+        if last is None or now - last >= self.cfg.safety.halt_realert_seconds:
+            self._halt_alerted[kind] = now
             self.alerts.raise_(kind, why, self._now())
 
     def _restore_halt(self) -> None:

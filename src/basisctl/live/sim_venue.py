@@ -103,6 +103,9 @@ class PriceReplay:
         self.open_ms = _ms(c["ts"])
         self.open = c["open"].to_numpy(float)
         self.close = c["close"].to_numpy(float)
+        # recorded highs/lows where the candles have them (the venue's candle endpoint serves them)
+        self.high = (c["high"].to_numpy(float) if "high" in c else np.maximum(self.open, self.close))
+        self.low = (c["low"].to_numpy(float) if "low" in c else np.minimum(self.open, self.close))
         f = f.sort_values("ts")
         self.f_ms = _ms(f["ts"])
         self.f_rate = f["rate"].to_numpy(float)
@@ -137,6 +140,8 @@ class PriceReplay:
             self.open_ms = np.concatenate([self.open_ms, t0 + HOUR_MS * np.arange(n, dtype=np.int64)])
             self.open = np.concatenate([self.open, opens])
             self.close = np.concatenate([self.close, closes])
+            self.high = np.concatenate([self.high, np.maximum(opens, closes)])
+            self.low = np.concatenate([self.low, np.minimum(opens, closes)])
             self.end_ms = int(self.open_ms[-1] + HOUR_MS)
             f0 = int(self.f_ms[-1]) + HOUR_MS
             nf = max((self.end_ms - f0) // HOUR_MS + 1, 0)
@@ -153,6 +158,18 @@ class PriceReplay:
         i = int(np.searchsorted(self.open_ms, t_ms, side="right") - 1)
         w = (t_ms - self.open_ms[i]) / HOUR_MS
         return float(self.open[i] + min(max(w, 0.0), 1.0) * (self.close[i] - self.open[i]))
+
+    def candles(self, start_ms: int, end_ms: int, now_ms: int) -> pd.DataFrame:
+        """Hourly bars opening in [start_ms, end_ms) that closed by ``now_ms`` (venue time): ts (bar open, UTC),
+        open/high/low/close [USD], as recorded (continuation bars: high/low = max/min of open and close)."""
+        self._extend_to(min(end_ms, now_ms))
+        hi_open = min(end_ms, now_ms - HOUR_MS + 1)  # a bar is served once it has closed
+        lo = int(np.searchsorted(self.open_ms, start_ms, side="left"))
+        hi = int(np.searchsorted(self.open_ms, hi_open, side="left"))
+        return pd.DataFrame({
+            "ts": pd.to_datetime(self.open_ms[lo:hi], unit="ms", utc=True),
+            "open": self.open[lo:hi], "high": self.high[lo:hi], "low": self.low[lo:hi], "close": self.close[lo:hi],
+        })
 
     def settlements(self, after_ms: int, upto_ms: int) -> list[tuple[int, float]]:
         """Funding settlements with after_ms < ts <= upto_ms: [(ts_ms, rate per interval)]."""
@@ -467,6 +484,11 @@ class SimVenue:
 
     def cancel(self, market: Market, cloid: str) -> None:
         return None  # IOC orders never rest
+
+    def candles(self, start_ms: int, end_ms: int) -> pd.DataFrame:
+        """The venue's candle endpoint: recorded hourly bars opening in [start_ms, end_ms) that have closed."""
+        with self._lock:  # the replay grows its continuation in place: one thread at a time
+            return self.replay.candles(start_ms, end_ms, self.now_ms())
 
     def fills(self, since_ms: int = 0) -> list[Fill]:
         with self._lock:

@@ -43,6 +43,8 @@ class StartupMixin(ControllerBase):
                 "known_fills": after[0],
                 "known_funding": after[1],
                 "known_transfers": after[2],
+                # balances the venue left out, adopted as zero after K reads spanning T s (observe._genesis_read)
+                "absent_adopted": list(self._genesis_absent),
             },
             st.ts_ms,
         )
@@ -54,6 +56,7 @@ class StartupMixin(ControllerBase):
         backoff (alert VENUE_UNAVAILABLE each time) until it answers or SIGTERM arrives: a brief outage at
         start-up never ends the process."""
         self._restore_halt()
+        self.restore_band()  # the band the journal says is in force (live/recalibration.py)
         backoff = Backoff(0.5, 30.0)
         while True:
             try:

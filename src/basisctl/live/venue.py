@@ -38,9 +38,10 @@ class OrderState(StrEnum):
     REJECTED = "rejected"
 
 
-def new_cloid() -> str:
-    """A fresh Hyperliquid client order id: '0x' + 32 hex chars (128 bit)."""
-    return "0x" + secrets.token_hex(16)
+def new_cloid(prefix: str = "") -> str:
+    """A fresh Hyperliquid client order id: '0x' + 32 hex chars (128 bit), the first ones ``prefix`` (the
+    journal's: one controller's orders are recognisable on the account)."""
+    return "0x" + prefix + secrets.token_hex(16)[len(prefix):]
 
 
 @dataclass(frozen=True)

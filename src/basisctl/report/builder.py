@@ -143,9 +143,8 @@ def build_report(out: str | Path, assets: Sequence[str] = ("BTC", "ETH", "LINK",
         [*paper_periods, *periods], on_step=lambda s: step(f"compare-rules {s}"))), periods=[*paper_periods, *periods])
     from basisctl.report.study_section import study_section  # issue 18: reads the cached path study
 
-    # The path study (issue 18) is read from its own stored result (basisctl.study.store), a file outside the data
-    # dirs that the result cache cannot fingerprint, so it is not memoised here: reading it is cheap. To move the
-    # study itself onto the one cache, compute it through basisctl.cache.memoize("study/...", resolved params, ...).
+    # The path study (issue 18) is read from its stored result (basisctl.study.store: the result cache's
+    # "study/latest" entry, written by `compare-rules --study`); reading it is cheap, so it is not memoised here.
     study_html, w = with_warnings(study_section)
     rules_html = study_html + w + rules_html
     portfolio_html = section("portfolio", portfolio)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from basisctl.backtest.engine import BacktestConfig
 from basisctl.backtest.rule import FrozenRule, RuleSpec
-from basisctl.study.batch import PathBatch, run_batch
+from basisctl.study.batch import Liquidation, PathBatch, run_batch
 from basisctl.study.calibrate import calibrate_on_frames, param_column
 from basisctl.study.generators import (
     BARS_PER_DAY,
@@ -56,6 +56,7 @@ class SimSetup:
     capital: float
     q_min_usd: float
     buffer_bps: float
+    liq: Liquidation
 
 
 def _path(gen: FHSGen | KouGen, fund: np.ndarray, starts_days: np.ndarray, block_days: int, n_bars: int,
@@ -100,7 +101,7 @@ def sim_setup(h: History, k: int, generator: str, rules: dict[str, FrozenRule], 
     params, reset = param_column(rules, names, 1.0)
     return SimSetup(h.assets[k], generator, k, gen, h.fund[k], valid_starts(h, 0, block_days), block_days,
                     round(years * 8760), seed, p0, params, reset, cost_bps, tiers, cfg.capital_usd, cfg.q_min_usd,
-                    cfg.buffer_bps)
+                    cfg.buffer_bps, Liquidation.of(cfg))
 
 
 def run_sim_chunk(s: SimSetup, path_ids: Sequence[int]) -> np.ndarray:
@@ -116,7 +117,7 @@ def run_sim_chunk(s: SimSetup, path_ids: Sequence[int]) -> np.ndarray:
     n = len(path_ids)
     params = np.repeat(s.params[:, :, None], n, axis=2)
     reset = np.repeat(s.reset_every[:, None], n, axis=1)
-    return run_batch(b, params, reset, s.capital, s.q_min_usd, s.buffer_bps)
+    return run_batch(b, params, reset, s.capital, s.q_min_usd, s.buffer_bps, s.liq)
 
 
 __all__ = ["BARS_PER_DAY", "SimSetup", "block_bar_starts", "burn_in_rules", "run_sim_chunk", "sim_setup"]

@@ -108,6 +108,16 @@ def spa_pvalue(benchmark: F64, candidates: F64, reps: int = 2000, seed: int = 0)
             from e
     if candidates.shape[1] == 0 or benchmark.size < 3:
         return float("nan")
+    # a candidate whose difference to the benchmark is the same on every cluster has zero variance, which arch's
+    # studentisation turns into p = 0 even for a candidate identical to the benchmark: decide it exactly instead
+    d = candidates - benchmark[:, None]
+    scale = np.abs(benchmark).max() + np.abs(candidates).max(axis=0)
+    const = np.ptp(d, axis=0) <= 1e-12 * scale  # the same difference on every cluster, to rounding
+    if np.any(const & (d.mean(axis=0) > 1e-12 * scale)):
+        return 0.0  # beats the benchmark by the same amount on every cluster
+    candidates = candidates[:, ~const]
+    if candidates.shape[1] == 0:
+        return 1.0  # every candidate equals or trails the benchmark by a constant on every cluster
     spa = SPA(-benchmark, -candidates, reps=reps, block_size=1, bootstrap="stationary",
               seed=np.random.default_rng(seed))
     spa.compute()
@@ -116,27 +126,37 @@ def spa_pvalue(benchmark: F64, candidates: F64, reps: int = 2000, seed: int = 0)
 
 def mcs_included(perf: F64, names: list[str], level: float = 0.90, reps: int = 2000, seed: int = 0) -> list[str]:
     """Model confidence set (Hansen, Lunde, Nason) at ``level`` over per-cluster performance (clusters, k);
-    ``arch.bootstrap.MCS``."""
+    ``arch.bootstrap.MCS``. Identical columns (e.g. ``hold`` = ``paper`` on every cluster) are one model: arch
+    fails on them, so the set is computed over the distinct columns and a name is in it with its twin."""
     from arch.bootstrap import MCS
 
     if perf.shape[0] < 3:
         return list(names)
     import pandas as pd
 
-    mcs = MCS(pd.DataFrame(-perf, columns=list(names)), size=1.0 - level, reps=reps, block_size=1,
-              bootstrap="stationary", seed=np.random.default_rng(seed))
+    _, first, twin = np.unique(perf.T, axis=0, return_index=True, return_inverse=True)
+    twin = np.asarray(twin).ravel()
+    if first.size == 1:
+        return list(names)
+    keep = np.sort(first)
+    mcs = MCS(pd.DataFrame(-perf[:, keep], columns=[names[i] for i in keep]), size=1.0 - level, reps=reps,
+              block_size=1, bootstrap="stationary", seed=np.random.default_rng(seed))
     mcs.compute()
     inc = {str(i) for i in mcs.included}
-    return [n for n in names if n in inc]
+    rep = {j: names[int(first[j])] for j in range(first.size)}
+    return [n for i, n in enumerate(names) if rep[int(twin[i])] in inc]
 
 
 def pbo_cscv(perf: F64, n_blocks: int = 8) -> float:
     """Probability of backtest overfitting by combinatorially symmetric cross-validation (Bailey, Borwein,
     Lopez de Prado, Zhu 2017). ``perf``: (observations, configurations), higher is better. The observations are
     cut into ``n_blocks`` contiguous blocks; for every half of the blocks as in-sample, the best in-sample
-    configuration's out-of-sample relative rank w gives logit(w); PBO = share of logits <= 0."""
+    configuration's out-of-sample relative rank w gives logit(w); PBO = share of logits <= 0. NaN when the
+    configurations are identical on every observation (there is no selection to overfit)."""
     t, k = perf.shape
     if k < 2 or n_blocks < 2 or n_blocks % 2 or t < n_blocks:
+        return float("nan")
+    if np.all(perf == perf[:, :1]):  # the tuned setting changes nothing: no selection, nothing to overfit
         return float("nan")
     blocks = np.array_split(np.arange(t), n_blocks)
     logits = []

@@ -1,48 +1,57 @@
-"""Where a study's result lives for the report and notebooks: ``<dir>/latest.json`` (the summary) and
-``<dir>/rows_<hash12>.parquet`` (every (rule, path) row). ``<dir>`` = ``$BASISCTL_STUDY_DIR``, else the user
-cache dir's ``study`` folder. (The report reads the cached result; the full study is one command.)"""
+"""Where a study's result lives for the report and notebooks: the one result cache (:mod:`basisctl.cache`, entry
+``study/latest``: the summary and every (rule, path) row), and a Parquet of the rows for notebooks at
+``<dir>/rows_<hash12>.parquet`` (``<dir>`` = ``$BASISCTL_STUDY_DIR``, else the result cache's ``study`` folder).
+
+The entry's key holds the package's source hash (as every cache entry): a result computed by other code is not
+served (the report then asks for a rerun), and ``basisctl report --no-cache`` still reads it (a stored result,
+not a memo). The report reads this entry; the full study is one command."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from basisctl import cache
+
 ENV_DIR: str = "BASISCTL_STUDY_DIR"
+ENTRY: str = "study/latest"
 
 
 def result_dir() -> Path:
     env = os.environ.get(ENV_DIR)
     if env:
         return Path(env)
-    from platformdirs import user_cache_dir
+    return cache.cache_dir() / "study"
 
-    return Path(user_cache_dir("basisctl")) / "study"
+
+def _params(directory: Path | None) -> dict[str, str]:
+    return {"store": str(directory or result_dir())}
 
 
 def save(summary: dict[str, Any], rows: pd.DataFrame, directory: Path | None = None,
          parquet: Path | None = None) -> tuple[Path, Path]:
-    """Write the summary and the rows; returns (json path, parquet path)."""
+    """Store the summary and the rows in the result cache and write the rows' Parquet; returns (cache dir,
+    parquet path)."""
     d = directory or result_dir()
-    d.mkdir(parents=True, exist_ok=True)
     pq = parquet or d / f"rows_{summary['study_hash'][:12]}.parquet"
     pq.parent.mkdir(parents=True, exist_ok=True)
     rows.to_parquet(pq, index=False)
-    js = d / "latest.json"
-    tmp = js.with_suffix(".tmp")
-    tmp.write_text(json.dumps({**summary, "rows_file": str(pq)}, default=float, indent=1))
-    tmp.replace(js)
-    return js, pq
+    cache.store_table(ENTRY, _params(directory), {"summary": {**summary, "rows_file": str(pq)}, "rows": rows})
+    return cache.cache_dir(), pq
 
 
 def load(directory: Path | None = None) -> tuple[dict[str, Any], pd.DataFrame | None] | None:
-    """The cached summary and rows, or None when no study has been run."""
-    js = (directory or result_dir()) / "latest.json"
-    if not js.is_file():
+    """The stored summary and rows, or None when no study has been run (by this code)."""
+    was = cache.enabled()
+    cache.set_enabled(True)  # a stored result, not a memo: --no-cache does not hide it
+    try:
+        t = cache.load_table(ENTRY, _params(directory))
+    finally:
+        cache.set_enabled(was)
+    if not t or "summary" not in t:
         return None
-    s = json.loads(js.read_text())
-    pq = Path(s.get("rows_file", ""))
-    return s, (pd.read_parquet(pq) if pq.is_file() else None)
+    rows = t.get("rows")
+    return dict(t["summary"]), rows if isinstance(rows, pd.DataFrame) else None

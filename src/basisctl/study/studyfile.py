@@ -21,6 +21,8 @@ from basisctl.errors import BasisctlError
 WINDOWS: dict[str, int] = {"3M": 3, "6M": 6, "1Y": 12}  # window label -> months
 GENERATORS: tuple[str, ...] = ("fhs", "kou")
 MIN_BLOCK_DAYS: int = 30
+# the one decision rule ``study.run.decide`` applies; the study file must state it (it is printed with the verdict)
+DECISION_RULE: str = "prefer X over paper if the paired d_return CI is above 0 and the d_liq_rate CI is not above 0"
 
 
 class StudyFileError(BasisctlError, ValueError):
@@ -62,10 +64,16 @@ class Study:
         return WINDOWS[self.window]
 
     def with_(self, **kw: Any) -> Study:
-        """A copy with fields replaced (CLI overrides such as ``--paths``; the hash stays the file's)."""
+        """A copy with fields replaced (CLI overrides such as ``--paths``). A changed field changes the hash: it
+        becomes the SHA-256 of the file's hash and the sorted overrides, so a result never carries the hash of a
+        study that did not run."""
         from dataclasses import replace
 
-        return replace(self, **kw)
+        changed = {k: v for k, v in kw.items() if getattr(self, k) != v}
+        if not changed or "sha256" in kw:
+            return replace(self, **kw)
+        key = self.sha256 + "".join(f"\n{k}={changed[k]!r}" for k in sorted(changed))
+        return replace(self, **kw, sha256=hashlib.sha256(key.encode()).hexdigest())
 
 
 def _get(d: dict[str, Any], src: str, section: str, key: str, typ: type | tuple[type, ...]) -> Any:
@@ -113,6 +121,10 @@ def parse_study(text: bytes, source: str) -> Study:
     cost = _get(d, source, "costs", "cost_bps", (str, int, float))
     if isinstance(cost, str) and cost != "paper":
         raise StudyFileError(f"{source}: [costs] cost_bps must be \"paper\" or a number of bps (got {cost!r})")
+    rule = _get(d, source, "decision", "rule", str)
+    if " ".join(rule.split()) != DECISION_RULE:
+        raise StudyFileError(f"{source}: [decision] rule must be the rule the verdict applies: {DECISION_RULE!r} "
+                             f"(got {rule!r})")
     level = float(_get(d, source, "decision", "level", float))
     if not 0.5 < level < 1.0:
         raise StudyFileError(f"{source}: [decision] level must lie in (0.5, 1) (got {level})")
@@ -131,7 +143,7 @@ def parse_study(text: bytes, source: str) -> Study:
         split=_get(d, source, "simulated", "split", str), cost_bps=None if isinstance(cost, str) else float(cost),
         q_min_usd=float(_get(d, source, "costs", "q_min_usd", (int, float))),
         capital_usd=float(_get(d, source, "costs", "capital_usd", (int, float))),
-        decision_rule=_get(d, source, "decision", "rule", str), level=level,
+        decision_rule=rule, level=level,
         bootstrap_reps=int(_get(d, source, "decision", "bootstrap_reps", int)),
         grid_name=_get(d, source, "tuning", "grid_name", str), grid=grid,
         cscv_blocks=int(_get(d, source, "tuning", "cscv_blocks", int)),

@@ -42,25 +42,47 @@ from basisctl.live.venue import (
     VenueUnavailable,
 )
 from basisctl.venues.hyperliquid.keys import Signer, load_signer
+from basisctl.venues.hyperliquid.models import (
+    ClearinghouseState,
+    L2Book,
+    LedgerUpdate,
+    Meta,
+    OrderStatusResponse,
+    PerpAssetCtx,
+    ServerTime,
+    SpotClearinghouseState,
+    SpotMeta,
+    UserFill,
+    UserFunding,
+    parse,
+    parse_meta_and_ctxs,
+)
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 
 #: request weights (Hyperliquid docs, "Rate limits and user limits"): exchange 1 per action; info 2 for
 #: l2Book/allMids/clearinghouseState/orderStatus/spotClearinghouseState, 20 for the rest.
+#: pages of a time-paginated read (userFillsByTime 2000 rows, userFunding 500) before it is refused as unbounded
+MAX_PAGES = 50
 INFO_WEIGHT_LIGHT = {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState", "basisctlTime"}
 
 
 
-def fill_id(f: dict[str, Any]) -> str:
+def fill_id(f: UserFill | dict[str, Any]) -> str:
     """A fill's id: the venue's ``tid``; fills recorded before Hyperliquid added it (2023) have none, so the id is
     built from the fields that together name one fill (tx hash, order id, time, price, size). A fill with none
     of them is malformed: an error, never an id that could merge two fills or split one."""
-    if f.get("tid") is not None:
-        return str(f["tid"])
-    parts = [f.get(k) for k in ("hash", "oid", "time", "px", "sz")]
+    g = f.get if isinstance(f, dict) else (lambda k: getattr(f, k, None))
+    if g("tid") is not None:
+        return str(g("tid"))
+    parts = [g(k) for k in ("hash", "oid", "time", "px", "sz")]
     if any(p is None for p in parts):
-        raise VenueError(f"malformed fill (no tid, and not all of hash/oid/time/px/sz): {str(f)[:160]}")
-    return ":".join(str(p) for p in parts)
+        err = VenueError if isinstance(f, dict) else VenueDataError
+        raise err(f"malformed fill (no tid, and not all of hash/oid/time/px/sz): {str(f)[:160]}")
+    if isinstance(f, dict):
+        return ":".join(str(p) for p in parts)
+    return ":".join(str(p) for p in (f.hash, f.oid, f.time, wire(f.px), wire(f.sz)))
+
 
 class RateBudget:
     """Token bucket over request weight [weight per minute]; ``take`` blocks up to ``max_wait_s``."""
@@ -102,25 +124,16 @@ def round_px(px: float, sz_decimals: int, spot: bool) -> float:
     return round(sig, (8 if spot else 6) - sz_decimals)
 
 
-def fill_cause(f: dict[str, Any]) -> str:
+def fill_cause(f: UserFill | dict[str, Any]) -> str:
     """Why a fill happened without an order of ours: 'liquidation' when the fill carries Hyperliquid's
     ``liquidation`` object ({liquidatedUser, markPx, method: 'market' | 'backstop'}), 'adl' for
     dir = 'Auto-Deleveraging'; '' for an ordinary fill (docs/operations.md, "External position changes")."""
-    if f.get("liquidation"):
+    g = f.get if isinstance(f, dict) else (lambda k: getattr(f, k, None))
+    if g("liquidation"):
         return "liquidation"
-    if "auto-deleveraging" in str(f.get("dir", "")).lower():
+    if "auto-deleveraging" in str(g("dir") or "").lower():
         return "adl"
     return ""
-
-
-def _num(x: Any) -> float:
-    """A venue number (string or number); anything else (None, '', non-finite) is malformed."""
-    if isinstance(x, bool) or x is None:
-        raise TypeError(f"expected a number, got {x!r}")
-    v = float(x)
-    if not math.isfinite(v):
-        raise ValueError(f"non-finite number {x!r}")
-    return v
 
 
 def wire(x: float) -> str:
@@ -268,23 +281,27 @@ class HyperliquidVenue:
 
     # ------------------------------------------------------------------ metadata
     def _load_meta(self, perp_coin: str, spot_coin: str) -> None:
-        meta = self.info({"type": "meta"})
-        names = [u["name"] for u in meta["universe"]]
+        meta = parse(Meta, self.info({"type": "meta"}), "meta")
+        names = [u.name for u in meta.universe]
         if perp_coin not in names:
             raise VenueError(f"perp {perp_coin} not in the venue's universe")
         self.perp_asset = names.index(perp_coin)
-        u = meta["universe"][self.perp_asset]
-        self.perp_sz_decimals = int(u["szDecimals"])
-        self.max_leverage = float(u["maxLeverage"])
-        smeta = self.info({"type": "spotMeta"})
-        tokens = {t["index"]: t for t in smeta["tokens"]}
+        u = meta.universe[self.perp_asset]
+        self.perp_sz_decimals = u.szDecimals
+        if u.maxLeverage is None or u.maxLeverage <= 0:
+            raise VenueDataError(f"malformed meta.universe[{self.perp_asset}].maxLeverage: missing for {perp_coin}")
+        self.max_leverage = u.maxLeverage
+        smeta = parse(SpotMeta, self.info({"type": "spotMeta"}), "spotMeta")
+        tokens = {t.index: t for t in smeta.tokens}
         self.spot_coin = self.spot_token = ""
-        for p in smeta["universe"]:
-            base, quote = (tokens[i]["name"] for i in p["tokens"])
-            if spot_coin in (p["name"], f"{base}/{quote}"):
-                self.spot_coin, self.spot_token = p["name"], base
-                self.spot_asset = 10_000 + int(p["index"])
-                self.spot_sz_decimals = int(tokens[p["tokens"][0]]["szDecimals"])
+        for p in smeta.universe:
+            if p.tokens[0] not in tokens or p.tokens[1] not in tokens:
+                continue  # a pair naming a token the list lacks cannot be ours
+            base, quote = (tokens[i].name for i in p.tokens)
+            if spot_coin in (p.name, f"{base}/{quote}"):
+                self.spot_coin, self.spot_token = p.name, base
+                self.spot_asset = 10_000 + p.index
+                self.spot_sz_decimals = tokens[p.tokens[0]].szDecimals
         if not self.spot_coin:
             raise VenueError(f"spot pair {spot_coin} not in the venue's spot universe")
 
@@ -293,152 +310,166 @@ class HyperliquidVenue:
         """Venue time [ms]: the local clock corrected by the measured offset (order expiry and staleness are
         computed on it, so a skewed local clock neither fakes stale data nor sends pre-expired orders)."""
         if self.clock == "server":
-            return int(self.info({"type": "basisctlTime"})["time"])
+            return parse(ServerTime, self.info({"type": "basisctlTime"}), "basisctlTime").time
         return int(self.local_clock() * 1000 + (self._offset_ms or 0.0))
 
     def state(self) -> VenueState:
-        """One observation. A missing or malformed field is UNKNOWN, never zero: a malformed response raises
-        VenueDataError; a balance or position absent from a well-formed list is NaN, and the controller takes
-        it as zero only when its journal says it holds none (``guards.resolve_unknowns``)."""
-        ch = self.info({"type": "clearinghouseState", "user": self.account})
-        sp = self.info({"type": "spotClearinghouseState", "user": self.account})
-        mctx = self.info({"type": "metaAndAssetCtxs"})
-        book = self.info({"type": "l2Book", "coin": self.spot_coin})
-        try:
-            ctx = mctx[1][self.perp_asset]
-            mark, oracle = _num(ctx["markPx"]), _num(ctx["oraclePx"])
-            szi, pos_value = math.nan, math.nan
-            positions = ch["assetPositions"]
-            if not isinstance(positions, list):
-                raise TypeError("assetPositions is not a list")
-            for ap in positions:
-                if ap["position"]["coin"] == self.perp_coin:
-                    szi = _num(ap["position"]["szi"])
-                    pos_value = _num(ap["position"]["positionValue"])  # |szi| x mark, same snapshot as accountValue
-            av = _num(ch["marginSummary"]["accountValue"])
-            balances = sp["balances"]
-            if not isinstance(balances, list):
-                raise TypeError("balances is not a list")
-            bal = {str(b["coin"]): _num(b["total"]) for b in balances}
-            bids, asks = book["levels"]
-            ts = int(book["time"])
-            funding = _num(ctx.get("funding", 0.0))
-        except (KeyError, IndexError, TypeError, ValueError) as e:
-            raise VenueDataError(f"malformed venue state ({type(e).__name__}: {e})") from None
+        """One observation. Every field goes through the typed models (``models.parse``): a missing or malformed
+        field raises VenueDataError naming it (the read is UNKNOWN, never zero). A balance or position absent from
+        a well-formed list is NaN; the controller takes it as zero only when its journal says it holds none
+        (``guards.resolve_unknowns``) - never at genesis. A crossed or empty book is unknown too."""
+        ch = parse(ClearinghouseState, self.info({"type": "clearinghouseState", "user": self.account}),
+                   "clearinghouseState")
+        sp = parse(SpotClearinghouseState, self.info({"type": "spotClearinghouseState", "user": self.account}),
+                   "spotClearinghouseState")
+        _, ctxs = parse_meta_and_ctxs(self.info({"type": "metaAndAssetCtxs"}))
+        if self.perp_asset >= len(ctxs):
+            raise VenueDataError(f"malformed metaAndAssetCtxs[1]: no context for asset {self.perp_asset}")
+        ctx = parse(PerpAssetCtx, ctxs[self.perp_asset], f"metaAndAssetCtxs[1][{self.perp_asset}]")
+        book = parse(L2Book, self.info({"type": "l2Book", "coin": self.spot_coin}), "l2Book")
+        szi, pos_value = math.nan, math.nan
+        for ap in ch.assetPositions:
+            if ap.position.coin == self.perp_coin:
+                szi, pos_value = ap.position.szi, ap.position.positionValue  # same snapshot as accountValue
+        av = ch.marginSummary.accountValue
+        bal = {b.coin: b.total for b in sp.balances}
+        bids, asks = book.levels
         if not bids or not asks:
             raise VenueUnavailable(f"empty spot book for {self.spot_coin}")
-        spot_mid = 0.5 * (float(bids[0]["px"]) + float(asks[0]["px"]))
+        if bids[0].px >= asks[0].px:
+            raise VenueDataError(f"crossed spot book for {self.spot_coin}: best bid {bids[0].px} >= best ask "
+                                 f"{asks[0].px}")
+        spot_mid = 0.5 * (bids[0].px + asks[0].px)
         # no position entry: perp_size unknown (NaN), flat if the journal agrees - then account value = cash
         perp_cash = av - math.copysign(pos_value, szi) if math.isfinite(szi) else av
         return VenueState(
-            ts_ms=ts,
+            ts_ms=book.time,
             spot_mid=spot_mid,
-            mark_px=mark,
-            oracle_px=oracle,
+            mark_px=ctx.markPx,
+            oracle_px=ctx.oraclePx,
             spot_base=bal.get(self.spot_token, math.nan),
             spot_usdc=bal.get("USDC", math.nan),
             perp_size=szi,
             perp_cash=perp_cash,
             max_leverage=self.max_leverage,
-            funding_rate=funding,
+            funding_rate=ctx.funding,
         )
 
     def book(self, market: Market, depth: int = 20) -> tuple[BookSide, BookSide]:
         coin = self.spot_coin if market == "spot" else self.perp_coin
-        b = self.info({"type": "l2Book", "coin": coin})
-        bids, asks = b["levels"]
+        b = parse(L2Book, self.info({"type": "l2Book", "coin": coin}), "l2Book")
+        bids, asks = b.levels
         return (
-            BookSide([(float(x["px"]), float(x["sz"])) for x in bids[:depth]]),
-            BookSide([(float(x["px"]), float(x["sz"])) for x in asks[:depth]]),
+            BookSide([(x.px, x.sz) for x in bids[:depth]]),
+            BookSide([(x.px, x.sz) for x in asks[:depth]]),
         )
 
     def _market_of(self, coin: str) -> Market | None:
         return "perp" if coin == self.perp_coin else "spot" if coin == self.spot_coin else None
 
     def order_status(self, cloid: str) -> OrderStatus | None:
-        r = self.info({"type": "orderStatus", "user": self.account, "oid": cloid})
-        if r.get("status") != "order":
+        r = parse(OrderStatusResponse, self.info({"type": "orderStatus", "user": self.account, "oid": cloid}),
+                  "orderStatus")
+        if r.status != "order":
             return None
-        o, status = r["order"]["order"], r["order"]["status"]
-        orig, left = float(o.get("origSz", o["sz"])), float(o["sz"])
+        if r.order is None:
+            raise VenueDataError("malformed orderStatus.order: missing for status 'order'")
+        o, status = r.order.order, r.order.status
+        orig, left = (o.origSz if o.origSz is not None else o.sz), o.sz
         filled = orig - left if status != "filled" else orig
         avg = 0.0
         if filled > 0:
-            fs = [
-                f
-                for f in self.info({"type": "userFills", "user": self.account})
-                if f.get("cloid") == cloid or f.get("oid") == o.get("oid")
-            ]
-            tot = sum(float(f["sz"]) for f in fs)
-            avg = sum(float(f["sz"]) * float(f["px"]) for f in fs) / tot if tot else 0.0
+            rows = parse(list[UserFill], self.info({"type": "userFills", "user": self.account}), "userFills")
+            fs = [f for f in rows if f.cloid == cloid or (o.oid is not None and f.oid == o.oid)]
+            tot = sum(f.sz for f in fs)
+            avg = sum(f.sz * f.px for f in fs) / tot if tot else 0.0
             filled = tot or filled
         state = {"open": OrderState.OPEN, "filled": OrderState.FILLED}.get(
             status, OrderState.REJECTED if "rejected" in status.lower() else OrderState.CANCELED
         )
         return OrderStatus(cloid, state, filled, avg, status)
 
-    def _paged(self, body: dict[str, Any], page: int) -> list[dict[str, Any]]:
-        """All rows of a time-paginated info request (the venue caps responses at ``page`` rows)."""
-        out: list[dict[str, Any]] = []
+    def _paged(self, body: dict[str, Any], page: int, row: Any, what: str) -> list[Any]:
+        """All rows of a time-paginated info request (the venue caps responses at ``page`` rows), each parsed as
+        ``row``; at most ``MAX_PAGES`` pages (VenueUnavailable beyond: a bound, never a silent truncation)."""
+        out: list[Any] = []
         start = int(body["startTime"])
-        for _ in range(1000):
-            rows = self.info({**body, "startTime": start})
+        for _ in range(MAX_PAGES):
+            rows = parse(list[row], self.info({**body, "startTime": start}), what)
             out.extend(rows)
             if len(rows) < page:
-                break
-            start = max(int(r["time"]) for r in rows)  # next page from the newest time (dups dropped by id)
-        return out
+                return out
+            start = max(r.time for r in rows)  # next page from the newest time (dups dropped by id)
+        raise VenueUnavailable(f"{what}: more than {MAX_PAGES} pages of {page} rows since {body['startTime']}")
+
+    def candles(self, start_ms: int, end_ms: int) -> Any:
+        """The venue's own 1h perp candles (``candleSnapshot``) opening in [start_ms, end_ms) that have closed by
+        venue time, parsed and validated by the market-data client (``fetch.HyperliquidInfo.candles``) over this
+        adapter's reads (same retries and rate budget). Thread-safe: the controller's recalibration worker calls
+        it. Returns a candle frame (ts, open, high, low, close, volume, source)."""
+        from basisctl.venues.hyperliquid.fetch import HyperliquidInfo
+
+        venue = self
+
+        class _Reads:  # the market-data client's HTTP seam, routed through this adapter's retried reads
+            base_url = venue.base_url
+
+            def post_json(self, path: str, body: dict[str, Any]) -> Any:
+                return venue.info(body)
+
+            def close(self) -> None:
+                return None
+
+        client = HyperliquidInfo(_Reads(), now_ms=self.now_ms)  # type: ignore[arg-type]
+        return client.candles(self.perp_coin, "1h", int(start_ms), int(end_ms))
 
     def fills(self, since_ms: int = 0) -> list[Fill]:
         out: dict[str, Fill] = {}
         body = {"type": "userFillsByTime", "user": self.account, "startTime": int(since_ms)}
-        for f in self._paged(body, 2000):
-            m = self._market_of(f["coin"])
+        for i, f in enumerate(self._paged(body, 2000, UserFill, "userFillsByTime")):
+            m = self._market_of(f.coin)
             if m is None:
                 continue
-            fee = float(f["fee"])
-            in_base = m == "spot" and f.get("feeToken", "USDC") not in ("USDC", None)
+            if f.fee is None:
+                raise VenueDataError(f"malformed userFillsByTime[{i}].fee: missing (the fill's fee is unknown)")
+            in_base = m == "spot" and f.feeToken not in ("USDC", None)
             fid = fill_id(f)
             out[fid] = Fill(
                 fid,
-                str(f.get("cloid") or ""),
+                str(f.cloid or ""),
                 m,
-                "buy" if f["side"] == "B" else "sell",
-                float(f["sz"]),
-                float(f["px"]),
-                0.0 if in_base else fee,
-                int(f["time"]),
-                fee if in_base else 0.0,
+                "buy" if f.side == "B" else "sell",
+                f.sz,
+                f.px,
+                0.0 if in_base else f.fee,
+                f.time,
+                f.fee if in_base else 0.0,
                 fill_cause(f),
             )
         return list(out.values())
 
     def funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
         out: dict[str, FundingPayment] = {}
-        for u in self._paged({"type": "userFunding", "user": self.account, "startTime": int(since_ms)}, 500):
-            d = u["delta"]
-            if d.get("coin") != self.perp_coin:
+        body = {"type": "userFunding", "user": self.account, "startTime": int(since_ms)}
+        for u in self._paged(body, 500, UserFunding, "userFunding"):
+            d = u.delta
+            if d.coin != self.perp_coin:
                 continue
-            fid = f"{u['time']}:{d['coin']}"
-            out[fid] = FundingPayment(fid, int(u["time"]), float(d["usdc"]), float(d["fundingRate"]), float(d["szi"]))
+            fid = f"{u.time}:{d.coin}"
+            out[fid] = FundingPayment(fid, u.time, d.usdc, d.fundingRate, d.szi)
         return list(out.values())
 
     def transfers(self, since_ms: int = 0) -> list[Transfer]:
         out = []
-        for u in self.info({"type": "userNonFundingLedgerUpdates", "user": self.account, "startTime": int(since_ms)}):
-            d = u["delta"]
-            if d.get("type") != "accountClassTransfer":
+        body = {"type": "userNonFundingLedgerUpdates", "user": self.account, "startTime": int(since_ms)}
+        for i, u in enumerate(parse(list[LedgerUpdate], self.info(body), "userNonFundingLedgerUpdates")):
+            d = u.delta
+            if d.type != "accountClassTransfer":
                 continue
-            nonce = d.get("nonce")
-            out.append(
-                Transfer(
-                    str(u["hash"]),
-                    int(nonce) if nonce is not None else None,
-                    float(d["usdc"]),
-                    bool(d["toPerp"]),
-                    int(u["time"]),
-                )
-            )
+            if d.usdc is None or d.toPerp is None:
+                raise VenueDataError(f"malformed userNonFundingLedgerUpdates[{i}].delta: accountClassTransfer "
+                                     "without usdc/toPerp")
+            out.append(Transfer(u.hash, d.nonce, d.usdc, d.toPerp, u.time))
         return out
 
     # ------------------------------------------------------------------ protocol: writes

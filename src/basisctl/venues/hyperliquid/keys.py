@@ -81,6 +81,21 @@ def load_signer(
         raise KeyError_(f"the value of {secret_env} is not a valid private key (value not shown)") from None
 
 
+def key_roles(signer: Signer, account: str) -> str:
+    """Which key does what (issue 19, N12), as one line; KeyError_ when the key cannot do what the controller
+    needs. Hyperliquid: orders, cancels and scheduleCancel are L1 actions an agent (API) key may sign for its
+    account; collateral moves between spot and perp (``usdClassTransfer``) are user-signed actions only the
+    account's MAIN key can sign - and that key can also withdraw. The controller moves collateral (sell-basis /
+    buy-basis rebalances, the idle-USDC sweep), so it needs the main key."""
+    if signer.address.lower() == account.lower():
+        return (f"keys: {signer.address} is the main key of account {account}: it signs orders and collateral "
+                "moves (usdClassTransfer) - and could withdraw: keep it in an encrypted keystore")
+    raise KeyError_(
+        f"keys: signer {signer.address} is not account {account} (an agent/API key): it can sign orders but not "
+        "usdClassTransfer, which every rebalance and the USDC sweep need; give the account's main key "
+        "(venue.keystore or venue.secret_env)")
+
+
 def test_private_key() -> str:
     """The local test server's throwaway key (hex). Not a secret: it is derived from a public string."""
     from eth_utils import keccak

@@ -24,6 +24,7 @@ External fills (liquidation / ADL / manual, no cloid) are served with Hyperliqui
 from __future__ import annotations
 
 import contextlib
+import copy
 import email.utils
 import json
 import random
@@ -36,6 +37,9 @@ from typing import Any, cast
 
 from basisctl.live.sim_venue import SimVenue
 from basisctl.live.venue import Market, OrderRequest, TransferRequest, VenueError
+
+#: FaultPlan.mangle value that deletes the field
+DROP: Any = object()
 
 SPOT_PAIR_INDEX = 142
 SPOT_TOKEN_INDEX = 197
@@ -59,12 +63,47 @@ class FaultPlan:
     read_4xx: float = 0.0  # probability that an /info read is refused with 422
     missing_field: float = 0.0  # probability that a balance/position read leaves our entry out
     down_first: int = 0  # the first N requests get 503 (venue down at start-up)
+    #: mangled fields: '<info type>:<path>' -> value set there ('.'-separated keys / list indices; DROP deletes
+    #: the field), e.g. {'l2Book:levels.0.0.px': 'abc', 'clearinghouseState:assetPositions.0.position.szi': '-11'}
+    mangle: dict[str, Any] = field(default_factory=dict)
+    mangle_reads: int = -1  # how many matching responses to mangle (-1: every one)
+    mangle_after_exchange: int = 0  # mangle only once this many /exchange requests were served
+    hide_fills: bool = False  # userFills / userFillsByTime answer [] (fills the venue has not published yet)
+    duplicate_fills: bool = False  # every fill row is sent twice (ingestion must be idempotent by id)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._read_rng = random.Random(self.seed + 7919)
         self._lock = threading.Lock()
         self._served = 0
+
+    def apply_mangle(self, info_type: str, out: Any, exchanges: int) -> tuple[Any, int]:
+        """The response with this plan's mangled fields set (a deep copy); returns (response, fields mangled)."""
+        if not self.mangle or exchanges < self.mangle_after_exchange or self.mangle_reads == 0:
+            return out, 0
+        todo = [(k.split(":", 1)[1], v) for k, v in self.mangle.items() if k.split(":", 1)[0] == info_type]
+        if not todo:
+            return out, 0
+        out = copy.deepcopy(out)
+        n = 0
+        for path, value in todo:
+            keys: list[Any] = [int(k) if k.lstrip("-").isdigit() else k for k in path.split(".")]
+            node = out
+            try:
+                for k in keys[:-1]:
+                    node = node[k]
+                if value is DROP:
+                    del node[keys[-1]]
+                else:
+                    node[keys[-1]] = value
+                n += 1
+            except (KeyError, IndexError, TypeError):
+                continue  # the path is not in this response (e.g. an empty fill list)
+        if n:
+            with self._lock:
+                if self.mangle_reads > 0:
+                    self.mangle_reads -= 1
+        return out, n
 
     def draw_read(self, info_type: str) -> str | None:
         """Read faults for one /info request: 'down', 'read_4xx', 'missing_field' or None."""
@@ -213,6 +252,13 @@ class HLServer:
                         code, out = 200, server.info(body)
                         if rfault == "missing_field":
                             out = server.drop_own_entry(body["type"], out)
+                        if server.faults.hide_fills and body["type"] in ("userFills", "userFillsByTime"):
+                            out = []
+                        if server.faults.duplicate_fills and body["type"] in ("userFills", "userFillsByTime"):
+                            out = [f for f in out for _ in range(2)]
+                        out, mangled = server.faults.apply_mangle(str(body["type"]), out, len(server.requests))
+                        if mangled:
+                            server.faults_injected["mangle"] = server.faults_injected.get("mangle", 0) + 1
                     elif is_ex:
                         code, out = 200, server.exchange(body, reject=fault == "reject")
                     else:
@@ -432,6 +478,17 @@ class HLServer:
         if t == "allMids":
             assert st is not None
             return {asset: _s(st.mark_px), f"@{SPOT_PAIR_INDEX}": _s(st.spot_mid)}
+        if t == "candleSnapshot":  # the recorded bars that closed by venue time, at most 5000 (as the venue)
+            req = body["req"]
+            if req.get("interval") != "1h" or req.get("coin") != asset:
+                return []
+            c = v.candles(int(req.get("startTime", 0)), int(req.get("endTime", v.now_ms())) + 1).tail(5000)
+            ms = c["ts"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
+            return [
+                {"t": int(t), "T": int(t) + 3_599_999, "s": asset, "i": "1h", "o": _s(o), "c": _s(cl), "h": _s(h),
+                 "l": _s(lo), "v": "0", "n": 0}
+                for t, o, h, lo, cl in zip(ms, c["open"], c["high"], c["low"], c["close"], strict=True)
+            ]
         if t == "fundingHistory":
             start = int(body.get("startTime", 0))
             end = int(body.get("endTime", v.now_ms()))
