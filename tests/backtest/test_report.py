@@ -156,7 +156,7 @@ def test_report_quick_subset(doc: str) -> None:
     # captions carry the regenerating command
     assert "basisctl backtest --asset ASSET" in doc and "basisctl static-grid --venues" in doc
     assert "basisctl funding-stats" in doc
-    assert "basisctl bands --venue V --asset A --cost-bps 10,20,30 --risk-model gbm --json" in doc
+    assert "basisctl bands --venue V --asset A --cost-bps 10,20,30 --risk-model gbm --asof 2026-03-10 --json" in doc
     assert "basisctl report --out DIR  (python" not in doc
     for cmd in ("basisctl simulate upper-grid --venues binance,hyperliquid --assets BTC",
                 "basisctl simulate lower-grid --venues binance,hyperliquid --assets BTC",

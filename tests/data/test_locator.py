@@ -150,7 +150,7 @@ def test_pull_then_compute_from_the_store_equals_the_data_dir(venue: VenueServer
     again = pull(store, series, clients)  # resumable: nothing new the second time
     assert all(r["ok"] and r.get("added", 0) == 0 for r in again), again
 
-    args = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--json"]
+    args = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--asof", "2026-03-10", "--json"]
     from_dir = subprocess.run([sys.executable, "-m", "basisctl.cli.main", *args], capture_output=True, text=True,
                               timeout=120)
     env = {k: v for k, v in os.environ.items() if k != "BASISCTL_DATA_DIR"}

@@ -42,7 +42,7 @@ def test_bands_with_explicit_inputs_by_hand() -> None:
 
 def test_bands_from_shipped_data_with_bootstrap() -> None:
     out = invoke_json(["bands", "--venue", "binance", "--asset", "ETH", "--bootstrap", "--boot-paths", "400000",
-                       "--risk-model", "gbm"])  # the paper's alpha_L (eq. 38) beside its bootstrap
+                       "--risk-model", "gbm", "--asof", "2026-03-10"])  # the paper's alpha_L (eq. 38), bootstrap
     sig = calibrate_sigma("ETH", None, 180).sigma_annual
     kap = calibrate_kappa("binance", "ETH", None, 180, horizon_hours=336).kappa
     assert out["sigma"] == pytest.approx(sig) and out["kappa14_bps"] == pytest.approx(kap * 1e4)

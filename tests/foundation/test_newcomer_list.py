@@ -111,15 +111,19 @@ def test_o_run_says_one_rebalance(tmp_path) -> None:  # type: ignore[no-untyped-
 def test_h_pi_liq_default_asof_is_the_common_one() -> None:
     import json
 
-    from basisctl.cli._defaults import DEFAULT_ASOF_DATE
+    import pandas as pd
 
+    from basisctl.calibration.asof import data_asof
+
+    asof = data_asof([], ["BTC"], funding=False)  # issue 20 p: the data's last complete day, as everywhere
     base = ["pi-liq", "--model", "gbm", "--alpha", "0.1", "--horizon-hours", "24", "--venue", "hyperliquid",
             "--asset", "BTC", "--json"]
     d = runner.invoke(app, base)
-    e = runner.invoke(app, [*base, "--asof", DEFAULT_ASOF_DATE])
+    e = runner.invoke(app, [*base, "--asof", f"{asof:%Y-%m-%d}"])
     assert d.exit_code == 0 and e.exit_code == 0, d.output + e.output
     assert json.loads(d.stdout) == json.loads(e.stdout)
-    assert "2026-03-09" in json.loads(d.stdout)["calibration"]  # the window ends at the as-of, not the data's end
+    last = asof - pd.Timedelta(days=1)  # the window ends at the as-of (its last bar on the last complete day)
+    assert f"{last:%Y-%m-%d}" in json.loads(d.stdout)["calibration"]
 
 
 # k. simulate upper-grid blanks hit-time statistics with fewer than 30 hits, as the report does
@@ -194,3 +198,94 @@ def test_j_every_venue_with_data_is_accepted(tmp_path, venue: str) -> None:  # t
         assert h.stdout == b.stdout  # deterministic
     finally:
         locator.set_data_dir(None)
+
+
+# d. (audit) every date outside the data names the data's span, command by command
+@pytest.mark.needs_data
+@pytest.mark.parametrize("args, span", [
+    (["funding-stats", "--venue", "binance", "--asset", "BTC", "--asof", "2010-01-01"],
+     r"the funding data spans 20\d\d-\d\d-\d\d to 20\d\d-\d\d-\d\d"),
+    (["static", "--venue", "binance", "--asset", "BTC", "--asof", "2010-01-01"],
+     r"price data spans 20\d\d-\d\d-\d\d to 20\d\d-\d\d-\d\d"),
+    (["backtest", "--asset", "BTC", "--from", "2010-01-01", "--to", "2010-03-01"],
+     r"price data spans 20\d\d-\d\d-\d\d to 20\d\d-\d\d-\d\d"),
+    (["risk-backtest", "--asset", "BTC", "--from", "2030-01-01", "--to", "2030-03-01"],
+     r"in 2030-01-01 \.\. 2030-03-01 .*the data has \d+ bars of 1h, 20\d\d-\d\d-\d\dT\d\d:\d\d -> 20\d\d"),
+])
+def test_d_dates_outside_the_data_name_its_span(args: list[str], span: str) -> None:
+    import re
+
+    line = _one_error_line(runner.invoke(app, args, env={"COLUMNS": "300"}))
+    assert re.search(span, line), line
+
+
+# i. (audit) every venue-like option of every command: its help names exactly the venues the code accepts
+def _accepted_venues() -> dict[tuple[str, str], set[str]]:
+    from basisctl.cli.forecast_cmds import FUNDING_VENUES as FORECAST
+    from basisctl.model.margin import ALL_VENUES
+    from basisctl.venues.pull import OTHER_FUNDING_VENUES
+    from basisctl.venues.registry import venue_names
+
+    reg = set(venue_names())
+    return {
+        ("static", "--venue"): set(ALL_VENUES), ("static-grid", "--venues"): set(ALL_VENUES),
+        ("funding-stats", "--venue"): reg, ("bands", "--venue"): set(ALL_VENUES),
+        ("backtest", "--prices-venue"): {"binance"}, ("backtest", "--funding-venue"): reg,
+        ("backtest", "--venue"): set(ALL_VENUES), ("backtest", "--kappa-venue"): set(ALL_VENUES),
+        ("sweep", "--funding-venue"): reg, ("allocate", "--venues"): reg, ("pi-liq", "--venue"): set(ALL_VENUES),
+        ("risk-backtest", "--venue"): set(ALL_VENUES),
+        ("data fetch", "--venue"): {"binance", "hyperliquid", *OTHER_FUNDING_VENUES},
+        ("simulate upper-grid", "--venues"): set(ALL_VENUES), ("simulate lower-grid", "--venues"): set(ALL_VENUES),
+        ("costs quote", "--venue"): {"hyperliquid", "lighter"},  # the depth snapshot's venues
+        ("costs capacity", "--venue"): {"hyperliquid", "lighter"},  # lighter only with explicit band alphas
+        ("backtest-regime", "--prices-venue"): {"binance"},
+        ("backtest-regime", "--funding-venue"): reg,  # build_backtest's funding venues
+        ("forecast-funding", "--venue"): set(FORECAST),
+    }
+
+
+NOT_VENUE_LISTS = {("allocate", "--max-venue-share"), ("backtest-portfolio", "--max-venue-share"),
+                   ("compare-rules", "--venues")}  # caps; compare-rules: the experiment's venues (issue 18's area)
+
+
+def _venue_options() -> list[tuple[str, str, str]]:
+    import typer
+
+    def walk(cmd, path):  # type: ignore[no-untyped-def]
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for n, c in subs.items():
+                yield from walk(c, [*path, n])
+        else:
+            yield " ".join(path), cmd
+
+    return [(path, o, p.help or "") for path, cmd in walk(typer.main.get_command(app), [])
+            for p in cmd.params for o in getattr(p, "opts", ()) if "venue" in o]
+
+
+def test_i_every_venue_option_help_names_exactly_what_it_accepts() -> None:
+    import re
+
+    from basisctl.venues.registry import venue_names
+
+    accepted = _accepted_venues()
+    words = set(venue_names()) | {"lighter"}
+    seen = set()
+    for path, opt, text in _venue_options():
+        if (path, opt) in NOT_VENUE_LISTS:
+            continue
+        assert (path, opt) in accepted, f"new venue option {path} {opt}: add what it accepts to this audit"
+        named = {v for v in words if re.search(rf"\b{v}\b", text)}
+        assert named == accepted[(path, opt)], (path, opt, text)
+        seen.add((path, opt))
+    assert seen == set(accepted)
+
+
+@pytest.mark.parametrize("args", [["static-grid", "--venues", "nosuchvenue"],
+                                  ["allocate", "--venues", "nosuchvenue", "--capital-usd", "1e6"],
+                                  ["backtest", "--asset", "BTC", "--kappa-venue", "nosuchvenue"]])
+def test_i_list_options_refuse_an_unknown_venue_naming_the_accepted(args: list[str]) -> None:
+    from basisctl.venues.registry import venue_names
+
+    line = _one_error_line(runner.invoke(app, args, env={"COLUMNS": "300"}))
+    assert "nosuchvenue" in line and all(v in line for v in venue_names()), line

@@ -52,7 +52,9 @@ def test_paper_kappa_fallback_warns_and_strict_refuses() -> None:
     args = ["--asset", "LINK", "--from", "2023-12-20", "--to", "2024-01-03"]
     r = _bt(*args, "--json")
     assert r.exit_code == 0, r.output
-    assert "warning: LINK: kappa_14d = 36.8 bps is the paper's Table VII number" in r.stderr
+    # issue 20 g: the warning names the venue and the file whose windows are missing
+    assert "warning: binance LINK funding (" in r.stderr and "/funding/binance/LINK.csv): kappa_14d = 36.8 bps is " \
+        "the paper's Table VII number" in r.stderr
     assert any("Table VII" in w for w in json.loads(r.stdout)["warnings"])
     s = _bt(*args, "--strict")
     assert s.exit_code == 2 and "error:" in s.stderr and "Table VII" in s.stderr
@@ -178,7 +180,8 @@ def test_report_section_lists_its_warnings_under_it() -> None:
     link = [Period("LINK", "2023-12-20", "2024-01-03", "test")]
     exp, html = with_warnings(lambda: run_experiment(link))
     assert exp.results and "class='warnings'" in html
-    assert "LINK: kappa_14d = 36.8 bps is the paper&#x27;s Table VII number" in html
+    assert "binance LINK funding (" in html  # issue 20 g: venue and file
+    assert "/funding/binance/LINK.csv): kappa_14d = 36.8 bps is the paper&#x27;s Table VII number" in html
     _, empty = with_warnings(lambda: None)
     assert empty == ""
 @pytest.mark.needs_data

@@ -70,7 +70,7 @@ def _cli_json(*args: str) -> object:
 
 
 def test_static_grid_identical_except_named_cells() -> None:
-    new = _cli_json("static-grid")
+    new = _cli_json("static-grid", "--asof", "2026-03-10")
     assert isinstance(new, list) and len(new) == len(OLD["static_grid"]) == 96
     changed = set()
     for o, n in zip(OLD["static_grid"], new, strict=True):
@@ -99,7 +99,8 @@ def test_hyperliquid_doge_funding_source_changed_where_kappa_moved() -> None:
 @pytest.mark.parametrize("asset", ["BTC", "ETH", "LINK", "DOGE"])
 def test_bands_identical_except_link(venue: str, asset: str) -> None:
     old = OLD["bands"][f"{venue}/{asset}"]
-    new = _cli_json("bands", "--venue", venue, "--asset", asset, "--risk-model", "gbm")  # the paper's bands
+    new = _cli_json("bands", "--venue", venue, "--asset", asset, "--risk-model", "gbm",  # the paper's bands
+                    "--asof", "2026-03-10")
     assert isinstance(new, dict)
     d = _diff(old, new)
     if asset == "LINK":  # 180-day vol window: coverage 98.7% -> 100% (filled holes)

@@ -81,7 +81,7 @@ def test_static_bands_backtest_select_a_risk_model() -> None:
     from basisctl.risk.fit import fit_model, load_bars, window
     from basisctl.risk.kou import KouRisk
 
-    r = run("static", "--venue", "hyperliquid", "--asset", "BTC", "--model", "kou", "--json")
+    r = run("static", "--venue", "hyperliquid", "--asset", "BTC", "--model", "kou", "--asof", "2026-03-10", "--json")
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
     assert s["model"] == "kou" and s["alpha_risk"] != s["alpha_risk_gbm"]
@@ -92,7 +92,8 @@ def test_static_bands_backtest_select_a_risk_model() -> None:
     k = fit_model("kou", bars, lo, hi, 24.0)
     assert isinstance(k, KouRisk)
     assert abs(float(alpha_at(k, 1e-3, 1 / 80, 24.0)[0]) - s["alpha_risk"]) < 1e-9
-    r = run("bands", "--venue", "hyperliquid", "--asset", "BTC", "--risk-model", "kou", "--json")
+    r = run("bands", "--venue", "hyperliquid", "--asset", "BTC", "--risk-model", "kou", "--asof", "2026-03-10",
+            "--json")
     assert r.exit_code == 0, r.output
     b = json.loads(r.stdout)
     assert b["risk_model"] == "kou" and b["alpha_target"] == pytest.approx(s["alpha_risk"], abs=1e-9)

@@ -182,9 +182,10 @@ def calibrate_rule(
             ksrc = "paper Table VII kappa_1d x 14 (no complete 14-day calibration funding windows)"
             from basisctl.warnings import substitute
 
-            substitute("paper_input", f"{a}: kappa_14d = {kap * 1e4:.1f} bps is the paper's Table VII number "
-                                      f"({PAPER_KAPPA_1D_BPS[a]:g} bps/day x {sp.upper_horizon_hours / 24.0:g}), not "
-                                      f"data: no complete {sp.upper_horizon_hours:g}h funding windows in "
+            substitute("paper_input", f"{_kappa_file(sp.kappa_venue, a, funding)}: kappa_14d = {kap * 1e4:.1f} "
+                                      f"bps is the paper's Table VII number ({PAPER_KAPPA_1D_BPS[a]:g} bps/day x "
+                                      f"{sp.upper_horizon_hours / 24.0:g}), not data: no complete "
+                                      f"{sp.upper_horizon_hours:g}h funding windows in "
                                       f"{c_from:%Y-%m-%d}..{c_to:%Y-%m-%d}{_kappa_hint(funding)}")
     au = float(alpha_upper(at, k_reb, kap))
     return FrozenRule(
@@ -193,6 +194,16 @@ def calibrate_rule(
         alpha_target=at, alpha_lower=al, alpha_upper=au, kappa_14d=float(kap), kappa_windows=int(n_win),
         kappa_source=ksrc, k_reb_fix=k_reb,
     )
+
+
+def _kappa_file(venue: str, asset: str, funding: pd.DataFrame | None) -> str:
+    """Which funding the kappa warning is about: venue, asset and file (issue 20 g), e.g.
+    ``binance DOGE funding (/data/funding/binance/DOGE.csv)``; a user frame names its source file."""
+    if funding is not None:
+        src = funding.attrs.get("source")
+        return f"{asset} funding file" + (f" ({src})" if src else "")
+    p = locator.funding_path(venue, asset)
+    return f"{venue} {asset} funding" + (f" ({p})" if p is not None else " (no file in the data dirs)")
 
 
 def _kappa_hint(funding: pd.DataFrame | None) -> str:

@@ -163,7 +163,9 @@ def funding_window_stats(
         inside = funding[(funding["ts"] > start_ts) & (funding["ts"] <= end_ts)]
         carry = rolling_carry(inside, horizon_hours) if len(inside) else pd.Series(dtype=float)
         if carry.empty:
-            raise DataCoverageError(f"no funding windows in the {w:g}-day window ending {end_ts:%Y-%m-%d}")
+            span = (f"the funding data spans {funding['ts'].min():%Y-%m-%d} to {funding['ts'].max():%Y-%m-%d}"
+                    if len(funding) else "the funding data is empty")  # issue 20 d: name the data's span
+            raise DataCoverageError(f"no funding windows in the {w:g}-day window ending {end_ts:%Y-%m-%d}; {span}")
         apy = carry.to_numpy() * (DAYS_PER_YEAR * 24.0 / horizon_hours)
         covered = (carry.index[-1] - carry.index[0]).total_seconds() / 86400.0 + horizon_hours / 24.0
         out.append(FundingWindowStats(

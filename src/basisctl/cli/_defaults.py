@@ -6,6 +6,9 @@ Each value equals a library constant (named in the comment); ``tests/inputs/test
 from __future__ import annotations
 
 DEFAULT_ASOF_DATE = "2026-03-10"  # basisctl.calibration.inputs.DEFAULT_ASOF
+#: Help text of every --asof that defaults to the data (basisctl.calibration.asof.data_asof, issue 20 p).
+ASOF_DATA_HELP = ("Calibration end (UTC date, exclusive); default: the midnight after the last UTC day complete in "
+                  f"every data-dir file read (candles and funding; docs/model.md). The paper uses {DEFAULT_ASOF_DATE}.")
 DEFAULT_LOOKBACK_DAYS = 180.0  # basisctl.band_grids.DEFAULT_LOOKBACK_DAYS
 DEFAULT_STRESS = 1.5  # basisctl.band_grids.DEFAULT_STRESS
 DEFAULT_EPSILON = 1e-3  # basisctl.band_grids.DEFAULT_EPSILON
@@ -37,6 +40,8 @@ EXPERIMENT_VENUES: tuple[str, ...] = ("binance", "hyperliquid")  # basisctl.back
 #: Every venue in the registry (basisctl.venues.registry.venue_names(); a test pins the equality): funding
 #: options accept any of them that has data.
 VENUE_NAMES: tuple[str, ...] = ("hyperliquid", "binance", "bybit", "okx", "dydx", "kraken")
+#: Help of every comma-separated --venues option (each is checked against the registry).
+VENUES_LIST_HELP = "Comma-separated venues, any of " + ", ".join(VENUE_NAMES) + "."
 
 #: Library constant each literal mirrors: (module, attribute, transform applied before comparing).
 MIRRORS: dict[str, tuple[str, str]] = {

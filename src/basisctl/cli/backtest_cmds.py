@@ -195,7 +195,8 @@ def backtest(
     risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target/alpha_L: "
                                             + RISK_MODEL_HELP + ".")] = DEFAULT_RISK_MODEL,
     kappa_venue: Annotated[str, typer.Option(help="Funding stream whose 14-day carry calibrates kappa for "
-                                             "alpha_U (the paper: binance); --funding-file replaces it.")]
+                                             "alpha_U (the paper: binance): " + " | ".join(VENUE_NAMES) + "; "
+                                             "--funding-file replaces it.")]
     = "binance",
     liquidation_price: Annotated[str, typer.Option(help=LIQ_PRICE_HELP)] = "barrier",
     rehedge_delay_bars: Annotated[int, typer.Option(help=REHEDGE_HELP)] = 1,

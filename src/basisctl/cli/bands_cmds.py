@@ -30,8 +30,8 @@ from basisctl.cli._common import (
     print_json,
 )
 from basisctl.cli._defaults import (
+    ASOF_DATA_HELP,
     DATA_ASSETS,
-    DEFAULT_ASOF_DATE,
     DEFAULT_EPS_LIQ,
     DEFAULT_EPSILON,
     DEFAULT_H_LIQ_HOURS,
@@ -44,6 +44,7 @@ from basisctl.cli._defaults import (
     MIN_HITS_FOR_STATS,
     RISK_MODEL_HELP,
     SIM_BACKENDS,
+    VENUES_LIST_HELP,
 )
 from basisctl.cli._defaults import MARGIN_VENUES as VENUES
 
@@ -91,7 +92,7 @@ def register(app: typer.Typer) -> None:
         asset: str = typer.Option(..., help="BTC, ETH, LINK, DOGE (data-dir assets); other assets need "
                                   "--sigma, --kappa14-bps and --l-max."),
         sigma: float | None = typer.Option(None, help="Unstressed annualised vol; default: 1h data-dir candles."),
-        asof: str | None = typer.Option(None, help=f"Calibration end (UTC), default {DEFAULT_ASOF_DATE}."),
+        asof: str | None = typer.Option(None, help=ASOF_DATA_HELP),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
         stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier for alpha_target and alpha_L."),
         h_liq_hours: float = typer.Option(DEFAULT_H_LIQ_HOURS, help="Operational solvency horizon h_liq [h]."),
@@ -134,6 +135,10 @@ def register(app: typer.Typer) -> None:
         check_model_flags(sigma=sigma, stress=stress, lookback_days=lookback_days, h_liq_hours=h_liq_hours,
                           eps_liq=eps_liq, epsilon=epsilon, l_max=l_max)
         costs = parse_floats(cost_bps, "cost-bps")
+        if asof is None and prices_file is None and funding_file is None:  # data's last complete day (issue 20 p)
+            from basisctl.calibration.asof import resolve_asof
+
+            asof = resolve_asof(None, [venue], [asset], candles=sigma is None, funding=kappa14_bps is None)
         us = user_series(prices_file, funding_file, asof, exclude_spikes=exclude_spikes)
         asof = us.asof.isoformat()
         inp = resolve_band_inputs(venue, asset, asof, lookback_days, sigma, stress, kappa14_bps, l_max, epsilon,
@@ -270,10 +275,10 @@ def register(app: typer.Typer) -> None:
     @sim.command("upper-grid")
     @handle_errors
     def upper_grid_cmd(
-        venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
+        venues: str = typer.Option(",".join(VENUES), help=VENUES_LIST_HELP),
         assets: str = typer.Option(",".join(DATA_ASSETS), help="Comma-separated assets."),
         cost_bps: str = typer.Option(DEFAULT_COSTS_BPS, help="K_reb scenarios [bps of capital]."),
-        asof: str | None = typer.Option(None, help="Calibration end (UTC)."),
+        asof: str | None = typer.Option(None, help=ASOF_DATA_HELP),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
         stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier for alpha_target (Table IV slice)."),
         path_stress: float = typer.Option(1.0, help="Vol multiplier for the simulated paths (1 = calibrated)."),
@@ -297,6 +302,9 @@ def register(app: typer.Typer) -> None:
             fail("--model bootstrap resamples 1-hour returns: use --step-hours 1")
         costs = parse_floats(cost_bps, "cost-bps")
         vs, as_ = parse_strs(venues), parse_strs(assets)
+        from basisctl.calibration.asof import resolve_asof
+
+        asof = resolve_asof(asof, vs, as_)
         with _progress(not json_out, len(vs) * len(as_), "upper-grid") as tick:
             grid = upper_grid(vs, as_, costs, asof=asof, lookback_days=lookback_days, stress=stress,
                               path_stress=path_stress, horizon_days=horizon_days, step_hours=step_hours, paths=paths,
@@ -322,9 +330,9 @@ def register(app: typer.Typer) -> None:
     @sim.command("lower-grid")
     @handle_errors
     def lower_grid_cmd(
-        venues: str = typer.Option(",".join(VENUES), help="Comma-separated venues."),
+        venues: str = typer.Option(",".join(VENUES), help=VENUES_LIST_HELP),
         assets: str = typer.Option(",".join(DATA_ASSETS), help="Comma-separated assets."),
-        asof: str | None = typer.Option(None, help="Calibration end (UTC)."),
+        asof: str | None = typer.Option(None, help=ASOF_DATA_HELP),
         lookback_days: float = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Calibration window [days]."),
         stress: float = typer.Option(DEFAULT_STRESS, help="Vol multiplier (closed form, MC and bootstrap)."),
         h_liq_hours: float = typer.Option(DEFAULT_H_LIQ_HOURS, help="Solvency horizon [h]."),
@@ -341,6 +349,9 @@ def register(app: typer.Typer) -> None:
 
         _check_backend(backend)
         vs, as_ = parse_strs(venues), parse_strs(assets)
+        from basisctl.calibration.asof import resolve_asof
+
+        asof = resolve_asof(asof, vs, as_, funding=False)  # alpha_L reads candles only
         with _progress(not json_out, len(vs) * len(as_), "lower-grid") as tick:
             grid = lower_grid(vs, as_, asof=asof, lookback_days=lookback_days, stress=stress, h_liq_hours=h_liq_hours,
                               eps_liq=eps_liq, mc_paths=mc_paths, boot_rel_halfwidth=boot_rel_halfwidth, demean=demean,

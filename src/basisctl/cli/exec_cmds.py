@@ -185,7 +185,9 @@ def capacity_cmd(
     window_hours: float = typer.Option(0.0, help="Smoothing window Δ [hours] for --curves (0: instantaneous)."),
     pool_file: Path | None = typer.Option(None, "--pool-file", help=_POOL_HELP),
     book_file: Path | None = typer.Option(None, "--book-file", help=_BOOK_HELP),
-    venue: str = typer.Option("hyperliquid", help="Venue of the depth snapshot in the data dir."),
+    venue: str = typer.Option("hyperliquid", help="Venue of the depth snapshot: hyperliquid, lighter (lighter "
+                                                 "only with --alpha-target, --alpha-lower and --alpha-upper: it has "
+                                                 "no margin rule to calibrate the band)."),
     taker_fee_bps: float = typer.Option(4.5, help="Perp taker fee [bps]."),
     gas_usd: float = typer.Option(0.0, help="Fixed gas per trade [USD]."),
     withdrawal_usd: float = typer.Option(1.0, help="Fixed withdrawal/bridge charge per trade [USD]."),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from basisctl.cli._common import STRICT_HELP, console, fail, handle_errors, print_json
+from basisctl.cli._defaults import VENUE_NAMES
 
 if TYPE_CHECKING:
     from basisctl.regime.alt_yield import AltYield
@@ -147,8 +148,9 @@ def forecast_funding(
 @handle_errors
 def backtest_regime(
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC.")],
-    funding_venue: Annotated[str, typer.Option(help="Funding stream credited to the short: hyperliquid | binance "
-                                               "| bybit.")] = "hyperliquid",
+    funding_venue: Annotated[str, typer.Option(help="Funding stream credited to the short: "
+                                               + " | ".join(VENUE_NAMES) + " (any venue with funding data).")]
+    = "hyperliquid",
     prices_venue: Annotated[str, typer.Option(help="Perp bars to replay: binance (1h, 4h fallback).")] = "binance",
     date_from: Annotated[str, typer.Option("--from", help="Test start (UTC date).")] = "2025-03-10",
     date_to: Annotated[str, typer.Option("--to", help="Test end (UTC date, exclusive).")] = "2026-03-10",

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from basisctl.cli._common import console, fail, handle_errors, parse_floats, parse_strs, print_json
 from basisctl.cli._defaults import (
-    DEFAULT_ASOF_DATE,
+    ASOF_DATA_HELP,
     DEFAULT_RISK_MODEL,
     FHS_DEFAULT_PATHS,
     RISK_DEFAULT_MODELS,
@@ -66,8 +66,8 @@ def pi_liq_cmd(
     = None,
     prices_file: Annotated[Path | None, typer.Option(help="Candles (CSV/Parquet) to calibrate on instead of the "
                                                      "data's binance_perp bars.")] = None,
-    asof: Annotated[str | None, typer.Option(help=f"Calibration end (UTC, exclusive); default {DEFAULT_ASOF_DATE} "
-                                             "as in the other commands (with --prices-file: the file's end).")]
+    asof: Annotated[str | None, typer.Option(help=f"{ASOF_DATA_HELP} With --prices-file: the "
+                                             "file's end.")]
     = None,
     lookback_days: Annotated[float, typer.Option(help="Calibration lookback [days].")] = 180.0,
     seed: Annotated[int, typer.Option(help="FHS Monte Carlo seed.")] = 0,
@@ -105,8 +105,10 @@ def pi_liq_cmd(
         if asset is None:
             fail("calibrating from data needs --asset (or give the model's parameters explicitly)")
         bars = load_bars(asset, prices_file)
-        if asof is None and prices_file is None:
-            asof = DEFAULT_ASOF_DATE  # the same as-of as static, bands, venues (issue 20 h)
+        if asof is None and prices_file is None:  # the same as-of as static, bands, venues (issue 20 h, p)
+            from basisctl.calibration.asof import resolve_asof
+
+            asof = resolve_asof(None, [], [asset], funding=False)
         lo, hi = window(bars, utc(asof) if asof else None, lookback_days)
         fitted = fit_model(m, bars, lo, hi, horizon_hours, seed=seed, fhs_paths=fhs_paths)
         out["calibration"] = bars.span_text(lo, hi)

@@ -20,10 +20,10 @@ from basisctl.cli._common import (
     print_json,
     warn,
 )
-from basisctl.cli._defaults import DEFAULT_ASOF_DATE, DEFAULT_RISK_MODEL, RISK_MODEL_HELP, VENUE_NAMES
+from basisctl.cli._defaults import ASOF_DATA_HELP, DEFAULT_RISK_MODEL, RISK_MODEL_HELP, VENUE_NAMES, VENUES_LIST_HELP
 
 # numerical modules are imported inside the commands: `basisctl --help` must not load numpy/pandas/scipy/numba
-ASOF_HELP = f"Calibration end (UTC date, exclusive); default {DEFAULT_ASOF_DATE}."
+ASOF_HELP = ASOF_DATA_HELP
 
 
 @handle_errors
@@ -69,8 +69,12 @@ def static(
                       epsilon=epsilon, lgd=lgd, l_max=l_max, theta_f=theta_f)
     venue = check_venue(venue)
     asset = asset.upper()
-    us = user_series(prices_file if sigma is None else None, funding_file if kappa_bps is None else None, asof,
-                     exclude_spikes=exclude_spikes)
+    pf, ff = prices_file if sigma is None else None, funding_file if kappa_bps is None else None
+    if asof is None and pf is None and ff is None:  # the data dir's last complete day (issue 20 p)
+        from basisctl.calibration.asof import resolve_asof
+
+        asof = resolve_asof(None, [venue], [asset], candles=sigma is None, funding=kappa_bps is None)
+    us = user_series(pf, ff, asof, exclude_spikes=exclude_spikes)
     candles, funding, end = us.candles, us.funding, us.asof
     extra: dict[str, object] = {"asof": end.isoformat(), "lookback_days": lookback_days}
     if sigma is None and candles is not None:
@@ -134,7 +138,7 @@ def static(
 
 @handle_errors
 def static_grid(
-    venues: Annotated[str, typer.Option(help="Comma-separated venues.")] = "binance,hyperliquid",
+    venues: Annotated[str, typer.Option(help=VENUES_LIST_HELP)] = "binance,hyperliquid",
     assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = "BTC,ETH,LINK,DOGE",
     lookbacks: Annotated[str, typer.Option(help="Comma-separated lookbacks [days].")] = "30,90,180,360",
     stresses: Annotated[str, typer.Option(help="Comma-separated volatility stresses [x].")] = "1,1.5,2",
@@ -153,6 +157,7 @@ def static_grid(
     import numpy as np
     import pandas as pd
 
+    from basisctl.calibration.asof import resolve_asof
     from basisctl.model.margin import check_venue
     from basisctl.risk.registry import check_model, is_stressed
     from basisctl.static_grid import static_grid_frame
@@ -161,6 +166,7 @@ def static_grid(
         fail(f"static-grid sweeps the paper's stress multiplier, so it is the paper's model only (--model gbm); "
              f"size {model} with `basisctl static --model {model}`")
     vs = [check_venue(v) for v in parse_strs(venues)]
+    asof = resolve_asof(asof, vs, parse_strs(assets))
     df = static_grid_frame(vs, parse_strs(assets), parse_floats(lookbacks, "lookbacks", positive=True),
                            parse_floats(stresses, "stresses", positive=True), asof, epsilon, lgd, horizon_days)
     bad = df[df["alpha_risk"].isna()]
@@ -216,7 +222,9 @@ def funding_stats(
     if v not in venue_names():
         fail(f"unknown venue '{venue}': expected one of {', '.join(venue_names())}")
     f = locator.load_funding(v, asset)
-    end = utc(asof)
+    from basisctl.calibration.asof import resolve_asof
+
+    end = utc(resolve_asof(asof, [v], [asset], candles=False))
     stats = funding_window_stats(f, end, tuple(parse_floats(windows, "windows", positive=True)), horizon_hours)
     rows = [s.to_dict() for s in stats]
     if as_json:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from basisctl.cli._common import console, err_console, handle_errors, parse_strs, print_json
-from basisctl.cli._defaults import DEFAULT_ASOF_DATE, DEFAULT_RISK_MODEL, RISK_MODEL_HELP
+from basisctl.cli._defaults import ASOF_DATA_HELP, DEFAULT_RISK_MODEL, RISK_MODEL_HELP, VENUES_LIST_HELP
 from basisctl.errors import BasisctlError
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def venues(
     asset: Annotated[str, typer.Option(help="Asset symbol, e.g. BTC.")],
     funding_file: Annotated[list[str] | None, typer.Option(help=FF_HELP)] = None,
     lookback_days: Annotated[float, typer.Option(help="Calibration window [days] ending at --asof.")] = 180.0,
-    asof: Annotated[str | None, typer.Option(help=f"Calibration end (UTC); default {DEFAULT_ASOF_DATE}.")] = None,
+    asof: Annotated[str | None, typer.Option(help=ASOF_DATA_HELP)] = None,
     theta_f: Annotated[list[str] | None, typer.Option(help="VENUE=THETA maintenance margin fraction where the "
                                                       "venue has no documented rule for the asset (e.g. okx).")] = None,
     stress: Annotated[float, typer.Option(help="Volatility stress [x].")] = 1.5,
@@ -63,14 +63,15 @@ def venues(
     import numpy as np
     import pandas as pd
 
+    from basisctl.calibration.asof import resolve_asof
     from basisctl.calibration.inputs import utc
     from basisctl.venues.choice import KEYS, venue_table
     from basisctl.venues.registry import venue_names
     from basisctl.venues.sources import parse_funding_files, streams
 
     asset = asset.upper()
-    end = utc(asof)
     files = parse_funding_files(funding_file or [])
+    end = utc(resolve_asof(asof, [v for v in venue_names() if (v, "") not in files], [asset]))
     src = streams(asset, venue_names(), files)
     sigma, sigma_src = _calibration(asset, end, lookback_days)
     from basisctl.risk.registry import check_model
@@ -109,7 +110,7 @@ def venues(
 def allocate(
     capital_usd: Annotated[float, typer.Option(help="Capital D to allocate [USD].")],
     assets: Annotated[str, typer.Option(help="Comma-separated assets.")] = "BTC,ETH,LINK,DOGE",
-    venues_: Annotated[str | None, typer.Option("--venues", help="Comma-separated venues (default: all).")] = None,
+    venues_: Annotated[str | None, typer.Option("--venues", help=VENUES_LIST_HELP[:-1] + " (default: all).")] = None,
     max_venue_share: Annotated[float, typer.Option(help="Cap per venue [fraction of capital].")] = 0.4,
     max_asset_share: Annotated[float, typer.Option(help="Cap per asset [fraction of capital].")] = 0.4,
     capacity_usd: Annotated[list[str] | None, typer.Option(help="V^max per position, repeatable: VENUE=USD or "
@@ -118,7 +119,7 @@ def allocate(
                                                  "(0 = maximise expected net carry only).")] = 1.0,
     funding_file: Annotated[list[str] | None, typer.Option(help="VENUE:ASSET=PATH, repeatable.")] = None,
     lookback_days: Annotated[float, typer.Option(help="Calibration window [days].")] = 180.0,
-    asof: Annotated[str | None, typer.Option(help="Calibration end (UTC).")] = None,
+    asof: Annotated[str | None, typer.Option(help=ASOF_DATA_HELP)] = None,
     risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target and alpha_L: "
                                             + RISK_MODEL_HELP + ".")] = DEFAULT_RISK_MODEL,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -127,6 +128,7 @@ def allocate(
     with a mean-variance diversification term (Ledoit-Wolf shrinkage covariance)."""
     import pandas as pd
 
+    from basisctl.calibration.asof import resolve_asof
     from basisctl.calibration.inputs import utc
     from basisctl.portfolio.book import allocate as allocate_book
     from basisctl.portfolio.book import weekly_apy
@@ -137,9 +139,9 @@ def allocate(
     from basisctl.venues.sources import parse_funding_files, streams
 
     risk_model = check_model(risk_model)
-    end = utc(asof)
     files = parse_funding_files(funding_file or [], with_asset=True)
     vs = [get_venue(v).name for v in parse_strs(venues_)] if venues_ else list(venue_names())
+    end = utc(resolve_asof(asof, vs, parse_strs(assets)))  # the data's last complete day (issue 20 p)
     caps: dict[tuple[str, str], float] = {}
     for k, v in _kv_floats(capacity_usd or [], "capacity-usd").items():
         venue, _, a = k.partition(":")

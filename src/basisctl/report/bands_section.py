@@ -46,7 +46,7 @@ def bands_section(assets: Sequence[str]) -> str:
     fmt = {c: F4 for c in df.columns if c.startswith("alpha") or c == "theta_f"}
     fmt["kappa_14d_bps"] = F2
     cmd = (f"basisctl bands --venue V --asset A --cost-bps {','.join(f'{c:g}' for c in BAND_COSTS_BPS)} "
-           "--risk-model gbm --json")
+           f"--risk-model gbm --asof {DEFAULT_ASOF:%Y-%m-%d} --json")
     return ("<h2 id='bands'>Dynamic band [&alpha;<sub>L</sub>, &alpha;<sub>U</sub>]</h2>"
             "<p>&alpha;<sub>L</sub>: Variant 2 over h<sub>liq</sub> = 3 h with "
             "&epsilon;<sub>liq</sub> = 10<sup>-4</sup> "

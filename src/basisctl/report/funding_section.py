@@ -54,7 +54,7 @@ def funding_section(assets: Sequence[str]) -> str:
         ax.set_xlabel("1-day funding x 365")
         ax.set_ylabel("density")
         ax.legend(fontsize=7)
-    cmd = "basisctl funding-stats --venue VENUE --asset ASSET --windows 90,180,360"
+    cmd = f"basisctl funding-stats --venue VENUE --asset ASSET --windows 90,180,360 --asof {DEFAULT_ASOF:%Y-%m-%d}"
     return ("<h2 id='funding'>Funding diagnostics</h2>"
             + _figure(fig, f"Distribution of 1-day cumulative funding x 365 over the 360 days to "
                       f"{DEFAULT_ASOF:%Y-%m-%d} (only fully covered days).", cmd)

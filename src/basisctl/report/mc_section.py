@@ -31,12 +31,12 @@ MIN_HITS_FOR_MEDIAN: int = MIN_HITS_FOR_STATS  # basisctl.band_grids (30)
 def _upper_cmd(assets: Sequence[str]) -> str:
     return (f"basisctl simulate upper-grid --venues {','.join(VENUES)} --assets {','.join(assets)} "
             f"--cost-bps {','.join(f'{c:g}' for c in DEFAULT_COSTS_BPS)} --paths {DEFAULT_UPPER_PATHS} "
-            f"--horizon-days {DEFAULT_MC_HORIZON_DAYS:g} --seed 0 --json")
+            f"--horizon-days {DEFAULT_MC_HORIZON_DAYS:g} --seed 0 --asof {DEFAULT_ASOF:%Y-%m-%d} --json")
 
 
 def _lower_cmd(assets: Sequence[str]) -> str:
     return (f"basisctl simulate lower-grid --venues {','.join(VENUES)} --assets {','.join(assets)} "
-            f"--mc-paths {DEFAULT_LOWER_MC_PATHS} --seed 0 --json")
+            f"--mc-paths {DEFAULT_LOWER_MC_PATHS} --seed 0 --asof {DEFAULT_ASOF:%Y-%m-%d} --json")
 
 
 def mc_grids(assets: Sequence[str], note: Note | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:

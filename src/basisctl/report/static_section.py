@@ -21,13 +21,14 @@ def static_section(assets: Sequence[str], quick: bool) -> tuple[str, pd.DataFram
     g = static_grid_frame(VENUES, assets, lbs, stresses, DEFAULT_ASOF)
     cmd = (f"basisctl static-grid --venues {','.join(VENUES)} --assets {','.join(assets)} "
            f"--lookbacks {','.join(f'{x:g}' for x in lbs)} --stresses {','.join(f'{x:g}' for x in stresses)} "
-           "--model gbm")
+           f"--model gbm --asof {DEFAULT_ASOF:%Y-%m-%d}")
     out = ["<h2 id='static'>Static collateral share &alpha;* (Variant 2, the paper's GBM)</h2>",
            f"<p>Calibrated at {DEFAULT_ASOF:%Y-%m-%d} from the data dirs: &epsilon; = 10<sup>-3</sup> over a 1-day "
            "horizon, venue margin rule &theta;<sub>F</sub> from the paper's L<sub>max</sub> table. <b>Model: GBM, "
            "the paper's closed form (eq. 17)</b> with the volatility stress of each column, as in the paper's "
            "grid; one cell is <code>basisctl static --venue V --asset A --lookback-days L --stress S --model gbm"
-           "</code>. basisctl's default, <code>fhs</code>, is tail-tested (see Risk honesty) and unstressed.</p>"]
+           f" --asof {DEFAULT_ASOF:%Y-%m-%d}</code>. basisctl's default, <code>fhs</code>, is tail-tested (see Risk "
+           "honesty) and unstressed.</p>"]
     s15 = g[np.isclose(g["stress"], 1.5)]
     # heat map venue x asset (rows) vs lookback (columns)
     piv = s15.pivot_table(index=["venue", "asset"], columns="lookback_days", values="alpha_risk")

@@ -79,7 +79,12 @@ def asset_barriers(asset: str, cfg: StudyConfig, prices_file: Path | None = None
                 substitute("missing_data", f"{a}: {k} daily origins use 4h bars where 1h bars are missing ({span}); "
                            "horizons shorter than 4h are not tested there", echo=True)
     if bt is None:
-        raise DataCoverageError(f"{a}: no daily origin has {cfg.lookback_days:g} days of gap-free bars before it")
+        def day(ns: int | None) -> str:
+            return "-" if ns is None else str(np.datetime64(int(ns), "ns").astype("datetime64[D]"))
+
+        asked = f" in {day(start)} .. {day(end_ns)}" if start is not None or end_ns is not None else ""
+        raise DataCoverageError(f"{a}: no daily origin{asked} has {cfg.lookback_days:g} days of gap-free bars "
+                                f"before it; the data has {bars.span_text()}")  # issue 20 d: name the data's span
     return bt
 
 
