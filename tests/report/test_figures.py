@@ -21,6 +21,7 @@ from basisctl.report import mc_section as mc
 from basisctl.report import portfolio_section as ps
 from basisctl.report import rules_section as rs
 from basisctl.report.risk_section import breaches_figure
+from basisctl.report.study_section import _paired_figure
 from basisctl.rules.compare import CompareResult
 
 RULES = ("paper", "optimal", "hold", "fixed_leverage", "periodic")
@@ -164,14 +165,17 @@ def _figures() -> list[tuple[str, plt.Figure | None]]:
     det = pd.DataFrame([{"asset": a, "model": m, "epsilon": 1e-3, "horizon_hours": 8.0, "ts": t, "breach": b}
                         for a in ("BTC", "ETH", "SOL") for m in ("gbm", "fhs")
                         for t, b in zip(ts, np.random.default_rng(1).random(len(ts)) < 0.01, strict=True)])
+    study = pd.DataFrame([{"kind": "historical", "rule": r, "path": p, "apy": 0.05 + 0.01 * np.sin(p + i)}
+                          for i, r in enumerate([*RULES, "paper_fhs"]) for p in range(50)])
     return [("rules nav", rs._nav_alpha_figure(cmp, "hyperliquid")),
             ("rules alpha", rs._alpha_figure(cmp, "hyperliquid")),
             ("portfolio nav", ps.nav_figure(books)), ("portfolio allocation", ps.allocation_figure(books[0])),
             ("mc hit rate", mc._hit_rate_figure(up)), ("mc lower", mc._lower_figure(lo)),
-            ("risk breaches", breaches_figure(det, 1e-3, 8.0))]
+            ("risk breaches", breaches_figure(det, 1e-3, 8.0)),
+            ("study paired", _paired_figure(study, [*RULES, "paper_fhs"], "historical"))]
 
 
-@pytest.mark.parametrize("i", range(7))
+@pytest.mark.parametrize("i", range(8))
 def test_no_overlapping_text(i: int) -> None:
     name, fig = _figures()[i]
     assert fig is not None

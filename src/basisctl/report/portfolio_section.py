@@ -48,7 +48,7 @@ def allocation_figure(book: PortfolioResult) -> plt.Figure:
     if len(wide):
         ax.stackplot(_utc_naive(pd.DatetimeIndex(wide.index)), wide.T.to_numpy() / book.capital_usd,
                      labels=list(wide.columns), step="post")
-        ax.legend(frameon=False, fontsize=7, ncol=3, loc="upper left")
+        ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside the stack
     ax.set_ylabel("capital share at re-allocation")
     ax.set_xlabel("re-allocation date [UTC]")
     ax.grid(alpha=0.3)
