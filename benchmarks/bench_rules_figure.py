@@ -31,7 +31,7 @@ def render(series: list[list[pd.Series]], naive: bool) -> None:
                              constrained_layout=True)
     for ax, per_rule in zip(axes[:, 0], series, strict=True):
         for s in per_rule:
-            x = s.index.tz_convert(None).to_numpy() if naive else s.index
+            x = pd.DatetimeIndex(s.index).tz_convert(None).to_numpy() if naive else s.index
             ax.plot(x, s.to_numpy(), lw=0.9)
         ax.tick_params(axis="x", rotation=30)
     fig.savefig(io.BytesIO(), format="png", dpi=90)
