@@ -44,10 +44,9 @@ def test_note_is_collected_apart_from_warnings_and_strict_lets_it_pass(capsys: p
             substitute("missing_data", "a real gap")
     assert col.messages == [] and col.notes == ["informational", "replayed from a cache entry", "echoed now"]
     assert capsys.readouterr().err == "note: echoed now\n"
-    with collecting() as outer:  # nested contexts pass notes on, in order with the warnings
-        with collecting():
-            substitute("thin_sample", "thin")
-            note("fyi")
+    with collecting() as outer, collecting():  # nested contexts pass notes on, in order with the warnings
+        substitute("thin_sample", "thin")
+        note("fyi")
     assert outer.messages == ["thin"] and outer.notes == ["fyi"]
     assert [s.prefix for s in outer.items] == ["warning", "note"]
     with pytest.warns(NoteWarning, match="outside"):  # outside a collector: a Python warning, not a substitution
