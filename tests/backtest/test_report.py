@@ -28,7 +28,9 @@ from basisctl.execution import (
 from basisctl.model.static import hit_probability_log_barrier, pi_liq
 from tests.skips import CHROMIUM, CHROMIUM_REASON
 
-pytestmark = pytest.mark.needs_data  # reads market data from the data dir
+# reads market data from the data dir; the module's report fixture computes every section of a quick report (cold
+# numba caches in a fresh venv included), which is longer than the suite's default 300 s limit on a busy machine
+pytestmark = [pytest.mark.needs_data, pytest.mark.timeout(1500)]
 
 runner = CliRunner()
 
