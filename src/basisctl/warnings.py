@@ -1,5 +1,11 @@
 """Substitutions and thin samples are never silent: one collector, one ``warning:`` line each, ``--strict`` = exit 2.
 
+A second, informational kind, :func:`note` (kind ``"note"``), goes through the same collector: the CLI prints it as
+one ``note: ...`` line, the report lists it under its section apart from the warnings, and ``--strict`` never
+refuses it. A note is for a documented, conservative treatment that changes no input (e.g. risk-study origins on
+4h bars where 1h bars are missing); anything that substitutes an input or calibrates from a thin sample stays a
+warning (docs/conventions.md, "Warnings and notes").
+
 Library code calls :func:`substitute` wherever it replaces a missing input (the paper's Table VII kappa, a
 default cost model), calibrates from a thin sample, or runs with missing data. What happens then depends on the
 active :func:`collecting` context:
@@ -28,11 +34,15 @@ from typing import Literal, ParamSpec, TypeVar
 
 from basisctl.errors import BasisctlError
 
-Kind = Literal["paper_input", "default_input", "thin_sample", "missing_data", "suspect_data"]
+Kind = Literal["paper_input", "default_input", "thin_sample", "missing_data", "suspect_data", "note"]
 
 
 class SubstitutionWarning(UserWarning):
     """Python warning category for substitutions outside a collector."""
+
+
+class NoteWarning(UserWarning):
+    """Python warning category for informational notes outside a collector (not a substitution)."""
 
 
 class StrictError(BasisctlError):
@@ -48,6 +58,16 @@ class Substitution:
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def is_note(self) -> bool:
+        """An informational note (``--strict`` lets it pass), not a warning."""
+        return self.kind == "note"
+
+    @property
+    def prefix(self) -> str:
+        """The line's prefix on stderr: ``note`` or ``warning``."""
+        return "note" if self.is_note else "warning"
 
     def as_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "message": self.message}
@@ -68,7 +88,13 @@ class Collector:
 
     @property
     def messages(self) -> list[str]:
-        return [s.message for s in self.items]
+        """The warnings' texts (notes excluded: see :attr:`notes`)."""
+        return [s.message for s in self.items if not s.is_note]
+
+    @property
+    def notes(self) -> list[str]:
+        """The informational notes' texts."""
+        return [s.message for s in self.items if s.is_note]
 
 
 _active: ContextVar[Collector | None] = ContextVar("basisctl_substitutions", default=None)
@@ -98,16 +124,22 @@ def substitute(kind: Kind, message: str, echo: bool = False) -> Substitution:
     sub = Substitution(kind, message)
     col = _active.get()
     if col is None:
-        _py_warnings.warn(message, SubstitutionWarning, stacklevel=2)
-    elif col.strict:
+        _py_warnings.warn(message, NoteWarning if sub.is_note else SubstitutionWarning, stacklevel=2)
+    elif col.strict and not sub.is_note:
         raise StrictError(f"{message} (--strict turns every warning into an error)")
     else:
         if echo and sub not in col.items and message not in col.echoed:
-            sys.stderr.write(f"warning: {message}\n")
+            sys.stderr.write(f"{sub.prefix}: {message}\n")
             sys.stderr.flush()
             col.echoed.add(message)
         col.add(sub)
     return sub
+
+
+def note(message: str, echo: bool = False) -> Substitution:
+    """An informational ``note:`` line: recorded like a warning (same collector, report section, JSON), never
+    refused by ``--strict``. Use it only for a documented treatment that substitutes no input."""
+    return substitute("note", message, echo=echo)
 
 
 P = ParamSpec("P")
@@ -136,13 +168,22 @@ def current() -> list[str]:
     return col.messages if col is not None else []
 
 
+def current_notes() -> list[str]:
+    """Notes recorded so far in the innermost active context ([] outside any)."""
+    col = _active.get()
+    return col.notes if col is not None else []
+
+
 __all__ = [
     "Collector",
+    "NoteWarning",
     "StrictError",
     "Substitution",
     "SubstitutionWarning",
     "collecting",
     "current",
+    "current_notes",
+    "note",
     "records_warnings",
     "substitute",
 ]

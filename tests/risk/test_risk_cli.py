@@ -116,7 +116,9 @@ def test_risk_backtest_uses_4h_bars_where_1h_bars_are_missing(gappy_hourly_data_
     # 1h origins only: the hole (2024-06-16 -> 2025-03-06) plus 30 days of lookback after it are not testable
     assert 365 - 300 < rows[1.0]["n"] < 365 - 280
     out = " ".join(r.output.split())
-    assert "warning: BTC:" in out and "daily origins use 4h bars where 1h bars are missing (2024-06-1" in out
+    # issue 20 item 3l: informational (nothing substituted), so a note that --strict accepts
+    assert "note: BTC:" in out and "warning: BTC:" not in out
+    assert "daily origins use 4h bars where 1h bars are missing (2024-06-1" in out
     r = run(*args[:-1], "--no-4h", "--json")
     no4 = {x["horizon_hours"]: x for x in json.loads(r.stdout)}
     assert no4[1.0]["n"] == rows[1.0]["n"] and no4[24.0]["n"] < rows[1.0]["n"] + 2

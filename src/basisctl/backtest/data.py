@@ -184,11 +184,15 @@ def load_spot(asset: str, ts: pd.DatetimeIndex, mode: str, prices_market: str = 
 
 #: Missing settlements above this share of a backtest window's expected settlements are an error [decimal].
 MAX_MISSING_FUNDING_SHARE: float = 0.02
+#: At most this share of a window's expected settlements missing is an informational ``note:`` (not refused by
+#: ``--strict``); above it, up to MAX_MISSING_FUNDING_SHARE, a ``warning:`` [decimal] (docs/conventions.md).
+NOTE_MISSING_FUNDING_SHARE: float = 0.001
 
 
 def check_missing_funding(al: FundingAlignment, source: str, allow: bool = False) -> None:
     """Missing settlements are never paid: above ``MAX_MISSING_FUNDING_SHARE`` of the window refuse (unless
-    ``allow``, the CLI's ``--allow-missing-funding``), and say so with a warning whenever any are missing."""
+    ``allow``, the CLI's ``--allow-missing-funding``); otherwise say how many with a ``note:`` when they are at
+    most ``NOTE_MISSING_FUNDING_SHARE`` of the window, else with a ``warning:``."""
     missing = al.missing_settlements
     if missing <= 0:
         return
@@ -199,9 +203,12 @@ def check_missing_funding(al: FundingAlignment, source: str, allow: bool = False
     if share > MAX_MISSING_FUNDING_SHARE and not allow:
         raise DataCoverageError(f"{what} - above {MAX_MISSING_FUNDING_SHARE:.0%}: choose a covered window, supply "
                                 "--funding-file, or pass --allow-missing-funding")
-    from basisctl.warnings import substitute
+    from basisctl.warnings import note, substitute
 
-    substitute("missing_data", what)
+    if share <= NOTE_MISSING_FUNDING_SHARE:
+        note(f"{what} (at most {NOTE_MISSING_FUNDING_SHARE:.1%}: informational)")
+    else:
+        substitute("missing_data", what)
 
 
 def _bar_hours(candles: pd.DataFrame) -> float:

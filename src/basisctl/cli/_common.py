@@ -63,11 +63,14 @@ def _clean(o: Any) -> Any:
 
 
 def print_json(obj: Any) -> None:
-    """Print strict JSON (NaN/inf -> null) to stdout. A dict gets the run's ``warnings`` (substitutions)."""
-    from basisctl.warnings import current
+    """Print strict JSON (NaN/inf -> null) to stdout. A dict gets the run's ``warnings`` (substitutions) and,
+    when there are any, its informational ``notes``."""
+    from basisctl.warnings import current, current_notes
 
     if isinstance(obj, dict):  # the result's own warnings plus every one this command printed
         obj = {**obj, "warnings": list(dict.fromkeys([*(obj.get("warnings") or []), *current()]))}
+        if notes := current_notes():
+            obj["notes"] = list(dict.fromkeys([*(obj.get("notes") or []), *notes]))
     sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
     sys.stdout.flush()
 
@@ -85,6 +88,13 @@ def warn(message: str) -> None:
     from basisctl.redact import redact
 
     err_console.print(f"[yellow]warning:[/] {escape(redact(message))}", highlight=False)
+
+
+def inform(message: str) -> None:
+    """One ``note:`` line on stderr (informational: ``--strict`` lets it pass), printed literally."""
+    from basisctl.redact import redact
+
+    err_console.print(f"[cyan]note:[/] {escape(redact(message))}", highlight=False)
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -220,9 +230,9 @@ def handle_errors(fn: F) -> F:
             finally:
                 # after an error, queued warnings are noise about a result that was never produced: the error
                 # line is the last thing printed (issue 20 f)
-                for msg in col.messages if ok else ():
-                    if msg not in col.echoed:  # echoed ones were printed when they happened
-                        warn(msg)
+                for sub in col.items if ok else ():
+                    if sub.message not in col.echoed:  # echoed ones were printed when they happened
+                        (inform if sub.is_note else warn)(sub.message)
         return None
 
     return wrapper  # type: ignore[return-value]

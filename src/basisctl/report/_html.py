@@ -27,6 +27,7 @@ td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
 th{background:#eef3f8}figure{margin:1em 0}img{max-width:100%}figcaption,.cap{font-size:.85em;color:#444}
 code{background:#f3f3f3;padding:1px 4px;border-radius:3px;font-size:.92em}.note{background:#fff8e5;padding:.6em 1em;
 border-left:4px solid #d08b00}.warnings{background:#fdecea;padding:.4em 1em;border-left:4px solid #c0392b;
+font-size:.88em}.notes{background:#eef6fb;padding:.4em 1em;border-left:4px solid #2c7fb8;
 font-size:.88em}ul.find li{margin:.3em 0}nav a{margin-right:1em}
 """
 

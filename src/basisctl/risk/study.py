@@ -32,7 +32,7 @@ from basisctl.risk.coverage import (
     warn_skipped,
 )
 from basisctl.risk.fit import PRICE_MARKET, load_bars
-from basisctl.warnings import substitute
+from basisctl.warnings import note, substitute
 
 
 def _usable(cfg: StudyConfig, bar_hours: float) -> StudyConfig | None:
@@ -45,7 +45,7 @@ def asset_barriers(asset: str, cfg: StudyConfig, prices_file: Path | None = None
                    use_4h: bool = True, start_ns: int | None = None, end_ns: int | None = None) -> Barriers:
     """Barriers of one asset. Without ``prices_file``: the data dir's 1h bars, with 4h-bar origins spliced in on
     the days where 1h bars are missing (before the 1h series starts, or where a gap breaks a 1h window); a
-    ``warning:`` line says how many. Horizons shorter than a bar are not tested at those origins."""
+    ``note:`` line says how many. Horizons shorter than a bar are not tested at those origins."""
     a = asset.upper()
     bars = load_bars(a, prices_file)
     c = _usable(cfg, bars.bar_hours)
@@ -76,8 +76,8 @@ def asset_barriers(asset: str, cfg: StudyConfig, prices_file: Path | None = None
                 ts4 = bt.origin_ts_ns[bt.origins < 0]
                 span = f"{np.datetime64(int(ts4.min()), 'ns').astype('datetime64[D]')} -> " \
                        f"{np.datetime64(int(ts4.max()), 'ns').astype('datetime64[D]')}"
-                substitute("missing_data", f"{a}: {k} daily origins use 4h bars where 1h bars are missing ({span}); "
-                           "horizons shorter than 4h are not tested there", echo=True)
+                note(f"{a}: {k} daily origins use 4h bars where 1h bars are missing ({span}); "
+                     "horizons shorter than 4h are not tested there", echo=True)  # nothing substituted: a note
     if bt is None:
         def day(ns: int | None) -> str:
             return "-" if ns is None else str(np.datetime64(int(ns), "ns").astype("datetime64[D]"))
