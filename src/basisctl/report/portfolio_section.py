@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from basisctl.backtest.portfolio import PortfolioResult
+from basisctl.report._html import _no_negative_zero
+from basisctl.report.rules_section import _utc_naive
 
 
 def _img(fig: plt.Figure, caption: str, cmd: str) -> str:
@@ -29,10 +31,13 @@ def _img(fig: plt.Figure, caption: str, cmd: str) -> str:
 def nav_figure(books: Sequence[PortfolioResult]) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(9, 3.4))
     for b in books:
-        ax.plot(b.nav.index, b.nav.to_numpy() / b.capital_usd, label=b.label, lw=1.2)
+        ax.plot(_utc_naive(b.nav.index), b.nav.to_numpy() / b.capital_usd, label=b.label, lw=1.2)
     ax.set_ylabel("NAV / capital")
+    ax.set_xlabel("time [UTC]")
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
+    fig.autofmt_xdate(rotation=30)
+    fig.tight_layout()
     return fig
 
 
@@ -41,17 +46,34 @@ def allocation_figure(book: PortfolioResult) -> plt.Figure:
     wide = a.pivot_table(index="date", columns="position", values="capital_usd", aggfunc="sum").fillna(0.0)
     fig, ax = plt.subplots(figsize=(9, 3.4))
     if len(wide):
-        ax.stackplot(wide.index, wide.T.to_numpy() / book.capital_usd, labels=list(wide.columns), step="post")
-        ax.legend(frameon=False, fontsize=7, ncol=3, loc="upper left")
+        ax.stackplot(_utc_naive(pd.DatetimeIndex(wide.index)), wide.T.to_numpy() / book.capital_usd,
+                     labels=list(wide.columns), step="post")
+        ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside the stack
     ax.set_ylabel("capital share at re-allocation")
+    ax.set_xlabel("re-allocation date [UTC]")
     ax.grid(alpha=0.3)
+    fig.autofmt_xdate(rotation=30)
+    fig.tight_layout()
     return fig
+
+
+PCT_COLUMNS = {"acc_return": "return over window [%]", "apy": "APY [% per year]",
+               "apy_simple": "APY simple [% per year]", "cagr": "CAGR [% per year]", "max_drawdown": "max drawdown [%]"}
+
+
+def metrics_table(books: Sequence[PortfolioResult]) -> pd.DataFrame:
+    """The books' metrics as printed: fractions as percentages (2 decimals, '%' in the cell and the header);
+    a metric that cannot be computed (NaN, e.g. APY of a one-bar book) reads 'n/a', never 0."""
+    rows = pd.DataFrame([b.metrics() for b in books])
+    for c in PCT_COLUMNS:
+        if c in rows:
+            rows[c] = ["n/a" if pd.isna(v) else _no_negative_zero(f"{float(v):.2%}") for v in rows[c]]
+    return rows.rename(columns=PCT_COLUMNS)
 
 
 def portfolio_section(books: Sequence[PortfolioResult], cmd: str) -> str:
     """HTML for the section: metrics table, NAV of every book, allocation over time of the first book."""
-    rows = pd.DataFrame([b.metrics() for b in books])
-    table = rows.to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
+    table = metrics_table(books).to_html(index=False, border=0)
     return ("<h2 id='portfolio'>Portfolio across venues and assets</h2>"
             "<p>Walk-forward allocation (data up to each re-allocation date only); each position runs the frozen band "
             "rule as a single-position backtest; venue switches pay exit and entry costs.</p>"

@@ -42,32 +42,54 @@ def _summary_html(cmp: CompareResult) -> str:
     return "<p><b>Findings</b></p><ul class='find'>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
 
-def _nav_alpha_figure(cmp: CompareResult, venue: str) -> plt.Figure | None:
-    keys = sorted({(lab, a) for lab, a, v, _ in cmp.results if v == venue})
+def _utc_naive(index: pd.Index) -> np.ndarray:
+    """Bar times as naive UTC datetime64: matplotlib converts a tz-aware index one timestamp at a time (most of
+    the figure's CPU time on a year of hourly bars), a datetime64 array in one vectorised call."""
+    dt = pd.DatetimeIndex(index)
+    return (dt.tz_convert(None) if dt.tz is not None else dt).to_numpy()
+
+
+def _per_asset_figure(cmp: CompareResult, venue: str, column: str, ylabel: str) -> plt.Figure | None:
+    """One full-width panel per asset (rows), every rule and window of that asset on it; ``column`` of the
+    backtest frame ('nav' is divided by the initial capital)."""
+    keys = sorted({(a, lab) for lab, a, v, _ in cmp.results if v == venue})
     if not keys:
         return None
+    assets = list(dict.fromkeys(a for a, _ in keys))
     rules = list(dict.fromkeys(r for _, _, v, r in cmp.results if v == venue))
-    fig, axes = plt.subplots(2, len(keys), figsize=(max(4.2 * len(keys), 6.0), 5.6), squeeze=False)
-    for j, (lab, a) in enumerate(keys):
-        for r in rules:
-            res = cmp.results.get((lab, a, venue, r))
-            if res is None:
-                continue
-            f = res.to_frame()
-            c = RULE_COLORS.get(r, "k")
-            axes[0, j].plot(f.index, f["nav"] / res.config.capital_usd, color=c, lw=1.0, label=r)
-            axes[1, j].plot(f.index, f["alpha"], color=c, lw=0.7, label=r)
-        axes[0, j].set_title(f"{a} {lab}", fontsize=9)
-        axes[0, j].set_ylabel("NAV / initial capital", fontsize=8)
-        axes[1, j].set_ylabel("alpha_t [share of equity]", fontsize=8)
-        for ax in axes[:, j]:
-            ax.tick_params(axis="x", labelsize=7, rotation=30)
-            ax.grid(alpha=0.3)
+    fig, axes = plt.subplots(len(assets), 1, figsize=(10.0, 0.6 + 2.5 * len(assets)), squeeze=False,
+                             constrained_layout=True)
+    for i, a in enumerate(assets):
+        ax = axes[i, 0]
+        labels = [lab for a2, lab in keys if a2 == a]
+        for lab in labels:
+            for r in rules:
+                res = cmp.results.get((lab, a, venue, r))
+                if res is None:
+                    continue
+                f = res.to_frame()
+                y = f["nav"] / res.config.capital_usd if column == "nav" else f[column]
+                ax.plot(_utc_naive(f.index), y.to_numpy(), color=RULE_COLORS.get(r, "k"), lw=0.9,
+                        label=r if lab == labels[0] else None)
+        ax.set_title(f"{a} ({', '.join(labels)})", fontsize=9, loc="left")
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.tick_params(axis="x", rotation=30)  # as fig.autofmt_xdate, which would hide unshared upper axes' dates
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("time [UTC]", fontsize=8)
     h, lab_ = axes[0, 0].get_legend_handles_labels()
-    fig.legend(h, lab_, loc="lower center", ncol=len(lab_), fontsize=8, frameon=False)
-    fig.suptitle(f"NAV (top) and alpha_t (bottom) per rule, {venue} funding")
-    fig.tight_layout(rect=(0.0, 0.06, 1.0, 0.95))
+    fig.legend(h, lab_, loc="outside upper center", ncol=len(lab_), fontsize=8, frameon=False)
     return fig
+
+
+def _nav_alpha_figure(cmp: CompareResult, venue: str) -> plt.Figure | None:
+    """NAV / initial capital per rule, one panel per asset (the alpha_t panels: ``_alpha_figure``)."""
+    return _per_asset_figure(cmp, venue, "nav", "NAV / initial capital")
+
+
+def _alpha_figure(cmp: CompareResult, venue: str) -> plt.Figure | None:
+    """alpha_t (collateral share of equity) per rule, one panel per asset."""
+    return _per_asset_figure(cmp, venue, "alpha", "alpha_t [share of equity]")
 
 
 def _trade_log(cmp: CompareResult, key: tuple[str, str, str]) -> pd.DataFrame:
@@ -114,7 +136,10 @@ def rules_section(cmp: CompareResult) -> str:
     for v in ("hyperliquid", "binance"):
         fig = _nav_alpha_figure(cmp, v)
         if fig is not None:
-            out.append(_figure(fig, f"NAV and alpha_t of every rule per asset ({v} funding).", CMD))
+            out.append(_figure(fig, f"NAV / initial capital of every rule, one panel per asset ({v} funding).", CMD))
+        fig = _alpha_figure(cmp, v)
+        if fig is not None:
+            out.append(_figure(fig, f"alpha_t of every rule, one panel per asset ({v} funding).", CMD))
     first = next(iter(cmp.results))
     key = (first[0], first[1], first[2])
     log = _trade_log(cmp, key)
