@@ -85,7 +85,7 @@ def test_cached_run_then_one_appended_row_recomputes_only_its_readers(tmp_path: 
 
 
 def test_no_cache_recomputes_every_section_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from basisctl.report import portfolio_section, risk_section
+    from basisctl.report import forecast_section, portfolio_section, risk_section
 
     calls: list[str] = []
 
@@ -108,16 +108,17 @@ def test_no_cache_recomputes_every_section_and_says_so(tmp_path: Path, monkeypat
     monkeypatch.setattr(builder, "rules_section", lambda cmp: "")
     monkeypatch.setattr(risk_section, "risk_section", stub("risk"))
     monkeypatch.setattr(portfolio_section, "report_section", stub("portfolio"))
+    monkeypatch.setattr(forecast_section, "forecast_section", stub("carry persistence"))
     args = ["report", "--out", str(tmp_path / "r"), "--assets", "BTC", "--quick"]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     n = len(calls)
-    assert n == 10 and _lines(first.stderr, "computed") == 10
+    assert n == 11 and _lines(first.stderr, "computed") == 11  # 11 cached sections (issue 23 added one)
     second = CliRunner().invoke(app, args)
-    assert second.exit_code == 0 and len(calls) == n and _lines(second.stderr, "cached") == 10
+    assert second.exit_code == 0 and len(calls) == n and _lines(second.stderr, "cached") == 11
     assert "funding binance BTC" in _data_rows((tmp_path / "r" / "index.html").read_text())
     third = CliRunner().invoke(app, [*args, "--no-cache"])
-    assert third.exit_code == 0 and len(calls) == 2 * n and _lines(third.stderr, "computed") == 10
+    assert third.exit_code == 0 and len(calls) == 2 * n and _lines(third.stderr, "computed") == 11
 
 
 def test_study_lists_files_read_in_worker_processes() -> None:
