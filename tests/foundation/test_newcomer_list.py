@@ -100,10 +100,11 @@ def test_o_chaos_result_is_a_table() -> None:
 
 @pytest.mark.needs_data
 def test_o_run_says_one_rebalance(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    r = runner.invoke(app, ["run", "--max-cycles", "24", "--state-dir", str(tmp_path / "p")],
+    # 30 cycles: the example's one rebalance follows its 2025-04-10 00:00 recalibration (tests/live/test_cli.py)
+    r = runner.invoke(app, ["run", "--max-cycles", "30", "--state-dir", str(tmp_path / "p")],
                       env={"COLUMNS": "300"})
     assert r.exit_code == 0, r.output
-    assert "24 cycles" in r.output and "1 rebalance," in r.output and "1 rebalances" not in r.output
+    assert "30 cycles" in r.output and "1 rebalance," in r.output and "1 rebalances" not in r.output
 
 
 # h. pi-liq uses the same default as-of as the other commands

@@ -103,9 +103,10 @@ def test_zero_carry_regime_stays_out_earns_the_alt_yield_and_wins() -> None:
 
 
 def test_regime_section_is_required_and_checked(tmp_path: Path) -> None:
-    src = Path(__file__).parents[2] / "src/basisctl/study/default_study.toml"
+    src = Path(__file__).parents[2] / "src/basisctl/study/regime_study.toml"
     text = src.read_text()
-    assert load_study().regime is not None and load_study().regime.params.model == "ewma"
+    reg = load_study("regime").regime
+    assert reg is not None and reg.params.model == "ewma"
     cut = text.split("[regime]")[0] + "[real]" + text.split("[real]")[1]
     f = tmp_path / "s.toml"
     f.write_text(cut)
