@@ -189,7 +189,7 @@ def find_rates(provider: str, name: str) -> Path:
     p = rates_path(provider, name)
     if p is None:
         raise _missing(f"{provider} {name} rate", f"rates/{provider.lower()}/{name}", None)
-    _files_read[f"rates {provider.lower()} {name}"] = str(p)
+    _note_read(f"rates {provider.lower()} {name}", p)  # recorded like every read: Data section and cache keys
     return p
 
 
