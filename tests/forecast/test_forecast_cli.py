@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from basisctl.cli.forecast_cmds import JSON_KEYS
 from basisctl.cli.main import app
 from tests.inputs.test_startup import _probe
+from tests.skips import need_extra
 
 runner = CliRunner()
 
@@ -27,7 +28,9 @@ def _funding_file(tmp_path: Path, days: int = 400) -> Path:
     return p
 
 
+@pytest.mark.needs_extra
 def test_json_keys_single_model_and_all(tmp_path: Path) -> None:
+    need_extra("sklearn", "ml")  # `--model all` includes the gradient-boosted model
     p = _funding_file(tmp_path)
     r = runner.invoke(app, ["forecast-funding", "--asset", "XYZ", "--funding-file", str(p), "--model", "ewma",
                             "--horizon", "14d", "--alt-yield-apr", "0.03", "--cost-bps", "20", "--json"])

@@ -139,9 +139,11 @@ def _env() -> dict[str, str]:
 def test_live_start_against_a_dead_venue_keeps_retrying(tmp_path: Path) -> None:
     """`--live` pointed at http://127.0.0.1:9 (nothing listens): the old code exited at once; now it retries with
     backoff (one warning line per retry) until SIGTERM."""
-    from basisctl.venues.hyperliquid.keys import test_private_key
+    from basisctl.venues.hyperliquid.keys import test_private_key, test_wallet_address
 
-    cfg = _cfg(tmp_path, text=LIVE.replace("BASISCTL_TEST_NO_SUCH_KEY", "BASISCTL_TEST_HL_KEY"))
+    # the account is the key's own address (issue 19 N12: an agent key that is not the account is refused)
+    cfg = _cfg(tmp_path, text=LIVE.replace("BASISCTL_TEST_NO_SUCH_KEY", "BASISCTL_TEST_HL_KEY").replace(
+        "0x0000000000000000000000000000000000000001", test_wallet_address()))
     env = {**_env(), "BASISCTL_TEST_HL_KEY": test_private_key()}
     p = subprocess.Popen([sys.executable, "-m", "basisctl.cli.main", "run", "--config", str(cfg), "--live"],
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
