@@ -140,6 +140,9 @@ class VenueConfig(_Strict):
     keystore: str | None = None
     keystore_password_env: str = "BASISCTL_KEYSTORE_PASSWORD"
     dead_man_seconds: float = Field(60.0, ge=0, description="scheduleCancel horizon; 0 disables")
+    margin_mode: Literal["cross", "isolated"] = Field(
+        "cross", description="Hyperliquid: 'isolated' = the position's own margin is its perp account (alpha from "
+        "it; collateral moves through updateIsolatedMargin); 'cross' = the account's (docs/operations.md)")
 
     @field_validator("secret_env", "keystore_password_env")
     @classmethod

@@ -68,10 +68,23 @@ class _M(BaseModel):
 
 
 # ------------------------------------------------------------------ perp account (clearinghouseState)
+class Leverage(_M):
+    """A position's margin mode: ``cross`` (the account's margin backs it) or ``isolated`` (its own margin,
+    ``rawUsd`` = the isolated cash [USDC]: position equity = rawUsd + szi x mark)."""
+
+    type: Literal["cross", "isolated"]
+    value: VNum  # leverage setting [x]
+    rawUsd: VNum | None = None  # isolated only [USDC]
+
+
 class Position(_M):
     coin: str
     szi: VNum  # signed size [base units], short < 0
     positionValue: VNum  # |szi| x mark [USD]
+    leverage: Leverage | None = None  # absent in the oldest recordings; the margin-mode reader refuses that
+    liquidationPx: VNum | None = None  # the venue's liquidation price [USD]; null when it has none
+    marginUsed: VNum | None = None  # [USDC]; isolated: the position's equity
+    entryPx: VNum | None = None  # [USD]
 
 
 class AssetPosition(_M):
@@ -80,11 +93,14 @@ class AssetPosition(_M):
 
 class MarginSummary(_M):
     accountValue: VNum  # [USDC]
+    totalMarginUsed: VNum | None = None  # [USDC]
 
 
 class ClearinghouseState(_M):
     assetPositions: list[AssetPosition]
     marginSummary: MarginSummary
+    crossMaintenanceMarginUsed: VNum | None = None  # [USDC]
+    withdrawable: VNum | None = None  # [USDC]
 
 
 # ------------------------------------------------------------------ spot account (spotClearinghouseState)

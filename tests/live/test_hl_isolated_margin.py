@@ -1,0 +1,140 @@
+"""Isolated margin per position on Hyperliquid: ``updateLeverage`` (isCross false) and ``updateIsolatedMargin``
+through the adapter, over HTTP against the local 127.0.0.1 server; the margin mode read back from
+clearinghouseState; alpha from the position's own margin; the recorded real clearinghouseState parses."""
+
+from __future__ import annotations
+
+import math
+import pytest
+
+from basisctl.live.sim_venue import SimVenue
+from basisctl.live.venue import TransferRequest, VenueError
+from tests.skips import extra_reason
+
+from .conftest import have_sdk
+
+pytestmark = pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))
+KEY_ENV = "BASISCTL_TEST_HL_KEY"
+
+
+@pytest.fixture
+def server(sim: SimVenue):  # type: ignore[no-untyped-def]
+    from basisctl.venues.hyperliquid.keys import test_wallet_address
+    from basisctl.venues.hyperliquid.server import HLServer
+
+    srv = HLServer(sim, test_wallet_address()).start()
+    yield srv
+    srv.stop()
+
+
+def _venue(server, monkeypatch, mode: str = "cross"):  # type: ignore[no-untyped-def]
+    from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
+    from basisctl.venues.hyperliquid.keys import load_signer, test_private_key, test_wallet_address
+
+    monkeypatch.setenv(KEY_ENV, test_private_key())
+    return HyperliquidVenue(server.url, test_wallet_address(), load_signer(KEY_ENV), "BTC", "UBTC/USDC",
+                            timeout_s=2.0, weight_per_min=1e6, max_retries=1, clock="server", margin_mode=mode)
+
+
+def test_cross_by_default_and_the_venue_liquidation_price(server, monkeypatch, sim: SimVenue) -> None:  # type: ignore[no-untyped-def]
+    hv = _venue(server, monkeypatch)
+    mi = hv.margin_info()
+    st = sim.state()
+    assert mi.mode == "cross" and mi.raw_usd is None and mi.szi == -7.0
+    # cross: c + s P = |s| P theta with c the account's perp cash, theta = 1/(2 x 40)
+    want = st.perp_cash / (7.0 * (1 + 1 / 80))
+    assert mi.liquidation_px == pytest.approx(want, rel=1e-9)
+    assert mi.account_value == pytest.approx(st.perp_account_value, rel=1e-9)
+
+
+def test_isolated_margin_round_trip_over_http(server, monkeypatch, sim: SimVenue) -> None:  # type: ignore[no-untyped-def]
+    hv = _venue(server, monkeypatch, "isolated")
+    with pytest.raises(VenueError, match="cross-margined"):
+        hv.state()  # the venue holds it cross: an isolated-mode position read is refused, never assumed
+    hv.set_leverage(10, isolated=True)
+    assert server.requests[-1]["type"] == "updateLeverage"
+    st0 = sim.state()
+    mi = hv.margin_info()
+    im = 7.0 * st0.mark_px / 10  # initial margin at 10x moves into isolation
+    assert mi.mode == "isolated" and mi.leverage == 10
+    assert mi.isolated_equity == pytest.approx(im, rel=1e-9)
+    assert mi.margin_used == pytest.approx(im, rel=1e-9)
+    theta = 1 / 80
+    assert mi.liquidation_px == pytest.approx(mi.raw_usd / (7.0 * (1 + theta)), rel=1e-9)
+    # alpha of the position is computed from its own margin, not the account value
+    vs = hv.state()
+    assert vs.perp_account_value == pytest.approx(im, rel=1e-9)
+    assert vs.perp_account_value < st0.perp_account_value
+    assert vs.alpha == pytest.approx(im / (im + vs.spot_value), rel=1e-9)
+    # add 5,000 USDC of margin: equity +5,000, the barrier moves up by 5,000 / (|s| (1 + theta))
+    hv.update_isolated_margin(5_000.0)
+    mi2 = hv.margin_info()
+    assert mi2.isolated_equity == pytest.approx(im + 5_000.0, rel=1e-9)
+    assert mi2.liquidation_px - mi.liquidation_px == pytest.approx(5_000.0 / (7.0 * (1 + theta)), rel=1e-6)
+    assert server.cross_usd == pytest.approx(st0.perp_cash - mi2.raw_usd, rel=1e-9)
+    # removing below the initial margin is refused; removing the 5,000 again is fine
+    with pytest.raises(VenueError, match="initial margin"):
+        hv.update_isolated_margin(-5_001.0)
+    hv.update_isolated_margin(-5_000.0)
+    assert hv.margin_info().isolated_equity == pytest.approx(im, rel=1e-9)
+    # more than the cross remainder cannot be added
+    with pytest.raises(VenueError, match="Insufficient"):
+        hv.update_isolated_margin(server.cross_usd + 1.0)
+
+
+def test_isolated_collateral_moves_use_update_isolated_margin(server, monkeypatch, sim: SimVenue) -> None:  # type: ignore[no-untyped-def]
+    sim0 = sim.state()
+    hv = _venue(server, monkeypatch, "isolated")
+    hv.set_leverage(10, isolated=True)
+    e0 = hv.state().perp_account_value
+    # give the spot account USDC first (a class transfer from the cross remainder)
+    cross = _venue(server, monkeypatch, "cross")
+    n = hv.now_ms()
+    cross.transfer(TransferRequest(n, 20_000.0, False, n + 60_000))
+    assert server.cross_usd == pytest.approx(sim0.perp_cash - 20_000.0 - hv.margin_info().raw_usd, rel=1e-9)
+    hv.transfer(TransferRequest(n + 1, 10_000.0, True, n + 60_000))
+    kinds = [r["type"] for r in server.requests[-2:]]
+    assert kinds == ["usdClassTransfer", "updateIsolatedMargin"]
+    assert hv.state().perp_account_value == pytest.approx(e0 + 10_000.0, rel=1e-9)
+    hv.transfer(TransferRequest(n + 2, 4_000.0, False, n + 60_000))
+    assert [r["type"] for r in server.requests[-2:]] == ["updateIsolatedMargin", "usdClassTransfer"]
+    st = hv.state()
+    assert st.perp_account_value == pytest.approx(e0 + 6_000.0, rel=1e-9)
+    # the account as a whole never changed value: the moves are internal
+    assert sim.state().equity == pytest.approx(sim0.equity, rel=1e-12)
+    assert math.isfinite(st.alpha)
+
+
+def test_isolated_amounts_are_micro_usd_integers() -> None:
+    from basisctl.venues.hyperliquid.adapter import usd_int
+
+    assert usd_int(1.5) == 1_500_000 and usd_int(-0.000001) == -1 and usd_int(1234.5678919) == 1_234_567_892
+    with pytest.raises(VenueError):
+        usd_int(float("nan"))
+
+
+def test_recorded_clearinghouse_state_margin_modes_parse() -> None:
+    from basisctl.venues.hyperliquid.adapter import margin_info_of
+    from basisctl.venues.hyperliquid.models import ClearinghouseState, parse
+    from tests.venues.hl_fixtures import recorded
+
+    n = 0
+    for _, _, body in recorded()["clearinghouseState"]:
+        ch = parse(ClearinghouseState, body, "clearinghouseState")
+        for ap in ch.assetPositions:
+            mi = margin_info_of(ch, ap.position.coin)
+            assert mi.mode in ("cross", "isolated")
+            assert mi.liquidation_px is None or mi.liquidation_px > 0
+            n += 1
+    assert n >= 12  # the HEAD recording alone holds 12 positions
+    ch = parse(ClearinghouseState, recorded()["clearinghouseState"][0][2], "clearinghouseState")
+    bad = ch.model_copy(update={"assetPositions": [replace_leverage(ch.assetPositions[0])]})
+    from basisctl.live.guards import VenueDataError
+
+    with pytest.raises(VenueDataError, match="leverage"):
+        margin_info_of(bad, bad.assetPositions[0].position.coin)
+
+
+def replace_leverage(ap):  # type: ignore[no-untyped-def]
+    return ap.model_copy(update={"position": ap.position.model_copy(update={"leverage": None})})
+
