@@ -164,6 +164,12 @@ def _s(x: float) -> str:
     return f"{x:.8f}".rstrip("0").rstrip(".") or "0"
 
 
+def _rate(x: float) -> str:
+    """A funding rate with 12 decimals (8 would round a 1e-5 rate by up to 4e-4 of itself)."""
+    v = f"{x:.12f}".rstrip("0").rstrip(".")
+    return "0" if v in ("", "-", "-0") else v
+
+
 class HLServer:
     """Threaded HTTP server on 127.0.0.1 (port 0 = any free port). ``start()`` / ``stop()``."""
 
@@ -519,7 +525,7 @@ class HLServer:
                         "coin": asset,
                         "usdc": _s(p.amount_usd * (1.0 + self.faults.funding_skew)),
                         "szi": _s(p.size),
-                        "fundingRate": _s(p.rate),
+                        "fundingRate": _rate(p.rate),
                         "nSamples": None,
                     },
                 }
