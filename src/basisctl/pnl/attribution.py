@@ -23,6 +23,9 @@ Vault flows (journal ``flow`` entries or ``extra_flows``: ts_ms, amount_usd > 0 
 not P&L: they buy or redeem shares at the NAV per share of the moment (the replayed NAV just before), so NAV per
 share and the time-weighted return (NAV/share end / start - 1) ignore them.
 
+The attribution ends at the last snapshot: events journaled after it (the final ingest of a stopped run) have
+no venue NAV to be checked against and are counted (``events_after_last_snapshot``), not attributed.
+
 Entries carrying a ``position`` key (a book journal) are attributed per position; entries without one are one
 position named ''.
 """
@@ -191,7 +194,9 @@ def _replay(name: str, events: list[tuple[int, int, int, str, dict]], ledger: li
         book("directional", delta * (s_new - S), ts, source)
         S, P = s_new, p_new
 
-    for ts, _, seq, kind, p in events[first + 1:]:
+    last = max(i for i, ev in enumerate(events) if ev[3] == "snapshot")
+    res.counts["events_after_last_snapshot"] = sum(1 for ev in events[last + 1:] if ev[3] != "price")
+    for ts, _, seq, kind, p in events[first + 1:last + 1]:  # events after the last snapshot: no NAV to end on
         if p.get("_key") in known:
             continue  # already in the genesis balances (events at later instants sort after their snapshot)
         where = f"{kind} at {ts} (seq {seq})"
@@ -199,6 +204,11 @@ def _replay(name: str, events: list[tuple[int, int, int, str, dict]], ledger: li
             move(ts, _f(p, "spot_mid", where), _f(p, "mark_px", where), f"marks:{ts}")
         if kind == "snapshot":
             res.end_ms, res.nav_end = ts, _f(p, "equity_usd", where)
+            nav = h["spot_base"] * S + h["spot_usdc"] + h["perp_cash"] + h["perp_size"] * P
+            if (jump := res.nav_end - nav) != 0.0:  # what no event explains: its own ledger line
+                ledger.append({"ts_ms": ts, "position": name, "bucket": "unexplained", "amount_usd": jump,
+                               "source": f"snapshot:{ts}:" + ",".join(
+                                   f"{k}{_f(p, k, where) - h[k]:+.6g}" for k in h if _f(p, k, where) != h[k])})
             for k in h:
                 h[k] = _f(p, k, where)  # re-sync: what no event explains lands in 'unexplained'
             res.counts["snapshots"] += 1
