@@ -5,6 +5,7 @@ clearinghouseState; alpha from the position's own margin; the recorded real clea
 from __future__ import annotations
 
 import math
+
 import pytest
 
 from basisctl.live.sim_venue import SimVenue

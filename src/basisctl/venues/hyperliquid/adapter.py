@@ -192,8 +192,7 @@ def usd_int(amount_usd: float) -> int:
     an amount that does not round to 6 decimals exactly or is not finite."""
     if not math.isfinite(amount_usd):
         raise VenueError(f"invalid margin amount {amount_usd}")
-    x = round(amount_usd, 6) * 1e6
-    return int(round(x))
+    return round(round(amount_usd, 6) * 1e6)
 
 
 def wire(x: float) -> str:

@@ -11,8 +11,9 @@ Isolated margin: the perp account is split into the position's isolated cash (``
 funding accrue there) and the cross remainder; updateIsolatedMargin moves USDC between them (removal only down to
 the initial margin notional / leverage), a class transfer moves the cross remainder, a flat position releases its
 margin to cross. Unlike the venue, switching the mode with an open position is allowed (the isolated cash is then
-set to the initial margin); opening a position does not move initial margin out of cross. Signatures are verified (recovered signer must be the account) when the
-official SDK is installed. GET /debug/stats returns the venue's audit counters.
+set to the initial margin); opening a position does not move initial margin out of cross. Signatures are
+verified (recovered signer must be the account) when the official SDK is installed. GET /debug/stats returns the
+venue's audit counters.
 
 Faults (``FaultPlan``), drawn per request or scripted in order: '5xx' (502, not processed), '429' (not
 processed), 'timeout' (the response is delayed past the client's timeout; the request IS processed),
