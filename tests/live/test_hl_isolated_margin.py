@@ -139,3 +139,35 @@ def test_recorded_clearinghouse_state_margin_modes_parse() -> None:
 def replace_leverage(ap):  # type: ignore[no-untyped-def]
     return ap.model_copy(update={"position": ap.position.model_copy(update={"leverage": None})})
 
+
+
+@pytest.mark.needs_data
+def test_controller_keeps_alpha_on_the_isolated_margin(tmp_path, server, monkeypatch, sim: SimVenue) -> None:  # type: ignore[no-untyped-def]
+    """The controller over the adapter in isolated mode: alpha is the isolated equity's share, the rebalance
+    raises it through class transfer + updateIsolatedMargin, and the journal agrees with the venue."""
+    import pandas as pd
+
+    from basisctl.live.controller import Controller
+    from basisctl.live.journal import Journal
+    from basisctl.live.runner import calibrate_band
+
+    from .conftest import fixed_config
+
+    hv = _venue(server, monkeypatch, "isolated")
+    hv.set_leverage(10, isolated=True)  # isolated equity = initial margin: alpha ~ 0.09, below the band
+    assert hv.state().alpha < 0.1
+    cfg = fixed_config(tmp_path, band={"alpha_target": 0.35, "alpha_lower": 0.33, "alpha_upper": 0.45})
+    pol, _ = calibrate_band(cfg, pd.Timestamp(cfg.sim.start), 1e6)
+    ctl = Controller(cfg, hv, Journal(tmp_path / "journal.sqlite"), pol, sleep=sim.advance)
+    ctl.run(max_cycles=3, advance=sim.advance)
+    st = hv.state()
+    mi = hv.margin_info()
+    assert mi.mode == "isolated" and st.perp_account_value == pytest.approx(mi.isolated_equity, rel=1e-9)
+    assert 0.33 <= st.alpha <= 0.45  # restored on the position's own margin
+    kinds = [r["type"] for r in server.requests]
+    assert "updateIsolatedMargin" in kinds
+    assert "POSITION_MISMATCH" not in ctl.alerts.counts and not ctl.halted
+    d = ctl.journal.derived_position().to_dict()
+    assert d["perp_cash"] == pytest.approx(st.perp_cash, abs=1e-4) and d["perp_size"] == pytest.approx(st.perp_size)
+    # the whole account is worth what it was, less costs: the cross remainder is outside this position
+    assert sim.state().equity > st.equity

@@ -134,3 +134,29 @@ def test_planted_funding_mismatch_raises_its_alert(tmp_path: Path, server, sim: 
     for a in got:
         assert a["paid_usd"] == pytest.approx(a["expected_usd"] * 1.05, rel=1e-5)
         assert "venue paid" in a["message"] and "implied px" in a["message"]
+
+
+def test_recorded_real_funding_follows_minus_szi_px_rate_times_samples() -> None:
+    """The recorded mainnet userFunding rows (2023-04-20 .. 2023-05-05, 15 coins) parse, and paid = -szi x px x
+    rate x nSamples with px a plausible price of the day: implied BTC 27,000-30,500 and ETH 1,750-2,100 USD
+    (their April-May 2023 ranges), whether the row holds 3 settlements (8-hourly era) or 1."""
+    from basisctl.venues.hyperliquid.models import UserFunding, parse
+    from tests.venues.hl_fixtures import response
+
+    rows = parse(list[UserFunding], response("userFunding", "without_end_time"), "userFunding")
+    assert len(rows) == 218 and {r.delta.nSamples for r in rows} == {1, 3}
+    band = {"BTC": (27_000.0, 30_500.0), "ETH": (1_750.0, 2_100.0)}
+    seen = 0
+    for r in rows:
+        d = r.delta
+        if d.coin in band and d.szi and d.fundingRate:
+            implied = -d.usdc / (d.szi * d.fundingRate * d.nSamples)
+            lo, hi = band[d.coin]
+            assert lo <= implied <= hi, (d.coin, r.time, implied)
+            seen += 1
+    assert seen == 32
+    # an aggregated row is never checked against a single price: it is set aside as unchecked
+    from basisctl.live.venue_truth import aggregated
+
+    one, multi = aggregated([{"ts_ms": 1, "n_samples": 3}, {"ts_ms": 2, "n_samples": 1}, {"ts_ms": 3}])
+    assert [p["ts_ms"] for p in one] == [2, 3] and [p["ts_ms"] for p in multi] == [1]

@@ -75,7 +75,8 @@ class ReconciliationMixin(ControllerBase):
                 self._external_fill(f)
         n += ingest("funding", "known_funding", self.venue.funding_payments(since("funding")),
                     lambda p: p.funding_id,
-                    lambda p: {"amount_usd": p.amount_usd, "rate": p.rate, "size": p.size, "ts_ms": p.ts_ms})
+                    lambda p: {"amount_usd": p.amount_usd, "rate": p.rate, "size": p.size, "ts_ms": p.ts_ms,
+                               "n_samples": getattr(p, "n_samples", 1)})
         n += ingest("transfer", "known_transfers", self.venue.transfers(since("transfer")),
                     lambda t: t.transfer_id, lambda t: {
                         "transfer_id": t.transfer_id, "nonce": t.nonce, "amount_usd": t.amount_usd,

@@ -177,6 +177,7 @@ class FundingPayment:
     amount_usd: float
     rate: float
     size: float
+    n_samples: int = 1  # settlements aggregated in this payment (size and rate their means; amount the sum)
 
 
 @dataclass(frozen=True)

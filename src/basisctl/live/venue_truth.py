@@ -123,6 +123,8 @@ def check_funding(payments: list[dict[str, Any]], px_at: Callable[[int], float |
     done: list[FundingCheck] = []
     pending: list[dict[str, Any]] = []
     for p in payments:
+        if int(p.get("n_samples") or 1) != 1:
+            raise ValueError("aggregated funding rows are not checked per settlement (see aggregated())")
         px = px_at(int(p["ts_ms"]))
         if px is None:
             pending.append(p)
@@ -130,6 +132,14 @@ def check_funding(payments: list[dict[str, Any]], px_at: Callable[[int], float |
         size, rate = float(p["size"]), float(p["rate"])
         done.append(FundingCheck(int(p["ts_ms"]), float(p["amount_usd"]), -size * px * rate, size, px, rate))
     return done, pending
+
+
+def aggregated(payments: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(per-settlement payments, aggregated ones): a row with n_samples > 1 (Hyperliquid userFunding nSamples:
+    mean szi and rate over several settlements, summed usdc) has no single settlement price to check against;
+    it is counted and alerted as unchecked, never taken as a match."""
+    one = [p for p in payments if int(p.get("n_samples") or 1) == 1]
+    return one, [p for p in payments if int(p.get("n_samples") or 1) != 1]
 
 
 @dataclass
@@ -228,6 +238,12 @@ def _check_funding(ctrl: Any, st: VenueState, vt: VenueTruthState, cfg: Any) -> 
     if new:
         vt.funding_after_ms = max(e.ts_ms for e in new)
         vt.pending.extend(e.payload | {"ts_ms": e.ts_ms} for e in new)
+    vt.pending, multi = aggregated(vt.pending)
+    for p in multi:
+        vt.funding_unchecked += 1
+        ctrl.alerts.raise_("FUNDING_UNCHECKED", f"funding at {p['ts_ms']} ({float(p['amount_usd']):+,.4f} USDC) "
+                           f"aggregates {p['n_samples']} settlements: no single price to reconcile it with",
+                           st.ts_ms)
     if not vt.pending:
         return
     px_at = _candle_px(ctrl.venue, [int(p["ts_ms"]) for p in vt.pending], st.ts_ms)

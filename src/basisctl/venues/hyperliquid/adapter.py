@@ -557,7 +557,7 @@ class HyperliquidVenue:
             if d.coin != self.perp_coin:
                 continue
             fid = f"{u.time}:{d.coin}"
-            out[fid] = FundingPayment(fid, u.time, d.usdc, d.fundingRate, d.szi)
+            out[fid] = FundingPayment(fid, u.time, d.usdc, d.fundingRate, d.szi, d.nSamples or 1)
         return list(out.values())
 
     def transfers(self, since_ms: int = 0) -> list[Transfer]:

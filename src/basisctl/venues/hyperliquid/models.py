@@ -184,11 +184,15 @@ class UserFill(_M):
 
 
 class FundingDelta(_M):
+    """One userFunding row. Rows aggregating several settlements (nSamples > 1, seen in 2023 recordings of the
+    8-hourly era) carry the mean szi and rate and the summed usdc: usdc = -szi x px x rate x nSamples."""
+
     type: str
     coin: str
     usdc: VNum
     szi: VNum
     fundingRate: VNum
+    nSamples: VInt | None = None  # settlements aggregated in this row (None: one)
 
 
 class UserFunding(_M):
