@@ -151,3 +151,36 @@ def test_cli_json_by_position_and_exports(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "no such journal file" in r.output
     r = CliRunner().invoke(app, ["pnl", "--journal", str(tmp_path / "j.sqlite"), "--out", "x.xlsx"])
     assert r.exit_code == 2 and ".parquet or .csv" in r.output
+
+
+@pytest.mark.needs_data
+def test_dashboard_pnl_endpoint(tmp_path: Path) -> None:
+    import socket
+    import urllib.request
+
+    from basisctl.live.api import serve_in_thread
+    from basisctl.live.controller import Controller
+    from basisctl.live.runner import calibrate_band
+
+    from ..live.conftest import fixed_config, make_sim
+
+    sim = make_sim(tmp_path / "venue.sqlite")
+    cfg = fixed_config(tmp_path, band={"alpha_target": 0.35, "alpha_lower": 0.33, "alpha_upper": 0.45})
+    pol, _ = calibrate_band(cfg, pd.Timestamp(cfg.sim.start), 1e6)
+    ctl = Controller(cfg, sim, Journal(tmp_path / "journal.sqlite"), pol, sleep=sim.advance)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    srv = serve_in_thread(ctl, port)
+    try:
+        ctl.run(max_cycles=4, advance=sim.advance)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/pnl", timeout=10) as r:
+            doc = json.loads(r.read())
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            assert "P&amp;L attribution" in r.read().decode()
+    finally:
+        srv.stop()
+        sim.close()
+    direct = attribute(ctl.journal).book()
+    assert doc["book"]["pnl_usd"] == pytest.approx(direct["pnl_usd"]) and doc["positions"][0]["position"] == ""
+    assert doc["book"]["buckets_usd"]["fees"] < 0 and abs(doc["book"]["unexplained_usd"]) < 1e-6

@@ -48,21 +48,16 @@ def pnl(
     """P&L attribution per position and for the book [USD]: funding, basis, directional, fees, slippage,
     liquidation, transfers; NAV from venue balances; the unexplained remainder on its own line; NAV per share
     and time-weighted return net of vault flows."""
-    from basisctl.live.journal import Journal
     from basisctl.pnl import attribute
+    from basisctl.pnl.reader import JournalReader
 
     if by not in ("book", "position"):
         raise BasisctlError(f"--by {by!r}: expected 'book' or 'position'")
     if out is not None and not out.endswith((".parquet", ".csv")):
         raise BasisctlError(f"--out {out}: expected a .parquet or .csv file name")
     p = Path(journal)
-    if not p.is_file():
-        raise BasisctlError(f"{journal}: no such journal file")
-    j = Journal(p)
-    try:
+    with JournalReader(p) as j:  # read-only: a running controller's journal is never written
         res = attribute(j, _read_flows(flows) if flows else None)
-    finally:
-        j.close()
     doc: dict[str, Any] = {"journal": str(p), "book": res.book()}
     if by == "position":
         doc["positions"] = [x.to_dict() for x in res.positions]
