@@ -171,3 +171,19 @@ def test_controller_keeps_alpha_on_the_isolated_margin(tmp_path, server, monkeyp
     assert d["perp_cash"] == pytest.approx(st.perp_cash, abs=1e-4) and d["perp_size"] == pytest.approx(st.perp_size)
     # the whole account is worth what it was, less costs: the cross remainder is outside this position
     assert sim.state().equity > st.equity
+
+
+def test_doctor_margin_mode_line(server, monkeypatch, sim: SimVenue) -> None:  # type: ignore[no-untyped-def]
+    from basisctl.live.venue_truth import margin_mode_check
+
+    hv = _venue(server, monkeypatch)
+    ok, line = margin_mode_check(hv, book=True)
+    assert not ok and "cross-margined" in line and "isolated" in line  # a book refuses cross
+    assert margin_mode_check(hv, book=False)[0]  # a single position may run cross
+    hv.set_leverage(10, isolated=True)
+    ok, line = margin_mode_check(hv, book=True)
+    assert ok and line == "OK margin mode: BTC isolated at 10x"
+    assert margin_mode_check(sim, book=True)[0]  # the paper venue: its rule is the model's
+    server.faults.read_4xx = 1.0
+    ok, line = margin_mode_check(hv, book=True)
+    assert not ok and line.startswith("margin mode unknown")

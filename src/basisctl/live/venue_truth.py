@@ -263,3 +263,30 @@ def _check_funding(ctrl: Any, st: VenueState, vt: VenueTruthState, cfg: Any) -> 
             vt.funding_mismatches += 1
             ctrl.alerts.raise_("FUNDING_MISMATCH", c.message(cfg.funding_tolerance_usd, cfg.funding_tolerance_rel),
                                st.ts_ms, paid_usd=c.paid, expected_usd=c.expected, settlement_ms=c.ts_ms)
+
+
+def margin_mode_check(venue: Any, book: bool) -> tuple[bool, str]:
+    """One ``doctor`` line on the venue's margin mode of our position: (ok, 'OK ...' or the fix). A book needs
+    each position's margin to be its own (isolated); a single position may run cross (the account is its
+    margin). A venue that cannot report its mode (the paper venue) is OK for paper only by construction: its
+    rule is the model's. A failed read is not OK (unknown is never fine)."""
+    read = getattr(venue, "margin_info", None)
+    if read is None:
+        return True, "OK margin mode: simulated venue (each position's margin is its own)"
+    try:
+        mi = read()
+    except (VenueUnavailable, VenueDataError, VenueError) as e:
+        return False, f"margin mode unknown ({e}): check the venue and the account, then rerun"
+    coin = getattr(venue, "perp_coin", "the perp")
+    if mi.mode == "isolated":
+        return True, f"OK margin mode: {coin} isolated at {mi.leverage:g}x"
+    if mi.mode == "none":
+        if book and getattr(venue, "margin_mode", "cross") != "isolated":
+            return False, (f"{coin}: no position yet and venue.margin_mode = 'cross': set margin_mode = 'isolated' "
+                           "(a book needs each position's own margin; updateLeverage isCross false before trading)")
+        return True, f"OK margin mode: no {coin} position yet (margin_mode {getattr(venue, 'margin_mode', 'cross')})"
+    if book:
+        return False, (f"{coin} is cross-margined: a book needs isolated margin per position (set venue.margin_mode "
+                       "= 'isolated' and updateLeverage isCross false; cross makes one position's barrier depend "
+                       "on every other's)")
+    return True, f"OK margin mode: {coin} cross (single position: the account is its margin)"
