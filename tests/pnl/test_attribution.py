@@ -184,3 +184,33 @@ def test_dashboard_pnl_endpoint(tmp_path: Path) -> None:
     direct = attribute(ctl.journal).book()
     assert doc["book"]["pnl_usd"] == pytest.approx(direct["pnl_usd"]) and doc["positions"][0]["position"] == ""
     assert doc["book"]["buckets_usd"]["fees"] < 0 and abs(doc["book"]["unexplained_usd"]) < 1e-6
+
+
+def test_a_book_journal_with_scoped_positions(tmp_path: Path) -> None:
+    """A book journal (kinds and keys prefixed '<id>/', as Journal.scoped writes them) is attributed per position,
+    the genesis known-event ids matched within the position."""
+    import sqlite3
+
+    j = Journal(tmp_path / "book.sqlite")
+    j.close()
+    db = sqlite3.connect(tmp_path / "book.sqlite")
+
+    def put(pos: str, kind: str, key: str, ts: int, payload: dict) -> None:
+        db.execute("INSERT INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES(?,?,?,?,?)",
+                   (f"{pos}/{key}", f"{pos}/{kind}", ts, 0, json.dumps(payload)))
+
+    for pos, k in (("btc-hl", 1.0), ("eth-hl", 3.0)):
+        bal = {"spot_base": k, "spot_usdc": 0.0, "perp_size": -k, "perp_cash": 100.0 * k + 10.0}
+        put(pos, "genesis", "genesis", 1000, {**bal, "equity": 10.0, "spot_mid": 100.0, "mark_px": 100.0,
+                                              "known_fills": [], "known_funding": ["f0"], "known_transfers": []})
+        put(pos, "funding", "funding:f0", 1000, {"amount_usd": 50.0, "rate": 0, "size": -k})  # in genesis
+        put(pos, "funding", "funding:f1", 1500, {"amount_usd": k, "rate": 0, "size": -k})
+        bal["perp_cash"] += k
+        put(pos, "cycle", "cycle:1", 2000, {**bal, "equity_usd": 10.0 + k, "spot_mid": 100.0, "mark_px": 100.0})
+    db.commit()
+    db.close()
+    res = attribute(Journal(tmp_path / "book.sqlite"))
+    assert [p.position for p in res.positions] == ["btc-hl", "eth-hl"]
+    assert [p.buckets["funding"] for p in res.positions] == [1.0, 3.0]
+    assert all(abs(p.unexplained) < 1e-12 for p in res.positions)
+    assert res.book()["pnl_usd"] == pytest.approx(4.0)

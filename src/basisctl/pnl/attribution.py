@@ -26,8 +26,9 @@ share and the time-weighted return (NAV/share end / start - 1) ignore them.
 The attribution ends at the last snapshot: events journaled after it (the final ingest of a stopped run) have
 no venue NAV to be checked against and are counted (``events_after_last_snapshot``), not attributed.
 
-Entries carrying a ``position`` key (a book journal) are attributed per position; entries without one are one
-position named ''.
+A book journal (``Journal.scoped``: a position's kinds and keys prefixed ``"<id>/"``) is attributed per
+position; so are entries carrying a ``position`` field; the rest are one position named ''. The journal is read
+through a read-only connection (:mod:`basisctl.pnl.reader`), whatever object names it.
 """
 
 from __future__ import annotations
@@ -126,26 +127,45 @@ def _f(p: dict[str, Any], k: str, where: str) -> float:
     return v
 
 
+def _split(kind: str, key: str, payload: dict[str, Any]) -> tuple[str, str, str]:
+    """(position, kind, key) of a row: a book journal prefixes a position's kinds and keys with ``"<id>/"``
+    (``Journal.scoped``); a ``position`` field in the payload names it otherwise; neither: ''."""
+    if "/" in kind:
+        pos, kind = kind.split("/", 1)
+        return pos, kind, key[len(pos) + 1:] if key.startswith(pos + "/") else key
+    return _pos(payload), kind, key
+
+
+_KINDS = ("genesis", "cycle", "plan", "intent", "fill", "funding", "transfer", "flow")
+
+
 def _events(journal: Any, extra_flows: list[dict[str, Any]]) -> dict[str, list[tuple[int, int, int, str, dict]]]:
-    """Per position: (ts_ms, order, seq, kind, payload), sorted; prices of plans go to every position's stream
-    that traded under the plan (by the fills' cloids)."""
-    plan_px: dict[str, dict[str, Any]] = {e.payload["plan"]: e.payload for e in journal.entries("plan")
-                                          if "plan" in e.payload}
-    intent_plan = {str(e.payload.get("cloid")): str(e.payload.get("plan")) for e in journal.entries("intent")
-                   if e.payload.get("kind") == "order"}
+    """Per position: (ts_ms, order, seq, kind, payload), sorted; a fill under a rebalance plan brings the plan's
+    recorded mids as a price event (found through its intent's cloid, within the same position)."""
+    from basisctl.pnl.reader import JournalReader
+
+    reader = journal if isinstance(journal, JournalReader) else JournalReader(journal.path)
+    try:
+        rows = [(*_split(e.kind, e.key, e.payload), e) for e in reader.all_entries(_KINDS)]
+    finally:
+        if reader is not journal:
+            reader.close()
+    plan_px = {(pos, e.payload["plan"]): e.payload for pos, kind, _, e in rows if kind == "plan" and "plan" in
+               e.payload}
+    intent_plan = {(pos, str(e.payload.get("cloid"))): str(e.payload.get("plan")) for pos, kind, _, e in rows
+                   if kind == "intent" and e.payload.get("kind") == "order"}
     out: dict[str, list[tuple[int, int, int, str, dict]]] = defaultdict(list)
-    for e in journal.entries("genesis") + journal.entries("cycle"):
-        if "spot_mid" in e.payload:
-            snap = e.payload if e.kind == "cycle" else {**e.payload, "equity_usd": e.payload.get("equity")}
-            order = _ORDER["snapshot" if e.kind == "cycle" else "genesis"]  # genesis precedes its instant's events
-            out[_pos(e.payload)].append((e.ts_ms, order, e.seq, "snapshot", snap))
-    for kind in ("fill", "funding", "transfer", "flow"):
-        for e in journal.entries(kind):
-            out[_pos(e.payload)].append((e.ts_ms, _ORDER["event"], e.seq, kind, {**e.payload, "_key": e.key}))
-            if kind == "fill":
-                plan = plan_px.get(intent_plan.get(str(e.payload.get("cloid")), ""))
-                if plan is not None:
-                    out[_pos(e.payload)].append((int(plan["ts_ms"]), _ORDER["price"], e.seq, "price", plan))
+    for pos, kind, key, e in rows:
+        if kind in ("genesis", "cycle") and "spot_mid" in e.payload:
+            snap = e.payload if kind == "cycle" else {**e.payload, "equity_usd": e.payload.get("equity")}
+            order = _ORDER["snapshot" if kind == "cycle" else "genesis"]  # genesis precedes its instant's events
+            out[pos].append((e.ts_ms, order, e.seq, "snapshot", snap))
+        elif kind in ("fill", "funding", "transfer", "flow"):
+            out[pos].append((e.ts_ms, _ORDER["event"], e.seq, kind, {**e.payload, "_key": key}))
+            plan = plan_px.get((pos, intent_plan.get((pos, str(e.payload.get("cloid"))), ""))) if kind == "fill" \
+                else None
+            if plan is not None:
+                out[pos].append((int(plan["ts_ms"]), _ORDER["price"], e.seq, "price", plan))
     for i, f in enumerate(extra_flows):
         out[_pos(f)].append((int(f["ts_ms"]), _ORDER["event"], -1 - i, "flow", f))
     for v in out.values():

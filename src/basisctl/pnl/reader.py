@@ -40,6 +40,17 @@ class JournalReader:
                                 (kind,)).fetchall()
         return [ReadEntry(int(r[0]), str(r[1]), str(r[2]), int(r[3]), json.loads(r[4])) for r in rows]
 
+    def all_entries(self, kinds: tuple[str, ...] | None = None) -> list[ReadEntry]:
+        """Every row of these kinds, oldest first, a book journal's position rows (kind ``"<id>/<kind>"``)
+        included; kinds as stored."""
+        sql = "SELECT seq, key, kind, ts_ms, payload FROM entries"
+        args: tuple[str, ...] = ()
+        if kinds:
+            sql += f" WHERE substr(kind, instr(kind, '/') + 1) IN ({','.join('?' * len(kinds))})"
+            args = tuple(kinds)
+        rows = self._db.execute(sql + " ORDER BY seq", args).fetchall()
+        return [ReadEntry(int(r[0]), str(r[1]), str(r[2]), int(r[3]), json.loads(r[4])) for r in rows]
+
     def close(self) -> None:
         self._db.close()
 
