@@ -160,3 +160,42 @@ def test_recorded_real_funding_follows_minus_szi_px_rate_times_samples() -> None
 
     one, multi = aggregated([{"ts_ms": 1, "n_samples": 3}, {"ts_ms": 2, "n_samples": 1}, {"ts_ms": 3}])
     assert [p["ts_ms"] for p in one] == [2, 3] and [p["ts_ms"] for p in multi] == [1]
+
+
+def test_a_payment_without_a_candle_is_alerted_unchecked_never_matched(tmp_path: Path) -> None:
+    """No candle for the settlement hour: pending while the bar may still come, FUNDING_UNCHECKED after 3 h;
+    an aggregated row (nSamples 3) at once. Neither counts as checked."""
+    from collections import deque
+    from types import SimpleNamespace
+
+    from basisctl.live.alerts import Alerts
+    from basisctl.live.config import VenueTruthSection
+    from basisctl.live.venue import VenueState
+    from basisctl.live.venue_truth import venue_truth_tick
+
+    calls: list[tuple[int, int]] = []
+
+    class NoCandles:
+        def candles(self, start_ms: int, end_ms: int) -> pd.DataFrame:
+            calls.append((start_ms, end_ms))
+            return pd.DataFrame({"ts": pd.to_datetime([], utc=True), "open": []})
+
+    j = Journal(tmp_path / "j.sqlite")
+    h = 3_600_000
+    j.append("funding", "funding:a", {"amount_usd": 1.0, "rate": 1e-5, "size": -1.0, "ts_ms": 10 * h}, 10 * h)
+    j.append("funding", "funding:b", {"amount_usd": 3.0, "rate": 1e-5, "size": -1.0, "ts_ms": 10 * h,
+                                      "n_samples": 3}, 10 * h)
+    ctl = SimpleNamespace(cfg=SimpleNamespace(venue_truth=VenueTruthSection()), venue=NoCandles(), journal=j,
+                          alerts=Alerts(j, None), errors=deque())
+
+    def at(ts: int) -> VenueState:
+        return VenueState(ts, 1.0, 1.0, 1.0, 1.0, 0.0, -1.0, 2.0, 40.0)
+
+    venue_truth_tick(ctl, at(10 * h + 1))  # the hour's bar has not closed: no candle request yet
+    assert calls == [] and ctl.alerts.counts == {"FUNDING_UNCHECKED": 1}  # the aggregated row, at once
+    venue_truth_tick(ctl, at(11 * h))
+    assert len(calls) == 1 and ctl.alerts.counts == {"FUNDING_UNCHECKED": 1}  # still may come
+    venue_truth_tick(ctl, at(13 * h + 1))
+    vt = ctl.venue_truth_state
+    assert ctl.alerts.counts == {"FUNDING_UNCHECKED": 2} and vt.funding_unchecked == 2 and vt.funding_checked == 0
+    assert vt.pending == []

@@ -244,11 +244,12 @@ def _check_funding(ctrl: Any, st: VenueState, vt: VenueTruthState, cfg: Any) -> 
         ctrl.alerts.raise_("FUNDING_UNCHECKED", f"funding at {p['ts_ms']} ({float(p['amount_usd']):+,.4f} USDC) "
                            f"aggregates {p['n_samples']} settlements: no single price to reconcile it with",
                            st.ts_ms)
-    if not vt.pending:
+    due = [p for p in vt.pending if st.ts_ms >= int(p["ts_ms"]) + HOUR_MS]  # its hour's candle has closed
+    if not due:
         return
-    px_at = _candle_px(ctrl.venue, [int(p["ts_ms"]) for p in vt.pending], st.ts_ms)
-    done, pending = check_funding(vt.pending, px_at)
-    still = []
+    px_at = _candle_px(ctrl.venue, [int(p["ts_ms"]) for p in due], st.ts_ms)
+    done, pending = check_funding(due, px_at)
+    still = [p for p in vt.pending if st.ts_ms < int(p["ts_ms"]) + HOUR_MS]
     for p in pending:
         if st.ts_ms - int(p["ts_ms"]) > UNCHECKED_AFTER_MS:
             vt.funding_unchecked += 1
