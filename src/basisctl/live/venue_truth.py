@@ -199,11 +199,15 @@ def venue_truth_tick(ctrl: Any, st: VenueState) -> None:
 
 
 def _tier_theta(asset: str, notional: float) -> float | None:
+    """The venue's maintenance rate for this notional from the margin table in the data dir (None when the data
+    dir has none: the tier candidate is unknown, not assumed). Only called when a drift needs explaining."""
     try:
-        from basisctl.venues.margin import theta_f_for
+        from basisctl.data import locator
+        from basisctl.model.margin import theta_f_for
 
-        return float(theta_f_for("hyperliquid", asset, notional_usd=notional)[0])
-    except Exception:  # no margin table in the data dir: the tier candidate is unknown, not assumed
+        tiers = locator.hyperliquid_tiers(asset.upper())
+        return float(theta_f_for("hyperliquid", asset, notional_usd=notional, tiers=tiers)[0])
+    except Exception:  # no / unreadable margin table
         return None
 
 
@@ -215,15 +219,18 @@ def _check_liq(ctrl: Any, st: VenueState, vt: VenueTruthState, cfg: Any) -> None
     if mi.liquidation_px is None or not math.isfinite(st.perp_size) or st.perp_size == 0:
         return
     theta = 1.0 / (2.0 * st.max_leverage)
+    vt.liq_checks += 1
+    model = liq_barrier(st.perp_cash, st.perp_size, theta)
+    drift = model / mi.liquidation_px - 1.0
+    if abs(drift) <= cfg.liq_drift_max:
+        vt.last = LiqCheck(model, mi.liquidation_px, drift, "", model, {}, 0.0, theta)
+        vt.drift_alerted_ms = None
+        return
     funding_unbooked = -st.perp_size * st.oracle_px * st.funding_rate  # the next settlement, accruing now
     chk = explain_liq_gap(st.perp_cash, st.perp_size, st.mark_px, theta, mi.liquidation_px,
                           _tier_theta(ctrl.cfg.venue.asset, abs(st.perp_size) * st.mark_px),
                           ctrl.cfg.costs.perp_fee_bps, funding_unbooked)
-    vt.liq_checks += 1
     vt.last = chk
-    if abs(chk.drift) <= cfg.liq_drift_max:
-        vt.drift_alerted_ms = None
-        return
     vt.liq_drifts += 1
     last = vt.drift_alerted_ms
     if last is None or st.ts_ms - last >= cfg.realert_seconds * 1000:
