@@ -214,3 +214,25 @@ def test_a_book_journal_with_scoped_positions(tmp_path: Path) -> None:
     assert [p.buckets["funding"] for p in res.positions] == [1.0, 3.0]
     assert all(abs(p.unexplained) < 1e-12 for p in res.positions)
     assert res.book()["pnl_usd"] == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize(("px", "off"), [(101.0, -0.5), (99.0, -0.5), (101.0, 0.5)])
+def test_a_liquidation_is_never_credited_as_a_gain(tmp_path: Path, px: float, off: float) -> None:
+    """Two liquidation buys of 0.5 closing a 1.0 short: L without the venue's liquidation mark, M with one at
+    px + off. The perp is marked to the reference first (basis), the liquidation costs its fee and its price
+    against the reference; a reference the fill beats (off > 0 for a buy) is not used: no gain."""
+    j = Journal(tmp_path / "j.sqlite")
+    snap(j, 1000, 100.0, 100.0, 1.0, 0.0, -1.0, 200.0)
+    j.append("fill", "fill:L", {"fill_id": "L", "cloid": "", "market": "perp", "side": "buy", "size": 0.5, "px": px,
+                                "fee_usd": 0.1, "fee_base": 0.0, "ts_ms": 2000, "external": "liquidation"}, 2000)
+    j.append("fill", "fill:M", {"fill_id": "M", "cloid": "", "market": "perp", "side": "buy", "size": 0.5, "px": px,
+                                "fee_usd": 0.0, "fee_base": 0.0, "ts_ms": 2000, "external": "liquidation",
+                                "liq_mark_px": px + off}, 2000)
+    snap(j, 3000, 100.0, px, 1.0, 0.0, 0.0, 200.0 - px - 0.1)
+    (p,) = attribute(j).positions
+    ref = px + off if off < 0 else px
+    # L: P 100 -> px with q = 1; M: P px -> ref with q = 0.5; the snapshot: P ref -> px with q = 0
+    assert p.buckets["basis"] == pytest.approx(-(px - 100.0) - 0.5 * (ref - px))
+    assert p.buckets["liquidation"] == pytest.approx(-0.1 + 0.5 * (ref - px))
+    assert p.buckets["liquidation"] <= -0.1
+    assert abs(p.unexplained) < 1e-9 and p.counts["liquidation_fills"] == 2

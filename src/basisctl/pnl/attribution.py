@@ -9,7 +9,9 @@ Each bucket comes from its own source [USD]:
   residual delta is never read as basis);
 * ``fees``: fees charged on our fills (USDC fees, and base-token fees valued at the spot mark);
 * ``slippage``: side x size x (mid - fill px) of our fills against the mid the plan recorded (else the last mark);
-* ``liquidation``: the slippage and fees of venue liquidation / ADL fills (``external`` = liquidation | adl);
+* ``liquidation``: fees of venue liquidation / ADL fills (``external`` = liquidation | adl) and their price
+  against the venue's liquidation mark where the fill reports one, never a gain: the market is first marked to
+  the fill's price (that move is basis / directional), since no mid of ours exists at that instant;
 * ``transfers``: spot <-> perp class transfers (journal ``transfer`` entries): value-neutral on Hyperliquid (free),
   so 0 with their volume reported.
 
@@ -17,7 +19,9 @@ NAV comes from the venue's balances in the snapshots (the genesis entry and each
 balances, ``spot_mid`` / ``mark_px``; attribution starts at the first priced one); the replay re-syncs its holdings to
 each snapshot, and whatever the buckets do not explain (a change no journaled event accounts for, an adopted
 venue change, a liquidation the venue did not report as a fill) is the ``unexplained`` line: NAV_end - NAV_start
-- net flows - sum(buckets), never folded into a bucket.
+- net flows - sum(buckets), never folded into a bucket. Changes the controller itself adopted as unexplained
+(journal ``adopt`` entries) are counted and valued at the marks of their adoption (``counts.adopted_usd``):
+information on what the line holds, not a bucket.
 
 Vault flows (journal ``flow`` entries or ``extra_flows``: ts_ms, amount_usd > 0 deposit / < 0 withdrawal) are
 not P&L: they buy or redeem shares at the NAV per share of the moment (the replayed NAV just before), so NAV per
@@ -136,7 +140,7 @@ def _split(kind: str, key: str, payload: dict[str, Any]) -> tuple[str, str, str]
     return _pos(payload), kind, key
 
 
-_KINDS = ("genesis", "cycle", "plan", "intent", "fill", "funding", "transfer", "flow")
+_KINDS = ("genesis", "cycle", "plan", "intent", "fill", "funding", "transfer", "flow", "adopt")
 
 
 def _events(journal: Any, extra_flows: list[dict[str, Any]]) -> dict[str, list[tuple[int, int, int, str, dict]]]:
@@ -160,7 +164,7 @@ def _events(journal: Any, extra_flows: list[dict[str, Any]]) -> dict[str, list[t
             snap = e.payload if kind == "cycle" else {**e.payload, "equity_usd": e.payload.get("equity")}
             order = _ORDER["snapshot" if kind == "cycle" else "genesis"]  # genesis precedes its instant's events
             out[pos].append((e.ts_ms, order, e.seq, "snapshot", snap))
-        elif kind in ("fill", "funding", "transfer", "flow"):
+        elif kind in ("fill", "funding", "transfer", "flow", "adopt"):
             out[pos].append((e.ts_ms, _ORDER["event"], e.seq, kind, {**e.payload, "_key": key}))
             plan = plan_px.get((pos, intent_plan.get((pos, str(e.payload.get("cloid"))), ""))) if kind == "fill" \
                 else None
@@ -233,7 +237,17 @@ def _replay(name: str, events: list[tuple[int, int, int, str, dict]], ledger: li
                 h[k] = _f(p, k, where)  # re-sync: what no event explains lands in 'unexplained'
             res.counts["snapshots"] += 1
         elif kind == "fill":
+            if str(p.get("external") or "") in ("liquidation", "adl"):
+                ref = _liq_ref(p, where)  # no mid of ours at that instant: the market is marked to the venue's
+                spot = p.get("market") == "spot"  # liquidation mark (or the fill price), the move being basis /
+                move(ts, ref if spot else S, P if spot else ref, f"liquidation-mark:{ts}")  # directional
             _fill(p, where, h, S, P, book, ts, res)
+        elif kind == "adopt":
+            d = p.get("delta") or {}
+            val = (float(d.get("spot_base", 0.0)) * S + float(d.get("perp_size", 0.0)) * P
+                   + float(d.get("spot_usdc", 0.0)) + float(d.get("perp_cash", 0.0)))
+            res.counts["adopted_changes"] += 1
+            res.counts["adopted_usd"] += val  # information: part of 'unexplained' (the re-sync books it there)
         elif kind == "funding":
             amt = _f(p, "amount_usd", where)
             h["perp_cash"] += amt
@@ -259,6 +273,18 @@ def _replay(name: str, events: list[tuple[int, int, int, str, dict]], ledger: li
     return res
 
 
+def _liq_ref(p: dict[str, Any], where: str) -> float:
+    """The mark a liquidation / ADL fill is measured against: the venue's liquidation mark (``liq_mark_px``)
+    where the fill reports one and the fill is no better than it, else the fill price (a liquidation is never
+    credited as a gain)."""
+    px = _f(p, "px", where)
+    ref = p.get("liq_mark_px")
+    if ref is None:
+        return px
+    sgn = 1.0 if p.get("side") == "buy" else -1.0
+    return float(ref) if sgn * (float(ref) - px) <= 0 else px
+
+
 def _fill(p: dict[str, Any], where: str, h: dict[str, float], S: float, P: float, book: Any, ts: int,
           res: PositionPnl) -> None:
     """A fill: holdings move; its price against the mark is slippage, its fee a fee (both 'liquidation' for a
@@ -277,7 +303,7 @@ def _fill(p: dict[str, Any], where: str, h: dict[str, float], S: float, P: float
     slip, fee = sgn * size * (mid - px), -fee_usd - fee_base * S
     src = f"fill:{p.get('fill_id', ts)}"
     if str(p.get("external") or "") in ("liquidation", "adl"):
-        book("liquidation", slip + fee, ts, src)
+        book("liquidation", slip + fee, ts, src)  # slip <= 0: marked at _liq_ref
         res.counts["liquidation_fills"] += 1
     else:
         book("slippage", slip, ts, src)
