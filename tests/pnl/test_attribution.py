@@ -236,3 +236,27 @@ def test_a_liquidation_is_never_credited_as_a_gain(tmp_path: Path, px: float, of
     assert p.buckets["liquidation"] == pytest.approx(-0.1 + 0.5 * (ref - px))
     assert p.buckets["liquidation"] <= -0.1
     assert abs(p.unexplained) < 1e-9 and p.counts["liquidation_fills"] == 2
+
+
+def test_cli_flows_csv_explains_a_deposit_and_bad_rows_are_named(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from basisctl.cli.main import app
+
+    small_journal(tmp_path / "j.sqlite", extra_usdc=10.0).close()  # 10 USDC arrived on spot, no journal event
+    flows = tmp_path / "flows.csv"
+    flows.write_text("ts,amount_usd\n2700,10\n")
+    args = ["pnl", "--journal", str(tmp_path / "j.sqlite"), "--json"]
+    without = json.loads(CliRunner().invoke(app, args).stdout)["book"]
+    assert without["unexplained_usd"] == pytest.approx(10.0)
+    r = CliRunner().invoke(app, [*args, "--flows", str(flows)])
+    assert r.exit_code == 0, r.output
+    book = json.loads(r.stdout)["book"]
+    assert book["net_flows_usd"] == 10.0 and abs(book["unexplained_usd"]) < 1e-9
+    assert book["pnl_usd"] == pytest.approx(1.75)
+    flows.write_text("ts,amount_usd\n2700,ten\n")
+    r = CliRunner().invoke(app, [*args, "--flows", str(flows)])
+    assert r.exit_code == 2 and "row 2" in r.output and "amount_usd" in r.output
+    flows.write_text("when,amount_usd\n2700,1\n")
+    r = CliRunner().invoke(app, [*args, "--flows", str(flows)])
+    assert r.exit_code == 2 and "column 'ts' missing" in r.output
