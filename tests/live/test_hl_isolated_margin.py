@@ -187,3 +187,12 @@ def test_doctor_margin_mode_line(server, monkeypatch, sim: SimVenue) -> None:  #
     server.faults.read_4xx = 1.0
     ok, line = margin_mode_check(hv, book=True)
     assert not ok and line.startswith("margin mode unknown")
+
+
+def test_liquidation_fill_carries_the_venues_mark(server, monkeypatch, sim: SimVenue) -> None:  # type: ignore[no-untyped-def]
+    """A venue liquidation fill's ``liquidation.markPx`` reaches the Fill (P&L attribution measures the
+    liquidation against it); ordinary fills have none."""
+    hv = _venue(server, monkeypatch)
+    f = sim.external_fill("perp", "buy", 0.5, "liquidation")
+    (got,) = [x for x in hv.fills(0) if x.fill_id == f.fill_id]
+    assert got.external == "liquidation" and got.liq_mark_px == pytest.approx(f.px)

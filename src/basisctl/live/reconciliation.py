@@ -66,7 +66,7 @@ class ReconciliationMixin(ControllerBase):
             new_fills.append(f)
             return {"fill_id": f.fill_id, "cloid": f.cloid, "market": f.market, "side": f.side, "size": f.size,
                     "px": f.px, "fee_usd": f.fee_usd, "fee_base": f.fee_base, "ts_ms": f.ts_ms,
-                    "external": getattr(f, "external", "")}
+                    "external": getattr(f, "external", ""), "liq_mark_px": getattr(f, "liq_mark_px", None)}
 
         n = ingest("fill", "known_fills", self.venue.fills(since("fill")), lambda f: f.fill_id, fill_payload)
         for f in new_fills:

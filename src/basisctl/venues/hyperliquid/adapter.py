@@ -546,6 +546,7 @@ class HyperliquidVenue:
                 f.time,
                 f.fee if in_base else 0.0,
                 fill_cause(f),
+                f.liquidation.markPx if f.liquidation is not None else None,
             )
         return list(out.values())
 
