@@ -34,7 +34,8 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 METRICS: tuple[str, ...] = ("ret", "liquidations", "max_drawdown", "turnover", "rebalances", "ret_funding",
                             "ret_costs", "liq_loss", "ret_unhedged", "liq_fee", "margin_forfeited", "rehedge_cost",
-                            "ret_static_carry", "ret_excess_static", "backstops")
+                            "ret_static_carry", "ret_excess_static", "backstops", "ret_raw",
+                            "naked_gain_removed")
 RULE_FIELDS: tuple[str, ...] = ("alpha_target", "alpha_lower", "alpha_upper", "kappa_14d", "k_reb_fix",
                                 "reset_lower", "reset_upper", "theta_f")
 assert len(METRICS) == N_METRICS
