@@ -12,7 +12,8 @@ backtest (issue 17: barrier / gap-open liquidation price, perp loss capped at it
 backstop rule, spot naked until the re-hedge ``rehedge_delay_bars`` later):
 ``ret`` = the judged return (per window, not annualised): NAV_end / D - 1 minus every bar's naked-spot gain
 (``naked_gain_removed`` = sum of max(naked spot P&L of the bar, 0) / D; losses kept: a liquidation is never
-credited as a gain); ``ret_raw`` = NAV_end / D - 1, reported, not judged; ``liquidations`` [count of liquidation events];
+credited as a gain); ``ret_raw`` = NAV_end / D - 1, reported, not judged; ``liquidations`` [count of liquidation
+events];
 ``max_drawdown`` <= 0 (on the judged NAV); ``turnover`` = policy-trade spot notional / D; ``rebalances`` [count];
 ``ret_funding``; ``ret_costs`` <= 0 (policy trades, entry and re-hedges); ``liq_loss`` = ``liq_fee`` +
 ``margin_forfeited`` (each <= 0: a liquidation is never credited as a gain); ``ret_unhedged`` = the spot leg's P&L
