@@ -104,6 +104,7 @@ def test_constant_carry_no_costs_rules_differ_only_by_their_carry() -> None:
             assert p[key][0] <= tol and p[key][1] >= -tol, (name, key, p[key])
     assert (rows["ret"] - rows["ret_funding"]).abs().max() < tol  # every return is carry, nothing leaks
     assert (rows["ret"] == rows["ret_raw"]).all()  # no liquidation: nothing to remove
+    assert all(p["d_apy_raw_ci"] == p["d_apy_ci"] for p in s["paired"].values())  # the raw figures ride along
 
 
 def test_zero_carry_no_costs_every_raw_paired_difference_covers_zero() -> None:
