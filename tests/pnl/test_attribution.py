@@ -260,3 +260,12 @@ def test_cli_flows_csv_explains_a_deposit_and_bad_rows_are_named(tmp_path: Path)
     flows.write_text("when,amount_usd\n2700,1\n")
     r = CliRunner().invoke(app, [*args, "--flows", str(flows)])
     assert r.exit_code == 2 and "column 'ts' missing" in r.output
+
+
+def test_a_flow_outside_the_window_is_a_warning_never_silent(tmp_path: Path) -> None:
+    from basisctl.warnings import collecting
+
+    j = small_journal(tmp_path / "j.sqlite")
+    with collecting() as col:
+        (p,) = attribute(j, [{"ts_ms": 99_999, "amount_usd": 5.0}]).positions
+    assert p.flows == 0.0 and any("outside the attributed window" in w.message for w in col.items)

@@ -44,6 +44,7 @@ def pnl(
                                             "to X.parquet or X.csv for accounting.")] = None,
     flows: Annotated[str | None, typer.Option(help="Vault deposits/withdrawals CSV: ts, amount_usd[, position, "
                                               "account].")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Every warning is an error (exit 2).")] = False,
 ) -> None:
     """P&L attribution per position and for the book [USD]: funding, basis, directional, fees, slippage,
     liquidation, transfers; NAV from venue balances; the unexplained remainder on its own line; NAV per share

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from basisctl.errors import BasisctlError
+from basisctl.warnings import note, substitute
 
 BUCKETS = ("funding", "basis", "directional", "fees", "slippage", "liquidation", "transfers")
 #: stated bound on |unexplained| of a run whose every venue event is journaled (paper and chaos runs on the
@@ -187,6 +188,9 @@ def attribute(journal: Any, extra_flows: list[dict[str, Any]] | None = None) -> 
         res = _replay(name, streams[name], ledger)
         if res is not None:
             positions.append(res)
+        elif any(ev[3] != "price" for ev in streams[name]):
+            substitute("missing_data", f"position {name or '(one)'}: journaled events but no priced snapshot "
+                       "(genesis / cycle with spot_mid, mark_px): not attributed")
     if not positions:
         raise AttributionError(f"{journal.path}: no cycle snapshot with balances and prices (spot_mid, mark_px): "
                                "the journal predates P&L attribution or never completed a cycle")
@@ -220,6 +224,14 @@ def _replay(name: str, events: list[tuple[int, int, int, str, dict]], ledger: li
 
     last = max(i for i, ev in enumerate(events) if ev[3] == "snapshot")
     res.counts["events_after_last_snapshot"] = sum(1 for ev in events[last + 1:] if ev[3] != "price")
+    outside = [ev for ev in events[:first] + events[last + 1:] if ev[3] == "flow"]
+    for ev in outside:
+        substitute("missing_data", f"position {name or '(one)'}: vault flow of {float(ev[4]['amount_usd']):+,.2f} "
+                   f"USD at {ev[0]} lies outside the attributed window [{t0}, {events[last][0]}] (no venue NAV "
+                   "around it): not counted")
+    if res.counts["events_after_last_snapshot"]:
+        note(f"position {name or '(one)'}: {res.counts['events_after_last_snapshot']:g} event(s) after the last "
+             "snapshot are not attributed (no venue NAV to end on)")
     for ts, _, seq, kind, p in events[first + 1:last + 1]:  # events after the last snapshot: no NAV to end on
         if p.get("_key") in known:
             continue  # already in the genesis balances (events at later instants sort after their snapshot)
