@@ -196,3 +196,23 @@ def test_liquidation_fill_carries_the_venues_mark(server, monkeypatch, sim: SimV
     f = sim.external_fill("perp", "buy", 0.5, "liquidation")
     (got,) = [x for x in hv.fills(0) if x.fill_id == f.fill_id]
     assert got.external == "liquidation" and got.liq_mark_px == pytest.approx(f.px)
+
+
+def test_a_journal_started_before_margin_mode_resumes_unless_it_changes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """venue.margin_mode is new: a journal whose recorded [venue] lacks it had the default (cross), so resuming
+    with the default is no change, and resuming isolated is refused like any [venue] change."""
+    from basisctl.live.config import ConfigError
+    from basisctl.live.journal import Journal
+    from basisctl.live.runner import check_config_binding
+
+    from .conftest import fixed_config
+
+    cfg = fixed_config(tmp_path)
+    j = Journal(tmp_path / "journal.sqlite")
+    rec = {"sim": cfg.sim.model_dump(mode="json"), "venue": cfg.venue.model_dump(mode="json"), "account": None}
+    del rec["venue"]["margin_mode"]  # as recorded by the previous release
+    j.append("config", "config:first", rec, 0)
+    check_config_binding(cfg, j)  # unchanged
+    iso = fixed_config(tmp_path, venue={"kind": "sim", "dead_man_seconds": 0, "margin_mode": "isolated"})
+    with pytest.raises(ConfigError, match=r"venue.margin_mode: 'cross' -> 'isolated'"):
+        check_config_binding(iso, j)
