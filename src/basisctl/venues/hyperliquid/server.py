@@ -192,6 +192,7 @@ class HLServer:
         self.margin_mode = "cross"  # 'cross' | 'isolated' (updateLeverage)
         self.leverage = int(venue.config.max_leverage)  # the leverage setting [x]
         self.cross_usd = 0.0  # isolated mode: the perp USDC outside the position's isolated margin [USDC]
+        self._margin_lock = threading.RLock()  # the margin split is read and moved from request threads
         self._httpd = _QuietServer(("127.0.0.1", port), self._handler())
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
@@ -402,7 +403,8 @@ class HLServer:
         if t == "clearinghouseState":
             assert st is not None
             ntl = abs(st.perp_size) * st.mark_px
-            lev_obj, margin_used, liq = self._margin_view(st)
+            with self._margin_lock:
+                lev_obj, margin_used, liq = self._margin_view(st)
             pos = (
                 []
                 if st.perp_size == 0
@@ -696,6 +698,19 @@ class HLServer:
                     },
                 },
             }
+        if a["type"] in ("updateLeverage", "updateIsolatedMargin", "usdClassTransfer"):
+            with self._margin_lock:
+                return self._margin_action(a, reject, int(expires))
+        if a["type"] == "scheduleCancel":
+            self.dead_man_at_ms = a.get("time")
+            v.schedule_cancel(a.get("time"))
+            return {"status": "ok", "response": {"type": "default"}}
+        return {"status": "err", "response": f"unsupported action {a['type']!r}"}
+
+    def _margin_action(self, a: dict[str, Any], reject: bool, expires: int) -> dict[str, Any]:
+        """updateLeverage / updateIsolatedMargin / usdClassTransfer (under the margin lock); ``expires`` [ms] the
+        action's expiresAfter."""
+        v = self.venue
         if a["type"] == "updateLeverage":
             return self._update_leverage(a)
         if a["type"] == "updateIsolatedMargin":
@@ -716,8 +731,4 @@ class HLServer:
             if iso:
                 self.cross_usd += float(a["amount"]) * (1.0 if a["toPerp"] else -1.0)
             return {"status": "ok", "response": {"type": "default"}}
-        if a["type"] == "scheduleCancel":
-            self.dead_man_at_ms = a.get("time")
-            v.schedule_cancel(a.get("time"))
-            return {"status": "ok", "response": {"type": "default"}}
-        return {"status": "err", "response": f"unsupported action {a['type']!r}"}
+        raise ValueError(f"not a margin action: {a['type']!r}")
