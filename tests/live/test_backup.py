@@ -105,7 +105,7 @@ def test_restore_refused_while_locked_and_keeps_the_replaced_journal(tmp_path: P
     kept = restore_journal(b, j)
     assert kept is not None and [r[1] for r in rows(kept)] == ["cycle:0", "cycle:1"]
     assert [r[1] for r in rows(j)] == ["cycle:0"]
-    with pytest.raises(Exception, match="not a readable journal backup|not a basisctl journal"):
+    with pytest.raises(Exception, match=r"not a readable journal backup|not a basisctl journal"):
         (tmp_path / "junk.sqlite").write_text("not sqlite at all, just text" * 10)
         restore_journal(tmp_path / "junk.sqlite", j)
 
@@ -133,7 +133,7 @@ def _lose_journal(path: Path) -> None:
         Path(str(path) + s).unlink(missing_ok=True)
 
 
-def _run(cfg, sim, n: int, snap_at: int | None = None, snap: list[Path] | None = None) -> Built:  # type: ignore[no-untyped-def]
+def _run(cfg, sim, n: int, snap_at: int | None = None, snap: list[Path] | None = None) -> Built:
     b = build(cfg, venue=sim)
     b.controller.start()
     for i in range(n):
@@ -144,7 +144,7 @@ def _run(cfg, sim, n: int, snap_at: int | None = None, snap: list[Path] | None =
     return b
 
 
-def _fills_agree(b: Built, sim) -> None:  # type: ignore[no-untyped-def]
+def _fills_agree(b: Built, sim) -> None:
     keys = [e.key for e in b.journal.entries("fill")]
     assert len(keys) == len(set(keys))  # no duplicated fill
     assert sorted(k.removeprefix("fill:") for k in keys) == sorted(f.fill_id for f in sim.fills(0))  # none lost

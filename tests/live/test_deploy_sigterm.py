@@ -76,7 +76,7 @@ def count(journal: Path, kind: str) -> int:
         return 0
 
 
-def get(url: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+def get(url: str) -> tuple[int, dict]:
     try:
         with urllib.request.urlopen(url, timeout=5) as r:
             return r.status, json.loads(r.read())
@@ -121,7 +121,7 @@ def test_sigterm_mid_run_stops_cleanly_and_resumes(tmp_path: Path, webhook: Webh
         assert body["alert_delivery"]["failing"] is False and body["backup"]["every_hours"] == 1.0
         n_fills = count(journal, "fill")
         p.send_signal(signal.SIGTERM)
-        out, err = p.communicate(timeout=120)
+        _out, err = p.communicate(timeout=120)
     finally:
         if p.poll() is None:
             p.kill()
@@ -161,8 +161,8 @@ def test_deploy_files_match_what_is_tested() -> None:
 def test_watchdog_script(tmp_path: Path, webhook: WebhookReceiver, scenario: str) -> None:
     """deploy/watchdog.py (stdlib only, runs outside the controller): a fresh /health passes silently; a
     stale last cycle or a dead controller exits 1 and posts one alert to the webhook."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     age = {"ok": 5.0, "stale": 900.0}.get(scenario)
 

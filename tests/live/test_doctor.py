@@ -93,7 +93,7 @@ needs_sdk = pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))
 
 
 @pytest.fixture
-def server(sim: SimVenue):  # type: ignore[no-untyped-def]
+def server(sim: SimVenue):
     from basisctl.venues.hyperliquid.keys import test_wallet_address
     from basisctl.venues.hyperliquid.server import HLServer
 

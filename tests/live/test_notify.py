@@ -192,9 +192,9 @@ def test_env_url_and_missing_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_config_refuses_bad_routes() -> None:
     from basisctl.live.config import ConfigError
 
-    with pytest.raises(ConfigError, match="alerts.routes.critical names channel"):
+    with pytest.raises(ConfigError, match=r"alerts\.routes\.critical names channel"):
         parse_config({"alerts": {"urls": {"a": "json://x"}, "routes": {"critical": ["b"]}}}, "t.toml")
-    with pytest.raises(ConfigError, match="alerts.severity"):
+    with pytest.raises(ConfigError, match=r"alerts\.severity"):
         parse_config({"alerts": {"severity": {"LOCK_LOST": "loud"}}}, "t.toml")
     with pytest.raises(ConfigError, match="expected an apprise URL"):
         parse_config({"alerts": {"urls": {"a": "hooks.slack.com/x"}}}, "t.toml")

@@ -118,6 +118,12 @@ def metrics_text(ctl: Controller) -> str:
     g("basisctl_cycles_total", "control cycles run by this process", s["cycles"], kind="counter")
     g("basisctl_halted", "1 when new risk is halted (kill switch / escalation)", 1.0 if s["halted"] else 0.0)
     g("basisctl_journal_fills", "fills in the journal", s["journal"]["fills"])
+    d = s.get("alert_delivery")
+    if d is not None:  # operators' channels ([alerts] urls)
+        g("basisctl_alert_deliveries_total", "alerts delivered to operators' channels", d["delivered"], kind="counter")
+        g("basisctl_alert_delivery_failures_total", "failed alert deliveries", d["failed"], kind="counter")
+        g("basisctl_alert_delivery_failing", "1 when health_fail_after consecutive deliveries failed",
+          1.0 if d["failing"] else 0.0)
     for kind, n in sorted(s["alert_counts"].items()):
         g("basisctl_alerts_total", "alerts raised by this process", n, f'{{kind="{kind}"}}', kind="counter")
     return "\n".join(lines) + "\n"

@@ -357,6 +357,10 @@ class SpotRouteSection(_Strict):
 Severity = Literal["critical", "warning", "info"]
 
 
+def _default_routes() -> dict[Severity, list[str]]:
+    return {"critical": ["*"], "warning": ["*"], "info": []}
+
+
 class AlertsSection(_Strict):
     """Alerts to operators through apprise (docs/operations.md, "Alerts to operators"). Every alert is journaled
     and logged first; delivery runs in a background thread and never blocks or fails a cycle."""
@@ -365,7 +369,7 @@ class AlertsSection(_Strict):
         default_factory=dict, description="channel name -> apprise URL (tgram://, slack://, discord://, mailto://, "
         "json://...), or 'env:VAR' naming the environment variable that holds the URL (it carries a token)")
     routes: dict[Severity, list[str]] = Field(
-        default_factory=lambda: {"critical": ["*"], "warning": ["*"], "info": []},
+        default_factory=_default_routes,
         description="severity -> channel names ('*' = every channel); a severity left out goes nowhere")
     severity: dict[str, Severity] = Field(
         default_factory=dict, description="per-kind override of the default severity table (KIND = 'critical')")

@@ -12,13 +12,14 @@ printed, journaled or shown by /state (channels are named, not shown).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,7 @@ UNKNOWN_KIND_SEVERITY = "warning"
 _APPRISE_TYPE = {"critical": "failure", "warning": "warning", "info": "info"}
 
 
-def severity_of(kind: str, overrides: dict[str, str] | None = None) -> str:
+def severity_of(kind: str, overrides: Mapping[str, str] | None = None) -> str:
     """The severity of alert ``kind``: the config's override, else the default table, else 'warning'."""
     if overrides and kind in overrides:
         return overrides[kind]
@@ -224,10 +225,8 @@ class Notifier:
     def close(self, timeout_s: float = 5.0) -> bool:
         """Deliver what is queued (up to ``timeout_s``), then stop the worker. True when everything went out."""
         drained = self.flush(timeout_s)
-        try:
+        with contextlib.suppress(queue.Full):
             self._q.put_nowait(None)
-        except queue.Full:
-            pass
         self._thread.join(timeout=0.5 if not drained else timeout_s)
         return drained
 
