@@ -65,7 +65,8 @@ def test_lock_status_names_the_holder(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("mode", "book", "ok", "word"), [
     (None, False, False, "unknown"), ("isolated", True, True, "isolated"), ("cross", False, True, "refused for a book"),
     ("cross", True, False, "sub-account per position"), ("unified", False, False, "spot balances count"),
-    ("portfolio", True, False, "spot balances count"),
+    ("portfolio", True, False, "spot balances count"), ("sub-account", True, True, "sub-account"),
+    ("something", False, False, "unrecognised"),
 ])
 def test_margin_rules(mode: str | None, book: bool, ok: bool, word: str) -> None:
     c = check_margin(mode, book, "hyperliquid BTC")
@@ -84,6 +85,8 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     assert len(r.output.strip().splitlines()) >= 12 and "FAIL" not in r.output
     r = CliRunner().invoke(app, ["doctor", "--config", str(bad_dir / "c.toml")])
     assert r.exit_code == 1 and "FAIL  config" in r.output and "can never fire" in r.output
+    r = CliRunner().invoke(app, ["doctor", "--config", str(ok_dir / "c.toml"), "--for-book", "--json"])
+    assert r.exit_code == 0 and '"ok": true' in r.output  # paper: a simulated account per position
     r = CliRunner().invoke(app, ["doctor", "--config", str(tmp_path / "missing.toml")])
     assert r.exit_code == 2 and "config file not found" in r.output
 

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def doctor_cmd(
         config: Path = typer.Option(..., "--config", help="the controller TOML to check"),
-        book: bool = typer.Option(False, "--book", help="this account runs in a book: cross margin is refused"),
+        book: bool = typer.Option(False, "--for-book", help="this account runs in a book: cross margin is refused"),
         json_out: bool = typer.Option(False, "--json", help="machine-readable result"),
     ) -> None:
         """Check what an operator forgets, one line per check (OK or the fix): config ranges, alerts, keys

@@ -287,7 +287,10 @@ def check_margin(mode: str | None, book: bool, where: str) -> Check:
                      "(updateIsolatedMargin) or one sub-account per position")
     if m == "cross":
         return Check("margin", True, f"{where}: cross margin (fine for one position; refused for a book)")
-    return Check("margin", True, f"{where}: {m} margin")
+    if m in BOOK_MARGIN_OK:
+        return Check("margin", True, f"{where}: {m} margin")
+    return Check("margin", False, f"{where}: unrecognised margin mode {m!r} - fix: check it on the venue (expected "
+                 "isolated, sub-account or cross)")
 
 
 def read_margin_mode(venue: Any) -> str | None:
