@@ -156,7 +156,7 @@ def register(app: typer.Typer) -> None:
         from basisctl.live import backup as _backup
 
         backups = _backup.scheduler_for(cfg)  # [backup] every_hours > 0: online journal backups between cycles
-        ctl.backups = backups  # type: ignore[attr-defined]  # /health shows its status
+        ctl.backups = backups  # /health shows its status
         ctl.start()
         n = 0
         while not ctl.stop_requested and (max_cycles is None or n < max_cycles):

@@ -85,7 +85,7 @@ def health(ctl: Controller, max_silence_s: float | None = None) -> tuple[int, di
         "alert_delivery": None if delivery is None else {
             k: delivery[k] for k in ("delivered", "failed", "consecutive_failures", "dropped", "pending", "failing",
                                      "last_error")},
-        "backup": None if getattr(ctl, "backups", None) is None else ctl.backups.status(),  # type: ignore[attr-defined]
+        "backup": None if getattr(ctl, "backups", None) is None else ctl.backups.status(),
         "mode": ctl.cfg.mode,
     }
 
