@@ -236,3 +236,13 @@ def test_health_rule(tmp_path: Path) -> None:
         for k in list(_HELD):
             _HELD.pop(k).release()
         sim.close()
+
+
+def test_example_deploy_config_loads_and_passes_the_config_check() -> None:
+    from basisctl.live.config import load_config
+    from basisctl.live.doctor import check_config
+
+    cfg = load_config(ROOT / "deploy" / "controller.example.toml")
+    assert cfg.mode == "live" and cfg.backup.every_hours == 6 and set(cfg.alerts.urls) == {"pager", "chat"}
+    c = check_config(cfg)
+    assert c.ok, c.line()
