@@ -216,3 +216,30 @@ def test_a_journal_started_before_margin_mode_resumes_unless_it_changes(tmp_path
     iso = fixed_config(tmp_path, venue={"kind": "sim", "dead_man_seconds": 0, "margin_mode": "isolated"})
     with pytest.raises(ConfigError, match=r"venue.margin_mode: 'cross' -> 'isolated'"):
         check_config_binding(iso, j)
+
+
+def test_margin_mode_read_for_doctor_with_and_without_a_position(server, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``margin_mode()`` (what ``doctor`` reads): the position's leverage type, or with no position the
+    account's setting for the asset (activeAssetData)."""
+    from basisctl.live.doctor import read_margin_mode
+    from basisctl.venues.hyperliquid.keys import test_wallet_address
+    from basisctl.venues.hyperliquid.server import HLServer
+
+    from .conftest import make_sim
+
+    hv = _venue(server, monkeypatch)
+    assert hv.margin_mode() == "cross" and read_margin_mode(hv) == "cross"
+    hv.set_leverage(10, isolated=True)
+    assert read_margin_mode(hv) == "isolated"
+    flat = make_sim(tmp_path / "flat.sqlite", initial_spot_base=0.0, initial_perp_size=0.0,
+                    initial_perp_usdc=100_000.0)
+    srv = HLServer(flat, test_wallet_address()).start()
+    try:
+        fv = _venue(srv, monkeypatch)
+        assert fv.margin_info().mode == "none" and fv.margin_mode() == "cross"
+        fv.set_leverage(5, isolated=True)
+        assert fv.margin_mode() == "isolated"
+        assert [r["type"] for r in srv.requests] == ["updateLeverage"]
+    finally:
+        srv.stop()
+        flat.close()

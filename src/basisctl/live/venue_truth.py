@@ -289,10 +289,10 @@ def margin_mode_check(venue: Any, book: bool) -> tuple[bool, str]:
     if mi.mode == "isolated":
         return True, f"OK margin mode: {coin} isolated at {mi.leverage:g}x"
     if mi.mode == "none":
-        if book and getattr(venue, "margin_mode", "cross") != "isolated":
+        if book and getattr(venue, "margin_config", "cross") != "isolated":
             return False, (f"{coin}: no position yet and venue.margin_mode = 'cross': set margin_mode = 'isolated' "
                            "(a book needs each position's own margin; updateLeverage isCross false before trading)")
-        return True, f"OK margin mode: no {coin} position yet (margin_mode {getattr(venue, 'margin_mode', 'cross')})"
+        return True, f"OK margin mode: no {coin} position yet (margin_mode {getattr(venue, 'margin_config', 'cross')})"
     if book:
         return False, (f"{coin} is cross-margined: a book needs isolated margin per position (set venue.margin_mode "
                        "= 'isolated' and updateLeverage isCross false; cross makes one position's barrier depend "

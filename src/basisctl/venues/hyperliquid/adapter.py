@@ -44,6 +44,7 @@ from basisctl.live.venue import (
 )
 from basisctl.venues.hyperliquid.keys import Signer, load_signer
 from basisctl.venues.hyperliquid.models import (
+    ActiveAssetData,
     ClearinghouseState,
     L2Book,
     LedgerUpdate,
@@ -238,8 +239,9 @@ class HyperliquidVenue:
         self.perp_coin = perp_coin
         if margin_mode not in ("cross", "isolated"):
             raise VenueError(f"margin_mode {margin_mode!r}: expected 'cross' or 'isolated'")
-        #: 'isolated': the position's own margin is its perp account (state, transfers); 'cross': the account's
-        self.margin_mode = margin_mode
+        #: configured: 'isolated' = the position's own margin is its perp account (state, transfers); 'cross' =
+        #: the account's. What the venue holds is ``margin_mode()``.
+        self.margin_config = margin_mode
         self._load_meta(perp_coin, spot_coin)
 
     @classmethod
@@ -397,7 +399,7 @@ class HyperliquidVenue:
             if ap.position.coin == self.perp_coin:
                 szi, pos_value = ap.position.szi, ap.position.positionValue  # same snapshot as accountValue
         av = ch.marginSummary.accountValue
-        if self.margin_mode == "isolated" and math.isfinite(szi):
+        if self.margin_config == "isolated" and math.isfinite(szi):
             av = self._isolated_value(ch)
         bal = {b.coin: b.total for b in sp.balances}
         bids, asks = book.levels
@@ -437,6 +439,16 @@ class HyperliquidVenue:
         ch = parse(ClearinghouseState, self.info({"type": "clearinghouseState", "user": self.account}),
                    "clearinghouseState")
         return margin_info_of(ch, self.perp_coin)
+
+    def margin_mode(self) -> str:
+        """The venue's margin mode of our perp ('cross' | 'isolated'): the open position's ``leverage.type``, or
+        with no position the account's setting for the asset (``activeAssetData``). For ``doctor``."""
+        mi = self.margin_info()
+        if mi.mode != "none":
+            return mi.mode
+        d = parse(ActiveAssetData, self.info({"type": "activeAssetData", "user": self.account,
+                                               "coin": self.perp_coin}), "activeAssetData")
+        return d.leverage.type
 
     def set_leverage(self, leverage: int, isolated: bool) -> None:
         """``updateLeverage`` on our perp: leverage [x, integer 1..maxLeverage]; ``isolated`` sets isCross false
@@ -621,10 +633,10 @@ class HyperliquidVenue:
             "toPerp": bool(req.to_perp),
             "nonce": int(req.nonce),
         }
-        if self.margin_mode == "isolated" and not req.to_perp:  # release the margin first, then move it
+        if self.margin_config == "isolated" and not req.to_perp:  # release the margin first, then move it
             self.update_isolated_margin(-req.amount_usd)
         self._exchange(action, int(req.nonce), req.expires_at_ms, user_signed=True)
-        if self.margin_mode == "isolated" and req.to_perp:  # the new perp USDC backs this position only
+        if self.margin_config == "isolated" and req.to_perp:  # the new perp USDC backs this position only
             self.update_isolated_margin(req.amount_usd)
 
     def schedule_cancel(self, at_ms: int | None) -> None:

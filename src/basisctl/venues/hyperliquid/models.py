@@ -87,6 +87,13 @@ class Position(_M):
     entryPx: VNum | None = None  # [USD]
 
 
+class ActiveAssetData(_M):
+    """activeAssetData: the account's leverage setting for one perp (also without a position)."""
+
+    coin: str
+    leverage: Leverage
+
+
 class AssetPosition(_M):
     position: Position
 

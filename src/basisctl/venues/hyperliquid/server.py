@@ -368,6 +368,7 @@ class HLServer:
                 ],
             }
         user_types = (
+            "activeAssetData",
             "clearinghouseState",
             "spotClearinghouseState",
             "openOrders",
@@ -456,6 +457,12 @@ class HLServer:
                     },
                 ]
             }
+        if t == "activeAssetData":
+            st = v.state()
+            with self._margin_lock:
+                lev_obj, _, _ = self._margin_view(st)
+            return {"user": self.account, "coin": body.get("coin", asset), "leverage": lev_obj,
+                    "maxTradeSzs": ["0", "0"], "availableToTrade": ["0", "0"], "markPx": _s(st.mark_px)}
         if t == "openOrders":
             return []  # IOC orders never rest
         if t == "orderStatus":
