@@ -5,6 +5,7 @@ planted mismatch served by the local 127.0.0.1 Hyperliquid server to the real ad
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -199,3 +200,35 @@ def test_a_payment_without_a_candle_is_alerted_unchecked_never_matched(tmp_path:
     vt = ctl.venue_truth_state
     assert ctl.alerts.counts == {"FUNDING_UNCHECKED": 2} and vt.funding_unchecked == 2 and vt.funding_checked == 0
     assert vt.pending == []
+
+
+@needs_sdk
+@pytest.mark.needs_data
+def test_both_planted_alerts_reach_a_webhook_on_localhost(tmp_path: Path, server, sim: SimVenue, monkeypatch,
+                                                          webhook) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22 'done when': a planted liquidation-price drift and a planted funding mismatch each raise their
+    alert, and both reach a webhook receiver on 127.0.0.1 through the [alerts] channels (apprise json://)."""
+    pytest.importorskip("apprise", reason="needs the [alerts] extra")
+    from basisctl.live.notify import build_notifier
+    from basisctl.live.runner import calibrate_band
+    from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
+    from basisctl.venues.hyperliquid.keys import load_signer, test_private_key, test_wallet_address
+
+    server.faults.liq_px_drift = 0.03
+    server.faults.funding_skew = 0.05
+    monkeypatch.setenv(KEY_ENV, test_private_key())
+    hv = HyperliquidVenue(server.url, test_wallet_address(), load_signer(KEY_ENV), "BTC", "UBTC/USDC",
+                          timeout_s=2.0, weight_per_min=1e6, max_retries=1, clock="server")
+    cfg = fixed_config(tmp_path, alerts={"urls": {"ops": webhook.apprise_url("ops")}})
+    pol, _ = calibrate_band(cfg, pd.Timestamp(cfg.sim.start), 1e6)
+    ctl = Controller(cfg, hv, Journal(tmp_path / "journal.sqlite"), pol, sleep=sim.advance)
+    ctl.alerts.notifier = build_notifier(cfg)
+    assert ctl.alerts.notifier is not None
+    ctl.run(max_cycles=4, advance=sim.advance)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not {"LIQ_PRICE_DRIFT", "FUNDING_MISMATCH"} <= set(webhook.kinds()):
+        webhook.wait_for(len(webhook.received) + 1, timeout_s=1.0)
+    kinds = set(webhook.kinds())
+    assert {"LIQ_PRICE_DRIFT", "FUNDING_MISMATCH"} <= kinds, kinds
+    drift = next(r for r in webhook.received if str(r.get("title", "")).endswith("LIQ_PRICE_DRIFT"))
+    assert "venue liquidationPx" in drift["message"] and "likely cause" in drift["message"]
