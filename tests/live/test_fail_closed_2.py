@@ -503,6 +503,36 @@ def test_n4_late_adl_fill_explains_an_adopted_change(tmp_path: Path, hl: Any, si
     assert "EXTERNAL_POSITION_CHANGE" not in ctl.alerts.counts
 
 
+def test_n4_our_own_late_fill_after_an_adoption_is_counted_once(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
+    """The 500-kill chaos run's unresolved mismatch: our own perp fill published late (hidden by the venue) past
+    the adoption of the change it made. The adopted delta already holds it, so booking the fill as well counted
+    it twice: the journal then held -7.2 BTC of perp against the venue's -7.1 (a mismatch of the fill's size the
+    other way, unresolved at the final audit). Now the late fill is netted out of the adoption: journal and venue
+    agree, the adoption is reversed, no second adoption and no second unwind."""
+    from basisctl.live.reconcile import position_mismatches
+
+    srv, hv = hl
+    ctl = _ctl(tmp_path, hv)
+    ctl.start()
+    srv.faults.hide_fills = True
+    ctl.send_order("t", "perp", "perp", "sell", 0.1, 80_000.0)  # filled now, published late
+    _cycles(ctl, sim, 6)
+    adopt = [e for e in ctl.journal.entries("adopt") if e.key.startswith("adopt:")]
+    assert len(adopt) == 1 and adopt[0].payload["delta"]["perp_size"] == pytest.approx(-0.1)
+    st = sim.state()
+    assert abs(st.hedge_gap) * st.spot_mid <= 50.0  # the adopted change was brought back to a hedged book
+    srv.faults.hide_fills = False
+    _cycles(ctl, sim, 1)  # the fill is published: journal and venue agree at once (not 0.1 BTC apart)
+    assert not position_mismatches(ctl.journal.derived_position().to_dict(), sim.state(settle=False))
+    assert not ctl._mismatch
+    _cycles(ctl, sim, 5)
+    assert ctl.journal.has(adopt[0].key.replace("adopt:", "adopt-reversal:"))
+    assert len([e for e in ctl.journal.entries("adopt") if e.key.startswith("adopt:")]) == 1  # no second one
+    assert _alerts(ctl, "UNEXPLAINED_CHANGE_EXPLAINED") and not ctl._mismatch
+    st = sim.state()
+    assert abs(st.hedge_gap) * st.spot_mid <= 50.0
+
+
 # ------------------------------------------------------------------ N12: key roles; drawdown circuit breaker
 def test_n12_key_roles_are_checked_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:

@@ -69,9 +69,9 @@ class ReconciliationMixin(ControllerBase):
                     "external": getattr(f, "external", "")}
 
         n = ingest("fill", "known_fills", self.venue.fills(since("fill")), lambda f: f.fill_id, fill_payload)
-        for f in new_fills:
+        for f in new_fills:  # every new fill - ours too - may be one an adoption already holds (late fill)
             ours = f.cloid and self.journal.has(f"intent:{f.cloid}")
-            if self.journal.has(f"fill:{f.fill_id}") and not ours and not self.explained_by_late_fill(f):
+            if self.journal.has(f"fill:{f.fill_id}") and not self.explained_by_late_fill(f) and not ours:
                 self._external_fill(f)
         n += ingest("funding", "known_funding", self.venue.funding_payments(since("funding")),
                     lambda p: p.funding_id,
