@@ -533,6 +533,33 @@ def test_n4_our_own_late_fill_after_an_adoption_is_counted_once(tmp_path: Path, 
     assert abs(st.hedge_gap) * st.spot_mid <= 50.0
 
 
+def test_n4_an_unstable_read_is_not_an_agreement(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
+    """The chaos run's other unresolved silent change: a cycle whose position check was skipped (UNSTABLE_READ:
+    events arrived during every read) was taken as journal and venue AGREEING - the disagreement episode ended
+    (its K agreeing reads began again), POSITION_MISMATCH was lifted and the venue's gap 'repaired' against a
+    journal that disagreed with it. Now the skipped check is no evidence either way: the episode stays open, the
+    halt stands, no repair order; the adoption follows on the next complete reads."""
+    _srv, hv = hl
+    ctl = _ctl(tmp_path, hv)
+    ctl.start()
+    with sim._tx():
+        sim._put("perp_size", -6.5)
+    _cycles(ctl, sim, 1)
+    assert ctl.halted and ctl.halt_kind == "POSITION_MISMATCH"
+    real = ctl.ingest
+    ctl.ingest = lambda: real() + 1  # type: ignore[method-assign]  # events keep arriving: every read unstable
+    _cycles(ctl, sim, 1)
+    ctl.ingest = real  # type: ignore[method-assign]
+    assert ctl.alerts.counts.get("UNSTABLE_READ", 0) >= 1
+    assert not [e for e in ctl.journal.entries("mm") if e.key.startswith("mm:end:")]
+    assert ctl.halted and not _alerts(ctl, "MISMATCH_RESOLVED") and sim.stats()["orders"] == 0
+    _cycles(ctl, sim, 4)
+    adopt = [e.payload for e in ctl.journal.entries("adopt")]
+    assert len(adopt) == 1 and adopt[0]["delta"] == {"perp_size": pytest.approx(0.5)}
+    st = sim.state()
+    assert abs(st.hedge_gap) * st.spot_mid <= 50.0
+
+
 # ------------------------------------------------------------------ N12: key roles; drawdown circuit breaker
 def test_n12_key_roles_are_checked_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:

@@ -73,7 +73,11 @@ class FileLock:
         raise JournalLocked(f"{self.path}: lock file keeps being replaced; refusing to start")
 
     def acquire(self) -> FileLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # an unwritable lock folder (a read-only state dir) refuses the start in one line, never a traceback
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise JournalLocked(f"{self.path.parent}: cannot create the {self.what} lock folder "
+                                f"({type(e).__name__}: {e.strerror or e}); refusing to start") from None
         if self.target.is_dir():
             raise BasisctlError(f"{self.target}: is a directory; expected a {self.what} file")
         fd = self._lock_file()

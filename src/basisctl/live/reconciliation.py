@@ -22,10 +22,12 @@ class ReconciliationMixin(ControllerBase):
         """Journal-derived vs venue balances on a stable read: ingest -> state -> ingest, repeated until the
         second ingest finds nothing new (an event settling in between would fake a mismatch)."""
         self.ingest()
+        self.unstable_read = False
         for _ in range(5):
             st = self.read_state()
             if self.ingest() == 0:
                 return st, position_mismatches(self.journal.derived_position().to_dict(), st)
+        self.unstable_read = True  # NOT an agreement: an open disagreement episode neither ends nor grows
         # events keep arriving between the reads (hourly funding on a fast simulated clock): the read is complete
         # but cannot be compared this cycle. Repairs still obey the journal-measured exposure; the comparison
         # runs again next cycle. (Aborting the cycle here left a liquidation unhedged for 23 s in the chaos soak.)

@@ -38,10 +38,12 @@ class UnexplainedMixin(ControllerBase):
         self._mm_loaded = True
         reads: list[dict[str, Any]] = []
         since_ts: int | None = None
+        last: dict[str, Any] | None = None
         for e in self.journal.entries("mm"):
             if e.key.startswith("mm:read:"):
                 since_ts = int(e.payload["ts_ms"]) if since_ts is None else since_ts
                 reads.append(dict(e.payload))
+                last = e.payload.get("mismatch")
             elif e.key.startswith("mm:end:"):
                 reads, since_ts = [], None
             else:  # mm:break: the episode goes on, but the reads are no longer consecutive
@@ -49,6 +51,7 @@ class UnexplainedMixin(ControllerBase):
         if since_ts is not None:
             self._mm_reads = reads
             self._mm_since = (time.monotonic(), since_ts)
+            self._mm_last = {k: (float(v[0]), float(v[1])) for k, v in (last or {}).items()}
 
     def break_episode(self) -> None:
         """A failed read during a disagreement: the next K reads must be consecutive again (journaled)."""
@@ -63,6 +66,10 @@ class UnexplainedMixin(ControllerBase):
         if not self._mm_loaded:
             self._load_episode()
         now = time.monotonic()
+        if getattr(self, "unstable_read", False):  # the comparison was skipped (UNSTABLE_READ): no evidence
+            # either way. An open episode stays open with its last disagreement standing (halted, no repair on
+            # it); it used to END here as if journal and venue agreed, and its K agreeing reads began again.
+            return dict(self._mm_last) if self._mm_since is not None else {}
         if not mism:
             if self._mm_since is not None or self._mm_reads:
                 self.silent_changes_resolved += 1
@@ -76,6 +83,7 @@ class UnexplainedMixin(ControllerBase):
         if self._mm_since is None:
             self._mm_since = (now, st.ts_ms)
             self.silent_changes += 1
+        self._mm_last = dict(mism)
         venue = {k: float(getattr(st, k)) for k in BALANCE_FIELDS}
         delta = {k: v - j for k, (j, v) in mism.items()}
         if self._mm_reads and _moved(self._mm_reads[-1].get("mismatch", {}), delta):
