@@ -194,7 +194,25 @@ def _worker(config_path: str, max_cycles: int) -> None:
         lock_account(cfg)  # ... and per account (a second config's controller must lose this race, not win it)
         venue = with_backoff(lambda: HyperliquidVenue.from_config(cfg, max_retries=2), "start-up (venue metadata)")
     built = build(cfg, live=False, venue=venue)
+    fd = _READY_FD
+    if fd is not None:  # tell the zygote when the first cycle begins (its kill clock may start there)
+        ctl, orig = built.controller, built.controller.cycle
+
+        def first_cycle_signalled() -> dict[str, Any]:
+            with contextlib.suppress(OSError):
+                os.write(fd, b"c")
+                os.close(fd)
+            ctl.cycle = orig  # type: ignore[method-assign]
+            return orig()
+
+        ctl.cycle = first_cycle_signalled  # type: ignore[method-assign]
     built.controller.run(max_cycles=max_cycles)
+
+
+#: the write end of the pipe to the zygote in a forked controller (None elsewhere)
+_READY_FD: int | None = None
+#: a round timed from the first cycle waits at most this long for it [wall s]; then the kill comes at once
+READY_CAP_S = 15.0
 
 
 class _Zygote:
@@ -225,16 +243,17 @@ class _Zygote:
 
     def run(
         self, crash: str | None, timeout_s: float, max_cycles: int = 1_000_000, second_after: float | None = None,
-        second_cfg: Path | None = None, first_cfg: Path | None = None,
+        second_cfg: Path | None = None, first_cfg: Path | None = None, from_ready: bool = False,
     ) -> str:
         """Fork a controller; returns 'crashpoint' / 'external' (SIGKILLed) or 'exit:N', plus ' second=exit:C:S'
         when a second controller was started ``second_after`` seconds into the round (C its exit code, S [s]);
         ``second_cfg``: the second's own config (own journal, same account), else the same config; ``first_cfg``:
-        the first controller's config (default: the zygote's)."""
+        the first controller's config (default: the zygote's); ``from_ready``: ``timeout_s`` counts from the
+        controller's first cycle (at most READY_CAP_S after the fork), not from the fork."""
         assert self.proc.stdin is not None
         sec = "-" if second_after is None else f"{second_after:.3f}"
         self.proc.stdin.write(f"run {crash or '-'} {timeout_s:.3f} {max_cycles} {sec} {second_cfg or '-'} "
-                              f"{first_cfg or '-'}\n")
+                              f"{first_cfg or '-'} {'r' if from_ready else '-'}\n")
         self.proc.stdin.flush()
         return self._read()
 
@@ -268,7 +287,9 @@ def _zygote(cfg_path: str, err_path: str) -> None:
         second_after = float(rest[0]) if rest and rest[0] != "-" else None
         second_cfg = rest[1] if len(rest) > 1 and rest[1] != "-" else cfg_path
         first_cfg = rest[2] if len(rest) > 2 and rest[2] != "-" else cfg_path
-        pid = _fork_controller(first_cfg, err_path, crash, max_cycles)
+        from_ready = len(rest) > 3 and rest[3] == "r"
+        t_fork = time.monotonic()
+        pid, ready_fd = _fork_controller(first_cfg, err_path, crash, max_cycles)
         second = ""
         if second_after is not None:  # a second controller on the same journal while the first runs
             zcfg = load_config(cfg_path)
@@ -281,7 +302,8 @@ def _zygote(cfg_path: str, err_path: str) -> None:
                 time.sleep(0.005)
             time.sleep(second_after)
             t0 = time.monotonic()
-            pid2 = _fork_controller(second_cfg, err_path, "-", max_cycles)
+            pid2, fd2 = _fork_controller(second_cfg, err_path, "-", max_cycles)
+            os.close(fd2)
             st2 = None
             while time.monotonic() - t0 < 10.0:
                 wpid2, s2 = os.waitpid(pid2, os.WNOHANG)
@@ -295,7 +317,14 @@ def _zygote(cfg_path: str, err_path: str) -> None:
                 second = " second=running"
             else:
                 second = f" second=exit:{os.waitstatus_to_exitcode(st2)}:{time.monotonic() - t0:.2f}"
-        deadline = time.monotonic() + float(timeout_s)
+        t0 = t_fork
+        if from_ready:  # the kill clock starts at the first cycle (EOF: the controller exited first)
+            import select
+
+            ready, _, _ = select.select([ready_fd], [], [], max(0.0, t_fork + READY_CAP_S - time.monotonic()))
+            t0 = time.monotonic() if ready else -float(timeout_s)
+        os.close(ready_fd)
+        deadline = t0 + float(timeout_s)
         status = None
         while time.monotonic() < deadline:
             wpid, st = os.waitpid(pid, os.WNOHANG)
@@ -314,15 +343,20 @@ def _zygote(cfg_path: str, err_path: str) -> None:
             print(f"exit:{os.waitstatus_to_exitcode(status)}{second}", flush=True)
 
 
-def _fork_controller(cfg_path: str, err_path: str, crash: str, max_cycles: str) -> int:
-    """Fork one controller process (its stderr appended to ``err_path``); returns its pid."""
+def _fork_controller(cfg_path: str, err_path: str, crash: str, max_cycles: str) -> tuple[int, int]:
+    """Fork one controller process (its stderr appended to ``err_path``); returns its pid and the read end of
+    the pipe on which it signals its first cycle (EOF when it exits)."""
+    global _READY_FD
     from basisctl.errors import BasisctlError
     from basisctl.live import crashpoint as ctl_mod
     from basisctl.live.lock import JournalLocked
 
+    r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the controller process
         code = 0
+        os.close(r)
+        _READY_FD = w
         try:
             fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             os.dup2(fd, 2)
@@ -343,7 +377,8 @@ def _fork_controller(cfg_path: str, err_path: str, crash: str, max_cycles: str) 
             code = 1
         finally:
             os._exit(code)
-    return pid
+    os.close(w)
+    return pid, r
 
 
 def _tail(path: Path, n: int = 3000) -> str:
@@ -449,6 +484,10 @@ def run_chaos(
             if rng.random() < 0.6:
                 crash = f"{rng.choice(CRASH_POINTS)}@{rng.randint(1, 2)}"
             delay = rng.uniform(0.3, 2.0) if crash is None else round_timeout_s
+            # the kill clock: crash-point rounds and 70 % of the others count from the first cycle (on a loaded
+            # machine start-up alone can outlast the delay: 98 cycles in 500 kills), the rest from the fork
+            # (kills during start-up)
+            from_ready = crash is not None or rng.random() < 0.7
             second_after = None
             if k % second_every == second_every // 2:  # no crash point: the first must be alive meanwhile
                 second_after = rng.uniform(0.05, 0.3)
@@ -484,7 +523,8 @@ def run_chaos(
             if swap_timer is not None:
                 swap_timer.start()
             t_round = time.monotonic()
-            how = zyg.run(crash, delay, second_after=second_after, second_cfg=second_cfg_round)
+            how = zyg.run(crash, delay, second_after=second_after, second_cfg=second_cfg_round,
+                          from_ready=from_ready)
             t_round = time.monotonic() - t_round
             if swap_timer is not None:
                 swap_timer.cancel()
