@@ -36,10 +36,12 @@ the same journal (must be refused by the journal lock), and external liquidation
 perp (acknowledged by the driver once re-hedged, as an operator would with `basisctl ack`). Issue 19 adds
 (HTTP transport, counted per class in ``faults_injected``): malformed values in every response type the adapter
 reads (``MALFORMED``), crossed and absurd spot books, silent position changes (no fill; resolved by adoption
-after K agreeing reads), late fills (hidden for a round) and duplicated fill rows, an unwritable alert log
-(swapped for a folder for a round) and a second controller with its OWN journal on the same account (must be
-refused by the account lock). Extra audit keys: malformed_reads, genesis_unknown_orders, silent_changes,
-silent_changes_resolved, wrong_direction_orders, foreign_controller_detected. Clock skew is not
+after K agreeing reads), late fills (hidden for a round) and duplicated fill rows, a second controller with
+its OWN journal on the same account (must be refused by the account lock), a balance missing at genesis
+(``_GenesisTrials``: fresh journals on a second venue) and a read-only state dir (``_StateDirSwap``); every
+class at least 25 times in 500 rounds (``FLOOR_PERIOD``; ``injection_floor_met``). Extra audit keys:
+malformed_reads, genesis_unknown_orders, silent_changes, silent_changes_resolved, wrong_direction_orders,
+foreign_controller_detected. Clock skew is not
 injected here - this venue's clock runs 14,400x faster than the wall clock - it has its own test.
 """
 
