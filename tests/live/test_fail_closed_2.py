@@ -278,6 +278,27 @@ def test_n5_journal_write_failure_halts_with_the_real_error(tmp_path: Path, sim:
     assert sim.stats()["orders"] == 0
 
 
+def test_n5_state_dir_turned_unwritable_loses_the_lock_without_a_crash(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the chaos suite's read-only state dir: the account lock's per-cycle check raised
+    NotADirectoryError when the state dir was replaced by a file mid-run, and the controller process died
+    mid-cycle. Now the lock counts as lost (one line: LOCK_LOST halts new risk); a start with the state dir
+    unwritable is refused in one line."""
+    from basisctl.live.lock import AccountLock, JournalLocked
+
+    monkeypatch.setenv("BASISCTL_STATE_DIR", str(tmp_path / "state"))
+    acct = "0x" + "ab" * 20
+    lk = AccountLock("hyperliquid", acct).acquire()
+    assert lk.problem() is None
+    (tmp_path / "state").rename(tmp_path / "aside")
+    (tmp_path / "state").write_text("not a folder")
+    why = lk.problem()
+    assert why is not None and why.startswith("lock lost:") and "\n" not in why
+    with pytest.raises(JournalLocked, match=r"cannot create the .* lock folder"):
+        AccountLock("hyperliquid", "0x" + "cd" * 20).acquire()
+    lk.release()
+
+
 def test_n9_output_path_under_a_file_is_refused_at_start_up(tmp_path: Path, sim: SimVenue) -> None:
     """The audit: a trade-log path whose parent is a file passed the start-up check and failed after the first
     trade. Now build() refuses it in one line naming the key."""

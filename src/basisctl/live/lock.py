@@ -146,7 +146,7 @@ def _same(path: Path, fd: int) -> bool:
     """Does ``path`` still name the file open on ``fd``?"""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except OSError:  # gone, or unreachable (its folder replaced by a file: a read-only state dir): lost, no crash
         return False
     want = os.fstat(fd)
     return (st.st_ino, st.st_dev) == (want.st_ino, want.st_dev)
