@@ -581,6 +581,27 @@ def test_n4_an_unstable_read_is_not_an_agreement(tmp_path: Path, hl: Any, sim: S
     assert abs(st.hedge_gap) * st.spot_mid <= 50.0
 
 
+def test_n4_perp_gone_from_the_venue_read_escalates_not_unknown_forever(tmp_path: Path, hl: Any,
+                                                                         sim: SimVenue) -> None:
+    """Found by the 500-kill chaos run: the short was liquidated to zero while the controller was down, and a
+    flat perp is simply absent from clearinghouseState.assetPositions. Absent while the journal holds -7 BTC it
+    stayed UNKNOWN for ever - every cycle (and start-up) skipped, 7 BTC of spot naked. Now: absent in K = 3
+    consecutive reads spanning T it reads as zero (POSITION_ABSENT), the disagreement is adopted like any
+    silent change and spot is unwound toward the hedged size."""
+    _srv, hv = hl
+    ctl = _ctl(tmp_path, hv)
+    ctl.start()
+    with sim._tx():
+        sim._put("perp_size", 0.0)  # gone: the server leaves the position out of assetPositions
+    _cycles(ctl, sim, 8)
+    assert ctl.alerts.counts.get("POSITION_ABSENT", 0) >= 3
+    adopt = [e.payload for e in ctl.journal.entries("adopt") if "perp_size" in e.payload.get("delta", {})]
+    assert len(adopt) == 1 and adopt[0]["delta"]["perp_size"] == pytest.approx(7.0)
+    unwinds = [o for o in _orders(ctl) if o["leg"] == "unwind"]
+    assert unwinds and all(o["market"] == "spot" and o["side"] == "sell" for o in unwinds)
+    assert sim.state().spot_base < 7.0
+
+
 # ------------------------------------------------------------------ N12: key roles; drawdown circuit breaker
 def test_n12_key_roles_are_checked_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:

@@ -78,6 +78,7 @@ class ControllerBase:
         self._equity_hist: deque[tuple[int, float]] = deque(maxlen=100_000)  # (venue ms, equity USD)
         self.silent_changes = 0  # disagreement episodes (journal vs venue)
         self.silent_changes_resolved = 0  # ... ended by agreement (late fill) or by an adoption
+        self._absent_runs: list[dict[str, Any]] = []  # consecutive post-genesis reads that left a held balance out
         self._genesis_absent: list[dict[str, Any]] = []  # consecutive pre-genesis reads that left balances out
         self._last_good_px: tuple[float, float] | None = None  # (spot mid, mark) of the last price-sane read
         self._stale = False
