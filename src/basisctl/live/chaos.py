@@ -492,7 +492,8 @@ def run_chaos(
                 second_after = rng.uniform(0.05, 0.3)
                 crash, delay = None, max(delay, 1.5)
                 faults["second_starts"] += 1
-            if rng.random() < 0.08:  # external liquidation / ADL while the controller is down
+            if rng.random() < 0.08 or faults["external_injected"] < (rnd + 1 + FLOOR_PERIOD // 2) // FLOOR_PERIOD:
+                # external liquidation / ADL while the controller is down (floored like the issue-19 classes)
                 sim.external_fill("perp", "buy", round(rng.uniform(0.02, 0.4), 5), rng.choice(("liquidation", "adl")))
                 faults["external_injected"] += 1
             second_cfg_round = None
