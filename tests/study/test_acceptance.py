@@ -52,7 +52,9 @@ def test_planted_up_jumps_gbm_floors_liquidate_more_and_are_not_picked() -> None
     documented liquidation rule with a cost (Binance: 0.5 % clearance fee) the verdict is `paper_fhs` (FHS floor);
     under Hyperliquid's (market liquidation at the barrier returns the maintenance margin, no fee) a liquidation
     costs nothing in this zero-cost world once its naked gain is removed, so no candidate beats `paper` on return
-    and the verdict stays the baseline, the GBM-floored `optimal` rejected by its liquidation rate."""
+    and the verdict stays the baseline, the GBM-floored `optimal` rejected by its liquidation rate. One seed: this
+    world is seed-sensitive (see the last test); the default venue and costs on seeds 1-5 are
+    ``test_planted_up_jumps_default_venue_and_costs``."""
     from dataclasses import replace
 
     h = gbm_history(sigma_annual=0.5, funding_per_8h=1e-4, seed=2, jump_rate_annual=30.0, jump_mean=0.04)
