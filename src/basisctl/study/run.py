@@ -352,6 +352,9 @@ def summarize(rows: pd.DataFrame, study: Study, assets: Sequence[str], final: bo
     text = ("nothing is significant: keep `paper`" if v == "paper" else
             f"prefer `{v}` over `paper`: d_ret {p['d_ret_mean']:+.4f} per window, CI "
             f"[{p['d_ret_ci'][0]:+.4f}, {p['d_ret_ci'][1]:+.4f}]; d_liq_rate {p['d_liq_rate']:+.3f}/path-yr")
+    if head["dropped_by_safety"]:
+        text += ("; dropped by the safety-first clause (liquidated significantly more than another preferred "
+                 f"rule): {', '.join(head['dropped_by_safety'])}")
     out: dict[str, Any] = {
         "study_hash": study.sha256, "paths_real": int(real["path"].nunique()) if len(real) else 0,
         "paths_simulated": int(sim["path"].nunique() * sim["asset"].nunique()) if len(sim) else 0,
