@@ -106,8 +106,9 @@ def test_planted_up_jumps_default_venue_and_costs(seed: int) -> None:
     """Every GBM-floored rule (paper, hold, fixed_leverage, periodic, and `optimal` with the GBM floor) has a
     liquidation-rate Garwood CI above both FHS-floored rules' (paper_fhs, `optimal` with the FHS floor), on every
     world seed; the verdict is never a GBM-floored rule (`paper`, `hold`, `fixed_leverage`, `periodic`, the
-    GBM-floored `optimal`), and the FHS-floored `optimal` is preferred over paper on every seed. A liquidation costs its re-entry trades (Table VIII, 20 bps)
-    and the naked bar's losses; its naked gains are removed (judged return)."""
+    GBM-floored `optimal`), and the FHS-floored `optimal` is preferred over paper on every seed. A liquidation
+    costs its re-entry trades (Table VIII, 20 bps) and the naked bar's losses; its naked gains are removed (judged
+    return)."""
     h = _up_jumps_world(seed)
     st = _study(30, years=1.0).with_(cost_bps=None)  # "paper": Table VIII per asset (BTC, ETH: 20 bps)
     d = run_study(st, history=h, cfg=CFG, spec=SPEC).summary()  # the default candidates, optimal FHS-floored
