@@ -33,6 +33,8 @@ from basisctl.risk.study import run_study
 from basisctl.simulate._rng import chunk_states, uniform_index
 
 ASSETS = ("BTC", "ETH", "DOGE", "LINK")
+#: issue 17: the study with the floor cell at most this many times main's cell set (CPU, same run)
+FLOOR_TARGET = 1.1
 
 
 @njit
@@ -102,7 +104,8 @@ def floor_ratio(assets: tuple[str, ...] = ASSETS) -> dict[str, float]:
             run_study(assets, cfg, workers=1)
             t[k].append(time.process_time() - c0)
     m, f = min(t["main"]), min(t["floor"])
-    return {"study_cpu_s_main": m, "study_cpu_s_with_floor_cell": f, "floor_cell_ratio": f / m}
+    return {"study_cpu_s_main": m, "study_cpu_s_with_floor_cell": f, "floor_cell_ratio": f / m,
+            "floor_cell_verdict": f"{'PASS' if f / m <= FLOOR_TARGET else 'FAIL'} (target <= {FLOOR_TARGET:g}x main)"}
 
 
 def main() -> None:
@@ -112,7 +115,7 @@ def main() -> None:
     ap.add_argument("--floor-assets", default=",".join(ASSETS), help="assets of the floor-cell ratio")
     args = ap.parse_args()
     compute_barriers(load_bars("BTC"), StudyConfig(lookback_days=31, epsilons=(0.01,)))  # compile / warm caches
-    out: dict[str, float | str] = {"load_average_1min": os.getloadavg()[0]}
+    out: dict[str, float | str] = {"load_average_1min": os.getloadavg()[0], "cpus": float(os.cpu_count() or 0)}
     if args.floor_only:
         out.update(floor_ratio(tuple(args.floor_assets.split(","))))
         out["load_average_1min_end"] = os.getloadavg()[0]
