@@ -93,7 +93,7 @@ def fhs_baseline() -> dict[str, float]:
             "fhs_pipelined_ns_per_path_step": t_pipe / (4000 * 168) * 1e9, "fhs_speedup": t_seq / t_pipe}
 
 
-def floor_ratio(assets: tuple[str, ...] = ASSETS) -> dict[str, float]:
+def floor_ratio(assets: tuple[str, ...] = ASSETS) -> dict[str, float | str]:
     """The study (1 process, CPU seconds) without and with the band's floor cell, alternated twice."""
     base = StudyConfig()
     floor = replace(base, floor_epsilon=BAND_FLOOR_CELL[0], floor_horizon_hours=BAND_FLOOR_CELL[1])
@@ -105,6 +105,7 @@ def floor_ratio(assets: tuple[str, ...] = ASSETS) -> dict[str, float]:
             t[k].append(time.process_time() - c0)
     m, f = min(t["main"]), min(t["floor"])
     return {"study_cpu_s_main": m, "study_cpu_s_with_floor_cell": f, "floor_cell_ratio": f / m,
+            "study_cpu_s_samples": f"main {t['main']}, with floor {t['floor']}",
             "floor_cell_verdict": f"{'PASS' if f / m <= FLOOR_TARGET else 'FAIL'} (target <= {FLOOR_TARGET:g}x main)"}
 
 
