@@ -21,7 +21,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +75,8 @@ class DerivedPosition:
     perp_cash: float
 
     def to_dict(self) -> dict[str, float]:
-        return {
-            "spot_base": self.spot_base,
-            "spot_usdc": self.spot_usdc,
-            "perp_size": self.perp_size,
-            "perp_cash": self.perp_cash,
-        }
+        """The four balances by field name (the names of :class:`~basisctl.venues.protocol.VenueState`)."""
+        return asdict(self)
 
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
