@@ -22,6 +22,25 @@ from typing import Literal, Protocol, runtime_checkable
 
 from basisctl.errors import BasisctlError
 
+__all__ = [
+    "BookSide",
+    "Fill",
+    "FundingPayment",
+    "Market",
+    "OrderRequest",
+    "OrderState",
+    "OrderStatus",
+    "Side",
+    "Transfer",
+    "TransferRequest",
+    "Venue",
+    "VenueDataError",
+    "VenueError",
+    "VenueState",
+    "VenueUnavailable",
+    "new_cloid",
+]
+
 Market = Literal["spot", "perp"]
 Side = Literal["buy", "sell"]
 
