@@ -209,4 +209,8 @@ def build(
         venue.nonce_source = journal.next_nonce  # type: ignore[attr-defined]  # one monotonic nonce stream
     ctl = Controller(cfg, venue, journal, policy, info, sleep=advance)
     ctl.lock_checks = [lk.problem for lk in (lock, sim_lock, *extra_locks) if lk is not None]  # every cycle
+    ctl.held_locks = [lk for lk in (lock, sim_lock, *extra_locks) if lk is not None]  # /health reports them
+    from basisctl.live.notify import build_notifier
+
+    ctl.alerts.notifier = build_notifier(cfg)  # None without [alerts] urls (or without apprise: one warning)
     return Built(ctl, venue, journal, advance, lock, sim_lock)
