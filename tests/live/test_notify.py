@@ -24,7 +24,6 @@ from tests.webhook import WebhookReceiver
 
 from .conftest import fixed_config
 
-pytest.importorskip("apprise", reason="needs the [alerts] extra")
 
 
 class Clock:
