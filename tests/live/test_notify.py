@@ -25,7 +25,6 @@ from tests.webhook import WebhookReceiver
 from .conftest import fixed_config
 
 
-
 class Clock:
     def __init__(self) -> None:
         self.t = 1000.0
