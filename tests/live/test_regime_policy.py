@@ -57,7 +57,7 @@ def _run(tmp: Path, drop: bool) -> tuple[Controller, SimVenue, RegimeGate, list[
 
 
 def test_funding_drop_goes_flat_within_h_alerts_and_keeps_funds_on_the_venue(tmp_path: Path) -> None:
-    ctl, sim, gate, states = _run(tmp_path, drop=True)
+    ctl, _, gate, states = _run(tmp_path, drop=True)
     recs = [e.payload for e in ctl.journal.entries("regime")]
     assert recs[0]["action"] == "hold" and recs[0]["margin_apr"] > 0.04  # in the trade from the start
     cross = next(r["boundary_ms"] for r in recs if r["margin_apr"] < 0)
@@ -80,7 +80,7 @@ def test_funding_drop_goes_flat_within_h_alerts_and_keeps_funds_on_the_venue(tmp
 
 
 def test_constant_carry_above_the_hurdle_never_exits(tmp_path: Path) -> None:
-    ctl, sim, gate, states = _run(tmp_path, drop=False)
+    ctl, _, gate, states = _run(tmp_path, drop=False)
     recs = [e.payload for e in ctl.journal.entries("regime")]
     assert len(recs) == DAYS and all(r["action"] == "hold" and r["margin_apr"] > 0.05 for r in recs)
     assert gate.exits == 0 and not any(s["out"] for s in states)

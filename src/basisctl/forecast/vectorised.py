@@ -22,7 +22,7 @@ FAST_MODELS: tuple[str, ...] = ("rolling_mean", "ewma")
 DAY_NS: int = 86_400 * 10**9
 
 
-def daily_funding_arrays(ts_ns: np.ndarray, rate: np.ndarray, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def daily_funding_arrays(ts_ns: np.ndarray, rate: np.ndarray, hours: np.ndarray) -> tuple[int, np.ndarray]:
     """(first day [ns since epoch, UTC midnight], funding per day [decimal per day]) as
     :func:`basisctl.forecast.panel.daily_funding`: a settlement at t accrues in (t - interval, t] and belongs to the
     day d with d < t <= d + 1 day; a day whose settlements do not cover 24 h is NaN (never filled)."""
@@ -37,7 +37,7 @@ def daily_funding_arrays(ts_ns: np.ndarray, rate: np.ndarray, hours: np.ndarray)
     n = int(k.max()) + 1
     s = np.bincount(k, weights=np.asarray(rate, float), minlength=n)
     hr = np.bincount(k, weights=np.asarray(hours, float), minlength=n)
-    return np.int64(d0 * DAY_NS), np.where(np.isclose(hr, 24.0), s, np.nan)
+    return d0 * DAY_NS, np.where(np.isclose(hr, 24.0), s, np.nan)
 
 
 @njit

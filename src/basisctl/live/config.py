@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 
 from basisctl.errors import BasisctlError
 from basisctl.live.sim_venue import SimConfig
-from basisctl.regime.params import RegimeParams
 from basisctl.redact import looks_like_key, redact
+from basisctl.regime.params import RegimeParams
 
 
 class ConfigError(BasisctlError):

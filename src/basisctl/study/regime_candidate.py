@@ -34,8 +34,8 @@ from basisctl.backtest.data import BacktestData, FundingAlignment
 from basisctl.backtest.engine import BacktestConfig
 from basisctl.backtest.rule import FrozenRule
 from basisctl.regime.alt_yield import AltYield
-from basisctl.regime.params import RegimeParams
 from basisctl.regime.fast import fast_forecast_arrays, fast_forecast_series, run_regime_fast
+from basisctl.regime.params import RegimeParams
 from basisctl.regime.rule import RegimeResult, forecast_series
 from basisctl.study.batch import METRICS
 
