@@ -73,6 +73,7 @@ class RotationResult:
     transfer_fees_usd: float
     transfers: int
     alt_yield_usd: float
+    params: RegimeParams | None = None
 
     def metrics(self) -> dict[str, Any]:
         cap = self.capital_usd
@@ -87,7 +88,8 @@ class RotationResult:
                 "ret_alt_yield": self.alt_yield_usd / cap,
                 "ret_trade_costs": -sum(s.trade_costs_usd + s.exit_cost for _, s in self.segments) / cap,
                 "ret_funding": sum(s.funding_usd for _, s in self.segments) / cap,
-                "time_out": float(np.mean(self.holding < 0)), "time_held": held}
+                "time_out": float(np.mean(self.holding < 0)), "time_held": held,
+                "params": self.params.model_dump() if self.params is not None else None}
 
 
 def _margins(cands: list[Candidate], bounds_ns: np.ndarray, alt_apr: np.ndarray, params: RegimeParams,
@@ -216,18 +218,18 @@ def run_rotation(cands: list[Candidate], alt: AltYield, params: RegimeParams, ca
                              "margin_best_apr": m_best, "action": action,
                              **{f"margin_{c.asset}_{c.venue}": float(m[j]) for j, c in enumerate(cands)}})
         marks.append((b, where, cash, alt_since_ns))
-    for j, (b0, w, c, since) in enumerate(marks):
+    for j, (b0, w, cv, since) in enumerate(marks):
         b1 = marks[j + 1][0] if j + 1 < len(marks) else n
         if w == "trade" or b1 <= b0:
             continue
         if w == "transit":
-            nav[b0:b1] = c
+            nav[b0:b1] = cv
         elif alt.is_constant:
             dt = bounds_ns[b0 + 1:b1 + 1] - since
-            nav[b0:b1] = c * np.where(dt > 0, np.exp(np.float64(alt.fallback_apr) * dt / NS_PER_YEAR), 1.0)
+            nav[b0:b1] = cv * np.where(dt > 0, np.exp(np.float64(alt.fallback_apr) * dt / NS_PER_YEAR), 1.0)
         else:
             s = pd.Timestamp(since, tz="UTC")
-            nav[b0:b1] = [c * alt.growth(s, pd.Timestamp(int(x), tz="UTC"), warn=False)
+            nav[b0:b1] = [cv * alt.growth(s, pd.Timestamp(int(x), tz="UTC"), warn=False)
                           for x in bounds_ns[b0 + 1:b1 + 1]]
     if where == "trade":
         _segment(args[cur], cands[cur].data, cands[cur].costs, entry_bar, n - 1, cash, False, 0.0, nav, segs)
@@ -237,4 +239,26 @@ def run_rotation(cands: list[Candidate], alt: AltYield, params: RegimeParams, ca
         alt_usd += cash * (alt.growth(pd.Timestamp(alt_since_ns, tz="UTC"), pd.Timestamp(int(bounds_ns[-1]),
                                                                                          tz="UTC"), warn=False) - 1)
     return RotationResult(ts, nav, holding, list(zip(seg_of, segs, strict=True)), pd.DataFrame(rows),
-                          [f"{c.asset}/{c.venue}" for c in cands], capital_usd, fees, transfers, alt_usd)
+                          [f"{c.asset}/{c.venue}" for c in cands], capital_usd, fees, transfers, alt_usd, params)
+
+
+def rotation_candidates(assets: list[str], streams: Any, start: pd.Timestamp, end: pd.Timestamp,
+                        params: RegimeParams, sizer: Any = None) -> list[Candidate]:
+    """One candidate per (asset, venue) funding stream, prepared as ``backtest-portfolio``'s positions are: Binance
+    perp bars over [start, end), the venue's funding and margin tiers, the paper's costs, the frozen rule calibrated
+    on the two years before ``start`` (``position_rule``), and the walk-forward forecast of the venue's stream
+    (causal: each forecast sees only settlements before the time it is known)."""
+    from basisctl.backtest.data import prepare
+    from basisctl.backtest.portfolio import position_rule
+    from basisctl.model.margin import venue_margin_tiers
+    from basisctl.regime.fast import fast_forecast_series
+
+    out = []
+    for (a, v), f in sorted(streams.items()):
+        if a not in assets:
+            continue
+        data = prepare(a, start, end, "binance", v, funding=f, spot="auto")
+        cfg = BacktestConfig(margin_tiers=venue_margin_tiers(v, a))
+        out.append(Candidate(a, v, data, position_rule(a, v, start, f, sizer), CostModel.paper(a), cfg,
+                             fast_forecast_series(f, params)))
+    return out
