@@ -250,15 +250,22 @@ def rotation_candidates(assets: list[str], streams: Any, start: pd.Timestamp, en
     (causal: each forecast sees only settlements before the time it is known)."""
     from basisctl.backtest.data import prepare
     from basisctl.backtest.portfolio import position_rule
+    from basisctl.errors import BasisctlError
     from basisctl.model.margin import venue_margin_tiers
     from basisctl.regime.fast import fast_forecast_series
+    from basisctl.warnings import substitute
 
     out = []
     for (a, v), f in sorted(streams.items()):
         if a not in assets:
             continue
+        try:  # a venue without a documented margin rule for the asset cannot be run (the allocation skips it too)
+            tiers = venue_margin_tiers(v, a)
+            rule = position_rule(a, v, start, f, sizer)
+        except BasisctlError as e:
+            substitute("missing_data", f"rotation: {a} on {v} left out: {e}")
+            continue
         data = prepare(a, start, end, "binance", v, funding=f, spot="auto")
-        cfg = BacktestConfig(margin_tiers=venue_margin_tiers(v, a))
-        out.append(Candidate(a, v, data, position_rule(a, v, start, f, sizer), CostModel.paper(a), cfg,
+        out.append(Candidate(a, v, data, rule, CostModel.paper(a), BacktestConfig(margin_tiers=tiers),
                              fast_forecast_series(f, params)))
     return out
