@@ -43,27 +43,49 @@ def _clean(o: Any) -> Any:
 
 
 def health(ctl: Controller, max_silence_s: float | None = None) -> tuple[int, dict[str, Any]]:
-    """200 when the loop cycled recently and is not halted; 503 otherwise (with the reason)."""
+    """/health: 200 only when every check passes, else 503 with every failing reason (docs/operations.md,
+    "Health"). Checks: ``cycle`` - a cycle completed within ``max_silence_s`` (default max(3 x cadence, 30 s),
+    wall clock); ``halt`` - new risk is not halted; ``lock`` - every journal/account lock this process took is
+    still held and intact (``None`` when the controller was built without locks, e.g. in a library call);
+    ``alerts`` - fewer than ``[alerts] health_fail_after`` consecutive failed deliveries (``None`` without
+    ``[alerts] urls``)."""
     silence = max_silence_s if max_silence_s is not None else max(3 * ctl.cfg.cadence_seconds, 30.0)
     age = None if ctl.last_cycle_wall is None else time.time() - ctl.last_cycle_wall
-    ok = age is not None and age <= silence and not ctl.halted
-    why = (
-        "ok"
-        if ok
-        else (
-            "halted: " + ctl.halt_reason
-            if ctl.halted
-            else "no cycle yet"
-            if age is None
-            else f"no cycle for {age:.0f}s"
-        )
-    )
+    reasons: list[str] = []
+    if age is None:
+        reasons.append("no cycle yet")
+    elif age > silence:
+        reasons.append(f"no cycle for {age:.0f}s (limit {silence:.0f}s)")
+    if ctl.halted:
+        reasons.append("halted: " + ctl.halt_reason)
+    locks = getattr(ctl, "held_locks", None)
+    lock: dict[str, Any] | None = None
+    if locks is not None:
+        problems = [p for p in (lk.problem() for lk in locks) if p]
+        released = [str(lk.target) for lk in locks if not lk.held]
+        lock = {"held": not released and not problems, "files": [str(lk.target) for lk in locks],
+                "problem": "; ".join(problems + [f"{r}: not held" for r in released]) or None}
+        if not lock["held"]:
+            reasons.append("lock: " + str(lock["problem"]))
+    delivery = ctl.alerts.delivery()
+    if delivery is not None and delivery["failing"]:
+        reasons.append(f"alert delivery failing: {delivery['consecutive_failures']} consecutive failures "
+                       f"({delivery['last_error']})")
+    ok = not reasons
     return (200 if ok else 503), {
         "status": "ok" if ok else "degraded",
-        "reason": why,
+        "reason": "ok" if ok else reasons[0],
+        "reasons": reasons,
         "cycles": ctl.cycles,
         "last_cycle_age_s": age,
+        "max_silence_s": silence,
         "halted": ctl.halted,
+        "halt_reason": ctl.halt_reason or None,
+        "lock": lock,
+        "alert_delivery": None if delivery is None else {
+            k: delivery[k] for k in ("delivered", "failed", "consecutive_failures", "dropped", "pending", "failing",
+                                     "last_error")},
+        "backup": None if getattr(ctl, "backups", None) is None else ctl.backups.status(),
         "mode": ctl.cfg.mode,
     }
 
@@ -96,6 +118,12 @@ def metrics_text(ctl: Controller) -> str:
     g("basisctl_cycles_total", "control cycles run by this process", s["cycles"], kind="counter")
     g("basisctl_halted", "1 when new risk is halted (kill switch / escalation)", 1.0 if s["halted"] else 0.0)
     g("basisctl_journal_fills", "fills in the journal", s["journal"]["fills"])
+    d = s.get("alert_delivery")
+    if d is not None:  # operators' channels ([alerts] urls)
+        g("basisctl_alert_deliveries_total", "alerts delivered to operators' channels", d["delivered"], kind="counter")
+        g("basisctl_alert_delivery_failures_total", "failed alert deliveries", d["failed"], kind="counter")
+        g("basisctl_alert_delivery_failing", "1 when health_fail_after consecutive deliveries failed",
+          1.0 if d["failing"] else 0.0)
     for kind, n in sorted(s["alert_counts"].items()):
         g("basisctl_alerts_total", "alerts raised by this process", n, f'{{kind="{kind}"}}', kind="counter")
     return "\n".join(lines) + "\n"

@@ -371,6 +371,57 @@ class RegimeSection(RegimeParams):
     alt_yield_series: str | None = Field(None, description="rate series (provider/name or file) [APY]")
 
 
+Severity = Literal["critical", "warning", "info"]
+
+
+def _default_routes() -> dict[Severity, list[str]]:
+    return {"critical": ["*"], "warning": ["*"], "info": []}
+
+
+class AlertsSection(_Strict):
+    """Alerts to operators through apprise (docs/operations.md, "Alerts to operators"). Every alert is journaled
+    and logged first; delivery runs in a background thread and never blocks or fails a cycle."""
+
+    urls: dict[str, str] = Field(
+        default_factory=dict, description="channel name -> apprise URL (tgram://, slack://, discord://, mailto://, "
+        "json://...), or 'env:VAR' naming the environment variable that holds the URL (it carries a token)")
+    routes: dict[Severity, list[str]] = Field(
+        default_factory=_default_routes,
+        description="severity -> channel names ('*' = every channel); a severity left out goes nowhere")
+    severity: dict[str, Severity] = Field(
+        default_factory=dict, description="per-kind override of the default severity table (KIND = 'critical')")
+    dedupe_seconds: float = Field(600.0, ge=0, le=86_400, description="same kind + message again within this: "
+                                  "not sent again [s]")
+    rate_window_seconds: float = Field(3600.0, gt=0, le=86_400, description="window of the two rate limits [s]")
+    max_per_kind: int = Field(6, ge=1, le=100_000, description="at most this many per kind per window")
+    max_total: int = Field(30, ge=1, le=100_000, description="at most this many in all per window")
+    queue_size: int = Field(200, ge=1, le=100_000, description="undelivered alerts held; beyond: dropped, counted")
+    timeout_seconds: float = Field(10.0, gt=0, le=300, description="one delivery attempt's HTTP timeout [s]")
+    health_fail_after: int = Field(3, ge=1, le=1_000, description="this many consecutive failed deliveries: "
+                                   "/health answers 503 (operators can no longer be told)")
+
+    @model_validator(mode="after")
+    def _routes_name_channels(self) -> AlertsSection:
+        for sev, names in self.routes.items():
+            bad = [n for n in names if n != "*" and n not in self.urls]
+            if bad:
+                raise ValueError(f"alerts.routes.{sev} names channel(s) {', '.join(bad)} not in alerts.urls")
+        for name, url in self.urls.items():
+            if url.startswith("env:"):
+                check_env_name(url[4:])
+            elif "://" not in url:
+                raise ValueError(f"alerts.urls.{name}: expected an apprise URL (scheme://...) or 'env:VAR'")
+        return self
+
+
+class BackupSection(_Strict):
+    """Online journal backups (SQLite backup API) while the controller runs."""
+
+    every_hours: float = Field(0.0, ge=0, le=8_760, description="a backup every this many wall-clock hours; 0 = off")
+    keep: int = Field(14, ge=1, le=100_000, description="newest backups kept; older ones are deleted")
+    dir: str = Field("backups", description="backup folder, relative to the config file")
+
+
 class ControllerConfig(_Strict):
     """The whole controller config (see docs/operations.md for every field)."""
 
@@ -388,6 +439,8 @@ class ControllerConfig(_Strict):
     safety: SafetySection = SafetySection()
     spot_route: SpotRouteSection = SpotRouteSection()
     regime: RegimeSection = RegimeSection()
+    alerts: AlertsSection = AlertsSection()
+    backup: BackupSection = BackupSection()
     base_dir: str = Field(".", description="set by the loader: folder of the config file")
 
     @field_validator("account")

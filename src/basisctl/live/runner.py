@@ -215,4 +215,8 @@ def build(
         ctl.regime = make_gate(cfg, policy.alpha_target, t0)
         restore(ctl.regime, journal)
     ctl.lock_checks = [lk.problem for lk in (lock, sim_lock, *extra_locks) if lk is not None]  # every cycle
+    ctl.held_locks = [lk for lk in (lock, sim_lock, *extra_locks) if lk is not None]  # /health reports them
+    from basisctl.live.notify import build_notifier
+
+    ctl.alerts.notifier = build_notifier(cfg)  # None without [alerts] urls (or without apprise: one warning)
     return Built(ctl, venue, journal, advance, lock, sim_lock)
