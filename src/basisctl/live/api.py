@@ -133,6 +133,21 @@ TOKEN_ENV = "BASISCTL_API_TOKEN"
 LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1", "[::1]"]
 
 
+def pnl_summary(ctl: Controller) -> dict[str, Any]:
+    """P&L attribution of the controller's journal (basisctl.pnl), read-only: the book and each position, or
+    ``{"error": ...}`` while there is no priced snapshot yet."""
+    from basisctl.errors import BasisctlError
+    from basisctl.pnl import attribute
+    from basisctl.pnl.reader import JournalReader
+
+    try:
+        with JournalReader(ctl.journal.path) as j:
+            res = attribute(j)
+    except BasisctlError as e:
+        return {"error": str(e)}
+    return {"book": res.book(), "positions": [p.to_dict() for p in res.positions]}
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -225,6 +240,10 @@ def create_app(
     @app.api_route("/metrics", methods=["GET", "HEAD"])
     def _metrics() -> PlainTextResponse:
         return PlainTextResponse(metrics_text(ctl), media_type="text/plain; version=0.0.4")
+
+    @app.api_route("/pnl", methods=["GET", "HEAD"])
+    def _pnl() -> JSONResponse:
+        return JSONResponse(_clean(pnl_summary(ctl)))
 
     @app.api_route("/", methods=["GET", "HEAD"])
     def _dashboard() -> HTMLResponse:
@@ -319,6 +338,7 @@ DASHBOARD_HTML = r"""<!doctype html>
 <table id="trades"><thead><tr><th>time</th>
 <th>side</th><th>notional</th><th>target</th><th>realised</th></tr></thead><tbody></tbody></table>
 <div style="margin-top:8px">alerts</div><table id="alerts"><tbody></tbody></table></section>
+<section class="card"><div>P&amp;L attribution (book) [USD]</div><table id="pnl"><tbody></tbody></table></section>
 </main>
 <script>
 const $ = id => document.getElementById(id);
@@ -395,6 +415,16 @@ async function tick(){
     rows($('alerts').tBodies[0], s.alerts.slice(0, 8), a => [iso(a.ts_ms), a.kind, a.message]);
   } catch (e) { $('status').textContent = 'disconnected'; $('status').className = 'pill halted'; }
 }
-tick(); setInterval(tick, 1000);
+async function pnl(){
+  try {
+    const p = await (await fetch('/pnl', {cache: 'no-store'})).json();
+    if (!p.book) { rows($('pnl').tBodies[0], [p.error || '-'], e => ['-', e]); return; }
+    const b = p.book, lines = Object.entries(b.buckets_usd).map(([k, v]) => [k, usd(v)]);
+    lines.push(['unexplained', usd(b.unexplained_usd) + ' (bound ' + usd(b.unexplained_bound_usd) + ')'],
+      ['P&L', usd(b.pnl_usd)], ['TWR', (100 * b.twr).toFixed(3) + '%']);
+    rows($('pnl').tBodies[0], lines, r => r);
+  } catch (e) { /* the state poll reports disconnects */ }
+}
+tick(); setInterval(tick, 1000); pnl(); setInterval(pnl, 10000);
 </script></body></html>
 """

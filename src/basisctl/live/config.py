@@ -141,6 +141,9 @@ class VenueConfig(_Strict):
     keystore: str | None = None
     keystore_password_env: str = "BASISCTL_KEYSTORE_PASSWORD"
     dead_man_seconds: float = Field(60.0, ge=0, description="scheduleCancel horizon; 0 disables")
+    margin_mode: Literal["cross", "isolated"] = Field(
+        "cross", description="Hyperliquid: 'isolated' = the position's own margin is its perp account (alpha from "
+        "it; collateral moves through updateIsolatedMargin); 'cross' = the account's (docs/operations.md)")
 
     @field_validator("secret_env", "keystore_password_env")
     @classmethod
@@ -326,6 +329,21 @@ class SafetySection(_Strict):
         30.0, ge=0, le=86_400, description="T: those K reads must span at least this long [s]")
 
 
+class VenueTruthSection(_Strict):
+    """Model vs venue checks every cycle (live/venue_truth.py; docs/operations.md, "Venue truth")."""
+
+    enabled: StrictBool = True
+    liq_drift_max: float = Field(
+        0.01, gt=0, le=0.5, description="LIQ_PRICE_DRIFT when |model barrier / venue liquidationPx - 1| exceeds "
+        "this [fraction; range (0, 0.5]]")
+    funding_tolerance_usd: float = Field(
+        0.01, ge=0, le=1_000, description="FUNDING_MISMATCH when |paid - szi x px x rate| exceeds this [USDC] ...")
+    funding_tolerance_rel: float = Field(
+        0.01, ge=0, le=1, description="... plus this fraction of |szi x px x rate| [fraction; range [0, 1]]")
+    realert_seconds: float = Field(
+        3_600.0, ge=0, le=86_400, description="a lasting drift alerts again at most once per this [s, venue time]")
+
+
 class SlippageSection(_Strict):
     """Paper settlement of aggregator swaps: output worse than quoted by max(0, N(mean, sd)) [bps]."""
 
@@ -439,6 +457,7 @@ class ControllerConfig(_Strict):
     safety: SafetySection = SafetySection()
     spot_route: SpotRouteSection = SpotRouteSection()
     regime: RegimeSection = RegimeSection()
+    venue_truth: VenueTruthSection = VenueTruthSection()
     alerts: AlertsSection = AlertsSection()
     backup: BackupSection = BackupSection()
     base_dir: str = Field(".", description="set by the loader: folder of the config file")

@@ -110,8 +110,11 @@ def check_config_binding(cfg: ControllerConfig, journal: Journal, force: bool = 
         journal.append("config", "config:first", now, int(time.time() * 1000))
         return
     old = last[0].payload
-    changed = [f"{sec}.{k}: {old.get(sec, {}).get(k)!r} -> {v!r}" for sec in BOUND_SECTIONS
-               for k, v in now[sec].items() if old.get(sec, {}).get(k) != v]
+    # a key added to a section after the journal was started (e.g. venue.margin_mode) had its default then
+    dflt = {sec: type(getattr(cfg, sec))().model_dump(mode="json") for sec in BOUND_SECTIONS}
+    was = {sec: {k: old.get(sec, {}).get(k, dflt[sec].get(k)) for k in now[sec]} for sec in BOUND_SECTIONS}
+    changed = [f"{sec}.{k}: {was[sec][k]!r} -> {v!r}" for sec in BOUND_SECTIONS
+               for k, v in now[sec].items() if was[sec][k] != v]
     if "account" in old and old["account"] != now["account"]:
         changed.append(f"account: {old['account']!r} -> {now['account']!r}")
     if not changed:
