@@ -70,7 +70,8 @@ def book_metrics_text(book: Book) -> str:
 
     g("basisctl_book_positions", "positions in the book", t["positions"])
     g("basisctl_book_halted_positions", "positions whose new risk is halted", t["halted_positions"])
-    g("basisctl_book_gross_notional_usd", "sum of |spot| + |perp| notional over positions [USD]", t["gross_notional_usd"])
+    g("basisctl_book_gross_notional_usd", "sum of |spot| + |perp| notional over positions [USD]",
+      t["gross_notional_usd"])
     g("basisctl_book_unhedged_usd", "sum of |spot + perp| x price over positions [USD]", t["unhedged_usd"])
     g("basisctl_book_equity_usd", "sum of position capital V_t [USD]", t["equity_usd"])
     g("basisctl_book_killed", "1 while the book kill file is present", 1.0 if t["killed"] else 0.0)

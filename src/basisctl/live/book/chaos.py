@@ -120,13 +120,13 @@ def cross_position_interference(journal_path: Path) -> tuple[int, list[str]]:
     return len(bad), bad
 
 
-def _book_worker(book_path: str, max_cycles: int) -> None:
-    """The book process of a chaos round (runs until killed or ``max_cycles``)."""
+def _book_worker(config_path: str, max_cycles: int) -> None:
+    """The book process of a chaos round (``config_path``: the book file; runs until killed or ``max_cycles``)."""
     from basisctl.live.book.config import load_book
     from basisctl.live.book.runner import build_book
 
-    book = load_book(book_path)
-    b = build_book(book, book_path)
+    book = load_book(config_path)
+    b = build_book(book, config_path)
     for bp in b.positions:  # an injected bug: this position's cycle raises while its flag file exists
         flag = book.resolve(RAISE_FLAG.format(bp.spec.id))
         orig = bp.ctl.safe_cycle

@@ -42,7 +42,8 @@ def _over(limits: BookLimits, rows: Sequence[Exposure], grow: dict[str, float]) 
 
     total = sum(g(r) for r in rows)
     if limits.max_gross_notional_usd is not None and total > limits.max_gross_notional_usd:
-        return f"book gross notional ${total:,.0f} > limits.max_gross_notional_usd ${limits.max_gross_notional_usd:,.0f}"
+        cap = limits.max_gross_notional_usd
+        return f"book gross notional ${total:,.0f} > limits.max_gross_notional_usd ${cap:,.0f}"
     for venue, cap in limits.max_venue_notional_usd.items():
         v = sum(g(r) for r in rows if r.venue == venue)
         if v > cap:

@@ -11,6 +11,7 @@ the positions' shared kill file (every position halts new risk; ``kill.flatten``
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 import traceback
@@ -182,12 +183,10 @@ class Book:
         bp.errors += 1
         bp.last_error = f"{what}: {type(e).__name__}: {' '.join(str(e).split())}"[:500]
         ctl = bp.ctl
-        try:
+        with contextlib.suppress(Exception):
             ctl.journal.append("error", f"error:{uuid.uuid4().hex}",
                                {"what": what, "error": bp.last_error, "trace": traceback.format_exc()[-2000:]},
                                ctl._now())
-        except Exception:  # noqa: BLE001 - storage failing is reported by the alert below (stderr fallback)
-            pass
         ctl._halt("CYCLE_ERROR", f"{bp.last_error} (contained: other positions go on; new risk halted here)")
 
     def _start_one(self, bp: BookPosition) -> None:
@@ -217,7 +216,7 @@ class Book:
                 self._start_one(bp)
             except DataCoverageError:
                 raise
-            except Exception as e:  # noqa: BLE001 - the bulkhead: contained, journaled, retried next cycle
+            except Exception as e:
                 self._contain(bp, "start", e)
 
     def cycle(self) -> dict[str, Any]:
@@ -237,18 +236,16 @@ class Book:
                         row.update(alpha=out["alpha"], unhedged_usd=out["unhedged_usd"], action=out["action"])
             except DataCoverageError:
                 raise
-            except Exception as e:  # noqa: BLE001 - the bulkhead
+            except Exception as e:
                 self._contain(bp, "cycle", e)
                 row["error"] = bp.last_error
             row.update(halted=ctl.halted, halt=ctl.halt_kind)
             rec[bp.spec.id] = row
         self.cycles += 1
         self.last_cycle_wall = time.time()
-        try:
+        with contextlib.suppress(BasisctlError):  # each position's cycle halts on storage failure itself
             self.journal.append(BOOK_CYCLE_KIND, f"book_cycle:{uuid.uuid4().hex}", {"positions": rec},
                                 int(time.time() * 1000))
-        except BasisctlError:
-            pass  # each position's own cycle journals and halts on storage failure (STORAGE_FAILED)
         return rec
 
     def advance(self, seconds: float) -> None:
@@ -295,7 +292,7 @@ class Book:
                 ctl.ingest()
             except (VenueUnavailable, VenueError, DataCoverageError) as e:
                 ctl.alerts.raise_("VENUE_UNAVAILABLE", f"final ingest failed ({e})", ctl._now())
-            except Exception as e:  # noqa: BLE001 - the bulkhead
+            except Exception as e:
                 self._contain(bp, "finish", e)
 
     # ------------------------------------------------------------------ kill switch and surface

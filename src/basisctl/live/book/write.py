@@ -22,7 +22,7 @@ def _toml_value(v: Any) -> str:
     return json.dumps(str(v))  # a TOML basic string is a JSON string for the characters written here
 
 
-def book_toml(positions: Iterable[Mapping[str, Any]], capital_usd: float, risk_model: str = "fhs",
+def book_toml(positions: Iterable[Mapping[Any, Any]], capital_usd: float, risk_model: str = "fhs",
               header: str = "", min_capital_usd: float = 1.0, start: str | None = None) -> str:
     """The book file for ``positions`` (rows with asset, venue, capital_usd [USD]); weights = capital / capital_usd.
     Rows below ``min_capital_usd`` [USD] are left out (said in a comment)."""
@@ -32,7 +32,8 @@ def book_toml(positions: Iterable[Mapping[str, Any]], capital_usd: float, risk_m
     lines += ['mode = "paper"', f"capital_usd = {_toml_value(capital_usd)}", 'journal = "book.sqlite"']
     if start is not None:
         lines.append(f"start = {_toml_value(start)}")
-    lines += ["", "[limits]", "# max_gross_notional_usd = 0.0   # book caps on NEW risk [USD] (docs/operations.md, Books)",
+    lines += ["", "[limits]", "# book caps on NEW risk [USD] (docs/operations.md, Books):",
+              "# max_gross_notional_usd = 0.0",
               "# max_unhedged_usd = 0.0", "", "[kill]", 'file = "book.kill"', "flatten = false"]
     n = 0
     for r in positions:
@@ -51,7 +52,7 @@ def book_toml(positions: Iterable[Mapping[str, Any]], capital_usd: float, risk_m
     return "\n".join(lines) + "\n"
 
 
-def write_book(path: Path, positions: Iterable[Mapping[str, Any]], capital_usd: float, risk_model: str = "fhs",
+def write_book(path: Path, positions: Iterable[Mapping[Any, Any]], capital_usd: float, risk_model: str = "fhs",
                header: str = "", start: str | None = None) -> BookFile:
     """Write the book file and read it back through the validator (the file written is a valid book)."""
     text = book_toml(positions, capital_usd, risk_model, header, start=start)
