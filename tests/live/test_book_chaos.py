@@ -11,34 +11,38 @@ from basisctl.live.book.chaos import _totals, cross_position_interference, expor
 from basisctl.live.journal import Journal
 
 
-def _journal(tmp: Path, a_cycles_between: int, b_halted: bool, a_error: bool = False) -> Path:
-    """Position a detects an external fill, runs ``a_cycles_between`` cycles, then re-hedges; b is (not) halted."""
-    p = tmp / f"j{a_cycles_between}{b_halted}{a_error}.sqlite"
+def _journal(tmp: Path, idle: int, b_halted: bool, a_error: bool = False, a_tries: bool = False) -> Path:
+    """Position a detects an external fill, runs ``idle`` cycles, then re-hedges; b is (not) halted meanwhile.
+    ``a_error``: a's cycles raise; ``a_tries``: a journals an unwind order every cycle (its venue rejects it)."""
+    p = tmp / f"j{idle}{b_halted}{a_error}{a_tries}.sqlite"
     j = Journal(p)
-    a, b = j.scoped("a"), j.scoped("b")
+    a = j.scoped("a")
     a.append("external", "external:f1", {"fill_id": "f1"}, 1)
-    for _ in range(a_cycles_between):
-        a.append("cycle", f"cycle:{_}", {}, 2)
-        b.append("cycle", f"cycle:{_}", {}, 2)
-        j.append("book_cycle", f"book_cycle:{_}", {"positions": {
-            "a": {"ran": True, "halted": False, **({"error": "x"} if a_error else {})},
+    for i in range(idle):
+        if a_tries:
+            a.append_intent(f"intent:u{i}", {"kind": "order", "leg": "unwind"}, 2)
+            a.append("result", f"result:u{i}", {"status": "rejected"}, 2)
+        a.append("cycle", f"cycle:{i}", {}, 2)
+        j.append("book_cycle", f"book_cycle:{i}", {"positions": {
+            "a": {"ran": True, "halted": False, "blocked_own": False, **({"error": "x"} if a_error else {})},
             "b": {"ran": True, "halted": b_halted}}}, 2)
     a.append("external", "rehedged:f1", {"fill_id": "f1"}, 3)
     j.close()
     return p
 
 
-@pytest.mark.parametrize(("between", "b_halted", "a_error", "expected"), [
-    (0, True, False, 0),  # re-hedged in the cycle that detected it
-    (1, True, False, 0),  # one cycle late: allowed
-    (2, False, False, 0),  # late, but no other position halted: not interference
-    (2, True, False, 1),  # late while b was halted: interference
-    (5, True, False, 1),
-    (3, True, True, 0),  # late because a itself failed: not another position's doing
+@pytest.mark.parametrize(("idle", "b_halted", "a_error", "a_tries", "expected"), [
+    (0, True, False, False, 0),  # re-hedged in the cycle that detected it
+    (1, True, False, False, 0),  # one cycle late: allowed
+    (2, False, False, False, 0),  # late, but no other position halted: not interference
+    (2, True, False, False, 1),  # two idle cycles while b was halted: interference
+    (5, True, False, False, 1),
+    (3, True, True, False, 0),  # late because a itself failed: not another position's doing
+    (3, True, False, True, 0),  # a tried every cycle and its venue rejected: not another position's doing
 ])
-def test_interference_count_by_hand(tmp_path: Path, between: int, b_halted: bool, a_error: bool,
+def test_interference_count_by_hand(tmp_path: Path, idle: int, b_halted: bool, a_error: bool, a_tries: bool,
                                     expected: int) -> None:
-    n, detail = cross_position_interference(_journal(tmp_path, between, b_halted, a_error))
+    n, detail = cross_position_interference(_journal(tmp_path, idle, b_halted, a_error, a_tries))
     assert n == expected and len(detail) == expected
 
 

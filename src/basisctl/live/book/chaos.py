@@ -39,6 +39,8 @@ CANDIDATES: tuple[tuple[str, str, str], ...] = (
 )
 #: fault flag files (in the book's folder) the chaos worker reads
 RAISE_FLAG = "chaos-raise-{}"
+#: seconds after the book's start-up at which the worker is SIGKILLed (absent: killed by the round timeout only)
+KILL_AFTER = "chaos-kill-after"
 
 
 def book_chaos_toml(n: int) -> str:
@@ -80,8 +82,11 @@ def export_position(journal_path: Path, pid: str, dest: Path) -> Path:
 
 
 def cross_position_interference(journal_path: Path) -> tuple[int, list[str]]:
-    """External changes whose re-hedge came more than one cycle of their own position after detection while
-    another position was halted or failing (see the module docstring). Returns (count, details)."""
+    """External changes on a position P whose re-hedge waited more than one IDLE cycle of P while another position
+    was halted or failing. An idle cycle: P's cycle ran, raised nothing, P had no own reason to hold protective
+    orders back (journal vs venue mismatch, undecided intents) and yet journaled no protective order (unwind /
+    hedge repair). Cycles in which P tried and its venue rejected or partly filled the order are P's venue's
+    doing, not another position's. Returns (count, details)."""
     con = sqlite3.connect(str(journal_path))
     try:
         rows = con.execute("SELECT seq, key, kind, payload FROM entries ORDER BY seq").fetchall()
@@ -89,7 +94,7 @@ def cross_position_interference(journal_path: Path) -> tuple[int, list[str]]:
         con.close()
     detected: dict[tuple[str, str], int] = {}
     rehedged: dict[tuple[str, str], int] = {}
-    cycles: dict[str, list[int]] = {}
+    protective: dict[str, list[int]] = {}
     book_cycles: list[tuple[int, dict[str, Any]]] = []
     for seq, key, kind, payload in rows:
         pid, _, k = str(kind).partition("/")
@@ -98,8 +103,8 @@ def cross_position_interference(journal_path: Path) -> tuple[int, list[str]]:
                 book_cycles.append((int(seq), json.loads(payload)["positions"]))
             continue
         rkey = str(key)[len(pid) + 1:]
-        if k == "cycle":
-            cycles.setdefault(pid, []).append(int(seq))
+        if k == "intent" and json.loads(payload).get("leg") in ("unwind", "hedge_repair"):
+            protective.setdefault(pid, []).append(int(seq))
         elif k == "external" and rkey.startswith("external:"):
             detected[(pid, rkey[9:])] = int(seq)
         elif k == "external" and rkey.startswith("rehedged:"):
@@ -107,21 +112,31 @@ def cross_position_interference(journal_path: Path) -> tuple[int, list[str]]:
     bad = []
     for (pid, fid), s0 in detected.items():
         s1 = rehedged.get((pid, fid), 1 << 62)
-        waited = sum(1 for c in cycles.get(pid, []) if s0 < c < s1)
-        if waited <= 1:
-            continue
-        window = [rec for s, rec in book_cycles if s0 < s < s1]
-        if any(rec.get(pid, {}).get("error") for rec in window):
-            continue  # its own failure delayed it, not another position's
-        others = {q for rec in window for q, r in rec.items() if q != pid and (r.get("halted") or r.get("error"))}
-        if others:
-            bad.append(f"{pid}: external {fid} re-hedged after {waited} cycles while {', '.join(sorted(others))} "
+        idle, others, prev = 0, set(), s0
+        for s, rec in book_cycles:
+            if s <= s0:
+                continue
+            if s > s1:
+                break
+            r = rec.get(pid, {})
+            tried = any(prev < x < s for x in protective.get(pid, []))
+            if r.get("ran") and not r.get("error") and not r.get("blocked_own") and not tried:
+                idle += 1
+                others |= {q for q, o in rec.items() if q != pid and (o.get("halted") or o.get("error"))}
+            prev = s
+        if idle > 1 and others:
+            bad.append(f"{pid}: external {fid} waited {idle} idle cycles while {', '.join(sorted(others))} "
                        "halted/failing")
     return len(bad), bad
 
 
 def _book_worker(config_path: str, max_cycles: int) -> None:
     """The book process of a chaos round (``config_path``: the book file; runs until killed or ``max_cycles``)."""
+    import os
+    import signal
+    import threading
+
+    from basisctl.errors import DataCoverageError
     from basisctl.live.book.config import load_book
     from basisctl.live.book.runner import build_book
 
@@ -137,7 +152,26 @@ def _book_worker(config_path: str, max_cycles: int) -> None:
             return orig()
 
         bp.ctl.safe_cycle = faulty  # type: ignore[method-assign]
-    b.run(max_cycles=max_cycles, sleep=time.sleep)
+    b.start()
+    after = book.resolve(KILL_AFTER)
+    if after.exists():  # an outside kill timed from the end of start-up (a slow start must not eat the round)
+        delay = float(after.read_text())
+
+        def kill() -> None:
+            time.sleep(delay)
+            book.resolve(KILL_AFTER + ".fired").write_text("1")
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        threading.Thread(target=kill, daemon=True).start()
+    n = 0
+    while n < max_cycles and not b.stop_requested:
+        try:
+            b.cycle()
+        except DataCoverageError:
+            break
+        n += 1
+        time.sleep(b.cadence())
+    b.finish()
 
 
 class _BookZygote(single._Zygote):
@@ -249,6 +283,11 @@ def run_book_chaos(positions: int = 3, kills: int = 20, seed: int = 0, workdir: 
             if rng.random() < 0.6:
                 crash = f"{rng.choice(single.CRASH_POINTS)}@{rng.randint(1, 2)}"
             delay = rng.uniform(0.3, 2.0) if crash is None else round_timeout_s
+            timer = book.resolve(KILL_AFTER)
+            timer.unlink(missing_ok=True)
+            if crash is not None or rng.random() < 0.8:  # most kills after start-up; the rest may land inside it
+                timer.write_text(f"{delay:.3f}")
+                delay = 120.0  # the round's backstop
             for f in workdir.glob(RAISE_FLAG.format("*")):
                 f.unlink()
             kill_file.unlink(missing_ok=True)
@@ -266,7 +305,11 @@ def run_book_chaos(positions: int = 3, kills: int = 20, seed: int = 0, workdir: 
             if rng.random() < 0.04:  # the book kill switch for this round (halts new risk; repairs go on)
                 kill_file.write_text("chaos\n")
                 faults["kill_switch_rounds"] += 1
+            fired = book.resolve(KILL_AFTER + ".fired")
+            fired.unlink(missing_ok=True)
             how = zyg.run(crash, delay)
+            if how == "crashpoint" and fired.exists():
+                how = "external"  # the post-start-up timer, not a crash point
             rounds.append({"crash": crash, "how": how})
             if how.startswith("exit"):
                 raise RuntimeError(f"book process {how} instead of being killed:\n{single._tail(err_path)}")
@@ -287,6 +330,7 @@ def run_book_chaos(positions: int = 3, kills: int = 20, seed: int = 0, workdir: 
         for f in workdir.glob(RAISE_FLAG.format("*")):
             f.unlink()
         kill_file.unlink(missing_ok=True)
+        book.resolve(KILL_AFTER).unlink(missing_ok=True)
         how = zyg.run(None, 120.0, max_cycles=10)
         if how != "exit:0":
             raise RuntimeError(f"final reconciling run failed ({how}):\n{single._tail(err_path)}")

@@ -240,6 +240,10 @@ class Book:
                 self._contain(bp, "cycle", e)
                 row["error"] = bp.last_error
             row.update(halted=ctl.halted, halt=ctl.halt_kind)
+            try:  # the position's OWN reasons to hold protective orders back (journal vs venue, undecided intents)
+                row["blocked_own"] = bool(ctl._mismatch) or bool(ctl.journal.open_intents())
+            except BasisctlError:
+                row["blocked_own"] = True
             rec[bp.spec.id] = row
         self.cycles += 1
         self.last_cycle_wall = time.time()
