@@ -285,3 +285,28 @@ def test_kill_mid_cycle_recovers_every_position(tmp_path: Path, point: str) -> N
         assert st.unhedged_usd <= 50.0
         assert bp.ctl.journal.genesis() is not None and bp.ctl.cycles == 3
     b.journal.close()
+
+
+@pytest.mark.needs_data
+def test_a_venue_down_at_start_up_does_not_hold_the_others_back(tmp_path: Path) -> None:
+    from basisctl.live.book.runner import build_book
+    from basisctl.live.venue import VenueUnavailable
+
+    p = write_book(tmp_path, n=2)
+    b = build_book(load_book(p), str(p))
+    down = b.positions[0]
+    real = down.venue.state
+
+    def dead(*a: Any, **k: Any) -> Any:
+        raise VenueUnavailable("test: venue down")
+
+    down.venue.state = dead  # type: ignore[method-assign]
+    b.start()
+    rec = b.cycle()
+    assert not down.started and rec["btc-hl"]["ran"] is False
+    assert b.positions[1].started and rec["eth-hl"]["ran"] and b.positions[1].ctl.cycles == 1
+    assert down.ctl.alerts.counts.get("VENUE_UNAVAILABLE", 0) >= 1
+    down.venue.state = real  # type: ignore[method-assign]
+    rec = b.cycle()
+    assert down.started and rec["btc-hl"]["ran"] and b.positions[1].ctl.cycles == 2
+    b.journal.close()
