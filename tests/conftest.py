@@ -87,3 +87,13 @@ def _isolated_result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch
     from basisctl import cache
 
     monkeypatch.setattr(cache, "_enabled", True)
+
+
+@pytest.fixture
+def webhook():  # type: ignore[no-untyped-def]
+    """A webhook receiver on 127.0.0.1 (tests/webhook.py): apprise ``json://`` alert posts are recorded."""
+    from tests.webhook import WebhookReceiver
+
+    rec = WebhookReceiver().start()
+    yield rec
+    rec.stop()

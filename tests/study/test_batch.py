@@ -76,12 +76,17 @@ def test_batch_equals_single_runs(liq: Liquidation, vol: float, gap: float) -> N
     liquidation accounting, recomputed by hand from the kernel's arrays."""
     paths = _paths(5, 0, vol, gap)
     m, reset = _run(paths, liq)
-    n_liq = 0
+    n_liq = n_gain = 0
     for r in range(2):
         for j, p in enumerate(paths):
             nav, _a, _m, _q, _h, fund, cost, _liq, act, traded, _r, _p, comp = _single(p, r, int(reset[r, j]), liq)
             row = dict(zip(METRICS, m[r, j], strict=True))
-            assert row["ret"] == nav[-1] / 1e6 - 1.0
+            # judged return: every bar's naked-spot gain removed, its losses kept (a liquidation is never a gain)
+            gain = np.cumsum(np.maximum(comp[:, C_UNHEDGED], 0.0))
+            assert row["ret_raw"] == nav[-1] / 1e6 - 1.0
+            assert row["naked_gain_removed"] == pytest.approx(gain[-1] / 1e6, abs=1e-15)
+            assert row["ret"] == pytest.approx(row["ret_raw"] - gain[-1] / 1e6, abs=1e-15)
+            n_gain += bool(gain[-1] > 0.0)
             reb = np.isin(act, (1, 2, 3))
             assert row["rebalances"] == reb.sum()
             assert row["turnover"] == pytest.approx(traded[reb].sum() / 1e6, rel=1e-12)
@@ -96,13 +101,13 @@ def test_batch_equals_single_runs(liq: Liquidation, vol: float, gap: float) -> N
             assert row["margin_forfeited"] == pytest.approx(comp[:, C_FORFEIT].sum() / 1e6, abs=1e-15)
             assert row["liq_loss"] == pytest.approx(row["liq_fee"] + row["margin_forfeited"], abs=1e-15)
             assert row["rehedge_cost"] == pytest.approx(comp[:, C_REHEDGE_COST].sum() / 1e6, abs=1e-15)
-            path = np.r_[1e6, nav]
+            path = np.r_[1e6, nav - gain]
             assert row["max_drawdown"] == pytest.approx(np.min(path / np.maximum.accumulate(path) - 1), abs=1e-12)
             po, _ph, pc, so, _sc, fr, fi = p
             static = (1.0 - RULES[0, r]) * 1e6 / so[0] * (fr * po + fi * pc).sum() / 1e6
             assert row["ret_static_carry"] == pytest.approx(static, rel=1e-12)
             assert row["ret_excess_static"] == pytest.approx(row["ret"] - static, abs=1e-15)
-    assert n_liq > 0  # the accounting under test is exercised
+    assert n_liq > 0 and n_gain > 0  # the accounting under test is exercised, naked gains removed included
 
 
 @pytest.mark.parametrize("liq", [HL, BN])

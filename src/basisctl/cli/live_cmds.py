@@ -169,6 +169,10 @@ def register(app: typer.Typer) -> None:
             else:
                 time.sleep(seconds)
 
+        from basisctl.live import backup as _backup
+
+        backups = _backup.scheduler_for(cfg)  # [backup] every_hours > 0: online journal backups between cycles
+        ctl.backups = backups  # /health shows its status
         ctl.start()
         n = 0
         while not ctl.stop_requested and (max_cycles is None or n < max_cycles):
@@ -188,6 +192,8 @@ def register(app: typer.Typer) -> None:
                     f"{(d.action.name.lower() if d else '-'):<16} {d.reason if d and d.action else ''}",
                     highlight=False,
                 )
+            if backups is not None:
+                _backup.report(ctl.alerts, backups.poll(), ctl._now())
             if ctl.stop_requested or (max_cycles is not None and n >= max_cycles):
                 break
             try:
@@ -197,6 +203,10 @@ def register(app: typer.Typer) -> None:
                 break
         if ctl.halted and cfg.safety.flatten_on_kill and not ctl.flattened:
             ctl.flatten(built.venue.state())
+        if backups is not None:  # a backup in flight finishes (its .part file is never left as a backup)
+            _backup.report(ctl.alerts, backups.wait(30.0), ctl._now())
+        if ctl.alerts.notifier is not None:  # deliver what is queued (the SIGTERM alert too), at most 10 s
+            ctl.alerts.notifier.close(10.0)
         state = ctl.public_state()
         if json_out:
             print_json(

@@ -90,7 +90,7 @@ def _root(
 #: Keep every module light at import time (numpy/pandas/scipy/numba inside the commands): a test pins it.
 COMMAND_MODULES: list[str] = [
     "static_cmds", "data_cmds", "bands_cmds", "backtest_cmds", "exec_cmds", "live_cmds", "venue_cmds", "risk_cmds",
-    "rules_cmds", "forecast_cmds",
+    "rules_cmds", "forecast_cmds", "ops_cmds", "pnl_cmds",
 ]
 
 for _name in COMMAND_MODULES:

@@ -1,4 +1,5 @@
-"""The controller's alert sink (journal entry + alert log line + the recent list /state shows).
+"""The controller's alert sink (journal entry + alert log line + the recent list /state shows), then the
+operators' channels (``live.notify``: apprise, after the alert is stored).
 
 Failing storage fails safe (issue 19, N5): an alert that cannot be journaled or written to the alert log goes to
 stderr instead, and ``failed`` names the first OS error; the controller completes its protective actions
@@ -31,6 +32,7 @@ class Alerts:
     recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
     counts: dict[str, int] = field(default_factory=dict)
     failed: str = ""  # the first storage error an alert met ('' while every alert was stored)
+    notifier: Any = None  # live.notify.Notifier: operators are told AFTER the alert is stored (None: not set up)
 
     def raise_(self, kind: str, message: str, ts_ms: int, **extra: Any) -> None:
         message = redact(message)
@@ -52,6 +54,15 @@ class Alerts:
         if errs:
             self.failed = self.failed or "; ".join(errs)
             print(f"alert (not stored: {'; '.join(errs)}): {line}", file=sys.stderr, flush=True)
+        if self.notifier is not None:
+            try:  # queued for the notifier's own thread: never blocks, never raises into a cycle
+                self.notifier.submit(kind, message, ts_ms)
+            except Exception as e:  # pragma: no cover - Notifier.submit already catches everything
+                print(f"warning: alert delivery: {_one_line(e)}", file=sys.stderr, flush=True)
+
+    def delivery(self) -> dict[str, Any] | None:
+        """The notifier's counters for /state and /health (None when no [alerts] urls are configured)."""
+        return None if self.notifier is None else dict(self.notifier.snapshot())
 
 
 def _one_line(e: BaseException) -> str:

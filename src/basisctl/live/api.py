@@ -43,27 +43,49 @@ def _clean(o: Any) -> Any:
 
 
 def health(ctl: Controller, max_silence_s: float | None = None) -> tuple[int, dict[str, Any]]:
-    """200 when the loop cycled recently and is not halted; 503 otherwise (with the reason)."""
+    """/health: 200 only when every check passes, else 503 with every failing reason (docs/operations.md,
+    "Health"). Checks: ``cycle`` - a cycle completed within ``max_silence_s`` (default max(3 x cadence, 30 s),
+    wall clock); ``halt`` - new risk is not halted; ``lock`` - every journal/account lock this process took is
+    still held and intact (``None`` when the controller was built without locks, e.g. in a library call);
+    ``alerts`` - fewer than ``[alerts] health_fail_after`` consecutive failed deliveries (``None`` without
+    ``[alerts] urls``)."""
     silence = max_silence_s if max_silence_s is not None else max(3 * ctl.cfg.cadence_seconds, 30.0)
     age = None if ctl.last_cycle_wall is None else time.time() - ctl.last_cycle_wall
-    ok = age is not None and age <= silence and not ctl.halted
-    why = (
-        "ok"
-        if ok
-        else (
-            "halted: " + ctl.halt_reason
-            if ctl.halted
-            else "no cycle yet"
-            if age is None
-            else f"no cycle for {age:.0f}s"
-        )
-    )
+    reasons: list[str] = []
+    if age is None:
+        reasons.append("no cycle yet")
+    elif age > silence:
+        reasons.append(f"no cycle for {age:.0f}s (limit {silence:.0f}s)")
+    if ctl.halted:
+        reasons.append("halted: " + ctl.halt_reason)
+    locks = getattr(ctl, "held_locks", None)
+    lock: dict[str, Any] | None = None
+    if locks is not None:
+        problems = [p for p in (lk.problem() for lk in locks) if p]
+        released = [str(lk.target) for lk in locks if not lk.held]
+        lock = {"held": not released and not problems, "files": [str(lk.target) for lk in locks],
+                "problem": "; ".join(problems + [f"{r}: not held" for r in released]) or None}
+        if not lock["held"]:
+            reasons.append("lock: " + str(lock["problem"]))
+    delivery = ctl.alerts.delivery()
+    if delivery is not None and delivery["failing"]:
+        reasons.append(f"alert delivery failing: {delivery['consecutive_failures']} consecutive failures "
+                       f"({delivery['last_error']})")
+    ok = not reasons
     return (200 if ok else 503), {
         "status": "ok" if ok else "degraded",
-        "reason": why,
+        "reason": "ok" if ok else reasons[0],
+        "reasons": reasons,
         "cycles": ctl.cycles,
         "last_cycle_age_s": age,
+        "max_silence_s": silence,
         "halted": ctl.halted,
+        "halt_reason": ctl.halt_reason or None,
+        "lock": lock,
+        "alert_delivery": None if delivery is None else {
+            k: delivery[k] for k in ("delivered", "failed", "consecutive_failures", "dropped", "pending", "failing",
+                                     "last_error")},
+        "backup": None if getattr(ctl, "backups", None) is None else ctl.backups.status(),
         "mode": ctl.cfg.mode,
     }
 
@@ -96,6 +118,12 @@ def metrics_text(ctl: Controller) -> str:
     g("basisctl_cycles_total", "control cycles run by this process", s["cycles"], kind="counter")
     g("basisctl_halted", "1 when new risk is halted (kill switch / escalation)", 1.0 if s["halted"] else 0.0)
     g("basisctl_journal_fills", "fills in the journal", s["journal"]["fills"])
+    d = s.get("alert_delivery")
+    if d is not None:  # operators' channels ([alerts] urls)
+        g("basisctl_alert_deliveries_total", "alerts delivered to operators' channels", d["delivered"], kind="counter")
+        g("basisctl_alert_delivery_failures_total", "failed alert deliveries", d["failed"], kind="counter")
+        g("basisctl_alert_delivery_failing", "1 when health_fail_after consecutive deliveries failed",
+          1.0 if d["failing"] else 0.0)
     for kind, n in sorted(s["alert_counts"].items()):
         g("basisctl_alerts_total", "alerts raised by this process", n, f'{{kind="{kind}"}}', kind="counter")
     return "\n".join(lines) + "\n"
@@ -103,6 +131,21 @@ def metrics_text(ctl: Controller) -> str:
 
 TOKEN_ENV = "BASISCTL_API_TOKEN"
 LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1", "[::1]"]
+
+
+def pnl_summary(ctl: Controller) -> dict[str, Any]:
+    """P&L attribution of the controller's journal (basisctl.pnl), read-only: the book and each position, or
+    ``{"error": ...}`` while there is no priced snapshot yet."""
+    from basisctl.errors import BasisctlError
+    from basisctl.pnl import attribute
+    from basisctl.pnl.reader import JournalReader
+
+    try:
+        with JournalReader(ctl.journal.path) as j:
+            res = attribute(j)
+    except BasisctlError as e:
+        return {"error": str(e)}
+    return {"book": res.book(), "positions": [p.to_dict() for p in res.positions]}
 
 
 def is_loopback(host: str) -> bool:
@@ -198,6 +241,10 @@ def create_app(
     def _metrics() -> PlainTextResponse:
         return PlainTextResponse(metrics_text(ctl), media_type="text/plain; version=0.0.4")
 
+    @app.api_route("/pnl", methods=["GET", "HEAD"])
+    def _pnl() -> JSONResponse:
+        return JSONResponse(_clean(pnl_summary(ctl)))
+
     @app.api_route("/", methods=["GET", "HEAD"])
     def _dashboard() -> HTMLResponse:
         return HTMLResponse(DASHBOARD_HTML)
@@ -291,6 +338,7 @@ DASHBOARD_HTML = r"""<!doctype html>
 <table id="trades"><thead><tr><th>time</th>
 <th>side</th><th>notional</th><th>target</th><th>realised</th></tr></thead><tbody></tbody></table>
 <div style="margin-top:8px">alerts</div><table id="alerts"><tbody></tbody></table></section>
+<section class="card"><div>P&amp;L attribution (book) [USD]</div><table id="pnl"><tbody></tbody></table></section>
 </main>
 <script>
 const $ = id => document.getElementById(id);
@@ -367,6 +415,16 @@ async function tick(){
     rows($('alerts').tBodies[0], s.alerts.slice(0, 8), a => [iso(a.ts_ms), a.kind, a.message]);
   } catch (e) { $('status').textContent = 'disconnected'; $('status').className = 'pill halted'; }
 }
-tick(); setInterval(tick, 1000);
+async function pnl(){
+  try {
+    const p = await (await fetch('/pnl', {cache: 'no-store'})).json();
+    if (!p.book) { rows($('pnl').tBodies[0], [p.error || '-'], e => ['-', e]); return; }
+    const b = p.book, lines = Object.entries(b.buckets_usd).map(([k, v]) => [k, usd(v)]);
+    lines.push(['unexplained', usd(b.unexplained_usd) + ' (bound ' + usd(b.unexplained_bound_usd) + ')'],
+      ['P&L', usd(b.pnl_usd)], ['TWR', (100 * b.twr).toFixed(3) + '%']);
+    rows($('pnl').tBodies[0], lines, r => r);
+  } catch (e) { /* the state poll reports disconnects */ }
+}
+tick(); setInterval(tick, 1000); pnl(); setInterval(pnl, 10000);
 </script></body></html>
 """

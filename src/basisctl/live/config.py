@@ -140,6 +140,9 @@ class VenueConfig(_Strict):
     keystore: str | None = None
     keystore_password_env: str = "BASISCTL_KEYSTORE_PASSWORD"
     dead_man_seconds: float = Field(60.0, ge=0, description="scheduleCancel horizon; 0 disables")
+    margin_mode: Literal["cross", "isolated"] = Field(
+        "cross", description="Hyperliquid: 'isolated' = the position's own margin is its perp account (alpha from "
+        "it; collateral moves through updateIsolatedMargin); 'cross' = the account's (docs/operations.md)")
 
     @field_validator("secret_env", "keystore_password_env")
     @classmethod
@@ -336,6 +339,21 @@ class SafetySection(_Strict):
         30.0, ge=0, le=86_400, description="T: those K reads must span at least this long [s]")
 
 
+class VenueTruthSection(_Strict):
+    """Model vs venue checks every cycle (live/venue_truth.py; docs/operations.md, "Venue truth")."""
+
+    enabled: StrictBool = True
+    liq_drift_max: float = Field(
+        0.01, gt=0, le=0.5, description="LIQ_PRICE_DRIFT when |model barrier / venue liquidationPx - 1| exceeds "
+        "this [fraction; range (0, 0.5]]")
+    funding_tolerance_usd: float = Field(
+        0.01, ge=0, le=1_000, description="FUNDING_MISMATCH when |paid - szi x px x rate| exceeds this [USDC] ...")
+    funding_tolerance_rel: float = Field(
+        0.01, ge=0, le=1, description="... plus this fraction of |szi x px x rate| [fraction; range [0, 1]]")
+    realert_seconds: float = Field(
+        3_600.0, ge=0, le=86_400, description="a lasting drift alerts again at most once per this [s, venue time]")
+
+
 class SlippageSection(_Strict):
     """Paper settlement of aggregator swaps: output worse than quoted by max(0, N(mean, sd)) [bps]."""
 
@@ -367,6 +385,57 @@ class SpotRouteSection(_Strict):
     from_address: str | None = Field(None, description="live: the wallet address that sends swaps")
 
 
+Severity = Literal["critical", "warning", "info"]
+
+
+def _default_routes() -> dict[Severity, list[str]]:
+    return {"critical": ["*"], "warning": ["*"], "info": []}
+
+
+class AlertsSection(_Strict):
+    """Alerts to operators through apprise (docs/operations.md, "Alerts to operators"). Every alert is journaled
+    and logged first; delivery runs in a background thread and never blocks or fails a cycle."""
+
+    urls: dict[str, str] = Field(
+        default_factory=dict, description="channel name -> apprise URL (tgram://, slack://, discord://, mailto://, "
+        "json://...), or 'env:VAR' naming the environment variable that holds the URL (it carries a token)")
+    routes: dict[Severity, list[str]] = Field(
+        default_factory=_default_routes,
+        description="severity -> channel names ('*' = every channel); a severity left out goes nowhere")
+    severity: dict[str, Severity] = Field(
+        default_factory=dict, description="per-kind override of the default severity table (KIND = 'critical')")
+    dedupe_seconds: float = Field(600.0, ge=0, le=86_400, description="same kind + message again within this: "
+                                  "not sent again [s]")
+    rate_window_seconds: float = Field(3600.0, gt=0, le=86_400, description="window of the two rate limits [s]")
+    max_per_kind: int = Field(6, ge=1, le=100_000, description="at most this many per kind per window")
+    max_total: int = Field(30, ge=1, le=100_000, description="at most this many in all per window")
+    queue_size: int = Field(200, ge=1, le=100_000, description="undelivered alerts held; beyond: dropped, counted")
+    timeout_seconds: float = Field(10.0, gt=0, le=300, description="one delivery attempt's HTTP timeout [s]")
+    health_fail_after: int = Field(3, ge=1, le=1_000, description="this many consecutive failed deliveries: "
+                                   "/health answers 503 (operators can no longer be told)")
+
+    @model_validator(mode="after")
+    def _routes_name_channels(self) -> AlertsSection:
+        for sev, names in self.routes.items():
+            bad = [n for n in names if n != "*" and n not in self.urls]
+            if bad:
+                raise ValueError(f"alerts.routes.{sev} names channel(s) {', '.join(bad)} not in alerts.urls")
+        for name, url in self.urls.items():
+            if url.startswith("env:"):
+                check_env_name(url[4:])
+            elif "://" not in url:
+                raise ValueError(f"alerts.urls.{name}: expected an apprise URL (scheme://...) or 'env:VAR'")
+        return self
+
+
+class BackupSection(_Strict):
+    """Online journal backups (SQLite backup API) while the controller runs."""
+
+    every_hours: float = Field(0.0, ge=0, le=8_760, description="a backup every this many wall-clock hours; 0 = off")
+    keep: int = Field(14, ge=1, le=100_000, description="newest backups kept; older ones are deleted")
+    dir: str = Field("backups", description="backup folder, relative to the config file")
+
+
 class ControllerConfig(_Strict):
     """The whole controller config (see docs/operations.md for every field)."""
 
@@ -383,6 +452,9 @@ class ControllerConfig(_Strict):
     limits: LimitSection = LimitSection()
     safety: SafetySection = SafetySection()
     spot_route: SpotRouteSection = SpotRouteSection()
+    venue_truth: VenueTruthSection = VenueTruthSection()
+    alerts: AlertsSection = AlertsSection()
+    backup: BackupSection = BackupSection()
     base_dir: str = Field(".", description="set by the loader: folder of the config file")
 
     @field_validator("account")

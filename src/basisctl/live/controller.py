@@ -100,6 +100,7 @@ class Controller(
             "trades": trades,
             "alerts": alerts,
             "alert_counts": dict(self.alerts.counts),
+            "alert_delivery": self.alerts.delivery(),
             "unhedged": {"worst_usd": self.tracker.worst_usd, "worst_seconds": self.tracker.worst_seconds},
             "journal": dict(self.journal_counts),
         }

@@ -54,6 +54,8 @@ class ControllerBase:
         self.kill_file = cfg.resolve(cfg.safety.kill_file)
         #: each returns None while this process's journal / account locks are intact, else why not (runner sets)
         self.lock_checks: list[Callable[[], str | None]] = []
+        self.held_locks: list[Any] | None = None  # the FileLocks themselves (runner sets; /health reports them)
+        self.backups: Any = None  # live.backup.BackupScheduler of `basisctl run` ([backup]); /health shows it
         self.halted = False
         self.halt_reason = ""
         self.halt_kind = ""

@@ -14,6 +14,7 @@ from basisctl.live.crashpoint import maybe_crash
 from basisctl.live.guards import VenueDataError
 from basisctl.live.journal import JournalWriteError
 from basisctl.live.venue import VenueError, VenueState, VenueUnavailable
+from basisctl.live.venue_truth import venue_truth_tick
 from basisctl.model.policy import Action, CostCurve, Decision, decide
 
 
@@ -68,6 +69,7 @@ class CycleMixin(ControllerBase):
         self._mismatch = bool(mism)
         if mism:
             self._halt("POSITION_MISMATCH", f"journal vs venue differ: {mism}")
+        venue_truth_tick(self, st)  # LIQ_PRICE_DRIFT / FUNDING_MISMATCH (live/venue_truth.py); never raises
         safe = undecided == 0 and not mism
         if safe:  # base-unit repairs need no fresh price: they run on stale data too
             st = self.handle_external(st)
@@ -190,6 +192,13 @@ class CycleMixin(ControllerBase):
             "liq_distance": (liq / st.mark_px - 1.0) if math.isfinite(liq) else None,
             "funding_usd": funding,
             "pnl_usd": st.equity - float(g.payload["equity"]) if g else 0.0,
+            # the balances and prices of this snapshot (P&L attribution, basisctl/pnl)
+            "spot_mid": st.spot_mid,
+            "mark_px": st.mark_px,
+            "spot_base": st.spot_base,
+            "spot_usdc": st.spot_usdc,
+            "perp_size": st.perp_size,
+            "perp_cash": st.perp_cash,
             "unhedged_usd": st.unhedged_usd,
             "action": d.action.name.lower() if d else None,
             "halted": self.halted,

@@ -66,7 +66,7 @@ class ReconciliationMixin(ControllerBase):
             new_fills.append(f)
             return {"fill_id": f.fill_id, "cloid": f.cloid, "market": f.market, "side": f.side, "size": f.size,
                     "px": f.px, "fee_usd": f.fee_usd, "fee_base": f.fee_base, "ts_ms": f.ts_ms,
-                    "external": getattr(f, "external", "")}
+                    "external": getattr(f, "external", ""), "liq_mark_px": getattr(f, "liq_mark_px", None)}
 
         n = ingest("fill", "known_fills", self.venue.fills(since("fill")), lambda f: f.fill_id, fill_payload)
         for f in new_fills:
@@ -75,7 +75,8 @@ class ReconciliationMixin(ControllerBase):
                 self._external_fill(f)
         n += ingest("funding", "known_funding", self.venue.funding_payments(since("funding")),
                     lambda p: p.funding_id,
-                    lambda p: {"amount_usd": p.amount_usd, "rate": p.rate, "size": p.size, "ts_ms": p.ts_ms})
+                    lambda p: {"amount_usd": p.amount_usd, "rate": p.rate, "size": p.size, "ts_ms": p.ts_ms,
+                               "n_samples": getattr(p, "n_samples", 1)})
         n += ingest("transfer", "known_transfers", self.venue.transfers(since("transfer")),
                     lambda t: t.transfer_id, lambda t: {
                         "transfer_id": t.transfer_id, "nonce": t.nonce, "amount_usd": t.amount_usd,

@@ -110,8 +110,11 @@ def check_config_binding(cfg: ControllerConfig, journal: Journal, force: bool = 
         journal.append("config", "config:first", now, int(time.time() * 1000))
         return
     old = last[0].payload
-    changed = [f"{sec}.{k}: {old.get(sec, {}).get(k)!r} -> {v!r}" for sec in BOUND_SECTIONS
-               for k, v in now[sec].items() if old.get(sec, {}).get(k) != v]
+    # a key added to a section after the journal was started (e.g. venue.margin_mode) had its default then
+    dflt = {sec: type(getattr(cfg, sec))().model_dump(mode="json") for sec in BOUND_SECTIONS}
+    was = {sec: {k: old.get(sec, {}).get(k, dflt[sec].get(k)) for k in now[sec]} for sec in BOUND_SECTIONS}
+    changed = [f"{sec}.{k}: {was[sec][k]!r} -> {v!r}" for sec in BOUND_SECTIONS
+               for k, v in now[sec].items() if was[sec][k] != v]
     if "account" in old and old["account"] != now["account"]:
         changed.append(f"account: {old['account']!r} -> {now['account']!r}")
     if not changed:
@@ -209,4 +212,8 @@ def build(
         venue.nonce_source = journal.next_nonce  # type: ignore[attr-defined]  # one monotonic nonce stream
     ctl = Controller(cfg, venue, journal, policy, info, sleep=advance)
     ctl.lock_checks = [lk.problem for lk in (lock, sim_lock, *extra_locks) if lk is not None]  # every cycle
+    ctl.held_locks = [lk for lk in (lock, sim_lock, *extra_locks) if lk is not None]  # /health reports them
+    from basisctl.live.notify import build_notifier
+
+    ctl.alerts.notifier = build_notifier(cfg)  # None without [alerts] urls (or without apprise: one warning)
     return Built(ctl, venue, journal, advance, lock, sim_lock)

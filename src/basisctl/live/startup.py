@@ -40,6 +40,8 @@ class StartupMixin(ControllerBase):
                 "perp_cash": st.perp_cash,
                 "equity": st.equity,
                 "ts_ms": st.ts_ms,
+                "spot_mid": st.spot_mid,  # the marks of this snapshot (P&L attribution starts here)
+                "mark_px": st.mark_px,
                 "known_fills": after[0],
                 "known_funding": after[1],
                 "known_transfers": after[2],

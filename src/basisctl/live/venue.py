@@ -166,6 +166,7 @@ class Fill:
     ts_ms: int
     fee_base: float = 0.0
     external: str = ""  # venue-side cause of a fill we did not order: 'liquidation', 'adl', 'manual' or ''
+    liq_mark_px: float | None = None  # a liquidation's mark price as the venue reports it [USD] (P&L attribution)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ class FundingPayment:
     amount_usd: float
     rate: float
     size: float
+    n_samples: int = 1  # settlements aggregated in this payment (size and rate their means; amount the sum)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,11 @@ deterministic, so results do not depend on thread count, chunking or the executo
 Metric columns (``METRICS``), all fractions of the initial capital D unless said otherwise, accounting of the
 backtest (issue 17: barrier / gap-open liquidation price, perp loss capped at its margin, the venue's fee and
 backstop rule, spot naked until the re-hedge ``rehedge_delay_bars`` later):
-``ret`` = NAV_end / D - 1 (per window, not annualised); ``liquidations`` [count of liquidation events];
-``max_drawdown`` <= 0 (on the NAV); ``turnover`` = policy-trade spot notional / D; ``rebalances`` [count];
+``ret`` = the judged return (per window, not annualised): NAV_end / D - 1 minus every bar's naked-spot gain
+(``naked_gain_removed`` = sum of max(naked spot P&L of the bar, 0) / D; losses kept: a liquidation is never
+credited as a gain); ``ret_raw`` = NAV_end / D - 1, reported, not judged; ``liquidations`` [count of liquidation
+events];
+``max_drawdown`` <= 0 (on the judged NAV); ``turnover`` = policy-trade spot notional / D; ``rebalances`` [count];
 ``ret_funding``; ``ret_costs`` <= 0 (policy trades, entry and re-hedges); ``liq_loss`` = ``liq_fee`` +
 ``margin_forfeited`` (each <= 0: a liquidation is never credited as a gain); ``ret_unhedged`` = the spot leg's P&L
 while naked between a liquidation and its re-hedge (either sign, reported separately); ``rehedge_cost`` <= 0;
@@ -34,7 +37,8 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 METRICS: tuple[str, ...] = ("ret", "liquidations", "max_drawdown", "turnover", "rebalances", "ret_funding",
                             "ret_costs", "liq_loss", "ret_unhedged", "liq_fee", "margin_forfeited", "rehedge_cost",
-                            "ret_static_carry", "ret_excess_static", "backstops")
+                            "ret_static_carry", "ret_excess_static", "backstops", "ret_raw",
+                            "naked_gain_removed")
 RULE_FIELDS: tuple[str, ...] = ("alpha_target", "alpha_lower", "alpha_upper", "kappa_14d", "k_reb_fix",
                                 "reset_lower", "reset_upper", "theta_f")
 assert len(METRICS) == N_METRICS

@@ -64,7 +64,7 @@ def _drop_stale_cache() -> None:
 
 _drop_stale_cache()
 #: number of metric columns (names: :data:`basisctl.study.batch.METRICS`)
-N_METRICS = 15
+N_METRICS = 17
 
 
 @njit
@@ -103,6 +103,10 @@ def static_carry_nb(fr: F64, fi: F64, po: F64, pc: F64, so0: float) -> float:
 @njit
 def _metrics_nb(nav: F64, act: I64, traded: F64, fund: F64, cost: F64, comp: F64, capital: float,
                 static_unit: float, alpha_target: float, out: F64) -> None:
+    """The metric columns of one run (``basisctl.study.batch.METRICS``). The judged return ``ret`` (and the
+    drawdown) removes every bar's naked-spot GAIN (``max(comp[i, C_UNHEDGED], 0)``, summed into
+    ``naked_gain_removed``) and keeps its losses: a liquidation is never credited as a gain. ``ret_raw`` is the
+    kernel's NAV return."""
     peak = capital
     dd = 0.0
     n_liq = 0
@@ -110,11 +114,16 @@ def _metrics_nb(nav: F64, act: I64, traded: F64, fund: F64, cost: F64, comp: F64
     reb = 0
     turn = 0.0
     unh = 0.0
+    gain = 0.0
     fee = 0.0
     forf = 0.0
     reh = 0.0
     for i in range(nav.size):
-        v = nav[i]
+        u = comp[i, C_UNHEDGED]
+        unh += u
+        if u > 0.0:
+            gain += u
+        v = nav[i] - gain
         if v > peak:
             peak = v
         d = v / peak - 1.0
@@ -128,11 +137,11 @@ def _metrics_nb(nav: F64, act: I64, traded: F64, fund: F64, cost: F64, comp: F64
         if a == 1 or a == 2 or a == 3:
             reb += 1
             turn += traded[i]
-        unh += comp[i, C_UNHEDGED]
         fee += comp[i, C_LIQ_FEE]
         forf += comp[i, C_FORFEIT]
         reh += comp[i, C_REHEDGE_COST]
-    ret = nav[nav.size - 1] / capital - 1.0
+    ret_raw = nav[nav.size - 1] / capital - 1.0
+    ret = ret_raw - gain / capital
     static = (1.0 - alpha_target) * static_unit
     out[0] = ret
     out[1] = n_liq
@@ -149,6 +158,8 @@ def _metrics_nb(nav: F64, act: I64, traded: F64, fund: F64, cost: F64, comp: F64
     out[12] = static
     out[13] = ret - static
     out[14] = n_back
+    out[15] = ret_raw
+    out[16] = gain / capital
 
 
 @njit(parallel=True)

@@ -121,11 +121,13 @@ def regime_row(res: RegimeResult, data: BacktestData | None = None, alpha_target
     traded = np.zeros(n)
     kind = np.zeros(n)
     comp_sum = np.zeros(C_LIQ_KIND + 1)
+    naked_gain = np.zeros(n)  # per bar: the naked spot's gain, removed from the judged return (never a gain)
     liq_loss_usd = 0.0
     for s in res.segments:
         assert s.actions is not None and s.traded is not None and s.components is not None
         sl = slice(s.first_bar, s.last_bar + 1)
         act[sl], traded[sl], kind[sl] = s.actions, s.traded, s.components[:, C_LIQ_KIND]
+        naked_gain[sl] = np.maximum(s.components[:, C_UNHEDGED], 0.0)
         comp_sum += s.components[:, :C_LIQ_KIND + 1].sum(axis=0)
         liq_loss_usd += s.liquidation_loss_usd
     reb = np.isin(act, (1, 2, 3))
@@ -145,17 +147,20 @@ def regime_row(res: RegimeResult, data: BacktestData | None = None, alpha_target
                 "liq_gain_removed": float(removed[-1]) / cap, "liq_loss": -liq_loss_usd / cap,
                 "max_drawdown": float(np.min(v / np.maximum.accumulate(v) - 1.0))}
     else:  # the backtest's accounting (issue 17): components, never a gain
-        v = np.concatenate([[cap], nav])
+        removed = np.cumsum(naked_gain)
+        v = np.concatenate([[cap], nav - removed])
+        ret = ret_raw - float(removed[-1]) / cap
         fee, forf = comp_sum[C_LIQ_FEE] / cap, comp_sum[C_FORFEIT] / cap
         static = float("nan")
         if data is not None:
             fi = np.zeros_like(data.funding.rate) if data.funding.rate_in is None else data.funding.rate_in
             static = (1.0 - alpha_target) * float(np.sum(data.funding.rate * data.p_open + fi * data.p_close)
                                                   / data.s_open[0])
-        row |= {"ret": ret_raw, "max_drawdown": float(np.min(v / np.maximum.accumulate(v) - 1.0)),
+        row |= {"ret": ret, "ret_raw": ret_raw, "naked_gain_removed": float(removed[-1]) / cap,
+                "max_drawdown": float(np.min(v / np.maximum.accumulate(v) - 1.0)),
                 "liq_loss": fee + forf, "ret_unhedged": comp_sum[C_UNHEDGED] / cap, "liq_fee": fee,
                 "margin_forfeited": forf, "rehedge_cost": comp_sum[C_REHEDGE_COST] / cap,
-                "ret_static_carry": static, "ret_excess_static": ret_raw - static,
+                "ret_static_carry": static, "ret_excess_static": ret - static,
                 "backstops": float((kind == LIQ_KIND_BACKSTOP).sum())}
     missing = set(METRICS) - set(row)
     if missing:

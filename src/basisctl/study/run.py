@@ -158,6 +158,8 @@ def run_study(study: Study, *, history: History | None, real: Sequence[RealPath]
     if len(rows):
         rows["years"] = rows["days"] / 365.0
         rows["apy"] = rows["ret"] / rows["years"]
+        if "ret_raw" in rows:
+            rows["apy_raw"] = rows["ret_raw"] / rows["years"]
     return StudyResult(study, rows, assets, {"real_s": t1 - t0, "simulated_s": t2 - t1, "calibration_s": t_cal,
                                         "regime_simulated_s": t_regime},
                        final=bool(len(holdout)))
@@ -181,7 +183,10 @@ def rule_stats(g: pd.DataFrame, level: float, reps: int = 2000, seed: int = 0) -
     exposure = float(yrs.sum())
     dd = g["max_drawdown"].to_numpy(float)
     # the liquidation components (absent from hand-made frames): means per path [fraction of capital]
-    comps = {f"{c}_mean": float(g[c].mean()) for c in ("ret_unhedged", "liq_loss", "ret_excess_static") if c in g}
+    comps = {f"{c}_mean": float(g[c].mean()) for c in ("ret_unhedged", "liq_loss", "ret_excess_static",
+                                                        "naked_gain_removed", "ret_raw") if c in g}
+    if "apy_raw" in g:  # the kernel's NAV return, naked-spot gains included (reported, not judged)
+        comps |= {"apy_raw_mean": float(g["apy_raw"].mean()), "apy_raw_median": float(g["apy_raw"].median())}
     if "backstops" in g:
         comps["backstops"] = int(g["backstops"].sum())
     return {
@@ -217,13 +222,18 @@ def pair_stats(x: pd.DataFrame, base: pd.DataFrame, level: float, reps: int, see
     e_ret, lo_ret, hi_ret = stats.ratio_ci(d_ret, ones, cl, level, reps, seed)
     e_liq, lo_liq, hi_liq = stats.ratio_ci(d_liq, yrs, cl, level, reps, seed)
     e_exc, lo_exc, hi_exc = stats.ratio_ci(d_exc, ones, cl, level, reps, seed)
+    raw: dict[str, Any] = {}
+    if "ret_raw" in m:  # the raw (kernel NAV) difference, naked-spot gains included: reported, not judged
+        e_raw, lo_raw, hi_raw = stats.ratio_ci((m["apy_raw"] - m["apy_raw_b"]).to_numpy(float), ones, cl, level,
+                                               reps, seed)
+        raw = {"d_apy_raw_mean": e_raw, "d_apy_raw_ci": [lo_raw, hi_raw]}
     x_only = int(((m["liquidations"] > 0) & (m["liquidations_b"] == 0)).sum())
     b_only = int(((m["liquidations"] == 0) & (m["liquidations_b"] > 0)).sum())
     return {"paths": len(m), "d_apy_mean": e_apy, "d_apy_ci": [lo_apy, hi_apy], "d_ret_mean": e_ret,
             "d_ret_ci": [lo_ret, hi_ret], "wilcoxon_p": stats.wilcoxon_p(d_ret, cl), "d_liq_rate": e_liq,
             "d_liq_rate_ci": [lo_liq, hi_liq], "mcnemar_p": stats.mcnemar_exact(x_only, b_only),
             "liq_only_rule": x_only, "liq_only_paper": b_only, "d_ret_ex_carry_mean": e_exc,
-            "d_ret_ex_carry_ci": [lo_exc, hi_exc]}
+            "d_ret_ex_carry_ci": [lo_exc, hi_exc], **raw}
 
 
 def decide(paired: dict[str, dict[str, Any]]) -> tuple[str, list[str]]:

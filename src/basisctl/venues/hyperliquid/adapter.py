@@ -19,6 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -43,6 +44,7 @@ from basisctl.live.venue import (
 )
 from basisctl.venues.hyperliquid.keys import Signer, load_signer
 from basisctl.venues.hyperliquid.models import (
+    ActiveAssetData,
     ClearinghouseState,
     L2Book,
     LedgerUpdate,
@@ -136,6 +138,64 @@ def fill_cause(f: UserFill | dict[str, Any]) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class MarginInfo:
+    """The venue's margin view of our perp position (clearinghouseState), for doctor and venue truth.
+
+    mode: 'cross' | 'isolated' (``leverage.type``), or 'none' when no position is open; leverage [x];
+    margin_used [USDC] (isolated: the position's own equity rawUsd + szi x mark); raw_usd [USDC] the isolated
+    cash (None for cross); liquidation_px [USD] the venue's (None when it reports none); szi [base units];
+    account_value, withdrawable and cross_maintenance_margin_used [USDC] are account-wide (None if absent)."""
+
+    mode: str
+    leverage: float | None
+    margin_used: float | None
+    raw_usd: float | None
+    liquidation_px: float | None
+    szi: float
+    position_value: float
+    account_value: float
+    withdrawable: float | None
+    cross_maintenance_margin_used: float | None
+
+    @property
+    def isolated_equity(self) -> float | None:
+        """rawUsd + szi x mark of an isolated position [USDC] (positionValue = |szi| x mark)."""
+        if self.raw_usd is None:
+            return None
+        return self.raw_usd + math.copysign(self.position_value, self.szi)
+
+
+def margin_info_of(ch: ClearinghouseState, coin: str) -> MarginInfo:
+    """:class:`MarginInfo` of ``coin`` in a parsed clearinghouseState (VenueDataError for a position without its
+    ``leverage`` object, or an isolated one without ``rawUsd``: the mode is unknown, never assumed)."""
+    summ = ch.marginSummary
+    for i, ap in enumerate(ch.assetPositions):
+        p = ap.position
+        if p.coin != coin:
+            continue
+        lev = p.leverage
+        if lev is None:
+            raise VenueDataError(f"malformed clearinghouseState.assetPositions[{i}].position.leverage: missing "
+                                 "(margin mode unknown)")
+        if lev.type == "isolated" and lev.rawUsd is None:
+            raise VenueDataError(f"malformed clearinghouseState.assetPositions[{i}].position.leverage.rawUsd: "
+                                 "missing for an isolated position")
+        return MarginInfo(lev.type, lev.value, p.marginUsed, lev.rawUsd if lev.type == "isolated" else None,
+                          p.liquidationPx, p.szi, p.positionValue, summ.accountValue, ch.withdrawable,
+                          ch.crossMaintenanceMarginUsed)
+    return MarginInfo("none", None, None, None, None, 0.0, 0.0, summ.accountValue, ch.withdrawable,
+                      ch.crossMaintenanceMarginUsed)
+
+
+def usd_int(amount_usd: float) -> int:
+    """USD as the integer micro-dollars Hyperliquid's ``ntli`` takes (the SDK's ``float_to_usd_int``), refusing
+    an amount that does not round to 6 decimals exactly or is not finite."""
+    if not math.isfinite(amount_usd):
+        raise VenueError(f"invalid margin amount {amount_usd}")
+    return round(round(amount_usd, 6) * 1e6)
+
+
 def wire(x: float) -> str:
     """Decimal string without trailing zeros (the form Hyperliquid hashes)."""
     s = f"{x:.8f}".rstrip("0").rstrip(".")
@@ -159,6 +219,7 @@ class HyperliquidVenue:
         clock: str = "local",
         nonce_source: Callable[[], int] | None = None,
         local_clock: Callable[[], float] = time.time,
+        margin_mode: str = "cross",
     ):
         self.base_url = base_url.rstrip("/")
         self.account = account
@@ -176,6 +237,11 @@ class HyperliquidVenue:
         self._offset_ms: float | None = None  # venue clock - local clock, from the HTTP Date header [ms]
         self._rng = random.Random()
         self.perp_coin = perp_coin
+        if margin_mode not in ("cross", "isolated"):
+            raise VenueError(f"margin_mode {margin_mode!r}: expected 'cross' or 'isolated'")
+        #: configured: 'isolated' = the position's own margin is its perp account (state, transfers); 'cross' =
+        #: the account's. What the venue holds is ``margin_mode()``.
+        self.margin_config = margin_mode
         self._load_meta(perp_coin, spot_coin)
 
     @classmethod
@@ -197,6 +263,7 @@ class HyperliquidVenue:
             max_retries,
             transport,
             clock="server" if local else "local",
+            margin_mode=getattr(v, "margin_mode", "cross"),
         )
 
     def __repr__(self) -> str:
@@ -332,6 +399,8 @@ class HyperliquidVenue:
             if ap.position.coin == self.perp_coin:
                 szi, pos_value = ap.position.szi, ap.position.positionValue  # same snapshot as accountValue
         av = ch.marginSummary.accountValue
+        if self.margin_config == "isolated" and math.isfinite(szi):
+            av = self._isolated_value(ch)
         bal = {b.coin: b.total for b in sp.balances}
         bids, asks = book.levels
         if not bids or not asks:
@@ -354,6 +423,50 @@ class HyperliquidVenue:
             max_leverage=self.max_leverage,
             funding_rate=ctx.funding,
         )
+
+    def _isolated_value(self, ch: ClearinghouseState) -> float:
+        """The position's own equity (rawUsd + szi x mark) [USDC]: in isolated mode the perp account of this
+        position is its isolated margin, not the account value (VenueError when the venue holds it cross)."""
+        mi = margin_info_of(ch, self.perp_coin)
+        if mi.mode != "isolated" or mi.isolated_equity is None:
+            raise VenueError(f"{self.perp_coin} position is {mi.mode}-margined on the venue but margin_mode is "
+                             "'isolated': set it with updateLeverage (isCross false) before trading")
+        return mi.isolated_equity
+
+    def margin_info(self) -> MarginInfo:
+        """The venue's margin mode, margin and liquidation price of our perp position (one clearinghouseState
+        read): what ``doctor`` checks (a book refuses cross) and what venue truth compares the model with."""
+        ch = parse(ClearinghouseState, self.info({"type": "clearinghouseState", "user": self.account}),
+                   "clearinghouseState")
+        return margin_info_of(ch, self.perp_coin)
+
+    def margin_mode(self) -> str:
+        """The venue's margin mode of our perp ('cross' | 'isolated'): the open position's ``leverage.type``, or
+        with no position the account's setting for the asset (``activeAssetData``). For ``doctor``."""
+        mi = self.margin_info()
+        if mi.mode != "none":
+            return mi.mode
+        d = parse(ActiveAssetData, self.info({"type": "activeAssetData", "user": self.account,
+                                               "coin": self.perp_coin}), "activeAssetData")
+        return d.leverage.type
+
+    def set_leverage(self, leverage: int, isolated: bool) -> None:
+        """``updateLeverage`` on our perp: leverage [x, integer 1..maxLeverage]; ``isolated`` sets isCross false
+        (the position gets its own margin). A write: sent once, never retried."""
+        if not (1 <= int(leverage) <= self.max_leverage) or int(leverage) != leverage:
+            raise VenueError(f"leverage {leverage}: expected an integer in [1, {self.max_leverage:g}]")
+        action = {"type": "updateLeverage", "asset": self.perp_asset, "isCross": not isolated,
+                  "leverage": int(leverage)}
+        self._exchange(action, self._nonce(), None)
+
+    def update_isolated_margin(self, amount_usd: float) -> None:
+        """``updateIsolatedMargin``: add (> 0) or remove (< 0) ``amount_usd`` [USDC] of our isolated position's
+        margin (ntli in micro-USD; isBuy true as the official SDK sends it). A write: sent once, never retried."""
+        ntli = usd_int(amount_usd)
+        if ntli == 0:
+            raise VenueError(f"margin change {amount_usd} rounds to zero")
+        action = {"type": "updateIsolatedMargin", "asset": self.perp_asset, "isBuy": True, "ntli": ntli}
+        self._exchange(action, self._nonce(), None)
 
     def book(self, market: Market, depth: int = 20) -> tuple[BookSide, BookSide]:
         coin = self.spot_coin if market == "spot" else self.perp_coin
@@ -445,6 +558,7 @@ class HyperliquidVenue:
                 f.time,
                 f.fee if in_base else 0.0,
                 fill_cause(f),
+                f.liquidation.markPx if f.liquidation is not None else None,
             )
         return list(out.values())
 
@@ -456,7 +570,7 @@ class HyperliquidVenue:
             if d.coin != self.perp_coin:
                 continue
             fid = f"{u.time}:{d.coin}"
-            out[fid] = FundingPayment(fid, u.time, d.usdc, d.fundingRate, d.szi)
+            out[fid] = FundingPayment(fid, u.time, d.usdc, d.fundingRate, d.szi, d.nSamples or 1)
         return list(out.values())
 
     def transfers(self, since_ms: int = 0) -> list[Transfer]:
@@ -519,7 +633,11 @@ class HyperliquidVenue:
             "toPerp": bool(req.to_perp),
             "nonce": int(req.nonce),
         }
+        if self.margin_config == "isolated" and not req.to_perp:  # release the margin first, then move it
+            self.update_isolated_margin(-req.amount_usd)
         self._exchange(action, int(req.nonce), req.expires_at_ms, user_signed=True)
+        if self.margin_config == "isolated" and req.to_perp:  # the new perp USDC backs this position only
+            self.update_isolated_margin(req.amount_usd)
 
     def schedule_cancel(self, at_ms: int | None) -> None:
         action: dict[str, Any] = {"type": "scheduleCancel"}

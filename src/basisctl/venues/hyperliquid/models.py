@@ -68,10 +68,30 @@ class _M(BaseModel):
 
 
 # ------------------------------------------------------------------ perp account (clearinghouseState)
+class Leverage(_M):
+    """A position's margin mode: ``cross`` (the account's margin backs it) or ``isolated`` (its own margin,
+    ``rawUsd`` = the isolated cash [USDC]: position equity = rawUsd + szi x mark)."""
+
+    type: Literal["cross", "isolated"]
+    value: VNum  # leverage setting [x]
+    rawUsd: VNum | None = None  # isolated only [USDC]
+
+
 class Position(_M):
     coin: str
     szi: VNum  # signed size [base units], short < 0
     positionValue: VNum  # |szi| x mark [USD]
+    leverage: Leverage | None = None  # absent in the oldest recordings; the margin-mode reader refuses that
+    liquidationPx: VNum | None = None  # the venue's liquidation price [USD]; null when it has none
+    marginUsed: VNum | None = None  # [USDC]; isolated: the position's equity
+    entryPx: VNum | None = None  # [USD]
+
+
+class ActiveAssetData(_M):
+    """activeAssetData: the account's leverage setting for one perp (also without a position)."""
+
+    coin: str
+    leverage: Leverage
 
 
 class AssetPosition(_M):
@@ -80,11 +100,14 @@ class AssetPosition(_M):
 
 class MarginSummary(_M):
     accountValue: VNum  # [USDC]
+    totalMarginUsed: VNum | None = None  # [USDC]
 
 
 class ClearinghouseState(_M):
     assetPositions: list[AssetPosition]
     marginSummary: MarginSummary
+    crossMaintenanceMarginUsed: VNum | None = None  # [USDC]
+    withdrawable: VNum | None = None  # [USDC]
 
 
 # ------------------------------------------------------------------ spot account (spotClearinghouseState)
@@ -168,11 +191,15 @@ class UserFill(_M):
 
 
 class FundingDelta(_M):
+    """One userFunding row. Rows aggregating several settlements (nSamples > 1, seen in 2023 recordings of the
+    8-hourly era) carry the mean szi and rate and the summed usdc: usdc = -szi x px x rate x nSamples."""
+
     type: str
     coin: str
     usdc: VNum
     szi: VNum
     fundingRate: VNum
+    nSamples: VInt | None = None  # settlements aggregated in this row (None: one)
 
 
 class UserFunding(_M):

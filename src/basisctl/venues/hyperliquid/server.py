@@ -6,8 +6,14 @@ in the chaos suite without the internet.
 orderStatus (by cloid), userFills, userFillsByTime, l2Book, allMids, fundingHistory, userFunding,
 userNonFundingLedgerUpdates (accountClassTransfer deltas carry an extra 'nonce' field), and the local-only
 'basisctlTime' (the simulated clock). /exchange actions: order (IOC limit with cloid), cancelByCloid,
-usdClassTransfer, scheduleCancel. Signatures are verified (recovered signer must be the account) when the
-official SDK is installed. GET /debug/stats returns the venue's audit counters.
+usdClassTransfer, scheduleCancel, updateLeverage (isCross true/false) and updateIsolatedMargin (ntli in micro-USD).
+Isolated margin: the perp account is split into the position's isolated cash (``leverage.rawUsd``; its fills and
+funding accrue there) and the cross remainder; updateIsolatedMargin moves USDC between them (removal only down to
+the initial margin notional / leverage), a class transfer moves the cross remainder, a flat position releases its
+margin to cross. Unlike the venue, switching the mode with an open position is allowed (the isolated cash is then
+set to the initial margin); opening a position does not move initial margin out of cross. Signatures are
+verified (recovered signer must be the account) when the official SDK is installed. GET /debug/stats returns the
+venue's audit counters.
 
 Faults (``FaultPlan``), drawn per request or scripted in order: '5xx' (502, not processed), '429' (not
 processed), 'timeout' (the response is delayed past the client's timeout; the request IS processed),
@@ -70,6 +76,10 @@ class FaultPlan:
     mangle_after_exchange: int = 0  # mangle only once this many /exchange requests were served
     hide_fills: bool = False  # userFills / userFillsByTime answer [] (fills the venue has not published yet)
     duplicate_fills: bool = False  # every fill row is sent twice (ingestion must be idempotent by id)
+    #: planted venue-truth disagreements (live/venue_truth.py tests): the served liquidationPx is the true one
+    #: x (1 + liq_px_drift); each served userFunding usdc is the paid one x (1 + funding_skew)
+    liq_px_drift: float = 0.0
+    funding_skew: float = 0.0
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -155,6 +165,12 @@ def _s(x: float) -> str:
     return f"{x:.8f}".rstrip("0").rstrip(".") or "0"
 
 
+def _rate(x: float) -> str:
+    """A funding rate with 12 decimals (8 would round a 1e-5 rate by up to 4e-4 of itself)."""
+    v = f"{x:.12f}".rstrip("0").rstrip(".")
+    return "0" if v in ("", "-", "-0") else v
+
+
 class HLServer:
     """Threaded HTTP server on 127.0.0.1 (port 0 = any free port). ``start()`` / ``stop()``."""
 
@@ -173,6 +189,10 @@ class HLServer:
         self.requests: list[dict[str, Any]] = []
         self.faults_injected: dict[str, int] = {}
         self.dead_man_at_ms: int | None = None
+        self.margin_mode = "cross"  # 'cross' | 'isolated' (updateLeverage)
+        self.leverage = int(venue.config.max_leverage)  # the leverage setting [x]
+        self.cross_usd = 0.0  # isolated mode: the perp USDC outside the position's isolated margin [USDC]
+        self._margin_lock = threading.RLock()  # the margin split is read and moved from request threads
         self._httpd = _QuietServer(("127.0.0.1", port), self._handler())
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
@@ -348,6 +368,7 @@ class HLServer:
                 ],
             }
         user_types = (
+            "activeAssetData",
             "clearinghouseState",
             "spotClearinghouseState",
             "openOrders",
@@ -383,6 +404,8 @@ class HLServer:
         if t == "clearinghouseState":
             assert st is not None
             ntl = abs(st.perp_size) * st.mark_px
+            with self._margin_lock:
+                lev_obj, margin_used, liq = self._margin_view(st)
             pos = (
                 []
                 if st.perp_size == 0
@@ -395,12 +418,12 @@ class HLServer:
                             "positionValue": _s(ntl),
                             "entryPx": _s(st.mark_px),
                             "unrealizedPnl": "0",
-                            "leverage": {"type": "cross", "value": int(v.config.max_leverage)},
-                            "marginUsed": _s(ntl / v.config.max_leverage),
+                            "leverage": lev_obj,
+                            "marginUsed": _s(margin_used),
                             "maxLeverage": int(v.config.max_leverage),
                             "returnOnEquity": "0",
                             "maxTradeSzs": ["0", "0"],
-                            "liquidationPx": _s(st.liquidation_px) if st.liquidation_px != float("inf") else None,
+                            "liquidationPx": None if liq is None else _s(liq * (1.0 + self.faults.liq_px_drift)),
                         },
                     }
                 ]
@@ -434,6 +457,12 @@ class HLServer:
                     },
                 ]
             }
+        if t == "activeAssetData":
+            st = v.state()
+            with self._margin_lock:
+                lev_obj, _, _ = self._margin_view(st)
+            return {"user": self.account, "coin": body.get("coin", asset), "leverage": lev_obj,
+                    "maxTradeSzs": ["0", "0"], "availableToTrade": ["0", "0"], "markPx": _s(st.mark_px)}
         if t == "openOrders":
             return []  # IOC orders never rest
         if t == "orderStatus":
@@ -504,9 +533,9 @@ class HLServer:
                     "delta": {
                         "type": "funding",
                         "coin": asset,
-                        "usdc": _s(p.amount_usd),
+                        "usdc": _s(p.amount_usd * (1.0 + self.faults.funding_skew)),
                         "szi": _s(p.size),
-                        "fundingRate": _s(p.rate),
+                        "fundingRate": _rate(p.rate),
                         "nSamples": None,
                     },
                 }
@@ -527,6 +556,68 @@ class HLServer:
                 for x in v.transfers(int(body.get("startTime", 0)))
             ]
         raise ValueError(f"unsupported info type {t!r}")
+
+    def _iso_raw(self, st: Any) -> float:
+        """Isolated mode: the position's isolated cash [USDC] (perp cash minus the cross remainder); a flat
+        position has none (its margin went back to cross)."""
+        if st.perp_size == 0:
+            self.cross_usd = st.perp_cash
+            return 0.0
+        return float(st.perp_cash - self.cross_usd)
+
+    def _margin_view(self, st: Any) -> tuple[dict[str, Any], float, float | None]:
+        """(leverage object, marginUsed [USDC], liquidationPx [USD] or None) of our position. Liquidation where
+        the backing cash c (cross: the account's perp cash; isolated: rawUsd) + s P = |s| P theta, theta =
+        1/(2 maxLeverage): P = -c / (s - |s| theta)."""
+        s, mark = st.perp_size, st.mark_px
+        theta = 1.0 / (2.0 * self.venue.config.max_leverage)
+        if self.margin_mode == "isolated":
+            raw = self._iso_raw(st)
+            lev: dict[str, Any] = {"type": "isolated", "value": self.leverage, "rawUsd": _s(raw)}
+            used, cash = raw + s * mark, raw
+        else:
+            lev = {"type": "cross", "value": self.leverage}
+            used, cash = abs(s) * mark / self.leverage, st.perp_cash
+        liq = None
+        if s != 0:
+            px = -cash / (s - abs(s) * theta)
+            liq = px if px > 0 else None
+        return lev, used, liq
+
+    def _update_leverage(self, a: dict[str, Any]) -> dict[str, Any]:
+        lev = int(a["leverage"])
+        if int(a["asset"]) != 0:
+            return {"status": "err", "response": f"unknown asset {a['asset']}"}
+        if not 1 <= lev <= self.venue.config.max_leverage:
+            return {"status": "err", "response": f"Invalid leverage value {lev}"}
+        st = self.venue.state()
+        iso = not bool(a["isCross"])
+        if iso and self.margin_mode != "isolated":
+            im = abs(st.perp_size) * st.mark_px / lev  # the position's initial margin moves into isolation
+            raw = im - st.perp_size * st.mark_px if st.perp_size != 0 else 0.0
+            if st.perp_size != 0 and raw > st.perp_cash + 1e-9:
+                return {"status": "err", "response": "Insufficient margin to switch to isolated"}
+            self.cross_usd = st.perp_cash - raw
+        self.margin_mode = "isolated" if iso else "cross"
+        self.leverage = lev
+        return {"status": "ok", "response": {"type": "default"}}
+
+    def _update_isolated_margin(self, a: dict[str, Any]) -> dict[str, Any]:
+        amount = int(a["ntli"]) / 1e6
+        if int(a["asset"]) != 0:
+            return {"status": "err", "response": f"unknown asset {a['asset']}"}
+        st = self.venue.state()
+        if self.margin_mode != "isolated" or st.perp_size == 0:
+            return {"status": "err", "response": "Cannot update margin: no isolated position"}
+        raw = self._iso_raw(st)
+        if amount > 0 and amount > self.cross_usd + 1e-9:
+            return {"status": "err", "response": "Insufficient balance to add margin"}
+        if amount < 0:
+            equity_after = raw + amount + st.perp_size * st.mark_px
+            if equity_after < abs(st.perp_size) * st.mark_px / self.leverage - 1e-9:
+                return {"status": "err", "response": "Cannot remove margin below the initial margin"}
+        self.cross_usd -= amount
+        return {"status": "ok", "response": {"type": "default"}}
 
     def _empty_state(self, t: str) -> dict[str, Any]:
         if t == "spotClearinghouseState":
@@ -614,16 +705,37 @@ class HLServer:
                     },
                 },
             }
-        if a["type"] == "usdClassTransfer":
-            if reject:
-                return {"status": "err", "response": "Injected reject"}
-            try:
-                v.transfer(TransferRequest(int(a["nonce"]), float(a["amount"]), bool(a["toPerp"]), int(expires)))
-            except VenueError as e:
-                return {"status": "err", "response": str(e)}
-            return {"status": "ok", "response": {"type": "default"}}
+        if a["type"] in ("updateLeverage", "updateIsolatedMargin", "usdClassTransfer"):
+            with self._margin_lock:
+                return self._margin_action(a, reject, int(expires))
         if a["type"] == "scheduleCancel":
             self.dead_man_at_ms = a.get("time")
             v.schedule_cancel(a.get("time"))
             return {"status": "ok", "response": {"type": "default"}}
         return {"status": "err", "response": f"unsupported action {a['type']!r}"}
+
+    def _margin_action(self, a: dict[str, Any], reject: bool, expires: int) -> dict[str, Any]:
+        """updateLeverage / updateIsolatedMargin / usdClassTransfer (under the margin lock); ``expires`` [ms] the
+        action's expiresAfter."""
+        v = self.venue
+        if a["type"] == "updateLeverage":
+            return self._update_leverage(a)
+        if a["type"] == "updateIsolatedMargin":
+            return self._update_isolated_margin(a)
+        if a["type"] == "usdClassTransfer":
+            if reject:
+                return {"status": "err", "response": "Injected reject"}
+            iso = self.margin_mode == "isolated"
+            if iso:
+                self._iso_raw(v.state())  # a flat position's margin is back in cross first
+            if iso and not a["toPerp"] and float(a["amount"]) > self.cross_usd + 1e-9:
+                return {"status": "err", "response": "Insufficient cross balance (isolated margin is not "
+                        "withdrawable: updateIsolatedMargin first)"}
+            try:
+                v.transfer(TransferRequest(int(a["nonce"]), float(a["amount"]), bool(a["toPerp"]), int(expires)))
+            except VenueError as e:
+                return {"status": "err", "response": str(e)}
+            if iso:
+                self.cross_usd += float(a["amount"]) * (1.0 if a["toPerp"] else -1.0)
+            return {"status": "ok", "response": {"type": "default"}}
+        raise ValueError(f"not a margin action: {a['type']!r}")
