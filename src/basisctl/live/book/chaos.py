@@ -331,7 +331,7 @@ def run_book_chaos(positions: int = 3, kills: int = 20, seed: int = 0, workdir: 
             f.unlink()
         kill_file.unlink(missing_ok=True)
         book.resolve(KILL_AFTER).unlink(missing_ok=True)
-        how = zyg.run(None, 120.0, max_cycles=10)
+        how = zyg.run(None, 120.0 * positions, max_cycles=10)  # N positions start N times slower
         if how != "exit:0":
             raise RuntimeError(f"final reconciling run failed ({how}):\n{single._tail(err_path)}")
     finally:
