@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from basisctl.live.chaos import audit, run_chaos
+from basisctl.live.chaos import FAULT_CLASSES, audit, run_chaos
 from basisctl.live.journal import Journal
 from basisctl.live.venue import OrderRequest, new_cloid
 from tests.skips import extra_reason
@@ -59,6 +59,11 @@ def test_chaos_http_transport_with_server_faults(tmp_path: Path) -> None:
     assert res["silent_changes_resolved"] == res["silent_changes"]
     fi = res["faults_injected"]
     assert fi["second_controller_same_account"] >= 1
+    # every issue-19 class injected (floors: 1 each by round 10), genesis trials clean, the state dir restored
+    assert all(fi[c] >= 1 for c in FAULT_CLASSES), fi
+    assert "injection_floor_met" in res and res["genesis_trials"]["early_orders"] == 0
+    assert res["genesis_trials"]["trials"] == fi["genesis_missing_balance"]
+    assert (tmp_path / "state").is_dir()
     assert fi["same_account_refused"] == fi["second_controller_same_account"]
     assert fi["malformed"] + fi["absurd_book"] + fi["crossed_book"] >= 1 and res["malformed_reads"] >= 1
     # the band is recalibrated while the kills land (issue 17): nothing lost, never a mixed band

@@ -278,6 +278,27 @@ def test_n5_journal_write_failure_halts_with_the_real_error(tmp_path: Path, sim:
     assert sim.stats()["orders"] == 0
 
 
+def test_n5_state_dir_turned_unwritable_loses_the_lock_without_a_crash(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the chaos suite's read-only state dir: the account lock's per-cycle check raised
+    NotADirectoryError when the state dir was replaced by a file mid-run, and the controller process died
+    mid-cycle. Now the lock counts as lost (one line: LOCK_LOST halts new risk); a start with the state dir
+    unwritable is refused in one line."""
+    from basisctl.live.lock import AccountLock, JournalLocked
+
+    monkeypatch.setenv("BASISCTL_STATE_DIR", str(tmp_path / "state"))
+    acct = "0x" + "ab" * 20
+    lk = AccountLock("hyperliquid", acct).acquire()
+    assert lk.problem() is None
+    (tmp_path / "state").rename(tmp_path / "aside")
+    (tmp_path / "state").write_text("not a folder")
+    why = lk.problem()
+    assert why is not None and why.startswith("lock lost:") and "\n" not in why
+    with pytest.raises(JournalLocked, match=r"cannot create the .* lock folder"):
+        AccountLock("hyperliquid", "0x" + "cd" * 20).acquire()
+    lk.release()
+
+
 def test_n9_output_path_under_a_file_is_refused_at_start_up(tmp_path: Path, sim: SimVenue) -> None:
     """The audit: a trade-log path whose parent is a file passed the start-up check and failed after the first
     trade. Now build() refuses it in one line naming the key."""
@@ -501,6 +522,84 @@ def test_n4_late_adl_fill_explains_an_adopted_change(tmp_path: Path, hl: Any, si
     st = sim.state()
     assert abs(st.hedge_gap) * st.spot_mid <= 50.0  # (new risk allowed again: a rebalance may follow)
     assert "EXTERNAL_POSITION_CHANGE" not in ctl.alerts.counts
+
+
+def test_n4_our_own_late_fill_after_an_adoption_is_counted_once(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
+    """The 500-kill chaos run's unresolved mismatch: our own perp fill published late (hidden by the venue) past
+    the adoption of the change it made. The adopted delta already holds it, so booking the fill as well counted
+    it twice: the journal then held -7.2 BTC of perp against the venue's -7.1 (a mismatch of the fill's size the
+    other way, unresolved at the final audit). Now the late fill is netted out of the adoption: journal and venue
+    agree, the adoption is reversed, no second adoption and no second unwind."""
+    from basisctl.live.reconcile import position_mismatches
+
+    srv, hv = hl
+    ctl = _ctl(tmp_path, hv)
+    ctl.start()
+    srv.faults.hide_fills = True
+    ctl.send_order("t", "perp", "perp", "sell", 0.1, 80_000.0)  # filled now, published late
+    _cycles(ctl, sim, 6)
+    adopt = [e for e in ctl.journal.entries("adopt") if e.key.startswith("adopt:")]
+    assert len(adopt) == 1 and adopt[0].payload["delta"]["perp_size"] == pytest.approx(-0.1)
+    st = sim.state()
+    assert abs(st.hedge_gap) * st.spot_mid <= 50.0  # the adopted change was brought back to a hedged book
+    srv.faults.hide_fills = False
+    _cycles(ctl, sim, 1)  # the fill is published: journal and venue agree at once (not 0.1 BTC apart)
+    assert not position_mismatches(ctl.journal.derived_position().to_dict(), sim.state(settle=False))
+    assert not ctl._mismatch
+    _cycles(ctl, sim, 5)
+    assert ctl.journal.has(adopt[0].key.replace("adopt:", "adopt-reversal:"))
+    assert len([e for e in ctl.journal.entries("adopt") if e.key.startswith("adopt:")]) == 1  # no second one
+    assert _alerts(ctl, "UNEXPLAINED_CHANGE_EXPLAINED") and not ctl._mismatch
+    st = sim.state()
+    assert abs(st.hedge_gap) * st.spot_mid <= 50.0
+
+
+def test_n4_an_unstable_read_is_not_an_agreement(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
+    """The chaos run's other unresolved silent change: a cycle whose position check was skipped (UNSTABLE_READ:
+    events arrived during every read) was taken as journal and venue AGREEING - the disagreement episode ended
+    (its K agreeing reads began again), POSITION_MISMATCH was lifted and the venue's gap 'repaired' against a
+    journal that disagreed with it. Now the skipped check is no evidence either way: the episode stays open, the
+    halt stands, no repair order; the adoption follows on the next complete reads."""
+    _srv, hv = hl
+    ctl = _ctl(tmp_path, hv)
+    ctl.start()
+    with sim._tx():
+        sim._put("perp_size", -6.5)
+    _cycles(ctl, sim, 1)
+    assert ctl.halted and ctl.halt_kind == "POSITION_MISMATCH"
+    real = ctl.ingest
+    ctl.ingest = lambda: real() + 1  # type: ignore[method-assign]  # events keep arriving: every read unstable
+    _cycles(ctl, sim, 1)
+    ctl.ingest = real  # type: ignore[method-assign]
+    assert ctl.alerts.counts.get("UNSTABLE_READ", 0) >= 1
+    assert not [e for e in ctl.journal.entries("mm") if e.key.startswith("mm:end:")]
+    assert ctl.halted and not _alerts(ctl, "MISMATCH_RESOLVED") and sim.stats()["orders"] == 0
+    _cycles(ctl, sim, 4)
+    adopt = [e.payload for e in ctl.journal.entries("adopt")]
+    assert len(adopt) == 1 and adopt[0]["delta"] == {"perp_size": pytest.approx(0.5)}
+    st = sim.state()
+    assert abs(st.hedge_gap) * st.spot_mid <= 50.0
+
+
+def test_n4_perp_gone_from_the_venue_read_escalates_not_unknown_forever(tmp_path: Path, hl: Any,
+                                                                         sim: SimVenue) -> None:
+    """Found by the 500-kill chaos run: the short was liquidated to zero while the controller was down, and a
+    flat perp is simply absent from clearinghouseState.assetPositions. Absent while the journal holds -7 BTC it
+    stayed UNKNOWN for ever - every cycle (and start-up) skipped, 7 BTC of spot naked. Now: absent in K = 3
+    consecutive reads spanning T it reads as zero (POSITION_ABSENT), the disagreement is adopted like any
+    silent change and spot is unwound toward the hedged size."""
+    _srv, hv = hl
+    ctl = _ctl(tmp_path, hv)
+    ctl.start()
+    with sim._tx():
+        sim._put("perp_size", 0.0)  # gone: the server leaves the position out of assetPositions
+    _cycles(ctl, sim, 8)
+    assert ctl.alerts.counts.get("POSITION_ABSENT", 0) >= 3
+    adopt = [e.payload for e in ctl.journal.entries("adopt") if "perp_size" in e.payload.get("delta", {})]
+    assert len(adopt) == 1 and adopt[0]["delta"]["perp_size"] == pytest.approx(7.0)
+    unwinds = [o for o in _orders(ctl) if o["leg"] == "unwind"]
+    assert unwinds and all(o["market"] == "spot" and o["side"] == "sell" for o in unwinds)
+    assert sim.state().spot_base < 7.0
 
 
 # ------------------------------------------------------------------ N12: key roles; drawdown circuit breaker

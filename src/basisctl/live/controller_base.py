@@ -74,10 +74,13 @@ class ControllerBase:
         self._mm_since: tuple[float, int] | None = None  # (monotonic s, venue ms) a disagreement episode began
         self._mm_reads: list[dict[str, Any]] = []  # consecutive complete reads of that episode that agree
         self._mm_loaded = False  # the open episode (journal kind 'mm') restored after a restart
+        self.unstable_read = False  # this cycle's position check was skipped (events kept arriving)
+        self._mm_last: dict[str, tuple[float, float]] = {}  # the open episode's last disagreement
         self.last_agree_ms: int | None = None  # venue time of the last read that agreed with the journal
         self._equity_hist: deque[tuple[int, float]] = deque(maxlen=100_000)  # (venue ms, equity USD)
         self.silent_changes = 0  # disagreement episodes (journal vs venue)
         self.silent_changes_resolved = 0  # ... ended by agreement (late fill) or by an adoption
+        self._absent_runs: list[dict[str, Any]] = []  # consecutive post-genesis reads that left a held balance out
         self._genesis_absent: list[dict[str, Any]] = []  # consecutive pre-genesis reads that left balances out
         self._last_good_px: tuple[float, float] | None = None  # (spot mid, mark) of the last price-sane read
         self._stale = False

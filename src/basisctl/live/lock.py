@@ -73,7 +73,11 @@ class FileLock:
         raise JournalLocked(f"{self.path}: lock file keeps being replaced; refusing to start")
 
     def acquire(self) -> FileLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # an unwritable lock folder (a read-only state dir) refuses the start in one line, never a traceback
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise JournalLocked(f"{self.path.parent}: cannot create the {self.what} lock folder "
+                                f"({type(e).__name__}: {e.strerror or e}); refusing to start") from None
         if self.target.is_dir():
             raise BasisctlError(f"{self.target}: is a directory; expected a {self.what} file")
         fd = self._lock_file()
@@ -142,7 +146,7 @@ def _same(path: Path, fd: int) -> bool:
     """Does ``path`` still name the file open on ``fd``?"""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except OSError:  # gone, or unreachable (its folder replaced by a file: a read-only state dir): lost, no crash
         return False
     want = os.fstat(fd)
     return (st.st_ino, st.st_dev) == (want.st_ino, want.st_dev)

@@ -7,7 +7,7 @@ import math
 import time
 
 from basisctl.live.controller_base import ControllerBase
-from basisctl.live.guards import BALANCE_FIELDS, VenueDataError, resolve_unknowns
+from basisctl.live.guards import ABSENT_IS_ZERO_TOL, BALANCE_FIELDS, VenueDataError, resolve_unknowns
 from basisctl.live.venue import VenueState
 
 
@@ -27,6 +27,7 @@ class ObserveMixin(ControllerBase):
             derived = None
         else:
             derived = self.journal.derived_position().to_dict()
+            st = self._absent_read(st, derived)
         st = resolve_unknowns(st, derived)
         self._check_prices(st)
         self._cap_state = st
@@ -51,6 +52,33 @@ class ObserveMixin(ControllerBase):
         why = (f"genesis: {', '.join(missing)} absent from the venue read (read {len(runs)}/{k}, {span:.0f}s/"
                f"{t:g}s): unknown, not zero; no genesis, no order until a complete read")
         self.alerts.raise_("GENESIS_UNKNOWN", why, self._now())
+        raise VenueDataError(why)
+
+    def _absent_read(self, st: VenueState, derived: dict[str, float]) -> VenueState:
+        """After genesis a balance the venue leaves out while the journal holds some (a perp position closed
+        or liquidated to zero is simply absent from ``assetPositions``) stayed UNKNOWN for ever: start-up and
+        every cycle were skipped and the spot leg stayed naked (found by the chaos suite: a rally liquidated the
+        short while the controller was down, $1.09M unhedged). Now, as at genesis: absent in K consecutive
+        complete reads spanning T s it reads as zero (alert POSITION_ABSENT), and the journal/venue
+        disagreement that follows escalates like any other (``unexplained.py``: adopted after K more reads,
+        then unwound); until then the read is unknown (VenueDataError)."""
+        missing = tuple(k for k in BALANCE_FIELDS
+                        if math.isnan(getattr(st, k)) and abs(float(derived[k])) > ABSENT_IS_ZERO_TOL[k])
+        if not missing:
+            self._absent_runs = []
+            return st
+        runs = [r for r in getattr(self, "_absent_runs", []) if r["missing"] == list(missing)]
+        runs.append({"missing": list(missing), "mono_s": time.monotonic(), "ts_ms": st.ts_ms})
+        self._absent_runs = runs
+        k, t = self.cfg.safety.adopt_reads, self.cfg.safety.adopt_seconds
+        span = max(runs[-1]["mono_s"] - runs[0]["mono_s"], (runs[-1]["ts_ms"] - runs[0]["ts_ms"]) / 1e3)
+        done = len(runs) >= k and span >= t
+        why = (f"{', '.join(missing)} absent from the venue read while the journal holds "
+               f"{', '.join(f'{derived[m]:g}' for m in missing)} (read {len(runs)}/{k}, {span:.0f}s/{t:g}s): "
+               + ("read as zero; the disagreement escalates" if done else "unknown, nothing is sent"))
+        self.alerts.raise_("POSITION_ABSENT", why, st.ts_ms)
+        if done:
+            return dataclasses.replace(st, **{f: 0.0 for f in missing})  # type: ignore[arg-type]  # floats
         raise VenueDataError(why)
 
     def _check_prices(self, st: VenueState) -> None:

@@ -22,10 +22,12 @@ class ReconciliationMixin(ControllerBase):
         """Journal-derived vs venue balances on a stable read: ingest -> state -> ingest, repeated until the
         second ingest finds nothing new (an event settling in between would fake a mismatch)."""
         self.ingest()
+        self.unstable_read = False
         for _ in range(5):
             st = self.read_state()
             if self.ingest() == 0:
                 return st, position_mismatches(self.journal.derived_position().to_dict(), st)
+        self.unstable_read = True  # NOT an agreement: an open disagreement episode neither ends nor grows
         # events keep arriving between the reads (hourly funding on a fast simulated clock): the read is complete
         # but cannot be compared this cycle. Repairs still obey the journal-measured exposure; the comparison
         # runs again next cycle. (Aborting the cycle here left a liquidation unhedged for 23 s in the chaos soak.)
@@ -69,9 +71,9 @@ class ReconciliationMixin(ControllerBase):
                     "external": getattr(f, "external", ""), "liq_mark_px": getattr(f, "liq_mark_px", None)}
 
         n = ingest("fill", "known_fills", self.venue.fills(since("fill")), lambda f: f.fill_id, fill_payload)
-        for f in new_fills:
+        for f in new_fills:  # every new fill - ours too - may be one an adoption already holds (late fill)
             ours = f.cloid and self.journal.has(f"intent:{f.cloid}")
-            if self.journal.has(f"fill:{f.fill_id}") and not ours and not self.explained_by_late_fill(f):
+            if self.journal.has(f"fill:{f.fill_id}") and not self.explained_by_late_fill(f) and not ours:
                 self._external_fill(f)
         n += ingest("funding", "known_funding", self.venue.funding_payments(since("funding")),
                     lambda p: p.funding_id,

@@ -38,10 +38,12 @@ class UnexplainedMixin(ControllerBase):
         self._mm_loaded = True
         reads: list[dict[str, Any]] = []
         since_ts: int | None = None
+        last: dict[str, Any] | None = None
         for e in self.journal.entries("mm"):
             if e.key.startswith("mm:read:"):
                 since_ts = int(e.payload["ts_ms"]) if since_ts is None else since_ts
                 reads.append(dict(e.payload))
+                last = e.payload.get("mismatch")
             elif e.key.startswith("mm:end:"):
                 reads, since_ts = [], None
             else:  # mm:break: the episode goes on, but the reads are no longer consecutive
@@ -49,6 +51,7 @@ class UnexplainedMixin(ControllerBase):
         if since_ts is not None:
             self._mm_reads = reads
             self._mm_since = (time.monotonic(), since_ts)
+            self._mm_last = {k: (float(v[0]), float(v[1])) for k, v in (last or {}).items()}
 
     def break_episode(self) -> None:
         """A failed read during a disagreement: the next K reads must be consecutive again (journaled)."""
@@ -63,6 +66,10 @@ class UnexplainedMixin(ControllerBase):
         if not self._mm_loaded:
             self._load_episode()
         now = time.monotonic()
+        if getattr(self, "unstable_read", False):  # the comparison was skipped (UNSTABLE_READ): no evidence
+            # either way. An open episode stays open with its last disagreement standing (halted, no repair on
+            # it); it used to END here as if journal and venue agreed, and its K agreeing reads began again.
+            return dict(self._mm_last) if self._mm_since is not None else {}
         if not mism:
             if self._mm_since is not None or self._mm_reads:
                 self.silent_changes_resolved += 1
@@ -76,6 +83,7 @@ class UnexplainedMixin(ControllerBase):
         if self._mm_since is None:
             self._mm_since = (now, st.ts_ms)
             self.silent_changes += 1
+        self._mm_last = dict(mism)
         venue = {k: float(getattr(st, k)) for k in BALANCE_FIELDS}
         delta = {k: v - j for k, (j, v) in mism.items()}
         if self._mm_reads and _moved(self._mm_reads[-1].get("mismatch", {}), delta):
@@ -104,11 +112,12 @@ class UnexplainedMixin(ControllerBase):
     def _adopt(self, st: VenueState, mism: dict[str, tuple[float, float]], lasted: float) -> None:
         aid = uuid.uuid4().hex[:16]
         delta = {k: v - j for k, (j, v) in mism.items()}
+        venue_now = self._now()  # every fill timestamped up to here is in the adopted read (explained_by_late_fill)
         assert self._mm_since is not None
         rec: dict[str, Any] = {"delta": delta, "reads": self._mm_reads[-self.cfg.safety.adopt_reads:],
                                "action": self.cfg.safety.external_change_action, "lasted_s": lasted,
                                "ts_ms": st.ts_ms, "last_agree_ms": self.last_agree_ms,
-                               "since_ms": self._mm_since[1]}
+                               "since_ms": self._mm_since[1], "venue_now_ms": max(venue_now, st.ts_ms)}
         rec["reads"] = [{k: v for k, v in x.items() if k != "mono_s"} for x in rec["reads"]]
         self.journal.append("adopt", f"adopt:{aid}", rec, st.ts_ms)
         self.journal.append("mm", f"mm:end:{uuid.uuid4().hex}", {"by": f"adopt:{aid}"}, st.ts_ms)
@@ -144,27 +153,62 @@ class UnexplainedMixin(ControllerBase):
         return max(min(backs), floor)
 
     def explained_by_late_fill(self, f: Any) -> bool:
-        """A newly ingested fill that explains an active adoption (the same size change on the same leg): the
-        adoption is reversed (journaled), the fill is not handled a second time, and the UNEXPLAINED_CHANGE halt
-        it caused is lifted (an automatic ack entry). True when that happened."""
-        sgn = f.size if f.side == "buy" else -f.size
-        field = "perp_size" if f.market == "perp" else "spot_base"
+        """A fill journaled for the first time AFTER an adoption, timestamped at or before that adoption's read
+        (``venue_now_ms``): the venue's balances then already held it, so the adopted delta holds it too. Its
+        effect is netted out of the EARLIEST such active adoption (journal ``adopt-net:<aid>:<fill>``, the negated
+        balance change of the fill), so the fill - ours, external or foreign - is counted once, never twice (our
+        own fill published late after an adoption used to be counted twice: a mismatch of its size in the other
+        direction, itself adopted later or standing at the end of the chaos run). The fill is not handled as an
+        external change a second time (the adoption already was). When an adoption is fully explained by late
+        fills it is reversed (``adopt-reversal:<aid>``, journaled with no further delta) and the
+        UNEXPLAINED_CHANGE halt it caused is lifted (an automatic ack entry). True when the fill was netted."""
+        fill_ts = int(f.ts_ms)
+        intent = self.journal.get(f"intent:{f.cloid}") if f.cloid else None
         for e in self.active_adoptions():
-            d = e.payload["delta"]
-            if abs(float(d.get(field, 0.0)) - sgn) > 10.0 ** -max(self.sz_perp, self.sz_spot):
-                continue
+            if fill_ts > int(e.payload.get("venue_now_ms", e.payload.get("ts_ms", 0))):
+                continue  # this adoption's read did not hold the fill yet
+            if intent is not None and intent.seq > e.seq:
+                continue  # our order sent after the adoption (its unwind, say): not in the adopted read
             aid = e.key[6:]
-            self.journal.append("adopt", f"adopt-reversal:{aid}", {
-                "delta": {k: -float(v) for k, v in d.items()}, "explained_by": f.fill_id, "ts_ms": f.ts_ms}, f.ts_ms)
-            self.journal.append("external", f"rehedged:{f.fill_id}", {"fill_id": f.fill_id, "gap": 0.0,
-                                                                       "via": f"adopt:{aid}"}, f.ts_ms)
+            contrib = fill_delta(f)
+            self.journal.append("adopt", f"adopt-net:{aid}:{f.fill_id}", {
+                "delta": {k: -v for k, v in contrib.items()}, "explained_by": f.fill_id, "ts_ms": fill_ts}, fill_ts)
+            if intent is None:  # an external / foreign fill: the adoption's own re-hedge covered it
+                self.journal.append("external", f"rehedged:{f.fill_id}", {"fill_id": f.fill_id, "gap": 0.0,
+                                                                           "via": f"adopt:{aid}"}, fill_ts)
+            left = self._adoption_left(aid, e.payload["delta"])
+            if any(abs(v) > _tol(k, v) * 1e3 for k, v in left.items()):
+                self.alerts.raise_("UNEXPLAINED_CHANGE_PARTLY_EXPLAINED", f"late fill {f.fill_id} ({f.market} "
+                                   f"{f.side} {f.size}) explains part of adopted change {aid}; unexplained: {left}",
+                                   fill_ts)
+                return True
+            self.journal.append("adopt", f"adopt-reversal:{aid}", {"delta": {}, "explained_by": f.fill_id,
+                                                                  "ts_ms": fill_ts}, fill_ts)
             if self.halt_kind == "UNEXPLAINED_CHANGE":
                 self.journal.append("control", f"ack:late-fill-{aid}", {"by": "late fill " + f.fill_id}, self._now())
             self.alerts.raise_("UNEXPLAINED_CHANGE_EXPLAINED", f"late fill {f.fill_id} ({f.market} {f.side} "
                                f"{f.size}) explains adopted change {aid}: adoption reversed, its halt lifted",
-                               f.ts_ms)
+                               fill_ts)
             return True
         return False
+
+    def _adoption_left(self, aid: str, delta: dict[str, Any]) -> dict[str, float]:
+        """The part of adoption ``aid``'s delta no late fill explains yet (per balance)."""
+        left = {k: float(v) for k, v in delta.items()}
+        for e in self.journal.entries("adopt"):
+            if e.key.startswith(f"adopt-net:{aid}:"):
+                for k, v in e.payload["delta"].items():
+                    left[k] = left.get(k, 0.0) + float(v)
+        return left
+
+
+def fill_delta(f: Any) -> dict[str, float]:
+    """A fill's change to the journal's balances (as ``Journal.derived_position`` books it)."""
+    sgn = 1.0 if f.side == "buy" else -1.0
+    fee_usd, fee_base = float(getattr(f, "fee_usd", 0.0) or 0.0), float(getattr(f, "fee_base", 0.0) or 0.0)
+    if f.market == "spot":
+        return {"spot_base": sgn * f.size - fee_base, "spot_usdc": -(sgn * f.size * f.px + fee_usd)}
+    return {"perp_size": sgn * f.size, "perp_cash": -(sgn * f.size * f.px + fee_usd)}
 
 
 def _moved(prev: dict[str, Any], delta: dict[str, float]) -> bool:
