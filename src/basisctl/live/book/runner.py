@@ -116,7 +116,7 @@ def build_position(book: BookFile, p: PositionSpec, journal: Journal, source: st
     ctl = PositionController(cfg, sim, pj, policy, info, sleep=sim.advance if sim.config.clock == "manual" else None)
     ctl.position_id = p.id
     ctl.lock_checks = [lk.problem for lk in locks]  # every cycle, as the single-position runner does
-    ctl.held_locks = locks  # type: ignore[attr-defined]  # /health's lock check (live/api.py)
+    ctl.held_locks = locks  # /health's lock check (live/api.py)
     return BookPosition(p, cfg, ctl, sim, info=info)
 
 
