@@ -123,6 +123,8 @@ def allocate(
     risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target and alpha_L: "
                                             + RISK_MODEL_HELP + ".")] = DEFAULT_RISK_MODEL,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the allocation as a book file (TOML) for "
+                                             "`basisctl run --book`: weights -> positions.")] = None,
 ) -> None:
     """Allocate capital across asset x venue: maximise expected net carry under capacity, venue and asset caps,
     with a mean-variance diversification term (Ledoit-Wolf shrinkage covariance)."""
@@ -184,6 +186,13 @@ def allocate(
     held = [f"{p.asset}/{p.venue}: {w}" for p in res.positions.itertuples()
             for w in ranked_warnings.get((str(p.asset), str(p.venue)), [])]
     warnings = res.warnings + held + notes
+    if out_file is not None:
+        from basisctl.live.book.write import write_book
+
+        write_book(out_file, res.positions.to_dict(orient="records"), capital_usd, risk_model,
+                   header=f"basisctl allocate: {res.summary()}\nasof {end.isoformat()}, "
+                   f"lookback {lookback_days:g} days")
+        (err_console if as_json else console).print(f"book file written: {out_file}", highlight=False)
     out = {**res.to_dict(), "asof": end.isoformat(), "lookback_days": lookback_days, "risk_model": risk_model,
            "warnings": warnings}
     if as_json:

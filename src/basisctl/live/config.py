@@ -204,6 +204,9 @@ class BandSection(_Strict):
     eps_liq: float = Field(1e-4, gt=0, lt=1)
     upper_horizon_days: float = Field(14.0, gt=0)
     funding_venue: str = "hyperliquid"
+    margin_venue: str = Field(
+        "hyperliquid", description="whose margin rule gives theta_F (basisctl.venues registry; a book position's "
+        "venue)")
     prices_file: str | None = Field(
         None, description="candles (CSV/Parquet, shared schema) for sigma, e.g. a `basisctl data fetch` store file; "
         "relative to the config file; default: the data dir's perp series")
@@ -214,6 +217,16 @@ class BandSection(_Strict):
     @classmethod
     def _asof_is_a_date(cls, v: str | None) -> str | None:
         return _utc_timestamp(v)
+
+    @field_validator("margin_venue")
+    @classmethod
+    def _known_margin_venue(cls, v: str) -> str:
+        from basisctl.venues.registry import get_venue
+
+        try:
+            return get_venue(v).name
+        except BasisctlError as e:
+            raise ValueError(str(e)) from None
 
     @model_validator(mode="after")
     def _fixed_needs_values(self) -> BandSection:
