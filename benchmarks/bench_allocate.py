@@ -18,12 +18,11 @@ Target (issue 14): ``allocate`` over 20 assets x 6 venues in < 2 s.
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 from scipy.optimize import minimize
 
-from _timing import median_seconds  # benchmarks/_timing.py (scripts run from this folder)
+from _timing import median_seconds, print_results  # benchmarks/_timing.py (scripts run from this folder)
 
 
 def problem(lam: float):  # type: ignore[no-untyped-def]
@@ -90,11 +89,7 @@ def main() -> None:
         "objective_baseline": mv.objective(w_base),
     }
     out["speedup_vs_baseline"] = out["baseline_fd_slsqp_s"] / out["mean_variance_s"]
-    if args.json:
-        print(json.dumps(out, indent=2))
-        return
-    for k, v in out.items():
-        print(f"{k:>24}: {v:.6g}" if isinstance(v, float) else f"{k:>24}: {v}")
+    print_results(out, args.json, ">24", ".6g", ": ")
 
 
 if __name__ == "__main__":

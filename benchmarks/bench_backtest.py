@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from _timing import median_seconds  # benchmarks/_timing.py (scripts run from this folder)
+from _timing import median_seconds, print_results  # benchmarks/_timing.py (scripts run from this folder)
 
 
 def _setup():
@@ -118,11 +118,7 @@ def main() -> None:
         "python_twin_ms": t_py * 1e3, "speedup_numba_vs_python": t_py / t_kernel,
         f"sweep_{n_pts}pts_serial_s": t_sweep_serial, f"sweep_{n_pts}pts_pool2_s": t_sweep_pool,
     }
-    if a.json:
-        print(json.dumps(out, indent=2))
-    else:
-        for k, v in out.items():
-            print(f"{k:40s} {v:.4g}" if isinstance(v, float) else f"{k:40s} {v}")
+    print_results(out, a.json, "40s", ".4g")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from _timing import print_results  # benchmarks/_timing.py (scripts run from this folder)
 from basisctl._jit import njit
 from basisctl.risk.base import solve_barrier
 from basisctl.risk.coverage import BAND_FLOOR_CELL, StudyConfig, compute_barriers
@@ -130,11 +131,7 @@ def main() -> None:
     out.update(kou_baseline())
     out.update(fhs_baseline())
     out["load_average_1min_end"] = os.getloadavg()[0]
-    if args.json:
-        print(json.dumps(out, indent=2))
-        return
-    for k, v in out.items():
-        print(f"{k:36s} {v:.4g}" if isinstance(v, float) else f"{k:36s} {v}")
+    print_results(out, args.json, "36s", ".4g")
 
 
 if __name__ == "__main__":

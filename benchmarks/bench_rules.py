@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from _timing import median_seconds  # benchmarks/_timing.py (scripts run from this folder)
+from _timing import median_seconds, print_results  # benchmarks/_timing.py (scripts run from this folder)
 
 ARGS = {"sigma_annual": 0.5, "kappa_annual": 0.10, "alpha_floor": 0.0642, "buy_cost": 20.0, "sell_cost": 20.0,
         "q_min_usd": 10_000.0}
@@ -75,11 +75,7 @@ def main() -> None:
         "compare_rules_backtests": len(res.rows), "baseline_run_experiment_paper_only_s": t_exp,
         "ratio_compare_vs_experiment": t_cmp / t_exp,
     }
-    if a.json:
-        print(json.dumps(out, indent=2))
-    else:
-        for k, v in out.items():
-            print(f"{k:42s} {v:.4g}" if isinstance(v, float) else f"{k:42s} {v}")
+    print_results(out, a.json, "42s", ".4g")
 
 
 if __name__ == "__main__":

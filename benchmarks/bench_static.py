@@ -15,7 +15,6 @@ shipped Parquet data with cold caches (what `basisctl static-grid` does).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import time
@@ -24,6 +23,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 from scipy.stats import norm
 
+from _timing import print_results  # benchmarks/_timing.py (scripts run from this folder)
 from basisctl.data import locator
 from basisctl.model.static import StaticInputs, solve_static_grid
 from basisctl.static_grid import static_grid_frame
@@ -128,11 +128,7 @@ def main() -> None:
     }
     if not args.no_fhs:
         out.update(fhs_timings(args.repeat))
-    if args.json:
-        print(json.dumps(out, indent=2))
-        return
-    for k, v in out.items():
-        print(f"{k:42s} {v:.6g}" if isinstance(v, float) else f"{k:42s} {v}")
+    print_results(out, args.json, "42s", ".6g")
 
 
 if __name__ == "__main__":

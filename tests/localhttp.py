@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 #: respond(path, query (last value per key), headers (lower-case keys)) -> (status, headers, JSON body or str)
@@ -79,3 +79,27 @@ def json_post_server(respond: RespondPost) -> Iterator[str]:
 
     with serve(Handler) as url:
         yield url
+
+
+class _Server(Protocol):
+    def start(self) -> Any: ...
+    def stop(self) -> None: ...
+    def reset(self) -> None: ...
+
+
+S = TypeVar("S", bound=_Server)
+
+
+def serve_session(server: S) -> Iterator[S]:
+    """Body of a session fixture: ``server`` started for the session, stopped after its last test."""
+    server.start()
+    yield server
+    server.stop()
+
+
+def fresh(server: S) -> Iterator[S]:
+    """Body of a per-test fixture: the session's ``server`` with its request log and faults cleared before and
+    after the test."""
+    server.reset()
+    yield server
+    server.reset()

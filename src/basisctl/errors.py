@@ -49,14 +49,11 @@ class ValidationIssue:
         got = f" (got {self.got})" if self.got else ""
         return f"{loc}: expected {self.expected}{got}"
 
+    #: the fields in the order the JSON reports (``--json``, validation reports) list them
+    JSON_FIELDS = ("row", "line", "column", "expected", "got")
+
     def as_dict(self) -> dict[str, object]:
-        return {
-            "row": self.row,
-            "line": self.line,
-            "column": self.column,
-            "expected": self.expected,
-            "got": self.got,
-        }
+        return {k: getattr(self, k) for k in self.JSON_FIELDS}
 
 
 class DataCoverageError(BasisctlError, ValueError):

@@ -31,6 +31,11 @@ def run(*args: str) -> Out:
     return Out(runner.invoke(app, ["data", *args], env={"COLUMNS": "200"}))
 
 
+def fetch(server: VenueServer, store: Path, venue: str, asset: str, *args: str) -> Out:
+    """``basisctl data fetch --venue venue --asset asset *args`` into ``store``, from the local server."""
+    return run("fetch", "--venue", venue, "--asset", asset, *args, "--store", str(store), "--base-url", server.url)
+
+
 def test_list_json_shows_roots_and_files() -> None:
     r = run("list", "--json")
     assert r.exit_code == 0, r.output
@@ -111,25 +116,8 @@ def test_fetch_into_store_then_resume(venue: VenueServer, tmp_path: Path) -> Non
 
 
 def test_fetch_binance_candles_table_output(venue: VenueServer, tmp_path: Path) -> None:
-    r = run(
-        "fetch",
-        "--venue",
-        "binance",
-        "--asset",
-        "ETH",
-        "--kind",
-        "candles",
-        "--interval",
-        "1d",
-        "--from",
-        "2021-01-01",
-        "--to",
-        "2021-03-01",
-        "--store",
-        str(tmp_path),
-        "--base-url",
-        venue.url,
-    )
+    r = fetch(venue, tmp_path, "binance", "ETH", "--kind", "candles", "--interval", "1d", "--from", "2021-01-01",
+              "--to", "2021-03-01")
     assert r.exit_code == 0, r.output
     assert "fetched 59 rows in 1 request; added 59" in r.stdout
     assert (tmp_path / "prices" / "binance_perp" / "ETH_1d.parquet").exists()
@@ -138,43 +126,16 @@ def test_fetch_binance_candles_table_output(venue: VenueServer, tmp_path: Path) 
 def test_fetch_usage_errors(venue: VenueServer, tmp_path: Path) -> None:
     r = run("fetch", "--venue", "hyperliquid", "--asset", "BTC", "--kind", "mark", "--store", str(tmp_path))
     assert r.exit_code == 2 and "no mark-price history" in r.output
-    r = run("fetch", "--venue", "binance", "--asset", "BTC", "--store", str(tmp_path), "--base-url", venue.url)
+    r = fetch(venue, tmp_path, "binance", "BTC")
     assert r.exit_code == 2 and "--from is required" in r.output
     r = run("fetch", "--venue", "deribit", "--asset", "BTC", "--from", "2024-01-01")
     assert r.exit_code == 2 and "--venue" in r.output
-    r = run(
-        "fetch",
-        "--venue",
-        "binance",
-        "--asset",
-        "NOPE",
-        "--from",
-        "2024-01-01",
-        "--to",
-        "2024-01-02",
-        "--store",
-        str(tmp_path),
-        "--base-url",
-        venue.url,
-    )
+    r = fetch(venue, tmp_path, "binance", "NOPE", "--from", "2024-01-01", "--to", "2024-01-02")
     assert r.exit_code == 2 and "Invalid symbol" in r.output
 
 
 def test_fetch_hyperliquid_meta_snapshot(venue: VenueServer, tmp_path: Path) -> None:
-    r = run(
-        "fetch",
-        "--venue",
-        "hyperliquid",
-        "--asset",
-        "BTC",
-        "--kind",
-        "meta",
-        "--store",
-        str(tmp_path),
-        "--base-url",
-        venue.url,
-        "--json",
-    )
+    r = fetch(venue, tmp_path, "hyperliquid", "BTC", "--kind", "meta", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     raw = json.loads(Path(out["path"]).read_text())  # the raw metaAndAssetCtxs response, as the API gave it

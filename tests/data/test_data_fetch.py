@@ -28,25 +28,18 @@ FAST = RetryPolicy(max_retries=3, backoff_base_s=0.25, jitter=0.0)
 FAR_FUTURE = lambda: 4_000_000_000_000  # noqa: E731 - every served bar is closed
 
 
+def _client(cls, venue: VenueServer, sleeps: list[float] | None, **kw):
+    """A client of the local server: fast retries, no pacing, sleeps recorded in ``sleeps`` instead of slept."""
+    return cls(base_url=venue.url, retry=FAST, min_interval_s=0.0,
+               sleep=(sleeps if sleeps is not None else []).append, **kw)
+
+
 def binance(venue: VenueServer, sleeps: list[float] | None = None, now=FAR_FUTURE) -> BinanceUsdm:
-    return BinanceUsdm(
-        base_url=venue.url,
-        retry=FAST,
-        min_interval_s=0.0,
-        sleep=(sleeps if sleeps is not None else []).append,
-        now_ms=now,
-    )
+    return _client(BinanceUsdm, venue, sleeps, now_ms=now)
 
 
 def hyperliquid(venue: VenueServer, sleeps: list[float] | None = None, **kw) -> HyperliquidInfo:
-    return HyperliquidInfo(
-        base_url=venue.url,
-        retry=FAST,
-        min_interval_s=0.0,
-        sleep=(sleeps if sleeps is not None else []).append,
-        now_ms=FAR_FUTURE,
-        **kw,
-    )
+    return _client(HyperliquidInfo, venue, sleeps, now_ms=FAR_FUTURE, **kw)
 
 
 def window(frame: pd.DataFrame, start: str, end: str) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from basisctl.backtest.costs import DEFAULT_COST_BPS, paper_cost_bps
 from basisctl.calibration.inputs import margin_for
 from basisctl.cli.main import app
 from basisctl.warnings import StrictError, SubstitutionWarning, collecting, substitute
+from tests.report_stubs import stub_report_sections
 
 runner = CliRunner()
 
@@ -202,26 +203,15 @@ def test_result_objects_carry_their_warnings() -> None:
 @pytest.mark.needs_data
 def test_report_strict_refuses_and_plain_report_lists_under_the_section(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from basisctl.report import builder, portfolio_section, risk_section
+    from basisctl.report import builder
 
     def static(assets: list[str], quick: bool) -> tuple[str, None]:
         substitute("thin_sample", "XYZ: kappa from 3 of 180 days (stub)")
         return "<section id='static'></section>", None
 
     # the sections are not the point (and take minutes): stub them, keep the CLI, the collector and the layout
+    stub_report_sections(monkeypatch)
     monkeypatch.setattr(builder, "static_section", static)
-    monkeypatch.setattr(builder, "bands_section", lambda assets: "")
-    monkeypatch.setattr(builder, "mc_section", lambda assets, note=None: "")
-    monkeypatch.setattr(builder, "execution_section", lambda: "")
-    monkeypatch.setattr(builder, "funding_section", lambda assets: "")
-    monkeypatch.setattr(builder, "run_experiment", lambda periods, on_step=None, **kw: None)
-    monkeypatch.setattr(builder, "backtest_section", lambda exp, periods, **kw: "")
-    monkeypatch.setattr(builder, "paper_section", lambda exp, periods: "")
-    monkeypatch.setattr(builder, "compare_rules", lambda periods, on_step=None: None)
-    monkeypatch.setattr(builder, "rules_section", lambda cmp: "")
-    monkeypatch.setattr(builder, "data_section", lambda: "")
-    monkeypatch.setattr(risk_section, "risk_section", lambda assets, quick: "")
-    monkeypatch.setattr(portfolio_section, "report_section", lambda assets, quick: "")
     s = runner.invoke(app, ["report", "--out", str(tmp_path / "s"), "--strict"])
     assert s.exit_code == 2 and "XYZ: kappa from 3 of 180 days (stub)" in s.stderr and "--strict" in s.stderr
     assert not (tmp_path / "s" / "index.html").exists()

@@ -71,3 +71,14 @@ def sim(tmp_path: Path) -> SimVenue:
     v = make_sim(tmp_path / "venue.sqlite")
     yield v
     v.close()
+
+
+@pytest.fixture
+def server(sim: SimVenue):  # type: ignore[no-untyped-def]
+    """The local Hyperliquid API server (127.0.0.1) over ``sim``, for the test wallet."""
+    from basisctl.venues.hyperliquid.keys import test_wallet_address
+    from basisctl.venues.hyperliquid.server import HLServer
+
+    srv = HLServer(sim, test_wallet_address()).start()
+    yield srv
+    srv.stop()

@@ -29,9 +29,10 @@ from basisctl.live.route.aggregator import (
 from basisctl.live.route.build import build_route_venue
 from basisctl.live.runner import build
 from basisctl.live.sim_venue import SimVenue
-from basisctl.live.venue import OrderRequest, OrderStatus, VenueError
+from basisctl.live.venue import OrderRequest, VenueError
 from tests.localhttp import json_get_server
 
+from ._crash import Crash, DiesAfterOrder
 from .conftest import P0, fixed_config, make_sim
 
 pytestmark = pytest.mark.needs_data  # reads market data from the data dir
@@ -253,27 +254,11 @@ def test_429_retried_then_refused_when_persistent(tmp_path: Path, sim: SimVenue,
     sim2.close()
 
 
-class Crash(BaseException):
-    """Stands in for SIGKILL between the swap settling and its result being journaled."""
-
-
-class CrashAfterSwap:
-    def __init__(self, inner: AggregatorRouteVenue):
-        self.inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def place_order(self, req: OrderRequest) -> OrderStatus:
-        self.inner.place_order(req)
-        raise Crash
-
-
 def test_reconciliation_is_idempotent_after_a_crash(tmp_path: Path, sim: SimVenue, agg: Aggregator) -> None:
     cfg = _cfg(tmp_path, agg, RAISE)
     venue = build_route_venue(cfg, sim, (7.0, 0.0))
     b = build(cfg, venue=venue)
-    dead = Controller(cfg, CrashAfterSwap(venue), b.journal, b.controller.policy, sleep=sim.advance)  # type: ignore[arg-type]
+    dead = Controller(cfg, DiesAfterOrder(venue), b.journal, b.controller.policy, sleep=sim.advance)  # type: ignore[arg-type]
     dead.start()
     with pytest.raises(Crash):
         dead.cycle()

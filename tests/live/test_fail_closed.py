@@ -17,6 +17,7 @@ from basisctl.live.sim_venue import SimVenue
 from basisctl.live.venue import OrderRequest, OrderStatus, VenueError, VenueState
 from tests.skips import extra_reason
 
+from ._crash import Crash, DiesAfterOrder
 from .conftest import P0, fixed_config, have_sdk, make_sim
 
 pytestmark = pytest.mark.needs_data  # the simulated venue replays market data from the data dir
@@ -270,28 +271,10 @@ def test_fill_cause_on_recorded_hyperliquid_fills() -> None:
 
 
 # ------------------------------------------------------------------ finding 8: crashed rebalance and trade log
-class Crash(BaseException):
-    """Stands in for SIGKILL inside one process."""
-
-
-class DiesAfterSpot:
-    """The real venue; the process 'dies' right after the first (spot) order reached it (after_send:spot)."""
-
-    def __init__(self, sim: SimVenue):
-        self.sim = sim
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.sim, name)
-
-    def place_order(self, req: OrderRequest) -> OrderStatus:
-        self.sim.place_order(req)
-        raise Crash
-
-
 def test_rebalance_interrupted_after_spot_reaches_trade_log_once(tmp_path: Path, sim: SimVenue) -> None:
     band = {"alpha_target": 0.35, "alpha_lower": 0.33, "alpha_upper": 0.45}
     b = build(fixed_config(tmp_path, band=band), venue=sim)
-    dead = Controller(b.controller.cfg, DiesAfterSpot(sim), b.journal, b.controller.policy, sleep=sim.advance)  # type: ignore[arg-type]
+    dead = Controller(b.controller.cfg, DiesAfterOrder(sim), b.journal, b.controller.policy, sleep=sim.advance)  # type: ignore[arg-type]
     dead.start()
     with pytest.raises(Crash):
         dead.cycle()

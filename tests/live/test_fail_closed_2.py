@@ -464,16 +464,22 @@ def _cycles(ctl: Controller, sim: SimVenue, n: int, step_s: float = 30.0) -> Non
         sim.advance(step_s)
 
 
+def _started_then_silent_change(tmp_path: Path, hl: Any, sim: SimVenue, perp_size: float) -> Any:
+    """A started controller on the local server whose venue perp position then changes to ``perp_size`` [BTC]
+    without a fill (a silent change)."""
+    ctl = _ctl(tmp_path, hl[1])
+    ctl.start()
+    with sim._tx():
+        sim._put("perp_size", perp_size)
+    return ctl
+
+
 def test_n4_silent_position_change_is_adopted_after_k_reads_and_unwound(tmp_path: Path, hl: Any,
                                                                        sim: SimVenue) -> None:
     """The audit: a silent change (1 BTC of the short gone, no fill) left $90k open with REPAIR_REFUSED every
     cycle and no escalation. Now: past single_leg_timeout_s (60 s) and 3 agreeing reads over >= 30 s the venue's
     balances are adopted (journaled with those reads), spot is unwound to the hedged size, new risk halts."""
-    _srv, hv = hl
-    ctl = _ctl(tmp_path, hv)
-    ctl.start()
-    with sim._tx():
-        sim._put("perp_size", -6.0)
+    ctl = _started_then_silent_change(tmp_path, hl, sim, -6.0)
     _cycles(ctl, sim, 6)
     adopt = [e.payload for e in ctl.journal.entries("adopt")]
     assert len(adopt) == 1 and adopt[0]["delta"] == {"perp_size": pytest.approx(1.0)}
@@ -560,11 +566,7 @@ def test_n4_an_unstable_read_is_not_an_agreement(tmp_path: Path, hl: Any, sim: S
     (its K agreeing reads began again), POSITION_MISMATCH was lifted and the venue's gap 'repaired' against a
     journal that disagreed with it. Now the skipped check is no evidence either way: the episode stays open, the
     halt stands, no repair order; the adoption follows on the next complete reads."""
-    _srv, hv = hl
-    ctl = _ctl(tmp_path, hv)
-    ctl.start()
-    with sim._tx():
-        sim._put("perp_size", -6.5)
+    ctl = _started_then_silent_change(tmp_path, hl, sim, -6.5)
     _cycles(ctl, sim, 1)
     assert ctl.halted and ctl.halt_kind == "POSITION_MISMATCH"
     real = ctl.ingest
@@ -640,11 +642,8 @@ def test_drawdown_circuit_breaker_halts_and_alerts(tmp_path: Path, sim: SimVenue
 def test_n4_agreeing_reads_count_across_restarts(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
     """A controller restarted after every cycle (the chaos suite's life) still reaches K agreeing reads: the
     episode's reads are journaled (kind 'mm')."""
-    _srv, hv = hl
-    ctl = _ctl(tmp_path, hv)
-    ctl.start()
-    with sim._tx():
-        sim._put("perp_size", -6.5)
+    _started_then_silent_change(tmp_path, hl, sim, -6.5)
+    hv = hl[1]
     for _ in range(6):
         again = _ctl(tmp_path, hv)
         again.start()

@@ -18,16 +18,6 @@ pytestmark = pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))
 KEY_ENV = "BASISCTL_TEST_HL_KEY"
 
 
-@pytest.fixture
-def server(sim: SimVenue):  # type: ignore[no-untyped-def]
-    from basisctl.venues.hyperliquid.keys import test_wallet_address
-    from basisctl.venues.hyperliquid.server import HLServer
-
-    srv = HLServer(sim, test_wallet_address()).start()
-    yield srv
-    srv.stop()
-
-
 def _venue(server, monkeypatch, mode: str = "cross"):  # type: ignore[no-untyped-def]
     from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
     from basisctl.venues.hyperliquid.keys import load_signer, test_private_key, test_wallet_address

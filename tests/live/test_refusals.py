@@ -23,6 +23,17 @@ pytestmark = pytest.mark.needs_data  # the simulated venue replays market data f
 
 runner = CliRunner()
 
+#: the fixed band and flat costs both configs below run with
+BAND_AND_COSTS = """[band]
+mode = "fixed"
+alpha_target = 0.30
+alpha_lower = 0.25
+alpha_upper = 0.40
+kappa_fix = 0.5
+[costs]
+model = "flat"
+"""
+
 PAPER = f"""
 cadence_seconds = 3600
 [venue]
@@ -31,15 +42,7 @@ dead_man_seconds = 0
 [sim]
 start = "{START}"
 clock = "manual"
-[band]
-mode = "fixed"
-alpha_target = 0.30
-alpha_lower = 0.25
-alpha_upper = 0.40
-kappa_fix = 0.5
-[costs]
-model = "flat"
-[limits]
+{BAND_AND_COSTS}[limits]
 stale_after_seconds = 7200
 """
 
@@ -101,7 +104,7 @@ def test_changed_sim_section_on_resume_is_refused_unless_forced(tmp_path: Path) 
     assert _run("run", "--config", str(cfg), "--max-cycles", "1", "--quiet")[0] == 0  # accepted from now on
 
 
-LIVE = """
+LIVE = f"""
 mode = "live"
 account = "0x0000000000000000000000000000000000000001"
 cadence_seconds = 1
@@ -110,15 +113,7 @@ kind = "hyperliquid"
 base_url = "http://127.0.0.1:9"
 secret_env = "BASISCTL_TEST_NO_SUCH_KEY"
 http_timeout_secs = 0.2
-[band]
-mode = "fixed"
-alpha_target = 0.30
-alpha_lower = 0.25
-alpha_upper = 0.40
-kappa_fix = 0.5
-[costs]
-model = "flat"
-"""
+{BAND_AND_COSTS}"""
 
 
 @pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))

@@ -108,17 +108,23 @@ def test_shifted_funding_warns_in_backtest(real: Path, tmp_path: Path) -> None:
     assert any("grid" in w for w in json.loads(r.stdout)["warnings"])
 
 
+def _spiked_btc_bars(real: Path, tmp_path: Path) -> tuple[Path, int]:
+    """A copy of the real Binance BTC 1h bars with one 10x price spike (2025-06-10 12:00 UTC): its path and row."""
+    p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv")
+    i = int(np.flatnonzero(p["timestamp"] == "2025-06-10T12:00:00Z")[0])
+    p.loc[i, ["open", "high", "low", "close"]] *= 10
+    path = tmp_path / "BTC_1h.csv"
+    p.to_csv(path, index=False)
+    return path, i
+
+
 # F3 (medium): `backtest --exclude-spikes` cannot run when the spike is in the test window: the excluded bar is a
 # hole and the backtest then refuses ("1 gap(s) in the 1h bars ... gaps are never bridged"). The flag the error
 # recommends is unusable exactly where a spike does the most damage (+2% -> +773% in the issue).
 @pytest.mark.needs_data
 # fixed: F3: --exclude-spikes leaves a gap that backtest then refuses
 def test_backtest_exclude_spikes_in_test_window_runs_with_one_warning(real: Path, tmp_path: Path) -> None:
-    p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv")
-    i = int(np.flatnonzero(p["timestamp"] == "2025-06-10T12:00:00Z")[0])
-    p.loc[i, ["open", "high", "low", "close"]] *= 10
-    path = tmp_path / "BTC_1h.csv"
-    p.to_csv(path, index=False)
+    path, i = _spiked_btc_bars(real, tmp_path)
     base = ["backtest", "--asset", "BTC", "--prices-file", str(path), "--from", "2025-06-01", "--to", "2025-07-01"]
     assert runner.invoke(app, base).exit_code == 2  # refused without the flag (holds today)
     r = runner.invoke(app, [*base, "--exclude-spikes", "--json"])
@@ -270,11 +276,7 @@ def test_sweep_fits_a_60_column_terminal(real: Path) -> None:
 @pytest.mark.needs_data
 # fixed: F11: data check --exclude-spikes: a note, not a warning (stderr/--json)
 def test_data_check_exclude_spikes_is_a_warning(real: Path, tmp_path: Path) -> None:
-    p = pd.read_csv(real / "prices" / "binance_perp" / "BTC_1h.csv")
-    i = int(np.flatnonzero(p["timestamp"] == "2025-06-10T12:00:00Z")[0])
-    p.loc[i, ["open", "high", "low", "close"]] *= 10
-    path = tmp_path / "BTC_1h.csv"
-    p.to_csv(path, index=False)
+    path, i = _spiked_btc_bars(real, tmp_path)
     r = runner.invoke(app, ["data", "check", str(path), "--exclude-spikes"])
     assert r.exit_code == 0
     assert sum(1 for w in r.stderr.splitlines() if w.startswith("warning:") and str(i) in w) == 1

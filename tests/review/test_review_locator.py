@@ -25,6 +25,7 @@ from basisctl.data import locator
 from basisctl.data.io import write_frame
 from basisctl.data.store import ParquetStore
 from basisctl.errors import BasisctlError
+from tests.report_stubs import stub_report_sections
 
 
 def _funding(rate: float, n: int = 48, start: str = "2026-01-01 01:00") -> pd.DataFrame:
@@ -176,21 +177,9 @@ def test_report_header_has_no_unformatted_placeholder(tmp_path: Path, monkeypatc
     # repro: BASISCTL_DATA_DIR=../shared/data basisctl report --out /tmp/r; grep -c 'DEFAULT_ASOF' /tmp/r/index.html
     # the sections are not the point (and take minutes): stub them, keep build_report's own header
     # (issue 13 split builder.py into one module per section; build_report calls them by these names)
-    from basisctl.report import builder, portfolio_section, risk_section
+    from basisctl.report import builder
 
-    monkeypatch.setattr(builder, "static_section", lambda assets, quick: ("", None))
-    monkeypatch.setattr(builder, "bands_section", lambda assets: "")
-    monkeypatch.setattr(builder, "mc_section", lambda assets, note=None: "")
-    monkeypatch.setattr(builder, "execution_section", lambda: "")
-    monkeypatch.setattr(builder, "funding_section", lambda assets: "")
-    monkeypatch.setattr(builder, "run_experiment", lambda periods, on_step=None, **kw: None)
-    monkeypatch.setattr(builder, "backtest_section", lambda exp, periods, **kw: "")
-    monkeypatch.setattr(builder, "paper_section", lambda exp, periods: "")
-    monkeypatch.setattr(builder, "compare_rules", lambda periods, on_step=None: None)
-    monkeypatch.setattr(builder, "rules_section", lambda cmp: "")
-    monkeypatch.setattr(risk_section, "risk_section", lambda assets, quick: "")
-    monkeypatch.setattr(portfolio_section, "report_section", lambda assets, quick: "")
-    monkeypatch.setattr(builder, "data_section", lambda: "")
+    stub_report_sections(monkeypatch)
     text = builder.build_report(tmp_path / "r").read_text()
     assert "{DEFAULT_ASOF" not in text
 

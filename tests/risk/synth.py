@@ -51,3 +51,16 @@ def to_frame(b: Bars) -> pd.DataFrame:
     open_ = np.concatenate([[close[0]], close[:-1]])
     return pd.DataFrame({"ts": pd.to_datetime(b.ts_ns, utc=True), "open": open_, "high": b.high,
                          "low": np.minimum(open_, close) * 0.999, "close": close, "volume": 1.0})
+
+
+def assert_kou_recovered(fitted: dict[str, float], true: dict[str, float], rel_sigma: float, rel_lam: float,
+                         abs_p_up: float, rel_means: float) -> None:
+    """A Kou fit's ``params()`` against the simulated truth (keys sigma, lam, p_up, m_up, m_down), each within
+    its tolerance: sigma and lam relative, p_up absolute, the two mean jump sizes relative."""
+    import pytest
+
+    assert fitted["sigma_annual"] == pytest.approx(true["sigma"], rel=rel_sigma)
+    assert fitted["jump_rate_annual"] == pytest.approx(true["lam"], rel=rel_lam)
+    assert fitted["jump_p_up"] == pytest.approx(true["p_up"], abs=abs_p_up)
+    assert fitted["jump_mean_up"] == pytest.approx(true["m_up"], rel=rel_means)
+    assert fitted["jump_mean_down"] == pytest.approx(true["m_down"], rel=rel_means)

@@ -9,7 +9,7 @@ from basisctl.risk import alpha_at, pi_liq
 from basisctl.risk.gbm import GBMRisk
 from basisctl.risk.kou import KouRisk, fit_kou
 from tests.risk.kou_mc import kou_hit_mc
-from tests.risk.synth import kou_returns
+from tests.risk.synth import assert_kou_recovered, kou_returns
 
 B = np.linspace(1e-3, 0.6, 120)
 
@@ -50,12 +50,7 @@ def test_alpha_at_epsilon_meets_the_budget_and_jumps_cost_more() -> None:
 def test_threshold_calibration_recovers_kou_parameters() -> None:
     true = dict(sigma=0.5, lam=300.0, p_up=0.4, m_up=0.03, m_down=0.04)
     r = kou_returns(24 * 365 * 10, 1.0, true["sigma"], true["lam"], true["p_up"], true["m_up"], true["m_down"], 3)
-    f = fit_kou(r, 1.0).params()
-    assert f["sigma_annual"] == pytest.approx(true["sigma"], rel=0.05)
-    assert f["jump_rate_annual"] == pytest.approx(true["lam"], rel=0.15)
-    assert f["jump_p_up"] == pytest.approx(true["p_up"], abs=0.06)
-    assert f["jump_mean_up"] == pytest.approx(true["m_up"], rel=0.15)
-    assert f["jump_mean_down"] == pytest.approx(true["m_down"], rel=0.15)
+    assert_kou_recovered(fit_kou(r, 1.0).params(), true, rel_sigma=0.05, rel_lam=0.15, abs_p_up=0.06, rel_means=0.15)
 
 
 def test_kou_rejects_bad_parameters() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from basisctl.backtest.engine import BacktestConfig
 from basisctl.backtest.rule import RuleSpec
+from basisctl.study.generators import History
 from basisctl.study.run import run_study
 from basisctl.study.studyfile import load_study
 from tests.skips import need_extra
@@ -51,7 +52,9 @@ def test_planted_up_jumps_gbm_floors_liquidate_more_and_are_not_picked() -> None
     documented liquidation rule with a cost (Binance: 0.5 % clearance fee) the verdict is `paper_fhs` (FHS floor);
     under Hyperliquid's (market liquidation at the barrier returns the maintenance margin, no fee) a liquidation
     costs nothing in this zero-cost world once its naked gain is removed, so no candidate beats `paper` on return
-    and the verdict stays the baseline, the GBM-floored `optimal` rejected by its liquidation rate."""
+    and the verdict stays the baseline, the GBM-floored `optimal` rejected by its liquidation rate. One seed: this
+    world is seed-sensitive (see the last test); the default venue and costs on seeds 1-5 are
+    ``test_planted_up_jumps_default_venue_and_costs``."""
     from dataclasses import replace
 
     h = gbm_history(sigma_annual=0.5, funding_per_8h=1e-4, seed=2, jump_rate_annual=30.0, jump_mean=0.04)
@@ -82,6 +85,45 @@ def test_planted_up_jumps_gbm_floors_liquidate_more_and_are_not_picked() -> None
     p_opt = hl["paired"]["optimal"]
     assert p_opt["d_ret_ci"][0] > 0 and p_opt["d_liq_rate_ci"][0] > 0
     assert hl["rules"]["optimal"]["liq_loss_mean"] == 0.0  # market liquidations: no fee, maintenance returned
+
+
+# The planted up-jumps world under the product's defaults (Hyperliquid's liquidation rule, Table VIII costs):
+# fixed 15 % up-jumps 12 times a year at the end of a bar on σ 50 % GBM, 1 bp / 8 h (docs/rules.md "Planted
+# up-jumps"). The verdict per world seed, as measured: the FHS-floored `optimal` in seeds 1-4; in seed 5 the
+# GBM-calibrated `fixed_leverage`, which the decision rule (each candidate against `paper` only) prefers because
+# it is liquidated no more often than `paper` and earns 0.09 pp more than `optimal` (pinned, not hidden).
+def _up_jumps_world(seed: int) -> History:
+    return gbm_history(sigma_annual=0.5, funding_per_8h=1e-4, seed=seed, jump_rate_annual=12.0, jump_mean=0.15,
+                       jump_fixed=True)
+
+
+UP_JUMPS_VERDICT = {1: "optimal", 2: "optimal", 3: "optimal", 4: "optimal", 5: "fixed_leverage"}
+
+
+@pytest.mark.parametrize("seed", sorted(UP_JUMPS_VERDICT))
+def test_planted_up_jumps_default_venue_and_costs(seed: int) -> None:
+    """Every GBM-floored rule (paper, hold, fixed_leverage, periodic, and `optimal` with the GBM floor) has a
+    liquidation-rate Garwood CI above both FHS-floored rules' (paper_fhs, `optimal` with the FHS floor), on every
+    world seed; the verdict is never `paper`, `hold`, `periodic` or the GBM-floored `optimal`, and the FHS-floored
+    `optimal` is preferred over paper on every seed. A liquidation costs its re-entry trades (Table VIII, 20 bps)
+    and the naked bar's losses; its naked gains are removed (judged return)."""
+    h = _up_jumps_world(seed)
+    st = _study(30, years=1.0).with_(cost_bps=None)  # "paper": Table VIII per asset (BTC, ETH: 20 bps)
+    d = run_study(st, history=h, cfg=CFG, spec=SPEC).summary()  # the default candidates, optimal FHS-floored
+    g = run_study(st.with_(candidates=("paper", "optimal"), optimal_floor_model="gbm"), history=h, cfg=CFG,
+                  spec=SPEC).summary()
+    r = d["rules"]
+    assert g["rules"]["paper"]["liq_rate"] == r["paper"]["liq_rate"]  # common random numbers: the same paths
+    fhs_hi = max(r[n]["liq_rate_ci"][1] for n in FHS_FLOORED)
+    gbm_lo = {**{n: r[n]["liq_rate_ci"][0] for n in GBM_FLOORED}, "optimal (GBM floor)":
+              g["rules"]["optimal"]["liq_rate_ci"][0]}
+    assert all(lo > fhs_hi for lo in gbm_lo.values()), (fhs_hi, gbm_lo)
+    assert r["paper_fhs"]["liquidations"] == r["optimal"]["liquidations"] == 0
+    assert "optimal" in d["preferred"] and d["paired"]["optimal"]["d_ret_ci"][0] > 0
+    assert d["verdict"] not in ("paper", "hold", "periodic") and g["verdict"] == "paper"
+    assert d["verdict"] == UP_JUMPS_VERDICT[seed]
+    if d["verdict"] == "fixed_leverage":  # preferred over paper: liquidated no more often than paper
+        assert d["paired"]["fixed_leverage"]["d_liq_rate_ci"][0] <= 0 < r["fixed_leverage"]["liquidations"]
 
 
 def test_constant_carry_no_costs_rules_differ_only_by_their_carry() -> None:
@@ -117,3 +159,31 @@ def test_zero_carry_no_costs_every_raw_paired_difference_covers_zero() -> None:
         for key in ("d_ret_ci", "d_apy_ci", "d_liq_rate_ci"):
             assert p[key][0] <= 1e-9 and p[key][1] >= -1e-9, (name, key, p[key])  # float rounding of sums
     assert (s["rules"]["paper"]["liq_rate"], s["rules"]["optimal"]["liq_rate"]) == (0.0, 0.0)
+
+
+def test_exp_jump_world_seed_sensitivity_is_the_burn_in_tail_not_a_bug() -> None:
+    """Why the Exp(4 %) up-jump world separates `paper` from `paper_fhs` on seed 2 and not on seed 4 (docs/rules.md,
+    "Planted up-jumps"): each rule calibrates once per (asset, generator) on the 180-day burn-in, and FHS cannot
+    draw a residual beyond the burn-in's largest. Seed 2's BTC burn-in holds a 25 % bar, seed 4's at most 7.3 %:
+    the FHS floor follows (0.18 against 0.12), and on seed 4 `paper_fhs`'s (unstressed) target falls below
+    `paper`'s (GBM, stress 1.5), so its band sits inside paper's with a lower top."""
+    import numpy as np
+
+    from basisctl.study.simulate import burn_in_frames, burn_in_rules
+
+    st = _study(1, years=1.0)
+    out = {}
+    for seed in (2, 4):
+        h = gbm_history(sigma_annual=0.5, funding_per_8h=1e-4, seed=seed, jump_rate_annual=30.0, jump_mean=0.04)
+        fr = burn_in_frames(h, 0, "fhs", st.burn_in_days, st.block_days, st.seed)
+        rules, _, _ = burn_in_rules(h, 0, "fhs", ["paper", "paper_fhs"], st.burn_in_days, st.block_days, st.seed,
+                                    0.0, CFG, SPEC, "gbm", frames=fr)
+        c = fr[0]
+        top = float(np.max(np.log(c["high"].to_numpy()[1:] / c["close"].to_numpy()[:-1])))
+        out[seed] = (top, rules["paper"], rules["paper_fhs"])
+    (top2, p2, f2), (top4, p4, f4) = out[2], out[4]
+    assert top2 > 0.2 and top4 < 0.08  # the burn-ins' largest bar (log high / previous close)
+    assert f2.alpha_lower > p2.alpha_lower + 0.05 and f2.alpha_target > p2.alpha_target  # FHS saw a big jump
+    assert p4.alpha_lower < f4.alpha_lower < p4.alpha_lower + 0.03  # FHS saw none: its floor barely above GBM's
+    assert f4.alpha_target < p4.alpha_target  # and its target below paper's (stress 1.5 on GBM)
+    assert p2.theta_f == f2.theta_f and f2.alpha_lower != f4.alpha_lower  # FHS alphas per burn-in, not shared

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from basisctl.risk.kou import KouRisk, fit_kou
+from tests.risk.synth import assert_kou_recovered
 
 HOURS = 8760.0
 
@@ -33,12 +34,8 @@ def test_fit_recovers_simulated_kou(match_variance: bool) -> None:
                    .mu_log_annual[0])
     r = kou_returns(int(20 * HOURS), TRUE["sigma"], TRUE["lam"], TRUE["p_up"], TRUE["m_up"], TRUE["m_down"],
                     mu_log, seed=3)
-    k = fit_kou(r, 1.0, match_variance=match_variance).params()
-    assert k["sigma_annual"] == pytest.approx(TRUE["sigma"], rel=0.06)
-    assert k["jump_rate_annual"] == pytest.approx(TRUE["lam"], rel=0.3)
-    assert k["jump_p_up"] == pytest.approx(TRUE["p_up"], abs=0.12)
-    assert k["jump_mean_up"] == pytest.approx(TRUE["m_up"], rel=0.25)
-    assert k["jump_mean_down"] == pytest.approx(TRUE["m_down"], rel=0.25)
+    assert_kou_recovered(fit_kou(r, 1.0, match_variance=match_variance).params(), TRUE, rel_sigma=0.06, rel_lam=0.3,
+                         abs_p_up=0.12, rel_means=0.25)
 
 
 def test_fitted_drift_is_the_compensator_and_matches_martingale_paths() -> None:

@@ -4,6 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.localhttp import fresh, serve_session
+
 from .funding_server import FundingServer, series
 
 N8, N4, N1 = 150, 120, 260  # 530 settlements: several pages on every paged venue
@@ -12,13 +14,9 @@ N8, N4, N1 = 150, 120, 260  # 530 settlements: several pages on every paged venu
 @pytest.fixture(scope="session")
 def _funding_server() -> Iterator[FundingServer]:
     ts, rate, _ = series(N8, N4, N1)
-    srv = FundingServer(ts, rate).start()
-    yield srv
-    srv.stop()
+    yield from serve_session(FundingServer(ts, rate))
 
 
 @pytest.fixture
 def fsrv(_funding_server: FundingServer) -> Iterator[FundingServer]:
-    _funding_server.reset()
-    yield _funding_server
-    _funding_server.reset()
+    yield from fresh(_funding_server)

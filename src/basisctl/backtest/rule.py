@@ -29,6 +29,7 @@ from basisctl.calibration.volatility import realised_vol
 from basisctl.data import locator
 from basisctl.errors import DataCoverageError, ModelDomainError
 from basisctl.model.bands import ALPHA_UPPER_CAP, alpha_lower, alpha_upper
+from basisctl.model.policy import ResetTargets
 from basisctl.model.static import hedge_leverage, solve_alpha_risk
 from basisctl.warnings import records_warnings
 
@@ -55,7 +56,7 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
-class FrozenRule:
+class FrozenRule(ResetTargets):
     """Control parameters frozen at ``calib_to`` [alpha: fraction of capital; kappa: decimal; K: fraction]."""
 
     asset: str
@@ -83,14 +84,6 @@ class FrozenRule:
 
     #: substitutions and thin samples behind this rule (basisctl.warnings), e.g. the paper's Table VII kappa
     warnings: tuple[str, ...] = ()
-
-    @property
-    def reset_lower_target(self) -> float:
-        return self.alpha_target if self.reset_lower is None else self.reset_lower
-
-    @property
-    def reset_upper_target(self) -> float:
-        return self.alpha_target if self.reset_upper is None else self.reset_upper
 
     @property
     def leverage_target(self) -> float:

@@ -37,16 +37,10 @@ class AppendResult:
     report: ValidationReport
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "path": str(self.path),
-            "added": self.added,
-            "replaced": self.replaced,
-            "total": self.total,
-            "gaps": [g.as_dict() for g in self.report.gaps],
-            "missing_total": self.report.missing_total,
-            "first": self.report.first.isoformat() if self.report.first is not None else None,
-            "last": self.report.last.isoformat() if self.report.last is not None else None,
-        }
+        """The counts, then the stored file's gaps and span as its validation report writes them."""
+        report = self.report.as_dict()
+        counts = {"path": str(self.path), "added": self.added, "replaced": self.replaced, "total": self.total}
+        return {**counts, **{k: report[k] for k in ("gaps", "missing_total", "first", "last")}}
 
 
 def interval_hours_of(label: str) -> float:

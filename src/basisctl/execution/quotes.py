@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from basisctl._closing import Closing
 from basisctl.errors import BasisctlError
 
 
@@ -154,7 +155,7 @@ class QuoteStore:
 
 
 # ------------------------------------------------------------------------------------------------ clients
-class _AggregatorClient:
+class _AggregatorClient(Closing):
     venue = "aggregator"
     default_base_url = ""
     api_key_env = ""
@@ -171,12 +172,6 @@ class _AggregatorClient:
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> _AggregatorClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _headers(self) -> dict[str, str]:
         return {}

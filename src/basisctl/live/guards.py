@@ -9,15 +9,14 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from basisctl.live.venue import Market, Side, VenueState, VenueUnavailable
+from basisctl.venues.protocol import Market, Side, VenueDataError, VenueState
+
+__all__ = ["ABSENT_IS_ZERO_TOL", "BALANCE_FIELDS", "Caps", "UnhedgedTracker", "VenueDataError", "cap_violation",
+           "resolve_unknowns"]
 
 BALANCE_FIELDS = ("spot_base", "spot_usdc", "perp_size", "perp_cash")
 #: an absent balance counts as zero only when the journal says we hold (almost) none of it
 ABSENT_IS_ZERO_TOL = {"spot_base": 1e-9, "perp_size": 1e-9, "spot_usdc": 1e-6, "perp_cash": 1e-6}
-
-
-class VenueDataError(VenueUnavailable):
-    """A venue read lacked a field or held a malformed one: that quantity is UNKNOWN (never read as zero)."""
 
 
 def resolve_unknowns(st: VenueState, derived: Mapping[str, float] | None) -> VenueState:

@@ -21,7 +21,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +75,8 @@ class DerivedPosition:
     perp_cash: float
 
     def to_dict(self) -> dict[str, float]:
-        return {
-            "spot_base": self.spot_base,
-            "spot_usdc": self.spot_usdc,
-            "perp_size": self.perp_size,
-            "perp_cash": self.perp_cash,
-        }
+        """The four balances by field name (the names of :class:`~basisctl.venues.protocol.VenueState`)."""
+        return asdict(self)
 
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -140,15 +136,13 @@ class Journal:
             raise JournalError(f"{self.path}: not a basisctl journal (no 'entries' table); refusing to use it")
 
     # ------------------------------------------------------------------ writes
-    def append(self, kind: str, key: str, payload: dict[str, Any], ts_ms: int) -> bool:
-        """Append one entry in its own transaction; False (and nothing written) if ``key`` already exists."""
-        body = json.dumps(payload, sort_keys=True, allow_nan=True)
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT). Any error rolls it back; an SQLite error (disk
+        full, read-only file) surfaces as one :class:`JournalWriteError` line."""
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES(?,?,?,?,?)",
-                (key, kind, int(ts_ms), int(time.time() * 1000), body),
-            )
+            yield self._db
             self._db.execute("COMMIT")
         except sqlite3.Error as e:
             _rollback(self._db)
@@ -156,38 +150,43 @@ class Journal:
         except BaseException:
             _rollback(self._db)
             raise
+
+    @staticmethod
+    def _bump_nonce(db: sqlite3.Connection) -> int:
+        """Allocate the next nonce inside an open transaction: strictly above the last one, at least now [ms]."""
+        last = db.execute("SELECT value FROM counters WHERE name='nonce'").fetchone()
+        nonce = max(int(time.time() * 1000), (int(last[0]) + 1) if last else 0)
+        db.execute(
+            "INSERT INTO counters(name, value) VALUES('nonce', ?) "
+            "ON CONFLICT(name) DO UPDATE SET value=excluded.value",
+            (nonce,),
+        )
+        return nonce
+
+    def append(self, kind: str, key: str, payload: dict[str, Any], ts_ms: int) -> bool:
+        """Append one entry in its own transaction; False (and nothing written) if ``key`` already exists."""
+        body = json.dumps(payload, sort_keys=True, allow_nan=True)
+        with self._transaction() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES(?,?,?,?,?)",
+                (key, kind, int(ts_ms), int(time.time() * 1000), body),
+            )
         return cur.rowcount == 1
 
     def append_intent(self, key: str, payload: dict[str, Any], ts_ms: int, need_nonce: bool = False) -> dict[str, Any]:
         """Record an intent (idempotent by key). With ``need_nonce`` a fresh monotonic nonce [ms-like integer]
         is allocated in the same transaction and stored in the payload. Returns the stored payload."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            row = self._db.execute("SELECT payload FROM entries WHERE key=?", (key,)).fetchone()
+        with self._transaction() as db:
+            row = db.execute("SELECT payload FROM entries WHERE key=?", (key,)).fetchone()
             if row is not None:
-                self._db.execute("COMMIT")
                 return dict(json.loads(row[0]))
             body = dict(payload)
             if need_nonce:
-                last = self._db.execute("SELECT value FROM counters WHERE name='nonce'").fetchone()
-                nonce = max(int(time.time() * 1000), (int(last[0]) + 1) if last else 0)
-                self._db.execute(
-                    "INSERT INTO counters(name, value) VALUES('nonce', ?) "
-                    "ON CONFLICT(name) DO UPDATE SET value=excluded.value",
-                    (nonce,),
-                )
-                body["nonce"] = nonce
-            self._db.execute(
+                body["nonce"] = self._bump_nonce(db)
+            db.execute(
                 "INSERT INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES(?,?,?,?,?)",
                 (key, "intent", int(ts_ms), int(time.time() * 1000), json.dumps(body, sort_keys=True)),
             )
-            self._db.execute("COMMIT")
-        except sqlite3.Error as e:
-            _rollback(self._db)
-            raise _write_error(self.path, e) from None
-        except BaseException:
-            _rollback(self._db)
-            raise
         return body
 
     def cloid_prefix(self) -> str:
@@ -200,35 +199,15 @@ class Journal:
         import secrets
 
         v = secrets.randbits(32)
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("INSERT OR IGNORE INTO counters(name, value) VALUES('cloid_prefix', ?)", (v,))
-            self._db.execute("COMMIT")
-        except sqlite3.Error as e:
-            _rollback(self._db)
-            raise _write_error(self.path, e) from None
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO counters(name, value) VALUES('cloid_prefix', ?)", (v,))
         row = self._db.execute("SELECT value FROM counters WHERE name='cloid_prefix'").fetchone()
         return f"{int(row[0]):08x}"
 
     def next_nonce(self) -> int:
         """A fresh nonce for an action that is not an intent (e.g. scheduleCancel)."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            last = self._db.execute("SELECT value FROM counters WHERE name='nonce'").fetchone()
-            nonce = max(int(time.time() * 1000), (int(last[0]) + 1) if last else 0)
-            self._db.execute(
-                "INSERT INTO counters(name, value) VALUES('nonce', ?) "
-                "ON CONFLICT(name) DO UPDATE SET value=excluded.value",
-                (nonce,),
-            )
-            self._db.execute("COMMIT")
-        except sqlite3.Error as e:
-            _rollback(self._db)
-            raise _write_error(self.path, e) from None
-        except BaseException:
-            _rollback(self._db)
-            raise
-        return nonce
+        with self._transaction() as db:
+            return self._bump_nonce(db)
 
     # ------------------------------------------------------------------ reads
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> Iterator[Entry]:

@@ -189,8 +189,27 @@ def decide_nb(
     return 0, 0, 0.0, 0.0, 0.0
 
 
+class ResetTargets:
+    """Per-side reset targets of a band rule (mixed into :class:`BandPolicy` and the backtest's frozen rule):
+    ``reset_lower`` / ``reset_upper`` [fraction], None = the paper's alpha_target."""
+
+    alpha_target: float
+    reset_lower: float | None
+    reset_upper: float | None
+
+    @property
+    def reset_lower_target(self) -> float:
+        """Where a lower breach restores alpha [fraction]: ``reset_lower`` or the paper's alpha_target."""
+        return self.alpha_target if self.reset_lower is None else self.reset_lower
+
+    @property
+    def reset_upper_target(self) -> float:
+        """Where an upper breach restores alpha [fraction]: ``reset_upper`` or the paper's alpha_target."""
+        return self.alpha_target if self.reset_upper is None else self.reset_upper
+
+
 @dataclass(frozen=True)
-class BandPolicy:
+class BandPolicy(ResetTargets):
     """Frozen parameters of the band policy.
 
     alpha_* [fraction of capital]; kappa_fix: expected cumulative funding over the decision horizon [decimal];
@@ -225,16 +244,6 @@ class BandPolicy:
                                    f"[{self.alpha_lower:.4f}, {self.alpha_upper:.4f}]")
         if self.q_min_usd < 0 or self.buffer_bps < 0:
             raise ModelDomainError("q_min_usd and buffer_bps must be >= 0")
-
-    @property
-    def reset_lower_target(self) -> float:
-        """Where a lower breach restores alpha [fraction]: ``reset_lower`` or the paper's alpha_target."""
-        return self.alpha_target if self.reset_lower is None else self.reset_lower
-
-    @property
-    def reset_upper_target(self) -> float:
-        """Where an upper breach restores alpha [fraction]: ``reset_upper`` or the paper's alpha_target."""
-        return self.alpha_target if self.reset_upper is None else self.reset_upper
 
     @property
     def sell_budget(self) -> float:

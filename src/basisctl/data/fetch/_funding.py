@@ -10,11 +10,12 @@ interval and an 8h -> 4h -> 1h change is followed row by row.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from basisctl.data.fetch._parse import round_settlement_ms, to_ms
+from basisctl.data.fetch._parse import RowErrors, round_settlement_ms, to_ms
 from basisctl.data.fetch.http import FetchError, VenueClient
 from basisctl.data.validate import validate_funding
 from basisctl.errors import DataValidationError
@@ -22,6 +23,25 @@ from basisctl.errors import DataValidationError
 TimeLike = int | str | pd.Timestamp
 Row = tuple[int, float, float | None]
 HOUR_MS = 3_600_000
+
+
+def funding_rows(src: str, objects: list[Any], expected: str, match: tuple[str, object] | None, ts_key: str,
+                 rate_keys: tuple[str, ...], interval_hours: float | None = None, iso: bool = False) -> list[Row]:
+    """The one parser of funding rows that are JSON objects: the settlement time from ``ts_key`` (epoch ms, or an
+    ISO-8601 UTC string with ``iso``), the rate [decimal per interval] from the first of ``rate_keys`` that is
+    present and non-empty (else the last), and the venue's ``interval_hours`` [h] or None (from the spacing).
+    ``match`` = (field, value) every row must carry. Every bad row and field is named in one DataValidationError
+    for ``src``."""
+    errs = RowErrors(src)
+    rows: list[Row] = []
+    for i, row in errs.objects(objects, expected, match):
+        t = errs.iso_ms(i, row, ts_key) if iso else errs.epoch_ms(i, row, ts_key)
+        key = next((k for k in rate_keys if row.get(k) not in (None, "")), rate_keys[-1])
+        r = errs.number(i, row, key)
+        if t is not None:
+            rows.append((t, r, interval_hours))
+    errs.raise_if_any()
+    return rows
 
 
 def spacing_intervals(ts_ms: np.ndarray, cap_hours: float, previous_ms: int | None = None) -> np.ndarray:

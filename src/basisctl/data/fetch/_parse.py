@@ -98,6 +98,19 @@ class RowErrors:
             return None
         return x
 
+    def iso_ms(self, row: int, obj: dict[str, Any], key: str) -> int | None:
+        """An ISO-8601 time string (naive = UTC) as epoch ms; a missing or unparsable field is recorded, None."""
+        v = obj.get(key)
+        try:
+            ts = pd.Timestamp(v) if isinstance(v, str) else None
+        except ValueError:
+            ts = None
+        if ts is None:
+            self.add(row, key, "an ISO-8601 UTC time string", v if key in obj else "missing")
+            return None
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        return int(ts.value // 1_000_000)
+
     def raise_if_any(self) -> None:
         if self.issues:
             raise DataValidationError(self.source, self.issues)

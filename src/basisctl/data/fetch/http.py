@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from basisctl._closing import Closing
 from basisctl.errors import BasisctlError
 
 RETRY_STATUS: frozenset[int] = frozenset({429, 500, 502, 503, 504})
@@ -93,7 +94,7 @@ class RetryPolicy:
 DOWNLOAD_RETRY = RetryPolicy()
 
 
-class HttpClient:
+class HttpClient(Closing):
     """GET/POST JSON with retries and pacing. ``sleeps`` records every wait [s] (for logs and tests)."""
 
     def __init__(
@@ -127,12 +128,6 @@ class HttpClient:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> HttpClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _wait(self, seconds: float) -> None:
         if seconds > 0:

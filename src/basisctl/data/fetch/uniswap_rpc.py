@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from basisctl._closing import Closing
 from basisctl.data.fetch.http import FetchError, HttpClient, RetryPolicy
 from basisctl.data.io import _atomic_write
 from basisctl.execution.uniswap_v3 import MAX_TICK, MIN_TICK, Token, V3Pool, get_tick_at_sqrt_ratio
@@ -178,7 +179,7 @@ class Call:
     what: str
 
 
-class EthRpc:
+class EthRpc(Closing):
     """Minimal Ethereum JSON-RPC client (``eth_blockNumber``, ``eth_call``) over :class:`HttpClient`.
 
     ``url`` may hold an API key (path, query or user info): only :attr:`host` ever appears in messages.
@@ -227,12 +228,6 @@ class EthRpc:
 
     def close(self) -> None:
         self.http.close()
-
-    def __enter__(self) -> EthRpc:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -------------------------------------------------------------------------------- transport
     def _redact(self, text: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from basisctl.data.fetch._bars import Bar, NewestFirstBars
-from basisctl.data.fetch._funding import NewestFirstFunding, Row
+from basisctl.data.fetch._funding import NewestFirstFunding, Row, funding_rows
 from basisctl.data.fetch._parse import RowErrors, request_label
 from basisctl.data.fetch.http import FetchError
 
@@ -73,15 +73,8 @@ class BybitFunding(NewestFirstFunding, NewestFirstBars):
     def _page(self, symbol: str, before_ms: int) -> tuple[list[Row], str]:
         params = {"category": "linear", "symbol": symbol, "endTime": before_ms - 1, "limit": self.page_limit}
         lst, src = self._list(params)
-        errs = RowErrors(src)
-        rows: list[Row] = []
-        for i, row in errs.objects(lst, "an object {symbol, fundingRate, fundingRateTimestamp}", ("symbol", symbol)):
-            t = errs.epoch_ms(i, row, "fundingRateTimestamp")
-            r = errs.number(i, row, "fundingRate")
-            if t is not None:
-                rows.append((t, r, None))
-        errs.raise_if_any()
-        return rows, src
+        return funding_rows(src, lst, "an object {symbol, fundingRate, fundingRateTimestamp}", ("symbol", symbol),
+                            "fundingRateTimestamp", ("fundingRate",)), src
 
     def _bar_page(self, symbol: str, code: str, before_ms: int, start_ms: int) -> tuple[list[Bar], str]:
         params = {"category": "linear", "symbol": symbol, "interval": code, "start": start_ms, "end": before_ms - 1,

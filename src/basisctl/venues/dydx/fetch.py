@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from basisctl.data.fetch._bars import Bar, NewestFirstBars
-from basisctl.data.fetch._funding import NewestFirstFunding, Row
+from basisctl.data.fetch._funding import NewestFirstFunding, Row, funding_rows
 from basisctl.data.fetch._parse import RowErrors, request_label
 from basisctl.data.fetch.http import FetchError
 
@@ -32,20 +32,6 @@ def dydx_ticker(asset: str) -> str:
 
 def iso_ms(ms: int) -> str:
     return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _iso_to_ms(errs: RowErrors, i: int, row: dict, key: str) -> int | None:
-    v = row.get(key)
-    if not isinstance(v, str):
-        errs.add(i, key, "an ISO-8601 UTC time string", v if key in row else "missing")
-        return None
-    try:
-        ts = pd.Timestamp(v)
-    except ValueError:
-        errs.add(i, key, "an ISO-8601 UTC time string", v)
-        return None
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.value // 1_000_000)
 
 
 class DydxFunding(NewestFirstFunding, NewestFirstBars):
@@ -77,15 +63,8 @@ class DydxFunding(NewestFirstFunding, NewestFirstBars):
     def _page(self, symbol: str, before_ms: int) -> tuple[list[Row], str]:
         params = {"limit": self.page_limit, "effectiveBeforeOrAt": iso_ms(before_ms - 1)}
         lst, src = self._list(f"/v4/historicalFunding/{symbol}", params, "historicalFunding")
-        errs = RowErrors(src)
-        rows: list[Row] = []
-        for i, row in errs.objects(lst, "an object {ticker, rate, price, effectiveAt}", ("ticker", symbol)):
-            t = _iso_to_ms(errs, i, row, "effectiveAt")
-            r = errs.number(i, row, "rate")
-            if t is not None:
-                rows.append((t, r, DYDX_FUNDING_HOURS))
-        errs.raise_if_any()
-        return rows, src
+        return funding_rows(src, lst, "an object {ticker, rate, price, effectiveAt}", ("ticker", symbol), "effectiveAt",
+                            ("rate",), DYDX_FUNDING_HOURS, iso=True), src
 
     def _bar_page(self, symbol: str, code: str, before_ms: int, start_ms: int) -> tuple[list[Bar], str]:
         params = {"resolution": code, "limit": self.bar_page_limit, "fromISO": iso_ms(start_ms),
@@ -95,7 +74,7 @@ class DydxFunding(NewestFirstFunding, NewestFirstBars):
         bars: list[Bar] = []
         for i, k in errs.objects(lst, "an object {startedAt, open, high, low, close, baseTokenVolume}",
                                  ("resolution", code)):
-            t = _iso_to_ms(errs, i, k, "startedAt")
+            t = errs.iso_ms(i, k, "startedAt")
             o, h, lo, c = errs.ohlc(i, k, ("open", "high", "low", "close"))
             v = errs.number(i, k, "baseTokenVolume")
             if t is not None:

@@ -7,7 +7,7 @@ exact failure semantics - a read may be retried, a write NEVER is (its outcome i
 plus a rate-limit budget and tests over 127.0.0.1. The SDK's signing functions are reused unchanged, so the
 signatures are byte-for-byte what the exchange verifies.
 
-Units follow :mod:`basisctl.live.venue`. Spot asset id = 10000 + spot pair index; perp asset id = index in
+Units follow :mod:`basisctl.venues.protocol`. Spot asset id = 10000 + spot pair index; perp asset id = index in
 the perp universe.
 """
 
@@ -22,26 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from basisctl.live.config import ControllerConfig
-from basisctl.live.guards import VenueDataError
-from basisctl.live.venue import (
-    BookSide,
-    Fill,
-    FundingPayment,
-    Market,
-    OrderRequest,
-    OrderState,
-    OrderStatus,
-    Transfer,
-    TransferRequest,
-    VenueError,
-    VenueState,
-    VenueUnavailable,
-)
 from basisctl.venues.hyperliquid.keys import Signer, load_signer
 from basisctl.venues.hyperliquid.models import (
     ActiveAssetData,
@@ -59,6 +43,24 @@ from basisctl.venues.hyperliquid.models import (
     parse,
     parse_meta_and_ctxs,
 )
+from basisctl.venues.protocol import (
+    BookSide,
+    Fill,
+    FundingPayment,
+    Market,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    Transfer,
+    TransferRequest,
+    VenueDataError,
+    VenueError,
+    VenueState,
+    VenueUnavailable,
+)
+
+if TYPE_CHECKING:  # typing only: from_config reads the controller config it is handed
+    from basisctl.live.config import ControllerConfig
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 
@@ -203,7 +205,7 @@ def wire(x: float) -> str:
 
 
 class HyperliquidVenue:
-    """The :class:`~basisctl.live.venue.Venue` protocol on Hyperliquid (or a server speaking its API)."""
+    """The :class:`~basisctl.venues.protocol.Venue` protocol on Hyperliquid (or a server speaking its API)."""
 
     def __init__(
         self,

@@ -2,7 +2,7 @@
 
 Each model names only the fields the controller uses; unknown extra fields are ignored (the venue adds fields
 over time). A missing or malformed field is a parse failure: :func:`parse` raises
-:class:`~basisctl.live.guards.VenueDataError` naming the response type and the field path (e.g.
+:class:`~basisctl.venues.protocol.VenueDataError` naming the response type and the field path (e.g.
 ``userFillsByTime[3].sz: expected a finite number, got None``), so the read is UNKNOWN - the cycle is skipped
 and alerted (STATE_UNKNOWN), the process never crashes on venue data.
 
@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, ValidationError
 
-from basisctl.live.guards import VenueDataError
+from basisctl.venues.protocol import VenueDataError
 
 
 def _num(x: Any) -> float:

@@ -39,10 +39,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from basisctl.live.sim_venue import SimVenue
-from basisctl.live.venue import Market, OrderRequest, TransferRequest, VenueError
+from basisctl.venues.protocol import Market, OrderRequest, TransferRequest, VenueError
+
+if TYPE_CHECKING:  # typing only: the server runs over the simulated venue it is handed
+    from basisctl.live.sim_venue import SimVenue
 
 #: FaultPlan.mangle value that deletes the field
 DROP: Any = object()

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from basisctl.data.fetch._funding import Row, TimeLike, funding_frame
-from basisctl.data.fetch._parse import RowErrors, to_ms
+from basisctl.data.fetch._funding import TimeLike, funding_frame, funding_rows
+from basisctl.data.fetch._parse import to_ms
 from basisctl.data.fetch.http import FetchError, VenueClient
 
 KRAKEN_FUTURES_URL = "https://futures.kraken.com"
@@ -49,24 +49,8 @@ class KrakenFuturesFunding(VenueClient):
         rates = body.get("rates")
         if not isinstance(rates, list):
             raise FetchError(f"{src}: expected rates to be an array, got {str(body)[:200]}")
-        errs = RowErrors(src)
-        rows: list[Row] = []
-        for i, row in errs.objects(rates, "an object {timestamp, fundingRate, relativeFundingRate}"):
-            t = None
-            v = row.get("timestamp")
-            try:
-                ts = pd.Timestamp(v) if isinstance(v, str) else None
-            except ValueError:
-                ts = None
-            if ts is None:
-                errs.add(i, "timestamp", "an ISO-8601 UTC time string", v if "timestamp" in row else "missing")
-            else:
-                ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-                t = int(ts.value // 1_000_000)
-            r = errs.number(i, row, "relativeFundingRate")
-            if t is not None:
-                rows.append((t, r, None))
-        errs.raise_if_any()
+        rows = funding_rows(src, rates, "an object {timestamp, fundingRate, relativeFundingRate}", None, "timestamp",
+                            ("relativeFundingRate",), iso=True)
         prev = to_ms(previous) if previous is not None else None
         return funding_frame(rows, to_ms(start), to_ms(end), KRAKEN_CAP_HOURS, self.source,
                              f"kraken historical-funding-rates {symbol}", prev)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from basisctl.data.fetch._bars import Bar, NewestFirstBars
-from basisctl.data.fetch._funding import NewestFirstFunding, Row
+from basisctl.data.fetch._funding import NewestFirstFunding, Row, funding_rows
 from basisctl.data.fetch._parse import RowErrors, request_label
 from basisctl.data.fetch.http import FetchError
 
@@ -65,17 +65,9 @@ class OkxFunding(NewestFirstFunding, NewestFirstBars):
     def _page(self, symbol: str, before_ms: int) -> tuple[list[Row], str]:
         params = {"instId": symbol, "after": before_ms, "limit": self.page_limit}
         data, src = self._data("/api/v5/public/funding-rate-history", params)
-        errs = RowErrors(src)
-        rows: list[Row] = []
-        for i, row in errs.objects(data, "an object {instId, fundingRate, realizedRate, fundingTime}",
-                                   ("instId", symbol)):
-            t = errs.epoch_ms(i, row, "fundingTime")
-            key = "realizedRate" if row.get("realizedRate") not in (None, "") else "fundingRate"
-            r = errs.number(i, row, key)
-            if t is not None:
-                rows.append((t, r, None))
-        errs.raise_if_any()
-        return rows, src
+        # the realised rate where the settlement has one, else the announced rate
+        return funding_rows(src, data, "an object {instId, fundingRate, realizedRate, fundingTime}", ("instId", symbol),
+                            "fundingTime", ("realizedRate", "fundingRate")), src
 
     def _bar_page(self, symbol: str, code: str, before_ms: int, start_ms: int) -> tuple[list[Bar], str]:
         params = {"instId": symbol, "bar": code, "after": before_ms, "limit": self.bar_page_limit}
