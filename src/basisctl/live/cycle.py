@@ -116,16 +116,16 @@ class CycleMixin(ControllerBase):
                 curves = (CostCurve.flat(self.cfg.costs.sell_basis_bps), CostCurve.flat(self.cfg.costs.buy_basis_bps))
             decision = decide(st.alpha, st.equity, self.policy, curves[0], curves[1])
             # a collateral raise (sell-basis: spot sold, the short bought back reduce-only, USDC moved to margin)
-            # adds no risk and leaves the venue's gap as it is: it goes on under a halt and while journal and venue
-            # disagree (on fresh prices, every intent decided), except under the operator's kill switch and a lost
-            # lock / failing storage (issue 19, N4; blocked, a halted book was liquidated by a rally in the
-            # 500-kill chaos run)
-            protective = decision.action in (Action.RAISE_COLLATERAL, Action.EMERGENCY) and not stale and \
-                undecided == 0 and not (HALTS_BLOCKING_PROTECTIVE & (self.halt_kinds | {self.halt_kind})
-                                        or self.kill_file.exists())
+            # adds no risk and leaves the gap as it is: it goes on under a halt, except under the operator's kill
+            # switch and a lost lock / failing storage (issue 19, N4; blocked, a halted book was liquidated by a
+            # rally in the 500-kill chaos run). Not while journal and venue disagree (``acted``, ``_mismatch``: also a
+            # read inside a repair): the read it would be sized on is unconfirmed (N3: a mangled szi never buys perp)
+            protective = decision.action in (Action.RAISE_COLLATERAL, Action.EMERGENCY) and not (
+                HALTS_BLOCKING_PROTECTIVE & (self.halt_kinds | {self.halt_kind}) or self.kill_file.exists()
+                or self._mismatch or self.halt_kind == "POSITION_MISMATCH")  # as repair.py: any read disagreed
             blocked = (
                 ""
-                if (acted and not self.halted) or protective
+                if acted and (not self.halted or protective)
                 else ("halted: " + self.halt_reason if self.halted else "stale data" if stale else "undecided intents")
             )
             drec = {
