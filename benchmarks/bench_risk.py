@@ -34,6 +34,8 @@ from basisctl.risk.study import run_study
 from basisctl.simulate._rng import chunk_states, uniform_index
 
 ASSETS = ("BTC", "ETH", "DOGE", "LINK")
+#: issue 17: the study with the floor cell at most this many times main's cell set (CPU, same run)
+FLOOR_TARGET = 1.1
 
 
 @njit
@@ -92,7 +94,7 @@ def fhs_baseline() -> dict[str, float]:
             "fhs_pipelined_ns_per_path_step": t_pipe / (4000 * 168) * 1e9, "fhs_speedup": t_seq / t_pipe}
 
 
-def floor_ratio(assets: tuple[str, ...] = ASSETS) -> dict[str, float]:
+def floor_ratio(assets: tuple[str, ...] = ASSETS) -> dict[str, float | str]:
     """The study (1 process, CPU seconds) without and with the band's floor cell, alternated twice."""
     base = StudyConfig()
     floor = replace(base, floor_epsilon=BAND_FLOOR_CELL[0], floor_horizon_hours=BAND_FLOOR_CELL[1])
@@ -103,7 +105,9 @@ def floor_ratio(assets: tuple[str, ...] = ASSETS) -> dict[str, float]:
             run_study(assets, cfg, workers=1)
             t[k].append(time.process_time() - c0)
     m, f = min(t["main"]), min(t["floor"])
-    return {"study_cpu_s_main": m, "study_cpu_s_with_floor_cell": f, "floor_cell_ratio": f / m}
+    return {"study_cpu_s_main": m, "study_cpu_s_with_floor_cell": f, "floor_cell_ratio": f / m,
+            "study_cpu_s_samples": f"main {t['main']}, with floor {t['floor']}",
+            "floor_cell_verdict": f"{'PASS' if f / m <= FLOOR_TARGET else 'FAIL'} (target <= {FLOOR_TARGET:g}x main)"}
 
 
 def main() -> None:
@@ -113,7 +117,7 @@ def main() -> None:
     ap.add_argument("--floor-assets", default=",".join(ASSETS), help="assets of the floor-cell ratio")
     args = ap.parse_args()
     compute_barriers(load_bars("BTC"), StudyConfig(lookback_days=31, epsilons=(0.01,)))  # compile / warm caches
-    out: dict[str, float | str] = {"load_average_1min": os.getloadavg()[0]}
+    out: dict[str, float | str] = {"load_average_1min": os.getloadavg()[0], "cpus": float(os.cpu_count() or 0)}
     if args.floor_only:
         out.update(floor_ratio(tuple(args.floor_assets.split(","))))
         out["load_average_1min_end"] = os.getloadavg()[0]

@@ -111,11 +111,11 @@ def source_hash() -> str:
     import scipy
 
     h = hashlib.sha256(tree_hash(Path(__file__).resolve().parent).encode())
-    try:
-        import numba
+    try:  # from the installed metadata, not ``import numba`` (0.3 s): a cache hit must not load numba
+        from importlib.metadata import PackageNotFoundError, version
 
-        nb = numba.__version__
-    except ImportError:  # pragma: no cover - numba is a base dependency
+        nb = version("numba")
+    except PackageNotFoundError:  # pragma: no cover - numba is a base dependency
         nb = "-"
     h.update(f"{sys.version}|{numpy.__version__}|{pandas.__version__}|{scipy.__version__}|{nb}".encode())
     return h.hexdigest()
@@ -315,6 +315,8 @@ def memoize(name: str, params: Any, compute: Callable[[], T]) -> Outcome[T]:
             return Outcome(entry.value, True, tuple(entry.files))
     with locator.recording() as reads, collecting() as col:
         value = compute()
+    for s in col.items:  # without an outer collector these become Python warnings, as on a hit (else a no-op)
+        substitute(s.kind, s.message)
     fps = _fingerprints(reads)
     if fps is None:
         _warn(f"{name}: an input file changed while computing; result not cached")
@@ -340,6 +342,18 @@ def store_table(name: str, params: Any, table: dict[str, Any]) -> None:
     _store(_entry_path(name, entry_key(name, params)), Entry(FORMAT, name, canonical(params), [], {}, [], table))
 
 
+def parsed_frame(kind: str, path: str, args: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    """A data file's parsed, validated frame (``compute()``) through the cache, keyed by the file's path, size and
+    SHA-256 and the reader's arguments (and, as every entry, the package source): a second process skips the CSV
+    parse and validation (docs/performance.md, "static end to end"). The validation warnings are stored and
+    replayed; a file that fails validation raises and stores nothing. Files too large to hash are not stored."""
+    fp = fingerprint(kind, path)
+    if not fp.sha256:
+        return compute()
+    params = {"kind": kind, "path": str(path), "size": fp.size, "sha256": fp.sha256, "args": list(args)}
+    return memoize(f"data/parsed {kind}", params, compute).value
+
+
 def clear(name: str | None = None) -> int:
     """Delete every entry (or those of ``name``); returns how many files were removed."""
     base = cache_dir() if name is None else _entry_path(name, "x").parent
@@ -352,5 +366,7 @@ def clear(name: str | None = None) -> int:
 
 
 __all__ = ["ENV_CACHE_DIR", "FileFingerprint", "Outcome", "cache_dir", "canonical", "clear", "disabled",
-           "enabled", "entry_key", "fingerprint", "load_table", "memoize", "set_enabled", "source_hash",
-           "store_table", "tree_hash"]
+           "enabled", "entry_key", "fingerprint", "load_table", "memoize", "parsed_frame", "set_enabled",
+           "source_hash", "store_table", "tree_hash"]
+
+locator.set_frame_store(parsed_frame)  # every process that imports the cache reads parsed data files from it

@@ -111,7 +111,7 @@ def test_a_file_that_appears_where_none_was_invalidates(data_dir: Path) -> None:
 def test_corrupt_entry_is_recomputed_with_a_warning(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     c = Counter()
     cache.memoize("t", {}, c.funding_sum)
-    [entry] = list(Path(os.environ[cache.ENV_CACHE_DIR]).rglob("*.pkl"))
+    [entry] = list((Path(os.environ[cache.ENV_CACHE_DIR]) / "t").glob("*.pkl"))  # (the parsed file has its own)
     entry.write_bytes(b"\x80\x05 not a pickle")
     out = cache.memoize("t", {}, c.funding_sum)
     assert not out.hit and out.value == pytest.approx(0.0003) and c.calls == 2
@@ -208,3 +208,47 @@ def test_garch_fits_are_cached_by_window_content(monkeypatch: pytest.MonkeyPatch
     again = cache.load_table("risk/garch fits", {"series": 1})
     assert garch.fit_garch_cached(r, table=again) == g1 and len(calls) == 4
     assert cache.load_table("risk/garch fits", {"series": 2}) == {}
+
+
+# a funding file whose settlements sit 1 h off the 8 h grid: valid, with one validation warning
+OFF_GRID = ("timestamp,ts_ms,rate,interval_hours,source\n"
+            "2024-01-01T01:00:00Z,1704070800000,0.0001,8,T\n"
+            "2024-01-01T09:00:00Z,1704099600000,0.0002,8,T\n")
+
+
+def test_a_parsed_data_file_is_served_from_the_cache_with_its_warnings(data_dir: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17 speed: a second process reads a data file parsed and validated from the result cache (keyed by
+    the file's content), with the validation warnings replayed, and never a stale frame."""
+    from basisctl.data import io
+
+    f = data_dir / "funding" / "binance" / "ZZZ.csv"
+    f.write_text(OFF_GRID)
+    locator.clear_caches()  # the in-process cache stands for "the same process"; clearing it = a new process
+    with collecting() as c1:
+        first = locator.load_funding("binance", "ZZZ")
+    assert len(c1.messages) == 1 and "off the 8 h UTC grid" in c1.messages[0]
+    assert len(list((Path(os.environ[cache.ENV_CACHE_DIR]) / "data_parsed_funding").glob("*.pkl"))) == 1
+    real = io.read_funding
+    monkeypatch.setattr(io, "read_funding", lambda *a, **k: pytest.fail("parsed again despite a cache entry"))
+    locator.clear_caches()
+    with collecting() as c2:
+        second = locator.load_funding("binance", "ZZZ")
+    pd.testing.assert_frame_equal(first, second)
+    assert second.attrs == first.attrs and c2.messages == c1.messages
+    with pytest.raises(Exception, match="strict"), collecting(strict=True):  # --strict refuses the replay
+        locator.clear_caches()
+        locator.load_funding("binance", "ZZZ")
+    monkeypatch.setattr(io, "read_funding", real)
+    with open(f, "a") as h:  # new content: parsed again, never the stale frame
+        h.write("2024-01-01T17:00:00Z,1704128400000,0.0003,8,T\n")
+    locator.clear_caches()
+    with collecting():
+        assert locator.load_funding("binance", "ZZZ")["rate"].sum() == pytest.approx(0.0006)
+    with pytest.warns(Warning, match="off the 8 h UTC grid"):  # no collector: a Python warning, computed or not
+        locator.clear_caches()
+        f.write_text(OFF_GRID.replace("0.0002", "0.0004"))
+        locator.load_funding("binance", "ZZZ")
+    with pytest.warns(Warning, match="off the 8 h UTC grid"):
+        locator.clear_caches()
+        locator.load_funding("binance", "ZZZ")

@@ -29,6 +29,10 @@ METHODS |= {
 #: added since: the recalibration seam (issue 17, live/recalibration.py)
 METHODS |= {"_recal_due", "_recal_fail", "_recal_finish", "_recal_period_ms", "_recal_source", "_recal_work",
             "recalibration_bars", "recalibration_tick", "restore_band"}
+#: added since: the unwind of both legs split from flatten (issue 23: band.rule = "regime" goes flat through it)
+METHODS |= {"close_legs"}
+#: added since by issue 19 (s19: adoption bookkeeping, absent-perp reads); main's list missed them after that merge
+METHODS |= {"_adoption_left", "_absent_read"}
 
 
 def test_controller_has_exactly_the_methods_it_had_before_the_split() -> None:

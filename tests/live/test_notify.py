@@ -24,8 +24,6 @@ from tests.webhook import WebhookReceiver
 
 from .conftest import fixed_config
 
-pytest.importorskip("apprise", reason="needs the [alerts] extra")
-
 
 class Clock:
     def __init__(self) -> None:

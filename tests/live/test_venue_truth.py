@@ -208,7 +208,6 @@ def test_both_planted_alerts_reach_a_webhook_on_localhost(tmp_path: Path, server
                                                           webhook) -> None:  # type: ignore[no-untyped-def]
     """Issue 22 'done when': a planted liquidation-price drift and a planted funding mismatch each raise their
     alert, and both reach a webhook receiver on 127.0.0.1 through the [alerts] channels (apprise json://)."""
-    pytest.importorskip("apprise", reason="needs the [alerts] extra")
     from basisctl.live.notify import build_notifier
     from basisctl.live.runner import calibrate_band
     from basisctl.venues.hyperliquid.adapter import HyperliquidVenue

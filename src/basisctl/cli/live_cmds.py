@@ -60,6 +60,10 @@ def chaos_table(res: dict[str, Any]) -> Any:
 
 
 def register(app: typer.Typer) -> None:
+    from basisctl.cli.book_cmds import register as register_book
+
+    register_book(app)  # `basisctl kill --book`
+
     @app.command("run")
     @handle_errors
     def run_cmd(
@@ -93,6 +97,8 @@ def register(app: typer.Typer) -> None:
         pace: float = typer.Option(0.0, "--pace", min=0.0, help="paper replay: wall seconds between cycles"),
         json_out: bool = typer.Option(False, "--json", help="print the final state as JSON"),
         quiet: bool = typer.Option(False, "--quiet", help="no per-cycle lines"),
+        book: Path | None = typer.Option(
+            None, "--book", help="run a book (TOML: N positions, one journal; docs/operations.md, Books)"),
     ) -> None:
         """Run the band-policy controller: observe -> alpha_t & band -> policy -> execute (spot leg first)."""
         from basisctl.errors import DataCoverageError
@@ -100,6 +106,16 @@ def register(app: typer.Typer) -> None:
         from basisctl.live.runner import build
 
         info = err_console if json_out else console  # --json: stdout carries the JSON only
+        if book is not None:
+            from basisctl.cli.book_cmds import run_book
+
+            if config is not None:
+                fail("--book and --config exclude each other (a book names its base config in 'base_config')")
+            if not paper:
+                fail("--live with --book: a book runs in paper mode (a live book needs per-position margin); "
+                     "refusing")
+            run_book(book, max_cycles, serve, port, host, force_config, pace, json_out, quiet)
+            return
         if config is None and not paper:
             fail("--live needs --config: a controller TOML with mode = 'live' and account = '<address>' "
                  "(the built-in example is paper only); refusing")
@@ -227,14 +243,25 @@ def register(app: typer.Typer) -> None:
     @app.command("ack")
     @handle_errors
     def ack_cmd(
-        config: Path = typer.Option(..., "--config", help="the controller TOML whose journal to acknowledge"),
+        config: Path | None = typer.Option(None, "--config", help="the controller TOML whose journal to acknowledge"),
         note: str = typer.Option("", "--note", help="free text kept in the journal with the ack"),
+        book: Path | None = typer.Option(None, "--book", help="a book file: acknowledge one of its positions"),
+        position: str | None = typer.Option(None, "--position", help="with --book: the position id"),
     ) -> None:
         """Acknowledge a halt that waits for an operator (EXTERNAL_POSITION_CHANGE, ONE_LEGGED_TIMEOUT): the
         running controller (or the next start) allows new risk again. Safe while the controller runs."""
         from basisctl.live.ack import acknowledge
         from basisctl.live.config import load_config
 
+        if book is not None:
+            from basisctl.live.book.control import acknowledge_position
+
+            if position is None:
+                fail("--book needs --position ID (the position whose halt to acknowledge)")
+            console.print(acknowledge_position(book, str(position), note), highlight=False)
+            return
+        if config is None:
+            fail("ack needs --config FILE (or --book FILE --position ID)")
         msg = acknowledge(load_config(config), note)
         console.print(msg, highlight=False)
 
@@ -251,9 +278,23 @@ def register(app: typer.Typer) -> None:
         ),
         workdir: Path | None = typer.Option(None, "--workdir", help="keep the run's files here (default: temp)"),
         json_out: bool = typer.Option(False, "--json", help="machine-readable result"),
+        book: int = typer.Option(0, "--book", min=0, max=8, help="kill a paper BOOK of this many positions "
+                                 "(one process, one journal) instead of one controller; per-position audit"),
     ) -> None:
         """Kill the controller with SIGKILL at random points during rebalances, restart it, audit the books."""
         from basisctl.live.chaos import run_chaos
+
+        if book:
+            from basisctl.live.book.chaos import run_book_chaos
+
+            res = run_book_chaos(positions=book, kills=kills, seed=seed, workdir=workdir)
+            if json_out:
+                print_json(res)
+            else:
+                console.print(chaos_table({k: v for k, v in res.items() if k != "per_position"}))
+            if not res["ok"]:
+                fail("book chaos audit failed: " + "; ".join(res["failures"]), code=1)
+            return
 
         res = run_chaos(kills=kills, seed=seed, transport=transport, workdir=workdir)
         if json_out:

@@ -38,7 +38,52 @@ class OneLineErrorsGroup(TyperGroup):
             raise
 
 
-app = typer.Typer(
+class OneCommandTyper(typer.Typer):
+    """The root app. Run as the ``basisctl`` program, it builds only the command (or group) named on the command
+    line: typer builds a click command by evaluating every parameter's annotations, which for all ~30 commands
+    cost 0.3 s of CPU per run, more than the work of ``basisctl static`` on cached data (docs/performance.md).
+    Anything else (no command, ``--help``/``--version`` first, an unknown name or option, a test's CliRunner,
+    which builds the whole app itself) sees the whole app, so help, suggestions and errors are unchanged."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        import sys
+
+        name = None if args or "args" in kwargs else _command_name(sys.argv[1:])
+        cmds = [c for c in self.registered_commands if _name_of(c.name, c.callback) == name]
+        groups = [g for g in self.registered_groups if g.name == name]
+        if name is None or len(cmds) + len(groups) != 1:
+            return super().__call__(*args, **kwargs)
+        saved = self.registered_commands, self.registered_groups
+        self.registered_commands, self.registered_groups = cmds, groups
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self.registered_commands, self.registered_groups = saved
+
+
+def _name_of(name: Any, callback: Any) -> str | None:
+    if isinstance(name, str):
+        return name
+    return None if callback is None else callback.__name__.lower().replace("_", "-")
+
+
+def _command_name(argv: list[str]) -> str | None:
+    """The command named in ``argv`` after the root's own options (``--data-dir DIR``), or None."""
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--data-dir":
+            i += 2
+        elif a.startswith("--data-dir="):
+            i += 1
+        elif a.startswith("-"):
+            return None  # --help, --version or an unknown option: the whole app answers
+        else:
+            return a
+    return None
+
+
+app = OneCommandTyper(
     cls=OneLineErrorsGroup,
     rich_markup_mode=None,  # help is printed literally: [days], [h], basisctl[gpu] survive
     name="basisctl",

@@ -60,6 +60,7 @@ def static(
     """Risk-constrained (Variant 2) and economic (Variant 1) collateral share for one venue/asset.
 
     With --prices-file/--funding-file and no --asof, the calibration ends where the given files end."""
+    import basisctl.cache  # noqa: F401 - first: data files are read parsed from the result cache (performance.md)
     from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, margin_for, user_series
     from basisctl.calibration.volatility import realised_vol
     from basisctl.model.margin import check_venue

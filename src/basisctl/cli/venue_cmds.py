@@ -123,6 +123,8 @@ def allocate(
     risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target and alpha_L: "
                                             + RISK_MODEL_HELP + ".")] = DEFAULT_RISK_MODEL,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the allocation as a book file (TOML) for "
+                                             "`basisctl run --book`: weights -> positions.")] = None,
 ) -> None:
     """Allocate capital across asset x venue: maximise expected net carry under capacity, venue and asset caps,
     with a mean-variance diversification term (Ledoit-Wolf shrinkage covariance)."""
@@ -184,6 +186,13 @@ def allocate(
     held = [f"{p.asset}/{p.venue}: {w}" for p in res.positions.itertuples()
             for w in ranked_warnings.get((str(p.asset), str(p.venue)), [])]
     warnings = res.warnings + held + notes
+    if out_file is not None:
+        from basisctl.live.book.write import write_book
+
+        write_book(out_file, res.positions.to_dict(orient="records"), capital_usd, risk_model,
+                   header=f"basisctl allocate: {res.summary()}\nasof {end.isoformat()}, "
+                   f"lookback {lookback_days:g} days")
+        (err_console if as_json else console).print(f"book file written: {out_file}", highlight=False)
     out = {**res.to_dict(), "asof": end.isoformat(), "lookback_days": lookback_days, "risk_model": risk_model,
            "warnings": warnings}
     if as_json:
@@ -219,6 +228,15 @@ def backtest_portfolio(
     = None,
     risk_model: Annotated[str, typer.Option(help="Liquidation-risk model for alpha_target and alpha_L: "
                                             + RISK_MODEL_HELP + ".")] = DEFAULT_RISK_MODEL,
+    rotation: Annotated[bool, typer.Option(help="Also run the forecast-driven rotation (issue 23): one position at "
+                                           "a time across the (asset, venue) streams, the regime study file's "
+                                           "[regime] forecast and parameters, switching costs paid.")] = False,
+    transfer_fee_usd: Annotated[float | None, typer.Option(help="Rotation: fee per transfer [USD] (default: the "
+                                                           "regime study file's).")] = None,
+    transfer_fee_bps: Annotated[float | None, typer.Option(help="Rotation: fee per transfer [bps of the amount].")]
+    = None,
+    transfer_delay_hours: Annotated[float | None, typer.Option(help="Rotation: capital in transit per transfer "
+                                                               "[h], earning nothing.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Walk-forward book over the data dir and your files, against a Hyperliquid-only and an equal-weight book."""
@@ -254,6 +272,10 @@ def backtest_portfolio(
         warnings.append(f"hyperliquid-only benchmark: no Hyperliquid data for {','.join(names)}; not run")
     books.append(run_portfolio(names, st, start, end, equal_weight=True, label="equal weight",
                                **kw))  # type: ignore[arg-type]
+    rot = None
+    if rotation:
+        rot = _rotation(names, st, start, end, capital_usd, transfer_fee_usd, transfer_fee_bps, transfer_delay_hours,
+                        kw["sizer"])
     warnings += [w for b in books for w in b.warnings]
     for w in warnings:
         err_console.print(f"warning: {w}", highlight=False, markup=False, soft_wrap=True)
@@ -272,6 +294,10 @@ def backtest_portfolio(
            "allocations": books[0].allocations.to_dict(orient="records"),
            "positions": books[0].segments,
            "nav_daily": {b.label: b.nav.resample("1D").last().dropna().to_dict() for b in books}}
+    if rot is not None:
+        out["rotation"] = rot.metrics() | {"decisions": rot.decisions[
+            rot.decisions["action"] != "hold"].astype({"ts": str}).to_dict(orient="records")}
+        metrics.append(rot.metrics())
     if as_json:
         print_json(out)
         return
@@ -287,6 +313,24 @@ def backtest_portfolio(
     console.print(t)
     if report is not None:
         console.print(f"wrote {report / 'portfolio.html'}", highlight=False, markup=False)
+
+
+def _rotation(names: list[str], streams: dict, start: Any, end: Any, capital_usd: float, fee_usd: float | None,
+              fee_bps: float | None, delay_h: float | None, sizer: Any) -> Any:
+    """The rotation book of ``backtest-portfolio --rotation`` (basisctl.regime.rotation)."""
+    from basisctl.regime.alt_yield import AltYield, load_alt_yield
+    from basisctl.regime.rotation import rotation_candidates, run_rotation
+    from basisctl.study.studyfile import load_study
+
+    rs = load_study("regime").regime
+    assert rs is not None
+    over = {k: v for k, v in (("transfer_fee_usd", fee_usd), ("transfer_fee_bps", fee_bps),
+                              ("transfer_delay_hours", delay_h)) if v is not None}
+    params = rs.params.model_copy(update=over) if over else rs.params
+    params = type(params)(**params.model_dump())  # re-validated
+    alt = (load_alt_yield(rs.alt_yield_series, fallback_apr=rs.alt_yield_apr) if rs.alt_yield_series
+           else AltYield.constant(rs.alt_yield_apr))
+    return run_rotation(rotation_candidates(names, streams, start, end, params, sizer), alt, params, capital_usd)
 
 
 def universe_theta_f(theta_f: list[str], l_max: list[str]) -> dict[str, float]:

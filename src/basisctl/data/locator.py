@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -294,18 +294,36 @@ def _stat_key(p: Path) -> tuple[str, int, int]:
     return str(p), st.st_mtime_ns, st.st_size
 
 
+#: A persistent store of parsed, validated frames across processes: ``store(kind, path, args, compute)`` returns
+#: ``compute()``'s frame, or the same frame stored by an earlier process for the same file content. The data layer
+#: sits below the result cache, so the cache registers itself here when imported (``basisctl.cache``); without
+#: it every process parses and validates each file once (the in-process cache below).
+FrameStore = Callable[[str, str, tuple[Any, ...], Callable[[], pd.DataFrame]], pd.DataFrame]
+_frame_store: FrameStore | None = None
+
+
+def set_frame_store(store: FrameStore | None) -> None:
+    """Register the persistent store of parsed frames (None: parse every file in every process)."""
+    global _frame_store
+    _frame_store = store
+
+
+def _parsed(kind: str, path: str, args: tuple[Any, ...], compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    return compute() if _frame_store is None else _frame_store(kind, path, args, compute)
+
+
 @lru_cache(maxsize=128)
 def _read_funding_cached(key: tuple[str, int, int]) -> pd.DataFrame:
     from basisctl.data.io import read_funding
 
-    return read_funding(key[0])
+    return _parsed("funding", key[0], (), lambda: read_funding(key[0]))
 
 
 @lru_cache(maxsize=128)
 def _read_candles_cached(key: tuple[str, int, int], interval_hours: float | None) -> pd.DataFrame:
     from basisctl.data.io import read_candles
 
-    return read_candles(key[0], interval_hours)
+    return _parsed("candles", key[0], (interval_hours,), lambda: read_candles(key[0], interval_hours))
 
 
 def clear_caches() -> None:

@@ -135,11 +135,13 @@ def calibrate_band(cfg: ControllerConfig, asof: pd.Timestamp, capital_usd: float
         vol = calibrate_sigma(asset, asof, b.lookback_days)
         bars = load_bars(asset, None) if not stressed else cast("Bars", None)
     sigma = vol.sigma_annual * b.stress
-    try:
-        tiers = locator.hyperliquid_tiers(asset)
-    except BasisctlError:
-        tiers = None
-    theta, l_max = theta_f_for("hyperliquid", asset, notional_usd=capital_usd, tiers=tiers)
+    tiers = None
+    if b.margin_venue == "hyperliquid":  # the size tiers shipped in the data dir
+        try:
+            tiers = locator.hyperliquid_tiers(asset)
+        except BasisctlError:
+            tiers = None
+    theta, l_max = theta_f_for(b.margin_venue, asset, notional_usd=capital_usd, tiers=tiers)
     risk_info: dict[str, Any] = {"risk_model": r.model, "stressed": stressed}
     if stressed:
         a_t = float(solve_alpha_risk(sigma, theta, b.horizon_days / 365.0, b.epsilon))

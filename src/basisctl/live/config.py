@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from basisctl.errors import BasisctlError
 from basisctl.live.sim_venue import SimConfig
 from basisctl.redact import looks_like_key, redact
+from basisctl.regime.params import RegimeParams
 
 
 class ConfigError(BasisctlError):
@@ -184,8 +185,10 @@ class BandSection(_Strict):
     """Band parameters: fixed values, or calibrated from the data dir at start (paper Sec. 8 + production table)."""
 
     mode: Literal["fixed", "calibrate"] = "calibrate"
-    rule: Literal["paper", "optimal"] = Field(
-        "paper", description="calibrate mode: the paper's band (eq. 45) or the optimal band (basisctl.rules)")
+    rule: Literal["paper", "optimal", "regime"] = Field(
+        "paper", description="calibrate mode: the paper's band (eq. 45) or the optimal band (basisctl.rules); "
+        "'regime': the paper's band (or the fixed band), held only while the [regime] forecast says so "
+        "(basisctl.live.regime_policy)")
     alpha_target: float | None = Field(None, gt=0, lt=1)
     alpha_lower: float | None = Field(None, gt=0, lt=1)
     alpha_upper: float | None = Field(None, gt=0, lt=1)
@@ -201,6 +204,9 @@ class BandSection(_Strict):
     eps_liq: float = Field(1e-4, gt=0, lt=1)
     upper_horizon_days: float = Field(14.0, gt=0)
     funding_venue: str = "hyperliquid"
+    margin_venue: str = Field(
+        "hyperliquid", description="whose margin rule gives theta_F (basisctl.venues registry; a book position's "
+        "venue)")
     prices_file: str | None = Field(
         None, description="candles (CSV/Parquet, shared schema) for sigma, e.g. a `basisctl data fetch` store file; "
         "relative to the config file; default: the data dir's perp series")
@@ -211,6 +217,16 @@ class BandSection(_Strict):
     @classmethod
     def _asof_is_a_date(cls, v: str | None) -> str | None:
         return _utc_timestamp(v)
+
+    @field_validator("margin_venue")
+    @classmethod
+    def _known_margin_venue(cls, v: str) -> str:
+        from basisctl.venues.registry import get_venue
+
+        try:
+            return get_venue(v).name
+        except BasisctlError as e:
+            raise ValueError(str(e)) from None
 
     @model_validator(mode="after")
     def _fixed_needs_values(self) -> BandSection:
@@ -372,6 +388,20 @@ class SpotRouteSection(_Strict):
     from_address: str | None = Field(None, description="live: the wallet address that sends swaps")
 
 
+class RegimeSection(RegimeParams):
+    """``band.rule = "regime"`` (issue 23, :mod:`basisctl.live.regime_policy`): the study file's ``[regime]``
+    parameters (:class:`basisctl.regime.RegimeParams`: model in rolling_mean | ewma | har | gbm, horizon_days
+    1-365, holding_days > 0, hurdle_apr, hysteresis_apr >= 0, min_hold_hours >= 0, exit_within_hours (H) > 0,
+    decide_every_hours in (0, H], transfer fee / delay >= 0 (they enter the carry arithmetic only: the controller
+    never moves funds off the venue), min_history_days >= 1) plus the alternative yield: ``alt_yield_apr``
+    [APR, in (-1, 1)] and optionally ``alt_yield_series`` (``provider/name`` in the data dir or a CSV/Parquet
+    path; the constant applies outside it)."""
+
+    model: str = "ewma"
+    alt_yield_apr: float = Field(0.04, gt=-1.0, lt=1.0, description="alternative yield outside the trade [APR]")
+    alt_yield_series: str | None = Field(None, description="rate series (provider/name or file) [APY]")
+
+
 Severity = Literal["critical", "warning", "info"]
 
 
@@ -439,6 +469,7 @@ class ControllerConfig(_Strict):
     limits: LimitSection = LimitSection()
     safety: SafetySection = SafetySection()
     spot_route: SpotRouteSection = SpotRouteSection()
+    regime: RegimeSection = RegimeSection()
     venue_truth: VenueTruthSection = VenueTruthSection()
     alerts: AlertsSection = AlertsSection()
     backup: BackupSection = BackupSection()

@@ -107,8 +107,12 @@ class CycleMixin(ControllerBase):
             st = self.read_state()
         if acted and not self.flattened:
             st = self.sweep_spot_usdc(st)
+        if self.regime is not None and not self.flattened:  # band.rule = "regime": out = flat on the venue
+            from basisctl.live.regime_policy import regime_step
+
+            st = regime_step(self, st, acted)
         decision = None
-        if st.equity > 0 and not self.flattened:
+        if st.equity > 0 and not self.flattened and not (self.regime is not None and self.regime.out):
             cap = max(st.equity, 1.0)
             if self.cfg.costs.model == "book":
                 curves = book_cost_curves(self.venue, st, self.cfg.costs.spot_fee_bps, self.cfg.costs.perp_fee_bps, cap)

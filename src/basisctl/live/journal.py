@@ -12,6 +12,12 @@ Guarantees
 
 Entry kinds: genesis, cycle, decision, intent, result, fill, funding, transfer, alert, trade, control.
 Secrets never reach this file: payloads are plain dicts built by the controller from public data only.
+
+Books (``live/book``): one journal file holds every position. :meth:`Journal.scoped` returns a view of the same
+file whose keys and kinds carry the position's prefix (``"<id>/"``, stored as ``<id>/fill`` etc.), so every
+position keeps its own genesis, intents, fills and halts while sharing the file, its lock and its nonce stream.
+A journal written by a single controller has no prefixed rows and reads exactly as before; the unscoped view
+never returns a position's rows.
 """
 
 from __future__ import annotations
@@ -108,6 +114,9 @@ class Journal:
         (The journal lock creates a new journal atomically: built aside, then linked into place.)
         """
         self.path = str(path)
+        self.scope = ""  # '' = the unscoped journal; a book position's view: its id (see :meth:`scoped`)
+        self._pfx = ""
+        self._owner = True  # only the object that opened the connection closes it
         existing = False
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -125,6 +134,24 @@ class Journal:
         except sqlite3.DatabaseError as e:
             raise JournalError(f"{self.path}: journal is not readable ({e}); refusing to start - restore it from "
                                "a backup (a fresh journal would forget every order, fill and halt)") from None
+
+    def scoped(self, scope: str) -> Journal:
+        """A view of this journal for one book position: same file and connection, keys and kinds prefixed with
+        ``scope + '/'`` (``scope``: letters, digits, '_' and '-'). Closing the view leaves the connection open."""
+        import copy
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", scope):
+            raise JournalError(f"journal scope {scope!r}: expected letters, digits, '_' or '-' (at most 64)")
+        view = copy.copy(self)
+        view.scope, view._pfx, view._owner = scope, scope + "/", False
+        return view
+
+    def _kind_sql(self) -> tuple[str, tuple[str, ...]]:
+        """WHERE clause selecting this view's rows when no kind is given."""
+        if self._pfx:
+            return " WHERE kind >= ? AND kind < ?", (self._pfx, self.scope + "0")  # '0' follows '/' in ASCII
+        return " WHERE instr(kind, '/') = 0", ()
 
     def _verify(self) -> None:
         """An existing file: SQLite's quick_check must pass and the 'entries' table must be there."""
@@ -166,6 +193,7 @@ class Journal:
     def append(self, kind: str, key: str, payload: dict[str, Any], ts_ms: int) -> bool:
         """Append one entry in its own transaction; False (and nothing written) if ``key`` already exists."""
         body = json.dumps(payload, sort_keys=True, allow_nan=True)
+        key, kind = self._pfx + key, self._pfx + kind
         with self._transaction() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES(?,?,?,?,?)",
@@ -176,6 +204,7 @@ class Journal:
     def append_intent(self, key: str, payload: dict[str, Any], ts_ms: int, need_nonce: bool = False) -> dict[str, Any]:
         """Record an intent (idempotent by key). With ``need_nonce`` a fresh monotonic nonce [ms-like integer]
         is allocated in the same transaction and stored in the payload. Returns the stored payload."""
+        key = self._pfx + key
         with self._transaction() as db:
             row = db.execute("SELECT payload FROM entries WHERE key=?", (key,)).fetchone()
             if row is not None:
@@ -185,7 +214,7 @@ class Journal:
                 body["nonce"] = self._bump_nonce(db)
             db.execute(
                 "INSERT INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES(?,?,?,?,?)",
-                (key, "intent", int(ts_ms), int(time.time() * 1000), json.dumps(body, sort_keys=True)),
+                (key, self._pfx + "intent", int(ts_ms), int(time.time() * 1000), json.dumps(body, sort_keys=True)),
             )
         return body
 
@@ -193,15 +222,16 @@ class Journal:
         """This journal's client-order-id prefix: 8 hex digits drawn once and kept in the journal (issue 19, N6).
         Every order this journal sends carries it; a fill with a cloid this journal never sent is a second
         controller on the account."""
-        row = self._db.execute("SELECT value FROM counters WHERE name='cloid_prefix'").fetchone()
+        name = self._pfx + "cloid_prefix"
+        row = self._db.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()
         if row is not None:
             return f"{int(row[0]):08x}"
         import secrets
 
         v = secrets.randbits(32)
         with self._transaction() as db:
-            db.execute("INSERT OR IGNORE INTO counters(name, value) VALUES('cloid_prefix', ?)", (v,))
-        row = self._db.execute("SELECT value FROM counters WHERE name='cloid_prefix'").fetchone()
+            db.execute("INSERT OR IGNORE INTO counters(name, value) VALUES(?, ?)", (name, v))
+        row = self._db.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()
         return f"{int(row[0]):08x}"
 
     def next_nonce(self) -> int:
@@ -211,14 +241,16 @@ class Journal:
 
     # ------------------------------------------------------------------ reads
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> Iterator[Entry]:
+        n = len(self._pfx)
         for r in self._db.execute(sql, args):
-            yield Entry(int(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]), json.loads(r[5]))
+            yield Entry(int(r[0]), str(r[1])[n:], str(r[2])[n:], int(r[3]), int(r[4]), json.loads(r[5]))
 
     def get(self, key: str) -> Entry | None:
-        return next(self._rows("SELECT seq, key, kind, ts_ms, wall_ms, payload FROM entries WHERE key=?", (key,)), None)
+        return next(self._rows("SELECT seq, key, kind, ts_ms, wall_ms, payload FROM entries WHERE key=?",
+                               (self._pfx + key,)), None)
 
     def has(self, key: str) -> bool:
-        return self._db.execute("SELECT 1 FROM entries WHERE key=?", (key,)).fetchone() is not None
+        return self._db.execute("SELECT 1 FROM entries WHERE key=?", (self._pfx + key,)).fetchone() is not None
 
     def entries(self, kind: str | None = None, limit: int | None = None, newest_first: bool = False) -> list[Entry]:
         order = "DESC" if newest_first else "ASC"
@@ -226,7 +258,10 @@ class Journal:
         args: tuple[Any, ...] = ()
         if kind is not None:
             sql += " WHERE kind=?"
-            args = (kind,)
+            args = (self._pfx + kind,)
+        else:
+            where, args = self._kind_sql()
+            sql += where
         sql += f" ORDER BY seq {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -234,20 +269,22 @@ class Journal:
 
     def open_intents(self) -> list[Entry]:
         """Intents with no result entry yet (in flight when the process stopped), oldest first."""
+        p = self._pfx
         return list(
             self._rows(
-                "SELECT i.seq, i.key, i.kind, i.ts_ms, i.wall_ms, i.payload FROM entries i WHERE i.kind='intent' "
-                "AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.key = 'result:' || substr(i.key, 8)) ORDER BY i.seq"
+                "SELECT i.seq, i.key, i.kind, i.ts_ms, i.wall_ms, i.payload FROM entries i WHERE i.kind=? "
+                "AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.key = ? || 'result:' || substr(i.key, ?)) "
+                "ORDER BY i.seq", (p + "intent", p, len(p) + 8)
             )
         )
 
     def max_ts(self, kind: str) -> int | None:
         """Newest ``ts_ms`` among entries of ``kind`` [ms], None when there are none."""
-        row = self._db.execute("SELECT MAX(ts_ms) FROM entries WHERE kind=?", (kind,)).fetchone()
+        row = self._db.execute("SELECT MAX(ts_ms) FROM entries WHERE kind=?", (self._pfx + kind,)).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
     def count(self, kind: str) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM entries WHERE kind=?", (kind,)).fetchone()[0])
+        return int(self._db.execute("SELECT COUNT(*) FROM entries WHERE kind=?", (self._pfx + kind,)).fetchone()[0])
 
     def genesis(self) -> Entry | None:
         return self.get("genesis")
@@ -284,4 +321,5 @@ class Journal:
         return DerivedPosition(bal["spot_base"], bal["spot_usdc"], bal["perp_size"], bal["perp_cash"])
 
     def close(self) -> None:
-        self._db.close()
+        if self._owner:  # a scoped view shares its parent's connection
+            self._db.close()

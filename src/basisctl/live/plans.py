@@ -174,8 +174,15 @@ class PlansMixin(ControllerBase):
     def flatten(self, st: VenueState) -> None:
         """Close both legs (kill switch with flatten_on_kill): sell all spot, buy back the short, each in slices
         of at most max_order_usd."""
+        self.close_legs(st, "flatten")
+        self.flattened = True
+        self.alerts.raise_("FLATTENED", "kill switch: both legs closed", self._now())
+
+    def close_legs(self, st: VenueState, why: str) -> VenueState:
+        """The unwind: sell all spot, then buy back the short, in slices of at most max_order_usd (funds stay on
+        the venue). Returns the state after the last fill."""
         slip = self.cfg.costs.emergency_slippage_bps
-        plan = f"flatten-{uuid.uuid4().hex[:8]}"
+        plan = f"{why}-{uuid.uuid4().hex[:8]}"
         for _ in range(50):
             size = math.floor(min(st.spot_base, self.caps.max_order_usd / st.spot_mid) * 10**self.sz_spot)
             size /= 10**self.sz_spot
@@ -197,5 +204,4 @@ class PlansMixin(ControllerBase):
             st = self.read_state()
             if r.filled <= 0:
                 break
-        self.flattened = True
-        self.alerts.raise_("FLATTENED", "kill switch: both legs closed", self._now())
+        return st

@@ -211,6 +211,12 @@ def build(
     if getattr(venue, "nonce_source", "absent") is None:
         venue.nonce_source = journal.next_nonce  # type: ignore[attr-defined]  # one monotonic nonce stream
     ctl = Controller(cfg, venue, journal, policy, info, sleep=advance)
+    if cfg.band.rule == "regime":  # issue 23: the band is held only while the forecast says so
+        from basisctl.live.regime_policy import make_gate, restore
+
+        t0 = pd.Timestamp(cfg.sim.start) if cfg.venue.kind == "sim" else pd.Timestamp.now(tz="UTC")
+        ctl.regime = make_gate(cfg, policy.alpha_target, t0)
+        restore(ctl.regime, journal)
     ctl.lock_checks = [lk.problem for lk in (lock, sim_lock, *extra_locks) if lk is not None]  # every cycle
     ctl.held_locks = [lk for lk in (lock, sim_lock, *extra_locks) if lk is not None]  # /health reports them
     from basisctl.live.notify import build_notifier

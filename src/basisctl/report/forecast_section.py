@@ -89,7 +89,9 @@ def forecast_section(assets: Sequence[str]) -> str:
     notes = df[df["model"] == "-"] if "note" in df else pd.DataFrame()
     note_html = "".join(f"<p class='warn'>{r.asset} {r.venue}: {r.note}</p>" for r in notes.itertuples())
     return ("<section id='forecast'><h2>Does carry persist?</h2>"
-            f"<p>{verdict} The boosted-tree model and the full discussion: docs/forecast.md.</p>"
+            f"<p>{verdict} The boosted-tree model and the full discussion: docs/forecast.md. The regime rule built "
+            "on these forecasts is judged by its own pre-registered path study (<code>basisctl compare-rules "
+            "--study --study-file regime</code>; verdict and numbers: docs/rules.md, 'The regime candidate').</p>"
             + _figure(fig, "MAE of each model relative to the rolling mean per funding stream.", cmd)
             + _table(ok[cols], "Walk-forward forecasts of the mean daily funding over the next 14 days (MAE in APR).",
                      cmd, fmt)

@@ -359,6 +359,7 @@ def _fhs_barriers(bars: Bars, o: NDArrayInt, L: int, cfg: StudyConfig, eps: list
     need = _needed(bars.ts_ns[o], horizons)
     out = np.full((o.size, len(eps), len(horizons)), np.nan)
     floor = np.full(o.size, np.nan) if floor_cell is not None else None
+    floor_buf = fhs_mod.MaximaBuffers(cfg.fhs_floor_paths if floor_cell is not None else 0)
     plist: list[dict[str, Any]] = []
     k_days = max(int(cfg.fhs_refit_days), 1)
     step = round(bars.bar_hours * 3600e9)
@@ -415,8 +416,10 @@ def _fhs_barriers(bars: Bars, o: NDArrayInt, L: int, cfg: StudyConfig, eps: list
             for j, e in enumerate(eps):
                 out[i, j, ks] = fhs_mod.quantile_barrier(mx, e)
         if floor is not None and floor_cell is not None:  # its own path set over h_liq (another seed stream)
-            mf = fhs_mod.simulate_maxima(cal, [floor_cell[1]], cfg.fhs_floor_paths, seed + 2**31)
-            floor[i] = float(fhs_mod.quantile_barrier(mf, floor_cell[0])[0, 0])
+            # = quantile_barrier(simulate_maxima(cal, [h_liq], paths, seed'), eps)[0, 0] bit for bit, cheaper:
+            # reused work arrays and the top 5 of the 40,000 maxima instead of a partition (issue 17: <= 1.1x)
+            mf = fhs_mod.simulate_last_maxima(cal, floor_cell[1], floor_buf, seed + 2**31)
+            floor[i] = fhs_mod.upper_quantile(mf, floor_cell[0])
         plist.append({"garch_alpha": g.a, "garch_beta": g.beta, "garch_omega": g.omega,
                       "sigma_next_annual": math.sqrt(cal.s2_next * HOURS_PER_YEAR / bars.bar_hours)})
     if len(fits) > n_known:

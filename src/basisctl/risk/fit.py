@@ -10,13 +10,11 @@ import numpy as np
 import pandas as pd
 
 from basisctl.errors import DataCoverageError
-from basisctl.risk import evt as evt_mod
-from basisctl.risk import fhs as fhs_mod
-from basisctl.risk.adaptive import fit_adaptive
 from basisctl.risk.base import Bars, ModelFitError, bars_from_frame
-from basisctl.risk.gbm import fit_gbm
-from basisctl.risk.kou import fit_kou
 from basisctl.risk.registry import RISK_MODELS, check_model
+
+# Each model's module is imported where it is fitted: `static --model fhs` must not import scipy.stats (EVT),
+# scipy.signal (adaptive) or numba (for gbm); docs/performance.md, "static end to end".
 
 __all__ = ["RISK_MODELS", "check_model", "fit_model", "load_bars", "window"]
 
@@ -58,21 +56,33 @@ def window(bars: Bars, end: pd.Timestamp | None, lookback_days: float) -> tuple[
 
 
 def fit_model(name: str, bars: Bars, lo: int, hi: int, horizon_hours: float, *, seed: int = 0,
-              fhs_paths: int = fhs_mod.DEFAULT_PATHS, stress: float = 1.0) -> Any:
-    """Calibrate ``name`` on bars[lo:hi]. Returns a fitted model (n = 1). ``stress`` scales GBM's sigma only."""
+              fhs_paths: int | None = None, stress: float = 1.0) -> Any:
+    """Calibrate ``name`` on bars[lo:hi]. Returns a fitted model (n = 1). ``stress`` scales GBM's sigma only;
+    ``fhs_paths``: FHS Monte Carlo paths (None: ``risk.fhs.DEFAULT_PATHS``)."""
     m = check_model(name)
     span = bars.span_text(lo, hi)
     ok = bars.consecutive[lo:hi - 1]
     r = np.diff(np.log(bars.close[lo:hi]))[ok]
     if m == "gbm":
+        from basisctl.risk.gbm import fit_gbm
+
         return fit_gbm(r, bars.bar_hours, span, stress)
     if m == "kou":
+        from basisctl.risk.kou import fit_kou
+
         return fit_kou(r, bars.bar_hours, span)
     if m == "adaptive":
+        from basisctl.risk.adaptive import fit_adaptive
+
         return fit_adaptive(r, bars.bar_hours, span)
     if m == "fhs":
+        from basisctl.risk import fhs as fhs_mod
+
         if not ok.all():
             raise ModelFitError(f"fhs: the calibration window has missing bars ({span}); GARCH needs a "
                                 "gap-free window (shorten --lookback-days or move --asof)")
-        return fhs_mod.FHSRisk(fhs_mod.calibrate_fhs(bars, lo, hi), fhs_paths, seed)
-    return evt_mod.fit_evt(bars, lo, hi, horizon_hours)
+        paths = fhs_mod.DEFAULT_PATHS if fhs_paths is None else fhs_paths
+        return fhs_mod.FHSRisk(fhs_mod.calibrate_fhs(bars, lo, hi), paths, seed)
+    from basisctl.risk.evt import fit_evt
+
+    return fit_evt(bars, lo, hi, horizon_hours)

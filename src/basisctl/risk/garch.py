@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
 
 from basisctl._jit import njit
 from basisctl.risk.base import FloatArray, ModelFitError
@@ -83,6 +82,8 @@ def fit_garch(r: FloatArray, span: str = "the window", start: tuple[float, float
     """Quasi-ML GARCH(1,1) with variance targeting, started at ``start`` = (a, beta).
 
     Raises ModelFitError when the optimiser does not converge."""
+    from scipy.optimize import minimize  # here: a cached fit (the warm path) never imports scipy.optimize
+
     m = float(np.mean(r))
     eps = np.ascontiguousarray(r - m)
     v = float(np.var(eps))

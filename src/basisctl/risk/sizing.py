@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from basisctl.risk import fhs as fhs_mod
 from basisctl.risk.base import alpha_at, check_horizon, pi_liq, solve_barrier
 from basisctl.risk.fit import fit_model, load_bars, window
 from basisctl.risk.registry import bar_horizon, check_model, is_stressed
@@ -45,15 +44,41 @@ def model_alpha(model: str, asset: str, venue: str, theta: float, epsilon: float
     bars = load_bars(asset, prices_file)
     lo, hi = window(bars, asof, lookback_days)
     horizon_hours = bar_horizon(m, horizon_hours, bars.bar_hours)
-    fitted = fit_model(m, bars, lo, hi, horizon_hours, seed=seed, stress=stress,
-                       fhs_paths=fhs_mod.sizing_paths(epsilon))
+    from basisctl import cache
+
+    # Through the result cache, keyed by the window's content (the bars themselves, so a file, a --prices-file and
+    # a DataFrame alike) and every parameter: a second `static` on unchanged data skips the fit and the 800,000
+    # paths (docs/performance.md, "static end to end"); the floats are the computed ones.
+    params = {"model": m, "window": window_digest(bars, lo, hi), "theta": float(theta), "epsilon": float(epsilon),
+              "horizon_hours": float(horizon_hours), "stress": float(stress), "seed": int(seed)}
+    out: dict[str, Any] = cache.memoize("risk/model alpha", params, lambda: _model_alpha(
+        m, bars, lo, hi, theta, epsilon, horizon_hours, stress, seed)).value
+    return {**out, "params": dict(out["params"]), "risk_calibration": bars.span_text(lo, hi)}
+
+
+def window_digest(bars: Any, lo: int, hi: int) -> str:
+    """SHA-256 of bars[lo:hi] (open times, closes, highs, bar length): the content key of a calibration window."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in (bars.ts_ns[lo:hi], bars.close[lo:hi], bars.high[lo:hi]):
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(repr(float(bars.bar_hours)).encode())
+    return h.hexdigest()[:40]
+
+
+def _model_alpha(m: str, bars: Any, lo: int, hi: int, theta: float, epsilon: float, horizon_hours: float,
+                 stress: float, seed: int) -> dict[str, Any]:
+    from basisctl.risk.fhs import sizing_paths  # here: the paper's model (gbm) and a cache hit never load numba
+
+    fitted = fit_model(m, bars, lo, hi, horizon_hours, seed=seed, stress=stress, fhs_paths=sizing_paths(epsilon))
     got = fitted_alpha(fitted, epsilon, theta, horizon_hours)
     a = got["alpha"]
     out: dict[str, Any] = {"model": m, "alpha_risk": 1.0 if not a < 1.0 else a}
     if "alpha_se" in got:
         out["alpha_risk_se"] = got["alpha_se"]
     out["pi_liq_at_alpha"] = (_first(pi_liq(fitted, a, theta, horizon_hours)) if a < 1.0 else float("nan"))
-    out.update(params=fitted.params(), risk_calibration=bars.span_text(lo, hi))
+    out["params"] = fitted.params()
     return out
 
 
@@ -130,11 +155,13 @@ _BARRIER_CACHE: dict[tuple[Any, ...], dict[str, float]] = {}
 def _model_barriers(m: str, asset: str, asof: pd.Timestamp | None, lookback_days: float, epsilon: float,
                     horizon_hours: float, eps_liq: float, h_liq_hours: float,
                     prices_file: str | Path | pd.DataFrame | None, seed: int) -> dict[str, float]:
+    from basisctl.risk.fhs import sizing_paths
+
     bars = load_bars(asset, prices_file)
     lo, hi = window(bars, asof, lookback_days)
     out: dict[str, float] = {}
     for key, eps, h in (("target", epsilon, horizon_hours), ("lower", eps_liq, h_liq_hours)):
         h = bar_horizon(m, h, bars.bar_hours)
-        f = fit_model(m, bars, lo, hi, h, seed=seed, fhs_paths=fhs_mod.sizing_paths(eps))
+        f = fit_model(m, bars, lo, hi, h, seed=seed, fhs_paths=sizing_paths(eps))
         out[key] = _first(solve_barrier(f, eps, h))
     return out

@@ -6,9 +6,20 @@ implements eq. 40 with a path count sized from the binomial confidence interval.
 :mod:`basisctl.band_grids`.
 """
 
-from basisctl.simulate.bootstrap import BootstrapLower, alpha_lower_bootstrap, required_paths
-from basisctl.simulate.engine import BACKENDS, HitResult, simulate_hits, warm_up
-from basisctl.simulate.models import GBM, Bootstrap, FullState, PathModel, log_barriers
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported on first use: the FHS sizing kernel needs only ``simulate._rng`` (PEP 562)
+    from basisctl.simulate.bootstrap import BootstrapLower, alpha_lower_bootstrap, required_paths
+    from basisctl.simulate.engine import BACKENDS, HitResult, simulate_hits, warm_up
+    from basisctl.simulate.models import GBM, Bootstrap, FullState, PathModel, log_barriers
+
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("BootstrapLower", "alpha_lower_bootstrap", "required_paths"), "basisctl.simulate.bootstrap"),
+    **dict.fromkeys(("BACKENDS", "HitResult", "simulate_hits", "warm_up"), "basisctl.simulate.engine"),
+    **dict.fromkeys(("GBM", "Bootstrap", "FullState", "PathModel", "log_barriers"), "basisctl.simulate.models"),
+}
 
 __all__ = [
     "BACKENDS",
@@ -24,3 +35,14 @@ __all__ = [
     "simulate_hits",
     "warm_up",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'basisctl.simulate' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value

@@ -1,7 +1,8 @@
-"""The ``regime`` candidate of the path study (issue 23): run per path with the segment runner, not the batch kernel.
+"""The ``regime`` candidate of the path study (issue 23): run per path (event-driven runner), not in the batch.
 
-The regime rule composes single-position backtests over its "in" segments (:func:`basisctl.regime.run_regime`),
-which the batched kernel cannot do, so every path is replayed on its own; the pairing is kept: the same real
+The regime rule composes single-position backtests over its "in" segments (:func:`basisctl.regime.run_regime`,
+run through its equal fast path :func:`basisctl.regime.fast.run_regime_fast`), which the batched kernel cannot
+do, so every path is replayed on its own; the pairing is kept: the same real
 windows and the same simulated paths (same seeds, :func:`basisctl.study.simulate.draw_test_path`) as every other
 candidate, the same ``path``/``cluster`` keys, the same metric columns (``METRICS``) plus ``entries``, ``exits``,
 ``time_in_trade``, ``ret_alt_yield`` and ``ret_transfer_fees`` [fractions of the initial capital D].
@@ -22,7 +23,7 @@ where the first forecasts come from). Liquidations are counted and their NAV gai
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -33,8 +34,9 @@ from basisctl.backtest.data import BacktestData, FundingAlignment
 from basisctl.backtest.engine import BacktestConfig
 from basisctl.backtest.rule import FrozenRule
 from basisctl.regime.alt_yield import AltYield
+from basisctl.regime.fast import fast_forecast_arrays, fast_forecast_series, run_regime_fast
 from basisctl.regime.params import RegimeParams
-from basisctl.regime.rule import RegimeResult, forecast_series, run_regime
+from basisctl.regime.rule import RegimeResult, forecast_series
 from basisctl.study.batch import METRICS
 
 NAME: str = "regime"
@@ -207,12 +209,12 @@ def real_regime_rows(paths: Sequence[Any], rs: RegimeStudy, cfg: BacktestConfig,
     n_const = 0
     for rp in paths:
         if rp.asset not in fc:
-            fc[rp.asset] = forecast_series(get(rp.asset), rs.params, *_features(rp.asset, rs.params))
+            fc[rp.asset] = fast_forecast_series(get(rp.asset), rs.params, *_features(rp.asset, rs.params))
         rule: FrozenRule = rp.rules[rs.inner_rule]
         alt, const = _window_alt(rs, series, rp.start, rp.end)
         n_const += const
-        res = run_regime(rp.data, rule, CostModel.fixed(rule.k_reb_fix * 1e4), segment_config(cfg), fc[rp.asset],
-                         alt, rs.params, idle_apr=idle)
+        res = run_regime_fast(rp.data, rule, CostModel.fixed(rule.k_reb_fix * 1e4), segment_config(cfg),
+                              fc[rp.asset], alt, rs.params, idle_apr=idle, decisions=False)
         recs.append(_record(regime_row(res, rp.data, rule.alpha_target), asset=rp.asset, kind=kind, generator="history",
                             path=f"{rp.asset} {rp.cluster}", cluster=f"{kind} {rp.cluster}",
                             start=rp.start.isoformat(), days=rp.data.days, bar_hours=rp.data.bar_hours))
@@ -253,7 +255,21 @@ def sim_data(asset: str, start: pd.Timestamp, po: np.ndarray, ph: np.ndarray, pc
 
 
 def path_forecast(burn_funding: pd.DataFrame, data: BacktestData, params: RegimeParams) -> pd.Series:
-    """Walk-forward forecasts on the path's own funding: the burn-in's settlements, then the test path's."""
+    """Walk-forward forecasts on the path's own funding: the burn-in's settlements, then the test path's
+    (compiled for ``rolling_mean``/``ewma``, :mod:`basisctl.regime.fast`; the per-origin models otherwise)."""
+    if params.model != "gbm":
+        bt = pd.DatetimeIndex(burn_funding["ts"]).as_unit("ns").asi8
+        ts_ns = np.concatenate([bt, data.ts.as_unit("ns").asi8])
+        rate = np.concatenate([burn_funding["rate"].to_numpy(float), data.funding.rate])
+        hours = np.concatenate([burn_funding["interval_hours"].to_numpy(float), np.ones(len(data.ts))])
+        fast = fast_forecast_arrays(ts_ns, rate, hours, params)
+        if fast is not None:
+            return fast
+    return path_forecast_reference(burn_funding, data, params)
+
+
+def path_forecast_reference(burn_funding: pd.DataFrame, data: BacktestData, params: RegimeParams) -> pd.Series:
+    """:func:`path_forecast` through the per-origin walk-forward (:func:`basisctl.regime.forecast_series`)."""
     test = pd.DataFrame({"ts": data.ts, "rate": data.funding.rate, "interval_hours": 1.0})
     funding = pd.concat([burn_funding[["ts", "rate", "interval_hours"]], test], ignore_index=True)
     perp = None
@@ -271,12 +287,15 @@ def run_sim_regime_chunk(s: Any, path_ids: Sequence[int], rule: FrozenRule, burn
     start = pd.Timestamp(burn_funding["ts"].iloc[-1]) + pd.Timedelta(hours=1)
     alt = AltYield.constant(rs.alt_yield_apr)
     costs = CostModel.fixed(s.cost_bps)
+    # the setup's margin tiers (cfg.tiers_for of the asset, read once), not a data-dir read per path
+    seg_cfg = replace(segment_config(cfg), margin_tiers=tuple(zip(map(float, s.tiers[0]), map(float, s.tiers[1]),
+                                                                   strict=True)))
     out = []
     for i in path_ids:
         po, ph, pc, fr = draw_test_path(s, int(i))
         data = sim_data(s.asset, start, po, ph, pc, fr)
-        res = run_regime(data, rule, costs, segment_config(cfg), path_forecast(burn_funding, data, rs.params), alt,
-                         rs.params)
+        res = run_regime_fast(data, rule, costs, seg_cfg, path_forecast(burn_funding, data, rs.params),
+                              alt, rs.params, decisions=False)
         out.append(regime_row(res, data, rule.alpha_target))
     return out
 

@@ -236,13 +236,59 @@ def pair_stats(x: pd.DataFrame, base: pd.DataFrame, level: float, reps: int, see
             "d_ret_ex_carry_ci": [lo_exc, hi_exc], **raw}
 
 
-def decide(paired: dict[str, dict[str, Any]]) -> tuple[str, list[str]]:
-    """The study's decision rule: X is preferred over paper iff d_ret CI lies above 0 and the d_liq_rate CI is
-    not above 0 (its lower bound <= 0); the preferred X with the largest mean d_ret wins, else paper."""
-    pref = [r for r, p in paired.items() if p["d_ret_ci"][0] > 0 and not p["d_liq_rate_ci"][0] > 0]
-    if not pref:
-        return "paper", []
-    return max(pref, key=lambda r: paired[r]["d_ret_mean"]), pref
+def preferred_over_paper(paired: dict[str, dict[str, Any]]) -> list[str]:
+    """The candidates preferred over paper: d_ret CI above 0 and d_liq_rate CI not above 0 (lower bound <= 0;
+    a NaN bound never prefers)."""
+    return [r for r, p in paired.items() if p["d_ret_ci"][0] > 0 and not p["d_liq_rate_ci"][0] > 0]
+
+
+def safety_dropped(paired: dict[str, dict[str, Any]], preferred: Sequence[str]) -> list[str]:
+    """The safety-first clause: the preferred X whose paired liquidation-rate difference CI against another
+    preferred Y lies above 0 (``paired[X]["d_liq_rate_ci_vs"][Y]``, X - Y per path-year, on the same paths).
+    Every X is compared with every other preferred Y at once (before any is dropped), so the result does not depend
+    on the order of the candidates. A missing comparison is an error, never a pass."""
+    out = []
+    for x in preferred:
+        vs = paired[x].get("d_liq_rate_ci_vs", {})
+        missing = [y for y in preferred if y != x and y not in vs]
+        if missing:
+            raise KeyError(f"decision rule: no paired liquidation-rate CI of {x} against {', '.join(missing)}")
+        if any(vs[y][0] > 0 for y in preferred if y != x):
+            out.append(x)
+    return out
+
+
+def decide(paired: dict[str, dict[str, Any]], safety_first: bool = True) -> tuple[str, list[str]]:
+    """The study's decision rule (:data:`basisctl.study.studyfile.DECISION_RULE`). X is preferred over paper iff
+    its d_ret CI lies above 0 and its d_liq_rate CI is not above 0; with ``safety_first`` (the amended rule) a
+    preferred X whose paired liquidation-rate CI against another preferred candidate lies above 0 is dropped
+    (:func:`safety_dropped`); the remaining X with the largest mean d_ret wins, else paper.
+    ``safety_first=False`` is the rule as first registered (``DECISION_RULE_V1``). Returns (verdict, preferred over
+    paper, before the clause). "Liquidated significantly more" cannot cycle through fewer than 2 / (1 - level)
+    candidates (20 at 90 %): the pairs share the bootstrap resamples and a cycle's differences sum to 0 on each, so
+    the clause leaves at least one of the study's candidates; if it ever left none the verdict would be paper."""
+    pref = preferred_over_paper(paired)
+    rest = [r for r in pref if r not in safety_dropped(paired, pref)] if safety_first else pref
+    if not rest:
+        return "paper", pref
+    return max(rest, key=lambda r: paired[r]["d_ret_mean"]), pref
+
+
+def add_liq_vs(paired: dict[str, dict[str, Any]], rows: pd.DataFrame, names: Sequence[str], level: float,
+               reps: int, seed: int) -> None:
+    """Add ``d_liq_rate_vs`` / ``d_liq_rate_ci_vs`` (X - Y liquidations per path-year, cluster-bootstrap CI, paired
+    on the same paths) to ``paired[X]`` for every other Y of ``names`` (the candidates preferred over paper)."""
+    for x in names:
+        est: dict[str, float] = {}
+        ci: dict[str, list[float]] = {}
+        for y in names:
+            if y == x:
+                continue
+            m = rows[rows["rule"] == x].merge(rows[rows["rule"] == y], on=["path", "asset"], suffixes=("", "_b"))
+            d = (m["liquidations"] - m["liquidations_b"]).to_numpy(float)
+            e, lo, hi = stats.ratio_ci(d, m["years"].to_numpy(float), m["cluster"].to_numpy(), level, reps, seed)
+            est[y], ci[y] = e, [lo, hi]
+        paired[x]["d_liq_rate_vs"], paired[x]["d_liq_rate_ci_vs"] = est, ci
 
 
 def cluster_perf(rows: pd.DataFrame, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -259,7 +305,10 @@ def block(rows: pd.DataFrame, study: Study, with_pbo: bool) -> dict[str, Any]:
     out_rules = {r: rule_stats(rows[rows["rule"] == r], lv, reps, seed) for r in names}
     base = rows[rows["rule"] == "paper"]
     paired = {r: pair_stats(rows[rows["rule"] == r], base, lv, reps, seed) for r in names if r != "paper"}
-    verdict, preferred = decide(paired)
+    if study.safety_first:
+        add_liq_vs(paired, rows, preferred_over_paper(paired), lv, reps, seed)
+    verdict, preferred = decide(paired, study.safety_first)
+    dropped = safety_dropped(paired, preferred) if study.safety_first else []
     perf, _ = cluster_perf(rows, names)
     others = [i for i, r in enumerate(names) if r != "paper"]
     spa = float("nan")
@@ -276,7 +325,8 @@ def block(rows: pd.DataFrame, study: Study, with_pbo: bool) -> dict[str, Any]:
             mcs = []
     out: dict[str, Any] = {"paths": int(rows["path"].nunique() if len(rows) else 0),
                            "clusters": int(rows["cluster"].nunique() if len(rows) else 0), "rules": out_rules,
-                           "paired": paired, "spa_p": spa, "mcs": mcs, "preferred": preferred, "verdict": verdict}
+                           "paired": paired, "spa_p": spa, "mcs": mcs, "preferred": preferred,
+                           "dropped_by_safety": dropped, "verdict": verdict}
     if with_pbo:
         gnames = [f"{GRID_PREFIX}{m:g}" for m in study.grid]
         if set(gnames) <= set(rows["rule"]):
@@ -302,13 +352,17 @@ def summarize(rows: pd.DataFrame, study: Study, assets: Sequence[str], final: bo
     text = ("nothing is significant: keep `paper`" if v == "paper" else
             f"prefer `{v}` over `paper`: d_ret {p['d_ret_mean']:+.4f} per window, CI "
             f"[{p['d_ret_ci'][0]:+.4f}, {p['d_ret_ci'][1]:+.4f}]; d_liq_rate {p['d_liq_rate']:+.3f}/path-yr")
+    if head["dropped_by_safety"]:
+        text += ("; dropped by the safety-first clause (liquidated significantly more than another preferred "
+                 f"rule): {', '.join(head['dropped_by_safety'])}")
     out: dict[str, Any] = {
         "study_hash": study.sha256, "paths_real": int(real["path"].nunique()) if len(real) else 0,
         "paths_simulated": int(sim["path"].nunique() * sim["asset"].nunique()) if len(sim) else 0,
         "assets": list(assets), "rules": head["rules"], "paired": head["paired"], "spa_p": head["spa_p"],
         "decision_rule": f"{study.decision_rule} (at {study.level:.0%}; block bootstrap of whole calendar windows "
                          f"/ simulated path indices, {study.bootstrap_reps} resamples)",
-        "verdict": v, "verdict_text": text, "preferred": head["preferred"], "mcs": head["mcs"],
+        "verdict": v, "verdict_text": text, "preferred": head["preferred"],
+        "dropped_by_safety": head["dropped_by_safety"], "mcs": head["mcs"],
         "sample": "simulated" if sim_b is not None else "real", "study_file": study.source,
         "holdout_from": f"{study.holdout_from:%Y-%m-%d}", "block_days": study.block_days,
         "generators": list(study.generators), "candidates": list(study.candidates),

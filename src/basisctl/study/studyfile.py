@@ -21,8 +21,17 @@ from basisctl.errors import BasisctlError
 WINDOWS: dict[str, int] = {"3M": 3, "6M": 6, "1Y": 12}  # window label -> months
 GENERATORS: tuple[str, ...] = ("fhs", "kou")
 MIN_BLOCK_DAYS: int = 30
-# the one decision rule ``study.run.decide`` applies; the study file must state it (it is printed with the verdict)
-DECISION_RULE: str = "prefer X over paper if the paired d_return CI is above 0 and the d_liq_rate CI is not above 0"
+# the decision rules ``study.run.decide`` applies; the study file must state one of them word for word (whitespace
+# aside): it is printed with the verdict, so it must be the rule that produced the verdict.
+#: as first registered: each candidate against ``paper`` only, the largest mean d_return among the preferred wins
+DECISION_RULE_V1: str = ("prefer X over paper if the paired d_return CI is above 0 and the d_liq_rate CI is not "
+                         "above 0")
+#: the safety-first amendment (docs/rules.md "Decision rule"): among the preferred, a candidate whose paired
+#: liquidation-rate difference CI against another preferred candidate lies above 0 is dropped before the largest mean
+#: d_return wins
+DECISION_RULE: str = (f"{DECISION_RULE_V1}; among the preferred, drop X if the paired CI of its liquidation rate "
+                      "minus another preferred candidate's is above 0; the largest mean d_return among the rest wins")
+DECISION_RULES: tuple[str, ...] = (DECISION_RULE_V1, DECISION_RULE)
 
 
 class StudyFileError(BasisctlError, ValueError):
@@ -60,6 +69,12 @@ class Study:
     cscv_blocks: int
     #: the ``[regime]`` section (:class:`basisctl.study.regime_candidate.RegimeStudy`) when regime is a candidate
     regime: Any = None
+
+    @property
+    def safety_first(self) -> bool:
+        """Whether the decision rule carries the safety-first clause (:data:`DECISION_RULE`), else it is
+        :data:`DECISION_RULE_V1` (a study file registered with it keeps giving its registered verdict)."""
+        return " ".join(self.decision_rule.split()) == DECISION_RULE
 
     @property
     def window_months(self) -> int:
@@ -127,9 +142,9 @@ def parse_study(text: bytes, source: str) -> Study:
     if isinstance(cost, str) and cost != "paper":
         raise StudyFileError(f"{source}: [costs] cost_bps must be \"paper\" or a number of bps (got {cost!r})")
     rule = _get(d, source, "decision", "rule", str)
-    if " ".join(rule.split()) != DECISION_RULE:
-        raise StudyFileError(f"{source}: [decision] rule must be the rule the verdict applies: {DECISION_RULE!r} "
-                             f"(got {rule!r})")
+    if " ".join(rule.split()) not in DECISION_RULES:
+        raise StudyFileError(f"{source}: [decision] rule must be a rule the verdict applies: {DECISION_RULE!r} "
+                             f"or, as first registered, {DECISION_RULE_V1!r} (got {rule!r})")
     level = float(_get(d, source, "decision", "level", float))
     if not 0.5 < level < 1.0:
         raise StudyFileError(f"{source}: [decision] level must lie in (0.5, 1) (got {level})")
