@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.simrun import SIM_HEADER
+
 BASE = """
 mode = "paper"
-cadence_seconds = 3600
-[venue]
-kind = "sim"
-dead_man_seconds = 0
-[sim]
-start = "2025-03-07T00:00:00Z"
-clock = "manual"
-[band]
+""" + SIM_HEADER + """[band]
 mode = "fixed"
 alpha_target = 0.30
 alpha_lower = {lo}

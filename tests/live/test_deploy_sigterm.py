@@ -22,19 +22,12 @@ import pytest
 
 from basisctl.live.journal import Journal
 from basisctl.live.lock import JournalLock, SimStateLock
+from tests.simrun import SIM_HEADER
 from tests.webhook import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CONFIG = """\
-cadence_seconds = 3600
-[venue]
-kind = "sim"
-dead_man_seconds = 0
-[sim]
-start = "2025-03-07T00:00:00Z"
-clock = "manual"
-capital_usd = 1000000.0
+CONFIG = SIM_HEADER + """capital_usd = 1000000.0
 [band]
 mode = "fixed"
 alpha_target = 0.35
