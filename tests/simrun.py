@@ -19,6 +19,15 @@ start = "{SIM_START}"
 clock = "manual"
 """
 
+#: flat trade costs of 12 bps per side and 60 bps budgets, for a fixed-band test config (its q_min_usd follows)
+FLAT_COSTS = """[costs]
+model = "flat"
+sell_basis_bps = 12
+buy_basis_bps = 12
+sell_budget_bps = 60
+buy_budget_bps = 60
+"""
+
 
 def stop_process(p: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
     """Send ``sig`` to a still-running child, wait up to ``timeout`` seconds, then kill it."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.simrun import SIM_HEADER
+from tests.simrun import FLAT_COSTS, SIM_HEADER
 
 BASE = """
 mode = "paper"
@@ -17,13 +17,7 @@ kappa_fix = 0.5
 k_reb_fix_bps = 5
 [risk]
 recalibrate_every_hours = 0
-[costs]
-model = "flat"
-sell_basis_bps = 12
-buy_basis_bps = 12
-sell_budget_bps = 60
-buy_budget_bps = 60
-q_min_usd = 1000
+""" + FLAT_COSTS + """q_min_usd = 1000
 [limits]
 stale_after_seconds = 7200
 """

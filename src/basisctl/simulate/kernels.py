@@ -20,7 +20,7 @@ from numba import prange
 from numpy.typing import NDArray
 
 from basisctl._jit import njit
-from basisctl.simulate._rng import std_normal, uniform_index
+from basisctl.simulate._rng import load_state, std_normal, uniform_index
 
 SURV_FLOOR: float = 1e-12
 BRIDGE_CUTOFF: float = 40.0  # exp(-40) ~ 4e-18: skip the exp when the crossing probability is below
@@ -81,10 +81,7 @@ def hits_kernel_nb(
     fast = kind == 0 and not has_fund
     for cc in prange(chunk_hi - chunk_lo):
         c = chunk_lo + cc
-        s0 = states[c, 0]
-        s1 = states[c, 1]
-        s2 = states[c, 2]
-        s3 = states[c, 3]
+        s0, s1, s2, s3 = load_state(states[c])
         x = np.zeros(n_sub)
         fcum = np.zeros(n_sub)
         y = np.zeros(n_sub)
