@@ -48,6 +48,33 @@ def _zone_nb(su: NDArray[np.float64], sl: NDArray[np.float64], bu: NDArray[np.fl
     return zu, zl
 
 
+@njit(inline="always")
+def _barrier_step_nb(surv: NDArray[np.float64], hist: NDArray[np.float64], cc: int, side: int, s: int, j: int,
+                     k: int, crossed: bool, d0: float, d1: float, bridge: bool, two_over_v: float,
+                     inv_sub: float) -> int:
+    """One step of live sub-path ``s`` against barrier column ``j`` of one side (0 upper, 1 lower): a crossing at
+    the step's end moves its survival weight ``surv[s, j]`` into ``hist[cc, side, j, k]``; otherwise, with
+    ``bridge``, the Brownian-bridge crossing probability exp(-2 d0 d1 / v) (d0, d1: distances to the barrier at
+    the step's start and end [log units]) moves that share. Returns 1 when the sub-path is dead for this column."""
+    w = surv[s, j]
+    if crossed:
+        hist[cc, side, j, k] += w * inv_sub
+        surv[s, j] = 0.0
+        return 1
+    if bridge:
+        a = two_over_v * d0 * d1
+        if a < BRIDGE_CUTOFF:
+            p = np.exp(-a)
+            hist[cc, side, j, k] += w * p * inv_sub
+            w = w * (1.0 - p)
+            if w > SURV_FLOOR:
+                surv[s, j] = w
+            else:
+                surv[s, j] = 0.0
+                return 1
+    return 0
+
+
 @njit(parallel=True, cache=True)
 def hits_kernel_nb(
     chunk_lo: int, chunk_hi: int, chunk_units: int, n_units: int, n_sub: int,
@@ -174,42 +201,14 @@ def hits_kernel_nb(
                     safe[s] = safe1
                     alive_before = alive
                     for j in range(n_col):
-                        w = su[s, j]
-                        if w > 0.0:
+                        if su[s, j] > 0.0:
                             b = bu[j]
-                            if y1 <= b:
-                                hist[cc, 0, j, k] += w * inv_sub
-                                su[s, j] = 0.0
-                                alive -= 1
-                            elif bridge:
-                                a = two_over_v * (y0 - b) * (y1 - b)
-                                if a < BRIDGE_CUTOFF:
-                                    p = np.exp(-a)
-                                    hist[cc, 0, j, k] += w * p * inv_sub
-                                    w = w * (1.0 - p)
-                                    if w > SURV_FLOOR:
-                                        su[s, j] = w
-                                    else:
-                                        su[s, j] = 0.0
-                                        alive -= 1
-                        w = sl[s, j]
-                        if w > 0.0:
+                            alive -= _barrier_step_nb(su, hist, cc, 0, s, j, k, y1 <= b, y0 - b, y1 - b, bridge,
+                                                      two_over_v, inv_sub)
+                        if sl[s, j] > 0.0:
                             b = bl[j]
-                            if y1 >= b:
-                                hist[cc, 1, j, k] += w * inv_sub
-                                sl[s, j] = 0.0
-                                alive -= 1
-                            elif bridge:
-                                a = two_over_v * (b - y0) * (b - y1)
-                                if a < BRIDGE_CUTOFF:
-                                    p = np.exp(-a)
-                                    hist[cc, 1, j, k] += w * p * inv_sub
-                                    w = w * (1.0 - p)
-                                    if w > SURV_FLOOR:
-                                        sl[s, j] = w
-                                    else:
-                                        sl[s, j] = 0.0
-                                        alive -= 1
+                            alive -= _barrier_step_nb(sl, hist, cc, 1, s, j, k, y1 >= b, b - y0, b - y1, bridge,
+                                                      two_over_v, inv_sub)
                     if alive < alive_before:
                         zu, zl = _zone_nb(su, sl, bu, bl, d_safe)
                 k += 1
