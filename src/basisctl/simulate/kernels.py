@@ -15,6 +15,8 @@ discrete crossings. Survival below ``SURV_FLOOR`` is treated as 0 (bias <= 1e-12
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import prange
 from numpy.typing import NDArray
@@ -229,6 +231,18 @@ def hits_kernel_nb(
                 sums[cc, 3, j] += hl * hl
 
 
+def log_share_step(xp: Any, x: Any, dx: Any, fcum: Any, fk: Any, spot_share: float, has_fund: bool
+                   ) -> tuple[Any, Any, Any]:
+    """One step of the paths on array backend ``xp`` (numpy or jax.numpy): the log spot price x moves by dx;
+    with funding, fcum accrues ``spot_share * exp(x) * fk`` at the step's start price (eq. 30) and the tracked log
+    price is y = x - log1p(fcum). Returns (x, fcum, y) after the step."""
+    x1 = x + dx
+    if has_fund:
+        fcum = fcum + spot_share * xp.exp(x) * fk
+        return x1, fcum, x1 - xp.log1p(fcum)
+    return x1, fcum, x1
+
+
 def hits_block_numpy(
     rng: np.random.Generator, units: int, n_sub: int,
     kind: int, drift: float, vol: float, bridge_var: float,
@@ -267,13 +281,8 @@ def hits_block_numpy(
             if paired:
                 fk = fund_pool[idx]
         y0 = y
-        x1 = x + dx
-        if has_fund:
-            fcum = fcum + spot_share * np.exp(x) * fk
-            y1 = x1 - np.log1p(fcum)
-        else:
-            y1 = x1
-        x, y = x1, y1
+        x, fcum, y = log_share_step(np, x, dx, fcum, fk, spot_share, has_fund)
+        y1 = y
         for side, surv, b, crossed in ((0, su, bu_, y1[:, None] <= bu_), (1, sl, bl_, y1[:, None] >= bl_)):
             p = np.where(crossed, 1.0, 0.0)
             if bridge:
