@@ -18,6 +18,7 @@ from pathlib import Path
 
 KEYS = ("kills", "cycles", "duplicate_orders", "economic_duplicates", "lost_fills", "position_mismatches",
         "external_events", "external_events_rehedged", "max_unhedged_usd", "max_unhedged_seconds",
+        "max_unhedged_seconds_awaiting_adoption", "max_unhedged_seconds_other", "adoptions_overdue",
         "repairs_over_cap", "ok")
 
 

@@ -57,6 +57,9 @@ def test_chaos_http_transport_with_server_faults(tmp_path: Path) -> None:
         assert k in res, k
     assert res["genesis_unknown_orders"] == 0 and res["wrong_direction_orders"] == 0
     assert res["silent_changes_resolved"] == res["silent_changes"]
+    # one-legged time split: waits for an adoption (bounded by the K-reads rule) vs the rest (by the 20 s bound)
+    assert res["adoptions_overdue"] == 0 and res["adoption_waits"] == res["silent_changes"]
+    assert res["max_unhedged_seconds_other"] <= res["max_unhedged_seconds"] + 1e-9
     fi = res["faults_injected"]
     assert fi["second_controller_same_account"] >= 1
     # every issue-19 class injected (floors: 1 each by round 10), genesis trials clean, the state dir restored

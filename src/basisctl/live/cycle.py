@@ -17,6 +17,10 @@ from basisctl.live.venue import VenueError, VenueState, VenueUnavailable
 from basisctl.live.venue_truth import venue_truth_tick
 from basisctl.model.policy import Action, CostCurve, Decision, decide
 
+#: halts under which not even a collateral raise is sent (every other halt blocks only new risk); any of them
+#: raised in this process counts, the kill file while it exists
+HALTS_BLOCKING_PROTECTIVE = frozenset({"KILL_SWITCH", "LOCK_LOST", "STORAGE_FAILED"})
+
 
 class CycleMixin(ControllerBase):
     """cycle / safe_cycle / run and the cycle record."""
@@ -115,9 +119,17 @@ class CycleMixin(ControllerBase):
             else:
                 curves = (CostCurve.flat(self.cfg.costs.sell_basis_bps), CostCurve.flat(self.cfg.costs.buy_basis_bps))
             decision = decide(st.alpha, st.equity, self.policy, curves[0], curves[1])
+            # a collateral raise (sell-basis: spot sold, the short bought back reduce-only, USDC moved to margin)
+            # adds no risk and leaves the gap as it is: it goes on under a halt, except under the operator's kill
+            # switch and a lost lock / failing storage (issue 19, N4; blocked, a halted book was liquidated by a
+            # rally in the 500-kill chaos run). Not while journal and venue disagree (``acted``, ``_mismatch``: also a
+            # read inside a repair): the read it would be sized on is unconfirmed (N3: a mangled szi never buys perp)
+            protective = decision.action in (Action.RAISE_COLLATERAL, Action.EMERGENCY) and not (
+                HALTS_BLOCKING_PROTECTIVE & (self.halt_kinds | {self.halt_kind}) or self.kill_file.exists()
+                or self._mismatch or self.halt_kind == "POSITION_MISMATCH")  # as repair.py: any read disagreed
             blocked = (
                 ""
-                if acted and not self.halted
+                if acted and (not self.halted or protective)
                 else ("halted: " + self.halt_reason if self.halted else "stale data" if stale else "undecided intents")
             )
             drec = {

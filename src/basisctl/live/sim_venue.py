@@ -198,6 +198,7 @@ CREATE TABLE IF NOT EXISTS transfer_requests(seq INTEGER PRIMARY KEY AUTOINCREME
   ts_ms INTEGER, outcome TEXT);
 CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER, kind TEXT, detail TEXT);
 CREATE TABLE IF NOT EXISTS fill_causes(tid INTEGER PRIMARY KEY, cause TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS unhedged_episodes(start_wall REAL, end_wall REAL, max_gap_usd REAL);
 """
 
 
@@ -327,11 +328,16 @@ class SimVenue:
             self._put("max_unhedged_usd", max(self._f("max_unhedged_usd"), gap_usd))
             if not since:
                 self._put("unhedged_since_wall", repr(wall))
+                self._put("episode_max_gap_usd", gap_usd)
             else:
                 self._put("max_unhedged_seconds", max(self._f("max_unhedged_seconds"), wall - float(since)))
+                self._put("episode_max_gap_usd", max(float(self._get("episode_max_gap_usd", "0")), gap_usd))
         elif since:
             self._put("max_unhedged_seconds", max(self._f("max_unhedged_seconds"), wall - float(since)))
             self._put("unhedged_since_wall", "")
+            # each one-legged episode [wall s], for the chaos audit's split of unhedged time (chaos.unhedged_split)
+            self._db.execute("INSERT INTO unhedged_episodes VALUES(?,?,?)",
+                             (float(since), wall, float(self._get("episode_max_gap_usd", "0"))))
 
     def _rng(self) -> random.Random:
         seq = int(self._get("seq")) + 1
@@ -601,6 +607,22 @@ class SimVenue:
                 "unhedged_usd_seconds": float(self._get("unhedged_usd_seconds", "0")),
                 "external_fills": int(ext),
             }
+
+    def unhedged_episodes(self) -> list[tuple[float, float, float]]:
+        """The venue's one-legged episodes (|spot + perp| x mid above hedge_tolerance_usd) as (start, end [wall s,
+        epoch], max gap [USD]); one still open ends now. Observed at venue requests, like max_unhedged_seconds."""
+        with self._lock:
+            rows = [(float(a), float(b), float(g)) for a, b, g in
+                    self._db.execute("SELECT start_wall, end_wall, max_gap_usd FROM unhedged_episodes ORDER BY 1")]
+            since = self._get("unhedged_since_wall")
+            if since:
+                rows.append((float(since), time.time(), float(self._get("episode_max_gap_usd", "0"))))
+            return rows
+
+    def wall_of(self, ts_ms: int) -> float:
+        """The wall time [epoch s] at which this venue's clock read ``ts_ms`` ('wall' clock mode)."""
+        t0 = int(self._get("sim_t0_ms"))
+        return float(self._get("wall_t0")) + (ts_ms - t0) / (self.config.speed * 1000.0)
 
     def close(self) -> None:
         self._db.close()
