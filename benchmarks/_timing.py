@@ -18,6 +18,11 @@ def median_seconds(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(ts)
 
 
+def print_summary(out: Mapping[str, object], as_json: bool, line: str) -> None:
+    """A benchmark's figures as one JSON line (``--json``), else the human summary ``line``."""
+    print(json.dumps(out) if as_json else line)
+
+
 def print_results(out: Mapping[str, object], as_json: bool, key_fmt: str = "40s", value_fmt: str = ".4g",
                   sep: str = " ") -> None:
     """A benchmark's figures: indented JSON (``--json``), else one line per figure, the name formatted with

@@ -14,16 +14,15 @@ runs it now (compiled forecasts, event-driven runner, kernel on sliced arguments
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 import pandas as pd
 
-from _timing import median_seconds  # benchmarks/_timing.py (scripts run from this folder)
+from _timing import median_seconds, print_summary  # benchmarks/_timing.py (scripts run from this folder)
 from basisctl.backtest import BacktestConfig, CostModel
 from basisctl.backtest.rule import RuleSpec
 from basisctl.regime import AltYield, run_regime
-from basisctl.study.generators import history_from_frames
+from basisctl.study.generators import history_from_frames, switching_funding_level
 from basisctl.study.regime_candidate import (
     path_forecast_reference,
     regime_row,
@@ -46,12 +45,7 @@ def world(days: int = 730, seed: int = 7):
     opn = np.r_[100.0, close[:-1]]
     candles = pd.DataFrame({"ts": ts, "open": opn, "high": np.maximum(opn, close) * 1.001,
                             "low": np.minimum(opn, close), "close": close})
-    level = np.empty(n)
-    i = 0
-    while i < n:
-        k = int(rng.integers(10, 40)) * 24
-        level[i:i + k] = rng.choice([2e-4, -0.5e-4, 0.3e-4])
-        i += k
+    level = switching_funding_level(rng, n)
     funding = pd.DataFrame({"ts": ts, "rate": level + 3e-5 * rng.standard_normal(n), "interval_hours": 1.0})
     return history_from_frames({"BTC": candles}, {"BTC": funding}, START + pd.Timedelta(days=days))
 
@@ -94,11 +88,8 @@ def main() -> None:
     t_fast = median_seconds(fast, a.repeat) / a.paths
     out = {"paths": a.paths, "exits_per_path": exits, "reference_s_per_path": t_ref, "fast_s_per_path": t_fast,
            "speedup": t_ref / t_fast}
-    if a.json:
-        print(json.dumps(out))
-    else:
-        print(f"{a.paths} one-year paths, {exits:.1f} exits/path: reference {t_ref * 1e3:.1f} ms/path, "
-              f"fast {t_fast * 1e3:.1f} ms/path, speed-up x{t_ref / t_fast:.1f}")
+    print_summary(out, a.json, f"{a.paths} one-year paths, {exits:.1f} exits/path: reference {t_ref * 1e3:.1f} "
+                  f"ms/path, fast {t_fast * 1e3:.1f} ms/path, speed-up x{t_ref / t_fast:.1f}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 
 import matplotlib
 
@@ -21,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from _timing import median_seconds  # benchmarks/_timing.py (scripts run from this folder)
+from _timing import median_seconds, print_summary  # benchmarks/_timing.py (scripts run from this folder)
 
 RULES = ("paper", "optimal", "hold", "fixed_leverage", "periodic")
 
@@ -54,11 +53,8 @@ def main() -> None:
     t_naive = median_seconds(lambda: render(series, True), a.repeat)
     out = {"assets": a.assets, "days": a.days, "points": len(idx) * len(RULES) * a.assets,
            "tz_aware_s": t_aware, "naive_utc_s": t_naive, "ratio": t_aware / t_naive}
-    if a.json:
-        print(json.dumps(out))
-    else:
-        print(f"{out['points']:,} points: tz-aware {t_aware:.3f} s, naive UTC {t_naive:.3f} s, "
-              f"ratio {out['ratio']:.1f}x")
+    print_summary(out, a.json, f"{out['points']:,} points: tz-aware {t_aware:.3f} s, naive UTC {t_naive:.3f} s, "
+                  f"ratio {out['ratio']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -32,17 +32,26 @@ def query_of(path: str) -> tuple[str, dict[str, str]]:
     return u.path, {k: v[-1] for k, v in parse_qs(u.query).items()}
 
 
+def start_in_thread(srv: ThreadingHTTPServer) -> Callable[[], None]:
+    """Serve ``srv`` from a daemon thread; returns ``stop`` (ends the serving loop, then closes the socket)."""
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop() -> None:
+        srv.shutdown()
+        srv.server_close()
+
+    return stop
+
+
 @contextmanager
 def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """Run ``handler`` on a free port of 127.0.0.1 in a thread; yields the base URL, shuts down on exit."""
     srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
+    stop = start_in_thread(srv)
     try:
         yield f"http://127.0.0.1:{srv.server_address[1]}"
     finally:
-        srv.shutdown()
-        srv.server_close()
+        stop()
 
 
 class _Quiet(BaseHTTPRequestHandler):

@@ -5,7 +5,9 @@ The public API re-exports the pieces users call from notebooks; see docs/ for un
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from basisctl._lazy import lazy_attributes
 
 if TYPE_CHECKING:  # the public names are imported on first use (``basisctl --help`` must not load numpy)
     from basisctl.model.bands import alpha_lower, alpha_upper, upper_delta
@@ -48,19 +50,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'basisctl' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 __version__ = "0.1.0"

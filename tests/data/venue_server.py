@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from basisctl.data import locator
+from tests.localhttp import start_in_thread
 
 BINANCE_FUNDING_MAX = 1000
 BINANCE_KLINES_MAX = 1500
@@ -272,10 +273,8 @@ class VenueServer:
 
         self._httpd = ThreadingHTTPServer((self.host, self.port), Handler)
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
+        self._stop = start_in_thread(self._httpd)
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._stop()

@@ -14,6 +14,7 @@ from basisctl.forecast.vectorised import daily_funding_arrays
 from basisctl.regime import AltYield, RegimeParams, forecast_series, run_regime
 from basisctl.regime.fast import fast_forecast_series, run_regime_fast
 from basisctl.regime.rule import RegimeResult
+from basisctl.study.generators import switching_funding_level
 from tests.backtest._bt_synth import T0, make_data, make_rule
 
 CFG = BacktestConfig(capital_usd=1e6, q_min_usd=1e4, margin_tiers=())
@@ -41,12 +42,7 @@ def _switching_funding(days: int, seed: int, start: pd.Timestamp) -> pd.DataFram
     """Hourly funding in 10-40-day regimes of +2 / -0.5 / +0.3 bp per hour, with noise (crosses any hurdle)."""
     rng = np.random.default_rng(seed)
     n = days * 24
-    level = np.empty(n)
-    i = 0
-    while i < n:
-        k = int(rng.integers(10, 40)) * 24
-        level[i:i + k] = rng.choice([2e-4, -0.5e-4, 0.3e-4])
-        i += k
+    level = switching_funding_level(rng, n)
     ts = pd.date_range(start, periods=n, freq="1h") + pd.Timedelta(hours=1)
     return pd.DataFrame({"ts": ts, "rate": level + 3e-5 * rng.standard_normal(n), "interval_hours": 1.0})
 

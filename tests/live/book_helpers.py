@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.simrun import FLAT_COSTS, SIM_HEADER
+
 BASE = """
 mode = "paper"
-cadence_seconds = 3600
-[venue]
-kind = "sim"
-dead_man_seconds = 0
-[sim]
-start = "2025-03-07T00:00:00Z"
-clock = "manual"
-[band]
+""" + SIM_HEADER + """[band]
 mode = "fixed"
 alpha_target = 0.30
 alpha_lower = {lo}
@@ -22,13 +17,7 @@ kappa_fix = 0.5
 k_reb_fix_bps = 5
 [risk]
 recalibrate_every_hours = 0
-[costs]
-model = "flat"
-sell_basis_bps = 12
-buy_basis_bps = 12
-sell_budget_bps = 60
-buy_budget_bps = 60
-q_min_usd = 1000
+""" + FLAT_COSTS + """q_min_usd = 1000
 [limits]
 stale_after_seconds = 7200
 """

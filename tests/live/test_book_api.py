@@ -17,6 +17,7 @@ import pytest
 from basisctl.errors import BasisctlError
 from basisctl.live.book.config import load_book
 from basisctl.live.book.write import book_toml, write_book
+from tests.simrun import stop_process
 
 pytestmark = pytest.mark.needs_data
 
@@ -88,9 +89,4 @@ def test_allocate_out_then_run_book_serves_three_positions(tmp_path: Path) -> No
         bad_host = httpx.get(f"http://127.0.0.1:{port}/positions", headers={"Host": "evil.example"}, timeout=5)
         assert bad_host.status_code == 400
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, signal.SIGINT, timeout=20)

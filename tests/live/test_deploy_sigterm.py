@@ -22,19 +22,12 @@ import pytest
 
 from basisctl.live.journal import Journal
 from basisctl.live.lock import JournalLock, SimStateLock
+from tests.simrun import FLAT_COSTS, SIM_HEADER
 from tests.webhook import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CONFIG = """\
-cadence_seconds = 3600
-[venue]
-kind = "sim"
-dead_man_seconds = 0
-[sim]
-start = "2025-03-07T00:00:00Z"
-clock = "manual"
-capital_usd = 1000000.0
+CONFIG = SIM_HEADER + """capital_usd = 1000000.0
 [band]
 mode = "fixed"
 alpha_target = 0.35
@@ -42,13 +35,7 @@ alpha_lower = 0.345
 alpha_upper = 0.355
 kappa_fix = 0.5
 k_reb_fix_bps = 5
-[costs]
-model = "flat"
-sell_basis_bps = 12
-buy_basis_bps = 12
-sell_budget_bps = 60
-buy_budget_bps = 60
-q_min_usd = 100
+""" + FLAT_COSTS + """q_min_usd = 100
 [limits]
 stale_after_seconds = 7200
 [alerts]

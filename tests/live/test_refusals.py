@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from basisctl.cli.main import app
+from tests.simrun import SIM_HEADER
 from tests.skips import extra_reason
 
 from .conftest import START, have_sdk
@@ -34,15 +35,7 @@ kappa_fix = 0.5
 model = "flat"
 """
 
-PAPER = f"""
-cadence_seconds = 3600
-[venue]
-kind = "sim"
-dead_man_seconds = 0
-[sim]
-start = "{START}"
-clock = "manual"
-{BAND_AND_COSTS}[limits]
+PAPER = "\n" + SIM_HEADER + f"""{BAND_AND_COSTS}[limits]
 stale_after_seconds = 7200
 """
 

@@ -8,7 +8,6 @@ expectation in each comes from the issue text / docs/operations.md, not from the
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,19 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.simrun import SIM_HEADER, stop_process
+
 pytestmark = pytest.mark.needs_data  # the simulated venue replays market data from the data dir
 
-START = "2025-03-07T00:00:00Z"
 
-PAPER = f"""
-cadence_seconds = 3600
-[venue]
-kind = "sim"
-dead_man_seconds = 0
-[sim]
-start = "{START}"
-clock = "manual"
-[band]
+PAPER = "\n" + SIM_HEADER + """[band]
 mode = "fixed"
 alpha_target = 0.30
 alpha_lower = 0.296
@@ -85,16 +77,6 @@ def _wait_lock(lock: Path, p: subprocess.Popen[str]) -> None:
     assert lock.read_text().strip() == str(p.pid)
 
 
-def _stop(p: subprocess.Popen[str]) -> None:
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-
-
 # ------------------------------------------------------------------------------------------ what held up (pass)
 
 def test_second_controller_refused_fast_and_names_the_pid(tmp_path: Path) -> None:
@@ -107,7 +89,7 @@ def test_second_controller_refused_fast_and_names_the_pid(tmp_path: Path) -> Non
         assert time.monotonic() - t0 < 5.0
         _one_line_refusal(r, f"PID {p.pid}", "journal.sqlite")
     finally:
-        _stop(p)
+        stop_process(p)
 
 
 def test_sigkill_mid_run_then_restart_keeps_trade_log_exactly_once(tmp_path: Path) -> None:
@@ -148,7 +130,7 @@ def test_deleted_lock_file_does_not_admit_a_second_controller(tmp_path: Path) ->
         assert p.poll() is None  # the first controller is still running on this journal
         _one_line_refusal(r, "journal")
     finally:
-        _stop(p)
+        stop_process(p)
 
 
 def _corrupt(path: Path, how: str) -> None:
@@ -241,7 +223,7 @@ def test_dashboard_on_another_loopback_address_answers_its_own_host(tmp_path: Pa
             time.sleep(0.2)
         assert code == 200, code
     finally:
-        _stop(p)
+        stop_process(p)
 
 
 # fixed: the dashboard socket is bound before build(); a busy port exits 2 naming it
@@ -287,4 +269,4 @@ def test_second_controller_on_the_same_sim_account_is_refused(tmp_path: Path) ->
         r = _cli("run", "--config", str(other), "--max-cycles", "3", "--quiet")
         _one_line_refusal(r, "sim-venue.sqlite")
     finally:
-        _stop(p)
+        stop_process(p)

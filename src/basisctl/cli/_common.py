@@ -127,39 +127,31 @@ def _finite(v: float) -> bool:
     return math.isfinite(v)
 
 
+def _positive(unit: str) -> tuple[str, Callable[[float], bool]]:
+    return f"> 0 {unit}".rstrip(), lambda v: v > 0
+
+
+def _nonnegative(unit: str) -> tuple[str, Callable[[float], bool]]:
+    return f">= 0 {unit}".rstrip(), lambda v: v >= 0
+
+
 #: Domain of the numeric options by parameter name (the same name means the same thing on every command):
 #: name -> (expected, test). Every float option is also checked to be finite (nan/inf) by :func:`handle_errors`.
 NUMBER_RULES: dict[str, tuple[str, Callable[[float], bool]]] = {
-    "sigma": ("> 0 [annualised]", lambda v: v > 0),
-    "stress": ("> 0 [x]", lambda v: v > 0),
-    "gbm_stress": ("> 0 [x]", lambda v: v > 0),
-    "path_stress": ("> 0 [x]", lambda v: v > 0),
-    "lookback_days": ("> 0 [days]", lambda v: v > 0),
-    "horizon_days": ("> 0 [days]", lambda v: v > 0),
-    "horizon_hours": ("> 0 [h]", lambda v: v > 0),
-    "h_liq_hours": ("> 0 [h]", lambda v: v > 0),
-    "window_hours": (">= 0 [h]", lambda v: v >= 0),
-    "step_hours": ("> 0 [h]", lambda v: v > 0),
-    "epsilon": ("in (0, 1)", lambda v: 0 < v < 1),
-    "eps_liq": ("in (0, 1)", lambda v: 0 < v < 1),
+    "sigma": _positive("[annualised]"),
+    **dict.fromkeys(("stress", "gbm_stress", "path_stress"), _positive("[x]")),
+    **dict.fromkeys(("lookback_days", "horizon_days"), _positive("[days]")),
+    **dict.fromkeys(("horizon_hours", "h_liq_hours", "step_hours"), _positive("[h]")),
+    "window_hours": _nonnegative("[h]"),
+    **dict.fromkeys(("epsilon", "eps_liq", "theta_f"), ("in (0, 1)", lambda v: 0 < v < 1)),
     "lgd": ("in (0, 1]", lambda v: 0 < v <= 1),
     "l_max": ("> 1 [x]", lambda v: v > 1),
-    "theta_f": ("in (0, 1)", lambda v: 0 < v < 1),
-    "capital_usd": ("> 0 [USD]", lambda v: v > 0),
-    "notional_usd": ("> 0 [USD]", lambda v: v > 0),
-    "q_min_usd": (">= 0 [USD]", lambda v: v >= 0),
-    "fixed_usd": (">= 0 [USD]", lambda v: v >= 0),
-    "gas_usd": (">= 0 [USD]", lambda v: v >= 0),
-    "withdrawal_usd": (">= 0 [USD]", lambda v: v >= 0),
-    "buffer_bps": (">= 0 [bps]", lambda v: v >= 0),
-    "budget_bps": (">= 0 [bps]", lambda v: v >= 0),
-    "cost_bps": (">= 0 [bps]", lambda v: v >= 0),
-    "budget_buy_bps": (">= 0 [bps]", lambda v: v >= 0),
-    "budget_sell_bps": (">= 0 [bps]", lambda v: v >= 0),
-    "taker_fee_bps": (">= 0 [bps]", lambda v: v >= 0),
-    "spread_bps": (">= 0 [bps]", lambda v: v >= 0),
-    "risk_aversion": (">= 0", lambda v: v >= 0),
-    "delay_bars": (">= 0 [bars]", lambda v: v >= 0),
+    **dict.fromkeys(("capital_usd", "notional_usd"), _positive("[USD]")),
+    **dict.fromkeys(("q_min_usd", "fixed_usd", "gas_usd", "withdrawal_usd"), _nonnegative("[USD]")),
+    **dict.fromkeys(("buffer_bps", "budget_bps", "cost_bps", "budget_buy_bps", "budget_sell_bps", "taker_fee_bps",
+                     "spread_bps"), _nonnegative("[bps]")),
+    "risk_aversion": _nonnegative(""),
+    "delay_bars": _nonnegative("[bars]"),
 }
 
 

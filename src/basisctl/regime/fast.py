@@ -32,10 +32,18 @@ from basisctl.backtest.kernel import backtest_core_nb
 from basisctl.backtest.rule import FrozenRule
 from basisctl.errors import DataCoverageError
 from basisctl.forecast.vectorised import DAY_NS, daily_funding_arrays, walk_forward_fast
-from basisctl.forecast.walkforward import DecisionSpec
 from basisctl.regime.alt_yield import NS_PER_YEAR, AltYield
 from basisctl.regime.params import RegimeParams
-from basisctl.regime.rule import RegimeResult, Segment, _forecast_at, decide, forecast_series
+from basisctl.regime.rule import (
+    RegimeResult,
+    Segment,
+    _forecast_at,
+    decide,
+    decision_clock,
+    decision_spec,
+    event_bars,
+    forecast_series,
+)
 
 _VENUE, _ALT, _TRANSIT_IN, _TRANSIT_OUT, _TRADE = range(5)
 _LABELS = {1: "enter", -1: "exit"}
@@ -72,23 +80,9 @@ def run_regime_fast(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg:
     """:func:`~basisctl.regime.rule.run_regime` (same arguments, same result); ``decisions=False`` leaves the
     decision table empty (the study does not read it)."""
     n, bh = len(data.ts), data.bar_hours
-    bar_ns = round(bh * 3.6e12)
-    t_open = data.ts.as_unit("ns").asi8
-    bounds_ns = np.concatenate([t_open, [t_open[-1] + bar_ns]])
-    step_ns = round(params.decide_every_hours * 3.6e12)
-    is_dec = (bounds_ns % step_ns == 0)
-    is_dec[0] = True
-    is_dec[-1] = False
+    bounds_ns, is_dec, alt_full = decision_clock(data.ts, bh, params, alt)
     kappa = _forecast_at(forecast, bounds_ns)
-    alt.apr_at(pd.DatetimeIndex(bounds_ns, tz="UTC"))  # one warning for the window if a constant fills in
-    alt_apr = alt.apr_at(pd.DatetimeIndex(bounds_ns[is_dec], tz="UTC"), warn=False)
-    alt_full = np.full(bounds_ns.size, np.nan)
-    alt_full[is_dec] = alt_apr
-    q_spot = (1.0 - rule.alpha_target) * cfg.capital_usd
-    spec = DecisionSpec(alpha=rule.alpha_target, cost_bps=0.5 * (costs.buy_cost_bps(q_spot) + costs.sell_cost_bps(
-        q_spot)), transfer_fee_bps=params.transfer_fee_bps + 1e4 * params.transfer_fee_usd / cfg.capital_usd,
-        hurdle_apr=params.hurdle_apr, holding_days=params.holding_days)
-    margin = spec.margin_apr(kappa, alt_full)
+    margin = decision_spec(rule, costs, params, cfg.capital_usd).margin_apr(kappa, alt_full)
     delay_ns = round(params.transfer_delay_hours * 3.6e12)
     args = list(kernel_args(data, rule, costs, cfg))  # margin tiers read once
 
@@ -114,12 +108,7 @@ def run_regime_fast(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg:
     def close(i0: int, i1: int, capital: float, closed: bool) -> float:
         return _segment(args, data, costs, i0, i1, capital, closed, idle_apr, nav, segments)
 
-    dec_b = np.flatnonzero(is_dec).tolist()
-    k = 0
-    while True:
-        b = min(dec_b[k] if k < len(dec_b) else n, b_arr)
-        if b >= n:
-            break
+    for b, decided in event_bars(is_dec, n, lambda: b_arr):  # noqa: B023 (read after each event)
         t = int(bounds_ns[b])
         if b == b_arr:
             if where == _TRANSIT_OUT:
@@ -127,40 +116,38 @@ def run_regime_fast(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg:
             elif where == _TRANSIT_IN:  # the capital has arrived: open the position now
                 where, entry_bar, entry_t, cross_t = _TRADE, b, t, -1
             b_arr = n
-        if k < len(dec_b) and dec_b[k] == b:
-            k += 1
-            if where in (_VENUE, _ALT, _TRADE) and not (where == _TRADE and entry_bar == b):
-                act, cross_t = decide(where == _TRADE, t, float(margin[b]), entry_t, cross_t, params)
-                label = _LABELS.get(act, "hold" if where == _TRADE else "stay_out")
-                if act == 1 and where == _ALT:
-                    g = alt.growth(pd.Timestamp(alt_since_ns, tz="UTC"), pd.Timestamp(t, tz="UTC"), warn=False)
-                    alt_usd += cash * (g - 1.0)
-                    cash *= g
-                    f = fee(cash)
-                    fees, cash = fees + f, cash - f
-                    if delay_ns > 0:
-                        where, arrive_ns, label = _TRANSIT_IN, t + delay_ns, "transfer_in"
-                        b_arr = arrival(arrive_ns)
-                    else:
-                        where = _VENUE
-                if act == 1 and where == _VENUE:
-                    where, entry_bar, entry_t, cross_t = _TRADE, b, t, -1
-                elif act == 0 and where == _VENUE:  # out, capital still on the venue: move it off
-                    act, label = -1, "transfer_out"
-                if act == -1:
-                    if where == _TRADE:
-                        cash = close(entry_bar, b - 1, cash, True)
-                        in_trade[entry_bar:b] = True
-                    f = fee(cash)
-                    fees, cash = fees + f, cash - f
-                    where, arrive_ns, alt_since_ns = _TRANSIT_OUT, t + delay_ns, t + delay_ns
-                    if delay_ns == 0:
-                        where = _ALT
-                    else:
-                        b_arr = arrival(arrive_ns)
-                if decisions:
-                    rec_b.append(b)
-                    rec_act.append(label)
+        if decided and where in (_VENUE, _ALT, _TRADE) and not (where == _TRADE and entry_bar == b):
+            act, cross_t = decide(where == _TRADE, t, float(margin[b]), entry_t, cross_t, params)
+            label = _LABELS.get(act, "hold" if where == _TRADE else "stay_out")
+            if act == 1 and where == _ALT:
+                g = alt.growth(pd.Timestamp(alt_since_ns, tz="UTC"), pd.Timestamp(t, tz="UTC"), warn=False)
+                alt_usd += cash * (g - 1.0)
+                cash *= g
+                f = fee(cash)
+                fees, cash = fees + f, cash - f
+                if delay_ns > 0:
+                    where, arrive_ns, label = _TRANSIT_IN, t + delay_ns, "transfer_in"
+                    b_arr = arrival(arrive_ns)
+                else:
+                    where = _VENUE
+            if act == 1 and where == _VENUE:
+                where, entry_bar, entry_t, cross_t = _TRADE, b, t, -1
+            elif act == 0 and where == _VENUE:  # out, capital still on the venue: move it off
+                act, label = -1, "transfer_out"
+            if act == -1:
+                if where == _TRADE:
+                    cash = close(entry_bar, b - 1, cash, True)
+                    in_trade[entry_bar:b] = True
+                f = fee(cash)
+                fees, cash = fees + f, cash - f
+                where, arrive_ns, alt_since_ns = _TRANSIT_OUT, t + delay_ns, t + delay_ns
+                if delay_ns == 0:
+                    where = _ALT
+                else:
+                    b_arr = arrival(arrive_ns)
+            if decisions:
+                rec_b.append(b)
+                rec_act.append(label)
         marks.append((b, where, cash, alt_since_ns))
     # NAV at each bar close outside the trade, one stretch (between two events) at a time
     for j, (b0, w, c, since) in enumerate(marks):

@@ -37,11 +37,10 @@ from basisctl.backtest.data import BacktestData
 from basisctl.backtest.engine import BacktestConfig, kernel_args
 from basisctl.backtest.rule import FrozenRule
 from basisctl.errors import ModelDomainError
-from basisctl.forecast.walkforward import DecisionSpec
 from basisctl.regime.alt_yield import NS_PER_YEAR, AltYield
 from basisctl.regime.fast import _segment
 from basisctl.regime.params import RegimeParams
-from basisctl.regime.rule import Segment, _forecast_at, decide
+from basisctl.regime.rule import Segment, _forecast_at, decide, decision_clock, decision_spec, event_bars
 
 
 @dataclass(frozen=True)
@@ -97,11 +96,7 @@ def _margins(cands: list[Candidate], bounds_ns: np.ndarray, alt_apr: np.ndarray,
     """(candidates, boundaries) margin [APR] at every boundary (NaN where a forecast is unknown)."""
     out = np.empty((len(cands), bounds_ns.size))
     for j, c in enumerate(cands):
-        q = (1.0 - c.rule.alpha_target) * capital
-        spec = DecisionSpec(alpha=c.rule.alpha_target, cost_bps=0.5 * (c.costs.buy_cost_bps(q)
-                                                                        + c.costs.sell_cost_bps(q)),
-                            transfer_fee_bps=params.transfer_fee_bps + 1e4 * params.transfer_fee_usd / capital,
-                            hurdle_apr=params.hurdle_apr, holding_days=params.holding_days)
+        spec = decision_spec(c.rule, c.costs, params, capital)
         out[j] = spec.margin_apr(_forecast_at(c.forecast, bounds_ns), alt_apr)
     return out
 
@@ -115,15 +110,8 @@ def run_rotation(cands: list[Candidate], alt: AltYield, params: RegimeParams, ca
         if len(c.data.ts) != len(ts) or not (c.data.ts == ts).all():
             raise ModelDomainError(f"rotation: {c.asset}/{c.venue} bars differ from {cands[0].asset}/"
                                    f"{cands[0].venue}'s (one bar clock for every candidate)")
-    n, bh = len(ts), cands[0].data.bar_hours
-    t_open = ts.as_unit("ns").asi8
-    bounds_ns = np.concatenate([t_open, [t_open[-1] + round(bh * 3.6e12)]])
-    step_ns = round(params.decide_every_hours * 3.6e12)
-    is_dec = bounds_ns % step_ns == 0
-    is_dec[0], is_dec[-1] = True, False
-    alt.apr_at(pd.DatetimeIndex(bounds_ns, tz="UTC"))  # one warning if a constant fills in
-    alt_apr = np.full(bounds_ns.size, np.nan)
-    alt_apr[is_dec] = alt.apr_at(pd.DatetimeIndex(bounds_ns[is_dec], tz="UTC"), warn=False)
+    n = len(ts)
+    bounds_ns, is_dec, alt_apr = decision_clock(ts, cands[0].data.bar_hours, params, alt)
     margin = _margins(cands, bounds_ns, alt_apr, params, capital_usd)
     delay_ns = round(params.transfer_delay_hours * 3.6e12)
     args = [list(kernel_args(c.data, c.rule, c.costs, c.cfg)) for c in cands]
@@ -168,55 +156,48 @@ def run_rotation(cands: list[Candidate], alt: AltYield, params: RegimeParams, ca
         seg_of.append(cur)
         holding[entry_bar:b] = cur
 
-    dec_b = np.flatnonzero(is_dec).tolist()
-    k = 0
-    while True:
-        b = min(dec_b[k] if k < len(dec_b) else n, b_arr)
-        if b >= n:
-            break
+    for b, decided in event_bars(is_dec, n, lambda: b_arr):
         t = int(bounds_ns[b])
         if b == b_arr:
             arrive(t)
-        if k < len(dec_b) and dec_b[k] == b:
-            k += 1
-            if where != "transit" and not (where == "trade" and entry_bar == b):
-                m = margin[:, b]
-                ok = np.isfinite(m)
-                best = int(np.nanargmax(np.where(ok, m, -np.inf))) if ok.any() else -1
-                m_best = float(m[best]) if best >= 0 else float("nan")
-                action = "stay_out"
-                if where == "alt":
-                    if best >= 0 and m_best > params.hysteresis_apr:
-                        g = alt.growth(pd.Timestamp(alt_since_ns, tz="UTC"), pd.Timestamp(t, tz="UTC"), warn=False)
-                        alt_usd += cash * (g - 1.0)
-                        cash *= g
-                        action = f"enter {cands[best].asset}/{cands[best].venue}"
-                        move(best, t)
-                else:
-                    act, cross_t = decide(True, t, float(m[cur]), entry_t, cross_t, params)
-                    others = np.where(ok & (np.arange(m.size) != cur), m, -np.inf)
-                    alt_j = int(np.argmax(others)) if np.isfinite(others).any() else -1
-                    m_alt_j = float(m[alt_j]) if alt_j >= 0 else float("nan")
-                    held = t - entry_t >= params.min_hold_hours * 3.6e12
-                    to: int | None = None
-                    if act == -1:
-                        to = alt_j if alt_j >= 0 and m_alt_j > params.hysteresis_apr else -1
-                    elif (alt_j >= 0 and held and np.isfinite(m[cur])
-                          and m_alt_j > max(float(m[cur]), 0.0) + params.hysteresis_apr):
-                        to = alt_j
-                    action = "hold"
-                    if to is not None:
-                        close(b)
-                        src = cands[cur]
-                        if to >= 0 and cands[to].venue == src.venue:  # same venue: no transfer, no delay
-                            dest, arrive_ns = to, t
-                            arrive(t)
-                        else:
-                            move(to, t)
-                        action = "exit" if to < 0 else f"switch to {cands[to].asset}/{cands[to].venue}"
-                rows.append({"ts": pd.Timestamp(t, tz="UTC"), "alt_apr": alt_apr[b], "best": best,
-                             "margin_best_apr": m_best, "action": action,
-                             **{f"margin_{c.asset}_{c.venue}": float(m[j]) for j, c in enumerate(cands)}})
+        if decided and where != "transit" and not (where == "trade" and entry_bar == b):
+            m = margin[:, b]
+            ok = np.isfinite(m)
+            best = int(np.nanargmax(np.where(ok, m, -np.inf))) if ok.any() else -1
+            m_best = float(m[best]) if best >= 0 else float("nan")
+            action = "stay_out"
+            if where == "alt":
+                if best >= 0 and m_best > params.hysteresis_apr:
+                    g = alt.growth(pd.Timestamp(alt_since_ns, tz="UTC"), pd.Timestamp(t, tz="UTC"), warn=False)
+                    alt_usd += cash * (g - 1.0)
+                    cash *= g
+                    action = f"enter {cands[best].asset}/{cands[best].venue}"
+                    move(best, t)
+            else:
+                act, cross_t = decide(True, t, float(m[cur]), entry_t, cross_t, params)
+                others = np.where(ok & (np.arange(m.size) != cur), m, -np.inf)
+                alt_j = int(np.argmax(others)) if np.isfinite(others).any() else -1
+                m_alt_j = float(m[alt_j]) if alt_j >= 0 else float("nan")
+                held = t - entry_t >= params.min_hold_hours * 3.6e12
+                to: int | None = None
+                if act == -1:
+                    to = alt_j if alt_j >= 0 and m_alt_j > params.hysteresis_apr else -1
+                elif (alt_j >= 0 and held and np.isfinite(m[cur])
+                      and m_alt_j > max(float(m[cur]), 0.0) + params.hysteresis_apr):
+                    to = alt_j
+                action = "hold"
+                if to is not None:
+                    close(b)
+                    src = cands[cur]
+                    if to >= 0 and cands[to].venue == src.venue:  # same venue: no transfer, no delay
+                        dest, arrive_ns = to, t
+                        arrive(t)
+                    else:
+                        move(to, t)
+                    action = "exit" if to < 0 else f"switch to {cands[to].asset}/{cands[to].venue}"
+            rows.append({"ts": pd.Timestamp(t, tz="UTC"), "alt_apr": alt_apr[b], "best": best,
+                         "margin_best_apr": m_best, "action": action,
+                         **{f"margin_{c.asset}_{c.venue}": float(m[j]) for j, c in enumerate(cands)}})
         marks.append((b, where, cash, alt_since_ns))
     for j, (b0, w, cv, since) in enumerate(marks):
         b1 = marks[j + 1][0] if j + 1 < len(marks) else n

@@ -21,6 +21,7 @@ Timeline (all UTC; "boundary b" = the open of bar b = the close of bar b-1; the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -178,6 +179,48 @@ def _forecast_at(forecast: pd.Series, t_ns: np.ndarray) -> np.ndarray:
     return np.where(j >= 0, v[np.clip(j, 0, None)], np.nan)
 
 
+def decision_clock(ts: pd.DatetimeIndex, bar_hours: float, params: RegimeParams, alt: AltYield
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The regime rule's clock over bars opening at ``ts`` (``bar_hours`` long): the n + 1 bar boundaries [ns since
+    the epoch], which of them are decision times (every ``params.decide_every_hours`` on the clock; the first
+    always, the window end never) and the alternative yield [APR] at the decision boundaries (NaN elsewhere)."""
+    t_open = ts.as_unit("ns").asi8
+    bounds_ns = np.concatenate([t_open, [t_open[-1] + round(bar_hours * 3.6e12)]])
+    step_ns = round(params.decide_every_hours * 3.6e12)
+    is_dec = (bounds_ns % step_ns == 0)
+    is_dec[0] = True  # the capital is placed at the start
+    is_dec[-1] = False  # nothing is decided at the window end
+    alt.apr_at(pd.DatetimeIndex(bounds_ns, tz="UTC"))  # one warning for the window if a constant fills in
+    alt_apr = np.full(bounds_ns.size, np.nan)
+    alt_apr[is_dec] = alt.apr_at(pd.DatetimeIndex(bounds_ns[is_dec], tz="UTC"), warn=False)
+    return bounds_ns, is_dec, alt_apr
+
+
+def decision_spec(rule: FrozenRule, costs: CostModel, params: RegimeParams, capital_usd: float) -> DecisionSpec:
+    """The enter/exit test of one position: its trade cost [bps, the mean of buying and selling the rule's target
+    spot size] and the transfer fee [bps of ``capital_usd``] against the hurdle [APR] over the holding period."""
+    q_spot = (1.0 - rule.alpha_target) * capital_usd
+    return DecisionSpec(alpha=rule.alpha_target, cost_bps=0.5 * (costs.buy_cost_bps(q_spot) + costs.sell_cost_bps(
+        q_spot)), transfer_fee_bps=params.transfer_fee_bps + 1e4 * params.transfer_fee_usd / capital_usd,
+        hurdle_apr=params.hurdle_apr, holding_days=params.holding_days)
+
+
+def event_bars(is_dec: np.ndarray, n: int, pending: Callable[[], int]) -> Iterator[tuple[int, bool]]:
+    """The boundaries where something happens, in time order, as ``(b, is_decision)``: every decision boundary
+    and the boundary of the pending arrival, ``pending()`` (n when none; read again after each event). Stops at the
+    window end ``n``."""
+    dec_b = np.flatnonzero(is_dec).tolist()
+    k = 0
+    while True:
+        b = min(dec_b[k] if k < len(dec_b) else n, pending())
+        if b >= n:
+            return
+        decided = k < len(dec_b) and dec_b[k] == b
+        if decided:
+            k += 1
+        yield b, decided
+
+
 def run_regime(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: BacktestConfig, forecast: pd.Series,
                alt: AltYield, params: RegimeParams, idle_apr: float = 0.0) -> RegimeResult:
     """Replay ``data`` under the regime rule (see the module doc).
@@ -186,22 +229,9 @@ def run_regime(data: BacktestData, rule: FrozenRule, costs: CostModel, cfg: Back
     it becomes known (e.g. :func:`forecast_series`); ``rule``: the frozen band rule run inside each segment;
     ``alt``: the alternative yield; ``idle_apr``: what the venue pays on margin [APR]."""
     n, bh = len(data.ts), data.bar_hours
-    bar_ns = round(bh * 3.6e12)
-    bounds_ns = np.concatenate([data.ts.as_unit("ns").asi8, [data.ts.as_unit("ns").asi8[-1] + bar_ns]])
-    step_ns = round(params.decide_every_hours * 3.6e12)
-    is_dec = (bounds_ns % step_ns == 0)
-    is_dec[0] = True  # the capital is placed at the start
-    is_dec[-1] = False  # nothing is decided at the window end
+    bounds_ns, is_dec, alt_full = decision_clock(data.ts, bh, params, alt)
     kappa = _forecast_at(forecast, bounds_ns)
-    alt.apr_at(pd.DatetimeIndex(bounds_ns, tz="UTC"))  # one warning for the window if a constant fills in
-    alt_apr = alt.apr_at(pd.DatetimeIndex(bounds_ns[is_dec], tz="UTC"), warn=False)
-    alt_full = np.full(bounds_ns.size, np.nan)
-    alt_full[is_dec] = alt_apr
-    q_spot = (1.0 - rule.alpha_target) * cfg.capital_usd
-    spec = DecisionSpec(alpha=rule.alpha_target, cost_bps=0.5 * (costs.buy_cost_bps(q_spot) + costs.sell_cost_bps(
-        q_spot)), transfer_fee_bps=params.transfer_fee_bps + 1e4 * params.transfer_fee_usd / cfg.capital_usd,
-        hurdle_apr=params.hurdle_apr, holding_days=params.holding_days)
-    margin = spec.margin_apr(kappa, alt_full)
+    margin = decision_spec(rule, costs, params, cfg.capital_usd).margin_apr(kappa, alt_full)
     delay_ns = round(params.transfer_delay_hours * 3.6e12)
 
     nav = np.empty(n)

@@ -8,16 +8,10 @@ import matplotlib
 matplotlib.use("Agg")
 import pandas as pd
 
-from basisctl.band_grids import (
-    DEFAULT_EPSILON,
-    DEFAULT_LOOKBACK_DAYS,
-    DEFAULT_STRESS,
-    resolve_band_inputs,
-    upper_rows,
-)
+from basisctl.band_grids import upper_rows
 from basisctl.calibration.inputs import DEFAULT_ASOF
 from basisctl.errors import BasisctlError
-from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
+from basisctl.report._bands import default_alpha_lower, default_band_inputs
 from basisctl.report._html import F2, F4, VENUES, _table
 
 BAND_COSTS_BPS = (10.0, 20.0, 30.0)
@@ -28,15 +22,13 @@ def bands_section(assets: Sequence[str]) -> str:
     for v in VENUES:
         for a in assets:
             try:
-                inp = resolve_band_inputs(v, a, DEFAULT_ASOF, DEFAULT_LOOKBACK_DAYS, None, DEFAULT_STRESS, None, None,
-                                          DEFAULT_EPSILON)
+                inp = default_band_inputs(v, a)
             except BasisctlError as e:
                 rows.append({"venue": v, "asset": a, "note": str(e)})
                 continue
             at = inp.alpha_target
             row = {"venue": v, "asset": a, "theta_f": inp.theta_f,
-                   "alpha_lower": float(alpha_lower(inp.sigma_stressed, inp.theta_f, DEFAULT_H_LIQ_HOURS,
-                                                    DEFAULT_EPS_LIQ)),
+                   "alpha_lower": default_alpha_lower(inp),
                    "alpha_target": at, "kappa_14d_bps": inp.kappa14 * 1e4}
             for u in upper_rows(inp, at, BAND_COSTS_BPS):
                 row[f"alpha_upper_{u['cost_bps']:g}bps"] = u["alpha_upper"]

@@ -11,14 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from basisctl.band_grids import (
-    DEFAULT_EPSILON,
-    DEFAULT_LOOKBACK_DAYS,
-    DEFAULT_STRESS,
-    resolve_band_inputs,
-    upper_rows,
-)
-from basisctl.calibration.inputs import DEFAULT_ASOF
+from basisctl.band_grids import upper_rows
 from basisctl.data.snapshots import default_pool, synthetic_book_from_depth
 from basisctl.execution.capacity import CapacityReport, capacity_from_curves
 from basisctl.execution.costs import (
@@ -31,7 +24,7 @@ from basisctl.execution.costs import (
     build_instant_costs,
 )
 from basisctl.execution.orderbook import HL_TAKER_FEE_BPS, PerpFees
-from basisctl.model.bands import DEFAULT_EPS_LIQ, DEFAULT_H_LIQ_HOURS, alpha_lower
+from basisctl.report._bands import default_alpha_lower, default_band_inputs
 from basisctl.report._html import F2, F4, _figure, _table
 
 EXEC_ASSET = "ETH"
@@ -71,10 +64,9 @@ def execution_frames() -> dict[str, pd.DataFrame]:
             legs.append({"side": side, "notional_usd": q, "spot_bps": spot_bps, "perp_bps": b.perp_bps,
                          "fixed_bps": b.fixed_bps, "total_bps": total,
                          "fillable": "yes" if np.isfinite(total) else "no (beyond depth)"})
-    inp = resolve_band_inputs(EXEC_VENUE, EXEC_ASSET, DEFAULT_ASOF, DEFAULT_LOOKBACK_DAYS, None, DEFAULT_STRESS, None,
-                              None, DEFAULT_EPSILON)
+    inp = default_band_inputs(EXEC_VENUE, EXEC_ASSET)
     at = inp.alpha_target
-    al = float(alpha_lower(inp.sigma_stressed, inp.theta_f, DEFAULT_H_LIQ_HOURS, DEFAULT_EPS_LIQ))
+    al = default_alpha_lower(inp)
     curves = {s: ic[s].to_cost_curve(CAP_MAX_NOTIONAL_USD, CAP_CURVE_POINTS, CAP_Q_MIN_USD) for s in SIDES}
     cap = []
     for k in CAP_BUDGETS_BPS:

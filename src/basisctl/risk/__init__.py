@@ -8,7 +8,9 @@ pay for the others' imports (scipy.stats for EVT, scipy.signal for the adaptive 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from basisctl._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from basisctl.risk.base import (
@@ -38,12 +40,4 @@ __all__ = ["RISK_MODELS", "Bars", "GBMRisk", "KouRisk", "ModelFitError", "RiskMo
            "alpha_of_barrier", "fit_model", "load_bars", "pi_liq", "solve_barrier"]
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'basisctl.risk' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -45,6 +45,26 @@ def sizing_paths(epsilon: float) -> int:
     return int(min(MAX_SIZING_PATHS, max(MIN_SIZING_PATHS, np.ceil(SIZING_TAIL_PATHS / float(epsilon)))))
 
 
+@njit(inline="always")  # numba-IR inlined: the caller's loop stays one function
+def _fhs_bar_nb(z: FloatArray, u: FloatArray, omega: float, a: float, beta: float, mean: float, idx: np.ndarray,
+                s2: FloatArray, cum: FloatArray, mx: FloatArray) -> None:
+    """Advance every path one bar, in place: the drawn bar ``idx[i]`` rescaled by the path's volatility, the
+    running maximum over its high and close (log price), and the GARCH(1,1) variance of the next bar."""
+    for i in range(mx.size):
+        sd = np.sqrt(s2[i])
+        hi = cum[i] + mean + sd * u[idx[i]]
+        e = sd * z[idx[i]]
+        c = cum[i] + mean + e
+        m = mx[i]
+        if hi > m:
+            m = hi
+        if c > m:
+            m = c
+        mx[i] = m
+        cum[i] = c
+        s2[i] = omega + a * e * e + beta * s2[i]
+
+
 @njit
 def fhs_max_nb(z: FloatArray, u: FloatArray, s2_next: float, omega: float, a: float, beta: float, mean: float,
                steps: np.ndarray, n_paths: int, state: np.ndarray) -> FloatArray:
@@ -67,19 +87,7 @@ def fhs_max_nb(z: FloatArray, u: FloatArray, s2_next: float, omega: float, a: fl
     for k in range(1, last + 1):
         for i in range(n_paths):
             idx[i], s0, s1, s2r, s3 = uniform_index(s0, s1, s2r, s3, n_pool)
-        for i in range(n_paths):
-            sd = np.sqrt(s2[i])
-            hi = cum[i] + mean + sd * u[idx[i]]
-            e = sd * z[idx[i]]
-            c = cum[i] + mean + e
-            m = mx[i]
-            if hi > m:
-                m = hi
-            if c > m:
-                m = c
-            mx[i] = m
-            cum[i] = c
-            s2[i] = omega + a * e * e + beta * s2[i]
+        _fhs_bar_nb(z, u, omega, a, beta, mean, idx, s2, cum, mx)
         while j < n_out and steps[j] == k:
             for i in range(n_paths):
                 out[i, j] = mx[i]
@@ -105,19 +113,7 @@ def fhs_last_max_nb(z: FloatArray, u: FloatArray, s2_next: float, omega: float, 
     for _ in range(n_steps):
         for i in range(n_paths):
             idx[i], s0, s1, s2r, s3 = uniform_index(s0, s1, s2r, s3, n_pool)
-        for i in range(n_paths):
-            sd = np.sqrt(s2[i])
-            hi = cum[i] + mean + sd * u[idx[i]]
-            e = sd * z[idx[i]]
-            c = cum[i] + mean + e
-            m = mx[i]
-            if hi > m:
-                m = hi
-            if c > m:
-                m = c
-            mx[i] = m
-            cum[i] = c
-            s2[i] = omega + a * e * e + beta * s2[i]
+        _fhs_bar_nb(z, u, omega, a, beta, mean, idx, s2, cum, mx)
 
 
 class MaximaBuffers:

@@ -8,7 +8,9 @@ implements eq. 40 with a path count sized from the binomial confidence interval.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from basisctl._lazy import lazy_attributes
 
 if TYPE_CHECKING:  # imported on first use: the FHS sizing kernel needs only ``simulate._rng`` (PEP 562)
     from basisctl.simulate.bootstrap import BootstrapLower, alpha_lower_bootstrap, required_paths
@@ -37,12 +39,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'basisctl.simulate' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -55,6 +55,12 @@ def chunk_states(seed: int | np.random.SeedSequence, n_chunks: int) -> NDArray[n
 
 
 @njit(inline="always")
+def load_state(state: NDArray[np.uint64]) -> tuple:
+    """The four words (s0, s1, s2, s3) of one xoshiro256** state (a row of :func:`chunk_states`)."""
+    return state[0], state[1], state[2], state[3]
+
+
+@njit(inline="always")
 def xoshiro_next(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64) -> tuple:
     """One xoshiro256** step: returns (output, new state...)."""
     x = s1 * np.uint64(5)
@@ -124,7 +130,7 @@ def uniform_index(
 @njit(cache=True)
 def normals_nb(n: int, state: NDArray[np.uint64], zx: NDArray[np.float64], zr: NDArray[np.float64]) -> NDArray:
     """``n`` standard normals from one stream (for tests of the generator's law); advances ``state``."""
-    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    s0, s1, s2, s3 = load_state(state)
     out = np.empty(n)
     for k in range(n):
         z, s0, s1, s2, s3 = std_normal(s0, s1, s2, s3, zx, zr)

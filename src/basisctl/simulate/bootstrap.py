@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from basisctl._jit import njit
 from basisctl.errors import ModelDomainError
-from basisctl.simulate._rng import chunk_states, uniform_index
+from basisctl.simulate._rng import chunk_states, load_state, uniform_index
 from basisctl.simulate.models import bootstrap_pool
 
 BOOT_CHUNK_PATHS: int = 1 << 16
@@ -69,10 +69,7 @@ def running_max_nb(chunk_lo: int, chunk_hi: int, chunk_paths: int, n_paths: int,
     base = chunk_lo * chunk_paths
     for cc in prange(chunk_hi - chunk_lo):
         c = chunk_lo + cc
-        s0 = states[c, 0]
-        s1 = states[c, 1]
-        s2 = states[c, 2]
-        s3 = states[c, 3]
+        s0, s1, s2, s3 = load_state(states[c])
         i0 = c * chunk_paths
         i1 = min(i0 + chunk_paths, n_paths)
         for i in range(i0, i1):

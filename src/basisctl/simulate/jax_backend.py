@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from basisctl.errors import BasisctlError
-from basisctl.simulate.kernels import BRIDGE_CUTOFF, SURV_FLOOR
+from basisctl.simulate.kernels import BRIDGE_CUTOFF, SURV_FLOOR, log_share_step
 from basisctl.simulate.models import StepParams
 
 
@@ -75,12 +75,7 @@ def _block_fn(n_sub: int, n_col: int, n_steps: int, kind: int, bridge: bool, has
                 dx = pool[idx]
                 if paired:
                     fk = fund_pool[idx]
-            x1 = x + dx
-            if has_fund:
-                f = f + spot_share * jnp.exp(x) * fk
-                y1 = x1 - jnp.log1p(f)
-            else:
-                y1 = x1
+            x1, f, y1 = log_share_step(jnp, x, dx, f, fk, spot_share, has_fund)
             su, mu_ = side(su, y, y1, bu, True)
             sl, ml_ = side(sl, y, y1, bl, False)
             return (x1, f, y1, su, sl), jnp.stack([mu_, ml_])

@@ -15,12 +15,14 @@ discrete crossings. Survival below ``SURV_FLOOR`` is treated as 0 (bias <= 1e-12
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
 from basisctl._jit import njit
-from basisctl.simulate._rng import std_normal, uniform_index
+from basisctl.simulate._rng import load_state, std_normal, uniform_index
 
 SURV_FLOOR: float = 1e-12
 BRIDGE_CUTOFF: float = 40.0  # exp(-40) ~ 4e-18: skip the exp when the crossing probability is below
@@ -46,6 +48,33 @@ def _zone_nb(su: NDArray[np.float64], sl: NDArray[np.float64], bu: NDArray[np.fl
         if live_l and bl[j] - d_safe < zl:
             zl = bl[j] - d_safe
     return zu, zl
+
+
+@njit(inline="always")
+def _barrier_step_nb(surv: NDArray[np.float64], hist: NDArray[np.float64], cc: int, side: int, s: int, j: int,
+                     k: int, crossed: bool, d0: float, d1: float, bridge: bool, two_over_v: float,
+                     inv_sub: float) -> int:
+    """One step of live sub-path ``s`` against barrier column ``j`` of one side (0 upper, 1 lower): a crossing at
+    the step's end moves its survival weight ``surv[s, j]`` into ``hist[cc, side, j, k]``; otherwise, with
+    ``bridge``, the Brownian-bridge crossing probability exp(-2 d0 d1 / v) (d0, d1: distances to the barrier at
+    the step's start and end [log units]) moves that share. Returns 1 when the sub-path is dead for this column."""
+    w = surv[s, j]
+    if crossed:
+        hist[cc, side, j, k] += w * inv_sub
+        surv[s, j] = 0.0
+        return 1
+    if bridge:
+        a = two_over_v * d0 * d1
+        if a < BRIDGE_CUTOFF:
+            p = np.exp(-a)
+            hist[cc, side, j, k] += w * p * inv_sub
+            w = w * (1.0 - p)
+            if w > SURV_FLOOR:
+                surv[s, j] = w
+            else:
+                surv[s, j] = 0.0
+                return 1
+    return 0
 
 
 @njit(parallel=True, cache=True)
@@ -81,10 +110,7 @@ def hits_kernel_nb(
     fast = kind == 0 and not has_fund
     for cc in prange(chunk_hi - chunk_lo):
         c = chunk_lo + cc
-        s0 = states[c, 0]
-        s1 = states[c, 1]
-        s2 = states[c, 2]
-        s3 = states[c, 3]
+        s0, s1, s2, s3 = load_state(states[c])
         x = np.zeros(n_sub)
         fcum = np.zeros(n_sub)
         y = np.zeros(n_sub)
@@ -177,42 +203,14 @@ def hits_kernel_nb(
                     safe[s] = safe1
                     alive_before = alive
                     for j in range(n_col):
-                        w = su[s, j]
-                        if w > 0.0:
+                        if su[s, j] > 0.0:
                             b = bu[j]
-                            if y1 <= b:
-                                hist[cc, 0, j, k] += w * inv_sub
-                                su[s, j] = 0.0
-                                alive -= 1
-                            elif bridge:
-                                a = two_over_v * (y0 - b) * (y1 - b)
-                                if a < BRIDGE_CUTOFF:
-                                    p = np.exp(-a)
-                                    hist[cc, 0, j, k] += w * p * inv_sub
-                                    w = w * (1.0 - p)
-                                    if w > SURV_FLOOR:
-                                        su[s, j] = w
-                                    else:
-                                        su[s, j] = 0.0
-                                        alive -= 1
-                        w = sl[s, j]
-                        if w > 0.0:
+                            alive -= _barrier_step_nb(su, hist, cc, 0, s, j, k, y1 <= b, y0 - b, y1 - b, bridge,
+                                                      two_over_v, inv_sub)
+                        if sl[s, j] > 0.0:
                             b = bl[j]
-                            if y1 >= b:
-                                hist[cc, 1, j, k] += w * inv_sub
-                                sl[s, j] = 0.0
-                                alive -= 1
-                            elif bridge:
-                                a = two_over_v * (b - y0) * (b - y1)
-                                if a < BRIDGE_CUTOFF:
-                                    p = np.exp(-a)
-                                    hist[cc, 1, j, k] += w * p * inv_sub
-                                    w = w * (1.0 - p)
-                                    if w > SURV_FLOOR:
-                                        sl[s, j] = w
-                                    else:
-                                        sl[s, j] = 0.0
-                                        alive -= 1
+                            alive -= _barrier_step_nb(sl, hist, cc, 1, s, j, k, y1 >= b, b - y0, b - y1, bridge,
+                                                      two_over_v, inv_sub)
                     if alive < alive_before:
                         zu, zl = _zone_nb(su, sl, bu, bl, d_safe)
                 k += 1
@@ -231,6 +229,18 @@ def hits_kernel_nb(
                 sums[cc, 1, j] += hu * hu
                 sums[cc, 2, j] += hl
                 sums[cc, 3, j] += hl * hl
+
+
+def log_share_step(xp: Any, x: Any, dx: Any, fcum: Any, fk: Any, spot_share: float, has_fund: bool
+                   ) -> tuple[Any, Any, Any]:
+    """One step of the paths on array backend ``xp`` (numpy or jax.numpy): the log spot price x moves by dx;
+    with funding, fcum accrues ``spot_share * exp(x) * fk`` at the step's start price (eq. 30) and the tracked log
+    price is y = x - log1p(fcum). Returns (x, fcum, y) after the step."""
+    x1 = x + dx
+    if has_fund:
+        fcum = fcum + spot_share * xp.exp(x) * fk
+        return x1, fcum, x1 - xp.log1p(fcum)
+    return x1, fcum, x1
 
 
 def hits_block_numpy(
@@ -271,13 +281,8 @@ def hits_block_numpy(
             if paired:
                 fk = fund_pool[idx]
         y0 = y
-        x1 = x + dx
-        if has_fund:
-            fcum = fcum + spot_share * np.exp(x) * fk
-            y1 = x1 - np.log1p(fcum)
-        else:
-            y1 = x1
-        x, y = x1, y1
+        x, fcum, y = log_share_step(np, x, dx, fcum, fk, spot_share, has_fund)
+        y1 = y
         for side, surv, b, crossed in ((0, su, bu_, y1[:, None] <= bu_), (1, sl, bl_, y1[:, None] >= bl_)):
             p = np.where(crossed, 1.0, 0.0)
             if bridge:

@@ -233,3 +233,15 @@ def kou_path(g: KouGen, fund: F64, starts: NDArray[np.int64], block_days: int, n
     hi = np.maximum(np.maximum(bridge + up_part, r), 0.0)
     lp = np.log(p0) + np.concatenate([[0.0], np.cumsum(r)])
     return np.exp(lp[:-1]), np.exp(lp[:-1] + hi), np.exp(lp[1:]), fund[idx]
+
+
+def switching_funding_level(rng: np.random.Generator, n: int) -> F64:
+    """A synthetic hourly funding level over ``n`` bars [decimal per hour]: regimes of 10-39 whole days, each at
+    +2, -0.5 or +0.3 bp per hour drawn uniformly, so a forecast crosses any hurdle (regime tests and benchmark)."""
+    level = np.empty(n)
+    i = 0
+    while i < n:
+        k = int(rng.integers(10, 40)) * 24
+        level[i:i + k] = rng.choice([2e-4, -0.5e-4, 0.3e-4])
+        i += k
+    return level
