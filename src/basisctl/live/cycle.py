@@ -73,7 +73,6 @@ class CycleMixin(ControllerBase):
         self._mismatch = bool(mism)
         if mism:
             self._halt("POSITION_MISMATCH", f"journal vs venue differ: {mism}")
-        venue_truth_tick(self, st)  # LIQ_PRICE_DRIFT / FUNDING_MISMATCH (live/venue_truth.py); never raises
         safe = undecided == 0 and not mism
         if safe:  # base-unit repairs need no fresh price: they run on stale data too
             st = self.handle_external(st)
@@ -97,6 +96,7 @@ class CycleMixin(ControllerBase):
                 st = self.unwind_spot(st, "timeout")
                 if st.unhedged_usd <= tol:
                     self.tracker.update(st.unhedged_usd, tol, time.time(), st.ts_ms)
+        venue_truth_tick(self, st)  # LIQ_PRICE_DRIFT / FUNDING_MISMATCH (never raises): after the repairs above
         if not mism:
             self._check_drawdown(st)
         if self.alerts.failed:  # protective actions above are done; no new risk while storage fails
@@ -194,7 +194,7 @@ class CycleMixin(ControllerBase):
 
     def cycle_record(self, st: VenueState, d: Decision | None, wall: float) -> dict[str, Any]:
         g = self.journal.genesis()
-        funding = sum(float(e.payload["amount_usd"]) for e in self.journal.entries("funding"))
+        funding = self.journal.sum_payload("funding", "amount_usd")  # in SQLite: no per-row decode per cycle
         liq = st.liquidation_px
         return {
             "ts_ms": st.ts_ms,

@@ -26,7 +26,7 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,42 @@ def _check_existing(path: Path) -> bool:
     return True
 
 
+#: entry kinds that move the journal-derived balances (genesis aside)
+_DERIVING_KINDS = ("fill", "funding", "transfer", "adopt")
+
+
+def _genesis_balances(g: Entry) -> dict[str, float]:
+    p = g.payload
+    return {"spot_base": float(p["spot_base"]), "spot_usdc": float(p["spot_usdc"]),
+            "perp_size": float(p["perp_size"]), "perp_cash": float(p["perp_cash"])}
+
+
+def _fold(bal: dict[str, float], rows: Iterable[tuple[int, str, str]], n_pfx: int, last: int) -> int:
+    """Apply fill / funding / transfer / adopt rows (seq order) to ``bal`` in place; returns the last seq seen."""
+    for seq, kind, body in rows:
+        last = int(seq)
+        k, p = str(kind)[n_pfx:], json.loads(body)
+        if k == "fill":
+            sgn = 1.0 if p["side"] == "buy" else -1.0
+            if p["market"] == "spot":
+                bal["spot_base"] += sgn * p["size"] - float(p.get("fee_base", 0.0))
+                bal["spot_usdc"] -= sgn * p["size"] * p["px"] + p["fee_usd"]
+            else:
+                bal["perp_size"] += sgn * p["size"]
+                bal["perp_cash"] -= sgn * p["size"] * p["px"] + p["fee_usd"]
+        elif k == "funding":
+            bal["perp_cash"] += float(p["amount_usd"])
+        elif k == "transfer":
+            a = float(p["amount_usd"])
+            sgn = 1.0 if p["to_perp"] else -1.0
+            bal["spot_usdc"] -= sgn * a
+            bal["perp_cash"] += sgn * a
+        else:  # adopt: venue truth adopted after an unexplained change (and its reversals)
+            for name, v in p["delta"].items():
+                bal[name] += float(v)
+    return last
+
+
 class Journal:
     """Append-only journal in one SQLite file (``:memory:`` for throwaway use)."""
 
@@ -117,6 +153,8 @@ class Journal:
         self.scope = ""  # '' = the unscoped journal; a book position's view: its id (see :meth:`scoped`)
         self._pfx = ""
         self._owner = True  # only the object that opened the connection closes it
+        #: derived_position's fold so far: (genesis seq, last seq folded, balances); per object and scope
+        self._derived_cache: tuple[int, int, dict[str, float]] | None = None
         existing = False
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +183,7 @@ class Journal:
             raise JournalError(f"journal scope {scope!r}: expected letters, digits, '_' or '-' (at most 64)")
         view = copy.copy(self)
         view.scope, view._pfx, view._owner = scope, scope + "/", False
+        view._derived_cache = None  # the parent's fold is of other rows
         return view
 
     def _kind_sql(self) -> tuple[str, tuple[str, ...]]:
@@ -252,13 +291,20 @@ class Journal:
     def has(self, key: str) -> bool:
         return self._db.execute("SELECT 1 FROM entries WHERE key=?", (self._pfx + key,)).fetchone() is not None
 
-    def entries(self, kind: str | None = None, limit: int | None = None, newest_first: bool = False) -> list[Entry]:
+    def entries(self, kind: str | None = None, limit: int | None = None, newest_first: bool = False,
+                after_ts_ms: int | None = None) -> list[Entry]:
+        """Entries (of ``kind``; with ``after_ts_ms``: only those with ts_ms > it [ms], filtered in SQLite)."""
         order = "DESC" if newest_first else "ASC"
         sql = "SELECT seq, key, kind, ts_ms, wall_ms, payload FROM entries"
         args: tuple[Any, ...] = ()
         if kind is not None:
             sql += " WHERE kind=?"
             args = (self._pfx + kind,)
+            if after_ts_ms is not None:
+                sql += " AND ts_ms > ?"
+                args += (int(after_ts_ms),)
+        elif after_ts_ms is not None:
+            raise ValueError("entries(after_ts_ms=...) needs a kind")
         else:
             where, args = self._kind_sql()
             sql += where
@@ -278,6 +324,13 @@ class Journal:
             )
         )
 
+    def sum_payload(self, kind: str, name: str) -> float:
+        """Sum of the numeric payload field ``name`` over entries of ``kind`` (0.0 when none), summed in SQLite
+        without decoding each payload."""
+        row = self._db.execute("SELECT TOTAL(json_extract(payload, ?)) FROM entries WHERE kind=?",
+                               ("$." + name, self._pfx + kind)).fetchone()
+        return float(row[0])
+
     def max_ts(self, kind: str) -> int | None:
         """Newest ``ts_ms`` among entries of ``kind`` [ms], None when there are none."""
         row = self._db.execute("SELECT MAX(ts_ms) FROM entries WHERE kind=?", (self._pfx + kind,)).fetchone()
@@ -291,33 +344,35 @@ class Journal:
 
     def derived_position(self) -> DerivedPosition:
         """Balances from genesis plus all journaled fills, funding and transfers (fees in USDC, or in the base
-        token where the venue charged it there: ``fee_base``)."""
+        token where the venue charged it there: ``fee_base``) and adopted venue truth, folded in journal order.
+
+        Incremental: the fold is kept up to the last row it saw (per journal object and scope) and resumed from
+        there, reading only newer rows - the journal is append-only and SQLite assigns ``seq`` under its write
+        lock, so a row committed later always has a higher ``seq``. The result is exactly the full rescan's
+        (:meth:`derived_position_rescan`, same fold, same order)."""
         g = self.genesis()
         if g is None:
             raise JournalError(f"{self.path}: journal has no genesis entry (never started)")
-        sb, su = float(g.payload["spot_base"]), float(g.payload["spot_usdc"])
-        ps, pc = float(g.payload["perp_size"]), float(g.payload["perp_cash"])
-        for e in self.entries("fill"):
-            p = e.payload
-            sgn = 1.0 if p["side"] == "buy" else -1.0
-            if p["market"] == "spot":
-                sb += sgn * p["size"] - float(p.get("fee_base", 0.0))
-                su -= sgn * p["size"] * p["px"] + p["fee_usd"]
-            else:
-                ps += sgn * p["size"]
-                pc -= sgn * p["size"] * p["px"] + p["fee_usd"]
-        for e in self.entries("funding"):
-            pc += float(e.payload["amount_usd"])
-        for e in self.entries("transfer"):
-            a = float(e.payload["amount_usd"])
-            if e.payload["to_perp"]:
-                su, pc = su - a, pc + a
-            else:
-                su, pc = su + a, pc - a
-        bal = {"spot_base": sb, "spot_usdc": su, "perp_size": ps, "perp_cash": pc}
-        for e in self.entries("adopt"):  # venue truth adopted after an unexplained change (and its reversals)
-            for k, v in e.payload["delta"].items():
-                bal[k] += float(v)
+        cache = self._derived_cache
+        if cache is None or cache[0] != g.seq:
+            cache = (g.seq, 0, _genesis_balances(g))
+        gseq, last, bal = cache
+        bal = dict(bal)
+        last = _fold(bal, self._db.execute(
+            "SELECT seq, kind, payload FROM entries WHERE kind IN (?,?,?,?) AND seq > ? ORDER BY seq",
+            (*(self._pfx + k for k in _DERIVING_KINDS), last)), len(self._pfx), last)
+        self._derived_cache = (gseq, last, bal)
+        return DerivedPosition(bal["spot_base"], bal["spot_usdc"], bal["perp_size"], bal["perp_cash"])
+
+    def derived_position_rescan(self) -> DerivedPosition:
+        """:meth:`derived_position` from scratch (no cache): the reference the incremental fold must equal."""
+        g = self.genesis()
+        if g is None:
+            raise JournalError(f"{self.path}: journal has no genesis entry (never started)")
+        bal = _genesis_balances(g)
+        _fold(bal, self._db.execute(
+            "SELECT seq, kind, payload FROM entries WHERE kind IN (?,?,?,?) ORDER BY seq",
+            tuple(self._pfx + k for k in _DERIVING_KINDS)), len(self._pfx), 0)
         return DerivedPosition(bal["spot_base"], bal["spot_usdc"], bal["perp_size"], bal["perp_cash"])
 
     def close(self) -> None:

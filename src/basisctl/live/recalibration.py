@@ -68,7 +68,11 @@ def band_values(p: BandPolicy) -> dict[str, Any]:
 def band_in_force(journal: Any) -> tuple[dict[str, Any] | None, int | None, str | None]:
     """(values, slot, status) of the band the journal says is in force: the newest ``start`` or ``applied`` band
     entry; (None, None, None) before any."""
-    e = _in_force_entry(journal)
+    return _in_force(_in_force_entry(journal))
+
+
+def _in_force(e: Any) -> tuple[dict[str, Any] | None, int | None, str | None]:
+    """(values, slot, status) of an in-force band entry (``start`` or ``applied``); Nones for None."""
     if e is None:
         return None, None, None
     st = e.payload["status"]
@@ -110,11 +114,12 @@ class RecalibrationMixin(ControllerBase):
         period = self._recal_period_ms()
         if self.cfg.band.mode != "calibrate":
             return
-        ended = {e.payload.get("id") for e in self.journal.entries(BAND_KIND)
-                 if e.payload.get("status") in ("applied", "failed", "interrupted")}
-        values, slot, status = band_in_force(self.journal)
+        rows = self.journal.entries(BAND_KIND)  # read once (a long run journals a band row per refit)
+        ended = {e.payload.get("id") for e in rows if e.payload.get("status") in ("applied", "failed", "interrupted")}
+        entry = next((e for e in reversed(rows) if e.payload.get("status") in ("applied", "start")), None)
+        values, slot, status = _in_force(entry)
         now = self._now()
-        for e in self.journal.entries(BAND_KIND):
+        for e in rows:
             p = e.payload
             if p.get("status") == "started" and p.get("id") not in ended:
                 kept = values if values is not None else band_values(self.policy)
@@ -124,7 +129,6 @@ class RecalibrationMixin(ControllerBase):
                 self.alerts.raise_("RECALIBRATION_INTERRUPTED", f"recalibration {p['id']} was interrupted by a "
                                    "restart: the band in force is unchanged", now)
         fp = calibration_inputs(self.cfg)
-        entry = _in_force_entry(self.journal)
         if status == "applied" and values is not None and entry is not None and entry.payload.get("inputs_fp") == fp:
             self.policy = BandPolicy(**values)
             self.band_info = {**self.band_info, "source": "recalibrated", "restored_from_journal": True}

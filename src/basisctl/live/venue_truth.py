@@ -240,8 +240,7 @@ def _check_liq(ctrl: Any, st: VenueState, vt: VenueTruthState, cfg: Any) -> None
 
 
 def _check_funding(ctrl: Any, st: VenueState, vt: VenueTruthState, cfg: Any) -> None:
-    new = [e for e in ctrl.journal.entries("funding")
-           if vt.funding_after_ms is None or e.ts_ms > vt.funding_after_ms]
+    new = ctrl.journal.entries("funding", after_ts_ms=vt.funding_after_ms)  # only the newer rows are read
     if new:
         vt.funding_after_ms = max(e.ts_ms for e in new)
         vt.pending.extend(e.payload | {"ts_ms": e.ts_ms} for e in new)

@@ -197,12 +197,18 @@ def _zygote(book_path: str, err_path: str) -> None:
 
     import basisctl.live.book.runner  # noqa: F401  (pre-import: each fork starts warm)
 
-    with contextlib.suppress(Exception):  # warm the data each position replays and calibrates on
-        from basisctl.live.book.config import load_book
-        from basisctl.live.book.runner import _replay
+    with contextlib.suppress(Exception):  # warm the data each position replays and calibrates on (the
+        import pandas as pd  # candles, funding and margin tiers are cached in-process: every fork starts warm)
 
-        for p in load_book(book_path).positions:
+        from basisctl.live.book.config import load_book, position_config
+        from basisctl.live.book.runner import _replay
+        from basisctl.live.calibration import calibrate_band
+
+        book = load_book(book_path)
+        for p in book.positions:
             _replay(p.venue, p.asset)
+            cfg = position_config(book, p, book_path)
+            calibrate_band(cfg, pd.Timestamp(cfg.band.asof or cfg.sim.start), cfg.sim.capital_usd, warn=False)
     single._worker = _book_worker  # the forked process runs the book, not one controller
     single._zygote(book_path, err_path)
 
