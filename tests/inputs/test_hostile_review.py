@@ -1,0 +1,88 @@
+"""New-user / hostile review of the analytics CLIs (rvcli): each defect found, one test each.
+
+Synthetic files only (no data dir needed), so these run on a bare checkout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from basisctl.cli.main import app
+from basisctl.data.io import check_file, read_candles, read_funding
+
+runner = CliRunner()
+
+
+def _candles(n: int = 24 * 200, start: str = "2025-01-01", hours: int = 1, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ts = pd.date_range(start, periods=n, freq=f"{hours}h", tz="UTC")
+    close = 50_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.005, n)))
+    open_ = np.concatenate([[50_000.0], close[:-1]])
+    return pd.DataFrame({"timestamp": ts.strftime("%Y-%m-%dT%H:%M:%SZ"), "ts_ms": ts.as_unit("ms").asi8,
+                         "open": open_, "high": np.maximum(open_, close) * 1.001,
+                         "low": np.minimum(open_, close) * 0.999, "close": close, "volume": 1.0})
+
+
+def _funding(n: int = 24 * 200, start: str = "2025-01-01", rate: float = 1e-5) -> pd.DataFrame:
+    ts = pd.date_range(start, periods=n, freq="1h", tz="UTC")
+    return pd.DataFrame({"timestamp": ts.strftime("%Y-%m-%dT%H:%M:%SZ"), "ts_ms": ts.as_unit("ms").asi8,
+                         "rate": rate, "interval_hours": 1.0})
+
+
+# 1. a Parquet file whose ts_ms column is float64 (pandas writes that after any NaN) crashed the validator with a
+#    numpy traceback ("assignment destination is read-only") in every command that reads a file ----------------
+def test_parquet_float_ts_ms_is_read_not_a_traceback(tmp_path: Path) -> None:
+    c = _candles(48)
+    c["ts_ms"] = c["ts_ms"].astype(float)
+    p = tmp_path / "c.parquet"
+    c.to_parquet(p)
+    out = read_candles(p)
+    assert len(out) == 48 and out["ts"].iloc[1] - out["ts"].iloc[0] == pd.Timedelta(hours=1)
+    f = _funding(48)
+    f["ts_ms"] = f["ts_ms"].astype(float)
+    q = tmp_path / "f.parquet"
+    f.to_parquet(q)
+    assert len(read_funding(q)) == 48
+
+
+def test_parquet_fractional_float_ts_ms_is_one_issue(tmp_path: Path) -> None:
+    c = _candles(48)
+    c["ts_ms"] = c["ts_ms"].astype(float)
+    c.loc[5, "ts_ms"] += 0.5
+    p = tmp_path / "c.parquet"
+    c.to_parquet(p)
+    rep = check_file(p, "candles")
+    assert [(i.row, i.column) for i in rep.issues] == [(5, "ts_ms")]
+
+
+def test_cli_static_on_float_ts_parquet_exits_cleanly(tmp_path: Path) -> None:
+    c = _candles()
+    c["ts_ms"] = c["ts_ms"].astype(float)
+    c.to_parquet(tmp_path / "c.parquet")
+    _funding().to_csv(tmp_path / "f.csv", index=False)
+    r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "XRP", "--model", "gbm", "--l-max", "20",
+                            "--prices-file", str(tmp_path / "c.parquet"), "--funding-file", str(tmp_path / "f.csv"),
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("kind", ["candles", "funding"])
+def test_parquet_float_column_with_bad_cells_names_them(tmp_path: Path, kind: str) -> None:
+    if kind == "candles":
+        d = _candles(48)
+        d.loc[7, "close"] = np.inf
+        col = "close"
+    else:
+        d = _funding(48)
+        d.loc[7, "rate"] = np.nan
+        col = "rate"
+    p = tmp_path / "x.parquet"
+    d.to_parquet(p)
+    rep = check_file(p, kind)  # type: ignore[arg-type]
+    assert (7, col) in [(i.row, i.column) for i in rep.issues]
