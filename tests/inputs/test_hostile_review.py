@@ -86,3 +86,57 @@ def test_parquet_float_column_with_bad_cells_names_them(tmp_path: Path, kind: st
     d.to_parquet(p)
     rep = check_file(p, kind)  # type: ignore[arg-type]
     assert (7, col) in [(i.row, i.column) for i in rep.issues]
+
+
+# 2. unshipped assets: the error says why and names only options the command has ----------------------------
+@pytest.fixture
+def empty_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data dir with nothing in it (and no user store), so every asset is unshipped."""
+    d = tmp_path / "data"
+    d.mkdir()
+    monkeypatch.setenv("BASISCTL_DATA_DIR", str(d))
+    monkeypatch.setenv("BASISCTL_STORE", str(tmp_path / "store"))
+    return d
+
+
+def test_allocate_without_any_data_says_why(empty_data_dir: Path) -> None:
+    r = runner.invoke(app, ["allocate", "--capital-usd", "1000000", "--assets", "AVAX", "--risk-model", "gbm",
+                            "--asof", "2026-01-01"])
+    assert r.exit_code == 2, r.output
+    msg = r.stderr.strip()
+    assert "\n" not in msg and "AVAX" in msg and "basisctl data fetch" in msg, msg
+    assert "--prices-file" not in msg and "--sigma" not in msg, msg  # allocate has neither option
+
+
+def test_venues_missing_candles_hint_names_no_foreign_option(empty_data_dir: Path) -> None:
+    r = runner.invoke(app, ["venues", "--asset", "XRP", "--risk-model", "gbm", "--asof", "2026-01-01"])
+    assert r.exit_code == 2, r.output
+    assert "basisctl data fetch" in r.stderr and "--sigma" not in r.stderr and "--prices-file" not in r.stderr
+
+
+def test_backtest_portfolio_without_funding_names_assets_and_fix(empty_data_dir: Path) -> None:
+    r = runner.invoke(app, ["backtest-portfolio", "--assets", "XRP", "--from", "2026-01-01", "--to", "2026-02-01",
+                            "--risk-model", "gbm"])
+    assert r.exit_code == 2, r.output
+    assert "XRP" in r.stderr and "basisctl data fetch" in r.stderr and "--funding-file" in r.stderr
+
+
+@pytest.mark.parametrize("cmd", [
+    ["backtest-portfolio", "--assets", "BTC", "--from", "2026-01-01", "--to", "2026-02-01"],
+    ["allocate", "--capital-usd", "1000000", "--assets", "BTC"],
+])
+def test_funding_file_for_an_asset_not_asked_for_is_refused(tmp_path: Path, cmd: list[str]) -> None:
+    f = tmp_path / "xrp.csv"
+    _funding().to_csv(f, index=False)
+    r = runner.invoke(app, [*cmd, "--risk-model", "gbm", "--funding-file", f"hyperliquid:XRP={f}"])
+    assert r.exit_code == 2, r.output
+    assert "XRP is not in --assets" in r.stderr
+
+
+def test_allocate_funding_file_for_a_venue_not_asked_for_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "btc.csv"
+    _funding().to_csv(f, index=False)
+    r = runner.invoke(app, ["allocate", "--capital-usd", "1000000", "--assets", "BTC", "--venues", "binance",
+                            "--risk-model", "gbm", "--funding-file", f"hyperliquid:BTC={f}"])
+    assert r.exit_code == 2, r.output
+    assert "hyperliquid is not in --venues" in r.stderr

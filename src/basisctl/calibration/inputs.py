@@ -21,6 +21,8 @@ from basisctl.errors import DataCoverageError
 DEFAULT_ASOF = pd.Timestamp("2026-03-10", tz="UTC")
 MIN_HOURLY_COVERAGE: float = 0.9
 MIN_4H_COVERAGE: float = 0.9
+#: how ``static`` / ``bands`` take the user's own candles (the end of a missing-candles message)
+OWN_CANDLES_HINT = "or supply your own with --prices-file (CSV/Parquet: timestamp, open, high, low, close) or --sigma"
 
 
 def utc(t: pd.Timestamp | str | None) -> pd.Timestamp:
@@ -37,8 +39,12 @@ def calibrate_sigma(
     market: str = locator.VOL_PRICE_MARKET,
     candles_1h: pd.DataFrame | None = None,
     candles_4h: pd.DataFrame | None = None,
+    own_hint: str = OWN_CANDLES_HINT,
 ) -> VolEstimate:
-    """Unstressed annualised sigma over the lookback ending at ``asof`` (hourly bars, 4-hour fallback)."""
+    """Unstressed annualised sigma over the lookback ending at ``asof`` (hourly bars, 4-hour fallback).
+
+    ``own_hint`` ends the missing-data message: how the calling command takes the user's own candles (the
+    options differ per command; "" when it reads the data dirs only)."""
     end = utc(asof)
     c1 = candles_1h
     if c1 is None and locator.has_candles(market, asset, "1h"):
@@ -57,8 +63,8 @@ def calibrate_sigma(
             try:
                 locator.load_candles(market, asset, "1h")  # the locator's message: where it looked, how to fetch
             except DataCoverageError as e:
-                raise type(e)(f"{e}; the data has {market} candles for {_have(have)}; or supply your own with "
-                              "--prices-file (CSV/Parquet: timestamp, open, high, low, close) or --sigma") from None
+                raise type(e)(f"{e}; the data has {market} candles for {_have(have)}"
+                              + (f"; {own_hint}" if own_hint else "")) from None
         raise DataCoverageError(f"no {market} candles for {asset} cover the {lookback_days:g}-day window")
     return realised_vol(c4, end, lookback_days, 4.0, MIN_4H_COVERAGE)
 
