@@ -140,3 +140,26 @@ def test_allocate_funding_file_for_a_venue_not_asked_for_is_refused(tmp_path: Pa
                             "--risk-model", "gbm", "--funding-file", f"hyperliquid:BTC={f}"])
     assert r.exit_code == 2, r.output
     assert "hyperliquid is not in --venues" in r.stderr
+
+
+# 3. report: a venue x asset cell without data (a missing or corrupt file in the user's data dir) crashed the
+#    Monte Carlo section with "IndexError: Boolean index has wrong length: 8 instead of 7" ----------------------
+def test_mc_section_with_one_cell_missing_is_a_note_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from basisctl.report import mc_section as mc
+
+    assets = ("BTC", "ETH", "SOL", "HYPE")
+    up = pd.DataFrame([{"venue": v, "asset": a, "cost_bps": c, "hit_rate": 0.001 * c, "hit_rate_se": 0.01,
+                        "median_hit_days": 40.0 + c, "alpha_upper": 0.5, "alpha_target": 0.3, "kappa14_bps": 3.0,
+                        "clipped": False}
+                       for v in mc.VENUES for a in assets for c in mc.DEFAULT_COSTS_BPS
+                       if (v, a) != ("hyperliquid", "BTC")])
+    up = pd.concat([up, pd.DataFrame([{"venue": "hyperliquid", "asset": "BTC", "note": "corrupt file X"}])])
+    lo = pd.DataFrame([{"venue": v, "asset": a, "sigma_stressed": 0.9, "theta_f": 0.1, "alpha_liq": 0.05,
+                        "alpha_lower": 0.08, "mc_liq_rate": 1.1e-4, "mc_liq_rate_se": 1e-5, "alpha_lower_boot": 0.09,
+                        "alpha_lower_boot_ci": (0.085, 0.095), "boot_paths": 100_000, "alpha_target": 0.3}
+                       for v in mc.VENUES for a in assets if (v, a) != ("hyperliquid", "BTC")])
+    monkeypatch.setattr(mc, "mc_grids", lambda assets, note=None: (up.reset_index(drop=True), lo))
+    html = mc.mc_section(list(assets))
+    assert "corrupt file X" in html
+    # the blanked medians still line up with their own rows: a 1e-3 x c hit rate x paths < 30 hits only at c small
+    assert html.count("hyperliquid") >= 3
