@@ -163,3 +163,10 @@ def test_mc_section_with_one_cell_missing_is_a_note_not_a_traceback(monkeypatch:
     assert "corrupt file X" in html
     # the blanked medians still line up with their own rows: a 1e-3 x c hit rate x paths < 30 hits only at c small
     assert html.count("hyperliquid") >= 3
+
+
+# 4. `--data-dir` after the command (the README shows it before): the error says where it goes ---------------
+def test_data_dir_after_the_command_says_it_is_global() -> None:
+    r = runner.invoke(app, ["data", "list", "--data-dir", "/nonexistent"])
+    assert r.exit_code == 2
+    assert "global option, before the command: basisctl --data-dir DIR data list" in r.stderr
