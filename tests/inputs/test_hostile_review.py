@@ -170,3 +170,30 @@ def test_data_dir_after_the_command_says_it_is_global() -> None:
     r = runner.invoke(app, ["data", "list", "--data-dir", "/nonexistent"])
     assert r.exit_code == 2
     assert "global option, before the command: basisctl --data-dir DIR data list" in r.stderr
+
+
+# 5. a user file that cannot calibrate: the error names the file, its span and (funding) the likely cause ----
+def test_short_prices_file_error_names_file_and_span(tmp_path: Path) -> None:
+    p = tmp_path / "short.csv"
+    _candles(24 * 30, start="2025-06-01").to_csv(p, index=False)
+    _funding(24 * 200).to_csv(tmp_path / "f.csv", index=False)
+    r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "XRP", "--model", "gbm", "--l-max", "20",
+                            "--prices-file", str(p), "--funding-file", str(tmp_path / "f.csv")])
+    assert r.exit_code == 2, r.output
+    msg = r.stderr.strip()
+    assert "\n" not in msg and msg.startswith(f"error: {p}: 1h returns cover"), msg
+    assert "spans 2025-06-01 to 2025-06-30" in msg, msg
+
+
+def test_8h_rates_labelled_hourly_name_the_interval_column(tmp_path: Path) -> None:
+    f = _funding(3 * 200)
+    ts = pd.date_range("2025-01-01", periods=len(f), freq="8h", tz="UTC")
+    f["timestamp"], f["ts_ms"] = ts.strftime("%Y-%m-%dT%H:%M:%SZ"), ts.as_unit("ms").asi8
+    f["interval_hours"] = 1.0  # wrong: the rows are 8 h apart
+    f.to_csv(tmp_path / "f.csv", index=False)
+    _candles(24 * 200).to_csv(tmp_path / "c.csv", index=False)
+    r = runner.invoke(app, ["static", "--venue", "binance", "--asset", "XRP", "--model", "gbm", "--l-max", "20",
+                            "--prices-file", str(tmp_path / "c.csv"), "--funding-file", str(tmp_path / "f.csv")])
+    assert r.exit_code == 2, r.output
+    msg = r.stderr.strip()
+    assert f"{tmp_path / 'f.csv'}: no complete 24h funding windows" in msg and "is interval_hours right?" in msg, msg
