@@ -197,3 +197,17 @@ def test_8h_rates_labelled_hourly_name_the_interval_column(tmp_path: Path) -> No
     assert r.exit_code == 2, r.output
     msg = r.stderr.strip()
     assert f"{tmp_path / 'f.csv'}: no complete 24h funding windows" in msg and "is interval_hours right?" in msg, msg
+
+
+# 6. `--from 01/02/2026` ran a backtest from 2 January (pandas reads month-first); a European means 1 February
+@pytest.mark.parametrize("text", ["01/02/2026", "1.2.26", "02-01-2026"])
+def test_day_month_first_dates_are_refused_not_guessed(text: str) -> None:
+    r = runner.invoke(app, ["backtest", "--asset", "BTC", "--from", text, "--to", "2026-03-01"])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.strip().startswith(f"error: --from: cannot read date '{text}': day/month order is ambiguous")
+
+
+def test_year_first_slash_dates_still_read() -> None:
+    from basisctl.cli._common import check_date
+
+    check_date("2026/02/01", "--from")  # no exit
