@@ -211,3 +211,18 @@ def test_year_first_slash_dates_still_read() -> None:
     from basisctl.cli._common import check_date
 
     check_date("2026/02/01", "--from")  # no exit
+
+
+# 7. `report --assets XRP` on a data dir holding BTC..LINK said "no market data found" ------------------------
+def test_report_for_an_unshipped_asset_names_it_and_what_is_there(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    d = tmp_path / "data"
+    (d / "funding" / "binance").mkdir(parents=True)
+    _funding(48).assign(interval_hours=1.0).to_csv(d / "funding" / "binance" / "BTC.csv", index=False)
+    monkeypatch.setenv("BASISCTL_DATA_DIR", str(d))
+    monkeypatch.setenv("BASISCTL_STORE", str(tmp_path / "store"))
+    r = runner.invoke(app, ["report", "--assets", "XRP", "--out", str(tmp_path / "r")])
+    assert r.exit_code == 2, r.output
+    msg = r.stderr.strip()
+    assert msg.startswith("error: no market data for XRP found") and "Binance funding for BTC only" in msg, msg
+    assert "data pull --assets XRP" in msg

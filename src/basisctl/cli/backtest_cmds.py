@@ -383,20 +383,24 @@ def _ensure_data(assets: list[str], download: bool = False) -> None:
     if any(locator.has_funding("binance", a) for a in assets):
         return
     looked = ", ".join(str(r) for r in locator.roots())
+    have = locator.list_assets("funding", "binance")
+    # data for other assets is not "no market data": say which assets are missing and which are there
+    looked += f"; the data has Binance funding for {', '.join(have)} only" if have else ""
+    what = f"no market data for {', '.join(assets)} found" if have else "no market data found"
     how = (f"run `basisctl data pull --assets {','.join(assets)}` (public Binance and Hyperliquid endpoints, no "
            "keys) or `basisctl report --download`, or point --data-dir / BASISCTL_DATA_DIR at a folder in the "
            "shared layout (e.g. ../shared/data)")
     if not download and _interactive():
-        err_console.print(f"No market data found (looked in {looked}).", highlight=False, markup=False)
+        err_console.print(f"{what[0].upper()}{what[1:]} (looked in {looked}).", highlight=False, markup=False)
         download = typer.confirm(download_prompt(assets), default=True, err=True)
         if not download:
-            fail(f"no market data found (looked in {looked}): {how}")
+            fail(f"{what} (looked in {looked}): {how}")
     if download:
         from basisctl.cli.data_cmds import pull_cmd
 
         pull_cmd(assets=",".join(assets))
         return
-    fail(f"no market data found (looked in {looked}): {how}")
+    fail(f"{what} (looked in {looked}): {how}")
 
 
 def register(app: typer.Typer) -> None:
