@@ -226,3 +226,29 @@ def test_report_for_an_unshipped_asset_names_it_and_what_is_there(tmp_path: Path
     msg = r.stderr.strip()
     assert msg.startswith("error: no market data for XRP found") and "Binance funding for BTC only" in msg, msg
     assert "data pull --assets XRP" in msg
+
+
+# 8. locator.recording removed recorders by value: a nested block equal to its outer one took the OUTER one out,
+#    so the outer block's later reads were lost (the result cache keys on them) and its exit raised ValueError,
+#    masking the real error (report --assets BTC,XRP: "list.remove(x): x not in list" instead of the missing data)
+def test_nested_recording_keeps_the_outer_recorder() -> None:
+    from basisctl.data import locator
+
+    with locator.recording() as outer:
+        with locator.recording() as inner:
+            pass  # nothing read: inner == outer by value
+        locator._note_probe("find funding/x/Y", None)
+    assert "find funding/x/Y" in outer.probes and inner.probes == {}
+    assert locator._recorders == []
+
+
+def test_nested_recording_exit_on_error_reraises_the_error() -> None:
+    from basisctl.data import locator
+    from basisctl.errors import DataCoverageError
+
+    with pytest.raises(DataCoverageError, match="the real error"), locator.recording():
+        with locator.recording():
+            pass
+        locator._note_probe("find a", None)
+        raise DataCoverageError("the real error")
+    assert locator._recorders == []
