@@ -252,3 +252,15 @@ def test_nested_recording_exit_on_error_reraises_the_error() -> None:
         locator._note_probe("find a", None)
         raise DataCoverageError("the real error")
     assert locator._recorders == []
+
+
+# 9. static-grid / report with an asset that has no documented margin rule on a venue (binance XRP): one note
+#    row per cell instead of ending the grid with "pass --l-max or --theta-f" (options static-grid lacks) --------
+def test_static_grid_without_margin_rule_is_a_note(empty_data_dir: Path) -> None:
+    from basisctl.static_grid import static_grid_frame
+
+    df = static_grid_frame(venues=["binance"], assets=["XRP"], lookbacks=[180.0], stresses=[1.5], asof="2026-01-01")
+    assert len(df) == 1 and np.isnan(df["alpha_risk"].iloc[0])
+    note = df["note"].iloc[0]
+    assert note.startswith("margin: no documented max leverage for binance XRP") and "--theta-f" not in note, note
+    assert "basisctl static --venue binance --asset XRP --l-max" in note
