@@ -264,3 +264,38 @@ def test_static_grid_without_margin_rule_is_a_note(empty_data_dir: Path) -> None
     note = df["note"].iloc[0]
     assert note.startswith("margin: no documented max leverage for binance XRP") and "--theta-f" not in note, note
     assert "basisctl static --venue binance --asset XRP --l-max" in note
+
+
+# 10. report --assets BTC,XRP with no XRP candles: one line at once, naming the fetch command (was: five sections
+#     computed, then a hint naming --prices-file / --model, options report does not have) ------------------------
+def test_report_asset_without_candles_fails_first_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    d = tmp_path / "data"
+    (d / "funding" / "binance").mkdir(parents=True)
+    (d / "prices" / "binance_perp").mkdir(parents=True)
+    for a in ("BTC", "XRP"):
+        _funding(48).to_csv(d / "funding" / "binance" / f"{a}.csv", index=False)
+    _candles(48).to_csv(d / "prices" / "binance_perp" / "BTC_1h.csv", index=False)
+    monkeypatch.setenv("BASISCTL_DATA_DIR", str(d))
+    monkeypatch.setenv("BASISCTL_STORE", str(tmp_path / "store"))
+    r = runner.invoke(app, ["report", "--quick", "--assets", "BTC,XRP", "--out", str(tmp_path / "r")])
+    assert r.exit_code == 2, r.output
+    msg = r.stderr.strip()
+    assert "\n" not in msg and msg.startswith("error: no binance_perp 1h or 4h candles for XRP"), msg
+    assert "basisctl data fetch --venue binance --asset XRP --kind candles" in msg
+    assert "--prices-file" not in msg and "--model" not in msg
+    assert not (tmp_path / "r" / "index.html").exists()
+
+
+# 11. the risk models' 4h fallback was a bare stderr line: not in --json, not refused by --strict ------------------
+def test_risk_4h_fallback_is_a_warning_strict_refuses(empty_data_dir: Path) -> None:
+    from basisctl.risk.fit import load_bars
+    from basisctl.warnings import StrictError, collecting
+
+    (empty_data_dir / "prices" / "binance_perp").mkdir(parents=True)
+    _candles(6 * 60, hours=4).to_csv(empty_data_dir / "prices" / "binance_perp" / "XRP_4h.csv", index=False)
+    with collecting() as col:
+        load_bars("XRP")
+    assert col.messages == ["no 1h binance_perp bars for XRP; using 4h bars"]
+    with pytest.raises(StrictError), collecting(strict=True):
+        load_bars("XRP")

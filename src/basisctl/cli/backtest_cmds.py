@@ -344,6 +344,7 @@ def report(
     if out.exists() and not out.is_dir():
         fail(f"--out {out} is an existing file; the report writes DIR/index.html, so give a directory")
     _ensure_data(names, download=download)
+    _ensure_candles(names)
     with _progress() as prog:
         tid = prog.add_task("report", total=None)
 
@@ -373,6 +374,20 @@ def download_prompt(assets: list[str]) -> str:
     return (f"Download the default data set now with `basisctl data pull` (Binance USD-M funding and 1h/4h klines, "
             f"Hyperliquid funding, 1h candles and margin tables for {', '.join(assets)}; {est.describe()}; "
             "resumable)?")
+
+
+def _ensure_candles(assets: list[str]) -> None:
+    """Every section calibrates volatility on the perp candles: an asset without them fails now, in one line
+    naming the fetch command, not minutes later in whichever section reaches it first."""
+    from basisctl.data import locator
+
+    market = locator.VOL_PRICE_MARKET
+    for a in assets:
+        if not any(locator.has_candles(market, a, iv) for iv in ("1h", "4h")):
+            fail(f"no {market} 1h or 4h candles for {a} in the data dirs "
+                 f"({', '.join(str(r) for r in locator.roots())}); the report calibrates every section on them: get "
+                 f"them with `basisctl data fetch --venue binance --asset {a} --kind candles --interval 1h "
+                 f"--from 2021-01-01`, or leave {a} out of --assets")
 
 
 def _ensure_data(assets: list[str], download: bool = False) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +35,10 @@ def load_bars(asset: str, prices_file: str | Path | pd.DataFrame | None = None) 
         return bars_from_frame(c, bar_hours_of(c))
     for interval, hours in (("1h", 1.0), ("4h", 4.0)):
         if locator.has_candles(PRICE_MARKET, asset, interval):
-            if hours != 1.0:
-                sys.stderr.write(f"warning: no 1h {PRICE_MARKET} bars for {asset.upper()}; using 4h bars\n")
+            if hours != 1.0:  # a substituted input: through basisctl.warnings (listed in --json, --strict refuses)
+                from basisctl.warnings import substitute
+
+                substitute("missing_data", f"no 1h {PRICE_MARKET} bars for {asset.upper()}; using 4h bars")
             return bars_from_frame(locator.load_candles(PRICE_MARKET, asset, interval), hours)
     raise DataCoverageError(f"no {PRICE_MARKET} candles for {asset.upper()} (pass --prices-file, or size with the "
                             "paper's closed form: --model gbm / --risk-model gbm)")
