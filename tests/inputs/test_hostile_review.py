@@ -299,3 +299,63 @@ def test_risk_4h_fallback_is_a_warning_strict_refuses(empty_data_dir: Path) -> N
     assert col.messages == ["no 1h binance_perp bars for XRP; using 4h bars"]
     with pytest.raises(StrictError), collecting(strict=True):
         load_bars("XRP")
+
+
+# 12. a user file with a hole of days calibrated without a word (returns/windows across it left out, correctly,
+#     but silently): one warning per file naming the hole; --strict refuses -------------------------------------
+def _with_hole(tmp_path: Path) -> tuple[Path, Path]:
+    c, f = _candles(), _funding()
+    hole = lambda d: ~((d["timestamp"] >= "2025-05-01") & (d["timestamp"] < "2025-05-05"))  # noqa: E731
+    c[hole(c)].to_csv(tmp_path / "c.csv", index=False)
+    f[hole(f)].to_csv(tmp_path / "f.csv", index=False)
+    return tmp_path / "c.csv", tmp_path / "f.csv"
+
+
+def test_user_file_hole_is_a_warning_and_strict_refuses(tmp_path: Path) -> None:
+    c, f = _with_hole(tmp_path)
+    args = ["static", "--venue", "hyperliquid", "--asset", "XRP", "--model", "gbm", "--l-max", "20",
+            "--prices-file", str(c), "--funding-file", str(f), "--json"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    import json
+
+    w = json.loads(r.stdout)["warnings"]
+    assert any(m.startswith(f"{c}: 96 1h bars missing") and "2025-05-01 00:00 -> 2025-05-04 23:00" in m for m in w), w
+    assert any(m.startswith(f"{f}: 96 funding settlements missing") for m in w), w
+    r = runner.invoke(app, [*args, "--strict"])
+    assert r.exit_code == 2 and "96 1h bars missing" in r.stderr
+
+
+def test_user_file_without_hole_warns_nothing(tmp_path: Path) -> None:
+    _candles().to_csv(tmp_path / "c.csv", index=False)
+    _funding().to_csv(tmp_path / "f.csv", index=False)
+    r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "XRP", "--model", "gbm", "--l-max", "20",
+                            "--prices-file", str(tmp_path / "c.csv"), "--funding-file", str(tmp_path / "f.csv"),
+                            "--strict", "--json"])
+    assert r.exit_code == 0, r.output
+
+
+def test_gap_helpers_count_against_a_hand_count() -> None:
+    from basisctl.calibration.gaps import mark_user_file, warn_candle_gaps, warn_funding_gaps
+    from basisctl.warnings import collecting
+
+    c = _candles(100)
+    c["ts"] = pd.to_datetime(c["timestamp"], utc=True)
+    c = mark_user_file(c.drop(index=[10, 11, 12, 50]).reset_index(drop=True))  # 3 + 1 missing bars, 2 gaps
+    f = _funding(100)
+    f["ts"] = pd.to_datetime(f["timestamp"], utc=True)
+    f = mark_user_file(f.drop(index=[20]).reset_index(drop=True))
+    t0, t1 = pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-01-06", tz="UTC")
+    with collecting() as col:
+        warn_candle_gaps(c, t0, t1, 1.0)
+        warn_funding_gaps(f, t0, t1)
+        warn_candle_gaps(c, t0 + pd.Timedelta(hours=13), t1, 1.0)  # the window starts after the first hole
+    assert col.messages[0].startswith("your file: 4 1h bars missing") and "(2 gap(s), the longest 2025-01-01 10:00 "\
+        "-> 2025-01-01 12:00)" in col.messages[0]
+    assert col.messages[1].startswith("your file: 1 funding settlements missing") and "20:00 -> 2025-01-01 20:00" \
+        in col.messages[1]
+    assert col.messages[2].startswith("your file: 1 1h bars missing")
+    del c.attrs["user_file"]  # not a user file: the data dirs' documented holes stay quiet
+    with collecting() as col:
+        warn_candle_gaps(c, t0, t1, 1.0)
+    assert col.messages == []

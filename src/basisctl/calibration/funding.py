@@ -92,6 +92,9 @@ def kappa_tilde(
     end_ts = _utc(end)
     start_ts = end_ts - pd.Timedelta(days=lookback_days)
     inside = funding[(funding["ts"] > start_ts) & (funding["ts"] <= end_ts)]
+    from basisctl.calibration.gaps import warn_funding_gaps
+
+    warn_funding_gaps(funding, start_ts, end_ts)  # the user's own file only: its holes are said
     carry = rolling_carry(inside, horizon_hours) if len(inside) else pd.Series(dtype=float)
     if carry.empty:
         src = funding.attrs.get("source")  # a file read by basisctl.data.io: the message names it

@@ -175,11 +175,15 @@ def user_series(prices_file: str | Path | None, funding_file: str | Path | None,
     """Read and validate user files (errors name file, row, column). Without ``asof`` the calibration ends where
     the given files end (last bar close, last settlement); without files it is ``DEFAULT_ASOF``.
     ``exclude_spikes`` leaves one-bar price spikes out of the candles (with a warning) instead of failing."""
+    from basisctl.calibration.gaps import mark_user_file
     from basisctl.calibration.volatility import bar_hours_of
     from basisctl.data.io import read_candles, read_funding
 
     candles = read_candles(prices_file, exclude_spikes=exclude_spikes) if prices_file is not None else None
     funding = read_funding(funding_file) if funding_file is not None else None
+    for frame in (candles, funding):  # their holes in the calibration window are warned about
+        if frame is not None:
+            mark_user_file(frame)
     bh = bar_hours_of(candles) if candles is not None else None
     if asof is None and (candles is not None or funding is not None):
         ends = []

@@ -67,6 +67,9 @@ def realised_vol(
     hi = end.value - step_ns  # the later bar must close by end
     sel = (ts - step_ns >= lo) & (ts <= hi)
     r = r[sel]
+    from basisctl.calibration.gaps import warn_candle_gaps
+
+    warn_candle_gaps(candles, start, end, interval_hours)  # the user's own file only: its holes are said
     expected = max(int(lookback_days * 24.0 / interval_hours) - 1, 1)
     src = candles.attrs.get("source")  # a file read by basisctl.data.io: messages name it
     who = f"{src}: " if src else ""

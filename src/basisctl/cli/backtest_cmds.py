@@ -100,6 +100,11 @@ def build_backtest(
         from basisctl.data.io import read_funding
 
         funding = read_funding(funding_file)
+    from basisctl.calibration.gaps import mark_user_file
+
+    for frame in (candles, funding):  # holes in the calibration window are warned about
+        if frame is not None:
+            mark_user_file(frame)
     from basisctl.model.margin import check_venue, venue_margin_tiers
 
     mv = check_venue(margin_venue)
