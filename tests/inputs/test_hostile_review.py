@@ -359,3 +359,13 @@ def test_gap_helpers_count_against_a_hand_count() -> None:
     with collecting() as col:
         warn_candle_gaps(c, t0, t1, 1.0)
     assert col.messages == []
+
+
+# 13. fhs (the default model) on a user file with a hole: the error says where the hole is --------------------
+def test_fhs_gap_error_names_the_hole(tmp_path: Path) -> None:
+    c, f = _with_hole(tmp_path)
+    r = runner.invoke(app, ["static", "--venue", "hyperliquid", "--asset", "XRP", "--l-max", "20",
+                            "--prices-file", str(c), "--funding-file", str(f)])
+    assert r.exit_code == 2, r.output
+    msg = r.stderr.strip()
+    assert "\n" not in msg and "first after the bar of 2025-04-30 23:00, next bar 2025-05-05 00:00" in msg, msg

@@ -80,8 +80,12 @@ def fit_model(name: str, bars: Bars, lo: int, hi: int, horizon_hours: float, *, 
         from basisctl.risk import fhs as fhs_mod
 
         if not ok.all():
-            raise ModelFitError(f"fhs: the calibration window has missing bars ({span}); GARCH needs a "
-                                "gap-free window (shorten --lookback-days or move --asof)")
+            j = lo + int(np.argmin(ok))  # the first hole: where it is, so the user can move the window past it
+            t0, t1 = (pd.Timestamp(int(bars.ts_ns[k]), tz="UTC") for k in (j, j + 1))
+            raise ModelFitError(f"fhs: the calibration window has missing bars ({span}; {int((~ok).sum())} gap(s), "
+                                f"the first after the bar of {t0:%Y-%m-%d %H:%M}, next bar {t1:%Y-%m-%d %H:%M}); "
+                                "GARCH needs a gap-free window (shorten --lookback-days, move --asof, or size "
+                                "with gbm: --model gbm / --risk-model gbm)")
         paths = fhs_mod.DEFAULT_PATHS if fhs_paths is None else fhs_paths
         return fhs_mod.FHSRisk(fhs_mod.calibrate_fhs(bars, lo, hi), paths, seed)
     from basisctl.risk.evt import fit_evt
