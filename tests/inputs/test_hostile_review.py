@@ -369,3 +369,31 @@ def test_fhs_gap_error_names_the_hole(tmp_path: Path) -> None:
     assert r.exit_code == 2, r.output
     msg = r.stderr.strip()
     assert "\n" not in msg and "first after the bar of 2025-04-30 23:00, next bar 2025-05-05 00:00" in msg, msg
+
+
+# 14. a column twice (``Close`` and ``close``: a pandas traceback; ``close`` twice or ``rate`` + ``funding_rate``:
+#     the first silently) is one issue naming both -----------------------------------------------------------------
+@pytest.mark.parametrize(("kind", "extra", "suffix"), [("candles", "Close", ".csv"), ("candles", "TS_MS", ".csv"),
+                                                      ("candles", "close", ".csv"), ("candles", "Close", ".parquet"),
+                                                      ("funding", "funding_rate", ".csv"), ("funding", "Rate", ".csv")])
+def test_ambiguous_duplicate_columns_are_refused(tmp_path: Path, kind: str, extra: str, suffix: str) -> None:
+    from basisctl.errors import DataValidationError
+
+    d = _candles(48) if kind == "candles" else _funding(48)
+    p = tmp_path / f"x{suffix}"
+    if suffix == ".parquet":
+        d.assign(**{extra: 1.0}).to_parquet(p)
+    else:
+        text = d.to_csv(index=False).splitlines()
+        p.write_text("\n".join([text[0] + f",{extra}"] + [t + ",1" for t in text[1:]]) + "\n")
+    with pytest.raises(DataValidationError, match="expected unique column names") as e:
+        check_file(p)
+    assert repr(extra) in str(e.value)
+    r = runner.invoke(app, ["data", "check", str(p)])
+    assert r.exit_code in (1, 2) and "Traceback" not in r.output and "unique column names" in r.output
+
+
+def test_column_names_with_spaces_are_read() -> None:
+    from basisctl.data.validate import detect_kind
+
+    assert detect_kind([" timestamp", " Rate ", "interval_hours"]) == "funding"

@@ -193,7 +193,7 @@ def _fmt(v: object) -> str:
 
 def detect_kind(columns: list[str] | pd.Index) -> Kind | None:
     """``"funding"`` if a ``rate`` column exists, ``"candles"`` if OHLC columns exist, else None."""
-    cols = {str(c).lower() for c in columns}
+    cols = {str(c).strip().lower() for c in columns}  # as _lower_columns reads them
     if "rate" in cols or "funding_rate" in cols:
         return "funding"
     if {"open", "high", "low", "close"} & cols:
