@@ -397,3 +397,12 @@ def test_column_names_with_spaces_are_read() -> None:
     from basisctl.data.validate import detect_kind
 
     assert detect_kind([" timestamp", " Rate ", "interval_hours"]) == "funding"
+
+
+def test_capacity_for_a_position_not_asked_for_is_refused() -> None:
+    r = runner.invoke(app, ["allocate", "--capital-usd", "1000000", "--assets", "BTC", "--risk-model", "gbm",
+                            "--capacity-usd", "hyperliquid:XRP=500000"])
+    assert r.exit_code == 2 and "--capacity-usd hyperliquid:XRP: XRP is not in --assets (BTC)" in r.stderr
+    r = runner.invoke(app, ["allocate", "--capital-usd", "1000000", "--assets", "BTC", "--venues", "binance",
+                            "--risk-model", "gbm", "--capacity-usd", "hyperliquid=500000"])
+    assert r.exit_code == 2 and "hyperliquid is not in --venues (binance)" in r.stderr

@@ -150,6 +150,12 @@ def allocate(
     for k, v in _kv_floats(capacity_usd or [], "capacity-usd").items():
         venue, _, a = k.partition(":")
         caps[(get_venue(venue).name, a.upper())] = v
+    want = {x.upper() for x in parse_strs(assets)}
+    for (venue, a) in caps:  # a cap for a position the command never looks at is an error, never ignored
+        if (a and a not in want) or venue not in vs:
+            raise BasisctlError(f"--capacity-usd {venue}{':' + a if a else ''}: "
+                                + (f"{a} is not in --assets ({', '.join(sorted(want))})" if a and a not in want
+                                   else f"{venue} is not in --venues ({', '.join(vs)})"))
     rows, history, notes = [], {}, []
     ranked_warnings: dict[tuple[str, str], list[str]] = {}
     for a in [x.upper() for x in parse_strs(assets)]:
