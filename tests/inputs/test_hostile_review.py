@@ -406,3 +406,18 @@ def test_capacity_for_a_position_not_asked_for_is_refused() -> None:
     r = runner.invoke(app, ["allocate", "--capital-usd", "1000000", "--assets", "BTC", "--venues", "binance",
                             "--risk-model", "gbm", "--capacity-usd", "hyperliquid=500000"])
     assert r.exit_code == 2 and "hyperliquid is not in --venues (binance)" in r.stderr
+
+
+# 15. --asof past the data: the error named only the 4h fallback's file and span, not the 1h file that failed first
+def test_sigma_error_names_both_the_1h_file_and_the_4h_fallback(empty_data_dir: Path) -> None:
+    from basisctl.calibration.inputs import calibrate_sigma
+    from basisctl.errors import DataCoverageError
+
+    d = empty_data_dir / "prices" / "binance_perp"
+    d.mkdir(parents=True)
+    _candles(24 * 100).to_csv(d / "XRP_1h.csv", index=False)
+    _candles(6 * 100, hours=4).to_csv(d / "XRP_4h.csv", index=False)
+    with pytest.raises(DataCoverageError) as e:
+        calibrate_sigma("XRP", "2030-01-01", 180)
+    msg = str(e.value)
+    assert "XRP_1h.csv: no 1h returns" in msg and "the 4h fallback:" in msg and "XRP_4h.csv: no 4h returns" in msg

@@ -49,11 +49,12 @@ def calibrate_sigma(
     c1 = candles_1h
     if c1 is None and locator.has_candles(market, asset, "1h"):
         c1 = locator.load_candles(market, asset, "1h")
+    hourly_error: DataCoverageError | None = None
     if c1 is not None:
         try:
             return realised_vol(c1, end, lookback_days, 1.0, MIN_HOURLY_COVERAGE)
-        except DataCoverageError:
-            pass
+        except DataCoverageError as e:
+            hourly_error = e  # said with the 4h fallback's error if that fails too
     c4 = candles_4h
     if c4 is None and locator.has_candles(market, asset, "4h"):
         c4 = locator.load_candles(market, asset, "4h")
@@ -65,8 +66,14 @@ def calibrate_sigma(
             except DataCoverageError as e:
                 raise type(e)(f"{e}; the data has {market} candles for {_have(have)}"
                               + (f"; {own_hint}" if own_hint else "")) from None
-        raise DataCoverageError(f"no {market} candles for {asset} cover the {lookback_days:g}-day window")
-    return realised_vol(c4, end, lookback_days, 4.0, MIN_4H_COVERAGE)
+        raise DataCoverageError(f"no {market} candles for {asset} cover the {lookback_days:g}-day window"
+                                + (f" ({hourly_error})" if hourly_error else ""))
+    try:
+        return realised_vol(c4, end, lookback_days, 4.0, MIN_4H_COVERAGE)
+    except DataCoverageError as e:
+        if hourly_error is None:
+            raise
+        raise DataCoverageError(f"{hourly_error}; and the 4h fallback: {e}") from None
 
 
 def calibrate_kappa(
