@@ -421,3 +421,10 @@ def test_sigma_error_names_both_the_1h_file_and_the_4h_fallback(empty_data_dir: 
         calibrate_sigma("XRP", "2030-01-01", 180)
     msg = str(e.value)
     assert "XRP_1h.csv: no 1h returns" in msg and "the 4h fallback:" in msg and "XRP_4h.csv: no 4h returns" in msg
+
+
+@pytest.mark.parametrize("args", [["static", "--venue", "hyperliquid", "--asset", ""],
+                                  ["allocate", "--capital-usd", "1000000", "--assets", " , "]])
+def test_empty_asset_is_refused(args: list[str]) -> None:
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2 and "needs a symbol" in r.stderr

@@ -210,6 +210,10 @@ def handle_errors(fn: F) -> F:
             v = kwargs.get(name)
             if isinstance(v, str) and v.strip():
                 check_date(v, flag)
+        for name in ("asset", "assets"):  # `--asset ""` looked for files named "_1h.csv"
+            v = kwargs.get(name)
+            if isinstance(v, str) and not v.replace(",", "").strip():
+                fail(f"--{name} needs a symbol, e.g. BTC (got {v!r})")
         check_numbers(kwargs)
         with collecting(strict=bool(kwargs.get("strict", False))) as col:
             ok = False
