@@ -428,3 +428,10 @@ def test_sigma_error_names_both_the_1h_file_and_the_4h_fallback(empty_data_dir: 
 def test_empty_asset_is_refused(args: list[str]) -> None:
     r = runner.invoke(app, args)
     assert r.exit_code == 2 and "needs a symbol" in r.stderr
+
+
+def test_risk_model_without_bars_names_the_fetch_command(empty_data_dir: Path) -> None:
+    r = runner.invoke(app, ["pi-liq", "--asset", "XRP", "--venue", "hyperliquid", "--model", "fhs", "--alpha", "0.1",
+                            "--horizon-hours", "24"])
+    assert r.exit_code == 2, r.output
+    assert "basisctl data fetch --venue binance --asset XRP --kind candles" in r.stderr

@@ -40,8 +40,11 @@ def load_bars(asset: str, prices_file: str | Path | pd.DataFrame | None = None) 
 
                 substitute("missing_data", f"no 1h {PRICE_MARKET} bars for {asset.upper()}; using 4h bars")
             return bars_from_frame(locator.load_candles(PRICE_MARKET, asset, interval), hours)
-    raise DataCoverageError(f"no {PRICE_MARKET} candles for {asset.upper()} (pass --prices-file, or size with the "
-                            "paper's closed form: --model gbm / --risk-model gbm)")
+    a = asset.upper()
+    raise DataCoverageError(f"no {PRICE_MARKET} 1h or 4h candles for {a} in the data dirs: get them with `basisctl "
+                            f"data fetch --venue binance --asset {a} --kind candles --interval 1h --from 2021-01-01`"
+                            ", or pass --prices-file where the command takes one; sizing with the paper's closed form "
+                            "needs no bars: --model gbm / --risk-model gbm")
 
 
 def window(bars: Bars, end: pd.Timestamp | None, lookback_days: float) -> tuple[int, int]:
