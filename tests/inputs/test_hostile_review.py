@@ -431,7 +431,7 @@ def test_empty_asset_is_refused(args: list[str]) -> None:
 
 
 def test_risk_model_without_bars_names_the_fetch_command(empty_data_dir: Path) -> None:
-    r = runner.invoke(app, ["pi-liq", "--asset", "XRP", "--venue", "hyperliquid", "--model", "fhs", "--alpha", "0.1",
+    r = runner.invoke(app, ["pi-liq", "--asset", "XRP", "--theta-f", "0.025", "--model", "fhs", "--alpha", "0.1",
                             "--horizon-hours", "24"])
     assert r.exit_code == 2, r.output
     assert "basisctl data fetch --venue binance --asset XRP --kind candles" in r.stderr
