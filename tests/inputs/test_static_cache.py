@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ print("PROBE " + json.dumps({{"code": code, "heavy": heavy}}), file=sys.stderr)
 """
 
 
-def _run(args: list[str], cache: Path, data: Path) -> tuple[str, str, dict[str, object]]:
+def _run(args: list[str], cache: Path, data: Path) -> tuple[str, str, dict[str, Any]]:
     """(stdout, stderr without the probe line, probe) of ``basisctl ARGS`` in a fresh interpreter."""
     env = {**os.environ, "BASISCTL_CACHE_DIR": str(cache), "BASISCTL_DATA_DIR": str(data)}
     r = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(args)], capture_output=True, text=True,
@@ -112,7 +113,7 @@ def test_a_new_file_that_shadows_an_input_is_recomputed(small_data: Path, tmp_pa
     shutil.copytree(small_data, data)
     args = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--json", "--model", "gbm", "--asof", "2026-01-01"]
     cache = tmp_path / "cache"
-    _run(args, cache, data)
+    first, _, _ = _run(args, cache, data)
     # the --data-dir root is searched before BASISCTL_DATA_DIR: a funding file there shadows the old one
     top = tmp_path / "top"
     (top / "funding" / "hyperliquid").mkdir(parents=True)
@@ -120,3 +121,4 @@ def test_a_new_file_that_shadows_an_input_is_recomputed(small_data: Path, tmp_pa
     out, err, probe = _run(["--data-dir", str(top), *args], cache, data)
     assert probe["code"] == 0, err
     assert "pandas" in probe["heavy"], "a run with another data dir was served the old entry"
+    assert out == first  # the same bytes, recomputed from the shadowing copy

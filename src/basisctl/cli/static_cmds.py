@@ -105,7 +105,7 @@ def static(
     console.print(t)
 
 
-def _user_file(path: Path | None) -> dict[str, Any] | None | bool:
+def _user_file(path: Path | None) -> dict[str, Any] | bool | None:
     """A user file's part of the cache key: the path as given, where it resolves and its content hash (False
     when it cannot be read: the command then runs uncached and the reader names the problem)."""
     if path is None:
