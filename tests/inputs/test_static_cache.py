@@ -122,3 +122,12 @@ def test_a_new_file_that_shadows_an_input_is_recomputed(small_data: Path, tmp_pa
     assert probe["code"] == 0, err
     assert "pandas" in probe["heavy"], "a run with another data dir was served the old entry"
     assert out == first  # the same bytes, recomputed from the shadowing copy
+
+
+def test_the_table_of_a_hit_names_the_normalised_venue_and_asset(small_data: Path, tmp_path: Path) -> None:
+    args = ["static", "--venue", "HyperLiquid", "--asset", "btc", "--model", "gbm", "--asof", "2026-01-01"]
+    out1, err1, _ = _run(args, tmp_path, small_data)
+    out2, err2, p2 = _run(args, tmp_path, small_data)
+    assert p2["heavy"] == []
+    assert (out2, err2) == (out1, err1)
+    assert "Static control: hyperliquid BTC" in out1

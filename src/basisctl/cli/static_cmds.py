@@ -82,7 +82,7 @@ def static(
     if as_json:
         print_json(out)
         return
-    t = Table(title=f"Static control: {venue} {asset}", show_header=False)
+    t = Table(title=f"Static control: {out['venue']} {out['asset']}", show_header=False)  # as normalised
     stressed = bool(out["stressed"])
     rows: list[tuple[str, str, str]] = [("model", "liquidation-risk model", "{}")]
     rows += [("sigma_annual", "sigma (annual, unstressed)", "{:.4f}")]
