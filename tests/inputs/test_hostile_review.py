@@ -435,3 +435,18 @@ def test_risk_model_without_bars_names_the_fetch_command(empty_data_dir: Path) -
                             "--horizon-hours", "24"])
     assert r.exit_code == 2, r.output
     assert "basisctl data fetch --venue binance --asset XRP --kind candles" in r.stderr
+
+
+# 16. the backtest's thin-kappa warning said "funding file BTC" for any frame, also a data-dir stream
+#     (backtest-portfolio, report): it names the file now -------------------------------------------------------------
+def test_thin_kappa_warning_names_the_file(tmp_path: Path) -> None:
+    c = tmp_path / "c.csv"
+    f = tmp_path / "f.csv"
+    _candles(24 * 200).to_csv(c, index=False)
+    _funding(24 * 200).to_csv(f, index=False)
+    r = runner.invoke(app, ["backtest", "--asset", "XRP", "--prices-file", str(c), "--funding-file", str(f),
+                            "--from", "2025-07-01", "--to", "2025-07-15", "--risk-model", "gbm", "--cost-bps", "10",
+                            "--l-max", "20"])
+    assert r.exit_code == 0, r.output
+    thin = [w for w in r.stderr.splitlines() if "thin sample" in w]
+    assert thin and thin[0].startswith(f"warning: XRP funding file ({f}): kappa_336h"), thin

@@ -162,7 +162,8 @@ def calibrate_rule(
         try:
             f = funding if funding is not None else locator.load_funding(sp.kappa_venue, a)
             est = kappa_tilde(f, sp.upper_horizon_hours, c_to, lookback,
-                              label=f"{sp.kappa_venue if funding is None else 'funding file'} {a}")
+                              label=f"{sp.kappa_venue} {a}" if funding is None else _kappa_file(sp.kappa_venue, a,
+                                                                                               funding))
             kap, n_win = est.kappa, est.n_windows
             ksrc = f"{sp.kappa_venue if funding is None else 'funding file'} {sp.upper_horizon_hours:g}h windows " \
                    f"{est.first_window_end:%Y-%m-%d}..{est.last_window_end:%Y-%m-%d}"
