@@ -1,0 +1,101 @@
+"""Hostile-operator review (rvlive): scenarios over HTTP against the local Hyperliquid-shaped server that the
+issue-19/22 tests do not cover. Set-up as in test_fail_closed_2 (7 BTC spot, -7 BTC perp at P0 = 89,897)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from basisctl.live.sim_venue import SimVenue
+from tests.skips import extra_reason
+
+from .conftest import have_sdk, make_sim
+from .test_fail_closed_2 import _alerts, _ctl, _orders, _serve
+
+pytestmark = [pytest.mark.needs_data,
+              pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))]
+
+
+def test_fill_size_disagreeing_with_the_position_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The venue reports our repair fill with half its size: the journal and venue disagree by the rest. Nothing
+    that grows the venue's hedge gap may be sent; the disagreement is adopted, never double-counted."""
+    sim = make_sim(tmp_path / "v.sqlite", initial_spot_base=9.0)
+    srv, hv = _serve(sim, monkeypatch)
+    try:
+        ctl = _ctl(tmp_path, hv)
+        ctl.start()
+        srv.faults.mangle = {"userFillsByTime:0.sz": "1.0"}  # every fill read: our 2.0 sell reported as 1.0
+        for _ in range(8):
+            ctl.safe_cycle()
+            st = sim.state()
+            assert abs(st.hedge_gap) < 1e-9 or st.hedge_gap == pytest.approx(2.0)  # never beyond the start gap
+            sim.advance(30)
+        assert len(_orders(ctl)) == 1 and sim.stats()["orders"] == 1  # the repair, nothing after it
+        st = sim.state()
+        assert st.perp_size == -9.0 and abs(st.hedge_gap) < 1e-9
+        (adopt,) = [e.payload for e in ctl.journal.entries("adopt")]
+        assert adopt["delta"]["perp_size"] == pytest.approx(-1.0)  # the unreported half, adopted once
+        assert _alerts(ctl, "UNEXPLAINED_CHANGE") and _alerts(ctl, "REPAIR_REFUSED")
+        d = ctl.journal.derived_position()
+        assert d.perp_size == pytest.approx(st.perp_size) and d.spot_base == pytest.approx(st.spot_base)
+    finally:
+        srv.stop()
+        sim.close()
+
+
+# ------------------------------------------------------------------ damaged journal rows / foreign journals
+def _damaged_run(tmp: Path, sql: str) -> Any:
+    import sqlite3
+
+    from tests.review.test_review_controller import _cfg, _cli
+
+    cfg = _cfg(tmp)
+    assert _cli("run", "--config", str(cfg), "--max-cycles", "2", "--quiet").returncode == 0
+    db = sqlite3.connect(tmp / "journal.sqlite")
+    db.execute(sql)
+    db.commit()
+    db.close()
+    return cfg
+
+
+@pytest.mark.parametrize("sql,needle", [
+    ("UPDATE entries SET payload = json_set(payload, '$.perp_cash', 'abc') WHERE kind = 'genesis'", "perp_cash"),
+    ("UPDATE entries SET payload = '[1, 2]' WHERE kind = 'genesis'", "not a JSON object"),
+    ("INSERT INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES ('fill:x', 'fill', 1, 1, "
+     "'{\"side\": \"buy\", \"market\": \"perp\", \"size\": 1.0, \"px\": 9e4, \"fee_usd\": \"abc\"}')", "fee_usd"),
+    ("INSERT INTO entries(key, kind, ts_ms, wall_ms, payload) VALUES ('funding:x', 'funding', 1, 1, '{oops')",
+     "damaged"),
+])
+def test_a_damaged_journal_row_stops_the_start_in_one_line(tmp_path: Path, sql: str, needle: str) -> None:
+    """A journal row whose payload is not JSON or holds a non-number in a balance field was an uncaught
+    TypeError / JSONDecodeError at every start (a crash loop under systemd); a string fee was even concatenated
+    into the derived perp cash. Now: one line naming the file, the row's seq and the field; exit 2; nothing sent."""
+    from tests.review.test_review_controller import _cli, _one_line_refusal
+
+    cfg = _damaged_run(tmp_path, sql)
+    r = _cli("run", "--config", str(cfg), "--max-cycles", "1", "--quiet")
+    _one_line_refusal(r, "journal.sqlite", "seq", needle)
+
+
+def test_restore_refuses_a_foreign_entries_table(tmp_path: Path) -> None:
+    """`journal restore --from` accepted any SQLite file with a table called 'entries' and moved the good
+    journal aside; the controller then refused to start ('no such column: kind'). Now the backup is refused and
+    the journal stays."""
+    import sqlite3
+
+    from tests.review.test_review_controller import _cfg, _cli, _one_line_refusal
+
+    cfg = _cfg(tmp_path)
+    assert _cli("run", "--config", str(cfg), "--max-cycles", "2", "--quiet").returncode == 0
+    before = (tmp_path / "journal.sqlite").read_bytes()
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE entries(x)")
+    db.commit()
+    db.close()
+    r = _cli("journal", "restore", "--config", str(cfg), "--from", str(other), "--yes")
+    _one_line_refusal(r, "other.sqlite", "entries")
+    assert (tmp_path / "journal.sqlite").read_bytes() == before
+    assert not list(tmp_path.glob("journal.sqlite.replaced-*"))
