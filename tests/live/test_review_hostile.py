@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from basisctl.live.sim_venue import SimVenue
 from tests.skips import extra_reason
 
 from .conftest import have_sdk, make_sim
