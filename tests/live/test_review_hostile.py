@@ -10,8 +10,8 @@ import pytest
 
 from tests.skips import extra_reason
 
-from .conftest import have_sdk, make_sim
-from .test_fail_closed_2 import _alerts, _ctl, _orders, _serve
+from .conftest import have_sdk, make_sim, sim  # noqa: F401 (fixture)
+from .test_fail_closed_2 import _alerts, _ctl, _cycles, _orders, _serve, hl  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.needs_data,
               pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))]
@@ -98,3 +98,77 @@ def test_restore_refuses_a_foreign_entries_table(tmp_path: Path) -> None:
     _one_line_refusal(r, "other.sqlite", "entries")
     assert (tmp_path / "journal.sqlite").read_bytes() == before
     assert not list(tmp_path.glob("journal.sqlite.replaced-*"))
+
+
+# ------------------------------------------------------------------ impossible signs in venue reads
+def test_negative_spot_balance_at_genesis_is_unknown_not_a_short(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
+    """A venue reporting the UBTC spot total as "-7.0" (a spot balance cannot be negative) was taken at face value:
+    genesis journaled spot -7 and the controller sent a 14 BTC ($1.26M) perp buy every cycle to 'hedge' it
+    (three a cycle, 18 in 6 cycles; the local venue refused them as reduce-only, a venue that fills a reduce-only
+    order up to the position would have bought the whole short back and left 7 BTC naked). Now the read is
+    malformed: no genesis, no order, until a sane read arrives."""
+    srv, hv = hl
+    srv.faults.mangle = {"spotClearinghouseState:balances.1.total": "-7.0"}
+    ctl = _ctl(tmp_path, hv)
+    waits: list[float] = []
+
+    def wait(s: float) -> None:
+        waits.append(s)
+        if len(waits) == 3:
+            srv.faults.mangle = {}  # the venue answers sanely again
+
+    ctl._wall_sleep = wait
+    ctl.start()
+    assert len(waits) >= 3
+    assert any("balances[1].total" in m for m in _alerts(ctl, "VENUE_UNAVAILABLE") + _alerts(ctl, "GENESIS_UNKNOWN"))
+    g = ctl.journal.genesis()
+    assert g is not None and g.payload["spot_base"] == 7.0 and g.payload["perp_size"] == -7.0
+    _cycles(ctl, sim, 3)
+    assert _orders(ctl) == [] and sim.stats()["orders"] == 0
+
+
+def test_negative_fill_size_is_a_malformed_read_not_a_flipped_fill(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our 2 BTC perp SELL reported with sz "-2.0" was journaled as a BUY of 2 (sign x side), a 4 BTC
+    disagreement that was later adopted as unexplained. Now the fill read is malformed (unknown): nothing is
+    journaled from it, and once the venue answers sanely the fill is journaled once with its true size."""
+    sim = make_sim(tmp_path / "v.sqlite", initial_spot_base=9.0)
+    srv, hv = _serve(sim, monkeypatch)
+    try:
+        ctl = _ctl(tmp_path, hv)
+        ctl.start()
+        srv.faults.mangle = {"userFillsByTime:0.sz": "-2.0"}
+        _cycles(ctl, sim, 2)
+        assert [e.payload for e in ctl.journal.entries("fill")] == []
+        assert any("sz" in m for m in _alerts(ctl, "STATE_UNKNOWN"))
+        assert len(_orders(ctl)) == 1 and sim.stats()["orders"] == 1  # the repair; nothing on the bad reads
+        srv.faults.mangle = {}
+        _cycles(ctl, sim, 2)
+        (f,) = [e.payload for e in ctl.journal.entries("fill")]
+        assert f["side"] == "sell" and f["size"] == 2.0
+        st = sim.state()
+        assert st.perp_size == -9.0 and abs(st.hedge_gap) < 1e-9 and ctl.journal.entries("adopt") == []
+        assert ctl.journal.derived_position().perp_size == pytest.approx(-9.0)
+    finally:
+        srv.stop()
+        sim.close()
+
+
+def test_negative_book_size_is_a_malformed_book(hl: Any) -> None:
+    """A book level with a negative size made the book-walk cost negative (cheaper than free): a parse failure."""
+    from basisctl.venues.protocol import VenueDataError
+
+    srv, hv = hl
+    srv.faults.mangle = {"l2Book:levels.1.0.sz": "-1000000"}
+    with pytest.raises(VenueDataError, match=r"levels.*sz"):
+        hv.book("perp")
+
+
+def test_backoff_never_overflows() -> None:
+    """2.0 ** attempt overflowed at attempt 1024 (~6 h of a venue down at start-up, 30 s cap): OverflowError
+    crashed the process that was meant to retry for ever."""
+    from basisctl.live.backoff import Backoff
+
+    b = Backoff(0.5, 30.0)
+    delays = [b.next_delay() for _ in range(3000)]
+    assert all(15.0 <= d <= 30.0 for d in delays[10:])
