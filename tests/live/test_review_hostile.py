@@ -8,13 +8,22 @@ from typing import Any
 
 import pytest
 
+from basisctl.live.sim_venue import SimVenue
 from tests.skips import extra_reason
 
-from .conftest import have_sdk, make_sim, sim  # noqa: F401 (fixture)
-from .test_fail_closed_2 import _alerts, _ctl, _cycles, _orders, _serve, hl  # noqa: F401 (fixture)
+from .conftest import have_sdk, make_sim
+from .test_fail_closed_2 import _alerts, _ctl, _cycles, _orders, _serve
 
 pytestmark = [pytest.mark.needs_data,
               pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))]
+
+
+@pytest.fixture
+def hl(sim: SimVenue, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """(local Hyperliquid server over ``sim``, the real adapter on it)."""
+    srv, hv = _serve(sim, monkeypatch)
+    yield srv, hv
+    srv.stop()
 
 
 def test_fill_size_disagreeing_with_the_position_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
