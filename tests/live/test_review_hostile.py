@@ -181,3 +181,36 @@ def test_backoff_never_overflows() -> None:
     b = Backoff(0.5, 30.0)
     delays = [b.next_delay() for _ in range(3000)]
     assert all(15.0 <= d <= 30.0 for d in delays[10:])
+
+
+# ------------------------------------------------------------------ books: what a position may not override
+@pytest.mark.parametrize("override", [
+    'safety = {kill_file = "elsewhere.kill"}',  # the position ignored the book kill switch
+    "safety = {flatten_on_kill = false}",  # ... or did not flatten with the book
+    'venue = {asset = "ETH"}',  # traded ETH while its book limits counted it as BTC
+    "sim = {capital_usd = 5.0}",  # ran 5 USD while the book allocated it 1,000,000
+])
+def test_a_position_cannot_override_what_the_book_owns(tmp_path: Path, override: str) -> None:
+    from basisctl.live.book.config import ConfigError, load_book
+
+    from .book_helpers import write_book
+
+    p = write_book(tmp_path)
+    p.write_text(p.read_text() + f"[positions.overrides]\n{override}\n")
+    with pytest.raises(ConfigError, match=r"positions\.2\.overrides.*belong to the book"):
+        load_book(p)
+
+
+def test_book_kill_switch_reaches_every_position(tmp_path: Path) -> None:
+    """Each position's config watches the book's kill file with the book's flatten setting (overrides of
+    other safety keys still apply)."""
+    from basisctl.live.book.config import load_book, position_configs
+
+    from .book_helpers import write_book
+
+    p = write_book(tmp_path, extra='[kill]\nfile = "stop.kill"\nflatten = true')
+    p.write_text(p.read_text() + '[positions.overrides]\nsafety = {alert_log = "own.log"}\n')
+    cfgs = position_configs(load_book(p))
+    for c in cfgs.values():
+        assert Path(c.resolve(c.safety.kill_file)) == tmp_path / "stop.kill" and c.safety.flatten_on_kill
+    assert cfgs["btc-bn"].resolve(cfgs["btc-bn"].safety.alert_log).name == "own.log"
