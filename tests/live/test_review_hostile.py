@@ -214,3 +214,29 @@ def test_book_kill_switch_reaches_every_position(tmp_path: Path) -> None:
     for c in cfgs.values():
         assert Path(c.resolve(c.safety.kill_file)) == tmp_path / "stop.kill" and c.safety.flatten_on_kill
     assert cfgs["btc-bn"].resolve(cfgs["btc-bn"].safety.alert_log).name == "own.log"
+
+
+def test_duplicate_balance_rows_at_genesis_are_unknown(tmp_path: Path, hl: Any, sim: SimVenue) -> None:
+    """Two UBTC rows in spotClearinghouseState (7.0 and 100.0): the last silently won, so genesis could be taken
+    at 100 BTC spot against a 7 BTC short. Now the read is malformed until the venue lists one row per coin."""
+    srv, hv = hl
+    srv.faults.mangle = {"spotClearinghouseState:balances.0": {"coin": "UBTC", "token": 197, "hold": "0",
+                                                               "total": "7.0", "entryNtl": "0"},
+                         "spotClearinghouseState:balances.1.total": "100.0"}
+    ctl = _ctl(tmp_path, hv, safety={"adopt_reads": 2, "adopt_seconds": 0.0})
+    waits: list[float] = []
+
+    def wait(s: float) -> None:
+        waits.append(s)
+        if len(waits) == 4:
+            srv.faults.mangle = {}
+
+    ctl._wall_sleep = wait
+    ctl.start()
+    assert len(waits) >= 4
+    assert any("several entries for UBTC" in m for m in _alerts(ctl, "VENUE_UNAVAILABLE")
+               + _alerts(ctl, "GENESIS_UNKNOWN"))
+    g = ctl.journal.genesis()
+    assert g is not None and g.payload["spot_base"] == 7.0 and g.payload["spot_usdc"] == 0.0
+    _cycles(ctl, sim, 2)
+    assert _orders(ctl) == [] and sim.stats()["orders"] == 0

@@ -397,13 +397,19 @@ class HyperliquidVenue:
         ctx = parse(PerpAssetCtx, ctxs[self.perp_asset], f"metaAndAssetCtxs[1][{self.perp_asset}]")
         book = parse(L2Book, self.info({"type": "l2Book", "coin": self.spot_coin}), "l2Book")
         szi, pos_value = math.nan, math.nan
-        for ap in ch.assetPositions:
-            if ap.position.coin == self.perp_coin:
-                szi, pos_value = ap.position.szi, ap.position.positionValue  # same snapshot as accountValue
+        mine = [ap for ap in ch.assetPositions if ap.position.coin == self.perp_coin]
+        if len(mine) > 1:  # which one is ours? (the last one used to win silently)
+            raise VenueDataError(f"malformed clearinghouseState.assetPositions: {len(mine)} entries for "
+                                 f"{self.perp_coin}")
+        for ap in mine:
+            szi, pos_value = ap.position.szi, ap.position.positionValue  # same snapshot as accountValue
         av = ch.marginSummary.accountValue
         if self.margin_config == "isolated" and math.isfinite(szi):
             av = self._isolated_value(ch)
         bal = {b.coin: b.total for b in sp.balances}
+        for coin in (self.spot_token, "USDC"):
+            if sum(1 for b in sp.balances if b.coin == coin) > 1:
+                raise VenueDataError(f"malformed spotClearinghouseState.balances: several entries for {coin}")
         bids, asks = book.levels
         if not bids or not asks:
             raise VenueUnavailable(f"empty spot book for {self.spot_coin}")
