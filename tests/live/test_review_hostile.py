@@ -240,3 +240,78 @@ def test_duplicate_balance_rows_at_genesis_are_unknown(tmp_path: Path, hl: Any, 
     assert g is not None and g.payload["spot_base"] == 7.0 and g.payload["spot_usdc"] == 0.0
     _cycles(ctl, sim, 2)
     assert _orders(ctl) == [] and sim.stats()["orders"] == 0
+
+
+# ------------------------------------------------------------------ clocks: +-1 h skew, prices from the future
+def _wall_venue(tmp: Path, monkeypatch: pytest.MonkeyPatch, skew_s: float) -> tuple[Any, Any, Any]:
+    """A wall-clock simulated venue (2 BTC over-hedged... spot 9 / perp -7) behind the local server, and the real
+    adapter on a LOCAL clock ``skew_s`` off the venue's (offset measured from the Date header)."""
+    import time as _time
+
+    import pandas as pd
+
+    from basisctl.live.sim_venue import SimConfig
+    from basisctl.venues.hyperliquid.adapter import HyperliquidVenue
+    from basisctl.venues.hyperliquid.keys import load_signer, test_private_key, test_wallet_address
+    from basisctl.venues.hyperliquid.server import HLServer
+
+    from .conftest import P0
+    from .test_fail_closed_2 import KEY_ENV
+
+    now = pd.Timestamp.now(tz="UTC").isoformat()
+    sim = SimVenue(tmp / "v.sqlite", SimConfig(start=now, clock="wall", speed=1.0, continue_prices=True,
+                                                initial_spot_base=9.0, initial_perp_size=-7.0,
+                                                initial_perp_usdc=300_000.0 + 7.0 * P0))
+    srv = HLServer(sim, test_wallet_address()).start()
+    monkeypatch.setenv(KEY_ENV, test_private_key())
+    hv = HyperliquidVenue(srv.url, test_wallet_address(), load_signer(KEY_ENV), "BTC", "UBTC/USDC", timeout_s=2.0,
+                          weight_per_min=1e6, max_retries=1, clock="local", local_clock=lambda: _time.time() + skew_s)
+    return sim, srv, hv
+
+
+@pytest.mark.parametrize("skew_s", [3600.0, -3600.0])
+def test_an_hour_of_clock_skew_is_measured_and_the_gap_repaired(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                skew_s: float) -> None:
+    sim, srv, hv = _wall_venue(tmp_path, monkeypatch, skew_s)
+    try:
+        ctl = _ctl(tmp_path, hv, limits={"stale_after_seconds": 30, "action_expiry_seconds": 15})
+        ctl.start()
+        ctl.safe_cycle()
+        assert ctl.alerts.counts.get("CLOCK_SKEW") == 1
+        assert ctl.clock_skew_ms == pytest.approx(-skew_s * 1000, abs=1500)
+        assert not {"STALE_DATA", "ORDER_REJECTED", "PRICE_INSANE"} & set(ctl.alerts.counts)
+        assert sim.state().unhedged_usd <= 50.0
+    finally:
+        srv.stop()
+        sim.close()
+
+
+def test_a_price_time_from_the_future_is_not_fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The book's `time` one hour ahead of the venue clock passed the stale-data guard (age < 0) - a frozen book
+    stamped in the future would be 'fresh' for an hour - and was journaled as the cycle time. Now it is an insane
+    read: PRICE_INSANE naming it, the cycle skipped, nothing sent; a sane book repairs the gap."""
+    import time as _time
+
+    sim, srv, hv = _wall_venue(tmp_path, monkeypatch, 0.0)
+    try:
+        ctl = _ctl(tmp_path, hv, limits={"stale_after_seconds": 30, "action_expiry_seconds": 15})
+        srv.faults.mangle = {"l2Book:time": int((_time.time() + 3600) * 1000)}
+        srv.faults.mangle_after_exchange = 0
+        waits: list[float] = []
+
+        def wait(s: float) -> None:
+            waits.append(s)
+            if len(waits) == 2:
+                srv.faults.mangle = {}
+
+        ctl._wall_sleep = wait
+        ctl.start()
+        assert any("ahead of the venue clock" in m for m in _alerts(ctl, "PRICE_INSANE"))
+        assert sim.stats()["orders"] == 0 and ctl.journal.genesis() is not None
+        g = ctl.journal.genesis()
+        assert g is not None and g.ts_ms < _time.time() * 1000 + 60_000  # not stamped an hour ahead
+        ctl.safe_cycle()
+        assert sim.state().unhedged_usd <= 50.0
+    finally:
+        srv.stop()
+        sim.close()
