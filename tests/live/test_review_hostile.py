@@ -315,3 +315,29 @@ def test_a_price_time_from_the_future_is_not_fresh(tmp_path: Path, monkeypatch: 
     finally:
         srv.stop()
         sim.close()
+
+
+def test_negative_transfer_amount_is_malformed_not_reversed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our 10,000 USDC sweep to perp reported as usdc "-10000.0" (toPerp true) was booked the wrong way round (a
+    20,000 USDC disagreement on each account, later adopted). Now the read is malformed until the venue reports a
+    positive amount; the transfer is journaled once, the right way."""
+    sim = make_sim(tmp_path / "v.sqlite", initial_spot_usdc=10_000.0)
+    srv, hv = _serve(sim, monkeypatch)
+    try:
+        ctl = _ctl(tmp_path, hv)
+        ctl.start()
+        srv.faults.mangle = {"userNonFundingLedgerUpdates:0.delta.usdc": "-10000.0"}
+        _cycles(ctl, sim, 3)
+        assert sim.state().spot_usdc == pytest.approx(0.0, abs=1e-6)  # the sweep went out
+        assert ctl.journal.entries("transfer") == [] and ctl.journal.entries("adopt") == []
+        assert any("delta.usdc" in m for m in _alerts(ctl, "STATE_UNKNOWN"))
+        srv.faults.mangle = {}
+        _cycles(ctl, sim, 2)
+        (t,) = [e.payload for e in ctl.journal.entries("transfer")]
+        assert t["amount_usd"] == pytest.approx(10_000.0) and t["to_perp"] is True
+        d, st = ctl.journal.derived_position(), sim.state()
+        assert d.spot_usdc == pytest.approx(st.spot_usdc, abs=1e-6) and d.perp_cash == pytest.approx(st.perp_cash)
+        assert ctl.journal.entries("adopt") == []
+    finally:
+        srv.stop()
+        sim.close()
