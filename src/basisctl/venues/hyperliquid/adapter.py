@@ -591,6 +591,9 @@ class HyperliquidVenue:
             if d.usdc is None or d.toPerp is None:
                 raise VenueDataError(f"malformed userNonFundingLedgerUpdates[{i}].delta: accountClassTransfer "
                                      "without usdc/toPerp")
+            if d.usdc <= 0:  # the direction is toPerp; a negative amount would book the transfer the wrong way
+                raise VenueDataError(f"malformed userNonFundingLedgerUpdates[{i}].delta.usdc: expected a positive "
+                                     f"amount for accountClassTransfer, got {d.usdc!r}")
             out.append(Transfer(u.hash, d.nonce, d.usdc, d.toPerp, u.time))
         return out
 
