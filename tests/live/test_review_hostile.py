@@ -341,3 +341,32 @@ def test_negative_transfer_amount_is_malformed_not_reversed(tmp_path: Path, monk
     finally:
         srv.stop()
         sim.close()
+
+
+def test_a_fill_stamped_in_the_future_does_not_poison_the_ingest_cursor(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """One fill read with `time` 10 days ahead: the fill was journaled at that time, the fill cursor (newest
+    journaled fill - 1 h) jumped 10 days ahead and every later fill of ours was found only after a
+    POSITION_MISMATCH episode re-read it (repairs refused meanwhile, each trade a halt) - for 10 days. Now the read
+    is malformed; the fill is journaled at its true time and later fills are ingested in the cycle they happen."""
+    import time as _time
+
+    sim, srv, hv = _wall_venue(tmp_path, monkeypatch, 0.0)
+    try:
+        ctl = _ctl(tmp_path, hv, limits={"stale_after_seconds": 30, "action_expiry_seconds": 15})
+        ctl.start()
+        srv.faults.mangle = {"userFillsByTime:0.time": int((_time.time() + 10 * 86400) * 1000)}
+        srv.faults.mangle_after_exchange, srv.faults.mangle_reads = 1, 2
+        for _ in range(3):
+            ctl.safe_cycle()
+        assert any("userFillsByTime[0].time" in m and "ahead" in m for m in _alerts(ctl, "STATE_UNKNOWN"))
+        fills = ctl.journal.entries("fill")
+        assert len(fills) == 1 and fills[0].ts_ms < _time.time() * 1000 + 60_000
+        for k in range(2):
+            ctl.send_order(f"t{k}", "perp", "perp", "sell", 0.1, 1_000.0)
+            ctl.safe_cycle()
+        assert len(ctl.journal.entries("fill")) == 5  # 2 sells and their 2 repairs, each ingested once
+        assert _alerts(ctl, "POSITION_MISMATCH") == [] and _alerts(ctl, "REPAIR_REFUSED") == []
+    finally:
+        srv.stop()
+        sim.close()

@@ -68,6 +68,9 @@ MAINNET_URL = "https://api.hyperliquid.xyz"
 #: l2Book/allMids/clearinghouseState/orderStatus/spotClearinghouseState, 20 for the rest.
 #: pages of a time-paginated read (userFillsByTime 2000 rows, userFunding 500) before it is refused as unbounded
 MAX_PAGES = 50
+#: an account event (fill, funding, transfer) stamped more than this ahead of the venue clock is malformed [ms]:
+#: journaled, it moved the ingest cursor into the future and every later event was found only after a mismatch
+FUTURE_EVENT_TOL_MS = 60_000
 INFO_WEIGHT_LIGHT = {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState", "basisctlTime"}
 
 
@@ -544,10 +547,23 @@ class HyperliquidVenue:
         client = HyperliquidInfo(_Reads(), now_ms=self.now_ms)  # type: ignore[arg-type]
         return client.candles(self.perp_coin, "1h", int(start_ms), int(end_ms))
 
+    def _check_not_future(self, what: str, times: list[int]) -> None:
+        """VenueDataError for an event time beyond venue now + FUTURE_EVENT_TOL_MS (venues with a real clock: the
+        local clock + the measured offset, no request; a local test server's simulated clock is not checked)."""
+        if self.clock == "server" or not times:
+            return
+        bound = self.now_ms() + FUTURE_EVENT_TOL_MS
+        for i, t in enumerate(times):
+            if t > bound:
+                raise VenueDataError(f"malformed {what}[{i}].time: {t} is {(t - bound) / 1e3 + 60:,.0f}s ahead of "
+                                     "the venue clock")
+
     def fills(self, since_ms: int = 0) -> list[Fill]:
         out: dict[str, Fill] = {}
         body = {"type": "userFillsByTime", "user": self.account, "startTime": int(since_ms)}
-        for i, f in enumerate(self._paged(body, 2000, UserFill, "userFillsByTime")):
+        rows = self._paged(body, 2000, UserFill, "userFillsByTime")
+        self._check_not_future("userFillsByTime", [f.time for f in rows])
+        for i, f in enumerate(rows):
             m = self._market_of(f.coin)
             if m is None:
                 continue
@@ -573,7 +589,9 @@ class HyperliquidVenue:
     def funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
         out: dict[str, FundingPayment] = {}
         body = {"type": "userFunding", "user": self.account, "startTime": int(since_ms)}
-        for u in self._paged(body, 500, UserFunding, "userFunding"):
+        rows = self._paged(body, 500, UserFunding, "userFunding")
+        self._check_not_future("userFunding", [u.time for u in rows])
+        for u in rows:
             d = u.delta
             if d.coin != self.perp_coin:
                 continue
@@ -584,7 +602,9 @@ class HyperliquidVenue:
     def transfers(self, since_ms: int = 0) -> list[Transfer]:
         out = []
         body = {"type": "userNonFundingLedgerUpdates", "user": self.account, "startTime": int(since_ms)}
-        for i, u in enumerate(parse(list[LedgerUpdate], self.info(body), "userNonFundingLedgerUpdates")):
+        rows = parse(list[LedgerUpdate], self.info(body), "userNonFundingLedgerUpdates")
+        self._check_not_future("userNonFundingLedgerUpdates", [u.time for u in rows])
+        for i, u in enumerate(rows):
             d = u.delta
             if d.type != "accountClassTransfer":
                 continue
