@@ -370,3 +370,29 @@ def test_a_fill_stamped_in_the_future_does_not_poison_the_ingest_cursor(tmp_path
     finally:
         srv.stop()
         sim.close()
+
+
+# ------------------------------------------------------------------ garbled /exchange answers
+@pytest.mark.parametrize("fault", ["garbage", "mangled_status"])
+def test_a_garbled_order_answer_is_an_unknown_outcome_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  fault: str) -> None:
+    """The venue executes our repair order but answers 200 with a non-JSON body (a proxy's error page), or with a
+    garbled status (totalSz "abc"): json / float() raised out of the cycle - an uncaught JSONDecodeError /
+    ValueError with the order's intent left open. Now the outcome is unknown (VENUE_UNAVAILABLE) and resolved by
+    cloid in the same cycle: the fill is journaled once, nothing is sent twice, the gap is closed."""
+    sim = make_sim(tmp_path / "v.sqlite", initial_spot_base=9.0)
+    srv, hv = _serve(sim, monkeypatch)
+    try:
+        ctl = _ctl(tmp_path, hv)
+        ctl.start()
+        srv.faults.script.append(fault)
+        assert ctl.safe_cycle() is not None
+        assert _alerts(ctl, "VENUE_UNAVAILABLE") and ctl.journal.open_intents() == []
+        assert sim.stats()["orders"] == 1 and sim.stats()["duplicate_order_requests"] == 0
+        ctl.safe_cycle()
+        st = sim.state()
+        assert st.perp_size == -9.0 and abs(st.hedge_gap) < 1e-9
+        assert len(ctl.journal.entries("fill")) == 1 and ctl.journal.derived_position().perp_size == -9.0
+    finally:
+        srv.stop()
+        sim.close()

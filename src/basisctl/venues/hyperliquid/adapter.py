@@ -40,6 +40,7 @@ from basisctl.venues.hyperliquid.models import (
     SpotMeta,
     UserFill,
     UserFunding,
+    finite_number,
     parse,
     parse_meta_and_ctxs,
 )
@@ -300,7 +301,11 @@ class HyperliquidVenue:
                 elif r.status_code >= 400:
                     raise VenueError(f"HTTP {r.status_code}: {r.text[:200]}")
                 else:
-                    return r.json()
+                    try:
+                        return r.json()
+                    except ValueError:  # a 200 that is not JSON (a proxy's page): a read is retried; a write's
+                        # outcome is unknown (it may have been executed) and is resolved by cloid / nonce
+                        last = VenueUnavailable(f"HTTP 200 with a non-JSON body: {r.text[:80]!r}")
             if k + 1 < attempts:
                 self.counters["retries"] += 1
                 time.sleep(min(0.1 * 2**k, 2.0) * self._rng.uniform(0.5, 1.0))  # jittered exponential
@@ -636,15 +641,18 @@ class HyperliquidVenue:
         }
         action = {"type": "order", "orders": [order], "grouping": "na"}
         out = self._exchange(action, self._nonce(), req.expires_at_ms)
-        st = out["response"]["data"]["statuses"][0]
-        if "error" in st:
-            raise VenueError(st["error"])
-        if "filled" in st:
-            f = st["filled"]
-            tot = float(f["totalSz"])
-            return OrderStatus(
-                req.cloid, OrderState.FILLED if tot >= size - 1e-12 else OrderState.CANCELED, tot, float(f["avgPx"])
-            )
+        try:
+            st = out["response"]["data"]["statuses"][0]
+            if "error" in st:
+                raise VenueError(str(st["error"]))
+            if "filled" in st:
+                f = st["filled"]
+                tot, avg = finite_number(f["totalSz"]), finite_number(f["avgPx"])
+                return OrderStatus(
+                    req.cloid, OrderState.FILLED if tot >= size - 1e-12 else OrderState.CANCELED, tot, avg
+                )
+        except (KeyError, IndexError, TypeError, ValueError) as e:  # sent and maybe executed: outcome unknown
+            raise VenueUnavailable(f"malformed order response ({type(e).__name__}: {e}); resolving by cloid") from None
         if "resting" in st:
             return OrderStatus(req.cloid, OrderState.OPEN, 0.0, 0.0)
         raise VenueUnavailable(f"unrecognised order status {st}")

@@ -36,6 +36,11 @@ def _num(x: Any) -> float:
     return v
 
 
+def finite_number(x: Any) -> float:
+    """A venue decimal outside a model (an /exchange answer's fields): ValueError unless finite."""
+    return _num(x)
+
+
 def _int(x: Any) -> int:
     if isinstance(x, bool) or x is None:
         raise ValueError(f"expected an integer, got {x!r}")
