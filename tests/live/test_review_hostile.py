@@ -396,3 +396,30 @@ def test_a_garbled_order_answer_is_an_unknown_outcome_not_a_crash(tmp_path: Path
     finally:
         srv.stop()
         sim.close()
+
+
+def test_an_overreported_fill_never_sizes_a_hedge_beyond_the_order(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Buy-basis rebalance (alpha 0.53 > alpha_U 0.40): the venue fills our 3.337 BTC spot buy but ANSWERS 33.37.
+    The perp hedge was sized on the answer: a 33.37 BTC ($3M) perp sell, sent once max_order_usd allows it (here
+    $5M) - a $2.7M naked short. Now a fill above the order's size counts as the size (alert STATE_UNKNOWN); the
+    hedge matches the spot leg and nothing is left open."""
+    from .conftest import P0
+
+    sim = make_sim(tmp_path / "v.sqlite", initial_perp_usdc=700_000.0 + 7.0 * P0)
+    srv, hv = _serve(sim, monkeypatch)
+    try:
+        ctl = _ctl(tmp_path, hv, limits={"max_order_usd": 5_000_000.0, "max_position_usd": 5_000_000.0,
+                                         "max_gross_notional_usd": 10_000_000.0})
+        ctl.start()
+        srv.faults.script.extend(["ok", "overfill"])  # the withdrawal, then the spot buy's answer x10
+        _cycles(ctl, sim, 1)
+        (spot,) = [o for o in _orders(ctl) if o["market"] == "spot"]
+        perps = [o for o in _orders(ctl) if o["market"] == "perp"]
+        assert perps and all(o["size"] <= spot["size"] + 1e-9 for o in perps), perps
+        assert any("more than ordered" in m for m in _alerts(ctl, "STATE_UNKNOWN"))
+        st = sim.state()
+        assert abs(st.hedge_gap) * st.spot_mid <= 50.0 and sim.stats()["max_unhedged_usd"] < 310_000.0
+    finally:
+        srv.stop()
+        sim.close()

@@ -68,7 +68,7 @@ class FaultPlan:
     exchange_only: bool = False
     #: scripted faults for the next /exchange requests, in order: 'ok', '5xx', '429', 'timeout', 'disconnect',
     #: 'reject', 'garbage' (processed, answered 200 with a non-JSON body), 'mangled_status' (processed, the order
-    #: status garbled: totalSz "abc")
+    #: status garbled: totalSz "abc"), 'overfill' (processed, the answer reports 10x the filled size)
     script: deque[str] = field(default_factory=deque)
     stale_ms: int = 0  # report book times this much in the past (stale-data guard tests)
     read_4xx: float = 0.0  # probability that an /info read is refused with 422
@@ -301,6 +301,10 @@ class HLServer:
                 if fault == "mangled_status" and is_ex and isinstance(out, dict):  # processed; statuses garbled
                     with contextlib.suppress(KeyError, IndexError, TypeError):
                         out["response"]["data"]["statuses"][0] = {"filled": {"totalSz": "abc", "avgPx": None}}
+                if fault == "overfill" and is_ex and isinstance(out, dict):  # processed; reports 10x the fill
+                    with contextlib.suppress(KeyError, IndexError, TypeError, ValueError):
+                        f = out["response"]["data"]["statuses"][0]["filled"]
+                        f["totalSz"] = str(10.0 * float(f["totalSz"]))
                 if fault == "timeout":
                     time.sleep(server.faults.timeout_s)
                 if fault == "disconnect":
