@@ -105,3 +105,13 @@ def test_a_foreign_entries_table_is_refused_in_one_line(tmp_path: Path) -> None:
     db.close()
     rc, out, _ = _pnl(j)
     assert rc == 2 and "Traceback" not in out and str(j) in out and "not a readable basisctl journal" in out
+
+
+def test_out_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
+    """pandas raised a bare OSError ('Cannot save file into a non-existent directory'): a traceback."""
+    j = _journal(tmp_path)
+    r = CliRunner().invoke(app, ["pnl", "--journal", str(j), "--out", str(tmp_path / "nope" / "x.csv")])
+    assert r.exit_code == 2 and "Traceback" not in r.output and "does not exist" in r.output, r.output
+    (tmp_path / "d.csv").mkdir()
+    r = CliRunner().invoke(app, ["pnl", "--journal", str(j), "--out", str(tmp_path / "d.csv")])
+    assert r.exit_code == 2 and "is a folder" in r.output, r.output

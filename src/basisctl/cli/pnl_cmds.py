@@ -40,6 +40,10 @@ def pnl(
         raise BasisctlError(f"--by {by!r}: expected 'book' or 'position'")
     if out is not None and not out.endswith((".parquet", ".csv")):
         raise BasisctlError(f"--out {out}: expected a .parquet or .csv file name")
+    if out is not None and not Path(out).resolve().parent.is_dir():  # pandas raised a bare OSError (traceback)
+        raise BasisctlError(f"--out {out}: folder {Path(out).resolve().parent} does not exist")
+    if out is not None and Path(out).is_dir():
+        raise BasisctlError(f"--out {out}: is a folder; expected a .parquet or .csv file name")
     p = Path(journal)
     from basisctl.pnl.attribution import AttributionError
 
