@@ -11,8 +11,9 @@ Issue 17 (the default model is fhs), targets: a warm FHS alpha <= 1 s after impo
   **warm** = the same command again, ``--repeat`` times (medians). Wall and CPU (user + system of the child, from
   ``os.wait4``) are both reported: the machine may be shared, and CPU time is what an idle core would take.
   The JSON of every run must be identical to the cold run's (checked).
-* ``--baseline-src DIR``: the same warm runs with another checkout's ``src`` (e.g. the commit before this work)
-  on ``PYTHONPATH``, interleaved with this tree's, so the ratio is measured in the same run and under the same load.
+* ``--baseline-src DIR``: the same cold and warm runs with another checkout's ``src`` (e.g. the commit before
+  this work) on ``PYTHONPATH``, interleaved with this tree's, so the ratio is measured in the same run and under
+  the same load; its stdout must equal this tree's byte for byte (checked).
 * import time of ``basisctl.cli.main`` in a fresh interpreter (median).
 * warm FHS alpha after imports (``risk.sizing.model_alpha``, in this process, after one call that loads the bars
   and the numba kernels): **computed** with the result cache disabled (GARCH fit + 800,000 paths over 24 h), and
@@ -77,8 +78,11 @@ def static_e2e(venue: str, asset: str, repeat: int, baseline: Path | None) -> di
             res[f"static_{model}_cold_wall_s"], res[f"static_{model}_cold_cpu_s"] = w, c
             walls, cpus, bwalls, bcpus = [], [], [], []
             base = os.path.join(tmp, f"base-{model}")
-            if baseline is not None:
-                timed_child(args, baseline, base)  # the baseline's own first run (its GARCH cache), not timed
+            if baseline is not None:  # the baseline's own cold run (empty result cache of its own)
+                w, c, bout = timed_child(args, baseline, base)
+                if bout != first:
+                    raise AssertionError(f"static --model {model}: this tree's JSON differs from the baseline's")
+                res[f"baseline_static_{model}_cold_wall_s"], res[f"baseline_static_{model}_cold_cpu_s"] = w, c
             for _ in range(repeat):
                 w, c, out = timed_child(args, SRC, here)
                 if out != first:
@@ -87,7 +91,7 @@ def static_e2e(venue: str, asset: str, repeat: int, baseline: Path | None) -> di
                 cpus.append(c)
                 if baseline is not None:
                     w, c, bout = timed_child(args, baseline, base)
-                    if json.loads(bout) != json.loads(first):
+                    if bout != first:  # byte for byte
                         raise AssertionError(f"static --model {model}: this tree's JSON differs from the baseline's")
                     bwalls.append(w)
                     bcpus.append(c)
@@ -192,8 +196,9 @@ def grid_timings(repeat: int) -> dict[str, float]:
         t0 = time.perf_counter()
         df = static_grid_frame()
         totals.append(time.perf_counter() - t0)
+    rows: list[Any] = list(df.itertuples())  # pandas-stubs types the fields as any Scalar; these are str/float
     cells = [StaticInputs(r.venue, r.asset, r.sigma_annual, r.stress, r.theta_f, r.l_max, 1.0, 1e-3, 0.1,
-                          r.kappa_bps * 1e-4) for r in df.itertuples()]
+                          r.kappa_bps * 1e-4) for r in rows]
     vec = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -242,9 +247,12 @@ def print_table(out: dict[str, Any]) -> None:
         print(f"{'import basisctl.cli.main':44s} {w:8.3f} {c:8.3f}")
     for m in ("fhs", "gbm"):
         if f"baseline_static_{m}_wall_s" in out:
-            print(f"{'baseline checkout: static --model ' + m:44s} {out[f'baseline_static_{m}_wall_s']:8.3f} "
-                  f"{out[f'baseline_static_{m}_cpu_s']:8.3f}   (this tree / baseline CPU: "
-                  f"{out[f'static_{m}_warm_cpu_over_baseline']:.2f})")
+            print(f"{'baseline checkout: static --model ' + m + ', warm':44s} "
+                  f"{out[f'baseline_static_{m}_wall_s']:8.3f} {out[f'baseline_static_{m}_cpu_s']:8.3f}   "
+                  f"(this tree / baseline CPU: {out[f'static_{m}_warm_cpu_over_baseline']:.2f})")
+        if f"baseline_static_{m}_cold_wall_s" in out:
+            print(f"{'baseline checkout: static --model ' + m + ', cold':44s} "
+                  f"{out[f'baseline_static_{m}_cold_wall_s']:8.3f} {out[f'baseline_static_{m}_cold_cpu_s']:8.3f}")
     shown = {k for _, stem, *_ in verdicts(out) for k in (f"{stem}_wall_s", f"{stem}_cpu_s")}
     for k, v in out.items():
         if k not in shown and not k.startswith(("load_average", "import_cli", "baseline_static")) and \

@@ -106,19 +106,22 @@ def tree_hash(root: Path) -> str:
 def source_hash() -> str:
     """SHA-256 over every ``*.py`` file of the installed ``basisctl`` package (relative path + bytes) and the
     versions of the numerical stack."""
-    import numpy
-    import pandas
-    import scipy
-
     h = hashlib.sha256(tree_hash(Path(__file__).resolve().parent).encode())
-    try:  # from the installed metadata, not ``import numba`` (0.3 s): a cache hit must not load numba
-        from importlib.metadata import PackageNotFoundError, version
-
-        nb = version("numba")
-    except PackageNotFoundError:  # pragma: no cover - numba is a base dependency
-        nb = "-"
-    h.update(f"{sys.version}|{numpy.__version__}|{pandas.__version__}|{scipy.__version__}|{nb}".encode())
+    # from the installed metadata, not by importing them (numpy, pandas, scipy and numba take ~1.3 s to import):
+    # a cache hit must not load the numerical stack (docs/performance.md, "static end to end")
+    versions = "|".join(_dist_version(d) for d in ("numpy", "pandas", "scipy", "numba"))
+    h.update(f"{sys.version}|{versions}".encode())
     return h.hexdigest()
+
+
+def _dist_version(dist: str) -> str:
+    """The installed version of distribution ``dist`` ('-' when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:  # pragma: no cover - all four are base dependencies
+        return "-"
 
 
 def canonical(obj: Any) -> Any:

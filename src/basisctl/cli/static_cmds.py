@@ -60,6 +60,96 @@ def static(
     """Risk-constrained (Variant 2) and economic (Variant 1) collateral share for one venue/asset.
 
     With --prices-file/--funding-file and no --asof, the calibration ends where the given files end."""
+    from basisctl import cache
+
+    params = {"venue": venue, "asset": asset, "sigma": sigma, "asof": asof, "lookback_days": lookback_days,
+              "stress": stress, "epsilon": epsilon, "lgd": lgd, "kappa_bps": kappa_bps, "horizon_days": horizon_days,
+              "mu": mu, "l_max": l_max, "theta_f": theta_f, "prices_file": _user_file(prices_file),
+              "funding_file": _user_file(funding_file), "model": model, "seed": seed,
+              "exclude_spikes": exclude_spikes}
+
+    def compute() -> dict[str, Any]:
+        return _static_fields(venue, asset, sigma, asof, lookback_days, stress, epsilon, lgd, kappa_bps, horizon_days,
+                              mu, l_max, theta_f, prices_file, funding_file, model, seed, exclude_spikes)
+
+    if params["prices_file"] is False or params["funding_file"] is False:  # unreadable: the readers say why
+        out = compute()
+    else:  # the whole result through the result cache: a hit imports no numerical library (performance.md)
+        got = cache.memoize("cli/static", params, compute)
+        out = got.value
+        if got.hit and (msg := _sigma_warning(sigma, model)):
+            warn(msg)  # printed by compute() on a miss, at the same point: before the substitutions
+    if as_json:
+        print_json(out)
+        return
+    t = Table(title=f"Static control: {out['venue']} {out['asset']}", show_header=False)  # as normalised
+    stressed = bool(out["stressed"])
+    rows: list[tuple[str, str, str]] = [("model", "liquidation-risk model", "{}")]
+    rows += [("sigma_annual", "sigma (annual, unstressed)", "{:.4f}")]
+    if stressed:  # the stress applies to the paper's model only: no stress line for unstressed models
+        rows += [("stress", "stress", "{:.2f}x"), ("sigma_stressed", "sigma (stressed)", "{:.4f}")]
+    rows += [("theta_f", "theta_F", "{:.4f}"), ("l_max", "L_max", "{:g}x"),
+             ("alpha_liq", "alpha_liq = theta/(1+theta)", "{:.4f}"), ("kappa_bps", "kappa_h [bps]", "{:.3f}"),
+             ("alpha_risk", f"alpha* Variant 2 (risk, {out['model']})", "{:.4f}")]
+    if "alpha_risk_se" in out:
+        rows.append(("alpha_risk_se", "alpha* Monte Carlo SE", "{:.4f}"))
+    rows += [("leverage_risk", "hedge leverage at alpha*", "{:.2f}x"),
+             ("pi_liq_at_alpha_risk", "Pi_liq at alpha*", "{:.3e}")]
+    if not stressed:
+        rows.append(("alpha_risk_gbm", f"alpha* under the paper's GBM (stress {out['stress']:g}x)", "{:.4f}"))
+    rows.append(("alpha_econ", "alpha* Variant 1 (econ, GBM)", "{:.4f}"))
+    for key, label, fmt in rows:
+        t.add_row(label, fmt.format(out[key]))
+    t.add_row("sigma source", str(out["sigma_source"]))
+    t.add_row("kappa source", str(out["kappa_source"]))
+    console.print(t)
+
+
+def _user_file(path: Path | None) -> dict[str, Any] | bool | None:
+    """A user file's part of the cache key: the path as given, where it resolves and its content hash (False
+    when it cannot be read: the command then runs uncached and the reader names the problem)."""
+    if path is None:
+        return None
+    from basisctl.cache import fingerprint
+
+    try:
+        fp = fingerprint("user file", path)
+    except OSError:
+        return False
+    if not fp.sha256:  # too large to hash: not cached
+        return False
+    return {"given": str(path), "resolved": str(Path(path).resolve()), "size": fp.size, "sha256": fp.sha256}
+
+
+def _sigma_warning(sigma: float | None, model: str) -> str | None:
+    """The warning of ``--sigma`` with a model other than the paper's (None: no warning)."""
+    from basisctl.risk.registry import check_model, is_stressed
+
+    if sigma is None or is_stressed(check_model(model)):
+        return None
+    return (f"--sigma sizes the paper's GBM answers only (alpha_risk_gbm, alpha_econ); alpha_risk under "
+            f"{check_model(model)} is calibrated on bars (pass --model gbm to size with --sigma)")
+
+
+def _plain(o: Any) -> Any:
+    """``o`` with numpy scalars as Python numbers and timestamps as ISO text, as :func:`print_json` prints them
+    (NaN kept): a cached result then loads without numpy or pandas."""
+    if isinstance(o, dict):
+        return {k: _plain(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return type(o)(_plain(v) for v in o)
+    if type(o).__module__ == "numpy" and hasattr(o, "item"):
+        return o.item()
+    if not isinstance(o, str) and hasattr(o, "isoformat"):
+        return o.isoformat()
+    return o
+
+
+def _static_fields(venue: str, asset: str, sigma: float | None, asof: str | None, lookback_days: float,
+                   stress: float, epsilon: float, lgd: float, kappa_bps: float | None, horizon_days: float,
+                   mu: float, l_max: float | None, theta_f: float | None, prices_file: Path | None,
+                   funding_file: Path | None, model: str, seed: int, exclude_spikes: bool) -> dict[str, Any]:
+    """What ``static`` prints (the JSON object), computed from the data dir and the given files."""
     import basisctl.cache  # noqa: F401 - first: data files are read parsed from the result cache (performance.md)
     from basisctl.calibration.inputs import calibrate_kappa, calibrate_sigma, margin_for, user_series
     from basisctl.calibration.volatility import realised_vol
@@ -101,40 +191,15 @@ def static(
     res = solve_static(StaticInputs(venue, asset, sigma, stress, theta, lmax, horizon_days, epsilon, lgd,
                                     kappa, mu))
     out = {**res.to_dict(), **extra}
-    from basisctl.risk.registry import check_model, is_stressed
     from basisctl.risk.sizing import static_model_fields
 
-    if extra["sigma_source"] == "--sigma" and not is_stressed(check_model(model)):
-        warn(f"--sigma sizes the paper's GBM answers only (alpha_risk_gbm, alpha_econ); alpha_risk under "
-             f"{check_model(model)} is calibrated on bars (pass --model gbm to size with --sigma)")
+    if extra["sigma_source"] == "--sigma" and (msg := _sigma_warning(sigma, model)):
+        warn(msg)
     bars_in = candles if candles is not None else prices_file  # as read for sigma (spikes excluded when asked)
     out.update(static_model_fields(model, res, asset, venue, bars_in, end, lookback_days, seed=seed))
     if kappa <= 0:
         out["alpha_econ_note"] = "kappa <= 0: carry cannot pay for liquidation risk; alpha_econ = 1 (stay out)"
-    if as_json:
-        print_json(out)
-        return
-    t = Table(title=f"Static control: {venue} {asset}", show_header=False)
-    stressed = bool(out["stressed"])
-    rows: list[tuple[str, str, str]] = [("model", "liquidation-risk model", "{}")]
-    rows += [("sigma_annual", "sigma (annual, unstressed)", "{:.4f}")]
-    if stressed:  # the stress applies to the paper's model only: no stress line for unstressed models
-        rows += [("stress", "stress", "{:.2f}x"), ("sigma_stressed", "sigma (stressed)", "{:.4f}")]
-    rows += [("theta_f", "theta_F", "{:.4f}"), ("l_max", "L_max", "{:g}x"),
-             ("alpha_liq", "alpha_liq = theta/(1+theta)", "{:.4f}"), ("kappa_bps", "kappa_h [bps]", "{:.3f}"),
-             ("alpha_risk", f"alpha* Variant 2 (risk, {out['model']})", "{:.4f}")]
-    if "alpha_risk_se" in out:
-        rows.append(("alpha_risk_se", "alpha* Monte Carlo SE", "{:.4f}"))
-    rows += [("leverage_risk", "hedge leverage at alpha*", "{:.2f}x"),
-             ("pi_liq_at_alpha_risk", "Pi_liq at alpha*", "{:.3e}")]
-    if not stressed:
-        rows.append(("alpha_risk_gbm", f"alpha* under the paper's GBM (stress {out['stress']:g}x)", "{:.4f}"))
-    rows.append(("alpha_econ", "alpha* Variant 1 (econ, GBM)", "{:.4f}"))
-    for key, label, fmt in rows:
-        t.add_row(label, fmt.format(out[key]))
-    t.add_row("sigma source", str(out["sigma_source"]))
-    t.add_row("kappa source", str(out["kappa_source"]))
-    console.print(t)
+    return _plain(out)
 
 
 @handle_errors

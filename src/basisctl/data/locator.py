@@ -31,12 +31,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from basisctl.errors import DataCoverageError, DataNotFoundError, DataValidationError, ValidationIssue
-from basisctl.model.margin import LeverageTier
+
+if TYPE_CHECKING:  # pandas and numpy are imported where a frame is read: the result cache's keys (which import
+    import pandas as pd  # this module) must not load them, so a cache hit stays light (docs/performance.md)
+
+    from basisctl.model.margin import LeverageTier
 
 ENV_DATA_DIR = "BASISCTL_DATA_DIR"
 ENV_STORE = "BASISCTL_STORE"
@@ -298,7 +300,7 @@ def _stat_key(p: Path) -> tuple[str, int, int]:
 #: ``compute()``'s frame, or the same frame stored by an earlier process for the same file content. The data layer
 #: sits below the result cache, so the cache registers itself here when imported (``basisctl.cache``); without
 #: it every process parses and validates each file once (the in-process cache below).
-FrameStore = Callable[[str, str, tuple[Any, ...], Callable[[], pd.DataFrame]], pd.DataFrame]
+FrameStore = Callable[[str, str, tuple[Any, ...], Callable[[], "pd.DataFrame"]], "pd.DataFrame"]
 _frame_store: FrameStore | None = None
 
 
@@ -395,6 +397,8 @@ def hyperliquid_meta_path() -> Path | None:
 
 
 def _hyperliquid_meta_path() -> Path | None:
+    import datetime as dt
+
     for r in roots():
         d = r.path / "hyperliquid"
         if not d.is_dir():
@@ -402,7 +406,12 @@ def _hyperliquid_meta_path() -> Path | None:
         dated = sorted((m.group(1), p) for p in d.iterdir() if (m := _META_RE.match(p.name)))
         for day, p in dated:
             try:
-                pd.Timestamp(day)
+                try:  # a real calendar date; pandas only for what the calendar refuses (a cache hit re-checks
+                    dt.date.fromisoformat(day)  # this lookup and must not import pandas)
+                except ValueError:
+                    import pandas as pd
+
+                    pd.Timestamp(day)
             except ValueError as e:
                 raise DataValidationError(str(p), [ValidationIssue(None, None, "a file name with a real date "
                                                                    "(metaAndAssetCtxs_YYYY-MM-DD.json)", day)]) from e
@@ -454,6 +463,10 @@ def hyperliquid_margin_tables() -> pd.DataFrame:
 
 def hyperliquid_tiers(asset: str) -> list[LeverageTier]:
     """Hyperliquid leverage tiers for ``asset`` from the newest margin-table snapshot in the data dirs."""
+    import pandas as pd
+
+    from basisctl.model.margin import LeverageTier
+
     t = hyperliquid_tables()
     uni = t.universe
     row = uni[uni["name"] == asset.upper()]
