@@ -201,6 +201,21 @@ def test_a_payment_without_a_candle_is_alerted_unchecked_never_matched(tmp_path:
     assert ctl.alerts.counts == {"FUNDING_UNCHECKED": 2} and vt.funding_unchecked == 2 and vt.funding_checked == 0
     assert vt.pending == []
 
+    # a restart (a fresh controller on the same journal) resumes after the journaled cursor: the two concluded
+    # settlements are neither re-read nor alerted again (the 500-kill run re-alerted ~800 at every start)
+    j.append("funding", "funding:c", {"amount_usd": 2.0, "rate": 1e-5, "size": -1.0, "ts_ms": 14 * h}, 14 * h)
+    calls.clear()
+    ctl2 = SimpleNamespace(cfg=ctl.cfg, venue=NoCandles(), journal=j, alerts=Alerts(j, None), errors=deque())
+    venue_truth_tick(ctl2, at(14 * h + 1))
+    vt2 = ctl2.venue_truth_state
+    assert ctl2.alerts.counts == {} and [p["ts_ms"] for p in vt2.pending] == [14 * h] and calls == []
+    ctl3 = SimpleNamespace(cfg=ctl.cfg, venue=NoCandles(), journal=j, alerts=Alerts(j, None), errors=deque())
+    venue_truth_tick(ctl3, at(17 * h + 1))  # killed before funding:c concluded: the next process still alerts it
+    assert ctl3.alerts.counts == {"FUNDING_UNCHECKED": 1} and len(calls) == 1 and calls[0][0] == 14 * h
+    ctl4 = SimpleNamespace(cfg=ctl.cfg, venue=NoCandles(), journal=j, alerts=Alerts(j, None), errors=deque())
+    venue_truth_tick(ctl4, at(18 * h))
+    assert ctl4.alerts.counts == {} and ctl4.venue_truth_state.pending == []
+
 
 @needs_sdk
 @pytest.mark.needs_data

@@ -12,27 +12,11 @@ from basisctl.errors import BasisctlError
 
 
 def _read_flows(path: str) -> list[dict[str, Any]]:
-    """Vault flows CSV: ts (ISO UTC or ms), amount_usd (> 0 deposit, < 0 withdrawal), optional position,
-    account (spot|perp)."""
-    import pandas as pd
+    """Vault flows CSV (basisctl.pnl.flows): ts (ISO UTC or ms), amount_usd (> 0 deposit, < 0 withdrawal),
+    optional position, account (spot|perp)."""
+    from basisctl.pnl.flows import read_flows
 
-    df = pd.read_csv(path)
-    for col in ("ts", "amount_usd"):
-        if col not in df.columns:
-            raise BasisctlError(f"{path}: column '{col}' missing (expected ts, amount_usd[, position, account])")
-    out = []
-    for i, r in df.iterrows():
-        try:
-            ts = int(r["ts"]) if str(r["ts"]).isdigit() else int(pd.Timestamp(r["ts"]).tz_localize(None).value // 10**6)
-            amt = float(r["amount_usd"])
-        except (TypeError, ValueError):
-            raise BasisctlError(f"{path}: row {int(i) + 2}: ts / amount_usd not a time / number "  # type: ignore[call-overload]
-                                f"(got {r['ts']!r}, {r['amount_usd']!r})") from None
-        if not pd.notna(amt) or amt == 0:
-            raise BasisctlError(f"{path}: row {int(i) + 2}: amount_usd must be a non-zero number")  # type: ignore[call-overload]
-        out.append({"ts_ms": ts, "amount_usd": amt, "position": str(r.get("position", "") or ""),
-                    "account": str(r.get("account", "spot") or "spot")})
-    return out
+    return read_flows(path)
 
 
 @handle_errors
@@ -56,9 +40,19 @@ def pnl(
         raise BasisctlError(f"--by {by!r}: expected 'book' or 'position'")
     if out is not None and not out.endswith((".parquet", ".csv")):
         raise BasisctlError(f"--out {out}: expected a .parquet or .csv file name")
+    if out is not None and not Path(out).resolve().parent.is_dir():  # pandas raised a bare OSError (traceback)
+        raise BasisctlError(f"--out {out}: folder {Path(out).resolve().parent} does not exist")
+    if out is not None and Path(out).is_dir():
+        raise BasisctlError(f"--out {out}: is a folder; expected a .parquet or .csv file name")
     p = Path(journal)
+    from basisctl.pnl.attribution import AttributionError
+
+    extra = _read_flows(flows) if flows else None
     with JournalReader(p) as j:  # read-only: a running controller's journal is never written
-        res = attribute(j, _read_flows(flows) if flows else None)
+        try:
+            res = attribute(j, extra)
+        except AttributionError as e:  # name the journal file in the one line
+            raise BasisctlError(str(e) if str(e).startswith(str(p)) else f"{p}: {e}") from None
     doc: dict[str, Any] = {"journal": str(p), "book": res.book()}
     if by == "position":
         doc["positions"] = [x.to_dict() for x in res.positions]

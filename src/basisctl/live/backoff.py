@@ -22,7 +22,8 @@ class Backoff:
 
     def next_delay(self) -> float:
         """Seconds to wait before the next try [s]."""
-        nominal = min(self.cap_s, self.base_s * 2.0**self.attempt)
+        # the exponent is bounded: 2.0 ** 1024 overflows (an outage of ~6 h at the 30 s cap crashed the process)
+        nominal = min(self.cap_s, self.base_s * 2.0 ** min(self.attempt, 60))
         self.attempt += 1
         return nominal * self.rng.uniform(0.5, 1.0)
 

@@ -47,6 +47,10 @@ def _check(path: Path, db: sqlite3.Connection) -> int:
         raise BackupError(f"{path}: backup copy failed its integrity check ({'; '.join(rows)[:120]})")
     if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='entries'").fetchone() is None:
         raise BackupError(f"{path}: not a basisctl journal (no 'entries' table)")
+    from basisctl.live.journal import missing_columns
+
+    if missing := missing_columns(db):
+        raise BackupError(f"{path}: not a basisctl journal (table 'entries' lacks {', '.join(missing)})")
     return int(db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
 
 

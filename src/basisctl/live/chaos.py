@@ -475,6 +475,7 @@ def run_chaos(
     read_only_refused = 0
     same_account_refused = 0
     silent_walls: list[float] = []  # wall time [epoch s] of each injected silent change (unhedged_split)
+    silent_deltas: list[float] = []  # each injected silent change's perp size delta [base units]
     progress = workdir / "progress.json"
     # second starts (same journal / own journal on the same account, alternating): 50 in a 500-kill run
     second_every = max(kills // 50, 3)
@@ -520,7 +521,7 @@ def run_chaos(
                     continue
                 swap_timer = threading.Timer(rng.uniform(0.05, min(delay, 1.0)), state_swap.swap)  # ... mid-run
             if server is not None:
-                _issue19_faults(rng, server, sim, injected, cfg, rnd, silent_walls)
+                _issue19_faults(rng, server, sim, injected, cfg, rnd, silent_walls, silent_deltas)
                 server.faults.stale_ms = 400_000_000 if rng.random() < 0.05 else 0  # ~4.6 days behind the clock
                 faults["stale_rounds"] += int(server.faults.stale_ms > 0)
                 if rng.random() < 0.05:
@@ -604,7 +605,7 @@ def run_chaos(
         round_wall_s=_round_walls(rounds),
     )
     malformed = server.faults_injected.get("mangle", 0) if server is not None else 0
-    res.update(issue19_audit(journal, cfg.resolve(cfg.journal), injected, malformed))
+    res.update(issue19_audit(journal, cfg.resolve(cfg.journal), injected, malformed, silent_deltas))
     res["faults_injected"] = {**injected, "malformed_reads": malformed,
                               "same_account_refused": same_account_refused,
                               "read_only_state_dir_refused_at_start": read_only_refused}
@@ -640,7 +641,8 @@ def run_chaos(
 
 
 def _issue19_faults(rng: random.Random, server: Any, sim: Any, injected: dict[str, int], cfg: Any,
-                    rnd: int = 0, silent_walls: list[float] | None = None) -> None:
+                    rnd: int = 0, silent_walls: list[float] | None = None,
+                    silent_deltas: list[float] | None = None) -> None:
     """Draw this round's issue-19 faults on the HTTP server / venue (see the module docstring): seeded draws,
     plus every class behind its floor (``_owed``) injected this round."""
     from basisctl.live.journal import Journal
@@ -670,16 +672,22 @@ def _issue19_faults(rng: random.Random, server: Any, sim: Any, injected: dict[st
         f.duplicate_fills = True
         injected["duplicated_fills"] += 1
     if rng.random() < 0.08 or _owed(injected, "silent_change", rnd):
-        # a silent position change - only once the previous one was resolved (adopted)
+        # a silent position change - only once every earlier one was resolved (matched by a standing adoption of
+        # exactly its size) and journal and venue agree: two changes in one disagreement episode would be adopted
+        # as one (an adoption a late fill reverses must not open the gate: 33/35 in the first 500-kill run)
         j = Journal(cfg.resolve(cfg.journal))
         try:
-            adopted = sum(1 for e in j.entries("adopt") if e.key.startswith("adopt:"))
+            resolved = (silent_changes_matched(j, silent_deltas) if silent_deltas is not None
+                        else sum(1 for e in j.entries("adopt") if e.key.startswith("adopt:")))
         finally:
             j.close()
-        if adopted >= injected["silent_change"]:
+        if resolved >= injected["silent_change"] and not _disagrees(cfg, sim):
+            d = round(rng.uniform(0.01, 0.2), 5)
             with sim._lock, sim._tx():
-                sim._put("perp_size", sim._f("perp_size") + round(rng.uniform(0.01, 0.2), 5))
+                sim._put("perp_size", sim._f("perp_size") + d)
             injected["silent_change"] += 1
+            if silent_deltas is not None:
+                silent_deltas.append(d)
             if silent_walls is not None:
                 silent_walls.append(time.time())
 
@@ -793,14 +801,16 @@ class _GenesisTrials:
         self.sim.close()
 
 
-def issue19_audit(journal: Any, journal_path: Any, injected: dict[str, int], malformed: int) -> dict[str, Any]:
+def issue19_audit(journal: Any, journal_path: Any, injected: dict[str, int], malformed: int,
+                  silent_deltas: list[float] | None = None) -> dict[str, Any]:
     """The issue-19 audit keys, from the journal (independent of the controller's in-memory counters).
 
     genesis_unknown_orders: order intents journaled before the genesis entry; wrong_direction_orders: repair /
     unwind intents that would NOT reduce |spot + perp| of the journal-derived position at the time they were
     journaled (replayed in journal order); silent_changes: silent position changes injected;
-    silent_changes_resolved: venue-truth adoptions that stand (a late fill reverses the ones it explains), at most
-    one per injected change; foreign_controller_detected: FOREIGN_CONTROLLER alerts."""
+    silent_changes_resolved: injected changes each matched by its own standing venue-truth adoption of exactly
+    its size (``silent_changes_matched``; with ``silent_deltas`` None, the older count: standing adoptions, at
+    most one per injected change); foreign_controller_detected: FOREIGN_CONTROLLER alerts."""
     g = journal.genesis()
     g_seq = g.seq if g is not None else None
     early = sum(1 for e in journal.entries("intent") if e.payload.get("kind") == "order" and (g_seq is None
@@ -833,10 +843,47 @@ def issue19_audit(journal: Any, journal_path: Any, injected: dict[str, int], mal
         "malformed_reads": malformed,
         "genesis_unknown_orders": early,
         "silent_changes": injected.get("silent_change", 0),
-        "silent_changes_resolved": min(standing, injected.get("silent_change", 0)),
+        "silent_changes_resolved": (min(standing, injected.get("silent_change", 0)) if silent_deltas is None
+                                    else silent_changes_matched(journal, silent_deltas)),
         "wrong_direction_orders": wrong,
         "foreign_controller_detected": foreign,
     }
+
+
+def standing_adoption_deltas(journal: Any) -> list[dict[str, float]]:
+    """Each venue-truth adoption no late fill fully explained, in journal order: its delta net of the late fills
+    that explained part of it (``adopt-net`` entries) [base units / USDC per balance]."""
+    nets: dict[str, dict[str, float]] = {}
+    order: list[str] = []
+    reversed_: set[str] = set()
+    for e in journal.entries("adopt"):
+        if e.key.startswith("adopt:"):
+            aid = e.key[6:]
+            order.append(aid)
+            nets[aid] = {k: float(v) for k, v in e.payload["delta"].items()}
+        elif e.key.startswith("adopt-net:"):
+            aid = e.key.split(":")[1]
+            for k, v in e.payload["delta"].items():
+                nets.setdefault(aid, {})[k] = nets.get(aid, {}).get(k, 0.0) + float(v)
+        elif e.key.startswith("adopt-reversal:"):
+            reversed_.add(e.key.split(":")[1])
+    return [nets[a] for a in order if a not in reversed_]
+
+
+def silent_changes_matched(journal: Any, silent_deltas: list[float], tol: float = 1e-7) -> int:
+    """How many injected silent changes (perp size deltas [base units], in injection order) are each matched by
+    their own standing adoption whose net perp size delta equals it within ``tol``. Two changes adopted as one,
+    an adoption of the wrong size, or a change never adopted leave the count short."""
+    adopted = [d.get("perp_size", 0.0) for d in standing_adoption_deltas(journal)]
+    used = [False] * len(adopted)
+    n = 0
+    for want in silent_deltas:
+        for i, got in enumerate(adopted):
+            if not used[i] and abs(got - want) <= tol:
+                used[i] = True
+                n += 1
+                break
+    return n
 
 
 def economic_duplicates(journal: Any, sim: Any, lot: float = 1e-5) -> tuple[int, list[str]]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -104,40 +105,79 @@ def _check_existing(path: Path) -> bool:
     return True
 
 
+ENTRY_COLUMNS = ("seq", "key", "kind", "ts_ms", "wall_ms", "payload")
+
+
+def missing_columns(db: sqlite3.Connection) -> list[str]:
+    """Columns of the journal's ``entries`` table that ``db`` lacks (a foreign table of the same name)."""
+    have = {str(r[1]) for r in db.execute("PRAGMA table_info(entries)").fetchall()}
+    return [c for c in ENTRY_COLUMNS if c not in have]
+
+
 #: entry kinds that move the journal-derived balances (genesis aside)
 _DERIVING_KINDS = ("fill", "funding", "transfer", "adopt")
 
 
-def _genesis_balances(g: Entry) -> dict[str, float]:
-    p = g.payload
-    return {"spot_base": float(p["spot_base"]), "spot_usdc": float(p["spot_usdc"]),
-            "perp_size": float(p["perp_size"]), "perp_cash": float(p["perp_cash"])}
+def _genesis_balances(g: Entry, path: str = "journal") -> dict[str, float]:
+    try:
+        return {k: _num(g.payload, k) for k in ("spot_base", "spot_usdc", "perp_size", "perp_cash")}
+    except ValueError as e:
+        raise JournalError(f"{path}: entry seq {g.seq} (genesis) is damaged ({e}); refusing to derive the position "
+                           "from it - restore the journal from a backup") from None
 
 
-def _fold(bal: dict[str, float], rows: Iterable[tuple[int, str, str]], n_pfx: int, last: int) -> int:
-    """Apply fill / funding / transfer / adopt rows (seq order) to ``bal`` in place; returns the last seq seen."""
+def _num(p: dict[str, Any], k: str, default: float | None = None) -> float:
+    """A finite number from a journal payload (``default`` when absent); ValueError otherwise."""
+    v = p.get(k, default)
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise ValueError(f"field '{k}': expected a finite number (got {v!r})")
+    return float(v)
+
+
+def _fold(bal: dict[str, float], rows: Iterable[tuple[int, str, str]], n_pfx: int, last: int,
+          path: str = "journal") -> int:
+    """Apply fill / funding / transfer / adopt rows (seq order) to ``bal`` in place; returns the last seq seen.
+    A damaged row (not JSON, a missing or non-numeric field) is a JournalError naming the file, seq and field:
+    the derived position is never computed from a guess."""
     for seq, kind, body in rows:
+        try:
+            _fold_row(bal, str(kind)[n_pfx:], json.loads(body))
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            why = f"field {e}" if isinstance(e, KeyError) else " ".join(str(e).split())
+            raise JournalError(f"{path}: entry seq {seq} ({kind}) is damaged ({why}); refusing to derive the "
+                               "position from it - restore the journal from a backup") from None
         last = int(seq)
-        k, p = str(kind)[n_pfx:], json.loads(body)
-        if k == "fill":
-            sgn = 1.0 if p["side"] == "buy" else -1.0
-            if p["market"] == "spot":
-                bal["spot_base"] += sgn * p["size"] - float(p.get("fee_base", 0.0))
-                bal["spot_usdc"] -= sgn * p["size"] * p["px"] + p["fee_usd"]
-            else:
-                bal["perp_size"] += sgn * p["size"]
-                bal["perp_cash"] -= sgn * p["size"] * p["px"] + p["fee_usd"]
-        elif k == "funding":
-            bal["perp_cash"] += float(p["amount_usd"])
-        elif k == "transfer":
-            a = float(p["amount_usd"])
-            sgn = 1.0 if p["to_perp"] else -1.0
-            bal["spot_usdc"] -= sgn * a
-            bal["perp_cash"] += sgn * a
-        else:  # adopt: venue truth adopted after an unexplained change (and its reversals)
-            for name, v in p["delta"].items():
-                bal[name] += float(v)
     return last
+
+
+def _fold_row(bal: dict[str, float], k: str, p: Any) -> None:
+    if not isinstance(p, dict):
+        raise ValueError(f"payload is not a JSON object (got {type(p).__name__})")
+    if k == "fill":
+        if p.get("side") not in ("buy", "sell") or p.get("market") not in ("spot", "perp"):
+            raise ValueError(f"field 'side'/'market': expected buy|sell and spot|perp (got {p.get('side')!r}, "
+                             f"{p.get('market')!r})")
+        sgn = 1.0 if p["side"] == "buy" else -1.0
+        size, px, fee = _num(p, "size"), _num(p, "px"), _num(p, "fee_usd")
+        if p["market"] == "spot":
+            bal["spot_base"] += sgn * size - _num(p, "fee_base", 0.0)
+            bal["spot_usdc"] -= sgn * size * px + fee
+        else:
+            bal["perp_size"] += sgn * size
+            bal["perp_cash"] -= sgn * size * px + fee
+    elif k == "funding":
+        bal["perp_cash"] += _num(p, "amount_usd")
+    elif k == "transfer":
+        a = _num(p, "amount_usd")
+        sgn = 1.0 if p["to_perp"] else -1.0
+        bal["spot_usdc"] -= sgn * a
+        bal["perp_cash"] += sgn * a
+    else:  # adopt: venue truth adopted after an unexplained change (and its reversals)
+        delta = p["delta"]
+        if not isinstance(delta, dict) or not set(delta) <= set(bal):
+            raise ValueError(f"field 'delta': expected balances by name (got {delta!r})")
+        for name in delta:
+            bal[name] += _num(delta, name)
 
 
 class Journal:
@@ -200,6 +240,9 @@ class Journal:
                                "refusing to start - restore it from a backup")
         if self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='entries'").fetchone() is None:
             raise JournalError(f"{self.path}: not a basisctl journal (no 'entries' table); refusing to use it")
+        if missing := missing_columns(self._db):
+            raise JournalError(f"{self.path}: not a basisctl journal (table 'entries' lacks {', '.join(missing)}); "
+                               "refusing to use it")
 
     # ------------------------------------------------------------------ writes
     @contextlib.contextmanager
@@ -282,7 +325,14 @@ class Journal:
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> Iterator[Entry]:
         n = len(self._pfx)
         for r in self._db.execute(sql, args):
-            yield Entry(int(r[0]), str(r[1])[n:], str(r[2])[n:], int(r[3]), int(r[4]), json.loads(r[5]))
+            try:
+                payload = json.loads(r[5])
+            except (TypeError, ValueError):
+                payload = None
+            if not isinstance(payload, dict):
+                raise JournalError(f"{self.path}: entry seq {r[0]} ({r[2]}) is damaged (payload is not a JSON "
+                                   "object); refusing to use it - restore the journal from a backup")
+            yield Entry(int(r[0]), str(r[1])[n:], str(r[2])[n:], int(r[3]), int(r[4]), payload)
 
     def get(self, key: str) -> Entry | None:
         return next(self._rows("SELECT seq, key, kind, ts_ms, wall_ms, payload FROM entries WHERE key=?",
@@ -355,12 +405,12 @@ class Journal:
             raise JournalError(f"{self.path}: journal has no genesis entry (never started)")
         cache = self._derived_cache
         if cache is None or cache[0] != g.seq:
-            cache = (g.seq, 0, _genesis_balances(g))
+            cache = (g.seq, 0, _genesis_balances(g, self.path))
         gseq, last, bal = cache
         bal = dict(bal)
         last = _fold(bal, self._db.execute(
             "SELECT seq, kind, payload FROM entries WHERE kind IN (?,?,?,?) AND seq > ? ORDER BY seq",
-            (*(self._pfx + k for k in _DERIVING_KINDS), last)), len(self._pfx), last)
+            (*(self._pfx + k for k in _DERIVING_KINDS), last)), len(self._pfx), last, self.path)
         self._derived_cache = (gseq, last, bal)
         return DerivedPosition(bal["spot_base"], bal["spot_usdc"], bal["perp_size"], bal["perp_cash"])
 
@@ -369,10 +419,10 @@ class Journal:
         g = self.genesis()
         if g is None:
             raise JournalError(f"{self.path}: journal has no genesis entry (never started)")
-        bal = _genesis_balances(g)
+        bal = _genesis_balances(g, self.path)
         _fold(bal, self._db.execute(
             "SELECT seq, kind, payload FROM entries WHERE kind IN (?,?,?,?) ORDER BY seq",
-            tuple(self._pfx + k for k in _DERIVING_KINDS)), len(self._pfx), 0)
+            tuple(self._pfx + k for k in _DERIVING_KINDS)), len(self._pfx), 0, self.path)
         return DerivedPosition(bal["spot_base"], bal["spot_usdc"], bal["perp_size"], bal["perp_cash"])
 
     def close(self) -> None:

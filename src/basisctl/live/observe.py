@@ -86,7 +86,11 @@ class ObserveMixin(ControllerBase):
         from the last good mid while the mark did not: an absurd, moved or glitched book is unknown data."""
         lim = self.cfg.limits
         bad = ""
-        for name, ref in (("mark", st.mark_px), ("oracle", st.oracle_px)):
+        ahead_s = self._price_ahead_s(st)
+        if ahead_s > lim.max_clock_skew_seconds + 1.0:  # a price from the future defeats the stale-data guard
+            bad = (f"price time is {ahead_s:,.1f}s ahead of the venue clock (bound max_clock_skew_seconds "
+                   f"{lim.max_clock_skew_seconds:g}s + 1s)")
+        for name, ref in (() if bad else (("mark", st.mark_px), ("oracle", st.oracle_px))):
             if math.isfinite(ref) and ref > 0:
                 dev = abs(st.spot_mid / ref - 1.0) * 1e4
                 if dev > lim.max_price_deviation_bps:
@@ -104,6 +108,15 @@ class ObserveMixin(ControllerBase):
             self.alerts.raise_("PRICE_INSANE", bad + ": read unknown, nothing is sent", st.ts_ms)
             raise VenueDataError(f"price sanity: {bad}")
         self._last_good_px = (st.spot_mid, st.mark_px)
+
+    def _price_ahead_s(self, st: VenueState) -> float:
+        """How far the read's price time is ahead of venue time [s], on venues with a real clock (a measured
+        offset: the live adapter; its ``now_ms`` is local time + offset, no request). 0 elsewhere: a simulated
+        or local-server clock is the venue's own."""
+        off = getattr(self.venue, "clock_offset_ms", None)
+        if off is None or (off() if callable(off) else off) is None:
+            return 0.0
+        return (st.ts_ms - self._now()) / 1000.0
 
     def _measure_skew(self) -> None:
         """Offset of the local clock to the venue's [ms] (venues that report one); CLOCK_SKEW past the bound."""

@@ -84,6 +84,12 @@ class OrdersMixin(ControllerBase):
         except VenueUnavailable as e:
             self.alerts.raise_("VENUE_UNAVAILABLE", f"{leg} outcome unknown ({e}); resolving by cloid", self._now())
             verdict, filled, avg = self._resolve_unknown_order(intent)
+        if filled > size * (1.0 + 1e-9):  # an IOC cannot fill more than its size: the venue's answer is wrong;
+            # the next leg is sized on this (a perp hedge 10x the spot fill), so count no more than was ordered -
+            # the journal's fills (ingested from the venue) and the position check decide what really happened
+            self.alerts.raise_("STATE_UNKNOWN", f"{leg} {side} {size} {market}: the venue reports {filled:g} filled "
+                               f"(more than ordered): counted as {size:g}", self._now())
+            filled = size
         maybe_crash(f"after_send:{leg}")
         self.journal.append(
             "result", f"result:{cloid}", {"verdict": verdict, "filled": filled, "avg_px": avg}, self._now()

@@ -132,6 +132,11 @@ def _f(p: dict[str, Any], k: str, where: str) -> float:
     return v
 
 
+def _opt(p: dict[str, Any], k: str, where: str) -> float:
+    """An optional numeric field (absent or null: 0.0), else as :func:`_f`."""
+    return 0.0 if p.get(k) is None else _f(p, k, where)
+
+
 def _split(kind: str, key: str, payload: dict[str, Any]) -> tuple[str, str, str]:
     """(position, kind, key) of a row: a book journal prefixes a position's kinds and keys with ``"<id>/"``
     (``Journal.scoped``); a ``position`` field in the payload names it otherwise; neither: ''."""
@@ -256,8 +261,10 @@ def _replay(name: str, events: list[tuple[int, int, int, str, dict]], ledger: li
             _fill(p, where, h, S, P, book, ts, res)
         elif kind == "adopt":
             d = p.get("delta") or {}
-            val = (float(d.get("spot_base", 0.0)) * S + float(d.get("perp_size", 0.0)) * P
-                   + float(d.get("spot_usdc", 0.0)) + float(d.get("perp_cash", 0.0)))
+            if not isinstance(d, dict):
+                raise AttributionError(f"{where}: field 'delta' is not an object (got {d!r})")
+            val = (_opt(d, "spot_base", where) * S + _opt(d, "perp_size", where) * P
+                   + _opt(d, "spot_usdc", where) + _opt(d, "perp_cash", where))
             res.counts["adopted_changes"] += 1
             res.counts["adopted_usd"] += val  # information: part of 'unexplained' (the re-sync books it there)
         elif kind == "funding":
@@ -294,7 +301,8 @@ def _liq_ref(p: dict[str, Any], where: str) -> float:
     if ref is None:
         return px
     sgn = 1.0 if p.get("side") == "buy" else -1.0
-    return float(ref) if sgn * (float(ref) - px) <= 0 else px
+    ref_px = _f(p, "liq_mark_px", where)
+    return ref_px if sgn * (ref_px - px) <= 0 else px
 
 
 def _fill(p: dict[str, Any], where: str, h: dict[str, float], S: float, P: float, book: Any, ts: int,
@@ -302,7 +310,7 @@ def _fill(p: dict[str, Any], where: str, h: dict[str, float], S: float, P: float
     """A fill: holdings move; its price against the mark is slippage, its fee a fee (both 'liquidation' for a
     venue liquidation / ADL fill)."""
     size, px = _f(p, "size", where), _f(p, "px", where)
-    fee_usd, fee_base = float(p.get("fee_usd") or 0.0), float(p.get("fee_base") or 0.0)
+    fee_usd, fee_base = _opt(p, "fee_usd", where), _opt(p, "fee_base", where)
     sgn = 1.0 if p.get("side") == "buy" else -1.0
     spot = p.get("market") == "spot"
     mid = S if spot else P

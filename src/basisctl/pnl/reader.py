@@ -31,14 +31,30 @@ class JournalReader:
         try:
             self._db = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, timeout=30.0,
                                        check_same_thread=False)
-            self._db.execute("SELECT 1 FROM entries LIMIT 1").fetchall()
+            self._db.execute("SELECT seq, key, kind, ts_ms, payload FROM entries LIMIT 1").fetchall()
         except sqlite3.DatabaseError as e:
             raise BasisctlError(f"{self.path}: not a readable basisctl journal ({e})") from None
 
+    def _read(self, sql: str, args: tuple[str, ...]) -> list[ReadEntry]:
+        """Rows as entries; BasisctlError naming the file (and the row) for a damaged database or payload."""
+        try:
+            rows = self._db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as e:
+            raise BasisctlError(f"{self.path}: not a readable basisctl journal ({e})") from None
+        out = []
+        for r in rows:
+            try:
+                payload = json.loads(r[4])
+            except (TypeError, ValueError):
+                payload = None
+            if not isinstance(payload, dict):
+                raise BasisctlError(f"{self.path}: entry seq {r[0]} ({r[2]}): payload is not a JSON object "
+                                    f"(got {str(r[4])[:60]!r}); the journal is damaged")
+            out.append(ReadEntry(int(r[0]), str(r[1]), str(r[2]), int(r[3]), payload))
+        return out
+
     def entries(self, kind: str) -> list[ReadEntry]:
-        rows = self._db.execute("SELECT seq, key, kind, ts_ms, payload FROM entries WHERE kind=? ORDER BY seq",
-                                (kind,)).fetchall()
-        return [ReadEntry(int(r[0]), str(r[1]), str(r[2]), int(r[3]), json.loads(r[4])) for r in rows]
+        return self._read("SELECT seq, key, kind, ts_ms, payload FROM entries WHERE kind=? ORDER BY seq", (kind,))
 
     def all_entries(self, kinds: tuple[str, ...] | None = None) -> list[ReadEntry]:
         """Every row of these kinds, oldest first, a book journal's position rows (kind ``"<id>/<kind>"``)
@@ -48,8 +64,7 @@ class JournalReader:
         if kinds:
             sql += f" WHERE substr(kind, instr(kind, '/') + 1) IN ({','.join('?' * len(kinds))})"
             args = tuple(kinds)
-        rows = self._db.execute(sql + " ORDER BY seq", args).fetchall()
-        return [ReadEntry(int(r[0]), str(r[1]), str(r[2]), int(r[3]), json.loads(r[4])) for r in rows]
+        return self._read(sql + " ORDER BY seq", args)
 
     def close(self) -> None:
         self._db.close()

@@ -24,6 +24,11 @@ from basisctl.live.config import ConfigError, ControllerConfig, _fmt, _Strict, e
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 #: controller-config keys a position may not override: they belong to the book
 BOOK_OWNED = ("journal", "mode")
+#: nested keys the book wires into every position (``section.key``): an override would take the position out of
+#: the book's kill switch (``safety.kill_file`` / ``flatten_on_kill``: the operator's book kill switch left it
+#: trading), trade another asset than the one its limits are counted under (``venue.asset``) or give it another
+#: capital than the book allocates (``sim.capital_usd``: use the position's capital_usd / weight)
+BOOK_OWNED_NESTED = ("safety.kill_file", "safety.flatten_on_kill", "venue.asset", "sim.capital_usd")
 
 
 class PositionSpec(_Strict):
@@ -74,6 +79,8 @@ class PositionSpec(_Strict):
     @classmethod
     def _not_book_owned(cls, v: dict[str, Any]) -> dict[str, Any]:
         bad = [k for k in v if k in BOOK_OWNED]
+        bad += [k for k in BOOK_OWNED_NESTED if isinstance(v.get(k.split(".")[0]), dict)
+                and k.split(".")[1] in v[k.split(".")[0]]]
         if bad:
             raise ValueError(f"{', '.join(bad)} belong to the book, not to a position")
         return v

@@ -40,6 +40,7 @@ from basisctl.venues.hyperliquid.models import (
     SpotMeta,
     UserFill,
     UserFunding,
+    finite_number,
     parse,
     parse_meta_and_ctxs,
 )
@@ -68,6 +69,9 @@ MAINNET_URL = "https://api.hyperliquid.xyz"
 #: l2Book/allMids/clearinghouseState/orderStatus/spotClearinghouseState, 20 for the rest.
 #: pages of a time-paginated read (userFillsByTime 2000 rows, userFunding 500) before it is refused as unbounded
 MAX_PAGES = 50
+#: an account event (fill, funding, transfer) stamped more than this ahead of the venue clock is malformed [ms]:
+#: journaled, it moved the ingest cursor into the future and every later event was found only after a mismatch
+FUTURE_EVENT_TOL_MS = 60_000
 INFO_WEIGHT_LIGHT = {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState", "basisctlTime"}
 
 
@@ -297,7 +301,11 @@ class HyperliquidVenue:
                 elif r.status_code >= 400:
                     raise VenueError(f"HTTP {r.status_code}: {r.text[:200]}")
                 else:
-                    return r.json()
+                    try:
+                        return r.json()
+                    except ValueError:  # a 200 that is not JSON (a proxy's page): a read is retried; a write's
+                        # outcome is unknown (it may have been executed) and is resolved by cloid / nonce
+                        last = VenueUnavailable(f"HTTP 200 with a non-JSON body: {r.text[:80]!r}")
             if k + 1 < attempts:
                 self.counters["retries"] += 1
                 time.sleep(min(0.1 * 2**k, 2.0) * self._rng.uniform(0.5, 1.0))  # jittered exponential
@@ -397,13 +405,19 @@ class HyperliquidVenue:
         ctx = parse(PerpAssetCtx, ctxs[self.perp_asset], f"metaAndAssetCtxs[1][{self.perp_asset}]")
         book = parse(L2Book, self.info({"type": "l2Book", "coin": self.spot_coin}), "l2Book")
         szi, pos_value = math.nan, math.nan
-        for ap in ch.assetPositions:
-            if ap.position.coin == self.perp_coin:
-                szi, pos_value = ap.position.szi, ap.position.positionValue  # same snapshot as accountValue
+        mine = [ap for ap in ch.assetPositions if ap.position.coin == self.perp_coin]
+        if len(mine) > 1:  # which one is ours? (the last one used to win silently)
+            raise VenueDataError(f"malformed clearinghouseState.assetPositions: {len(mine)} entries for "
+                                 f"{self.perp_coin}")
+        for ap in mine:
+            szi, pos_value = ap.position.szi, ap.position.positionValue  # same snapshot as accountValue
         av = ch.marginSummary.accountValue
         if self.margin_config == "isolated" and math.isfinite(szi):
             av = self._isolated_value(ch)
         bal = {b.coin: b.total for b in sp.balances}
+        for coin in (self.spot_token, "USDC"):
+            if sum(1 for b in sp.balances if b.coin == coin) > 1:
+                raise VenueDataError(f"malformed spotClearinghouseState.balances: several entries for {coin}")
         bids, asks = book.levels
         if not bids or not asks:
             raise VenueUnavailable(f"empty spot book for {self.spot_coin}")
@@ -538,10 +552,23 @@ class HyperliquidVenue:
         client = HyperliquidInfo(_Reads(), now_ms=self.now_ms)  # type: ignore[arg-type]
         return client.candles(self.perp_coin, "1h", int(start_ms), int(end_ms))
 
+    def _check_not_future(self, what: str, times: list[int]) -> None:
+        """VenueDataError for an event time beyond venue now + FUTURE_EVENT_TOL_MS (venues with a real clock: the
+        local clock + the measured offset, no request; a local test server's simulated clock is not checked)."""
+        if self.clock == "server" or not times:
+            return
+        bound = self.now_ms() + FUTURE_EVENT_TOL_MS
+        for i, t in enumerate(times):
+            if t > bound:
+                raise VenueDataError(f"malformed {what}[{i}].time: {t} is {(t - bound) / 1e3 + 60:,.0f}s ahead of "
+                                     "the venue clock")
+
     def fills(self, since_ms: int = 0) -> list[Fill]:
         out: dict[str, Fill] = {}
         body = {"type": "userFillsByTime", "user": self.account, "startTime": int(since_ms)}
-        for i, f in enumerate(self._paged(body, 2000, UserFill, "userFillsByTime")):
+        rows = self._paged(body, 2000, UserFill, "userFillsByTime")
+        self._check_not_future("userFillsByTime", [f.time for f in rows])
+        for i, f in enumerate(rows):
             m = self._market_of(f.coin)
             if m is None:
                 continue
@@ -567,7 +594,9 @@ class HyperliquidVenue:
     def funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
         out: dict[str, FundingPayment] = {}
         body = {"type": "userFunding", "user": self.account, "startTime": int(since_ms)}
-        for u in self._paged(body, 500, UserFunding, "userFunding"):
+        rows = self._paged(body, 500, UserFunding, "userFunding")
+        self._check_not_future("userFunding", [u.time for u in rows])
+        for u in rows:
             d = u.delta
             if d.coin != self.perp_coin:
                 continue
@@ -578,13 +607,18 @@ class HyperliquidVenue:
     def transfers(self, since_ms: int = 0) -> list[Transfer]:
         out = []
         body = {"type": "userNonFundingLedgerUpdates", "user": self.account, "startTime": int(since_ms)}
-        for i, u in enumerate(parse(list[LedgerUpdate], self.info(body), "userNonFundingLedgerUpdates")):
+        rows = parse(list[LedgerUpdate], self.info(body), "userNonFundingLedgerUpdates")
+        self._check_not_future("userNonFundingLedgerUpdates", [u.time for u in rows])
+        for i, u in enumerate(rows):
             d = u.delta
             if d.type != "accountClassTransfer":
                 continue
             if d.usdc is None or d.toPerp is None:
                 raise VenueDataError(f"malformed userNonFundingLedgerUpdates[{i}].delta: accountClassTransfer "
                                      "without usdc/toPerp")
+            if d.usdc <= 0:  # the direction is toPerp; a negative amount would book the transfer the wrong way
+                raise VenueDataError(f"malformed userNonFundingLedgerUpdates[{i}].delta.usdc: expected a positive "
+                                     f"amount for accountClassTransfer, got {d.usdc!r}")
             out.append(Transfer(u.hash, d.nonce, d.usdc, d.toPerp, u.time))
         return out
 
@@ -607,15 +641,18 @@ class HyperliquidVenue:
         }
         action = {"type": "order", "orders": [order], "grouping": "na"}
         out = self._exchange(action, self._nonce(), req.expires_at_ms)
-        st = out["response"]["data"]["statuses"][0]
-        if "error" in st:
-            raise VenueError(st["error"])
-        if "filled" in st:
-            f = st["filled"]
-            tot = float(f["totalSz"])
-            return OrderStatus(
-                req.cloid, OrderState.FILLED if tot >= size - 1e-12 else OrderState.CANCELED, tot, float(f["avgPx"])
-            )
+        try:
+            st = out["response"]["data"]["statuses"][0]
+            if "error" in st:
+                raise VenueError(str(st["error"]))
+            if "filled" in st:
+                f = st["filled"]
+                tot, avg = finite_number(f["totalSz"]), finite_number(f["avgPx"])
+                return OrderStatus(
+                    req.cloid, OrderState.FILLED if tot >= size - 1e-12 else OrderState.CANCELED, tot, avg
+                )
+        except (KeyError, IndexError, TypeError, ValueError) as e:  # sent and maybe executed: outcome unknown
+            raise VenueUnavailable(f"malformed order response ({type(e).__name__}: {e}); resolving by cloid") from None
         if "resting" in st:
             return OrderStatus(req.cloid, OrderState.OPEN, 0.0, 0.0)
         raise VenueUnavailable(f"unrecognised order status {st}")

@@ -36,6 +36,11 @@ def _num(x: Any) -> float:
     return v
 
 
+def finite_number(x: Any) -> float:
+    """A venue decimal outside a model (an /exchange answer's fields): ValueError unless finite."""
+    return _num(x)
+
+
 def _int(x: Any) -> int:
     if isinstance(x, bool) or x is None:
         raise ValueError(f"expected an integer, got {x!r}")
@@ -55,10 +60,19 @@ def _pos(x: Any) -> float:
     return v
 
 
+def _nonneg(x: Any) -> float:
+    v = _num(x)
+    if v < 0:
+        raise ValueError(f"expected a number >= 0, got {x!r}")
+    return v
+
+
 VNum = Annotated[float, BeforeValidator(_num)]
 """A venue decimal (string or number), finite."""
 VPos = Annotated[float, BeforeValidator(_pos)]
-"""A venue price: finite and > 0."""
+"""A venue price (or a fill / book-level size): finite and > 0."""
+VNonNeg = Annotated[float, BeforeValidator(_nonneg)]
+"""A venue amount that cannot be negative (a spot balance, an order's remaining size, |szi| x mark): finite, >= 0."""
 VInt = Annotated[int, BeforeValidator(_int)]
 """A venue integer (times [ms], ids)."""
 
@@ -80,7 +94,7 @@ class Leverage(_M):
 class Position(_M):
     coin: str
     szi: VNum  # signed size [base units], short < 0
-    positionValue: VNum  # |szi| x mark [USD]
+    positionValue: VNonNeg  # |szi| x mark [USD]
     leverage: Leverage | None = None  # absent in the oldest recordings; the margin-mode reader refuses that
     liquidationPx: VNum | None = None  # the venue's liquidation price [USD]; null when it has none
     marginUsed: VNum | None = None  # [USDC]; isolated: the position's equity
@@ -113,7 +127,7 @@ class ClearinghouseState(_M):
 # ------------------------------------------------------------------ spot account (spotClearinghouseState)
 class SpotBalance(_M):
     coin: str
-    total: VNum  # [token units]
+    total: VNonNeg  # [token units]; a spot balance is never negative (no borrowing outside portfolio margin)
 
 
 class SpotClearinghouseState(_M):
@@ -123,7 +137,7 @@ class SpotClearinghouseState(_M):
 # ------------------------------------------------------------------ books and contexts
 class BookLevel(_M):
     px: VPos  # [USD]
-    sz: VNum  # [base units]
+    sz: VPos  # [base units]; a level the venue lists has size (a negative one made the book walk cost negative)
 
 
 class L2Book(_M):
@@ -177,7 +191,7 @@ class UserFill(_M):
 
     coin: str
     px: VPos
-    sz: VNum
+    sz: VPos  # [base units]; the direction is in ``side`` (a negative size flipped the fill)
     side: Literal["B", "A"]
     time: VInt
     fee: VNum | None = None  # absent in the oldest (2023) recordings; the adapter refuses a fill without it
@@ -223,8 +237,8 @@ class LedgerUpdate(_M):
 
 
 class OrderInfo(_M):
-    sz: VNum
-    origSz: VNum | None = None
+    sz: VNonNeg  # remaining size [base units]
+    origSz: VNonNeg | None = None
     oid: VInt | None = None
     cloid: str | None = None
 

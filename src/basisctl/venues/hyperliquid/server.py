@@ -66,6 +66,9 @@ class FaultPlan:
     timeout_s: float = 2.0
     seed: int = 0
     exchange_only: bool = False
+    #: scripted faults for the next /exchange requests, in order: 'ok', '5xx', '429', 'timeout', 'disconnect',
+    #: 'reject', 'garbage' (processed, answered 200 with a non-JSON body), 'mangled_status' (processed, the order
+    #: status garbled: totalSz "abc"), 'overfill' (processed, the answer reports 10x the filled size)
     script: deque[str] = field(default_factory=deque)
     stale_ms: int = 0  # report book times this much in the past (stale-data guard tests)
     read_4xx: float = 0.0  # probability that an /info read is refused with 422
@@ -287,6 +290,21 @@ class HLServer:
                         code, out = 404, {"error": "not found"}
                 except (KeyError, ValueError, TypeError) as e:
                     code, out = 422, {"error": f"bad request: {e}"}
+                if fault == "garbage":  # processed, then a 200 that is not JSON (a proxy's error page)
+                    raw = b"<html><body>502 Bad Gateway</body></html>"
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(raw)))
+                    self.end_headers()
+                    self.wfile.write(raw)
+                    return
+                if fault == "mangled_status" and is_ex and isinstance(out, dict):  # processed; statuses garbled
+                    with contextlib.suppress(KeyError, IndexError, TypeError):
+                        out["response"]["data"]["statuses"][0] = {"filled": {"totalSz": "abc", "avgPx": None}}
+                if fault == "overfill" and is_ex and isinstance(out, dict):  # processed; reports 10x the fill
+                    with contextlib.suppress(KeyError, IndexError, TypeError, ValueError):
+                        f = out["response"]["data"]["statuses"][0]["filled"]
+                        f["totalSz"] = str(10.0 * float(f["totalSz"]))
                 if fault == "timeout":
                     time.sleep(server.faults.timeout_s)
                 if fault == "disconnect":
