@@ -48,12 +48,21 @@ def static_grid_frame(
     failed: list[dict[str, object]] = []
     for venue in venues:
         for asset in (a.upper() for a in assets):
-            theta, l_max = margin_for(venue, asset)
+            try:
+                theta, l_max = margin_for(venue, asset)
+            except BasisctlError as e:  # no margin rule for this venue/asset (binance XRP): a note, not the grid
+                why = str(e).replace(": pass --l-max or --theta-f", "").replace("; pass --l-max or --theta-f", "")
+                note = (f"margin: {why}; size it with `basisctl static --venue {venue} --asset {asset} "
+                        "--l-max L`")
+                failed += [{"venue": venue, "asset": asset, "lookback_days": float(lb), "stress": float(s),
+                            "epsilon": epsilon, "lgd": lgd, "mu": mu, "horizon_days": horizon_days,
+                            "asof": end.isoformat(), "note": note} for lb in lookbacks for s in stresses]
+                continue
             for lb in lookbacks:
                 key = (asset, float(lb))
                 if key not in sig_cache:
                     try:
-                        v = calibrate_sigma(asset, end, lb)
+                        v = calibrate_sigma(asset, end, lb, own_hint="")  # the grid takes no file
                         sig_cache[key] = (v.sigma_annual, v.interval_hours, v.coverage)
                     except BasisctlError as e:
                         sig_cache[key] = f"volatility: {e}"

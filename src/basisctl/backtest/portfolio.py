@@ -130,7 +130,7 @@ def missing_funding_check(res: BacktestResult, what: str, allow: bool = False,
 
 
 def _sigma(asset: str, d: pd.Timestamp) -> float:
-    return calibrate_sigma(asset, d, 180.0).sigma_annual
+    return calibrate_sigma(asset, d, 180.0, own_hint="this command reads candles from the data dirs only").sigma_annual
 
 
 def position_rule(asset: str, venue: str, start: pd.Timestamp, funding: pd.DataFrame,

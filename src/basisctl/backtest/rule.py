@@ -148,7 +148,8 @@ def calibrate_rule(
     if candles is not None:
         vol = realised_vol(candles, c_to, sp.lookback_days, candles_bar_hours or 1.0, 0.9)
     else:
-        vol = calibrate_sigma(a, c_to, sp.lookback_days)
+        vol = calibrate_sigma(a, c_to, sp.lookback_days, own_hint="or supply your own with --prices-file "
+                              "(CSV/Parquet: timestamp, open, high, low, close)")
     theta, l_max = margin_for(sp.margin_venue, a, l_max=sp.l_max, theta_f=sp.theta_f)
     sig_s = vol.sigma_annual * sp.stress
     at = float(solve_alpha_risk(sig_s, theta, sp.horizon_days / 365.0, sp.epsilon))
@@ -161,7 +162,8 @@ def calibrate_rule(
         try:
             f = funding if funding is not None else locator.load_funding(sp.kappa_venue, a)
             est = kappa_tilde(f, sp.upper_horizon_hours, c_to, lookback,
-                              label=f"{sp.kappa_venue if funding is None else 'funding file'} {a}")
+                              label=f"{sp.kappa_venue} {a}" if funding is None else _kappa_file(sp.kappa_venue, a,
+                                                                                               funding))
             kap, n_win = est.kappa, est.n_windows
             ksrc = f"{sp.kappa_venue if funding is None else 'funding file'} {sp.upper_horizon_hours:g}h windows " \
                    f"{est.first_window_end:%Y-%m-%d}..{est.last_window_end:%Y-%m-%d}"

@@ -92,10 +92,16 @@ def kappa_tilde(
     end_ts = _utc(end)
     start_ts = end_ts - pd.Timedelta(days=lookback_days)
     inside = funding[(funding["ts"] > start_ts) & (funding["ts"] <= end_ts)]
+    from basisctl.calibration.gaps import warn_funding_gaps
+
+    warn_funding_gaps(funding, start_ts, end_ts)  # the user's own file only: its holes are said
     carry = rolling_carry(inside, horizon_hours) if len(inside) else pd.Series(dtype=float)
     if carry.empty:
+        src = funding.attrs.get("source")  # a file read by basisctl.data.io: the message names it
         raise DataCoverageError(
-            f"no complete {horizon_hours:g}h funding windows in ({start_ts:%Y-%m-%d}, {end_ts:%Y-%m-%d}]"
+            (f"{src}: " if src else "")
+            + f"no complete {horizon_hours:g}h funding windows in ({start_ts:%Y-%m-%d}, {end_ts:%Y-%m-%d}]"
+            + (_gap_hint(funding) if src else "")
         )
     est = KappaEstimate(
         kappa=float(carry.mean()),
@@ -108,6 +114,23 @@ def kappa_tilde(
     )
     _warn_if_thin(est, lookback_days, pd.DatetimeIndex(carry.index), label)
     return est
+
+
+def _gap_hint(funding: pd.DataFrame) -> str:
+    """Why a file has no complete window: its span, and settlements spaced wider than ``interval_hours`` says
+    (e.g. 8-hourly rates labelled interval_hours = 1, which no window can be complete with)."""
+    if len(funding) < 2:
+        return f"; the file has {len(funding)} settlement(s)"
+    ts = pd.DatetimeIndex(funding["ts"])
+    out = f"; the file spans {ts[0]:%Y-%m-%d %H:%M} to {ts[-1]:%Y-%m-%d %H:%M}"
+    gap_h = np.diff(ts.as_unit("ns").asi8) / 3.6e12
+    ih = funding["interval_hours"].to_numpy(dtype=float)[1:]
+    wide = gap_h > ih * 1.5
+    if wide.mean() > 0.5:
+        out += (f" and {int(wide.sum())} of {wide.size} settlements are further apart than their interval_hours "
+                f"(median spacing {float(np.median(gap_h)):g} h vs interval_hours {float(np.median(ih)):g}): is "
+                "interval_hours right?")
+    return out
 
 
 #: kappa_tilde from windows spanning less than this share of the lookback is a thin sample (warning).

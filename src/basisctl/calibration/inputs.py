@@ -21,6 +21,8 @@ from basisctl.errors import DataCoverageError
 DEFAULT_ASOF = pd.Timestamp("2026-03-10", tz="UTC")
 MIN_HOURLY_COVERAGE: float = 0.9
 MIN_4H_COVERAGE: float = 0.9
+#: how ``static`` / ``bands`` take the user's own candles (the end of a missing-candles message)
+OWN_CANDLES_HINT = "or supply your own with --prices-file (CSV/Parquet: timestamp, open, high, low, close) or --sigma"
 
 
 def utc(t: pd.Timestamp | str | None) -> pd.Timestamp:
@@ -37,17 +39,22 @@ def calibrate_sigma(
     market: str = locator.VOL_PRICE_MARKET,
     candles_1h: pd.DataFrame | None = None,
     candles_4h: pd.DataFrame | None = None,
+    own_hint: str = OWN_CANDLES_HINT,
 ) -> VolEstimate:
-    """Unstressed annualised sigma over the lookback ending at ``asof`` (hourly bars, 4-hour fallback)."""
+    """Unstressed annualised sigma over the lookback ending at ``asof`` (hourly bars, 4-hour fallback).
+
+    ``own_hint`` ends the missing-data message: how the calling command takes the user's own candles (the
+    options differ per command; "" when it reads the data dirs only)."""
     end = utc(asof)
     c1 = candles_1h
     if c1 is None and locator.has_candles(market, asset, "1h"):
         c1 = locator.load_candles(market, asset, "1h")
+    hourly_error: DataCoverageError | None = None
     if c1 is not None:
         try:
             return realised_vol(c1, end, lookback_days, 1.0, MIN_HOURLY_COVERAGE)
-        except DataCoverageError:
-            pass
+        except DataCoverageError as e:
+            hourly_error = e  # said with the 4h fallback's error if that fails too
     c4 = candles_4h
     if c4 is None and locator.has_candles(market, asset, "4h"):
         c4 = locator.load_candles(market, asset, "4h")
@@ -57,10 +64,16 @@ def calibrate_sigma(
             try:
                 locator.load_candles(market, asset, "1h")  # the locator's message: where it looked, how to fetch
             except DataCoverageError as e:
-                raise type(e)(f"{e}; the data has {market} candles for {_have(have)}; or supply your own with "
-                              "--prices-file (CSV/Parquet: timestamp, open, high, low, close) or --sigma") from None
-        raise DataCoverageError(f"no {market} candles for {asset} cover the {lookback_days:g}-day window")
-    return realised_vol(c4, end, lookback_days, 4.0, MIN_4H_COVERAGE)
+                raise type(e)(f"{e}; the data has {market} candles for {_have(have)}"
+                              + (f"; {own_hint}" if own_hint else "")) from None
+        raise DataCoverageError(f"no {market} candles for {asset} cover the {lookback_days:g}-day window"
+                                + (f" ({hourly_error})" if hourly_error else ""))
+    try:
+        return realised_vol(c4, end, lookback_days, 4.0, MIN_4H_COVERAGE)
+    except DataCoverageError as e:
+        if hourly_error is None:
+            raise
+        raise DataCoverageError(f"{hourly_error}; and the 4h fallback: {e}") from None
 
 
 def calibrate_kappa(
@@ -169,11 +182,15 @@ def user_series(prices_file: str | Path | None, funding_file: str | Path | None,
     """Read and validate user files (errors name file, row, column). Without ``asof`` the calibration ends where
     the given files end (last bar close, last settlement); without files it is ``DEFAULT_ASOF``.
     ``exclude_spikes`` leaves one-bar price spikes out of the candles (with a warning) instead of failing."""
+    from basisctl.calibration.gaps import mark_user_file
     from basisctl.calibration.volatility import bar_hours_of
     from basisctl.data.io import read_candles, read_funding
 
     candles = read_candles(prices_file, exclude_spikes=exclude_spikes) if prices_file is not None else None
     funding = read_funding(funding_file) if funding_file is not None else None
+    for frame in (candles, funding):  # their holes in the calibration window are warned about
+        if frame is not None:
+            mark_user_file(frame)
     bh = bar_hours_of(candles) if candles is not None else None
     if asof is None and (candles is not None or funding is not None):
         ends = []

@@ -67,14 +67,20 @@ def realised_vol(
     hi = end.value - step_ns  # the later bar must close by end
     sel = (ts - step_ns >= lo) & (ts <= hi)
     r = r[sel]
+    from basisctl.calibration.gaps import warn_candle_gaps
+
+    warn_candle_gaps(candles, start, end, interval_hours)  # the user's own file only: its holes are said
     expected = max(int(lookback_days * 24.0 / interval_hours) - 1, 1)
+    src = candles.attrs.get("source")  # a file read by basisctl.data.io: messages name it
+    who = f"{src}: " if src else ""
+    span = ""
+    if len(ts):
+        first, last = pd.Timestamp(int(ts.min()), tz="UTC"), pd.Timestamp(int(ts.max()), tz="UTC")
+        span = f"; the {interval_hours:g}h price data spans {first:%Y-%m-%d} to {last:%Y-%m-%d}"
     if r.size < 2:
-        span = ""
-        if len(ts):
-            first, last = pd.Timestamp(int(ts.min()), tz="UTC"), pd.Timestamp(int(ts.max()), tz="UTC")
-            span = f"; the {interval_hours:g}h price data spans {first:%Y-%m-%d} to {last:%Y-%m-%d}"
         raise DataCoverageError(
-            f"no {interval_hours:g}h returns in the {lookback_days:g}-day window ending {end:%Y-%m-%d %H:%M}{span}"
+            f"{who}no {interval_hours:g}h returns in the {lookback_days:g}-day window ending "
+            f"{end:%Y-%m-%d %H:%M}{span}"
         )
     est = VolEstimate(
         sigma_annual=float(np.std(r, ddof=1) * np.sqrt(HOURS_PER_YEAR / interval_hours)),
@@ -86,8 +92,8 @@ def realised_vol(
     )
     if est.coverage < min_coverage:
         raise DataCoverageError(
-            f"{interval_hours:g}h returns cover {est.coverage:.0%} of the {lookback_days:g}-day window ending "
-            f"{end:%Y-%m-%d} (need {min_coverage:.0%})"
+            f"{who}{interval_hours:g}h returns cover {est.coverage:.0%} of the {lookback_days:g}-day window ending "
+            f"{end:%Y-%m-%d} (need {min_coverage:.0%}){span if src else ''}"
         )
     return est
 

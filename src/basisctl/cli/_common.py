@@ -99,6 +99,9 @@ def inform(message: str) -> None:
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _DATE_HINT = "expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)"
+#: day and month first, in either order (01/02/2026, 1.2.26): pandas reads these month-first, a European reader
+#: day-first; refused rather than guessed
+_AMBIGUOUS_DATE = re.compile(r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}\b")
 
 
 def check_date(text: str, flag: str) -> None:
@@ -113,6 +116,8 @@ def check_date(text: str, flag: str) -> None:
         except ValueError as e:
             fail(f"{flag}: cannot read date '{text}': {_DATE_HINT} ({e})")
         return
+    if _AMBIGUOUS_DATE.match(t):
+        fail(f"{flag}: cannot read date '{text}': day/month order is ambiguous; {_DATE_HINT}")
     import pandas as pd
 
     try:
@@ -205,6 +210,10 @@ def handle_errors(fn: F) -> F:
             v = kwargs.get(name)
             if isinstance(v, str) and v.strip():
                 check_date(v, flag)
+        for name in ("asset", "assets"):  # `--asset ""` looked for files named "_1h.csv"
+            v = kwargs.get(name)
+            if isinstance(v, str) and not v.replace(",", "").strip():
+                fail(f"--{name} needs a symbol, e.g. BTC (got {v!r})")
         check_numbers(kwargs)
         with collecting(strict=bool(kwargs.get("strict", False))) as col:
             ok = False

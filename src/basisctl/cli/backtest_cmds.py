@@ -100,6 +100,11 @@ def build_backtest(
         from basisctl.data.io import read_funding
 
         funding = read_funding(funding_file)
+    from basisctl.calibration.gaps import mark_user_file
+
+    for frame in (candles, funding):  # holes in the calibration window are warned about
+        if frame is not None:
+            mark_user_file(frame)
     from basisctl.model.margin import check_venue, venue_margin_tiers
 
     mv = check_venue(margin_venue)
@@ -344,6 +349,7 @@ def report(
     if out.exists() and not out.is_dir():
         fail(f"--out {out} is an existing file; the report writes DIR/index.html, so give a directory")
     _ensure_data(names, download=download)
+    _ensure_candles(names)
     with _progress() as prog:
         tid = prog.add_task("report", total=None)
 
@@ -375,6 +381,20 @@ def download_prompt(assets: list[str]) -> str:
             "resumable)?")
 
 
+def _ensure_candles(assets: list[str]) -> None:
+    """Every section calibrates volatility on the perp candles: an asset without them fails now, in one line
+    naming the fetch command, not minutes later in whichever section reaches it first."""
+    from basisctl.data import locator
+
+    market = locator.VOL_PRICE_MARKET
+    for a in assets:
+        if not any(locator.has_candles(market, a, iv) for iv in ("1h", "4h")):
+            fail(f"no {market} 1h or 4h candles for {a} in the data dirs "
+                 f"({', '.join(str(r) for r in locator.roots())}); the report calibrates every section on them: get "
+                 f"them with `basisctl data fetch --venue binance --asset {a} --kind candles --interval 1h "
+                 f"--from 2021-01-01`, or leave {a} out of --assets")
+
+
 def _ensure_data(assets: list[str], download: bool = False) -> None:
     """No market data at all: download it (``--download``, or yes at the terminal prompt) or say exactly how
     (scripts, CI: exit 2)."""
@@ -383,20 +403,24 @@ def _ensure_data(assets: list[str], download: bool = False) -> None:
     if any(locator.has_funding("binance", a) for a in assets):
         return
     looked = ", ".join(str(r) for r in locator.roots())
+    have = locator.list_assets("funding", "binance")
+    # data for other assets is not "no market data": say which assets are missing and which are there
+    looked += f"; the data has Binance funding for {', '.join(have)} only" if have else ""
+    what = f"no market data for {', '.join(assets)} found" if have else "no market data found"
     how = (f"run `basisctl data pull --assets {','.join(assets)}` (public Binance and Hyperliquid endpoints, no "
            "keys) or `basisctl report --download`, or point --data-dir / BASISCTL_DATA_DIR at a folder in the "
            "shared layout (e.g. ../shared/data)")
     if not download and _interactive():
-        err_console.print(f"No market data found (looked in {looked}).", highlight=False, markup=False)
+        err_console.print(f"{what[0].upper()}{what[1:]} (looked in {looked}).", highlight=False, markup=False)
         download = typer.confirm(download_prompt(assets), default=True, err=True)
         if not download:
-            fail(f"no market data found (looked in {looked}): {how}")
+            fail(f"{what} (looked in {looked}): {how}")
     if download:
         from basisctl.cli.data_cmds import pull_cmd
 
         pull_cmd(assets=",".join(assets))
         return
-    fail(f"no market data found (looked in {looked}): {how}")
+    fail(f"{what} (looked in {looked}): {how}")
 
 
 def register(app: typer.Typer) -> None:

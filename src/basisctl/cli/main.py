@@ -22,7 +22,11 @@ def _show_one_line(self: Any, file: Any = None) -> None:
     from basisctl.cli._common import err_console
 
     where = self.ctx.command_path if getattr(self, "ctx", None) is not None else "basisctl"
-    err_console.print(f"error: {self.format_message()} (see {where} --help)", highlight=False, markup=False)
+    msg = self.format_message()
+    if "No such option: --data-dir" in msg:  # README: `basisctl --data-dir DIR report`; users type it after
+        cmd = where.split(" ", 1)[1] if " " in where else "COMMAND"
+        msg += f"; it is a global option, before the command: basisctl --data-dir DIR {cmd} ..."
+    err_console.print(f"error: {msg} (see {where} --help)", highlight=False, markup=False)
 
 
 class OneLineErrorsGroup(TyperGroup):

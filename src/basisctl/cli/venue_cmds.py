@@ -37,7 +37,8 @@ def _kv_floats(entries: list[str], what: str) -> dict[str, float]:
 def _calibration(asset: str, asof: pd.Timestamp, lookback_days: float) -> tuple[float, str]:
     from basisctl.calibration.inputs import calibrate_sigma
 
-    v = calibrate_sigma(asset, asof, lookback_days)
+    # venues/allocate take no candle file: the data dirs (or the user store, filled by data fetch) only
+    v = calibrate_sigma(asset, asof, lookback_days, own_hint="this command reads candles from the data dirs only")
     return v.sigma_annual, f"realised {v.interval_hours:g}h perp bars, {v.n_returns} returns"
 
 
@@ -138,16 +139,23 @@ def allocate(
     from basisctl.risk.sizing import model_barriers
     from basisctl.venues.choice import venue_table
     from basisctl.venues.registry import get_venue, venue_names
-    from basisctl.venues.sources import parse_funding_files, streams
+    from basisctl.venues.sources import check_files_used, parse_funding_files, streams
 
     risk_model = check_model(risk_model)
     files = parse_funding_files(funding_file or [], with_asset=True)
     vs = [get_venue(v).name for v in parse_strs(venues_)] if venues_ else list(venue_names())
+    check_files_used(files, parse_strs(assets), vs)
     end = utc(resolve_asof(asof, vs, parse_strs(assets)))  # the data's last complete day (issue 20 p)
     caps: dict[tuple[str, str], float] = {}
     for k, v in _kv_floats(capacity_usd or [], "capacity-usd").items():
         venue, _, a = k.partition(":")
         caps[(get_venue(venue).name, a.upper())] = v
+    want = {x.upper() for x in parse_strs(assets)}
+    for (venue, a) in caps:  # a cap for a position the command never looks at is an error, never ignored
+        if (a and a not in want) or venue not in vs:
+            raise BasisctlError(f"--capacity-usd {venue}{':' + a if a else ''}: "
+                                + (f"{a} is not in --assets ({', '.join(sorted(want))})" if a and a not in want
+                                   else f"{venue} is not in --venues ({', '.join(vs)})"))
     rows, history, notes = [], {}, []
     ranked_warnings: dict[tuple[str, str], list[str]] = {}
     for a in [x.upper() for x in parse_strs(assets)]:
@@ -176,8 +184,10 @@ def allocate(
             assert f is not None
             win = f[(f["ts"] > end - pd.Timedelta(days=lookback_days)) & (f["ts"] <= end)]
             history[(a, r["venue"])] = weekly_apy(win)
-    if not rows:
-        raise BasisctlError("no (asset, venue) with data and a margin rule to allocate over")
+    if not rows:  # say why: the notes hold each asset's and venue's reason
+        why = "; ".join(notes[:3]) + (f" (+{len(notes) - 3} more)" if len(notes) > 3 else "")
+        raise BasisctlError("no (asset, venue) with data and a margin rule to allocate over"
+                            + (f": {why}" if why else ""))
     if not caps:
         notes.append("no --capacity-usd given: positions limited by the venue and asset caps only")
     res = allocate_book(pd.DataFrame(rows), capital_usd, max_venue_share=max_venue_share,
@@ -245,18 +255,23 @@ def backtest_portfolio(
     from basisctl.risk.registry import check_model
     from basisctl.risk.rule import ModelSizer
     from basisctl.venues.registry import venue_names
-    from basisctl.venues.sources import parse_funding_files, streams
+    from basisctl.venues.sources import check_files_used, parse_funding_files, streams
 
     start, end = utc(date_from), utc(date_to)
     files = parse_funding_files(funding_file or [], with_asset=True)
     names = [x.upper() for x in parse_strs(assets)]
+    check_files_used(files, names)
     st = {}
     for a in names:
         for v, (f, _) in streams(a, venue_names(), files).items():
             if f is not None:
                 st[(a, v)] = f
     if not st:
-        raise BasisctlError("no funding streams for these assets")
+        raise BasisctlError(
+            f"no funding streams for {', '.join(names)} on any venue ({', '.join(venue_names())}) in the data dirs "
+            f"(`basisctl data list` shows them): get one with `basisctl data fetch --venue hyperliquid --asset "
+            f"{names[0] if names else 'BTC'} --kind funding --from 2021-01-01`, "
+            "or pass --funding-file VENUE:ASSET=PATH")
     kw = dict(capital_usd=capital_usd, rebalance=rebalance, max_venue_share=max_venue_share,
               max_asset_share=max_asset_share, risk_aversion=risk_aversion,
               allow_missing_funding=allow_missing_funding, sizer=ModelSizer(check_model(risk_model)))

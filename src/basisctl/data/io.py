@@ -102,14 +102,17 @@ def read_raw(path: str | Path) -> pd.DataFrame:
     suffix = p.suffix.lower()
     if suffix in (".parquet", ".pq"):
         try:
-            return pd.read_parquet(p)
+            df = pd.read_parquet(p)
         except (OSError, ValueError) as e:
             if not p.exists():
                 raise
             raise DataValidationError(str(p), [ValidationIssue(None, None, "a readable Parquet file", str(e))]) from e
+        _check_unique_columns(p, [str(c) for c in df.columns])
+        return df
     what = sniff_not_csv(p)
     if what is not None:
         raise DataValidationError(str(p), [ValidationIssue(None, None, "a CSV file (or .parquet)", what)])
+    _check_unique_columns(p, _csv_header(p))
     try:
         df = pd.read_csv(p, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig")
     except pd.errors.EmptyDataError as e:
@@ -121,6 +124,32 @@ def read_raw(path: str | Path) -> pd.DataFrame:
     while n and blank[n - 1]:  # trailing blank lines are harmless
         n -= 1
     return df.iloc[:n]
+
+
+def _csv_header(p: Path) -> list[str]:
+    """The header cells as written (pandas renames a repeated name to ``close.1``, hiding it)."""
+    import csv
+
+    try:
+        with p.open(encoding="utf-8-sig", newline="") as fh:
+            return next(csv.reader(fh), [])
+    except (UnicodeDecodeError, csv.Error):
+        return []  # the CSV reader reports it
+
+
+def _check_unique_columns(p: Path, columns: list[str]) -> None:
+    """Column names are matched case-insensitively and stripped, so ``close`` twice, ``Close`` and ``close``, or
+    ``rate`` and its alias ``funding_rate``, is ambiguous: which one holds the values? Refused, naming both (was
+    a pandas traceback, or the first one silently)."""
+    seen: dict[str, str] = {}
+    for c in columns:
+        key = c.strip().lower()
+        key = "rate" if key == "funding_rate" else key  # an alias: both present, which rate is it?
+        if key in seen and key:
+            raise DataValidationError(str(p), [ValidationIssue(
+                None, key, "unique column names (matched case-insensitively)",
+                f"{seen[key]!r} and {c!r} in columns {columns}")])
+        seen[key] = c
 
 
 def _blank_rows(df: pd.DataFrame) -> np.ndarray:

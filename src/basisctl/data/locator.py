@@ -235,7 +235,12 @@ def recording() -> Iterator[Reads]:
     try:
         yield rec
     finally:
-        _recorders.remove(rec)
+        # by identity: Reads compares by value, and a nested block that read what its outer block read is equal to
+        # it, so list.remove took the OUTER recorder out (its later reads were lost, then its own exit raised)
+        for i, r in enumerate(_recorders):
+            if r is rec:
+                del _recorders[i]
+                break
 
 
 def _note_probe(key: str, p: Path | None) -> None:

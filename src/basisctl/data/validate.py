@@ -193,7 +193,7 @@ def _fmt(v: object) -> str:
 
 def detect_kind(columns: list[str] | pd.Index) -> Kind | None:
     """``"funding"`` if a ``rate`` column exists, ``"candles"`` if OHLC columns exist, else None."""
-    cols = {str(c).lower() for c in columns}
+    cols = {str(c).strip().lower() for c in columns}  # as _lower_columns reads them
     if "rate" in cols or "funding_rate" in cols:
         return "funding"
     if {"open", "high", "low", "close"} & cols:
@@ -210,7 +210,8 @@ def _lower_columns(df: pd.DataFrame) -> pd.DataFrame:
 def _numeric(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(float values, mask of present-but-unparsable entries)."""
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-        vals = raw.to_numpy(dtype=float, na_value=np.nan)
+        # a copy: a float64 column (Parquet) comes back as a read-only view, and callers blank bad cells in place
+        vals = np.array(raw.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
         return vals, np.zeros(len(vals), dtype=bool)
     vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     present = raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()

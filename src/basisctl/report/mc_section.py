@@ -91,6 +91,8 @@ def mc_section(assets: Sequence[str], note: Note | None = None) -> str:
                                 values=["alpha_upper", "hit_rate", "median_hit_days"], sort=False,
                                 dropna=False)
         tab = ok_u.groupby(["venue", "asset"], sort=False)[["alpha_target", "kappa14_bps"]].first()
+        # dropna=False gives every venue x asset combination; a cell without data (a note row) has no tab row
+        wide = wide.reindex(tab.index)
         fmt: dict[str, str] = {"alpha_target": F4, "kappa14_bps": F2}
         for c in DEFAULT_COSTS_BPS:
             for key, name, f in (("alpha_upper", f"alpha_U {c:g}bps", F4), ("hit_rate", f"hit {c:g}bps", "{:.4f}"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +35,16 @@ def load_bars(asset: str, prices_file: str | Path | pd.DataFrame | None = None) 
         return bars_from_frame(c, bar_hours_of(c))
     for interval, hours in (("1h", 1.0), ("4h", 4.0)):
         if locator.has_candles(PRICE_MARKET, asset, interval):
-            if hours != 1.0:
-                sys.stderr.write(f"warning: no 1h {PRICE_MARKET} bars for {asset.upper()}; using 4h bars\n")
+            if hours != 1.0:  # a substituted input: through basisctl.warnings (listed in --json, --strict refuses)
+                from basisctl.warnings import substitute
+
+                substitute("missing_data", f"no 1h {PRICE_MARKET} bars for {asset.upper()}; using 4h bars")
             return bars_from_frame(locator.load_candles(PRICE_MARKET, asset, interval), hours)
-    raise DataCoverageError(f"no {PRICE_MARKET} candles for {asset.upper()} (pass --prices-file, or size with the "
-                            "paper's closed form: --model gbm / --risk-model gbm)")
+    a = asset.upper()
+    raise DataCoverageError(f"no {PRICE_MARKET} 1h or 4h candles for {a} in the data dirs: get them with `basisctl "
+                            f"data fetch --venue binance --asset {a} --kind candles --interval 1h --from 2021-01-01`"
+                            ", or pass --prices-file where the command takes one; sizing with the paper's closed form "
+                            "needs no bars: --model gbm / --risk-model gbm")
 
 
 def window(bars: Bars, end: pd.Timestamp | None, lookback_days: float) -> tuple[int, int]:
@@ -79,8 +83,12 @@ def fit_model(name: str, bars: Bars, lo: int, hi: int, horizon_hours: float, *, 
         from basisctl.risk import fhs as fhs_mod
 
         if not ok.all():
-            raise ModelFitError(f"fhs: the calibration window has missing bars ({span}); GARCH needs a "
-                                "gap-free window (shorten --lookback-days or move --asof)")
+            j = lo + int(np.argmin(ok))  # the first hole: where it is, so the user can move the window past it
+            t0, t1 = (pd.Timestamp(int(bars.ts_ns[k]), tz="UTC") for k in (j, j + 1))
+            raise ModelFitError(f"fhs: the calibration window has missing bars ({span}; {int((~ok).sum())} gap(s), "
+                                f"the first after the bar of {t0:%Y-%m-%d %H:%M}, next bar {t1:%Y-%m-%d %H:%M}); "
+                                "GARCH needs a gap-free window (shorten --lookback-days, move --asof, or size "
+                                "with gbm: --model gbm / --risk-model gbm)")
         paths = fhs_mod.DEFAULT_PATHS if fhs_paths is None else fhs_paths
         return fhs_mod.FHSRisk(fhs_mod.calibrate_fhs(bars, lo, hi), paths, seed)
     from basisctl.risk.evt import fit_evt

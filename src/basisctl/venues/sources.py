@@ -38,6 +38,20 @@ def parse_funding_files(entries: Sequence[str], with_asset: bool = False) -> dic
     return out
 
 
+def check_files_used(files: dict[tuple[str, str], Path], assets: Sequence[str],
+                     venues: Sequence[str] | None = None) -> None:
+    """A ``--funding-file`` for an asset (or venue) the command does not look at is an error, never silently
+    ignored: ``--funding-file hyperliquid:XRP=F`` with ``--assets BTC`` would otherwise do nothing."""
+    want = {a.upper() for a in assets}
+    for (venue, asset), path in files.items():
+        if asset and asset not in want:
+            raise BasisctlError(f"--funding-file {venue}:{asset}={path}: {asset} is not in --assets "
+                                f"({', '.join(sorted(want))}); add it there or drop the file")
+        if venues is not None and venue not in venues:
+            raise BasisctlError(f"--funding-file {venue}{':' + asset if asset else ''}={path}: {venue} is not in "
+                                f"--venues ({', '.join(venues)}); add it there or drop the file")
+
+
 def load_stream(venue: str, asset: str, files: dict[tuple[str, str], Path]) -> tuple[pd.DataFrame | None, str]:
     """(funding frame or None, where it came from)."""
     from basisctl.data.io import read_funding
