@@ -33,6 +33,8 @@ METHODS |= {"_recal_due", "_recal_fail", "_recal_finish", "_recal_period_ms", "_
 METHODS |= {"close_legs"}
 #: added since by issue 19 (s19: adoption bookkeeping, absent-perp reads); main's list missed them after that merge
 METHODS |= {"_adoption_left", "_absent_read"}
+#: added since: the hostile-operator review (a price time ahead of the venue clock is an insane read, observe)
+METHODS |= {"_price_ahead_s"}
 
 
 def test_controller_has_exactly_the_methods_it_had_before_the_split() -> None:

@@ -360,12 +360,16 @@ def test_a_fill_stamped_in_the_future_does_not_poison_the_ingest_cursor(tmp_path
         for _ in range(3):
             ctl.safe_cycle()
         assert any("userFillsByTime[0].time" in m and "ahead" in m for m in _alerts(ctl, "STATE_UNKNOWN"))
-        fills = ctl.journal.entries("fill")
-        assert len(fills) == 1 and fills[0].ts_ms < _time.time() * 1000 + 60_000
+        fills = ctl.journal.entries("fill")  # the repair: one fill, or several slices when the book is thin
+        assert fills and all(f.ts_ms < _time.time() * 1000 + 60_000 for f in fills)
+        n0 = len(fills)
         for k in range(2):
             ctl.send_order(f"t{k}", "perp", "perp", "sell", 0.1, 1_000.0)
             ctl.safe_cycle()
-        assert len(ctl.journal.entries("fill")) == 5  # 2 sells and their 2 repairs, each ingested once
+        journaled = [e.key[5:] for e in ctl.journal.entries("fill")]
+        venue = [str(r[0]) for r in sim._db.execute("SELECT tid FROM fills")]
+        assert len(journaled) >= n0 + 4  # the 2 sells and at least one repair fill each
+        assert sorted(journaled) == sorted(venue)  # every venue fill ingested, each once
         assert _alerts(ctl, "POSITION_MISMATCH") == [] and _alerts(ctl, "REPAIR_REFUSED") == []
     finally:
         srv.stop()
