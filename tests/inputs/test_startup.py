@@ -11,19 +11,11 @@ import pytest
 
 from basisctl.cli import _defaults
 
+from ._cli_probe import probe_source
+
 HEAVY = ("numpy", "pandas", "scipy", "numba", "pyarrow", "matplotlib", "jax")
 
-_PROBE = f"""
-import json, sys
-sys.argv = ["basisctl", *json.loads(sys.argv[1])]
-from basisctl.cli.main import app
-try:
-    app()
-except SystemExit as e:
-    code = e.code
-heavy = sorted(m for m in {HEAVY} if m in sys.modules)
-print("PROBE " + json.dumps({{"code": code, "heavy": heavy}}), file=sys.stderr)
-"""
+_PROBE = probe_source(HEAVY)
 
 
 def _probe(*args: str) -> dict[str, object]:

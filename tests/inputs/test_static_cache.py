@@ -18,20 +18,11 @@ import pytest
 
 from tests.datadir import data_dir, require
 
+from ._cli_probe import probe_source
+
 HEAVY = ("numpy", "pandas", "scipy", "scipy.optimize", "scipy.special", "numba", "pyarrow")
 
-_PROBE = f"""
-import json, sys
-sys.argv = ["basisctl", *json.loads(sys.argv[1])]
-from basisctl.cli.main import app
-code = 0
-try:
-    app()
-except SystemExit as e:
-    code = e.code
-heavy = sorted(m for m in {HEAVY} if m in sys.modules)
-print("PROBE " + json.dumps({{"code": code, "heavy": heavy}}), file=sys.stderr)
-"""
+_PROBE = probe_source(HEAVY)
 
 
 def _run(args: list[str], cache: Path, data: Path) -> tuple[str, str, dict[str, Any]]:
@@ -78,12 +69,19 @@ def test_cache_hit_imports_no_numerical_stack_and_prints_the_same_bytes(
         assert err1.count("warning: --sigma sizes the paper's GBM answers only") == 1
 
 
-def test_a_changed_input_file_is_recomputed(small_data: Path, tmp_path: Path) -> None:
-    data = tmp_path / "data"
+_GBM_ARGS = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--json", "--model", "gbm", "--asof", "2026-01-01"]
+
+
+def _first_run(small_data: Path, tmp_path: Path) -> tuple[Path, Path, str]:
+    """(a writable copy of the data dir, the cache dir, stdout) after one computing gbm run on them."""
+    data, cache = tmp_path / "data", tmp_path / "cache"
     shutil.copytree(small_data, data)
-    args = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--json", "--model", "gbm", "--asof", "2026-01-01"]
-    cache = tmp_path / "cache"
-    before, _, _ = _run(args, cache, data)
+    return data, cache, _run(_GBM_ARGS, cache, data)[0]
+
+
+def test_a_changed_input_file_is_recomputed(small_data: Path, tmp_path: Path) -> None:
+    data, cache, before = _first_run(small_data, tmp_path)
+    args = _GBM_ARGS
     # double every funding rate of 2025 (inside the 180-day lookback): kappa and alpha_econ change
     f = data / "funding" / "hyperliquid" / "BTC.csv"
     lines = f.read_text().splitlines(keepends=True)
@@ -109,11 +107,8 @@ def test_a_changed_input_file_is_recomputed(small_data: Path, tmp_path: Path) ->
 
 
 def test_a_new_file_that_shadows_an_input_is_recomputed(small_data: Path, tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(small_data, data)
-    args = ["static", "--venue", "hyperliquid", "--asset", "BTC", "--json", "--model", "gbm", "--asof", "2026-01-01"]
-    cache = tmp_path / "cache"
-    first, _, _ = _run(args, cache, data)
+    data, cache, first = _first_run(small_data, tmp_path)
+    args = _GBM_ARGS
     # the --data-dir root is searched before BASISCTL_DATA_DIR: a funding file there shadows the old one
     top = tmp_path / "top"
     (top / "funding" / "hyperliquid").mkdir(parents=True)

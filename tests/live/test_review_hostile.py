@@ -14,6 +14,20 @@ from tests.skips import extra_reason
 from .conftest import have_sdk, make_sim
 from .test_fail_closed_2 import _alerts, _ctl, _cycles, _orders, _serve
 
+
+def _sane_after(ctl: Any, srv: Any, n: int) -> list[float]:
+    """Replace the controller's start-up sleep: record each wait and, at the ``n``-th, stop the server's mangling
+    (the venue answers sanely again). Returns the recorded waits [s]."""
+    waits: list[float] = []
+
+    def wait(s: float) -> None:
+        waits.append(s)
+        if len(waits) == n:
+            srv.faults.mangle = {}
+
+    ctl._wall_sleep = wait
+    return waits
+
 pytestmark = [pytest.mark.needs_data,
               pytest.mark.skipif(not have_sdk(), reason=extra_reason("live"))]
 
@@ -119,14 +133,7 @@ def test_negative_spot_balance_at_genesis_is_unknown_not_a_short(tmp_path: Path,
     srv, hv = hl
     srv.faults.mangle = {"spotClearinghouseState:balances.1.total": "-7.0"}
     ctl = _ctl(tmp_path, hv)
-    waits: list[float] = []
-
-    def wait(s: float) -> None:
-        waits.append(s)
-        if len(waits) == 3:
-            srv.faults.mangle = {}  # the venue answers sanely again
-
-    ctl._wall_sleep = wait
+    waits = _sane_after(ctl, srv, 3)
     ctl.start()
     assert len(waits) >= 3
     assert any("balances[1].total" in m for m in _alerts(ctl, "VENUE_UNAVAILABLE") + _alerts(ctl, "GENESIS_UNKNOWN"))
@@ -224,14 +231,7 @@ def test_duplicate_balance_rows_at_genesis_are_unknown(tmp_path: Path, hl: Any, 
                                                                "total": "7.0", "entryNtl": "0"},
                          "spotClearinghouseState:balances.1.total": "100.0"}
     ctl = _ctl(tmp_path, hv, safety={"adopt_reads": 2, "adopt_seconds": 0.0})
-    waits: list[float] = []
-
-    def wait(s: float) -> None:
-        waits.append(s)
-        if len(waits) == 4:
-            srv.faults.mangle = {}
-
-    ctl._wall_sleep = wait
+    waits = _sane_after(ctl, srv, 4)
     ctl.start()
     assert len(waits) >= 4
     assert any("several entries for UBTC" in m for m in _alerts(ctl, "VENUE_UNAVAILABLE")
@@ -297,14 +297,7 @@ def test_a_price_time_from_the_future_is_not_fresh(tmp_path: Path, monkeypatch: 
         ctl = _ctl(tmp_path, hv, limits={"stale_after_seconds": 30, "action_expiry_seconds": 15})
         srv.faults.mangle = {"l2Book:time": int((_time.time() + 3600) * 1000)}
         srv.faults.mangle_after_exchange = 0
-        waits: list[float] = []
-
-        def wait(s: float) -> None:
-            waits.append(s)
-            if len(waits) == 2:
-                srv.faults.mangle = {}
-
-        ctl._wall_sleep = wait
+        _sane_after(ctl, srv, 2)
         ctl.start()
         assert any("ahead of the venue clock" in m for m in _alerts(ctl, "PRICE_INSANE"))
         assert sim.stats()["orders"] == 0 and ctl.journal.genesis() is not None
