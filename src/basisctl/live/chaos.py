@@ -811,6 +811,8 @@ def issue19_audit(journal: Any, journal_path: Any, injected: dict[str, int], mal
     silent_changes_resolved: injected changes each matched by its own standing venue-truth adoption of exactly
     its size (``silent_changes_matched``; with ``silent_deltas`` None, the older count: standing adoptions, at
     most one per injected change); foreign_controller_detected: FOREIGN_CONTROLLER alerts."""
+    from basisctl.live.unexplained import active_adoptions
+
     g = journal.genesis()
     g_seq = g.seq if g is not None else None
     early = sum(1 for e in journal.entries("intent") if e.payload.get("kind") == "order" and (g_seq is None
@@ -836,8 +838,7 @@ def issue19_audit(journal: Any, journal_path: Any, injected: dict[str, int], mal
             d = p["size"] if p["side"] == "buy" else -p["size"]
             if abs(gap + d) >= abs(gap) - 1e-9:
                 wrong += 1
-    standing = sum(1 for e in journal.entries("adopt")
-                   if e.key.startswith("adopt:") and not journal.has(f"adopt-reversal:{e.key[6:]}"))
+    standing = len(active_adoptions(journal))
     foreign = sum(1 for e in journal.entries("alert") if e.payload.get("kind") == "FOREIGN_CONTROLLER")
     return {
         "malformed_reads": malformed,
@@ -853,21 +854,9 @@ def issue19_audit(journal: Any, journal_path: Any, injected: dict[str, int], mal
 def standing_adoption_deltas(journal: Any) -> list[dict[str, float]]:
     """Each venue-truth adoption no late fill fully explained, in journal order: its delta net of the late fills
     that explained part of it (``adopt-net`` entries) [base units / USDC per balance]."""
-    nets: dict[str, dict[str, float]] = {}
-    order: list[str] = []
-    reversed_: set[str] = set()
-    for e in journal.entries("adopt"):
-        if e.key.startswith("adopt:"):
-            aid = e.key[6:]
-            order.append(aid)
-            nets[aid] = {k: float(v) for k, v in e.payload["delta"].items()}
-        elif e.key.startswith("adopt-net:"):
-            aid = e.key.split(":")[1]
-            for k, v in e.payload["delta"].items():
-                nets.setdefault(aid, {})[k] = nets.get(aid, {}).get(k, 0.0) + float(v)
-        elif e.key.startswith("adopt-reversal:"):
-            reversed_.add(e.key.split(":")[1])
-    return [nets[a] for a in order if a not in reversed_]
+    from basisctl.live.unexplained import active_adoptions, adoption_left
+
+    return [adoption_left(journal, e.key[6:], e.payload["delta"]) for e in active_adoptions(journal)]
 
 
 def silent_changes_matched(journal: Any, silent_deltas: list[float], tol: float = 1e-7) -> int:

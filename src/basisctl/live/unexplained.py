@@ -136,8 +136,7 @@ class UnexplainedMixin(ControllerBase):
 
     def active_adoptions(self) -> list[Any]:
         """Adoptions no late fill has explained (reversed) yet."""
-        return [e for e in self.journal.entries("adopt")
-                if e.key.startswith("adopt:") and not self.journal.has(f"adopt-reversal:{e.key[6:]}")]
+        return active_adoptions(self.journal)
 
     def fill_floor_ms(self) -> int | None:
         """How far back fills must be re-read [venue ms] while journal and venue disagree or an adoption awaits
@@ -194,12 +193,25 @@ class UnexplainedMixin(ControllerBase):
 
     def _adoption_left(self, aid: str, delta: dict[str, Any]) -> dict[str, float]:
         """The part of adoption ``aid``'s delta no late fill explains yet (per balance)."""
-        left = {k: float(v) for k, v in delta.items()}
-        for e in self.journal.entries("adopt"):
-            if e.key.startswith(f"adopt-net:{aid}:"):
-                for k, v in e.payload["delta"].items():
-                    left[k] = left.get(k, 0.0) + float(v)
-        return left
+        return adoption_left(self.journal, aid, delta)
+
+
+def active_adoptions(journal: Any) -> list[Any]:
+    """The journal's venue-truth adoptions (``adopt:<aid>`` entries) no late fill has explained (reversed) yet,
+    in journal order."""
+    return [e for e in journal.entries("adopt")
+            if e.key.startswith("adopt:") and not journal.has(f"adopt-reversal:{e.key[6:]}")]
+
+
+def adoption_left(journal: Any, aid: str, delta: dict[str, Any]) -> dict[str, float]:
+    """The part of adoption ``aid``'s ``delta`` no late fill explains yet: the delta plus its ``adopt-net``
+    entries (per balance: base units / USDC)."""
+    left = {k: float(v) for k, v in delta.items()}
+    for e in journal.entries("adopt"):
+        if e.key.startswith(f"adopt-net:{aid}:"):
+            for k, v in e.payload["delta"].items():
+                left[k] = left.get(k, 0.0) + float(v)
+    return left
 
 
 def fill_delta(f: Any) -> dict[str, float]:
