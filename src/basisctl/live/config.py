@@ -12,7 +12,7 @@ import re
 import tomllib
 from dataclasses import asdict
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
@@ -528,25 +528,41 @@ def _short(text: str, n: int = 80) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-def parse_config(data: dict[str, object], source: str = "<config>", base_dir: str | Path = ".") -> ControllerConfig:
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_file_model(model: type[M], data: dict[str, Any], source: str, base_dir: str | Path) -> M:
+    """``model`` validated from a parsed TOML table (with ``base_dir``, where its relative paths resolve);
+    ConfigError naming ``source``, the field and the expectation."""
     try:
-        return ControllerConfig.model_validate({**data, "base_dir": str(base_dir)})
+        return model.model_validate({**data, "base_dir": str(base_dir)})
     except ValidationError as e:
         raise ConfigError(_fmt(e, source)) from None
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file's table; ConfigError in one line when it is missing, unreadable or not TOML (``what``: "config
+    file", "book file")."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read the {what}: {e}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+
+
+def parse_config(data: dict[str, object], source: str = "<config>", base_dir: str | Path = ".") -> ControllerConfig:
+    return validate_file_model(ControllerConfig, dict(data), source, base_dir)
 
 
 def load_config(path: str | Path) -> ControllerConfig:
     """Read and validate a TOML config; ConfigError names the file, the field and the expectation."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: not valid TOML: {e}") from None
-    return parse_config(data, str(p), p.resolve().parent)
+    return parse_config(read_toml(p, "config file"), str(p), p.resolve().parent)
 
 
 def example_config_path() -> Path:

@@ -16,10 +16,18 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, StrictBool, ValidationError, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from basisctl.errors import BasisctlError
-from basisctl.live.config import ConfigError, ControllerConfig, _fmt, _Strict, example_config_path, parse_config
+from basisctl.live.config import (
+    ConfigError,
+    ControllerConfig,
+    _Strict,
+    example_config_path,
+    parse_config,
+    read_toml,
+    validate_file_model,
+)
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 #: controller-config keys a position may not override: they belong to the book
@@ -165,23 +173,13 @@ class BookFile(_Strict):
 
 
 def parse_book(data: dict[str, Any], source: str = "<book>", base_dir: str | Path = ".") -> BookFile:
-    try:
-        return BookFile.model_validate({**data, "base_dir": str(base_dir)})
-    except ValidationError as e:
-        raise ConfigError(_fmt(e, source)) from None
+    return validate_file_model(BookFile, data, source, base_dir)
 
 
 def load_book(path: str | Path) -> BookFile:
     """Read and validate a book file; ConfigError names the file, the field and the expectation."""
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: book file not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: not valid TOML: {e}") from None
-    book = parse_book(data, str(p), p.resolve().parent)
-    return book
+    return parse_book(read_toml(p, "book file"), str(p), p.resolve().parent)
 
 
 def _base_dict(book: BookFile) -> tuple[dict[str, Any], str]:
