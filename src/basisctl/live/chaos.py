@@ -412,11 +412,7 @@ def run_chaos(
         transport = "http" if _have_sdk() else "file"
     if transport not in ("http", "file"):
         raise ValueError(f"transport must be 'http', 'file' or 'auto' (got {transport!r})")
-    tmp = None
-    if workdir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="basisctl-chaos-")
-        workdir = Path(tmp.name)
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir, tmp = run_workdir(workdir, "basisctl-chaos-")
     rng = random.Random(seed)
     t_start = time.time()
     server = None
@@ -799,6 +795,16 @@ class _GenesisTrials:
     def close(self) -> None:
         self.server.stop()
         self.sim.close()
+
+
+def run_workdir(workdir: Path | None, prefix: str) -> tuple[Path, tempfile.TemporaryDirectory[str] | None]:
+    """(the run's folder, created if needed; the temporary folder to clean up when none was given)."""
+    tmp = None
+    if workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix=prefix)
+        workdir = Path(tmp.name)
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir, tmp
 
 
 def issue19_audit(journal: Any, journal_path: Any, injected: dict[str, int], malformed: int,

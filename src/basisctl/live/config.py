@@ -221,12 +221,7 @@ class BandSection(_Strict):
     @field_validator("margin_venue")
     @classmethod
     def _known_margin_venue(cls, v: str) -> str:
-        from basisctl.venues.registry import get_venue
-
-        try:
-            return get_venue(v).name
-        except BasisctlError as e:
-            raise ValueError(str(e)) from None
+        return known_venue_name(v)
 
     @model_validator(mode="after")
     def _fixed_needs_values(self) -> BandSection:
@@ -526,6 +521,16 @@ def _fmt(e: ValidationError, source: str) -> str:
 
 def _short(text: str, n: int = 80) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def known_venue_name(v: str) -> str:
+    """The registry's name of venue ``v`` (a config validator: ValueError naming the known venues otherwise)."""
+    from basisctl.venues.registry import get_venue
+
+    try:
+        return get_venue(v).name
+    except BasisctlError as e:
+        raise ValueError(str(e)) from None
 
 
 M = TypeVar("M", bound=BaseModel)

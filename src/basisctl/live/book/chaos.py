@@ -24,7 +24,6 @@ import json
 import random
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -252,11 +251,7 @@ def run_book_chaos(positions: int = 3, kills: int = 20, seed: int = 0, workdir: 
 
     if not 1 <= positions <= len(CANDIDATES):
         raise ValueError(f"--book takes 1..{len(CANDIDATES)} positions (got {positions})")
-    tmp = None
-    if workdir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="basisctl-book-chaos-")
-        workdir = Path(tmp.name)
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir, tmp = single.run_workdir(workdir, "basisctl-book-chaos-")
     rng = random.Random(seed)
     t_start = time.time()
     (workdir / "chaos.toml").write_text(single.chaos_config(workdir, "file", None, seed))

@@ -24,6 +24,7 @@ from basisctl.live.config import (
     ControllerConfig,
     _Strict,
     example_config_path,
+    known_venue_name,
     parse_config,
     read_toml,
     validate_file_model,
@@ -69,12 +70,7 @@ class PositionSpec(_Strict):
     @field_validator("venue")
     @classmethod
     def _venue_known(cls, v: str) -> str:
-        from basisctl.venues.registry import get_venue
-
-        try:
-            return get_venue(v).name
-        except BasisctlError as e:
-            raise ValueError(str(e)) from None
+        return known_venue_name(v)
 
     @field_validator("risk_model")
     @classmethod
